@@ -1,0 +1,221 @@
+"""The MLP description and its forward pass.
+
+Contract (row convention of seed 003, batch first)::
+
+    a^0 = x                                   x: (batch, d_0) or one example (d_0,)
+    n^k = a^{k-1} @ W^k + b^k                 W^k: (d_{k-1}, d_k), b^k: (d_k,)
+    a^k = f^k(n^k) [* m^k / keep_k]           dropout mask m^k on hidden layers, training only
+    output a^L                                (batch, d_L) or (d_L,)
+
+``MLP`` holds only static configuration (sizes, activations, dropout rates); it is a
+frozen, hashable dataclass, so it can be passed to ``jax.jit`` as a static argument or
+closed over. Parameters are a separate pytree (:mod:`funcmlp.params`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+
+from funcmlp.activations import Activation, get_activation
+from funcmlp.initializers import get_initializer
+from funcmlp.params import Layer, Params
+
+Array = jax.Array
+
+
+class Trace(NamedTuple):
+    """Everything the forward pass computed, kept for the backward pass (seed 003).
+
+    Attributes:
+        x: the input a^0, ``(batch, d_0)``.
+        n: net inputs ``(n^1, ..., n^L)``; ``n[k-1]`` is n^k of shape ``(batch, d_k)``.
+        a: layer outputs ``(a^1, ..., a^L)``; ``a[k-1]`` is a^k, after dropout when training.
+        masks: per hidden layer, the dropout factor ``m^k / keep_k`` (``(batch, d_k)``) or
+            ``None`` where no dropout was applied.
+    """
+
+    x: Array
+    n: tuple[Array, ...]
+    a: tuple[Array, ...]
+    masks: tuple[Array | None, ...]
+
+
+def _as_tuple(value, count: int, what: str) -> tuple:
+    if isinstance(value, (str, Activation, int, float)) or value is None:
+        return (value,) * count
+    value = tuple(value)
+    if len(value) != count:
+        raise ValueError(f"expected {count} {what} (one per layer), got {len(value)}: {value!r}")
+    return value
+
+
+@dataclass(frozen=True, init=False)
+class MLP:
+    """A fully connected network: layer sizes, one activation per layer, dropout rates.
+
+    Args:
+        sizes: ``(d_0, d_1, ..., d_L)``: inputs, then units of each layer. At least two.
+        activations: one activation per layer (``L`` names or :class:`Activation`), or a
+            single name used for every layer.
+        output: if given, the activation of the output layer (overrides the last entry);
+            e.g. ``MLP((64, 32, 10), "relu", output="identity")``.
+        dropout: inverted-dropout rate of each hidden layer's output (``L - 1`` numbers,
+            or one for all); 0 means none. Applied only with ``train=True``.
+
+    Example:
+        >>> import jax
+        >>> mlp = MLP((2, 3, 1), "tanh", output="sigmoid")
+        >>> params = mlp.init(jax.random.key(0))
+        >>> mlp.apply(params, jax.numpy.ones((4, 2))).shape
+        (4, 1)
+    """
+
+    sizes: tuple[int, ...]
+    activations: tuple[Activation, ...]
+    dropout: tuple[float, ...]
+
+    def __init__(self, sizes: Sequence[int], activations="relu", *, output=None, dropout=0.0):
+        sizes = tuple(sizes)
+        if len(sizes) < 2:
+            raise ValueError(f"sizes must list the inputs and at least one layer, e.g. (2, 1); got {sizes!r}")
+        for index, size in enumerate(sizes):
+            if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+                raise ValueError(f"sizes[{index}] must be a positive integer, got {size!r}")
+        depth = len(sizes) - 1
+        acts = [get_activation(a) for a in _as_tuple(activations, depth, "activations")]
+        if output is not None:
+            acts[-1] = get_activation(output)
+        rates = tuple(float(r) for r in _as_tuple(dropout, depth - 1, "dropout rates (hidden layers)"))
+        for index, rate in enumerate(rates, start=1):
+            if not 0.0 <= rate < 1.0:
+                raise ValueError(f"dropout rate of hidden layer {index} must be in [0, 1), got {rate}")
+        object.__setattr__(self, "sizes", sizes)
+        object.__setattr__(self, "activations", tuple(acts))
+        object.__setattr__(self, "dropout", rates)
+
+    @property
+    def depth(self) -> int:
+        """Number of layers with parameters, ``L``."""
+        return len(self.sizes) - 1
+
+    def __str__(self) -> str:
+        layers = " -> ".join(f"{d}({a})" for d, a in zip(self.sizes[1:], self.activations, strict=True))
+        drop = f", dropout {list(self.dropout)}" if any(self.dropout) else ""
+        return f"MLP {self.sizes[0]} -> {layers}{drop}"
+
+    def init(self, key: Array, *, init="he_normal", bias_init="zeros", dtype=None) -> Params:
+        """Random parameters: a tuple of ``Layer(W (d_{k-1}, d_k), b (d_k,))``.
+
+        Args:
+            key: a ``jax.random`` key.
+            init: weight initializer name, callable, or one per layer (see
+                :mod:`funcmlp.initializers`).
+            bias_init: bias initializer, zeros unless asked.
+            dtype: float dtype (default: JAX's default float, float64 under x64).
+
+        Example:
+            >>> import jax
+            >>> p = MLP((3, 2, 1), "relu").init(jax.random.key(1), init="glorot_uniform")
+            >>> [tuple(l.W.shape) for l in p], [tuple(l.b.shape) for l in p]
+            ([(3, 2), (2, 1)], [(2,), (1,)])
+        """
+        dtype = dtype or jnp.result_type(float)
+        weight_inits = [get_initializer(i) for i in _as_tuple(init, self.depth, "initializers")]
+        bias_inits = [get_initializer(i) for i in _as_tuple(bias_init, self.depth, "bias initializers")]
+        keys = jax.random.split(key, 2 * self.depth)
+        params = []
+        for k in range(self.depth):
+            shape = (self.sizes[k], self.sizes[k + 1])
+            W = weight_inits[k](keys[2 * k], shape, dtype)
+            b = bias_inits[k](keys[2 * k + 1], (shape[1],), dtype)
+            params.append(Layer(W, b))
+        return tuple(params)
+
+    def check_params(self, params: Params) -> None:
+        """Raise ``ValueError`` naming the layer and shapes if params do not fit this MLP."""
+        if not isinstance(params, (tuple, list)) or len(params) != self.depth:
+            got = len(params) if isinstance(params, (tuple, list)) else type(params).__name__
+            raise ValueError(f"params must be a tuple of {self.depth} Layer(W, b), one per layer of {self}; got {got}")
+        for k, layer in enumerate(params, start=1):
+            expected_W = (self.sizes[k - 1], self.sizes[k])
+            W, b = layer
+            if tuple(jnp.shape(W)) != expected_W:
+                hint = " (looks transposed: use params_from_arrays(..., convention='column'))" if tuple(jnp.shape(W)) == expected_W[::-1] else ""
+                raise ValueError(f"layer {k}: W has shape {tuple(jnp.shape(W))}, expected {expected_W} (d_in, d_out){hint}")
+            if tuple(jnp.shape(b)) != (self.sizes[k],):
+                raise ValueError(f"layer {k}: b has shape {tuple(jnp.shape(b))}, expected {(self.sizes[k],)}")
+
+    def check_inputs(self, x: Array) -> Array:
+        """Return ``x`` as an array after checking its last axis is ``d_0``."""
+        x = jnp.asarray(x)
+        if x.ndim not in (1, 2) or x.shape[-1] != self.sizes[0]:
+            raise ValueError(
+                f"inputs have shape {tuple(x.shape)}, expected (batch, {self.sizes[0]}) or ({self.sizes[0]},) "
+                f"for {self}"
+            )
+        if not jnp.issubdtype(x.dtype, jnp.floating):
+            x = x.astype(jnp.result_type(float))
+        return x
+
+    def trace(self, params: Params, x: Array, *, key: Array | None = None, train: bool = False) -> Trace:
+        """Forward pass keeping every n^k and a^k (seed 003 eqs. 2, 16, 20-21).
+
+        Args:
+            params: tuple of ``Layer(W, b)``.
+            x: ``(batch, d_0)`` (a single example ``(d_0,)`` is treated as a batch of one).
+            key: ``jax.random`` key for dropout masks; needed when ``train`` and dropout > 0.
+            train: apply dropout.
+
+        Returns:
+            A :class:`Trace` with batch-first arrays.
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> from funcmlp.params import params_from_arrays
+            >>> mlp = MLP((2, 2, 1), ["relu", "identity"])
+            >>> p = params_from_arrays([([[1, 1], [1, 1]], [0, 0]), ([[1], [1]], [0])])
+            >>> t = mlp.trace(p, jnp.array([1.0, 1.0]))
+            >>> t.n[0].tolist(), t.a[1].tolist()
+            ([[2.0, 2.0]], [[4.0]])
+        """
+        self.check_params(params)
+        x = self.check_inputs(x)
+        if x.ndim == 1:
+            x = x[None, :]
+        use_dropout = train and any(self.dropout)
+        if use_dropout and key is None:
+            raise ValueError(f"dropout {list(self.dropout)} in training needs a key: pass key=jax.random.key(...)")
+        keys = jax.random.split(key, self.depth) if use_dropout else [None] * self.depth
+        ns, As, masks = [], [], []
+        a = x
+        for k, (layer, act) in enumerate(zip(params, self.activations, strict=True), start=1):
+            n = a @ layer.W + layer.b
+            a = act(n)
+            mask = None
+            if k < self.depth and use_dropout and self.dropout[k - 1] > 0:
+                keep = 1.0 - self.dropout[k - 1]
+                mask = jax.random.bernoulli(keys[k - 1], keep, a.shape).astype(a.dtype) / keep
+                a = a * mask
+            if k < self.depth:
+                masks.append(mask)
+            ns.append(n)
+            As.append(a)
+        return Trace(x, tuple(ns), tuple(As), tuple(masks))
+
+    def apply(self, params: Params, x: Array, *, key: Array | None = None, train: bool = False) -> Array:
+        """Network output a^L: ``(batch, d_0) -> (batch, d_L)`` or ``(d_0,) -> (d_L,)``.
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> from funcmlp.params import params_from_arrays
+            >>> xor = MLP((2, 2, 1), "hardlimit")
+            >>> p = params_from_arrays([([[1, -1], [-1, 1]], [-0.5, -0.5]), ([1, 1], -0.5)])
+            >>> xor.apply(p, jnp.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])).ravel().tolist()
+            [0.0, 1.0, 1.0, 0.0]
+        """
+        out = self.trace(params, x, key=key, train=train).a[-1]
+        return out[0] if jnp.ndim(x) == 1 else out
