@@ -1,0 +1,105 @@
+"""Checkpoints: the MLP description and its params in one ``.npz`` file, written atomically.
+
+The file holds ``layer{k}.W`` / ``layer{k}.b`` arrays and a ``meta`` entry with JSON text
+(sizes, activations, dropout, format version). No pickle is written or read
+(``allow_pickle=False``). Writing goes to a temporary file in the same folder, flushed and
+fsynced, then ``os.replace``d over the target: a crash leaves the old checkpoint intact.
+
+Example:
+    >>> import jax, tempfile, os
+    >>> from funcmlp.model import MLP
+    >>> mlp = MLP((3, 2, 1), "tanh", output="identity")
+    >>> params = mlp.init(jax.random.key(0))
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> save_checkpoint(path, mlp, params)
+    >>> mlp2, params2 = load_checkpoint(path)
+    >>> mlp2 == mlp and bool((params2[0].W == params[0].W).all())
+    True
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+
+import jax.numpy as jnp
+import numpy as np
+
+from funcmlp.activations import Activation
+from funcmlp.model import MLP
+from funcmlp.params import Layer, Params
+
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(path: str | os.PathLike, mlp: MLP, params: Params, *, extra: dict | None = None) -> None:
+    """Write ``mlp`` and ``params`` to ``path`` (``.npz``) atomically.
+
+    Args:
+        extra: JSON-serialisable metadata stored beside (e.g. the training options).
+    """
+    mlp.check_params(params)
+    meta = {
+        "format": "funcmlp-checkpoint",
+        "version": FORMAT_VERSION,
+        "sizes": list(mlp.sizes),
+        "activations": [{"name": a.name, "alpha": a.alpha} for a in mlp.activations],
+        "dropout": list(mlp.dropout),
+        "extra": extra or {},
+    }
+    arrays = {"meta": np.array(json.dumps(meta))}
+    for k, layer in enumerate(params, start=1):
+        arrays[f"layer{k}.W"] = np.asarray(layer.W)
+        arrays[f"layer{k}.b"] = np.asarray(layer.b)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(buffer.getvalue())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_checkpoint(path: str | os.PathLike, *, dtype=None) -> tuple[MLP, Params]:
+    """Read a checkpoint written by :func:`save_checkpoint`; returns ``(mlp, params)``.
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ValueError: if the file is not a funcmlp checkpoint or is damaged.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"checkpoint {os.fspath(path)!r} does not exist; train first with: funcmlp train --out DIR")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            if meta.get("format") != "funcmlp-checkpoint":
+                raise ValueError("no funcmlp checkpoint header")
+            if meta.get("version") != FORMAT_VERSION:
+                raise ValueError(f"format version {meta.get('version')}, this funcmlp reads version {FORMAT_VERSION}")
+            activations = [Activation(a["name"], a["alpha"]) for a in meta["activations"]]
+            mlp = MLP(tuple(meta["sizes"]), activations, dropout=tuple(meta["dropout"]))
+            params = tuple(
+                Layer(jnp.asarray(data[f"layer{k}.W"], dtype=dtype), jnp.asarray(data[f"layer{k}.b"], dtype=dtype))
+                for k in range(1, mlp.depth + 1)
+            )
+    except (KeyError, ValueError, zipfile.BadZipFile, json.JSONDecodeError, OSError) as error:
+        raise ValueError(f"{os.fspath(path)!r} is not a readable funcmlp checkpoint: {error}") from error
+    mlp.check_params(params)
+    return mlp, params
+
+
+def checkpoint_extra(path: str | os.PathLike) -> dict:
+    """The ``extra`` metadata stored with a checkpoint."""
+    with np.load(path, allow_pickle=False) as data:
+        return json.loads(str(data["meta"])).get("extra", {})

@@ -1,0 +1,282 @@
+"""The ``funcmlp`` command line: ``train``, ``evaluate``, ``check``.
+
+Bad input prints one line ``funcmlp: error: ...`` on stderr and exits with status 2;
+no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+
+TASK_DEFAULTS = {
+    "digits": dict(hidden=[128], activation="relu", output="identity", loss="softmax_cross_entropy", optimizer="adamw",
+                   lr=2e-3, schedule="cosine", epochs=60, batch_size=32, dropout=0.0, weight_decay=1e-4),
+    "xor": dict(hidden=[8], activation="tanh", output="sigmoid", loss="binary_cross_entropy", optimizer="adam",
+                lr=0.05, schedule="constant", epochs=300, batch_size=4, dropout=0.0, weight_decay=0.0),
+    "synthetic_regression": dict(hidden=[64, 64], activation="tanh", output="identity", loss="mse", optimizer="adam",
+                                 lr=3e-3, schedule="cosine", epochs=100, batch_size=32, dropout=0.0, weight_decay=0.0),
+    "house_price": dict(hidden=[2, 2], activation="relu", output="relu", loss="half_sse", optimizer="sgd",
+                        lr=1e-7, schedule="constant", epochs=50, batch_size=1, dropout=0.0, weight_decay=0.0),
+}
+TASK_DEFAULTS["and"] = TASK_DEFAULTS["or"] = TASK_DEFAULTS["xor"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"funcmlp: error: {message} (see: {self.prog} --help)\n")
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 64,32, got {text!r}") from None
+    return values
+
+
+def _str_list(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from funcmlp.activations import ACTIVATION_NAMES
+    from funcmlp.data import DATASETS
+    from funcmlp.losses import LOSS_NAMES
+    from funcmlp.optimizers import OPTIMIZER_NAMES, SCHEDULE_NAMES
+    from funcmlp.training import GRADIENT_SOURCES
+
+    parser = _Parser(prog="funcmlp", description="Multi-layer perceptrons as pure JAX functions with a hand-written backprop.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = sub.add_parser("train", help="train an MLP (default: the embedded 8x8 digits) and check its gradients",
+                           description="Train an MLP, print accuracy and a gradient-check summary. Options left out take the data set's defaults.")
+    train.add_argument("--data", default="digits", choices=sorted(DATASETS), help="data set (default: digits, bundled with scikit-learn)")
+    train.add_argument("--hidden", type=_int_list, help="hidden layer widths, comma-separated (digits default: 128)")
+    train.add_argument("--activation", help=f"hidden activation: {', '.join(ACTIVATION_NAMES)}; 'leaky_relu(0.2)' sets a parameter")
+    train.add_argument("--output", help="output layer activation (digits default: identity, i.e. logits)")
+    train.add_argument("--loss", choices=LOSS_NAMES, help="loss (digits default: softmax_cross_entropy)")
+    train.add_argument("--reduction", choices=("mean", "sum"), default="mean", help="batch reduction of the loss (default: mean)")
+    train.add_argument("--optimizer", choices=(*OPTIMIZER_NAMES, "adamw"), help="optimizer, via optax (digits default: adamw)")
+    train.add_argument("--lr", type=float, help="(peak) learning rate")
+    train.add_argument("--schedule", choices=SCHEDULE_NAMES, help="learning-rate schedule (digits default: cosine)")
+    train.add_argument("--momentum", type=float, default=0.9, help="momentum / Nesterov coefficient (default 0.9)")
+    train.add_argument("--weight-decay", type=float, help="decoupled weight decay for adamw")
+    train.add_argument("--epochs", type=int, help="passes over the training data")
+    train.add_argument("--batch-size", type=int, help="examples per step; ceil(N/B) steps per epoch")
+    train.add_argument("--drop-last", action="store_true", help="drop the partial last batch instead of keeping it")
+    train.add_argument("--dropout", type=float, help="inverted-dropout rate of the hidden layers (0 = none)")
+    train.add_argument("--init", default="he_normal", help="weight initializer, e.g. glorot_uniform, normal(0.1) (default he_normal)")
+    train.add_argument("--gradient", choices=GRADIENT_SOURCES, default="manual", help="manual backprop (default) or jax.grad")
+    train.add_argument("--seed", type=int, default=0, help="seed of every jax.random key (split, init, shuffling, dropout)")
+    train.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+    train.add_argument("--out", help="folder for params.npz, history.csv and history.json")
+    train.add_argument("--no-check", action="store_true", help="skip the gradient check after training")
+    train.add_argument("--quiet", action="store_true", help="print only the summary")
+
+    evaluate = sub.add_parser("evaluate", help="evaluate a saved checkpoint on a data set's test split")
+    evaluate.add_argument("checkpoint", help="params.npz written by funcmlp train --out")
+    evaluate.add_argument("--data", default=None, choices=sorted(DATASETS), help="data set (default: the one it was trained on)")
+    evaluate.add_argument("--loss", choices=LOSS_NAMES, help="loss (default: the one it was trained with)")
+    evaluate.add_argument("--seed", type=int, default=None, help="split seed (default: the training seed)")
+
+    check = sub.add_parser("check", help="gradient check: manual backprop vs jax.grad vs finite differences (float64)")
+    check.add_argument("--sizes", type=_int_list, default=[4, 8, 8, 3], help="layer sizes including inputs (default 4,8,8,3)")
+    check.add_argument("--activations", type=_str_list, default=["sigmoid"], help="one activation for all layers or one per layer (default sigmoid)")
+    check.add_argument("--output", default="identity", help="output activation (default identity)")
+    check.add_argument("--loss", choices=LOSS_NAMES, default="softmax_cross_entropy", help="loss (default softmax_cross_entropy)")
+    check.add_argument("--reduction", choices=("mean", "sum"), default="mean")
+    check.add_argument("--batch", type=int, default=8, help="examples in the random batch (default 8)")
+    check.add_argument("--init", default="glorot_normal", help="weight initializer (default glorot_normal)")
+    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default 1e-6)")
+    return parser
+
+
+def _optimizer(args, total_steps):
+    import optax
+
+    from funcmlp.optimizers import make_optimizer, make_schedule
+
+    schedule = make_schedule(args.schedule, args.lr, total_steps=total_steps)
+    if args.optimizer == "adamw":
+        return optax.adamw(schedule, weight_decay=args.weight_decay)
+    return make_optimizer(args.optimizer, schedule, momentum=args.momentum)
+
+
+def cmd_train(args) -> int:
+    import jax
+    import numpy as np
+
+    from funcmlp.batching import iterations_per_epoch
+    from funcmlp.checkpoint import save_checkpoint
+    from funcmlp.data import load_dataset
+    from funcmlp.gradcheck import check_gradients
+    from funcmlp.model import MLP
+    from funcmlp.training import evaluate, fit
+
+    defaults = TASK_DEFAULTS.get(args.data, TASK_DEFAULTS["synthetic_regression"])
+    for name, value in defaults.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
+    if args.epochs < 1 or args.batch_size < 1:
+        raise ValueError(f"--epochs and --batch-size must be at least 1, got {args.epochs} and {args.batch_size}")
+    if args.float64:
+        jax.config.update("jax_enable_x64", True)
+    dtype = np.float64 if args.float64 else np.float32
+
+    data = load_dataset(args.data, seed=args.seed)
+    d_out = data.num_classes if data.num_classes > 2 or args.loss in ("softmax_cross_entropy", "cross_entropy") else (
+        1 if data.num_classes == 2 else data.y_train.shape[1])
+    mlp = MLP((data.num_features, *args.hidden, d_out), args.activation, output=args.output, dropout=args.dropout)
+    key_init, key_fit, key_check = jax.random.split(jax.random.key(args.seed), 3)
+    params = mlp.init(key_init, init=args.init, dtype=dtype)
+    steps = iterations_per_epoch(len(data.x_train), args.batch_size, drop_last=args.drop_last)
+    optimizer = _optimizer(args, args.epochs * steps)
+    x_train, x_val, x_test = (a.astype(dtype) for a in (data.x_train, data.x_val, data.x_test))
+
+    print(f"data    {data.describe()}")
+    print(f"model   {mlp}; {sum(int(np.prod(l.shape)) for l in jax.tree_util.tree_leaves(params))} parameters")
+    print(f"train   loss {args.loss} ({args.reduction}), {args.optimizer} lr {args.lr:g} ({args.schedule}), "
+          f"{args.epochs} epochs x {steps} iterations of batch {args.batch_size}, gradient: {args.gradient}")
+
+    progress = _progress(args)
+    start = time.perf_counter()
+    params, history = fit(
+        mlp, params, (x_train, data.y_train), loss=args.loss, optimizer=optimizer, epochs=args.epochs,
+        batch_size=args.batch_size, key=key_fit, validation=(x_val, data.y_val), reduction=args.reduction,
+        gradient=args.gradient, drop_last=args.drop_last, callback=progress,
+    )
+    seconds = time.perf_counter() - start
+    if hasattr(progress, "close"):
+        progress.close()
+    test = evaluate(mlp, params, x_test, data.y_test, args.loss, reduction=args.reduction,
+                    classification=data.num_classes > 0)
+    per_epoch = float(np.median(history.epoch_seconds[1:] or history.epoch_seconds))
+    acc = f", accuracy {test.accuracy:.4f}" if test.accuracy is not None else ""
+    print(f"time    {seconds:.1f} s in all, {per_epoch * 1e3:.1f} ms per epoch (median, compiled)")
+    print(f"test    loss {test.loss:.4f}{acc} on {len(data.x_test)} examples")
+
+    if not args.no_check:
+        batch = min(16, len(x_train))
+        report = check_gradients(mlp, params, data.x_train[:batch], data.y_train[:batch], args.loss,
+                                 reduction=args.reduction, max_fd_entries=400, key=key_check)
+        print(f"check   {report.summary()} (float64, {batch} training examples)")
+
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        extra = {"data": args.data, "loss": args.loss, "seed": args.seed, "test_loss": test.loss, "test_accuracy": test.accuracy}
+        save_checkpoint(os.path.join(args.out, "params.npz"), mlp, params, extra=extra)
+        rows = history.rows()
+        with open(os.path.join(args.out, "history.csv"), "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        with open(os.path.join(args.out, "history.json"), "w") as handle:
+            json.dump({"options": {k: v for k, v in vars(args).items() if k != "func"}, "history": rows}, handle, indent=1)
+        print(f"saved   {os.path.join(args.out, 'params.npz')}, history.csv, history.json")
+    return 0
+
+
+def _progress(args):
+    if args.quiet:
+        return None
+    try:
+        from tqdm import tqdm
+    except ModuleNotFoundError:
+        tqdm = None
+    if tqdm is not None and sys.stderr.isatty():
+        bar = tqdm(total=args.epochs, unit="epoch", leave=False)
+
+        def update(epoch, history):
+            stats = {"loss": f"{history.train_loss[-1]:.4f}"}
+            if history.val_accuracy:
+                stats["val_acc"] = f"{history.val_accuracy[-1]:.4f}"
+            bar.set_postfix(stats)
+            bar.update(1)
+
+        update.close = bar.close
+        return update
+    every = max(args.epochs // 10, 1)
+
+    def report(epoch, history):
+        if epoch % every == 0 or epoch == args.epochs:
+            val = f", val loss {history.val_loss[-1]:.4f}" if history.val_loss else ""
+            acc = f", val accuracy {history.val_accuracy[-1]:.4f}" if history.val_accuracy else ""
+            print(f"epoch {epoch:>4}: train loss {history.train_loss[-1]:.4f}{val}{acc}", flush=True)
+
+    return report
+
+
+def cmd_evaluate(args) -> int:
+    from funcmlp.checkpoint import checkpoint_extra, load_checkpoint
+    from funcmlp.data import load_dataset
+    from funcmlp.training import evaluate
+
+    mlp, params = load_checkpoint(args.checkpoint)
+    extra = checkpoint_extra(args.checkpoint)
+    data_name = args.data or extra.get("data", "digits")
+    loss = args.loss or extra.get("loss")
+    if loss is None:
+        raise ValueError(f"{args.checkpoint} does not record its loss; pass --loss")
+    seed = args.seed if args.seed is not None else extra.get("seed", 0)
+    data = load_dataset(data_name, seed=seed)
+    if data.num_features != mlp.sizes[0]:
+        raise ValueError(f"data set {data_name!r} has {data.num_features} features but the checkpoint's network takes {mlp.sizes[0]}")
+    result = evaluate(mlp, params, data.x_test, data.y_test, loss, classification=data.num_classes > 0)
+    acc = f", accuracy {result.accuracy:.4f}" if result.accuracy is not None else ""
+    print(f"{mlp} on {data_name} test split ({len(data.x_test)} examples): loss {result.loss:.4f}{acc}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    import jax
+
+    from funcmlp.gradcheck import check_gradients
+    from funcmlp.losses import BINARY_LOSSES, CLASS_LOSSES
+    from funcmlp.model import MLP
+
+    activations = args.activations[0] if len(args.activations) == 1 else args.activations
+    mlp = MLP(tuple(args.sizes), activations, output=args.output)
+    if args.batch < 1:
+        raise ValueError(f"--batch must be at least 1, got {args.batch}")
+    with jax.enable_x64(True):
+        kp, kx, ky = jax.random.split(jax.random.key(args.seed), 3)
+        params = mlp.init(kp, init=args.init, dtype="float64")
+        x = jax.random.normal(kx, (args.batch, mlp.sizes[0]), "float64")
+        d_out = mlp.sizes[-1]
+        if args.loss in CLASS_LOSSES:
+            y = jax.random.randint(ky, (args.batch,), 0, d_out)
+        elif args.loss in BINARY_LOSSES:
+            y = jax.random.bernoulli(ky, 0.5, (args.batch, d_out)).astype("float64")
+        else:
+            y = jax.random.normal(ky, (args.batch, d_out), "float64")
+        report = check_gradients(mlp, params, x, y, args.loss, reduction=args.reduction, eps=args.eps, max_fd_entries=None)
+    print(f"{mlp}, loss {args.loss} ({args.reduction}), random batch of {args.batch}, seed {args.seed}")
+    print(report)
+    return 0 if report.passed else 1
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "check": cmd_check}
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, FileNotFoundError, ModuleNotFoundError, FloatingPointError, OSError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"funcmlp: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("funcmlp: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Data sets: the embedded default (scikit-learn's bundled 8x8 digits), logic gates,
+the seed-000 house-price toy and a seeded synthetic regression set.
+
+Every loader returns a :class:`Dataset` of NumPy arrays: inputs ``(N, d)`` float, labels
+``(N,)`` int for classification or targets ``(N, d_out)`` float for regression, already split
+into train / validation / test with a seeded split, and standardized with statistics
+fitted on the training split only.
+
+Example:
+    >>> ds = logic_gate("xor")
+    >>> ds.x_train.tolist(), ds.y_train.tolist()
+    ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0])
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import numpy as np
+
+
+class Dataset(NamedTuple):
+    """A split data set. ``num_classes`` is 0 for regression.
+
+    Shapes: ``x_*`` ``(N, d)``; ``y_*`` ``(N,)`` int labels or ``(N, d_out)`` float targets.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+
+    @property
+    def num_features(self) -> int:
+        return int(self.x_train.shape[1])
+
+    def describe(self) -> str:
+        kind = f"{self.num_classes} classes" if self.num_classes else "regression"
+        return (
+            f"{self.name}: {self.num_features} features, {kind}; "
+            f"train {len(self.x_train)}, validation {len(self.x_val)}, test {len(self.x_test)}"
+        )
+
+
+LOGIC_GATES = {
+    "and": [0, 0, 0, 1],
+    "or": [0, 1, 1, 1],
+    "xor": [0, 1, 1, 0],
+}
+
+
+def logic_gate(name: str) -> Dataset:
+    """The truth table of AND, OR or XOR (seed 003 tables 1-3); all four rows in every split."""
+    if name not in LOGIC_GATES:
+        raise ValueError(f"unknown logic gate {name!r}; expected one of {', '.join(LOGIC_GATES)}")
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+    y = np.array(LOGIC_GATES[name], dtype=np.int64)
+    return Dataset(name, x, y, x, y, x, y, 2)
+
+
+def standardize(train: np.ndarray, *others: np.ndarray, min_std: float = 0.0) -> list[np.ndarray]:
+    """Subtract the training mean and divide by the training std per feature.
+
+    The std is floored at ``min_std`` (features constant in the training split are only
+    centred), so that a near-constant feature does not blow up a test value.
+    """
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    std = np.maximum(std, min_std)
+    std = np.where(std > 0, std, 1.0)
+    return [(a - mean) / std for a in (train, *others)]
+
+
+def split_indices(seed: int, n: int, fractions: tuple[float, float] = (0.2, 0.2)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded permutation of ``range(n)`` cut into train / validation / test index arrays."""
+    val_fraction, test_fraction = fractions
+    if not (0 <= val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise ValueError(f"validation and test fractions must be in [0, 1) and sum below 1, got {fractions}")
+    order = np.asarray(jax.random.permutation(jax.random.key(seed), n))
+    n_test = int(round(n * test_fraction))
+    n_val = int(round(n * val_fraction))
+    return order[n_test + n_val :], order[n_test : n_test + n_val], order[:n_test]
+
+
+def _split_and_scale(name, x, y, num_classes, seed, fractions, scale_targets=False, min_std=0.0) -> Dataset:
+    train, val, test = split_indices(seed, len(x), fractions)
+    x_train, x_val, x_test = standardize(x[train], x[val], x[test], min_std=min_std)
+    y_train, y_val, y_test = y[train], y[val], y[test]
+    if scale_targets:
+        y_train, y_val, y_test = standardize(y_train, y_val, y_test)
+    return Dataset(name, x_train, y_train, x_val, y_val, x_test, y_test, num_classes)
+
+
+def load_digits(seed: int = 0, *, fractions: tuple[float, float] = (0.2, 0.2)) -> Dataset:
+    """scikit-learn's bundled 8x8 handwritten digits (1,797 images, 64 pixels in 0..16).
+
+    Shipped inside scikit-learn, so no download. Split 60/20/20 by a seeded permutation,
+    standardized per pixel on the training split, with the std floored at one intensity
+    level (pixels that are almost always blank would otherwise be scaled up by 10-100x).
+
+    Raises:
+        ModuleNotFoundError: with the install command, if scikit-learn is missing.
+    """
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(
+            "the embedded digits data set ships with scikit-learn; install it with: pip install 'funcmlp[examples]' (or pip install scikit-learn)"
+        ) from error
+    bunch = sklearn_digits()
+    x = np.asarray(bunch.data, dtype=np.float64)
+    y = np.asarray(bunch.target, dtype=np.int64)
+    return _split_and_scale("digits", x, y, 10, seed, fractions, min_std=1.0)
+
+
+def synthetic_regression(seed: int = 0, *, n: int = 512, d_in: int = 4, d_out: int = 1, noise: float = 0.05) -> Dataset:
+    """Seeded smooth nonlinear regression: ``y = sin(x @ A) + 0.5 (x @ B)^2 + noise``."""
+    keys = jax.random.split(jax.random.key(seed), 4)
+    x = np.asarray(jax.random.uniform(keys[0], (n, d_in), minval=-1.0, maxval=1.0), dtype=np.float64)
+    A = np.asarray(jax.random.normal(keys[1], (d_in, d_out)), dtype=np.float64)
+    B = np.asarray(jax.random.normal(keys[2], (d_in, d_out)), dtype=np.float64) / np.sqrt(d_in)
+    eps = np.asarray(jax.random.normal(keys[3], (n, d_out)), dtype=np.float64)
+    y = np.sin(x @ A) + 0.5 * (x @ B) ** 2 + noise * eps
+    return _split_and_scale("synthetic_regression", x, y, 0, seed, (0.2, 0.2))
+
+
+# Seed 000 eq. (6): one house (size 1200, 3 bedrooms, 10 years old), target y = 1 (eq. 16).
+HOUSE_PRICE_X = np.array([[1200.0, 3.0, 10.0]])
+HOUSE_PRICE_Y = np.array([[1.0]])
+
+
+def house_price() -> Dataset:
+    """The one-sample house-price toy of seed 000 (x = [1200, 3, 10], y = 1), unscaled."""
+    return Dataset("house_price", HOUSE_PRICE_X, HOUSE_PRICE_Y, HOUSE_PRICE_X, HOUSE_PRICE_Y, HOUSE_PRICE_X, HOUSE_PRICE_Y, 0)
+
+
+DATASETS = {
+    "digits": load_digits,
+    "xor": lambda seed=0: logic_gate("xor"),
+    "and": lambda seed=0: logic_gate("and"),
+    "or": lambda seed=0: logic_gate("or"),
+    "synthetic_regression": synthetic_regression,
+    "house_price": lambda seed=0: house_price(),
+}
+
+
+def load_dataset(name: str, seed: int = 0) -> Dataset:
+    """A data set by name (:data:`DATASETS`)."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; expected one of {', '.join(DATASETS)}")
+    return DATASETS[name](seed=seed)

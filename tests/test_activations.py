@@ -1,0 +1,113 @@
+"""Each activation's closed-form derivative against jax.grad of its forward rule, in float64,
+and forward values against independent formulas (math module, seed 003 eqs. 34-38)."""
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from funcmlp.activations import ACTIVATION_NAMES, Activation, get_activation
+
+ELEMENTWISE = [name for name in ACTIVATION_NAMES if name != "softmax"]
+POINTS = np.array([-3.7, -1.0, -0.25, -1e-3, 1e-3, 0.3, 1.0, 2.5, 6.0])
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_derivative_matches_autodiff_away_from_kinks(name):
+    act = get_activation(name)
+    x = jnp.asarray(POINTS)
+    auto = jax.vmap(jax.grad(lambda t: act(t)))(x)
+    np.testing.assert_allclose(act.derivative(x), auto, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("alpha", [0.2, 1.7])
+@pytest.mark.parametrize("name", ["leaky_relu", "elu"])
+def test_parameterised_derivative_matches_autodiff(name, alpha):
+    act = Activation(name, alpha)
+    x = jnp.asarray(POINTS)
+    np.testing.assert_allclose(act.derivative(x), jax.vmap(jax.grad(act))(x), rtol=1e-13)
+
+
+def _scalar(f, x):
+    return float(f(jnp.asarray(x, jnp.float64)))
+
+
+@pytest.mark.parametrize(
+    "name, formula",
+    [
+        ("sigmoid", lambda x: 1 / (1 + math.exp(-x))),  # seed 003 eq. 37
+        ("tanh", lambda x: 2 / (1 + math.exp(-2 * x)) - 1),  # seed 003 eq. 38: 2 sigmoid(2x) - 1
+        ("relu", lambda x: x if x >= 0 else 0.0),  # eq. 35
+        ("identity", lambda x: x),  # eq. 36
+        ("hardlimit", lambda x: 1.0 if x >= 0 else 0.0),  # eq. 34
+        ("symmetric_hardlimit", lambda x: 1.0 if x >= 0 else -1.0),
+        ("softplus", lambda x: math.log1p(math.exp(x))),
+        ("elu", lambda x: x if x >= 0 else math.expm1(x)),
+        ("gelu", lambda x: 0.5 * x * (1 + math.erf(x / math.sqrt(2)))),
+        ("leaky_relu", lambda x: x if x > 0 else 0.01 * x),
+    ],
+)
+def test_forward_matches_independent_formula(name, formula):
+    act = get_activation(name)
+    for x in [*POINTS, 0.0]:
+        # abs=1e-15: the reference formulas themselves round to ~1e-16 absolute (2 sigmoid(2x) - 1 near 0)
+        assert _scalar(act, x) == pytest.approx(formula(x), rel=1e-14, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("relu", 0.0), ("leaky_relu", 0.01), ("hardlimit", 0.0), ("symmetric_hardlimit", 0.0), ("elu", 1.0), ("identity", 1.0)],
+)
+def test_derivative_convention_at_zero(name, expected):
+    """The documented convention at the kink (relu'(0) = 0 as seed 002's table and jax.nn.relu)."""
+    act = get_activation(name)
+    assert float(act.derivative(jnp.array(0.0))) == expected
+    assert float(jax.grad(act)(jnp.array(0.0))) == expected  # autodiff of the forward rule agrees
+
+
+def test_relu_convention_matches_jax_nn_relu():
+    assert float(jax.grad(jax.nn.relu)(0.0)) == float(get_activation("relu").derivative(jnp.array(0.0)))
+
+
+def test_hardlimit_at_zero_is_one():
+    """Seed 003 eq. 4: f(x) = 1 if x >= 0."""
+    assert float(get_activation("hardlimit")(jnp.array(0.0))) == 1.0
+
+
+def test_softmax_jacobian_matches_autodiff():
+    act = get_activation("softmax")
+    n = jnp.array([[0.3, -1.2, 2.0, 0.0], [5.0, 5.0, -5.0, 1.0]])
+    auto = jax.vmap(jax.jacfwd(act))(n)
+    np.testing.assert_allclose(act.jacobian(n), auto, rtol=1e-13, atol=1e-16)
+    g = jnp.array([[1.0, -2.0, 0.5, 3.0], [0.1, 0.2, 0.3, 0.4]])
+    np.testing.assert_allclose(act.backward(n, g), jnp.einsum("bi,bij->bj", g, auto), rtol=1e-13, atol=1e-16)
+
+
+def test_softmax_has_no_elementwise_derivative():
+    with pytest.raises(ValueError, match="Jacobian"):
+        get_activation("softmax").derivative(jnp.zeros(3))
+
+
+def test_elementwise_jacobian_is_diagonal():
+    act = get_activation("tanh")
+    n = jnp.array([[0.5, -0.2]])
+    np.testing.assert_allclose(act.jacobian(n)[0], np.diag(1 - np.tanh([0.5, -0.2]) ** 2), rtol=1e-14)
+
+
+def test_names_aliases_and_parameters():
+    assert get_activation("linear") == Activation("identity")
+    assert get_activation("Step") == Activation("hardlimit")
+    assert get_activation("leaky_relu(0.2)") == Activation("leaky_relu", 0.2)
+    assert get_activation("leaky_relu").alpha == 0.01
+    assert hash(get_activation("elu")) == hash(Activation("elu", 1.0))
+    assert str(Activation("leaky_relu", 0.2)) == "leaky_relu(0.2)"
+
+
+def test_unknown_activation_names_the_choices():
+    with pytest.raises(ValueError, match=r"unknown activation 'swoosh'.*relu"):
+        get_activation("swoosh")
+    with pytest.raises(ValueError, match="takes no parameter"):
+        Activation("relu", 0.3)
+    with pytest.raises(ValueError, match="not a number"):
+        get_activation("leaky_relu(abc)")
