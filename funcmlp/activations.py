@@ -162,6 +162,10 @@ ALIASES = {
 
 ACTIVATION_NAMES: tuple[str, ...] = (*_ELEMENTWISE, "softmax")
 
+# Activations whose derivative jumps at n = 0 (elu only when alpha != 1; its second
+# derivative jumps even then). Finite differences are unreliable across that point.
+KINKED = frozenset({"hardlimit", "symmetric_hardlimit", "relu", "leaky_relu", "elu"})
+
 
 @dataclass(frozen=True)
 class Activation:
