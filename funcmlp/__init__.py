@@ -1,9 +1,32 @@
-"""funcmlp: multi-layer perceptrons as pure functions on JAX."""
-from funcmlp.activations import Activation, get_activation
+"""funcmlp: multi-layer perceptrons as pure functions on JAX, with a hand-written backprop.
+
+Row convention (seed 003): ``n^k = a^{k-1} @ W^k + b^k``, ``W^k`` of shape ``(d_{k-1}, d_k)``.
+Params are a tuple of ``Layer(W, b)``; gradients have the same structure.
+
+Example:
+    >>> import jax, jax.numpy as jnp
+    >>> mlp = MLP((2, 2, 1), ["relu", "identity"])
+    >>> params = params_from_arrays([([[1, 1], [1, 1]], [0, 0]), ([[1], [1]], [0])])
+    >>> [s.tolist() for s in backprop(mlp, params, jnp.array([1.0, 1.0]), 0.0, "sse").sensitivities]
+    [[8.0, 8.0], [8.0]]
+"""
+
+from funcmlp.activations import ACTIVATION_NAMES, Activation, get_activation
 from funcmlp.backprop import Backprop, autodiff_grad, backprop, objective
-from funcmlp.gradcheck import GradCheckReport, check_gradients
-from funcmlp.losses import Loss, get_loss
+from funcmlp.checkpoint import load_checkpoint, save_checkpoint
+from funcmlp.gradcheck import GradCheckReport, check_gradients, finite_difference_grad
+from funcmlp.initializers import get_initializer
+from funcmlp.losses import LOSS_NAMES, Loss, get_loss
 from funcmlp.model import MLP, Trace
-from funcmlp.params import Layer, params_from_arrays, to_column_convention
 from funcmlp.optimizers import make_optimizer, make_schedule
-from funcmlp.training import History, accuracy, evaluate, fit, predict
+from funcmlp.params import Layer, params_from_arrays, to_column_convention
+from funcmlp.training import Evaluation, History, accuracy, evaluate, fit, predict
+
+__all__ = [
+    "ACTIVATION_NAMES", "Activation", "Backprop", "Evaluation", "GradCheckReport", "History", "LOSS_NAMES", "Layer",
+    "Loss", "MLP", "Trace", "accuracy", "autodiff_grad", "backprop", "check_gradients", "evaluate",
+    "finite_difference_grad", "fit", "get_activation", "get_initializer", "get_loss", "load_checkpoint",
+    "make_optimizer", "make_schedule", "objective", "params_from_arrays", "predict", "save_checkpoint",
+    "to_column_convention",
+]
+__version__ = "0.1.0"

@@ -181,7 +181,7 @@ class Activation:
     Example:
         >>> import jax.numpy as jnp
         >>> act = Activation("leaky_relu", 0.1)
-        >>> act(jnp.array([-2.0, 3.0])).tolist(), act.derivative(jnp.array([-2.0, 3.0])).tolist()
+        >>> [round(v, 6) for v in act(jnp.array([-2.0, 3.0])).tolist()], [round(v, 6) for v in act.derivative(jnp.array([-2.0, 3.0])).tolist()]
         ([-0.2, 3.0], [0.1, 1.0])
     """
 

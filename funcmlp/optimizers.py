@@ -28,7 +28,7 @@ schedule        learning rate at step t (``lr`` = initial rate, ``T`` = total st
 
 Example:
     >>> sched = make_schedule("step", 0.1, total_steps=100, step_size=10, gamma=0.5)
-    >>> [float(sched(t)) for t in (0, 9, 10, 25)]
+    >>> [round(float(sched(t)), 6) for t in (0, 9, 10, 25)]
     [0.1, 0.1, 0.05, 0.025]
 """
 
@@ -95,7 +95,7 @@ def make_optimizer(name: str, learning_rate: float | Callable, *, momentum: floa
         >>> import jax.numpy as jnp
         >>> opt = make_optimizer("sgd", 0.1)
         >>> updates, _ = opt.update(jnp.array([8.0]), opt.init(jnp.array([1.0])))
-        >>> float(updates[0])
+        >>> round(float(updates[0]), 6)
         -0.8
     """
     if name == "sgd":

@@ -1,0 +1,87 @@
+"""Checkpoints (atomic, no pickle), the gradient-check report, and the command line."""
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from funcmlp import MLP, check_gradients
+from funcmlp import activations as activations_module
+from funcmlp.checkpoint import load_checkpoint, save_checkpoint
+from funcmlp.cli import main
+
+
+def test_checkpoint_round_trip_is_atomic_and_pickle_free(tmp_path):
+    mlp = MLP((3, 5, 2), ["leaky_relu(0.2)", "softmax"], dropout=0.25)
+    params = mlp.init(jax.random.key(0))
+    path = tmp_path / "model.npz"
+    save_checkpoint(path, mlp, params, extra={"note": "x"})
+    save_checkpoint(path, mlp, params)  # overwrite in place
+    assert sorted(os.listdir(tmp_path)) == ["model.npz"]  # no temporary file left behind
+    loaded_mlp, loaded = load_checkpoint(path)
+    assert loaded_mlp == mlp
+    for a, b in zip(jax.tree_util.tree_leaves(loaded), jax.tree_util.tree_leaves(params), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with np.load(path, allow_pickle=False) as data:  # readable without pickle
+        assert set(data.files) == {"meta", "layer1.W", "layer1.b", "layer2.W", "layer2.b"}
+
+
+def test_bad_checkpoints_give_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="is not a readable funcmlp checkpoint"):
+        load_checkpoint(junk)
+
+
+def test_gradient_check_catches_a_wrong_derivative(monkeypatch):
+    """A check that cannot fail proves nothing: break tanh' and the report must say FAIL."""
+    mlp = MLP((3, 4, 2), "tanh", output="identity")
+    params = mlp.init(jax.random.key(0), init="glorot_normal")
+    x, y = jax.random.normal(jax.random.key(1), (6, 3)), jax.random.normal(jax.random.key(2), (6, 2))
+    good = check_gradients(mlp, params, x, y, "half_sse")
+    assert good.passed and good.max_rel_error("autodiff") < 1e-12 and good.max_rel_error("finite differences") < 1e-6
+    forward, _, alpha = activations_module._ELEMENTWISE["tanh"]
+    monkeypatch.setitem(activations_module._ELEMENTWISE, "tanh", (forward, lambda n, alpha=0.0: 1 - jnp.tanh(n), alpha))
+    bad = check_gradients(mlp, params, x, y, "half_sse")
+    assert not bad.passed
+    worst = max(bad.rows, key=lambda r: r.rel_error)
+    assert worst.layer == 1 and bad.max_rel_error("autodiff") > 1e-2
+    assert "FAIL" in str(bad) and "layer" in str(bad)
+
+
+def test_check_command_prints_the_table(capsys):
+    assert main(["check", "--sizes", "3,5,2", "--activations", "tanh", "--loss", "half_sse"]) == 0
+    out = capsys.readouterr().out
+    assert "finite differences" in out and "gradient check PASS" in out
+
+
+def test_train_command_on_xor_writes_outputs(tmp_path, capsys):
+    assert main(["train", "--data", "xor", "--epochs", "200", "--out", str(tmp_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy 1.0000" in out and "gradient check PASS" in out
+    assert {"params.npz", "history.csv", "history.json"} <= set(os.listdir(tmp_path))
+    assert main(["evaluate", str(tmp_path / "params.npz")]) == 0
+    assert "accuracy 1.0000" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--data", "xor", "--activation", "swoosh"], "unknown activation 'swoosh'"),
+        (["train", "--data", "xor", "--epochs", "0"], "--epochs and --batch-size must be at least 1"),
+        (["evaluate", "nowhere/params.npz"], "does not exist"),
+        (["check", "--sizes", "3,x"], "expected comma-separated integers"),
+        (["train", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
+    ],
+)
+def test_bad_input_prints_one_line_and_exits_nonzero(argv, message):
+    result = subprocess.run([sys.executable, "-m", "funcmlp.cli", *argv], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("funcmlp: error:") and message in lines[0]
+    assert "Traceback" not in result.stderr

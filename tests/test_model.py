@@ -1,0 +1,138 @@
+"""MLP description, forward pass, params helpers, initializers and dropout."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from funcmlp import MLP, Layer, params_from_arrays, to_column_convention
+from funcmlp.initializers import get_initializer
+from funcmlp.params import count_parameters, layer_sizes
+
+XOR_X = jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+
+
+def test_seed_003_hand_set_slps_for_and_and_or():
+    """W = [1 1]^T with b = -1.5 (AND) and b = -0.5 (OR), hard limit (seed 003)."""
+    slp = MLP((2, 1), "hardlimit")
+    and_params = params_from_arrays([([1, 1], -1.5)])
+    or_params = params_from_arrays([([1, 1], -0.5)])
+    assert slp.apply(and_params, XOR_X).ravel().tolist() == [0, 0, 0, 1]
+    assert slp.apply(or_params, XOR_X).ravel().tolist() == [0, 1, 1, 1]
+
+
+def test_seed_003_hand_set_xor_network_classifies_all_four_points():
+    mlp = MLP((2, 2, 1), "hardlimit")
+    params = params_from_arrays([([[1, -1], [-1, 1]], [-0.5, -0.5]), ([1, 1], -0.5)])
+    assert mlp.apply(params, XOR_X).ravel().tolist() == [0, 1, 1, 0]
+
+
+def test_trace_records_every_layer():
+    mlp = MLP((3, 4, 2), ["tanh", "identity"])
+    params = mlp.init(jax.random.key(0))
+    x = jax.random.normal(jax.random.key(1), (5, 3))
+    trace = mlp.trace(params, x)
+    n1 = x @ params[0].W + params[0].b
+    np.testing.assert_allclose(trace.n[0], n1, rtol=1e-14)
+    np.testing.assert_allclose(trace.a[0], np.tanh(n1), rtol=1e-14)
+    np.testing.assert_allclose(trace.a[1], np.tanh(n1) @ params[1].W + params[1].b, rtol=1e-14)
+    assert mlp.apply(params, x[0]).shape == (2,)
+    np.testing.assert_allclose(mlp.apply(params, x[0]), trace.a[1][0], rtol=1e-14)
+
+
+def test_mlp_is_hashable_and_static_under_jit():
+    a, b = MLP((2, 3, 1), "relu", output="sigmoid"), MLP((2, 3, 1), ["relu", "sigmoid"])
+    assert a == b and hash(a) == hash(b)
+    params = a.init(jax.random.key(0))
+    out = jax.jit(MLP.apply, static_argnums=0)(a, params, XOR_X)
+    np.testing.assert_allclose(out, a.apply(params, XOR_X), rtol=1e-14)
+
+
+def test_column_convention_round_trip():
+    """Seed 000's W^[1] is (d_out, d_in) = (2, 3); the row convention stores its transpose."""
+    W1 = [[0.01, -0.02, 0.03], [0.04, 0.05, -0.06]]
+    params = params_from_arrays([(W1, [[0.001], [-0.001]])], convention="column")
+    assert params[0].W.shape == (3, 2)
+    np.testing.assert_array_equal(to_column_convention(params)[0][0], np.array(W1))
+    x = np.array([1200.0, 3.0, 10.0])
+    # column convention z = W a + b equals row convention n = a W^T + b
+    np.testing.assert_allclose(MLP((3, 2), "identity").apply(params, x), np.array(W1) @ x + [0.001, -0.001], rtol=1e-14)
+    assert layer_sizes(params) == (3, 2) and count_parameters(params) == 8
+
+
+def test_shape_errors_name_the_layer_and_shapes():
+    mlp = MLP((3, 4, 2), "relu")
+    params = mlp.init(jax.random.key(0))
+    bad = (params[0], Layer(params[1].W.T, params[1].b))
+    with pytest.raises(ValueError, match=r"layer 2: W has shape \(2, 4\), expected \(4, 2\).*looks transposed"):
+        mlp.apply(bad, jnp.ones((1, 3)))
+    with pytest.raises(ValueError, match=r"layer 1: b has shape \(3,\), expected \(4,\)"):
+        mlp.apply((Layer(params[0].W, jnp.zeros(3)), params[1]), jnp.ones((1, 3)))
+    with pytest.raises(ValueError, match=r"inputs have shape \(5, 4\), expected \(batch, 3\)"):
+        mlp.apply(params, jnp.ones((5, 4)))
+    with pytest.raises(ValueError, match="tuple of 2 Layer"):
+        mlp.apply(params[:1], jnp.ones((1, 3)))
+    with pytest.raises(ValueError, match=r"layer 2: W has shape \(3, 1\) but layer 1 has 2 units"):
+        params_from_arrays([([[1, 1]], [0, 0]), ([[1], [1], [1]], [0])])
+    with pytest.raises(ValueError, match=r"layer 1: bias has 3 entries"):
+        params_from_arrays([([[1, 1]], [0, 0, 0])])
+
+
+def test_configuration_errors():
+    with pytest.raises(ValueError, match="expected 2 activations"):
+        MLP((2, 3, 1), ["relu", "relu", "relu"])
+    with pytest.raises(ValueError, match=r"sizes\[1\] must be a positive integer"):
+        MLP((2, 0, 1))
+    with pytest.raises(ValueError, match="dropout rate of hidden layer 1 must be in"):
+        MLP((2, 3, 1), dropout=1.0)
+    with pytest.raises(ValueError, match="needs a key"):
+        MLP((2, 3, 1), dropout=0.5).apply(MLP((2, 3, 1)).init(jax.random.key(0)), jnp.ones((1, 2)), train=True)
+
+
+@pytest.mark.parametrize(
+    "name, fan_variance",
+    [
+        ("he_normal", lambda i, o: 2 / i),
+        ("he_uniform", lambda i, o: 2 / i),
+        ("glorot_normal", lambda i, o: 2 / (i + o)),
+        ("glorot_uniform", lambda i, o: 2 / (i + o)),
+        ("lecun_normal", lambda i, o: 1 / i),
+        ("lecun_uniform", lambda i, o: 1 / i),
+        ("normal(0.3)", lambda i, o: 0.09),
+        ("uniform(-0.5, 1.5)", lambda i, o: 4 / 12),  # (b - a)^2 / 12
+    ],
+)
+def test_initializer_variance_matches_its_formula(name, fan_variance):
+    fan_in, fan_out = 200, 300
+    W = np.asarray(get_initializer(name)(jax.random.key(0), (fan_in, fan_out), jnp.float64))
+    expected = fan_variance(fan_in, fan_out)
+    # 60,000 draws: the sample variance has relative standard error about sqrt(2/60000) ~ 0.6%
+    assert W.var() == pytest.approx(expected, rel=0.03)
+    if name.startswith("uniform"):
+        assert W.min() >= -0.5 and W.max() <= 1.5 and W.mean() == pytest.approx(0.5, abs=0.01)
+    else:
+        assert W.mean() == pytest.approx(0.0, abs=0.01 * np.sqrt(expected) * 10)
+
+
+def test_biases_are_zero_unless_asked():
+    mlp = MLP((4, 3, 2))
+    assert all(float(jnp.abs(layer.b).max()) == 0 for layer in mlp.init(jax.random.key(0)))
+    assert float(mlp.init(jax.random.key(0), bias_init="constant(0.1)")[0].b[0]) == pytest.approx(0.1)
+
+
+def test_unknown_initializer():
+    with pytest.raises(ValueError, match="unknown initializer 'orthogonal'"):
+        get_initializer("orthogonal")
+
+
+def test_inverted_dropout_keeps_the_expected_value():
+    mlp = MLP((1, 4000, 1), ["identity", "identity"], dropout=0.3)
+    params = params_from_arrays([(np.ones((1, 4000)), np.zeros(4000)), (np.ones((4000, 1)) / 4000, [0.0])])
+    x = jnp.ones((50, 1))
+    trace = mlp.trace(params, x, key=jax.random.key(0), train=True)
+    kept = np.asarray(trace.masks[0]) > 0
+    assert kept.mean() == pytest.approx(0.7, abs=0.005)  # 200,000 Bernoulli draws
+    np.testing.assert_allclose(np.asarray(trace.masks[0])[kept], 1 / 0.7, rtol=1e-14)
+    # E[a] is unchanged: the mean over 4000 units of the scaled, masked ones
+    assert float(trace.a[1].mean()) == pytest.approx(1.0, abs=0.01)
+    # evaluation applies no dropout
+    assert float(mlp.apply(params, x).mean()) == pytest.approx(1.0, rel=1e-12)

@@ -1,0 +1,138 @@
+"""Training with optax: XOR, manual vs autodiff trajectories, schedules, batching, digits."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from funcmlp import MLP, evaluate, fit, make_optimizer, make_schedule, predict
+from funcmlp.batching import epoch_batches, iterations_per_epoch
+from funcmlp.data import load_digits, logic_gate
+
+
+def test_xor_is_learned_to_full_accuracy_from_a_seeded_key():
+    data = logic_gate("xor")
+    mlp = MLP((2, 8, 1), "tanh", output="sigmoid")
+    params, history = fit(mlp, mlp.init(jax.random.key(0)), (data.x_train, data.y_train), loss="binary_cross_entropy",
+                          optimizer=optax.adam(0.05), epochs=300, batch_size=4, key=jax.random.key(1))
+    assert predict(mlp, params, data.x_train).tolist() == [0, 1, 1, 0]
+    assert history.train_accuracy[-1] == 1.0
+    assert history.train_loss[-1] < 0.05 < history.train_loss[0]
+
+
+def test_manual_and_autodiff_training_give_the_same_trajectory_in_float64():
+    data = logic_gate("xor")
+    mlp = MLP((2, 6, 1), "sigmoid", output="sigmoid", dropout=0.2)
+    start = mlp.init(jax.random.key(2), dtype=jnp.float64)
+    runs = {}
+    for source in ("manual", "autodiff"):
+        runs[source] = fit(mlp, start, (data.x_train, data.y_train), loss="sse", optimizer=optax.sgd(0.5, momentum=0.9),
+                           epochs=25, batch_size=3, key=jax.random.key(3), gradient=source)
+    (p_manual, h_manual), (p_auto, h_auto) = runs["manual"], runs["autodiff"]
+    np.testing.assert_allclose(h_manual.train_loss, h_auto.train_loss, rtol=1e-10)
+    for a, b in zip(jax.tree_util.tree_leaves(p_manual), jax.tree_util.tree_leaves(p_auto), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_one_sgd_step_is_the_seed_003_update():
+    """fit with plain SGD, batch of one, one epoch = one step of eq. 19."""
+    from funcmlp import params_from_arrays
+    mlp = MLP((2, 2, 1), ["relu", "linear"])
+    params = params_from_arrays([([[1, 1], [1, 1]], [0, 0]), ([[1], [1]], [0])], dtype=jnp.float64)
+    new, _ = fit(mlp, params, (jnp.array([[1.0, 1.0]]), jnp.array([[0.0]])), loss="sse", optimizer=optax.sgd(0.1),
+                 epochs=1, batch_size=1, key=jax.random.key(0))
+    np.testing.assert_allclose(new[0].W, [[0.2, 0.2], [0.2, 0.2]], atol=1e-15)
+    np.testing.assert_allclose(new[0].b, [-0.8, -0.8], atol=1e-15)
+    np.testing.assert_allclose(new[1].W, [[-0.6], [-0.6]], atol=1e-15)
+    np.testing.assert_allclose(new[1].b, [-0.8], atol=1e-15)
+
+
+def test_iterations_per_epoch_and_partial_batches():
+    """Seed 000 eq. 35: iterations = ceil(N / B)."""
+    assert iterations_per_epoch(1000, 32) == 32 and iterations_per_epoch(1000, 32, drop_last=True) == 31
+    indices, weights = epoch_batches(jax.random.key(0), 10, 4)
+    assert indices.shape == (3, 4)
+    real = np.asarray(indices)[np.asarray(weights) > 0]
+    assert sorted(real.tolist()) == list(range(10))
+    assert np.asarray(weights)[-1].tolist() == [1, 1, 0, 0]
+    with pytest.raises(ValueError, match="batch size must be at least 1"):
+        iterations_per_epoch(10, 0)
+
+
+def test_partial_last_batch_gives_the_mean_over_real_examples():
+    """A padded last batch must step exactly like the unpadded batch of its real examples."""
+    x = jax.random.normal(jax.random.key(0), (5, 3))
+    y = jax.random.normal(jax.random.key(1), (5, 2))
+    mlp = MLP((3, 4, 2), "tanh", output="identity")
+    start = mlp.init(jax.random.key(2))
+    # batch 5 covers everything in one step; batch 3 has one full and one partial (2 real + 1 padding)
+    kept, _ = fit(mlp, start, (x, y), loss="mse", optimizer=optax.sgd(0.1), epochs=1, batch_size=3, key=jax.random.key(4))
+    order = np.asarray(jax.random.permutation(jax.random.split(jax.random.split(jax.random.key(4))[1])[0], 5))
+    from funcmlp import backprop
+    params = start
+    for chunk in (order[:3], order[3:]):
+        grads = backprop(mlp, params, x[chunk], y[chunk], "mse").grads
+        params = jax.tree_util.tree_map(lambda p, g: p - 0.1 * g, params, grads)
+    for a, b in zip(jax.tree_util.tree_leaves(kept), jax.tree_util.tree_leaves(params), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name, steps, expected",
+    [
+        ("constant", [0, 50, 99], [0.1, 0.1, 0.1]),
+        ("step", [0, 24, 25, 60], [0.1, 0.1, 0.05, 0.025]),  # gamma 0.5 every 25 = 100 / 4 steps
+        ("exponential", [0, 25, 50], [0.1, 0.05, 0.025]),
+        ("linear", [0, 50, 100], [0.1, 0.05, 0.0]),
+        ("cosine", [0, 50, 100], [0.1, 0.05, 0.0]),  # 0.1 (1 + cos(pi t / T)) / 2
+        ("warmup", [0, 5, 10], [0.0, 0.05, 0.1]),  # linear warm-up over 100 / 10 steps
+    ],
+)
+def test_schedules_by_hand(name, steps, expected):
+    schedule = make_schedule(name, 0.1, total_steps=100)
+    np.testing.assert_allclose([float(schedule(t)) for t in steps], expected, rtol=1e-6, atol=1e-9)
+
+
+def test_momentum_by_hand():
+    """v1 = g, v2 = 0.9 v1 + g: the second step moves 0.1 * 1.9 g."""
+    opt = make_optimizer("momentum", 0.1, momentum=0.9)
+    g = jnp.array([1.0])
+    state = opt.init(g)
+    first, state = opt.update(g, state)
+    second, _ = opt.update(g, state)
+    assert float(first[0]) == pytest.approx(-0.1) and float(second[0]) == pytest.approx(-0.19)
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "radam"])
+def test_every_optimizer_lowers_a_regression_loss(name):
+    x = jax.random.normal(jax.random.key(0), (64, 3))
+    y = jnp.sin(x[:, :1]) + x[:, 1:2] ** 2
+    mlp = MLP((3, 16, 1), "tanh", output="identity")
+    params, history = fit(mlp, mlp.init(jax.random.key(1)), (x, y), loss="mse", optimizer=make_optimizer(name, 0.02),
+                          epochs=30, batch_size=16, key=jax.random.key(2))
+    assert history.train_loss[-1] < 0.7 * history.train_loss[0]
+
+
+def test_unknown_names():
+    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
+        make_optimizer("lbfgs", 0.1)
+    with pytest.raises(ValueError, match="unknown schedule 'cyclic'"):
+        make_schedule("cyclic", 0.1, total_steps=10)
+    with pytest.raises(ValueError, match="unknown gradient source"):
+        fit(MLP((2, 1)), MLP((2, 1)).init(jax.random.key(0)), (jnp.ones((2, 2)), jnp.ones(2)), loss="sse",
+            optimizer=optax.sgd(0.1), epochs=1, batch_size=1, key=jax.random.key(0), gradient="symbolic")
+
+
+@pytest.mark.slow
+def test_digits_model_reaches_97_percent_test_accuracy():
+    data = load_digits(seed=0)
+    mlp = MLP((64, 256, 10), "relu", output="identity", dropout=0.3)
+    steps = 80 * iterations_per_epoch(len(data.x_train), 32)
+    optimizer = optax.adamw(optax.cosine_decay_schedule(2e-3, steps), weight_decay=1e-4)
+    k_init, k_fit = jax.random.split(jax.random.key(0))
+    x_train = data.x_train.astype(np.float32)
+    params, history = fit(mlp, mlp.init(k_init, dtype=jnp.float32), (x_train, data.y_train), loss="softmax_cross_entropy",
+                          optimizer=optimizer, epochs=80, batch_size=32, key=k_fit, validation=(data.x_val.astype(np.float32), data.y_val))
+    test = evaluate(mlp, params, data.x_test.astype(np.float32), data.y_test, "softmax_cross_entropy")
+    assert test.accuracy >= 0.97
+    assert history.val_accuracy[-1] >= 0.96
