@@ -1,4 +1,4 @@
-"""The ``funcmlp`` command line: ``train``, ``evaluate``, ``check``.
+"""The ``funcmlp`` command line: ``train``, ``evaluate``, ``check``, ``derive``.
 
 Bad input prints one line ``funcmlp: error: ...`` on stderr and exits with status 2;
 no traceback.
@@ -94,7 +94,31 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--init", default="glorot_normal", help="weight initializer (default glorot_normal)")
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default 1e-6)")
+
+    derive = sub.add_parser("derive", help="sympy derivations: activation-derivative proofs and the seeds' worked examples")
+    derive.add_argument("name", nargs="?", help="what to derive (see --list)")
+    derive.add_argument("--list", action="store_true", help="list the derivations")
+    derive.add_argument("--format", choices=("text", "latex", "markdown"), default="text", help="output format (default text)")
     return parser
+
+
+def cmd_derive(args) -> int:
+    from derivations.activations import prove_activation_derivatives, report
+    from derivations.worked import EXAMPLES, render, run
+
+    names = {"activations": "sympy proofs of every activation's closed-form derivative and the softmax Jacobian"}
+    names.update({name: ex.title for name, ex in EXAMPLES.items()})
+    if args.list or not args.name:
+        print("\n".join(f"{name:<22} {title}" for name, title in names.items()))
+        return 0
+    if args.name not in names:
+        raise ValueError(f"unknown derivation {args.name!r}; expected one of {', '.join(names)} (funcmlp derive --list)")
+    if args.name == "activations":
+        results = prove_activation_derivatives()
+        print(report(results))
+        return 0 if all(r.passed for r in results) else 1
+    print(render(run(EXAMPLES[args.name]), args.format))
+    return 0
 
 
 def _optimizer(args, total_steps):
@@ -261,7 +285,7 @@ def cmd_check(args) -> int:
     return 0 if report.passed else 1
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "check": cmd_check}
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "check": cmd_check, "derive": cmd_derive}
 
 
 def main(argv=None) -> int:

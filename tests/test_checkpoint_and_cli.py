@@ -85,3 +85,14 @@ def test_bad_input_prints_one_line_and_exits_nonzero(argv, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("funcmlp: error:") and message in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_derive_command_lists_and_prints(capsys):
+    assert main(["derive", "--list"]) == 0
+    listing = capsys.readouterr().out
+    assert "seed003_relu_linear" in listing and "activations" in listing
+    assert main(["derive", "seed000_house_price", "--format", "markdown"]) == 0
+    assert "-3.5308" in capsys.readouterr().out
+    assert main(["derive", "activations"]) == 0
+    assert "FAIL" not in capsys.readouterr().out
+    assert main(["derive", "no_such_thing"]) == 2
