@@ -1,4 +1,6 @@
 """Symbolic (sympy) derivations of the backpropagation formulas used by :mod:`funcmlp`.
 
-Filled in by its own work item; importing it needs only sympy.
+Modules: :mod:`derivations.activations` (proofs of the closed-form activation derivatives),
+:mod:`derivations.worked` (the seeds' worked examples in exact arithmetic, with errata).
+Importing it needs only sympy.
 """
