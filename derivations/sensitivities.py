@@ -1,0 +1,158 @@
+"""Output sensitivities s^L = dL/dn^L for every loss / output-activation pair funcmlp offers,
+and the Jacobian dn^{k+1}/dn^k of seed 003 eqs. 25-32.
+
+Output sensitivities (seed 003 eq. 24 and its relatives) are derived by differentiating the
+per-example loss with sympy, with the output activation either a generic elementwise
+function ``f`` (one proof covers every elementwise activation) or the concrete sigmoid /
+softmax of the simplifying pairs, and compared with the closed forms funcmlp uses.
+
+The Jacobian is derived twice: entry by entry for concrete layer sizes with one symbol per
+weight, and for a layer of arbitrary width ``p`` with indexed symbols and a symbolic sum.
+
+Example:
+    >>> all(r.passed for r in prove_output_sensitivities())
+    True
+    >>> prove_jacobian_any_width().passed
+    True
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derivations.activations import Identity, equal, sigmoid
+
+f = sp.Function("f")
+
+
+def _vector(name: str, d: int):
+    return list(sp.symbols(f"{name}1:{d + 1}", real=True))
+
+
+def prove_output_sensitivities(d: int = 3, batch: int = 2) -> list[Identity]:
+    """dL/dn^L for each loss, generic elementwise f and the paired sigmoid / softmax outputs."""
+    n, y = _vector("n", d), _vector("y", d)
+    a = [f(ni) for ni in n]
+    fp = [sp.Derivative(f(ni), ni) for ni in n]
+    results = []
+    generic = {
+        "sse": (sum((yi - ai) ** 2 for ai, yi in zip(a, y)), [-2 * (yi - ai) * fpi for ai, yi, fpi in zip(a, y, fp)],
+                "s^L = -2 (y - a) f'(n)  (seed 003 eq. 24)"),
+        "half_sse": (sp.Rational(1, 2) * sum((yi - ai) ** 2 for ai, yi in zip(a, y)), [-(yi - ai) * fpi for ai, yi, fpi in zip(a, y, fp)],
+                     "s^L = -(y - a) f'(n)  (seed 000 eq. 17, with f' kept)"),
+        "mse": (sum((yi - ai) ** 2 for ai, yi in zip(a, y)) / d, [-2 * (yi - ai) * fpi / d for ai, yi, fpi in zip(a, y, fp)],
+                f"s^L = -(2/d) (y - a) f'(n), d = {d} outputs  (seed 002 Step 1, N -> d)"),
+        "binary_cross_entropy": (-sum(yi * sp.log(ai) + (1 - yi) * sp.log(1 - ai) for ai, yi in zip(a, y)),
+                                 [(ai - yi) / (ai * (1 - ai)) * fpi for ai, yi, fpi in zip(a, y, fp)],
+                                 "s^L = (a - y) / (a (1 - a)) f'(n)"),
+        "cross_entropy": (-sum(yi * sp.log(ai) for ai, yi in zip(a, y)), [-yi / ai * fpi for ai, yi, fpi in zip(a, y, fp)],
+                          "s^L = -(y / a) f'(n)"),
+    }
+    for name, (loss, closed, statement) in generic.items():
+        derived = [sp.diff(loss, ni) for ni in n]
+        ok = all(sp.simplify(dv - cv) == 0 for dv, cv in zip(derived, closed))
+        results.append(Identity(f"{name} + elementwise f", statement, sp.Matrix(derived), sp.Matrix(closed), "symbolic", ok))
+
+    p_sig = [sigmoid(ni) for ni in n]
+    bce = -sum(yi * sp.log(pi) + (1 - yi) * sp.log(1 - pi) for pi, yi in zip(p_sig, y))
+    results.append(_pair("sigmoid + binary_cross_entropy", "s^L = a - y (sigmoid output)", bce, n, [pi - yi for pi, yi in zip(p_sig, y)]))
+    results.append(_pair("sigmoid_binary_cross_entropy", "dL/dz = sigmoid(z) - y (loss on logits z)", bce, n, [pi - yi for pi, yi in zip(p_sig, y)]))
+
+    denominator = sum(sp.exp(ni) for ni in n)
+    p = [sp.exp(ni) / denominator for ni in n]
+    ce = -sum(yi * sp.log(pi) for pi, yi in zip(p, y))
+    # p - y needs sum(y) = 1 (one-hot or a probability vector): substitute y_d = 1 - the others
+    one_hot = {y[-1]: 1 - sum(y[:-1])}
+    results.append(_pair("softmax + cross_entropy", "s^L = p - y for sum(y) = 1 (softmax output)", ce, n,
+                         [pi - yi for pi, yi in zip(p, y)], one_hot))
+    results.append(_pair("softmax_cross_entropy", "dL/dz = softmax(z) - y for sum(y) = 1 (loss on logits)", ce, n,
+                         [pi - yi for pi, yi in zip(p, y)], one_hot))
+    results.append(prove_batch_mean_scaling(batch))
+    return results
+
+
+def _pair(name, statement, loss, n, closed, substitution=None) -> Identity:
+    derived = [sp.diff(loss, ni) for ni in n]
+    substitution = substitution or {}
+    checks = [equal(sp.sympify(dv).subs(substitution), sp.sympify(cv).subs(substitution), symbols=tuple(loss.free_symbols))
+              for dv, cv in zip(derived, closed)]
+    methods = sorted({m for _, m in checks})
+    return Identity(name, statement, sp.Matrix(derived), sp.Matrix(closed), " + ".join(methods), all(ok for ok, _ in checks))
+
+
+def prove_batch_mean_scaling(batch: int = 2) -> Identity:
+    """The mean over a batch of B examples scales each example's sensitivity by 1/B (seed 002's 2/N)."""
+    losses = [sp.Function(f"L{i}") for i in range(1, batch + 1)]
+    n = sp.symbols(f"n_1:{batch + 1}", real=True)
+    mean = sum(L(ni) for L, ni in zip(losses, n)) / batch
+    derived = [sp.diff(mean, ni) for ni in n]
+    closed = [sp.diff(L(ni), ni) / batch for L, ni in zip(losses, n)]
+    ok = all(sp.simplify(dv - cv) == 0 for dv, cv in zip(derived, closed))
+    return Identity("batch mean", f"d/dn_i (1/B sum_k L_k) = (1/B) dL_i/dn_i, B = {batch}", sp.Matrix(derived), sp.Matrix(closed), "symbolic", ok)
+
+
+def jacobian_concrete(p_k: int, p_next: int, convention: str = "row") -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
+    """(derived dn^{k+1}/dn^k, closed form, W) for concrete sizes, one symbol per weight.
+
+    Row convention (seed 003 eq. 26): ``n_i^{k+1} = b_i + sum_q a_q^k w_qi``, W is
+    ``(p_k, p_next)`` and the closed form is ``W^T F'(n^k)`` (eq. 31). Column convention:
+    ``n^{k+1} = W a^k + b`` with W ``(p_next, p_k)`` and closed form ``W F'(n^k)``.
+    """
+    n = _vector("n", p_k)
+    a = [f(nj) for nj in n]
+    fprime = sp.diag(*[sp.Derivative(f(nj), nj) for nj in n])
+    if convention == "row":
+        W = sp.Matrix(p_k, p_next, lambda q, i: sp.Symbol(f"w_{q + 1}{i + 1}", real=True))
+        b = sp.Matrix(1, p_next, lambda _, i: sp.Symbol(f"b_{i + 1}", real=True))
+        n_next = b + sp.Matrix([a]) * W
+        closed = W.T * fprime
+    elif convention == "column":
+        W = sp.Matrix(p_next, p_k, lambda i, q: sp.Symbol(f"w_{i + 1}{q + 1}", real=True))
+        b = sp.Matrix(p_next, 1, lambda i, _: sp.Symbol(f"b_{i + 1}", real=True))
+        n_next = W * sp.Matrix(a) + b
+        closed = W * fprime
+    else:
+        raise ValueError(f"unknown convention {convention!r}; expected 'row' or 'column'")
+    derived = sp.Matrix(p_next, p_k, lambda i, j: sp.diff(n_next[i], n[j]))
+    return derived, closed, W
+
+
+def prove_jacobian_concrete(sizes=((2, 2), (3, 2), (2, 4), (4, 3))) -> list[Identity]:
+    """Seed 003 eqs. 25-31 for concrete sizes, in both conventions; the two are transposes."""
+    results = []
+    for p_k, p_next in sizes:
+        derived_row, closed_row, W_row = jacobian_concrete(p_k, p_next, "row")
+        ok = (derived_row - closed_row).applyfunc(sp.simplify) == sp.zeros(p_next, p_k)
+        results.append(Identity("jacobian row", f"dn^(k+1)/dn^k = (W^(k+1))^T F'(n^k), row convention, {p_k} -> {p_next}",
+                                derived_row, closed_row, "symbolic", ok))
+        derived_col, closed_col, W_col = jacobian_concrete(p_k, p_next, "column")
+        ok = (derived_col - closed_col).applyfunc(sp.simplify) == sp.zeros(p_next, p_k)
+        results.append(Identity("jacobian column", f"dn^(k+1)/dn^k = W^(k+1) F'(n^k), column convention, {p_k} -> {p_next}",
+                                derived_col, closed_col, "symbolic", ok))
+        # same network: the column weight matrix is the transpose of the row one
+        same = derived_row.subs({W_row[q, i]: W_col[i, q] for q in range(p_k) for i in range(p_next)}, simultaneous=True)
+        results.append(Identity("conventions agree", f"row and column conventions give the same Jacobian with W_col = W_row^T, {p_k} -> {p_next}",
+                                same, derived_col, "symbolic", same == derived_col))
+    return results
+
+
+def prove_jacobian_any_width() -> Identity:
+    """Entry (i, j) of dn^{k+1}/dn^k for a layer of arbitrary width p (indexed symbols, symbolic sum).
+
+    ``n_i^{k+1} = b_i + Sum_{q=1}^{p} f(n_q) w_{q,i}``; d/dn_j of it is ``w_{j,i} f'(n_j)`` for
+    1 <= j <= p, i.e. the (i, j) entry of ``W^T F'``. (Seed 003 eq. 30 prints ``w_ij``; with its
+    own eq. 26, where w_qi joins unit q of layer k to unit i of layer k+1, the entry is w_ji.)
+    """
+    p = sp.Symbol("p", integer=True, positive=True)
+    i, j, q = sp.symbols("i j q", integer=True, positive=True)
+    n, w, b = sp.IndexedBase("n"), sp.IndexedBase("w"), sp.IndexedBase("b")
+    n_next_i = b[i] + sp.Sum(f(n[q]) * w[q, i], (q, 1, p))
+    derived = sp.diff(n_next_i, n[j])
+    # sympy gives Sum(KroneckerDelta(j, q) f'(n_q) w_qi); doit() picks q = j under the condition j <= p
+    evaluated = derived.doit()
+    closed = w[j, i] * sp.Derivative(f(n[j]), n[j])
+    pieces = dict((cond, expr) for expr, cond in evaluated.args) if isinstance(evaluated, sp.Piecewise) else {sp.true: evaluated}
+    on_range = pieces.get(sp.Le(j, p), pieces.get(sp.true))
+    ok = on_range is not None and sp.simplify(on_range - closed) == 0
+    return Identity("jacobian any width", "d n_i^(k+1) / d n_j^k = w_(j,i) f'(n_j) for every width p and 1 <= j <= p",
+                    evaluated, closed, "symbolic (indexed sum, KroneckerDelta)", ok)

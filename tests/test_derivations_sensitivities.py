@@ -1,0 +1,43 @@
+"""derivations.sensitivities: seed 003 eq. 24 (output sensitivity) for every loss, the paired
+closed forms a - y and p - y, seed 002's 2/N factor, and eqs. 25-32 (the Jacobian) for concrete
+sizes, both conventions and arbitrary width."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import sympy as sp
+
+from derivations.activations import sigmoid
+from derivations.sensitivities import jacobian_concrete, prove_jacobian_any_width, prove_jacobian_concrete, prove_output_sensitivities
+
+
+@pytest.mark.parametrize("result", prove_output_sensitivities() + prove_jacobian_concrete(), ids=lambda r: r.statement)
+def test_identity_is_proven(result):
+    assert result.passed, result.statement
+
+
+def test_jacobian_for_every_width():
+    result = prove_jacobian_any_width()
+    assert result.passed
+    assert "KroneckerDelta" in str(result.derived) or "Piecewise" in str(result.derived)
+
+
+def test_a_wrong_jacobian_is_rejected():
+    """The untransposed W F'(n) is not the row-convention Jacobian: the check can fail."""
+    derived, _, W = jacobian_concrete(2, 2, "row")
+    f = sp.Function("f")
+    untransposed = W * sp.diag(*[sp.Derivative(f(x), x) for x in sp.symbols("n1:3", real=True)])
+    assert (derived - untransposed).applyfunc(sp.simplify) != sp.zeros(2, 2)
+
+
+def test_symbolic_jacobian_matches_jax_jacobian():
+    """Lambdify the sympy Jacobian with f = sigmoid and compare with jax.jacfwd of one funcmlp layer step."""
+    derived, _, W = jacobian_concrete(3, 2, "row")
+    n = sp.symbols("n1:4", real=True)
+    f = sp.Function("f")
+    concrete = derived.subs({sp.Derivative(f(x), x): sigmoid(x) * (1 - sigmoid(x)) for x in n}).doit()
+    values_W = np.array([[0.3, -1.2], [0.5, 0.7], [-0.4, 0.9]])
+    values_n = np.array([0.2, -0.6, 1.3])
+    numeric = sp.lambdify([list(n), list(W)], concrete, "numpy")(values_n, values_W.ravel())
+    step = lambda m: jax.nn.sigmoid(m) @ jnp.asarray(values_W)
+    np.testing.assert_allclose(numeric, jax.jacfwd(step)(jnp.asarray(values_n)), rtol=1e-13)
