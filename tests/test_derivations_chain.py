@@ -1,0 +1,73 @@
+"""derivations.chain: sympy's derivative of the whole loss equals the closed form of seed 003
+eqs. 19, 24 and 33, and the three-way agreement sympy = funcmlp.backprop = jax.grad in float64."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from derivations import chain
+from derivations.chain import Network, check_composed, check_local, lambdify_gradient
+from funcmlp import MLP, autodiff_grad, backprop, params_from_arrays
+
+SMALL = [
+    Network((2, 2, 1), ("sigmoid", "sigmoid"), "sse"),  # seed 002's shape
+    Network((3, 3, 2), ("tanh", "sigmoid"), "half_sse", batch=2),
+    Network((2, 3, 2), ("softplus", "identity"), "sigmoid_binary_cross_entropy"),
+    Network((2, 2, 2, 2), ("tanh", "sigmoid", "identity"), "mse"),
+    Network((2, 3, 1), ("relu", "identity"), "sse"),  # seed 003's ReLU-then-linear shape
+]
+
+
+@pytest.mark.parametrize("net", SMALL, ids=lambda n: f"{n.sizes}-{n.loss}")
+def test_composed_loss_derivative_equals_closed_form(net):
+    report = check_composed(net)
+    assert report.passed, str(report)
+    assert report.checked == net.count_parameters()
+
+
+@pytest.mark.parametrize("sizes", [(4, 8, 8, 3), (16, 16, 16, 16)])
+def test_local_chain_rule_equals_closed_form(sizes):
+    report = check_local(Network(sizes, ("sigmoid",) * (len(sizes) - 1), "sse"))
+    assert report.passed, str(report)
+    # every weight, bias and every sensitivity entry s^k_j was checked
+    assert report.checked == Network(sizes, ("sigmoid",) * (len(sizes) - 1), "sse").count_parameters() + sum(sizes[1:])
+
+
+def test_a_wrong_derivative_is_caught_by_both_methods(monkeypatch):
+    forward, _ = chain.ACTIVATIONS["sigmoid"]
+    monkeypatch.setitem(chain.ACTIVATIONS, "sigmoid", (forward, lambda n: chain.Sigmoid(n) * (1 + chain.Sigmoid(n))))
+    net = Network((2, 2, 1), ("sigmoid", "sigmoid"), "sse")
+    assert not check_composed(net).passed
+    assert not check_local(net).passed
+
+
+def test_sympy_backprop_and_jax_grad_agree_in_float64():
+    net = Network((3, 4, 2), ("tanh", "sigmoid"), "half_sse", batch=3)
+    rng = np.random.default_rng(0)
+    arrays = [(rng.normal(size=(3, 4)), rng.normal(size=4)), (rng.normal(size=(4, 2)), rng.normal(size=2))]
+    x, y = rng.normal(size=(3, 3)), rng.uniform(size=(3, 2))
+    symbolic = lambdify_gradient(net)(arrays, x, y)
+    mlp = MLP((3, 4, 2), ["tanh", "sigmoid"])
+    params = params_from_arrays(arrays, dtype=jnp.float64)
+    manual = backprop(mlp, params, jnp.asarray(x), jnp.asarray(y), "half_sse").grads
+    auto = autodiff_grad(mlp, params, jnp.asarray(x), jnp.asarray(y), "half_sse")
+    for k, (W, b) in enumerate(arrays, start=1):
+        sym_W = np.array([[symbolic[f"w{k}_{i + 1}_{j + 1}"] for j in range(W.shape[1])] for i in range(W.shape[0])])
+        sym_b = np.array([symbolic[f"b{k}_{j + 1}"] for j in range(b.shape[0])])
+        for grads in (manual, auto):
+            np.testing.assert_allclose(grads[k - 1].W, sym_W, rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(grads[k - 1].b, sym_b, rtol=1e-12, atol=1e-15)
+
+
+def test_unsupported_names_are_reported():
+    with pytest.raises(ValueError, match="activation 'gelu' has no symbolic form"):
+        Network((2, 1), ("gelu",), "sse")
+    with pytest.raises(ValueError, match="expected 2 activations"):
+        Network((2, 2, 1), ("tanh",), "sse")
+
+
+def test_relu_derivative_at_zero_follows_the_library_convention():
+    import sympy as sp
+    n = sp.Symbol("n", real=True)
+    forward, closed = chain.ACTIVATIONS["relu"]
+    assert sp.diff(forward(n), n).subs(n, 0) == 0 == closed(n).subs(n, 0)
