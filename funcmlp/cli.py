@@ -95,30 +95,38 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default 1e-6)")
 
-    derive = sub.add_parser("derive", help="sympy derivations: activation-derivative proofs and the seeds' worked examples")
-    derive.add_argument("name", nargs="?", help="what to derive (see --list)")
+    derive = sub.add_parser("derive", help="sympy: proofs of the backprop formulas, the seeds' worked examples with errata, a symbolic check",
+                            description="funcmlp derive --list; funcmlp derive NAME [--format]; funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse")
+    derive.add_argument("name", nargs="?", help="what to derive (see --list), or 'check' for a symbolic check of an architecture")
     derive.add_argument("--list", action="store_true", help="list the derivations")
     derive.add_argument("--format", choices=("text", "latex", "markdown"), default="text", help="output format (default text)")
+    derive.add_argument("--sizes", type=_int_list, default=[2, 2, 1], help="check: layer sizes including inputs (default 2,2,1)")
+    derive.add_argument("--activations", type=_str_list, default=["sigmoid"], help="check: identity, sigmoid, tanh, softplus, relu; one or one per layer")
+    derive.add_argument("--loss", default="sse", help="check: sse, half_sse, mse, sigmoid_binary_cross_entropy (default sse)")
+    derive.add_argument("--convention", choices=("row", "column"), default="row", help="check: weight layout of the printed Jacobians (default row)")
+    derive.add_argument("--method", choices=("auto", "composed", "local"), default="auto",
+                        help="check: differentiate the composed loss (small networks) or the local definitions (any size)")
     return parser
 
 
 def cmd_derive(args) -> int:
-    from derivations.activations import prove_activation_derivatives, report
-    from derivations.worked import EXAMPLES, render, run
+    from derivations import catalogue
 
-    names = {"activations": "sympy proofs of every activation's closed-form derivative and the softmax Jacobian"}
-    names.update({name: ex.title for name, ex in EXAMPLES.items()})
+    entries = catalogue.ENTRIES
     if args.list or not args.name:
-        print("\n".join(f"{name:<22} {title}" for name, title in names.items()))
+        print(f"{'check':<26} symbolic check of an architecture: funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse")
+        print("\n".join(f"{name:<26} {title}" for name, (title, _) in entries.items()))
         return 0
-    if args.name not in names:
-        raise ValueError(f"unknown derivation {args.name!r}; expected one of {', '.join(names)} (funcmlp derive --list)")
-    if args.name == "activations":
-        results = prove_activation_derivatives()
-        print(report(results))
-        return 0 if all(r.passed for r in results) else 1
-    print(render(run(EXAMPLES[args.name]), args.format))
-    return 0
+    if args.name == "check":
+        activations = args.activations * (len(args.sizes) - 1) if len(args.activations) == 1 else args.activations
+        text, passed = catalogue.architecture_check(tuple(args.sizes), tuple(activations), args.loss, args.convention, args.method)
+        print(text)
+        return 0 if passed else 1
+    if args.name not in entries:
+        raise ValueError(f"unknown derivation {args.name!r}; expected check or one of {', '.join(entries)} (funcmlp derive --list)")
+    text, passed = entries[args.name][1](args.format)
+    print(text)
+    return 0 if passed else 1
 
 
 def _optimizer(args, total_steps):

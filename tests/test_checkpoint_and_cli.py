@@ -90,9 +90,13 @@ def test_bad_input_prints_one_line_and_exits_nonzero(argv, message):
 def test_derive_command_lists_and_prints(capsys):
     assert main(["derive", "--list"]) == 0
     listing = capsys.readouterr().out
-    assert "seed003_relu_linear" in listing and "activations" in listing
+    assert "seed003_relu_linear" in listing and "activations" in listing and "check" in listing
     assert main(["derive", "seed000_house_price", "--format", "markdown"]) == 0
     assert "-3.5308" in capsys.readouterr().out
     assert main(["derive", "activations"]) == 0
     assert "FAIL" not in capsys.readouterr().out
+    assert main(["derive", "check", "--sizes", "3,4,2", "--activations", "tanh,sigmoid", "--loss", "mse"]) == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out and "FAIL" not in out
     assert main(["derive", "no_such_thing"]) == 2
+    assert main(["derive", "check", "--activations", "gelu"]) == 2
