@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 import jax
@@ -139,6 +140,32 @@ def house_price() -> Dataset:
     return Dataset("house_price", HOUSE_PRICE_X, HOUSE_PRICE_Y, HOUSE_PRICE_X, HOUSE_PRICE_Y, HOUSE_PRICE_X, HOUSE_PRICE_Y, 0)
 
 
+def load_mnist(path: str, seed: int = 0, *, validation: int = 5000) -> Dataset:
+    """MNIST from files the user has (no download): an IDX folder or Kaggle's ``train.csv``.
+
+    IDX: the official 60,000/10,000 train/test split; ``validation`` training images, chosen
+    by a seeded permutation, are held out. Kaggle: ``train.csv`` (42,000 labelled rows) is
+    split 80/10/10 by a seeded permutation (its ``test.csv`` has no labels; see
+    :func:`funcmlp.mnist.load_kaggle_csv`). Pixels are scaled to [0, 1] (divided by 255).
+
+    Raises:
+        FileNotFoundError: saying where to put the files.
+        funcmlp.mnist.DataFileError: naming the file (and line) of a malformed entry.
+    """
+    from funcmlp.mnist import load_idx_folder, load_kaggle_csv
+
+    if os.path.isdir(path):
+        x_train, y_train, x_test, y_test = load_idx_folder(path)
+        order = np.asarray(jax.random.permutation(jax.random.key(seed), len(x_train)))
+        val, train = order[:validation], order[validation:]
+        scale = lambda a: a.astype(np.float64) / 255.0
+        return Dataset("mnist", scale(x_train[train]), y_train[train], scale(x_train[val]), y_train[val], scale(x_test), y_test, 10)
+    x, y = load_kaggle_csv(path, labelled=True)
+    train, val, test = split_indices(seed, len(x), (0.1, 0.1))
+    scale = lambda a: a.astype(np.float64) / 255.0
+    return Dataset("mnist_kaggle", scale(x[train]), y[train], scale(x[val]), y[val], scale(x[test]), y[test], 10)
+
+
 DATASETS = {
     "digits": load_digits,
     "xor": lambda seed=0: logic_gate("xor"),
@@ -149,8 +176,12 @@ DATASETS = {
 }
 
 
-def load_dataset(name: str, seed: int = 0) -> Dataset:
-    """A data set by name (:data:`DATASETS`)."""
+def load_dataset(name: str, seed: int = 0, *, path: str | None = None) -> Dataset:
+    """A data set by name (:data:`DATASETS`, or ``"mnist"`` with ``path`` to its files)."""
+    if name == "mnist":
+        if not path:
+            raise ValueError("the mnist data set needs the path of its files: an IDX folder or Kaggle's train.csv (--data-path)")
+        return load_mnist(path, seed)
     if name not in DATASETS:
-        raise ValueError(f"unknown data set {name!r}; expected one of {', '.join(DATASETS)}")
+        raise ValueError(f"unknown data set {name!r}; expected one of {', '.join([*DATASETS, 'mnist'])}")
     return DATASETS[name](seed=seed)
