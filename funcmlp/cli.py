@@ -23,6 +23,8 @@ TASK_DEFAULTS = {
     "house_price": dict(hidden=[2, 2], activation="relu", output="relu", loss="half_sse", optimizer="sgd",
                         lr=1e-7, schedule="constant", epochs=50, batch_size=1, dropout=0.0, weight_decay=0.0),
 }
+TASK_DEFAULTS["mnist"] = dict(hidden=[512, 256], activation="relu", output="identity", loss="softmax_cross_entropy", optimizer="adamw",
+                              lr=1e-3, schedule="cosine", epochs=20, batch_size=128, dropout=0.2, weight_decay=1e-4)
 TASK_DEFAULTS["and"] = TASK_DEFAULTS["or"] = TASK_DEFAULTS["xor"]
 
 
@@ -55,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train an MLP (default: the embedded 8x8 digits) and check its gradients",
                            description="Train an MLP, print accuracy and a gradient-check summary. Options left out take the data set's defaults.")
-    train.add_argument("--data", default="digits", choices=sorted(DATASETS), help="data set (default: digits, bundled with scikit-learn)")
+    train.add_argument("--data", default="digits", choices=sorted([*DATASETS, "mnist"]),
+                       help="data set (default: digits, bundled with scikit-learn); mnist needs --data-path")
+    train.add_argument("--data-path", help="for --data mnist: a folder with the four IDX files (gzip or not) or Kaggle's train.csv")
     train.add_argument("--hidden", type=_int_list, help="hidden layer widths, comma-separated (digits default: 256)")
     train.add_argument("--activation", help=f"hidden activation: {', '.join(ACTIVATION_NAMES)}; 'leaky_relu(0.2)' sets a parameter")
     train.add_argument("--output", help="output layer activation (digits default: identity, i.e. logits)")
@@ -75,12 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0, help="seed of every jax.random key (split, init, shuffling, dropout)")
     train.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
     train.add_argument("--out", help="folder for params.npz, history.csv and history.json")
+    train.add_argument("--plots", action="store_true", help="also write curves.png (and confusion.png for classification) to --out")
     train.add_argument("--no-check", action="store_true", help="skip the gradient check after training")
     train.add_argument("--quiet", action="store_true", help="print only the summary")
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved checkpoint on a data set's test split")
     evaluate.add_argument("checkpoint", help="params.npz written by funcmlp train --out")
-    evaluate.add_argument("--data", default=None, choices=sorted(DATASETS), help="data set (default: the one it was trained on)")
+    evaluate.add_argument("--data", default=None, choices=sorted([*DATASETS, "mnist"]), help="data set (default: the one it was trained on)")
+    evaluate.add_argument("--data-path", help="for mnist: the IDX folder or Kaggle train.csv (default: the one it was trained on)")
     evaluate.add_argument("--loss", choices=LOSS_NAMES, help="loss (default: the one it was trained with)")
     evaluate.add_argument("--seed", type=int, default=None, help="split seed (default: the training seed)")
 
@@ -161,7 +167,9 @@ def cmd_train(args) -> int:
         jax.config.update("jax_enable_x64", True)
     dtype = np.float64 if args.float64 else np.float32
 
-    data = load_dataset(args.data, seed=args.seed)
+    if args.plots and not args.out:
+        raise ValueError("--plots writes into the --out folder; give --out DIR")
+    data = load_dataset(args.data, seed=args.seed, path=args.data_path)
     d_out = data.num_classes if data.num_classes > 2 or args.loss in ("softmax_cross_entropy", "cross_entropy") else (
         1 if data.num_classes == 2 else data.y_train.shape[1])
     mlp = MLP((data.num_features, *args.hidden, d_out), args.activation, output=args.output, dropout=args.dropout)
@@ -201,7 +209,8 @@ def cmd_train(args) -> int:
 
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-        extra = {"data": args.data, "loss": args.loss, "seed": args.seed, "test_loss": test.loss, "test_accuracy": test.accuracy}
+        extra = {"data": args.data, "data_path": args.data_path, "loss": args.loss, "seed": args.seed,
+                 "test_loss": test.loss, "test_accuracy": test.accuracy}
         save_checkpoint(os.path.join(args.out, "params.npz"), mlp, params, extra=extra)
         rows = history.rows()
         with open(os.path.join(args.out, "history.csv"), "w", newline="") as handle:
@@ -211,6 +220,16 @@ def cmd_train(args) -> int:
         with open(os.path.join(args.out, "history.json"), "w") as handle:
             json.dump({"options": {k: v for k, v in vars(args).items() if k != "func"}, "history": rows}, handle, indent=1)
         print(f"saved   {os.path.join(args.out, 'params.npz')}, history.csv, history.json")
+        if args.plots:
+            from funcmlp.plots import plot_confusion, plot_history
+            from funcmlp.training import predict
+
+            written = [plot_history(history, os.path.join(args.out, "curves.png"), title=f"{args.data}: {mlp}")]
+            if data.num_classes > 2:
+                predictions = np.asarray(predict(mlp, params, x_test))
+                written.append(plot_confusion(data.y_test, predictions, os.path.join(args.out, "confusion.png"), data.num_classes,
+                                              title=f"{args.data} test split"))
+            print(f"plots   {', '.join(written)}")
     return 0
 
 
@@ -252,11 +271,12 @@ def cmd_evaluate(args) -> int:
     mlp, params = load_checkpoint(args.checkpoint)
     extra = checkpoint_extra(args.checkpoint)
     data_name = args.data or extra.get("data", "digits")
+    data_path = args.data_path or extra.get("data_path")
     loss = args.loss or extra.get("loss")
     if loss is None:
         raise ValueError(f"{args.checkpoint} does not record its loss; pass --loss")
     seed = args.seed if args.seed is not None else extra.get("seed", 0)
-    data = load_dataset(data_name, seed=seed)
+    data = load_dataset(data_name, seed=seed, path=data_path)
     if data.num_features != mlp.sizes[0]:
         raise ValueError(f"data set {data_name!r} has {data.num_features} features but the checkpoint's network takes {mlp.sizes[0]}")
     result = evaluate(mlp, params, data.x_test, data.y_test, loss, classification=data.num_classes > 0)
