@@ -12,7 +12,7 @@ Example:
 """
 
 from funcmlp.activations import ACTIVATION_NAMES, Activation, get_activation
-from funcmlp.backprop import Backprop, autodiff_grad, backprop, objective
+from funcmlp.backprop import Backprop, autodiff_grad, backprop, backward, objective
 from funcmlp.checkpoint import load_checkpoint, save_checkpoint
 from funcmlp.gradcheck import GradCheckReport, check_gradients, finite_difference_grad
 from funcmlp.initializers import get_initializer
@@ -24,7 +24,7 @@ from funcmlp.training import Evaluation, History, accuracy, evaluate, fit, predi
 
 __all__ = [
     "ACTIVATION_NAMES", "Activation", "Backprop", "Evaluation", "GradCheckReport", "History", "LOSS_NAMES", "Layer",
-    "Loss", "MLP", "Trace", "accuracy", "autodiff_grad", "backprop", "check_gradients", "evaluate",
+    "Loss", "MLP", "Trace", "accuracy", "autodiff_grad", "backprop", "backward", "check_gradients", "evaluate",
     "finite_difference_grad", "fit", "get_activation", "get_initializer", "get_loss", "load_checkpoint",
     "make_optimizer", "make_schedule", "objective", "params_from_arrays", "predict", "save_checkpoint",
     "to_column_convention",

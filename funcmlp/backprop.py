@@ -138,6 +138,30 @@ def backprop(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "me
         [[8.0, 8.0], [8.0, 8.0]]
     """
     trace, value, s = _forward_and_output(mlp, params, x, y, loss, reduction, weights, key, train)
+    grads, sensitivities = backward(mlp, params, trace, s)
+    if jnp.ndim(x) == 1:
+        sensitivities = tuple(si[0] for si in sensitivities)
+    return Backprop(grads, sensitivities, value, trace)
+
+
+def backward(mlp: MLP, params: Params, trace: Trace, output_sensitivity: Array) -> tuple[Params, tuple[Array, ...]]:
+    """The sensitivity recursion from a given ``s^L = dL/dn^L`` (batch, d_L): for custom losses.
+
+    Returns ``(grads, (s^1, ..., s^L))``. ``output_sensitivity`` must already carry the batch
+    reduction (e.g. ``/ batch`` for a mean).
+
+    Example (a custom loss L = mean over the batch of sum(a^4) with a linear output, s^L = 4 a^3 / B):
+        >>> import jax, jax.numpy as jnp
+        >>> mlp = MLP((3, 4, 2), "tanh", output="identity")
+        >>> params = mlp.init(jax.random.key(0))
+        >>> x = jnp.ones((5, 3))
+        >>> trace = mlp.trace(params, x)
+        >>> grads, _ = backward(mlp, params, trace, 4 * trace.a[-1] ** 3 / 5)
+        >>> reference = jax.grad(lambda p: jnp.mean(jnp.sum(mlp.apply(p, x) ** 4, axis=-1)))(params)
+        >>> bool(jnp.allclose(grads[0].W, reference[0].W, rtol=1e-5))
+        True
+    """
+    s = output_sensitivity
     grads: list[Layer] = [None] * mlp.depth  # type: ignore[list-item]
     sensitivities: list[Array] = [None] * mlp.depth  # type: ignore[list-item]
     for k in range(mlp.depth, 0, -1):
@@ -150,9 +174,7 @@ def backprop(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "me
             if mask is not None:
                 g = g * mask
             s = mlp.activations[k - 2].backward(trace.n[k - 2], g)
-    if jnp.ndim(x) == 1:
-        sensitivities = [si[0] for si in sensitivities]
-    return Backprop(tuple(grads), tuple(sensitivities), value, trace)
+    return tuple(grads), tuple(sensitivities)
 
 
 def autodiff_grad(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "mean", weights=None, key=None, train: bool = False) -> Params:

@@ -92,8 +92,9 @@ def plot_curves(curves: dict, path: str, *, xlabel: str, ylabel: str, title: str
     """Several named curves ``{label: values}`` on one axis."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for label, values in curves.items():
-        ax.plot(np.arange(1, len(values) + 1), values, label=label)
+    colors = plt.cm.tab20(np.linspace(0, 1, max(len(curves), 2)))
+    for color, (label, values) in zip(colors, curves.items()):
+        ax.plot(np.arange(1, len(values) + 1), values, label=label, color=color)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title, yscale="log" if logy else "linear")
     ax.legend(fontsize=8)
     return _save(fig, path)
