@@ -2,17 +2,15 @@
 import runpy
 import sys
 
-import pytest
-
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def run_example(name, *args, monkeypatch=None):
-    argv = [str(EXAMPLES / name), *args]
-    monkeypatch.setattr(sys, "argv", argv)
-    runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    """Load the script as a module and call its main(argv); returns what main returns."""
+    monkeypatch.setattr(sys, "argv", [str(EXAMPLES / name), *args])
+    return runpy.run_path(str(EXAMPLES / name), run_name="example")["main"](list(args))
 
 
 def test_benchmark_backprop_quick(monkeypatch, capsys):
@@ -25,3 +23,60 @@ def test_benchmark_symbolic_quick(monkeypatch, capsys):
     run_example("benchmark_symbolic.py", "--quick", monkeypatch=monkeypatch)
     out = capsys.readouterr().out
     assert "3-4-2" in out and "ref/local" in out
+
+
+def test_logic_gates(monkeypatch, tmp_path, capsys):
+    run_example("logic_gates.py", "--fast", "--out", str(tmp_path), monkeypatch=monkeypatch)
+    out = capsys.readouterr().out
+    assert "perceptron rule on AND: converged" in out and "perceptron rule on XOR: no convergence" in out
+    assert "hand-set hard-limit XOR network: [0, 1, 1, 0]" in out
+    assert "predictions [0, 1, 1, 0]" in out
+    assert (tmp_path / "decision_boundaries.png").stat().st_size > 10_000
+
+
+def test_house_price(monkeypatch, tmp_path, capsys):
+    run_example("house_price.py", "--fast", "--out", str(tmp_path), monkeypatch=monkeypatch)
+    out = capsys.readouterr().out
+    assert "n^2 = [-3.5208, 5.989]" in out and out.count("matches the exact update") == 3
+    assert (tmp_path / "house_price_loss.png").exists()
+
+
+def test_digits(monkeypatch, tmp_path, capsys):
+    run_example("digits.py", "--fast", "--out", str(tmp_path), monkeypatch=monkeypatch)
+    out = capsys.readouterr().out
+    accuracy = float(out.split("test accuracy ")[1].split()[0])
+    assert accuracy > 0.9  # 3 epochs
+    assert {"params.npz", "curves.png", "confusion.png"} <= {p.name for p in tmp_path.iterdir()}
+
+
+def test_optimizers(monkeypatch, tmp_path, capsys):
+    run_example("optimizers.py", "--fast", "--out", str(tmp_path), monkeypatch=monkeypatch)
+    out = capsys.readouterr().out
+    for name in ("sgd", "momentum", "adagrad", "rmsprop", "adam", "radam", "momentum + warmup", "momentum + cosine"):
+        assert f" {name} " in out
+    assert (tmp_path / "optimizers.png").exists()
+
+
+def test_gradients(monkeypatch, tmp_path, capsys):
+    norms = run_example("gradients.py", "--fast", "--out", str(tmp_path), monkeypatch=monkeypatch)
+    sigmoid = norms["sigmoid, glorot"]
+    assert sigmoid[0] / sigmoid[-1] < 1e-3  # vanishing: each sigmoid layer scales the sensitivity by at most 1/4
+    assert min(norms["relu, normal(0.5) (too large)"]) > 100 * max(norms["relu, he"])  # exploding
+    assert (tmp_path / "gradient_norms.png").exists()
+
+
+def test_critical_points(monkeypatch, capsys):
+    run_example("critical_points.py", "--fast", monkeypatch=monkeypatch)
+    out = capsys.readouterr().out
+    assert "a^2 - b^2     at (0, 0): eigenvalues [-2.0, 2.0] -> saddle point" in out
+    assert "-> local minimum" in out and "-> local maximum" in out
+    assert out.count("saddle point") == 2  # the quadratic and the zero-weight network on OR
+
+
+def test_research_script(monkeypatch, capsys):
+    run_example("research_script.py", "--fast", monkeypatch=monkeypatch)
+    out = capsys.readouterr().out
+    worst = float(out.split("worst relative error ")[1].split()[0])
+    assert worst < 1e-5  # float32
+    start, final = (float(v) for v in out.split("Huber loss ")[-1].split(" -> "))
+    assert final < start
