@@ -85,6 +85,8 @@ class Network:
     batch: int = 1
 
     def __post_init__(self):
+        if len(self.sizes) < 2 or any(not isinstance(d, int) or d < 1 for d in self.sizes):
+            raise ValueError(f"sizes must be at least two positive integers (inputs, then each layer's units), got {self.sizes}")
         if len(self.activations) != len(self.sizes) - 1:
             raise ValueError(f"expected {len(self.sizes) - 1} activations (one per layer), got {len(self.activations)}")
         for name in self.activations:

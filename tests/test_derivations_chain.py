@@ -62,6 +62,8 @@ def test_sympy_backprop_and_jax_grad_agree_in_float64():
 def test_unsupported_names_are_reported():
     with pytest.raises(ValueError, match="activation 'gelu' has no symbolic form"):
         Network((2, 1), ("gelu",), "sse")
+    with pytest.raises(ValueError, match="sizes must be at least two positive integers"):
+        Network((2, 0, 1), ("tanh", "tanh"), "sse")
     with pytest.raises(ValueError, match="expected 2 activations"):
         Network((2, 2, 1), ("tanh",), "sse")
 
