@@ -140,11 +140,11 @@ def house_price() -> Dataset:
     return Dataset("house_price", HOUSE_PRICE_X, HOUSE_PRICE_Y, HOUSE_PRICE_X, HOUSE_PRICE_Y, HOUSE_PRICE_X, HOUSE_PRICE_Y, 0)
 
 
-def load_mnist(path: str, seed: int = 0, *, validation: int = 5000) -> Dataset:
+def load_mnist(path: str, seed: int = 0, *, validation: int | None = None) -> Dataset:
     """MNIST from files the user has (no download): an IDX folder or Kaggle's ``train.csv``.
 
-    IDX: the official 60,000/10,000 train/test split; ``validation`` training images, chosen
-    by a seeded permutation, are held out. Kaggle: ``train.csv`` (42,000 labelled rows) is
+    IDX: the official 60,000/10,000 train/test split; ``validation`` training images (default
+    5,000, or 1/12 of a smaller set), chosen by a seeded permutation, are held out. Kaggle: ``train.csv`` (42,000 labelled rows) is
     split 80/10/10 by a seeded permutation (its ``test.csv`` has no labels; see
     :func:`funcmlp.mnist.load_kaggle_csv`). Pixels are scaled to [0, 1] (divided by 255).
 
@@ -156,6 +156,8 @@ def load_mnist(path: str, seed: int = 0, *, validation: int = 5000) -> Dataset:
 
     if os.path.isdir(path):
         x_train, y_train, x_test, y_test = load_idx_folder(path)
+        if validation is None:
+            validation = min(5000, len(x_train) // 12)
         order = np.asarray(jax.random.permutation(jax.random.key(seed), len(x_train)))
         val, train = order[:validation], order[validation:]
         scale = lambda a: a.astype(np.float64) / 255.0

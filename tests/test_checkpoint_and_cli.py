@@ -100,3 +100,18 @@ def test_derive_command_lists_and_prints(capsys):
     assert "PASS" in out and "FAIL" not in out
     assert main(["derive", "no_such_thing"]) == 2
     assert main(["derive", "check", "--activations", "gelu"]) == 2
+
+
+def test_train_command_on_mnist_files(tmp_path, capsys):
+    """The --data mnist plumbing on a small synthetic IDX folder (no MNIST files are shipped)."""
+    from funcmlp.mnist import IDX_NAMES, write_idx
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 120), ("test", 30)):
+        write_idx(str(tmp_path / IDX_NAMES[f"{split}_images"]), rng.integers(0, 256, (n, 28, 28)), compress=True)
+        write_idx(str(tmp_path / IDX_NAMES[f"{split}_labels"]), rng.integers(0, 10, n))
+    out_dir = tmp_path / "run"
+    assert main(["train", "--data", "mnist", "--data-path", str(tmp_path), "--hidden", "16", "--epochs", "2",
+                 "--batch-size", "32", "--no-check", "--quiet", "--out", str(out_dir), "--plots"]) == 0
+    out = capsys.readouterr().out
+    assert "mnist: 784 features, 10 classes; train 110, validation 10, test 30" in out
+    assert (out_dir / "confusion.png").exists()
