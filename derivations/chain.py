@@ -1,14 +1,17 @@
 """The whole chain: sympy derives dL/dw^k_ij and dL/db^k_j of a concrete network and proves
 they equal the closed forms of seed 003 eqs. 19, 24 and 33.
 
-Two derivations, each naming the method that proved it:
+Three derivations, each naming the method that proved it. The first two differentiate the
+scalar loss built as one expression of the symbols x_i, y_j, w^k_ij, b^k_j (nothing in them
+knows about layers or the recursion) and compare with the closed form (the sensitivity
+recursion, also built symbolically) at random rational points in 50-digit arithmetic:
 
-* ``composed`` (small networks): the scalar loss is built as one expression of the symbols
-  x_i, y_j, w^k_ij, b^k_j, differentiated directly by ``sympy.diff`` for every parameter, and
-  compared with the closed form (the sensitivity recursion, also built symbolically) at
-  random rational points in 50-digit arithmetic. Its cost grows with the size of the
-  composed expression, which multiplies with depth: it is for networks of a few dozen
-  parameters.
+* ``composed`` (small networks): ``sympy.diff`` of the loss for every parameter. Its cost
+  grows with the size of the composed expression tree, which multiplies with depth.
+* ``graph`` (any size): reverse accumulation over the loss's expression graph, each
+  unique subexpression visited once; the local derivatives are sympy's (sums, products,
+  powers, and ``sympy.diff`` of each function: the sigmoid's declared s (1 - s), tanh,
+  log, exp, ReLU's Heaviside(x, 0)). Linear in the size of the graph.
 * ``local`` (any size): one symbol per entry of n^k, a^k and of the back-propagated
   quantity dL/dn^k; every local partial derivative (of the loss, of a^k = f(n^k), of
   n^k = b^k + a^{k-1} W^k) is taken by ``sympy.diff``, and the scalar chain rule (seed 003
@@ -16,7 +19,7 @@ Two derivations, each naming the method that proved it:
   form by a symbolic zero test. The work is proportional to the number of parameters.
 
 The sigmoid is a sympy function with a declared derivative ``s (1 - s)`` so expressions stay
-small; numbers come from :func:`lambdify_gradient` (float64), which the tests compare with
+small, and ReLU one whose derivative is ``Heaviside(x, 0)`` (funcmlp's relu'(0) = 0); numbers come from :func:`lambdify_gradient` (float64), which the tests compare with
 ``funcmlp.backprop`` and ``jax.grad``.
 
 Example:
@@ -50,14 +53,31 @@ class Sigmoid(sp.Function):
         return (1 / (1 + sp.exp(-self.args[0]))).evalf(prec)
 
 
+class Relu(sp.Function):
+    """max(0, x) with its derivative declared as Heaviside(x, 0): funcmlp's relu'(0) = 0
+    (sympy's derivative of Max(0, x) is Heaviside(x) with the value 1/2 at 0)."""
+
+    def fdiff(self, argindex=1):
+        return sp.Heaviside(self.args[0], 0)
+
+    def _eval_evalf(self, prec):
+        return sp.Max(0, self.args[0]).evalf(prec)
+
+
+def _heaviside(x, h0=sp.Rational(1, 2)):
+    return 1 if x > 0 else (0 if x < 0 else h0)
+
+
+# how the graph evaluator computes each function in 50-digit arithmetic
+MPMATH = {"Sigmoid": lambda t: 1 / (1 + mpmath.exp(-t)), "Relu": lambda t: t if t > 0 else mpmath.mpf(0), "Heaviside": _heaviside}
+
 # activation -> (forward rule, closed-form derivative as funcmlp evaluates it)
 ACTIVATIONS = {
     "identity": (lambda n: n, lambda n: sp.Integer(1)),
     "sigmoid": (Sigmoid, lambda n: Sigmoid(n) * (1 - Sigmoid(n))),
     "tanh": (sp.tanh, lambda n: 1 - sp.tanh(n) ** 2),
     "softplus": (lambda n: sp.log(1 + sp.exp(n)), Sigmoid),
-    # written so that sympy's derivative at 0 is funcmlp's relu'(0) = 0 (Max(0, n) would give 1/2)
-    "relu": (lambda n: sp.Piecewise((0, n <= 0), (n, True)), lambda n: sp.Piecewise((0, n <= 0), (1, True))),
+    "relu": (Relu, lambda n: sp.Heaviside(n, 0)),  # funcmlp: relu'(n) = 1 if n > 0 else 0
 }
 
 # loss -> (per-example loss from outputs a (and net inputs n) and targets y,
@@ -134,6 +154,8 @@ class ChainReport:
         verdict = "PASS" if self.passed else "FAIL"
         how = {
             "composed": "sympy.diff of the composed loss vs the closed form, at random rational points (50 digits)",
+            "graph": "reverse accumulation over the composed loss's expression graph (sympy's derivative of each node) vs the closed form, "
+                     "at random rational points (50 digits)",
             "local": "sympy.diff of each local definition, chain rule edge by edge, symbolic zero test vs the closed form",
         }[self.method]
         lines = [f"{verdict}  {'-'.join(map(str, n.sizes))} {'/'.join(n.activations)} {n.loss} batch {n.batch}: "
@@ -189,7 +211,7 @@ def check_composed(net: Network, *, points: int = 2, seed: int = 0, digits: int 
     params = list(closed)
     direct = [sp.diff(loss, p) for p in params]
     variables = params + [s for row in xs + ys for s in row]
-    modules = [{"Sigmoid": lambda t: 1 / (1 + mpmath.exp(-t))}, "mpmath"]
+    modules = [MPMATH, "mpmath"]
     evaluate_direct = sp.lambdify(variables, direct, modules=modules, cse=True)
     evaluate_closed = sp.lambdify(variables, [closed[p] for p in params], modules=modules, cse=True)
     rng = random.Random(seed)
@@ -201,6 +223,123 @@ def check_composed(net: Network, *, points: int = 2, seed: int = 0, digits: int 
                 if abs(d - c) > mpmath.mpf(10) ** (-(digits - 10)) * max(1, abs(c)):
                     failures.append((str(p), d, c))
     return ChainReport(net, "composed", len(params), failures, time.perf_counter() - start)
+
+
+def _postorder(roots) -> list:
+    """Unique subexpressions of ``roots``, each after all of its arguments."""
+    order, seen = [], set()
+    stack = [(root, False) for root in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((arg, False) for arg in node.args if arg not in seen)
+    return order
+
+
+_DERIVATIVES: dict = {}
+
+
+def _derivative_rule(func):
+    """sympy's derivative of a one-argument function, as an mpmath function (cached per function)."""
+    if func not in _DERIVATIVES:
+        t = sp.Dummy("t", real=True)
+        _DERIVATIVES[func] = sp.lambdify(t, sp.diff(func(t), t), modules=[MPMATH, "mpmath"])
+    return _DERIVATIVES[func]
+
+
+_VALUES: dict = {}
+
+
+def _function_value(node, x):
+    """Value of a function node at its first argument ``x``; further arguments must be numbers
+    (as the 0 of Heaviside(n, 0))."""
+    key = (node.func, node.args[1:])
+    if key not in _VALUES:
+        t = sp.Dummy("t", real=True)
+        _VALUES[key] = sp.lambdify(t, node.func(t, *node.args[1:]), modules=[MPMATH, "mpmath"])
+    return _VALUES[key](x)
+
+
+def _forward_values(order, env) -> dict:
+    value = {}
+    for node in order:
+        if node.is_Symbol:
+            value[node] = env[node]
+        elif node.is_Number:
+            value[node] = mpmath.mpf(node.p) / node.q if node.is_Rational else mpmath.mpf(str(node))
+        elif node.is_Add:
+            value[node] = mpmath.fsum(value[a] for a in node.args)
+        elif node.is_Mul:
+            value[node] = mpmath.fprod(value[a] for a in node.args)
+        elif node.is_Pow:
+            value[node] = value[node.args[0]] ** value[node.args[1]]
+        elif isinstance(node, sp.Function) and all(a.is_Number for a in node.args[1:]):
+            value[node] = _function_value(node, value[node.args[0]])
+        else:
+            raise ValueError(f"the graph evaluator does not handle {type(node).__name__} nodes ({node})")
+    return value
+
+
+def reverse_gradient(expr, params, env) -> list:
+    """d expr / d p for every p in ``params`` at the point ``env`` (symbol -> mpf): reverse
+    accumulation over the unique subexpressions of ``expr``, each local derivative by sympy
+    (sums, products, powers, and sympy.diff of each function)."""
+    order = _postorder([expr])
+    value = _forward_values(order, env)
+    adjoint = {expr: mpmath.mpf(1)}
+    for node in reversed(order):
+        bar = adjoint.get(node)
+        if bar is None or node.is_Atom:
+            continue
+        args = node.args
+        if node.is_Add:
+            local = [mpmath.mpf(1)] * len(args)
+        elif node.is_Mul:
+            values = [value[a] for a in args]
+            local = [mpmath.fprod(values[:i] + values[i + 1:]) for i in range(len(args))]
+        elif node.is_Pow:
+            base, exponent = args
+            if exponent.free_symbols:
+                raise ValueError(f"the graph evaluator needs numeric exponents, got {node}")
+            local = [value[exponent] * value[base] ** (value[exponent] - 1), mpmath.mpf(0)]
+        else:
+            local = [_derivative_rule(node.func)(value[args[0]])]
+        for arg, d in zip(args, local):
+            if not arg.is_Number:
+                adjoint[arg] = adjoint.get(arg, mpmath.mpf(0)) + bar * d
+    return [adjoint.get(p, mpmath.mpf(0)) for p in params]
+
+
+def check_graph(net: Network, *, points: int = 2, seed: int = 0, digits: int = 50) -> ChainReport:
+    """The composed loss differentiated directly by reverse accumulation over its expression
+    graph (no layers, no recursion: only sympy's derivative of each node), compared with the
+    closed form at random rational points in 50-digit arithmetic. Linear in the graph size."""
+    start = time.perf_counter()
+    layers = net.parameter_symbols()
+    xs, ys = net.data_symbols()
+    loss = composed_loss(net, layers, xs, ys)
+    closed = _closed_form_gradients(net, layers, xs, ys)
+    params = list(closed)
+    variables = params + [s for row in xs + ys for s in row]
+    closed_order = _postorder(list(closed.values()))
+    rng = random.Random(seed)
+    failures = []
+    with mpmath.workdps(digits):
+        for _ in range(points):
+            env = {v: mpmath.mpf(rng.randint(-2000, 2000)) / rng.randint(1000, 3000) for v in variables}
+            direct = reverse_gradient(loss, params, env)
+            closed_values = _forward_values(closed_order, env)
+            for p, d in zip(params, direct):
+                c = closed_values[closed[p]] if not closed[p].is_Number else mpmath.mpf(closed[p])
+                if abs(d - c) > mpmath.mpf(10) ** (-(digits - 10)) * max(1, abs(c)):
+                    failures.append((str(p), d, c))
+    return ChainReport(net, "graph", len(params), failures, time.perf_counter() - start)
 
 
 def check_local(net: Network) -> ChainReport:
@@ -255,15 +394,17 @@ def check_local(net: Network) -> ChainReport:
     return ChainReport(net, "local", checked, failures, time.perf_counter() - start)
 
 
+METHODS = ("composed", "graph", "local")
+
+
 def check_chain(net: Network, *, method: str = "auto") -> ChainReport:
-    """Run ``"composed"``, ``"local"``, or ``"auto"`` (composed up to 40 parameters, local beyond)."""
+    """Run ``"composed"``, ``"graph"``, ``"local"``, or ``"auto"`` (composed up to 40 parameters, graph beyond)."""
     if method == "auto":
-        method = "composed" if net.count_parameters() <= 40 and net.depth <= 3 else "local"
-    if method == "composed":
-        return check_composed(net)
-    if method == "local":
-        return check_local(net)
-    raise ValueError(f"unknown method {method!r}; expected composed, local or auto")
+        method = "composed" if net.count_parameters() <= 40 and net.depth <= 3 else "graph"
+    checks = {"composed": check_composed, "graph": check_graph, "local": check_local}
+    if method not in checks:
+        raise ValueError(f"unknown method {method!r}; expected auto or one of {', '.join(METHODS)}")
+    return checks[method](net)
 
 
 def lambdify_gradient(net: Network):
@@ -275,7 +416,8 @@ def lambdify_gradient(net: Network):
     loss = composed_loss(net, layers, xs, ys)
     params = [s for W, b in layers for s in list(W) + b]
     data = [s for row in xs + ys for s in row]
-    modules = [{"Sigmoid": lambda t: 1 / (1 + np.exp(-t))}, "numpy"]
+    modules = [{"Sigmoid": lambda t: 1 / (1 + np.exp(-t)), "Relu": lambda t: np.maximum(t, 0),
+                "Heaviside": lambda t, h0=0.5: np.where(t > 0, 1.0, np.where(t < 0, 0.0, h0))}, "numpy"]
     gradient = sp.lambdify(params + data, [sp.diff(loss, p) for p in params], modules=modules, cse=True)
 
     def evaluate(param_arrays, x, y):

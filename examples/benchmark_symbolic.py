@@ -1,9 +1,11 @@
 """Benchmark: time of the whole-chain symbolic check (derivations.chain) by network size.
 
-Prints a table: parameters, the 'local' check (one symbol per n^k, a^k, s^k entry), the
-'composed' check (sympy.diff of the whole loss, small networks only), and the reference,
+Prints a table: parameters, the 'graph' check (the whole loss differentiated by reverse
+accumulation over its expression graph), the 'local' check (one symbol per n^k, a^k, s^k
+entry), the 'composed' check (sympy.diff of the whole loss per parameter, small networks
+only), and the reference,
 a plain ``Matrix.jacobian`` of the composed loss with respect to every parameter, measured
-in the same run (sympy's cache cleared before each); ratios are reference / local.
+in the same run (sympy's cache cleared before each); the ratio is reference / graph.
 The reference only differentiates; the two checks also build the closed form and compare.
 
     python examples/benchmark_symbolic.py [--quick]
@@ -15,7 +17,7 @@ import time
 import sympy as sp
 from sympy.core.cache import clear_cache
 
-from derivations.chain import Network, check_composed, check_local, composed_loss
+from derivations.chain import Network, check_composed, check_graph, check_local, composed_loss
 
 
 def reference_jacobian_seconds(net: Network) -> float:
@@ -34,10 +36,13 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes only (for the tests)")
     args = parser.parse_args(argv)
     sizes = [(2, 3, 2), (3, 4, 2)] if args.quick else [(4, 8, 8, 3), (8, 8, 8, 8), (16, 16, 16, 16), (32, 32, 32, 32)]
-    print(f"{'network':>14} {'params':>7} {'local s':>9} {'composed s':>11} {'jacobian s':>11} {'ref/local':>10}")
+    print(f"{'network':>14} {'params':>7} {'graph s':>8} {'local s':>8} {'composed s':>11} {'jacobian s':>11} {'ref/graph':>10}")
     for shape in sizes:
         net = Network(shape, ("sigmoid",) * (len(shape) - 1), "sse")
         clear_cache()  # each measurement starts with sympy's cache empty
+        graph = check_graph(net)
+        assert graph.passed, str(graph)
+        clear_cache()
         local = check_local(net)
         assert local.passed, str(local)
         composed = reference = None
@@ -47,8 +52,8 @@ def main(argv=None):
             assert composed.passed, str(composed)
             reference = reference_jacobian_seconds(net)
         fmt = lambda v: f"{v:.2f}" if v is not None else "-"
-        ratio = f"{reference / local.seconds:.0f}x" if reference else "-"
-        print(f"{'-'.join(map(str, shape)):>14} {net.count_parameters():>7} {local.seconds:>9.2f} "
+        ratio = f"{reference / graph.seconds:.0f}x" if reference else "-"
+        print(f"{'-'.join(map(str, shape)):>14} {net.count_parameters():>7} {graph.seconds:>8.2f} {local.seconds:>8.2f} "
               f"{fmt(composed.seconds if composed else None):>11} {fmt(reference):>11} {ratio:>10}", flush=True)
 
 

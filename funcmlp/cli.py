@@ -110,8 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--activations", type=_str_list, default=["sigmoid"], help="check: identity, sigmoid, tanh, softplus, relu; one or one per layer")
     derive.add_argument("--loss", default="sse", help="check: sse, half_sse, mse, sigmoid_binary_cross_entropy (default sse)")
     derive.add_argument("--convention", choices=("row", "column"), default="row", help="check: weight layout of the printed Jacobians (default row)")
-    derive.add_argument("--method", choices=("auto", "composed", "local"), default="auto",
-                        help="check: differentiate the composed loss (small networks) or the local definitions (any size)")
+    derive.add_argument("--method", choices=("auto", "composed", "graph", "local"), default="auto",
+                        help="check: sympy.diff of the composed loss (small networks), reverse accumulation over its expression "
+                             "graph, or the local definitions; auto = composed up to 40 parameters, graph beyond")
     return parser
 
 

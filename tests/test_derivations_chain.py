@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from derivations import chain
-from derivations.chain import Network, check_composed, check_local, lambdify_gradient
+from derivations.chain import Network, check_composed, check_graph, check_local, lambdify_gradient, reverse_gradient
 from funcmlp import MLP, autodiff_grad, backprop, params_from_arrays
 
 SMALL = [
@@ -25,6 +25,29 @@ def test_composed_loss_derivative_equals_closed_form(net):
     assert report.checked == net.count_parameters()
 
 
+@pytest.mark.parametrize("net", SMALL + [Network((4, 8, 8, 3), ("sigmoid",) * 3, "sse"),
+                                        Network((16, 16, 16, 16), ("tanh", "relu", "sigmoid"), "half_sse", batch=2)],
+                         ids=lambda n: f"{n.sizes}-{n.loss}")
+def test_graph_derivative_of_composed_loss_equals_closed_form(net):
+    report = check_graph(net)
+    assert report.passed, str(report)
+    assert report.checked == net.count_parameters()
+
+
+def test_reverse_gradient_equals_sympy_diff_exactly():
+    """The graph evaluator's derivative of an expression equals sympy.diff of it, digit for digit."""
+    import mpmath
+    import sympy as sp
+    a, b, c = sp.symbols("a b c", real=True)
+    expr = chain.Sigmoid(a * b + c) ** 2 * sp.tanh(a - c) + sp.log(1 + sp.exp(b)) / 3
+    with mpmath.workdps(50):
+        env = {a: mpmath.mpf("0.3"), b: mpmath.mpf("-1.7"), c: mpmath.mpf("0.45")}  # 50-digit inputs
+        graph = reverse_gradient(expr, [a, b, c], env)
+        for symbol, value in zip((a, b, c), graph):
+            exact = sp.N(sp.diff(expr, symbol).rewrite(sp.exp).subs({a: sp.Rational(3, 10), b: sp.Rational(-17, 10), c: sp.Rational(9, 20)}), 45)
+            assert abs(value - mpmath.mpf(str(exact))) < mpmath.mpf(10) ** -40
+
+
 @pytest.mark.parametrize("sizes", [(4, 8, 8, 3), (16, 16, 16, 16)])
 def test_local_chain_rule_equals_closed_form(sizes):
     report = check_local(Network(sizes, ("sigmoid",) * (len(sizes) - 1), "sse"))
@@ -33,11 +56,12 @@ def test_local_chain_rule_equals_closed_form(sizes):
     assert report.checked == Network(sizes, ("sigmoid",) * (len(sizes) - 1), "sse").count_parameters() + sum(sizes[1:])
 
 
-def test_a_wrong_derivative_is_caught_by_both_methods(monkeypatch):
+def test_a_wrong_derivative_is_caught_by_every_method(monkeypatch):
     forward, _ = chain.ACTIVATIONS["sigmoid"]
     monkeypatch.setitem(chain.ACTIVATIONS, "sigmoid", (forward, lambda n: chain.Sigmoid(n) * (1 + chain.Sigmoid(n))))
     net = Network((2, 2, 1), ("sigmoid", "sigmoid"), "sse")
     assert not check_composed(net).passed
+    assert not check_graph(net).passed
     assert not check_local(net).passed
 
 
