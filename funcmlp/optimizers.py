@@ -24,6 +24,7 @@ schedule        learning rate at step t (``lr`` = initial rate, ``T`` = total st
 ``exponential`` lr * gamma^(t / step_size)
 ``cosine``      lr * (final_fraction + (1 - final_fraction) (1 + cos(pi t / T)) / 2)
 ``warmup``      linear 0 -> lr over ``warmup_steps``, then cosine decay to the end
+``inverse_sqrt`` lr / sqrt(t + 1) (seed 004 calls it "step decay")
 ==============  =====================================================================
 
 Example:
@@ -36,10 +37,11 @@ from __future__ import annotations
 
 from typing import Callable
 
+import jax.numpy as jnp
 import optax
 
 OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "radam")
-SCHEDULE_NAMES = ("constant", "step", "linear", "exponential", "cosine", "warmup")
+SCHEDULE_NAMES = ("constant", "step", "linear", "exponential", "cosine", "warmup", "inverse_sqrt")
 
 
 def make_schedule(
@@ -85,6 +87,8 @@ def make_schedule(
     if name == "warmup":
         warmup = max(int(warmup_steps or total_steps // 10), 1)
         return optax.warmup_cosine_decay_schedule(0.0, learning_rate, warmup, max(total_steps, warmup + 1), end_value=end)
+    if name == "inverse_sqrt":
+        return lambda step: learning_rate / jnp.sqrt(step + 1.0)
     raise ValueError(f"unknown schedule {name!r}; expected one of {', '.join(SCHEDULE_NAMES)}")
 
 

@@ -86,6 +86,7 @@ def test_partial_last_batch_gives_the_mean_over_real_examples():
         ("linear", [0, 50, 100], [0.1, 0.05, 0.0]),
         ("cosine", [0, 50, 100], [0.1, 0.05, 0.0]),  # 0.1 (1 + cos(pi t / T)) / 2
         ("warmup", [0, 5, 10], [0.0, 0.05, 0.1]),  # linear warm-up over 100 / 10 steps
+        ("inverse_sqrt", [0, 3, 99], [0.1, 0.05, 0.01]),  # 0.1 / sqrt(t + 1), seed 004
     ],
 )
 def test_schedules_by_hand(name, steps, expected):
