@@ -83,15 +83,15 @@ ACTIVATIONS = {
 # loss -> (per-example loss from outputs a (and net inputs n) and targets y,
 #          closed-form output sensitivity s^L_j from (n, a, y, f'), seed 003 eq. 24 and relatives)
 LOSSES = {
-    "sse": (lambda n, a, y: sum((yj - aj) ** 2 for aj, yj in zip(a, y)),
-            lambda n, a, y, fp: [-2 * (yj - aj) * fp(nj) for nj, aj, yj in zip(n, a, y)]),
-    "half_sse": (lambda n, a, y: sp.Rational(1, 2) * sum((yj - aj) ** 2 for aj, yj in zip(a, y)),
-                 lambda n, a, y, fp: [-(yj - aj) * fp(nj) for nj, aj, yj in zip(n, a, y)]),
-    "mse": (lambda n, a, y: sum((yj - aj) ** 2 for aj, yj in zip(a, y)) / len(a),
-            lambda n, a, y, fp: [-2 * (yj - aj) * fp(nj) / len(a) for nj, aj, yj in zip(n, a, y)]),
+    "sse": (lambda n, a, y: sum((yj - aj) ** 2 for aj, yj in zip(a, y, strict=True)),
+            lambda n, a, y, fp: [-2 * (yj - aj) * fp(nj) for nj, aj, yj in zip(n, a, y, strict=True)]),
+    "half_sse": (lambda n, a, y: sp.Rational(1, 2) * sum((yj - aj) ** 2 for aj, yj in zip(a, y, strict=True)),
+                 lambda n, a, y, fp: [-(yj - aj) * fp(nj) for nj, aj, yj in zip(n, a, y, strict=True)]),
+    "mse": (lambda n, a, y: sum((yj - aj) ** 2 for aj, yj in zip(a, y, strict=True)) / len(a),
+            lambda n, a, y, fp: [-2 * (yj - aj) * fp(nj) / len(a) for nj, aj, yj in zip(n, a, y, strict=True)]),
     "sigmoid_binary_cross_entropy": (
-        lambda n, a, y: -sum(yj * sp.log(Sigmoid(aj)) + (1 - yj) * sp.log(1 - Sigmoid(aj)) for aj, yj in zip(a, y)),
-        lambda n, a, y, fp: [(Sigmoid(aj) - yj) * fp(nj) for nj, aj, yj in zip(n, a, y)]),
+        lambda n, a, y: -sum(yj * sp.log(Sigmoid(aj)) + (1 - yj) * sp.log(1 - Sigmoid(aj)) for aj, yj in zip(a, y, strict=True)),
+        lambda n, a, y, fp: [(Sigmoid(aj) - yj) * fp(nj) for nj, aj, yj in zip(n, a, y, strict=True)]),
 }
 
 
@@ -168,9 +168,9 @@ class ChainReport:
 def _closed_form_gradients(net: Network, layers, xs, ys):
     """Closed form of seed 003 (eqs. 19, 24, 33) as sympy expressions; mean over the batch."""
     grads = {}
-    for x, y in zip(xs, ys):
+    for x, y in zip(xs, ys, strict=True):
         a, ns, As = list(x), [], [list(x)]
-        for (W, b), act in zip(layers, net.activations):
+        for (W, b), act in zip(layers, net.activations, strict=True):
             n = [b[j] + sum(a[i] * W[i, j] for i in range(W.rows)) for j in range(W.cols)]
             a = [ACTIVATIONS[act][0](nj) for nj in n]
             ns.append(n)
@@ -192,9 +192,9 @@ def _closed_form_gradients(net: Network, layers, xs, ys):
 def composed_loss(net: Network, layers, xs, ys) -> sp.Expr:
     """The scalar batch loss (mean over examples) as one expression of x, y, w, b."""
     total = 0
-    for x, y in zip(xs, ys):
+    for x, y in zip(xs, ys, strict=True):
         a, n = list(x), None
-        for (W, b), act in zip(layers, net.activations):
+        for (W, b), act in zip(layers, net.activations, strict=True):
             n = [b[j] + sum(a[i] * W[i, j] for i in range(W.rows)) for j in range(W.cols)]
             a = [ACTIVATIONS[act][0](nj) for nj in n]
         total += LOSSES[net.loss][0](n, a, y)
@@ -219,7 +219,7 @@ def check_composed(net: Network, *, points: int = 2, seed: int = 0, digits: int 
     with mpmath.workdps(digits):
         for _ in range(points):
             point = [mpmath.mpf(rng.randint(-2000, 2000)) / rng.randint(1000, 3000) for _ in variables]
-            for p, d, c in zip(params, evaluate_direct(*point), evaluate_closed(*point)):
+            for p, d, c in zip(params, evaluate_direct(*point), evaluate_closed(*point), strict=True):
                 if abs(d - c) > mpmath.mpf(10) ** (-(digits - 10)) * max(1, abs(c)):
                     failures.append((str(p), d, c))
     return ChainReport(net, "composed", len(params), failures, time.perf_counter() - start)
@@ -310,7 +310,7 @@ def reverse_gradient(expr, params, env) -> list:
             local = [value[exponent] * value[base] ** (value[exponent] - 1), mpmath.mpf(0)]
         else:
             local = [_derivative_rule(node.func)(value[args[0]])]
-        for arg, d in zip(args, local):
+        for arg, d in zip(args, local, strict=True):
             if not arg.is_Number:
                 adjoint[arg] = adjoint.get(arg, mpmath.mpf(0)) + bar * d
     return [adjoint.get(p, mpmath.mpf(0)) for p in params]
@@ -335,7 +335,7 @@ def check_graph(net: Network, *, points: int = 2, seed: int = 0, digits: int = 5
             env = {v: mpmath.mpf(rng.randint(-2000, 2000)) / rng.randint(1000, 3000) for v in variables}
             direct = reverse_gradient(loss, params, env)
             closed_values = _forward_values(closed_order, env)
-            for p, d in zip(params, direct):
+            for p, d in zip(params, direct, strict=True):
                 c = closed_values[closed[p]] if not closed[p].is_Number else mpmath.mpf(closed[p])
                 if abs(d - c) > mpmath.mpf(10) ** (-(digits - 10)) * max(1, abs(c)):
                     failures.append((str(p), d, c))
@@ -423,6 +423,6 @@ def lambdify_gradient(net: Network):
     def evaluate(param_arrays, x, y):
         flat = [float(v) for W, b in param_arrays for v in list(W.reshape(-1)) + list(b.reshape(-1))]
         values = gradient(*flat, *[float(v) for v in x.reshape(-1)], *[float(v) for v in y.reshape(-1)])
-        return {str(p): float(v) for p, v in zip(params, values)}
+        return {str(p): float(v) for p, v in zip(params, values, strict=True)}
 
     return evaluate

@@ -36,37 +36,37 @@ def prove_output_sensitivities(d: int = 3, batch: int = 2) -> list[Identity]:
     fp = [sp.Derivative(f(ni), ni) for ni in n]
     results = []
     generic = {
-        "sse": (sum((yi - ai) ** 2 for ai, yi in zip(a, y)), [-2 * (yi - ai) * fpi for ai, yi, fpi in zip(a, y, fp)],
+        "sse": (sum((yi - ai) ** 2 for ai, yi in zip(a, y, strict=True)), [-2 * (yi - ai) * fpi for ai, yi, fpi in zip(a, y, fp, strict=True)],
                 "s^L = -2 (y - a) f'(n)  (seed 003 eq. 24)"),
-        "half_sse": (sp.Rational(1, 2) * sum((yi - ai) ** 2 for ai, yi in zip(a, y)), [-(yi - ai) * fpi for ai, yi, fpi in zip(a, y, fp)],
+        "half_sse": (sp.Rational(1, 2) * sum((yi - ai) ** 2 for ai, yi in zip(a, y, strict=True)), [-(yi - ai) * fpi for ai, yi, fpi in zip(a, y, fp, strict=True)],
                      "s^L = -(y - a) f'(n)  (seed 000 eq. 17, with f' kept)"),
-        "mse": (sum((yi - ai) ** 2 for ai, yi in zip(a, y)) / d, [-2 * (yi - ai) * fpi / d for ai, yi, fpi in zip(a, y, fp)],
+        "mse": (sum((yi - ai) ** 2 for ai, yi in zip(a, y, strict=True)) / d, [-2 * (yi - ai) * fpi / d for ai, yi, fpi in zip(a, y, fp, strict=True)],
                 f"s^L = -(2/d) (y - a) f'(n), d = {d} outputs  (seed 002 Step 1, N -> d)"),
-        "binary_cross_entropy": (-sum(yi * sp.log(ai) + (1 - yi) * sp.log(1 - ai) for ai, yi in zip(a, y)),
-                                 [(ai - yi) / (ai * (1 - ai)) * fpi for ai, yi, fpi in zip(a, y, fp)],
+        "binary_cross_entropy": (-sum(yi * sp.log(ai) + (1 - yi) * sp.log(1 - ai) for ai, yi in zip(a, y, strict=True)),
+                                 [(ai - yi) / (ai * (1 - ai)) * fpi for ai, yi, fpi in zip(a, y, fp, strict=True)],
                                  "s^L = (a - y) / (a (1 - a)) f'(n)"),
-        "cross_entropy": (-sum(yi * sp.log(ai) for ai, yi in zip(a, y)), [-yi / ai * fpi for ai, yi, fpi in zip(a, y, fp)],
+        "cross_entropy": (-sum(yi * sp.log(ai) for ai, yi in zip(a, y, strict=True)), [-yi / ai * fpi for ai, yi, fpi in zip(a, y, fp, strict=True)],
                           "s^L = -(y / a) f'(n)"),
     }
     for name, (loss, closed, statement) in generic.items():
         derived = [sp.diff(loss, ni) for ni in n]
-        ok = all(sp.simplify(dv - cv) == 0 for dv, cv in zip(derived, closed))
+        ok = all(sp.simplify(dv - cv) == 0 for dv, cv in zip(derived, closed, strict=True))
         results.append(Identity(f"{name} + elementwise f", statement, sp.Matrix(derived), sp.Matrix(closed), "symbolic", ok))
 
     p_sig = [sigmoid(ni) for ni in n]
-    bce = -sum(yi * sp.log(pi) + (1 - yi) * sp.log(1 - pi) for pi, yi in zip(p_sig, y))
-    results.append(_pair("sigmoid + binary_cross_entropy", "s^L = a - y (sigmoid output)", bce, n, [pi - yi for pi, yi in zip(p_sig, y)]))
-    results.append(_pair("sigmoid_binary_cross_entropy", "dL/dz = sigmoid(z) - y (loss on logits z)", bce, n, [pi - yi for pi, yi in zip(p_sig, y)]))
+    bce = -sum(yi * sp.log(pi) + (1 - yi) * sp.log(1 - pi) for pi, yi in zip(p_sig, y, strict=True))
+    results.append(_pair("sigmoid + binary_cross_entropy", "s^L = a - y (sigmoid output)", bce, n, [pi - yi for pi, yi in zip(p_sig, y, strict=True)]))
+    results.append(_pair("sigmoid_binary_cross_entropy", "dL/dz = sigmoid(z) - y (loss on logits z)", bce, n, [pi - yi for pi, yi in zip(p_sig, y, strict=True)]))
 
     denominator = sum(sp.exp(ni) for ni in n)
     p = [sp.exp(ni) / denominator for ni in n]
-    ce = -sum(yi * sp.log(pi) for pi, yi in zip(p, y))
+    ce = -sum(yi * sp.log(pi) for pi, yi in zip(p, y, strict=True))
     # p - y needs sum(y) = 1 (one-hot or a probability vector): substitute y_d = 1 - the others
     one_hot = {y[-1]: 1 - sum(y[:-1])}
     results.append(_pair("softmax + cross_entropy", "s^L = p - y for sum(y) = 1 (softmax output)", ce, n,
-                         [pi - yi for pi, yi in zip(p, y)], one_hot))
+                         [pi - yi for pi, yi in zip(p, y, strict=True)], one_hot))
     results.append(_pair("softmax_cross_entropy", "dL/dz = softmax(z) - y for sum(y) = 1 (loss on logits)", ce, n,
-                         [pi - yi for pi, yi in zip(p, y)], one_hot))
+                         [pi - yi for pi, yi in zip(p, y, strict=True)], one_hot))
     results.append(prove_batch_mean_scaling(batch))
     return results
 
@@ -75,7 +75,7 @@ def _pair(name, statement, loss, n, closed, substitution=None) -> Identity:
     derived = [sp.diff(loss, ni) for ni in n]
     substitution = substitution or {}
     checks = [equal(sp.sympify(dv).subs(substitution), sp.sympify(cv).subs(substitution), symbols=tuple(loss.free_symbols))
-              for dv, cv in zip(derived, closed)]
+              for dv, cv in zip(derived, closed, strict=True)]
     methods = sorted({m for _, m in checks})
     return Identity(name, statement, sp.Matrix(derived), sp.Matrix(closed), " + ".join(methods), all(ok for ok, _ in checks))
 
@@ -84,10 +84,10 @@ def prove_batch_mean_scaling(batch: int = 2) -> Identity:
     """The mean over a batch of B examples scales each example's sensitivity by 1/B (seed 002's 2/N)."""
     losses = [sp.Function(f"L{i}") for i in range(1, batch + 1)]
     n = sp.symbols(f"n_1:{batch + 1}", real=True)
-    mean = sum(L(ni) for L, ni in zip(losses, n)) / batch
+    mean = sum(L(ni) for L, ni in zip(losses, n, strict=True)) / batch
     derived = [sp.diff(mean, ni) for ni in n]
-    closed = [sp.diff(L(ni), ni) / batch for L, ni in zip(losses, n)]
-    ok = all(sp.simplify(dv - cv) == 0 for dv, cv in zip(derived, closed))
+    closed = [sp.diff(L(ni), ni) / batch for L, ni in zip(losses, n, strict=True)]
+    ok = all(sp.simplify(dv - cv) == 0 for dv, cv in zip(derived, closed, strict=True))
     return Identity("batch mean", f"d/dn_i (1/B sum_k L_k) = (1/B) dL_i/dn_i, B = {batch}", sp.Matrix(derived), sp.Matrix(closed), "symbolic", ok)
 
 

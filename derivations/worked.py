@@ -46,9 +46,9 @@ ACTIVATIONS = {
 
 # loss -> (value of one example, dL/da), on lists of sympy numbers
 LOSSES = {
-    "sse": (lambda a, y: sum((yi - ai) ** 2 for ai, yi in zip(a, y)), lambda a, y: [-2 * (yi - ai) for ai, yi in zip(a, y)]),
-    "half_sse": (lambda a, y: R(1, 2) * sum((yi - ai) ** 2 for ai, yi in zip(a, y)), lambda a, y: [-(yi - ai) for ai, yi in zip(a, y)]),
-    "mse": (lambda a, y: sum((yi - ai) ** 2 for ai, yi in zip(a, y)) / len(a), lambda a, y: [-2 * (yi - ai) / len(a) for ai, yi in zip(a, y)]),
+    "sse": (lambda a, y: sum((yi - ai) ** 2 for ai, yi in zip(a, y, strict=True)), lambda a, y: [-2 * (yi - ai) for ai, yi in zip(a, y, strict=True)]),
+    "half_sse": (lambda a, y: R(1, 2) * sum((yi - ai) ** 2 for ai, yi in zip(a, y, strict=True)), lambda a, y: [-(yi - ai) for ai, yi in zip(a, y, strict=True)]),
+    "mse": (lambda a, y: sum((yi - ai) ** 2 for ai, yi in zip(a, y, strict=True)) / len(a), lambda a, y: [-2 * (yi - ai) / len(a) for ai, yi in zip(a, y, strict=True)]),
 }
 
 
@@ -114,7 +114,7 @@ class Derivation:
         for step, entries in printed.items():
             if len(entries) != len(values[step]):
                 raise ValueError(f"{self.name}: step {step!r} has {len(values[step])} values, {len(entries)} printed")
-            for index, (p, exact) in enumerate(zip(entries, values[step])):
+            for index, (p, exact) in enumerate(zip(entries, values[step], strict=True)):
                 # a decimal may be off by one unit in its last digit (rounded or truncated); an integer is exact
                 tolerance = sp.Rational(1, 10 ** len(p.value.split(".")[1])) if "." in p.value else 0
                 if abs(sp.nsimplify(p.value) - sp.N(exact, 40)) > tolerance:
@@ -160,7 +160,7 @@ def _matrix(rows):
 
 
 def _transpose(m):
-    return [list(col) for col in zip(*m)]
+    return [list(col) for col in zip(*m, strict=True)]
 
 
 def run_network(ex: Network) -> Derivation:
@@ -173,7 +173,7 @@ def run_network(ex: Network) -> Derivation:
     a = d.add("a^0", "x", [sp.nsimplify(str(v)) for v in ex.x])
     y = [sp.nsimplify(str(v)) for v in ex.y]
     outputs, nets = [a], []
-    for k, (W, b, act) in enumerate(zip(weights, biases, ex.activations), start=1):
+    for k, (W, b, act) in enumerate(zip(weights, biases, ex.activations, strict=True), start=1):
         n = d.add(f"n^{k}", f"W^{k} a^{k - 1} + b^{k}" if column else f"b^{k} + a^{k - 1} W^{k}",
                   [b[j] + sum(a[i] * W[i][j] for i in range(len(a))) for j in range(len(b))])
         a = d.add(f"a^{k}", f"{act}(n^{k})", [ACTIVATIONS[act][0](v) for v in n])
@@ -183,14 +183,14 @@ def run_network(ex: Network) -> Derivation:
     d.add("L", f"{ex.loss}(y, a^{len(weights)})", [value(a, y)])
     depth = len(weights)
     s = d.add(f"s^{depth}", f"dL/da^{depth} * f'(n^{depth})",
-              [g * ACTIVATIONS[ex.activations[-1]][1](n) for g, n in zip(gradient(a, y), nets[-1])])
+              [g * ACTIVATIONS[ex.activations[-1]][1](n) for g, n in zip(gradient(a, y), nets[-1], strict=True)])
     sensitivities = {depth: s}
     for k in range(depth - 1, 0, -1):
         W_next = weights[k]
         upstream = d.add(f"dL/da^{k}", f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T",
                          [sum(s[j] * W_next[i][j] for j in range(len(s))) for i in range(len(nets[k - 1]))])
         s = d.add(f"s^{k}", f"dL/da^{k} * f'(n^{k})  (seed 003 eq. 33)",
-                  [u * ACTIVATIONS[ex.activations[k - 1]][1](n) for u, n in zip(upstream, nets[k - 1])])
+                  [u * ACTIVATIONS[ex.activations[k - 1]][1](n) for u, n in zip(upstream, nets[k - 1], strict=True)])
         sensitivities[k] = s
     for k in range(depth, 0, -1):
         a_prev, s = outputs[k - 1], sensitivities[k]
@@ -350,11 +350,11 @@ def perceptron_rule(gate: str = "and", eta: str = "1", max_epochs: int = 50) -> 
     theta = [R(0), R(0), R(0)]  # b, w1, w2
     for epoch in range(1, max_epochs + 1):
         updates = 0
-        for (x1, x2), y in zip(GATE_INPUTS, GATES[gate]):
+        for (x1, x2), y in zip(GATE_INPUTS, GATES[gate], strict=True):
             a = _hardlimit(theta[0] + theta[1] * x1 + theta[2] * x2)
             error = y - a
             if error != 0:
-                theta = [t + eta * f * error for t, f in zip(theta, (1, x1, x2))]
+                theta = [t + eta * f * error for t, f in zip(theta, (1, x1, x2), strict=True)]
                 updates += 1
             d.add(f"epoch {epoch} x={x1}{x2}", f"a = {a}, y - a = {error}, theta = [b w1 w2]", theta)
         if updates == 0:
@@ -408,7 +408,7 @@ def dropout_example() -> Derivation:
     draws = [R("0.38298"), R("0.78923")]
     rate = R(1, 2)
     mask = d.add("mask", "1 if draw >= rate else 0 (eq. 40)", [R(0) if u < rate else R(1) for u in draws])
-    masked = d.add("a^1 masked", "mask * a^1 (eq. 41)", [m * v for m, v in zip(mask, a1)])
+    masked = d.add("a^1 masked", "mask * a^1 (eq. 41)", [m * v for m, v in zip(mask, a1, strict=True)])
     keep = 1 - rate
     scaled = d.add("a^1 scaled", "masked / keep_prob: inverted dropout (eq. 42 in words)", [v / keep for v in masked])
     W2 = [[R(1, 10), R(-1, 10)], [R(1, 10), R(1, 10)]]
@@ -478,11 +478,11 @@ def minibatch_rule(m: int = 3) -> Derivation:
     def cost(xi, yi):
         return R(1, 2) * (yi - _sigmoid(w * xi + b)) ** 2
 
-    per_example = [sp.diff(cost(xi, yi), w) for xi, yi in zip(x, y)]
+    per_example = [sp.diff(cost(xi, yi), w) for xi, yi in zip(x, y, strict=True)]
     point = {w: R(3, 10), b: R(-1, 5)}
     summed = d.add("(1/m) sum dC_x/dw", "seed 004, one sigmoid unit, x = [1/2, -1/3, 2], y = [0, 1, 1], at w = 0.3, b = -0.2",
                    [sum(per_example).subs(point) / m])
-    mean = d.add("d/dw mean C", "same point", [sp.diff(sum(cost(xi, yi) for xi, yi in zip(x, y)) / m, w).subs(point)])
+    mean = d.add("d/dw mean C", "same point", [sp.diff(sum(cost(xi, yi) for xi, yi in zip(x, y, strict=True)) / m, w).subs(point)])
     d.notes.append("concrete instance equal: " + str(sp.simplify(summed[0] - mean[0]) == 0))
     d.notes.append("the last mini-batch of an epoch may be smaller; the code divides by len(mini_batch), i.e. the mean over the examples it has "
                    "(funcmlp's padded last batch gives the same)")

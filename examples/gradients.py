@@ -11,7 +11,6 @@ import os
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from funcmlp import MLP, backprop
 from funcmlp.data import load_digits

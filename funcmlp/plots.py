@@ -80,7 +80,7 @@ def plot_decision_boundaries(panels, path: str) -> str:
     grid = np.linspace(-0.5, 1.5, 201)
     gx, gy = np.meshgrid(grid, grid)
     points = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    for ax, (title, predict_fn, x, y) in zip(axes[0], panels):
+    for ax, (title, predict_fn, x, y) in zip(axes[0], panels, strict=True):
         z = np.asarray(predict_fn(points)).reshape(gx.shape)
         ax.contourf(gx, gy, z, levels=[-0.5, 0.5, 1.5], colors=["#f4c7c3", "#c6dbef"])
         ax.scatter(x[:, 0], x[:, 1], c=["#c0392b" if v == 0 else "#2c6fbb" for v in np.ravel(y)], s=80, edgecolors="k")
@@ -93,7 +93,7 @@ def plot_curves(curves: dict, path: str, *, xlabel: str, ylabel: str, title: str
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     colors = plt.cm.tab20(np.linspace(0, 1, max(len(curves), 2)))
-    for color, (label, values) in zip(colors, curves.items()):
+    for color, (label, values) in zip(colors, curves.items(), strict=False):
         ax.plot(np.arange(1, len(values) + 1), values, label=label, color=color)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title, yscale="log" if logy else "linear")
     ax.legend(fontsize=8)

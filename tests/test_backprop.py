@@ -141,7 +141,6 @@ def test_sensitivities_are_gradients_with_respect_to_net_inputs():
     manual = backprop(mlp, params, x, y, "sse").sensitivities
     for k in range(mlp.depth):
         def loss_with_offset(delta):
-            shifted = list(params)
             # adding delta (batch, d_k) to n^k is adding it to the bias per example
             def forward(xi, di):
                 a = xi

@@ -1,5 +1,4 @@
 """Data loading: digits split and scaling, MNIST IDX and Kaggle CSV loaders with their errors."""
-import gzip
 import os
 
 import numpy as np

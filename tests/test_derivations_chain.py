@@ -1,6 +1,5 @@
 """derivations.chain: sympy's derivative of the whole loss equals the closed form of seed 003
 eqs. 19, 24 and 33, and the three-way agreement sympy = funcmlp.backprop = jax.grad in float64."""
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
