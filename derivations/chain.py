@@ -64,12 +64,30 @@ class Relu(sp.Function):
         return sp.Max(0, self.args[0]).evalf(prec)
 
 
+class LeakyRelu(sp.Function):
+    """x for x > 0, x / 100 otherwise (funcmlp's default slope); derivative declared as
+    1/100 + (99/100) Heaviside(x, 0), so leaky_relu'(0) = 1/100 as in funcmlp."""
+
+    def fdiff(self, argindex=1):
+        return sp.Rational(1, 100) + sp.Rational(99, 100) * sp.Heaviside(self.args[0], 0)
+
+
+class Elu(sp.Function):
+    """x for x >= 0, exp(x) - 1 otherwise (alpha = 1); derivative declared as
+    Heaviside(x, 1) + (1 - Heaviside(x, 1)) exp(x), so elu'(0) = 1 as in funcmlp."""
+
+    def fdiff(self, argindex=1):
+        step = sp.Heaviside(self.args[0], 1)
+        return step + (1 - step) * sp.exp(self.args[0])
+
+
 def _heaviside(x, h0=sp.Rational(1, 2)):
     return 1 if x > 0 else (0 if x < 0 else h0)
 
 
 # how the graph evaluator computes each function in 50-digit arithmetic
-MPMATH = {"Sigmoid": lambda t: 1 / (1 + mpmath.exp(-t)), "Relu": lambda t: t if t > 0 else mpmath.mpf(0), "Heaviside": _heaviside}
+MPMATH = {"Sigmoid": lambda t: 1 / (1 + mpmath.exp(-t)), "Relu": lambda t: t if t > 0 else mpmath.mpf(0), "Heaviside": _heaviside,
+          "LeakyRelu": lambda t: t if t > 0 else t / 100, "Elu": lambda t: t if t >= 0 else mpmath.expm1(t)}
 
 # activation -> (forward rule, closed-form derivative as funcmlp evaluates it)
 ACTIVATIONS = {
@@ -78,6 +96,10 @@ ACTIVATIONS = {
     "tanh": (sp.tanh, lambda n: 1 - sp.tanh(n) ** 2),
     "softplus": (lambda n: sp.log(1 + sp.exp(n)), Sigmoid),
     "relu": (Relu, lambda n: sp.Heaviside(n, 0)),  # funcmlp: relu'(n) = 1 if n > 0 else 0
+    "leaky_relu": (LeakyRelu, lambda n: sp.Rational(1, 100) + sp.Rational(99, 100) * sp.Heaviside(n, 0)),
+    "elu": (Elu, lambda n: sp.Heaviside(n, 1) + (1 - sp.Heaviside(n, 1)) * sp.exp(n)),
+    "gelu": (lambda n: n * (1 + sp.erf(n / sp.sqrt(2))) / 2,
+             lambda n: (1 + sp.erf(n / sp.sqrt(2))) / 2 + n * sp.exp(-n**2 / 2) / sp.sqrt(2 * sp.pi)),
 }
 
 # loss -> (per-example loss from outputs a (and net inputs n) and targets y,
@@ -273,6 +295,8 @@ def _forward_values(order, env) -> dict:
             value[node] = env[node]
         elif node.is_Number:
             value[node] = mpmath.mpf(node.p) / node.q if node.is_Rational else mpmath.mpf(str(node))
+        elif node.is_NumberSymbol:  # pi, E
+            value[node] = mpmath.mpf(str(node.evalf(mpmath.mp.dps + 10)))
         elif node.is_Add:
             value[node] = mpmath.fsum(value[a] for a in node.args)
         elif node.is_Mul:
@@ -416,7 +440,10 @@ def lambdify_gradient(net: Network):
     loss = composed_loss(net, layers, xs, ys)
     params = [s for W, b in layers for s in list(W) + b]
     data = [s for row in xs + ys for s in row]
+    from scipy.special import erf  # noqa: F401  (lambdify's numpy printer maps erf to scipy)
+
     modules = [{"Sigmoid": lambda t: 1 / (1 + np.exp(-t)), "Relu": lambda t: np.maximum(t, 0),
+                "LeakyRelu": lambda t: np.where(t > 0, t, t / 100), "Elu": lambda t: np.where(t >= 0, t, np.expm1(np.minimum(t, 0))),
                 "Heaviside": lambda t, h0=0.5: np.where(t > 0, 1.0, np.where(t < 0, 0.0, h0))}, "numpy"]
     gradient = sp.lambdify(params + data, [sp.diff(loss, p) for p in params], modules=modules, cse=True)
 

@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--list", action="store_true", help="list the derivations")
     derive.add_argument("--format", choices=("text", "latex", "markdown"), default="text", help="output format (default text)")
     derive.add_argument("--sizes", type=_int_list, default=[2, 2, 1], help="check: layer sizes including inputs (default 2,2,1)")
-    derive.add_argument("--activations", type=_str_list, default=["sigmoid"], help="check: identity, sigmoid, tanh, softplus, relu; one or one per layer")
+    derive.add_argument("--activations", type=_str_list, default=["sigmoid"], help="check: identity, sigmoid, tanh, softplus, relu, leaky_relu, elu, gelu; one or one per layer")
     derive.add_argument("--loss", default="sse", help="check: sse, half_sse, mse, sigmoid_binary_cross_entropy (default sse)")
     derive.add_argument("--convention", choices=("row", "column"), default="row", help="check: weight layout of the printed Jacobians (default row)")
     derive.add_argument("--method", choices=("auto", "composed", "graph", "local"), default="auto",
