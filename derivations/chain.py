@@ -440,11 +440,9 @@ def lambdify_gradient(net: Network):
     loss = composed_loss(net, layers, xs, ys)
     params = [s for W, b in layers for s in list(W) + b]
     data = [s for row in xs + ys for s in row]
-    from scipy.special import erf  # noqa: F401  (lambdify's numpy printer maps erf to scipy)
-
     modules = [{"Sigmoid": lambda t: 1 / (1 + np.exp(-t)), "Relu": lambda t: np.maximum(t, 0),
                 "LeakyRelu": lambda t: np.where(t > 0, t, t / 100), "Elu": lambda t: np.where(t >= 0, t, np.expm1(np.minimum(t, 0))),
-                "Heaviside": lambda t, h0=0.5: np.where(t > 0, 1.0, np.where(t < 0, 0.0, h0))}, "numpy"]
+                "Heaviside": lambda t, h0=0.5: np.where(t > 0, 1.0, np.where(t < 0, 0.0, h0))}, "scipy", "numpy"]
     gradient = sp.lambdify(params + data, [sp.diff(loss, p) for p in params], modules=modules, cse=True)
 
     def evaluate(param_arrays, x, y):
