@@ -86,6 +86,7 @@ def _example_weights(weights, batch: int, dtype) -> Array:
 
 def _forward_and_output(mlp, params, x, y, loss, reduction, weights, key, train):
     loss = get_loss(loss)
+    loss.check_output(mlp.activations[-1], mlp.sizes[-1])
     trace = mlp.trace(params, x, key=key, train=train)
     batch, dtype = trace.x.shape[0], trace.x.dtype
     targets = prepare_targets(mlp, loss, y, batch, dtype)

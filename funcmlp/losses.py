@@ -119,6 +119,8 @@ LOSS_NAMES: tuple[str, ...] = tuple(_LOSSES)
 
 # Losses whose targets are classes: integer labels are one-hot encoded for them.
 CLASS_LOSSES = frozenset({"cross_entropy", "softmax_cross_entropy"})
+# Losses on probabilities -> the output activations that produce them.
+PROBABILITY_OUTPUTS = {"binary_cross_entropy": ("sigmoid", "softmax"), "cross_entropy": ("softmax", "sigmoid")}
 # Losses whose targets are probabilities in [0, 1] of each output unit.
 BINARY_LOSSES = frozenset({"binary_cross_entropy", "sigmoid_binary_cross_entropy"})
 
@@ -161,6 +163,18 @@ class Loss:
     def gradient(self, a: Array, y: Array) -> Array:
         """Closed-form ``dL_i/da_i`` of each example's loss: ``(batch, d) -> (batch, d)``."""
         return _LOSSES[self.name][1](a, y)
+
+    def check_output(self, activation: Activation, units: int) -> None:
+        """Raise ``ValueError`` if the output layer cannot feed this loss (with the fix)."""
+        if self.name in PROBABILITY_OUTPUTS and activation.name not in PROBABILITY_OUTPUTS[self.name]:
+            logits = "sigmoid_binary_cross_entropy" if self.name == "binary_cross_entropy" else "softmax_cross_entropy"
+            raise ValueError(
+                f"loss {self.name!r} takes probabilities but the output activation is {activation.name!r}; "
+                f"use output={PROBABILITY_OUTPUTS[self.name][0]!r}, or the logits loss {logits!r} with output='identity'"
+            )
+        if self.name in CLASS_LOSSES and units < 2:
+            raise ValueError(f"loss {self.name!r} needs at least 2 output units (one per class), got {units}; "
+                             "for two classes with one unit use binary_cross_entropy")
 
     def output_terms(self, activation: Activation, n: Array, a: Array, y: Array) -> tuple[Array, Array]:
         """Per-example loss and output sensitivity ``dL_i/dn^L_i`` (seed 003 eq. 24).

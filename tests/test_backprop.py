@@ -222,3 +222,12 @@ def test_target_shape_errors_name_the_expected_shape():
         backprop(mlp, params, x, jnp.full((5, 2), 2.0), "sigmoid_binary_cross_entropy")
     with pytest.raises(ValueError, match=r"example weights have shape \(4,\), expected \(5,\)"):
         backprop(mlp, params, x, y, "sse", weights=jnp.ones(4))
+
+
+def test_loss_and_output_layer_mismatch_is_explained():
+    mlp, params, x, y = random_problem(2, (3, 4, 2), "relu", "identity", "binary_cross_entropy", 5)
+    with pytest.raises(ValueError, match="takes probabilities but the output activation is 'identity'.*sigmoid_binary_cross_entropy"):
+        backprop(mlp, params, x, y, "binary_cross_entropy")
+    one_unit = MLP((3, 1), "identity")
+    with pytest.raises(ValueError, match="needs at least 2 output units"):
+        backprop(one_unit, one_unit.init(jax.random.key(0)), x, jnp.zeros(5, int), "softmax_cross_entropy")
