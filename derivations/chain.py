@@ -187,16 +187,22 @@ class ChainReport:
         return "\n".join(lines)
 
 
+def _forward(net: Network, layers, x):
+    """Symbolic forward pass of one example: the lists (n^1..n^L) and (a^0..a^L)."""
+    a, ns, As = list(x), [], [list(x)]
+    for (W, b), act in zip(layers, net.activations, strict=True):
+        n = [b[j] + sum(a[i] * W[i, j] for i in range(W.rows)) for j in range(W.cols)]
+        a = [ACTIVATIONS[act][0](nj) for nj in n]
+        ns.append(n)
+        As.append(a)
+    return ns, As
+
+
 def _closed_form_gradients(net: Network, layers, xs, ys):
     """Closed form of seed 003 (eqs. 19, 24, 33) as sympy expressions; mean over the batch."""
     grads = {}
     for x, y in zip(xs, ys, strict=True):
-        a, ns, As = list(x), [], [list(x)]
-        for (W, b), act in zip(layers, net.activations, strict=True):
-            n = [b[j] + sum(a[i] * W[i, j] for i in range(W.rows)) for j in range(W.cols)]
-            a = [ACTIVATIONS[act][0](nj) for nj in n]
-            ns.append(n)
-            As.append(a)
+        ns, As = _forward(net, layers, x)
         s = LOSSES[net.loss][1](ns[-1], As[-1], y, ACTIVATIONS[net.activations[-1]][1])
         for k in range(net.depth, 0, -1):
             W, b = layers[k - 1]
@@ -215,36 +221,44 @@ def composed_loss(net: Network, layers, xs, ys) -> sp.Expr:
     """The scalar batch loss (mean over examples) as one expression of x, y, w, b."""
     total = 0
     for x, y in zip(xs, ys, strict=True):
-        a, n = list(x), None
-        for (W, b), act in zip(layers, net.activations, strict=True):
-            n = [b[j] + sum(a[i] * W[i, j] for i in range(W.rows)) for j in range(W.cols)]
-            a = [ACTIVATIONS[act][0](nj) for nj in n]
-        total += LOSSES[net.loss][0](n, a, y)
+        ns, As = _forward(net, layers, x)
+        total += LOSSES[net.loss][0](ns[-1], As[-1], y)
     return total / net.batch
 
 
-def check_composed(net: Network, *, points: int = 2, seed: int = 0, digits: int = 50) -> ChainReport:
-    """Differentiate the composed loss directly for every parameter; compare at random rational points."""
+def _compare_with_closed_form(net: Network, method: str, direct_and_closed, *, points: int, seed: int, digits: int) -> ChainReport:
+    """Build the composed loss and the closed form, then compare ``direct_and_closed(loss, closed,
+    params, env) -> (direct values, closed values)`` at random rational points in ``digits`` digits."""
     start = time.perf_counter()
     layers = net.parameter_symbols()
     xs, ys = net.data_symbols()
     loss = composed_loss(net, layers, xs, ys)
     closed = _closed_form_gradients(net, layers, xs, ys)
     params = list(closed)
-    direct = [sp.diff(loss, p) for p in params]
     variables = params + [s for row in xs + ys for s in row]
-    modules = [MPMATH, "mpmath"]
-    evaluate_direct = sp.lambdify(variables, direct, modules=modules, cse=True)
-    evaluate_closed = sp.lambdify(variables, [closed[p] for p in params], modules=modules, cse=True)
+    evaluate = direct_and_closed(loss, closed, params, variables)
     rng = random.Random(seed)
     failures = []
     with mpmath.workdps(digits):
         for _ in range(points):
-            point = [mpmath.mpf(rng.randint(-2000, 2000)) / rng.randint(1000, 3000) for _ in variables]
-            for p, d, c in zip(params, evaluate_direct(*point), evaluate_closed(*point), strict=True):
+            env = {v: mpmath.mpf(rng.randint(-2000, 2000)) / rng.randint(1000, 3000) for v in variables}
+            direct, closed_values = evaluate(env)
+            for p, d, c in zip(params, direct, closed_values, strict=True):
                 if abs(d - c) > mpmath.mpf(10) ** (-(digits - 10)) * max(1, abs(c)):
                     failures.append((str(p), d, c))
-    return ChainReport(net, "composed", len(params), failures, time.perf_counter() - start)
+    return ChainReport(net, method, len(params), failures, time.perf_counter() - start)
+
+
+def check_composed(net: Network, *, points: int = 2, seed: int = 0, digits: int = 50) -> ChainReport:
+    """Differentiate the composed loss directly for every parameter; compare at random rational points."""
+
+    def prepare(loss, closed, params, variables):
+        modules = [MPMATH, "mpmath"]
+        direct = sp.lambdify(variables, [sp.diff(loss, p) for p in params], modules=modules, cse=True)
+        closed_form = sp.lambdify(variables, [closed[p] for p in params], modules=modules, cse=True)
+        return lambda env: (direct(*env.values()), closed_form(*env.values()))
+
+    return _compare_with_closed_form(net, "composed", prepare, points=points, seed=seed, digits=digits)
 
 
 def _postorder(roots) -> list:
@@ -344,26 +358,18 @@ def check_graph(net: Network, *, points: int = 2, seed: int = 0, digits: int = 5
     """The composed loss differentiated directly by reverse accumulation over its expression
     graph (no layers, no recursion: only sympy's derivative of each node), compared with the
     closed form at random rational points in 50-digit arithmetic. Linear in the graph size."""
-    start = time.perf_counter()
-    layers = net.parameter_symbols()
-    xs, ys = net.data_symbols()
-    loss = composed_loss(net, layers, xs, ys)
-    closed = _closed_form_gradients(net, layers, xs, ys)
-    params = list(closed)
-    variables = params + [s for row in xs + ys for s in row]
-    closed_order = _postorder(list(closed.values()))
-    rng = random.Random(seed)
-    failures = []
-    with mpmath.workdps(digits):
-        for _ in range(points):
-            env = {v: mpmath.mpf(rng.randint(-2000, 2000)) / rng.randint(1000, 3000) for v in variables}
-            direct = reverse_gradient(loss, params, env)
-            closed_values = _forward_values(closed_order, env)
-            for p, d in zip(params, direct, strict=True):
-                c = closed_values[closed[p]] if not closed[p].is_Number else mpmath.mpf(closed[p])
-                if abs(d - c) > mpmath.mpf(10) ** (-(digits - 10)) * max(1, abs(c)):
-                    failures.append((str(p), d, c))
-    return ChainReport(net, "graph", len(params), failures, time.perf_counter() - start)
+
+    def prepare(loss, closed, params, variables):
+        roots = [sp.sympify(closed[p]) for p in params]
+        order = _postorder(roots)
+
+        def evaluate(env):
+            values = _forward_values(order, env)
+            return reverse_gradient(loss, params, env), [values[r] for r in roots]
+
+        return evaluate
+
+    return _compare_with_closed_form(net, "graph", prepare, points=points, seed=seed, digits=digits)
 
 
 def check_local(net: Network) -> ChainReport:

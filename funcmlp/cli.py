@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--output", help="output layer activation (digits default: identity, i.e. logits)")
     train.add_argument("--loss", choices=LOSS_NAMES, help="loss (digits default: softmax_cross_entropy)")
     train.add_argument("--reduction", choices=("mean", "sum"), default="mean", help="batch reduction of the loss (default: mean)")
-    train.add_argument("--optimizer", choices=(*OPTIMIZER_NAMES, "adamw"), help="optimizer, via optax (digits default: adamw)")
+    train.add_argument("--optimizer", choices=OPTIMIZER_NAMES, help="optimizer, via optax (digits default: adamw)")
     train.add_argument("--lr", type=float, help="(peak) learning rate")
     train.add_argument("--schedule", choices=SCHEDULE_NAMES, help="learning-rate schedule (digits default: cosine)")
     train.add_argument("--momentum", type=float, default=0.9, help="momentum / Nesterov coefficient (default 0.9)")
@@ -137,14 +137,10 @@ def cmd_derive(args) -> int:
 
 
 def _optimizer(args, total_steps):
-    import optax
-
     from funcmlp.optimizers import make_optimizer, make_schedule
 
     schedule = make_schedule(args.schedule, args.lr, total_steps=total_steps)
-    if args.optimizer == "adamw":
-        return optax.adamw(schedule, weight_decay=args.weight_decay)
-    return make_optimizer(args.optimizer, schedule, momentum=args.momentum)
+    return make_optimizer(args.optimizer, schedule, momentum=args.momentum, weight_decay=args.weight_decay)
 
 
 def cmd_train(args) -> int:

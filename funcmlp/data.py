@@ -88,13 +88,10 @@ def split_indices(seed: int, n: int, fractions: tuple[float, float] = (0.2, 0.2)
     return order[n_test + n_val :], order[n_test : n_test + n_val], order[:n_test]
 
 
-def _split_and_scale(name, x, y, num_classes, seed, fractions, scale_targets=False, min_std=0.0) -> Dataset:
+def _split_and_scale(name, x, y, num_classes, seed, fractions, min_std=0.0) -> Dataset:
     train, val, test = split_indices(seed, len(x), fractions)
     x_train, x_val, x_test = standardize(x[train], x[val], x[test], min_std=min_std)
-    y_train, y_val, y_test = y[train], y[val], y[test]
-    if scale_targets:
-        y_train, y_val, y_test = standardize(y_train, y_val, y_test)
-    return Dataset(name, x_train, y_train, x_val, y_val, x_test, y_test, num_classes)
+    return Dataset(name, x_train, y[train], x_val, y[val], x_test, y[test], num_classes)
 
 
 def load_digits(seed: int = 0, *, fractions: tuple[float, float] = (0.2, 0.2)) -> Dataset:
@@ -140,6 +137,10 @@ def house_price() -> Dataset:
     return Dataset("house_price", HOUSE_PRICE_X, HOUSE_PRICE_Y, HOUSE_PRICE_X, HOUSE_PRICE_Y, HOUSE_PRICE_X, HOUSE_PRICE_Y, 0)
 
 
+def _scale_pixels(a: np.ndarray) -> np.ndarray:
+    return a.astype(np.float64) / 255.0
+
+
 def load_mnist(path: str, seed: int = 0, *, validation: int | None = None) -> Dataset:
     """MNIST from files the user has (no download): an IDX folder or Kaggle's ``train.csv``.
 
@@ -160,12 +161,10 @@ def load_mnist(path: str, seed: int = 0, *, validation: int | None = None) -> Da
             validation = min(5000, len(x_train) // 12)
         order = np.asarray(jax.random.permutation(jax.random.key(seed), len(x_train)))
         val, train = order[:validation], order[validation:]
-        scale = lambda a: a.astype(np.float64) / 255.0
-        return Dataset("mnist", scale(x_train[train]), y_train[train], scale(x_train[val]), y_train[val], scale(x_test), y_test, 10)
+        return Dataset("mnist", _scale_pixels(x_train[train]), y_train[train], _scale_pixels(x_train[val]), y_train[val], _scale_pixels(x_test), y_test, 10)
     x, y = load_kaggle_csv(path, labelled=True)
     train, val, test = split_indices(seed, len(x), (0.1, 0.1))
-    scale = lambda a: a.astype(np.float64) / 255.0
-    return Dataset("mnist_kaggle", scale(x[train]), y[train], scale(x[val]), y[val], scale(x[test]), y[test], 10)
+    return Dataset("mnist_kaggle", _scale_pixels(x[train]), y[train], _scale_pixels(x[val]), y[val], _scale_pixels(x[test]), y[test], 10)
 
 
 DATASETS = {

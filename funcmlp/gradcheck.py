@@ -23,8 +23,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from funcmlp.backprop import autodiff_grad, backprop, objective
 from funcmlp.activations import KINKED
+from funcmlp.backprop import _forward_and_output as forward_and_output
+from funcmlp.backprop import autodiff_grad, backprop
 from funcmlp.model import MLP
 from funcmlp.params import Params
 
@@ -124,11 +125,8 @@ def finite_difference_grad(mlp: MLP, params: Params, x, y, loss="sse", *, eps: f
     kinked_layers = [k for k, act in enumerate(mlp.activations) if act.name in KINKED]
 
     def loss_and_signs(vector):
-        params_here = unravel(vector)
-        value = objective(mlp, params_here, x, y, loss, reduction=reduction, weights=weights)
-        if not kinked_layers:
-            return value, []
-        trace = mlp.trace(params_here, x)
+        # one forward pass gives both the loss and the net inputs whose signs locate the kinks
+        trace, value, _ = forward_and_output(mlp, unravel(vector), x, y, loss, reduction, weights, None, False)
         return value, [trace.n[k] >= 0 for k in kinked_layers]
 
     def central(i):

@@ -12,6 +12,7 @@ optimizer       optax
 ``adagrad``     ``optax.adagrad(lr)``: r <- r + g^2; theta <- theta - lr g / sqrt(r + eps)
 ``rmsprop``     ``optax.rmsprop(lr, decay=rho)``: r <- rho r + (1 - rho) g^2
 ``adam``        ``optax.adam(lr, b1, b2)`` with bias correction
+``adamw``       ``optax.adamw(lr, b1, b2, weight_decay)``: Adam with decoupled weight decay
 ``radam``       ``optax.radam(lr, b1, b2)``: Adam with the variance rectification term
 ==============  =====================================================================
 
@@ -40,7 +41,7 @@ from typing import Callable
 import jax.numpy as jnp
 import optax
 
-OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "radam")
+OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "radam")
 SCHEDULE_NAMES = ("constant", "step", "linear", "exponential", "cosine", "warmup", "inverse_sqrt")
 
 
@@ -92,7 +93,8 @@ def make_schedule(
     raise ValueError(f"unknown schedule {name!r}; expected one of {', '.join(SCHEDULE_NAMES)}")
 
 
-def make_optimizer(name: str, learning_rate: float | Callable, *, momentum: float = 0.9, decay: float = 0.9, b1: float = 0.9, b2: float = 0.999) -> optax.GradientTransformation:
+def make_optimizer(name: str, learning_rate: float | Callable, *, momentum: float = 0.9, decay: float = 0.9, b1: float = 0.9,
+                   b2: float = 0.999, weight_decay: float = 1e-4) -> optax.GradientTransformation:
     """An optax optimizer by name, with a fixed learning rate or a schedule.
 
     Example:
@@ -114,6 +116,8 @@ def make_optimizer(name: str, learning_rate: float | Callable, *, momentum: floa
         return optax.rmsprop(learning_rate, decay=decay)
     if name == "adam":
         return optax.adam(learning_rate, b1=b1, b2=b2)
+    if name == "adamw":
+        return optax.adamw(learning_rate, b1=b1, b2=b2, weight_decay=weight_decay)
     if name == "radam":
         return optax.radam(learning_rate, b1=b1, b2=b2)
     raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZER_NAMES)}")

@@ -110,7 +110,7 @@ def test_initializer_variance_matches_its_formula(name, fan_variance):
     if name.startswith("uniform"):
         assert W.min() >= -0.5 and W.max() <= 1.5 and W.mean() == pytest.approx(0.5, abs=0.01)
     else:
-        assert W.mean() == pytest.approx(0.0, abs=0.01 * np.sqrt(expected) * 10)
+        assert W.mean() == pytest.approx(0.0, abs=0.05 * np.sqrt(expected))  # the mean's standard error is 0.004 std
 
 
 def test_biases_are_zero_unless_asked():

@@ -104,7 +104,7 @@ def test_momentum_by_hand():
     assert float(first[0]) == pytest.approx(-0.1) and float(second[0]) == pytest.approx(-0.19)
 
 
-@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "radam"])
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "radam"])
 def test_every_optimizer_lowers_a_regression_loss(name):
     x = jax.random.normal(jax.random.key(0), (64, 3))
     y = jnp.sin(x[:, :1]) + x[:, 1:2] ** 2
