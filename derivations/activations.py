@@ -1,10 +1,14 @@
-"""Sympy proofs that the closed-form activation derivatives used by :mod:`funcmlp` are right.
+"""Sympy proofs that the closed-form activation derivatives of funcmlp's registry are right.
 
-For each activation, sympy differentiates the forward rule and the result is compared with
-the closed form the library evaluates (written here again in sympy, independently of the
+For each entry of :data:`funcmlp.activations.ACTIVATIONS` with sympy forms (built-ins and
+registered ones alike), sympy differentiates the forward rule and the result is compared
+with the entry's closed form (the expression funcmlp evaluates, written in sympy beside the
 JAX code): a symbolic zero test of the difference where sympy can decide it, otherwise
-exact comparison at random rational points with 50-digit arithmetic. Each result names the
-method that proved it.
+exact comparison at random rational points with 50-digit arithmetic. Activations with
+kinks are compared on each side of every kink, and the value chosen at the kink must be
+one of the one-sided limits. Vector activations (softmax) compare sympy's Jacobian of the
+forward rule with the closed-form vector-Jacobian product. Each result names the method
+that proved it.
 
 Example:
     >>> results = prove_activation_derivatives()
@@ -21,20 +25,14 @@ from typing import NamedTuple
 
 import sympy as sp
 
+from funcmlp.activations import ACTIVATIONS, ActivationSpec
+
 x = sp.Symbol("x", real=True)
 alpha = sp.Symbol("alpha", positive=True)
 
 
 def sigmoid(t):
-    return 1 / (1 + sp.exp(-t))
-
-
-def normal_cdf(t):
-    return (1 + sp.erf(t / sp.sqrt(2))) / 2
-
-
-def normal_pdf(t):
-    return sp.exp(-t**2 / 2) / sp.sqrt(2 * sp.pi)
+    return ACTIVATIONS["sigmoid"].sympy_forward(t, None)
 
 
 class Identity(NamedTuple):
@@ -48,45 +46,26 @@ class Identity(NamedTuple):
     passed: bool
 
 
-# name -> (forward rule f(x), closed form of f'(x) as funcmlp evaluates it, domain note)
-SMOOTH_RULES = {
-    "identity": (x, sp.Integer(1)),
-    "sigmoid": (sigmoid(x), sigmoid(x) * (1 - sigmoid(x))),
-    "tanh": (sp.tanh(x), 1 - sp.tanh(x) ** 2),
-    "softplus": (sp.log(1 + sp.exp(x)), sigmoid(x)),
-    "gelu": (x * normal_cdf(x), normal_cdf(x) + x * normal_pdf(x)),
-}
-
-# Piecewise activations: (rule for x < 0, rule for x > 0, closed form for x < 0, for x > 0,
-# funcmlp's value of the derivative at 0)
-PIECEWISE_RULES = {
-    "relu": (sp.Integer(0), x, sp.Integer(0), sp.Integer(1), sp.Integer(0)),
-    "leaky_relu": (alpha * x, x, alpha, sp.Integer(1), alpha),
-    "elu": (alpha * (sp.exp(x) - 1), x, alpha * sp.exp(x), sp.Integer(1), sp.Integer(1)),
-    "hardlimit": (sp.Integer(0), sp.Integer(1), sp.Integer(0), sp.Integer(0), sp.Integer(0)),
-    "symmetric_hardlimit": (sp.Integer(-1), sp.Integer(1), sp.Integer(0), sp.Integer(0), sp.Integer(0)),
-}
-
-
-def equal(a: sp.Expr, b: sp.Expr, *, symbols=(x,), samples: int = 12, seed: int = 0, sign: int = 0) -> tuple[bool, str]:
+def equal(a: sp.Expr, b: sp.Expr, *, symbols=(x,), samples: int = 12, seed: int = 0, side: tuple | None = None) -> tuple[bool, str]:
     """Decide ``a == b``: symbolic simplification first, else exact random rational points.
 
-    ``sign`` restricts the sample points of ``x`` to x < 0 (-1) or x > 0 (+1).
+    ``side = (c, -1)`` (or ``(c, +1)``) restricts the sample points of ``x`` to x < c (x > c).
     """
     difference = sp.simplify(a - b)
     if difference == 0:
         return True, "symbolic"
-    difference = sp.simplify(difference.rewrite(sp.exp))
-    if difference == 0:
-        return True, "symbolic"
+    if side is None:
+        difference = sp.simplify(difference.rewrite(sp.exp))
+        if difference == 0:
+            return True, "symbolic"
     rng = random.Random(seed)
     for _ in range(samples):
         point = {}
         for s in symbols:
             value = sp.Rational(rng.randint(1, 4000), rng.randint(1, 1000))
-            if s == x and sign < 0:
-                value = -value
-            elif s == x and sign == 0 and rng.random() < 0.5:
+            if s == x and side is not None:
+                value = side[0] + side[1] * value
+            elif s == x and rng.random() < 0.5:
                 value = -value
             point[s] = value
         if abs(sp.N(difference.subs(point), 50)) > sp.Float(10) ** -40:
@@ -94,39 +73,77 @@ def equal(a: sp.Expr, b: sp.Expr, *, symbols=(x,), samples: int = 12, seed: int 
     return True, "random rational points (50 digits)"
 
 
-def prove_activation_derivatives() -> list[Identity]:
-    """Differentiate each activation with sympy and compare with funcmlp's closed form."""
+_t = sp.Symbol("t", positive=True)
+
+
+def on_side(expr: sp.Expr, at, direction: int) -> sp.Expr:
+    """``expr`` on the side x < ``at`` (-1) or x > ``at`` (+1): a Piecewise picks its branch.
+
+    ``x`` is replaced by ``at +- t`` with t > 0, the conditions decide, then t goes back to
+    ``+-(x - at)``.
+    """
+    return sp.piecewise_fold(expr.subs(x, at + direction * _t)).subs(_t, direction * (x - at))
+
+
+def one_sided_limit(expr: sp.Expr, at, direction: int) -> sp.Expr:
+    """Limit of ``expr(x)`` as x -> ``at`` from the left (-1) or right (+1) (sympy's own limit
+    of a Piecewise can take the wrong branch, so the branch is chosen first)."""
+    return sp.limit(on_side(expr, at, direction).subs(x, at + direction * _t), _t, 0, "+")
+
+
+def prove_elementwise(spec: ActivationSpec) -> list[Identity]:
+    """sympy.diff of the forward rule equals the closed form (each side of each kink), and
+    the closed form's value at a kink is a one-sided limit of the derivative."""
+    a = alpha if spec.default_alpha is not None else None
+    symbols = (x, alpha) if a is not None else (x,)
+    derived = sp.diff(spec.sympy_forward(x, a), x)
+    closed = spec.sympy_derivative(x, a)
+    kinks = sorted(sp.nsimplify(repr(k)) for k in spec.kinks)
+    if not kinks:
+        ok, method = equal(derived, closed, symbols=symbols)
+        return [Identity(spec.name, f"d/dx {spec.name}(x) = {sp.sstr(closed)}", derived, closed, method, ok)]
     results = []
-    for name, (forward, closed) in SMOOTH_RULES.items():
-        derived = sp.diff(forward, x)
-        ok, method = equal(derived, closed)
-        results.append(Identity(name, f"d/dx {name}(x) = {sp.sstr(closed)}", derived, closed, method, ok))
-    # seed 003 eq. 38: tanh(x) = 2 sigmoid(2x) - 1
-    ok, method = equal(sp.tanh(x), 2 * sigmoid(2 * x) - 1)
-    results.append(Identity("tanh_from_sigmoid", "tanh(x) = 2 sigmoid(2x) - 1 (seed 003 eq. 38)", sp.tanh(x), 2 * sigmoid(2 * x) - 1, method, ok))
-    for name, (left, right, closed_left, closed_right, at_zero) in PIECEWISE_RULES.items():
-        for side, rule, closed, sign in (("x < 0", left, closed_left, -1), ("x > 0", right, closed_right, 1)):
-            derived = sp.diff(rule, x)
-            ok, method = equal(derived, closed, symbols=(x, alpha), sign=sign)
-            results.append(Identity(name, f"d/dx {name}(x) = {sp.sstr(closed)} for {side}", derived, closed, method, ok))
-        # the library's value at the kink is one of the one-sided limits (a valid subgradient
-        # for convex ones); sympy's Heaviside(0) = 1/2 would be neither
-        one_sided = {sp.limit(closed_left, x, 0, "-"), sp.limit(closed_right, x, 0, "+")}
-        results.append(Identity(name, f"{name}'(0) := {at_zero} is a one-sided limit", at_zero, at_zero,
-                                "one-sided limits", at_zero in one_sided))
-    results.append(prove_softmax_jacobian(3))
+    edges = [-sp.oo, *kinks, sp.oo]
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        # sample inside the interval: to the right of its left kink, else to the left of its right kink
+        side = (low, 1) if low != -sp.oo else (high, -1)
+        derived_here, closed_here = on_side(derived, *side), on_side(closed, *side)
+        ok, method = equal(derived_here, closed_here, symbols=symbols, side=side)
+        where = f"x < {high}" if low == -sp.oo else f"x > {low}" if high == sp.oo else f"{low} < x < {high}"
+        results.append(Identity(spec.name, f"d/dx {spec.name}(x) = {sp.sstr(closed_here)} for {where}", derived_here, closed_here, method, ok))
+    for kink in kinks:
+        limits = {sp.simplify(one_sided_limit(derived, kink, d)) for d in (-1, 1)}
+        at_kink = sp.simplify(closed.subs(x, kink))
+        ok = any(sp.simplify(at_kink - limit) == 0 for limit in limits)
+        results.append(Identity(spec.name, f"{spec.name}'({kink}) := {at_kink} is a one-sided limit ({spec.convention})",
+                                at_kink, at_kink, "one-sided limits", ok))
     return results
 
 
-def prove_softmax_jacobian(d: int = 3) -> Identity:
-    """d softmax(z)_i / d z_j = p_i (delta_ij - p_j), i.e. diag(p) - p p^T, for ``d`` classes."""
-    z = sp.symbols(f"z1:{d + 1}", real=True)
-    denominator = sum(sp.exp(zi) for zi in z)
-    p = [sp.exp(zi) / denominator for zi in z]
-    derived = sp.Matrix(d, d, lambda i, j: sp.diff(p[i], z[j]))
-    closed = sp.diag(*p) - sp.Matrix(p) * sp.Matrix(p).T
+def prove_vector_jacobian(spec: ActivationSpec, d: int = 3) -> Identity:
+    """Jacobian of a vector activation on ``d`` inputs by sympy equals its closed-form
+    vector-Jacobian product (row i = e_i^T J); for softmax diag(p) - p p^T."""
+    z = list(sp.symbols(f"z1:{d + 1}", real=True))
+    a = spec.default_alpha and alpha
+    outputs = spec.sympy_forward(z, a)
+    derived = sp.Matrix(d, d, lambda i, j: sp.diff(outputs[i], z[j]))
+    closed = sp.Matrix([spec.sympy_vjp(z, [int(i == j) for j in range(d)], a) for i in range(d)])
     ok = all(sp.simplify(e) == 0 for e in (derived - closed))
-    return Identity("softmax", f"Jacobian of softmax on {d} classes = diag(p) - p p^T", derived, closed, "symbolic", ok)
+    return Identity(spec.name, f"Jacobian of {spec.name} on {d} inputs = its closed-form vector-Jacobian product", derived, closed,
+                    "symbolic", ok)
+
+
+def prove_activation_derivatives() -> list[Identity]:
+    """Every registry entry with sympy forms, plus seed 003 eq. 38 (tanh from sigmoid)."""
+    results = []
+    for spec in ACTIVATIONS.values():
+        if not spec.symbolic:
+            continue
+        results += prove_elementwise(spec) if spec.elementwise else [prove_vector_jacobian(spec)]
+    tanh = ACTIVATIONS["tanh"].sympy_forward(x, None)
+    ok, method = equal(tanh, 2 * sigmoid(2 * x) - 1)
+    results.append(Identity("tanh_from_sigmoid", "tanh(x) = 2 sigmoid(2x) - 1 (seed 003 eq. 38)", tanh, 2 * sigmoid(2 * x) - 1, method, ok))
+    return results
 
 
 def report(results: list[Identity]) -> str:

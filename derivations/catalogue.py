@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations import activations, chain, sensitivities, worked
+from derivations import activations, chain, sensitivities, symbolic, worked
+from funcmlp.losses import get_loss
 
 
 def _identities(results, title: str, fmt: str):
@@ -50,10 +51,9 @@ def architecture_check(sizes, activation_names, loss, convention="row", method="
     """Print the derived expressions of a user-given architecture and PASS/FAIL per identity."""
     net = chain.Network(tuple(sizes), tuple(activation_names), loss)
     lines = [f"network {'-'.join(map(str, sizes))}, activations {', '.join(activation_names)}, loss {loss}, {convention} convention"]
-    n = sp.symbols(f"n1:{sizes[-1] + 1}", real=True)
-    y = sp.symbols(f"y1:{sizes[-1] + 1}", real=True)
-    forward, derivative = chain.ACTIVATIONS[activation_names[-1]]
-    s_out = chain.LOSSES[loss][1](n, [forward(v) for v in n], y, derivative)
+    n = list(sp.symbols(f"n1:{sizes[-1] + 1}", real=True))
+    y = list(sp.symbols(f"y1:{sizes[-1] + 1}", real=True))
+    s_out = symbolic.output_terms(get_loss(loss), net.resolved[-1], n, y)[1]
     lines.append("output sensitivity s^L = dL/dn^L (closed form):")
     lines += [f"  s^L_{j + 1} = {sp.simplify(v)}" for j, v in enumerate(s_out)]
     passed = True

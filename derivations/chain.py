@@ -10,17 +10,21 @@ recursion, also built symbolically) at random rational points in 50-digit arithm
   grows with the size of the composed expression tree, which multiplies with depth.
 * ``graph`` (any size): reverse accumulation over the loss's expression graph, each
   unique subexpression visited once; the local derivatives are sympy's (sums, products,
-  powers, and ``sympy.diff`` of each function: the sigmoid's declared s (1 - s), tanh,
-  log, exp, ReLU's Heaviside(x, 0)). Linear in the size of the graph.
+  powers, and ``sympy.diff`` of each function: log, exp, and each activation's declared
+  closed-form derivative). Linear in the size of the graph.
 * ``local`` (any size): one symbol per entry of n^k, a^k and of the back-propagated
   quantity dL/dn^k; every local partial derivative (of the loss, of a^k = f(n^k), of
   n^k = b^k + a^{k-1} W^k) is taken by ``sympy.diff``, and the scalar chain rule (seed 003
   eq. 22) is applied edge by edge. Each resulting expression is compared with the closed
   form by a symbolic zero test. The work is proportional to the number of parameters.
 
-The sigmoid is a sympy function with a declared derivative ``s (1 - s)`` so expressions stay
-small, and ReLU one whose derivative is ``Heaviside(x, 0)`` (funcmlp's relu'(0) = 0); numbers come from :func:`lambdify_gradient` (float64), which the tests compare with
-``funcmlp.backprop`` and ``jax.grad``.
+Every activation and loss comes from funcmlp's registry (softmax outputs, hard limits and
+registered activations included). An elementwise activation is a sympy function whose
+derivative is declared as the registry's closed form (``s (1 - s)`` for the sigmoid,
+``relu'(0) = 0``; each proven against sympy.diff of the forward rule in
+:mod:`derivations.activations`), so expressions stay small and the kink conventions are
+funcmlp's. Numbers come from :func:`lambdify_gradient` (float64), which the tests compare
+with ``funcmlp.backprop`` and ``jax.grad``.
 
 Example:
     >>> report = check_chain(Network((2, 2, 1), ("sigmoid", "sigmoid"), "sse"), method="local")
@@ -30,91 +34,46 @@ Example:
 
 from __future__ import annotations
 
+import operator
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mpmath
-import numpy as np
 import sympy as sp
+from sympy.functions.elementary.piecewise import ExprCondPair
+
+from derivations import symbolic
+from funcmlp.activations import Activation, get_activation
+from funcmlp.losses import LOSSES, get_loss
 
 
-class Sigmoid(sp.Function):
-    """sigma(x) = 1 / (1 + exp(-x)) with its derivative declared as sigma (1 - sigma)."""
-
-    def fdiff(self, argindex=1):
-        s = Sigmoid(self.args[0])
-        return s * (1 - s)
-
-    def _eval_rewrite_as_exp(self, x, **kwargs):
-        return 1 / (1 + sp.exp(-x))
-
-    def _eval_evalf(self, prec):
-        return (1 / (1 + sp.exp(-self.args[0]))).evalf(prec)
+_FUNCTIONS: dict = {}
+_NUMERIC: dict = {"mpmath": {}, "numpy": {}}
 
 
-class Relu(sp.Function):
-    """max(0, x) with its derivative declared as Heaviside(x, 0): funcmlp's relu'(0) = 0
-    (sympy's derivative of Max(0, x) is Heaviside(x) with the value 1/2 at 0)."""
+def activation_function(activation: Activation):
+    """A sympy Function standing for ``activation`` in composed expressions (cached per name and
+    alpha): its derivative is the registry's closed form (so expressions stay small, and the kink
+    conventions, e.g. relu'(0) = 0, are funcmlp's), its values come from the registry's forward
+    rule. :mod:`derivations.activations` proves the closed form against sympy.diff of that rule."""
+    key = (activation.name, activation.alpha)
+    if key not in _FUNCTIONS:
+        spec, alpha = activation.spec, activation.symbolic_alpha()
+        name = f"{activation.name}_{len(_FUNCTIONS)}"
 
-    def fdiff(self, argindex=1):
-        return sp.Heaviside(self.args[0], 0)
+        def fdiff(self, argindex=1):
+            return spec.sympy_derivative(self.args[0], alpha)
 
-    def _eval_evalf(self, prec):
-        return sp.Max(0, self.args[0]).evalf(prec)
+        def _eval_evalf(self, prec):
+            return spec.sympy_forward(self.args[0], alpha).evalf(prec)
 
-
-class LeakyRelu(sp.Function):
-    """x for x > 0, x / 100 otherwise (funcmlp's default slope); derivative declared as
-    1/100 + (99/100) Heaviside(x, 0), so leaky_relu'(0) = 1/100 as in funcmlp."""
-
-    def fdiff(self, argindex=1):
-        return sp.Rational(1, 100) + sp.Rational(99, 100) * sp.Heaviside(self.args[0], 0)
-
-
-class Elu(sp.Function):
-    """x for x >= 0, exp(x) - 1 otherwise (alpha = 1); derivative declared as
-    Heaviside(x, 1) + (1 - Heaviside(x, 1)) exp(x), so elu'(0) = 1 as in funcmlp."""
-
-    def fdiff(self, argindex=1):
-        step = sp.Heaviside(self.args[0], 1)
-        return step + (1 - step) * sp.exp(self.args[0])
-
-
-def _heaviside(x, h0=sp.Rational(1, 2)):
-    return 1 if x > 0 else (0 if x < 0 else h0)
-
-
-# how the graph evaluator computes each function in 50-digit arithmetic
-MPMATH = {"Sigmoid": lambda t: 1 / (1 + mpmath.exp(-t)), "Relu": lambda t: t if t > 0 else mpmath.mpf(0), "Heaviside": _heaviside,
-          "LeakyRelu": lambda t: t if t > 0 else t / 100, "Elu": lambda t: t if t >= 0 else mpmath.expm1(t)}
-
-# activation -> (forward rule, closed-form derivative as funcmlp evaluates it)
-ACTIVATIONS = {
-    "identity": (lambda n: n, lambda n: sp.Integer(1)),
-    "sigmoid": (Sigmoid, lambda n: Sigmoid(n) * (1 - Sigmoid(n))),
-    "tanh": (sp.tanh, lambda n: 1 - sp.tanh(n) ** 2),
-    "softplus": (lambda n: sp.log(1 + sp.exp(n)), Sigmoid),
-    "relu": (Relu, lambda n: sp.Heaviside(n, 0)),  # funcmlp: relu'(n) = 1 if n > 0 else 0
-    "leaky_relu": (LeakyRelu, lambda n: sp.Rational(1, 100) + sp.Rational(99, 100) * sp.Heaviside(n, 0)),
-    "elu": (Elu, lambda n: sp.Heaviside(n, 1) + (1 - sp.Heaviside(n, 1)) * sp.exp(n)),
-    "gelu": (lambda n: n * (1 + sp.erf(n / sp.sqrt(2))) / 2,
-             lambda n: (1 + sp.erf(n / sp.sqrt(2))) / 2 + n * sp.exp(-n**2 / 2) / sp.sqrt(2 * sp.pi)),
-}
-
-# loss -> (per-example loss from outputs a (and net inputs n) and targets y,
-#          closed-form output sensitivity s^L_j from (n, a, y, f'), seed 003 eq. 24 and relatives)
-LOSSES = {
-    "sse": (lambda n, a, y: sum((yj - aj) ** 2 for aj, yj in zip(a, y, strict=True)),
-            lambda n, a, y, fp: [-2 * (yj - aj) * fp(nj) for nj, aj, yj in zip(n, a, y, strict=True)]),
-    "half_sse": (lambda n, a, y: sp.Rational(1, 2) * sum((yj - aj) ** 2 for aj, yj in zip(a, y, strict=True)),
-                 lambda n, a, y, fp: [-(yj - aj) * fp(nj) for nj, aj, yj in zip(n, a, y, strict=True)]),
-    "mse": (lambda n, a, y: sum((yj - aj) ** 2 for aj, yj in zip(a, y, strict=True)) / len(a),
-            lambda n, a, y, fp: [-2 * (yj - aj) * fp(nj) / len(a) for nj, aj, yj in zip(n, a, y, strict=True)]),
-    "sigmoid_binary_cross_entropy": (
-        lambda n, a, y: -sum(yj * sp.log(Sigmoid(aj)) + (1 - yj) * sp.log(1 - Sigmoid(aj)) for aj, yj in zip(a, y, strict=True)),
-        lambda n, a, y, fp: [(Sigmoid(aj) - yj) * fp(nj) for nj, aj, yj in zip(n, a, y, strict=True)]),
-}
+        _FUNCTIONS[key] = type(name, (sp.Function,), {"fdiff": fdiff, "_eval_evalf": _eval_evalf, "nargs": 1})
+        t = sp.Dummy("t", real=True)
+        rule = spec.sympy_forward(t, alpha)
+        _NUMERIC["mpmath"][name] = sp.lambdify(t, rule, modules="mpmath")
+        _NUMERIC["numpy"][name] = sp.lambdify(t, rule, modules=["scipy", "numpy"])
+    return _FUNCTIONS[key]
 
 
 @dataclass(frozen=True)
@@ -125,17 +84,16 @@ class Network:
     activations: tuple
     loss: str
     batch: int = 1
+    resolved: tuple = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if len(self.sizes) < 2 or any(not isinstance(d, int) or d < 1 for d in self.sizes):
             raise ValueError(f"sizes must be at least two positive integers (inputs, then each layer's units), got {self.sizes}")
         if len(self.activations) != len(self.sizes) - 1:
             raise ValueError(f"expected {len(self.sizes) - 1} activations (one per layer), got {len(self.activations)}")
-        for name in self.activations:
-            if name not in ACTIVATIONS:
-                raise ValueError(f"activation {name!r} has no symbolic form here; expected one of {', '.join(ACTIVATIONS)}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss {self.loss!r} has no symbolic form here; expected one of {', '.join(LOSSES)}")
+        resolved = tuple(symbolic.require_symbolic(get_activation(name)) for name in self.activations)
+        object.__setattr__(self, "resolved", resolved)
+        get_loss(self.loss).check_output(resolved[-1], self.sizes[-1])
 
     @property
     def depth(self) -> int:
@@ -187,12 +145,16 @@ class ChainReport:
         return "\n".join(lines)
 
 
+def _apply(activation: Activation, n: list) -> list:
+    return symbolic.forward(activation, n, elementwise=activation_function(activation) if activation.is_elementwise else None)
+
+
 def _forward(net: Network, layers, x):
     """Symbolic forward pass of one example: the lists (n^1..n^L) and (a^0..a^L)."""
     a, ns, As = list(x), [], [list(x)]
-    for (W, b), act in zip(layers, net.activations, strict=True):
+    for (W, b), act in zip(layers, net.resolved, strict=True):
         n = [b[j] + sum(a[i] * W[i, j] for i in range(W.rows)) for j in range(W.cols)]
-        a = [ACTIVATIONS[act][0](nj) for nj in n]
+        a = _apply(act, n)
         ns.append(n)
         As.append(a)
     return ns, As
@@ -201,9 +163,10 @@ def _forward(net: Network, layers, x):
 def _closed_form_gradients(net: Network, layers, xs, ys):
     """Closed form of seed 003 (eqs. 19, 24, 33) as sympy expressions; mean over the batch."""
     grads = {}
+    loss = get_loss(net.loss)
     for x, y in zip(xs, ys, strict=True):
         ns, As = _forward(net, layers, x)
-        s = LOSSES[net.loss][1](ns[-1], As[-1], y, ACTIVATIONS[net.activations[-1]][1])
+        s = symbolic.output_terms(loss, net.resolved[-1], ns[-1], y, As[-1])[1]
         for k in range(net.depth, 0, -1):
             W, b = layers[k - 1]
             for i in range(W.rows):
@@ -212,17 +175,18 @@ def _closed_form_gradients(net: Network, layers, xs, ys):
             for j in range(W.cols):
                 grads[b[j]] = grads.get(b[j], 0) + s[j] / net.batch
             if k > 1:
-                fp = ACTIVATIONS[net.activations[k - 2]][1]
-                s = [sum(s[j] * W[i, j] for j in range(W.cols)) * fp(ns[k - 2][i]) for i in range(W.rows)]
+                g = [sum(s[j] * W[i, j] for j in range(W.cols)) for i in range(W.rows)]
+                s = symbolic.backward(net.resolved[k - 2], ns[k - 2], g)
     return grads
 
 
 def composed_loss(net: Network, layers, xs, ys) -> sp.Expr:
     """The scalar batch loss (mean over examples) as one expression of x, y, w, b."""
     total = 0
+    loss = get_loss(net.loss)
     for x, y in zip(xs, ys, strict=True):
         ns, As = _forward(net, layers, x)
-        total += LOSSES[net.loss][0](ns[-1], As[-1], y)
+        total += symbolic.output_terms(loss, net.resolved[-1], ns[-1], y, As[-1])[0]
     return total / net.batch
 
 
@@ -253,7 +217,7 @@ def check_composed(net: Network, *, points: int = 2, seed: int = 0, digits: int 
     """Differentiate the composed loss directly for every parameter; compare at random rational points."""
 
     def prepare(loss, closed, params, variables):
-        modules = [MPMATH, "mpmath"]
+        modules = [_NUMERIC["mpmath"], "mpmath"]
         direct = sp.lambdify(variables, [sp.diff(loss, p) for p in params], modules=modules, cse=True)
         closed_form = sp.lambdify(variables, [closed[p] for p in params], modules=modules, cse=True)
         return lambda env: (direct(*env.values()), closed_form(*env.values()))
@@ -285,7 +249,7 @@ def _derivative_rule(func):
     """sympy's derivative of a one-argument function, as an mpmath function (cached per function)."""
     if func not in _DERIVATIVES:
         t = sp.Dummy("t", real=True)
-        _DERIVATIVES[func] = sp.lambdify(t, sp.diff(func(t), t), modules=[MPMATH, "mpmath"])
+        _DERIVATIVES[func] = sp.lambdify(t, sp.diff(func(t), t), modules=[_NUMERIC["mpmath"], "mpmath"])
     return _DERIVATIVES[func]
 
 
@@ -298,8 +262,11 @@ def _function_value(node, x):
     key = (node.func, node.args[1:])
     if key not in _VALUES:
         t = sp.Dummy("t", real=True)
-        _VALUES[key] = sp.lambdify(t, node.func(t, *node.args[1:]), modules=[MPMATH, "mpmath"])
+        _VALUES[key] = sp.lambdify(t, node.func(t, *node.args[1:]), modules=[_NUMERIC["mpmath"], "mpmath"])
     return _VALUES[key](x)
+
+
+_RELATIONS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne}
 
 
 def _forward_values(order, env) -> dict:
@@ -317,6 +284,14 @@ def _forward_values(order, env) -> dict:
             value[node] = mpmath.fprod(value[a] for a in node.args)
         elif node.is_Pow:
             value[node] = value[node.args[0]] ** value[node.args[1]]
+        elif node in (sp.true, sp.false):  # conditions of a Piecewise (kinked closed forms)
+            value[node] = bool(node)
+        elif node.is_Relational:
+            value[node] = _RELATIONS[node.rel_op](value[node.lhs], value[node.rhs])
+        elif isinstance(node, ExprCondPair):
+            value[node] = (value[node.expr], value[node.cond])
+        elif isinstance(node, sp.Piecewise):
+            value[node] = next(expr for expr, condition in (value[pair] for pair in node.args) if condition)
         elif isinstance(node, sp.Function) and all(a.is_Number for a in node.args[1:]):
             value[node] = _function_value(node, value[node.args[0]])
         else:
@@ -372,6 +347,10 @@ def check_graph(net: Network, *, points: int = 2, seed: int = 0, digits: int = 5
     return _compare_with_closed_form(net, "graph", prepare, points=points, seed=seed, digits=digits)
 
 
+def _is_zero(expr) -> bool:
+    return sp.expand(expr) == 0 or sp.simplify(expr) == 0
+
+
 def check_local(net: Network) -> ChainReport:
     """One symbol per entry of n^k, a^k and dL/dn^k; sympy.diff of each local definition;
     the chain rule applied edge by edge; a symbolic zero test against the closed form."""
@@ -387,16 +366,22 @@ def check_local(net: Network) -> ChainReport:
     x, y = xs[0], ys[0]
     inputs = [x] + A[:-1]
     net_defs = [[b[j] + sum(inputs[k][i] * W[i, j] for i in range(W.rows)) for j in range(W.cols)] for k, (W, b) in enumerate(layers)]
-    act_defs = [[ACTIVATIONS[act][0](N[k][j]) for j in range(len(N[k]))] for k, act in enumerate(net.activations)]
-    loss = LOSSES[net.loss][0](N[-1], A[-1], y) / net.batch
-    # output: dL/dn^L_j = sum over the loss's dependence through a^L_j and (logit losses) n^L_j
+    act_defs = [_apply(act, N[k]) for k, act in enumerate(net.resolved)]
+    loss, output = get_loss(net.loss), net.resolved[-1]
+    paired = loss.spec.paired.get(output.name)
+    # the loss as a function of the symbols a^L, or of n^L where the registry pairs the loss with the output
+    value = (LOSSES[paired].sympy_value(N[-1], y) if paired else loss.spec.sympy_value(A[-1], y)) / net.batch
+    closed_output = symbolic.output_terms(loss, output, N[-1], y, act_defs[-1])[1]
     L = net.depth
-    for j in range(net.sizes[-1]):
-        derived = sp.diff(loss, A[-1][j]) * sp.diff(act_defs[-1][j], N[-1][j]) + sp.diff(loss, N[-1][j])
-        derived = derived.subs(A[-1][j], act_defs[-1][j])
-        closed = LOSSES[net.loss][1](N[-1], [act_defs[-1][i] for i in range(net.sizes[-1])], y, ACTIVATIONS[net.activations[-1]][1])[j] / net.batch
+    units = range(net.sizes[-1])
+    for j in units:
+        # dL/dn^L_j: through each a^L_m that depends on n^L_j (only m = j for elementwise f), plus directly
+        through = [j] if output.is_elementwise else units
+        derived = sum(sp.diff(value, A[-1][m]) * sp.diff(act_defs[-1][m], N[-1][j]) for m in through) + sp.diff(value, N[-1][j])
+        derived = derived.subs(dict(zip(A[-1], act_defs[-1], strict=True)))
+        closed = closed_output[j] / net.batch
         checked += 1
-        if sp.expand(derived - closed) != 0:
+        if not _is_zero(derived - closed):
             failures.append((f"s{L}_{j + 1}", derived, closed))
     for k in range(L, 0, -1):
         W, b = layers[k - 1]
@@ -412,15 +397,16 @@ def check_local(net: Network) -> ChainReport:
             if sp.expand(derived - S[k - 1][j]) != 0:
                 failures.append((str(b[j]), derived, S[k - 1][j]))
         if k > 1:
-            fp = ACTIVATIONS[net.activations[k - 2]][1]
+            act = net.resolved[k - 2]
+            closed_s = symbolic.backward(act, N[k - 2], [sum(S[k - 1][j] * W[i, j] for j in range(W.cols)) for i in range(W.rows)])
+            through_a = [sum(S[k - 1][j] * sp.diff(net_defs[k - 1][j], A[k - 2][m]) for j in range(W.cols)) for m in range(W.rows)]
             for i in range(W.rows):
-                # chain rule over every edge leaving n^{k-1}_i: n -> a -> each n^k_j
-                through_a = sum(S[k - 1][j] * sp.diff(net_defs[k - 1][j], A[k - 2][i]) for j in range(W.cols))
-                derived = through_a * sp.diff(act_defs[k - 2][i], N[k - 2][i])
-                closed = sum(S[k - 1][j] * W[i, j] for j in range(W.cols)) * fp(N[k - 2][i])
+                # chain rule over every edge leaving n^{k-1}_i: n -> a (each a_m for a vector f) -> each n^k_j
+                through = [i] if act.is_elementwise else range(W.rows)
+                derived = sum(through_a[m] * sp.diff(act_defs[k - 2][m], N[k - 2][i]) for m in through)
                 checked += 1
-                if sp.expand(derived - closed) != 0:
-                    failures.append((f"s{k - 1}_{i + 1}", derived, closed))
+                if not _is_zero(derived - closed_s[i]):
+                    failures.append((f"s{k - 1}_{i + 1}", derived, closed_s[i]))
     return ChainReport(net, "local", checked, failures, time.perf_counter() - start)
 
 
@@ -446,9 +432,7 @@ def lambdify_gradient(net: Network):
     loss = composed_loss(net, layers, xs, ys)
     params = [s for W, b in layers for s in list(W) + b]
     data = [s for row in xs + ys for s in row]
-    modules = [{"Sigmoid": lambda t: 1 / (1 + np.exp(-t)), "Relu": lambda t: np.maximum(t, 0),
-                "LeakyRelu": lambda t: np.where(t > 0, t, t / 100), "Elu": lambda t: np.where(t >= 0, t, np.expm1(np.minimum(t, 0))),
-                "Heaviside": lambda t, h0=0.5: np.where(t > 0, 1.0, np.where(t < 0, 0.0, h0))}, "scipy", "numpy"]
+    modules = [_NUMERIC["numpy"], "scipy", "numpy"]
     gradient = sp.lambdify(params + data, [sp.diff(loss, p) for p in params], modules=modules, cse=True)
 
     def evaluate(param_arrays, x, y):

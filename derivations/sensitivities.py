@@ -2,9 +2,10 @@
 and the Jacobian dn^{k+1}/dn^k of seed 003 eqs. 25-32.
 
 Output sensitivities (seed 003 eq. 24 and its relatives) are derived by differentiating the
-per-example loss with sympy, with the output activation either a generic elementwise
-function ``f`` (one proof covers every elementwise activation) or the concrete sigmoid /
-softmax of the simplifying pairs, and compared with the closed forms funcmlp uses.
+per-example loss of each entry of funcmlp's loss registry with sympy, with the output
+activation either a generic elementwise function ``f`` (one proof covers every elementwise
+activation) or the concrete sigmoid / softmax the registry pairs with the probability
+losses, and compared with the closed forms of the same entries.
 
 The Jacobian is derived twice: entry by entry for concrete layer sizes with one symbol per
 weight, and for a layer of arbitrary width ``p`` with indexed symbols and a symbolic sum.
@@ -20,7 +21,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations.activations import Identity, equal, sigmoid
+from derivations import symbolic
+from derivations.activations import Identity, equal
+from funcmlp.activations import get_activation
+from funcmlp.losses import LOSSES
 
 f = sp.Function("f")
 
@@ -30,42 +34,37 @@ def _vector(name: str, d: int):
 
 
 def prove_output_sensitivities(d: int = 3, batch: int = 2) -> list[Identity]:
-    """dL/dn^L for each loss, generic elementwise f and the paired sigmoid / softmax outputs."""
+    """dL/dn^L for every loss of funcmlp's registry: with a generic elementwise output f, the
+    paired outputs (sigmoid / softmax with the probability losses), and softmax
+    cross-entropy's p sum(y) - y (p - y when the target row sums to 1)."""
     n, y = _vector("n", d), _vector("y", d)
     a = [f(ni) for ni in n]
     fp = [sp.Derivative(f(ni), ni) for ni in n]
     results = []
-    generic = {
-        "sse": (sum((yi - ai) ** 2 for ai, yi in zip(a, y, strict=True)), [-2 * (yi - ai) * fpi for ai, yi, fpi in zip(a, y, fp, strict=True)],
-                "s^L = -2 (y - a) f'(n)  (seed 003 eq. 24)"),
-        "half_sse": (sp.Rational(1, 2) * sum((yi - ai) ** 2 for ai, yi in zip(a, y, strict=True)), [-(yi - ai) * fpi for ai, yi, fpi in zip(a, y, fp, strict=True)],
-                     "s^L = -(y - a) f'(n)  (seed 000 eq. 17, with f' kept)"),
-        "mse": (sum((yi - ai) ** 2 for ai, yi in zip(a, y, strict=True)) / d, [-2 * (yi - ai) * fpi / d for ai, yi, fpi in zip(a, y, fp, strict=True)],
-                f"s^L = -(2/d) (y - a) f'(n), d = {d} outputs  (seed 002 Step 1, N -> d)"),
-        "binary_cross_entropy": (-sum(yi * sp.log(ai) + (1 - yi) * sp.log(1 - ai) for ai, yi in zip(a, y, strict=True)),
-                                 [(ai - yi) / (ai * (1 - ai)) * fpi for ai, yi, fpi in zip(a, y, fp, strict=True)],
-                                 "s^L = (a - y) / (a (1 - a)) f'(n)"),
-        "cross_entropy": (-sum(yi * sp.log(ai) for ai, yi in zip(a, y, strict=True)), [-yi / ai * fpi for ai, yi, fpi in zip(a, y, fp, strict=True)],
-                          "s^L = -(y / a) f'(n)"),
-    }
-    for name, (loss, closed, statement) in generic.items():
-        derived = [sp.diff(loss, ni) for ni in n]
+    for spec in LOSSES.values():
+        closed = [g * fpi for g, fpi in zip(spec.sympy_gradient(a, y), fp, strict=True)]
+        derived = [sp.diff(spec.sympy_value(a, y), ni) for ni in n]
         ok = all(sp.simplify(dv - cv) == 0 for dv, cv in zip(derived, closed, strict=True))
-        results.append(Identity(f"{name} + elementwise f", statement, sp.Matrix(derived), sp.Matrix(closed), "symbolic", ok))
-
-    p_sig = [sigmoid(ni) for ni in n]
-    bce = -sum(yi * sp.log(pi) + (1 - yi) * sp.log(1 - pi) for pi, yi in zip(p_sig, y, strict=True))
-    results.append(_pair("sigmoid + binary_cross_entropy", "s^L = a - y (sigmoid output)", bce, n, [pi - yi for pi, yi in zip(p_sig, y, strict=True)]))
-    results.append(_pair("sigmoid_binary_cross_entropy", "dL/dz = sigmoid(z) - y (loss on logits z)", bce, n, [pi - yi for pi, yi in zip(p_sig, y, strict=True)]))
-
+        shown = sp.sstr(spec.sympy_gradient(_vector("a", d), y)[0])
+        results.append(Identity(f"{spec.name} + elementwise f", f"{spec.name}: s^L_j = dL/da_j f'(n_j), dL/da_1 = {shown} ({d} outputs)",
+                                sp.Matrix(derived), sp.Matrix(closed), "symbolic", ok))
+        for output, logits in spec.paired.items():
+            activation = get_activation(output)
+            probabilities = symbolic.forward(activation, n)
+            value = spec.sympy_value(probabilities, y)
+            ok, method = equal(value, LOSSES[logits].sympy_value(n, y), symbols=tuple(n + y))
+            results.append(Identity(f"{output} + {spec.name}", f"{spec.name}({output}(n), y) = {logits}(n, y)", value,
+                                    LOSSES[logits].sympy_value(n, y), method, ok))
+            results.append(_pair(f"{output} + {spec.name}", f"s^L = dL/dn of {spec.name}({output}(n)) = the {logits} closed form",
+                                 value, n, LOSSES[logits].sympy_gradient(n, y)))
     denominator = sum(sp.exp(ni) for ni in n)
     p = [sp.exp(ni) / denominator for ni in n]
-    ce = -sum(yi * sp.log(pi) for pi, yi in zip(p, y, strict=True))
-    # p - y needs sum(y) = 1 (one-hot or a probability vector): substitute y_d = 1 - the others
+    ce = LOSSES["softmax_cross_entropy"].sympy_value(n, y)
+    results.append(_pair("softmax_cross_entropy", "dL/dz = softmax(z) sum_j y_j - y for every target row (loss on logits)", ce, n,
+                         [pi * sum(y) - yi for pi, yi in zip(p, y, strict=True)]))
+    # the textbook p - y needs sum(y) = 1 (one-hot or a probability vector): substitute y_d = 1 - the others
     one_hot = {y[-1]: 1 - sum(y[:-1])}
-    results.append(_pair("softmax + cross_entropy", "s^L = p - y for sum(y) = 1 (softmax output)", ce, n,
-                         [pi - yi for pi, yi in zip(p, y, strict=True)], one_hot))
-    results.append(_pair("softmax_cross_entropy", "dL/dz = softmax(z) - y for sum(y) = 1 (loss on logits)", ce, n,
+    results.append(_pair("softmax_cross_entropy, rows summing to 1", "dL/dz = softmax(z) - y when sum_j y_j = 1", ce, n,
                          [pi - yi for pi, yi in zip(p, y, strict=True)], one_hot))
     results.append(prove_batch_mean_scaling(batch))
     return results

@@ -30,26 +30,21 @@ from fractions import Fraction
 
 import sympy as sp
 
+from derivations import symbolic
+from funcmlp.activations import get_activation
+from funcmlp.losses import get_loss
+
 R = sp.Rational
 
 
-def _sigmoid(v):
-    return 1 / (1 + sp.exp(-v))
+def _scalar(name: str):
+    """The registry's exact scalar rule of an activation: sympy numbers in, sympy numbers out."""
+    activation = get_activation(name)
+    return lambda v: symbolic.forward(activation, [v])[0]
 
 
-ACTIVATIONS = {
-    "relu": (lambda v: v if v > 0 else R(0), lambda v: R(1) if v > 0 else R(0)),  # relu'(0) = 0
-    "linear": (lambda v: v, lambda v: R(1)),
-    "hardlimit": (lambda v: R(1) if v >= 0 else R(0), lambda v: R(0)),
-    "sigmoid": (_sigmoid, lambda v: _sigmoid(v) * (1 - _sigmoid(v))),
-}
-
-# loss -> (value of one example, dL/da), on lists of sympy numbers
-LOSSES = {
-    "sse": (lambda a, y: sum((yi - ai) ** 2 for ai, yi in zip(a, y, strict=True)), lambda a, y: [-2 * (yi - ai) for ai, yi in zip(a, y, strict=True)]),
-    "half_sse": (lambda a, y: R(1, 2) * sum((yi - ai) ** 2 for ai, yi in zip(a, y, strict=True)), lambda a, y: [-(yi - ai) for ai, yi in zip(a, y, strict=True)]),
-    "mse": (lambda a, y: sum((yi - ai) ** 2 for ai, yi in zip(a, y, strict=True)) / len(a), lambda a, y: [-2 * (yi - ai) / len(a) for ai, yi in zip(a, y, strict=True)]),
-}
+_sigmoid = _scalar("sigmoid")
+_hardlimit = _scalar("hardlimit")
 
 
 @dataclass(frozen=True)
@@ -176,21 +171,20 @@ def run_network(ex: Network) -> Derivation:
     for k, (W, b, act) in enumerate(zip(weights, biases, ex.activations, strict=True), start=1):
         n = d.add(f"n^{k}", f"W^{k} a^{k - 1} + b^{k}" if column else f"b^{k} + a^{k - 1} W^{k}",
                   [b[j] + sum(a[i] * W[i][j] for i in range(len(a))) for j in range(len(b))])
-        a = d.add(f"a^{k}", f"{act}(n^{k})", [ACTIVATIONS[act][0](v) for v in n])
+        a = d.add(f"a^{k}", f"{act}(n^{k})", symbolic.forward(get_activation(act), n))
         nets.append(n)
         outputs.append(a)
-    value, gradient = LOSSES[ex.loss]
-    d.add("L", f"{ex.loss}(y, a^{len(weights)})", [value(a, y)])
+    value, output_sensitivity = symbolic.output_terms(get_loss(ex.loss), get_activation(ex.activations[-1]), nets[-1], y, a)
+    d.add("L", f"{ex.loss}(y, a^{len(weights)})", [value])
     depth = len(weights)
-    s = d.add(f"s^{depth}", f"dL/da^{depth} * f'(n^{depth})",
-              [g * ACTIVATIONS[ex.activations[-1]][1](n) for g, n in zip(gradient(a, y), nets[-1], strict=True)])
+    s = d.add(f"s^{depth}", f"dL/da^{depth} * f'(n^{depth})", output_sensitivity)
     sensitivities = {depth: s}
     for k in range(depth - 1, 0, -1):
         W_next = weights[k]
         upstream = d.add(f"dL/da^{k}", f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T",
                          [sum(s[j] * W_next[i][j] for j in range(len(s))) for i in range(len(nets[k - 1]))])
         s = d.add(f"s^{k}", f"dL/da^{k} * f'(n^{k})  (seed 003 eq. 33)",
-                  [u * ACTIVATIONS[ex.activations[k - 1]][1](n) for u, n in zip(upstream, nets[k - 1], strict=True)])
+                  symbolic.backward(get_activation(ex.activations[k - 1]), nets[k - 1], upstream))
         sensitivities[k] = s
     for k in range(depth, 0, -1):
         a_prev, s = outputs[k - 1], sensitivities[k]

@@ -11,22 +11,23 @@ Example:
     [[8.0, 8.0], [8.0]]
 """
 
-from funcmlp.activations import ACTIVATION_NAMES, Activation, get_activation
+from funcmlp.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec, get_activation, register_activation
 from funcmlp.backprop import Backprop, autodiff_grad, backprop, backward, objective
 from funcmlp.checkpoint import load_checkpoint, save_checkpoint
 from funcmlp.gradcheck import GradCheckReport, check_gradients, finite_difference_grad
 from funcmlp.initializers import get_initializer
-from funcmlp.losses import LOSS_NAMES, Loss, get_loss
+from funcmlp.losses import LOSS_NAMES, LOSSES, Loss, LossSpec, get_loss
 from funcmlp.model import MLP, Trace
 from funcmlp.optimizers import make_optimizer, make_schedule
 from funcmlp.params import Layer, params_from_arrays, to_column_convention
-from funcmlp.training import Evaluation, History, accuracy, evaluate, fit, predict
+from funcmlp.training import Evaluation, History, accuracy, decision_threshold, evaluate, fit, predict
 
 __all__ = [
-    "ACTIVATION_NAMES", "Activation", "Backprop", "Evaluation", "GradCheckReport", "History", "LOSS_NAMES", "Layer",
-    "Loss", "MLP", "Trace", "accuracy", "autodiff_grad", "backprop", "backward", "check_gradients", "evaluate",
+    "ACTIVATIONS", "ACTIVATION_NAMES", "Activation", "ActivationSpec", "Backprop", "Evaluation", "GradCheckReport", "History",
+    "LOSSES", "LOSS_NAMES", "Layer", "Loss", "LossSpec", "MLP", "Trace", "accuracy", "autodiff_grad", "backprop", "backward",
+    "check_gradients", "decision_threshold", "evaluate",
     "finite_difference_grad", "fit", "get_activation", "get_initializer", "get_loss", "load_checkpoint",
-    "make_optimizer", "make_schedule", "objective", "params_from_arrays", "predict", "save_checkpoint",
+    "make_optimizer", "make_schedule", "objective", "params_from_arrays", "predict", "register_activation", "save_checkpoint",
     "to_column_convention",
 ]
 __version__ = "0.1.0"

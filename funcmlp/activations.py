@@ -1,4 +1,4 @@
-"""Activation functions, each with its closed-form derivative written beside it.
+"""The activation registry: one entry per activation, its JAX and sympy forms side by side.
 
 Every activation ``f`` maps a net input ``n`` of shape ``(..., d)`` to an output
 ``a = f(n)`` of the same shape. The backward rule used by manual backprop is the
@@ -6,6 +6,12 @@ vector-Jacobian product ``g -> g @ J_f(n)`` (seed 003 eq. 33, the ``F'(n^k)`` fa
 
 * elementwise activations: ``J_f(n) = diag(f'(n))`` so the product is ``g * f'(n)``;
 * softmax: ``J(n) = diag(p) - p p^T`` so the product is ``p * (g - <g, p>)``.
+
+An entry (:class:`ActivationSpec`) carries the forward rule, the closed-form derivative
+(or the vector-Jacobian product), the default parameter ``alpha``, the kinks and the value
+chosen there, the output range, and the sympy forms the ``derivations`` package proves and
+evaluates exactly. ``funcmlp`` and ``derivations`` read the same entries; adding an
+activation is one :func:`register_activation` call (or one entry below).
 
 Convention at points where the derivative does not exist (documented, pinned by tests):
 
@@ -18,7 +24,6 @@ Convention at points where the derivative does not exist (documented, pinned by 
 
 Example:
     >>> import jax.numpy as jnp
-    >>> from funcmlp.activations import get_activation
     >>> relu = get_activation("relu")
     >>> relu(jnp.array([-1.0, 0.0, 2.0])).tolist(), relu.derivative(jnp.array([-1.0, 0.0, 2.0])).tolist()
     ([0.0, 0.0, 2.0], [0.0, 0.0, 1.0])
@@ -27,127 +32,167 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import erf
+from jax.scipy.special import erfc
 
 Array = jax.Array
 
 
-def identity(n: Array, alpha: float = 0.0) -> Array:
-    return n
+class _LazySympy:
+    """``sp.X`` imports sympy on first use, so importing funcmlp does not pay for sympy."""
+
+    def __getattr__(self, name):
+        import sympy
+
+        return getattr(sympy, name)
 
 
-def identity_derivative(n: Array, alpha: float = 0.0) -> Array:
-    return jnp.ones_like(n)
+sp = _LazySympy()
 
 
-def hardlimit(n: Array, alpha: float = 0.0) -> Array:
-    return jnp.where(n >= 0, 1.0, 0.0).astype(n.dtype)
+@dataclass(frozen=True, eq=False)
+class ActivationSpec:
+    """One activation's definition: JAX forms for funcmlp, sympy forms for derivations.
+
+    Attributes:
+        name: registry name.
+        forward: ``(n, alpha) -> a``, JAX, shape ``(..., d)`` kept.
+        derivative: ``(n, alpha) -> f'(n)`` elementwise (the diagonal of ``F'(n)``), or
+            ``None`` for a vector activation (softmax), which gives ``vjp`` instead.
+        vjp: ``(n, g, alpha) -> g @ J_f(n)`` for vector activations.
+        default_alpha: the parameter's default, ``None`` when the activation takes none.
+        kinks: net inputs where ``f'`` jumps (finite differences across them are left out).
+        convention: the value of ``f'`` chosen at the kinks, in words.
+        sympy_forward: ``(x, alpha) -> sympy expression`` (vector activations:
+            ``(list of n, alpha) -> list``); ``None`` when no symbolic form is known.
+        sympy_derivative: ``(x, alpha) -> f'(x)`` as funcmlp evaluates it, kinks included.
+        sympy_vjp: vector activations: ``(list of n, list of g, alpha) -> list``.
+        output_range: ``(low, high)`` of bounded outputs, ``None`` for unbounded ones.
+        probabilities: the outputs are probabilities (feed a probability loss, never a
+            logits loss).
+        description: one line for listings.
+    """
+
+    name: str
+    forward: Callable
+    derivative: Callable | None
+    vjp: Callable | None = None
+    default_alpha: float | None = None
+    kinks: tuple[float, ...] = ()
+    convention: str = ""
+    sympy_forward: Callable | None = None
+    sympy_derivative: Callable | None = None
+    sympy_vjp: Callable | None = None
+    output_range: tuple[float, float] | None = None
+    probabilities: bool = False
+    description: str = ""
+
+    @property
+    def elementwise(self) -> bool:
+        return self.derivative is not None
+
+    @property
+    def symbolic(self) -> bool:
+        """True when derivations can work with it (sympy forms given)."""
+        return self.sympy_forward is not None and (self.sympy_derivative is not None or self.sympy_vjp is not None)
 
 
-def hardlimit_derivative(n: Array, alpha: float = 0.0) -> Array:
-    return jnp.zeros_like(n)
+def _sigmoid_sympy(x):
+    return 1 / (1 + sp.exp(-x))
 
 
-def symmetric_hardlimit(n: Array, alpha: float = 0.0) -> Array:
-    return jnp.where(n >= 0, 1.0, -1.0).astype(n.dtype)
+def _softmax_sympy(n, alpha=None):
+    total = sum(sp.exp(v) for v in n)
+    return [sp.exp(v) / total for v in n]
 
 
-def symmetric_hardlimit_derivative(n: Array, alpha: float = 0.0) -> Array:
-    return jnp.zeros_like(n)
+def _softmax_vjp_sympy(n, g, alpha=None):
+    p = _softmax_sympy(n)
+    inner = sum(gi * pi for gi, pi in zip(g, p, strict=True))
+    return [pi * (gi - inner) for gi, pi in zip(g, p, strict=True)]
 
 
-def relu(n: Array, alpha: float = 0.0) -> Array:
-    return jnp.where(n > 0, n, jnp.zeros_like(n))
-
-
-def relu_derivative(n: Array, alpha: float = 0.0) -> Array:
-    return jnp.where(n > 0, 1.0, 0.0).astype(n.dtype)
-
-
-def leaky_relu(n: Array, alpha: float = 0.01) -> Array:
-    return jnp.where(n > 0, n, alpha * n)
-
-
-def leaky_relu_derivative(n: Array, alpha: float = 0.01) -> Array:
-    return jnp.where(n > 0, 1.0, alpha).astype(n.dtype)
-
-
-def sigmoid(n: Array, alpha: float = 0.0) -> Array:
-    return jax.nn.sigmoid(n)
-
-
-def sigmoid_derivative(n: Array, alpha: float = 0.0) -> Array:
-    s = jax.nn.sigmoid(n)
-    return s * (1 - s)
-
-
-def tanh(n: Array, alpha: float = 0.0) -> Array:
-    return jnp.tanh(n)
-
-
-def tanh_derivative(n: Array, alpha: float = 0.0) -> Array:
-    t = jnp.tanh(n)
-    return 1 - t * t
-
-
-def softplus(n: Array, alpha: float = 0.0) -> Array:
-    return jnp.logaddexp(n, 0.0)
-
-
-def softplus_derivative(n: Array, alpha: float = 0.0) -> Array:
-    return jax.nn.sigmoid(n)
-
-
-def elu(n: Array, alpha: float = 1.0) -> Array:
-    return jnp.where(n >= 0, n, alpha * jnp.expm1(jnp.minimum(n, 0.0)))
-
-
-def elu_derivative(n: Array, alpha: float = 1.0) -> Array:
-    return jnp.where(n >= 0, 1.0, alpha * jnp.exp(jnp.minimum(n, 0.0))).astype(n.dtype)
-
-
-def gelu(n: Array, alpha: float = 0.0) -> Array:
-    """Exact GELU, n * Phi(n), with Phi the standard normal CDF."""
-    return 0.5 * n * (1 + erf(n / math.sqrt(2.0)))
-
-
-def gelu_derivative(n: Array, alpha: float = 0.0) -> Array:
-    # d/dn [n Phi(n)] = Phi(n) + n phi(n)
-    cdf = 0.5 * (1 + erf(n / math.sqrt(2.0)))
-    pdf = jnp.exp(-0.5 * n * n) / math.sqrt(2 * math.pi)
-    return cdf + n * pdf
-
-
-def softmax(n: Array, alpha: float = 0.0) -> Array:
-    return jax.nn.softmax(n, axis=-1)
-
-
-def softmax_jacobian(n: Array) -> Array:
-    """``diag(p) - p p^T`` for ``p = softmax(n)``; shape ``(..., d, d)``."""
+def _softmax_vjp(n, g, alpha=None):
     p = jax.nn.softmax(n, axis=-1)
-    return jnp.vectorize(jnp.diag, signature="(d)->(d,d)")(p) - p[..., :, None] * p[..., None, :]
+    return p * (g - jnp.sum(g * p, axis=-1, keepdims=True))
 
 
-_Elementwise = Callable[[Array, float], Array]
+_SQRT2 = math.sqrt(2.0)
+_SQRT2PI = math.sqrt(2.0 * math.pi)
 
-# name -> (forward, derivative, default alpha or None when the activation takes none)
-_ELEMENTWISE: dict[str, tuple[_Elementwise, _Elementwise, float | None]] = {
-    "identity": (identity, identity_derivative, None),
-    "hardlimit": (hardlimit, hardlimit_derivative, None),
-    "symmetric_hardlimit": (symmetric_hardlimit, symmetric_hardlimit_derivative, None),
-    "relu": (relu, relu_derivative, None),
-    "leaky_relu": (leaky_relu, leaky_relu_derivative, 0.01),
-    "sigmoid": (sigmoid, sigmoid_derivative, None),
-    "tanh": (tanh, tanh_derivative, None),
-    "softplus": (softplus, softplus_derivative, None),
-    "elu": (elu, elu_derivative, 1.0),
-    "gelu": (gelu, gelu_derivative, None),
-}
+_BUILTIN = (
+    ActivationSpec(
+        "identity", lambda n, alpha: n, lambda n, alpha: jnp.ones_like(n),
+        sympy_forward=lambda x, alpha: x, sympy_derivative=lambda x, alpha: sp.Integer(1),
+        description="f(n) = n (seed 003 eq. 36, 'purelin')"),
+    ActivationSpec(
+        "hardlimit", lambda n, alpha: jnp.where(n >= 0, 1.0, 0.0).astype(n.dtype), lambda n, alpha: jnp.zeros_like(n),
+        kinks=(0.0,), convention="f'(n) = 0 everywhere, the jump's Dirac delta left out",
+        sympy_forward=lambda x, alpha: sp.Piecewise((1, x >= 0), (0, True)), sympy_derivative=lambda x, alpha: sp.Integer(0),
+        output_range=(0.0, 1.0), description="1 if n >= 0 else 0 (seed 003 eq. 4)"),
+    ActivationSpec(
+        "symmetric_hardlimit", lambda n, alpha: jnp.where(n >= 0, 1.0, -1.0).astype(n.dtype), lambda n, alpha: jnp.zeros_like(n),
+        kinks=(0.0,), convention="f'(n) = 0 everywhere, the jump's Dirac delta left out",
+        sympy_forward=lambda x, alpha: sp.Piecewise((1, x >= 0), (-1, True)), sympy_derivative=lambda x, alpha: sp.Integer(0),
+        output_range=(-1.0, 1.0), description="+1 if n >= 0 else -1 ('hardlims')"),
+    ActivationSpec(
+        "relu", lambda n, alpha: jnp.where(n > 0, n, jnp.zeros_like(n)), lambda n, alpha: jnp.where(n > 0, 1.0, 0.0).astype(n.dtype),
+        kinks=(0.0,), convention="relu'(0) = 0, as jax.nn.relu",
+        sympy_forward=lambda x, alpha: sp.Piecewise((x, x > 0), (0, True)),
+        sympy_derivative=lambda x, alpha: sp.Piecewise((1, x > 0), (0, True)),
+        description="max(0, n) (seed 003 eq. 35)"),
+    ActivationSpec(
+        "leaky_relu", lambda n, alpha: jnp.where(n > 0, n, alpha * n), lambda n, alpha: jnp.where(n > 0, 1.0, alpha).astype(n.dtype),
+        default_alpha=0.01, kinks=(0.0,), convention="leaky_relu'(0) = alpha",
+        sympy_forward=lambda x, alpha: sp.Piecewise((x, x > 0), (alpha * x, True)),
+        sympy_derivative=lambda x, alpha: sp.Piecewise((1, x > 0), (alpha, True)),
+        description="n if n > 0 else alpha n (alpha = 0.01)"),
+    ActivationSpec(
+        # f (1 - f) evaluated as sigmoid(n) sigmoid(-n): 1 - f cancels to 0 in float32 for n > 17
+        "sigmoid", lambda n, alpha: jax.nn.sigmoid(n), lambda n, alpha: jax.nn.sigmoid(n) * jax.nn.sigmoid(-n),
+        sympy_forward=lambda x, alpha: _sigmoid_sympy(x),
+        sympy_derivative=lambda x, alpha: _sigmoid_sympy(x) * (1 - _sigmoid_sympy(x)),
+        output_range=(0.0, 1.0), probabilities=True, description="1 / (1 + exp(-n)), f' = f (1 - f) (seed 003 eq. 37)"),
+    ActivationSpec(
+        # 1 - f^2 evaluated as sech(n)^2: 1 - tanh^2 cancels to 0 in float32 for |n| > 9
+        "tanh", lambda n, alpha: jnp.tanh(n), lambda n, alpha: jnp.square(1 / jnp.cosh(n)),
+        sympy_forward=lambda x, alpha: sp.tanh(x), sympy_derivative=lambda x, alpha: 1 - sp.tanh(x) ** 2,
+        output_range=(-1.0, 1.0), description="tanh(n) = 2 sigmoid(2n) - 1, f' = 1 - f^2 (seed 003 eq. 38)"),
+    ActivationSpec(
+        "softplus", lambda n, alpha: jnp.logaddexp(n, 0.0), lambda n, alpha: jax.nn.sigmoid(n),
+        sympy_forward=lambda x, alpha: sp.log(1 + sp.exp(x)), sympy_derivative=lambda x, alpha: _sigmoid_sympy(x),
+        description="log(1 + exp(n)), f' = sigmoid"),
+    ActivationSpec(
+        "elu", lambda n, alpha: jnp.where(n >= 0, n, alpha * jnp.expm1(jnp.minimum(n, 0.0))),
+        lambda n, alpha: jnp.where(n >= 0, 1.0, alpha * jnp.exp(jnp.minimum(n, 0.0))).astype(n.dtype),
+        default_alpha=1.0, kinks=(0.0,), convention="elu'(0) = 1, the right-hand limit",
+        sympy_forward=lambda x, alpha: sp.Piecewise((x, x >= 0), (alpha * (sp.exp(x) - 1), True)),
+        sympy_derivative=lambda x, alpha: sp.Piecewise((1, x >= 0), (alpha * sp.exp(x), True)),
+        description="n if n >= 0 else alpha (exp(n) - 1) (alpha = 1)"),
+    # GELU in the erfc form: 1 + erf(n / sqrt 2) cancels to 0 in the left tail (float32 gelu(-6)
+    # would be 0, true -5.9e-9); erfc(-n / sqrt 2) keeps its relative accuracy there
+    ActivationSpec(
+        "gelu", lambda n, alpha: 0.5 * n * erfc(-n / _SQRT2),
+        lambda n, alpha: 0.5 * erfc(-n / _SQRT2) + n * jnp.exp(-0.5 * n * n) / _SQRT2PI,
+        sympy_forward=lambda x, alpha: x * sp.erfc(-x / sp.sqrt(2)) / 2,
+        sympy_derivative=lambda x, alpha: sp.erfc(-x / sp.sqrt(2)) / 2 + x * sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi),
+        description="exact GELU n Phi(n) = n erfc(-n / sqrt 2) / 2, f' = Phi(n) + n phi(n)"),
+    ActivationSpec(
+        "softmax", lambda n, alpha: jax.nn.softmax(n, axis=-1), None, vjp=_softmax_vjp,
+        sympy_forward=_softmax_sympy, sympy_vjp=_softmax_vjp_sympy,
+        output_range=(0.0, 1.0), probabilities=True, description="exp(n_i) / sum_j exp(n_j), Jacobian diag(p) - p p^T"),
+)
+
+ACTIVATIONS: dict[str, ActivationSpec] = {spec.name: spec for spec in _BUILTIN}
+"""The registry: name -> :class:`ActivationSpec`, built-ins first, then registered ones."""
+
+ACTIVATION_NAMES: tuple[str, ...] = tuple(ACTIVATIONS)
+"""The built-in names (registered activations are in :data:`ACTIVATIONS`)."""
 
 ALIASES = {
     "linear": "identity",
@@ -160,21 +205,67 @@ ALIASES = {
     "logistic": "sigmoid",
 }
 
-ACTIVATION_NAMES: tuple[str, ...] = (*_ELEMENTWISE, "softmax")
 
-# Activations whose derivative jumps at n = 0 (elu only when alpha != 1; its second
-# derivative jumps even then). Finite differences are unreliable across that point.
-KINKED = frozenset({"hardlimit", "symmetric_hardlimit", "relu", "leaky_relu", "elu"})
+def register_activation(
+    name: str,
+    forward: Callable,
+    derivative: Callable,
+    *,
+    default_alpha: float | None = None,
+    kinks=(),
+    convention: str = "",
+    sympy_forward: Callable | None = None,
+    sympy_derivative: Callable | None = None,
+    output_range: tuple[float, float] | None = None,
+    description: str = "",
+) -> ActivationSpec:
+    """Add an elementwise activation to the registry; backprop, gradient checks and (with the
+    sympy forms) ``funcmlp derive check`` then take it by name like a built-in.
+
+    Args:
+        name: a new lower-case name (letters, digits, underscores).
+        forward, derivative: JAX functions ``(n, alpha) -> array`` of ``n``'s shape;
+            ``alpha`` is ``default_alpha`` unless a layer sets it (``"name(0.5)"``).
+        default_alpha: the parameter's default, or ``None`` for an activation without one.
+        kinks: net inputs where the derivative jumps.
+        convention: the derivative's value at the kinks, in words.
+        sympy_forward, sympy_derivative: ``(x, alpha) -> sympy expression``; without
+            ``sympy_derivative`` derivations use ``sympy.diff`` of ``sympy_forward``.
+        output_range: ``(low, high)`` for bounded outputs (decides one-unit thresholds).
+
+    Example:
+        >>> import jax, jax.numpy as jnp, sympy
+        >>> spec = register_activation(
+        ...     "swish_doc", lambda n, alpha: n * jax.nn.sigmoid(n),
+        ...     lambda n, alpha: jax.nn.sigmoid(n) * (1 + n * (1 - jax.nn.sigmoid(n))),
+        ...     sympy_forward=lambda x, alpha: x / (1 + sympy.exp(-x)))
+        >>> round(float(get_activation("swish_doc").derivative(jnp.array(1.0))), 6)
+        0.927671
+    """
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ValueError(f"activation name must be lower-case letters, digits and underscores, got {name!r}")
+    if name in ACTIVATIONS or name in ALIASES:
+        raise ValueError(f"activation {name!r} is already registered; choose another name")
+    if not callable(forward) or not callable(derivative):
+        raise ValueError(f"activation {name!r}: forward and derivative must be functions (n, alpha) -> array")
+    if sympy_forward is not None and sympy_derivative is None:
+        def sympy_derivative(x, alpha):
+            return sp.diff(sympy_forward(x, alpha), x)
+    spec = ActivationSpec(name, forward, derivative, default_alpha=default_alpha, kinks=tuple(float(k) for k in kinks),
+                          convention=convention, sympy_forward=sympy_forward, sympy_derivative=sympy_derivative,
+                          output_range=output_range, description=description)
+    ACTIVATIONS[name] = spec
+    return spec
 
 
 @dataclass(frozen=True)
 class Activation:
-    """One layer's activation: a name plus an optional parameter ``alpha``.
+    """One layer's activation: a registry name plus an optional parameter ``alpha``.
 
     Frozen and hashable, so an :class:`~funcmlp.MLP` holding it is static under ``jit``.
 
     Attributes:
-        name: one of :data:`ACTIVATION_NAMES`.
+        name: a key of :data:`ACTIVATIONS`.
         alpha: slope for ``leaky_relu`` (default 0.01), scale for ``elu`` (default 1.0);
             ``None`` for activations without a parameter.
 
@@ -189,54 +280,68 @@ class Activation:
     alpha: float | None = None
 
     def __post_init__(self):
-        if self.name not in ACTIVATION_NAMES:
+        if self.name not in ACTIVATIONS:
             raise ValueError(
-                f"unknown activation {self.name!r}; expected one of {', '.join(ACTIVATION_NAMES)} "
-                f"(aliases: {', '.join(sorted(ALIASES))})"
+                f"unknown activation {self.name!r}; expected one of {', '.join(ACTIVATIONS)} "
+                f"(aliases: {', '.join(sorted(ALIASES))}), or add one with funcmlp.register_activation"
             )
-        takes_alpha = self.name in _ELEMENTWISE and _ELEMENTWISE[self.name][2] is not None
-        if self.alpha is not None and not takes_alpha:
+        default = ACTIVATIONS[self.name].default_alpha
+        if self.alpha is not None and default is None:
             raise ValueError(f"activation {self.name!r} takes no parameter, got alpha={self.alpha!r}")
-        if self.alpha is None and takes_alpha:
-            object.__setattr__(self, "alpha", _ELEMENTWISE[self.name][2])
+        if self.alpha is None and default is not None:
+            object.__setattr__(self, "alpha", default)
+        if self.alpha is not None:
+            alpha = float(self.alpha)
+            if not math.isfinite(alpha):
+                raise ValueError(f"activation {self.name!r}: alpha must be a finite number, got {self.alpha!r}")
+            object.__setattr__(self, "alpha", alpha)
+
+    @property
+    def spec(self) -> ActivationSpec:
+        return ACTIVATIONS[self.name]
 
     @property
     def is_elementwise(self) -> bool:
-        return self.name != "softmax"
+        return self.spec.elementwise
 
     def __call__(self, n: Array) -> Array:
         """``a = f(n)``; ``n`` has shape ``(..., d)``, so has the result."""
-        if self.name == "softmax":
-            return softmax(n)
-        forward, _, _ = _ELEMENTWISE[self.name]
-        return forward(n, self.alpha) if self.alpha is not None else forward(n)
+        return self.spec.forward(n, self.alpha)
 
     def derivative(self, n: Array) -> Array:
         """Elementwise ``f'(n)``, the diagonal of ``F'(n)`` (seed 003 eq. 32). Shape of ``n``."""
-        if self.name == "softmax":
+        if not self.is_elementwise:
             raise ValueError(
-                "softmax is not elementwise: its derivative is the full Jacobian "
-                "diag(p) - p p^T; use Activation.jacobian or Activation.backward"
+                f"{self.name} is not elementwise: its derivative is the full Jacobian "
+                "(diag(p) - p p^T for softmax); use Activation.jacobian or Activation.backward"
             )
-        _, derivative, _ = _ELEMENTWISE[self.name]
-        return derivative(n, self.alpha) if self.alpha is not None else derivative(n)
+        return self.spec.derivative(n, self.alpha)
 
     def jacobian(self, n: Array) -> Array:
         """``da/dn`` as a matrix per example: ``(..., d) -> (..., d, d)``."""
-        if self.name == "softmax":
-            return softmax_jacobian(n)
-        return jnp.vectorize(jnp.diag, signature="(d)->(d,d)")(self.derivative(n))
+        if self.is_elementwise:
+            return jnp.vectorize(jnp.diag, signature="(d)->(d,d)")(self.derivative(n))
+        eye = jnp.eye(n.shape[-1], dtype=n.dtype)
+        rows = jax.vmap(lambda e: self.backward(n, jnp.broadcast_to(e, n.shape)), out_axes=-2)(eye)
+        return rows
 
     def backward(self, n: Array, g: Array) -> Array:
         """Vector-Jacobian product ``g @ J_f(n)``; all shapes ``(..., d)``."""
-        if self.name == "softmax":
-            p = softmax(n)
-            return p * (g - jnp.sum(g * p, axis=-1, keepdims=True))
-        return g * self.derivative(n)
+        if self.is_elementwise:
+            return g * self.derivative(n)
+        return self.spec.vjp(n, g, self.alpha)
+
+    def symbolic_alpha(self):
+        """``alpha`` as an exact sympy number (``0.01 -> 1/100``), or ``None``."""
+        return None if self.alpha is None else sp.nsimplify(repr(self.alpha))
 
     def __str__(self) -> str:
-        default = _ELEMENTWISE.get(self.name, (None, None, None))[2]
-        return self.name if self.alpha == default else f"{self.name}({self.alpha:g})"
+        return self.name if self.alpha == self.spec.default_alpha else f"{self.name}({self.alpha:g})"
+
+
+def is_concrete(value) -> bool:
+    """False for a value traced by ``jit``/``vmap``: its numbers cannot be checked then."""
+    return not isinstance(value, jax.core.Tracer)
 
 
 def get_activation(spec: str | Activation) -> Activation:

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from funcmlp.losses import BINARY_LOSSES, CLASS_LOSSES, Loss, get_loss, reduction_weights
+from funcmlp.losses import check_reduction, get_loss, prepare_targets, prepare_weights, reduction_weights
 from funcmlp.model import MLP, Trace
 from funcmlp.params import Layer, Params
 
@@ -43,55 +43,17 @@ class Backprop(NamedTuple):
     trace: Trace
 
 
-def prepare_targets(mlp: MLP, loss: Loss, y, batch: int, dtype) -> Array:
-    """Targets as a ``(batch, d_L)`` float array; integer class labels become one-hot.
-
-    Accepts ``(batch, d_L)``, ``(batch,)`` when ``d_L == 1``, integer labels ``(batch,)``
-    for the class losses, and the single-example forms ``(d_L,)`` or a scalar.
-    """
-    d_out = mlp.sizes[-1]
-    y = jnp.asarray(y)
-    is_label = jnp.issubdtype(y.dtype, jnp.integer) and y.shape in ((batch,), ())
-    if loss.name in CLASS_LOSSES and is_label:
-        y = jax.nn.one_hot(y.reshape(batch), d_out, dtype=dtype)
-    y = y.astype(dtype)
-    if y.shape in ((batch,), ()) and d_out == 1:
-        y = y.reshape(batch, 1)
-    elif y.shape == (d_out,) and batch == 1:
-        y = y.reshape(1, d_out)
-    if y.shape != (batch, d_out):
-        hint = " or integer labels (batch,)" if loss.name in CLASS_LOSSES else ""
-        raise ValueError(
-            f"targets have shape {tuple(y.shape)}, expected ({batch}, {d_out}) = (batch, output units){hint} "
-            f"for loss {loss.name!r}"
-        )
-    if loss.name in BINARY_LOSSES | CLASS_LOSSES:
-        try:
-            out_of_range = bool(jnp.any((y < 0) | (y > 1)))
-        except jax.errors.ConcretizationTypeError:  # traced under jit: cannot look at values
-            out_of_range = False
-        if out_of_range:
-            raise ValueError(f"loss {loss.name!r} needs targets in [0, 1] (probabilities or one-hot), got values outside")
-    return y
-
-
-def _example_weights(weights, batch: int, dtype) -> Array:
-    if weights is None:
-        return jnp.ones((batch,), dtype)
-    weights = jnp.asarray(weights, dtype)
-    if weights.shape != (batch,):
-        raise ValueError(f"example weights have shape {tuple(weights.shape)}, expected ({batch},), one per example")
-    return weights
-
-
-def _forward_and_output(mlp, params, x, y, loss, reduction, weights, key, train):
+def forward_and_output(mlp: MLP, params: Params, x, y, loss, reduction, weights, key, train) -> tuple[Trace, Array, Array]:
+    """The forward trace, the batch loss and ``s^L`` (with the reduction), after checking the
+    loss against the output layer and the targets and weights against the loss."""
     loss = get_loss(loss)
+    check_reduction(reduction)
     loss.check_output(mlp.activations[-1], mlp.sizes[-1])
     trace = mlp.trace(params, x, key=key, train=train)
     batch, dtype = trace.x.shape[0], trace.x.dtype
-    targets = prepare_targets(mlp, loss, y, batch, dtype)
+    targets = prepare_targets(loss, y, batch, mlp.sizes[-1], dtype)
     per_example, output_sensitivity = loss.output_terms(mlp.activations[-1], trace.n[-1], trace.a[-1], targets)
-    r = reduction_weights(_example_weights(weights, batch, dtype), reduction)
+    r = reduction_weights(prepare_weights(weights, batch, dtype, reduction), reduction)
     return trace, jnp.sum(r * per_example), output_sensitivity * r[:, None]
 
 
@@ -101,7 +63,7 @@ def objective(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "m
     Args:
         mlp, params: the network.
         x: ``(batch, d_0)`` or ``(d_0,)``.
-        y: targets, see :func:`prepare_targets`.
+        y: targets, see :func:`funcmlp.losses.prepare_targets`.
         loss: a loss name (:mod:`funcmlp.losses`).
         reduction: ``"mean"`` or ``"sum"`` over the batch.
         weights: optional per-example weights ``(batch,)`` (the mean divides by their sum).
@@ -115,7 +77,7 @@ def objective(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "m
         >>> float(objective(mlp, p, jnp.array([1.0, 1.0]), 0.0, "sse"))
         16.0
     """
-    return _forward_and_output(mlp, params, x, y, loss, reduction, weights, key, train)[1]
+    return forward_and_output(mlp, params, x, y, loss, reduction, weights, key, train)[1]
 
 
 def backprop(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "mean", weights=None, key=None, train: bool = False) -> Backprop:
@@ -138,7 +100,7 @@ def backprop(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "me
         >>> result.grads[0].W.tolist()
         [[8.0, 8.0], [8.0, 8.0]]
     """
-    trace, value, s = _forward_and_output(mlp, params, x, y, loss, reduction, weights, key, train)
+    trace, value, s = forward_and_output(mlp, params, x, y, loss, reduction, weights, key, train)
     grads, sensitivities = backward(mlp, params, trace, s)
     if jnp.ndim(x) == 1:
         sensitivities = tuple(si[0] for si in sensitivities)

@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--batch", type=int, default=8, help="examples in the random batch (default 8)")
     check.add_argument("--init", default="glorot_normal", help="weight initializer (default glorot_normal)")
     check.add_argument("--seed", type=int, default=0)
-    check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default 1e-6)")
+    check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step, positive (default 1e-6)")
 
     derive = sub.add_parser("derive", help="sympy: proofs of the backprop formulas, the seeds' worked examples with errata, a symbolic check",
                             description="funcmlp derive --list; funcmlp derive NAME [--format]; funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse")
@@ -107,8 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--list", action="store_true", help="list the derivations")
     derive.add_argument("--format", choices=("text", "latex", "markdown"), default="text", help="output format (default text)")
     derive.add_argument("--sizes", type=_int_list, default=[2, 2, 1], help="check: layer sizes including inputs (default 2,2,1)")
-    derive.add_argument("--activations", type=_str_list, default=["sigmoid"], help="check: identity, sigmoid, tanh, softplus, relu, leaky_relu, elu, gelu; one or one per layer")
-    derive.add_argument("--loss", default="sse", help="check: sse, half_sse, mse, sigmoid_binary_cross_entropy (default sse)")
+    derive.add_argument("--activations", type=_str_list, default=["sigmoid"],
+                        help=f"check: one activation for all layers or one per layer ({', '.join(ACTIVATION_NAMES)}; 'leaky_relu(0.2)' sets a parameter)")
+    derive.add_argument("--loss", default="sse", choices=LOSS_NAMES, help="check: the loss (default sse)")
     derive.add_argument("--convention", choices=("row", "column"), default="row", help="check: weight layout of the printed Jacobians (default row)")
     derive.add_argument("--method", choices=("auto", "composed", "graph", "local"), default="auto",
                         help="check: sympy.diff of the composed loss (small networks), reverse accumulation over its expression "
@@ -286,7 +287,7 @@ def cmd_check(args) -> int:
     import jax
 
     from funcmlp.gradcheck import check_gradients
-    from funcmlp.losses import BINARY_LOSSES, CLASS_LOSSES
+    from funcmlp.losses import get_loss
     from funcmlp.model import MLP
 
     activations = args.activations[0] if len(args.activations) == 1 else args.activations
@@ -298,9 +299,10 @@ def cmd_check(args) -> int:
         params = mlp.init(kp, init=args.init, dtype="float64")
         x = jax.random.normal(kx, (args.batch, mlp.sizes[0]), "float64")
         d_out = mlp.sizes[-1]
-        if args.loss in CLASS_LOSSES:
+        targets = get_loss(args.loss).spec.targets
+        if targets == "class":
             y = jax.random.randint(ky, (args.batch,), 0, d_out)
-        elif args.loss in BINARY_LOSSES:
+        elif targets == "probability":
             y = jax.random.bernoulli(ky, 0.5, (args.batch, d_out)).astype("float64")
         else:
             y = jax.random.normal(ky, (args.batch, d_out), "float64")

@@ -23,15 +23,18 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from funcmlp.activations import KINKED
-from funcmlp.backprop import _forward_and_output as forward_and_output
+from funcmlp.backprop import forward_and_output
 from funcmlp.backprop import autodiff_grad, backprop
 from funcmlp.model import MLP
 from funcmlp.params import Params
 
 
 class ErrorRow(NamedTuple):
-    """One parameter array's comparison: ``layer`` is 1-based, ``param`` is ``"W"`` or ``"b"``."""
+    """One parameter array's comparison: ``layer`` is 1-based, ``param`` is ``"W"`` or ``"b"``.
+
+    ``compared`` counts the entries compared; ``nonfinite`` names the first NaN/inf entry
+    (in the value or the reference) when there is one, and the row then fails.
+    """
 
     layer: int
     param: str
@@ -40,13 +43,17 @@ class ErrorRow(NamedTuple):
     abs_error: float
     rel_error: float
     worst_index: tuple[int, ...]
+    compared: int = 0
+    nonfinite: str = ""
 
 
 class GradCheckReport(NamedTuple):
     """Comparison of manual gradients with ``jax.grad`` and (optionally) finite differences.
 
-    ``str(report)`` prints a table. ``report.passed`` tells if every row is within its
-    tolerance (``rtol_autodiff`` for ``jax.grad``, ``rtol_fd`` for finite differences).
+    ``str(report)`` prints a table. ``report.passed`` holds only if every value compared is
+    finite, every row is within its tolerance (``rtol_autodiff`` for ``jax.grad``,
+    ``rtol_fd`` for finite differences) and, when finite differences were asked for, at
+    least one entry was compared by them: a check never passes on nothing.
     """
 
     rows: tuple[ErrorRow, ...]
@@ -56,47 +63,84 @@ class GradCheckReport(NamedTuple):
     fd_entries: int
     total_entries: int
     kink_entries: int = 0
+    fd_sampled: int = 0
+    finite_differences: bool = True
 
     def max_rel_error(self, reference: str) -> float:
-        """Worst relative error against ``"autodiff"`` or ``"finite differences"``."""
+        """Worst relative error against ``"autodiff"`` or ``"finite differences"`` (NaN if none compared)."""
         errors = [r.rel_error for r in self.rows if r.reference == reference]
         return max(errors) if errors else float("nan")
 
     @property
+    def problems(self) -> list[str]:
+        """Why the check fails, one line each (empty when it passes)."""
+        found = [f"layer {r.layer} {r.param}{list(r.worst_index)} vs {r.reference}: {r.nonfinite}" for r in self.rows if r.nonfinite]
+        if not np.isfinite(self.loss):
+            found.append(f"the loss is {self.loss}")
+        auto = self.max_rel_error("autodiff")
+        if not auto <= self.rtol_autodiff:
+            found.append(f"manual vs jax.grad {auto:.1e} > {self.rtol_autodiff:.0e}")
+        if self.finite_differences:
+            fd = self.max_rel_error("finite differences")
+            if self.fd_entries == 0:
+                found.append(f"no entry compared by finite differences ({self.kink_entries} of {self.fd_sampled} crossed a kink)")
+            elif not fd <= self.rtol_fd:
+                found.append(f"manual vs finite differences {fd:.1e} > {self.rtol_fd:.0e}")
+        return found
+
+    @property
     def passed(self) -> bool:
-        ok_auto = self.max_rel_error("autodiff") <= self.rtol_autodiff
-        fd = self.max_rel_error("finite differences")
-        return ok_auto and (np.isnan(fd) or fd <= self.rtol_fd)
+        return not self.problems
 
     def summary(self) -> str:
-        """One line: worst errors and PASS/FAIL."""
-        fd = self.max_rel_error("finite differences")
-        fd_text = f", vs finite differences {fd:.1e} on {self.fd_entries}/{self.total_entries} entries" if not np.isnan(fd) else ""
-        if self.kink_entries:
-            fd_text += f" ({self.kink_entries} left out: their perturbation crossed a kink)"
-        verdict = "PASS" if self.passed else "FAIL"
-        return f"gradient check {verdict}: max relative error vs jax.grad {self.max_rel_error('autodiff'):.1e}{fd_text}"
+        """One line: worst errors, what was compared and left out, PASS/FAIL."""
+        text = f"max relative error vs jax.grad {self.max_rel_error('autodiff'):.1e} on {self.total_entries} entries"
+        if self.finite_differences:
+            text += f", vs finite differences {self.max_rel_error('finite differences'):.1e} on {self.fd_entries} of {self.fd_sampled} sampled entries"
+            if self.kink_entries:
+                text += f" ({self.kink_entries} left out: their perturbation crossed a kink)"
+        problems = self.problems
+        verdict = "PASS" if not problems else "FAIL (" + "; ".join(problems) + ")"
+        return f"gradient check {verdict}: {text}"
 
     def __str__(self) -> str:
-        header = f"{'layer':>5} {'param':>5} {'shape':>10} {'reference':>18} {'max abs err':>12} {'max rel err':>12}  worst entry"
+        header = f"{'layer':>5} {'param':>5} {'shape':>10} {'reference':>18} {'compared':>8} {'max abs err':>12} {'max rel err':>12}  worst entry"
         lines = [header, "-" * len(header)]
         for r in self.rows:
+            note = f"  {r.nonfinite}" if r.nonfinite else ""
             lines.append(
-                f"{r.layer:>5} {r.param:>5} {str(r.shape):>10} {r.reference:>18} {r.abs_error:>12.3e} {r.rel_error:>12.3e}  {r.worst_index}"
+                f"{r.layer:>5} {r.param:>5} {str(r.shape):>10} {r.reference:>18} {r.compared:>8} {r.abs_error:>12.3e} {r.rel_error:>12.3e}  {r.worst_index}{note}"
             )
         lines.append(self.summary())
         return "\n".join(lines)
 
 
 def _compare(layer: int, name: str, value: np.ndarray, reference: np.ndarray, label: str, mask=None) -> ErrorRow:
-    diff = np.abs(value - reference)
-    if mask is not None:
-        diff = np.where(mask, diff, 0.0)
-        reference = np.where(mask, reference, 0.0)
+    mask = np.ones(value.shape, bool) if mask is None else mask
+    compared = int(mask.sum())
+    for what, array in (("manual", value), (label, reference)):
+        bad = mask & ~np.isfinite(array)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            return ErrorRow(layer, name, tuple(value.shape), label, float("inf"), float("inf"), index, compared,
+                            f"{what} is {array[index]} (not finite)")
+    diff = np.where(mask, np.abs(value - reference), 0.0)
+    reference = np.where(mask, reference, 0.0)
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
     abs_error = float(diff.max()) if diff.size else 0.0
     scale = max(float(np.abs(reference).max()) if reference.size else 0.0, np.finfo(np.float64).tiny)
-    return ErrorRow(layer, name, tuple(value.shape), label, abs_error, abs_error / scale, tuple(int(i) for i in worst))
+    return ErrorRow(layer, name, tuple(value.shape), label, abs_error, abs_error / scale, tuple(int(i) for i in worst), compared)
+
+
+def _check_eps(eps) -> float:
+    try:
+        value = float(eps)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"the finite-difference step eps must be a positive finite number, got {eps!r}; "
+                         "1e-6 suits float64 (error ~ eps^2 + 1e-16 / eps)")
+    return value
 
 
 def finite_difference_grad(mlp: MLP, params: Params, x, y, loss="sse", *, eps: float = 1e-6, indices=None, reduction: str = "mean", weights=None) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +152,7 @@ def finite_difference_grad(mlp: MLP, params: Params, x, y, loss="sse", *, eps: f
     Returns:
         ``(gradient, crosses_kink)``: the second is True where the two perturbed
         parameter vectors put some net input of a kinked activation (relu, hard limits,
-        leaky relu, elu) on different sides of 0, so the difference quotient straddles a
+        leaky relu, elu: the ``kinks`` of its registry entry) on different sides of a kink, so the difference quotient straddles a
         jump of the derivative and is not an estimate of it.
 
     Example:
@@ -120,14 +164,15 @@ def finite_difference_grad(mlp: MLP, params: Params, x, y, loss="sse", *, eps: f
         >>> [round(float(v), 6) for v in g], kink.tolist()
         ([36.0, 12.0], [False, False])
     """
+    eps = _check_eps(eps)
     flat, unravel = ravel_pytree(params)
     indices = np.arange(flat.size) if indices is None else np.asarray(indices)
-    kinked_layers = [k for k, act in enumerate(mlp.activations) if act.name in KINKED]
+    kinks = [(k, c) for k, act in enumerate(mlp.activations) for c in act.spec.kinks]
 
     def loss_and_signs(vector):
         # one forward pass gives both the loss and the net inputs whose signs locate the kinks
         trace, value, _ = forward_and_output(mlp, unravel(vector), x, y, loss, reduction, weights, None, False)
-        return value, [trace.n[k] >= 0 for k in kinked_layers]
+        return value, [trace.n[k] >= c for k, c in kinks]
 
     def central(i):
         step = jnp.zeros_like(flat).at[i].set(eps)
@@ -167,7 +212,7 @@ def check_gradients(
     Args:
         mlp, params, x, y, loss, reduction: as for :func:`funcmlp.backprop`.
         finite_differences: also compare with central differences.
-        eps: finite-difference step.
+        eps: finite-difference step, a positive finite number (``ValueError`` otherwise).
         max_fd_entries: perturb at most this many parameter entries, chosen at random with
             ``key`` (each costs two forward passes); ``None`` for all.
         key: ``jax.random`` key for that choice (default ``key(0)``).
@@ -181,6 +226,7 @@ def check_gradients(
         >>> report.passed
         True
     """
+    eps = _check_eps(eps)
     with jax.enable_x64(True):
         params64 = jax.tree_util.tree_map(lambda leaf: jnp.asarray(np.asarray(leaf), jnp.float64), params)
         x64 = jnp.asarray(np.asarray(x), jnp.float64)
@@ -196,23 +242,26 @@ def check_gradients(
             rows.append(_compare(k, name, np.asarray(m), np.asarray(a), "autodiff"))
         flat_manual, _ = ravel_pytree(result.grads)
         total = int(flat_manual.size)
-        fd_entries = kink_entries = 0
+        fd_entries = kink_entries = sampled = 0
         if finite_differences:
             if max_fd_entries is None or max_fd_entries >= total:
                 indices = np.arange(total)
             else:
                 chosen = jax.random.choice(key if key is not None else jax.random.key(0), total, (max_fd_entries,), replace=False)
                 indices = np.sort(np.asarray(chosen))
-            fd_entries = len(indices)
+            sampled = len(indices)
             fd, crosses_kink = finite_difference_grad(mlp, params64, x64, y64, loss, eps=eps, indices=indices, reduction=reduction)
-            chosen_mask = ~np.isnan(fd) & ~crosses_kink
+            chosen_mask = np.zeros(total, bool)
+            chosen_mask[indices] = True
+            chosen_mask &= ~crosses_kink
             kink_entries = int(crosses_kink.sum())
-            fd_entries -= kink_entries
+            fd_entries = sampled - kink_entries
             offset = 0
             for (k, name), m in zip(names, manual_leaves, strict=True):
                 size = int(np.prod(m.shape))
                 part = fd[offset : offset + size].reshape(m.shape)
                 mask = chosen_mask[offset : offset + size].reshape(m.shape)
-                rows.append(_compare(k, name, np.asarray(m), np.nan_to_num(part), "finite differences", mask))
+                rows.append(_compare(k, name, np.asarray(m), part, "finite differences", mask))
                 offset += size
-        return GradCheckReport(tuple(rows), float(result.loss), rtol_autodiff, rtol_fd, fd_entries, total, kink_entries)
+        return GradCheckReport(tuple(rows), float(result.loss), rtol_autodiff, rtol_fd, fd_entries, total, kink_entries,
+                               sampled, finite_differences)

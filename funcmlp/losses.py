@@ -1,8 +1,8 @@
-"""Losses, each with its closed-form output sensitivity written beside it.
+"""The loss registry: one entry per loss, its JAX and sympy forms side by side.
 
-A loss is named by a string. For one example with network output ``a`` (shape ``(d,)``)
-and target ``y`` (same shape; class losses also take an integer label) it gives a scalar,
-summed over output units unless the name says otherwise:
+For one example with network output ``a`` (shape ``(d,)``) and target ``y`` (same shape;
+class losses also take an integer label) a loss gives a scalar, summed over output units
+unless the name says otherwise:
 
 ========================================  =====================================  ==========================
 name                                      per-example loss                       dL/da (per example)
@@ -10,26 +10,38 @@ name                                      per-example loss                      
 ``"sse"`` (seed 003 eq. 11)               sum_j (y_j - a_j)^2                    -2 (y - a)
 ``"half_sse"`` (seed 000 eq. 16)          1/2 sum_j (y_j - a_j)^2                -(y - a)
 ``"mse"`` (seed 002)                      1/d sum_j (y_j - a_j)^2                -2 (y - a) / d
+``"sigmoid_binary_cross_entropy"``        -sum_j y_j log s(z_j)                  sigmoid(z) - y
+                                          + (1-y_j) log(1 - s(z_j)), on logits z
+``"softmax_cross_entropy"``               -sum_j y_j log softmax(z)_j (logits)   softmax(z) sum_j y_j - y
 ``"binary_cross_entropy"``                -sum_j y_j log a_j + (1-y_j) log(1-a_j)  (a - y) / (a (1 - a))
-``"sigmoid_binary_cross_entropy"``        the same with a_j = sigmoid(z_j),      sigmoid(z) - y
-                                          on logits z
 ``"cross_entropy"``                       -sum_j y_j log a_j (probabilities)     -y / a
-``"softmax_cross_entropy"``               -sum_j y_j log softmax(z)_j (logits)   softmax(z) - y
 ========================================  =====================================  ==========================
 
 ``"mse"`` is the only one that averages over output units: with one output (seed 002's
 network) it is exactly (y - a)^2.
 
-Pairs that simplify: with a ``sigmoid`` output layer and ``binary_cross_entropy``, the
-output sensitivity ``dL/dn = a - y`` and the loss is computed from the net input with
-``log_sigmoid`` (stable); likewise ``softmax`` with ``cross_entropy`` gives ``p - y``.
+What is accepted (checked eagerly at every entry point, see :meth:`Loss.check_output` and
+:func:`prepare_targets`):
+
+* regression losses (``sse``, ``half_sse``, ``mse``): any output activation, any finite targets;
+* logits losses (``softmax_cross_entropy``, ``sigmoid_binary_cross_entropy``): any output
+  activation except the probability outputs ``softmax`` and ``sigmoid`` (they would be
+  applied twice); targets in [0, 1];
+* probability losses take the probabilities of their own output layer only:
+  ``binary_cross_entropy`` a ``sigmoid`` output, ``cross_entropy`` a ``softmax`` output.
+  Both are then computed from the net input ``n^L`` as the logits loss (``log_sigmoid``,
+  ``log_softmax``: finite at saturated outputs) with the closed forms ``a - y`` and
+  ``p sum(y) - y``;
+* class losses (``softmax_cross_entropy``, ``cross_entropy``) take integer labels in
+  ``0..d-1`` or target rows in [0, 1]: one-hot, soft, label-smoothed, multi-hot. Rows need
+  not sum to 1: ``dL/dz = p sum_j y_j - y`` is the gradient for every row (``p - y`` when
+  the row sums to 1).
 
 Batch reduction is explicit: ``"mean"`` (default) divides the sum of per-example losses
 by the batch size (or by the sum of example weights), ``"sum"`` does not.
 
 Example:
     >>> import jax.numpy as jnp
-    >>> from funcmlp.losses import get_loss
     >>> sse = get_loss("sse")
     >>> float(sse.per_example(jnp.array([[4.0]]), jnp.array([[0.0]]))[0]), float(sse.gradient(jnp.array([[4.0]]), jnp.array([[0.0]]))[0, 0])
     (16.0, 8.0)
@@ -37,107 +49,137 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import xlog1py, xlogy
 
-from funcmlp.activations import Activation
+from funcmlp.activations import Activation, is_concrete, sp
 
 Array = jax.Array
 
 REDUCTIONS = ("mean", "sum")
+TARGET_KINDS = ("real", "probability", "class")
 
 
-def sse(a: Array, y: Array) -> Array:
-    return jnp.sum((y - a) ** 2, axis=-1)
+@dataclass(frozen=True, eq=False)
+class LossSpec:
+    """One loss's definition: JAX forms for funcmlp, sympy forms for derivations.
+
+    Attributes:
+        name: registry name.
+        value: ``(a, y) -> (batch,)`` per-example loss, JAX.
+        gradient: ``(a, y) -> (batch, d)`` closed-form ``dL_i/da_i``, JAX.
+        targets: ``"real"`` (any finite number), ``"probability"`` (in [0, 1]) or
+            ``"class"`` (integer labels, or rows in [0, 1]).
+        takes: ``"outputs"`` (any output activation), ``"logits"`` (no probability
+            output), or ``"probabilities"`` (only the output activations in ``paired``).
+        paired: output activation -> the logits loss this loss equals on ``n^L``; its
+            value and closed-form gradient are then evaluated on ``n^L``.
+        min_units: fewest output units it makes sense with.
+        sympy_value: ``(list of a, list of y) -> sympy expression``.
+        sympy_gradient: ``(list of a, list of y) -> list``, the closed form of ``dL/da``.
+        description: one line for listings.
+    """
+
+    name: str
+    value: Callable
+    gradient: Callable
+    targets: str
+    sympy_value: Callable
+    sympy_gradient: Callable
+    takes: str = "outputs"
+    paired: dict = field(default_factory=dict)
+    min_units: int = 1
+    description: str = ""
 
 
-def sse_gradient(a: Array, y: Array) -> Array:
-    return -2 * (y - a)
+def _sum_squares(a, y):
+    return sum((yj - aj) ** 2 for aj, yj in zip(a, y, strict=True))
 
 
-def half_sse(a: Array, y: Array) -> Array:
-    return 0.5 * jnp.sum((y - a) ** 2, axis=-1)
+def _sympy_sigmoid_bce(z, y):
+    return -sum(yj * sp.log(1 / (1 + sp.exp(-zj))) + (1 - yj) * sp.log(1 - 1 / (1 + sp.exp(-zj))) for zj, yj in zip(z, y, strict=True))
 
 
-def half_sse_gradient(a: Array, y: Array) -> Array:
-    return -(y - a)
+def _sympy_softmax_ce(z, y):
+    log_total = sp.log(sum(sp.exp(zj) for zj in z))
+    return -sum(yj * (zj - log_total) for zj, yj in zip(z, y, strict=True))
 
 
-def mse(a: Array, y: Array) -> Array:
-    return jnp.mean((y - a) ** 2, axis=-1)
+def _sympy_softmax_ce_gradient(z, y):
+    total = sum(sp.exp(zj) for zj in z)
+    return [sp.exp(zj) / total * sum(y) - yj for zj, yj in zip(z, y, strict=True)]
 
 
-def mse_gradient(a: Array, y: Array) -> Array:
-    return -2 * (y - a) / a.shape[-1]
+def _sigmoid_binary_cross_entropy_gradient(z, y):
+    # sigmoid(z) - y written as (1 - y) sigmoid(z) - y sigmoid(-z): the same number, without the
+    # cancellation of sigmoid(z) - 1 at saturated z (float32 gives 0 there, true -sigmoid(-z))
+    return (1 - y) * jax.nn.sigmoid(z) - y * jax.nn.sigmoid(-z)
 
 
-def binary_cross_entropy(a: Array, y: Array) -> Array:
-    return -jnp.sum(y * jnp.log(a) + (1 - y) * jnp.log1p(-a), axis=-1)
+def _softmax_cross_entropy_gradient(z, y):
+    # p S - y with S = sum_j y_j: the gradient for every target row (p - y only when S = 1).
+    # Where p_j > 1/2 it is written S (p_j - 1) + (S - y_j) with p_j - 1 = expm1(log p_j),
+    # which keeps its relative accuracy when p_j rounds to 1
+    log_p = jax.nn.log_softmax(z, axis=-1)
+    p = jnp.exp(log_p)
+    total = jnp.sum(y, axis=-1, keepdims=True)
+    return jnp.where(p > 0.5, total * jnp.expm1(log_p) + (total - y), p * total - y)
 
 
-def binary_cross_entropy_gradient(a: Array, y: Array) -> Array:
-    return (a - y) / (a * (1 - a))
+_BUILTIN = (
+    LossSpec(
+        "sse", lambda a, y: jnp.sum((y - a) ** 2, axis=-1), lambda a, y: -2 * (y - a), "real",
+        sympy_value=_sum_squares, sympy_gradient=lambda a, y: [-2 * (yj - aj) for aj, yj in zip(a, y, strict=True)],
+        description="sum_j (y_j - a_j)^2 (seed 003 eq. 11)"),
+    LossSpec(
+        "half_sse", lambda a, y: 0.5 * jnp.sum((y - a) ** 2, axis=-1), lambda a, y: -(y - a), "real",
+        sympy_value=lambda a, y: sp.Rational(1, 2) * _sum_squares(a, y),
+        sympy_gradient=lambda a, y: [-(yj - aj) for aj, yj in zip(a, y, strict=True)],
+        description="1/2 sum_j (y_j - a_j)^2 (seed 000 eq. 16)"),
+    LossSpec(
+        "mse", lambda a, y: jnp.mean((y - a) ** 2, axis=-1), lambda a, y: -2 * (y - a) / a.shape[-1], "real",
+        sympy_value=lambda a, y: _sum_squares(a, y) / len(a),
+        sympy_gradient=lambda a, y: [-2 * (yj - aj) / len(a) for aj, yj in zip(a, y, strict=True)],
+        description="1/d sum_j (y_j - a_j)^2, the mean over output units (seed 002)"),
+    LossSpec(
+        "sigmoid_binary_cross_entropy",
+        lambda z, y: -jnp.sum(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z), axis=-1),
+        _sigmoid_binary_cross_entropy_gradient, "probability", takes="logits",
+        sympy_value=_sympy_sigmoid_bce,
+        sympy_gradient=lambda z, y: [1 / (1 + sp.exp(-zj)) - yj for zj, yj in zip(z, y, strict=True)],
+        description="binary cross-entropy of sigmoid(z) computed on the logits z"),
+    LossSpec(
+        "softmax_cross_entropy",
+        lambda z, y: -jnp.sum(y * jax.nn.log_softmax(z, axis=-1), axis=-1),
+        _softmax_cross_entropy_gradient, "class", takes="logits", min_units=2,
+        sympy_value=_sympy_softmax_ce, sympy_gradient=_sympy_softmax_ce_gradient,
+        description="cross-entropy of softmax(z) computed on the logits z"),
+    LossSpec(
+        "binary_cross_entropy",
+        lambda a, y: -jnp.sum(xlogy(y, a) + xlog1py(1 - y, -a), axis=-1),
+        lambda a, y: (a - y) / (a * (1 - a)), "probability", takes="probabilities",
+        paired={"sigmoid": "sigmoid_binary_cross_entropy"},
+        sympy_value=lambda a, y: -sum(yj * sp.log(aj) + (1 - yj) * sp.log(1 - aj) for aj, yj in zip(a, y, strict=True)),
+        sympy_gradient=lambda a, y: [(aj - yj) / (aj * (1 - aj)) for aj, yj in zip(a, y, strict=True)],
+        description="-sum_j y_j log a_j + (1 - y_j) log(1 - a_j) on a sigmoid output"),
+    LossSpec(
+        "cross_entropy",
+        lambda a, y: -jnp.sum(xlogy(y, a), axis=-1), lambda a, y: -y / a, "class", takes="probabilities", min_units=2,
+        paired={"softmax": "softmax_cross_entropy"},
+        sympy_value=lambda a, y: -sum(yj * sp.log(aj) for aj, yj in zip(a, y, strict=True)),
+        sympy_gradient=lambda a, y: [-yj / aj for aj, yj in zip(a, y, strict=True)],
+        description="-sum_j y_j log a_j on a softmax output"),
+)
 
+LOSSES: dict[str, LossSpec] = {spec.name: spec for spec in _BUILTIN}
+"""The registry: name -> :class:`LossSpec`."""
 
-def sigmoid_binary_cross_entropy(z: Array, y: Array) -> Array:
-    return -jnp.sum(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z), axis=-1)
-
-
-def sigmoid_binary_cross_entropy_gradient(z: Array, y: Array) -> Array:
-    return jax.nn.sigmoid(z) - y
-
-
-def cross_entropy(a: Array, y: Array) -> Array:
-    return -jnp.sum(y * jnp.log(a), axis=-1)
-
-
-def cross_entropy_gradient(a: Array, y: Array) -> Array:
-    return -y / a
-
-
-def softmax_cross_entropy(z: Array, y: Array) -> Array:
-    return -jnp.sum(y * jax.nn.log_softmax(z, axis=-1), axis=-1)
-
-
-def softmax_cross_entropy_gradient(z: Array, y: Array) -> Array:
-    return jax.nn.softmax(z, axis=-1) - y
-
-
-_LOSSES = {
-    "sse": (sse, sse_gradient),
-    "half_sse": (half_sse, half_sse_gradient),
-    "mse": (mse, mse_gradient),
-    "binary_cross_entropy": (binary_cross_entropy, binary_cross_entropy_gradient),
-    "sigmoid_binary_cross_entropy": (sigmoid_binary_cross_entropy, sigmoid_binary_cross_entropy_gradient),
-    "cross_entropy": (cross_entropy, cross_entropy_gradient),
-    "softmax_cross_entropy": (softmax_cross_entropy, softmax_cross_entropy_gradient),
-}
-
-LOSS_NAMES: tuple[str, ...] = tuple(_LOSSES)
-
-# Losses whose targets are classes: integer labels are one-hot encoded for them.
-CLASS_LOSSES = frozenset({"cross_entropy", "softmax_cross_entropy"})
-# Losses on probabilities -> the output activations that produce them.
-PROBABILITY_OUTPUTS = {"binary_cross_entropy": ("sigmoid", "softmax"), "cross_entropy": ("softmax", "sigmoid")}
-# Losses whose targets are probabilities in [0, 1] of each output unit.
-BINARY_LOSSES = frozenset({"binary_cross_entropy", "sigmoid_binary_cross_entropy"})
-
-
-def _paired_sigmoid_bce(n: Array, y: Array) -> tuple[Array, Array]:
-    return sigmoid_binary_cross_entropy(n, y), jax.nn.sigmoid(n) - y
-
-
-def _paired_softmax_ce(n: Array, y: Array) -> tuple[Array, Array]:
-    return softmax_cross_entropy(n, y), jax.nn.softmax(n, axis=-1) - y
-
-
-# (output activation, loss) -> n^L, y -> (per-example loss, per-example dL/dn^L)
-PAIRED = {
-    ("sigmoid", "binary_cross_entropy"): _paired_sigmoid_bce,
-    ("softmax", "cross_entropy"): _paired_softmax_ce,
-}
+LOSS_NAMES: tuple[str, ...] = tuple(LOSSES)
 
 
 @dataclass(frozen=True)
@@ -153,38 +195,65 @@ class Loss:
     name: str
 
     def __post_init__(self):
-        if self.name not in _LOSSES:
-            raise ValueError(f"unknown loss {self.name!r}; expected one of {', '.join(LOSS_NAMES)}")
+        if self.name not in LOSSES:
+            raise ValueError(f"unknown loss {self.name!r}; expected one of {', '.join(LOSSES)}")
+
+    @property
+    def spec(self) -> LossSpec:
+        return LOSSES[self.name]
+
+    @property
+    def is_classification(self) -> bool:
+        """Targets are classes or probabilities (accuracy is meaningful)."""
+        return self.spec.targets != "real"
 
     def per_example(self, a: Array, y: Array) -> Array:
         """Loss of each example: ``(batch, d), (batch, d) -> (batch,)``."""
-        return _LOSSES[self.name][0](a, y)
+        return self.spec.value(a, y)
 
     def gradient(self, a: Array, y: Array) -> Array:
         """Closed-form ``dL_i/da_i`` of each example's loss: ``(batch, d) -> (batch, d)``."""
-        return _LOSSES[self.name][1](a, y)
+        return self.spec.gradient(a, y)
 
     def check_output(self, activation: Activation, units: int) -> None:
-        """Raise ``ValueError`` if the output layer cannot feed this loss (with the fix)."""
-        if self.name in PROBABILITY_OUTPUTS and activation.name not in PROBABILITY_OUTPUTS[self.name]:
-            logits = "sigmoid_binary_cross_entropy" if self.name == "binary_cross_entropy" else "softmax_cross_entropy"
+        """Raise ``ValueError`` if the output layer cannot feed this loss (with the fix).
+
+        Example:
+            >>> Loss("softmax_cross_entropy").check_output(Activation("softmax"), 3)
+            Traceback (most recent call last):
+            ...
+            ValueError: loss 'softmax_cross_entropy' takes logits but the output activation 'softmax' already gives probabilities (it would be applied twice); use output='identity', or keep the softmax output with loss 'cross_entropy'
+        """
+        spec, output = self.spec, activation.name
+        if spec.takes == "probabilities" and output not in spec.paired:
+            wanted = next(iter(spec.paired))
+            logits = spec.paired[wanted]
             raise ValueError(
-                f"loss {self.name!r} takes probabilities but the output activation is {activation.name!r}; "
-                f"use output={PROBABILITY_OUTPUTS[self.name][0]!r}, or the logits loss {logits!r} with output='identity'"
+                f"loss {self.name!r} takes the probabilities of a {wanted!r} output layer, but the output activation is "
+                f"{output!r}; use output={wanted!r}, or the logits loss {logits!r} with output='identity'"
             )
-        if self.name in CLASS_LOSSES and units < 2:
-            raise ValueError(f"loss {self.name!r} needs at least 2 output units (one per class), got {units}; "
-                             "for two classes with one unit use binary_cross_entropy")
+        if spec.takes == "logits" and activation.spec.probabilities:
+            probability_loss = next((name for name, other in LOSSES.items() if other.paired.get(output) == self.name), None)
+            keep = f", or keep the {output} output with loss {probability_loss!r}" if probability_loss else ""
+            raise ValueError(
+                f"loss {self.name!r} takes logits but the output activation {output!r} already gives probabilities "
+                f"(it would be applied twice); use output='identity'{keep}"
+            )
+        if units < spec.min_units:
+            raise ValueError(f"loss {self.name!r} needs at least {spec.min_units} output units (one per class), got {units}; "
+                             "for two classes with one unit use sigmoid_binary_cross_entropy (or a sigmoid output with binary_cross_entropy)")
 
     def output_terms(self, activation: Activation, n: Array, a: Array, y: Array) -> tuple[Array, Array]:
         """Per-example loss and output sensitivity ``dL_i/dn^L_i`` (seed 003 eq. 24).
 
-        Uses the simplified closed form for the pairs in :data:`PAIRED`, otherwise the
-        chain rule ``dL/dn = dL/da @ J_f(n)``. Shapes: ``(batch, d) -> (batch,), (batch, d)``.
+        A probability loss on its paired output is evaluated as the logits loss on ``n``
+        (closed forms ``a - y``, ``p sum(y) - y``); otherwise the chain rule
+        ``dL/dn = dL/da @ J_f(n)``. Shapes: ``(batch, d) -> (batch,), (batch, d)``.
         """
-        paired = PAIRED.get((activation.name, self.name))
+        paired = self.spec.paired.get(activation.name)
         if paired is not None:
-            return paired(n, y)
+            logits = LOSSES[paired]
+            return logits.value(n, y), logits.gradient(n, y)
         return self.per_example(a, y), activation.backward(n, self.gradient(a, y))
 
 
@@ -198,8 +267,101 @@ def get_loss(spec: str | Loss) -> Loss:
     if isinstance(spec, Loss):
         return spec
     if not isinstance(spec, str):
-        raise ValueError(f"a loss must be one of {', '.join(LOSS_NAMES)}, got {type(spec).__name__} {spec!r}")
+        raise ValueError(f"a loss must be one of {', '.join(LOSSES)}, got {type(spec).__name__} {spec!r}")
     return Loss(spec.strip().lower())
+
+
+def _first_bad(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def check_labels(labels, units: int, loss_name: str = "softmax_cross_entropy") -> None:
+    """Raise ``ValueError`` naming the first integer label outside ``0..units-1``, its index and the class count."""
+    labels = np.asarray(labels).reshape(-1)
+    bad = (labels < 0) | (labels >= units)
+    if bad.any():
+        index = _first_bad(bad)[0]
+        raise ValueError(
+            f"label {labels[index]} at index {index} is out of range: loss {loss_name!r} with {units} output units "
+            f"takes labels 0..{units - 1}; relabel the classes as 0..{units - 1} or give the output layer "
+            f"{max(int(labels.max()) + 1, units)} units"
+        )
+
+
+def prepare_targets(loss: Loss, y, batch: int, units: int, dtype) -> Array:
+    """Targets as a ``(batch, units)`` float array, checked against what ``loss`` accepts.
+
+    Accepts ``(batch, units)``, ``(batch,)`` when ``units == 1``, integer labels
+    ``(batch,)`` for the class losses (one-hot encoded here), and the single-example forms
+    ``(units,)`` or a scalar. Values are checked when they are concrete (not under a
+    caller's ``jit``): finite; in [0, 1] for probability and class losses; labels in
+    ``0..units-1``.
+
+    Example:
+        >>> prepare_targets(Loss("softmax_cross_entropy"), jnp.array([2, 0]), 2, 3, jnp.float32).tolist()
+        [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+        >>> prepare_targets(Loss("softmax_cross_entropy"), jnp.array([2, 3]), 2, 3, jnp.float32)
+        Traceback (most recent call last):
+        ...
+        ValueError: label 3 at index 1 is out of range: loss 'softmax_cross_entropy' with 3 output units takes labels 0..2; relabel the classes as 0..2 or give the output layer 4 units
+    """
+    spec = loss.spec
+    concrete = is_concrete(y)
+    values = np.asarray(y) if concrete else None  # checked in numpy: jnp results are traced under a caller's jit
+    y = jnp.asarray(y)
+    is_label = jnp.issubdtype(y.dtype, jnp.integer) and y.shape in ((batch,), ()) and spec.targets == "class"
+    if is_label:
+        if concrete:
+            check_labels(values, units, loss.name)
+        return jax.nn.one_hot(y.reshape(batch), units, dtype=dtype)
+    if not (jnp.issubdtype(y.dtype, jnp.floating) or jnp.issubdtype(y.dtype, jnp.integer) or y.dtype == jnp.bool_):
+        raise ValueError(f"targets must be numbers, got dtype {y.dtype}")
+    y = y.astype(dtype)
+    if y.shape in ((batch,), ()) and units == 1:
+        y = y.reshape(batch, 1)
+    elif y.shape == (units,) and batch == 1:
+        y = y.reshape(1, units)
+    if y.shape != (batch, units):
+        hint = " or integer labels (batch,)" if spec.targets == "class" else ""
+        raise ValueError(
+            f"targets have shape {tuple(y.shape)}, expected ({batch}, {units}) = (batch, output units){hint} "
+            f"for loss {loss.name!r}"
+        )
+    if concrete:
+        values = values.astype(np.float64).reshape(batch, units)
+        if not np.isfinite(values).all():
+            where = _first_bad(~np.isfinite(values))
+            raise ValueError(f"targets must be finite numbers; found {values[where]} at index {where}")
+        if spec.targets != "real":
+            outside = (values < 0) | (values > 1)
+            if outside.any():
+                where = _first_bad(outside)
+                what = "one-hot, soft or multi-hot rows" if spec.targets == "class" else "probabilities"
+                raise ValueError(
+                    f"loss {loss.name!r} needs targets in [0, 1] ({what}), found {values[where]:g} at index {where}; "
+                    "rescale the targets, or use a regression loss such as 'sse' for other values"
+                )
+    return y
+
+
+def prepare_weights(weights, batch: int, dtype, reduction: str) -> Array:
+    """Per-example weights ``(batch,)``: ones by default; checked finite, >= 0, and (for the
+    mean) not all zero when they are concrete."""
+    if weights is None:
+        return jnp.ones((batch,), dtype)
+    concrete = is_concrete(weights)
+    values = np.asarray(weights, np.float64) if concrete else None
+    weights = jnp.asarray(weights, dtype)
+    if weights.shape != (batch,):
+        raise ValueError(f"example weights have shape {tuple(weights.shape)}, expected ({batch},), one per example")
+    if concrete:
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            index = _first_bad(bad)[0]
+            raise ValueError(f"example weights must be finite and >= 0; found {values[index]} at index {index}")
+        if reduction == "mean" and not values.any():
+            raise ValueError("example weights are all 0: the mean over no examples is undefined; give at least one positive weight")
+    return weights
 
 
 def check_reduction(reduction: str) -> str:

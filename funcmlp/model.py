@@ -19,8 +19,9 @@ from typing import NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from funcmlp.activations import Activation, get_activation
+from funcmlp.activations import Activation, get_activation, is_concrete
 from funcmlp.initializers import get_initializer
 from funcmlp.params import Layer, Params
 
@@ -148,9 +149,18 @@ class MLP:
                 raise ValueError(f"layer {k}: W has shape {tuple(jnp.shape(W))}, expected {expected_W} (d_in, d_out){hint}")
             if tuple(jnp.shape(b)) != (self.sizes[k],):
                 raise ValueError(f"layer {k}: b has shape {tuple(jnp.shape(b))}, expected {(self.sizes[k],)}")
+        dtypes = {jnp.result_type(leaf) for layer in params for leaf in layer}
+        if len(dtypes) > 1 or not jnp.issubdtype(next(iter(dtypes)), jnp.floating):
+            raise ValueError(f"params must be floating point arrays of one dtype, got {sorted(str(d) for d in dtypes)}; "
+                             "cast them, e.g. jax.tree_util.tree_map(lambda a: a.astype('float32'), params)")
 
     def check_inputs(self, x: Array) -> Array:
         """Return ``x`` as an array after checking its last axis is ``d_0``."""
+        if is_concrete(x):
+            values = np.asarray(x)
+            if values.dtype.kind in "fc" and not np.isfinite(values).all():
+                where = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+                raise ValueError(f"inputs must be finite numbers; found {values[where]} at index {where}")
         x = jnp.asarray(x)
         if x.ndim not in (1, 2) or x.shape[-1] != self.sizes[0]:
             raise ValueError(
@@ -171,7 +181,7 @@ class MLP:
             train: apply dropout.
 
         Returns:
-            A :class:`Trace` with batch-first arrays.
+            A :class:`Trace` with batch-first arrays, in the params' dtype (inputs are cast).
 
         Example:
             >>> import jax.numpy as jnp
@@ -183,7 +193,7 @@ class MLP:
             ([[2.0, 2.0]], [[4.0]])
         """
         self.check_params(params)
-        x = self.check_inputs(x)
+        x = self.check_inputs(x).astype(params[0].W.dtype)  # data follow the params' dtype
         if x.ndim == 1:
             x = x[None, :]
         use_dropout = train and any(self.dropout)

@@ -16,14 +16,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from funcmlp.backprop import backprop, objective, prepare_targets
+from funcmlp.backprop import backprop, objective
 from funcmlp.batching import epoch_batches, iterations_per_epoch
-from funcmlp.losses import BINARY_LOSSES, CLASS_LOSSES, get_loss
+from funcmlp.activations import is_concrete
+from funcmlp.losses import check_labels, check_reduction, get_loss, prepare_targets
 from funcmlp.model import MLP
 from funcmlp.params import Params
 
 GRADIENT_SOURCES = ("manual", "autodiff")
-_SYMMETRIC_OUTPUTS = ("tanh", "symmetric_hardlimit")
 _jit_objective = jax.jit(objective, static_argnums=(0, 4), static_argnames=("reduction", "train"))
 _jit_apply = jax.jit(MLP.apply, static_argnums=0, static_argnames=("train",))
 
@@ -59,18 +59,34 @@ class Evaluation(NamedTuple):
     accuracy: float | None
 
 
-def _thresholds(mlp: MLP, loss_name: str | None) -> tuple[float, float]:
-    """(output threshold, target threshold) for one-output classification."""
-    symmetric = mlp.activations[-1].name in _SYMMETRIC_OUTPUTS
-    target = 0.0 if symmetric else 0.5
-    output = 0.0 if symmetric or loss_name == "sigmoid_binary_cross_entropy" else 0.5
-    return output, target
+def decision_threshold(mlp: MLP, loss=None) -> float:
+    """The output value above which a one-unit network predicts class 1.
+
+    A bounded output layer thresholds at the midpoint of its range (sigmoid, hard limit:
+    0.5; tanh, symmetric hard limit: 0). An unbounded one (identity, relu, ...) needs the
+    loss: 0 for logits (``sigmoid_binary_cross_entropy``), 0.5 for a regression loss on
+    0/1 targets.
+
+    Example:
+        >>> decision_threshold(MLP((2, 1), "tanh")), decision_threshold(MLP((2, 1), "identity"), "sigmoid_binary_cross_entropy")
+        (0.0, 0.0)
+    """
+    output = mlp.activations[-1]
+    if output.spec.output_range is not None:
+        low, high = output.spec.output_range
+        return (low + high) / 2
+    if loss is None:
+        raise ValueError(
+            f"one output unit with the unbounded {output.name!r} activation: the class threshold depends on the loss; "
+            "pass loss= (logits of 'sigmoid_binary_cross_entropy' threshold at 0, regression on 0/1 targets at 0.5) or threshold="
+        )
+    return 0.0 if get_loss(loss).spec.takes == "logits" else 0.5
 
 
-def predict(mlp: MLP, params: Params, x, *, loss=None) -> jax.Array:
-    """Class predictions ``(batch,)``: argmax of the outputs, or for one output unit,
-    1 where the output is above the midpoint (0.5 for outputs in [0, 1], 0 for tanh,
-    symmetric hard limit and logits of ``sigmoid_binary_cross_entropy``).
+def predict(mlp: MLP, params: Params, x, *, loss=None, threshold: float | None = None) -> jax.Array:
+    """Class predictions ``(batch,)``: argmax of the outputs, or for one output unit, 1 where
+    the output is above ``threshold`` (default: :func:`decision_threshold` of the output
+    activation and ``loss``).
 
     Example:
         >>> import jax
@@ -78,29 +94,40 @@ def predict(mlp: MLP, params: Params, x, *, loss=None) -> jax.Array:
         >>> predict(mlp, mlp.init(jax.random.key(0)), jax.numpy.ones((4, 2))).shape
         (4,)
     """
-    out = _jit_apply(mlp, params, jnp.atleast_2d(jnp.asarray(x)))
-    loss_name = get_loss(loss).name if loss is not None else None
+    if mlp.sizes[-1] == 1 and threshold is None:
+        threshold = decision_threshold(mlp, loss)
+    out = _jit_apply(mlp, params, jnp.atleast_2d(mlp.check_inputs(x)))
     if mlp.sizes[-1] == 1:
-        return (out[:, 0] > _thresholds(mlp, loss_name)[0]).astype(jnp.int32)
+        return (out[:, 0] > threshold).astype(jnp.int32)
     return jnp.argmax(out, axis=-1)
 
 
-def _labels(mlp: MLP, y) -> jax.Array:
+def target_classes(mlp: MLP, y) -> jax.Array:
+    """The class of each target ``(batch,)``: integer labels (range-checked), the argmax of
+    target rows, or for one unit the targets above the midpoint of the output range (0 for
+    -1/+1 targets of tanh and symmetric hard limits, 0.5 otherwise)."""
+    units = mlp.sizes[-1]
     y = jnp.asarray(y)
-    if jnp.issubdtype(y.dtype, jnp.integer) and y.ndim == 1 and mlp.sizes[-1] > 1:
+    if units > 1 and jnp.issubdtype(y.dtype, jnp.integer) and y.ndim == 1:
+        if is_concrete(y):
+            check_labels(y, units)
         return y
-    if mlp.sizes[-1] == 1:
-        return (y.reshape(-1) > _thresholds(mlp, None)[1]).astype(jnp.int32)
+    if units == 1:
+        output_range = mlp.activations[-1].spec.output_range
+        midpoint = (output_range[0] + output_range[1]) / 2 if output_range is not None and output_range[0] < 0 else 0.5
+        return (y.reshape(-1) > midpoint).astype(jnp.int32)
     return jnp.argmax(y, axis=-1)
 
 
-def accuracy(mlp: MLP, params: Params, x, y, *, loss=None) -> float:
+def accuracy(mlp: MLP, params: Params, x, y, *, loss=None, threshold: float | None = None) -> float:
     """Fraction of examples whose predicted class equals the target class."""
-    return float(jnp.mean(predict(mlp, params, x, loss=loss) == _labels(mlp, y)))
+    return float(jnp.mean(predict(mlp, params, x, loss=loss, threshold=threshold) == target_classes(mlp, y)))
 
 
 def evaluate(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean", classification: bool | None = None) -> Evaluation:
     """Loss (no dropout) and, for classification, accuracy on a data set.
+
+    Inputs and targets are checked here, eagerly, then the loss runs compiled.
 
     Example:
         >>> import jax
@@ -110,10 +137,22 @@ def evaluate(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean", c
         True
     """
     loss = get_loss(loss)
-    value = float(_jit_objective(mlp, params, x, y, loss, reduction=reduction))
+    x, targets = _checked_data(mlp, params, loss, x, y)
+    value = float(_jit_objective(mlp, params, x, targets, loss, reduction=check_reduction(reduction)))
     if classification is None:
-        classification = loss.name in CLASS_LOSSES | BINARY_LOSSES
+        classification = loss.is_classification
     return Evaluation(value, accuracy(mlp, params, x, y, loss=loss) if classification else None)
+
+
+def _checked_data(mlp: MLP, params: Params, loss, x, y) -> tuple[jax.Array, jax.Array]:
+    """Inputs ``(N, d_0)`` and targets ``(N, d_L)`` in the params' dtype, checked against the loss."""
+    mlp.check_params(params)
+    loss.check_output(mlp.activations[-1], mlp.sizes[-1])
+    dtype = params[0].W.dtype
+    x = mlp.check_inputs(x).astype(dtype)
+    if x.ndim != 2:
+        raise ValueError(f"data inputs must be a batch (N, {mlp.sizes[0]}), got shape {tuple(x.shape)}")
+    return x, prepare_targets(loss, y, x.shape[0], mlp.sizes[-1], dtype)
 
 
 def make_gradient_fn(mlp: MLP, loss, *, reduction: str = "mean", gradient: str = "manual") -> Callable:
@@ -155,7 +194,8 @@ def fit(
 
     Args:
         mlp, params: the network and its initial parameters.
-        data: ``(x, y)`` with ``x`` ``(N, d_0)``; ``y`` as for :func:`funcmlp.backprop`.
+        data: ``(x, y)`` with ``x`` ``(N, d_0)``; ``y`` as for :func:`funcmlp.backprop`. Both
+            are checked once, here, and cast to the params' dtype.
         loss: loss name.
         optimizer: any ``optax.GradientTransformation`` (see :mod:`funcmlp.optimizers`).
         epochs: passes over the data.
@@ -181,17 +221,16 @@ def fit(
         1.0
     """
     loss = get_loss(loss)
+    check_reduction(reduction)
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
-    x = mlp.check_inputs(data[0])
-    if x.ndim != 2:
-        raise ValueError(f"training inputs must be a batch (N, {mlp.sizes[0]}), got shape {tuple(x.shape)}")
+    x, y = _checked_data(mlp, params, loss, *data)
+    if validation is not None:
+        _checked_data(mlp, params, loss, *validation)
     n = x.shape[0]
-    y = prepare_targets(mlp, loss, data[1], n, x.dtype)
-    mlp.check_params(params)
     steps = iterations_per_epoch(n, batch_size, drop_last=drop_last)
     if classification is None:
-        classification = loss.name in CLASS_LOSSES | BINARY_LOSSES
+        classification = loss.is_classification
     value_and_grad = make_gradient_fn(mlp, loss, reduction=reduction, gradient=gradient)
 
     @jax.jit
@@ -217,7 +256,7 @@ def fit(
         params, opt_state, _ = run_epoch(params, opt_state, x, y, epoch_key)
         jax.block_until_ready(params)
         history.epoch_seconds.append(time.perf_counter() - start)
-        train = evaluate(mlp, params, x, y, loss, reduction=reduction, classification=classification)
+        train = evaluate(mlp, params, x, data[1], loss, reduction=reduction, classification=classification)
         history.train_loss.append(train.loss)
         if classification:
             history.train_accuracy.append(train.accuracy)

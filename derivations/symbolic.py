@@ -1,0 +1,70 @@
+"""The sympy side of funcmlp's registry entries, applied to lists of expressions.
+
+These mirror :meth:`funcmlp.activations.Activation.__call__` / ``backward`` and
+:meth:`funcmlp.losses.Loss.output_terms`, reading the sympy forms that sit beside the JAX
+forms in each registry entry, so every derivation works for every registered activation
+and loss.
+
+Example:
+    >>> import sympy as sp
+    >>> from funcmlp.activations import get_activation
+    >>> from funcmlp.losses import get_loss
+    >>> n = sp.symbols("n1:3", real=True)
+    >>> backward(get_activation("relu"), [sp.Rational(-1), sp.Rational(2)], [5, 7])
+    [0, 7]
+    >>> value, s = output_terms(get_loss("softmax_cross_entropy"), get_activation("identity"), list(n), [1, 0])
+    >>> sp.simplify(s[0] - (sp.exp(n[0]) / (sp.exp(n[0]) + sp.exp(n[1])) - 1))
+    0
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from funcmlp.activations import Activation
+from funcmlp.losses import LOSSES, Loss
+
+def require_symbolic(activation: Activation) -> Activation:
+    """The activation, or a ``ValueError`` naming what is missing for derivations."""
+    if not activation.spec.symbolic:
+        raise ValueError(
+            f"activation {activation.name!r} has no sympy form; register it with "
+            "funcmlp.register_activation(..., sympy_forward=lambda x, alpha: ...) to derive with it"
+        )
+    return activation
+
+
+def forward(activation: Activation, n: list, elementwise=None) -> list:
+    """``a = f(n)`` on a list of expressions; ``elementwise(v)`` overrides the scalar rule
+    (derivations.chain passes a sympy Function with a declared derivative)."""
+    spec, alpha = require_symbolic(activation).spec, activation.symbolic_alpha()
+    if spec.elementwise:
+        rule = elementwise or (lambda v: spec.sympy_forward(v, alpha))
+        return [rule(v) for v in n]
+    return spec.sympy_forward(list(n), alpha)
+
+
+def derivative(activation: Activation, v):
+    """The closed-form ``f'(v)`` of an elementwise activation, as funcmlp evaluates it."""
+    return require_symbolic(activation).spec.sympy_derivative(v, activation.symbolic_alpha())
+
+
+def backward(activation: Activation, n: list, g: list) -> list:
+    """The closed-form vector-Jacobian product ``g @ J_f(n)`` (seed 003 eq. 33's ``F'(n)`` factor)."""
+    spec, alpha = require_symbolic(activation).spec, activation.symbolic_alpha()
+    if spec.elementwise:
+        return [gi * spec.sympy_derivative(ni, alpha) for gi, ni in zip(g, n, strict=True)]
+    return spec.sympy_vjp(list(n), list(g), alpha)
+
+
+def output_terms(loss: Loss, activation: Activation, n: list, y: list, a: list | None = None) -> tuple[sp.Expr, list]:
+    """One example's loss and closed-form ``s^L = dL/dn^L`` (seed 003 eq. 24): the paired
+    logits form on ``n`` where the registry pairs the output with the loss, otherwise
+    ``dL/da`` through the output activation's vector-Jacobian product."""
+    loss.check_output(activation, len(n))
+    paired = loss.spec.paired.get(activation.name)
+    if paired is not None:
+        logits = LOSSES[paired]
+        return logits.sympy_value(list(n), list(y)), logits.sympy_gradient(list(n), list(y))
+    a = forward(activation, n) if a is None else a
+    return loss.spec.sympy_value(list(a), list(y)), backward(activation, n, loss.spec.sympy_gradient(list(a), list(y)))

@@ -1,0 +1,77 @@
+"""Independent references for the tests: a forward pass written here with jax.nn, losses from
+optax (or numpy formulas written here), and their jax.grad. Nothing here imports funcmlp's
+activations, losses, model or backprop: a slip there cannot be copied into the reference."""
+import jax
+import jax.numpy as jnp
+import optax
+
+def _sigmoid(n):
+    # 1 / (1 + e^-n) for n >= 0, e^n / (1 + e^n) below, both through u = e^-|n| <= 1: jax.grad of
+    # this is accurate to the last bits where sigmoid saturates (jax.nn.sigmoid's rule s (1 - s)
+    # cancels there even in float64, which would make the reference, not funcmlp, wrong)
+    u = jnp.exp(-jnp.abs(n))
+    return jnp.where(n >= 0, 1 / (1 + u), u / (1 + u))
+
+
+def _tanh(n):
+    # sign(n) (1 - u) / (1 + u) with u = e^-2|n|: the same reason (jnp.tanh's rule is 1 - tanh^2)
+    u = jnp.exp(-2 * jnp.abs(n))
+    return jnp.sign(n) * (1 - u) / (1 + u)
+
+
+# one rule per activation, from jax.nn where its derivative rule is accurate (alpha where the activation takes one)
+ACTIVATIONS = {
+    "identity": lambda n, alpha: n,
+    "hardlimit": lambda n, alpha: jnp.where(n >= 0, 1.0, 0.0).astype(n.dtype),
+    "symmetric_hardlimit": lambda n, alpha: jnp.where(n >= 0, 1.0, -1.0).astype(n.dtype),
+    "relu": lambda n, alpha: jax.nn.relu(n),
+    "leaky_relu": lambda n, alpha: jax.nn.leaky_relu(n, 0.01 if alpha is None else alpha),
+    "sigmoid": lambda n, alpha: _sigmoid(n),
+    "tanh": lambda n, alpha: _tanh(n),
+    "softplus": lambda n, alpha: jax.nn.softplus(n),
+    "elu": lambda n, alpha: jax.nn.elu(n, 1.0 if alpha is None else alpha),
+    "gelu": lambda n, alpha: jax.nn.gelu(n, approximate=False),
+    "softmax": lambda n, alpha: jax.nn.softmax(n, axis=-1),
+}
+
+# per-example losses (batch, d) -> (batch,) on the output a (and the last net input n for the
+# losses on probabilities, which equal the logits loss of n: log(sigmoid(n)) is the stable form)
+LOSSES = {
+    "sse": lambda n, a, y: jnp.sum(optax.squared_error(a, y), axis=-1),
+    "half_sse": lambda n, a, y: jnp.sum(optax.l2_loss(a, y), axis=-1),
+    "mse": lambda n, a, y: jnp.mean(optax.squared_error(a, y), axis=-1),
+    "sigmoid_binary_cross_entropy": lambda n, a, y: jnp.sum(optax.sigmoid_binary_cross_entropy(a, y), axis=-1),
+    "softmax_cross_entropy": lambda n, a, y: optax.softmax_cross_entropy(a, y),
+    "binary_cross_entropy": lambda n, a, y: jnp.sum(optax.sigmoid_binary_cross_entropy(n, y), axis=-1),
+    "cross_entropy": lambda n, a, y: optax.softmax_cross_entropy(n, y),
+}
+
+# the same two on the probabilities themselves, for outputs that are not saturated
+PROBABILITY_LOSSES = {
+    "binary_cross_entropy": lambda a, y: -jnp.sum(y * jnp.log(a) + (1 - y) * jnp.log(1 - a), axis=-1),
+    "cross_entropy": lambda a, y: -jnp.sum(y * jnp.log(a), axis=-1),
+}
+
+
+def forward(params, x, activations):
+    """(n^L, a^L) of ``x`` (batch, d_0); ``activations`` are (name, alpha) pairs, one per layer."""
+    a = x
+    for (W, b), (name, alpha) in zip(params, activations, strict=True):
+        n = a @ W + b
+        a = ACTIVATIONS[name](n, alpha)
+    return n, a
+
+
+def batch_loss(params, x, y, activations, loss, *, reduction="mean", weights=None):
+    """The batch loss with ``y`` already (batch, d_L) floats."""
+    n, a = forward(params, x, activations)
+    per_example = LOSSES[loss](n, a, y)
+    w = jnp.ones(x.shape[0], x.dtype) if weights is None else weights
+    total = jnp.sum(w * per_example)
+    return total / jnp.sum(w) if reduction == "mean" else total
+
+
+def gradient(params, x, y, activations, loss, **kwargs):
+    """jax.grad of :func:`batch_loss`, as ((W, b), ...) plain tuples."""
+    plain = tuple((W, b) for W, b in params)
+    return jax.grad(batch_loss)(plain, x, y, activations, loss, **kwargs)
