@@ -28,7 +28,7 @@ import sympy as sp
 from funcmlp.activations import ACTIVATIONS, ActivationSpec
 
 x = sp.Symbol("x", real=True)
-alpha = sp.Symbol("alpha", positive=True)
+_alpha = sp.Symbol("alpha", positive=True)
 
 
 def sigmoid(t):
@@ -91,11 +91,12 @@ def one_sided_limit(expr: sp.Expr, at, direction: int) -> sp.Expr:
     return sp.limit(on_side(expr, at, direction).subs(x, at + direction * _t), _t, 0, "+")
 
 
-def prove_elementwise(spec: ActivationSpec) -> list[Identity]:
+def prove_elementwise(spec: ActivationSpec, alpha=None) -> list[Identity]:
     """sympy.diff of the forward rule equals the closed form (each side of each kink), and
-    the closed form's value at a kink is a one-sided limit of the derivative."""
-    a = alpha if spec.default_alpha is not None else None
-    symbols = (x, alpha) if a is not None else (x,)
+    the closed form's value at a kink is a one-sided limit of the derivative. ``alpha``: a
+    number for the parameter, or (default) a positive symbol, proving it for every alpha."""
+    a = (_alpha if alpha is None else alpha) if spec.default_alpha is not None else None
+    symbols = (x, _alpha) if a is _alpha else (x,)
     derived = sp.diff(spec.sympy_forward(x, a), x)
     closed = spec.sympy_derivative(x, a)
     kinks = sorted(sp.nsimplify(repr(k)) for k in spec.kinks)
@@ -124,7 +125,7 @@ def prove_vector_jacobian(spec: ActivationSpec, d: int = 3) -> Identity:
     """Jacobian of a vector activation on ``d`` inputs by sympy equals its closed-form
     vector-Jacobian product (row i = e_i^T J); for softmax diag(p) - p p^T."""
     z = list(sp.symbols(f"z1:{d + 1}", real=True))
-    a = spec.default_alpha and alpha
+    a = _alpha if spec.default_alpha is not None else None
     outputs = spec.sympy_forward(z, a)
     derived = sp.Matrix(d, d, lambda i, j: sp.diff(outputs[i], z[j]))
     closed = sp.Matrix([spec.sympy_vjp(z, [int(i == j) for j in range(d)], a) for i in range(d)])

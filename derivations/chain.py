@@ -44,6 +44,7 @@ import sympy as sp
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from derivations import symbolic
+from derivations.activations import prove_elementwise
 from funcmlp.activations import Activation, get_activation
 from funcmlp.losses import LOSSES, get_loss
 
@@ -52,25 +53,28 @@ _FUNCTIONS: dict = {}
 _NUMERIC: dict = {"mpmath": {}, "numpy": {}}
 
 
-def activation_function(activation: Activation):
-    """A sympy Function standing for ``activation`` in composed expressions (cached per name and
-    alpha): its derivative is the registry's closed form (so expressions stay small, and the kink
-    conventions, e.g. relu'(0) = 0, are funcmlp's), its values come from the registry's forward
-    rule. :mod:`derivations.activations` proves the closed form against sympy.diff of that rule."""
-    key = (activation.name, activation.alpha)
+def activation_function(activation: Activation, derivative: str = "derived"):
+    """A sympy Function standing for an elementwise ``activation`` in composed expressions
+    (cached), valued by the registry's forward rule. Its derivative is either ``"derived"``:
+    sympy.diff of that forward rule (what ``composed`` and ``graph`` differentiate through, so a
+    wrong closed form cannot hide), or ``"declared"``: the registry's closed form (what ``local``
+    uses to compare the chain rule's structure exactly, with the closed form proven against
+    the derived one per activation)."""
+    key = (activation.name, activation.alpha, derivative)
     if key not in _FUNCTIONS:
         spec, alpha = activation.spec, activation.symbolic_alpha()
-        name = f"{activation.name}_{len(_FUNCTIONS)}"
-
-        def fdiff(self, argindex=1):
-            return spec.sympy_derivative(self.args[0], alpha)
-
-        def _eval_evalf(self, prec):
-            return spec.sympy_forward(self.args[0], alpha).evalf(prec)
-
-        _FUNCTIONS[key] = type(name, (sp.Function,), {"fdiff": fdiff, "_eval_evalf": _eval_evalf, "nargs": 1})
+        name = f"{activation.name}_{derivative}_{len(_FUNCTIONS)}"
         t = sp.Dummy("t", real=True)
         rule = spec.sympy_forward(t, alpha)
+        slope = sp.diff(rule, t) if derivative == "derived" else spec.sympy_derivative(t, alpha)
+
+        def fdiff(self, argindex=1):
+            return slope.subs(t, self.args[0])
+
+        def _eval_evalf(self, prec):
+            return rule.subs(t, self.args[0]).evalf(prec)
+
+        _FUNCTIONS[key] = type(name, (sp.Function,), {"fdiff": fdiff, "_eval_evalf": _eval_evalf, "nargs": 1})
         _NUMERIC["mpmath"][name] = sp.lambdify(t, rule, modules="mpmath")
         _NUMERIC["numpy"][name] = sp.lambdify(t, rule, modules=["scipy", "numpy"])
     return _FUNCTIONS[key]
@@ -145,8 +149,9 @@ class ChainReport:
         return "\n".join(lines)
 
 
-def _apply(activation: Activation, n: list) -> list:
-    return symbolic.forward(activation, n, elementwise=activation_function(activation) if activation.is_elementwise else None)
+def _apply(activation: Activation, n: list, derivative: str = "derived") -> list:
+    function = activation_function(activation, derivative) if activation.is_elementwise else None
+    return symbolic.forward(activation, n, elementwise=function)
 
 
 def _forward(net: Network, layers, x):
@@ -366,7 +371,14 @@ def check_local(net: Network) -> ChainReport:
     x, y = xs[0], ys[0]
     inputs = [x] + A[:-1]
     net_defs = [[b[j] + sum(inputs[k][i] * W[i, j] for i in range(W.rows)) for j in range(W.cols)] for k, (W, b) in enumerate(layers)]
-    act_defs = [_apply(act, N[k]) for k, act in enumerate(net.resolved)]
+    # each elementwise activation's closed form against sympy.diff of its forward rule, once
+    # (derivations.activations), then the chain rule's structure with the closed form declared
+    for act in dict.fromkeys(a for a in net.resolved if a.is_elementwise):
+        for identity in prove_elementwise(act.spec, alpha=act.symbolic_alpha()):
+            checked += 1
+            if not identity.passed:
+                failures.append((f"{act}: {identity.statement}", identity.derived, identity.closed_form))
+    act_defs = [_apply(act, N[k], "declared") for k, act in enumerate(net.resolved)]
     loss, output = get_loss(net.loss), net.resolved[-1]
     paired = loss.spec.paired.get(output.name)
     # the loss as a function of the symbols a^L, or of n^L where the registry pairs the loss with the output

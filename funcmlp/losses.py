@@ -123,12 +123,14 @@ def _sigmoid_binary_cross_entropy_gradient(z, y):
 
 def _softmax_cross_entropy_gradient(z, y):
     # p S - y with S = sum_j y_j: the gradient for every target row (p - y only when S = 1).
-    # Where p_j > 1/2 it is written S (p_j - 1) + (S - y_j) with p_j - 1 = expm1(log p_j),
-    # which keeps its relative accuracy when p_j rounds to 1
-    log_p = jax.nn.log_softmax(z, axis=-1)
-    p = jnp.exp(log_p)
+    # At the largest logit, where p can round to 1, it is written (S - y_j) - S (1 - p_j) with
+    # both differences summed over the other classes: no cancellation, relative accuracy kept
+    p = jax.nn.softmax(z, axis=-1)
+    top = jax.nn.one_hot(jnp.argmax(z, axis=-1), z.shape[-1], dtype=bool)
     total = jnp.sum(y, axis=-1, keepdims=True)
-    return jnp.where(p > 0.5, total * jnp.expm1(log_p) + (total - y), p * total - y)
+    others_p = jnp.sum(jnp.where(top, 0, p), axis=-1, keepdims=True)
+    others_y = jnp.sum(jnp.where(top, 0, y), axis=-1, keepdims=True)
+    return jnp.where(top, others_y - total * others_p, p * total - y)
 
 
 _BUILTIN = (

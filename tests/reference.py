@@ -34,6 +34,17 @@ ACTIVATIONS = {
     "softmax": lambda n, alpha: jax.nn.softmax(n, axis=-1),
 }
 
+def _softmax_cross_entropy(z, y):
+    """-sum_j y_j log p_j with log p_j = (z_j - z_max) - log1p(sum over the other classes of
+    exp(z_k - z_max)): log1p keeps 1 - p_max, so jax.grad of this is accurate where softmax
+    saturates (optax.softmax_cross_entropy's gradient p - y rounds p_max - 1 to 0 there, in
+    float64 too)."""
+    top = jax.nn.one_hot(jax.lax.stop_gradient(jnp.argmax(z, axis=-1)), z.shape[-1], dtype=bool)
+    z_max = jnp.sum(jnp.where(top, z, 0.0), axis=-1, keepdims=True)
+    rest = jnp.log1p(jnp.sum(jnp.where(top, 0.0, jnp.exp(jnp.where(top, 0.0, z - z_max))), axis=-1, keepdims=True))
+    return -jnp.sum(y * (z - z_max - rest), axis=-1)
+
+
 # per-example losses (batch, d) -> (batch,) on the output a (and the last net input n for the
 # losses on probabilities, which equal the logits loss of n: log(sigmoid(n)) is the stable form)
 LOSSES = {
@@ -41,9 +52,9 @@ LOSSES = {
     "half_sse": lambda n, a, y: jnp.sum(optax.l2_loss(a, y), axis=-1),
     "mse": lambda n, a, y: jnp.mean(optax.squared_error(a, y), axis=-1),
     "sigmoid_binary_cross_entropy": lambda n, a, y: jnp.sum(optax.sigmoid_binary_cross_entropy(a, y), axis=-1),
-    "softmax_cross_entropy": lambda n, a, y: optax.softmax_cross_entropy(a, y),
+    "softmax_cross_entropy": lambda n, a, y: _softmax_cross_entropy(a, y),
     "binary_cross_entropy": lambda n, a, y: jnp.sum(optax.sigmoid_binary_cross_entropy(n, y), axis=-1),
-    "cross_entropy": lambda n, a, y: optax.softmax_cross_entropy(n, y),
+    "cross_entropy": lambda n, a, y: _softmax_cross_entropy(n, y),
 }
 
 # the same two on the probabilities themselves, for outputs that are not saturated

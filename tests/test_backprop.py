@@ -2,6 +2,7 @@
 jax.grad of a loss written with jax.nn and optax in tests/reference.py (no funcmlp code), over
 every (output activation, loss) pair the library accepts, every kind of target, example
 weights, batch 1 to 16, float64 and float32, logits up to +-50; and against finite differences."""
+import functools
 from fractions import Fraction
 
 import jax
@@ -45,46 +46,51 @@ def parse(name):
     return name, None
 
 
-def draw_targets(key, kind, batch, units, dtype):
+def draw_targets(rng, kind, batch, units, dtype):
     """(targets as given to funcmlp, the same as (batch, units) floats for the reference)."""
-    k1, k2 = jax.random.split(key)
     if kind == "real":
-        y = 3.0 * jax.random.normal(k1, (batch, units), dtype)
-        return y, y
+        y = 3.0 * rng.normal(size=(batch, units))
+        return jnp.asarray(y, dtype), jnp.asarray(y, dtype)
     if kind == "integers":  # 0/1 as integers, (batch,) for one unit
-        labels = jax.random.bernoulli(k1, 0.5, (batch, units)).astype(jnp.int32)
-        return (labels[:, 0] if units == 1 else labels), labels.astype(dtype)
+        labels = rng.integers(0, 2, size=(batch, units))
+        return jnp.asarray(labels[:, 0] if units == 1 else labels), jnp.asarray(labels, dtype)
     if kind == "labels":
-        labels = jax.random.randint(k1, (batch,), 0, units)
-        return labels, jnp.asarray(np.eye(units)[np.asarray(labels)], dtype)
+        labels = rng.integers(0, units, size=batch)
+        return jnp.asarray(labels), jnp.asarray(np.eye(units)[labels], dtype)
     if kind in ("hard", "multi_hot"):
-        y = jax.random.bernoulli(k1, 0.5, (batch, units)).astype(dtype)
+        y = rng.integers(0, 2, size=(batch, units)).astype(float)
     elif kind == "soft":
-        y = jax.random.uniform(k1, (batch, units), dtype)
+        y = rng.uniform(size=(batch, units))
         if units > 1:
-            y = y / jnp.sum(y, axis=-1, keepdims=True)  # probability rows
+            y = y / y.sum(-1, keepdims=True)  # probability rows
     elif kind == "one_hot":
-        y = jnp.asarray(np.eye(units)[np.asarray(jax.random.randint(k1, (batch,), 0, units))], dtype)
+        y = np.eye(units)[rng.integers(0, units, size=batch)]
     elif kind == "smoothed":
-        y = optax.smooth_labels(jnp.asarray(np.eye(units)[np.asarray(jax.random.randint(k1, (batch,), 0, units))], dtype), 0.1)
+        y = np.asarray(optax.smooth_labels(np.eye(units)[rng.integers(0, units, size=batch)], 0.1))
     elif kind == "partial":  # soft rows summing to 0.9: p - y would be wrong here
-        y = jax.random.uniform(k1, (batch, units), dtype)
-        y = 0.9 * y / jnp.sum(y, axis=-1, keepdims=True)
-    return y, y
+        y = rng.uniform(size=(batch, units))
+        y = 0.9 * y / y.sum(-1, keepdims=True)
+    return jnp.asarray(y, dtype), jnp.asarray(y, dtype)
 
 
 def random_problem(seed, sizes, activations, loss, batch, *, dtype=jnp.float64, logit_scale=1.0, target="real", weighted=False):
+    """A network with Glorot-normal weights, biases of std 0.3 and the last layer scaled by
+    ``logit_scale``, a standard-normal batch, targets of the given kind (numpy draws: no compile)."""
     mlp = MLP(sizes, activations)
-    kp, kx, ky, kw = jax.random.split(jax.random.key(seed), 4)
-    params = mlp.init(kp, init="glorot_normal", dtype=dtype)
-    params = tuple(layer._replace(b=0.3 * jax.random.normal(jax.random.fold_in(kp, i), layer.b.shape, dtype)) for i, layer in enumerate(params))
-    last = params[-1]
-    params = (*params[:-1], last._replace(W=logit_scale * last.W, b=logit_scale * last.b))
-    x = jax.random.normal(kx, (batch, sizes[0]), dtype)
-    y, y_reference = draw_targets(ky, target, batch, sizes[-1], dtype)
+    rng = np.random.default_rng(seed)
+    layers = []
+    for k, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        scale = logit_scale if k == len(sizes) - 2 else 1.0
+        W = scale * rng.normal(size=(d_in, d_out)) * np.sqrt(2.0 / (d_in + d_out))
+        layers.append((W, scale * 0.3 * rng.normal(size=d_out)))
+    params = params_from_arrays(layers, dtype=dtype)
+    x = jnp.asarray(rng.normal(size=(batch, sizes[0])), dtype)
+    y, y_reference = draw_targets(rng, target, batch, sizes[-1], dtype)
     weights = None
     if weighted:
-        weights = jax.random.uniform(kw, (batch,), dtype, 0.0, 2.0).at[0].set(1.0)
+        w = rng.uniform(0.0, 2.0, size=batch)
+        w[0] = 1.0
+        weights = jnp.asarray(w, dtype)
     return mlp, params, x, y, y_reference, weights
 
 
@@ -92,12 +98,14 @@ def reference_activations(mlp):
     return tuple((act.name, act.alpha) for act in mlp.activations)
 
 
-def assert_trees_close(actual, expected, rtol, atol_scale=1e-13):
+def assert_trees_close(actual, expected, rtol, atol_scale=1e-13, floor=1e-300):
+    """Each leaf within ``rtol`` of the reference, or ``atol_scale`` of its largest entry, or
+    ``floor`` absolute (float32 cannot hold values below ~1e-38 to any relative accuracy)."""
     for a, e in zip(jax.tree_util.tree_leaves(actual), jax.tree_util.tree_leaves(expected), strict=True):
         a, e = np.asarray(a), np.asarray(e)
         assert np.isfinite(a).all(), "manual gradient is not finite"
         scale = max(float(np.abs(e).max()), 1e-300)
-        np.testing.assert_allclose(a, e, rtol=rtol, atol=atol_scale * scale)
+        np.testing.assert_allclose(a, e, rtol=rtol, atol=max(atol_scale * scale, floor))
 
 
 @st.composite
@@ -123,29 +131,38 @@ def problems(draw):
     )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@functools.partial(jax.jit, static_argnames=("mlp", "loss", "reduction"))
+def _manual_and_reference(mlp, params, x, y, y_reference, weights, *, loss, reduction):
+    """Both sides in one compiled call (one compilation per drawn shape keeps the property test fast)."""
+    manual = backprop(mlp, params, x, y, loss, reduction=reduction, weights=weights)
+    up = lambda tree: jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), tree)
+    plain = tuple((W, b) for W, b in up(params))
+    acts = reference_activations(mlp)
+    kwargs = dict(reduction=reduction, weights=None if weights is None else up(weights))
+    expected = reference.gradient(plain, up(x), up(y_reference), acts, loss, **kwargs)
+    return manual, expected, reference.batch_loss(plain, up(x), up(y_reference), acts, loss, **kwargs)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems())
 def test_manual_backprop_equals_an_independent_reference(problem):
     """Every accepted (output, loss, target) combination: manual = jax.grad of optax's loss
     <= 1e-10 relative in float64; float32 manual against the float64 reference at the same
-    (float32) numbers <= 1e-4 of each array's largest entry, and finite at saturated outputs."""
+    (float32) numbers <= 1e-4 of each array's largest entry, and finite at saturated outputs.
+    The eager entry points check the inputs first (see test_validation.py); here both run compiled."""
     p = dict(problem)
     loss, reduction, dtype, seed = p.pop("loss"), p.pop("reduction"), p.pop("dtype"), p.pop("seed")
     mlp, params, x, y, y_reference, weights = random_problem(seed, p.pop("sizes"), p.pop("activations"), loss, p.pop("batch"),
                                                              dtype=dtype, **p)
-    manual = backprop(mlp, params, x, y, loss, reduction=reduction, weights=weights)
+    manual, expected, expected_loss = _manual_and_reference(mlp, params, x, y, y_reference, weights, loss=loss, reduction=reduction)
+    expected_loss = float(expected_loss)
     assert jax.tree_util.tree_structure(manual.grads) == jax.tree_util.tree_structure(params)
-    up = lambda tree: jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), tree)
-    acts = reference_activations(mlp)
-    kwargs = dict(reduction=reduction, weights=None if weights is None else up(weights))
-    expected = reference.gradient(up(params), up(x), up(y_reference), acts, loss, **kwargs)
-    expected_loss = float(reference.batch_loss(tuple((W, b) for W, b in up(params)), up(x), up(y_reference), acts, loss, **kwargs))
     if dtype == jnp.float64:
         assert_trees_close(manual.grads, expected, rtol=1e-10)
         assert float(manual.loss) == pytest.approx(expected_loss, rel=1e-12, abs=1e-300)
     else:
         assert manual.grads[0].W.dtype == jnp.float32
-        assert_trees_close(manual.grads, expected, rtol=0, atol_scale=1e-4)
+        assert_trees_close(manual.grads, expected, rtol=0, atol_scale=1e-4, floor=10 * np.finfo(np.float32).tiny)
         assert float(manual.loss) == pytest.approx(expected_loss, rel=1e-4, abs=1e-5)
 
 

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from derivations import chain
-from derivations.chain import Network, check_composed, check_graph, check_local, lambdify_gradient, reverse_gradient
+from derivations.chain import Network, activation_function, check_composed, check_graph, check_local, lambdify_gradient, reverse_gradient
 from funcmlp import MLP, autodiff_grad, backprop, params_from_arrays
+from funcmlp.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec
+from funcmlp.losses import LOSS_NAMES
 
 SMALL = [
     Network((2, 2, 1), ("sigmoid", "sigmoid"), "sse"),  # seed 002's shape
@@ -16,7 +18,17 @@ SMALL = [
     Network((2, 3, 1), ("relu", "identity"), "sse"),  # seed 003's ReLU-then-linear shape
     Network((3, 3, 2), ("leaky_relu", "elu"), "mse", batch=2),
     Network((2, 3, 2), ("gelu", "identity"), "sigmoid_binary_cross_entropy"),
+    Network((2, 3, 3), ("tanh", "softmax"), "cross_entropy", batch=2),  # softmax output, paired: p sum(y) - y
+    Network((2, 3, 3), ("softmax", "identity"), "softmax_cross_entropy"),  # softmax hidden layer, full Jacobian
+    Network((2, 3, 2), ("elu(0.5)", "sigmoid"), "binary_cross_entropy"),
+    Network((2, 3, 3), ("hardlimit", "softmax"), "half_sse"),  # unpaired softmax output: the vector-Jacobian product
+    Network((2, 2, 2), ("symmetric_hardlimit", "leaky_relu(0.2)"), "mse"),
 ]
+
+
+def test_every_activation_and_every_loss_is_covered():
+    assert {act.name for net in SMALL for act in net.resolved} == set(ACTIVATION_NAMES)
+    assert {net.loss for net in SMALL} == set(LOSS_NAMES)
 
 
 @pytest.mark.parametrize("net", SMALL, ids=lambda n: f"{n.sizes}-{n.loss}")
@@ -40,7 +52,8 @@ def test_reverse_gradient_equals_sympy_diff_exactly():
     import mpmath
     import sympy as sp
     a, b, c = sp.symbols("a b c", real=True)
-    expr = chain.Sigmoid(a * b + c) ** 2 * sp.tanh(a - c) + sp.log(1 + sp.exp(b)) / 3
+    sigmoid = activation_function(Activation("sigmoid"))
+    expr = sigmoid(a * b + c) ** 2 * sp.tanh(a - c) + sp.log(1 + sp.exp(b)) / 3
     with mpmath.workdps(50):
         env = {a: mpmath.mpf("0.3"), b: mpmath.mpf("-1.7"), c: mpmath.mpf("0.45")}  # 50-digit inputs
         graph = reverse_gradient(expr, [a, b, c], env)
@@ -49,34 +62,47 @@ def test_reverse_gradient_equals_sympy_diff_exactly():
             assert abs(value - mpmath.mpf(str(exact))) < mpmath.mpf(10) ** -40
 
 
+@pytest.mark.parametrize("net", SMALL, ids=lambda n: f"{n.sizes}-{n.loss}")
+def test_local_chain_rule_on_every_activation_and_loss(net):
+    report = check_local(net)
+    assert report.passed, str(report)
+
+
 @pytest.mark.parametrize("sizes", [(4, 8, 8, 3), (16, 16, 16, 16)])
 def test_local_chain_rule_equals_closed_form(sizes):
     report = check_local(Network(sizes, ("sigmoid",) * (len(sizes) - 1), "sse"))
     assert report.passed, str(report)
-    # every weight, bias and every sensitivity entry s^k_j was checked
-    assert report.checked == Network(sizes, ("sigmoid",) * (len(sizes) - 1), "sse").count_parameters() + sum(sizes[1:])
+    # every weight, bias and every sensitivity entry s^k_j was checked, and sigmoid' = s (1 - s) once
+    assert report.checked == Network(sizes, ("sigmoid",) * (len(sizes) - 1), "sse").count_parameters() + sum(sizes[1:]) + 1
 
 
 def test_a_wrong_derivative_is_caught_by_every_method(monkeypatch):
-    forward, _ = chain.ACTIVATIONS["sigmoid"]
-    monkeypatch.setitem(chain.ACTIVATIONS, "sigmoid", (forward, lambda n: chain.Sigmoid(n) * (1 + chain.Sigmoid(n))))
-    net = Network((2, 2, 1), ("sigmoid", "sigmoid"), "sse")
+    """A registry entry whose closed form is wrong (s (1 + s) for the sigmoid's s (1 - s)) fails every check."""
+    right = ACTIVATIONS["sigmoid"]
+    wrong = ActivationSpec("sigmoid_wrong_derivative", right.forward, right.derivative, sympy_forward=right.sympy_forward,
+                           sympy_derivative=lambda t, alpha: right.sympy_forward(t, alpha) * (1 + right.sympy_forward(t, alpha)))
+    monkeypatch.setitem(ACTIVATIONS, wrong.name, wrong)
+    net = Network((2, 2, 1), (wrong.name, "sigmoid"), "sse")
     assert not check_composed(net).passed
     assert not check_graph(net).passed
     assert not check_local(net).passed
 
 
-@pytest.mark.parametrize("activations", [("tanh", "sigmoid"), ("gelu", "elu"), ("leaky_relu", "softplus")])
-def test_sympy_backprop_and_jax_grad_agree_in_float64(activations):
-    net = Network((3, 4, 2), activations, "half_sse", batch=3)
+@pytest.mark.parametrize("activations, loss", [
+    (("tanh", "sigmoid"), "half_sse"), (("gelu", "elu"), "half_sse"), (("leaky_relu", "softplus"), "half_sse"),
+    (("relu", "softmax"), "cross_entropy"), (("softmax", "identity"), "softmax_cross_entropy"),
+    (("tanh", "sigmoid"), "binary_cross_entropy"), (("elu(0.5)", "identity"), "sigmoid_binary_cross_entropy"),
+])
+def test_sympy_backprop_and_jax_grad_agree_in_float64(activations, loss):
+    net = Network((3, 4, 2), activations, loss, batch=3)
     rng = np.random.default_rng(0)
     arrays = [(rng.normal(size=(3, 4)), rng.normal(size=4)), (rng.normal(size=(4, 2)), rng.normal(size=2))]
     x, y = rng.normal(size=(3, 3)), rng.uniform(size=(3, 2))
     symbolic = lambdify_gradient(net)(arrays, x, y)
     mlp = MLP((3, 4, 2), list(activations))
     params = params_from_arrays(arrays, dtype=jnp.float64)
-    manual = backprop(mlp, params, jnp.asarray(x), jnp.asarray(y), "half_sse").grads
-    auto = autodiff_grad(mlp, params, jnp.asarray(x), jnp.asarray(y), "half_sse")
+    manual = backprop(mlp, params, jnp.asarray(x), jnp.asarray(y), loss).grads
+    auto = autodiff_grad(mlp, params, jnp.asarray(x), jnp.asarray(y), loss)
     for k, (W, b) in enumerate(arrays, start=1):
         sym_W = np.array([[symbolic[f"w{k}_{i + 1}_{j + 1}"] for j in range(W.shape[1])] for i in range(W.shape[0])])
         sym_b = np.array([symbolic[f"b{k}_{j + 1}"] for j in range(b.shape[0])])
@@ -85,9 +111,13 @@ def test_sympy_backprop_and_jax_grad_agree_in_float64(activations):
             np.testing.assert_allclose(grads[k - 1].b, sym_b, rtol=1e-12, atol=1e-15)
 
 
-def test_unsupported_names_are_reported():
-    with pytest.raises(ValueError, match="activation 'softmax' has no symbolic form"):
-        Network((2, 1), ("softmax",), "sse")
+def test_unsupported_names_are_reported(monkeypatch):
+    plain = ActivationSpec("no_sympy_form", ACTIVATIONS["tanh"].forward, ACTIVATIONS["tanh"].derivative)
+    monkeypatch.setitem(ACTIVATIONS, plain.name, plain)
+    with pytest.raises(ValueError, match="activation 'no_sympy_form' has no sympy form; register it with .*sympy_forward"):
+        Network((2, 1), ("no_sympy_form",), "sse")
+    with pytest.raises(ValueError, match="takes logits but the output activation 'softmax'"):
+        Network((2, 2), ("softmax",), "softmax_cross_entropy")
     with pytest.raises(ValueError, match="sizes must be at least two positive integers"):
         Network((2, 0, 1), ("tanh", "tanh"), "sse")
     with pytest.raises(ValueError, match="expected 2 activations"):
@@ -97,5 +127,5 @@ def test_unsupported_names_are_reported():
 def test_relu_derivative_at_zero_follows_the_library_convention():
     import sympy as sp
     n = sp.Symbol("n", real=True)
-    forward, closed = chain.ACTIVATIONS["relu"]
-    assert sp.diff(forward(n), n).subs(n, 0) == 0 == closed(n).subs(n, 0)
+    relu = activation_function(Activation("relu"))
+    assert sp.diff(relu(n), n).subs(n, 0) == 0

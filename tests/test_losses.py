@@ -1,22 +1,46 @@
-"""Each loss's closed-form gradient dL/da against jax.grad, its value against hand-computed
-numbers, and the simplified output sensitivities of the paired losses (p - y, a - y)."""
+"""Each loss of the registry against an independent reference (optax's losses, or numpy
+formulas written here), its closed-form gradient dL/da against jax.grad of that reference,
+the targets each accepts (soft, smoothed, multi-hot rows that do not sum to 1), and the
+output layers each accepts or refuses, with the fix in the message."""
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
-from funcmlp.activations import get_activation
-from funcmlp.losses import LOSS_NAMES, get_loss, reduction_weights
+from funcmlp.activations import ACTIVATION_NAMES, Activation
+from funcmlp.losses import LOSS_NAMES, LOSSES, Loss, get_loss, prepare_targets, prepare_weights, reduction_weights
 
 A = jnp.array([[0.2, 0.7, 0.1], [0.6, 0.3, 0.1]])
-Y = jnp.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+Z = jnp.array([[1.5, -0.3, 0.2], [0.0, 2.0, -1.0]])
+Y_ONE_HOT = jnp.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+Y_MULTI_HOT = jnp.array([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])  # row sums 2 and 0
+Y_PARTIAL = jnp.array([[0.3, 0.5, 0.1], [0.2, 0.2, 0.2]])  # row sums 0.9 and 0.6
+
+REFERENCE = {  # per-example, written without funcmlp
+    "sse": lambda a, y: jnp.sum(optax.squared_error(a, y), axis=-1),
+    "half_sse": lambda a, y: jnp.sum(optax.l2_loss(a, y), axis=-1),
+    "mse": lambda a, y: jnp.mean(optax.squared_error(a, y), axis=-1),
+    "sigmoid_binary_cross_entropy": lambda z, y: jnp.sum(optax.sigmoid_binary_cross_entropy(z, y), axis=-1),
+    "softmax_cross_entropy": lambda z, y: optax.softmax_cross_entropy(z, y),
+    "binary_cross_entropy": lambda a, y: -jnp.sum(y * jnp.log(a) + (1 - y) * jnp.log(1 - a), axis=-1),
+    "cross_entropy": lambda a, y: -jnp.sum(y * jnp.log(a), axis=-1),
+}
+ON_LOGITS = {"sigmoid_binary_cross_entropy", "softmax_cross_entropy"}
 
 
+def test_every_loss_has_a_reference():
+    assert set(REFERENCE) == set(LOSS_NAMES)
+
+
+@pytest.mark.parametrize("y", [Y_ONE_HOT, Y_MULTI_HOT, Y_PARTIAL], ids=["one_hot", "multi_hot", "partial"])
 @pytest.mark.parametrize("name", LOSS_NAMES)
-def test_closed_form_gradient_matches_autodiff(name):
+def test_value_and_closed_form_gradient_equal_the_reference(name, y):
+    inputs = Z if name in ON_LOGITS else A
     loss = get_loss(name)
-    auto = jax.grad(lambda a: jnp.sum(loss.per_example(a, Y)))(A)
-    np.testing.assert_allclose(loss.gradient(A, Y), auto, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(loss.per_example(inputs, y), REFERENCE[name](inputs, y), rtol=1e-13)
+    expected = jax.grad(lambda a: jnp.sum(REFERENCE[name](a, y)))(inputs)
+    np.testing.assert_allclose(loss.gradient(inputs, y), expected, rtol=1e-12, atol=1e-15)
 
 
 def test_values_by_hand():
@@ -28,32 +52,127 @@ def test_values_by_hand():
     # mse averages over output units: ((1-0)^2 + (3-1)^2) / 2 = 2.5
     assert float(get_loss("mse").per_example(jnp.array([[1.0, 3.0]]), jnp.array([[0.0, 1.0]]))[0]) == 2.5
     # cross-entropy of the true class: -log 0.7
-    assert float(get_loss("cross_entropy").per_example(A, Y)[0]) == pytest.approx(-np.log(0.7), rel=1e-14)
-    # binary cross-entropy of p = 0.8 for y = 1 and p = 0.8 for y = 0
-    bce = get_loss("binary_cross_entropy").per_example(jnp.array([[0.8], [0.8]]), jnp.array([[1.0], [0.0]]))
-    np.testing.assert_allclose(bce, [-np.log(0.8), -np.log(0.2)], rtol=1e-14)
+    assert float(get_loss("cross_entropy").per_example(A, Y_ONE_HOT)[0]) == pytest.approx(-np.log(0.7), rel=1e-14)
 
 
-def test_logit_losses_equal_probability_losses():
-    z = jnp.array([[1.5, -0.3, 0.2], [0.0, 2.0, -1.0]])
-    p = jax.nn.softmax(z, axis=-1)
-    np.testing.assert_allclose(get_loss("softmax_cross_entropy").per_example(z, Y), get_loss("cross_entropy").per_example(p, Y), rtol=1e-14)
-    s = jax.nn.sigmoid(z)
-    yb = jnp.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
-    np.testing.assert_allclose(
-        get_loss("sigmoid_binary_cross_entropy").per_example(z, yb), get_loss("binary_cross_entropy").per_example(s, yb), rtol=1e-13
-    )
+def test_softmax_cross_entropy_gradient_is_p_times_row_sum_minus_y():
+    """Not p - y: for multi-hot and partial rows the gradient is p sum(y) - y (numpy, by hand)."""
+    p = np.exp(np.asarray(Z)) / np.exp(np.asarray(Z)).sum(-1, keepdims=True)
+    for y in (Y_MULTI_HOT, Y_PARTIAL):
+        expected = p * np.asarray(y).sum(-1, keepdims=True) - np.asarray(y)
+        np.testing.assert_allclose(get_loss("softmax_cross_entropy").gradient(Z, y), expected, rtol=1e-13, atol=1e-16)
+        assert not np.allclose(expected, p - np.asarray(y))
 
 
-@pytest.mark.parametrize("activation, loss, target", [("softmax", "cross_entropy", Y), ("sigmoid", "binary_cross_entropy", jnp.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]]))])
-def test_paired_output_sensitivity_is_output_minus_target(activation, loss, target):
-    act, loss = get_activation(activation), get_loss(loss)
-    n = jnp.array([[1.5, -0.3, 0.2], [0.0, 2.0, -1.0]])
-    value, sensitivity = loss.output_terms(act, n, act(n), target)
-    np.testing.assert_allclose(sensitivity, act(n) - target, rtol=1e-13, atol=1e-16)
-    auto = jax.grad(lambda m: jnp.sum(loss.per_example(act(m), target)))(n)
-    np.testing.assert_allclose(sensitivity, auto, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(value, loss.per_example(act(n), target), rtol=1e-13)
+@pytest.mark.parametrize("activation, loss, logits", [("softmax", "cross_entropy", "softmax_cross_entropy"),
+                                                      ("sigmoid", "binary_cross_entropy", "sigmoid_binary_cross_entropy")])
+def test_paired_output_terms_are_the_logits_loss_of_n(activation, loss, logits):
+    act, loss = Activation(activation), get_loss(loss)
+    for y in (Y_ONE_HOT, Y_PARTIAL):
+        value, sensitivity = loss.output_terms(act, Z, act(Z), y)
+        np.testing.assert_allclose(value, REFERENCE[logits](Z, y), rtol=1e-13)
+        np.testing.assert_allclose(sensitivity, jax.grad(lambda n: jnp.sum(REFERENCE[loss.name](act(n), y)))(Z), rtol=1e-12, atol=1e-15)
+
+
+def _exact_gradient(name, z, y):
+    """sigmoid(z) - y or softmax(z) sum(y) - y in 30-digit arithmetic (mpmath): float64 rounds
+    sigmoid(40) - 1 and p_true - 1 to 0 too, so jax.grad in float64 cannot be the reference here."""
+    import mpmath
+    with mpmath.workdps(30):
+        z = [mpmath.mpf(float(v)) for v in z]
+        if name == "sigmoid_binary_cross_entropy":
+            return [float(1 / (1 + mpmath.exp(-zj)) - yj) for zj, yj in zip(z, y, strict=True)]
+        total = mpmath.fsum(mpmath.exp(zj) for zj in z)
+        return [float(mpmath.exp(zj) / total * sum(y) - yj) for zj, yj in zip(z, y, strict=True)]
+
+
+@pytest.mark.parametrize("y", [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.9, 0.05, 0.05], [1.0, 1.0, 0.0]])
+@pytest.mark.parametrize("name", ["sigmoid_binary_cross_entropy", "softmax_cross_entropy"])
+def test_float32_logits_gradient_at_saturation_keeps_relative_accuracy(name, y):
+    """At logits +-40, sigmoid(40) - 1 and p_true - 1 would round to 0 in float32 (true: -4.2e-18):
+    every entry keeps its relative accuracy."""
+    z = jnp.array([[40.0, -40.0, 0.0]], jnp.float32)
+    expected = _exact_gradient(name, [40.0, -40.0, 0.0], y)
+    np.testing.assert_allclose(get_loss(name).gradient(z, jnp.array([y], jnp.float32))[0], expected, rtol=1e-5, atol=1e-40)
+
+
+# ---------------------------------------------------------------------------
+# what each loss accepts: written here from the README's rules
+
+PROBABILITY_OUTPUTS = {"sigmoid", "softmax"}
+ACCEPTED_OUTPUTS = {
+    "sse": set(ACTIVATION_NAMES), "half_sse": set(ACTIVATION_NAMES), "mse": set(ACTIVATION_NAMES),
+    "sigmoid_binary_cross_entropy": set(ACTIVATION_NAMES) - PROBABILITY_OUTPUTS,
+    "softmax_cross_entropy": set(ACTIVATION_NAMES) - PROBABILITY_OUTPUTS,
+    "binary_cross_entropy": {"sigmoid"}, "cross_entropy": {"softmax"},
+}
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_accepted_and_refused_output_layers(loss):
+    for output in ACTIVATION_NAMES:
+        if output in ACCEPTED_OUTPUTS[loss]:
+            Loss(loss).check_output(Activation(output), 3)
+        else:
+            with pytest.raises(ValueError, match=f"loss '{loss}' takes .* output activation .*'{output}'.*use output="):
+                Loss(loss).check_output(Activation(output), 3)
+
+
+def test_refusals_name_the_fix():
+    with pytest.raises(ValueError, match="softmax' already gives probabilities .* use output='identity', or keep the softmax output with loss 'cross_entropy'"):
+        Loss("softmax_cross_entropy").check_output(Activation("softmax"), 3)
+    with pytest.raises(ValueError, match="sigmoid' already gives probabilities .* keep the sigmoid output with loss 'binary_cross_entropy'"):
+        Loss("sigmoid_binary_cross_entropy").check_output(Activation("sigmoid"), 1)
+    with pytest.raises(ValueError, match="takes the probabilities of a 'sigmoid' output layer, but the output activation is 'softmax'"):
+        Loss("binary_cross_entropy").check_output(Activation("softmax"), 3)
+    with pytest.raises(ValueError, match="needs at least 2 output units"):
+        Loss("cross_entropy").check_output(Activation("softmax"), 1)
+
+
+def test_targets_accepted_per_kind():
+    soft = prepare_targets(Loss("softmax_cross_entropy"), Y_PARTIAL, 2, 3, jnp.float64)
+    np.testing.assert_array_equal(soft, Y_PARTIAL)
+    labels = prepare_targets(Loss("cross_entropy"), jnp.array([2, 0]), 2, 3, jnp.float64)
+    np.testing.assert_array_equal(labels, [[0, 0, 1], [1, 0, 0]])
+    ones = prepare_targets(Loss("binary_cross_entropy"), jnp.array([1, 0, 1]), 3, 1, jnp.float32)
+    assert ones.shape == (3, 1) and ones.dtype == jnp.float32
+    anything = prepare_targets(Loss("sse"), jnp.array([[-7.5, 1e6]]), 1, 2, jnp.float64)
+    np.testing.assert_array_equal(anything, [[-7.5, 1e6]])
+
+
+@pytest.mark.parametrize("labels, match", [
+    ([0, 3, 1], r"label 3 at index 1 is out of range: loss 'softmax_cross_entropy' with 3 output units takes labels 0..2; relabel the classes as 0..2 or give the output layer 4 units"),
+    ([0, 1, -1], r"label -1 at index 2 is out of range"),
+])
+def test_labels_out_of_range_are_refused(labels, match):
+    with pytest.raises(ValueError, match=match):
+        prepare_targets(Loss("softmax_cross_entropy"), jnp.array(labels), 3, 3, jnp.float64)
+
+
+@pytest.mark.parametrize("loss", ["binary_cross_entropy", "sigmoid_binary_cross_entropy", "cross_entropy", "softmax_cross_entropy"])
+def test_targets_outside_0_1_are_refused_for_probability_and_class_losses(loss):
+    y = jnp.array([[0.0, 1.0, 0.5], [0.2, 1.5, 0.0]])
+    with pytest.raises(ValueError, match=rf"loss '{loss}' needs targets in \[0, 1\] .*found 1.5 at index \(1, 1\); rescale the targets"):
+        prepare_targets(Loss(loss), y, 2, 3, jnp.float64)
+
+
+def test_non_finite_targets_and_bad_weights_are_refused():
+    with pytest.raises(ValueError, match=r"targets must be finite numbers; found nan at index \(0, 1\)"):
+        prepare_targets(Loss("sse"), jnp.array([[0.0, jnp.nan]]), 1, 2, jnp.float64)
+    with pytest.raises(ValueError, match=r"targets have shape \(5, 3\), expected \(5, 2\)"):
+        prepare_targets(Loss("sse"), jnp.zeros((5, 3)), 5, 2, jnp.float64)
+    with pytest.raises(ValueError, match=r"example weights have shape \(4,\), expected \(5,\)"):
+        prepare_weights(jnp.ones(4), 5, jnp.float64, "mean")
+    with pytest.raises(ValueError, match="example weights must be finite and >= 0; found -1.0 at index 1"):
+        prepare_weights(jnp.array([1.0, -1.0]), 2, jnp.float64, "mean")
+    with pytest.raises(ValueError, match="example weights are all 0"):
+        prepare_weights(jnp.zeros(2), 2, jnp.float64, "mean")
+
+
+def test_values_are_not_checked_under_a_callers_jit():
+    """Under jit the numbers are not known: the documented limit (shapes are still checked)."""
+    traced = jax.jit(lambda y: prepare_targets(Loss("softmax_cross_entropy"), y, 2, 3, jnp.float64))
+    assert traced(jnp.array([0, 7])).tolist() == [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
 
 
 def test_reduction_weights():
@@ -67,3 +186,17 @@ def test_reduction_weights():
 def test_unknown_loss():
     with pytest.raises(ValueError, match="unknown loss 'hinge'; expected one of sse"):
         get_loss("hinge")
+
+
+def test_every_registry_entry_has_sympy_forms():
+    for spec in LOSSES.values():
+        assert callable(spec.sympy_value) and callable(spec.sympy_gradient), spec.name
+
+
+def test_the_tests_stable_softmax_reference_equals_optax_away_from_saturation():
+    """tests/reference.py's log1p form of softmax cross-entropy is optax's, value and gradient."""
+    import reference
+    for y in (Y_ONE_HOT, Y_PARTIAL, Y_MULTI_HOT):
+        np.testing.assert_allclose(reference._softmax_cross_entropy(Z, y), optax.softmax_cross_entropy(Z, y), rtol=1e-14)
+        np.testing.assert_allclose(jax.grad(lambda z: jnp.sum(reference._softmax_cross_entropy(z, y)))(Z),
+                                   jax.grad(lambda z: jnp.sum(optax.softmax_cross_entropy(z, y)))(Z), rtol=1e-13, atol=1e-16)
