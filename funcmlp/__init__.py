@@ -11,7 +11,7 @@ Example:
     [[8.0, 8.0], [8.0]]
 """
 
-from funcmlp.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec, get_activation, register_activation
+from funcmlp.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec, get_activation, register_activation, unregister_activation
 from funcmlp.backprop import Backprop, autodiff_grad, backprop, backward, objective
 from funcmlp.checkpoint import load_checkpoint, save_checkpoint
 from funcmlp.gradcheck import GradCheckReport, check_gradients, finite_difference_grad
@@ -27,7 +27,7 @@ __all__ = [
     "LOSSES", "LOSS_NAMES", "Layer", "Loss", "LossSpec", "MLP", "Trace", "accuracy", "autodiff_grad", "backprop", "backward",
     "check_gradients", "decision_threshold", "evaluate",
     "finite_difference_grad", "fit", "get_activation", "get_initializer", "get_loss", "load_checkpoint",
-    "make_optimizer", "make_schedule", "objective", "params_from_arrays", "predict", "register_activation", "save_checkpoint",
+    "make_optimizer", "make_schedule", "objective", "params_from_arrays", "predict", "register_activation", "save_checkpoint", "unregister_activation",
     "to_column_convention",
 ]
 __version__ = "0.1.0"

@@ -241,6 +241,7 @@ def register_activation(
         ...     sympy_forward=lambda x, alpha: x / (1 + sympy.exp(-x)))
         >>> round(float(get_activation("swish_doc").derivative(jnp.array(1.0))), 6)
         0.927671
+        >>> unregister_activation("swish_doc")
     """
     if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise ValueError(f"activation name must be lower-case letters, digits and underscores, got {name!r}")
@@ -250,12 +251,29 @@ def register_activation(
         raise ValueError(f"activation {name!r}: forward and derivative must be functions (n, alpha) -> array")
     if sympy_forward is not None and sympy_derivative is None:
         def sympy_derivative(x, alpha):
-            return sp.diff(sympy_forward(x, alpha), x)
+            t = sp.Dummy("t", real=True)
+            return sp.diff(sympy_forward(t, alpha), t).subs(t, x)
     spec = ActivationSpec(name, forward, derivative, default_alpha=default_alpha, kinks=tuple(float(k) for k in kinks),
                           convention=convention, sympy_forward=sympy_forward, sympy_derivative=sympy_derivative,
                           output_range=output_range, description=description)
     ACTIVATIONS[name] = spec
     return spec
+
+
+def unregister_activation(name: str) -> None:
+    """Remove an activation added by :func:`register_activation` (built-ins stay).
+
+    Example:
+        >>> unregister_activation("relu")
+        Traceback (most recent call last):
+        ...
+        ValueError: 'relu' is built in and cannot be removed
+    """
+    if name in ACTIVATION_NAMES:
+        raise ValueError(f"{name!r} is built in and cannot be removed")
+    if name not in ACTIVATIONS:
+        raise ValueError(f"no registered activation {name!r}; registered: {', '.join(n for n in ACTIVATIONS if n not in ACTIVATION_NAMES) or 'none'}")
+    del ACTIVATIONS[name]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
 """Checkpoints (atomic, no pickle), the gradient-check report, and the command line."""
+import dataclasses
 import os
 import subprocess
 import sys
@@ -45,13 +46,13 @@ def test_gradient_check_catches_a_wrong_derivative(monkeypatch):
     x, y = jax.random.normal(jax.random.key(1), (6, 3)), jax.random.normal(jax.random.key(2), (6, 2))
     good = check_gradients(mlp, params, x, y, "half_sse")
     assert good.passed and good.max_rel_error("autodiff") < 1e-12 and good.max_rel_error("finite differences") < 1e-6
-    forward, _, alpha = activations_module._ELEMENTWISE["tanh"]
-    monkeypatch.setitem(activations_module._ELEMENTWISE, "tanh", (forward, lambda n, alpha=0.0: 1 - jnp.tanh(n), alpha))
+    broken = dataclasses.replace(activations_module.ACTIVATIONS["tanh"], derivative=lambda n, alpha: 1 - jnp.tanh(n))
+    monkeypatch.setitem(activations_module.ACTIVATIONS, "tanh", broken)
     bad = check_gradients(mlp, params, x, y, "half_sse")
     assert not bad.passed
     worst = max(bad.rows, key=lambda r: r.rel_error)
     assert worst.layer == 1 and bad.max_rel_error("autodiff") > 1e-2
-    assert "FAIL" in str(bad) and "layer" in str(bad)
+    assert "FAIL (manual vs jax.grad" in str(bad) and "layer" in str(bad)
 
 
 def test_check_command_prints_the_table(capsys):
@@ -77,6 +78,10 @@ def test_train_command_on_xor_writes_outputs(tmp_path, capsys):
         (["evaluate", "nowhere/params.npz"], "does not exist"),
         (["check", "--sizes", "3,x"], "expected comma-separated integers"),
         (["train", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
+        (["check", "--eps", "0"], "eps must be a positive finite number, got 0.0"),
+        (["check", "--eps", "nan"], "eps must be a positive finite number, got nan"),
+        (["check", "--output", "softmax"], "takes logits but the output activation 'softmax' already gives probabilities"),
+        (["train", "--data", "xor", "--loss", "softmax_cross_entropy", "--output", "softmax"], "would be applied twice"),
     ],
 )
 def test_bad_input_prints_one_line_and_exits_nonzero(argv, message):
@@ -99,7 +104,8 @@ def test_derive_command_lists_and_prints(capsys):
     out = capsys.readouterr().out
     assert "PASS" in out and "FAIL" not in out
     assert main(["derive", "no_such_thing"]) == 2
-    assert main(["derive", "check", "--activations", "softmax"]) == 2
+    assert main(["derive", "check", "--activations", "tanh", "--loss", "cross_entropy"]) == 2  # needs a softmax output
+    assert main(["derive", "check", "--sizes", "3,4,3", "--activations", "relu,softmax", "--loss", "cross_entropy"]) == 0
 
 
 def test_train_command_on_mnist_files(tmp_path, capsys):

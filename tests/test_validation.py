@@ -1,0 +1,113 @@
+"""Refused, clearly, at every entry point: labels out of range, targets outside [0, 1] for the
+probability and class losses, probability outputs feeding logits losses, non-finite inputs,
+bad weights, one-unit thresholds that cannot be inferred. Each message names what was wrong,
+what was expected and the fix."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from funcmlp import MLP, accuracy, autodiff_grad, backprop, check_gradients, decision_threshold, evaluate, fit, objective, predict
+
+MLP3 = MLP((4, 5, 3), "tanh", output="identity")
+PARAMS = MLP3.init(jax.random.key(0))
+X = jax.random.normal(jax.random.key(1), (6, 4))
+OUT_OF_RANGE = jnp.array([0, 1, 2, 3, 1, 0])
+
+
+def _fit(mlp, params, x, y, loss, **kwargs):
+    return fit(mlp, params, (x, y), loss=loss, optimizer=optax.sgd(0.1), epochs=1, batch_size=3, key=jax.random.key(0), **kwargs)
+
+
+ENTRY_POINTS = {
+    "backprop": lambda mlp, p, x, y, loss: backprop(mlp, p, x, y, loss),
+    "objective": lambda mlp, p, x, y, loss: objective(mlp, p, x, y, loss),
+    "autodiff_grad": lambda mlp, p, x, y, loss: autodiff_grad(mlp, p, x, y, loss),
+    "check_gradients": lambda mlp, p, x, y, loss: check_gradients(mlp, p, x, y, loss),
+    "fit": _fit,
+    "evaluate": lambda mlp, p, x, y, loss: evaluate(mlp, p, x, y, loss),
+}
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_labels_out_of_range(entry):
+    with pytest.raises(ValueError, match=r"label 3 at index 3 is out of range: loss 'softmax_cross_entropy' with 3 output units takes labels 0..2"):
+        ENTRY_POINTS[entry](MLP3, PARAMS, X, OUT_OF_RANGE, "softmax_cross_entropy")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_probability_targets_outside_0_1(entry):
+    mlp = MLP((4, 2), "sigmoid")
+    y = jnp.full((6, 2), 0.5).at[2, 1].set(-0.25)
+    with pytest.raises(ValueError, match=r"loss 'binary_cross_entropy' needs targets in \[0, 1\] \(probabilities\), found -0.25 at index \(2, 1\)"):
+        ENTRY_POINTS[entry](mlp, mlp.init(jax.random.key(0)), X, y, "binary_cross_entropy")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("output, loss", [("softmax", "softmax_cross_entropy"), ("sigmoid", "sigmoid_binary_cross_entropy")])
+def test_probability_output_into_a_logits_loss(entry, output, loss):
+    mlp = MLP((4, 3), output)
+    with pytest.raises(ValueError, match=rf"loss '{loss}' takes logits but the output activation '{output}' already gives probabilities"):
+        ENTRY_POINTS[entry](mlp, mlp.init(jax.random.key(0)), X, jnp.zeros(6, int) if "softmax" in loss else jnp.zeros((6, 3)), loss)
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_unpaired_probability_losses(entry):
+    mlp = MLP((4, 3), "softmax")
+    with pytest.raises(ValueError, match="loss 'binary_cross_entropy' takes the probabilities of a 'sigmoid' output layer, but the output activation is 'softmax'"):
+        ENTRY_POINTS[entry](mlp, mlp.init(jax.random.key(0)), X, jnp.zeros((6, 3)), "binary_cross_entropy")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_non_finite_inputs_and_targets(entry):
+    with pytest.raises(ValueError, match=r"inputs must be finite numbers; found nan at index \(1, 2\)"):
+        ENTRY_POINTS[entry](MLP3, PARAMS, X.at[1, 2].set(jnp.nan), jnp.zeros((6, 3)), "sse")
+    with pytest.raises(ValueError, match=r"targets must be finite numbers; found inf at index \(4, 0\)"):
+        ENTRY_POINTS[entry](MLP3, PARAMS, X, jnp.zeros((6, 3)).at[4, 0].set(jnp.inf), "sse")
+
+
+def test_fit_checks_the_validation_data_before_training():
+    with pytest.raises(ValueError, match="label 3 at index 3 is out of range"):
+        _fit(MLP3, PARAMS, X, jnp.zeros(6, int), "softmax_cross_entropy", validation=(X, OUT_OF_RANGE))
+
+
+def test_fit_with_float32_params_and_float64_data_trains_in_float32():
+    params32 = jax.tree_util.tree_map(lambda a: a.astype(jnp.float32), PARAMS)
+    trained, history = _fit(MLP3, params32, X.astype(jnp.float64), jnp.array([0, 1, 2, 0, 1, 2]), "softmax_cross_entropy")
+    assert trained[0].W.dtype == jnp.float32 and np.isfinite(history.train_loss[0])
+
+
+def test_mixed_or_integer_params_are_refused():
+    mixed = (PARAMS[0]._replace(W=PARAMS[0].W.astype(jnp.float32)), PARAMS[1])
+    with pytest.raises(ValueError, match="params must be floating point arrays of one dtype"):
+        backprop(MLP3, mixed, X, jnp.zeros((6, 3)), "sse")
+
+
+def test_weights_are_checked():
+    with pytest.raises(ValueError, match="example weights must be finite and >= 0; found -1.0 at index 0"):
+        backprop(MLP3, PARAMS, X, jnp.zeros((6, 3)), "sse", weights=jnp.array([-1.0, 1, 1, 1, 1, 1]))
+
+
+def test_accuracy_and_predict_check_labels_and_thresholds():
+    with pytest.raises(ValueError, match="label 3 at index 3 is out of range"):
+        accuracy(MLP3, PARAMS, X, OUT_OF_RANGE)
+    logit = MLP((4, 1), "identity")
+    params = logit.init(jax.random.key(0))
+    with pytest.raises(ValueError, match="one output unit with the unbounded 'identity' activation: the class threshold depends on the loss; pass loss="):
+        predict(logit, params, X)
+
+
+def test_one_unit_thresholds_follow_the_output_activation_and_loss():
+    assert decision_threshold(MLP((4, 1), "sigmoid")) == 0.5
+    assert decision_threshold(MLP((4, 1), "hardlimit")) == 0.5
+    assert decision_threshold(MLP((4, 1), "tanh")) == 0.0
+    assert decision_threshold(MLP((4, 1), "symmetric_hardlimit")) == 0.0
+    assert decision_threshold(MLP((4, 1), "identity"), "sigmoid_binary_cross_entropy") == 0.0
+    assert decision_threshold(MLP((4, 1), "identity"), "sse") == 0.5
+    # a logit of 0.3 is class 1 (sigmoid(0.3) > 1/2), not class 0
+    logit = MLP((1, 1), "identity")
+    params = (logit.init(jax.random.key(0))[0]._replace(W=jnp.array([[1.0]]), b=jnp.array([0.0])),)
+    assert predict(logit, params, jnp.array([[0.3], [-0.3]]), loss="sigmoid_binary_cross_entropy").tolist() == [1, 0]
+    assert predict(logit, params, jnp.array([[0.3], [0.7]]), loss="sse").tolist() == [0, 1]
+    assert predict(logit, params, jnp.array([[0.3], [0.7]]), threshold=0.5).tolist() == [0, 1]
