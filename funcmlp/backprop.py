@@ -11,6 +11,12 @@ the batch loss is ``L = sum_i r_i L_i`` and the sensitivities ``s^k = dL/dn^k`` 
 
 ``F'(n^k)`` is applied as a vector-Jacobian product: an elementwise product for
 elementwise activations, ``p * (g - <g, p>)`` for softmax.
+
+Every entry point here checks its input first (:func:`forward_and_output`): the loss
+against the output layer (:meth:`funcmlp.losses.Loss.check_output`), the targets and
+example weights against the loss (:func:`funcmlp.losses.prepare_targets`), the params and
+inputs against the network. Values (label ranges, [0, 1] targets, finiteness) are checked
+when they are concrete; under a caller's ``jit`` only shapes can be.
 """
 
 from __future__ import annotations
