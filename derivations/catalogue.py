@@ -58,10 +58,12 @@ def architecture_check(sizes, activation_names, loss, convention="row", method="
     lines += [f"  s^L_{j + 1} = {sp.simplify(v)}" for j, v in enumerate(s_out)]
     passed = True
     for k in range(1, len(sizes) - 1):
-        derived, closed, _ = sensitivities.jacobian_concrete(sizes[k], sizes[k + 1], convention)
+        activation = net.resolved[k - 1]
+        derived, closed, _ = sensitivities.jacobian_concrete(sizes[k], sizes[k + 1], convention, activation)
         ok = (derived - closed).applyfunc(sp.simplify) == sp.zeros(*derived.shape)
         passed &= ok
-        form = "(W^(k+1))^T F'(n^k)" if convention == "row" else "W^(k+1) F'(n^k)"
+        factor = "F'(n^k)" if activation.is_elementwise else f"J_{activation.name}(n^k)"
+        form = f"(W^(k+1))^T {factor}" if convention == "row" else f"W^(k+1) {factor}"
         lines.append(f"{'PASS' if ok else 'FAIL'}  dn^{k + 1}/dn^{k} = {form} ({sizes[k]} -> {sizes[k + 1]}, symbolic): {derived.tolist()}")
     report = chain.check_chain(net, method=method)
     passed &= report.passed

@@ -60,7 +60,7 @@ def activation_function(activation: Activation, derivative: str = "derived"):
     wrong closed form cannot hide), or ``"declared"``: the registry's closed form (what ``local``
     uses to compare the chain rule's structure exactly, with the closed form proven against
     the derived one per activation)."""
-    key = (activation.name, activation.alpha, derivative)
+    key = (activation.spec, activation.alpha, derivative)  # the entry itself: a re-registered name is new
     if key not in _FUNCTIONS:
         spec, alpha = activation.spec, activation.symbolic_alpha()
         name = f"{activation.name}_{derivative}_{len(_FUNCTIONS)}"

@@ -90,16 +90,23 @@ def prove_batch_mean_scaling(batch: int = 2) -> Identity:
     return Identity("batch mean", f"d/dn_i (1/B sum_k L_k) = (1/B) dL_i/dn_i, B = {batch}", sp.Matrix(derived), sp.Matrix(closed), "symbolic", ok)
 
 
-def jacobian_concrete(p_k: int, p_next: int, convention: str = "row") -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
+def jacobian_concrete(p_k: int, p_next: int, convention: str = "row", activation=None) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
     """(derived dn^{k+1}/dn^k, closed form, W) for concrete sizes, one symbol per weight.
 
     Row convention (seed 003 eq. 26): ``n_i^{k+1} = b_i + sum_q a_q^k w_qi``, W is
     ``(p_k, p_next)`` and the closed form is ``W^T F'(n^k)`` (eq. 31). Column convention:
-    ``n^{k+1} = W a^k + b`` with W ``(p_next, p_k)`` and closed form ``W F'(n^k)``.
+    ``n^{k+1} = W a^k + b`` with W ``(p_next, p_k)`` and closed form ``W F'(n^k)``. ``F'`` is
+    ``diag(f'(n))`` for a generic elementwise ``f`` (the default, or any elementwise
+    ``activation``), and the registry's Jacobian (rows e_i^T J from its vector-Jacobian
+    product) for a vector ``activation`` such as softmax.
     """
     n = _vector("n", p_k)
-    a = [f(nj) for nj in n]
-    fprime = sp.diag(*[sp.Derivative(f(nj), nj) for nj in n])
+    if activation is None or activation.is_elementwise:
+        a = [f(nj) for nj in n]
+        fprime = sp.diag(*[sp.Derivative(f(nj), nj) for nj in n])
+    else:
+        a = symbolic.forward(activation, n)
+        fprime = sp.Matrix([symbolic.backward(activation, n, [int(i == j) for j in range(p_k)]) for i in range(p_k)])
     if convention == "row":
         W = sp.Matrix(p_k, p_next, lambda q, i: sp.Symbol(f"w_{q + 1}{i + 1}", real=True))
         b = sp.Matrix(1, p_next, lambda _, i: sp.Symbol(f"b_{i + 1}", real=True))

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import jax
@@ -118,8 +118,14 @@ def _softmax_vjp_sympy(n, g, alpha=None):
 
 
 def _softmax_vjp(n, g, alpha=None):
+    # p (g - <g, p>) with <g, p> = g_m + sum_{j != m} p_j (g_j - g_m), m the largest input: the
+    # same number, but g_m - <g, p> is then a sum of small terms instead of a difference of
+    # nearly equal ones, so a saturated softmax keeps its relative accuracy
     p = jax.nn.softmax(n, axis=-1)
-    return p * (g - jnp.sum(g * p, axis=-1, keepdims=True))
+    top = jax.nn.one_hot(jnp.argmax(n, axis=-1), n.shape[-1], dtype=bool)
+    g_top = jnp.sum(jnp.where(top, g, 0), axis=-1, keepdims=True)
+    spread = jnp.sum(jnp.where(top, 0, p * (g - g_top)), axis=-1, keepdims=True)
+    return p * ((g - g_top) - spread)
 
 
 _SQRT2 = math.sqrt(2.0)
@@ -217,6 +223,7 @@ def register_activation(
     sympy_forward: Callable | None = None,
     sympy_derivative: Callable | None = None,
     output_range: tuple[float, float] | None = None,
+    probabilities: bool = False,
     description: str = "",
 ) -> ActivationSpec:
     """Add an elementwise activation to the registry; backprop, gradient checks and (with the
@@ -232,6 +239,7 @@ def register_activation(
         sympy_forward, sympy_derivative: ``(x, alpha) -> sympy expression``; without
             ``sympy_derivative`` derivations use ``sympy.diff`` of ``sympy_forward``.
         output_range: ``(low, high)`` for bounded outputs (decides one-unit thresholds).
+        probabilities: its outputs are probabilities (refused by the logits losses).
 
     Example:
         >>> import jax, jax.numpy as jnp, sympy
@@ -247,15 +255,16 @@ def register_activation(
         raise ValueError(f"activation name must be lower-case letters, digits and underscores, got {name!r}")
     if name in ACTIVATIONS or name in ALIASES:
         raise ValueError(f"activation {name!r} is already registered; choose another name")
-    if not callable(forward) or not callable(derivative):
-        raise ValueError(f"activation {name!r}: forward and derivative must be functions (n, alpha) -> array")
+    if not callable(forward) or not callable(derivative) or (sympy_forward is not None and not callable(sympy_forward)):
+        raise ValueError(f"activation {name!r}: forward and derivative must be functions (n, alpha) -> array "
+                         "(and sympy_forward one (x, alpha) -> sympy expression)")
     if sympy_forward is not None and sympy_derivative is None:
         def sympy_derivative(x, alpha):
             t = sp.Dummy("t", real=True)
             return sp.diff(sympy_forward(t, alpha), t).subs(t, x)
     spec = ActivationSpec(name, forward, derivative, default_alpha=default_alpha, kinks=tuple(float(k) for k in kinks),
                           convention=convention, sympy_forward=sympy_forward, sympy_derivative=sympy_derivative,
-                          output_range=output_range, description=description)
+                          output_range=output_range, probabilities=probabilities, description=description)
     ACTIVATIONS[name] = spec
     return spec
 
@@ -296,14 +305,22 @@ class Activation:
 
     name: str
     alpha: float | None = None
+    spec: ActivationSpec | None = field(default=None, repr=False)
 
     def __post_init__(self):
-        if self.name not in ACTIVATIONS:
+        if self.spec is not None:
+            if ACTIVATIONS.get(self.name) is not self.spec and self.spec.name != self.name:
+                raise ValueError(f"activation {self.name!r} given the spec of {self.spec.name!r}")
+        elif self.name not in ACTIVATIONS:
             raise ValueError(
                 f"unknown activation {self.name!r}; expected one of {', '.join(ACTIVATIONS)} "
                 f"(aliases: {', '.join(sorted(ALIASES))}), or add one with funcmlp.register_activation"
             )
-        default = ACTIVATIONS[self.name].default_alpha
+        if self.spec is None:
+            # the entry itself, compared by identity: re-registering a name makes a new activation
+            # (jit caches keyed by an old one are not reused)
+            object.__setattr__(self, "spec", ACTIVATIONS[self.name])
+        default = self.spec.default_alpha
         if self.alpha is not None and default is None:
             raise ValueError(f"activation {self.name!r} takes no parameter, got alpha={self.alpha!r}")
         if self.alpha is None and default is not None:
@@ -313,10 +330,6 @@ class Activation:
             if not math.isfinite(alpha):
                 raise ValueError(f"activation {self.name!r}: alpha must be a finite number, got {self.alpha!r}")
             object.__setattr__(self, "alpha", alpha)
-
-    @property
-    def spec(self) -> ActivationSpec:
-        return ACTIVATIONS[self.name]
 
     @property
     def is_elementwise(self) -> bool:

@@ -168,8 +168,10 @@ def cmd_train(args) -> int:
     if args.plots and not args.out:
         raise ValueError("--plots writes into the --out folder; give --out DIR")
     data = load_dataset(args.data, seed=args.seed, path=args.data_path)
-    d_out = data.num_classes if data.num_classes > 2 or args.loss in ("softmax_cross_entropy", "cross_entropy") else (
-        1 if data.num_classes == 2 else data.y_train.shape[1])
+    from funcmlp.losses import get_loss
+
+    one_per_class = data.num_classes > 2 or get_loss(args.loss).spec.targets == "class"
+    d_out = data.num_classes if one_per_class else (1 if data.num_classes == 2 else data.y_train.shape[1])
     mlp = MLP((data.num_features, *args.hidden, d_out), args.activation, output=args.output, dropout=args.dropout)
     key_init, key_fit, key_check = jax.random.split(jax.random.key(args.seed), 3)
     params = mlp.init(key_init, init=args.init, dtype=dtype)

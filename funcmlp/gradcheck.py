@@ -23,8 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from funcmlp.backprop import forward_and_output
-from funcmlp.backprop import autodiff_grad, backprop
+from funcmlp.backprop import autodiff_grad, backprop, forward_and_output
 from funcmlp.model import MLP
 from funcmlp.params import Params
 
@@ -144,7 +143,8 @@ def _check_eps(eps) -> float:
 
 
 def finite_difference_grad(mlp: MLP, params: Params, x, y, loss="sse", *, eps: float = 1e-6, indices=None, reduction: str = "mean", weights=None) -> tuple[np.ndarray, np.ndarray]:
-    """Central-difference gradient of the batch loss, flattened like ``ravel_pytree(params)``.
+    """Central-difference gradient of the batch loss, flattened like ``ravel_pytree(params)``,
+    in float64 whatever the dtype of the arguments.
 
     Args:
         indices: flat parameter indices to perturb (default: all); other entries are NaN.
@@ -165,28 +165,40 @@ def finite_difference_grad(mlp: MLP, params: Params, x, y, loss="sse", *, eps: f
         ([36.0, 12.0], [False, False])
     """
     eps = _check_eps(eps)
-    flat, unravel = ravel_pytree(params)
-    indices = np.arange(flat.size) if indices is None else np.asarray(indices)
-    kinks = [(k, c) for k, act in enumerate(mlp.activations) for c in act.spec.kinks]
+    with jax.enable_x64(True):
+        params, x, y, weights = _in_float64(params, x, y, weights)
+        forward_and_output(mlp, params, x, y, loss, reduction, weights, None, False)  # checks the input once, eagerly
+        flat, unravel = ravel_pytree(params)
+        indices = np.arange(flat.size) if indices is None else np.asarray(indices)
+        kinks = [(k, c) for k, act in enumerate(mlp.activations) for c in act.spec.kinks]
 
-    def loss_and_signs(vector):
-        # one forward pass gives both the loss and the net inputs whose signs locate the kinks
-        trace, value, _ = forward_and_output(mlp, unravel(vector), x, y, loss, reduction, weights, None, False)
-        return value, [trace.n[k] >= c for k, c in kinks]
+        def loss_and_signs(vector):
+            # one forward pass gives both the loss and the net inputs whose signs locate the kinks
+            trace, value, _ = forward_and_output(mlp, unravel(vector), x, y, loss, reduction, weights, None, False)
+            return value, [trace.n[k] >= c for k, c in kinks]
 
-    def central(i):
-        step = jnp.zeros_like(flat).at[i].set(eps)
-        plus, signs_plus = loss_and_signs(flat + step)
-        minus, signs_minus = loss_and_signs(flat - step)
-        crossed = jnp.any(jnp.array([jnp.any(p != m) for p, m in zip(signs_plus, signs_minus, strict=True)] or [False]))
-        return (plus - minus) / (2 * eps), crossed
+        def central(i):
+            step = jnp.zeros_like(flat).at[i].set(eps)
+            plus, signs_plus = loss_and_signs(flat + step)
+            minus, signs_minus = loss_and_signs(flat - step)
+            crossed = jnp.any(jnp.array([jnp.any(p != m) for p, m in zip(signs_plus, signs_minus, strict=True)] or [False]))
+            return (plus - minus) / (2 * eps), crossed
 
-    values, crossed = jax.jit(lambda idx: jax.lax.map(central, idx, batch_size=128))(jnp.asarray(indices))
-    gradient = np.full(flat.size, np.nan)
-    gradient[indices] = np.asarray(values)
-    crosses_kink = np.zeros(flat.size, bool)
-    crosses_kink[indices] = np.asarray(crossed)
-    return gradient, crosses_kink
+        values, crossed = jax.jit(lambda idx: jax.lax.map(central, idx, batch_size=128))(jnp.asarray(indices))
+        gradient = np.full(flat.size, np.nan)
+        gradient[indices] = np.asarray(values)
+        crosses_kink = np.zeros(flat.size, bool)
+        crosses_kink[indices] = np.asarray(crossed)
+        return gradient, crosses_kink
+
+
+def _in_float64(params, x, y, weights=None):
+    """Params, inputs, float targets and weights as float64 (integer labels stay integers); call under ``jax.enable_x64``."""
+    params64 = jax.tree_util.tree_map(lambda leaf: jnp.asarray(np.asarray(leaf), jnp.float64), params)
+    y_np = np.asarray(y)
+    y64 = jnp.asarray(y_np if np.issubdtype(y_np.dtype, np.integer) else y_np.astype(np.float64))
+    weights64 = None if weights is None else jnp.asarray(np.asarray(weights), jnp.float64)
+    return params64, jnp.asarray(np.asarray(x), jnp.float64), y64, weights64
 
 
 def check_gradients(
@@ -228,10 +240,7 @@ def check_gradients(
     """
     eps = _check_eps(eps)
     with jax.enable_x64(True):
-        params64 = jax.tree_util.tree_map(lambda leaf: jnp.asarray(np.asarray(leaf), jnp.float64), params)
-        x64 = jnp.asarray(np.asarray(x), jnp.float64)
-        y_np = np.asarray(y)
-        y64 = jnp.asarray(y_np if np.issubdtype(y_np.dtype, np.integer) else y_np.astype(np.float64))
+        params64, x64, y64, _ = _in_float64(params, x, y)
         result = backprop(mlp, params64, x64, y64, loss, reduction=reduction)
         auto = autodiff_grad(mlp, params64, x64, y64, loss, reduction=reduction)
         manual_leaves = jax.tree_util.tree_leaves(result.grads)

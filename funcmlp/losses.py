@@ -277,16 +277,16 @@ def _first_bad(mask: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
-def check_labels(labels, units: int, loss_name: str = "softmax_cross_entropy") -> None:
+def check_labels(labels, units: int, loss_name: str | None = None) -> None:
     """Raise ``ValueError`` naming the first integer label outside ``0..units-1``, its index and the class count."""
     labels = np.asarray(labels).reshape(-1)
     bad = (labels < 0) | (labels >= units)
     if bad.any():
         index = _first_bad(bad)[0]
+        widen = f" or give the output layer {int(labels.max()) + 1} units" if labels.max() >= units else ""
         raise ValueError(
-            f"label {labels[index]} at index {index} is out of range: loss {loss_name!r} with {units} output units "
-            f"takes labels 0..{units - 1}; relabel the classes as 0..{units - 1} or give the output layer "
-            f"{max(int(labels.max()) + 1, units)} units"
+            f"label {labels[index]} at index {index} is out of range: "
+            f"{f'loss {loss_name!r} with {units} output units takes' if loss_name else f'{units} output units take'} labels 0..{units - 1}; relabel the classes as 0..{units - 1}{widen}"
         )
 
 
@@ -310,14 +310,16 @@ def prepare_targets(loss: Loss, y, batch: int, units: int, dtype) -> Array:
     spec = loss.spec
     concrete = is_concrete(y)
     values = np.asarray(y) if concrete else None  # checked in numpy: jnp results are traced under a caller's jit
+    if concrete and values.dtype.kind not in "biuf":
+        raise ValueError(f"targets must be numbers, got an array of dtype {values.dtype}; encode classes as integers 0..{units - 1}")
     y = jnp.asarray(y)
+    if y.shape == () and batch != 1:
+        raise ValueError(f"a single target was given for {batch} examples; give one per example, shape ({batch},) or ({batch}, {units})")
     is_label = jnp.issubdtype(y.dtype, jnp.integer) and y.shape in ((batch,), ()) and spec.targets == "class"
     if is_label:
         if concrete:
             check_labels(values, units, loss.name)
         return jax.nn.one_hot(y.reshape(batch), units, dtype=dtype)
-    if not (jnp.issubdtype(y.dtype, jnp.floating) or jnp.issubdtype(y.dtype, jnp.integer) or y.dtype == jnp.bool_):
-        raise ValueError(f"targets must be numbers, got dtype {y.dtype}")
     y = y.astype(dtype)
     if y.shape in ((batch,), ()) and units == 1:
         y = y.reshape(batch, 1)

@@ -158,7 +158,9 @@ class MLP:
         """Return ``x`` as an array after checking its last axis is ``d_0``."""
         if is_concrete(x):
             values = np.asarray(x)
-            if values.dtype.kind in "fc" and not np.isfinite(values).all():
+            if values.dtype.kind not in "biuf":
+                raise ValueError(f"inputs must be numbers, got an array of dtype {values.dtype}")
+            if values.dtype.kind == "f" and not np.isfinite(values).all():
                 where = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
                 raise ValueError(f"inputs must be finite numbers; found {values[where]} at index {where}")
         x = jnp.asarray(x)
@@ -167,6 +169,8 @@ class MLP:
                 f"inputs have shape {tuple(x.shape)}, expected (batch, {self.sizes[0]}) or ({self.sizes[0]},) "
                 f"for {self}"
             )
+        if x.ndim == 2 and x.shape[0] == 0:
+            raise ValueError(f"inputs have no examples (shape {tuple(x.shape)}); give at least one row of {self.sizes[0]} features")
         if not jnp.issubdtype(x.dtype, jnp.floating):
             x = x.astype(jnp.result_type(float))
         return x

@@ -62,16 +62,18 @@ class Evaluation(NamedTuple):
 def decision_threshold(mlp: MLP, loss=None) -> float:
     """The output value above which a one-unit network predicts class 1.
 
-    A bounded output layer thresholds at the midpoint of its range (sigmoid, hard limit:
-    0.5; tanh, symmetric hard limit: 0). An unbounded one (identity, relu, ...) needs the
-    loss: 0 for logits (``sigmoid_binary_cross_entropy``), 0.5 for a regression loss on
-    0/1 targets.
+    Logits (the loss takes logits: ``sigmoid_binary_cross_entropy``) threshold at 0, where
+    sigmoid(z) = 1/2. Otherwise a bounded output layer thresholds at the midpoint of its range
+    (sigmoid, hard limit: 0.5; tanh, symmetric hard limit: 0); an unbounded one (identity,
+    relu, ...) needs the loss: a regression loss on 0/1 targets thresholds at 0.5.
 
     Example:
         >>> decision_threshold(MLP((2, 1), "tanh")), decision_threshold(MLP((2, 1), "identity"), "sigmoid_binary_cross_entropy")
         (0.0, 0.0)
     """
     output = mlp.activations[-1]
+    if loss is not None and get_loss(loss).spec.takes == "logits":
+        return 0.0
     if output.spec.output_range is not None:
         low, high = output.spec.output_range
         return (low + high) / 2
@@ -80,7 +82,14 @@ def decision_threshold(mlp: MLP, loss=None) -> float:
             f"one output unit with the unbounded {output.name!r} activation: the class threshold depends on the loss; "
             "pass loss= (logits of 'sigmoid_binary_cross_entropy' threshold at 0, regression on 0/1 targets at 0.5) or threshold="
         )
-    return 0.0 if get_loss(loss).spec.takes == "logits" else 0.5
+    return 0.5
+
+
+def _classes(mlp: MLP, outputs: jax.Array, threshold: float | None) -> jax.Array:
+    """Predicted classes ``(batch,)`` from outputs ``(batch, d_L)``."""
+    if mlp.sizes[-1] == 1:
+        return (outputs[:, 0] > threshold).astype(jnp.int32)
+    return jnp.argmax(outputs, axis=-1)
 
 
 def predict(mlp: MLP, params: Params, x, *, loss=None, threshold: float | None = None) -> jax.Array:
@@ -96,32 +105,32 @@ def predict(mlp: MLP, params: Params, x, *, loss=None, threshold: float | None =
     """
     if mlp.sizes[-1] == 1 and threshold is None:
         threshold = decision_threshold(mlp, loss)
-    out = _jit_apply(mlp, params, jnp.atleast_2d(mlp.check_inputs(x)))
-    if mlp.sizes[-1] == 1:
-        return (out[:, 0] > threshold).astype(jnp.int32)
-    return jnp.argmax(out, axis=-1)
+    mlp.check_params(params)
+    return _classes(mlp, _jit_apply(mlp, params, jnp.atleast_2d(mlp.check_inputs(x))), threshold)
 
 
-def target_classes(mlp: MLP, y) -> jax.Array:
-    """The class of each target ``(batch,)``: integer labels (range-checked), the argmax of
-    target rows, or for one unit the targets above the midpoint of the output range (0 for
-    -1/+1 targets of tanh and symmetric hard limits, 0.5 otherwise)."""
+def target_classes(mlp: MLP, y, batch: int, *, loss=None) -> jax.Array:
+    """The class of each of ``batch`` targets ``(batch,)``, checked: integer labels (in range),
+    the argmax of target rows, or for one unit the targets above the middle of the output range
+    (0 for the -1/+1 targets of tanh and symmetric hard limits, 0.5 otherwise)."""
     units = mlp.sizes[-1]
     y = jnp.asarray(y)
-    if units > 1 and jnp.issubdtype(y.dtype, jnp.integer) and y.ndim == 1:
+    if units > 1 and jnp.issubdtype(y.dtype, jnp.integer) and y.shape == (batch,):
         if is_concrete(y):
-            check_labels(y, units)
+            check_labels(y, units, None if loss is None else get_loss(loss).name)
         return y
+    targets = prepare_targets(get_loss(loss if loss is not None else "sse"), y, batch, units, jnp.result_type(float))
     if units == 1:
         output_range = mlp.activations[-1].spec.output_range
         midpoint = (output_range[0] + output_range[1]) / 2 if output_range is not None and output_range[0] < 0 else 0.5
-        return (y.reshape(-1) > midpoint).astype(jnp.int32)
-    return jnp.argmax(y, axis=-1)
+        return (targets[:, 0] > midpoint).astype(jnp.int32)
+    return jnp.argmax(targets, axis=-1)
 
 
 def accuracy(mlp: MLP, params: Params, x, y, *, loss=None, threshold: float | None = None) -> float:
-    """Fraction of examples whose predicted class equals the target class."""
-    return float(jnp.mean(predict(mlp, params, x, loss=loss, threshold=threshold) == target_classes(mlp, y)))
+    """Fraction of examples whose predicted class equals the target class (both checked)."""
+    predicted = predict(mlp, params, x, loss=loss, threshold=threshold)
+    return float(jnp.mean(predicted == target_classes(mlp, y, predicted.shape[0], loss=loss)))
 
 
 def evaluate(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean", classification: bool | None = None) -> Evaluation:
@@ -137,11 +146,22 @@ def evaluate(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean", c
         True
     """
     loss = get_loss(loss)
+    check_reduction(reduction)
     x, targets = _checked_data(mlp, params, loss, x, y)
-    value = float(_jit_objective(mlp, params, x, targets, loss, reduction=check_reduction(reduction)))
     if classification is None:
         classification = loss.is_classification
-    return Evaluation(value, accuracy(mlp, params, x, y, loss=loss) if classification else None)
+    classes = target_classes(mlp, y, x.shape[0], loss=loss) if classification else None
+    return _evaluate_checked(mlp, params, x, targets, classes, loss, reduction)
+
+
+def _evaluate_checked(mlp: MLP, params: Params, x, targets, classes, loss, reduction: str) -> Evaluation:
+    """:func:`evaluate` on data already checked: ``targets`` ``(N, d_L)``, ``classes`` ``(N,)`` or None."""
+    value = float(_jit_objective(mlp, params, x, targets, loss, reduction=reduction))
+    if classes is None:
+        return Evaluation(value, None)
+    threshold = decision_threshold(mlp, loss) if mlp.sizes[-1] == 1 else None
+    predicted = _classes(mlp, _jit_apply(mlp, params, x), threshold)
+    return Evaluation(value, float(jnp.mean(predicted == classes)))
 
 
 def _checked_data(mlp: MLP, params: Params, loss, x, y) -> tuple[jax.Array, jax.Array]:
@@ -225,12 +245,14 @@ def fit(
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     x, y = _checked_data(mlp, params, loss, *data)
-    if validation is not None:
-        _checked_data(mlp, params, loss, *validation)
-    n = x.shape[0]
-    steps = iterations_per_epoch(n, batch_size, drop_last=drop_last)
     if classification is None:
         classification = loss.is_classification
+    classes = target_classes(mlp, data[1], x.shape[0], loss=loss) if classification else None
+    if validation is not None:
+        x_val, y_val = _checked_data(mlp, params, loss, *validation)
+        classes_val = target_classes(mlp, validation[1], x_val.shape[0], loss=loss) if classification else None
+    n = x.shape[0]
+    steps = iterations_per_epoch(n, batch_size, drop_last=drop_last)
     value_and_grad = make_gradient_fn(mlp, loss, reduction=reduction, gradient=gradient)
 
     @jax.jit
@@ -256,12 +278,12 @@ def fit(
         params, opt_state, _ = run_epoch(params, opt_state, x, y, epoch_key)
         jax.block_until_ready(params)
         history.epoch_seconds.append(time.perf_counter() - start)
-        train = evaluate(mlp, params, x, data[1], loss, reduction=reduction, classification=classification)
+        train = _evaluate_checked(mlp, params, x, y, classes, loss, reduction)
         history.train_loss.append(train.loss)
         if classification:
             history.train_accuracy.append(train.accuracy)
         if validation is not None:
-            val = evaluate(mlp, params, validation[0], validation[1], loss, reduction=reduction, classification=classification)
+            val = _evaluate_checked(mlp, params, x_val, y_val, classes_val, loss, reduction)
             history.val_loss.append(val.loss)
             if classification:
                 history.val_accuracy.append(val.accuracy)

@@ -31,18 +31,23 @@ ACTIVATIONS = {
     "softplus": lambda n, alpha: jax.nn.softplus(n),
     "elu": lambda n, alpha: jax.nn.elu(n, 1.0 if alpha is None else alpha),
     "gelu": lambda n, alpha: jax.nn.gelu(n, approximate=False),
-    "softmax": lambda n, alpha: jax.nn.softmax(n, axis=-1),
+    "softmax": lambda n, alpha: jnp.exp(_log_softmax(n)),
 }
 
-def _softmax_cross_entropy(z, y):
-    """-sum_j y_j log p_j with log p_j = (z_j - z_max) - log1p(sum over the other classes of
-    exp(z_k - z_max)): log1p keeps 1 - p_max, so jax.grad of this is accurate where softmax
-    saturates (optax.softmax_cross_entropy's gradient p - y rounds p_max - 1 to 0 there, in
-    float64 too)."""
+def _log_softmax(z):
+    """log p_j = (z_j - z_max) - log1p(sum over the other classes of exp(z_k - z_max)): log1p
+    keeps 1 - p_max, so jax.grad through it is accurate where softmax saturates (jax.nn.softmax's
+    rule p (g - <g, p>) and optax's p - y round to 0 there, in float64 too)."""
     top = jax.nn.one_hot(jax.lax.stop_gradient(jnp.argmax(z, axis=-1)), z.shape[-1], dtype=bool)
     z_max = jnp.sum(jnp.where(top, z, 0.0), axis=-1, keepdims=True)
     rest = jnp.log1p(jnp.sum(jnp.where(top, 0.0, jnp.exp(jnp.where(top, 0.0, z - z_max))), axis=-1, keepdims=True))
-    return -jnp.sum(y * (z - z_max - rest), axis=-1)
+    return z - z_max - rest
+
+
+def _softmax_cross_entropy(z, y):
+    """-sum_j y_j log p_j on :func:`_log_softmax` (equal to optax.softmax_cross_entropy, with an
+    accurate gradient where softmax saturates)."""
+    return -jnp.sum(y * _log_softmax(z), axis=-1)
 
 
 # per-example losses (batch, d) -> (batch,) on the output a (and the last net input n for the

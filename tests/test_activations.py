@@ -163,3 +163,50 @@ def test_registration_refuses_bad_names(swish):
         register_activation("Swish 2", jnp.tanh, jnp.tanh)
     with pytest.raises(ValueError, match="'relu' is built in and cannot be removed"):
         unregister_activation("relu")
+
+
+def test_a_re_registered_name_is_a_new_activation_even_under_jit():
+    """jit caches are keyed by the Activation; it carries its registry entry, so replacing an entry is seen."""
+    from funcmlp import MLP, predict
+    from funcmlp.activations import register_activation, unregister_activation
+
+    mlp_old = None
+    try:
+        register_activation("double_doc", lambda n, alpha: 2 * n, lambda n, alpha: 2 * jnp.ones_like(n))
+        mlp_old = MLP((1, 2), "double_doc")
+        params = mlp_old.init(jax.random.key(0))
+        x = jnp.array([[1.0]])
+        first = mlp_old.apply(params, x)
+        unregister_activation("double_doc")
+        register_activation("double_doc", lambda n, alpha: -2 * n, lambda n, alpha: -2 * jnp.ones_like(n))
+        mlp_new = MLP((1, 2), "double_doc")
+        assert mlp_new != mlp_old
+        np.testing.assert_allclose(mlp_new.apply(params, x), -first)
+        assert predict(mlp_new, params, x).tolist() != predict(mlp_old, params, x).tolist()
+    finally:
+        from funcmlp.activations import ACTIVATIONS
+        if "double_doc" in ACTIVATIONS:
+            unregister_activation("double_doc")
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda r: r("cube", "not a function", jnp.tanh), "forward and derivative must be functions"),
+    (lambda r: r("cube", jnp.tanh, jnp.tanh, sympy_forward="x**3"), "forward and derivative must be functions"),
+])
+def test_registration_refuses_what_is_not_a_function(call, match):
+    from funcmlp.activations import register_activation
+    with pytest.raises(ValueError, match=match):
+        call(register_activation)
+
+
+def test_other_refusals():
+    from funcmlp.activations import unregister_activation
+    from funcmlp.losses import get_loss
+    with pytest.raises(ValueError, match="no registered activation 'nothing'"):
+        unregister_activation("nothing")
+    with pytest.raises(ValueError, match="alpha must be a finite number, got nan"):
+        Activation("leaky_relu", float("nan"))
+    with pytest.raises(ValueError, match="an activation must be a name or an Activation, got int 3"):
+        get_activation(3)
+    with pytest.raises(ValueError, match="a loss must be one of sse, .* got int 3"):
+        get_loss(3)

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from funcmlp import MLP, backprop, params_from_arrays
+from funcmlp.activations import ACTIVATION_NAMES
 from funcmlp.gradcheck import finite_difference_grad
 
-HIDDEN = ["identity", "hardlimit", "symmetric_hardlimit", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "elu", "gelu",
-          "softmax", "leaky_relu(0.2)", "elu(0.5)"]
+HIDDEN = [*ACTIVATION_NAMES, "leaky_relu(0.2)", "elu(0.5)"]  # every built-in, and parameters away from their defaults
 OUTPUTS = HIDDEN
 # what each loss accepts, written here from the README's rules (test_losses checks the library agrees)
 PROBABILITY_OUTPUTS = ["sigmoid", "softmax"]
@@ -35,8 +35,11 @@ TARGETS = {
     "softmax_cross_entropy": ["labels", "one_hot", "soft", "smoothed", "multi_hot", "partial"],
     "cross_entropy": ["labels", "one_hot", "soft", "smoothed", "multi_hot", "partial"],
 }
-# kinks: in float32 a net input within rounding of 0 may fall on the other side than in float64
 SMOOTH = ["identity", "sigmoid", "tanh", "softplus", "gelu", "softmax"]
+
+
+def test_the_reference_has_every_builtin_activation():
+    assert set(reference.ACTIVATIONS) == set(ACTIVATION_NAMES)
 
 
 def parse(name):
@@ -117,17 +120,15 @@ def problems(draw):
     widths = [draw(st.sampled_from([1, 2, 5, 13, 32])) for _ in range(depth + 1)]
     if loss in ("softmax_cross_entropy", "cross_entropy") and widths[-1] == 1:
         widths[-1] = draw(st.sampled_from([2, 5]))
-    menu = HIDDEN if dtype == jnp.float64 else SMOOTH
-    hidden = [draw(st.sampled_from(menu)) for _ in range(depth - 1)]
-    output = draw(st.sampled_from([o for o in ACCEPTED[loss] if o in menu]))
-    # a saturated softmax output under a regression loss: its vector-Jacobian product p (g - <g, p>)
-    # cancels to rounding noise in any precision (jax.grad's too), so no reference can decide there
-    scales = [0.3, 1.0] if output == "softmax" and loss != "cross_entropy" else [0.3, 1.0, 5.0, 50.0]
+    # kinked activations in float32 too: a net input within float32 rounding of a kink (where the
+    # float64 reference could take the other side) has probability ~1e-6 per unit with these draws
+    hidden = [draw(st.sampled_from(HIDDEN)) for _ in range(depth - 1)]
+    output = draw(st.sampled_from(ACCEPTED[loss]))
     return dict(
         sizes=tuple(widths), activations=[*hidden, output], loss=loss, dtype=dtype,
         batch=draw(st.sampled_from([1, 7, 16])), reduction=draw(st.sampled_from(["mean", "sum"])),
         target=draw(st.sampled_from(TARGETS[loss])), weighted=draw(st.booleans()),
-        logit_scale=draw(st.sampled_from(scales)), seed=draw(st.integers(0, 2**16)),
+        logit_scale=draw(st.sampled_from([0.3, 1.0, 5.0, 50.0])), seed=draw(st.integers(0, 2**16)),
     )
 
 
@@ -148,7 +149,8 @@ def _manual_and_reference(mlp, params, x, y, y_reference, weights, *, loss, redu
 def test_manual_backprop_equals_an_independent_reference(problem):
     """Every accepted (output, loss, target) combination: manual = jax.grad of optax's loss
     <= 1e-10 relative in float64; float32 manual against the float64 reference at the same
-    (float32) numbers <= 1e-4 of each array's largest entry, and finite at saturated outputs.
+    (float32) numbers within 1e-4 relative per entry or 1e-6 of its array's largest entry,
+    and finite at saturated outputs.
     The eager entry points check the inputs first (see test_validation.py); here both run compiled."""
     p = dict(problem)
     loss, reduction, dtype, seed = p.pop("loss"), p.pop("reduction"), p.pop("dtype"), p.pop("seed")
@@ -162,7 +164,7 @@ def test_manual_backprop_equals_an_independent_reference(problem):
         assert float(manual.loss) == pytest.approx(expected_loss, rel=1e-12, abs=1e-300)
     else:
         assert manual.grads[0].W.dtype == jnp.float32
-        assert_trees_close(manual.grads, expected, rtol=0, atol_scale=1e-4, floor=10 * np.finfo(np.float32).tiny)
+        assert_trees_close(manual.grads, expected, rtol=1e-4, atol_scale=1e-6, floor=10 * np.finfo(np.float32).tiny)
         assert float(manual.loss) == pytest.approx(expected_loss, rel=1e-4, abs=1e-5)
 
 

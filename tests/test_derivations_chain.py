@@ -4,7 +4,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from derivations import chain
 from derivations.chain import Network, activation_function, check_composed, check_graph, check_local, lambdify_gradient, reverse_gradient
 from funcmlp import MLP, autodiff_grad, backprop, params_from_arrays
 from funcmlp.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec

@@ -41,3 +41,14 @@ def test_symbolic_jacobian_matches_jax_jacobian():
     numeric = sp.lambdify([list(n), list(W)], concrete, "numpy")(values_n, values_W.ravel())
     step = lambda m: jax.nn.sigmoid(m) @ jnp.asarray(values_W)
     np.testing.assert_allclose(numeric, jax.jacfwd(step)(jnp.asarray(values_n)), rtol=1e-13)
+
+
+def test_softmax_jacobian_for_a_layer():
+    """dn^(k+1)/dn^k through a softmax layer is W^T (diag(p) - p p^T), not a diagonal F'."""
+    from funcmlp.activations import get_activation
+    derived, closed, W = jacobian_concrete(3, 2, "row", get_activation("softmax"))
+    assert (derived - closed).applyfunc(sp.simplify) == sp.zeros(2, 3)
+    n = sp.symbols("n1:4", real=True)
+    p = [sp.exp(v) / sum(sp.exp(u) for u in n) for v in n]
+    by_hand = W.T * (sp.diag(*p) - sp.Matrix(p) * sp.Matrix(p).T)
+    assert (closed - by_hand).applyfunc(sp.simplify) == sp.zeros(2, 3)

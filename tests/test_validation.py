@@ -111,3 +111,37 @@ def test_one_unit_thresholds_follow_the_output_activation_and_loss():
     assert predict(logit, params, jnp.array([[0.3], [-0.3]]), loss="sigmoid_binary_cross_entropy").tolist() == [1, 0]
     assert predict(logit, params, jnp.array([[0.3], [0.7]]), loss="sse").tolist() == [0, 1]
     assert predict(logit, params, jnp.array([[0.3], [0.7]]), threshold=0.5).tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: backprop(MLP3, PARAMS, X[:0], jnp.zeros((0, 3)), "sse"), r"inputs have no examples \(shape \(0, 4\)\)"),
+    (lambda: check_gradients(MLP3, PARAMS, X[:0], jnp.zeros((0, 3)), "sse"), r"inputs have no examples"),
+    (lambda: evaluate(MLP3, PARAMS, X[:0], jnp.zeros((0, 3)), "sse"), r"inputs have no examples"),
+    (lambda: backprop(MLP3, PARAMS, X, jnp.array(1), "softmax_cross_entropy"), r"a single target was given for 6 examples"),
+    (lambda: backprop(MLP3, PARAMS, X, np.array([["a", "b", "c"]] * 6), "sse"), r"targets must be numbers"),
+    (lambda: fit(MLP3, PARAMS, (X[0], jnp.zeros(3)), loss="sse", optimizer=optax.sgd(0.1), epochs=1, batch_size=1,
+                 key=jax.random.key(0)), r"data inputs must be a batch \(N, 4\)"),
+    (lambda: accuracy(MLP3, PARAMS, X, jnp.array([1])), r"targets have shape \(1,\), expected \(6, 3\)"),
+    (lambda: accuracy(MLP3, PARAMS, X, jnp.zeros((6, 3)).at[0, 0].set(jnp.nan)), r"targets must be finite numbers"),
+    (lambda: predict(MLP3, PARAMS, X.at[0, 0].set(jnp.inf)), r"inputs must be finite numbers; found inf at index \(0, 0\)"),
+])
+def test_more_refusals(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_accuracy_without_a_loss_names_no_loss():
+    with pytest.raises(ValueError, match=r"label 3 at index 3 is out of range: 3 output units take labels 0..2; relabel the classes as 0..2 or give the output layer 4 units"):
+        accuracy(MLP3, PARAMS, X, OUT_OF_RANGE)
+    with pytest.raises(ValueError, match=r"label -1 at index 0 is out of range: .*relabel the classes as 0..2$"):
+        accuracy(MLP3, PARAMS, X, jnp.array([-1, 0, 0, 0, 0, 0]))
+
+
+def test_finite_differences_run_in_float64_whatever_the_params():
+    from funcmlp.gradcheck import finite_difference_grad
+    params32 = jax.tree_util.tree_map(lambda a: a.astype(jnp.float32), PARAMS)
+    y = jnp.zeros((6, 3))
+    fd32, _ = finite_difference_grad(MLP3, params32, X.astype(jnp.float32), y, "half_sse")
+    fd64, _ = finite_difference_grad(MLP3, jax.tree_util.tree_map(lambda a: a.astype(jnp.float32).astype(jnp.float64), PARAMS),
+                                     X.astype(jnp.float32).astype(jnp.float64), y, "half_sse")
+    np.testing.assert_array_equal(fd32, fd64)
