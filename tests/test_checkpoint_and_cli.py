@@ -48,6 +48,7 @@ def test_gradient_check_catches_a_wrong_derivative(monkeypatch):
     assert good.passed and good.max_rel_error("autodiff") < 1e-12 and good.max_rel_error("finite differences") < 1e-6
     broken = dataclasses.replace(activations_module.ACTIVATIONS["tanh"], derivative=lambda n, alpha: 1 - jnp.tanh(n))
     monkeypatch.setitem(activations_module.ACTIVATIONS, "tanh", broken)
+    mlp = MLP((3, 4, 2), "tanh", output="identity")  # an Activation carries the registry entry it was made with
     bad = check_gradients(mlp, params, x, y, "half_sse")
     assert not bad.passed
     worst = max(bad.rows, key=lambda r: r.rel_error)
