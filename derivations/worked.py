@@ -1,21 +1,11 @@
-"""Worked examples of the seeds, recomputed exactly and step by step, with their errata.
+"""The seeds' worked examples, recomputed exactly and step by step, with their errata: the
+registry behind ``funcmlp derive NAME``.
 
-Every example is a :class:`Derivation`: a list of steps (a name, the formula, the values),
-the numbers the text printed for some of those steps, and the errata found by comparing
-them. Values are sympy numbers: exact rationals where the arithmetic is rational (ReLU,
-linear and hard-limit networks), exact closed forms such as ``1/(1 + exp(-13/25))`` for
-the sigmoid, shown with 8 significant decimals beside.
-
-A printed decimal is an erratum when it differs from the exact value by more than one unit
-in its last printed digit (so a truncated or rounded last digit is not flagged); a printed
-integer such as 0 or 8 must be exact. Each
-erratum carries the kind of slip: arithmetic, a term left out, a derivative ignored, a
-sign, a transposed product, a wrong scaling, a wrong quantity, or carried over from an
-earlier erratum.
-
-Network examples are in the row convention ``n = a W + b`` internally; column-convention
-texts (seeds 000, 002) are transposed on the way in, and their matrices are shown and
-compared in their own layout.
+The network examples (seed 000's house-price network, seed 002's 2-2-1 sigmoid network,
+seed 003's ReLU-then-linear step) are spec files in ``derivations/examples``, read through
+the same path as a user's (:mod:`derivations.spec`); the others (perceptrons, XOR, dropout,
+vanishing and exploding gradients, the mini-batch rule, the optimizer formulas) are built
+here. Each is a :class:`~derivations.derivation.Derivation`; :func:`render` prints it.
 
 Example:
     >>> d = build("seed003_relu_linear")
@@ -25,14 +15,13 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from fractions import Fraction
-
 import sympy as sp
 
 from derivations import symbolic
+from derivations.derivation import Derivation, Erratum, P, Step, _decimal
+from derivations.render import render
+from derivations.spec import SEED_EXAMPLES, from_spec, read_spec, seed_spec_path
 from funcmlp.activations import get_activation
-from funcmlp.losses import get_loss
 
 R = sp.Rational
 
@@ -47,279 +36,11 @@ _sigmoid = _scalar("sigmoid")
 _hardlimit = _scalar("hardlimit")
 
 
-@dataclass(frozen=True)
-class Printed:
-    """A number as the text printed it (a decimal string), the equation, and the kind of slip if it is wrong."""
-
-    value: str
-    where: str
-    slip: str = ""
-
-
-def P(where: str, *values: str, slips: dict | None = None, slip: str = "") -> tuple:
-    """Printed values of one step in their row-major order; ``slips`` maps an index to its slip."""
-    slips = slips or {}
-    return tuple(Printed(v, where, slips.get(i, slip)) for i, v in enumerate(values))
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    formula: str
-    values: tuple
-    shape: tuple = ()
-
-
-@dataclass
-class Erratum:
-    step: str
-    index: int
-    printed: str
-    exact: sp.Expr
-    where: str
-    slip: str
-
-    def __str__(self) -> str:
-        if self.exact.free_symbols:
-            return f"{self.where}: {self.step} printed {self.printed}, right: {self.exact} ({self.slip})"
-        exact = f"{self.exact} = " if self.exact.is_Rational else ""
-        return f"{self.where}: {self.step}[{self.index}] printed {self.printed}, exact {exact}{_decimal(self.exact)} ({self.slip})"
-
-
-@dataclass
-class Derivation:
-    name: str
-    title: str
-    steps: list = field(default_factory=list)
-    errata: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-
-    @property
-    def values(self) -> dict:
-        return {s.name: list(s.values) for s in self.steps}
-
-    def add(self, name: str, formula: str, values, shape=()) -> list:
-        values = [sp.nsimplify(v) if isinstance(v, (int, Fraction)) else sp.sympify(v) for v in values]
-        self.steps.append(Step(name, formula, tuple(values), tuple(shape)))
-        return values
-
-    def compare(self, printed: dict) -> None:
-        """Flag every printed number more than one unit in its last digit from the exact value."""
-        values = self.values
-        for step, entries in printed.items():
-            if len(entries) != len(values[step]):
-                raise ValueError(f"{self.name}: step {step!r} has {len(values[step])} values, {len(entries)} printed")
-            for index, (p, exact) in enumerate(zip(entries, values[step], strict=True)):
-                # a decimal may be off by one unit in its last digit (rounded or truncated); an integer is exact
-                tolerance = sp.Rational(1, 10 ** len(p.value.split(".")[1])) if "." in p.value else 0
-                if abs(sp.nsimplify(p.value) - sp.N(exact, 40)) > tolerance:
-                    self.errata.append(Erratum(step, index, p.value, exact, p.where, p.slip or "unexplained"))
-
-
-def _decimal(value, digits: int = 8) -> str:
-    if value.free_symbols:
-        return str(value)
-    value = sp.N(value, 30)
-    if value == 0:
-        return "0"
-    return f"{float(value):.{digits}g}"
-
-
-def _exact(value) -> str:
-    """The exact value: a rational, a short closed form, or (for long closed forms) 12 digits marked ~."""
-    text = str(value)
-    return text if value.is_Rational or len(text) <= 40 else _decimal(value, 12) + "~"
-
-
-# ---------------------------------------------------------------------------
-# network examples
-
-
-@dataclass(frozen=True)
-class Network:
-    name: str
-    title: str
-    activations: tuple
-    loss: str
-    eta: str
-    x: tuple
-    y: tuple
-    layers: tuple  # ((W rows...), (b...)) per layer, in ``convention``
-    convention: str = "row"
-    printed: dict = field(default_factory=dict)
-    notes: tuple = ()
-
-
-def _matrix(rows):
-    return [[sp.nsimplify(str(v)) for v in row] for row in rows]
-
-
-def _transpose(m):
-    return [list(col) for col in zip(*m, strict=True)]
-
-
-def run_network(ex: Network) -> Derivation:
-    """Forward pass, loss, sensitivities (seed 003 eqs. 24, 33), gradients and one update."""
-    d = Derivation(ex.name, ex.title, notes=list(ex.notes))
-    column = ex.convention == "column"
-    weights = [_transpose(_matrix(W)) if column else _matrix(W) for W, _ in ex.layers]
-    biases = [[sp.nsimplify(str(v)) for v in b] for _, b in ex.layers]
-    eta = sp.nsimplify(ex.eta)
-    a = d.add("a^0", "x", [sp.nsimplify(str(v)) for v in ex.x])
-    y = [sp.nsimplify(str(v)) for v in ex.y]
-    outputs, nets = [a], []
-    for k, (W, b, act) in enumerate(zip(weights, biases, ex.activations, strict=True), start=1):
-        n = d.add(f"n^{k}", f"W^{k} a^{k - 1} + b^{k}" if column else f"b^{k} + a^{k - 1} W^{k}",
-                  [b[j] + sum(a[i] * W[i][j] for i in range(len(a))) for j in range(len(b))])
-        a = d.add(f"a^{k}", f"{act}(n^{k})", symbolic.forward(get_activation(act), n))
-        nets.append(n)
-        outputs.append(a)
-    value, output_sensitivity = symbolic.output_terms(get_loss(ex.loss), get_activation(ex.activations[-1]), nets[-1], y, a)
-    d.add("L", f"{ex.loss}(y, a^{len(weights)})", [value])
-    depth = len(weights)
-    s = d.add(f"s^{depth}", f"dL/da^{depth} * f'(n^{depth})", output_sensitivity)
-    sensitivities = {depth: s}
-    for k in range(depth - 1, 0, -1):
-        W_next = weights[k]
-        upstream = d.add(f"dL/da^{k}", f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T",
-                         [sum(s[j] * W_next[i][j] for j in range(len(s))) for i in range(len(nets[k - 1]))])
-        s = d.add(f"s^{k}", f"dL/da^{k} * f'(n^{k})  (seed 003 eq. 33)",
-                  symbolic.backward(get_activation(ex.activations[k - 1]), nets[k - 1], upstream))
-        sensitivities[k] = s
-    for k in range(depth, 0, -1):
-        a_prev, s = outputs[k - 1], sensitivities[k]
-        grad = [[a_prev[i] * s[j] for j in range(len(s))] for i in range(len(a_prev))]
-        new = [[weights[k - 1][i][j] - eta * grad[i][j] for j in range(len(s))] for i in range(len(a_prev))]
-        if column:
-            grad, new = _transpose(grad), _transpose(new)
-        shape = (len(grad), len(grad[0]))
-        d.add(f"dL/dW^{k}", f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}", [v for row in grad for v in row], shape)
-        d.add(f"dL/db^{k}", f"s^{k}", s)
-        d.add(f"W^{k} new", f"W^{k} - eta dL/dW^{k}", [v for row in new for v in row], shape)
-        d.add(f"b^{k} new", f"b^{k} - eta s^{k}", [biases[k - 1][j] - eta * s[j] for j in range(len(s))])
-    d.compare(ex.printed)
-    return d
-
-
-CARRIED_11 = "carried over from eq. 11 (the bias b^[2] left out)"
-IGNORED = "a derivative ignored: relu'(n^[2]_1) = 0 because n^[2]_1 = -3.5208 < 0, so s^[2]_1 = 0"
-
-SEED_000_HOUSE_PRICE = Network(
-    name="seed000_house_price",
-    title="Seed 000, eqs. 6-30: house-price network 3-2-2-1, ReLU, L = 1/2 (y - a)^2, y = 1, alpha = 0.1",
-    activations=("relu", "relu", "relu"),
-    loss="half_sse",
-    eta="0.1",
-    x=(1200, 3, 10),
-    y=(1,),
-    convention="column",
-    layers=(
-        (((0.01, -0.02, 0.03), (0.04, 0.05, -0.06)), (0.001, -0.001)),
-        (((0.1, -0.1), (0.1, 0.1)), (0.01, 0.01)),
-        (((0.1, 0.1),), (0.01,)),
-    ),
-    printed={
-        "n^1": P("eq. 8", "12.241", "47.549"),
-        "n^2": P("eq. 11", "-3.5308", "5.979", slip="a term left out: the bias b^[2] = 0.01"),
-        "a^2": P("eq. 12", "0", "5.979", slip=CARRIED_11),
-        "n^3": P("eq. 14", "0.6079", slip=CARRIED_11),
-        "a^3": P("eq. 15", "0.6079", slip=CARRIED_11),
-        "L": P("eq. 16", "0.0762", slip="arithmetic: even with its own a^[3] = 0.6079, 1/2 (0.3921)^2 = 0.07687; and carried over from eq. 11"),
-        "s^3": P("eq. 17", "-0.3921", slip=CARRIED_11),
-        "dL/dW^3": P("eq. 19", "0", "-2.3443", slip=CARRIED_11),
-        "dL/db^3": P("eq. 20", "-0.3921", slip=CARRIED_11),
-        "W^3 new": P("after eq. 20", "0.1", "0.3344", slip=CARRIED_11),
-        "b^3 new": P("after eq. 20", "0.04921", slip=CARRIED_11),
-        "dL/da^2": P("eq. 23", "-0.03921", "-0.03921", slip=CARRIED_11),
-        "dL/dW^2": P("eq. 24", "-0.4799", "-1.8643", "-0.4799", "-1.8643", slips={0: IGNORED, 1: IGNORED}, slip=CARRIED_11),
-        "dL/db^2": P("eq. 25", "-0.03921", "-0.03921", slips={0: IGNORED}, slip=CARRIED_11),
-        "W^2 new": P("eq. 26", "0.1479", "0.0864", "0.1479", "0.2864", slips={0: IGNORED, 1: IGNORED}, slip=CARRIED_11),
-        "b^2 new": P("eq. 26", "0.01392", "0.01392", slips={0: IGNORED}, slip=CARRIED_11),
-        "dL/da^1": P("eq. 27", "-0.0078", "0", slip="a derivative ignored: W^[2]T is applied to dL/da^[2] instead of s^[2] = dL/da^[2] * relu'(n^[2])"),
-        "dL/dW^1": P("eq. 28", "-9.36", "-0.0234", "-0.078", "0", "0", "0", slip="carried over from eq. 27 (a derivative ignored)"),
-        "dL/db^1": P("eq. 29", "-0.0078", "0", slip="carried over from eq. 27 (a derivative ignored)"),
-        "W^1 new": P("eq. 30", "0.946", "-0.01766", "0.0378", "0.04", "0.05", "-0.06", slip="carried over from eq. 27 (a derivative ignored)"),
-        "b^1 new": P("eq. 30", "0.00178", "-0.001", slip="carried over from eq. 27 (a derivative ignored)"),
-    },
-    notes=(
-        "eq. 17 sets dL/dz^[3] = dL/da^[3], 'ignoring the activation'; here relu'(z^[3]) = 1 since z^[3] > 0, so that step is right.",
-        "The text says the output is -8.2357 (after eq. 13); no step of its own computation gives that number.",
-    ),
-)
-
-SEED_003_RELU_LINEAR = Network(
-    name="seed003_relu_linear",
-    title="Seed 003, eqs. 39-51: one backprop iteration, ReLU then linear, L = (y - a)^2, y = 0, eta = 0.1",
-    activations=("relu", "linear"),
-    loss="sse",
-    eta="0.1",
-    x=(1, 1),
-    y=(0,),
-    layers=((((1, 1), (1, 1)), (0, 0)), (((1,), (1,)), (0,))),
-    printed={
-        "n^1": P("eq. 40", "2", "2"),
-        "a^1": P("eq. 41", "2", "2"),
-        "n^2": P("eq. 42", "4"),
-        "a^2": P("eq. 43", "4"),
-        "s^2": P("eq. 45", "8"),
-        "s^1": P("eq. 47", "8", "8"),
-        "W^1 new": P("eq. 48", "0.2", "0.2", "0.2", "0.2"),
-        "b^1 new": P("eq. 49", "-0.8", "-0.8"),
-        "W^2 new": P("eq. 50", "-0.6", "-0.6"),
-        "b^2 new": P("eq. 51", "-0.8"),
-    },
-    notes=("eqs. 44 and 46 write Linear(4) and ReLU(2) where the derivatives Linear'(4) = 1 and ReLU'(2) = 1 are meant; the values are right.",),
-)
-
-SIGN = "a sign: dL/du = -2 (y - y_hat) y_hat (1 - y_hat) = +0.289; the text drops the minus of d(y - y_hat)^2/dy_hat"
-CARRIED_SIGN = "carried over from the sign slip of dL/du"
-TRANSPOSED = "a transposed product: the entry holds x_i delta_j, the gradient of W_ji, not of W_ij; and the sign carried over"
-SEED_002_SIGMOID = Network(
-    name="seed002_sigmoid_221",
-    title="Seed 001/002, numerical simulation: 2-2-1 sigmoid network, MSE with N = 1, x = [0.5, 0.8], y = 0, eta = 0.7",
-    activations=("sigmoid", "sigmoid"),
-    loss="mse",
-    eta="0.7",
-    x=(0.5, 0.8),
-    y=(0,),
-    convention="column",
-    layers=((((0.2, 0.4), (0.6, 0.8)), (0.1, 0.2)), (((0.3, 0.5),), (0.4,))),
-    printed={
-        "n^1": P("forward 1", "0.52", "1.14"),
-        "a^1": P("forward 2", "0.627", "0.758"),
-        "n^2": P("forward 3", "0.967"),
-        "a^2": P("forward 4", "0.725"),
-        "L": P("loss", "0.5249"),
-        "s^2": P("backward 1", "-0.289", slip=SIGN),
-        "s^1": P("backward 2", "-0.020", "-0.026", slips={1: CARRIED_SIGN + "; and arithmetic: 0.289 x 0.092 = 0.0266, not 0.026"}, slip=CARRIED_SIGN),
-        "dL/dW^1": P("backward 3", "-0.010", "-0.013", "-0.016", "-0.021", slips={1: TRANSPOSED, 2: TRANSPOSED}, slip=CARRIED_SIGN),
-        "dL/db^2": P("backward 4", "-0.289", slip=CARRIED_SIGN),
-        "dL/db^1": P("backward 4", "-0.020", "-0.026", slips={1: CARRIED_SIGN + "; and arithmetic (0.0266)"}, slip=CARRIED_SIGN),
-        "W^1 new": P("update 5", "0.207", "0.409", "0.611", "0.815", slips={1: TRANSPOSED, 2: TRANSPOSED}, slip=CARRIED_SIGN),
-        "W^2 new": P("update 5", "0.314", "0.518",
-                     slip="a wrong quantity: V is updated with the hidden deltas [-0.020, -0.026] instead of dL/dV = s^2 h^T = [0.181, 0.219]"),
-        "b^2 new": P("update 5", "0.602", slip=CARRIED_SIGN),
-        "b^1 new": P("update 5", "0.114", "0.218", slip=CARRIED_SIGN),
-    },
-    notes=(
-        "Step 1 of the derivation writes sigma_y = (2/N)(y - y_hat) sigma'(u): the same sign slip; dL/dy_hat = -(2/N)(y - y_hat).",
-        "Backward 1 is labelled dL/dy_hat but computes dL/du (it includes y_hat (1 - y_hat)).",
-        "Backward 2 is labelled dL/dh but computes dL/dz (it includes h (1 - h)).",
-    ),
-)
-
-NETWORKS = {ex.name: ex for ex in (SEED_000_HOUSE_PRICE, SEED_002_SIGMOID, SEED_003_RELU_LINEAR)}
-
-
 # ---------------------------------------------------------------------------
 # seed 003: single-layer perceptrons, the perceptron learning rule, the XOR network
 
 GATE_INPUTS = [(0, 0), (0, 1), (1, 0), (1, 1)]
 GATES = {"and": (0, 0, 0, 1), "or": (0, 1, 1, 1), "xor": (0, 1, 1, 0)}
-
-
-def _hardlimit(v):
-    return R(1) if v >= 0 else R(0)
 
 
 def slp_truth_tables() -> Derivation:
@@ -513,36 +234,38 @@ def optimizer_formulas() -> Derivation:
 # ---------------------------------------------------------------------------
 # registry and rendering
 
+def _seed_network(name: str):
+    return lambda: from_spec(seed_spec_path(name), name=name)
+
+
 BUILDERS = {
-    "seed000_house_price": lambda: run_network(SEED_000_HOUSE_PRICE),
+    "seed000_house_price": _seed_network("seed000_house_price"),
     "seed000_dropout": dropout_example,
     "seed000_vanishing": vanishing_example,
     "seed000_exploding": exploding_example,
-    "seed002_sigmoid_221": lambda: run_network(SEED_002_SIGMOID),
+    "seed002_sigmoid_221": _seed_network("seed002_sigmoid_221"),
     "seed003_slp": slp_truth_tables,
     "seed003_perceptron_and": lambda: perceptron_rule("and"),
     "seed003_perceptron_or": lambda: perceptron_rule("or"),
     "seed003_perceptron_xor": lambda: perceptron_rule("xor", max_epochs=20),
     "seed003_xor": xor_network,
     "seed003_jacobian": seed003_jacobian,
-    "seed003_relu_linear": lambda: run_network(SEED_003_RELU_LINEAR),
+    "seed003_relu_linear": _seed_network("seed003_relu_linear"),
     "seed004_minibatch": minibatch_rule,
     "seed004_formulas": optimizer_formulas,
 }
 
 TITLES = {
-    "seed000_house_price": SEED_000_HOUSE_PRICE.title,
+    **{name: read_spec(seed_spec_path(name), name=name).title for name in SEED_EXAMPLES},
     "seed000_dropout": "Seed 000, eqs. 37-43: dropout",
     "seed000_vanishing": "Seed 000, eqs. 48-51: vanishing gradient",
     "seed000_exploding": "Seed 000, eqs. 55-56: exploding gradient",
-    "seed002_sigmoid_221": SEED_002_SIGMOID.title,
     "seed003_slp": "Seed 003: hand-set perceptrons for AND and OR",
     "seed003_perceptron_and": "Seed 003 eq. 6: perceptron learning rule on AND",
     "seed003_perceptron_or": "Seed 003 eq. 6: perceptron learning rule on OR",
     "seed003_perceptron_xor": "Seed 003 eq. 6: perceptron learning rule on XOR (does not converge)",
     "seed003_xor": "Seed 003: the hand-set hard-limit MLP for XOR",
     "seed003_jacobian": "Seed 003 eqs. 25-33: the Jacobian entry by entry",
-    "seed003_relu_linear": SEED_003_RELU_LINEAR.title,
     "seed004_minibatch": "Seed 004: the mini-batch update rule",
     "seed004_formulas": "Seed 004: learning-rate and optimizer formulas",
 }
@@ -554,41 +277,4 @@ def build(name: str) -> Derivation:
         raise ValueError(f"unknown worked example {name!r}; expected one of {', '.join(BUILDERS)}")
     return BUILDERS[name]()
 
-
-def _shaped(step: Step, fmt) -> str:
-    values = [fmt(v) for v in step.values]
-    if len(step.shape) == 2 and step.shape[0] > 1:
-        rows, cols = step.shape
-        return "[" + "; ".join(", ".join(values[r * cols:(r + 1) * cols]) for r in range(rows)) + "]"
-    return "[" + ", ".join(values) + "]"
-
-
-def render(d: Derivation, fmt: str = "text") -> str:
-    """The derivation step by step (exact values, decimals beside), then errata and notes."""
-    if fmt == "text":
-        lines = [d.title, "=" * len(d.title)]
-        for s in d.steps:
-            lines.append(f"{s.name:<22} = {s.formula}")
-            lines.append(f"{'':<22}   exact   {_shaped(s, _exact)}")
-            lines.append(f"{'':<22}   decimal {_shaped(s, _decimal)}")
-        lines.append("errata: none found" if not d.errata else f"errata ({len(d.errata)}):")
-        lines += [f"  {e}" for e in d.errata]
-        lines += [f"note: {n}" for n in d.notes]
-        return "\n".join(lines)
-    if fmt == "markdown":
-        lines = [f"## {d.title}", "", "| step | formula | exact | decimal |", "|---|---|---|---|"]
-        lines += [f"| {s.name} | `{s.formula}` | {_shaped(s, _exact)} | {_shaped(s, _decimal)} |" for s in d.steps]
-        lines += ["", "**Errata**" if d.errata else "No errata found.", ""]
-        lines += [f"- {e}" for e in d.errata]
-        lines += [f"- note: {n}" for n in d.notes]
-        return "\n".join(lines)
-    if fmt == "latex":
-        lines = [f"% {d.title}", r"\begin{align*}"]
-        for s in d.steps:
-            matrix = sp.Matrix(*s.shape, list(s.values)) if len(s.shape) == 2 else sp.Matrix([list(s.values)])
-            lines.append(r"\text{" + s.name.replace("^", r"\^{}").replace("_", r"\_") + "} &= " + sp.latex(matrix) + r" \\")
-        lines.append(r"\end{align*}")
-        lines += [f"% erratum: {e}" for e in d.errata]
-        lines += [f"% note: {n}" for n in d.notes]
-        return "\n".join(lines)
-    raise ValueError(f"unknown format {fmt!r}; expected text, latex or markdown")
+__all__ = ["BUILDERS", "TITLES", "build", "render"]

@@ -102,9 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step, positive (default 1e-6)")
 
     derive = sub.add_parser("derive", help="sympy: proofs of the backprop formulas, the seeds' worked examples with errata, a symbolic check",
-                            description="funcmlp derive --list; funcmlp derive NAME [--format]; funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse")
+                            description="funcmlp derive --list; funcmlp derive NAME [--format]; funcmlp derive --example FILE [--format]; "
+                                        "funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse")
     derive.add_argument("name", nargs="?", help="what to derive (see --list), or 'check' for a symbolic check of an architecture")
     derive.add_argument("--list", action="store_true", help="list the derivations")
+    derive.add_argument("--example", metavar="FILE", help="a worked example of your own: a spec file (.toml or .json, see README), replayed exactly with its errata")
     derive.add_argument("--format", choices=("text", "latex", "markdown"), default="text", help="output format (default text)")
     derive.add_argument("--sizes", type=_int_list, default=[2, 2, 1], help="check: layer sizes including inputs (default 2,2,1)")
     derive.add_argument("--activations", type=_str_list, default=["sigmoid"],
@@ -121,6 +123,15 @@ def cmd_derive(args) -> int:
     from derivations import catalogue
 
     entries = catalogue.ENTRIES
+    if args.example:
+        from derivations.spec import from_spec
+        from derivations.worked import render
+
+        if args.name:
+            raise ValueError(f"give either a derivation name ({args.name!r}) or --example FILE, not both")
+        derivation = from_spec(args.example)
+        print(render(derivation, args.format))
+        return 0
     if args.list or not args.name:
         print(f"{'check':<26} symbolic check of an architecture: funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse")
         print("\n".join(f"{name:<26} {title}" for name, (title, _) in entries.items()))

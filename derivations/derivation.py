@@ -1,0 +1,111 @@
+"""The derivation model: a worked example is a list of steps (a name, the formula, the values),
+the numbers a text printed for some of those steps, and the errata found by comparing them.
+
+Values are sympy numbers: exact rationals where the arithmetic is rational (ReLU, linear and
+hard-limit networks), exact closed forms such as ``1/(1 + exp(-13/25))`` for the sigmoid,
+shown with 8 significant decimals beside.
+
+A printed decimal is an erratum when it differs from the exact value by more than one unit
+in its last printed digit (so a truncated or rounded last digit is not flagged); a printed
+integer such as 0 or 8 must be exact. Each erratum carries the kind of slip: arithmetic, a
+term left out, a derivative ignored, a sign, a transposed product, a wrong scaling, a wrong
+quantity, or carried over from an earlier erratum.
+
+Example:
+    >>> d = Derivation("demo", "one step")
+    >>> d.add("L", "1/2 (y - a)^2", [sp.Rational(1, 8)])
+    [1/8]
+    >>> d.compare({"L": P("eq. 1", "0.15", slip="arithmetic")}); [str(e) for e in d.errata]
+    ['eq. 1: L[0] printed 0.15, exact 1/8 = 0.125 (arithmetic)']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import sympy as sp
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A number as the text printed it (a decimal string), the equation, and the kind of slip if it is wrong."""
+
+    value: str
+    where: str
+    slip: str = ""
+
+
+def P(where: str, *values: str, slips: dict | None = None, slip: str = "") -> tuple:
+    """Printed values of one step in their row-major order; ``slips`` maps an index to its slip."""
+    slips = slips or {}
+    return tuple(Printed(v, where, slips.get(i, slip)) for i, v in enumerate(values))
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    formula: str
+    values: tuple
+    shape: tuple = ()
+
+
+@dataclass
+class Erratum:
+    step: str
+    index: int
+    printed: str
+    exact: sp.Expr
+    where: str
+    slip: str
+
+    def __str__(self) -> str:
+        if self.exact.free_symbols:
+            return f"{self.where}: {self.step} printed {self.printed}, right: {self.exact} ({self.slip})"
+        exact = f"{self.exact} = " if self.exact.is_Rational else ""
+        return f"{self.where}: {self.step}[{self.index}] printed {self.printed}, exact {exact}{_decimal(self.exact)} ({self.slip})"
+
+
+@dataclass
+class Derivation:
+    name: str
+    title: str
+    steps: list = field(default_factory=list)
+    errata: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    @property
+    def values(self) -> dict:
+        return {s.name: list(s.values) for s in self.steps}
+
+    def add(self, name: str, formula: str, values, shape=()) -> list:
+        values = [sp.nsimplify(v) if isinstance(v, (int, Fraction)) else sp.sympify(v) for v in values]
+        self.steps.append(Step(name, formula, tuple(values), tuple(shape)))
+        return values
+
+    def compare(self, printed: dict) -> None:
+        """Flag every printed number more than one unit in its last digit from the exact value."""
+        values = self.values
+        for step, entries in printed.items():
+            if len(entries) != len(values[step]):
+                raise ValueError(f"{self.name}: step {step!r} has {len(values[step])} values, {len(entries)} printed")
+            for index, (p, exact) in enumerate(zip(entries, values[step], strict=True)):
+                # a decimal may be off by one unit in its last digit (rounded or truncated); an integer is exact
+                tolerance = sp.Rational(1, 10 ** len(p.value.split(".")[1])) if "." in p.value else 0
+                if abs(sp.nsimplify(p.value) - sp.N(exact, 40)) > tolerance:
+                    self.errata.append(Erratum(step, index, p.value, exact, p.where, p.slip or "unexplained"))
+
+
+def _decimal(value, digits: int = 8) -> str:
+    if value.free_symbols:
+        return str(value)
+    value = sp.N(value, 30)
+    if value == 0:
+        return "0"
+    return f"{float(value):.{digits}g}"
+
+
+def _exact(value) -> str:
+    """The exact value: a rational, a short closed form, or (for long closed forms) 12 digits marked ~."""
+    text = str(value)
+    return text if value.is_Rational or len(text) <= 40 else _decimal(value, 12) + "~"

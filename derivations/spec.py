@@ -1,0 +1,261 @@
+"""Worked-example spec files: a network, one example and a learning rate as data (TOML or
+JSON), replayed exactly by :func:`from_spec` with the errata of the numbers a text printed.
+
+The keys (TOML shown; JSON takes the same)::
+
+    title = "2-2-1 network, one step"       # free text
+    convention = "column"                   # "row": n = a W + b, W is (in, out); "column": z = W a + b, W is (out, in)
+    activations = ["sigmoid", "sigmoid"]    # one per layer, any funcmlp registry name, e.g. "leaky_relu(0.2)"
+    loss = "half_sse"                       # any funcmlp loss name
+    learning_rate = "0.5"
+    x = ["0.5", "0.8"]                      # one example
+    y = ["0"]
+    [[layers]]                              # one table per layer, W in the file's convention
+    W = [["0.2", "0.4"], ["0.6", "0.8"]]
+    b = ["0.1", "0.2"]
+    [[layers]]
+    W = [["0.3", "0.5"]]
+    b = ["0.4"]
+    [printed]                               # optional: numbers as the text printed them
+    "a^1" = ["0.627", "0.758"]              # keys are step names, values in the file's layout
+
+Optional too: ``name`` (an identifier), ``notes`` (a list of strings), and for each printed
+step a table ``{values = [...], where = "eq. 8", slip = "...", slips = {"1" = "..."}}`` naming
+the equation and the kind of slip of its wrong entries (the seeds' files use it). Numbers
+may be strings or TOML/JSON numbers and are read exactly as decimals (``"0.1"`` is 1/10;
+never evaluated as expressions). Step names: ``a^0``, ``n^k``, ``a^k``, ``L``, ``s^k``,
+``dL/da^k``, ``dL/dW^k``, ``dL/db^k``, ``W^k new``, ``b^k new``.
+
+Example:
+    >>> d = from_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1",
+    ...                "x": [1, 1], "y": [0], "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}],
+    ...                "printed": {"s^1": ["8", "8"]}})
+    >>> [str(v) for v in d.values["W^1 new"]], d.errata
+    (['1/5', '1/5', '1/5', '1/5'], [])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+
+import sympy as sp
+
+from derivations import symbolic
+from derivations.derivation import Derivation, Printed
+from funcmlp.activations import get_activation
+from funcmlp.losses import get_loss
+
+KEYS = ("name", "title", "convention", "activations", "loss", "learning_rate", "x", "y", "steps", "layers", "printed", "notes")
+REQUIRED = ("activations", "loss", "learning_rate", "x", "y", "layers")
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+@dataclass(frozen=True)
+class WorkedExample:
+    """A network worked example, read and checked: exact numbers, row-convention weights inside."""
+
+    name: str
+    title: str
+    activations: tuple
+    loss: str
+    learning_rate: sp.Rational
+    x: tuple
+    y: tuple
+    weights: tuple  # per layer, (d_in, d_out) lists of rows: row convention
+    biases: tuple
+    convention: str = "row"
+    printed: dict = field(default_factory=dict)
+    notes: tuple = ()
+
+
+def number(value, where: str) -> sp.Rational:
+    """A decimal string, an integer or a float, read exactly (``"0.1"`` -> 1/10); nothing else."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"{where} must be a number or a decimal string such as \"0.25\", got {value!r}")
+    text = repr(value) if isinstance(value, float) else str(value).strip()
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError(f"{where} is {value!r}, not a decimal number; write it as e.g. \"-0.25\" or \"1e-3\" (expressions are not evaluated)")
+    return sp.Rational(text)
+
+
+def _vector(values, where: str) -> list:
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"{where} must be a non-empty list of numbers, got {values!r}")
+    return [number(v, f"{where}[{i}]") for i, v in enumerate(values)]
+
+
+def _matrix(rows, where: str) -> list:
+    if not isinstance(rows, (list, tuple)) or not rows or not all(isinstance(r, (list, tuple)) for r in rows):
+        raise ValueError(f"{where} must be a list of rows (a list of lists of numbers), got {rows!r}")
+    if len({len(r) for r in rows}) != 1:
+        raise ValueError(f"{where} has rows of different lengths {[len(r) for r in rows]}; every row needs the same number of entries")
+    return [[number(v, f"{where}[{i}][{j}]") for j, v in enumerate(row)] for i, row in enumerate(rows)]
+
+
+def _transpose(m):
+    return [list(col) for col in zip(*m, strict=True)]
+
+
+def _load(source) -> tuple[dict, str]:
+    if isinstance(source, dict):
+        return source, "spec"
+    path = os.fspath(source)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"worked-example spec {path} does not exist")
+    try:
+        if path.endswith(".json"):
+            with open(path, encoding="utf-8") as handle:
+                return json.load(handle), path
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        with open(path, "rb") as handle:
+            return tomllib.load(handle), path
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+        raise ValueError(f"{path} is not valid {'JSON' if path.endswith('.json') else 'TOML'}: {error}") from None
+
+
+def _printed(entries: dict, where: str) -> dict:
+    if not isinstance(entries, dict):
+        raise ValueError(f"{where}.printed must be a table of step name -> printed values, got {entries!r}")
+    printed = {}
+    for step, entry in entries.items():
+        if isinstance(entry, dict):
+            unknown = set(entry) - {"values", "where", "slip", "slips"}
+            if unknown or "values" not in entry:
+                raise ValueError(f"printed.{step!r} takes values (required), where, slip and slips; got keys {sorted(entry)}")
+            values, label, slip, slips = entry["values"], entry.get("where", step), entry.get("slip", ""), entry.get("slips", {})
+        else:
+            values, label, slip, slips = entry, step, "", {}
+        flat = [v for row in values for v in row] if values and isinstance(values[0], (list, tuple)) else list(values)
+        for i, v in enumerate(flat):
+            number(v, f"printed.{step!r}[{i}]")
+        printed[step] = tuple(Printed(str(v) if not isinstance(v, float) else repr(v), label, str(slips.get(str(i), slip)))
+                              for i, v in enumerate(flat))
+    return printed
+
+
+def read_spec(source, *, name: str | None = None) -> WorkedExample:
+    """Read and check a spec: a path to a ``.toml`` or ``.json`` file, or a dict of the same keys.
+
+    Every problem is a ``ValueError`` naming the key, what was expected and the fix.
+    """
+    spec, origin = _load(source)
+    if not isinstance(spec, dict):
+        raise ValueError(f"{origin}: a spec is a table of keys ({', '.join(KEYS)}), got {type(spec).__name__}")
+    unknown = [k for k in spec if k not in KEYS]
+    if unknown:
+        raise ValueError(f"{origin}: unknown key {unknown[0]!r}; the keys are {', '.join(KEYS)}")
+    missing = [k for k in REQUIRED if k not in spec]
+    if missing:
+        raise ValueError(f"{origin}: missing key {missing[0]!r}; a spec needs {', '.join(REQUIRED)}")
+    convention = spec.get("convention", "row")
+    if convention not in ("row", "column"):
+        raise ValueError(f"convention is {convention!r}; expected \"row\" (n = a W + b, W is (in, out)) or \"column\" (z = W a + b, W is (out, in))")
+    if spec.get("steps", 1) != 1:
+        raise ValueError(f"steps = {spec['steps']!r}: replaying several gradient steps is not supported yet; use steps = 1")
+    names = spec["activations"]
+    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(a, str) for a in names):
+        raise ValueError(f"activations must be a list of names, one per layer, e.g. [\"sigmoid\", \"identity\"]; got {names!r}")
+    activations = [symbolic.require_symbolic(get_activation(a)) for a in names]
+    if not isinstance(spec["x"], (list, tuple)) or (spec["x"] and isinstance(spec["x"][0], (list, tuple))):
+        raise ValueError("x must be one example, a list of numbers: a batch of examples is not supported yet")
+    x = _vector(spec["x"], "x")
+    y = _vector(spec["y"], "y")
+    layers = spec["layers"]
+    if not isinstance(layers, (list, tuple)) or len(layers) != len(activations):
+        count = len(layers) if isinstance(layers, (list, tuple)) else layers
+        raise ValueError(f"layers has {count} tables, expected {len(activations)}: one [[layers]] table with W and b per activation")
+    weights, biases, inputs = [], [], len(x)
+    for k, layer in enumerate(layers, start=1):
+        if not isinstance(layer, dict) or set(layer) != {"W", "b"}:
+            raise ValueError(f"layers[{k}] must have exactly the keys W and b, got {sorted(layer) if isinstance(layer, dict) else layer!r}")
+        W, b = _matrix(layer["W"], f"layers[{k}].W"), _vector(layer["b"], f"layers[{k}].b")
+        units = len(b)
+        rows, cols = (units, inputs) if convention == "column" else (inputs, units)
+        what = {"column": ("units", "inputs"), "row": ("inputs", "units")}[convention]
+        if len(W) != rows:
+            raise ValueError(f"layers[{k}].W has {len(W)} rows, expected {rows} ({what[0]} of layer {k}, {convention} convention)")
+        if len(W[0]) != cols:
+            raise ValueError(f"layers[{k}].W has {len(W[0])} columns, expected {cols} ({what[1]} of layer {k}, {convention} convention)")
+        weights.append(_transpose(W) if convention == "column" else W)
+        biases.append(b)
+        inputs = units
+    if len(y) != inputs:
+        raise ValueError(f"y has {len(y)} values, expected {inputs} (units of the last layer)")
+    loss = get_loss(spec["loss"])
+    loss.check_output(activations[-1], inputs)
+    notes = spec.get("notes", [])
+    if not isinstance(notes, (list, tuple)) or not all(isinstance(n, str) for n in notes):
+        raise ValueError("notes must be a list of strings")
+    default_name = os.path.splitext(os.path.basename(origin))[0] if origin != "spec" else "example"
+    return WorkedExample(
+        name=name or str(spec.get("name", default_name)), title=str(spec.get("title", default_name)),
+        activations=tuple(names), loss=loss.name, learning_rate=number(spec["learning_rate"], "learning_rate"),
+        x=tuple(x), y=tuple(y), weights=tuple(weights), biases=tuple(biases), convention=convention,
+        printed=_printed(spec.get("printed", {}), origin), notes=tuple(notes),
+    )
+
+
+def run(ex: WorkedExample) -> Derivation:
+    """Forward pass, loss, sensitivities (seed 003 eqs. 24, 33), gradients and one update,
+    exactly; matrices shown in the file's convention; printed numbers compared."""
+    d = Derivation(ex.name, ex.title, notes=list(ex.notes))
+    column = ex.convention == "column"
+    weights, biases, eta = ex.weights, ex.biases, ex.learning_rate
+    activations = [get_activation(a) for a in ex.activations]
+    a = d.add("a^0", "x", list(ex.x))
+    y = list(ex.y)
+    outputs, nets = [a], []
+    for k, (W, b, act) in enumerate(zip(weights, biases, ex.activations, strict=True), start=1):
+        n = d.add(f"n^{k}", f"W^{k} a^{k - 1} + b^{k}" if column else f"b^{k} + a^{k - 1} W^{k}",
+                  [b[j] + sum(a[i] * W[i][j] for i in range(len(a))) for j in range(len(b))])
+        a = d.add(f"a^{k}", f"{act}(n^{k})", symbolic.forward(activations[k - 1], n))
+        nets.append(n)
+        outputs.append(a)
+    value, output_sensitivity = symbolic.output_terms(get_loss(ex.loss), activations[-1], nets[-1], y, a)
+    depth = len(weights)
+    d.add("L", f"{ex.loss}(y, a^{depth})", [value])
+    s = d.add(f"s^{depth}", f"dL/da^{depth} * f'(n^{depth})", output_sensitivity)
+    sensitivities = {depth: s}
+    for k in range(depth - 1, 0, -1):
+        W_next = weights[k]
+        upstream = d.add(f"dL/da^{k}", f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T",
+                         [sum(s[j] * W_next[i][j] for j in range(len(s))) for i in range(len(nets[k - 1]))])
+        s = d.add(f"s^{k}", f"dL/da^{k} * f'(n^{k})  (seed 003 eq. 33)", symbolic.backward(activations[k - 1], nets[k - 1], upstream))
+        sensitivities[k] = s
+    for k in range(depth, 0, -1):
+        a_prev, s = outputs[k - 1], sensitivities[k]
+        grad = [[a_prev[i] * s[j] for j in range(len(s))] for i in range(len(a_prev))]
+        new = [[weights[k - 1][i][j] - eta * grad[i][j] for j in range(len(s))] for i in range(len(a_prev))]
+        if column:
+            grad, new = _transpose(grad), _transpose(new)
+        shape = (len(grad), len(grad[0]))
+        d.add(f"dL/dW^{k}", f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}", [v for row in grad for v in row], shape)
+        d.add(f"dL/db^{k}", f"s^{k}", s)
+        d.add(f"W^{k} new", f"W^{k} - eta dL/dW^{k}", [v for row in new for v in row], shape)
+        d.add(f"b^{k} new", f"b^{k} - eta s^{k}", [biases[k - 1][j] - eta * s[j] for j in range(len(s))])
+    unknown = [step for step in ex.printed if step not in d.values]
+    if unknown:
+        raise ValueError(f"printed step {unknown[0]!r} is not a step of this example; the steps are {', '.join(d.values)}")
+    d.compare(ex.printed)
+    return d
+
+
+def from_spec(source, *, name: str | None = None) -> Derivation:
+    """The derivation of a spec (path to ``.toml``/``.json``, or a dict): :func:`read_spec` then :func:`run`."""
+    return run(read_spec(source, name=name))
+
+
+SEED_EXAMPLES = ("seed000_house_price", "seed002_sigmoid_221", "seed003_relu_linear")
+"""The seeds' network examples, shipped as spec files in ``derivations/examples``."""
+
+
+def seed_spec_path(name: str):
+    """The shipped spec file of a seed example (a path inside the installed package)."""
+    return resources.files("derivations") / "examples" / f"{name}.toml"
