@@ -8,8 +8,9 @@ The keys (TOML shown; JSON takes the same)::
     activations = ["sigmoid", "sigmoid"]    # one per layer, any funcmlp registry name, e.g. "leaky_relu(0.2)"
     loss = "half_sse"                       # any funcmlp loss name
     learning_rate = "0.5"
-    x = ["0.5", "0.8"]                      # one example
+    x = ["0.5", "0.8"]                      # one example (a list of lists for a batch)
     y = ["0"]
+    steps = 1                               # optional: gradient-descent steps to replay
     [[layers]]                              # one table per layer, W in the file's convention
     W = [["0.2", "0.4"], ["0.6", "0.8"]]
     b = ["0.1", "0.2"]
@@ -19,7 +20,11 @@ The keys (TOML shown; JSON takes the same)::
     [printed]                               # optional: numbers as the text printed them
     "a^1" = ["0.627", "0.758"]              # keys are step names, values in the file's layout
 
-Optional too: ``name`` (an identifier), ``notes`` (a list of strings), and for each printed
+A batch replays the mean loss over its examples (funcmlp's default reduction); its steps are
+shown (batch, units) in the row convention and (units, batch) in the column one. ``steps = N``
+adds the loss after each of N full-batch gradient steps and the final weights (closed forms
+are carried as 50-digit decimals from the second step on). Optional too: ``name`` (an
+identifier), ``notes`` (a list of strings), and for each printed
 step a table ``{values = [...], where = "eq. 8", slip = "...", slips = {"1" = "..."}}`` naming
 the equation and the kind of slip of its wrong entries (the seeds' files use it). Numbers
 may be strings or TOML/JSON numbers and are read exactly as decimals (``"0.1"`` is 1/10;
@@ -63,13 +68,14 @@ class WorkedExample:
     activations: tuple
     loss: str
     learning_rate: sp.Rational
-    x: tuple
-    y: tuple
+    x: tuple  # examples, each a tuple of inputs
+    y: tuple  # targets, one tuple per example
     weights: tuple  # per layer, (d_in, d_out) lists of rows: row convention
     biases: tuple
     convention: str = "row"
     printed: dict = field(default_factory=dict)
     notes: tuple = ()
+    steps: int = 1
 
 
 def number(value, where: str) -> sp.Rational:
@@ -157,16 +163,20 @@ def read_spec(source, *, name: str | None = None) -> WorkedExample:
     convention = spec.get("convention", "row")
     if convention not in ("row", "column"):
         raise ValueError(f"convention is {convention!r}; expected \"row\" (n = a W + b, W is (in, out)) or \"column\" (z = W a + b, W is (out, in))")
-    if spec.get("steps", 1) != 1:
-        raise ValueError(f"steps = {spec['steps']!r}: replaying several gradient steps is not supported yet; use steps = 1")
+    steps = spec.get("steps", 1)
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 1000:
+        raise ValueError(f"steps must be a whole number of gradient steps from 1 to 1000, got {steps!r}")
     names = spec["activations"]
     if not isinstance(names, (list, tuple)) or not names or not all(isinstance(a, str) for a in names):
         raise ValueError(f"activations must be a list of names, one per layer, e.g. [\"sigmoid\", \"identity\"]; got {names!r}")
     activations = [symbolic.require_symbolic(get_activation(a)) for a in names]
-    if not isinstance(spec["x"], (list, tuple)) or (spec["x"] and isinstance(spec["x"][0], (list, tuple))):
-        raise ValueError("x must be one example, a list of numbers: a batch of examples is not supported yet")
-    x = _vector(spec["x"], "x")
-    y = _vector(spec["y"], "y")
+    batched = isinstance(spec["x"], (list, tuple)) and bool(spec["x"]) and isinstance(spec["x"][0], (list, tuple))
+    xs = _matrix(spec["x"], "x") if batched else [_vector(spec["x"], "x")]
+    ys = _matrix(spec["y"], "y") if batched and isinstance(spec["y"], (list, tuple)) and spec["y"] and isinstance(spec["y"][0], (list, tuple)) \
+        else ([[v] for v in _vector(spec["y"], "y")] if batched else [_vector(spec["y"], "y")])
+    if len(ys) != len(xs):
+        raise ValueError(f"y has {len(ys)} examples, x has {len(xs)}; give one target per example")
+    x, y = xs[0], ys[0]
     layers = spec["layers"]
     if not isinstance(layers, (list, tuple)) or len(layers) != len(activations):
         count = len(layers) if isinstance(layers, (list, tuple)) else layers
@@ -187,7 +197,7 @@ def read_spec(source, *, name: str | None = None) -> WorkedExample:
         biases.append(b)
         inputs = units
     if len(y) != inputs:
-        raise ValueError(f"y has {len(y)} values, expected {inputs} (units of the last layer)")
+        raise ValueError(f"y has {len(y)} values{' per example' if batched else ''}, expected {inputs} (units of the last layer)")
     loss = get_loss(spec["loss"])
     loss.check_output(activations[-1], inputs)
     notes = spec.get("notes", [])
@@ -197,49 +207,100 @@ def read_spec(source, *, name: str | None = None) -> WorkedExample:
     return WorkedExample(
         name=name or str(spec.get("name", default_name)), title=str(spec.get("title", default_name)),
         activations=tuple(names), loss=loss.name, learning_rate=number(spec["learning_rate"], "learning_rate"),
-        x=tuple(x), y=tuple(y), weights=tuple(weights), biases=tuple(biases), convention=convention,
-        printed=_printed(spec.get("printed", {}), origin), notes=tuple(notes),
+        x=tuple(tuple(r) for r in xs), y=tuple(tuple(r) for r in ys), weights=tuple(weights), biases=tuple(biases),
+        convention=convention, printed=_printed(spec.get("printed", {}), origin), notes=tuple(notes), steps=steps,
     )
+
+
+def _shown(per_example: list, column: bool) -> tuple[list, tuple]:
+    """Values of one step for the whole batch, flattened in the file's layout, and their shape:
+    a vector for one example, else (batch, units) in the row convention, (units, batch) in the column one."""
+    if len(per_example) == 1:
+        return list(per_example[0]), ()
+    rows = _transpose(per_example) if column else per_example
+    return [v for row in rows for v in row], (len(rows), len(rows[0]))
+
+
+def _settle(value):
+    """Exact rationals stay exact; closed forms become 50-digit decimals between steps (nested
+    exponentials would otherwise grow with every step)."""
+    return value if value.is_Rational else sp.N(value, 50)
+
+
+def _step(ex: WorkedExample, weights, biases, d: Derivation | None = None):
+    """One full-batch gradient step on the mean loss (funcmlp's default reduction): the loss
+    before it and the updated (weights, biases); every quantity recorded in ``d`` if given."""
+    column = ex.convention == "column"
+    activations = [get_activation(a) for a in ex.activations]
+    loss = get_loss(ex.loss)
+    batch, depth = len(ex.x), len(weights)
+
+    def add(name, formula, per_example, shape=None):
+        if d is not None:
+            values, shown_shape = _shown(per_example, column)
+            d.add(name, formula, values, shown_shape if shape is None else shape)
+
+    add("a^0", "x", [list(x) for x in ex.x])
+    outputs, nets = [[list(x) for x in ex.x]], []
+    for k, (W, b) in enumerate(zip(weights, biases, strict=True), start=1):
+        n = [[b[j] + sum(a[i] * W[i][j] for i in range(len(a))) for j in range(len(b))] for a in outputs[-1]]
+        add(f"n^{k}", f"W^{k} a^{k - 1} + b^{k}" if column else f"b^{k} + a^{k - 1} W^{k}", n)
+        a = [symbolic.forward(activations[k - 1], row) for row in n]
+        add(f"a^{k}", f"{ex.activations[k - 1]}(n^{k})", a)
+        nets.append(n)
+        outputs.append(a)
+    terms = [symbolic.output_terms(loss, activations[-1], n, y, a) for n, y, a in zip(nets[-1], ex.y, outputs[-1], strict=True)]
+    value = sum(t[0] for t in terms) / batch
+    add("L", f"{ex.loss}(y, a^{depth})" + (f", mean over {batch} examples" if batch > 1 else ""), [[value]], ())
+    s = [[v / batch for v in t[1]] for t in terms]
+    add(f"s^{depth}", f"dL/da^{depth} * f'(n^{depth})" + (f" / {batch}" if batch > 1 else ""), s)
+    sensitivities = {depth: s}
+    for k in range(depth - 1, 0, -1):
+        W_next = weights[k]
+        upstream = [[sum(si[j] * W_next[i][j] for j in range(len(si))) for i in range(len(W_next))] for si in s]
+        add(f"dL/da^{k}", f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T", upstream)
+        s = [symbolic.backward(activations[k - 1], n, u) for n, u in zip(nets[k - 1], upstream, strict=True)]
+        add(f"s^{k}", f"dL/da^{k} * f'(n^{k})  (seed 003 eq. 33)", s)
+        sensitivities[k] = s
+    new_weights, new_biases = list(weights), list(biases)
+    for k in range(depth, 0, -1):
+        a_prev, s = outputs[k - 1], sensitivities[k]
+        grad = [[sum(a[i] * si[j] for a, si in zip(a_prev, s, strict=True)) for j in range(len(s[0]))] for i in range(len(a_prev[0]))]
+        grad_b = [sum(si[j] for si in s) for j in range(len(s[0]))]
+        new_weights[k - 1] = [[weights[k - 1][i][j] - ex.learning_rate * grad[i][j] for j in range(len(grad[0]))] for i in range(len(grad))]
+        new_biases[k - 1] = [biases[k - 1][j] - ex.learning_rate * grad_b[j] for j in range(len(grad_b))]
+        if d is not None:
+            shown_grad, shown_new = (_transpose(grad), _transpose(new_weights[k - 1])) if column else (grad, new_weights[k - 1])
+            shape = (len(shown_grad), len(shown_grad[0]))
+            over = " summed over the batch" if batch > 1 else ""
+            d.add(f"dL/dW^{k}", (f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}") + over, [v for row in shown_grad for v in row], shape)
+            d.add(f"dL/db^{k}", f"s^{k}" + over, grad_b)
+            d.add(f"W^{k} new", f"W^{k} - eta dL/dW^{k}", [v for row in shown_new for v in row], shape)
+            d.add(f"b^{k} new", f"b^{k} - eta dL/db^{k}", new_biases[k - 1])
+    return value, new_weights, new_biases
 
 
 def run(ex: WorkedExample) -> Derivation:
     """Forward pass, loss, sensitivities (seed 003 eqs. 24, 33), gradients and one update,
-    exactly; matrices shown in the file's convention; printed numbers compared."""
+    exactly, for one example or a batch (mean loss); then, with ``steps = N``, the loss after
+    each further full-batch step and the final weights. Matrices are shown in the file's
+    convention; printed numbers are compared."""
     d = Derivation(ex.name, ex.title, notes=list(ex.notes))
+    _, weights, biases = _step(ex, ex.weights, ex.biases, d)
     column = ex.convention == "column"
-    weights, biases, eta = ex.weights, ex.biases, ex.learning_rate
-    activations = [get_activation(a) for a in ex.activations]
-    a = d.add("a^0", "x", list(ex.x))
-    y = list(ex.y)
-    outputs, nets = [a], []
-    for k, (W, b, act) in enumerate(zip(weights, biases, ex.activations, strict=True), start=1):
-        n = d.add(f"n^{k}", f"W^{k} a^{k - 1} + b^{k}" if column else f"b^{k} + a^{k - 1} W^{k}",
-                  [b[j] + sum(a[i] * W[i][j] for i in range(len(a))) for j in range(len(b))])
-        a = d.add(f"a^{k}", f"{act}(n^{k})", symbolic.forward(activations[k - 1], n))
-        nets.append(n)
-        outputs.append(a)
-    value, output_sensitivity = symbolic.output_terms(get_loss(ex.loss), activations[-1], nets[-1], y, a)
-    depth = len(weights)
-    d.add("L", f"{ex.loss}(y, a^{depth})", [value])
-    s = d.add(f"s^{depth}", f"dL/da^{depth} * f'(n^{depth})", output_sensitivity)
-    sensitivities = {depth: s}
-    for k in range(depth - 1, 0, -1):
-        W_next = weights[k]
-        upstream = d.add(f"dL/da^{k}", f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T",
-                         [sum(s[j] * W_next[i][j] for j in range(len(s))) for i in range(len(nets[k - 1]))])
-        s = d.add(f"s^{k}", f"dL/da^{k} * f'(n^{k})  (seed 003 eq. 33)", symbolic.backward(activations[k - 1], nets[k - 1], upstream))
-        sensitivities[k] = s
-    for k in range(depth, 0, -1):
-        a_prev, s = outputs[k - 1], sensitivities[k]
-        grad = [[a_prev[i] * s[j] for j in range(len(s))] for i in range(len(a_prev))]
-        new = [[weights[k - 1][i][j] - eta * grad[i][j] for j in range(len(s))] for i in range(len(a_prev))]
-        if column:
-            grad, new = _transpose(grad), _transpose(new)
-        shape = (len(grad), len(grad[0]))
-        d.add(f"dL/dW^{k}", f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}", [v for row in grad for v in row], shape)
-        d.add(f"dL/db^{k}", f"s^{k}", s)
-        d.add(f"W^{k} new", f"W^{k} - eta dL/dW^{k}", [v for row in new for v in row], shape)
-        d.add(f"b^{k} new", f"b^{k} - eta s^{k}", [biases[k - 1][j] - eta * s[j] for j in range(len(s))])
+    if ex.steps > 1:
+        for t in range(2, ex.steps + 2):
+            weights = [[[_settle(v) for v in row] for row in W] for W in weights]
+            biases = [[_settle(v) for v in b] for b in biases]
+            loss, next_weights, next_biases = _step(ex, weights, biases)
+            d.add(f"L after step {t - 1}", f"{ex.loss} with the weights of step {t - 1}", [loss])
+            if t <= ex.steps:
+                weights, biases = next_weights, next_biases
+        for k, (W, b) in enumerate(zip(weights, biases, strict=True), start=1):
+            shown = _transpose(W) if column else W
+            d.add(f"W^{k} after {ex.steps} steps", f"W^{k} after {ex.steps} gradient steps", [v for row in shown for v in row],
+                  (len(shown), len(shown[0])))
+            d.add(f"b^{k} after {ex.steps} steps", f"b^{k} after {ex.steps} gradient steps", b)
     unknown = [step for step in ex.printed if step not in d.values]
     if unknown:
         raise ValueError(f"printed step {unknown[0]!r} is not a step of this example; the steps are {', '.join(d.values)}")

@@ -127,8 +127,10 @@ def _with(**changes):
     (_with(y=["1"]), r"y has 1 values, expected 2 \(units of the last layer\)"),
     (_with(activations=["swoosh", "identity"]), "unknown activation 'swoosh'"),
     (_with(loss="cross_entropy"), "takes the probabilities of a 'softmax' output layer"),
-    (_with(steps=3), "replaying several gradient steps is not supported yet"),
-    (_with(x=[["1", "-2"], ["0", "1"]]), "a batch of examples is not supported yet"),
+    (_with(steps=0), "steps must be a whole number of gradient steps from 1 to 1000, got 0"),
+    (_with(x=[["1", "-2"], ["0", "1"]]), r"y has 1 values per example, expected 2 \(units of the last layer\)"),
+    (_with(x=[["1", "-2"], ["0", "1"]], y=[["1", "0"]]), "y has 1 examples, x has 2; give one target per example"),
+    (_with(x=[["1", "-2"], ["0", "1"]], y=[["1", "0"], ["0"]]), r"y has rows of different lengths \[2, 1\]"),
     (_with(printed={"z^9": ["1"]}), r"printed step 'z\^9' is not a step of this example; the steps are a\^0, n\^1"),
     (_with(printed={"n^1": ["1"]}), r"step 'n\^1' has 2 values, 1 printed"),
 ])
@@ -144,3 +146,58 @@ def test_bad_files_are_named(tmp_path):
         read_spec(bad)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         read_spec(tmp_path / "nowhere.toml")
+
+
+def test_a_batch_replays_the_mean_loss():
+    """Row convention, two examples, relu then identity, sse: by hand in Fractions, gradients of
+    the mean loss = sum over the examples of a^T s with s carrying 1/2."""
+    spec = {"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.5", "x": [["1", "2"], ["-1", "1"]], "y": ["1", "0"],
+            "layers": [{"W": [["1", "-1"], ["0.5", "1"]], "b": ["0", "0.5"]}, {"W": [["2"], ["1"]], "b": ["-1"]}]}
+    d = from_spec(spec)
+    W1, b1, W2, b2 = [[F(1), F(-1)], [F(1, 2), F(1)]], [F(0), F(1, 2)], [F(2), F(1)], F(-1)
+    xs, ys = [[F(1), F(2)], [F(-1), F(1)]], [F(1), F(0)]
+    losses, dW1, db2 = [], [[F(0)] * 2 for _ in range(2)], F(0)
+    for x, y in zip(xs, ys):
+        n1 = [x[0] * W1[0][j] + x[1] * W1[1][j] + b1[j] for j in range(2)]
+        a1 = [max(v, F(0)) for v in n1]
+        out = a1[0] * W2[0] + a1[1] * W2[1] + b2
+        losses.append((y - out) ** 2)
+        s2 = -2 * (y - out) / 2  # the mean over 2 examples
+        s1 = [s2 * W2[j] * (1 if n1[j] > 0 else 0) for j in range(2)]
+        for i in range(2):
+            for j in range(2):
+                dW1[i][j] += x[i] * s1[j]
+        db2 += s2
+    assert as_fractions(d.values["L"]) == [sum(losses) / 2]
+    assert as_fractions(d.values["dL/dW^1"]) == [v for row in dW1 for v in row]
+    assert as_fractions(d.values["b^2 new"]) == [b2 - F(1, 2) * db2]
+    # n^1 = x W^1 + b^1: [1*1 + 2*0.5, 1*-1 + 2*1 + 0.5] = [2, 3/2] and [-1 + 0.5, 1 + 1 + 0.5] = [-1/2, 5/2]
+    assert as_fractions(d.values["n^1"]) == [F(2), F(3, 2), F(-1, 2), F(5, 2)]  # (batch, units) in the row convention
+    column = from_spec({**spec, "convention": "column",
+                        "layers": [{"W": [["1", "0.5"], ["-1", "1"]], "b": ["0", "0.5"]}, {"W": [["2", "1"]], "b": ["-1"]}]})
+    assert as_fractions(column.values["n^1"]) == [F(2), F(-1, 2), F(3, 2), F(5, 2)]  # (units, batch) in the column one
+    assert column.values["L"] == d.values["L"]
+
+
+def test_steps_replay_the_loss_after_each_step_and_the_final_weights():
+    """a = W x + b with x = 1, y = 0, L = a^2 / 2, eta = 1/4: each step halves a (a' = a - a/4 - a/4),
+    so L after step t is (1/2)^(2t) / 2; W: 1 -> 3/4 -> 5/8 -> 9/16, b: 0 -> -1/4 -> -3/8 -> -7/16."""
+    d = from_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.25", "x": ["1"], "y": ["0"], "steps": 3,
+                   "layers": [{"W": [["1"]], "b": ["0"]}]})
+    assert [as_fractions(d.values[f"L after step {t}"]) for t in (1, 2, 3)] == [[F(1, 8)], [F(1, 32)], [F(1, 128)]]
+    assert as_fractions(d.values["W^1 after 3 steps"]) == [F(9, 16)]
+    assert as_fractions(d.values["b^1 after 3 steps"]) == [F(-7, 16)]
+
+
+def test_steps_of_a_sigmoid_network_stay_small():
+    """Closed forms are carried as 50-digit decimals from the second step: seed 002's network, 20 steps."""
+    from derivations.spec import seed_spec_path
+    import time
+    start = time.perf_counter()
+    spec = read_spec(seed_spec_path("seed002_sigmoid_221"))
+    from dataclasses import replace
+    from derivations.spec import run
+    d = run(replace(spec, steps=20, printed={}))
+    losses = [float(d.values[f"L after step {t}"][0]) for t in range(1, 21)]
+    assert all(b < a for a, b in zip(losses, losses[1:]))  # gradient descent with eta = 0.7 lowers the loss
+    assert time.perf_counter() - start < 30
