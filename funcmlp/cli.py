@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("name", nargs="?", help="what to derive (see --list), or 'check' for a symbolic check of an architecture")
     derive.add_argument("--list", action="store_true", help="list the derivations")
     derive.add_argument("--example", metavar="FILE", help="a worked example of your own: a spec file (.toml or .json, see README), replayed exactly with its errata")
+    derive.add_argument("--steps", type=int, help="with --example: gradient steps to replay (overrides the file's steps)")
     derive.add_argument("--format", choices=("text", "latex", "markdown"), default="text", help="output format (default text)")
     derive.add_argument("--sizes", type=_int_list, default=[2, 2, 1], help="check: layer sizes including inputs (default 2,2,1)")
     derive.add_argument("--activations", type=_str_list, default=["sigmoid"],
@@ -124,13 +125,20 @@ def cmd_derive(args) -> int:
 
     entries = catalogue.ENTRIES
     if args.example:
-        from derivations.spec import from_spec
         from derivations.worked import render
 
         if args.name:
             raise ValueError(f"give either a derivation name ({args.name!r}) or --example FILE, not both")
-        derivation = from_spec(args.example)
-        print(render(derivation, args.format))
+        from dataclasses import replace
+
+        from derivations.spec import read_spec, run
+
+        example = read_spec(args.example)
+        if args.steps is not None:
+            if not 1 <= args.steps <= 1000:
+                raise ValueError(f"--steps must be from 1 to 1000, got {args.steps}")
+            example = replace(example, steps=args.steps)
+        print(render(run(example), args.format))
         return 0
     if args.list or not args.name:
         print(f"{'check':<26} symbolic check of an architecture: funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse")

@@ -102,6 +102,9 @@ def test_the_cli_prints_an_example(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| n^1 |" in out and "17.7" in out
     assert main(["derive", "--example", str(tmp_path / "missing.toml")]) == 2
+    assert main(["derive", "--example", str(tmp_path / "own.json"), "--steps", "2"]) == 0
+    assert "L after step 2" in capsys.readouterr().out
+    assert main(["derive", "--example", str(tmp_path / "own.json"), "--steps", "0"]) == 2
 
 
 def _with(**changes):
