@@ -12,6 +12,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derivations import activations, chain, sensitivities, symbolic, worked
+from derivations.render import escape
 from funcmlp.losses import get_loss
 
 
@@ -21,7 +22,9 @@ def _identities(results, title: str, fmt: str):
         lines = [f"## {title}", "", "| result | identity | method |", "|---|---|---|"]
         lines += [f"| {'PASS' if r.passed else 'FAIL'} | {r.statement} | {r.method} |" for r in results]
     elif fmt == "latex":
-        lines = [f"% {title}"] + [f"% {'PASS' if r.passed else 'FAIL'}: {r.statement} [{r.method}]\n{sp.latex(r.derived)} = {sp.latex(r.closed_form)}" for r in results]
+        lines = [f"% {title}", rf"\subsection*{{{escape(title)}}}"]
+        lines += [rf"\noindent {'PASS' if r.passed else 'FAIL'}: {escape(r.statement)} [{escape(r.method)}]" "\n"
+                  rf"\[ {sp.latex(r.derived)} = {sp.latex(r.closed_form)} \]" for r in results]
     else:
         lines = [title, "=" * len(title), activations.report(results)]
     return "\n".join(lines), passed

@@ -74,6 +74,12 @@ class Derivation:
     errata: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows a derivation rendered (Markdown with $$ math)."""
+        from derivations.render import markdown
+
+        return markdown(self)
+
     @property
     def values(self) -> dict:
         return {s.name: list(s.values) for s in self.steps}

@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from derivations.derivation import Derivation, Step, _decimal, _exact
@@ -27,8 +29,12 @@ def _shaped(step: Step, fmt) -> str:
     return "[" + ", ".join(values) + "]"
 
 
-def render(d: Derivation, fmt: str = "text") -> str:
-    """The derivation step by step (exact values, decimals beside), then errata and notes."""
+def render(d: Derivation, fmt: str = "text", *, standalone: bool = False) -> str:
+    """The derivation step by step (exact values, decimals beside), then errata and notes.
+
+    ``fmt``: ``"text"`` (aligned columns), ``"markdown"`` (``$$...$$`` math that GitHub and
+    Jupyter render) or ``"latex"`` (math notation; ``standalone`` makes a whole document that
+    compiles with pdflatex)."""
     if fmt == "text":
         lines = [d.title, "=" * len(d.title)]
         for s in d.steps:
@@ -40,19 +46,180 @@ def render(d: Derivation, fmt: str = "text") -> str:
         lines += [f"note: {n}" for n in d.notes]
         return "\n".join(lines)
     if fmt == "markdown":
-        lines = [f"## {d.title}", "", "| step | formula | exact | decimal |", "|---|---|---|---|"]
-        lines += [f"| {s.name} | `{s.formula}` | {_shaped(s, _exact)} | {_shaped(s, _decimal)} |" for s in d.steps]
-        lines += ["", "**Errata**" if d.errata else "No errata found.", ""]
-        lines += [f"- {e}" for e in d.errata]
-        lines += [f"- note: {n}" for n in d.notes]
-        return "\n".join(lines)
+        return markdown(d)
     if fmt == "latex":
-        lines = [f"% {d.title}", r"\begin{align*}"]
-        for s in d.steps:
-            matrix = sp.Matrix(*s.shape, list(s.values)) if len(s.shape) == 2 else sp.Matrix([list(s.values)])
-            lines.append(r"\text{" + s.name.replace("^", r"\^{}").replace("_", r"\_") + "} &= " + sp.latex(matrix) + r" \\")
-        lines.append(r"\end{align*}")
-        lines += [f"% erratum: {e}" for e in d.errata]
-        lines += [f"% note: {n}" for n in d.notes]
-        return "\n".join(lines)
+        return latex(d, standalone=standalone)
     raise ValueError(f"unknown format {fmt!r}; expected text, latex or markdown")
+
+
+# ---------------------------------------------------------------------------
+# math notation
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_FUNCTIONS = {"sigmoid": r"\sigma", "tanh": r"\tanh", "eta": r"\eta", "alpha": r"\alpha"}
+
+
+def escape(text: str) -> str:
+    """Text for LaTeX's text mode: the ten special characters escaped."""
+    return re.sub(r"[\\&%$#_{}~^]", lambda m: _LATEX_SPECIAL[m.group()], text)
+
+
+def _breakable(text: str) -> str:
+    """Escaped text that may break after / * ( , = _ (long formulas in narrow table cells)."""
+    return re.sub(r"([/*(,=]|\\_)", r"\1\\allowbreak{}", escape(text))
+
+
+def _symbol(match: re.Match) -> str:
+    name, layer = match.group(1), match.group(2)
+    return f"{name}^{{{layer}}}"
+
+
+def math_name(step: str) -> str | None:
+    """A step name in math notation (``"dL/dW^2"`` -> ``\\frac{\\partial L}{\\partial W^{2}}``), or None for free text."""
+    patterns = [
+        (r"dL/d([a-zA-Z])\^(\d+)", lambda m: rf"\frac{{\partial L}}{{\partial {m.group(1)}^{{{m.group(2)}}}}}"),
+        (r"([a-zA-Z])\^(\d+)", _symbol),
+        (r"([a-zA-Z])\^(\d+) new", lambda m: rf"{m.group(1)}^{{{m.group(2)}}}_{{\mathrm{{new}}}}"),
+        (r"([a-zA-Z])\^(\d+) after (\d+) steps", lambda m: rf"{m.group(1)}^{{{m.group(2)}}}_{{({m.group(3)})}}"),
+        (r"L", lambda m: "L"),
+        (r"L after step (\d+)", lambda m: rf"L_{{({m.group(1)})}}"),
+    ]
+    for pattern, make in patterns:
+        match = re.fullmatch(pattern, step)
+        if match:
+            return make(match)
+    return None
+
+
+def math_formula(formula: str) -> tuple[str | None, str]:
+    """A network step's formula in math notation (None when it is free text), and its trailing
+    comment as LaTeX text (``"  (seed 003 eq. 33)"``), or ``""``."""
+    text, _, comment = formula.partition("  (")
+    comment = rf"\quad\text{{({escape(comment)}}}" if comment else ""
+    if not re.fullmatch(r"[\w^/*'() ,.+\-]+", text) or " = " in text:
+        return None, comment
+    out = re.sub(r"dL/d([a-zA-Z])\^(\d+)", lambda m: rf"\frac{{\partial L}}{{\partial {m.group(1)}^{{{m.group(2)}}}}}", text)
+    out = re.sub(r"\b([a-zA-Z])\^(\d+)", _symbol, out)
+    out = re.sub(r"\)\^T", r")^{\\top}", out)
+    out = out.replace(" * ", r" \odot ").replace("f'", "f'")
+    out = re.sub(r"\b(sigmoid|tanh|eta|alpha)\b", lambda m: _FUNCTIONS[m.group(1)], out)
+    out = re.sub(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+|relu|gelu|softplus|softmax|elu|hardlimit|identity|sse|mse)\(",
+                 lambda m: r"\operatorname{" + m.group(1).replace("_", r"\_") + "}(", out)
+    return out, comment
+
+
+def _is_terminating(value) -> bool:
+    if not value.is_Rational:
+        return False
+    q = int(value.q)
+    while q % 2 == 0:
+        q //= 2
+    while q % 5 == 0:
+        q //= 5
+    return q == 1
+
+
+def number_text(value, digits: int = 9) -> tuple[str, bool]:
+    """(the value as a decimal, exact?): terminating decimals exactly, others to ``digits``
+    significant digits computed in 30-digit arithmetic."""
+    if value.is_Integer:
+        return str(value), True
+    if _is_terminating(value):
+        text = f"{sp.Float(value, 40):.30f}".rstrip("0").rstrip(".")
+        if len(text.replace("-", "").replace(".", "").lstrip("0")) <= 12:
+            return text, True
+    if value.free_symbols:
+        return sp.latex(value), True
+    return f"{float(sp.N(value, 30)):.{digits}g}", False
+
+
+def _math_values(step: Step) -> tuple[str, bool]:
+    """The values as a bmatrix (or one number), and whether all are exact."""
+    if any(v.free_symbols for v in step.values):
+        if len(step.values) == 1:
+            return sp.latex(step.values[0]), True
+        return r"\begin{bmatrix}" + r" \\ ".join(sp.latex(v) for v in step.values) + r"\end{bmatrix}", True
+    texts = [number_text(v) for v in step.values]
+    exact = all(e for _, e in texts)
+    cells = [t for t, _ in texts]
+    if len(cells) == 1 and not step.shape:
+        return cells[0], exact
+    if len(step.shape) == 2:
+        rows, cols = step.shape
+        body = r" \\ ".join(" & ".join(cells[r * cols:(r + 1) * cols]) for r in range(rows))
+        return r"\begin{bmatrix}" + body + r"\end{bmatrix}", exact
+    if len(cells) > 4:  # a long vector goes down the page, transposed
+        return r"\begin{bmatrix}" + r" \\ ".join(cells) + r"\end{bmatrix}^{\top}", exact
+    return r"\begin{bmatrix}" + " & ".join(cells) + r"\end{bmatrix}", exact
+
+
+def _step_math(step: Step) -> tuple[str | None, str]:
+    """(the display ``name = formula = values``, or None if the name is free text; the values)."""
+    values, exact = _math_values(step)
+    relation = "=" if exact else r"\approx"
+    name, (formula, comment) = math_name(step.name), math_formula(step.formula)
+    if name is None:
+        return None, values
+    middle = f" = {formula}" if formula and formula != name else ""
+    return f"{name}{middle} {relation} {values}{comment}", values
+
+
+def markdown(d: Derivation) -> str:
+    """Markdown with ``$$...$$`` math (GitHub, Jupyter): one display per step, errata as a table."""
+    lines = [f"## {d.title}", ""]
+    for step in d.steps:
+        display, values = _step_math(step)
+        if display is None:
+            lines += [f"**{step.name}**: {step.formula}", "", f"$$ {values} $$", ""]
+        else:
+            lines += [f"$$ {display} $$", ""]
+    lines += _errata_markdown(d)
+    return "\n".join(lines)
+
+
+def _errata_markdown(d: Derivation) -> list[str]:
+    lines = ["**Errata**", "", "| where | step | printed | right | kind of slip |", "|---|---|---|---|---|"] if d.errata else ["No errata found.", ""]
+    for e in d.errata:
+        right = number_text(e.exact)[0] if not e.exact.free_symbols else f"`{e.exact}`"
+        printed = e.printed.replace("|", "\\|")
+        lines.append(f"| {e.where} | {e.step}[{e.index}] | `{printed}` | {right} | {e.slip.replace('|', '/')} |")
+    lines += [""] + [f"- note: {n}" for n in d.notes]
+    return lines
+
+
+def latex(d: Derivation, *, standalone: bool = False) -> str:
+    """LaTeX in math notation: a display per step (page breaks allowed between them), decimals
+    to 9 significant digits where not exact, the errata as a table that wraps its text."""
+    lines = [f"% {d.title}", rf"\subsection*{{{escape(d.title)}}}"]
+    for step in d.steps:
+        display, values = _step_math(step)
+        if display is None:
+            lines.append(rf"\noindent\textbf{{{escape(step.name)}}}: {escape(step.formula)}")
+            lines.append(rf"\[ {values} \]")
+        else:
+            lines.append(rf"\[ {display} \]")
+    if d.errata:
+        column = r">{\raggedright\arraybackslash}p"
+        widths = (0.10, 0.12, 0.17, 0.17, 0.30)  # + 8 column gaps of 6pt: within the line
+        lines += [r"\begin{longtable}{@{}" + "".join(f"{column}{{{w}\\linewidth}}" for w in widths) + "@{}}",
+                  r"where & step & printed & right & kind of slip \\ \hline\endhead"]
+        for e in d.errata:
+            right = number_text(e.exact)[0] if not e.exact.free_symbols else str(e.exact)
+            cells = [escape(e.where), _breakable(f"{e.step}[{e.index}]"), r"\texttt{" + _breakable(e.printed) + "}", _breakable(right),
+                     escape(e.slip)]
+            lines.append(" & ".join(cells) + r" \\")
+        lines.append(r"\end{longtable}")
+    else:
+        lines.append(r"\noindent No errata found.")
+    if d.notes:
+        lines += [r"\begin{itemize}"] + [rf"\item {escape(n)}" for n in d.notes] + [r"\end{itemize}"]
+    body = "\n".join(lines)
+    return document(body) if standalone else body
+
+
+def document(body: str) -> str:
+    """A complete article around ``body`` (amsmath, longtable, 2 cm margins) for pdflatex."""
+    return "\n".join([r"\documentclass[11pt]{article}", r"\usepackage[margin=2cm]{geometry}", r"\usepackage{amsmath,amssymb}",
+                      r"\usepackage{longtable,array}", r"\allowdisplaybreaks", r"\setlength{\parindent}{0pt}",
+                      r"\begin{document}", body, r"\end{document}", ""])

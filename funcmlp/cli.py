@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--list", action="store_true", help="list the derivations")
     derive.add_argument("--example", metavar="FILE", help="a worked example of your own: a spec file (.toml or .json, see README), replayed exactly with its errata")
     derive.add_argument("--steps", type=int, help="with --example: gradient steps to replay (overrides the file's steps)")
+    derive.add_argument("--standalone", action="store_true", help="with --format latex: a complete document for pdflatex")
     derive.add_argument("--format", choices=("text", "latex", "markdown"), default="text", help="output format (default text)")
     derive.add_argument("--sizes", type=_int_list, default=[2, 2, 1], help="check: layer sizes including inputs (default 2,2,1)")
     derive.add_argument("--activations", type=_str_list, default=["sigmoid"],
@@ -124,6 +125,8 @@ def cmd_derive(args) -> int:
     from derivations import catalogue
 
     entries = catalogue.ENTRIES
+    if args.standalone and args.format != "latex":
+        raise ValueError("--standalone makes a LaTeX document; add --format latex")
     if args.example:
         from derivations.worked import render
 
@@ -138,7 +141,7 @@ def cmd_derive(args) -> int:
             if not 1 <= args.steps <= 1000:
                 raise ValueError(f"--steps must be from 1 to 1000, got {args.steps}")
             example = replace(example, steps=args.steps)
-        print(render(run(example), args.format))
+        print(render(run(example), args.format, standalone=args.standalone))
         return 0
     if args.list or not args.name:
         print(f"{'check':<26} symbolic check of an architecture: funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse")
@@ -152,6 +155,10 @@ def cmd_derive(args) -> int:
     if args.name not in entries:
         raise ValueError(f"unknown derivation {args.name!r}; expected check or one of {', '.join(entries)} (funcmlp derive --list)")
     text, passed = entries[args.name][1](args.format)
+    if args.standalone:
+        from derivations.render import document
+
+        text = document(text)
     print(text)
     return 0 if passed else 1
 

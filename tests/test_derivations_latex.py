@@ -1,0 +1,61 @@
+"""The worked examples in real math notation: LaTeX that compiles with pdflatex without an
+overfull line (every seed example and one of our own), Markdown with $$ math, and the Jupyter
+display. pdflatex is installed by .ci/run in CI (texlive-latex-base, -recommended); a
+developer without it skips the compile test, CI never does."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from derivations.render import escape, math_formula, math_name, render
+from derivations.spec import from_spec
+from derivations.worked import BUILDERS, build
+
+OWN = {"title": "Own: 2-2-1, tanh then sigmoid, binary cross-entropy & a 50% learning rate",
+       "activations": ["tanh", "sigmoid"], "loss": "binary_cross_entropy", "learning_rate": "0.5",
+       "x": [["0.5", "-1"], ["2", "0.25"]], "y": ["1", "0"], "steps": 3,
+       "layers": [{"W": [["0.3", "-0.2"], ["0.8", "0.1"]], "b": ["0", "0.05"]}, {"W": [["1.5"], ["-0.7"]], "b": ["0.2"]}],
+       "printed": {"L": ["0.7"]}}
+
+PDFLATEX = shutil.which("pdflatex")
+
+
+@pytest.mark.skipif(PDFLATEX is None and os.environ.get("CI") != "true", reason="pdflatex not installed (CI installs it)")
+@pytest.mark.parametrize("name", [*BUILDERS, "own"])
+def test_latex_compiles_without_overfull_lines(name, tmp_path):
+    derivation = from_spec(OWN) if name == "own" else build(name)
+    (tmp_path / "doc.tex").write_text(render(derivation, "latex", standalone=True))
+    result = subprocess.run([PDFLATEX or "pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    log = (tmp_path / "doc.log").read_text(errors="replace")
+    assert result.returncode == 0, [line for line in log.splitlines() if line.startswith("!")]
+    assert "Overfull \\hbox" not in log, log[log.index("Overfull"):][:300]
+    assert (tmp_path / "doc.pdf").stat().st_size > 1000
+
+
+def test_math_notation_of_step_names_and_formulas():
+    assert math_name("n^2") == "n^{2}"
+    assert math_name("dL/dW^3") == r"\frac{\partial L}{\partial W^{3}}"
+    assert math_name("W^1 new") == r"W^{1}_{\mathrm{new}}"
+    assert math_name("L after step 4") == "L_{(4)}"
+    assert math_name("epoch 1 x=00") is None
+    assert math_formula("(W^2)^T s^2") == (r"(W^{2})^{\top} s^{2}", "")
+    assert math_formula("sigmoid(n^1)") == (r"\sigma(n^{1})", "")
+    assert math_formula("dL/da^1 * f'(n^1)  (seed 003 eq. 33)") == (r"\frac{\partial L}{\partial a^{1}} \odot f'(n^{1})",
+                                                                    r"\quad\text{(seed 003 eq. 33)}")
+    assert escape("50% of y_1 & {a}^2") == r"50\% of y\_1 \& \{a\}\textasciicircum{}2"
+
+
+def test_markdown_has_math_and_an_errata_table():
+    d = build("seed000_house_price")
+    text = render(d, "markdown")
+    assert r"$$ n^{2} = W^{2} a^{1} + b^{2} = \begin{bmatrix}-3.5208 & 5.989\end{bmatrix} $$" in text
+    assert "| eq. 11 | n^2[0] | `-3.5308` | -3.5208 | a term left out: the bias b^[2] = 0.01 |" in text
+    assert d._repr_markdown_() == text
+
+
+def test_decimals_have_nine_significant_digits_where_not_exact():
+    text = render(build("seed002_sigmoid_221"), "latex")
+    assert r"a^{1} = \sigma(n^{1}) \approx \begin{bmatrix}0.627147766 & 0.757679639\end{bmatrix}" in text
+    assert r"n^{1} = W^{1} a^{0} + b^{1} = \begin{bmatrix}0.52 & 1.14\end{bmatrix}" in text  # exact decimals stay exact
