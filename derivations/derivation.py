@@ -80,6 +80,12 @@ class Derivation:
 
         return markdown(self)
 
+    def _repr_latex_(self) -> str:
+        """Jupyter's LaTeX display: the steps as one aligned block of math."""
+        from derivations.render import latex_block
+
+        return latex_block(self)
+
     @property
     def values(self) -> dict:
         return {s.name: list(s.values) for s in self.steps}

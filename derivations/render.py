@@ -104,7 +104,7 @@ def math_formula(formula: str) -> tuple[str | None, str]:
     out = re.sub(r"\)\^T", r")^{\\top}", out)
     out = out.replace(" * ", r" \odot ").replace("f'", "f'")
     out = re.sub(r"\b(sigmoid|tanh|eta|alpha)\b", lambda m: _FUNCTIONS[m.group(1)], out)
-    out = re.sub(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+|relu|gelu|softplus|softmax|elu|hardlimit|identity|sse|mse)\(",
+    out = re.sub(r"(?<![\\\w])([a-z][a-z0-9_]+)\(",
                  lambda m: r"\operatorname{" + m.group(1).replace("_", r"\_") + "}(", out)
     return out, comment
 
@@ -163,6 +163,19 @@ def _step_math(step: Step) -> tuple[str | None, str]:
         return None, values
     middle = f" = {formula}" if formula and formula != name else ""
     return f"{name}{middle} {relation} {values}{comment}", values
+
+
+def latex_block(d: Derivation) -> str:
+    """The steps as one ``$$\\begin{aligned}...\\end{aligned}$$`` block (free-text steps as \\text)."""
+    rows = []
+    for step in d.steps:
+        display, values = _step_math(step)
+        if display is None:
+            rows.append(rf"\text{{{escape(step.name)}}} &: {values}")
+        else:
+            first = min(i for i in (display.find(" = "), display.find(r" \approx ")) if i >= 0)
+            rows.append(display[:first] + " &" + display[first:])
+    return "$$\\begin{aligned}" + r" \\ ".join(rows) + "\\end{aligned}$$"
 
 
 def markdown(d: Derivation) -> str:

@@ -59,3 +59,10 @@ def test_decimals_have_nine_significant_digits_where_not_exact():
     text = render(build("seed002_sigmoid_221"), "latex")
     assert r"a^{1} = \sigma(n^{1}) \approx \begin{bmatrix}0.627147766 & 0.757679639\end{bmatrix}" in text
     assert r"n^{1} = W^{1} a^{0} + b^{1} = \begin{bmatrix}0.52 & 1.14\end{bmatrix}" in text  # exact decimals stay exact
+
+
+def test_jupyter_latex_display_is_one_aligned_block():
+    text = build("seed003_relu_linear")._repr_latex_()
+    assert text.startswith("$$\\begin{aligned}") and text.endswith("\\end{aligned}$$")
+    assert r"s^{1} & = \frac{\partial L}{\partial a^{1}} \odot f'(n^{1}) = \begin{bmatrix}8 & 8\end{bmatrix}" in text
+    assert r"a^{2} & = \operatorname{linear}(n^{2}) = 4" in text
