@@ -10,8 +10,8 @@ recursion, also built symbolically) at random rational points in 50-digit arithm
   grows with the size of the composed expression tree, which multiplies with depth.
 * ``graph`` (any size): reverse accumulation over the loss's expression graph, each
   unique subexpression visited once; the local derivatives are sympy's (sums, products,
-  powers, and ``sympy.diff`` of each function: log, exp, and each activation's declared
-  closed-form derivative). Linear in the size of the graph.
+  powers, and ``sympy.diff`` of each function: log, exp, and each activation's forward
+  rule). Linear in the size of the graph.
 * ``local`` (any size): one symbol per entry of n^k, a^k and of the back-propagated
   quantity dL/dn^k; every local partial derivative (of the loss, of a^k = f(n^k), of
   n^k = b^k + a^{k-1} W^k) is taken by ``sympy.diff``, and the scalar chain rule (seed 003
@@ -19,12 +19,12 @@ recursion, also built symbolically) at random rational points in 50-digit arithm
   form by a symbolic zero test. The work is proportional to the number of parameters.
 
 Every activation and loss comes from funcmlp's registry (softmax outputs, hard limits and
-registered activations included). An elementwise activation is a sympy function whose
-derivative is declared as the registry's closed form (``s (1 - s)`` for the sigmoid,
-``relu'(0) = 0``; each proven against sympy.diff of the forward rule in
-:mod:`derivations.activations`), so expressions stay small and the kink conventions are
-funcmlp's. Numbers come from :func:`lambdify_gradient` (float64), which the tests compare
-with ``funcmlp.backprop`` and ``jax.grad``.
+registered activations included). An elementwise activation is a sympy function valued by
+its registry forward rule (:func:`activation_function`): in ``composed`` and ``graph`` its
+derivative is sympy.diff of that rule, so a wrong closed form cannot hide; in ``local`` it
+is the registry's closed form, proven once per activation against sympy.diff first. Numbers
+come from :func:`lambdify_gradient` (float64), which the tests compare with
+``funcmlp.backprop`` and ``jax.grad``.
 
 Example:
     >>> report = check_chain(Network((2, 2, 1), ("sigmoid", "sigmoid"), "sse"), method="local")
@@ -46,7 +46,7 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 from derivations import symbolic
 from derivations.activations import prove_elementwise
 from funcmlp.activations import Activation, get_activation
-from funcmlp.losses import LOSSES, get_loss
+from funcmlp.losses import get_loss
 
 
 _FUNCTIONS: dict = {}
@@ -380,9 +380,8 @@ def check_local(net: Network) -> ChainReport:
                 failures.append((f"{act}: {identity.statement}", identity.derived, identity.closed_form))
     act_defs = [_apply(act, N[k], "declared") for k, act in enumerate(net.resolved)]
     loss, output = get_loss(net.loss), net.resolved[-1]
-    paired = loss.spec.paired.get(output.name)
-    # the loss as a function of the symbols a^L, or of n^L where the registry pairs the loss with the output
-    value = (LOSSES[paired].sympy_value(N[-1], y) if paired else loss.spec.sympy_value(A[-1], y)) / net.batch
+    # the loss as a function of the symbols a^L (of n^L where the registry pairs the loss with the output)
+    value = symbolic.output_terms(loss, output, N[-1], y, A[-1])[0] / net.batch
     closed_output = symbolic.output_terms(loss, output, N[-1], y, act_defs[-1])[1]
     L = net.depth
     units = range(net.sizes[-1])

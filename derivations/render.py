@@ -75,10 +75,17 @@ def _symbol(match: re.Match) -> str:
     return f"{name}^{{{layer}}}"
 
 
+_PARTIAL = r"dL/d([a-zA-Z])\^(\d+)"
+
+
+def _partial(match: re.Match) -> str:
+    return rf"\frac{{\partial L}}{{\partial {_symbol(match)}}}"
+
+
 def math_name(step: str) -> str | None:
     """A step name in math notation (``"dL/dW^2"`` -> ``\\frac{\\partial L}{\\partial W^{2}}``), or None for free text."""
     patterns = [
-        (r"dL/d([a-zA-Z])\^(\d+)", lambda m: rf"\frac{{\partial L}}{{\partial {m.group(1)}^{{{m.group(2)}}}}}"),
+        (_PARTIAL, _partial),
         (r"([a-zA-Z])\^(\d+)", _symbol),
         (r"([a-zA-Z])\^(\d+) new", lambda m: rf"{m.group(1)}^{{{m.group(2)}}}_{{\mathrm{{new}}}}"),
         (r"([a-zA-Z])\^(\d+) after (\d+) steps", lambda m: rf"{m.group(1)}^{{{m.group(2)}}}_{{({m.group(3)})}}"),
@@ -99,10 +106,10 @@ def math_formula(formula: str) -> tuple[str | None, str]:
     comment = rf"\quad\text{{({escape(comment)}}}" if comment else ""
     if not re.fullmatch(r"[\w^/*'() ,.+\-]+", text) or " = " in text:
         return None, comment
-    out = re.sub(r"dL/d([a-zA-Z])\^(\d+)", lambda m: rf"\frac{{\partial L}}{{\partial {m.group(1)}^{{{m.group(2)}}}}}", text)
+    out = re.sub(_PARTIAL, _partial, text)
     out = re.sub(r"\b([a-zA-Z])\^(\d+)", _symbol, out)
     out = re.sub(r"\)\^T", r")^{\\top}", out)
-    out = out.replace(" * ", r" \odot ").replace("f'", "f'")
+    out = out.replace(" * ", r" \odot ")
     out = re.sub(r"\b(sigmoid|tanh|eta|alpha)\b", lambda m: _FUNCTIONS[m.group(1)], out)
     out = re.sub(r"(?<![\\\w])([a-z][a-z0-9_]+)\(",
                  lambda m: r"\operatorname{" + m.group(1).replace("_", r"\_") + "}(", out)

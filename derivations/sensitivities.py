@@ -51,10 +51,9 @@ def prove_output_sensitivities(d: int = 3, batch: int = 2) -> list[Identity]:
         for output, logits in spec.paired.items():
             activation = get_activation(output)
             probabilities = symbolic.forward(activation, n)
-            value = spec.sympy_value(probabilities, y)
-            ok, method = equal(value, LOSSES[logits].sympy_value(n, y), symbols=tuple(n + y))
-            results.append(Identity(f"{output} + {spec.name}", f"{spec.name}({output}(n), y) = {logits}(n, y)", value,
-                                    LOSSES[logits].sympy_value(n, y), method, ok))
+            value, on_logits = spec.sympy_value(probabilities, y), LOSSES[logits].sympy_value(n, y)
+            ok, method = equal(value, on_logits, symbols=tuple(n + y))
+            results.append(Identity(f"{output} + {spec.name}", f"{spec.name}({output}(n), y) = {logits}(n, y)", value, on_logits, method, ok))
             results.append(_pair(f"{output} + {spec.name}", f"s^L = dL/dn of {spec.name}({output}(n)) = the {logits} closed form",
                                  value, n, LOSSES[logits].sympy_gradient(n, y)))
     denominator = sum(sp.exp(ni) for ni in n)

@@ -146,8 +146,9 @@ def _printed(entries: dict, where: str) -> dict:
     return printed
 
 
-def read_spec(source, *, name: str | None = None) -> WorkedExample:
+def read_spec(source, *, name: str | None = None, steps: int | None = None) -> WorkedExample:
     """Read and check a spec: a path to a ``.toml`` or ``.json`` file, or a dict of the same keys.
+    ``name`` and ``steps`` override the file's.
 
     Every problem is a ``ValueError`` naming the key, what was expected and the fix.
     """
@@ -163,7 +164,7 @@ def read_spec(source, *, name: str | None = None) -> WorkedExample:
     convention = spec.get("convention", "row")
     if convention not in ("row", "column"):
         raise ValueError(f"convention is {convention!r}; expected \"row\" (n = a W + b, W is (in, out)) or \"column\" (z = W a + b, W is (out, in))")
-    steps = spec.get("steps", 1)
+    steps = spec.get("steps", 1) if steps is None else steps
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 1000:
         raise ValueError(f"steps must be a whole number of gradient steps from 1 to 1000, got {steps!r}")
     names = spec["activations"]
@@ -308,9 +309,9 @@ def run(ex: WorkedExample) -> Derivation:
     return d
 
 
-def from_spec(source, *, name: str | None = None) -> Derivation:
+def from_spec(source, *, name: str | None = None, steps: int | None = None) -> Derivation:
     """The derivation of a spec (path to ``.toml``/``.json``, or a dict): :func:`read_spec` then :func:`run`."""
-    return run(read_spec(source, name=name))
+    return run(read_spec(source, name=name, steps=steps))
 
 
 SEED_EXAMPLES = ("seed000_house_price", "seed002_sigmoid_221", "seed003_relu_linear")

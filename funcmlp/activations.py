@@ -117,12 +117,18 @@ def _softmax_vjp_sympy(n, g, alpha=None):
     return [pi * (gi - inner) for gi, pi in zip(g, p, strict=True)]
 
 
+def largest(n: Array) -> Array:
+    """Boolean mask ``(..., d)`` of the largest entry of each row (the first one on ties): where
+    softmax can round to 1, and the cancellation-free forms of its derivatives pivot."""
+    return jax.nn.one_hot(jnp.argmax(n, axis=-1), n.shape[-1], dtype=bool)
+
+
 def _softmax_vjp(n, g, alpha=None):
     # p (g - <g, p>) with <g, p> = g_m + sum_{j != m} p_j (g_j - g_m), m the largest input: the
     # same number, but g_m - <g, p> is then a sum of small terms instead of a difference of
     # nearly equal ones, so a saturated softmax keeps its relative accuracy
     p = jax.nn.softmax(n, axis=-1)
-    top = jax.nn.one_hot(jnp.argmax(n, axis=-1), n.shape[-1], dtype=bool)
+    top = largest(n)
     g_top = jnp.sum(jnp.where(top, g, 0), axis=-1, keepdims=True)
     spread = jnp.sum(jnp.where(top, 0, p * (g - g_top)), axis=-1, keepdims=True)
     return p * ((g - g_top) - spread)
@@ -309,7 +315,7 @@ class Activation:
 
     def __post_init__(self):
         if self.spec is not None:
-            if ACTIVATIONS.get(self.name) is not self.spec and self.spec.name != self.name:
+            if self.spec.name != self.name:
                 raise ValueError(f"activation {self.name!r} given the spec of {self.spec.name!r}")
         elif self.name not in ACTIVATIONS:
             raise ValueError(
@@ -352,9 +358,8 @@ class Activation:
         """``da/dn`` as a matrix per example: ``(..., d) -> (..., d, d)``."""
         if self.is_elementwise:
             return jnp.vectorize(jnp.diag, signature="(d)->(d,d)")(self.derivative(n))
-        eye = jnp.eye(n.shape[-1], dtype=n.dtype)
-        rows = jax.vmap(lambda e: self.backward(n, jnp.broadcast_to(e, n.shape)), out_axes=-2)(eye)
-        return rows
+        eye = jnp.eye(n.shape[-1], dtype=n.dtype)  # row i of J is e_i^T J, one vector-Jacobian product each
+        return jax.vmap(lambda e: self.backward(n, jnp.broadcast_to(e, n.shape)), out_axes=-2)(eye)
 
     def backward(self, n: Array, g: Array) -> Array:
         """Vector-Jacobian product ``g @ J_f(n)``; all shapes ``(..., d)``."""

@@ -128,20 +128,12 @@ def cmd_derive(args) -> int:
     if args.standalone and args.format != "latex":
         raise ValueError("--standalone makes a LaTeX document; add --format latex")
     if args.example:
-        from derivations.worked import render
+        from derivations.render import render
+        from derivations.spec import from_spec
 
         if args.name:
             raise ValueError(f"give either a derivation name ({args.name!r}) or --example FILE, not both")
-        from dataclasses import replace
-
-        from derivations.spec import read_spec, run
-
-        example = read_spec(args.example)
-        if args.steps is not None:
-            if not 1 <= args.steps <= 1000:
-                raise ValueError(f"--steps must be from 1 to 1000, got {args.steps}")
-            example = replace(example, steps=args.steps)
-        print(render(run(example), args.format, standalone=args.standalone))
+        print(render(from_spec(args.example, steps=args.steps), args.format, standalone=args.standalone))
         return 0
     if args.list or not args.name:
         print(f"{'check':<26} symbolic check of an architecture: funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse")

@@ -57,12 +57,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import xlog1py, xlogy
 
-from funcmlp.activations import Activation, is_concrete, sp
+from funcmlp.activations import ACTIVATIONS, Activation, is_concrete, largest, sp
 
 Array = jax.Array
 
 REDUCTIONS = ("mean", "sum")
-TARGET_KINDS = ("real", "probability", "class")
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,8 +100,12 @@ def _sum_squares(a, y):
     return sum((yj - aj) ** 2 for aj, yj in zip(a, y, strict=True))
 
 
+def _sympy_sigmoid(z):
+    return ACTIVATIONS["sigmoid"].sympy_forward(z, None)
+
+
 def _sympy_sigmoid_bce(z, y):
-    return -sum(yj * sp.log(1 / (1 + sp.exp(-zj))) + (1 - yj) * sp.log(1 - 1 / (1 + sp.exp(-zj))) for zj, yj in zip(z, y, strict=True))
+    return -sum(yj * sp.log(_sympy_sigmoid(zj)) + (1 - yj) * sp.log(1 - _sympy_sigmoid(zj)) for zj, yj in zip(z, y, strict=True))
 
 
 def _sympy_softmax_ce(z, y):
@@ -126,7 +129,7 @@ def _softmax_cross_entropy_gradient(z, y):
     # At the largest logit, where p can round to 1, it is written (S - y_j) - S (1 - p_j) with
     # both differences summed over the other classes: no cancellation, relative accuracy kept
     p = jax.nn.softmax(z, axis=-1)
-    top = jax.nn.one_hot(jnp.argmax(z, axis=-1), z.shape[-1], dtype=bool)
+    top = largest(z)
     total = jnp.sum(y, axis=-1, keepdims=True)
     others_p = jnp.sum(jnp.where(top, 0, p), axis=-1, keepdims=True)
     others_y = jnp.sum(jnp.where(top, 0, y), axis=-1, keepdims=True)
@@ -153,7 +156,7 @@ _BUILTIN = (
         lambda z, y: -jnp.sum(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z), axis=-1),
         _sigmoid_binary_cross_entropy_gradient, "probability", takes="logits",
         sympy_value=_sympy_sigmoid_bce,
-        sympy_gradient=lambda z, y: [1 / (1 + sp.exp(-zj)) - yj for zj, yj in zip(z, y, strict=True)],
+        sympy_gradient=lambda z, y: [_sympy_sigmoid(zj) - yj for zj, yj in zip(z, y, strict=True)],
         description="binary cross-entropy of sigmoid(z) computed on the logits z"),
     LossSpec(
         "softmax_cross_entropy",

@@ -119,8 +119,12 @@ def target_classes(mlp: MLP, y, batch: int, *, loss=None) -> jax.Array:
         if is_concrete(y):
             check_labels(y, units, None if loss is None else get_loss(loss).name)
         return y
-    targets = prepare_targets(get_loss(loss if loss is not None else "sse"), y, batch, units, jnp.result_type(float))
-    if units == 1:
+    return _classes_of_targets(mlp, prepare_targets(get_loss(loss if loss is not None else "sse"), y, batch, units, jnp.result_type(float)))
+
+
+def _classes_of_targets(mlp: MLP, targets: jax.Array) -> jax.Array:
+    """Classes ``(N,)`` of targets already checked and shaped ``(N, d_L)``."""
+    if mlp.sizes[-1] == 1:
         output_range = mlp.activations[-1].spec.output_range
         midpoint = (output_range[0] + output_range[1]) / 2 if output_range is not None and output_range[0] < 0 else 0.5
         return (targets[:, 0] > midpoint).astype(jnp.int32)
@@ -150,7 +154,7 @@ def evaluate(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean", c
     x, targets = _checked_data(mlp, params, loss, x, y)
     if classification is None:
         classification = loss.is_classification
-    classes = target_classes(mlp, y, x.shape[0], loss=loss) if classification else None
+    classes = _classes_of_targets(mlp, targets) if classification else None
     return _evaluate_checked(mlp, params, x, targets, classes, loss, reduction)
 
 
@@ -247,10 +251,10 @@ def fit(
     x, y = _checked_data(mlp, params, loss, *data)
     if classification is None:
         classification = loss.is_classification
-    classes = target_classes(mlp, data[1], x.shape[0], loss=loss) if classification else None
+    classes = _classes_of_targets(mlp, y) if classification else None
     if validation is not None:
         x_val, y_val = _checked_data(mlp, params, loss, *validation)
-        classes_val = target_classes(mlp, validation[1], x_val.shape[0], loss=loss) if classification else None
+        classes_val = _classes_of_targets(mlp, y_val) if classification else None
     n = x.shape[0]
     steps = iterations_per_epoch(n, batch_size, drop_last=drop_last)
     value_and_grad = make_gradient_fn(mlp, loss, reduction=reduction, gradient=gradient)

@@ -193,14 +193,12 @@ def test_steps_replay_the_loss_after_each_step_and_the_final_weights():
 
 
 def test_steps_of_a_sigmoid_network_stay_small():
-    """Closed forms are carried as 50-digit decimals from the second step: seed 002's network, 20 steps."""
-    from derivations.spec import seed_spec_path
-    import time
-    start = time.perf_counter()
-    spec = read_spec(seed_spec_path("seed002_sigmoid_221"))
+    """Closed forms are carried as 50-digit decimals from the second step (seed 002's network, 20
+    steps): the final weights are plain numbers, not nested exponentials."""
     from dataclasses import replace
-    from derivations.spec import run
-    d = run(replace(spec, steps=20, printed={}))
+
+    from derivations.spec import run, seed_spec_path
+    d = run(replace(read_spec(seed_spec_path("seed002_sigmoid_221")), steps=20, printed={}))
     losses = [float(d.values[f"L after step {t}"][0]) for t in range(1, 21)]
     assert all(b < a for a, b in zip(losses, losses[1:]))  # gradient descent with eta = 0.7 lowers the loss
-    assert time.perf_counter() - start < 30
+    assert all(v.is_Number for v in d.values["W^1 after 20 steps"] + d.values["b^2 after 20 steps"])
