@@ -50,25 +50,61 @@ ENTRIES = {
 }
 
 
-def architecture_check(sizes, activation_names, loss, convention="row", method="auto"):
-    """Print the derived expressions of a user-given architecture and PASS/FAIL per identity."""
+SHOW_LIMIT = 100
+"""``show`` prints every expression for networks of at most this many parameters."""
+
+
+def architecture_check(sizes, activation_names, loss, convention="row", method="auto", show=False):
+    """Prove the backprop formulas for a user-given architecture: ``(summary, passed)``.
+
+    The summary says what was proven, by which method, over how many entries, and the worst
+    difference (at most a few lines per layer, each at most 200 characters); ``show`` adds
+    every derived expression (networks of at most ``SHOW_LIMIT`` parameters).
+
+    Example:
+        >>> text, passed = architecture_check((2, 2, 1), ("sigmoid", "sigmoid"), "sse")
+        >>> passed, text.count("PASS")
+        (True, 2)
+    """
     net = chain.Network(tuple(sizes), tuple(activation_names), loss)
-    lines = [f"network {'-'.join(map(str, sizes))}, activations {', '.join(activation_names)}, loss {loss}, {convention} convention"]
-    n = list(sp.symbols(f"n1:{sizes[-1] + 1}", real=True))
-    y = list(sp.symbols(f"y1:{sizes[-1] + 1}", real=True))
+    if show and net.count_parameters() > SHOW_LIMIT:
+        raise ValueError(f"--show prints every expression, for networks of at most {SHOW_LIMIT} parameters; this one has "
+                         f"{net.count_parameters():,}: leave out --show for the summary")
+    L = net.depth
+    lines = [f"network {'-'.join(map(str, sizes))} ({net.count_parameters():,} parameters), activations {'/'.join(activation_names)}, "
+             f"loss {loss}, {convention} convention"]
+    n = [sp.Symbol(f"n^{L}_{{{j + 1}}}", real=True) for j in range(sizes[-1])]
+    y = [sp.Symbol(f"y_{{{j + 1}}}", real=True) for j in range(sizes[-1])]
     s_out = symbolic.output_terms(get_loss(loss), net.resolved[-1], n, y)[1]
-    lines.append("output sensitivity s^L = dL/dn^L (closed form):")
-    lines += [f"  s^L_{j + 1} = {sp.simplify(v)}" for j, v in enumerate(s_out)]
+    shown = [sp.sstr(_tidy(v)) for v in (s_out if show else s_out[:1])]
+    lines.append(chain.clip(f"closed form  s^{L} = dL/dn^{L}: s^{L}_{{1}} = {shown[0]}" + (f" (units 2..{sizes[-1]} alike)" if len(s_out) > 1 else "")))
+    if show:
+        lines += [f"             s^{L}_{{{j + 1}}} = {v}" for j, v in enumerate(shown[1:], start=1)]
     passed = True
-    for k in range(1, len(sizes) - 1):
+    for k in range(1, L):
         activation = net.resolved[k - 1]
         derived, closed, _ = sensitivities.jacobian_concrete(sizes[k], sizes[k + 1], convention, activation)
         ok = (derived - closed).applyfunc(sp.simplify) == sp.zeros(*derived.shape)
         passed &= ok
-        factor = "F'(n^k)" if activation.is_elementwise else f"J_{activation.name}(n^k)"
-        form = f"(W^(k+1))^T {factor}" if convention == "row" else f"W^(k+1) {factor}"
-        lines.append(f"{'PASS' if ok else 'FAIL'}  dn^{k + 1}/dn^{k} = {form} ({sizes[k]} -> {sizes[k + 1]}, symbolic): {derived.tolist()}")
+        factor = f"F'(n^{k})" if activation.is_elementwise else f"J_{activation.name}(n^{k})"
+        form = f"(W^{k + 1})^T {factor}" if convention == "row" else f"W^{k + 1} {factor}"
+        entry = ("w_{j,i} f'(n_{j})" if convention == "row" else "w_{i,j} f'(n_{j})") if activation.is_elementwise else "the registry's Jacobian"
+        lines.append(chain.clip(f"{'PASS' if ok else 'FAIL'}  Jacobian dn^{k + 1}/dn^{k} = {form}: {derived.rows * derived.cols:,} entries ({sizes[k]} -> "
+                           f"{sizes[k + 1]}) derived by sympy.diff of n^{k + 1}_{{i}}, each equal to {entry} (symbolic zero test)"))
+        if show:
+            lines += [f"      row {i + 1}: {derived.row(i).tolist()[0]}" for i in range(derived.rows)]
     report = chain.check_chain(net, method=method)
     passed &= report.passed
     lines.append(str(report))
+    if show:
+        layers = net.parameter_symbols()
+        xs, ys = net.data_symbols()
+        composed = chain.composed_loss(net, layers, xs, ys)
+        lines.append("derived by sympy.diff of the composed loss:")
+        lines += [f"  dL/d{p} = {chain.readable(sp.diff(composed, p))}" for W, b in layers for p in list(W) + b]
     return "\n".join(lines), passed
+
+
+def _tidy(expr):
+    """A short expression simplified for reading; a long one as it is (simplify would take long)."""
+    return sp.simplify(expr) if len(sp.sstr(expr)) <= 400 else expr

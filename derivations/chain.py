@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import operator
 import random
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -53,20 +54,12 @@ _FUNCTIONS: dict = {}
 _NUMERIC: dict = {"mpmath": {}, "numpy": {}}
 
 
-def activation_function(activation: Activation, derivative: str = "derived"):
-    """A sympy Function standing for an elementwise ``activation`` in composed expressions
-    (cached), valued by the registry's forward rule. Its derivative is either ``"derived"``:
-    sympy.diff of that forward rule (what ``composed`` and ``graph`` differentiate through, so a
-    wrong closed form cannot hide), or ``"declared"``: the registry's closed form (what ``local``
-    uses to compare the chain rule's structure exactly, with the closed form proven against
-    the derived one per activation)."""
-    key = (activation.spec, activation.alpha, derivative)  # the entry itself: a re-registered name is new
+def _function(key, name: str, rule_of, slope_of):
+    """A cached sympy Function class ``name`` valued by ``rule_of(t)`` with derivative ``slope_of(t)``."""
     if key not in _FUNCTIONS:
-        spec, alpha = activation.spec, activation.symbolic_alpha()
-        name = f"{activation.name}_{derivative}_{len(_FUNCTIONS)}"
+        name = f"{name}_{len(_FUNCTIONS)}"
         t = sp.Dummy("t", real=True)
-        rule = spec.sympy_forward(t, alpha)
-        slope = sp.diff(rule, t) if derivative == "derived" else spec.sympy_derivative(t, alpha)
+        rule, slope = rule_of(t), slope_of(t)
 
         def fdiff(self, argindex=1):
             return slope.subs(t, self.args[0])
@@ -78,6 +71,28 @@ def activation_function(activation: Activation, derivative: str = "derived"):
         _NUMERIC["mpmath"][name] = sp.lambdify(t, rule, modules="mpmath")
         _NUMERIC["numpy"][name] = sp.lambdify(t, rule, modules=["scipy", "numpy"])
     return _FUNCTIONS[key]
+
+
+def activation_function(activation: Activation, derivative: str = "derived"):
+    """A sympy Function standing for an elementwise ``activation`` in composed expressions
+    (cached), valued by the registry's forward rule. Its derivative is either ``"derived"``:
+    sympy.diff of that forward rule (what ``composed`` and ``graph`` differentiate through, so a
+    wrong closed form cannot hide), or ``"declared"``: the registry's closed form (what ``local``
+    uses to compare the chain rule's structure exactly, with the closed form proven against
+    the derived one per activation)."""
+    spec, alpha = activation.spec, activation.symbolic_alpha()
+    key = (spec, activation.alpha, derivative)  # the entry itself: a re-registered name is new
+    slope = (lambda t: sp.diff(spec.sympy_forward(t, alpha), t)) if derivative == "derived" else (lambda t: spec.sympy_derivative(t, alpha))
+    return _function(key, f"{activation.name}_{derivative}", lambda t: spec.sympy_forward(t, alpha), slope)
+
+
+def slope_function(activation: Activation):
+    """A sympy Function valued by the registry's closed-form ``f'`` of an elementwise activation
+    (cached): the closed forms of large networks are built from it without sympy evaluating
+    the rule (and its assumptions) on every net input's whole expression."""
+    spec, alpha = activation.spec, activation.symbolic_alpha()
+    rule = lambda t: spec.sympy_derivative(t, alpha)  # noqa: E731
+    return _function((spec, activation.alpha, "slope"), f"{activation.name}_slope", rule, lambda t: sp.diff(rule(t), t))
 
 
 @dataclass(frozen=True)
@@ -104,17 +119,20 @@ class Network:
         return len(self.sizes) - 1
 
     def parameter_symbols(self):
-        """[(W^k as a (d_{k-1}, d_k) matrix of symbols w^k_ij, b^k as a list of b^k_j)] per layer."""
+        """[(W^k as a (d_{k-1}, d_k) matrix of symbols ``w^k_{i,j}``, b^k as a list of ``b^k_{j}``)]
+        per layer (row convention: ``w^k_{i,j}`` joins input i to unit j; indices from 1)."""
         layers = []
         for k in range(1, self.depth + 1):
-            W = sp.Matrix(self.sizes[k - 1], self.sizes[k], lambda i, j: sp.Symbol(f"w{k}_{i + 1}_{j + 1}", real=True))
-            b = [sp.Symbol(f"b{k}_{j + 1}", real=True) for j in range(self.sizes[k])]
+            W = sp.Matrix(self.sizes[k - 1], self.sizes[k], lambda i, j: sp.Symbol(f"w^{k}_{{{i + 1},{j + 1}}}", real=True))
+            b = [sp.Symbol(f"b^{k}_{{{j + 1}}}", real=True) for j in range(self.sizes[k])]
             layers.append((W, b))
         return layers
 
     def data_symbols(self):
-        xs = [[sp.Symbol(f"x{e + 1}_{i + 1}", real=True) for i in range(self.sizes[0])] for e in range(self.batch)]
-        ys = [[sp.Symbol(f"y{e + 1}_{j + 1}", real=True) for j in range(self.sizes[-1])] for e in range(self.batch)]
+        """Inputs ``x_{i}`` and targets ``y_{j}`` of each example (``x^(e)_{i}`` in a batch)."""
+        example = (lambda e: "") if self.batch == 1 else (lambda e: f"^({e + 1})")
+        xs = [[sp.Symbol(f"x{example(e)}_{{{i + 1}}}", real=True) for i in range(self.sizes[0])] for e in range(self.batch)]
+        ys = [[sp.Symbol(f"y{example(e)}_{{{j + 1}}}", real=True) for j in range(self.sizes[-1])] for e in range(self.batch)]
         return xs, ys
 
     def count_parameters(self) -> int:
@@ -123,30 +141,61 @@ class Network:
 
 @dataclass
 class ChainReport:
+    """What a chain check proved: the method, how many derivatives, the failures (name, derived,
+    closed form) and, for the numeric methods, the worst difference (name, absolute, relative)."""
+
     network: Network
     method: str
     checked: int
     failures: list
     seconds: float
+    worst: tuple | None = None
+    points: int = 0
+    digits: int = 0
 
     @property
     def passed(self) -> bool:
         return not self.failures
 
+    def describe(self) -> str:
+        """The method in words, with its points and precision."""
+        at = f"at {self.points} random rational points in {self.digits}-digit arithmetic"
+        return {
+            "composed": f"sympy.diff of the composed loss for every parameter, compared with the closed form {at}",
+            "graph": "reverse accumulation over the composed loss's expression graph (sympy's derivative of each node), "
+                     f"compared with the closed form {at}",
+            "local": "sympy.diff of each local definition, the chain rule edge by edge, a symbolic zero test against the closed form",
+        }[self.method]
+
     def __str__(self) -> str:
         n = self.network
         verdict = "PASS" if self.passed else "FAIL"
-        how = {
-            "composed": "sympy.diff of the composed loss vs the closed form, at random rational points (50 digits)",
-            "graph": "reverse accumulation over the composed loss's expression graph (sympy's derivative of each node) vs the closed form, "
-                     "at random rational points (50 digits)",
-            "local": "sympy.diff of each local definition, chain rule edge by edge, symbolic zero test vs the closed form",
-        }[self.method]
-        lines = [f"{verdict}  {'-'.join(map(str, n.sizes))} {'/'.join(n.activations)} {n.loss} batch {n.batch}: "
-                 f"{self.checked} derivatives (dL/dw, dL/db = (a^(k-1))^T s^k, s^k = s^(k+1) (W^(k+1))^T F'(n^k)) "
-                 f"in {self.seconds:.2f} s [{how}]"]
-        lines += [f"      FAIL {name}: derived {derived}, closed form {closed}" for name, derived, closed in self.failures[:5]]
+        lines = [f"{verdict}  gradient of {'-'.join(map(str, n.sizes))} {'/'.join(n.activations)} {n.loss} batch {n.batch}: "
+                 f"{self.checked:,} derivatives dL/dw^k_{{i,j}}, dL/db^k_{{j}} equal the closed form "
+                 "(a^(k-1))^T s^k, s^k = s^(k+1) (W^(k+1))^T F'(n^k)",
+                 f"      by {self.describe()}"]
+        if self.worst is not None:
+            name, absolute, relative = self.worst
+            lines.append(f"      worst difference {mpmath.nstr(absolute, 3)} absolute, {mpmath.nstr(relative, 3)} relative, at {name}; "
+                         f"{self.seconds:.2f} s")
+        else:
+            lines.append(f"      every difference simplifies to exactly 0; {self.seconds:.2f} s")
+        lines += [clip(f"      FAIL {name}: derived {derived}, closed form {closed}") for name, derived, closed in self.failures[:5]]
+        if len(self.failures) > 5:
+            lines.append(f"      ... and {len(self.failures) - 5} more failures")
         return "\n".join(lines)
+
+
+def readable(expr) -> str:
+    """An expression as text, the activations' sympy functions by their registry names
+    (``sigmoid_derived_0(n)`` -> ``sigmoid(n)``, ``tanh_slope_3(n)`` -> ``tanh'(n)``)."""
+    return re.sub(r"\b(\w+?)_(derived|declared|slope)_\d+\(", lambda m: m.group(1) + ("'" if m.group(2) == "slope" else "") + "(",
+                  sp.sstr(expr))
+
+
+def clip(line: str, width: int = 200) -> str:
+    """``line`` cut to ``width`` characters, marked with `` ...`` where cut."""
+    return line if len(line) <= width else line[:width - 5] + " ..."
 
 
 def _apply(activation: Activation, n: list, derivative: str = "derived") -> list:
@@ -158,11 +207,15 @@ def _forward(net: Network, layers, x):
     """Symbolic forward pass of one example: the lists (n^1..n^L) and (a^0..a^L)."""
     a, ns, As = list(x), [], [list(x)]
     for (W, b), act in zip(layers, net.resolved, strict=True):
-        n = [b[j] + sum(a[i] * W[i, j] for i in range(W.rows)) for j in range(W.cols)]
+        n = [sp.Add(b[j], *[a[i] * W[i, j] for i in range(W.rows)]) for j in range(W.cols)]
         a = _apply(act, n)
         ns.append(n)
         As.append(a)
     return ns, As
+
+
+def _slope(activation: Activation):
+    return slope_function(activation) if activation.is_elementwise else None
 
 
 def _closed_form_gradients(net: Network, layers, xs, ys):
@@ -171,7 +224,7 @@ def _closed_form_gradients(net: Network, layers, xs, ys):
     loss = get_loss(net.loss)
     for x, y in zip(xs, ys, strict=True):
         ns, As = _forward(net, layers, x)
-        s = symbolic.output_terms(loss, net.resolved[-1], ns[-1], y, As[-1])[1]
+        s = symbolic.output_terms(loss, net.resolved[-1], ns[-1], y, As[-1], _slope(net.resolved[-1]))[1]
         for k in range(net.depth, 0, -1):
             W, b = layers[k - 1]
             for i in range(W.rows):
@@ -180,8 +233,8 @@ def _closed_form_gradients(net: Network, layers, xs, ys):
             for j in range(W.cols):
                 grads[b[j]] = grads.get(b[j], 0) + s[j] / net.batch
             if k > 1:
-                g = [sum(s[j] * W[i, j] for j in range(W.cols)) for i in range(W.rows)]
-                s = symbolic.backward(net.resolved[k - 2], ns[k - 2], g)
+                g = [sp.Add(*[s[j] * W[i, j] for j in range(W.cols)]) for i in range(W.rows)]
+                s = symbolic.backward(net.resolved[k - 2], ns[k - 2], g, _slope(net.resolved[k - 2]))
     return grads
 
 
@@ -191,7 +244,7 @@ def composed_loss(net: Network, layers, xs, ys) -> sp.Expr:
     loss = get_loss(net.loss)
     for x, y in zip(xs, ys, strict=True):
         ns, As = _forward(net, layers, x)
-        total += symbolic.output_terms(loss, net.resolved[-1], ns[-1], y, As[-1])[0]
+        total += symbolic.output_terms(loss, net.resolved[-1], ns[-1], y, As[-1], _slope(net.resolved[-1]))[0]
     return total / net.batch
 
 
@@ -207,15 +260,19 @@ def _compare_with_closed_form(net: Network, method: str, direct_and_closed, *, p
     variables = params + [s for row in xs + ys for s in row]
     evaluate = direct_and_closed(loss, closed, params, variables)
     rng = random.Random(seed)
-    failures = []
+    failures, worst = [], (str(params[0]), mpmath.mpf(0), mpmath.mpf(0))
     with mpmath.workdps(digits):
         for _ in range(points):
             env = {v: mpmath.mpf(rng.randint(-2000, 2000)) / rng.randint(1000, 3000) for v in variables}
             direct, closed_values = evaluate(env)
             for p, d, c in zip(params, direct, closed_values, strict=True):
-                if abs(d - c) > mpmath.mpf(10) ** (-(digits - 10)) * max(1, abs(c)):
+                difference = abs(d - c)
+                if difference > mpmath.mpf(10) ** (-(digits - 10)) * max(1, abs(c)):
                     failures.append((str(p), d, c))
-    return ChainReport(net, method, len(params), failures, time.perf_counter() - start)
+                relative = difference / abs(c) if c else (mpmath.inf if difference else mpmath.mpf(0))
+                if relative > worst[2] or (relative == worst[2] and difference > worst[1]):
+                    worst = (str(p), difference, relative)
+    return ChainReport(net, method, len(params), failures, time.perf_counter() - start, worst, points, digits)
 
 
 def check_composed(net: Network, *, points: int = 2, seed: int = 0, digits: int = 50) -> ChainReport:
@@ -363,14 +420,13 @@ def check_local(net: Network) -> ChainReport:
     layers = net.parameter_symbols()
     xs, ys = net.data_symbols()
     failures, checked = [], 0
-    N = [[sp.Symbol(f"n{k}_{j + 1}", real=True) for j in range(net.sizes[k])] for k in range(1, net.depth + 1)]
-    A = [[sp.Symbol(f"a{k}_{j + 1}", real=True) for j in range(net.sizes[k])] for k in range(1, net.depth + 1)]
-    S = [[sp.Symbol(f"s{k}_{j + 1}", real=True) for j in range(net.sizes[k])] for k in range(1, net.depth + 1)]
+    N, A, S = ([[sp.Symbol(f"{name}^{k}_{{{j + 1}}}", real=True) for j in range(net.sizes[k])] for k in range(1, net.depth + 1)]
+               for name in ("n", "a", "s"))
     # with a batch, the symbols stand for one example's quantities; each example contributes
     # its own copy of every expression below, so one example's check covers the batch sum
     x, y = xs[0], ys[0]
     inputs = [x] + A[:-1]
-    net_defs = [[b[j] + sum(inputs[k][i] * W[i, j] for i in range(W.rows)) for j in range(W.cols)] for k, (W, b) in enumerate(layers)]
+    net_defs = [[sp.Add(b[j], *[inputs[k][i] * W[i, j] for i in range(W.rows)]) for j in range(W.cols)] for k, (W, b) in enumerate(layers)]
     # each elementwise activation's closed form against sympy.diff of its forward rule, once
     # (derivations.activations), then the chain rule's structure with the closed form declared
     for act in dict.fromkeys(a for a in net.resolved if a.is_elementwise):
@@ -393,7 +449,7 @@ def check_local(net: Network) -> ChainReport:
         closed = closed_output[j] / net.batch
         checked += 1
         if not _is_zero(derived - closed):
-            failures.append((f"s{L}_{j + 1}", derived, closed))
+            failures.append((f"s^{L}_{{{j + 1}}}", derived, closed))
     for k in range(L, 0, -1):
         W, b = layers[k - 1]
         previous = inputs[k - 1]
@@ -409,15 +465,15 @@ def check_local(net: Network) -> ChainReport:
                 failures.append((str(b[j]), derived, S[k - 1][j]))
         if k > 1:
             act = net.resolved[k - 2]
-            closed_s = symbolic.backward(act, N[k - 2], [sum(S[k - 1][j] * W[i, j] for j in range(W.cols)) for i in range(W.rows)])
-            through_a = [sum(S[k - 1][j] * sp.diff(net_defs[k - 1][j], A[k - 2][m]) for j in range(W.cols)) for m in range(W.rows)]
+            closed_s = symbolic.backward(act, N[k - 2], [sp.Add(*[S[k - 1][j] * W[i, j] for j in range(W.cols)]) for i in range(W.rows)])
+            through_a = [sp.Add(*[S[k - 1][j] * sp.diff(net_defs[k - 1][j], A[k - 2][m]) for j in range(W.cols)]) for m in range(W.rows)]
             for i in range(W.rows):
                 # chain rule over every edge leaving n^{k-1}_i: n -> a (each a_m for a vector f) -> each n^k_j
                 through = [i] if act.is_elementwise else range(W.rows)
                 derived = sum(through_a[m] * sp.diff(act_defs[k - 2][m], N[k - 2][i]) for m in through)
                 checked += 1
                 if not _is_zero(derived - closed_s[i]):
-                    failures.append((f"s{k - 1}_{i + 1}", derived, closed_s[i]))
+                    failures.append((f"s^{k - 1}_{{{i + 1}}}", derived, closed_s[i]))
     return ChainReport(net, "local", checked, failures, time.perf_counter() - start)
 
 

@@ -44,10 +44,14 @@ def P(where: str, *values: str, slips: dict | None = None, slip: str = "") -> tu
 
 @dataclass(frozen=True)
 class Step:
+    """One quantity: its name, the formula in words, its values (row-major), the shape shown,
+    and optionally one :class:`derivations.textbook.Line` per entry (formula, numbers, result)."""
+
     name: str
     formula: str
     values: tuple
     shape: tuple = ()
+    lines: tuple = ()
 
 
 @dataclass

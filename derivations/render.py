@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+import mpmath
 import sympy as sp
 
 from derivations.derivation import Derivation, Step, _decimal, _exact
@@ -41,6 +42,7 @@ def render(d: Derivation, fmt: str = "text", *, standalone: bool = False) -> str
             lines.append(f"{s.name:<22} = {s.formula}")
             lines.append(f"{'':<22}   exact   {_shaped(s, _exact)}")
             lines.append(f"{'':<22}   decimal {_shaped(s, _decimal)}")
+            lines += [row for line in s.lines for row in _text_rows(line)]
         lines.append("errata: none found" if not d.errata else f"errata ({len(d.errata)}):")
         lines += [f"  {e}" for e in d.errata]
         lines += [f"note: {n}" for n in d.notes]
@@ -50,6 +52,19 @@ def render(d: Derivation, fmt: str = "text", *, standalone: bool = False) -> str
     if fmt == "latex":
         return latex(d, standalone=standalone)
     raise ValueError(f"unknown format {fmt!r}; expected text, latex or markdown")
+
+
+_INDENT = " " * 25
+
+
+def _text_rows(line, width: int = 160) -> list[str]:
+    """One entry as a textbook writes it, on one row, or one row per ``=`` when it is long."""
+    one = _INDENT + line.text()
+    if len(one) <= width:
+        return [one]
+    lhs, *forms = line.text_parts
+    continued = _INDENT + " " * len(lhs) + " = "
+    return [_INDENT + f"{lhs} = {forms[0]}"] + [continued + form for form in forms[1:]] + [continued + number_text(line.value)[0]]
 
 
 # ---------------------------------------------------------------------------
@@ -129,7 +144,7 @@ def _is_terminating(value) -> bool:
 
 def number_text(value, digits: int = 9) -> tuple[str, bool]:
     """(the value as a decimal, exact?): terminating decimals exactly, others to ``digits``
-    significant digits computed in 30-digit arithmetic."""
+    significant digits (trailing zeros kept) computed in 30-digit arithmetic."""
     if value.is_Integer:
         return str(value), True
     if _is_terminating(value):
@@ -138,7 +153,8 @@ def number_text(value, digits: int = 9) -> tuple[str, bool]:
             return text, True
     if value.free_symbols:
         return sp.latex(value), True
-    return f"{float(sp.N(value, 30)):.{digits}g}", False
+    text = mpmath.nstr(mpmath.mpf(str(sp.N(value, 30))), digits, strip_zeros=False)  # 0.289215520: the 9th digit kept
+    return text.rstrip("."), False
 
 
 def _math_values(step: Step) -> tuple[str, bool]:
@@ -182,6 +198,7 @@ def latex_block(d: Derivation) -> str:
         else:
             first = min(i for i in (display.find(" = "), display.find(r" \approx ")) if i >= 0)
             rows.append(display[:first] + " &" + display[first:])
+        rows += [line.latex_rows() for line in step.lines]
     return "$$\\begin{aligned}" + r" \\ ".join(rows) + "\\end{aligned}$$"
 
 
@@ -194,6 +211,8 @@ def markdown(d: Derivation) -> str:
             lines += [f"**{step.name}**: {step.formula}", "", f"$$ {values} $$", ""]
         else:
             lines += [f"$$ {display} $$", ""]
+        if step.lines:
+            lines += ["$$\\begin{aligned}" + r" \\ ".join(line.latex_rows() for line in step.lines) + "\\end{aligned}$$", ""]
     lines += _errata_markdown(d)
     return "\n".join(lines)
 
@@ -219,6 +238,8 @@ def latex(d: Derivation, *, standalone: bool = False) -> str:
             lines.append(rf"\[ {values} \]")
         else:
             lines.append(rf"\[ {display} \]")
+        if step.lines:
+            lines += [r"\begin{align*}", " \\\\[2pt]\n".join(line.latex_rows() for line in step.lines), r"\end{align*}"]
     if d.errata:
         column = r">{\raggedright\arraybackslash}p"
         widths = (0.10, 0.12, 0.17, 0.17, 0.30)  # + 8 column gaps of 6pt: within the line

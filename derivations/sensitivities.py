@@ -33,6 +33,22 @@ def _vector(name: str, d: int):
     return list(sp.symbols(f"{name}1:{d + 1}", real=True))
 
 
+def _jacobian(outputs: list, variables: list) -> sp.Matrix:
+    """d outputs_i / d variables_j by sympy.diff, term by term: each output is a sum, and only
+    its terms that contain variables_j are differentiated (d/dv is linear), so a wide layer's
+    Jacobian costs one small derivative per weight instead of one per weight and term."""
+    index = {v: j for j, v in enumerate(variables)}
+    rows = []
+    for output in outputs:
+        row = [[] for _ in variables]
+        for term in sp.Add.make_args(sp.sympify(output)):
+            for v in term.free_symbols:
+                if v in index:
+                    row[index[v]].append(sp.diff(term, v))
+        rows.append([sp.Add(*parts) for parts in row])
+    return sp.Matrix(rows)
+
+
 def prove_output_sensitivities(d: int = 3, batch: int = 2) -> list[Identity]:
     """dL/dn^L for every loss of funcmlp's registry: with a generic elementwise output f, the
     paired outputs (sigmoid / softmax with the probability losses), and softmax
@@ -99,27 +115,25 @@ def jacobian_concrete(p_k: int, p_next: int, convention: str = "row", activation
     ``activation``), and the registry's Jacobian (rows e_i^T J from its vector-Jacobian
     product) for a vector ``activation`` such as softmax.
     """
-    n = _vector("n", p_k)
+    n = [sp.Symbol(f"n_{{{j + 1}}}", real=True) for j in range(p_k)]
     if activation is None or activation.is_elementwise:
         a = [f(nj) for nj in n]
         fprime = sp.diag(*[sp.Derivative(f(nj), nj) for nj in n])
     else:
         a = symbolic.forward(activation, n)
         fprime = sp.Matrix([symbolic.backward(activation, n, [int(i == j) for j in range(p_k)]) for i in range(p_k)])
+    b = [sp.Symbol(f"b_{{{i + 1}}}", real=True) for i in range(p_next)]
     if convention == "row":
-        W = sp.Matrix(p_k, p_next, lambda q, i: sp.Symbol(f"w_{q + 1}{i + 1}", real=True))
-        b = sp.Matrix(1, p_next, lambda _, i: sp.Symbol(f"b_{i + 1}", real=True))
-        n_next = b + sp.Matrix([a]) * W
+        W = sp.Matrix(p_k, p_next, lambda q, i: sp.Symbol(f"w_{{{q + 1},{i + 1}}}", real=True))
+        n_next = [sp.Add(b[i], *[a[q] * W[q, i] for q in range(p_k)]) for i in range(p_next)]
         closed = W.T * fprime
     elif convention == "column":
-        W = sp.Matrix(p_next, p_k, lambda i, q: sp.Symbol(f"w_{i + 1}{q + 1}", real=True))
-        b = sp.Matrix(p_next, 1, lambda i, _: sp.Symbol(f"b_{i + 1}", real=True))
-        n_next = W * sp.Matrix(a) + b
+        W = sp.Matrix(p_next, p_k, lambda i, q: sp.Symbol(f"w_{{{i + 1},{q + 1}}}", real=True))
+        n_next = [sp.Add(b[i], *[W[i, q] * a[q] for q in range(p_k)]) for i in range(p_next)]
         closed = W * fprime
     else:
         raise ValueError(f"unknown convention {convention!r}; expected 'row' or 'column'")
-    derived = sp.Matrix(p_next, p_k, lambda i, j: sp.diff(n_next[i], n[j]))
-    return derived, closed, W
+    return _jacobian(n_next, n), closed, W
 
 
 def prove_jacobian_concrete(sizes=((2, 2), (3, 2), (2, 4), (4, 3))) -> list[Identity]:

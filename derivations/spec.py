@@ -49,7 +49,7 @@ from importlib import resources
 
 import sympy as sp
 
-from derivations import symbolic
+from derivations import symbolic, textbook
 from derivations.derivation import Derivation, Printed
 from funcmlp.activations import get_activation
 from funcmlp.losses import get_loss
@@ -288,6 +288,7 @@ def run(ex: WorkedExample) -> Derivation:
     convention; printed numbers are compared."""
     d = Derivation(ex.name, ex.title, notes=list(ex.notes))
     _, weights, biases = _step(ex, ex.weights, ex.biases, d)
+    textbook.annotate(d, ex)
     column = ex.convention == "column"
     if ex.steps > 1:
         for t in range(2, ex.steps + 2):

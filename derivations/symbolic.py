@@ -49,22 +49,25 @@ def derivative(activation: Activation, v):
     return require_symbolic(activation).spec.sympy_derivative(v, activation.symbolic_alpha())
 
 
-def backward(activation: Activation, n: list, g: list) -> list:
-    """The closed-form vector-Jacobian product ``g @ J_f(n)`` (seed 003 eq. 33's ``F'(n)`` factor)."""
+def backward(activation: Activation, n: list, g: list, slope=None) -> list:
+    """The closed-form vector-Jacobian product ``g @ J_f(n)`` (seed 003 eq. 33's ``F'(n)`` factor);
+    ``slope(v)`` overrides an elementwise activation's ``f'(v)`` (derivations.chain passes a
+    sympy Function valued by the same closed form, so nothing is evaluated on large arguments)."""
     spec, alpha = require_symbolic(activation).spec, activation.symbolic_alpha()
     if spec.elementwise:
-        return [gi * spec.sympy_derivative(ni, alpha) for gi, ni in zip(g, n, strict=True)]
+        slope = slope or (lambda v: spec.sympy_derivative(v, alpha))
+        return [gi * slope(ni) for gi, ni in zip(g, n, strict=True)]
     return spec.sympy_vjp(list(n), list(g), alpha)
 
 
-def output_terms(loss: Loss, activation: Activation, n: list, y: list, a: list | None = None) -> tuple[sp.Expr, list]:
+def output_terms(loss: Loss, activation: Activation, n: list, y: list, a: list | None = None, slope=None) -> tuple[sp.Expr, list]:
     """One example's loss and closed-form ``s^L = dL/dn^L`` (seed 003 eq. 24): the paired
     logits form on ``n`` where the registry pairs the output with the loss, otherwise
-    ``dL/da`` through the output activation's vector-Jacobian product."""
+    ``dL/da`` through the output activation's vector-Jacobian product (``slope`` as in :func:`backward`)."""
     loss.check_output(activation, len(n))
     paired = loss.spec.paired.get(activation.name)
     if paired is not None:
         logits = LOSSES[paired]
         return logits.sympy_value(list(n), list(y)), logits.sympy_gradient(list(n), list(y))
     a = forward(activation, n) if a is None else a
-    return loss.spec.sympy_value(list(a), list(y)), backward(activation, n, loss.spec.sympy_gradient(list(a), list(y)))
+    return loss.spec.sympy_value(list(a), list(y)), backward(activation, n, loss.spec.sympy_gradient(list(a), list(y)), slope)

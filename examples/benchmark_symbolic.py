@@ -1,23 +1,27 @@
-"""Benchmark: time of the whole-chain symbolic check (derivations.chain) by network size.
+"""Benchmark: ``funcmlp derive check`` by network size, and its parts.
 
-Prints a table: parameters, the 'graph' check (the whole loss differentiated by reverse
-accumulation over its expression graph), the 'local' check (one symbol per n^k, a^k, s^k
-entry), the 'composed' check (sympy.diff of the whole loss per parameter, small networks
-only), and the reference,
-a plain ``Matrix.jacobian`` of the composed loss with respect to every parameter, measured
-in the same run (sympy's cache cleared before each); the ratio is reference / graph.
-The reference only differentiates; the two checks also build the closed form and compare.
+Prints, for tanh networks with loss sse: the parameters, the whole check
+(:func:`derivations.catalogue.architecture_check`, what ``funcmlp derive check`` runs: the
+Jacobians of every layer pair by sympy.diff, the gradient by the ``auto`` method), its cost
+per parameter, the ``graph`` and ``local`` gradient checks alone, and the reference measured
+in the same run: a plain ``Matrix.jacobian`` of the composed loss with respect to every
+parameter (small networks only; it only differentiates, it compares nothing), with the ratio
+reference / graph. sympy's cache is cleared before each measurement. The machine is named
+in the header.
 
     python examples/benchmark_symbolic.py [--quick]
 """
 
 import argparse
+import os
+import platform
 import time
 
 import sympy as sp
 from sympy.core.cache import clear_cache
 
-from derivations.chain import Network, check_composed, check_graph, check_local, composed_loss
+from derivations.catalogue import architecture_check
+from derivations.chain import Network, check_graph, check_local, composed_loss
 
 
 def reference_jacobian_seconds(net: Network) -> float:
@@ -31,30 +35,35 @@ def reference_jacobian_seconds(net: Network) -> float:
     return time.perf_counter() - start
 
 
+def timed(function, *args, **kwargs):
+    clear_cache()  # each measurement starts with sympy's cache empty
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (for the tests)")
     args = parser.parse_args(argv)
-    sizes = [(2, 3, 2), (3, 4, 2)] if args.quick else [(4, 8, 8, 3), (8, 8, 8, 8), (16, 16, 16, 16), (32, 32, 32, 32)]
-    print(f"{'network':>14} {'params':>7} {'graph s':>8} {'local s':>8} {'composed s':>11} {'jacobian s':>11} {'ref/graph':>10}")
+    sizes = [(2, 3, 2), (3, 4, 2)] if args.quick else \
+        [(4, 8, 8, 3), (16, 16, 16, 16), (32, 32, 32, 32), (64, 64, 64, 64), (128, 128, 128)]
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, sympy {sp.__version__}")
+    print("| network | params | derive check (s) | us / param | graph (s) | local (s) | Matrix.jacobian only (s) | jacobian / graph |")
+    print("|---|---|---|---|---|---|---|---|")
     for shape in sizes:
-        net = Network(shape, ("sigmoid",) * (len(shape) - 1), "sse")
-        clear_cache()  # each measurement starts with sympy's cache empty
-        graph = check_graph(net)
-        assert graph.passed, str(graph)
-        clear_cache()
-        local = check_local(net)
-        assert local.passed, str(local)
-        composed = reference = None
-        if net.count_parameters() <= 160:
-            clear_cache()
-            composed = check_composed(net)
-            assert composed.passed, str(composed)
-            reference = reference_jacobian_seconds(net)
-        fmt = lambda v: f"{v:.2f}" if v is not None else "-"
+        activations = ("tanh",) * (len(shape) - 1)
+        net = Network(shape, activations, "sse")
+        (_, passed), whole = timed(architecture_check, shape, activations, "sse")
+        assert passed
+        graph, _ = timed(check_graph, net)
+        local, _ = timed(check_local, net)
+        assert graph.passed and local.passed
+        reference = reference_jacobian_seconds(net) if net.count_parameters() <= 160 else None
+        fmt = lambda v: f"{v:.2f}" if v is not None else "-"  # noqa: E731
         ratio = f"{reference / graph.seconds:.0f}x" if reference else "-"
-        print(f"{'-'.join(map(str, shape)):>14} {net.count_parameters():>7} {graph.seconds:>8.2f} {local.seconds:>8.2f} "
-              f"{fmt(composed.seconds if composed else None):>11} {fmt(reference):>11} {ratio:>10}", flush=True)
+        print(f"| {'-'.join(map(str, shape))} | {net.count_parameters():,} | {whole:.2f} | {1e6 * whole / net.count_parameters():.0f} | "
+              f"{graph.seconds:.2f} | {local.seconds:.2f} | {fmt(reference)} | {ratio} |", flush=True)
 
 
 if __name__ == "__main__":

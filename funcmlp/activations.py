@@ -107,13 +107,13 @@ def _sigmoid_sympy(x):
 
 
 def _softmax_sympy(n, alpha=None):
-    total = sum(sp.exp(v) for v in n)
+    total = sp.Add(*[sp.exp(v) for v in n])
     return [sp.exp(v) / total for v in n]
 
 
 def _softmax_vjp_sympy(n, g, alpha=None):
     p = _softmax_sympy(n)
-    inner = sum(gi * pi for gi, pi in zip(g, p, strict=True))
+    inner = sp.Add(*[gi * pi for gi, pi in zip(g, p, strict=True)])
     return [pi * (gi - inner) for gi, pi in zip(g, p, strict=True)]
 
 

@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"check: one activation for all layers or one per layer ({', '.join(ACTIVATION_NAMES)}; 'leaky_relu(0.2)' sets a parameter)")
     derive.add_argument("--loss", default="sse", choices=LOSS_NAMES, help="check: the loss (default sse)")
     derive.add_argument("--convention", choices=("row", "column"), default="row", help="check: weight layout of the printed Jacobians (default row)")
+    derive.add_argument("--show", action="store_true", help="check: print every derived expression too (networks up to 100 parameters)")
     derive.add_argument("--method", choices=("auto", "composed", "graph", "local"), default="auto",
                         help="check: sympy.diff of the composed loss (small networks), reverse accumulation over its expression "
                              "graph, or the local definitions; auto = composed up to 40 parameters, graph beyond")
@@ -141,7 +142,7 @@ def cmd_derive(args) -> int:
         return 0
     if args.name == "check":
         activations = args.activations * (len(args.sizes) - 1) if len(args.activations) == 1 else args.activations
-        text, passed = catalogue.architecture_check(tuple(args.sizes), tuple(activations), args.loss, args.convention, args.method)
+        text, passed = catalogue.architecture_check(tuple(args.sizes), tuple(activations), args.loss, args.convention, args.method, show=args.show)
         print(text)
         return 0 if passed else 1
     if args.name not in entries:

@@ -97,7 +97,7 @@ class LossSpec:
 
 
 def _sum_squares(a, y):
-    return sum((yj - aj) ** 2 for aj, yj in zip(a, y, strict=True))
+    return sp.Add(*[(yj - aj) ** 2 for aj, yj in zip(a, y, strict=True)])
 
 
 def _sympy_sigmoid(z):
@@ -105,17 +105,17 @@ def _sympy_sigmoid(z):
 
 
 def _sympy_sigmoid_bce(z, y):
-    return -sum(yj * sp.log(_sympy_sigmoid(zj)) + (1 - yj) * sp.log(1 - _sympy_sigmoid(zj)) for zj, yj in zip(z, y, strict=True))
+    return -sp.Add(*[yj * sp.log(_sympy_sigmoid(zj)) + (1 - yj) * sp.log(1 - _sympy_sigmoid(zj)) for zj, yj in zip(z, y, strict=True)])
 
 
 def _sympy_softmax_ce(z, y):
-    log_total = sp.log(sum(sp.exp(zj) for zj in z))
-    return -sum(yj * (zj - log_total) for zj, yj in zip(z, y, strict=True))
+    log_total = sp.log(sp.Add(*[sp.exp(zj) for zj in z]))
+    return -sp.Add(*[yj * (zj - log_total) for zj, yj in zip(z, y, strict=True)])
 
 
 def _sympy_softmax_ce_gradient(z, y):
-    total = sum(sp.exp(zj) for zj in z)
-    return [sp.exp(zj) / total * sum(y) - yj for zj, yj in zip(z, y, strict=True)]
+    total = sp.Add(*[sp.exp(zj) for zj in z])
+    return [sp.exp(zj) / total * sp.Add(*y) - yj for zj, yj in zip(z, y, strict=True)]
 
 
 def _sigmoid_binary_cross_entropy_gradient(z, y):
@@ -169,14 +169,14 @@ _BUILTIN = (
         lambda a, y: -jnp.sum(xlogy(y, a) + xlog1py(1 - y, -a), axis=-1),
         lambda a, y: (a - y) / (a * (1 - a)), "probability", takes="probabilities",
         paired={"sigmoid": "sigmoid_binary_cross_entropy"},
-        sympy_value=lambda a, y: -sum(yj * sp.log(aj) + (1 - yj) * sp.log(1 - aj) for aj, yj in zip(a, y, strict=True)),
+        sympy_value=lambda a, y: -sp.Add(*[yj * sp.log(aj) + (1 - yj) * sp.log(1 - aj) for aj, yj in zip(a, y, strict=True)]),
         sympy_gradient=lambda a, y: [(aj - yj) / (aj * (1 - aj)) for aj, yj in zip(a, y, strict=True)],
         description="-sum_j y_j log a_j + (1 - y_j) log(1 - a_j) on a sigmoid output"),
     LossSpec(
         "cross_entropy",
         lambda a, y: -jnp.sum(xlogy(y, a), axis=-1), lambda a, y: -y / a, "class", takes="probabilities", min_units=2,
         paired={"softmax": "softmax_cross_entropy"},
-        sympy_value=lambda a, y: -sum(yj * sp.log(aj) for aj, yj in zip(a, y, strict=True)),
+        sympy_value=lambda a, y: -sp.Add(*[yj * sp.log(aj) for aj, yj in zip(a, y, strict=True)]),
         sympy_gradient=lambda a, y: [-yj / aj for aj, yj in zip(a, y, strict=True)],
         description="-sum_j y_j log a_j on a softmax output"),
 )

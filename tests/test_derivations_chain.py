@@ -103,8 +103,8 @@ def test_sympy_backprop_and_jax_grad_agree_in_float64(activations, loss):
     manual = backprop(mlp, params, jnp.asarray(x), jnp.asarray(y), loss).grads
     auto = autodiff_grad(mlp, params, jnp.asarray(x), jnp.asarray(y), loss)
     for k, (W, b) in enumerate(arrays, start=1):
-        sym_W = np.array([[symbolic[f"w{k}_{i + 1}_{j + 1}"] for j in range(W.shape[1])] for i in range(W.shape[0])])
-        sym_b = np.array([symbolic[f"b{k}_{j + 1}"] for j in range(b.shape[0])])
+        sym_W = np.array([[symbolic[f"w^{k}_{{{i + 1},{j + 1}}}"] for j in range(W.shape[1])] for i in range(W.shape[0])])
+        sym_b = np.array([symbolic[f"b^{k}_{{{j + 1}}}"] for j in range(b.shape[0])])
         for grads in (manual, auto):
             np.testing.assert_allclose(grads[k - 1].W, sym_W, rtol=1e-12, atol=1e-15)
             np.testing.assert_allclose(grads[k - 1].b, sym_b, rtol=1e-12, atol=1e-15)
@@ -128,3 +128,44 @@ def test_relu_derivative_at_zero_follows_the_library_convention():
     n = sp.Symbol("n", real=True)
     relu = activation_function(Activation("relu"))
     assert sp.diff(relu(n), n).subs(n, 0) == 0
+
+
+def test_architecture_check_prints_a_summary_a_person_reads():
+    """At most ~100 lines of at most 200 characters, whatever the size; names say their indices."""
+    from derivations.catalogue import architecture_check
+    text, passed = architecture_check((12, 16, 16, 3), ("tanh", "tanh", "sigmoid"), "half_sse")
+    lines = text.splitlines()
+    assert passed and len(lines) <= 100 and max(map(len, lines)) <= 200
+    assert "12-16-16-3 (531 parameters)" in lines[0]
+    assert "531 derivatives" in text and "256 entries (16 -> 16)" in text and "worst difference" in text
+
+
+def test_parameter_names_are_unambiguous():
+    """w^2_{3,17} can only be layer 2, input 3, unit 17 (w_6464 could be w_{64,64} or w_{6,464})."""
+    layers = Network((3, 20, 20), ("tanh", "tanh"), "sse").parameter_symbols()
+    W2, b2 = layers[1]
+    assert str(W2[2, 16]) == "w^2_{3,17}" and str(b2[16]) == "b^2_{17}"
+    names = [str(s) for W, b in layers for s in list(W) + b]
+    assert len(set(names)) == len(names)
+
+
+def test_show_prints_every_expression_of_a_small_network_and_refuses_a_big_one():
+    from derivations.catalogue import architecture_check
+    text, passed = architecture_check((2, 2, 1), ("sigmoid", "identity"), "sse", show=True)
+    assert passed
+    derived = [line for line in text.splitlines() if line.startswith("  dL/d")]
+    assert len(derived) == 9 and "dL/dw^1_{2,1} = " in text and "sigmoid(b^1_{1} + " in text and "_derived_" not in text
+    with pytest.raises(ValueError, match="at most 100 parameters; this one has 139"):
+        architecture_check((4, 8, 8, 3), ("sigmoid",) * 3, "sse", show=True)
+
+
+def test_a_wrong_closed_form_is_a_fail_line_in_the_summary(monkeypatch):
+    from dataclasses import replace
+
+    from derivations.catalogue import architecture_check
+    right = ACTIVATIONS["tanh"]
+    monkeypatch.setitem(ACTIVATIONS, "tanh", replace(right, sympy_derivative=lambda x, alpha: 1 + right.sympy_forward(x, alpha) ** 2))
+    text, passed = architecture_check((2, 3, 1), ("tanh", "identity"), "sse", method="graph")
+    assert not passed
+    assert any(line.startswith("FAIL  gradient of 2-3-1") for line in text.splitlines())
+    assert "FAIL w^1_{" in text

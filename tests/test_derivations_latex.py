@@ -5,6 +5,7 @@ developer without it skips the compile test, CI never does."""
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -21,10 +22,13 @@ OWN = {"title": "Own: 2-2-1, tanh then sigmoid, binary cross-entropy & a 50% lea
 PDFLATEX = shutil.which("pdflatex")
 
 
+MAZUR = Path(__file__).parent.parent / "examples" / "worked" / "mazur_222.toml"  # one example: every step entry by entry
+
+
 @pytest.mark.skipif(PDFLATEX is None and os.environ.get("CI") != "true", reason="pdflatex not installed (CI installs it)")
-@pytest.mark.parametrize("name", [*BUILDERS, "own"])
+@pytest.mark.parametrize("name", [*BUILDERS, "own", "mazur"])
 def test_latex_compiles_without_overfull_lines(name, tmp_path):
-    derivation = from_spec(OWN) if name == "own" else build(name)
+    derivation = {"own": lambda: from_spec(OWN), "mazur": lambda: from_spec(MAZUR)}.get(name, lambda: build(name))()
     (tmp_path / "doc.tex").write_text(render(derivation, "latex", standalone=True))
     result = subprocess.run([PDFLATEX or "pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=300)

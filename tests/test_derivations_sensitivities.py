@@ -33,7 +33,7 @@ def test_a_wrong_jacobian_is_rejected():
 def test_symbolic_jacobian_matches_jax_jacobian():
     """Lambdify the sympy Jacobian with f = sigmoid and compare with jax.jacfwd of one funcmlp layer step."""
     derived, _, W = jacobian_concrete(3, 2, "row")
-    n = sp.symbols("n1:4", real=True)
+    n = [sp.Symbol(f"n_{{{j}}}", real=True) for j in (1, 2, 3)]
     f = sp.Function("f")
     concrete = derived.subs({sp.Derivative(f(x), x): sigmoid(x) * (1 - sigmoid(x)) for x in n}).doit()
     values_W = np.array([[0.3, -1.2], [0.5, 0.7], [-0.4, 0.9]])
@@ -48,7 +48,7 @@ def test_softmax_jacobian_for_a_layer():
     from funcmlp.activations import get_activation
     derived, closed, W = jacobian_concrete(3, 2, "row", get_activation("softmax"))
     assert (derived - closed).applyfunc(sp.simplify) == sp.zeros(2, 3)
-    n = sp.symbols("n1:4", real=True)
+    n = [sp.Symbol(f"n_{{{j}}}", real=True) for j in (1, 2, 3)]
     p = [sp.exp(v) / sum(sp.exp(u) for u in n) for v in n]
     by_hand = W.T * (sp.diag(*p) - sp.Matrix(p) * sp.Matrix(p).T)
     assert (closed - by_hand).applyfunc(sp.simplify) == sp.zeros(2, 3)

@@ -22,7 +22,7 @@ def test_benchmark_backprop_quick(monkeypatch, capsys):
 def test_benchmark_symbolic_quick(monkeypatch, capsys):
     run_example("benchmark_symbolic.py", "--quick", monkeypatch=monkeypatch)
     out = capsys.readouterr().out
-    assert "3-4-2" in out and "ref/graph" in out
+    assert "| 3-4-2 | 26 |" in out and "jacobian / graph" in out
 
 
 def test_logic_gates(monkeypatch, tmp_path, capsys):

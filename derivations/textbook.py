@@ -1,0 +1,297 @@
+"""Each step of a network worked example as a textbook writes it, entry by entry: the formula
+in symbols, the numbers substituted, the result; and the chain-rule factorisation of every
+dL/dw of a small network as named factors with their values.
+
+For one example (batch 1) of a network of at most :data:`LIMIT` parameters, :func:`annotate`
+attaches to the steps of a :class:`~derivations.derivation.Derivation` made by
+:func:`derivations.spec.run` one :class:`Line` per entry, e.g. for seed 002's 2-2-1 sigmoid
+network (mean squared error, N = 1)::
+
+    s^2_1 = (2*a^2_1 - 2*y_1)*a^2_1*(1 - a^2_1) = (2*0.724517967 - 2*0)*0.724517967*(1 - 0.724517967) = 0.28921552
+
+Symbols are indexed in the spec file's convention: ``w^k_{j,i}`` joins input i to unit j in
+the column convention (W is (out, in)), ``w^k_{i,j}`` in the row one. The formulas come from
+the same registry entries (each activation's and loss's sympy forms) as the values, written
+over symbols (``f'(n)`` through ``a = f(n)`` where it can be, as ``a (1 - a)`` for the
+sigmoid); the tests substitute the numbers into each formula and find the step's value.
+
+Example:
+    >>> from derivations.spec import from_spec
+    >>> d = from_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.1",
+    ...                "x": ["2"], "y": ["1"], "layers": [{"W": [["3"]], "b": ["0.5"]}]})
+    >>> print(d.steps[1].lines[0].text())
+    n^1_1 = b^1_1 + w^1_{1,1}*x_1 = 0.5 + 3*2 = 6.5
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import precedence
+from sympy.printing.str import StrPrinter
+
+from derivations import symbolic
+from derivations.render import number_text
+from funcmlp.activations import get_activation
+from funcmlp.losses import LOSSES, get_loss
+
+LIMIT = 60
+"""Entry-by-entry lines for networks of at most this many parameters (one example)."""
+CHAIN_LIMIT = 20
+"""The chain-rule factorisation of every dL/dw for networks of at most this many weights."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One entry of a step: ``lhs = form_1 = form_2 = ... = value``, in text and in LaTeX."""
+
+    text_parts: tuple
+    latex_parts: tuple
+    value: sp.Expr
+
+    def text(self) -> str:
+        return " = ".join(self.text_parts) + " = " + number_text(self.value)[0]
+
+    def latex(self) -> str:
+        relation, number = self._latex_result()
+        return " = ".join(self.latex_parts) + f" {relation} {number}"
+
+    def _latex_result(self) -> tuple[str, str]:
+        number, exact = number_text(self.value)
+        return ("=" if exact else r"\approx"), number
+
+    def latex_rows(self, width: int = 70) -> str:
+        """Rows of an aligned block: ``lhs &= form = ... \\approx value`` when that is short
+        (under about ``width`` characters on the page), else ``lhs &= form``, ``&= form``, ...,
+        ``&\\approx value``, one per row."""
+        lhs, *forms = self.latex_parts
+        relation, number = self._latex_result()
+        if _visible_width(self.latex()) <= width:
+            return f"{lhs} &= " + " = ".join(forms) + f" {relation} {number}" if forms else f"{lhs} &{relation} {number}"
+        rows = [f"{lhs} &= {forms[0]}", *[f"&= {form}" for form in forms[1:]], f"&{relation} {number}"] if forms else [f"{lhs} &{relation} {number}"]
+        return r" \\ ".join(rows)
+
+
+def _visible_width(latex: str) -> int:
+    """About how many characters ``latex`` takes on the page (commands, braces, scripts dropped)."""
+    text = re.sub(r"\\(left|right|cdot|mathrm|operatorname)", " ", latex)
+    text = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: max(m.group(1), m.group(2), key=len), text)
+    return len(re.sub(r"\\[a-zA-Z]+|[{}^_\s]", "", text)) + text.count(" = ") * 2
+
+
+def _printer(base):
+    """A sympy printer that shows symbols by given names (their numbers, for substitution) and
+    keeps the written order of the sums and products built here (``ordered`` holds their ids)."""
+
+    class Printer(base):
+        def __init__(self, names: dict, ordered: set, **settings):
+            super().__init__(settings)
+            self.names, self.ordered = names, ordered
+
+        def _print_Symbol(self, expr, style="plain"):
+            return self.names.get(expr, expr.name)
+
+        def _print_Add(self, expr, order=None):
+            if id(expr) not in self.ordered:
+                return super()._print_Add(expr, order=order)
+            out = ""
+            for i, term in enumerate(expr.args):
+                text = self._print(term)
+                out += (" - " + text[1:]) if i and text.startswith("-") else ((" + " if i else "") + text)
+            return out
+
+        def _print_Mul(self, expr):
+            if id(expr) not in self.ordered:
+                return super()._print_Mul(expr)
+            args, sign = list(expr.args), ""
+            if args[0] == -1:
+                args, sign = args[1:], "-"
+            separator = self._settings.get("mul_symbol_latex", "*")
+            return sign + separator.join(self.parenthesize(a, precedence(expr), strict=True) for a in args)
+
+    return Printer
+
+
+_Text, _Latex = _printer(StrPrinter), _printer(LatexPrinter)
+
+
+def _symbol(text: str, latex: str, registry: dict) -> sp.Symbol:
+    symbol = sp.Symbol(text, real=True)
+    registry[symbol] = latex
+    return symbol
+
+
+class _Notation:
+    """The symbols of one example in the file's convention, their LaTeX names and their values."""
+
+    def __init__(self, column: bool):
+        self.column = column
+        self.latex: dict = {}
+        self.values: dict = {}
+        self.ordered: set = set()
+
+    def add(self, *terms):
+        """A sum printed in the order written."""
+        expr = sp.Add(*terms, evaluate=False)
+        self.ordered.add(id(expr))
+        return expr
+
+    def mul(self, *factors):
+        """A product printed in the order written."""
+        expr = sp.Mul(*factors, evaluate=False)
+        self.ordered.add(id(expr))
+        return expr
+
+    def entry(self, name: str, layer, index, value=None) -> sp.Symbol:
+        """``name^layer_index`` (``x_i``, ``y_j`` when ``layer`` is None); index a unit or a (row, column) pair."""
+        text_index = str(index) if isinstance(index, int) else "{" + ",".join(map(str, index)) + "}"
+        latex_index = str(index) if isinstance(index, int) else ",".join(map(str, index))
+        up, up_latex = ("", "") if layer is None else (f"^{layer}", f"^{{{layer}}}")
+        symbol = _symbol(f"{name}{up}_{text_index}", f"{name}{up_latex}_{{{latex_index}}}", self.latex)
+        if value is not None:
+            self.values[symbol] = value
+        return symbol
+
+    def partial(self, of: str, by: str, latex_of: str, latex_by: str, value) -> sp.Symbol:
+        symbol = _symbol(f"d{of}/d{by}", rf"\frac{{\partial {latex_of}}}{{\partial {latex_by}}}", self.latex)
+        self.values[symbol] = value
+        return symbol
+
+    def weight(self, k: int, i: int, j: int, value=None) -> sp.Symbol:
+        """The weight from input i to unit j of layer k (0-based), named in the file's convention."""
+        return self.entry("w", k, (j + 1, i + 1) if self.column else (i + 1, j + 1), value)
+
+    def line(self, lhs: sp.Symbol, formula, value, *extra: tuple) -> Line:
+        """``lhs = formula = formula with the numbers = value``; ``extra`` (text, latex) forms go between."""
+        numbers = {s: self._number(v) for s, v in self.values.items()}
+        text = [lhs.name] + [t for t, _ in extra] + [_Text({}, self.ordered).doprint(formula),
+                                                     _Text({s: t for s, (t, _) in numbers.items()}, self.ordered).doprint(formula)]
+        latex = [self.latex[lhs]] + [t for _, t in extra] + [
+            _Latex(self.latex, self.ordered).doprint(formula),
+            _Latex({s: t for s, (_, t) in numbers.items()}, self.ordered, mul_symbol="dot").doprint(formula)]
+        if formula.is_Symbol:  # lhs = symbol = its number: the number once
+            text, latex = text[:-1], latex[:-1]
+        # a negative number as a function's argument: relu(-3.5), not relu((-3.5))
+        text = [re.sub(r"\(\((-[^()]*)\)\)", r"(\1)", t) for t in text]
+        latex = [re.sub(r"\\left\(\\left\((-[^()]*?)\\right\) ?\\right\)", r"\\left(\1\\right)", t) for t in latex]
+        return Line(tuple(text), tuple(latex), value)
+
+    @staticmethod
+    def _number(value) -> tuple[str, str]:
+        text = number_text(sp.sympify(value))[0]
+        return (f"({text})", rf"\left({text}\right)") if text.startswith("-") else (text, text)
+
+
+def _in_terms_of_output(expr, activation, n: list, a: list):
+    """``expr`` with the activation's forward rule of each ``n_j`` written as ``a_j`` (sigma(n) (1 - sigma(n)) -> a (1 - a))."""
+    spec, alpha = activation.spec, activation.symbolic_alpha()
+    forward = [spec.sympy_forward(v, alpha) for v in n] if spec.elementwise else spec.sympy_forward(list(n), alpha)
+    return sp.sympify(expr).subs({f: ai for f, ai in zip(forward, a, strict=True) if not f.is_Symbol})
+
+
+def _readable(expr, activation, n, prime: bool = False):
+    """A kinked rule (Piecewise) as the activation's name, ``relu(n)`` or ``relu'(n)``."""
+    if not sp.sympify(expr).has(sp.Piecewise):
+        return expr
+    return sp.Function(activation.name + ("'" if prime else ""))(n)
+
+
+def annotate(d, ex):
+    """The derivation ``d`` of one example ``ex`` (a :class:`~derivations.spec.WorkedExample`)
+    with a :class:`Line` per entry of its first step's quantities, and the chain-rule
+    factorisation of dL/dw for networks of at most :data:`CHAIN_LIMIT` weights."""
+    weights_count = sum(len(W) * len(W[0]) for W in ex.weights)
+    if len(ex.x) != 1 or weights_count + sum(len(b) for b in ex.biases) > LIMIT:
+        return d
+    values, lines = d.values, {}
+    note = _Notation(ex.convention == "column")
+    activations = [get_activation(name) for name in ex.activations]
+    loss, depth = get_loss(ex.loss), len(ex.weights)
+    y = [note.entry("y", None, j + 1, v) for j, v in enumerate(ex.y[0])]
+    eta = _symbol("eta", r"\eta", note.latex)
+    note.values[eta] = ex.learning_rate
+    A, N = [[note.entry("x", None, i + 1, v) for i, v in enumerate(ex.x[0])]], [None]
+    for k, (W, b) in enumerate(zip(ex.weights, ex.biases, strict=True), start=1):
+        w = [[note.weight(k, i, j, W[i][j]) for j in range(len(b))] for i in range(len(W))]
+        n = [note.entry("n", k, j + 1, v) for j, v in enumerate(values[f"n^{k}"])]
+        a = [note.entry("a", k, j + 1, v) for j, v in enumerate(values[f"a^{k}"])]
+        sums = [note.add(*[note.mul(w[i][j], A[-1][i]) for i in range(len(W))], note.entry("b", k, j + 1, b[j])) for j in range(len(b))]
+        lines[f"n^{k}"] = [note.line(n[j], sums[j], values[f"n^{k}"][j]) for j in range(len(b))]
+        act = activations[k - 1]
+        rule = symbolic.forward(act, n)
+        lines[f"a^{k}"] = [note.line(a[j], _readable(rule[j], act, n[j]), values[f"a^{k}"][j]) for j in range(len(b))]
+        A.append(a), N.append(n)
+    output = activations[-1]
+    paired = loss.spec.paired.get(output.name)
+    value = loss.spec.sympy_value(A[depth], y)  # in the loss's own terms (a paired loss too: -y log a, not its logits form)
+    lines["L"] = [note.line(_symbol("L", "L", note.latex), value, values["L"][0])]
+    upstream = None if paired else loss.spec.sympy_gradient(A[depth], y)  # dL/da^L over symbols
+    S = {}
+    for k in range(depth, 0, -1):
+        act = activations[k - 1]
+        if k < depth:
+            W_next = ex.weights[k]
+            upstream = [note.partial("L", f"a^{k}_{i + 1}", "L", f"a^{{{k}}}_{{{i + 1}}}", v) for i, v in enumerate(values[f"dL/da^{k}"])]
+            sums = [note.add(*[note.mul(note.weight(k + 1, i, j), S[k + 1][j]) for j in range(len(W_next[0]))]) for i in range(len(W_next))]
+            lines[f"dL/da^{k}"] = [note.line(g, total, values[f"dL/da^{k}"][i]) for i, (g, total) in enumerate(zip(upstream, sums, strict=True))]
+        if k == depth and paired:
+            forms = LOSSES[paired].sympy_gradient(N[k], y)
+        elif act.is_elementwise:
+            forms = [note.mul(g, _in_terms_of_output(_readable(symbolic.derivative(act, v), act, v, prime=True), act, [v], [a]))
+                     for g, v, a in zip(upstream, N[k], A[k], strict=True)]
+        else:
+            forms = symbolic.backward(act, N[k], upstream)
+        S[k] = [note.entry("s", k, j + 1, v) for j, v in enumerate(values[f"s^{k}"])]
+        lines[f"s^{k}"] = [note.line(S[k][j], _in_terms_of_output(form, act, N[k], A[k]) if not form.is_Mul or id(form) not in note.ordered else form,
+                                     values[f"s^{k}"][j]) for j, form in enumerate(forms)]
+    output_gradient = None if paired or not output.is_elementwise else loss.spec.sympy_gradient(list(values[f"a^{depth}"]), list(ex.y[0]))
+    chain = weights_count <= CHAIN_LIMIT
+    for k in range(depth, 0, -1):
+        W = ex.weights[k - 1]
+        rows, cols = (len(W[0]), len(W)) if note.column else (len(W), len(W[0]))
+        grad_lines, new_lines = [], []
+        for r in range(rows):
+            for c in range(cols):
+                i, j = (c, r) if note.column else (r, c)
+                index = r * cols + c
+                w = note.weight(k, i, j)
+                grad = note.partial("L", w.name, "L", note.latex[w], values[f"dL/dW^{k}"][index])
+                grad_lines.append(note.line(grad, note.mul(S[k][j], A[k - 1][i]), values[f"dL/dW^{k}"][index]))
+                if chain:
+                    grad_lines.append(_chain_line(note, k, i, j, activations[k - 1], k == depth and paired is not None, values,
+                                                  output_gradient if k == depth else None))
+                new = _symbol(f"{w.name} new", rf"({note.latex[w]})_{{\mathrm{{new}}}}", note.latex)
+                new_lines.append(note.line(new, note.add(w, note.mul(-1, eta, grad)), values[f"W^{k} new"][index]))
+        lines[f"dL/dW^{k}"], lines[f"W^{k} new"] = grad_lines, new_lines
+        grad_b = [note.partial("L", f"b^{k}_{j + 1}", "L", f"b^{{{k}}}_{{{j + 1}}}", v) for j, v in enumerate(values[f"dL/db^{k}"])]
+        lines[f"dL/db^{k}"] = [note.line(g, S[k][j], values[f"dL/db^{k}"][j]) for j, g in enumerate(grad_b)]
+        lines[f"b^{k} new"] = [note.line(_symbol(f"b^{k}_{j + 1} new", rf"(b^{{{k}}}_{{{j + 1}}})_{{\mathrm{{new}}}}", note.latex),
+                                         note.add(note.entry("b", k, j + 1), note.mul(-1, eta, g)), values[f"b^{k} new"][j])
+                               for j, g in enumerate(grad_b)]
+    d.steps = [replace(step, lines=tuple(lines.get(step.name, ()))) for step in d.steps]
+    return d
+
+
+def _chain_line(note: _Notation, k, i, j, activation, through_logits, values, output_gradient) -> Line:
+    """dL/dw^k as named factors and their values: dL/da^k_j * da^k_j/dn^k_j * dn^k_j/dw, or
+    dL/dn^k_j * dn^k_j/dw where the output is paired with the loss or the activation is a
+    vector one (softmax)."""
+    w = note.weight(k, i, j)
+    unit = j + 1
+    dn_dw = (f"dn^{k}_{unit}/d{w.name}", rf"\frac{{\partial n^{{{k}}}_{{{unit}}}}}{{\partial {note.latex[w]}}}", values[f"a^{k - 1}"][i])
+    if through_logits or not activation.is_elementwise:
+        factors = [(f"dL/dn^{k}_{unit}", rf"\frac{{\partial L}}{{\partial n^{{{k}}}_{{{unit}}}}}", values[f"s^{k}"][j]), dn_dw]
+    else:
+        dL_da = output_gradient[j] if output_gradient is not None else values[f"dL/da^{k}"][j]
+        factors = [(f"dL/da^{k}_{unit}", rf"\frac{{\partial L}}{{\partial a^{{{k}}}_{{{unit}}}}}", dL_da),
+                   (f"da^{k}_{unit}/dn^{k}_{unit}", rf"\frac{{\partial a^{{{k}}}_{{{unit}}}}}{{\partial n^{{{k}}}_{{{unit}}}}}",
+                    symbolic.derivative(activation, values[f"n^{k}"][j])),
+                   dn_dw]
+    numbers = [number_text(sp.sympify(v))[0] for _, _, v in factors]
+    product = sp.Mul(*[sp.sympify(v) for _, _, v in factors])
+    return Line((f"dL/d{w.name}", " * ".join(t for t, _, _ in factors), "".join(f"({t})" for t in numbers)),
+                (rf"\frac{{\partial L}}{{\partial {note.latex[w]}}}", r" \cdot ".join(t for _, t, _ in factors),
+                 "".join(rf"\left({t}\right)" for t in numbers)), product)

@@ -1,0 +1,135 @@
+"""Each step as a textbook writes it (derivations.textbook): the formula, the numbers
+substituted, the result, and the chain-rule factorisation of dL/dw.
+
+References: Matt Mazur's widely used "A Step by Step Backpropagation Example" (2-2-2 sigmoid
+network, E = sum 1/2 (t - o)^2, eta = 0.5), whose printed numbers were checked by hand; and,
+for every line of every example, the printed numbers themselves: the substituted form is
+evaluated here (sympy parses the text; the activations' rules are written here) and must give
+the printed result."""
+import sympy as sp
+import pytest
+from sympy.parsing.sympy_parser import implicit_multiplication, parse_expr, standard_transformations
+
+from derivations.render import render
+from derivations.spec import SEED_EXAMPLES, from_spec, seed_spec_path
+from derivations.textbook import CHAIN_LIMIT
+
+MAZUR = {
+    "title": "Mazur's step-by-step backpropagation example", "convention": "column",
+    "activations": ["sigmoid", "sigmoid"], "loss": "half_sse", "learning_rate": "0.5",
+    "x": ["0.05", "0.10"], "y": ["0.01", "0.99"],
+    "layers": [{"W": [["0.15", "0.20"], ["0.25", "0.30"]], "b": ["0.35", "0.35"]},
+               {"W": [["0.40", "0.45"], ["0.50", "0.55"]], "b": ["0.60", "0.60"]}],
+}
+
+# the text's numbers (its w5..w8 are W^2 row-major in the column convention, w1..w4 W^1)
+MAZUR_PRINTED = {
+    "n^1_1": "0.3775", "a^1_1": "0.593269992", "a^1_2": "0.596884378", "n^2_1": "1.105905967",
+    "a^2_1": "0.75136507", "a^2_2": "0.772928465", "L": "0.298371109",
+    "dL/dw^2_{1,1}": "0.082167041", "w^2_{1,1} new": "0.35891648", "w^2_{1,2} new": "0.408666186",
+    "w^2_{2,1} new": "0.511301270", "w^2_{2,2} new": "0.561370121",
+    "dL/dw^1_{1,1}": "0.000438568", "w^1_{1,1} new": "0.149780716", "w^1_{1,2} new": "0.19956143",
+    "w^1_{2,1} new": "0.24975114", "w^1_{2,2} new": "0.29950229",
+}
+
+
+def _lines(d) -> dict:
+    return {line.text_parts[0]: line for step in d.steps for line in step.lines}
+
+
+def test_mazur_numbers_appear_as_the_text_printed_them():
+    lines = _lines(from_spec(MAZUR))
+    for name, printed in MAZUR_PRINTED.items():
+        value = sp.N(lines[name].value, 30)
+        assert abs(value - sp.Float(printed, 30)) <= sp.Float(10) ** -(len(printed.split(".")[1])), (name, value, printed)
+
+
+def test_mazur_chain_rule_factors_are_the_texts():
+    """dE/dw5 = dE/dout_o1 * dout_o1/dnet_o1 * dnet_o1/dw5 = 0.74136507 * 0.186815602 * 0.593269992."""
+    d = from_spec(MAZUR)
+    chain = [line for step in d.steps for line in step.lines if line.text_parts[0] == "dL/dw^2_{1,1}"][1]
+    assert chain.text_parts[1] == "dL/da^2_1 * da^2_1/dn^2_1 * dn^2_1/dw^2_{1,1}"
+    assert chain.text_parts[2] == "(0.741365070)(0.186815602)(0.593269992)"
+    assert chain.text().endswith("= 0.0821670406")
+    assert r"\frac{\partial L}{\partial a^{2}_{1}} \cdot \frac{\partial a^{2}_{1}}{\partial n^{2}_{1}}" in chain.latex()
+
+
+def test_the_shipped_mazur_file_is_this_example_and_the_text_has_no_errata():
+    from pathlib import Path
+
+    from derivations.spec import read_spec
+    path = Path(__file__).parent.parent / "examples" / "worked" / "mazur_222.toml"
+    shipped, here = read_spec(path), read_spec(MAZUR)
+    assert (shipped.weights, shipped.biases, shipped.x, shipped.y, shipped.loss, shipped.learning_rate) == \
+        (here.weights, here.biases, here.x, here.y, here.loss, here.learning_rate)
+    assert len(shipped.printed) == 5 and from_spec(path).errata == []
+
+
+def test_a_step_as_a_textbook_writes_it():
+    d = from_spec(MAZUR)
+    text = render(d, "text")
+    assert "s^2_1 = (a^2_1 - y_1)*a^2_1*(1 - a^2_1) = (0.751365070 - 0.01)*0.751365070*(1 - 0.751365070) = 0.138498562" in text
+    assert "n^1_1 = w^1_{1,1}*x_1 + w^1_{1,2}*x_2 + b^1_1 = 0.15*0.05 + 0.2*0.1 + 0.35 = 0.3775" in text
+    assert "w^2_{1,1} new = w^2_{1,1} - eta*dL/dw^2_{1,1} = 0.4 - 0.5*0.0821670406 = 0.358916480" in text
+    latex = render(d, "latex")
+    assert r"s^{2}_{1} &= \left(a^{2}_{1} - y_{1}\right) a^{2}_{1} \left(1 - a^{2}_{1}\right) \\ " in latex
+    assert r"&\approx 0.138498562" in latex
+    assert "\\begin{aligned}" in render(d, "markdown")
+
+
+TRANSFORMS = standard_transformations + (implicit_multiplication,)
+RULES = {  # written here: the kinked activations by their definitions, alpha as in the specs below
+    "relu": lambda v: sp.Max(0, v), "relu_prime": lambda v: sp.Integer(1) if v > 0 else sp.Integer(0),
+    "leaky_relu": lambda v: v if v > 0 else v / 5, "leaky_relu_prime": lambda v: sp.Integer(1) if v > 0 else sp.Rational(1, 5),
+    "elu": lambda v: v if v >= 0 else sp.exp(v) - 1, "elu_prime": lambda v: sp.Integer(1) if v >= 0 else sp.exp(v),
+}
+SPECS = [
+    MAZUR,
+    {"activations": ["tanh", "softmax"], "loss": "cross_entropy", "learning_rate": "0.1", "x": ["0.5", "-1.5"], "y": ["0", "1", "0"],
+     "layers": [{"W": [["0.2", "-0.4"], ["0.7", "0.1"]], "b": ["0.1", "-0.2"]},
+                {"W": [["0.3", "-0.6", "0.2"], ["0.5", "0.4", "-0.9"]], "b": ["0", "0.1", "-0.1"]}]},
+    {"activations": ["leaky_relu(0.2)", "sigmoid"], "loss": "binary_cross_entropy", "learning_rate": "1", "x": ["2", "-1"], "y": ["0.25"],
+     "layers": [{"W": [["0.5", "-1"], ["1", "0.5"]], "b": ["-0.5", "0"]}, {"W": [["1.5"], ["-2"]], "b": ["0.25"]}]},
+    {"activations": ["elu", "softmax"], "loss": "half_sse", "learning_rate": "0.5", "x": ["-1", "0.5"], "y": ["0.2", "0.8"],
+     "convention": "column", "layers": [{"W": [["0.5", "0.25"]], "b": ["-0.1"]}, {"W": [["1"], ["-1"]], "b": ["0", "0.5"]}]},
+    {"activations": ["gelu", "identity"], "loss": "softmax_cross_entropy", "learning_rate": "0.3", "x": ["1"], "y": ["0.3", "0.7"],
+     "layers": [{"W": [["0.5", "-0.75"]], "b": ["0.1", "0.2"]}, {"W": [["1", "-1"], ["0.5", "2"]], "b": ["0", "0"]}]},
+]
+
+
+def _evaluate(text: str):
+    text = text.replace("'(", "_prime(").replace(")(", ")*(")
+    return sp.N(parse_expr(text, local_dict={"exp": sp.exp, "log": sp.log, "erfc": sp.erfc, "sqrt": sp.sqrt, "pi": sp.pi, **RULES},
+                           transformations=TRANSFORMS), 30)
+
+
+@pytest.mark.parametrize("spec", [*SPECS, *SEED_EXAMPLES], ids=lambda s: s if isinstance(s, str) else "-".join(s["activations"]))
+def test_every_substituted_form_gives_the_printed_result(spec):
+    """The numbers written into each formula, evaluated here, give the line's result (to the
+    9 significant digits the numbers are written with), and each result is the step's value."""
+    d = from_spec(seed_spec_path(spec) if isinstance(spec, str) else spec)
+    checked = 0
+    for step in d.steps:
+        for line in (line for line in step.lines if len(line.text_parts) > 2):  # not "dL/db = s = value"
+            evaluated, value = _evaluate(line.text_parts[-1]), sp.N(line.value, 30)
+            assert evaluated.is_Number, (step.name, line.text())  # every symbol had its number
+            assert abs(evaluated - value) <= sp.Float("1e-7") * max(1, abs(value)), (step.name, line.text())
+            checked += 1
+        chains = [line for line in step.lines if " * " in line.text_parts[1]]  # dL/da * da/dn * dn/dw
+        entries = [line for line in step.lines if line not in chains]
+        if step.lines:
+            assert [line.value for line in entries] == list(step.values), step.name
+        for chain, value in zip(chains, step.values if chains else (), strict=True):
+            assert abs(sp.N(chain.value - value, 50)) < sp.Float("1e-40"), chain.text()
+    assert checked > 10
+
+
+def test_chain_lines_only_for_small_networks_and_one_example():
+    big = {"activations": ["tanh", "identity"], "loss": "sse", "learning_rate": "0.1", "x": ["1"] * 5, "y": ["0"] * 2,
+           "layers": [{"W": [["0.1"] * 4] * 5, "b": ["0"] * 4}, {"W": [["0.1"] * 2] * 4, "b": ["0"] * 2}]}
+    assert 20 < 5 * 4 + 4 * 2 and CHAIN_LIMIT == 20
+    d = from_spec(big)
+    grads = [line for step in d.steps if step.name == "dL/dW^1" for line in step.lines]
+    assert len(grads) == 20 and all(" * " not in line.text_parts[1] for line in grads)  # the entries, no factorisation
+    batch = dict(MAZUR, x=[["0.05", "0.10"], ["0.1", "0.2"]], y=[["0.01", "0.99"], ["0.5", "0.5"]])
+    assert all(not step.lines for step in from_spec(batch).steps)
