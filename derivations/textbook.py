@@ -20,7 +20,7 @@ Example:
     >>> d = from_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.1",
     ...                "x": ["2"], "y": ["1"], "layers": [{"W": [["3"]], "b": ["0.5"]}]})
     >>> print(d.steps[1].lines[0].text())
-    n^1_1 = b^1_1 + w^1_{1,1}*x_1 = 0.5 + 3*2 = 6.5
+    n^1_1 = w^1_{1,1}*x_1 + b^1_1 = 3*2 + 0.5 = 6.5
 """
 
 from __future__ import annotations

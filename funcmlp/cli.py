@@ -109,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--example", metavar="FILE", help="a worked example of your own: a spec file (.toml or .json, see README), replayed exactly with its errata")
     derive.add_argument("--steps", type=int, help="with --example: gradient steps to replay (overrides the file's steps)")
     derive.add_argument("--standalone", action="store_true", help="with --format latex: a complete document for pdflatex")
-    derive.add_argument("--format", choices=("text", "latex", "markdown"), default="text", help="output format (default text)")
+    derive.add_argument("--format", choices=("text", "latex", "markdown", "mermaid"), default="text",
+                        help="output format (default text); mermaid draws a network example as a flowchart")
+    derive.add_argument("--plot", metavar="FILE.png", help="a network example: also draw it to a PNG (values, sensitivities, weight updates)")
     derive.add_argument("--sizes", type=_int_list, default=[2, 2, 1], help="check: layer sizes including inputs (default 2,2,1)")
     derive.add_argument("--activations", type=_str_list, default=["sigmoid"],
                         help=f"check: one activation for all layers or one per layer ({', '.join(ACTIVATION_NAMES)}; 'leaky_relu(0.2)' sets a parameter)")
@@ -128,14 +130,10 @@ def cmd_derive(args) -> int:
     entries = catalogue.ENTRIES
     if args.standalone and args.format != "latex":
         raise ValueError("--standalone makes a LaTeX document; add --format latex")
-    if args.example:
-        from derivations.render import render
-        from derivations.spec import from_spec
-
-        if args.name:
-            raise ValueError(f"give either a derivation name ({args.name!r}) or --example FILE, not both")
-        print(render(from_spec(args.example, steps=args.steps), args.format, standalone=args.standalone))
-        return 0
+    if args.example and args.name:
+        raise ValueError(f"give either a derivation name ({args.name!r}) or --example FILE, not both")
+    if args.format == "mermaid" or args.plot or args.example:
+        return _derive_network(args)
     if args.list or not args.name:
         print(f"{'check':<26} symbolic check of an architecture: funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse")
         print("\n".join(f"{name:<26} {title}" for name, (title, _) in entries.items()))
@@ -154,6 +152,31 @@ def cmd_derive(args) -> int:
         text = document(text)
     print(text)
     return 0 if passed else 1
+
+
+def _derive_network(args) -> int:
+    """A network worked example (--example FILE or a seed's network): printed, drawn as
+    Mermaid, and/or plotted to a PNG."""
+    from derivations.picture import mermaid, plot_network
+    from derivations.render import render
+    from derivations.spec import SEED_EXAMPLES, read_spec, run, seed_spec_path
+
+    if args.example:
+        source = args.example
+    elif args.name in SEED_EXAMPLES:
+        source = seed_spec_path(args.name)
+    else:
+        what = "--format mermaid" if args.format == "mermaid" else "--plot"
+        raise ValueError(f"{what} draws a network worked example: give --example FILE or one of {', '.join(SEED_EXAMPLES)}"
+                         + (f"; {args.name!r} is not one" if args.name else ""))
+    if args.plot and not args.plot.lower().endswith(".png"):
+        raise ValueError(f"--plot writes a PNG picture; give a file name ending in .png, got {args.plot!r}")
+    example = read_spec(source, steps=args.steps)
+    derivation = run(example)
+    print(mermaid(example, derivation) if args.format == "mermaid" else render(derivation, args.format, standalone=args.standalone))
+    if args.plot:
+        print(f"wrote {plot_network(example, derivation, args.plot)}", file=sys.stderr)
+    return 0 if not any(e.slip == "unexplained" for e in derivation.errata) or args.example else 1
 
 
 def _optimizer(args, total_steps):

@@ -12,11 +12,12 @@ Example:
 from __future__ import annotations
 
 import os
+import uuid
 
 import numpy as np
 
 
-def _pyplot():
+def pyplot():
     try:
         import matplotlib
     except ModuleNotFoundError as error:
@@ -27,17 +28,30 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str) -> str:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+def save_figure(fig, path: str, *, dpi: int = 110) -> str:
+    """Save ``fig`` as a PNG at ``path`` atomically (a temporary file in the same folder, then
+    ``os.replace``: an interrupted save never leaves half a picture) and close it."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
+    tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}.png")
+    try:
+        with open(tmp, "xb") as handle:  # a new file: mode 0666 less the umask, as any saved file
+            fig.savefig(handle, format="png", dpi=dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    finally:
+        pyplot().close(fig)
     return path
+
 
 
 def plot_history(history, path: str, title: str = "") -> str:
     """Loss (and accuracy, if recorded) per epoch, train and validation."""
-    plt = _pyplot()
+    plt = pyplot()
     panels = 2 if history.train_accuracy else 1
     fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 3.6), squeeze=False)
     epochs = np.arange(1, len(history.train_loss) + 1)
@@ -54,12 +68,12 @@ def plot_history(history, path: str, title: str = "") -> str:
             ax.plot(epochs, history.val_accuracy, label="validation")
         ax.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
         ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_confusion(labels, predictions, path: str, num_classes: int, title: str = "confusion matrix") -> str:
     """Counts of (true class, predicted class), annotated."""
-    plt = _pyplot()
+    plt = pyplot()
     counts = np.zeros((num_classes, num_classes), dtype=int)
     np.add.at(counts, (np.asarray(labels), np.asarray(predictions)), 1)
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
@@ -70,12 +84,12 @@ def plot_confusion(labels, predictions, path: str, num_classes: int, title: str 
                 ax.text(j, i, counts[i, j], ha="center", va="center", fontsize=7, color="white" if counts[i, j] > counts.max() / 2 else "black")
     ax.set(xlabel="predicted", ylabel="true", title=title, xticks=range(num_classes), yticks=range(num_classes))
     fig.colorbar(image, ax=ax)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_decision_boundaries(panels, path: str) -> str:
     """One panel per ``(title, predict_fn, x, y)``: the predicted class over [-0.5, 1.5]^2 and the points."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.3), squeeze=False)
     grid = np.linspace(-0.5, 1.5, 201)
     gx, gy = np.meshgrid(grid, grid)
@@ -85,27 +99,27 @@ def plot_decision_boundaries(panels, path: str) -> str:
         ax.contourf(gx, gy, z, levels=[-0.5, 0.5, 1.5], colors=["#f4c7c3", "#c6dbef"])
         ax.scatter(x[:, 0], x[:, 1], c=["#c0392b" if v == 0 else "#2c6fbb" for v in np.ravel(y)], s=80, edgecolors="k")
         ax.set(title=title, xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), aspect="equal")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_curves(curves: dict, path: str, *, xlabel: str, ylabel: str, title: str, logy: bool = True) -> str:
     """Several named curves ``{label: values}`` on one axis."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     colors = plt.cm.tab20(np.linspace(0, 1, max(len(curves), 2)))
     for color, (label, values) in zip(colors, curves.items(), strict=False):
         ax.plot(np.arange(1, len(values) + 1), values, label=label, color=color)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title, yscale="log" if logy else "linear")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_layer_norms(norms: dict, path: str, title: str) -> str:
     """Gradient norm per layer (log scale), one line per named network."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for label, values in norms.items():
         ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=label)
     ax.set(xlabel="layer k", ylabel="||dL/dW^k||", yscale="log", title=title)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -1,0 +1,157 @@
+"""A worked example's network as a picture: a Mermaid flowchart (the notation of seeds 001
+and 002) with the weights on the edges and the values on the nodes, and a matplotlib PNG
+with the forward values and sensitivities on the nodes and the weight updates on the edges.
+
+Both read a :class:`~derivations.spec.WorkedExample` and the derivation
+:func:`~derivations.spec.run` made of it; the values are those of its first step (of the
+first example of a batch). Weights are named in the file's convention.
+
+Example:
+    >>> from derivations.spec import read_spec, run
+    >>> ex = read_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.1",
+    ...                 "x": ["2"], "y": ["1"], "layers": [{"W": [["3"]], "b": ["0.5"]}]})
+    >>> print(mermaid(ex, run(ex)).splitlines()[-3])
+    x1 -->|"w<sup>1</sup><sub>1,1</sub> = 3"| u1_1
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from derivations.render import number_text
+
+
+@dataclass(frozen=True)
+class Edge:
+    """The weight from unit ``i`` of layer ``k - 1`` to unit ``j`` of layer ``k`` (0-based), its
+    gradient and its value after the step; ``i`` is None for the bias."""
+
+    k: int
+    i: int | None
+    j: int
+    name: str
+    weight: sp.Expr
+    gradient: sp.Expr
+    updated: sp.Expr
+
+
+def _first(values: list, units: int, batch: int, column: bool) -> list:
+    """The first example's entries of a step shown in the file's layout."""
+    if batch == 1:
+        return list(values)
+    return [values[u * batch] for u in range(units)] if column else list(values[:units])
+
+
+def network(ex, d) -> tuple[list, list, float]:
+    """(per layer 0..L: a list of ``{name: value}`` per unit, the edges, the loss)."""
+    values, column, batch = d.values, ex.convention == "column", len(ex.x)
+    sizes = [len(ex.x[0])] + [len(b) for b in ex.biases]
+    layers = [[{"x": v} for v in ex.x[0]]]
+    for k in range(1, len(sizes)):
+        units = sizes[k]
+        n, a, s = (_first(values[f"{q}^{k}"], units, batch, column) for q in ("n", "a", "s"))
+        layers.append([{"n": n[j], "a": a[j], "s": s[j]} for j in range(units)])
+    edges = []
+    for k in range(1, len(sizes)):
+        cols = sizes[k - 1] if column else sizes[k]  # of W^k as the file shows it: (out, in) or (in, out)
+        grad, new = values[f"dL/dW^{k}"], values[f"W^{k} new"]
+        for i in range(sizes[k - 1]):
+            for j in range(sizes[k]):
+                index = j * cols + i if column else i * cols + j
+                name = f"w^{k}_{{{j + 1},{i + 1}}}" if column else f"w^{k}_{{{i + 1},{j + 1}}}"
+                edges.append(Edge(k, i, j, name, ex.weights[k - 1][i][j], grad[index], new[index]))
+        for j in range(sizes[k]):
+            edges.append(Edge(k, None, j, f"b^{k}_{{{j + 1}}}", ex.biases[k - 1][j], values[f"dL/db^{k}"][j], values[f"b^{k} new"][j]))
+    return layers, edges, values["L"][0]
+
+
+def _html(name: str) -> str:
+    """``w^2_{1,3}`` -> ``w<sup>2</sup><sub>1,3</sub>`` (Mermaid labels take HTML)."""
+    base, _, rest = name.partition("^")
+    layer, _, index = rest.partition("_")
+    return f"{base}<sup>{layer}</sup><sub>{index.strip('{}')}</sub>"
+
+
+def mermaid(ex, d) -> str:
+    """A Mermaid ``flowchart LR``: input, hidden and output units with their values (x; n, a
+    and the sensitivity s), a bias node "1" per layer, every weight and bias on its edge, and
+    the loss after the output layer."""
+    layers, edges, loss = network(ex, d)
+    depth = len(layers) - 1
+    num = lambda v: number_text(sp.sympify(v))[0]  # noqa: E731
+    lines = ["flowchart LR", "classDef default fill:transparent,stroke:#333,stroke-width:1px;"]
+    for k, units in enumerate(layers):
+        title = "input" if k == 0 else (f"output: {ex.activations[k - 1]}" if k == depth else f"hidden {k}: {ex.activations[k - 1]}")
+        lines.append(f'subgraph layer{k}["{title}"]')
+        for j, unit in enumerate(units, start=1):
+            if k == 0:
+                label = f"x<sub>{j}</sub> = {num(unit['x'])}"
+            else:
+                label = "<br>".join(f"{q}<sup>{k}</sup><sub>{j}</sub> = {num(unit[q])}" for q in ("n", "a", "s"))
+            lines.append(f'{_node(k, j)}(["{label}"])')
+        if k < depth:
+            lines.append(f'bias{k}(["1"])')
+        lines.append("end")
+    for e in edges:
+        source = f"bias{e.k - 1}" if e.i is None else _node(e.k - 1, e.i + 1)
+        lines.append(f'{source} -->|"{_html(e.name)} = {num(e.weight)}"| {_node(e.k, e.j + 1)}')
+    for j in range(1, len(layers[-1]) + 1):
+        lines.append(f'{_node(depth, j)} --> loss@{{ shape: dbl-circ, label: "L = {num(loss)}" }}' if j == 1 else f"{_node(depth, j)} --> loss")
+    return "\n".join(lines)
+
+
+def _node(k: int, j: int) -> str:
+    return f"x{j}" if k == 0 else f"u{k}_{j}"
+
+
+def _short(value, digits: int = 4) -> str:
+    return f"{float(sp.N(value, 30)):.{digits}g}"
+
+
+def plot_network(ex, d, path: str, *, title: str | None = None) -> str:
+    """The network drawn with matplotlib to a PNG at ``path`` (written atomically): units as
+    circles with their output a and sensitivity s, edges as wide as |w| (blue positive, red
+    negative) labelled with the update ``w -> w - eta dL/dw``; biases beside their unit."""
+    from funcmlp.plots import pyplot, save_figure
+
+    plt = pyplot()
+    layers, edges, loss = network(ex, d)
+    widest = max(len(units) for units in layers)
+    gap_x, gap_y = 3.6, 2.0
+    fig, ax = plt.subplots(figsize=(0.9 * (gap_x * (len(layers) - 1) + 4.5), 0.9 * (gap_y * (widest - 1) + 3.2)))
+    position = {}
+    for k, units in enumerate(layers):
+        for j in range(len(units)):
+            position[k, j] = (gap_x * k, gap_y * ((len(units) - 1) / 2 - j))
+    largest = max(abs(float(e.weight)) for e in edges) or 1.0
+    for e in edges:
+        if e.i is None:
+            continue
+        (x0, y0), (x1, y1) = position[e.k - 1, e.i], position[e.k, e.j]
+        weight = float(e.weight)
+        ax.plot([x0, x1], [y0, y1], color="#2c6fbb" if weight >= 0 else "#c0392b", linewidth=0.6 + 3 * abs(weight) / largest, alpha=0.55, zorder=1)
+        t = 0.24  # near the source: edges leaving one unit have separated there, edges meeting at one unit have not
+        ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), f"{_short(e.weight)} → {_short(e.updated)}", fontsize=7, ha="center", va="center",
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}, zorder=3)
+    for (k, j), (x, y) in position.items():
+        unit = layers[k][j]
+        ax.add_patch(plt.Circle((x, y), 0.42, facecolor="#f4f4f4", edgecolor="#333", zorder=2))
+        if k == 0:
+            ax.text(x, y, f"x{j + 1}\n{_short(unit['x'])}", fontsize=8, ha="center", va="center", zorder=4)
+            continue
+        ax.text(x, y, f"a={_short(unit['a'])}\ns={_short(unit['s'])}", fontsize=7.5, ha="center", va="center", zorder=4)
+        bias = next(e for e in edges if e.i is None and e.k == k and e.j == j)
+        ax.text(x, y - 0.55, f"b: {_short(bias.weight)} → {_short(bias.updated)}", fontsize=6.5, ha="center", va="top", color="#555", zorder=4)
+    top = gap_y * (widest - 1) / 2
+    for k in range(len(layers)):
+        label = "input x" if k == 0 else f"layer {k}: {ex.activations[k - 1]}"
+        ax.text(gap_x * k, top + 0.9, label, fontsize=9, ha="center", weight="bold")
+    ax.text(gap_x * (len(layers) - 1) + 0.8, 0, f"L = {_short(loss, 6)}", fontsize=9, ha="left", va="center")
+    ax.set_xlim(-0.9, gap_x * (len(layers) - 1) + 2.6)
+    ax.set_ylim(-top - 1.3, top + 1.4)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(title or f"{ex.title}: a = output, s = dL/dn, edges w → w - η dL/dw (η = {_short(ex.learning_rate)})", fontsize=9)
+    return save_figure(fig, path)

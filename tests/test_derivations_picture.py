@@ -1,0 +1,62 @@
+"""derivations.picture: the network of a worked example as Mermaid and as a PNG, and the
+`funcmlp derive --format mermaid / --plot` command line."""
+import os
+import re
+
+import pytest
+
+from derivations.picture import mermaid, plot_network
+from derivations.spec import read_spec, run, seed_spec_path
+from funcmlp.cli import main
+
+MAZUR = os.path.join(os.path.dirname(__file__), "..", "examples", "worked", "mazur_222.toml")
+
+
+def test_mermaid_has_every_weight_on_its_edge_and_the_values_on_the_nodes():
+    ex = read_spec(MAZUR)
+    text = mermaid(ex, run(ex))
+    assert text.startswith("flowchart LR\n")
+    edges = re.findall(r'^(\w+) -->\|"(.*?)"\| (\w+)$', text, flags=re.M)
+    assert len(edges) == 8 + 4  # weights and biases
+    # column convention: w^2_{1,2} joins hidden unit 2 to output unit 1 (Mazur's w6 = 0.45)
+    assert ("u1_2", "w<sup>2</sup><sub>1,2</sub> = 0.45", "u2_1") in edges
+    assert ("bias1", "b<sup>2</sup><sub>2</sub> = 0.6", "u2_2") in edges
+    assert "a<sup>2</sup><sub>1</sub> = 0.751365070" in text and "s<sup>2</sup><sub>1</sub> = 0.138498562" in text
+    assert 'loss@{ shape: dbl-circ, label: "L = 0.298371109" }' in text
+    assert text.count("subgraph") == text.count("\nend") == 3
+
+
+def test_row_convention_and_a_batch_show_the_first_example():
+    ex = read_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1", "x": [[1, 2], [3, 4]], "y": [[0], [1]],
+                    "layers": [{"W": [[1, -1], [2, 0.5]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}]})
+    text = mermaid(ex, run(ex))
+    assert ("x2", "w<sup>1</sup><sub>2,1</sub> = 2", "u1_1") in re.findall(r'^(\w+) -->\|"(.*?)"\| (\w+)$', text, flags=re.M)
+    assert "n<sup>1</sup><sub>1</sub> = 5" in text and "n<sup>1</sup><sub>2</sub> = 0" in text  # x = (1, 2): 1*1 + 2*2, 1*(-1) + 2*0.5
+
+
+def test_png_is_written_atomically(tmp_path):
+    ex = read_spec(seed_spec_path("seed000_house_price"))
+    path = plot_network(ex, run(ex), str(tmp_path / "net.png"))
+    data = (tmp_path / "net.png").read_bytes()
+    assert path.endswith("net.png") and data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.png"]  # no temporary file left
+
+
+def test_cli_mermaid_and_plot(tmp_path, capsys):
+    assert main(["derive", "seed002_sigmoid_221", "--format", "mermaid"]) == 0  # every erratum of seed 002 is explained
+    out = capsys.readouterr().out
+    assert out.startswith("flowchart LR")
+    png = tmp_path / "own.png"
+    assert main(["derive", "--example", MAZUR, "--plot", str(png)]) == 0
+    captured = capsys.readouterr()
+    assert "s^2_1 = (a^2_1 - y_1)*a^2_1*(1 - a^2_1)" in captured.out and f"wrote {png}" in captured.err
+    assert png.stat().st_size > 20_000
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["derive", "seed003_xor", "--format", "mermaid"], "draws a network worked example: give --example FILE or one of seed000_house_price"),
+    (["derive", "--example", MAZUR, "--plot", "net.pdf"], "give a file name ending in .png, got 'net.pdf'"),
+])
+def test_cli_picture_refusals(argv, match, capsys):
+    assert main(argv) == 2
+    assert match in capsys.readouterr().err
