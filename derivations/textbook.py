@@ -247,7 +247,7 @@ def annotate(d, ex):
         S[k] = [note.entry("s", k, j + 1, v) for j, v in enumerate(values[f"s^{k}"])]
         lines[f"s^{k}"] = [note.line(S[k][j], _in_terms_of_output(form, act, N[k], A[k]) if not form.is_Mul or id(form) not in note.ordered else form,
                                      values[f"s^{k}"][j]) for j, form in enumerate(forms)]
-    output_gradient = None if paired or not output.is_elementwise else loss.spec.sympy_gradient(list(values[f"a^{depth}"]), list(ex.y[0]))
+    output_gradient = _output_gradient(ex, values)
     chain = weights_count <= CHAIN_LIMIT
     for k in range(depth, 0, -1):
         W = ex.weights[k - 1]
@@ -273,6 +273,46 @@ def annotate(d, ex):
                                for j, g in enumerate(grad_b)]
     d.steps = [replace(step, lines=tuple(lines.get(step.name, ()))) for step in d.steps]
     return d
+
+
+def _output_gradient(ex, values):
+    """dL/da^L of the example (exact), or None where s^L is taken on the logits (a paired loss, a vector output)."""
+    output, loss = get_activation(ex.activations[-1]), get_loss(ex.loss)
+    if loss.spec.paired.get(output.name) or not output.is_elementwise:
+        return None
+    return loss.spec.sympy_gradient(list(values[f"a^{len(ex.weights)}"]), list(ex.y[0]))
+
+
+def chain_rule(d, ex, weight: str) -> Line:
+    """The chain-rule factorisation of one dL/dw of the example ``ex`` (one example, any size),
+    ``weight`` named in the file's convention as ``w^k_{r,c}`` (row r, column c of W^k as the
+    file writes it); ``d`` is :func:`derivations.spec.run` of ``ex``.
+
+    Example:
+        >>> from derivations.spec import read_spec, run
+        >>> ex = read_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1", "x": [1, 2], "y": [0],
+        ...                 "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}]})
+        >>> print(chain_rule(run(ex), ex, "w^1_{2,1}").text())
+        dL/dw^1_{2,1} = dL/da^1_1 * da^1_1/dn^1_1 * dn^1_1/dw^1_{2,1} = (12)(1)(2) = 24
+    """
+    match = re.fullmatch(r"w\^(\d+)_\{(\d+),(\d+)\}", weight.strip())
+    if not match:
+        raise ValueError(f"a weight is named w^k_{{r,c}} (layer k, row r and column c of W^k as the spec file writes it), got {weight!r}")
+    if len(ex.x) != 1:
+        raise ValueError("the chain-rule factorisation is for one example; a batch's dL/dw is the mean of each example's")
+    k, r, c = (int(g) for g in match.groups())
+    if not 1 <= k <= len(ex.weights):
+        raise ValueError(f"{weight}: the network has layers 1 to {len(ex.weights)}, not {k}")
+    inputs, units = len(ex.weights[k - 1]), len(ex.biases[k - 1])
+    column = ex.convention == "column"
+    rows, cols = (units, inputs) if column else (inputs, units)
+    if not (1 <= r <= rows and 1 <= c <= cols):
+        raise ValueError(f"{weight}: W^{k} has {rows} rows and {cols} columns in the {ex.convention} convention")
+    i, j = (c - 1, r - 1) if column else (r - 1, c - 1)
+    note, depth = _Notation(column), len(ex.weights)
+    paired = get_loss(ex.loss).spec.paired.get(ex.activations[-1])
+    return _chain_line(note, k, i, j, get_activation(ex.activations[k - 1]), k == depth and paired is not None, d.values,
+                       _output_gradient(ex, d.values) if k == depth else None)
 
 
 def _chain_line(note: _Notation, k, i, j, activation, through_logits, values, output_gradient) -> Line:

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 
 TASK_DEFAULTS = {
     "digits": dict(hidden=[256], activation="relu", output="identity", loss="softmax_cross_entropy", optimizer="adamw",
@@ -111,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--standalone", action="store_true", help="with --format latex: a complete document for pdflatex")
     derive.add_argument("--format", choices=("text", "latex", "markdown", "mermaid"), default="text",
                         help="output format (default text); mermaid draws a network example as a flowchart")
+    derive.add_argument("--chain", metavar="WEIGHT", help="a network example: the chain-rule factors of one dL/dw, e.g. w^2_{1,3} "
+                        "(row 1, column 3 of W^2 as the file writes it); every weight's come by themselves up to 20 weights")
     derive.add_argument("--plot", metavar="FILE.png", help="a network example: also draw it to a PNG (values, sensitivities, weight updates)")
     derive.add_argument("--sizes", type=_int_list, default=[2, 2, 1], help="check: layer sizes including inputs (default 2,2,1)")
     derive.add_argument("--activations", type=_str_list, default=["sigmoid"],
@@ -132,7 +135,7 @@ def cmd_derive(args) -> int:
         raise ValueError("--standalone makes a LaTeX document; add --format latex")
     if args.example and args.name:
         raise ValueError(f"give either a derivation name ({args.name!r}) or --example FILE, not both")
-    if args.format == "mermaid" or args.plot or args.example:
+    if args.format == "mermaid" or args.plot or args.example or args.chain:
         return _derive_network(args)
     if args.list or not args.name:
         print(f"{'check':<26} symbolic check of an architecture: funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse")
@@ -166,13 +169,19 @@ def _derive_network(args) -> int:
     elif args.name in SEED_EXAMPLES:
         source = seed_spec_path(args.name)
     else:
-        what = "--format mermaid" if args.format == "mermaid" else "--plot"
+        what = "--format mermaid" if args.format == "mermaid" else ("--plot" if args.plot else "--chain")
         raise ValueError(f"{what} draws a network worked example: give --example FILE or one of {', '.join(SEED_EXAMPLES)}"
                          + (f"; {args.name!r} is not one" if args.name else ""))
     if args.plot and not args.plot.lower().endswith(".png"):
         raise ValueError(f"--plot writes a PNG picture; give a file name ending in .png, got {args.plot!r}")
     example = read_spec(source, steps=args.steps)
     derivation = run(example)
+    if args.chain:
+        from derivations.textbook import chain_rule
+
+        line = chain_rule(derivation, example, args.chain)
+        derivation.add(f"dL/d{args.chain} (chain rule)", "dL/da * da/dn * dn/dw", [line.value])
+        derivation.steps[-1] = replace(derivation.steps[-1], lines=(line,))
     print(mermaid(example, derivation) if args.format == "mermaid" else render(derivation, args.format, standalone=args.standalone))
     if args.plot:
         print(f"wrote {plot_network(example, derivation, args.plot)}", file=sys.stderr)

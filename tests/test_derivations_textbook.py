@@ -133,3 +133,33 @@ def test_chain_lines_only_for_small_networks_and_one_example():
     assert len(grads) == 20 and all(" * " not in line.text_parts[1] for line in grads)  # the entries, no factorisation
     batch = dict(MAZUR, x=[["0.05", "0.10"], ["0.1", "0.2"]], y=[["0.01", "0.99"], ["0.5", "0.5"]])
     assert all(not step.lines for step in from_spec(batch).steps)
+
+
+def test_chain_rule_on_request_for_one_weight_of_a_bigger_network(capsys):
+    """Past 20 weights the factorisation comes on request: funcmlp derive --example FILE --chain w^k_{r,c}."""
+    import json
+    import tempfile
+
+    from funcmlp.cli import main
+    big = {"activations": ["tanh", "identity"], "loss": "sse", "learning_rate": "0.1", "x": ["1", "0.5", "-1", "2", "0"], "y": ["0", "1"],
+           "layers": [{"W": [[str(0.1 * (i - j)) for j in range(4)] for i in range(5)], "b": ["0"] * 4},
+                      {"W": [["0.5", "-0.5"]] * 4, "b": ["0", "0"]}]}
+    with tempfile.TemporaryDirectory() as folder:
+        path = f"{folder}/big.json"
+        with open(path, "w") as handle:
+            json.dump(big, handle)
+        assert main(["derive", "--example", path, "--chain", "w^1_{4,3}"]) == 0
+        out = capsys.readouterr().out
+        assert main(["derive", "--example", path, "--chain", "w^1_{6,1}"]) == 2
+        assert "W^1 has 5 rows and 4 columns in the row convention" in capsys.readouterr().err
+        assert main(["derive", "--example", path, "--chain", "w13"]) == 2
+        assert "a weight is named w^k_{r,c}" in capsys.readouterr().err
+    # row convention: w^1_{4,3} joins input 4 (x_4 = 2) to unit 3; independent: dL/dw = dL/da^1_3 tanh'(n^1_3) x_4
+    x = [sp.Rational(v) for v in big["x"]]
+    n3 = sum(x[i] * sp.Rational(big["layers"][0]["W"][i][2]) for i in range(5))
+    a = [sp.tanh(sum(x[i] * sp.Rational(big["layers"][0]["W"][i][j]) for i in range(5))) for j in range(4)]
+    out2 = [sum(a[j] * sp.Rational(big["layers"][1]["W"][j][m]) for j in range(4)) for m in range(2)]
+    dL_da3 = sum(2 * (out2[m] - [0, 1][m]) * sp.Rational(big["layers"][1]["W"][2][m]) for m in range(2))
+    expected = sp.N(dL_da3 * (1 - sp.tanh(n3) ** 2) * x[3], 30)
+    line = [row for row in out.splitlines() if row.strip().startswith("dL/dw^1_{4,3} = dL/da^1_3 * da^1_3/dn^1_3 * dn^1_3/dw^1_{4,3}")]
+    assert len(line) == 1 and line[0].endswith(f"= {sp.N(expected, 9)}"), (line, expected)
