@@ -4,6 +4,9 @@ import os
 import jax
 
 jax.config.update("jax_enable_x64", True)
+# the command line run in-process by the tests must not write into the user's compilation
+# cache (tests/test_checkpoint_and_cli.py checks the cache in subprocesses of its own)
+os.environ["FUNCMLP_NO_COMPILE_CACHE"] = "1"
 
 try:  # CI draws the same examples every run; a developer's runs explore new ones
     from hypothesis import settings

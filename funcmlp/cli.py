@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step, positive (default 1e-6)")
 
+    for command in (train, evaluate, check):
+        command.add_argument("--no-compile-cache", action="store_true",
+                             help="compile everything afresh instead of using JAX's persistent cache in $XDG_CACHE_HOME/funcmlp "
+                                  "or ~/.cache/funcmlp (also: FUNCMLP_NO_COMPILE_CACHE=1)")
+
     derive = sub.add_parser("derive", help="sympy: proofs of the backprop formulas, the seeds' worked examples with errata, a symbolic check",
                             description="funcmlp derive --list; funcmlp derive NAME [--format]; funcmlp derive --example FILE [--format]; "
                                         "funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse")
@@ -366,11 +371,17 @@ def cmd_check(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "check": cmd_check, "derive": cmd_derive}
+COMPILING = ("train", "evaluate", "check")
+"""Commands that compile JAX programs: they use the persistent compilation cache (funcmlp.compile_cache)."""
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in COMPILING and not args.no_compile_cache:
+        from funcmlp.compile_cache import enable_compile_cache
+
+        enable_compile_cache()
     try:
         return COMMANDS[args.command](args)
     except (ValueError, FileNotFoundError, ModuleNotFoundError, FloatingPointError, OSError) as error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, NamedTuple
 
 import jax
@@ -16,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from funcmlp.backprop import backprop, objective
+from funcmlp.backprop import backprop, forward_and_output
 from funcmlp.batching import epoch_batches, iterations_per_epoch
 from funcmlp.activations import is_concrete
 from funcmlp.losses import check_labels, check_reduction, get_loss, prepare_targets
@@ -24,13 +25,16 @@ from funcmlp.model import MLP
 from funcmlp.params import Params
 
 GRADIENT_SOURCES = ("manual", "autodiff")
-_jit_objective = jax.jit(objective, static_argnums=(0, 4), static_argnames=("reduction", "train"))
 _jit_apply = jax.jit(MLP.apply, static_argnums=0, static_argnames=("train",))
 
 
 @dataclass
 class History:
     """Per-epoch record of training. Accuracy lists are empty for regression.
+
+    ``train_loss`` / ``train_accuracy`` are the epoch's own: over its examples, each as the
+    step that used it found it before its update (with dropout, if any), as Keras and
+    PyTorch loops report; ``val_*`` are measured after the epoch without dropout.
 
     Example:
         >>> h = History()
@@ -160,12 +164,9 @@ def evaluate(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean", c
 
 def _evaluate_checked(mlp: MLP, params: Params, x, targets, classes, loss, reduction: str) -> Evaluation:
     """:func:`evaluate` on data already checked: ``targets`` ``(N, d_L)``, ``classes`` ``(N,)`` or None."""
-    value = float(_jit_objective(mlp, params, x, targets, loss, reduction=reduction))
-    if classes is None:
-        return Evaluation(value, None)
-    threshold = decision_threshold(mlp, loss) if mlp.sizes[-1] == 1 else None
-    predicted = _classes(mlp, _jit_apply(mlp, params, x), threshold)
-    return Evaluation(value, float(jnp.mean(predicted == classes)))
+    threshold = decision_threshold(mlp, loss) if classes is not None and mlp.sizes[-1] == 1 else None
+    value, fraction = jax.device_get(_loss_and_accuracy(params, x, targets, classes, mlp=mlp, loss=loss, reduction=reduction, threshold=threshold))
+    return Evaluation(float(value), None if classes is None else float(fraction))
 
 
 def _checked_data(mlp: MLP, params: Params, loss, x, y) -> tuple[jax.Array, jax.Array]:
@@ -180,21 +181,79 @@ def _checked_data(mlp: MLP, params: Params, loss, x, y) -> tuple[jax.Array, jax.
 
 
 def make_gradient_fn(mlp: MLP, loss, *, reduction: str = "mean", gradient: str = "manual") -> Callable:
-    """``(params, x, y, weights, key) -> (loss, grads)`` from the manual backprop or ``jax.grad``.
+    """``(params, x, y, weights, key) -> (loss, grads, outputs)`` from the manual backprop or
+    ``jax.grad``; ``outputs`` ``(batch, d_L)`` are the network's (dropout on: ``train=True``,
+    ``key`` draws the masks), returned so that a training step can count its correct
+    predictions without a second forward pass.
 
-    Dropout is on (``train=True``); ``key`` draws the masks.
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> mlp = MLP((2, 3, 1), "tanh")
+        >>> step = make_gradient_fn(mlp, "sse")
+        >>> value, grads, outputs = step(mlp.init(jax.random.key(0)), jnp.ones((4, 2)), jnp.zeros(4), None, None)
+        >>> outputs.shape, grads[0].W.shape
+        ((4, 1), (2, 3))
     """
     loss = get_loss(loss)
     if gradient == "manual":
         def value_and_grad(params, x, y, weights, key):
             result = backprop(mlp, params, x, y, loss, reduction=reduction, weights=weights, key=key, train=True)
-            return result.loss, result.grads
+            return result.loss, result.grads, result.trace.a[-1]
     elif gradient == "autodiff":
         def value_and_grad(params, x, y, weights, key):
-            return jax.value_and_grad(lambda p: objective(mlp, p, x, y, loss, reduction=reduction, weights=weights, key=key, train=True))(params)
+            def value(p):
+                trace, batch_loss, _ = forward_and_output(mlp, p, x, y, loss, reduction, weights, key, True)
+                return batch_loss, trace.a[-1]
+
+            (batch_loss, outputs), grads = jax.value_and_grad(value, has_aux=True)(params)
+            return batch_loss, grads, outputs
     else:
         raise ValueError(f"unknown gradient source {gradient!r}; expected one of {', '.join(GRADIENT_SOURCES)}")
     return value_and_grad
+
+
+@partial(jax.jit, static_argnames=("mlp", "loss", "reduction", "threshold"))
+def _loss_and_accuracy(params: Params, x, targets, classes, *, mlp: MLP, loss, reduction: str, threshold):
+    """One compiled pass over a data set: the loss (no dropout) and, when ``classes`` is given,
+    the accuracy, as device scalars (accuracy NaN without classes)."""
+    trace, value, _ = forward_and_output(mlp, params, x, targets, loss, reduction, None, None, False)
+    if classes is None:
+        return value, jnp.nan
+    return value, jnp.mean(_classes(mlp, trace.a[-1], threshold) == classes)
+
+
+@partial(jax.jit, static_argnames=("mlp", "loss", "optimizer", "reduction", "gradient", "batch_size", "drop_last", "threshold"),
+         donate_argnames=("params", "opt_state"))
+def _run_epoch(params: Params, opt_state, key, x, y, classes, *, mlp: MLP, loss, optimizer, reduction: str, gradient: str,
+               batch_size: int, drop_last: bool, threshold):
+    """One epoch in one compiled call: the shuffled mini-batches run by ``lax.scan``.
+
+    Returns ``(params, opt_state, key, loss, accuracy)``: the epoch's training loss is the
+    exact mean (or sum) over the epoch's examples of the losses each step computed before its
+    update (weighted by the real examples of each batch), the accuracy the fraction of those
+    examples the network classified right at that moment (NaN without ``classes``). Compiled
+    once per (network, loss, optimizer, reduction, gradient, batch layout, data shapes)."""
+    n = x.shape[0]
+    steps = iterations_per_epoch(n, batch_size, drop_last=drop_last)
+    value_and_grad = make_gradient_fn(mlp, loss, reduction=reduction, gradient=gradient)
+
+    def step(carry, batch):
+        params, opt_state = carry
+        indices, weights, dropout_key = batch
+        value, grads, outputs = value_and_grad(params, x[indices], y[indices], weights, dropout_key)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        real = jnp.sum(weights)
+        correct = jnp.zeros((), x.dtype) if classes is None else jnp.sum(weights * (_classes(mlp, outputs, threshold) == classes[indices]))
+        return (optax.apply_updates(params, updates), opt_state), (value, real, correct)
+
+    key, epoch_key = jax.random.split(key)
+    shuffle_key, dropout_key = jax.random.split(epoch_key)
+    indices, weights = epoch_batches(shuffle_key, n, batch_size, drop_last=drop_last)
+    weights = weights.astype(x.dtype)
+    (params, opt_state), (values, real, correct) = jax.lax.scan(step, (params, opt_state), (indices, weights, jax.random.split(dropout_key, steps)))
+    seen = jnp.sum(real)
+    epoch_loss = jnp.sum(values * real) / seen if reduction == "mean" else jnp.sum(values)
+    return params, opt_state, key, epoch_loss, jnp.nan if classes is None else jnp.sum(correct) / seen
 
 
 def fit(
@@ -208,6 +267,7 @@ def fit(
     batch_size: int,
     key: jax.Array,
     validation: tuple | None = None,
+    validate_every: int = 1,
     reduction: str = "mean",
     gradient: str = "manual",
     drop_last: bool = False,
@@ -216,16 +276,25 @@ def fit(
 ) -> tuple[Params, History]:
     """Train with mini-batch gradient descent driven by an optax optimizer.
 
+    Each epoch is one compiled call (the mini-batches run by ``lax.scan``), compiled once per
+    network, loss, optimizer object, batch layout and data shapes and reused by later calls;
+    the training loss and accuracy of an epoch come from its own steps (the mean over the
+    epoch's examples of each step's loss before its update), validation is one compiled pass
+    giving loss and accuracy together, and each epoch ends with one transfer of its numbers.
+
     Args:
         mlp, params: the network and its initial parameters.
         data: ``(x, y)`` with ``x`` ``(N, d_0)``; ``y`` as for :func:`funcmlp.backprop`. Both
-            are checked once, here, and cast to the params' dtype.
+            are checked once, here, cast to the params' dtype and put on the device once.
         loss: loss name.
-        optimizer: any ``optax.GradientTransformation`` (see :mod:`funcmlp.optimizers`).
+        optimizer: any ``optax.GradientTransformation`` (see :mod:`funcmlp.optimizers`); pass
+            the same object to later calls to reuse the compiled epoch.
         epochs: passes over the data.
         batch_size: examples per step; ``ceil(N / B)`` steps per epoch.
         key: ``jax.random`` key for shuffling and dropout.
-        validation: optional ``(x_val, y_val)`` evaluated after each epoch.
+        validation: optional ``(x_val, y_val)`` evaluated after the first epoch, every
+            ``validate_every`` epochs and after the last one.
+        validate_every: epochs between validations (the history repeats the last value between).
         reduction: batch reduction of the loss, ``"mean"`` or ``"sum"``.
         gradient: ``"manual"`` (the sensitivity recursion) or ``"autodiff"`` (``jax.grad``).
         drop_last: drop the partial last batch instead of keeping it.
@@ -233,7 +302,8 @@ def fit(
         callback: called as ``callback(epoch, history)`` after each epoch (e.g. a progress bar).
 
     Returns:
-        ``(params, history)``.
+        ``(params, history)``; ``history.epoch_seconds`` counts all of each epoch's work
+        (the steps, the validation, the transfer).
 
     Example:
         >>> import jax, jax.numpy as jnp, optax
@@ -248,52 +318,42 @@ def fit(
     check_reduction(reduction)
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if validate_every < 1:
+        raise ValueError(f"validate_every must be at least 1 (epochs between validations), got {validate_every}")
+    if gradient not in GRADIENT_SOURCES:
+        raise ValueError(f"unknown gradient source {gradient!r}; expected one of {', '.join(GRADIENT_SOURCES)}")
     x, y = _checked_data(mlp, params, loss, *data)
     if classification is None:
         classification = loss.is_classification
+    threshold = decision_threshold(mlp, loss) if classification and mlp.sizes[-1] == 1 else None
     classes = _classes_of_targets(mlp, y) if classification else None
     if validation is not None:
         x_val, y_val = _checked_data(mlp, params, loss, *validation)
         classes_val = _classes_of_targets(mlp, y_val) if classification else None
-    n = x.shape[0]
-    steps = iterations_per_epoch(n, batch_size, drop_last=drop_last)
-    value_and_grad = make_gradient_fn(mlp, loss, reduction=reduction, gradient=gradient)
-
-    @jax.jit
-    def run_epoch(params, opt_state, x_all, y_all, epoch_key):
-        def step(carry, batch):
-            params, opt_state = carry
-            indices, weights, dropout_key = batch
-            value, grads = value_and_grad(params, x_all[indices], y_all[indices], weights, dropout_key)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), value
-
-        shuffle_key, dropout_key = jax.random.split(epoch_key)
-        indices, weights = epoch_batches(shuffle_key, n, batch_size, drop_last=drop_last)
-        batches = (indices, weights, jax.random.split(dropout_key, steps))
-        (params, opt_state), values = jax.lax.scan(step, (params, opt_state), batches)
-        return params, opt_state, values
-
+    iterations_per_epoch(x.shape[0], batch_size, drop_last=drop_last)  # checks the batch layout before compiling
+    settings = dict(mlp=mlp, loss=loss, optimizer=optimizer, reduction=reduction, gradient=gradient, batch_size=batch_size,
+                    drop_last=drop_last, threshold=threshold)
     opt_state = optimizer.init(params)
+    params, opt_state = jax.tree_util.tree_map(jnp.array, (params, opt_state))  # the epoch donates its buffers, never the caller's
     history = History()
+    validated = None
     for epoch in range(1, epochs + 1):
-        key, epoch_key = jax.random.split(key)
         start = time.perf_counter()
-        params, opt_state, _ = run_epoch(params, opt_state, x, y, epoch_key)
-        jax.block_until_ready(params)
+        params, opt_state, key, train_loss, train_accuracy = _run_epoch(params, opt_state, key, x, y, classes, **settings)
+        if validation is not None and (epoch == 1 or epoch % validate_every == 0 or epoch == epochs):
+            validated = _loss_and_accuracy(params, x_val, y_val, classes_val, mlp=mlp, loss=loss, reduction=reduction, threshold=threshold)
+        numbers = jax.device_get((train_loss, train_accuracy, validated))  # the epoch's one transfer
         history.epoch_seconds.append(time.perf_counter() - start)
-        train = _evaluate_checked(mlp, params, x, y, classes, loss, reduction)
-        history.train_loss.append(train.loss)
+        history.train_loss.append(float(numbers[0]))
         if classification:
-            history.train_accuracy.append(train.accuracy)
+            history.train_accuracy.append(float(numbers[1]))
         if validation is not None:
-            val = _evaluate_checked(mlp, params, x_val, y_val, classes_val, loss, reduction)
-            history.val_loss.append(val.loss)
+            history.val_loss.append(float(numbers[2][0]))
             if classification:
-                history.val_accuracy.append(val.accuracy)
-        if not np.isfinite(train.loss):
+                history.val_accuracy.append(float(numbers[2][1]))
+        if not np.isfinite(numbers[0]):
             raise FloatingPointError(
-                f"training diverged at epoch {epoch}: loss is {train.loss}; lower the learning rate or check the data"
+                f"training diverged at epoch {epoch}: loss is {numbers[0]}; lower the learning rate or check the data"
             )
         if callback is not None:
             callback(epoch, history)

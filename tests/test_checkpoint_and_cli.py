@@ -122,3 +122,31 @@ def test_train_command_on_mnist_files(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "mnist: 784 features, 10 classes; train 110, validation 10, test 30" in out
     assert (out_dir / "confusion.png").exists()
+
+
+def _cached_programs(folder) -> int:
+    return sum(len(files) for _, _, files in os.walk(folder))
+
+
+def test_the_command_line_keeps_compiled_programs_in_the_users_cache(tmp_path):
+    """A second run finds every program in $XDG_CACHE_HOME/funcmlp (nothing new is stored);
+    --no-compile-cache and FUNCMLP_NO_COMPILE_CACHE=1 leave it alone."""
+    import subprocess
+    import sys
+
+    def run(*extra, **env):
+        environ = {key: value for key, value in os.environ.items() if key != "FUNCMLP_NO_COMPILE_CACHE"}  # conftest sets it
+        environ.update({"XDG_CACHE_HOME": str(tmp_path), "JAX_PLATFORMS": "cpu", **env})
+        command = [sys.executable, "-m", "funcmlp.cli", "check", "--sizes", "3,4,2", "--batch", "2", *extra]
+        assert subprocess.run(command, env=environ, capture_output=True, text=True, timeout=300).returncode == 0
+
+    folder = tmp_path / "funcmlp"
+    run(FUNCMLP_NO_COMPILE_CACHE="1")
+    assert not folder.exists()
+    run("--no-compile-cache")
+    assert not folder.exists()
+    run()
+    stored = _cached_programs(folder)
+    assert stored > 5
+    run()
+    assert _cached_programs(folder) == stored

@@ -137,3 +137,72 @@ def test_digits_model_reaches_97_percent_test_accuracy():
     test = evaluate(mlp, params, data.x_test.astype(np.float32), data.y_test, "softmax_cross_entropy")
     assert test.accuracy >= 0.97
     assert history.val_accuracy[-1] >= 0.96
+
+
+def _compilations(run) -> int:
+    """How many programs JAX compiles while ``run()`` runs (its own log of compilations)."""
+    import logging
+
+    messages = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    handler, logger = Collect(), logging.getLogger("jax")
+    logger.addHandler(handler)
+    try:
+        with jax.log_compiles():
+            run()
+    finally:
+        logger.removeHandler(handler)
+    return sum(message.startswith("Compiling ") for message in messages)
+
+
+def test_a_second_fit_of_the_same_shapes_compiles_nothing():
+    mlp = MLP((3, 5, 2), "tanh")
+    optimizer = optax.adam(0.01)
+    x, y = jax.random.normal(jax.random.key(0), (20, 3)), jnp.arange(20) % 2
+
+    def run(seed):
+        return fit(mlp, mlp.init(jax.random.key(seed)), (x, y), loss="softmax_cross_entropy", optimizer=optimizer, epochs=3,
+                   batch_size=8, key=jax.random.key(seed), validation=(x[:7], y[:7]))
+
+    assert _compilations(lambda: run(0)) > 0
+    assert _compilations(lambda: run(1)) == 0  # other initial params and keys, same shapes: nothing new
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_epoch_loss_and_accuracy_are_the_exact_epoch_figures_of_its_steps(reduction):
+    """With a zero learning rate every step sees the same params, so the epoch's loss (built
+    from its steps, the padded last batch weighted by its real examples) must be the loss of
+    the whole data set, and its accuracy the data set's, computed here with numpy."""
+    mlp = MLP((4, 6, 3), "tanh", output="identity")
+    params = mlp.init(jax.random.key(0))
+    x, y = jax.random.normal(jax.random.key(1), (10, 4)), jnp.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 2])
+    _, history = fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=optax.sgd(0.0), epochs=2, batch_size=4,
+                     key=jax.random.key(2), reduction=reduction)
+    logits = np.asarray(jnp.tanh(x @ params[0].W + params[0].b) @ params[1].W + params[1].b)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    per_example = np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(10), np.asarray(y)]
+    expected = per_example.mean() if reduction == "mean" else per_example.sum()
+    np.testing.assert_allclose(history.train_loss, [expected, expected], rtol=1e-12)
+    assert history.train_accuracy == [np.mean(logits.argmax(axis=1) == np.asarray(y))] * 2
+
+
+def test_validation_every_k_epochs_and_epoch_seconds_count_everything(monkeypatch):
+    import funcmlp.training as training
+
+    calls = []
+    original = training._loss_and_accuracy
+    monkeypatch.setattr(training, "_loss_and_accuracy", lambda *a, **k: calls.append(1) or original(*a, **k))
+    mlp = MLP((2, 3, 1), "tanh", output="sigmoid")
+    x, y = jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), jnp.array([0.0, 1.0, 1.0, 0.0])
+    _, history = fit(mlp, mlp.init(jax.random.key(0)), (x, y), loss="binary_cross_entropy", optimizer=optax.adam(0.05), epochs=7,
+                     batch_size=4, key=jax.random.key(1), validation=(x, y), validate_every=3)
+    assert len(calls) == 4  # epochs 1, 3, 6 and the last, 7
+    assert len(history.val_loss) == len(history.val_accuracy) == len(history.epoch_seconds) == 7
+    assert history.val_loss[2] == history.val_loss[3] == history.val_loss[4] and history.val_loss[1] == history.val_loss[0]
+    with pytest.raises(ValueError, match="validate_every must be at least 1"):
+        fit(mlp, mlp.init(jax.random.key(0)), (x, y), loss="binary_cross_entropy", optimizer=optax.adam(0.05), epochs=1,
+            batch_size=4, key=jax.random.key(1), validate_every=0)
