@@ -259,9 +259,10 @@ def cmd_train(args) -> int:
 
     if not args.no_check:
         batch = min(16, len(x_train))
+        start = time.perf_counter()
         report = check_gradients(mlp, params, data.x_train[:batch], data.y_train[:batch], args.loss,
                                  reduction=args.reduction, max_fd_entries=400, key=key_check)
-        print(f"check   {report.summary()} (float64, {batch} training examples)")
+        print(f"check   {report.summary()} (float64, {batch} training examples, {time.perf_counter() - start:.1f} s)")
 
     if args.out:
         os.makedirs(args.out, exist_ok=True)

@@ -16,6 +16,7 @@ detected, left out of the comparison and counted in the report.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -24,6 +25,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from funcmlp.backprop import autodiff_grad, backprop, forward_and_output
+from funcmlp.losses import get_loss
 from funcmlp.model import MLP
 from funcmlp.params import Params
 
@@ -168,28 +170,63 @@ def finite_difference_grad(mlp: MLP, params: Params, x, y, loss="sse", *, eps: f
     with jax.enable_x64(True):
         params, x, y, weights = _in_float64(params, x, y, weights)
         forward_and_output(mlp, params, x, y, loss, reduction, weights, None, False)  # checks the input once, eagerly
-        flat, unravel = ravel_pytree(params)
-        indices = np.arange(flat.size) if indices is None else np.asarray(indices)
-        kinks = [(k, c) for k, act in enumerate(mlp.activations) for c in act.spec.kinks]
-
-        def loss_and_signs(vector):
-            # one forward pass gives both the loss and the net inputs whose signs locate the kinks
-            trace, value, _ = forward_and_output(mlp, unravel(vector), x, y, loss, reduction, weights, None, False)
-            return value, [trace.n[k] >= c for k, c in kinks]
-
-        def central(i):
-            step = jnp.zeros_like(flat).at[i].set(eps)
-            plus, signs_plus = loss_and_signs(flat + step)
-            minus, signs_minus = loss_and_signs(flat - step)
-            crossed = jnp.any(jnp.array([jnp.any(p != m) for p, m in zip(signs_plus, signs_minus, strict=True)] or [False]))
-            return (plus - minus) / (2 * eps), crossed
-
-        values, crossed = jax.jit(lambda idx: jax.lax.map(central, idx, batch_size=128))(jnp.asarray(indices))
-        gradient = np.full(flat.size, np.nan)
-        gradient[indices] = np.asarray(values)
-        crosses_kink = np.zeros(flat.size, bool)
-        crosses_kink[indices] = np.asarray(crossed)
+        leaves, treedef = jax.tree_util.tree_flatten(params)
+        offsets = np.cumsum([0] + [leaf.size for leaf in leaves])
+        indices = np.arange(offsets[-1]) if indices is None else np.unique(np.asarray(indices))
+        per_leaf = tuple(jnp.asarray(indices[(indices >= offsets[j]) & (indices < offsets[j + 1])] - offsets[j]) for j in range(len(leaves)))
+        values, crossed = _central_differences(mlp, get_loss(loss), reduction, treedef, eps, leaves, x, y, weights, per_leaf)
+        gradient = np.full(int(offsets[-1]), np.nan)
+        crosses_kink = np.zeros(int(offsets[-1]), bool)
+        for j, local in enumerate(per_leaf):
+            gradient[offsets[j] + np.asarray(local)] = np.asarray(values[j])
+            crosses_kink[offsets[j] + np.asarray(local)] = np.asarray(crossed[j])
         return gradient, crosses_kink
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def _manual_and_autodiff(mlp: MLP, loss, reduction: str, params, x, y):
+    """The manual backprop and ``jax.grad``, compiled together (one program instead of two
+    sequences of eager operations: the check's cost is then mostly its arithmetic)."""
+    return backprop(mlp, params, x, y, loss, reduction=reduction), autodiff_grad(mlp, params, x, y, loss, reduction=reduction)
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+def _central_differences(mlp: MLP, loss, reduction, treedef, eps, leaves, x, y, weights, per_leaf):
+    """(L(theta + eps e_i) - L(theta - eps e_i)) / (2 eps) for the entries ``per_leaf[j]`` of each
+    parameter array j, and whether the two perturbations put a net input of a kinked
+    activation on two sides of a kink.
+
+    One ``lax.scan`` per array, its carry that array alone: each entry is set to w + eps, then
+    w - eps, then back to w exactly, in place, so a large network costs two forward passes per
+    entry and no copy of its parameters (perturbing a copy of the whole flat vector per entry
+    took gigabytes on MNIST-sized networks)."""
+    kinks = [(k, c) for k, act in enumerate(mlp.activations) for c in act.spec.kinks]
+
+    def loss_and_signs(arrays):
+        # one forward pass gives both the loss and the net inputs whose signs locate the kinks
+        trace, value, _ = forward_and_output(mlp, jax.tree_util.tree_unflatten(treedef, arrays), x, y, loss, reduction, weights, None, False)
+        return value, [trace.n[k] >= c for k, c in kinks]
+
+    values, crossed = [], []
+    for j, local in enumerate(per_leaf):
+        shape = leaves[j].shape
+
+        def with_entry(flat, entry, value, j=j, shape=shape):
+            flat = flat.at[entry].set(value)
+            return flat, loss_and_signs(leaves[:j] + [flat.reshape(shape)] + leaves[j + 1:])
+
+        def step(flat, entry, with_entry=with_entry):
+            w = flat[entry]
+            flat, (plus, signs_plus) = with_entry(flat, entry, w + eps)
+            flat, (minus, signs_minus) = with_entry(flat, entry, w - eps)
+            flat = flat.at[entry].set(w)
+            changed = [jnp.any(p != m) for p, m in zip(signs_plus, signs_minus, strict=True)]
+            return flat, ((plus - minus) / (2 * eps), jnp.any(jnp.array(changed)) if changed else jnp.array(False))
+
+        _, (value, crosses) = jax.lax.scan(step, leaves[j].ravel(), local)
+        values.append(value)
+        crossed.append(crosses)
+    return values, crossed
 
 
 def _in_float64(params, x, y, weights=None):
@@ -241,8 +278,8 @@ def check_gradients(
     eps = _check_eps(eps)
     with jax.enable_x64(True):
         params64, x64, y64, _ = _in_float64(params, x, y)
-        result = backprop(mlp, params64, x64, y64, loss, reduction=reduction)
-        auto = autodiff_grad(mlp, params64, x64, y64, loss, reduction=reduction)
+        forward_and_output(mlp, params64, x64, y64, loss, reduction, None, None, False)  # checks the input once, eagerly
+        result, auto = _manual_and_autodiff(mlp, get_loss(loss), reduction, params64, x64, y64)
         manual_leaves = jax.tree_util.tree_leaves(result.grads)
         auto_leaves = jax.tree_util.tree_leaves(auto)
         names = [(k, name) for k in range(1, mlp.depth + 1) for name in ("W", "b")]
