@@ -173,6 +173,7 @@ class ChainReport:
         lines = [f"{verdict}  gradient of {'-'.join(map(str, n.sizes))} {'/'.join(n.activations)} {n.loss} batch {n.batch}: "
                  f"{self.checked:,} derivatives dL/dw^k_{{i,j}}, dL/db^k_{{j}} equal the closed form "
                  "(a^(k-1))^T s^k, s^k = s^(k+1) (W^(k+1))^T F'(n^k)",
+                 "      (the symbolic check works in the row convention: w^k_{i,j} joins input i to unit j of layer k)",
                  f"      by {self.describe()}"]
         if self.worst is not None:
             name, absolute, relative = self.worst
@@ -409,15 +410,6 @@ def check_graph(net: Network, *, points: int = 2, seed: int = 0, digits: int = 5
     return _compare_with_closed_form(net, "graph", prepare, points=points, seed=seed, digits=digits)
 
 
-def _terms_by_symbol(expr) -> dict:
-    """{symbol: the terms of the sum ``expr`` that hold it}."""
-    index: dict = {}
-    for term in sp.Add.make_args(expr):
-        for symbol in term.free_symbols:
-            index.setdefault(symbol, []).append(term)
-    return index
-
-
 def _is_zero(expr) -> bool:
     return sp.expand(expr) == 0 or sp.simplify(expr) == 0
 
@@ -436,12 +428,11 @@ def check_local(net: Network) -> ChainReport:
     x, y = xs[0], ys[0]
     inputs = [x] + A[:-1]
     net_defs = [[sp.Add(b[j], *[inputs[k][i] * W[i, j] for i in range(W.rows)]) for j in range(W.cols)] for k, (W, b) in enumerate(layers)]
-    terms = [[_terms_by_symbol(n) for n in layer] for layer in net_defs]
+    terms = [[symbolic.terms_by_symbol(n) for n in layer] for layer in net_defs]
 
     def partial(layer: int, unit: int, symbol):
-        """sympy.diff of the net input n^(layer+1)_unit, a sum, by ``symbol``: only the terms
-        holding the symbol are differentiated (d/dv is linear), so the cost is per term, not per sum."""
-        return sp.Add(*[sp.diff(term, symbol) for term in terms[layer][unit].get(symbol, ())])
+        """sympy.diff of the net input n^(layer+1)_unit, a sum, by ``symbol``, term by term."""
+        return symbolic.diff_terms(terms[layer][unit], symbol)
 
     # each elementwise activation's closed form against sympy.diff of its forward rule, once
     # (derivations.activations), then the chain rule's structure with the closed form declared

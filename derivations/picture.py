@@ -21,19 +21,19 @@ from dataclasses import dataclass
 import sympy as sp
 
 from derivations.render import number_text
+from derivations.textbook import LIMIT, weight_name
 
 
 @dataclass(frozen=True)
 class Edge:
-    """The weight from unit ``i`` of layer ``k - 1`` to unit ``j`` of layer ``k`` (0-based), its
-    gradient and its value after the step; ``i`` is None for the bias."""
+    """The weight from unit ``i`` of layer ``k - 1`` to unit ``j`` of layer ``k`` (0-based) and its
+    value after the step; ``i`` is None for the bias."""
 
     k: int
     i: int | None
     j: int
     name: str
     weight: sp.Expr
-    gradient: sp.Expr
     updated: sp.Expr
 
 
@@ -44,10 +44,24 @@ def _first(values: list, units: int, batch: int, column: bool) -> list:
     return [values[u * batch] for u in range(units)] if column else list(values[:units])
 
 
-def network(ex, d) -> tuple[list, list, float]:
-    """(per layer 0..L: a list of ``{name: value}`` per unit, the edges, the loss)."""
+def network(ex, d) -> tuple[list, list, sp.Expr]:
+    """(per layer 0..L: a list of ``{name: value}`` per unit, the edges, the loss), or a
+    ``ValueError`` for a network too big to draw legibly (more than :data:`LIMIT` parameters).
+
+    Example:
+        >>> from derivations.spec import read_spec, run
+        >>> ex = read_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.1",
+        ...                 "x": ["2"], "y": ["1"], "layers": [{"W": [["3"]], "b": ["0.5"]}]})
+        >>> layers, edges, loss = network(ex, run(ex))
+        >>> layers[1][0]["a"], [(e.name, e.weight, e.updated) for e in edges], loss
+        (13/2, [('w^1_{1,1}', 3, 19/10), ('b^1_{1}', 1/2, -1/20)], 121/8)
+    """
     values, column, batch = d.values, ex.convention == "column", len(ex.x)
     sizes = [len(ex.x[0])] + [len(b) for b in ex.biases]
+    parameters = sum(sizes[k - 1] * sizes[k] + sizes[k] for k in range(1, len(sizes)))
+    if parameters > LIMIT:
+        raise ValueError(f"the network has {parameters} parameters; a picture shows every weight legibly up to {LIMIT} "
+                         "(Mermaid itself refuses more than 500 edges): draw a smaller example")
     layers = [[{"x": v} for v in ex.x[0]]]
     for k in range(1, len(sizes)):
         units = sizes[k]
@@ -56,14 +70,13 @@ def network(ex, d) -> tuple[list, list, float]:
     edges = []
     for k in range(1, len(sizes)):
         cols = sizes[k - 1] if column else sizes[k]  # of W^k as the file shows it: (out, in) or (in, out)
-        grad, new = values[f"dL/dW^{k}"], values[f"W^{k} new"]
+        new = values[f"W^{k} new"]
         for i in range(sizes[k - 1]):
             for j in range(sizes[k]):
                 index = j * cols + i if column else i * cols + j
-                name = f"w^{k}_{{{j + 1},{i + 1}}}" if column else f"w^{k}_{{{i + 1},{j + 1}}}"
-                edges.append(Edge(k, i, j, name, ex.weights[k - 1][i][j], grad[index], new[index]))
+                edges.append(Edge(k, i, j, weight_name(k, i, j, column)[0], ex.weights[k - 1][i][j], new[index]))
         for j in range(sizes[k]):
-            edges.append(Edge(k, None, j, f"b^{k}_{{{j + 1}}}", ex.biases[k - 1][j], values[f"dL/db^{k}"][j], values[f"b^{k} new"][j]))
+            edges.append(Edge(k, None, j, f"b^{k}_{{{j + 1}}}", ex.biases[k - 1][j], values[f"b^{k} new"][j]))
     return layers, edges, values["L"][0]
 
 

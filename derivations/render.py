@@ -101,6 +101,7 @@ def math_name(step: str) -> str | None:
     """A step name in math notation (``"dL/dW^2"`` -> ``\\frac{\\partial L}{\\partial W^{2}}``), or None for free text."""
     patterns = [
         (_PARTIAL, _partial),
+        (r"dL/d([a-z])\^(\d+)_\{(\d+),(\d+)\}", lambda m: rf"\frac{{\partial L}}{{\partial {m.group(1)}^{{{m.group(2)}}}_{{{m.group(3)},{m.group(4)}}}}}"),
         (r"([a-zA-Z])\^(\d+)", _symbol),
         (r"([a-zA-Z])\^(\d+) new", lambda m: rf"{m.group(1)}^{{{m.group(2)}}}_{{\mathrm{{new}}}}"),
         (r"([a-zA-Z])\^(\d+) after (\d+) steps", lambda m: rf"{m.group(1)}^{{{m.group(2)}}}_{{({m.group(3)})}}"),
@@ -131,30 +132,79 @@ def math_formula(formula: str) -> tuple[str | None, str]:
     return out, comment
 
 
-def _is_terminating(value) -> bool:
+def visible_width(latex: str) -> int:
+    """About how many characters ``latex`` takes on the page (commands, braces, scripts dropped).
+
+    Example:
+        >>> visible_width(r"\\frac{\\partial L}{\\partial a^{1}} = 0.25")
+        10
+    """
+    text = re.sub(r"\\(left|right|cdot|mathrm|operatorname|quad)", " ", latex)
+    text = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: max(m.group(1), m.group(2), key=len), text)
+    return len(re.sub(r"\\[a-zA-Z]+|[{}^_\s]", "", text)) + text.count(" = ") * 2
+
+
+def _exact_decimal(value) -> str | None:
+    """The exact decimal of a rational whose denominator has only the factors 2 and 5 (in
+    scientific notation when it would need more than 6 leading zeros), or None."""
     if not value.is_Rational:
-        return False
-    q = int(value.q)
+        return None
+    p, q = int(value.p), int(value.q)
+    twos = fives = 0
     while q % 2 == 0:
         q //= 2
+        twos += 1
     while q % 5 == 0:
         q //= 5
-    return q == 1
+        fives += 1
+    if q != 1:
+        return None
+    places = max(twos, fives)
+    scaled = abs(p) * 10**places // int(value.q)  # exact: the value times 10^places is an integer
+    digits = str(scaled).rstrip("0") or "0"
+    exponent = len(str(scaled)) - 1 - places  # the power of ten of the leading digit
+    sign = "-" if p < 0 else ""
+    if scaled == 0:
+        return "0"
+    if -7 < exponent < 16:
+        text = str(scaled).rjust(places + 1, "0")
+        text = (text[:-places] + "." + text[-places:]).rstrip("0").rstrip(".") if places else text
+        return sign + text
+    return f"{sign}{digits[0]}{'.' + digits[1:] if len(digits) > 1 else ''}e{exponent}"
 
 
 def number_text(value, digits: int = 9) -> tuple[str, bool]:
-    """(the value as a decimal, exact?): terminating decimals exactly, others to ``digits``
-    significant digits (trailing zeros kept) computed in 30-digit arithmetic."""
-    if value.is_Integer:
-        return str(value), True
-    if _is_terminating(value):
-        text = f"{sp.Float(value, 40):.30f}".rstrip("0").rstrip(".")
-        if len(text.replace("-", "").replace(".", "").lstrip("0")) <= 12:
-            return text, True
+    """(the value as a decimal, exact?): terminating decimals exactly when they have at most 12
+    significant digits, others to ``digits`` significant digits (trailing zeros kept) computed
+    in 30-digit arithmetic; scientific notation (``7.17827792e-5``) outside 1e-6 .. 1e10.
+
+    Example:
+        >>> number_text(sp.Rational(3, 8)), number_text(sp.Rational(-1, 10**40)), number_text(1 / (1 + sp.exp(-1)))
+        (('0.375', True), ('-1e-40', True), ('0.731058579', False))
+    """
     if value.free_symbols:
         return sp.latex(value), True
-    text = mpmath.nstr(mpmath.mpf(str(sp.N(value, 30))), digits, strip_zeros=False)  # 0.289215520: the 9th digit kept
+    exact = _exact_decimal(value)
+    if exact is not None and len(exact.split("e")[0].replace("-", "").replace(".", "").lstrip("0")) <= 12:
+        return exact, True
+    if value == 0:
+        return "0", True
+    text = mpmath.nstr(mpmath.mpf(str(sp.N(value, 30))), digits, strip_zeros=False, min_fixed=-6, max_fixed=10)
     return text.rstrip("."), False
+
+
+def latex_number(text: str) -> str:
+    """A number of :func:`number_text` for math mode: ``7.2e-5`` -> ``7.2 \\times 10^{-5}``.
+
+    Example:
+        >>> print(latex_number("7.17827792e-5"), latex_number("-0.25"))
+        7.17827792 \\times 10^{-5} -0.25
+    """
+    mantissa, e, exponent = text.partition("e")
+    if not e:
+        return text
+    exponent = str(int(exponent))
+    return f"10^{{{exponent}}}" if mantissa in ("1", "1.0") else (f"-10^{{{exponent}}}" if mantissa == "-1" else rf"{mantissa} \times 10^{{{exponent}}}")
 
 
 def _math_values(step: Step) -> tuple[str, bool]:
@@ -163,7 +213,7 @@ def _math_values(step: Step) -> tuple[str, bool]:
         if len(step.values) == 1:
             return sp.latex(step.values[0]), True
         return r"\begin{bmatrix}" + r" \\ ".join(sp.latex(v) for v in step.values) + r"\end{bmatrix}", True
-    texts = [number_text(v) for v in step.values]
+    texts = [(latex_number(t), e) for t, e in (number_text(v) for v in step.values)]
     exact = all(e for _, e in texts)
     cells = [t for t, _ in texts]
     if len(cells) == 1 and not step.shape:
@@ -236,6 +286,8 @@ def latex(d: Derivation, *, standalone: bool = False) -> str:
         if display is None:
             lines.append(rf"\noindent\textbf{{{escape(step.name)}}}: {escape(step.formula)}")
             lines.append(rf"\[ {values} \]")
+        elif visible_width(display) > 90:  # a wide matrix: scaled to the line (graphicx)
+            lines.append(rf"\[ \resizebox{{\linewidth}}{{!}}{{$\displaystyle {display}$}} \]")
         else:
             lines.append(rf"\[ {display} \]")
         if step.lines:
@@ -246,7 +298,7 @@ def latex(d: Derivation, *, standalone: bool = False) -> str:
         lines += [r"\begin{longtable}{@{}" + "".join(f"{column}{{{w}\\linewidth}}" for w in widths) + "@{}}",
                   r"where & step & printed & right & kind of slip \\ \hline\endhead"]
         for e in d.errata:
-            right = number_text(e.exact)[0] if not e.exact.free_symbols else str(e.exact)
+            right = latex_number(number_text(e.exact)[0]) if not e.exact.free_symbols else str(e.exact)
             cells = [escape(e.where), _breakable(f"{e.step}[{e.index}]"), r"\texttt{" + _breakable(e.printed) + "}", _breakable(right),
                      escape(e.slip)]
             lines.append(" & ".join(cells) + r" \\")
@@ -260,7 +312,7 @@ def latex(d: Derivation, *, standalone: bool = False) -> str:
 
 
 def document(body: str) -> str:
-    """A complete article around ``body`` (amsmath, longtable, 2 cm margins) for pdflatex."""
+    """A complete article around ``body`` (amsmath, longtable, graphicx, 2 cm margins) for pdflatex."""
     return "\n".join([r"\documentclass[11pt]{article}", r"\usepackage[margin=2cm]{geometry}", r"\usepackage{amsmath,amssymb}",
-                      r"\usepackage{longtable,array}", r"\allowdisplaybreaks", r"\setlength{\parindent}{0pt}",
+                      r"\usepackage{longtable,array,graphicx}", r"\allowdisplaybreaks", r"\setlength{\parindent}{0pt}",
                       r"\begin{document}", body, r"\end{document}", ""])

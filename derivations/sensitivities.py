@@ -34,19 +34,9 @@ def _vector(name: str, d: int):
 
 
 def _jacobian(outputs: list, variables: list) -> sp.Matrix:
-    """d outputs_i / d variables_j by sympy.diff, term by term: each output is a sum, and only
-    its terms that contain variables_j are differentiated (d/dv is linear), so a wide layer's
-    Jacobian costs one small derivative per weight instead of one per weight and term."""
-    index = {v: j for j, v in enumerate(variables)}
-    rows = []
-    for output in outputs:
-        row = [[] for _ in variables]
-        for term in sp.Add.make_args(sp.sympify(output)):
-            for v in term.free_symbols:
-                if v in index:
-                    row[index[v]].append(sp.diff(term, v))
-        rows.append([sp.Add(*parts) for parts in row])
-    return sp.Matrix(rows)
+    """d outputs_i / d variables_j by sympy.diff, term by term (:func:`derivations.symbolic.terms_by_symbol`)."""
+    indexes = [symbolic.terms_by_symbol(output) for output in outputs]
+    return sp.Matrix([[symbolic.diff_terms(index, v) for v in variables] for index in indexes])
 
 
 def prove_output_sensitivities(d: int = 3, batch: int = 2) -> list[Identity]:

@@ -228,6 +228,13 @@ def _settle(value):
     return value if value.is_Rational else sp.N(value, 50)
 
 
+def _compact(rows):
+    """Values kept exact while their closed form is short (``1/(exp(-13/25) + 1)``), as 50-digit
+    decimals once it is long: a deep sigmoid network's exact forms nest exponentials layer
+    after layer, and printing them would evaluate each from scratch (minutes for 3 layers)."""
+    return [[v if v.is_Rational or sp.count_ops(v) <= 40 else sp.N(v, 50) for v in map(sp.sympify, row)] for row in rows]
+
+
 def _step(ex: WorkedExample, weights, biases, d: Derivation | None = None):
     """One full-batch gradient step on the mean loss (funcmlp's default reduction): the loss
     before it and the updated (weights, biases); every quantity recorded in ``d`` if given."""
@@ -244,23 +251,23 @@ def _step(ex: WorkedExample, weights, biases, d: Derivation | None = None):
     add("a^0", "x", [list(x) for x in ex.x])
     outputs, nets = [[list(x) for x in ex.x]], []
     for k, (W, b) in enumerate(zip(weights, biases, strict=True), start=1):
-        n = [[b[j] + sum(a[i] * W[i][j] for i in range(len(a))) for j in range(len(b))] for a in outputs[-1]]
+        n = _compact([[b[j] + sum(a[i] * W[i][j] for i in range(len(a))) for j in range(len(b))] for a in outputs[-1]])
         add(f"n^{k}", f"W^{k} a^{k - 1} + b^{k}" if column else f"b^{k} + a^{k - 1} W^{k}", n)
-        a = [symbolic.forward(activations[k - 1], row) for row in n]
+        a = _compact([symbolic.forward(activations[k - 1], row) for row in n])
         add(f"a^{k}", f"{ex.activations[k - 1]}(n^{k})", a)
         nets.append(n)
         outputs.append(a)
     terms = [symbolic.output_terms(loss, activations[-1], n, y, a) for n, y, a in zip(nets[-1], ex.y, outputs[-1], strict=True)]
-    value = sum(t[0] for t in terms) / batch
+    value = _compact([[sum(t[0] for t in terms) / batch]])[0][0]
     add("L", f"{ex.loss}(y, a^{depth})" + (f", mean over {batch} examples" if batch > 1 else ""), [[value]], ())
-    s = [[v / batch for v in t[1]] for t in terms]
+    s = _compact([[v / batch for v in t[1]] for t in terms])
     add(f"s^{depth}", f"dL/da^{depth} * f'(n^{depth})" + (f" / {batch}" if batch > 1 else ""), s)
     sensitivities = {depth: s}
     for k in range(depth - 1, 0, -1):
         W_next = weights[k]
-        upstream = [[sum(si[j] * W_next[i][j] for j in range(len(si))) for i in range(len(W_next))] for si in s]
+        upstream = _compact([[sum(si[j] * W_next[i][j] for j in range(len(si))) for i in range(len(W_next))] for si in s])
         add(f"dL/da^{k}", f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T", upstream)
-        s = [symbolic.backward(activations[k - 1], n, u) for n, u in zip(nets[k - 1], upstream, strict=True)]
+        s = _compact([symbolic.backward(activations[k - 1], n, u) for n, u in zip(nets[k - 1], upstream, strict=True)])
         add(f"s^{k}", f"dL/da^{k} * f'(n^{k})  (seed 003 eq. 33)", s)
         sensitivities[k] = s
     new_weights, new_biases = list(weights), list(biases)

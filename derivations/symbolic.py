@@ -71,3 +71,26 @@ def output_terms(loss: Loss, activation: Activation, n: list, y: list, a: list |
         return logits.sympy_value(list(n), list(y)), logits.sympy_gradient(list(n), list(y))
     a = forward(activation, n) if a is None else a
     return loss.spec.sympy_value(list(a), list(y)), backward(activation, n, loss.spec.sympy_gradient(list(a), list(y)), slope)
+
+
+def terms_by_symbol(expr) -> dict:
+    """{symbol: the terms of the sum ``expr`` that hold it}: what to differentiate term by term.
+
+    d/dv of a sum is the sum of d/dv of its terms that hold v (linearity), so a wide layer's
+    net input (a sum of one product per input) costs one small ``sympy.diff`` per weight.
+
+    Example:
+        >>> x, y = sp.symbols("x y")
+        >>> sorted(map(str, terms_by_symbol(2 * x + x * y + 3)[x]))
+        ['2*x', 'x*y']
+    """
+    index: dict = {}
+    for term in sp.Add.make_args(sp.sympify(expr)):
+        for symbol in term.free_symbols:
+            index.setdefault(symbol, []).append(term)
+    return index
+
+
+def diff_terms(terms: dict, symbol):
+    """``sympy.diff`` of a sum by ``symbol``, from its :func:`terms_by_symbol` index."""
+    return sp.Add(*[sp.diff(term, symbol) for term in terms.get(symbol, ())])

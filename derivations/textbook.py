@@ -29,12 +29,13 @@ import re
 from dataclasses import dataclass, replace
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 from derivations import symbolic
-from derivations.render import number_text
+from derivations.render import latex_number, number_text, visible_width
 from funcmlp.activations import get_activation
 from funcmlp.losses import LOSSES, get_loss
 
@@ -46,45 +47,75 @@ CHAIN_LIMIT = 20
 
 @dataclass(frozen=True)
 class Line:
-    """One entry of a step: ``lhs = form_1 = form_2 = ... = value``, in text and in LaTeX."""
+    """One entry of a step: ``lhs = form_1 = form_2 = ... = value``, in text and in LaTeX.
+
+    Example:
+        >>> line = Line(("L", "(y - a)**2", "(1 - 0.5)**2"), ("L", "(y - a)^{2}", "(1 - 0.5)^{2}"), sp.Rational(1, 4))
+        >>> print(line.text()); print(line.latex_rows())
+        L = (y - a)**2 = (1 - 0.5)**2 = 0.25
+        L &= (y - a)^{2} = (1 - 0.5)^{2} = 0.25
+    """
 
     text_parts: tuple
     latex_parts: tuple
     value: sp.Expr
 
     def text(self) -> str:
+        """The entry on one line of text."""
         return " = ".join(self.text_parts) + " = " + number_text(self.value)[0]
 
     def latex(self) -> str:
+        """The entry as one LaTeX math expression."""
         relation, number = self._latex_result()
         return " = ".join(self.latex_parts) + f" {relation} {number}"
 
     def _latex_result(self) -> tuple[str, str]:
         number, exact = number_text(self.value)
-        return ("=" if exact else r"\approx"), number
+        return ("=" if exact else r"\approx"), latex_number(number)
 
     def latex_rows(self, width: int = 70) -> str:
-        """Rows of an aligned block: ``lhs &= form = ... \\approx value`` when that is short
-        (under about ``width`` characters on the page), else ``lhs &= form``, ``&= form``, ...,
-        ``&\\approx value``, one per row."""
+        """Rows of an aligned block: ``lhs &= form = ... \approx value`` when that is short
+        (under about ``width`` characters on the page), else one row per form, and a form too
+        long for a row broken before its top-level ``+`` and ``-``."""
         lhs, *forms = self.latex_parts
         relation, number = self._latex_result()
-        if _visible_width(self.latex()) <= width:
+        if visible_width(self.latex()) <= width:
             return f"{lhs} &= " + " = ".join(forms) + f" {relation} {number}" if forms else f"{lhs} &{relation} {number}"
-        rows = [f"{lhs} &= {forms[0]}", *[f"&= {form}" for form in forms[1:]], f"&{relation} {number}"] if forms else [f"{lhs} &{relation} {number}"]
+        rows = []
+        for i, form in enumerate(forms):
+            pieces = _broken(form, width)
+            rows.append((f"{lhs} &= " if i == 0 else "&= ") + pieces[0])
+            rows += [r"&\quad " + piece for piece in pieces[1:]]
+        rows.append(f"&{relation} {number}" if forms else f"{lhs} &{relation} {number}")
         return r" \\ ".join(rows)
 
 
-def _visible_width(latex: str) -> int:
-    """About how many characters ``latex`` takes on the page (commands, braces, scripts dropped)."""
-    text = re.sub(r"\\(left|right|cdot|mathrm|operatorname)", " ", latex)
-    text = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: max(m.group(1), m.group(2), key=len), text)
-    return len(re.sub(r"\\[a-zA-Z]+|[{}^_\s]", "", text)) + text.count(" = ") * 2
+def _broken(latex: str, width: int) -> list[str]:
+    r"""``latex`` cut before top-level `` + `` / `` - `` (outside braces and \left...\right) into
+    pieces of at most about ``width`` visible characters (a single long term stays whole)."""
+    cuts, depth, i = [0], 0, 0
+    while i < len(latex):
+        if latex.startswith(r"\left", i) or latex[i] == "{":
+            depth += 1
+        elif latex.startswith(r"\right", i) or latex[i] == "}":
+            depth -= 1
+        elif depth == 0 and latex.startswith((" + ", " - "), i):
+            cuts.append(i + 1)
+        i += 1
+    terms = [latex[start:end].strip() for start, end in zip(cuts, cuts[1:] + [len(latex)])]
+    pieces = [terms[0]]
+    for term in terms[1:]:
+        if visible_width(pieces[-1] + " " + term) <= width:
+            pieces[-1] += " " + term
+        else:
+            pieces.append(term)
+    return pieces
 
 
 def _printer(base):
-    """A sympy printer that shows symbols by given names (their numbers, for substitution) and
-    keeps the written order of the sums and products built here (``ordered`` holds their ids)."""
+    """A sympy printer that shows symbols by given names (their numbers, for substitution), keeps
+    the written order of the sums and products built here (``ordered`` holds their ids; the
+    notation keeps those objects alive) and writes an activation's name as one operator."""
 
     class Printer(base):
         def __init__(self, names: dict, ordered: set, **settings):
@@ -112,6 +143,12 @@ def _printer(base):
             separator = self._settings.get("mul_symbol_latex", "*")
             return sign + separator.join(self.parenthesize(a, precedence(expr), strict=True) for a in args)
 
+        def _print_Function(self, expr, exp=None):
+            if not isinstance(expr, AppliedUndef) or base is StrPrinter:
+                return super()._print_Function(expr, exp) if base is not StrPrinter else super()._print_Function(expr)
+            name = r"\operatorname{" + expr.func.__name__.replace("_", r"\_") + "}"  # leaky_relu: one name, not leaky subscript relu
+            return name + r"\left(" + ", ".join(self._print(arg) for arg in expr.args) + r"\right)" + (f"^{{{exp}}}" if exp else "")
+
     return Printer
 
 
@@ -124,65 +161,77 @@ def _symbol(text: str, latex: str, registry: dict) -> sp.Symbol:
     return symbol
 
 
+def weight_name(k: int, i: int, j: int, column: bool) -> tuple[str, str]:
+    """(text, LaTeX) name of the weight from input i to unit j of layer k (0-based i, j) in a
+    file's convention: ``w^k_{j,i}`` in the column one (W is (out, in)), ``w^k_{i,j}`` in the row one.
+
+    Example:
+        >>> weight_name(2, 0, 2, column=True), weight_name(2, 0, 2, column=False)[0]
+        (('w^2_{3,1}', 'w^{2}_{3,1}'), 'w^2_{1,3}')
+    """
+    r, c = (j + 1, i + 1) if column else (i + 1, j + 1)
+    return f"w^{k}_{{{r},{c}}}", f"w^{{{k}}}_{{{r},{c}}}"
+
+
 class _Notation:
-    """The symbols of one example in the file's convention, their LaTeX names and their values."""
+    """The symbols of one example in the file's convention, their LaTeX names, their values and
+    those values' decimals (formatted once: nested exponentials take a while to evaluate)."""
 
     def __init__(self, column: bool):
         self.column = column
         self.latex: dict = {}
-        self.values: dict = {}
+        self.numbers: dict = {}
         self.ordered: set = set()
+        self._kept: list = []  # the ordered expressions, alive as long as the notation: their ids stay theirs
+
+    def _keep(self, expr):
+        self.ordered.add(id(expr))
+        self._kept.append(expr)
+        return expr
 
     def add(self, *terms):
         """A sum printed in the order written."""
-        expr = sp.Add(*terms, evaluate=False)
-        self.ordered.add(id(expr))
-        return expr
+        return self._keep(sp.Add(*terms, evaluate=False))
 
     def mul(self, *factors):
         """A product printed in the order written."""
-        expr = sp.Mul(*factors, evaluate=False)
-        self.ordered.add(id(expr))
-        return expr
+        return self._keep(sp.Mul(*factors, evaluate=False))
+
+    def _value(self, symbol, value):
+        if value is not None and symbol not in self.numbers:
+            text = number_text(sp.sympify(value))[0]
+            self.numbers[symbol] = (f"({text})", rf"\left({latex_number(text)}\right)") if text.startswith("-") else (text, latex_number(text))
+        return symbol
 
     def entry(self, name: str, layer, index, value=None) -> sp.Symbol:
         """``name^layer_index`` (``x_i``, ``y_j`` when ``layer`` is None); index a unit or a (row, column) pair."""
         text_index = str(index) if isinstance(index, int) else "{" + ",".join(map(str, index)) + "}"
         latex_index = str(index) if isinstance(index, int) else ",".join(map(str, index))
         up, up_latex = ("", "") if layer is None else (f"^{layer}", f"^{{{layer}}}")
-        symbol = _symbol(f"{name}{up}_{text_index}", f"{name}{up_latex}_{{{latex_index}}}", self.latex)
-        if value is not None:
-            self.values[symbol] = value
-        return symbol
+        return self._value(_symbol(f"{name}{up}_{text_index}", f"{name}{up_latex}_{{{latex_index}}}", self.latex), value)
 
     def partial(self, of: str, by: str, latex_of: str, latex_by: str, value) -> sp.Symbol:
-        symbol = _symbol(f"d{of}/d{by}", rf"\frac{{\partial {latex_of}}}{{\partial {latex_by}}}", self.latex)
-        self.values[symbol] = value
-        return symbol
+        """The symbol ``d{of}/d{by}`` (LaTeX: a partial-derivative fraction) with its value."""
+        return self._value(_symbol(f"d{of}/d{by}", rf"\frac{{\partial {latex_of}}}{{\partial {latex_by}}}", self.latex), value)
 
     def weight(self, k: int, i: int, j: int, value=None) -> sp.Symbol:
         """The weight from input i to unit j of layer k (0-based), named in the file's convention."""
-        return self.entry("w", k, (j + 1, i + 1) if self.column else (i + 1, j + 1), value)
+        text, latex = weight_name(k, i, j, self.column)
+        return self._value(_symbol(text, latex, self.latex), value)
 
     def line(self, lhs: sp.Symbol, formula, value, *extra: tuple) -> Line:
         """``lhs = formula = formula with the numbers = value``; ``extra`` (text, latex) forms go between."""
-        numbers = {s: self._number(v) for s, v in self.values.items()}
         text = [lhs.name] + [t for t, _ in extra] + [_Text({}, self.ordered).doprint(formula),
-                                                     _Text({s: t for s, (t, _) in numbers.items()}, self.ordered).doprint(formula)]
+                                                     _Text({s: t for s, (t, _) in self.numbers.items()}, self.ordered).doprint(formula)]
         latex = [self.latex[lhs]] + [t for _, t in extra] + [
             _Latex(self.latex, self.ordered).doprint(formula),
-            _Latex({s: t for s, (_, t) in numbers.items()}, self.ordered, mul_symbol="dot").doprint(formula)]
+            _Latex({s: t for s, (_, t) in self.numbers.items()}, self.ordered, mul_symbol="dot").doprint(formula)]
         if formula.is_Symbol:  # lhs = symbol = its number: the number once
             text, latex = text[:-1], latex[:-1]
         # a negative number as a function's argument: relu(-3.5), not relu((-3.5))
         text = [re.sub(r"\(\((-[^()]*)\)\)", r"(\1)", t) for t in text]
         latex = [re.sub(r"\\left\(\\left\((-[^()]*?)\\right\) ?\\right\)", r"\\left(\1\\right)", t) for t in latex]
         return Line(tuple(text), tuple(latex), value)
-
-    @staticmethod
-    def _number(value) -> tuple[str, str]:
-        text = number_text(sp.sympify(value))[0]
-        return (f"({text})", rf"\left({text}\right)") if text.startswith("-") else (text, text)
 
 
 def _in_terms_of_output(expr, activation, n: list, a: list):
@@ -204,15 +253,20 @@ def annotate(d, ex):
     with a :class:`Line` per entry of its first step's quantities, and the chain-rule
     factorisation of dL/dw for networks of at most :data:`CHAIN_LIMIT` weights."""
     weights_count = sum(len(W) * len(W[0]) for W in ex.weights)
-    if len(ex.x) != 1 or weights_count + sum(len(b) for b in ex.biases) > LIMIT:
+    parameters = weights_count + sum(len(b) for b in ex.biases)
+    if len(ex.x) != 1 or parameters > LIMIT:
+        d.notes.append(f"each step is written entry by entry for one example of a network of at most {LIMIT} parameters; "
+                       + ("this is a batch" if len(ex.x) != 1 else f"this network has {parameters}"))
         return d
+    if weights_count > CHAIN_LIMIT:
+        d.notes.append(f"every dL/dw is factored by the chain rule for networks of at most {CHAIN_LIMIT} weights (this one has "
+                       f"{weights_count}); ask for one with --chain 'w^k_{{r,c}}' (derivations.textbook.chain_rule)")
     values, lines = d.values, {}
     note = _Notation(ex.convention == "column")
     activations = [get_activation(name) for name in ex.activations]
     loss, depth = get_loss(ex.loss), len(ex.weights)
     y = [note.entry("y", None, j + 1, v) for j, v in enumerate(ex.y[0])]
-    eta = _symbol("eta", r"\eta", note.latex)
-    note.values[eta] = ex.learning_rate
+    eta = note._value(_symbol("eta", r"\eta", note.latex), ex.learning_rate)
     A, N = [[note.entry("x", None, i + 1, v) for i, v in enumerate(ex.x[0])]], [None]
     for k, (W, b) in enumerate(zip(ex.weights, ex.biases, strict=True), start=1):
         w = [[note.weight(k, i, j, W[i][j]) for j in range(len(b))] for i in range(len(W))]
@@ -334,4 +388,4 @@ def _chain_line(note: _Notation, k, i, j, activation, through_logits, values, ou
     product = sp.Mul(*[sp.sympify(v) for _, _, v in factors])
     return Line((f"dL/d{w.name}", " * ".join(t for t, _, _ in factors), "".join(f"({t})" for t in numbers)),
                 (rf"\frac{{\partial L}}{{\partial {note.latex[w]}}}", r" \cdot ".join(t for _, t, _ in factors),
-                 "".join(rf"\left({t}\right)" for t in numbers)), product)
+                 "".join(rf"\left({latex_number(t)}\right)" for t in numbers)), product)

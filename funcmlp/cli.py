@@ -113,12 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("name", nargs="?", help="what to derive (see --list), or 'check' for a symbolic check of an architecture")
     derive.add_argument("--list", action="store_true", help="list the derivations")
     derive.add_argument("--example", metavar="FILE", help="a worked example of your own: a spec file (.toml or .json, see README), replayed exactly with its errata")
-    derive.add_argument("--steps", type=int, help="with --example: gradient steps to replay (overrides the file's steps)")
+    derive.add_argument("--steps", type=int, help="a network example (--example FILE or a seed's): gradient steps to replay (overrides the file's)")
     derive.add_argument("--standalone", action="store_true", help="with --format latex: a complete document for pdflatex")
     derive.add_argument("--format", choices=("text", "latex", "markdown", "mermaid"), default="text",
                         help="output format (default text); mermaid draws a network example as a flowchart")
     derive.add_argument("--chain", metavar="WEIGHT", help="a network example: the chain-rule factors of one dL/dw, e.g. w^2_{1,3} "
-                        "(row 1, column 3 of W^2 as the file writes it); every weight's come by themselves up to 20 weights")
+                        "(row 1, column 3 of W^2 as the file writes it); networks of up to 20 weights get every dL/dw factored anyway")
     derive.add_argument("--plot", metavar="FILE.png", help="a network example: also draw it to a PNG (values, sensitivities, weight updates)")
     derive.add_argument("--sizes", type=_int_list, default=[2, 2, 1], help="check: layer sizes including inputs (default 2,2,1)")
     derive.add_argument("--activations", type=_str_list, default=["sigmoid"],
@@ -140,8 +140,12 @@ def cmd_derive(args) -> int:
         raise ValueError("--standalone makes a LaTeX document; add --format latex")
     if args.example and args.name:
         raise ValueError(f"give either a derivation name ({args.name!r}) or --example FILE, not both")
-    if args.format == "mermaid" or args.plot or args.example or args.chain:
+    from derivations.spec import SEED_EXAMPLES
+
+    if args.format == "mermaid" or args.plot or args.example or args.chain or (args.steps is not None and args.name in SEED_EXAMPLES):
         return _derive_network(args)
+    if args.steps is not None:
+        raise ValueError(f"--steps replays gradient steps of a network example: give --example FILE or one of {', '.join(SEED_EXAMPLES)}")
     if args.list or not args.name:
         print(f"{'check':<26} symbolic check of an architecture: funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse")
         print("\n".join(f"{name:<26} {title}" for name, (title, _) in entries.items()))
@@ -177,20 +181,33 @@ def _derive_network(args) -> int:
         what = "--format mermaid" if args.format == "mermaid" else ("--plot" if args.plot else "--chain")
         raise ValueError(f"{what} draws a network worked example: give --example FILE or one of {', '.join(SEED_EXAMPLES)}"
                          + (f"; {args.name!r} is not one" if args.name else ""))
-    if args.plot and not args.plot.lower().endswith(".png"):
-        raise ValueError(f"--plot writes a PNG picture; give a file name ending in .png, got {args.plot!r}")
+    if args.plot:
+        _check_writable_png(args.plot)
     example = read_spec(source, steps=args.steps)
     derivation = run(example)
     if args.chain:
         from derivations.textbook import chain_rule
 
         line = chain_rule(derivation, example, args.chain)
-        derivation.add(f"dL/d{args.chain} (chain rule)", "dL/da * da/dn * dn/dw", [line.value])
+        derivation.add(line.text_parts[0], f"chain rule: {line.text_parts[1]}", [line.value])
         derivation.steps[-1] = replace(derivation.steps[-1], lines=(line,))
     print(mermaid(example, derivation) if args.format == "mermaid" else render(derivation, args.format, standalone=args.standalone))
     if args.plot:
         print(f"wrote {plot_network(example, derivation, args.plot)}", file=sys.stderr)
     return 0 if not any(e.slip == "unexplained" for e in derivation.errata) or args.example else 1
+
+
+def _check_writable_png(path: str) -> None:
+    """A one-line error, before any work, where --plot could not write its picture."""
+    if not path.lower().endswith(".png"):
+        raise ValueError(f"--plot writes a PNG picture; give a file name ending in .png, got {path!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"--plot {path}: that is a folder; give a file name such as {os.path.join(path, 'network.png')}")
+    if not os.path.isdir(folder):
+        raise ValueError(f"--plot {path}: the folder {folder} does not exist; create it or give another path")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"--plot {path}: the folder {folder} is not writable; give a path in a folder you can write to")
 
 
 def _optimizer(args, total_steps):

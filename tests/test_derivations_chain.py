@@ -138,6 +138,7 @@ def test_architecture_check_prints_a_summary_a_person_reads():
     assert passed and len(lines) <= 100 and max(map(len, lines)) <= 200
     assert "12-16-16-3 (531 parameters)" in lines[0]
     assert "531 derivatives" in text and "256 entries (16 -> 16)" in text and "worst difference" in text
+    assert "row convention: w^k_{i,j} joins input i to unit j of layer k" in text
 
 
 def test_parameter_names_are_unambiguous():

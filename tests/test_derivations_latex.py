@@ -25,10 +25,24 @@ PDFLATEX = shutil.which("pdflatex")
 MAZUR = Path(__file__).parent.parent / "examples" / "worked" / "mazur_222.toml"  # one example: every step entry by entry
 
 
+WIDE = {  # the widest examples written entry by entry: 9 inputs (56 parameters); 5 classes with a long loss line
+    "wide": {"title": "9-5-1 sigmoid", "activations": ["sigmoid", "sigmoid"], "loss": "half_sse", "learning_rate": "0.5",
+             "x": [str(round(0.1 * i - 0.4, 2)) for i in range(9)], "y": ["1"],
+             "layers": [{"W": [[str(round(0.05 * (i - j), 2)) for j in range(5)] for i in range(9)], "b": ["0.1"] * 5},
+                        {"W": [["0.3"], ["-0.2"], ["0.5"], ["0.1"], ["-0.4"]], "b": ["0"]}]},
+    "five_classes": {"title": "2-2-5, leaky ReLU, softmax cross-entropy", "convention": "column", "activations": ["leaky_relu(0.2)", "identity"],
+                     "loss": "softmax_cross_entropy", "learning_rate": "0.1", "x": ["0.37", "0.74"], "y": ["0", "0", "1", "0", "0"],
+                     "layers": [{"W": [["0.5", "-0.25"], ["0.75", "1"]], "b": ["0", "0.1"]},
+                                {"W": [["0.1", "0.2"], ["-0.3", "0.4"], ["0.5", "-0.6"], ["0.7", "0.8"], ["-0.9", "1"]], "b": ["0"] * 5}]},
+    "tiny_and_huge": {"title": "tiny and huge numbers", "activations": ["sigmoid"], "loss": "half_sse", "learning_rate": "0.1",
+                      "x": ["1e-40", "3"], "y": ["1e12"], "layers": [{"W": [["-20"], ["0.5"]], "b": ["0"]}]},
+}
+
+
 @pytest.mark.skipif(PDFLATEX is None and os.environ.get("CI") != "true", reason="pdflatex not installed (CI installs it)")
-@pytest.mark.parametrize("name", [*BUILDERS, "own", "mazur"])
+@pytest.mark.parametrize("name", [*BUILDERS, "own", "mazur", *WIDE])
 def test_latex_compiles_without_overfull_lines(name, tmp_path):
-    derivation = {"own": lambda: from_spec(OWN), "mazur": lambda: from_spec(MAZUR)}.get(name, lambda: build(name))()
+    derivation = {"own": lambda: from_spec(OWN), "mazur": lambda: from_spec(MAZUR)}.get(name, lambda: from_spec(WIDE[name]) if name in WIDE else build(name))()
     (tmp_path / "doc.tex").write_text(render(derivation, "latex", standalone=True))
     result = subprocess.run([PDFLATEX or "pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
@@ -70,3 +84,14 @@ def test_jupyter_latex_display_is_one_aligned_block():
     assert text.startswith("$$\\begin{aligned}") and text.endswith("\\end{aligned}$$")
     assert r"s^{1} & = \frac{\partial L}{\partial a^{1}} \odot f'(n^{1}) = \begin{bmatrix}8 & 8\end{bmatrix}" in text
     assert r"a^{2} & = \operatorname{linear}(n^{2}) = 4" in text
+
+
+def test_activation_names_and_small_numbers_in_math_notation():
+    d = from_spec(WIDE["five_classes"])
+    latex = render(d, "latex")
+    assert r"\operatorname{leaky\_relu}\left(n^{1}_{1}\right)" in latex and r"\operatorname{leaky\_relu'}" in latex
+    assert "leaky}_{relu" not in latex
+    tiny = render(from_spec(WIDE["tiny_and_huge"]), "latex")
+    assert r"10^{-40}" in tiny and "e-40" not in tiny and r"\times 10^{" in tiny
+    text = render(from_spec(WIDE["tiny_and_huge"]), "text")
+    assert "(-20)*1e-40 + 0.5*3 + 0 = 1.50000000\n" in text  # 1.5 - 2e-39 is not 1.5: 9 significant digits, not an exact "1.5"

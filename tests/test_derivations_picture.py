@@ -34,12 +34,33 @@ def test_row_convention_and_a_batch_show_the_first_example():
     assert "n<sup>1</sup><sub>1</sub> = 5" in text and "n<sup>1</sup><sub>2</sub> = 0" in text  # x = (1, 2): 1*1 + 2*2, 1*(-1) + 2*0.5
 
 
-def test_png_is_written_atomically(tmp_path):
+def test_png_is_written_atomically(tmp_path, monkeypatch):
+    """A save that fails halfway leaves the picture that was there, and no temporary file."""
+    import matplotlib.figure
+
     ex = read_spec(seed_spec_path("seed000_house_price"))
-    path = plot_network(ex, run(ex), str(tmp_path / "net.png"))
+    d = run(ex)
+    path = plot_network(ex, d, str(tmp_path / "net.png"))
     data = (tmp_path / "net.png").read_bytes()
     assert path.endswith("net.png") and data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.png"]  # no temporary file left
+
+    def broken(self, handle, **kwargs):
+        handle.write(b"\x89PNG half a picture")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", broken)
+    with pytest.raises(OSError, match="disk full"):
+        plot_network(ex, d, str(tmp_path / "net.png"))
+    assert (tmp_path / "net.png").read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.png"]
+
+
+def test_pictures_refuse_networks_too_big_to_read():
+    big = {"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1", "x": ["1"] * 10, "y": ["0"],
+           "layers": [{"W": [["0.1"] * 5] * 10, "b": ["0"] * 5}, {"W": [["0.1"]] * 5, "b": ["0"]}]}  # 61 parameters
+    ex = read_spec(big)
+    with pytest.raises(ValueError, match="61 parameters; a picture shows every weight legibly up to 60"):
+        mermaid(ex, run(ex))
 
 
 def test_cli_mermaid_and_plot(tmp_path, capsys):
@@ -56,7 +77,21 @@ def test_cli_mermaid_and_plot(tmp_path, capsys):
 @pytest.mark.parametrize("argv, match", [
     (["derive", "seed003_xor", "--format", "mermaid"], "draws a network worked example: give --example FILE or one of seed000_house_price"),
     (["derive", "--example", MAZUR, "--plot", "net.pdf"], "give a file name ending in .png, got 'net.pdf'"),
+    (["derive", "--example", MAZUR, "--plot", "/no/such/folder/net.png"], "the folder /no/such/folder does not exist"),
+    (["derive", "--example", MAZUR, "--plot", os.path.dirname(MAZUR) + ".png"], None),
+    (["derive", "seed003_xor", "--steps", "2"], "--steps replays gradient steps of a network example"),
 ])
-def test_cli_picture_refusals(argv, match, capsys):
+def test_cli_picture_refusals(argv, match, capsys, tmp_path):
+    if match is None:  # a folder named like a PNG
+        folder = tmp_path / "dir.png"
+        folder.mkdir()
+        argv, match = argv[:-1] + [str(folder)], "that is a folder"
     assert main(argv) == 2
-    assert match in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert match in err and len(err.strip().splitlines()) == 1
+
+
+def test_steps_of_a_seed_example(capsys):
+    assert main(["derive", "seed002_sigmoid_221", "--steps", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "L after step 3" in out and "W^1 after 3 steps" in out
