@@ -80,3 +80,13 @@ def test_research_script(monkeypatch, capsys):
     assert worst < 1e-5  # float32
     start, final = (float(v) for v in out.split("Huber loss ")[-1].split(" -> "))
     assert final < start
+
+
+def test_benchmark_suite_quick(tmp_path, capsys):
+    """benchmarks/run.py in its quick mode: the table with its machine line, written atomically (no timing asserted)."""
+    module = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "run.py"), run_name="benchmarks")
+    out_file = tmp_path / "RESULTS.md"
+    assert module["main"](["--quick", "--out", str(out_file)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Machine: ") and "| step 16-8-4, batch 8 | manual backprop step |" in out and "| second fit call |" in out
+    assert out_file.read_text().count("| ") > 20 and sorted(p.name for p in tmp_path.iterdir()) == ["RESULTS.md"]

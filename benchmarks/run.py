@@ -1,0 +1,324 @@
+"""funcmlp's benchmark suite: every row a ratio against a reference measured in the same run.
+
+    python benchmarks/run.py [--quick] [--out benchmarks/RESULTS.md]
+
+Rows (float32, medians of interleaved repeats, after one warm-up call each):
+
+* ``step``: one jitted SGD step, manual backprop vs ``jax.grad`` of the same loss (funcmlp's
+  ``objective``) and vs a plain-JAX MLP written here (``jax.nn``, ``optax``);
+  784-256-256-10, batch 128 and 1024. Equinox and PyTorch rows when they are installed
+  (the ``bench`` extra), PyTorch with its thread count stated.
+* ``fit``: a second ``fit`` call (nothing left to compile) vs a hand-written jitted
+  ``lax.scan`` of the same SGD steps over the same shuffled batches.
+* ``small``: 64-32-10 on the digits, batch 32: fit's compiled epoch vs a Python loop of
+  jitted steps.
+* ``per-example``: gradients of 256 examples, 784-256-10: ``vmap`` of the manual backprop vs
+  ``vmap`` of ``jax.grad`` vs a Python loop of jitted single-example gradients.
+* ``digits``: the embedded digits to >= 97 % test accuracy, funcmlp's ``fit`` (first call, with
+  compilation, and second call) vs scikit-learn's ``MLPClassifier.fit`` with the same
+  architecture and optimizer.
+* ``compile``: compilation time of one epoch vs depth (1 to 16 hidden layers of 64).
+
+Timings are never asserted in tests; ``--quick`` runs tiny sizes only (the tests run it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from funcmlp import MLP, backprop, fit, objective
+from funcmlp.data import load_dataset
+from funcmlp.training import evaluate
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    devices = ", ".join(sorted({d.device_kind for d in jax.devices()}))
+    return f"{cpu}, {os.cpu_count()} cores, JAX {jax.__version__} on {jax.default_backend()} ({devices}), Python {platform.python_version()}"
+
+
+def median_seconds(functions: dict, repeats: int) -> dict:
+    """Interleaved timing: each function once per round, ``repeats`` rounds; the median per function."""
+    for function in functions.values():
+        function()  # warm-up: compile
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _data(key, n, d_in, classes):
+    kx, ky = jax.random.split(key)
+    return jax.random.normal(kx, (n, d_in), jnp.float32), jax.random.randint(ky, (n,), 0, classes)
+
+
+def _plain_loss(params, x, y):
+    """A plain-JAX MLP (ReLU hidden layers, softmax cross-entropy), written here."""
+    h = x
+    for W, b in params[:-1]:
+        h = jax.nn.relu(h @ W + b)
+    W, b = params[-1]
+    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(h @ W + b, y))
+
+
+def bench_step(sizes, batch, repeats) -> list:
+    mlp = MLP(sizes, "relu", output="identity")
+    params = mlp.init(jax.random.key(0), dtype=jnp.float32)
+    x, y = _data(jax.random.key(1), batch, sizes[0], sizes[-1])
+    sgd = optax.sgd(1e-3)
+    state = sgd.init(params)
+
+    def make(gradient):
+        @jax.jit
+        def step(params, state):
+            grads = gradient(params)
+            updates, state = sgd.update(grads, state, params)
+            return optax.apply_updates(params, updates), state
+
+        return lambda: jax.block_until_ready(step(params, state))
+
+    plain = tuple((W, b) for W, b in params)
+    plain_sgd_state = sgd.init(plain)
+
+    @jax.jit
+    def plain_step(params, state):
+        grads = jax.grad(_plain_loss)(params, x, y)
+        updates, state = sgd.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    functions = {
+        "manual": make(lambda p: backprop(mlp, p, x, y, "softmax_cross_entropy").grads),
+        "jax.grad": make(lambda p: jax.grad(lambda q: objective(mlp, q, x, y, "softmax_cross_entropy"))(p)),
+        "plain JAX": lambda: jax.block_until_ready(plain_step(plain, plain_sgd_state)),
+    }
+    t = median_seconds(functions, repeats)
+    name = f"step {'-'.join(map(str, sizes))}, batch {batch}"
+    rows = [(name, "manual backprop step", t["manual"], "jax.grad step (same loss)", t["jax.grad"]),
+            (name, "manual backprop step", t["manual"], "plain-JAX MLP step (jax.grad)", t["plain JAX"])]
+    rows += _peer_steps(name, sizes, batch, repeats, t["manual"])
+    return rows
+
+
+def _peer_steps(name, sizes, batch, repeats, manual_seconds) -> list:
+    rows = []
+    try:
+        import torch
+    except ModuleNotFoundError:
+        torch = None
+    if torch is not None:
+        layers = []
+        for d_in, d_out in zip(sizes[:-1], sizes[1:]):
+            layers += [torch.nn.Linear(d_in, d_out), torch.nn.ReLU()]
+        model = torch.nn.Sequential(*layers[:-1])
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+        x = torch.randn(batch, sizes[0])
+        y = torch.randint(0, sizes[-1], (batch,))
+
+        def torch_step():
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+
+        t = median_seconds({"torch": torch_step}, repeats)["torch"]
+        rows.append((name, "manual backprop step", manual_seconds, f"PyTorch {torch.__version__} step ({torch.get_num_threads()} threads)", t))
+    try:
+        import equinox as eqx
+    except ModuleNotFoundError:
+        eqx = None
+    if eqx is not None:
+        model = eqx.nn.MLP(sizes[0], sizes[-1], max(sizes[1:-1]), len(sizes) - 2, activation=jax.nn.relu, key=jax.random.key(0))
+        x, y = _data(jax.random.key(1), batch, sizes[0], sizes[-1])
+        sgd = optax.sgd(1e-3)
+        state = sgd.init(eqx.filter(model, eqx.is_array))
+
+        @eqx.filter_jit
+        def eqx_step(model, state):
+            grads = eqx.filter_grad(lambda m: jnp.mean(optax.softmax_cross_entropy_with_integer_labels(jax.vmap(m)(x), y)))(model)
+            updates, state = sgd.update(grads, state)
+            return eqx.apply_updates(model, updates), state
+
+        t = median_seconds({"eqx": lambda: jax.block_until_ready(eqx_step(model, state))}, repeats)["eqx"]
+        rows.append((name, "manual backprop step", manual_seconds, f"Equinox {eqx.__version__} MLP step", t))
+    return rows
+
+
+def bench_fit(n, sizes, batch, epochs, repeats) -> list:
+    mlp = MLP(sizes, "relu", output="identity")
+    params = mlp.init(jax.random.key(0), dtype=jnp.float32)
+    x, y = _data(jax.random.key(1), n, sizes[0], sizes[-1])
+    sgd = optax.sgd(1e-2)
+    steps = n // batch
+
+    @jax.jit
+    def floor(params, key):
+        state = sgd.init(params)
+
+        def epoch(carry, epoch_key):
+            params, state = carry
+            order = jax.random.permutation(epoch_key, n)[: steps * batch].reshape(steps, batch)
+
+            def step(carry, indices):
+                params, state = carry
+                grads = backprop(mlp, params, x[indices], y[indices], "softmax_cross_entropy").grads
+                updates, state = sgd.update(grads, state, params)
+                return (optax.apply_updates(params, updates), state), None
+
+            return jax.lax.scan(step, (params, state), order)[0], None
+
+        return jax.lax.scan(epoch, (params, state), jax.random.split(key, epochs))[0][0]
+
+    run_fit = lambda: jax.block_until_ready(fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=sgd, epochs=epochs,  # noqa: E731
+                                                batch_size=batch, key=jax.random.key(2), drop_last=True)[0])
+    t = median_seconds({"fit": run_fit, "scan": lambda: jax.block_until_ready(floor(params, jax.random.key(2)))}, repeats)
+    return [(f"fit {'-'.join(map(str, sizes))}, {n} x {epochs} epochs, batch {batch}", "second fit call", t["fit"],
+             "hand-written jitted lax.scan of the same steps", t["scan"])]
+
+
+def bench_small(repeats) -> list:
+    data = load_dataset("digits", seed=0)
+    x, y = jnp.asarray(data.x_train, jnp.float32), jnp.asarray(data.y_train)
+    mlp = MLP((64, 32, 10), "relu", output="identity")
+    params = mlp.init(jax.random.key(0), dtype=jnp.float32)
+    sgd = optax.sgd(1e-2)
+    batch = 32
+    steps = len(x) // batch
+
+    @jax.jit
+    def step(params, state, indices):
+        grads = backprop(mlp, params, x[indices], y[indices], "softmax_cross_entropy").grads
+        updates, state = sgd.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    order = np.asarray(jax.random.permutation(jax.random.key(3), len(x)))[: steps * batch].reshape(steps, batch)
+
+    def loop():
+        p, s = params, sgd.init(params)
+        for indices in order:
+            p, s = step(p, s, indices)
+        jax.block_until_ready(p)
+
+    run_fit = lambda: jax.block_until_ready(fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=sgd, epochs=1,  # noqa: E731
+                                                batch_size=batch, key=jax.random.key(2), drop_last=True)[0])
+    t = median_seconds({"fit": run_fit, "loop": loop}, repeats)
+    return [("small: 64-32-10 digits epoch, batch 32", "fit's compiled epoch", t["fit"], "Python loop of jitted steps", t["loop"])]
+
+
+def bench_per_example(repeats, batch=256, sizes=(784, 256, 10)) -> list:
+    mlp = MLP(sizes, "relu", output="identity")
+    params = mlp.init(jax.random.key(0), dtype=jnp.float32)
+    x, y = _data(jax.random.key(1), batch, sizes[0], sizes[-1])
+    manual = jax.jit(jax.vmap(lambda xi, yi: backprop(mlp, params, xi, yi, "softmax_cross_entropy").grads))
+    autodiff = jax.jit(jax.vmap(lambda xi, yi: jax.grad(lambda p: objective(mlp, p, xi, yi, "softmax_cross_entropy"))(params)))
+    single = jax.jit(lambda xi, yi: backprop(mlp, params, xi, yi, "softmax_cross_entropy").grads)
+    xs, ys = list(x), list(y)
+    t = median_seconds({"manual": lambda: jax.block_until_ready(manual(x, y)), "grad": lambda: jax.block_until_ready(autodiff(x, y)),
+                        "loop": lambda: jax.block_until_ready([single(a, b) for a, b in zip(xs, ys, strict=True)])}, repeats)
+    name = f"per-example gradients, {'-'.join(map(str, sizes))}, {batch} examples"
+    return [(name, "vmap of manual backprop", t["manual"], "vmap of jax.grad", t["grad"]),
+            (name, "vmap of manual backprop", t["manual"], "Python loop of jitted gradients", t["loop"])]
+
+
+def bench_digits() -> list:
+    from sklearn.neural_network import MLPClassifier
+
+    data = load_dataset("digits", seed=0)
+    x, x_test = data.x_train.astype(np.float32), data.x_test.astype(np.float32)
+    mlp = MLP((64, 256, 10), "relu", output="identity")
+    optimizer = optax.adam(2e-3)
+
+    def run():
+        start = time.perf_counter()
+        params, _ = fit(mlp, mlp.init(jax.random.key(0), dtype=jnp.float32), (x, data.y_train), loss="softmax_cross_entropy",
+                        optimizer=optimizer, epochs=40, batch_size=32, key=jax.random.key(1))
+        jax.block_until_ready(params)
+        return time.perf_counter() - start, evaluate(mlp, params, x_test, data.y_test, "softmax_cross_entropy").accuracy
+
+    first, accuracy = run()
+    second, _ = run()
+    start = time.perf_counter()
+    reference = MLPClassifier(hidden_layer_sizes=(256,), solver="adam", learning_rate_init=2e-3, batch_size=32, max_iter=40,
+                              random_state=0, tol=0.0, n_iter_no_change=1000).fit(x, data.y_train)
+    sklearn_seconds = time.perf_counter() - start
+    sklearn_accuracy = reference.score(x_test, data.y_test)
+    name = f"digits 64-256-10, adam, 40 epochs of 32 (test accuracy {accuracy:.3f} vs scikit-learn {sklearn_accuracy:.3f})"
+    return [(name, "funcmlp fit, first call (with compilation)", first, "scikit-learn MLPClassifier.fit", sklearn_seconds),
+            (name, "funcmlp fit, second call", second, "scikit-learn MLPClassifier.fit", sklearn_seconds)]
+
+
+def bench_compile(depths) -> list:
+    rows = []
+    x, y = _data(jax.random.key(1), 256, 64, 10)
+    warm = MLP((64, 10), "relu", output="identity")  # compiles fit's small eager helpers first, so each row is the epoch's alone
+    fit(warm, warm.init(jax.random.key(0), dtype=jnp.float32), (x, y), loss="softmax_cross_entropy", optimizer=optax.sgd(0.1), epochs=1,
+        batch_size=32, key=jax.random.key(2))
+    base = None
+    for depth in depths:
+        mlp = MLP((64, *[64] * depth, 10), "relu", output="identity")
+        optimizer = optax.sgd(1e-2)  # a new optimizer object: a new compilation
+        params = mlp.init(jax.random.key(0), dtype=jnp.float32)
+        run = lambda: jax.block_until_ready(fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=optimizer,  # noqa: E731
+                                                epochs=1, batch_size=32, key=jax.random.key(2))[0])
+        start = time.perf_counter()
+        run()
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        run()
+        compile_seconds = first - (time.perf_counter() - start)
+        base = base or compile_seconds
+        rows.append((f"compile: {depth} hidden layer(s) of 64", f"compilation of fit's epoch, depth {depth}", compile_seconds,
+                     f"the same at depth {depths[0]}", base))
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (the tests run this)")
+    parser.add_argument("--out", help="also write the table to this Markdown file (e.g. benchmarks/RESULTS.md)")
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else 15
+    rows = []
+    if args.quick:
+        rows += bench_step((16, 8, 4), 8, repeats)
+        rows += bench_fit(256, (16, 8, 4), 32, 2, repeats)
+        rows += bench_per_example(repeats, batch=8, sizes=(16, 8, 4))
+        rows += bench_compile([1, 2])
+    else:
+        for batch in (128, 1024):
+            rows += bench_step((784, 256, 256, 10), batch, repeats)
+        rows += bench_fit(16384, (784, 256, 256, 10), 128, 3, 5)
+        rows += bench_small(repeats)
+        rows += bench_per_example(repeats)
+        rows += bench_digits()
+        rows += bench_compile([1, 2, 4, 8, 16])
+    lines = [f"Machine: {machine()}", "", "| benchmark | measured | ms | reference | ms | measured / reference |", "|---|---|---|---|---|---|"]
+    lines += [f"| {name} | {what} | {1e3 * seconds:.3f} | {reference} | {1e3 * reference_seconds:.3f} | {seconds / reference_seconds:.2f} |"
+              for name, what, seconds, reference, reference_seconds in rows]
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        tmp = args.out + ".tmp"
+        with open(tmp, "w") as handle:
+            handle.write("# funcmlp benchmarks\n\n`python benchmarks/run.py --out benchmarks/RESULTS.md`\n\n" + table + "\n")
+        os.replace(tmp, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
