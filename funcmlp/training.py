@@ -222,8 +222,7 @@ def _loss_and_accuracy(params: Params, x, targets, classes, *, mlp: MLP, loss, r
     return value, jnp.mean(_classes(mlp, trace.a[-1], threshold) == classes)
 
 
-@partial(jax.jit, static_argnames=("mlp", "loss", "optimizer", "reduction", "gradient", "batch_size", "drop_last", "threshold"),
-         donate_argnames=("params", "opt_state"))
+@partial(jax.jit, static_argnames=("mlp", "loss", "optimizer", "reduction", "gradient", "batch_size", "drop_last", "threshold"))
 def _run_epoch(params: Params, opt_state, key, x, y, classes, *, mlp: MLP, loss, optimizer, reduction: str, gradient: str,
                batch_size: int, drop_last: bool, threshold):
     """One epoch in one compiled call: the shuffled mini-batches run by ``lax.scan``.
@@ -334,7 +333,6 @@ def fit(
     settings = dict(mlp=mlp, loss=loss, optimizer=optimizer, reduction=reduction, gradient=gradient, batch_size=batch_size,
                     drop_last=drop_last, threshold=threshold)
     opt_state = optimizer.init(params)
-    params, opt_state = jax.tree_util.tree_map(jnp.array, (params, opt_state))  # the epoch donates its buffers, never the caller's
     history = History()
     validated = None
     for epoch in range(1, epochs + 1):
