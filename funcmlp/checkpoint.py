@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
+import uuid
 import zipfile
 
 import jax.numpy as jnp
@@ -58,9 +58,9 @@ def save_checkpoint(path: str | os.PathLike, mlp: MLP, params: Params, *, extra:
     np.savez(buffer, **arrays)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}.npz")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp, "xb") as handle:  # a new file: mode 0666 less the umask (mkstemp's 0600 hid it from the group)
             handle.write(buffer.getvalue())
             handle.flush()
             os.fsync(handle.fileno())

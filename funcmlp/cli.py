@@ -7,8 +7,10 @@ no traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
+import math
 import os
 import sys
 import time
@@ -197,6 +199,31 @@ def _derive_network(args) -> int:
     return 0 if not any(e.slip == "unexplained" for e in derivation.errata) or args.example else 1
 
 
+@contextlib.contextmanager
+def _atomic(path: str, newline=None):
+    """A text file written to a temporary name in its folder, renamed over ``path`` when complete."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w", newline=newline, encoding="utf-8") as handle:
+            yield handle
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _check_writable_folder(folder: str) -> None:
+    """A one-line error, before any data is loaded, where --out could not be written."""
+    path = os.path.abspath(folder)
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ValueError(f"--out {folder}: {existing} is a file, not a folder; give a folder path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {folder}: {existing} is not writable; give a folder you can write to")
+
+
 def _check_writable_png(path: str) -> None:
     """A one-line error, before any work, where --plot could not write its picture."""
     if not path.lower().endswith(".png"):
@@ -234,13 +261,23 @@ def cmd_train(args) -> int:
             setattr(args, name, value)
     if args.epochs < 1 or args.batch_size < 1:
         raise ValueError(f"--epochs and --batch-size must be at least 1, got {args.epochs} and {args.batch_size}")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        raise ValueError(f"--lr must be a positive finite learning rate, got {args.lr}; e.g. --lr 1e-3")
+    if args.data_path and args.data != "mnist":
+        raise ValueError(f"--data-path is for --data mnist (IDX files or Kaggle's train.csv); --data {args.data} is built in")
+    if args.plots and not args.out:
+        raise ValueError("--plots writes into the --out folder; give --out DIR")
+    if args.out:
+        _check_writable_folder(args.out)
     if args.float64:
         jax.config.update("jax_enable_x64", True)
     dtype = np.float64 if args.float64 else np.float32
 
-    if args.plots and not args.out:
-        raise ValueError("--plots writes into the --out folder; give --out DIR")
     data = load_dataset(args.data, seed=args.seed, path=args.data_path)
+    if args.batch_size > len(data.x_train):
+        print(f"note    --batch-size {args.batch_size} is more than the {len(data.x_train)} training examples: "
+              f"using {len(data.x_train)} (one full batch per epoch)")
+        args.batch_size = len(data.x_train)
     from funcmlp.losses import get_loss
 
     one_per_class = data.num_classes > 2 or get_loss(args.loss).spec.targets == "class"
@@ -274,24 +311,18 @@ def cmd_train(args) -> int:
     print(f"time    {seconds:.1f} s in all, {per_epoch * 1e3:.1f} ms per epoch (median, compiled)")
     print(f"test    loss {test.loss:.4f}{acc} on {len(data.x_test)} examples")
 
-    if not args.no_check:
-        batch = min(16, len(x_train))
-        start = time.perf_counter()
-        report = check_gradients(mlp, params, data.x_train[:batch], data.y_train[:batch], args.loss,
-                                 reduction=args.reduction, max_fd_entries=400, key=key_check)
-        print(f"check   {report.summary()} (float64, {batch} training examples, {time.perf_counter() - start:.1f} s)")
-
+    # the trained model is saved before the check: an interrupted or failing check loses nothing
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         extra = {"data": args.data, "data_path": args.data_path, "loss": args.loss, "seed": args.seed,
                  "test_loss": test.loss, "test_accuracy": test.accuracy}
         save_checkpoint(os.path.join(args.out, "params.npz"), mlp, params, extra=extra)
         rows = history.rows()
-        with open(os.path.join(args.out, "history.csv"), "w", newline="") as handle:
+        with _atomic(os.path.join(args.out, "history.csv"), newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
-        with open(os.path.join(args.out, "history.json"), "w") as handle:
+        with _atomic(os.path.join(args.out, "history.json")) as handle:
             json.dump({"options": {k: v for k, v in vars(args).items() if k != "func"}, "history": rows}, handle, indent=1)
         print(f"saved   {os.path.join(args.out, 'params.npz')}, history.csv, history.json")
         if args.plots:
@@ -304,6 +335,13 @@ def cmd_train(args) -> int:
                 written.append(plot_confusion(data.y_test, predictions, os.path.join(args.out, "confusion.png"), data.num_classes,
                                               title=f"{args.data} test split"))
             print(f"plots   {', '.join(written)}")
+    if not args.no_check:
+        batch = min(16, len(x_train))
+        start = time.perf_counter()
+        report = check_gradients(mlp, params, data.x_train[:batch], data.y_train[:batch], args.loss,
+                                 reduction=args.reduction, max_fd_entries=400, key=key_check)
+        print(f"check   {report.summary()} (float64, {batch} training examples, {time.perf_counter() - start:.1f} s)")
+
     return 0
 
 

@@ -150,3 +150,51 @@ def test_the_command_line_keeps_compiled_programs_in_the_users_cache(tmp_path):
     assert stored > 5
     run()
     assert _cached_programs(folder) == stored
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["train", "--data", "xor", "--lr", "nan"], "--lr must be a positive finite learning rate, got nan"),
+    (["train", "--data", "xor", "--lr", "inf"], "--lr must be a positive finite learning rate, got inf"),
+    (["train", "--data", "xor", "--lr", "0"], "--lr must be a positive finite learning rate, got 0.0"),
+    (["train", "--data", "digits", "--data-path", "somewhere"], "--data-path is for --data mnist"),
+])
+def test_bad_training_options_are_refused_before_any_data_loads(argv, match, capsys, monkeypatch):
+    import funcmlp.data
+
+    monkeypatch.setattr(funcmlp.data, "load_dataset", lambda *a, **k: pytest.fail("data loaded before the options were checked"))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert match in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_unwritable_out_is_found_before_training(tmp_path, capsys, monkeypatch):
+    import funcmlp.data
+
+    monkeypatch.setattr(funcmlp.data, "load_dataset", lambda *a, **k: pytest.fail("data loaded before --out was checked"))
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    assert main(["train", "--data", "xor", "--out", str(a_file / "run")]) == 2
+    assert f"{a_file} is a file, not a folder" in capsys.readouterr().err
+
+
+def test_outputs_are_saved_before_the_check_and_readable_by_the_group(tmp_path, capsys, monkeypatch):
+    """A failing post-training check leaves the trained model on disk; files follow the umask (0644)."""
+    import funcmlp.gradcheck
+
+    def failing_check(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(funcmlp.gradcheck, "check_gradients", failing_check)
+    old = os.umask(0o022)
+    try:
+        assert main(["train", "--data", "xor", "--epochs", "3", "--out", str(tmp_path), "--quiet"]) == 130
+    finally:
+        os.umask(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv", "history.json", "params.npz"]
+    assert all((p.stat().st_mode & 0o777) == 0o644 for p in tmp_path.iterdir())
+
+
+def test_a_batch_larger_than_the_data_is_clamped(capsys):
+    assert main(["train", "--data", "xor", "--epochs", "2", "--batch-size", "10000000", "--no-check", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "--batch-size 10000000 is more than the 4 training examples: using 4" in out
