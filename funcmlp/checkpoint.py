@@ -54,6 +54,12 @@ def save_checkpoint(path: str | os.PathLike, mlp: MLP, params: Params, *, extra:
     for k, layer in enumerate(params, start=1):
         arrays[f"layer{k}.W"] = np.asarray(layer.W)
         arrays[f"layer{k}.b"] = np.asarray(layer.b)
+    write_npz_atomically(path, arrays)
+
+
+def write_npz_atomically(path, arrays: dict) -> None:
+    """``np.savez`` of ``arrays`` to a new temporary file in the target's folder (mode 0666 less
+    the umask), flushed and fsynced, then ``os.replace``d over ``path``."""
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     folder = os.path.dirname(os.path.abspath(path))
@@ -71,6 +77,24 @@ def save_checkpoint(path: str | os.PathLike, mlp: MLP, params: Params, *, extra:
         raise
 
 
+def read_npz(path, expected_format: str, version: int) -> tuple[dict, dict]:
+    """(the JSON header, the arrays) of a funcmlp ``.npz`` file, or a ``ValueError`` saying it
+    is not one (empty, truncated, foreign, random bytes: never a hint to unpickle)."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{os.fspath(path)!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["meta"]))
+            if header.get("format") != expected_format:
+                raise ValueError(f"no {expected_format} header")
+            if header.get("version") != version:
+                raise ValueError(f"format version {header.get('version')}, this funcmlp reads version {version}")
+            return header, {name: data[name] for name in data.files if name != "meta"}
+    except (KeyError, ValueError, EOFError, zipfile.BadZipFile, json.JSONDecodeError, OSError) as error:
+        reason = "not an .npz archive" if "pickle" in str(error) or isinstance(error, EOFError) else str(error)  # numpy would suggest unpickling
+        raise ValueError(f"not a funcmlp {expected_format.removeprefix('funcmlp-')} file: {os.fspath(path)!r} ({reason})") from None
+
+
 def load_checkpoint(path: str | os.PathLike, *, dtype=None) -> tuple[MLP, Params]:
     """Read a checkpoint written by :func:`save_checkpoint`; returns ``(mlp, params)``.
 
@@ -80,21 +104,16 @@ def load_checkpoint(path: str | os.PathLike, *, dtype=None) -> tuple[MLP, Params
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint {os.fspath(path)!r} does not exist; train first with: funcmlp train --out DIR")
+    meta, data = read_npz(path, "funcmlp-checkpoint", FORMAT_VERSION)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            if meta.get("format") != "funcmlp-checkpoint":
-                raise ValueError("no funcmlp checkpoint header")
-            if meta.get("version") != FORMAT_VERSION:
-                raise ValueError(f"format version {meta.get('version')}, this funcmlp reads version {FORMAT_VERSION}")
-            activations = [Activation(a["name"], a["alpha"]) for a in meta["activations"]]
-            mlp = MLP(tuple(meta["sizes"]), activations, dropout=tuple(meta["dropout"]))
-            params = tuple(
-                Layer(jnp.asarray(data[f"layer{k}.W"], dtype=dtype), jnp.asarray(data[f"layer{k}.b"], dtype=dtype))
-                for k in range(1, mlp.depth + 1)
-            )
-    except (KeyError, ValueError, zipfile.BadZipFile, json.JSONDecodeError, OSError) as error:
-        raise ValueError(f"{os.fspath(path)!r} is not a readable funcmlp checkpoint: {error}") from error
+        activations = [Activation(a["name"], a["alpha"]) for a in meta["activations"]]
+        mlp = MLP(tuple(meta["sizes"]), activations, dropout=tuple(meta["dropout"]))
+        params = tuple(
+            Layer(jnp.asarray(data[f"layer{k}.W"], dtype=dtype), jnp.asarray(data[f"layer{k}.b"], dtype=dtype))
+            for k in range(1, mlp.depth + 1)
+        )
+    except (KeyError, ValueError, TypeError) as error:
+        raise ValueError(f"not a funcmlp checkpoint file: {os.fspath(path)!r} ({error})") from None
     mlp.check_params(params)
     return mlp, params
 

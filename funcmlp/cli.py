@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="folder for params.npz, history.csv and history.json")
     train.add_argument("--plots", action="store_true", help="also write curves.png (and confusion.png for classification) to --out")
     train.add_argument("--no-check", action="store_true", help="skip the gradient check after training")
+    train.add_argument("--checkpoint-every", type=int, default=1, metavar="N",
+                       help="with --out: write DIR/checkpoint.npz (params, optimizer state, key, history) every N epochs (default 1) and on Ctrl-C")
+    train.add_argument("--resume", metavar="DIR", help="go on with a run from DIR/checkpoint.npz, with the options it was saved with "
+                                                      "(a larger --epochs extends it); outputs go to DIR")
     train.add_argument("--quiet", action="store_true", help="print only the summary")
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved checkpoint on a data set's test split")
@@ -212,6 +216,24 @@ def _atomic(path: str, newline=None):
             os.remove(tmp)
 
 
+def _resumed(args):
+    """The options saved with the run in ``args.resume`` (its --epochs replaced by a given one)."""
+    from funcmlp.training_state import read_options, state_path
+
+    if not os.path.exists(state_path(args.resume)):
+        raise ValueError(f"--resume {args.resume}: no checkpoint.npz there; start a run with: funcmlp train --out {args.resume}")
+    options = read_options(args.resume)
+    if not options:
+        raise ValueError(f"--resume {args.resume}: the checkpoint has no saved options (written by the library, not the command line)")
+    resumed = argparse.Namespace(**options)
+    resumed.resume, resumed.out = args.resume, args.resume
+    if args.epochs is not None:
+        resumed.epochs = args.epochs
+    for name in ("quiet", "no_check", "no_compile_cache", "plots"):
+        setattr(resumed, name, getattr(args, name))
+    return resumed
+
+
 def _check_writable_folder(folder: str) -> None:
     """A one-line error, before any data is loaded, where --out could not be written."""
     path = os.path.abspath(folder)
@@ -255,6 +277,8 @@ def cmd_train(args) -> int:
     from funcmlp.model import MLP
     from funcmlp.training import evaluate, fit
 
+    if args.resume:
+        args = _resumed(args)
     defaults = TASK_DEFAULTS.get(args.data, TASK_DEFAULTS["synthetic_regression"])
     for name, value in defaults.items():
         if getattr(args, name, None) is None:
@@ -269,6 +293,8 @@ def cmd_train(args) -> int:
         raise ValueError("--plots writes into the --out folder; give --out DIR")
     if args.out:
         _check_writable_folder(args.out)
+    if args.checkpoint_every < 1:
+        raise ValueError(f"--checkpoint-every must be at least 1 epoch, got {args.checkpoint_every}")
     if args.float64:
         jax.config.update("jax_enable_x64", True)
     dtype = np.float64 if args.float64 else np.float32
@@ -300,6 +326,8 @@ def cmd_train(args) -> int:
         mlp, params, (x_train, data.y_train), loss=args.loss, optimizer=optimizer, epochs=args.epochs,
         batch_size=args.batch_size, key=key_fit, validation=(x_val, data.y_val), reduction=args.reduction,
         gradient=args.gradient, drop_last=args.drop_last, callback=progress,
+        checkpoint_dir=args.out, checkpoint_every=args.checkpoint_every, resume=bool(args.resume),
+        checkpoint_options={k: v for k, v in vars(args).items() if k != "func"},
     )
     seconds = time.perf_counter() - start
     if hasattr(progress, "close"):

@@ -7,6 +7,7 @@ manual backprop (default) or from ``jax.grad``; in float64 both give the same tr
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -23,6 +24,7 @@ from funcmlp.activations import is_concrete
 from funcmlp.losses import check_labels, check_reduction, get_loss, prepare_targets
 from funcmlp.model import MLP
 from funcmlp.params import Params
+from funcmlp.training_state import TrainingState, load_state, save_state, state_path
 
 GRADIENT_SOURCES = ("manual", "autodiff")
 _jit_apply = jax.jit(MLP.apply, static_argnums=0, static_argnames=("train",))
@@ -272,6 +274,10 @@ def fit(
     drop_last: bool = False,
     classification: bool | None = None,
     callback: Callable[[int, History], None] | None = None,
+    checkpoint_dir=None,
+    checkpoint_every: int = 1,
+    resume: bool = False,
+    checkpoint_options: dict | None = None,
 ) -> tuple[Params, History]:
     """Train with mini-batch gradient descent driven by an optax optimizer.
 
@@ -299,6 +305,13 @@ def fit(
         drop_last: drop the partial last batch instead of keeping it.
         classification: record accuracy (default: for the cross-entropy losses).
         callback: called as ``callback(epoch, history)`` after each epoch (e.g. a progress bar).
+        checkpoint_dir: a folder for ``checkpoint.npz`` (:mod:`funcmlp.training_state`: params,
+            optimizer state, key, epoch, history), written atomically every
+            ``checkpoint_every`` epochs, after the last and on Ctrl-C (``KeyboardInterrupt``).
+        resume: go on from ``checkpoint_dir``'s state when there is one (``params`` then serve
+            as the template of its structure and dtype): the run ends bit for bit where an
+            uninterrupted one would; a larger ``epochs`` extends it.
+        checkpoint_options: JSON-serialisable options saved with the state (the command line's).
 
     Returns:
         ``(params, history)``; ``history.epoch_seconds`` counts all of each epoch's work
@@ -332,15 +345,31 @@ def fit(
     iterations_per_epoch(x.shape[0], batch_size, drop_last=drop_last)  # checks the batch layout before compiling
     settings = dict(mlp=mlp, loss=loss, optimizer=optimizer, reduction=reduction, gradient=gradient, batch_size=batch_size,
                     drop_last=drop_last, threshold=threshold)
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be at least 1 (epochs between checkpoints), got {checkpoint_every}")
     opt_state = optimizer.init(params)
     history = History()
+    first = 1
+    if resume and checkpoint_dir is not None and os.path.exists(state_path(checkpoint_dir)):
+        params, opt_state, key, done, history, _ = load_state(checkpoint_dir, mlp, params, optimizer)
+        first = done + 1
+
+    def save(state_params, state_opt, state_key, epoch):
+        if checkpoint_dir is not None:
+            save_state(checkpoint_dir, mlp, TrainingState(state_params, state_opt, state_key, epoch, history, checkpoint_options or {}))
+
     validated = None
-    for epoch in range(1, epochs + 1):
-        start = time.perf_counter()
-        params, opt_state, key, train_loss, train_accuracy = _run_epoch(params, opt_state, key, x, y, classes, **settings)
-        if validation is not None and (epoch == 1 or epoch % validate_every == 0 or epoch == epochs):
-            validated = _loss_and_accuracy(params, x_val, y_val, classes_val, mlp=mlp, loss=loss, reduction=reduction, threshold=threshold)
-        numbers = jax.device_get((train_loss, train_accuracy, validated))  # the epoch's one transfer
+    for epoch in range(first, epochs + 1):
+        before = (params, opt_state, key)
+        try:
+            start = time.perf_counter()
+            params, opt_state, key, train_loss, train_accuracy = _run_epoch(params, opt_state, key, x, y, classes, **settings)
+            if validation is not None and (epoch == first or epoch % validate_every == 0 or epoch == epochs):
+                validated = _loss_and_accuracy(params, x_val, y_val, classes_val, mlp=mlp, loss=loss, reduction=reduction, threshold=threshold)
+            numbers = jax.device_get((train_loss, train_accuracy, validated))  # the epoch's one transfer
+        except KeyboardInterrupt:
+            save(*before, epoch - 1)  # the state after the last whole epoch
+            raise
         history.epoch_seconds.append(time.perf_counter() - start)
         history.train_loss.append(float(numbers[0]))
         if classification:
@@ -353,6 +382,8 @@ def fit(
             raise FloatingPointError(
                 f"training diverged at epoch {epoch}: loss is {numbers[0]}; lower the learning rate or check the data"
             )
+        if epoch % checkpoint_every == 0 or epoch == epochs:
+            save(params, opt_state, key, epoch)
         if callback is not None:
             callback(epoch, history)
     return params, history

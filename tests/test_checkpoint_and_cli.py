@@ -34,8 +34,13 @@ def test_bad_checkpoints_give_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.npz")
     junk = tmp_path / "junk.npz"
-    junk.write_bytes(b"not a zip file")
-    with pytest.raises(ValueError, match="is not a readable funcmlp checkpoint"):
+    for content in (b"not a zip file", b"", os.urandom(2000), b"PK\x03\x04" + os.urandom(100)):  # junk, empty, random, truncated
+        junk.write_bytes(content)
+        with pytest.raises(ValueError, match="not a funcmlp checkpoint file") as error:
+            load_checkpoint(junk)
+        assert "pickle" not in str(error.value)
+    np.savez(junk, meta=np.array('{"format": "something else"}'))  # a foreign .npz
+    with pytest.raises(ValueError, match="not a funcmlp checkpoint file.*no funcmlp-checkpoint header"):
         load_checkpoint(junk)
 
 

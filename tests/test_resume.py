@@ -1,0 +1,112 @@
+"""Training you can trust: a run interrupted (Ctrl-C, or killed outright) and resumed from its
+checkpoint ends with exactly the params of an uninterrupted run (bitwise, on CPU)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import funcmlp.training as training
+from funcmlp import MLP, fit
+from funcmlp.checkpoint import read_npz
+from funcmlp.training_state import STATE_FORMAT, STATE_VERSION, load_state, state_path
+
+
+def _problem(dtype):
+    x = jax.random.normal(jax.random.key(0), (50, 4)).astype(dtype)
+    y = jnp.arange(50) % 3
+    mlp = MLP((4, 16, 3), "tanh", output="identity", dropout=0.2)
+    return mlp, mlp.init(jax.random.key(1), dtype=dtype), x, y
+
+
+def _fit(mlp, params, x, y, epochs, **kwargs):
+    return fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=ADAM, epochs=epochs, batch_size=8, key=jax.random.key(2),
+               validation=(x[:10], y[:10]), **kwargs)
+
+
+ADAM = optax.adam(0.01)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_ctrl_c_and_resume_end_bitwise_where_an_uninterrupted_run_ends(dtype, tmp_path, monkeypatch):
+    mlp, params, x, y = _problem(dtype)
+    straight, straight_history = _fit(mlp, params, x, y, 7)
+
+    calls = {"n": 0}
+    original = training._run_epoch
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt  # in the middle of epoch 5
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_run_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _fit(mlp, params, x, y, 7, checkpoint_dir=tmp_path, checkpoint_every=3)
+    monkeypatch.setattr(training, "_run_epoch", original)
+    saved = load_state(tmp_path, mlp, params, ADAM)
+    assert saved.epoch == 4 and len(saved.history.train_loss) == 4  # the state after the last whole epoch, not the last checkpoint (3)
+
+    resumed, history = _fit(mlp, params, x, y, 7, checkpoint_dir=tmp_path, resume=True)
+    for a, b in zip(jax.tree_util.tree_leaves(resumed), jax.tree_util.tree_leaves(straight), strict=True):
+        assert a.dtype == dtype and np.array_equal(np.asarray(a), np.asarray(b))
+    assert history.train_loss == straight_history.train_loss
+    assert load_state(tmp_path, mlp, params, ADAM).epoch == 7
+
+
+def test_resume_refuses_another_network_or_optimizer(tmp_path):
+    mlp, params, x, y = _problem(jnp.float32)
+    _fit(mlp, params, x, y, 1, checkpoint_dir=tmp_path)
+    other = MLP((4, 8, 3), "tanh", output="identity")
+    with pytest.raises(ValueError, match="is the state of network"):
+        load_state(tmp_path, other, other.init(jax.random.key(0)), ADAM)
+    with pytest.raises(ValueError, match="holds the state of another optimizer"):
+        load_state(tmp_path, mlp, params, optax.sgd(0.1, momentum=0.9))
+
+
+def _train(out, *extra):
+    environ = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    return [sys.executable, "-m", "funcmlp.cli", "train", "--data", "xor", "--hidden", "16", "--dropout", "0.2", "--epochs", "600",
+            "--no-check", "--quiet", "--out", str(out), *extra], environ
+
+
+def test_a_run_killed_at_any_moment_resumes_to_the_same_params(tmp_path):
+    """SIGKILL (no chance to save) at a random moment after the first checkpoint; --resume goes on
+    from the last one and ends with the params of a run that was never killed, bit for bit."""
+    command, environ = _train(tmp_path / "straight")
+    assert subprocess.run(command, env=environ, capture_output=True, timeout=300).returncode == 0
+    command, environ = _train(tmp_path / "killed")
+    process = subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not os.path.exists(state_path(tmp_path / "killed")) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(np.random.default_rng().uniform(0.0, 0.5))
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert not (tmp_path / "killed" / "params.npz").exists()  # killed during training, not after it
+    header, _ = read_npz(state_path(tmp_path / "killed"), STATE_FORMAT, STATE_VERSION)
+    assert 1 <= header["epoch"] < 600
+    resume = [sys.executable, "-m", "funcmlp.cli", "train", "--resume", str(tmp_path / "killed"), "--no-check", "--quiet"]
+    finished = subprocess.run(resume, env=environ, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    with np.load(tmp_path / "straight" / "params.npz") as a, np.load(tmp_path / "killed" / "params.npz") as b:
+        assert [k for k in a.files if k != "meta"] == [k for k in b.files if k != "meta"]
+        for name in a.files:
+            if name != "meta":
+                assert np.array_equal(a[name], b[name]), name
+
+
+def test_resume_from_a_folder_without_a_checkpoint_says_how_to_start(tmp_path, capsys):
+    from funcmlp.cli import main
+
+    assert main(["train", "--resume", str(tmp_path)]) == 2
+    assert f"--resume {tmp_path}: no checkpoint.npz there; start a run with: funcmlp train --out {tmp_path}" in capsys.readouterr().err
+    assert main(["train", "--data", "xor", "--checkpoint-every", "0", "--out", str(tmp_path)]) == 2
+    assert "--checkpoint-every must be at least 1 epoch, got 0" in capsys.readouterr().err
