@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="folder for params.npz, history.csv and history.json")
     train.add_argument("--plots", action="store_true", help="also write curves.png (and confusion.png for classification) to --out")
     train.add_argument("--no-check", action="store_true", help="skip the gradient check after training")
+    train.add_argument("--on-nonfinite", choices=("stop", "skip"), default="stop",
+                       help="a step whose loss or gradient is NaN/inf: stop with the last finite params (default) or skip it and count it")
     train.add_argument("--checkpoint-every", type=int, default=1, metavar="N",
                        help="with --out: write DIR/checkpoint.npz (params, optimizer state, key, history) every N epochs (default 1) and on Ctrl-C")
     train.add_argument("--resume", metavar="DIR", help="go on with a run from DIR/checkpoint.npz, with the options it was saved with "
@@ -326,7 +328,7 @@ def cmd_train(args) -> int:
         mlp, params, (x_train, data.y_train), loss=args.loss, optimizer=optimizer, epochs=args.epochs,
         batch_size=args.batch_size, key=key_fit, validation=(x_val, data.y_val), reduction=args.reduction,
         gradient=args.gradient, drop_last=args.drop_last, callback=progress,
-        checkpoint_dir=args.out, checkpoint_every=args.checkpoint_every, resume=bool(args.resume),
+        checkpoint_dir=args.out, checkpoint_every=args.checkpoint_every, resume=bool(args.resume), on_nonfinite=args.on_nonfinite,
         checkpoint_options={k: v for k, v in vars(args).items() if k != "func"},
     )
     seconds = time.perf_counter() - start

@@ -50,6 +50,7 @@ class History:
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
+    skipped_steps: list[int] = field(default_factory=list)
 
     def rows(self) -> list[dict]:
         """One dict per epoch (for CSV/JSON)."""
@@ -224,37 +225,74 @@ def _loss_and_accuracy(params: Params, x, targets, classes, *, mlp: MLP, loss, r
     return value, jnp.mean(_classes(mlp, trace.a[-1], threshold) == classes)
 
 
-@partial(jax.jit, static_argnames=("mlp", "loss", "optimizer", "reduction", "gradient", "batch_size", "drop_last", "threshold"))
+ON_NONFINITE = ("stop", "skip")
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss or a gradient became NaN or infinite. ``params`` and ``opt_state`` are the last
+    finite ones (before the step that failed), ``history`` the epochs completed before it;
+    ``epoch``, ``step`` (1-based, within the epoch) and ``layer`` (the first whose gradient is
+    non-finite, 0 when only the loss is) say where."""
+
+    def __init__(self, message, *, params, opt_state, history, epoch, step, layer):
+        super().__init__(message)
+        self.params, self.opt_state, self.history = params, opt_state, history
+        self.epoch, self.step, self.layer = epoch, step, layer
+
+
+def _finite_layers(grads) -> jax.Array:
+    """``(depth,)`` bools: every entry of layer k's dW and db finite."""
+    return jnp.stack([jnp.all(jnp.isfinite(layer.W)) & jnp.all(jnp.isfinite(layer.b)) for layer in grads])
+
+
+@partial(jax.jit, static_argnames=("mlp", "loss", "optimizer", "reduction", "gradient", "batch_size", "drop_last", "threshold", "on_nonfinite"))
 def _run_epoch(params: Params, opt_state, key, x, y, classes, *, mlp: MLP, loss, optimizer, reduction: str, gradient: str,
-               batch_size: int, drop_last: bool, threshold):
+               batch_size: int, drop_last: bool, threshold, on_nonfinite: str = "stop"):
     """One epoch in one compiled call: the shuffled mini-batches run by ``lax.scan``.
 
-    Returns ``(params, opt_state, key, loss, accuracy)``: the epoch's training loss is the
-    exact mean (or sum) over the epoch's examples of the losses each step computed before its
-    update (weighted by the real examples of each batch), the accuracy the fraction of those
-    examples the network classified right at that moment (NaN without ``classes``). Compiled
-    once per (network, loss, optimizer, reduction, gradient, batch layout, data shapes)."""
+    Returns ``(params, opt_state, key, loss, accuracy, trouble)``: the epoch's training loss is
+    the exact mean (or sum) over the epoch's examples of the losses each step computed before
+    its update (weighted by the real examples of each batch), the accuracy the fraction of those
+    examples the network classified right at that moment (NaN without ``classes``). A step whose
+    loss or gradient is not finite changes nothing; with ``on_nonfinite="stop"`` no later step of
+    the epoch does either, and ``trouble`` = (first bad step or 0, its first non-finite layer or
+    0 when only the loss is, steps skipped). Compiled once per (network, loss, optimizer,
+    reduction, gradient, batch layout, data shapes)."""
     n = x.shape[0]
     steps = iterations_per_epoch(n, batch_size, drop_last=drop_last)
     value_and_grad = make_gradient_fn(mlp, loss, reduction=reduction, gradient=gradient)
 
     def step(carry, batch):
-        params, opt_state = carry
-        indices, weights, dropout_key = batch
+        params, opt_state, first_bad, bad_layer, skipped = carry
+        indices, weights, dropout_key, number = batch
         value, grads, outputs = value_and_grad(params, x[indices], y[indices], weights, dropout_key)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        real = jnp.sum(weights)
+        layers_ok = _finite_layers(grads)
+        finite = jnp.isfinite(value) & jnp.all(layers_ok)
+        apply = finite & ((first_bad == 0) if on_nonfinite == "stop" else True)
+        updates, new_state = optimizer.update(grads, opt_state, params)
+        keep = lambda new, old: jnp.where(apply, new, old)  # noqa: E731
+        params = jax.tree_util.tree_map(keep, optax.apply_updates(params, updates), params)
+        opt_state = jax.tree_util.tree_map(keep, new_state, opt_state)
+        first_layer = jnp.where(jnp.all(layers_ok), 0, jnp.argmin(layers_ok).astype(jnp.int32) + 1)
+        bad_layer = jnp.where((first_bad == 0) & ~finite, first_layer, bad_layer)
+        first_bad = jnp.where((first_bad == 0) & ~finite, number, first_bad)
+        real = jnp.where(apply, jnp.sum(weights), 0)
         correct = jnp.zeros((), x.dtype) if classes is None else jnp.sum(weights * (_classes(mlp, outputs, threshold) == classes[indices]))
-        return (optax.apply_updates(params, updates), opt_state), (value, real, correct)
+        return (params, opt_state, first_bad, bad_layer, skipped + (~finite).astype(jnp.int32)), \
+            (jnp.where(apply, value, 0), real, jnp.where(apply, correct, 0))
 
     key, epoch_key = jax.random.split(key)
     shuffle_key, dropout_key = jax.random.split(epoch_key)
     indices, weights = epoch_batches(shuffle_key, n, batch_size, drop_last=drop_last)
     weights = weights.astype(x.dtype)
-    (params, opt_state), (values, real, correct) = jax.lax.scan(step, (params, opt_state), (indices, weights, jax.random.split(dropout_key, steps)))
-    seen = jnp.sum(real)
+    zero = jnp.zeros((), jnp.int32)
+    batches = (indices, weights, jax.random.split(dropout_key, steps), jnp.arange(1, steps + 1, dtype=jnp.int32))
+    (params, opt_state, first_bad, bad_layer, skipped), (values, real, correct) = jax.lax.scan(
+        step, (params, opt_state, zero, zero, zero), batches)
+    seen = jnp.maximum(jnp.sum(real), 1)
     epoch_loss = jnp.sum(values * real) / seen if reduction == "mean" else jnp.sum(values)
-    return params, opt_state, key, epoch_loss, jnp.nan if classes is None else jnp.sum(correct) / seen
+    accuracy = jnp.nan if classes is None else jnp.sum(correct) / seen
+    return params, opt_state, key, epoch_loss, accuracy, (first_bad, bad_layer, skipped)
 
 
 def fit(
@@ -278,6 +316,7 @@ def fit(
     checkpoint_every: int = 1,
     resume: bool = False,
     checkpoint_options: dict | None = None,
+    on_nonfinite: str = "stop",
 ) -> tuple[Params, History]:
     """Train with mini-batch gradient descent driven by an optax optimizer.
 
@@ -312,6 +351,10 @@ def fit(
             as the template of its structure and dtype): the run ends bit for bit where an
             uninterrupted one would; a larger ``epochs`` extends it.
         checkpoint_options: JSON-serialisable options saved with the state (the command line's).
+        on_nonfinite: ``"stop"`` (default): the first step whose loss or gradient is NaN or
+            infinite ends training with :class:`TrainingDiverged`, which carries the last finite
+            params (also saved to ``checkpoint_dir``); ``"skip"``: such steps change nothing and
+            are counted in ``history.skipped_steps``.
 
     Returns:
         ``(params, history)``; ``history.epoch_seconds`` counts all of each epoch's work
@@ -345,6 +388,9 @@ def fit(
     iterations_per_epoch(x.shape[0], batch_size, drop_last=drop_last)  # checks the batch layout before compiling
     settings = dict(mlp=mlp, loss=loss, optimizer=optimizer, reduction=reduction, gradient=gradient, batch_size=batch_size,
                     drop_last=drop_last, threshold=threshold)
+    if on_nonfinite not in ON_NONFINITE:
+        raise ValueError(f"on_nonfinite must be one of {', '.join(ON_NONFINITE)}, got {on_nonfinite!r}")
+    settings["on_nonfinite"] = on_nonfinite
     if checkpoint_every < 1:
         raise ValueError(f"checkpoint_every must be at least 1 (epochs between checkpoints), got {checkpoint_every}")
     opt_state = optimizer.init(params)
@@ -363,13 +409,21 @@ def fit(
         before = (params, opt_state, key)
         try:
             start = time.perf_counter()
-            params, opt_state, key, train_loss, train_accuracy = _run_epoch(params, opt_state, key, x, y, classes, **settings)
+            params, opt_state, key, train_loss, train_accuracy, trouble = _run_epoch(params, opt_state, key, x, y, classes, **settings)
             if validation is not None and (epoch == first or epoch % validate_every == 0 or epoch == epochs):
                 validated = _loss_and_accuracy(params, x_val, y_val, classes_val, mlp=mlp, loss=loss, reduction=reduction, threshold=threshold)
-            numbers = jax.device_get((train_loss, train_accuracy, validated))  # the epoch's one transfer
+            numbers = jax.device_get((train_loss, train_accuracy, validated, trouble))  # the epoch's one transfer
         except KeyboardInterrupt:
             save(*before, epoch - 1)  # the state after the last whole epoch
             raise
+        first_bad, bad_layer, skipped = (int(v) for v in numbers[3])
+        if first_bad and on_nonfinite == "stop":
+            save(params, opt_state, key, epoch - 1)
+            where = f"the gradient of layer {bad_layer} is not finite" if bad_layer else "the loss is not finite"
+            raise TrainingDiverged(
+                f"training diverged at epoch {epoch}, step {first_bad}: {where}; the last finite params are kept "
+                "(lower the learning rate, clip gradients, or check the data)",
+                params=params, opt_state=opt_state, history=history, epoch=epoch, step=first_bad, layer=bad_layer)
         history.epoch_seconds.append(time.perf_counter() - start)
         history.train_loss.append(float(numbers[0]))
         if classification:
@@ -378,10 +432,8 @@ def fit(
             history.val_loss.append(float(numbers[2][0]))
             if classification:
                 history.val_accuracy.append(float(numbers[2][1]))
-        if not np.isfinite(numbers[0]):
-            raise FloatingPointError(
-                f"training diverged at epoch {epoch}: loss is {numbers[0]}; lower the learning rate or check the data"
-            )
+        if on_nonfinite == "skip":
+            history.skipped_steps.append(skipped)
         if epoch % checkpoint_every == 0 or epoch == epochs:
             save(params, opt_state, key, epoch)
         if callback is not None:

@@ -110,3 +110,39 @@ def test_resume_from_a_folder_without_a_checkpoint_says_how_to_start(tmp_path, c
     assert f"--resume {tmp_path}: no checkpoint.npz there; start a run with: funcmlp train --out {tmp_path}" in capsys.readouterr().err
     assert main(["train", "--data", "xor", "--checkpoint-every", "0", "--out", str(tmp_path)]) == 2
     assert "--checkpoint-every must be at least 1 epoch, got 0" in capsys.readouterr().err
+
+
+def _diverging(on_nonfinite, **kwargs):
+    x = jnp.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5], [2.0, 2.0]])
+    y = jnp.array([[1.0], [0.0], [1.0], [0.0]])
+    mlp = MLP((2, 4, 1), "tanh", output="identity")
+    params = mlp.init(jax.random.key(0))
+    return mlp, params, fit(mlp, params, (x, y), loss="sse", optimizer=optax.sgd(1e3), epochs=20, batch_size=2, key=jax.random.key(1),
+                            on_nonfinite=on_nonfinite, **kwargs)
+
+
+def test_divergence_stops_with_the_last_finite_params_and_says_where(tmp_path):
+    with pytest.raises(training.TrainingDiverged, match=r"training diverged at epoch \d+, step [12]: the (gradient of layer \d|loss) is not finite") as caught:
+        _diverging("stop", checkpoint_dir=tmp_path)
+    error = caught.value
+    assert all(np.isfinite(np.asarray(leaf)).all() for leaf in jax.tree_util.tree_leaves(error.params))
+    assert error.epoch >= 1 and error.step in (1, 2) and 0 <= error.layer <= 2
+    assert len(error.history.train_loss) == error.epoch - 1 and all(np.isfinite(error.history.train_loss))
+    assert os.path.exists(state_path(tmp_path))
+
+
+def test_skipping_nonfinite_steps_counts_them():
+    mlp, params, (trained, history) = _diverging("skip")
+    assert sum(history.skipped_steps) > 0 and len(history.skipped_steps) == 20
+    assert all(np.isfinite(np.asarray(leaf)).all() for leaf in jax.tree_util.tree_leaves(trained))
+
+
+def test_the_command_line_reports_divergence_in_one_line(tmp_path, capsys):
+    from funcmlp.cli import main
+
+    argv = ["train", "--data", "synthetic_regression", "--optimizer", "sgd", "--lr", "1e30", "--epochs", "3", "--out", str(tmp_path), "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("funcmlp: error: training diverged at epoch 1, step 2: the gradient of layer 1 is not finite")
+    assert len(err.splitlines()) == 1
+    assert os.path.exists(state_path(tmp_path))
