@@ -99,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--loss", choices=LOSS_NAMES, help="loss (default: the one it was trained with)")
     evaluate.add_argument("--seed", type=int, default=None, help="split seed (default: the training seed)")
 
+    predict = sub.add_parser("predict", help="class predictions of a saved model for unlabeled data (Kaggle's test.csv, IDX images, .npy)",
+                             description="Write ImageId,Label (Kaggle's submission format) or, with --proba, the class probabilities.")
+    predict.add_argument("checkpoint", help="params.npz written by funcmlp train --out")
+    predict.add_argument("--data-path", required=True,
+                         help="Kaggle's test.csv (pixel0..pixel783), an IDX image file, or a .npy array of inputs as the model saw them in training")
+    predict.add_argument("--out", required=True, help="the CSV to write (atomically)")
+    predict.add_argument("--proba", action="store_true", help="write the class probabilities instead of the labels")
+
     check = sub.add_parser("check", help="gradient check: manual backprop vs jax.grad vs finite differences (float64)")
     check.add_argument("--sizes", type=_int_list, default=[4, 8, 8, 3], help="layer sizes including inputs (default 4,8,8,3)")
     check.add_argument("--activations", type=_str_list, default=["sigmoid"], help="one activation for all layers or one per layer (default sigmoid)")
@@ -110,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step, positive (default 1e-6)")
 
-    for command in (train, evaluate, check):
+    for command in (train, evaluate, predict, check):
         command.add_argument("--no-compile-cache", action="store_true",
                              help="compile everything afresh instead of using JAX's persistent cache in $XDG_CACHE_HOME/funcmlp "
                                   "or ~/.cache/funcmlp (also: FUNCMLP_NO_COMPILE_CACHE=1)")
@@ -427,6 +435,63 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _prediction_inputs(path: str, extra: dict, features: int):
+    """The inputs of a prediction file, scaled as the model's training data were."""
+    import numpy as np
+
+    from funcmlp.data import scale_pixels
+    from funcmlp.mnist import load_kaggle_csv, read_idx
+
+    if path.endswith(".npy"):
+        x = np.load(path, allow_pickle=False)
+    else:
+        if extra.get("data") != "mnist":
+            raise ValueError(f"{path}: CSV and IDX files hold MNIST pixels, for a model trained with --data mnist; this one was trained on "
+                             f"{extra.get('data', 'unknown data')!r}: give a .npy of its inputs, scaled as in training")
+        pixels = load_kaggle_csv(path, labelled=False)[0] if path.endswith(".csv") else read_idx(path).reshape(-1, 784)
+        x = scale_pixels(pixels)
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != features:
+        raise ValueError(f"{path}: inputs of shape {tuple(x.shape)}, the model takes (N, {features})")
+    return x
+
+
+def cmd_predict(args) -> int:
+    import jax
+    import numpy as np
+
+    from funcmlp.checkpoint import checkpoint_extra, load_checkpoint
+    from funcmlp.losses import get_loss
+    from funcmlp.training import predict
+
+    mlp, params = load_checkpoint(args.checkpoint)
+    extra = checkpoint_extra(args.checkpoint)
+    x = _prediction_inputs(args.data_path, extra, mlp.sizes[0]).astype(np.asarray(params[0].W).dtype)
+    loss = extra.get("loss")
+    ids = np.arange(1, len(x) + 1)
+    if args.proba:
+        outputs = np.asarray(mlp.apply(params, x))
+        if mlp.activations[-1].spec.probabilities:
+            probabilities = outputs
+        elif loss is not None and get_loss(loss).name == "softmax_cross_entropy":
+            probabilities = np.asarray(jax.nn.softmax(outputs, axis=-1))
+        else:
+            raise ValueError(f"--proba needs a classifier with probabilities: a softmax output or softmax_cross_entropy logits; "
+                             f"this model's output is {mlp.activations[-1]} with loss {loss}")
+        with _atomic(args.out, newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["ImageId", *[f"p{k}" for k in range(probabilities.shape[1])]])
+            writer.writerows([[i, *(f"{p:.6g}" for p in row)] for i, row in zip(ids, probabilities, strict=True)])
+    else:
+        labels = np.asarray(predict(mlp, params, x, loss=loss))
+        with _atomic(args.out, newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["ImageId", "Label"])
+            writer.writerows(zip(ids.tolist(), labels.tolist(), strict=True))
+    print(f"wrote {args.out}: {len(x)} {'probability rows' if args.proba else 'predictions'} (ImageId from 1)")
+    return 0
+
+
 def cmd_check(args) -> int:
     import jax
 
@@ -456,8 +521,8 @@ def cmd_check(args) -> int:
     return 0 if report.passed else 1
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "check": cmd_check, "derive": cmd_derive}
-COMPILING = ("train", "evaluate", "check")
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "check": cmd_check, "derive": cmd_derive}
+COMPILING = ("train", "evaluate", "predict", "check")
 """Commands that compile JAX programs: they use the persistent compilation cache (funcmlp.compile_cache)."""
 
 

@@ -137,7 +137,8 @@ def house_price() -> Dataset:
     return Dataset("house_price", HOUSE_PRICE_X, HOUSE_PRICE_Y, HOUSE_PRICE_X, HOUSE_PRICE_Y, HOUSE_PRICE_X, HOUSE_PRICE_Y, 0)
 
 
-def _scale_pixels(a: np.ndarray) -> np.ndarray:
+def scale_pixels(a: np.ndarray) -> np.ndarray:
+    """MNIST pixels 0..255 as the models see them: float64 in [0, 1] (training and ``funcmlp predict``)."""
     return a.astype(np.float64) / 255.0
 
 
@@ -161,10 +162,10 @@ def load_mnist(path: str, seed: int = 0, *, validation: int | None = None) -> Da
             validation = min(5000, len(x_train) // 12)
         order = np.asarray(jax.random.permutation(jax.random.key(seed), len(x_train)))
         val, train = order[:validation], order[validation:]
-        return Dataset("mnist", _scale_pixels(x_train[train]), y_train[train], _scale_pixels(x_train[val]), y_train[val], _scale_pixels(x_test), y_test, 10)
+        return Dataset("mnist", scale_pixels(x_train[train]), y_train[train], scale_pixels(x_train[val]), y_train[val], scale_pixels(x_test), y_test, 10)
     x, y = load_kaggle_csv(path, labelled=True)
     train, val, test = split_indices(seed, len(x), (0.1, 0.1))
-    return Dataset("mnist_kaggle", _scale_pixels(x[train]), y[train], _scale_pixels(x[val]), y[val], _scale_pixels(x[test]), y[test], 10)
+    return Dataset("mnist_kaggle", scale_pixels(x[train]), y[train], scale_pixels(x[val]), y[val], scale_pixels(x[test]), y[test], 10)
 
 
 DATASETS = {

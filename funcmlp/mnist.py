@@ -117,7 +117,9 @@ def load_kaggle_csv(path: str, *, labelled: bool | None = None) -> tuple[np.ndar
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"Kaggle CSV {path!r} not found; download train.csv/test.csv of the Digit Recognizer competition and give their path")
-    with open(path, encoding="utf-8") as handle:
+    if os.path.isdir(path):
+        raise DataFileError(f"{path} is a folder; give the CSV file itself (e.g. {os.path.join(path, 'test.csv')})")
+    with open(path, encoding="utf-8-sig") as handle:  # -sig: a byte-order mark (as some editors save CSV) is not part of the header
         header = handle.readline().strip().split(",")
         has_label = header[0] == "label"
         if labelled is not None and labelled != has_label:

@@ -203,3 +203,54 @@ def test_a_batch_larger_than_the_data_is_clamped(capsys):
     assert main(["train", "--data", "xor", "--epochs", "2", "--batch-size", "10000000", "--no-check", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "--batch-size 10000000 is more than the 4 training examples: using 4" in out
+
+
+def _mnist_model(tmp_path, data="mnist"):
+    mlp = MLP((784, 8, 10), "relu", output="identity")
+    params = mlp.init(jax.random.key(0), dtype=jnp.float32)
+    path = tmp_path / "params.npz"
+    save_checkpoint(path, mlp, params, extra={"data": data, "loss": "softmax_cross_entropy"})
+    return mlp, params, path
+
+
+def test_predict_writes_a_kaggle_submission(tmp_path, capsys):
+    """Kaggle's test.csv (a byte-order mark too), IDX images and .npy inputs; labels and
+    probabilities computed here with numpy from the saved params."""
+    from funcmlp.mnist import write_idx
+
+    mlp, params, model = _mnist_model(tmp_path)
+    pixels = np.random.default_rng(0).integers(0, 256, size=(5, 784))
+    csv_path = tmp_path / "test.csv"
+    csv_path.write_text("\ufeff" + ",".join(f"pixel{i}" for i in range(784)) + "\n" + "\n".join(",".join(map(str, row)) for row in pixels) + "\n",
+                        encoding="utf-8")
+    W1, b1, W2, b2 = (np.asarray(a, np.float64) for layer in params for a in layer)
+    logits = np.maximum(pixels / 255.0 @ W1 + b1, 0) @ W2 + b2
+    expected = logits.argmax(axis=1)
+    write_idx(str(tmp_path / "images-idx3-ubyte"), pixels.reshape(5, 28, 28).astype(np.uint8))
+    np.save(tmp_path / "inputs.npy", pixels / 255.0)
+    for source in (csv_path, tmp_path / "images-idx3-ubyte", tmp_path / "inputs.npy"):
+        out = tmp_path / "submission.csv"
+        assert main(["predict", str(model), "--data-path", str(source), "--out", str(out)]) == 0
+        rows = out.read_text().splitlines()
+        assert rows[0] == "ImageId,Label" and rows[1:] == [f"{i},{label}" for i, label in enumerate(expected, start=1)]
+    assert main(["predict", str(model), "--data-path", str(csv_path), "--out", str(tmp_path / "p.csv"), "--proba"]) == 0
+    table = np.loadtxt(tmp_path / "p.csv", delimiter=",", skiprows=1)
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(table[:, 1:], shifted / shifted.sum(axis=1, keepdims=True), rtol=1e-4, atol=1e-6)
+    assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("data, source, match", [
+    ("digits", "test.csv", "hold MNIST pixels, for a model trained with --data mnist; this one was trained on 'digits'"),
+    ("mnist", "folder", "is a folder; give the CSV file itself"),
+    ("mnist", "wide.npy", "inputs of shape (2, 5), the model takes (N, 784)"),
+])
+def test_predict_refuses_what_it_cannot_read(tmp_path, capsys, data, source, match):
+    _, _, model = _mnist_model(tmp_path, data)
+    (tmp_path / "test.csv").write_text(",".join(f"pixel{i}" for i in range(784)) + "\n" + ",".join(["0"] * 784) + "\n")
+    (tmp_path / "folder.csv").mkdir()
+    np.save(tmp_path / "wide.npy", np.zeros((2, 5)))
+    path = {"folder": str(tmp_path / "folder.csv")}.get(source, str(tmp_path / source))
+    assert main(["predict", str(model), "--data-path", path, "--out", str(tmp_path / "out.csv")]) == 2
+    err = capsys.readouterr().err
+    assert match in err and len(err.strip().splitlines()) == 1
