@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="folder for params.npz, history.csv and history.json")
     train.add_argument("--plots", action="store_true", help="also write curves.png (and confusion.png for classification) to --out")
     train.add_argument("--no-check", action="store_true", help="skip the gradient check after training")
+    train.add_argument("--patience", type=int, metavar="N",
+                       help="early stopping: stop when the validation loss has not improved for N epochs, keeping the best epoch's params")
+    train.add_argument("--min-delta", type=float, default=0.0, help="with --patience: the improvement that counts (default 0)")
     train.add_argument("--on-nonfinite", choices=("stop", "skip"), default="stop",
                        help="a step whose loss or gradient is NaN/inf: stop with the last finite params (default) or skip it and count it")
     train.add_argument("--checkpoint-every", type=int, default=1, metavar="N",
@@ -305,6 +308,8 @@ def cmd_train(args) -> int:
         _check_writable_folder(args.out)
     if args.checkpoint_every < 1:
         raise ValueError(f"--checkpoint-every must be at least 1 epoch, got {args.checkpoint_every}")
+    if args.patience is not None and args.patience < 1:
+        raise ValueError(f"--patience must be at least 1 epoch, got {args.patience}")
     if args.float64:
         jax.config.update("jax_enable_x64", True)
     dtype = np.float64 if args.float64 else np.float32
@@ -337,6 +342,7 @@ def cmd_train(args) -> int:
         batch_size=args.batch_size, key=key_fit, validation=(x_val, data.y_val), reduction=args.reduction,
         gradient=args.gradient, drop_last=args.drop_last, callback=progress,
         checkpoint_dir=args.out, checkpoint_every=args.checkpoint_every, resume=bool(args.resume), on_nonfinite=args.on_nonfinite,
+        early_stopping=args.patience, min_delta=args.min_delta,
         checkpoint_options={k: v for k, v in vars(args).items() if k != "func"},
     )
     seconds = time.perf_counter() - start
@@ -347,6 +353,9 @@ def cmd_train(args) -> int:
     per_epoch = float(np.median(history.epoch_seconds[1:] or history.epoch_seconds))
     acc = f", accuracy {test.accuracy:.4f}" if test.accuracy is not None else ""
     print(f"time    {seconds:.1f} s in all, {per_epoch * 1e3:.1f} ms per epoch (median, compiled)")
+    if args.patience is not None:
+        print(f"stop    {len(history.train_loss)} of {args.epochs} epochs run; the params of epoch {history.best_epoch} "
+              f"(validation loss {history.val_loss[history.best_epoch - 1]:.4f}) kept")
     print(f"test    loss {test.loss:.4f}{acc} on {len(data.x_test)} examples")
 
     # the trained model is saved before the check: an interrupted or failing check loses nothing

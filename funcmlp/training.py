@@ -51,10 +51,11 @@ class History:
     val_accuracy: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
     skipped_steps: list[int] = field(default_factory=list)
+    best_epoch: int = 0  # with early stopping: the epoch whose params fit returned
 
     def rows(self) -> list[dict]:
         """One dict per epoch (for CSV/JSON)."""
-        columns = {name: values for name, values in vars(self).items() if values}
+        columns = {name: values for name, values in vars(self).items() if isinstance(values, list) and values}
         return [
             {"epoch": i + 1, **{name: values[i] for name, values in columns.items()}}
             for i in range(len(self.train_loss))
@@ -317,6 +318,8 @@ def fit(
     resume: bool = False,
     checkpoint_options: dict | None = None,
     on_nonfinite: str = "stop",
+    early_stopping: int | None = None,
+    min_delta: float = 0.0,
 ) -> tuple[Params, History]:
     """Train with mini-batch gradient descent driven by an optax optimizer.
 
@@ -355,6 +358,9 @@ def fit(
             infinite ends training with :class:`TrainingDiverged`, which carries the last finite
             params (also saved to ``checkpoint_dir``); ``"skip"``: such steps change nothing and
             are counted in ``history.skipped_steps``.
+        early_stopping: stop when the validation loss has not improved by more than
+            ``min_delta`` for this many epochs, and return the params of the best epoch
+            (``history.best_epoch``); needs ``validation`` and ``validate_every=1``.
 
     Returns:
         ``(params, history)``; ``history.epoch_seconds`` counts all of each epoch's work
@@ -388,6 +394,8 @@ def fit(
     iterations_per_epoch(x.shape[0], batch_size, drop_last=drop_last)  # checks the batch layout before compiling
     settings = dict(mlp=mlp, loss=loss, optimizer=optimizer, reduction=reduction, gradient=gradient, batch_size=batch_size,
                     drop_last=drop_last, threshold=threshold)
+    if early_stopping is not None and (validation is None or validate_every != 1 or early_stopping < 1):
+        raise ValueError(f"early_stopping={early_stopping!r} needs a patience of at least 1 epoch, validation data and validate_every=1")
     if on_nonfinite not in ON_NONFINITE:
         raise ValueError(f"on_nonfinite must be one of {', '.join(ON_NONFINITE)}, got {on_nonfinite!r}")
     settings["on_nonfinite"] = on_nonfinite
@@ -395,14 +403,15 @@ def fit(
         raise ValueError(f"checkpoint_every must be at least 1 (epochs between checkpoints), got {checkpoint_every}")
     opt_state = optimizer.init(params)
     history = History()
-    first = 1
+    first, best = 1, params
     if resume and checkpoint_dir is not None and os.path.exists(state_path(checkpoint_dir)):
-        params, opt_state, key, done, history, _ = load_state(checkpoint_dir, mlp, params, optimizer)
-        first = done + 1
+        params, opt_state, key, done, history, _, saved_best = load_state(checkpoint_dir, mlp, params, optimizer)
+        first, best = done + 1, saved_best if saved_best is not None else params
 
     def save(state_params, state_opt, state_key, epoch):
         if checkpoint_dir is not None:
-            save_state(checkpoint_dir, mlp, TrainingState(state_params, state_opt, state_key, epoch, history, checkpoint_options or {}))
+            save_state(checkpoint_dir, mlp, TrainingState(state_params, state_opt, state_key, epoch, history, checkpoint_options or {},
+                                                          best if early_stopping is not None else None))
 
     validated = None
     for epoch in range(first, epochs + 1):
@@ -434,8 +443,16 @@ def fit(
                 history.val_accuracy.append(float(numbers[2][1]))
         if on_nonfinite == "skip":
             history.skipped_steps.append(skipped)
-        if epoch % checkpoint_every == 0 or epoch == epochs:
+        stop = False
+        if early_stopping is not None:
+            best_loss = history.val_loss[history.best_epoch - 1] if history.best_epoch else np.inf
+            if history.val_loss[-1] < best_loss - min_delta:
+                best, history.best_epoch = params, epoch
+            stop = epoch - history.best_epoch >= early_stopping
+        if epoch % checkpoint_every == 0 or epoch == epochs or stop:
             save(params, opt_state, key, epoch)
         if callback is not None:
             callback(epoch, history)
-    return params, history
+        if stop:
+            break
+    return (best if early_stopping is not None else params), history

@@ -48,6 +48,7 @@ class TrainingState(NamedTuple):
     epoch: int
     history: Any  # funcmlp.training.History
     options: dict = {}
+    best_params: Params | None = None  # with early stopping: the best epoch's params
 
 
 def state_path(folder) -> str:
@@ -68,6 +69,8 @@ def save_state(folder, mlp: MLP, state: TrainingState) -> str:
     arrays = {"meta": np.array(json.dumps(header)), "key": np.asarray(jax.random.key_data(state.key))}
     for k, layer in enumerate(state.params, start=1):
         arrays[f"layer{k}.W"], arrays[f"layer{k}.b"] = np.asarray(layer.W), np.asarray(layer.b)
+    for k, layer in enumerate(state.best_params or (), start=1):
+        arrays[f"best{k}.W"], arrays[f"best{k}.b"] = np.asarray(layer.W), np.asarray(layer.b)
     for i, (_, leaf) in enumerate(leaves):
         arrays[f"opt{i}"] = np.asarray(leaf)
     path = state_path(folder)
@@ -95,6 +98,8 @@ def load_state(folder, mlp: MLP, params: Params, optimizer) -> TrainingState:
     dtype = params[0].W.dtype
     restored = tuple(Layer(jax.numpy.asarray(data[f"layer{k}.W"], dtype), jax.numpy.asarray(data[f"layer{k}.b"], dtype))
                      for k in range(1, mlp.depth + 1))
+    best = tuple(Layer(jax.numpy.asarray(data[f"best{k}.W"], dtype), jax.numpy.asarray(data[f"best{k}.b"], dtype))
+                 for k in range(1, mlp.depth + 1)) if "best1.W" in data else None
     mlp.check_params(restored)
     template, treedef = jax.tree_util.tree_flatten_with_path(optimizer.init(params))
     paths = [jax.tree_util.keystr(p) for p, _ in template]
@@ -114,4 +119,4 @@ def load_state(folder, mlp: MLP, params: Params, optimizer) -> TrainingState:
     key = jax.random.wrap_key_data(jax.numpy.asarray(data["key"]), impl=header["key_impl"])
     history = History(**header["history"])
     return TrainingState(restored, jax.tree_util.tree_unflatten(treedef, leaves), key, int(header["epoch"]), history,
-                         header.get("options", {}))
+                         header.get("options", {}), best)

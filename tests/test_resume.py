@@ -146,3 +146,30 @@ def test_the_command_line_reports_divergence_in_one_line(tmp_path, capsys):
     assert err.startswith("funcmlp: error: training diverged at epoch 1, step 2: the gradient of layer 1 is not finite")
     assert len(err.splitlines()) == 1
     assert os.path.exists(state_path(tmp_path))
+
+
+def test_early_stopping_keeps_the_best_epoch_and_resumes_bitwise(tmp_path):
+    """The validation loss checked here: the returned params are the best epoch's (their
+    validation loss equals the recorded minimum), training stopped `patience` epochs after it,
+    and an interrupted early-stopping run resumes to the same end."""
+    from funcmlp import evaluate
+
+    mlp, params, x, y = _problem(jnp.float64)
+    overfit = dict(validation=(x[:10], (y[:10] + 1) % 3))  # labels the training data contradict: the validation loss rises
+    best, history = fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=ADAM, epochs=60, batch_size=8,
+                        key=jax.random.key(2), early_stopping=3, **overfit)
+    assert len(history.train_loss) < 60 and len(history.val_loss) == history.best_epoch + 3
+    assert history.val_loss[history.best_epoch - 1] == min(history.val_loss)
+    assert evaluate(mlp, best, *overfit["validation"], "softmax_cross_entropy").loss == pytest.approx(min(history.val_loss), rel=1e-12)
+
+    def run(**kwargs):
+        return fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=ADAM, epochs=kwargs.pop("epochs", 60), batch_size=8,
+                   key=jax.random.key(2), early_stopping=3, checkpoint_dir=tmp_path, **overfit, **kwargs)
+
+    run(epochs=history.best_epoch + 1)  # stops short of the end, as an interrupted run would
+    resumed, resumed_history = run(resume=True)
+    assert resumed_history.best_epoch == history.best_epoch
+    for a, b in zip(jax.tree_util.tree_leaves(resumed), jax.tree_util.tree_leaves(best), strict=True):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(ValueError, match="needs a patience of at least 1 epoch, validation data and validate_every=1"):
+        fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=ADAM, epochs=2, batch_size=8, key=jax.random.key(2), early_stopping=3)
