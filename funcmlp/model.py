@@ -14,6 +14,8 @@ closed over. Parameters are a separate pytree (:mod:`funcmlp.params`).
 
 from __future__ import annotations
 
+import numbers
+
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
@@ -84,8 +86,10 @@ class MLP:
         if len(sizes) < 2:
             raise ValueError(f"sizes must list the inputs and at least one layer, e.g. (2, 1); got {sizes!r}")
         for index, size in enumerate(sizes):
-            if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            # any integer type (numpy's np.int64 too), never a bool or a float such as 3.0
+            if not isinstance(size, numbers.Integral) or isinstance(size, (bool, np.bool_)) or size < 1:
                 raise ValueError(f"sizes[{index}] must be a positive integer, got {size!r}")
+        sizes = tuple(int(size) for size in sizes)  # plain ints: the MLP hashes and prints the same either way
         depth = len(sizes) - 1
         acts = [get_activation(a) for a in _as_tuple(activations, depth, "activations")]
         if output is not None:

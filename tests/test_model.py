@@ -136,3 +136,13 @@ def test_inverted_dropout_keeps_the_expected_value():
     assert float(trace.a[1].mean()) == pytest.approx(1.0, abs=0.01)
     # evaluation applies no dropout
     assert float(mlp.apply(params, x).mean()) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_numpy_integer_sizes_are_sizes():
+    import numpy as np
+
+    mlp = MLP((2, np.int64(3), np.int32(1)), "tanh")
+    assert mlp == MLP((2, 3, 1), "tanh") and all(type(size) is int for size in mlp.sizes)
+    for bad in [(2, 3.0, 1), (2, True, 1), (2, np.int64(0), 1)]:
+        with pytest.raises(ValueError, match=r"sizes\[1\] must be a positive integer"):
+            MLP(bad)
