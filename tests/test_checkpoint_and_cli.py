@@ -195,7 +195,7 @@ def test_outputs_are_saved_before_the_check_and_readable_by_the_group(tmp_path, 
         assert main(["train", "--data", "xor", "--epochs", "3", "--out", str(tmp_path), "--quiet"]) == 130
     finally:
         os.umask(old)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv", "history.json", "params.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.npz", "history.csv", "history.json", "params.npz"]
     assert all((p.stat().st_mode & 0o777) == 0o644 for p in tmp_path.iterdir())
 
 

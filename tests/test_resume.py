@@ -77,12 +77,13 @@ def _train(out, *extra):
             "--no-check", "--quiet", "--out", str(out), *extra], environ
 
 
-def test_a_run_killed_at_any_moment_resumes_to_the_same_params(tmp_path):
+@pytest.mark.parametrize("precision", [[], ["--float64"]], ids=["float32", "float64"])
+def test_a_run_killed_at_any_moment_resumes_to_the_same_params(tmp_path, precision):
     """SIGKILL (no chance to save) at a random moment after the first checkpoint; --resume goes on
     from the last one and ends with the params of a run that was never killed, bit for bit."""
-    command, environ = _train(tmp_path / "straight")
+    command, environ = _train(tmp_path / "straight", *precision)
     assert subprocess.run(command, env=environ, capture_output=True, timeout=300).returncode == 0
-    command, environ = _train(tmp_path / "killed")
+    command, environ = _train(tmp_path / "killed", *precision)
     process = subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not os.path.exists(state_path(tmp_path / "killed")) and time.time() < deadline:
@@ -100,7 +101,7 @@ def test_a_run_killed_at_any_moment_resumes_to_the_same_params(tmp_path):
         assert [k for k in a.files if k != "meta"] == [k for k in b.files if k != "meta"]
         for name in a.files:
             if name != "meta":
-                assert np.array_equal(a[name], b[name]), name
+                assert a[name].dtype == (np.float64 if precision else np.float32) and np.array_equal(a[name], b[name]), name
 
 
 def test_resume_from_a_folder_without_a_checkpoint_says_how_to_start(tmp_path, capsys):
