@@ -1,12 +1,14 @@
 """Handwritten digits: the embedded 8x8 digits (bundled with scikit-learn), or MNIST from
 files you have (an IDX folder or Kaggle's train.csv). Progress bar, loss/accuracy curves,
-confusion matrix and saved params; with --kaggle-test, a submission CSV (ImageId,Label).
+confusion matrix and saved params; with --kaggle-test, a submission CSV (ImageId,Label),
+written by ``funcmlp predict`` from the saved params (with --model, from a model trained
+before: no training at all).
 
     python examples/digits.py [--mnist PATH] [--kaggle-test test.csv] [--out DIR] [--fast]
+    python examples/digits.py --model runs/mnist/params.npz --kaggle-test test.csv --out DIR
 """
 
 import argparse
-import csv
 import os
 
 import jax
@@ -16,8 +18,8 @@ import optax
 
 from funcmlp import MLP, evaluate, fit, predict, save_checkpoint
 from funcmlp.batching import iterations_per_epoch
+from funcmlp.cli import main as funcmlp_command
 from funcmlp.data import load_digits, load_mnist
-from funcmlp.mnist import load_kaggle_csv
 from funcmlp.plots import plot_confusion, plot_history
 
 
@@ -43,7 +45,14 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/digits")
     parser.add_argument("--fast", action="store_true", help="a few epochs (for the tests)")
+    parser.add_argument("--model", help="with --kaggle-test: a params.npz trained on MNIST before (this script or funcmlp train): predict only")
     args = parser.parse_args(argv)
+    submission = os.path.join(args.out, "submission.csv")
+    if args.model:
+        if not args.kaggle_test:
+            parser.error("--model predicts for --kaggle-test; give both")
+        os.makedirs(args.out, exist_ok=True)
+        return funcmlp_command(["predict", args.model, "--data-path", args.kaggle_test, "--out", submission])
     if args.mnist:
         data = load_mnist(args.mnist, seed=args.seed)
         mlp = MLP((784, 512, 256, 10), "relu", output="identity", dropout=0.2)
@@ -70,17 +79,13 @@ def main(argv=None):
     print(f"test accuracy {test.accuracy:.4f} ({len(data.x_test)} examples), loss {test.loss:.4f}; "
           f"{np.median(history.epoch_seconds[1:] or history.epoch_seconds) * 1e3:.1f} ms per epoch")
     os.makedirs(args.out, exist_ok=True)
-    save_checkpoint(os.path.join(args.out, "params.npz"), mlp, params, extra={"data": data.name, "test_accuracy": test.accuracy})
+    save_checkpoint(os.path.join(args.out, "params.npz"), mlp, params,
+                    extra={"data": "mnist" if args.mnist else "digits", "loss": "softmax_cross_entropy", "test_accuracy": test.accuracy})
     plot_history(history, os.path.join(args.out, "curves.png"), title=f"{data.name}: {mlp}")
     predictions = np.asarray(predict(mlp, params, as32(data.x_test)))
     plot_confusion(data.y_test, predictions, os.path.join(args.out, "confusion.png"), 10, title=f"{data.name} test split")
     if args.kaggle_test:
-        pixels, _ = load_kaggle_csv(args.kaggle_test, labelled=False)
-        labels = np.asarray(predict(mlp, params, as32(pixels / 255.0)))
-        with open(os.path.join(args.out, "submission.csv"), "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["ImageId", "Label"])
-            writer.writerows((i + 1, int(label)) for i, label in enumerate(labels))
+        funcmlp_command(["predict", os.path.join(args.out, "params.npz"), "--data-path", args.kaggle_test, "--out", submission])
     print(f"wrote {args.out}/params.npz, curves.png, confusion.png" + (", submission.csv" if args.kaggle_test else ""))
     return test
 
