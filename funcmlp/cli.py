@@ -216,6 +216,20 @@ def _derive_network(args) -> int:
     return 0 if not any(e.slip == "unexplained" for e in derivation.errata) or args.example else 1
 
 
+def _write_manifest(folder: str, names: list) -> None:
+    """``manifest.json``, written last (atomically): the run's files with their SHA-256, so a
+    reader can tell that params, history and plots are one run's set (a file that is missing
+    or whose hash differs was left by another run, or interrupted)."""
+    import hashlib
+
+    digests = {}
+    for name in names:
+        with open(os.path.join(folder, name), "rb") as handle:
+            digests[name] = hashlib.sha256(handle.read()).hexdigest()
+    with _atomic(os.path.join(folder, "manifest.json")) as handle:
+        json.dump({"format": "funcmlp-run-manifest", "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sha256": digests}, handle, indent=1)
+
+
 @contextlib.contextmanager
 def _atomic(path: str, newline=None):
     """A text file written to a temporary name in its folder, renamed over ``path`` when complete."""
@@ -382,6 +396,8 @@ def cmd_train(args) -> int:
                 written.append(plot_confusion(data.y_test, predictions, os.path.join(args.out, "confusion.png"), data.num_classes,
                                               title=f"{args.data} test split"))
             print(f"plots   {', '.join(written)}")
+        _write_manifest(args.out, ["params.npz", "history.csv", "history.json", *(["curves.png"] if args.plots else []),
+                                   *(["confusion.png"] if args.plots and data.num_classes > 2 else [])])
     if not args.no_check:
         batch = min(16, len(x_train))
         start = time.perf_counter()

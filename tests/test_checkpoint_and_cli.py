@@ -195,7 +195,7 @@ def test_outputs_are_saved_before_the_check_and_readable_by_the_group(tmp_path, 
         assert main(["train", "--data", "xor", "--epochs", "3", "--out", str(tmp_path), "--quiet"]) == 130
     finally:
         os.umask(old)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.npz", "history.csv", "history.json", "params.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.npz", "history.csv", "history.json", "manifest.json", "params.npz"]
     assert all((p.stat().st_mode & 0o777) == 0o644 for p in tmp_path.iterdir())
 
 
@@ -254,3 +254,15 @@ def test_predict_refuses_what_it_cannot_read(tmp_path, capsys, data, source, mat
     assert main(["predict", str(model), "--data-path", path, "--out", str(tmp_path / "out.csv")]) == 2
     err = capsys.readouterr().err
     assert match in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_runs_outputs_are_listed_with_their_hashes_in_a_manifest_written_last(tmp_path, capsys):
+    import hashlib
+    import json
+
+    assert main(["train", "--data", "xor", "--epochs", "3", "--out", str(tmp_path), "--plots", "--no-check", "--quiet"]) == 0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert sorted(manifest["sha256"]) == ["curves.png", "history.csv", "history.json", "params.npz"]
+    for name, digest in manifest["sha256"].items():
+        assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest
+    assert (tmp_path / "manifest.json").stat().st_mtime_ns >= max((tmp_path / name).stat().st_mtime_ns for name in manifest["sha256"])
