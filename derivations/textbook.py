@@ -291,16 +291,14 @@ def annotate(d, ex):
             upstream = [note.partial("L", f"a^{k}_{i + 1}", "L", f"a^{{{k}}}_{{{i + 1}}}", v) for i, v in enumerate(values[f"dL/da^{k}"])]
             sums = [note.add(*[note.mul(note.weight(k + 1, i, j), S[k + 1][j]) for j in range(len(W_next[0]))]) for i in range(len(W_next))]
             lines[f"dL/da^{k}"] = [note.line(g, total, values[f"dL/da^{k}"][i]) for i, (g, total) in enumerate(zip(upstream, sums, strict=True))]
-        if k == depth and paired:
-            forms = LOSSES[paired].sympy_gradient(N[k], y)
-        elif act.is_elementwise:
+        if act.is_elementwise and not (k == depth and paired):  # dL/da times f'(n) written through a = f(n), in that order
             forms = [note.mul(g, _in_terms_of_output(_readable(symbolic.derivative(act, v), act, v, prime=True), act, [v], [a]))
                      for g, v, a in zip(upstream, N[k], A[k], strict=True)]
-        else:
-            forms = symbolic.backward(act, N[k], upstream)
+        else:  # a paired loss's logits form, or a vector activation's product
+            closed = LOSSES[paired].sympy_gradient(N[k], y) if k == depth and paired else symbolic.backward(act, N[k], upstream)
+            forms = [_in_terms_of_output(form, act, N[k], A[k]) for form in closed]
         S[k] = [note.entry("s", k, j + 1, v) for j, v in enumerate(values[f"s^{k}"])]
-        lines[f"s^{k}"] = [note.line(S[k][j], _in_terms_of_output(form, act, N[k], A[k]) if not form.is_Mul or id(form) not in note.ordered else form,
-                                     values[f"s^{k}"][j]) for j, form in enumerate(forms)]
+        lines[f"s^{k}"] = [note.line(S[k][j], form, values[f"s^{k}"][j]) for j, form in enumerate(forms)]
     output_gradient = _output_gradient(ex, values)
     chain = weights_count <= CHAIN_LIMIT
     for k in range(depth, 0, -1):

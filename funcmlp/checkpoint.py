@@ -22,13 +22,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import uuid
 import zipfile
 
 import jax.numpy as jnp
 import numpy as np
 
 from funcmlp.activations import Activation
+from funcmlp.files import atomic_write
 from funcmlp.model import MLP
 from funcmlp.params import Layer, Params
 
@@ -58,23 +58,12 @@ def save_checkpoint(path: str | os.PathLike, mlp: MLP, params: Params, *, extra:
 
 
 def write_npz_atomically(path, arrays: dict) -> None:
-    """``np.savez`` of ``arrays`` to a new temporary file in the target's folder (mode 0666 less
-    the umask), flushed and fsynced, then ``os.replace``d over ``path``."""
+    """``np.savez`` of ``arrays`` written to ``path`` by :func:`funcmlp.files.atomic_write`."""
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}.npz")
-    try:
-        with open(tmp, "xb") as handle:  # a new file: mode 0666 less the umask (mkstemp's 0600 hid it from the group)
-            handle.write(buffer.getvalue())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_write(path, "wb") as handle:
+        handle.write(buffer.getvalue())
 
 
 def read_npz(path, expected_format: str, version: int) -> tuple[dict, dict]:

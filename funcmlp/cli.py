@@ -7,7 +7,6 @@ no traceback.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import json
 import math
@@ -15,6 +14,8 @@ import os
 import sys
 import time
 from dataclasses import replace
+
+from funcmlp.files import atomic_write
 
 TASK_DEFAULTS = {
     "digits": dict(hidden=[256], activation="relu", output="identity", loss="softmax_cross_entropy", optimizer="adamw",
@@ -226,21 +227,8 @@ def _write_manifest(folder: str, names: list) -> None:
     for name in names:
         with open(os.path.join(folder, name), "rb") as handle:
             digests[name] = hashlib.sha256(handle.read()).hexdigest()
-    with _atomic(os.path.join(folder, "manifest.json")) as handle:
+    with atomic_write(os.path.join(folder, "manifest.json")) as handle:
         json.dump({"format": "funcmlp-run-manifest", "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sha256": digests}, handle, indent=1)
-
-
-@contextlib.contextmanager
-def _atomic(path: str, newline=None):
-    """A text file written to a temporary name in its folder, renamed over ``path`` when complete."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", newline=newline, encoding="utf-8") as handle:
-            yield handle
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _resumed(args):
@@ -379,11 +367,11 @@ def cmd_train(args) -> int:
                  "test_loss": test.loss, "test_accuracy": test.accuracy}
         save_checkpoint(os.path.join(args.out, "params.npz"), mlp, params, extra=extra)
         rows = history.rows()
-        with _atomic(os.path.join(args.out, "history.csv"), newline="") as handle:
+        with atomic_write(os.path.join(args.out, "history.csv"), newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
-        with _atomic(os.path.join(args.out, "history.json")) as handle:
+        with atomic_write(os.path.join(args.out, "history.json")) as handle:
             json.dump({"options": {k: v for k, v in vars(args).items() if k != "func"}, "history": rows}, handle, indent=1)
         print(f"saved   {os.path.join(args.out, 'params.npz')}, history.csv, history.json")
         if args.plots:
@@ -465,7 +453,7 @@ def _prediction_inputs(path: str, extra: dict, features: int):
     import numpy as np
 
     from funcmlp.data import scale_pixels
-    from funcmlp.mnist import load_kaggle_csv, read_idx
+    from funcmlp.mnist import PIXELS, load_kaggle_csv, read_idx
 
     if path.endswith(".npy"):
         x = np.load(path, allow_pickle=False)
@@ -473,7 +461,7 @@ def _prediction_inputs(path: str, extra: dict, features: int):
         if extra.get("data") != "mnist":
             raise ValueError(f"{path}: CSV and IDX files hold MNIST pixels, for a model trained with --data mnist; this one was trained on "
                              f"{extra.get('data', 'unknown data')!r}: give a .npy of its inputs, scaled as in training")
-        pixels = load_kaggle_csv(path, labelled=False)[0] if path.endswith(".csv") else read_idx(path).reshape(-1, 784)
+        pixels = load_kaggle_csv(path, labelled=False)[0] if path.endswith(".csv") else read_idx(path).reshape(-1, PIXELS)
         x = scale_pixels(pixels)
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != features:
@@ -503,13 +491,13 @@ def cmd_predict(args) -> int:
         else:
             raise ValueError(f"--proba needs a classifier with probabilities: a softmax output or softmax_cross_entropy logits; "
                              f"this model's output is {mlp.activations[-1]} with loss {loss}")
-        with _atomic(args.out, newline="") as handle:
+        with atomic_write(args.out, newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["ImageId", *[f"p{k}" for k in range(probabilities.shape[1])]])
             writer.writerows([[i, *(f"{p:.6g}" for p in row)] for i, row in zip(ids, probabilities, strict=True)])
     else:
         labels = np.asarray(predict(mlp, params, x, loss=loss))
-        with _atomic(args.out, newline="") as handle:
+        with atomic_write(args.out, newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["ImageId", "Label"])
             writer.writerows(zip(ids.tolist(), labels.tolist(), strict=True))

@@ -12,9 +12,10 @@ Example:
 from __future__ import annotations
 
 import os
-import uuid
 
 import numpy as np
+
+from funcmlp.files import atomic_write
 
 
 def pyplot():
@@ -29,24 +30,16 @@ def pyplot():
 
 
 def save_figure(fig, path: str, *, dpi: int = 110) -> str:
-    """Save ``fig`` as a PNG at ``path`` atomically (a temporary file in the same folder, then
-    ``os.replace``: an interrupted save never leaves half a picture) and close it."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fig.tight_layout()
-    tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}.png")
+    """Save ``fig`` as a PNG at ``path`` by :func:`funcmlp.files.atomic_write` (an interrupted
+    save never leaves half a picture) and close it."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     try:
-        with open(tmp, "xb") as handle:  # a new file: mode 0666 less the umask, as any saved file
+        fig.tight_layout()
+        with atomic_write(path, "wb") as handle:
             fig.savefig(handle, format="png", dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     finally:
         pyplot().close(fig)
     return path
-
 
 
 def plot_history(history, path: str, title: str = "") -> str:

@@ -166,9 +166,14 @@ def evaluate(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean", c
     return _evaluate_checked(mlp, params, x, targets, classes, loss, reduction)
 
 
+def _threshold(mlp: MLP, loss, classification: bool) -> float | None:
+    """The one-unit class threshold where accuracy is recorded (None otherwise)."""
+    return decision_threshold(mlp, loss) if classification and mlp.sizes[-1] == 1 else None
+
+
 def _evaluate_checked(mlp: MLP, params: Params, x, targets, classes, loss, reduction: str) -> Evaluation:
     """:func:`evaluate` on data already checked: ``targets`` ``(N, d_L)``, ``classes`` ``(N,)`` or None."""
-    threshold = decision_threshold(mlp, loss) if classes is not None and mlp.sizes[-1] == 1 else None
+    threshold = _threshold(mlp, loss, classes is not None)
     value, fraction = jax.device_get(_loss_and_accuracy(params, x, targets, classes, mlp=mlp, loss=loss, reduction=reduction, threshold=threshold))
     return Evaluation(float(value), None if classes is None else float(fraction))
 
@@ -274,7 +279,7 @@ def _run_epoch(params: Params, opt_state, key, x, y, classes, *, mlp: MLP, loss,
         keep = lambda new, old: jnp.where(apply, new, old)  # noqa: E731
         params = jax.tree_util.tree_map(keep, optax.apply_updates(params, updates), params)
         opt_state = jax.tree_util.tree_map(keep, new_state, opt_state)
-        first_layer = jnp.where(jnp.all(layers_ok), 0, jnp.argmin(layers_ok).astype(jnp.int32) + 1)
+        first_layer = jnp.where(jnp.all(layers_ok), 0, jnp.argmin(layers_ok).astype(jnp.int32) + 1)  # argmin: the first False
         bad_layer = jnp.where((first_bad == 0) & ~finite, first_layer, bad_layer)
         first_bad = jnp.where((first_bad == 0) & ~finite, number, first_bad)
         real = jnp.where(apply, jnp.sum(weights), 0)
@@ -377,30 +382,28 @@ def fit(
     """
     loss = get_loss(loss)
     check_reduction(reduction)
+    make_gradient_fn(mlp, loss, reduction=reduction, gradient=gradient)  # refuses an unknown gradient source
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     if validate_every < 1:
         raise ValueError(f"validate_every must be at least 1 (epochs between validations), got {validate_every}")
-    if gradient not in GRADIENT_SOURCES:
-        raise ValueError(f"unknown gradient source {gradient!r}; expected one of {', '.join(GRADIENT_SOURCES)}")
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be at least 1 (epochs between checkpoints), got {checkpoint_every}")
+    if on_nonfinite not in ON_NONFINITE:
+        raise ValueError(f"on_nonfinite must be one of {', '.join(ON_NONFINITE)}, got {on_nonfinite!r}")
+    if early_stopping is not None and (validation is None or validate_every != 1 or early_stopping < 1):
+        raise ValueError(f"early_stopping={early_stopping!r} needs a patience of at least 1 epoch, validation data and validate_every=1")
     x, y = _checked_data(mlp, params, loss, *data)
     if classification is None:
         classification = loss.is_classification
-    threshold = decision_threshold(mlp, loss) if classification and mlp.sizes[-1] == 1 else None
+    threshold = _threshold(mlp, loss, classification)
     classes = _classes_of_targets(mlp, y) if classification else None
     if validation is not None:
         x_val, y_val = _checked_data(mlp, params, loss, *validation)
         classes_val = _classes_of_targets(mlp, y_val) if classification else None
     iterations_per_epoch(x.shape[0], batch_size, drop_last=drop_last)  # checks the batch layout before compiling
     settings = dict(mlp=mlp, loss=loss, optimizer=optimizer, reduction=reduction, gradient=gradient, batch_size=batch_size,
-                    drop_last=drop_last, threshold=threshold)
-    if early_stopping is not None and (validation is None or validate_every != 1 or early_stopping < 1):
-        raise ValueError(f"early_stopping={early_stopping!r} needs a patience of at least 1 epoch, validation data and validate_every=1")
-    if on_nonfinite not in ON_NONFINITE:
-        raise ValueError(f"on_nonfinite must be one of {', '.join(ON_NONFINITE)}, got {on_nonfinite!r}")
-    settings["on_nonfinite"] = on_nonfinite
-    if checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be at least 1 (epochs between checkpoints), got {checkpoint_every}")
+                    drop_last=drop_last, threshold=threshold, on_nonfinite=on_nonfinite)
     opt_state = optimizer.init(params)
     history = History()
     first, best = 1, params
