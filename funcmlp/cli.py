@@ -11,6 +11,7 @@ import csv
 import json
 import math
 import os
+import signal
 import sys
 import time
 from dataclasses import replace
@@ -373,19 +374,20 @@ def cmd_train(args) -> int:
             writer.writerows(rows)
         with atomic_write(os.path.join(args.out, "history.json")) as handle:
             json.dump({"options": {k: v for k, v in vars(args).items() if k != "func"}, "history": rows}, handle, indent=1)
-        print(f"saved   {os.path.join(args.out, 'params.npz')}, history.csv, history.json")
+        written = []
         if args.plots:
             from funcmlp.plots import plot_confusion, plot_history
             from funcmlp.training import predict
 
-            written = [plot_history(history, os.path.join(args.out, "curves.png"), title=f"{args.data}: {mlp}")]
+            written.append(plot_history(history, os.path.join(args.out, "curves.png"), title=f"{args.data}: {mlp}"))
             if data.num_classes > 2:
                 predictions = np.asarray(predict(mlp, params, x_test))
                 written.append(plot_confusion(data.y_test, predictions, os.path.join(args.out, "confusion.png"), data.num_classes,
                                               title=f"{args.data} test split"))
+        _write_manifest(args.out, ["params.npz", "history.csv", "history.json", *(os.path.basename(path) for path in written)])
+        print(f"saved   {os.path.join(args.out, 'params.npz')}, history.csv, history.json, manifest.json")
+        if written:
             print(f"plots   {', '.join(written)}")
-        _write_manifest(args.out, ["params.npz", "history.csv", "history.json", *(["curves.png"] if args.plots else []),
-                                   *(["confusion.png"] if args.plots and data.num_classes > 2 else [])])
     if not args.no_check:
         batch = min(16, len(x_train))
         start = time.perf_counter()
@@ -557,5 +559,13 @@ def main(argv=None) -> int:
         return 130
 
 
+def run() -> int:
+    """The ``funcmlp`` program: :func:`main`, then a Ctrl-C while the interpreter shuts down
+    (JAX's exit handlers) is ignored, so the exit status stays main's (130 after an interrupt)."""
+    status = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -174,3 +174,21 @@ def test_early_stopping_keeps_the_best_epoch_and_resumes_bitwise(tmp_path):
         assert np.array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(ValueError, match="needs a patience of at least 1 epoch, validation data and validate_every=1"):
         fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=ADAM, epochs=2, batch_size=8, key=jax.random.key(2), early_stopping=3)
+
+
+def test_a_late_ctrl_c_exits_130_without_a_traceback_and_keeps_the_run(tmp_path):
+    """Ctrl-C pressed again and again once the model is saved (during the gradient check and
+    while the interpreter shuts down): one line, exit 130, every output of the run in place."""
+    command, environ = _train(tmp_path / "run", "--epochs", "5")
+    command.remove("--no-check")
+    process = subprocess.Popen(command, env={**environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("saved"):
+            break
+    while process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.01)
+    stderr = process.stderr.read()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and stderr.strip().splitlines() == ["funcmlp: interrupted"], stderr
+    assert {"params.npz", "history.csv", "history.json", "manifest.json"} <= {p.name for p in (tmp_path / "run").iterdir()}
