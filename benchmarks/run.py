@@ -5,9 +5,11 @@
 Rows (float32, medians of interleaved repeats, after one warm-up call each):
 
 * ``step``: one jitted SGD step, manual backprop vs ``jax.grad`` of the same loss (funcmlp's
-  ``objective``) and vs a plain-JAX MLP written here (``jax.nn``, ``optax``);
-  784-256-256-10, batch 128 and 1024. Equinox and PyTorch rows when they are installed
-  (the ``bench`` extra), PyTorch with its thread count stated.
+  ``objective``), vs a plain-JAX MLP written here (``jax.nn``, ``optax``) and vs one SGD step
+  of scikit-learn's ``MLPClassifier`` (``partial_fit`` on one batch); 784-256-256-10, batch 128
+  and 1024. Equinox and PyTorch rows when they are installed (the ``bench`` extra; PyTorch's
+  CPU build: ``pip install torch --index-url https://download.pytorch.org/whl/cpu``), PyTorch
+  with its thread count stated.
 * ``fit``: a second ``fit`` call (nothing left to compile) vs a hand-written jitted
   ``lax.scan`` of the same SGD steps over the same shuffled batches.
 * ``small``: 64-32-10 on the digits, batch 32: fit's compiled epoch vs a Python loop of
@@ -18,6 +20,10 @@ Rows (float32, medians of interleaved repeats, after one warm-up call each):
   compilation, and second call) vs scikit-learn's ``MLPClassifier.fit`` with the same
   architecture and optimizer.
 * ``compile``: compilation time of one epoch vs depth (1 to 16 hidden layers of 64).
+* ``warm start``: ``funcmlp train`` of the digits in a new process with JAX's persistent
+  compilation cache filled by a first run (a fresh cache folder) vs that first, cold run.
+* ``symbolic``: ``funcmlp derive check`` of tanh networks, the cost per parameter against the
+  smallest network's (``benchmarks/symbolic.py`` prints the full table with sympy's references).
 
 Timings are never asserted in tests; ``--quick`` runs tiny sizes only (the tests run it).
 """
@@ -28,6 +34,9 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 import jax
@@ -118,6 +127,16 @@ def bench_step(sizes, batch, repeats) -> list:
 
 def _peer_steps(name, sizes, batch, repeats, manual_seconds) -> list:
     rows = []
+    try:
+        from sklearn.neural_network import MLPClassifier
+    except ModuleNotFoundError:
+        MLPClassifier = None
+    if MLPClassifier is not None:
+        x, y = (np.asarray(a) for a in _data(jax.random.key(1), batch, sizes[0], sizes[-1]))
+        model = MLPClassifier(hidden_layer_sizes=sizes[1:-1], solver="sgd", learning_rate_init=1e-3, momentum=0.0, batch_size=batch)
+        model.partial_fit(x, y, classes=np.arange(sizes[-1]))
+        t = median_seconds({"sklearn": lambda: model.partial_fit(x, y)}, repeats)["sklearn"]
+        rows.append((name, "manual backprop step", manual_seconds, "scikit-learn MLPClassifier step (partial_fit of one batch)", t))
     try:
         import torch
     except ModuleNotFoundError:
@@ -288,6 +307,40 @@ def bench_compile(depths) -> list:
     return rows
 
 
+def bench_warm_start(epochs: int) -> list:
+    """``funcmlp train`` in new processes: the first fills a fresh persistent compilation cache."""
+    command = [sys.executable, "-m", "funcmlp.cli", "train", "--data", "digits", "--epochs", str(epochs), "--quiet"]
+    with tempfile.TemporaryDirectory() as cache:
+        environ = {**os.environ, "XDG_CACHE_HOME": cache}
+        environ.pop("FUNCMLP_NO_COMPILE_CACHE", None)
+        seconds = []
+        for _ in range(2):
+            start = time.perf_counter()
+            subprocess.run(command, env=environ, check=True, capture_output=True)
+            seconds.append(time.perf_counter() - start)
+    name = f"funcmlp train --data digits --epochs {epochs} (new process, with the gradient check)"
+    return [(name, "second run, warm compilation cache", seconds[1], "first run, cold cache", seconds[0])]
+
+
+def bench_symbolic(shapes) -> list:
+    from sympy.core.cache import clear_cache
+
+    from derivations.catalogue import architecture_check
+
+    rows, base = [], None
+    for shape in shapes:
+        activations = ("tanh",) * (len(shape) - 1)
+        clear_cache()
+        start = time.perf_counter()
+        _, passed = architecture_check(shape, activations, "sse")
+        per_parameter = (time.perf_counter() - start) / sum((a + 1) * b for a, b in zip(shape[:-1], shape[1:]))
+        assert passed
+        base = base or (shape, per_parameter)
+        rows.append((f"symbolic: derive check {'-'.join(map(str, shape))} tanh sse", "time per parameter", per_parameter,
+                     f"the same at {'-'.join(map(str, base[0]))}", base[1]))
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (the tests run this)")
@@ -300,6 +353,7 @@ def main(argv=None) -> int:
         rows += bench_fit(256, (16, 8, 4), 32, 2, repeats)
         rows += bench_per_example(repeats, batch=8, sizes=(16, 8, 4))
         rows += bench_compile([1, 2])
+        rows += bench_symbolic([(2, 3, 2), (3, 4, 2)])
     else:
         for batch in (128, 1024):
             rows += bench_step((784, 256, 256, 10), batch, repeats)
@@ -308,6 +362,8 @@ def main(argv=None) -> int:
         rows += bench_per_example(repeats)
         rows += bench_digits()
         rows += bench_compile([1, 2, 4, 8, 16])
+        rows += bench_warm_start(10)
+        rows += bench_symbolic([(16, 16, 16, 16), (32, 32, 32, 32), (64, 64, 64, 64)])
     lines = [f"Machine: {machine()}", "", "| benchmark | measured | ms | reference | ms | measured / reference |", "|---|---|---|---|---|---|"]
     lines += [f"| {name} | {what} | {1e3 * seconds:.3f} | {reference} | {1e3 * reference_seconds:.3f} | {seconds / reference_seconds:.2f} |"
               for name, what, seconds, reference, reference_seconds in rows]

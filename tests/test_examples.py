@@ -13,14 +13,10 @@ def run_example(name, *args, monkeypatch=None):
     return runpy.run_path(str(EXAMPLES / name), run_name="example")["main"](list(args))
 
 
-def test_benchmark_backprop_quick(monkeypatch, capsys):
-    run_example("benchmark_backprop.py", "--quick", monkeypatch=monkeypatch)
-    out = capsys.readouterr().out
-    assert "manual/grad" in out and "64-32-10" in out
-
-
 def test_benchmark_symbolic_quick(monkeypatch, capsys):
-    run_example("benchmark_symbolic.py", "--quick", monkeypatch=monkeypatch)
+    script = EXAMPLES.parent / "benchmarks" / "symbolic.py"
+    monkeypatch.setattr(sys, "argv", [str(script), "--quick"])
+    runpy.run_path(str(script), run_name="benchmarks")["main"](["--quick"])
     out = capsys.readouterr().out
     assert "| 3-4-2 | 26 |" in out and "jacobian / graph" in out
 
@@ -89,6 +85,7 @@ def test_benchmark_suite_quick(tmp_path, capsys):
     assert module["main"](["--quick", "--out", str(out_file)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Machine: ") and "| step 16-8-4, batch 8 | manual backprop step |" in out and "| second fit call |" in out
+    assert "| symbolic: derive check 3-4-2 tanh sse | time per parameter |" in out
     assert out_file.read_text().count("| ") > 20 and sorted(p.name for p in tmp_path.iterdir()) == ["RESULTS.md"]
 
 

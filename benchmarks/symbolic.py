@@ -9,7 +9,7 @@ parameter (small networks only; it only differentiates, it compares nothing), wi
 reference / graph. sympy's cache is cleared before each measurement. The machine is named
 in the header.
 
-    python examples/benchmark_symbolic.py [--quick]
+    python benchmarks/symbolic.py [--quick]
 """
 
 import argparse
