@@ -96,6 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="DIR", help="go on with a run from DIR/checkpoint.npz, with the options it was saved with "
                                                       "(a larger --epochs extends it); outputs go to DIR")
     train.add_argument("--quiet", action="store_true", help="print only the summary")
+    scale = train.add_argument_group("several devices and hosts (data parallel: each batch split over the devices)")
+    scale.add_argument("--devices", type=_devices, metavar="N|all",
+                       help="train on N local devices (or all), params replicated, gradients summed across them (default: one device)")
+    scale.add_argument("--coordinator", metavar="HOST:PORT",
+                       help="several processes joined by jax.distributed: process 0's address; give --num-processes and --process-id too")
+    scale.add_argument("--num-processes", type=int, metavar="N", help="with --coordinator: how many processes take part")
+    scale.add_argument("--process-id", type=int, metavar="I", help="with --coordinator: this process's index, 0 to N-1 (0 writes the outputs)")
+    scale.add_argument("--distributed", action="store_true",
+                       help="join the other processes of a SLURM job or TPU pod slice, found by jax.distributed itself")
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved checkpoint on a data set's test split")
     evaluate.add_argument("checkpoint", help="params.npz written by funcmlp train --out")
@@ -232,6 +241,10 @@ def _write_manifest(folder: str, names: list) -> None:
         json.dump({"format": "funcmlp-run-manifest", "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sha256": digests}, handle, indent=1)
 
 
+SCALE_OPTIONS = ("devices", "coordinator", "num_processes", "process_id", "distributed")
+"""train's options about where it runs: taken from the command that resumes, not the saved run."""
+
+
 def _resumed(args):
     """The options saved with the run in ``args.resume`` (its --epochs replaced by a given one)."""
     from funcmlp.training_state import read_options, state_path
@@ -245,7 +258,7 @@ def _resumed(args):
     resumed.resume, resumed.out = args.resume, args.resume
     if args.epochs is not None:
         resumed.epochs = args.epochs
-    for name in ("quiet", "no_check", "no_compile_cache", "plots"):
+    for name in ("quiet", "no_check", "no_compile_cache", "plots", *SCALE_OPTIONS):
         setattr(resumed, name, getattr(args, name))
     return resumed
 
@@ -275,6 +288,49 @@ def _check_writable_png(path: str) -> None:
         raise ValueError(f"--plot {path}: the folder {folder} is not writable; give a path in a folder you can write to")
 
 
+def _devices(text: str):
+    """--devices: a positive count or 'all'."""
+    if text == "all":
+        return text
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of devices (1 or more) or 'all', got {text!r}")
+    return count
+
+
+def _join_processes(args) -> None:
+    """jax.distributed.initialize from --coordinator/--num-processes/--process-id, or from the
+    cluster's environment with --distributed; nothing without them."""
+    import jax
+
+    given = [args.coordinator, args.num_processes, args.process_id]
+    if args.distributed and any(v is not None for v in given):
+        raise ValueError("--distributed finds the processes itself; leave out --coordinator, --num-processes and --process-id, or --distributed")
+    if any(v is not None for v in given) and not all(v is not None for v in given):
+        raise ValueError("--coordinator, --num-processes and --process-id go together; e.g. "
+                         "--coordinator 10.0.0.1:1234 --num-processes 2 --process-id 0 (and --process-id 1 on the other host)")
+    if args.coordinator is not None:
+        if ":" not in args.coordinator:
+            raise ValueError(f"--coordinator {args.coordinator}: expected HOST:PORT, e.g. 10.0.0.1:1234")
+        if args.num_processes < 1 or not 0 <= args.process_id < args.num_processes:
+            raise ValueError(f"--process-id {args.process_id} with --num-processes {args.num_processes}: "
+                             f"expected 0 <= process id < number of processes")
+        options = dict(coordinator_address=args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
+    elif args.distributed:
+        options = {}
+    else:
+        return
+    try:
+        jax.distributed.initialize(**options)
+    except Exception as error:  # noqa: BLE001 -- any failure to join is the user's setup: one line
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"could not join the other processes (jax.distributed.initialize): {first}; every process needs the same "
+                         "--coordinator and --num-processes and its own --process-id") from error
+
+
 def _optimizer(args, total_steps):
     from funcmlp.optimizers import make_optimizer, make_schedule
 
@@ -283,6 +339,23 @@ def _optimizer(args, total_steps):
 
 
 def cmd_train(args) -> int:
+    """train: in several processes only process 0 prints and writes."""
+    import contextlib
+    import io
+
+    import jax
+
+    if args.resume:
+        args = _resumed(args)
+    _join_processes(args)
+    if jax.process_index() == 0:
+        return _train(args)
+    args.quiet = True
+    with contextlib.redirect_stdout(io.StringIO()):
+        return _train(args)
+
+
+def _train(args) -> int:
     import jax
     import numpy as np
 
@@ -291,10 +364,9 @@ def cmd_train(args) -> int:
     from funcmlp.data import load_dataset
     from funcmlp.gradcheck import check_gradients
     from funcmlp.model import MLP
+    from funcmlp.parallel import data_mesh
     from funcmlp.training import evaluate, fit
 
-    if args.resume:
-        args = _resumed(args)
     defaults = TASK_DEFAULTS.get(args.data, TASK_DEFAULTS["synthetic_regression"])
     for name, value in defaults.items():
         if getattr(args, name, None) is None:
@@ -316,6 +388,7 @@ def cmd_train(args) -> int:
     if args.float64:
         jax.config.update("jax_enable_x64", True)
     dtype = np.float64 if args.float64 else np.float32
+    mesh = data_mesh(args.devices) if args.devices is not None or jax.process_count() > 1 else None
 
     data = load_dataset(args.data, seed=args.seed, path=args.data_path)
     if args.batch_size > len(data.x_train):
@@ -337,6 +410,10 @@ def cmd_train(args) -> int:
     print(f"model   {mlp}; {sum(int(np.prod(l.shape)) for l in jax.tree_util.tree_leaves(params))} parameters")
     print(f"train   loss {args.loss} ({args.reduction}), {args.optimizer} lr {args.lr:g} ({args.schedule}), "
           f"{args.epochs} epochs x {steps} iterations of batch {args.batch_size}, gradient: {args.gradient}")
+    if mesh is not None:
+        processes = jax.process_count()
+        print(f"devices {mesh.size} devices in {processes} process{'es' if processes > 1 else ''} ({mesh.devices.flat[0].platform}), "
+              f"each batch split over them, params replicated")
 
     progress = _progress(args)
     start = time.perf_counter()
@@ -346,8 +423,9 @@ def cmd_train(args) -> int:
         gradient=args.gradient, drop_last=args.drop_last, callback=progress,
         checkpoint_dir=args.out, checkpoint_every=args.checkpoint_every, resume=bool(args.resume), on_nonfinite=args.on_nonfinite,
         early_stopping=args.patience, min_delta=args.min_delta,
-        checkpoint_options={k: v for k, v in vars(args).items() if k != "func"},
+        checkpoint_options={k: v for k, v in vars(args).items() if k != "func"}, mesh=mesh,
     )
+    params = jax.device_get(params)  # from the mesh (replicated) to the host
     seconds = time.perf_counter() - start
     if hasattr(progress, "close"):
         progress.close()
@@ -362,7 +440,7 @@ def cmd_train(args) -> int:
     print(f"test    loss {test.loss:.4f}{acc} on {len(data.x_test)} examples")
 
     # the trained model is saved before the check: an interrupted or failing check loses nothing
-    if args.out:
+    if args.out and jax.process_index() == 0:
         os.makedirs(args.out, exist_ok=True)
         extra = {"data": args.data, "data_path": args.data_path, "loss": args.loss, "seed": args.seed,
                  "test_loss": test.loss, "test_accuracy": test.accuracy}
@@ -388,7 +466,7 @@ def cmd_train(args) -> int:
         print(f"saved   {os.path.join(args.out, 'params.npz')}, history.csv, history.json, manifest.json")
         if written:
             print(f"plots   {', '.join(written)}")
-    if not args.no_check:
+    if not args.no_check and jax.process_index() == 0:
         batch = min(16, len(x_train))
         start = time.perf_counter()
         report = check_gradients(mlp, params, data.x_train[:batch], data.y_train[:batch], args.loss,

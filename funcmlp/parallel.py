@@ -1,0 +1,149 @@
+"""Data parallelism over a device mesh: each batch split over the mesh's ``"data"`` axis,
+params and optimizer state replicated, the gradient still the manual sensitivity recursion.
+
+Each device runs the backprop on its shard of the batch inside ``jax.shard_map`` and the
+shards' gradients are summed with ``jax.lax.psum``. The global-batch semantics of one device
+are kept exactly: with ``reduction="mean"`` each shard weights its examples by
+``w_i / W`` with ``W`` the sum of the weights over the whole global batch, so the sum over
+the shards is the mean over the global batch's real examples (padding weighs 0):
+
+    dL/dW = sum_shards sum_{i in shard} (w_i / W) dl_i/dW
+
+A batch whose size does not divide over the devices is padded with weight-0 examples; the
+training set is padded with rows that are never drawn. Works the same across processes
+(``jax.distributed``): every process holds the rows of its own devices.
+
+Example:
+    >>> import jax
+    >>> mesh = data_mesh(1)
+    >>> mesh.shape[DATA_AXIS], padded_size(10, 4)
+    (1, 12)
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+DATA_AXIS = "data"
+
+
+def data_mesh(devices: int | str | None = None) -> Mesh:
+    """A one-axis mesh named ``"data"`` over the first ``devices`` of ``jax.devices()`` (every
+    device of every process for ``"all"`` or None).
+
+    Example:
+        >>> data_mesh("all").axis_names
+        ('data',)
+    """
+    available = jax.devices()
+    if devices is None or devices == "all":
+        chosen = available
+    else:
+        count = int(devices)
+        if not 1 <= count <= len(available):
+            hint = "; on CPU, JAX_NUM_CPU_DEVICES=N set before JAX starts gives N devices" if available[0].platform == "cpu" else ""
+            raise ValueError(f"{count} devices asked for, {len(available)} available ({available[0].platform}); "
+                             f"ask for 1 to {len(available)} or 'all'{hint}")
+        if jax.process_count() > 1 and count != len(available):
+            raise ValueError(f"with {jax.process_count()} processes the mesh spans every device; use 'all', not {count}")
+        chosen = available[:count]
+    return Mesh(np.array(chosen), (DATA_AXIS,))
+
+
+def resolve_mesh(mesh) -> Mesh | None:
+    """``None`` (one device), ``"auto"`` (every device: :func:`data_mesh`) or a ``Mesh`` with a
+    ``"data"`` axis, checked."""
+    if mesh is None:
+        return None
+    if isinstance(mesh, str):
+        if mesh != "auto":
+            raise ValueError(f"mesh must be None, 'auto' or a jax.sharding.Mesh with a {DATA_AXIS!r} axis, got {mesh!r}")
+        return data_mesh()
+    if not isinstance(mesh, Mesh) or DATA_AXIS not in mesh.axis_names:
+        names = getattr(mesh, "axis_names", None)
+        raise ValueError(f"mesh needs an axis named {DATA_AXIS!r} to split the batch over, got {type(mesh).__name__} with axes {names}; "
+                         f"e.g. jax.sharding.Mesh(jax.devices(), ({DATA_AXIS!r},)) or mesh='auto'")
+    return mesh
+
+
+def shards(mesh: Mesh) -> int:
+    """Devices along the data axis."""
+    return mesh.shape[DATA_AXIS]
+
+
+def padded_size(size: int, devices: int) -> int:
+    """The smallest multiple of ``devices`` that is at least ``size``."""
+    return math.ceil(size / devices) * devices
+
+
+def pad_batches(indices: jax.Array, weights: jax.Array, devices: int) -> tuple[jax.Array, jax.Array]:
+    """Batches ``(steps, B)`` padded to ``(steps, B')``, ``B'`` a multiple of ``devices``, with
+    index 0 at weight 0."""
+    extra = padded_size(indices.shape[1], devices) - indices.shape[1]
+    if extra == 0:
+        return indices, weights
+    return jnp.pad(indices, ((0, 0), (0, extra))), jnp.pad(weights, ((0, 0), (0, extra)))
+
+
+def shard_rows(array, mesh: Mesh) -> jax.Array:
+    """``array`` ``(N, ...)`` as one global array split by rows over the data axis (rows padded
+    with zeros to a multiple of the devices); each process supplies the rows of its own
+    devices (``jax.make_array_from_process_local_data``).
+
+    Example:
+        >>> shard_rows(np.arange(6.0).reshape(3, 2), data_mesh(1)).shape
+        (3, 2)
+    """
+    array = np.asarray(array)
+    rows = padded_size(array.shape[0], shards(mesh))
+    if rows != array.shape[0]:
+        array = np.concatenate([array, np.zeros((rows - array.shape[0], *array.shape[1:]), array.dtype)])
+    sharding = NamedSharding(mesh, PartitionSpec(DATA_AXIS))
+    slices = [index[0] for index in sharding.addressable_devices_indices_map(array.shape).values()]
+    start, stop = min(s.start or 0 for s in slices), max(rows if s.stop is None else s.stop for s in slices)
+    return jax.make_array_from_process_local_data(sharding, array[start:stop], array.shape)
+
+
+def replicate(tree, mesh: Mesh):
+    """Every array of ``tree`` (params, optimizer state, typed keys) copied to every device of
+    the mesh, of every process."""
+    everywhere = NamedSharding(mesh, PartitionSpec())
+
+    def put(leaf):
+        if isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            # typed keys cannot be put on other processes' devices; their raw data can
+            return jax.random.wrap_key_data(jax.device_put(jax.random.key_data(leaf), everywhere), impl=jax.random.key_impl(leaf))
+        return jax.device_put(leaf, everywhere)
+
+    return jax.tree_util.tree_map(put, tree)
+
+
+def sharded_gradient_fn(local_value_and_grad, mesh: Mesh, reduction: str):
+    """The batch's ``(loss, grads, outputs)`` from ``local_value_and_grad`` (a function of
+    :func:`funcmlp.training.make_gradient_fn`'s signature built with ``reduction="sum"``) run
+    on each device's shard of the batch and summed over the data axis.
+
+    ``reduction="mean"``: each example weighs ``w_i / W`` (``W`` over the global batch), so the
+    sums are the global batch's mean. The dropout key is folded with the shard's index when
+    there is more than one shard: the masks depend on the key and the number of devices only.
+    """
+    count = shards(mesh)
+
+    def per_shard(params, x, y, weights, key):
+        if reduction == "mean":
+            weights = weights / jax.lax.psum(jnp.sum(weights), DATA_AXIS)
+        if count > 1 and key is not None:
+            key = jax.random.fold_in(key, jax.lax.axis_index(DATA_AXIS))
+        value, grads, outputs = local_value_and_grad(params, x, y, weights, key)
+        return jax.lax.psum(value, DATA_AXIS), jax.lax.psum(grads, DATA_AXIS), outputs
+
+    batch, whole = PartitionSpec(DATA_AXIS), PartitionSpec()
+    # check_vma=False: the psum above is the only sum over the shards (with the check on,
+    # jax.grad inside would already sum the gradient of the replicated params).
+    return jax.shard_map(per_shard, mesh=mesh, in_specs=(whole, batch, batch, batch, whole),
+                         out_specs=(whole, whole, batch), check_vma=False)

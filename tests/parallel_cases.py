@@ -1,0 +1,58 @@
+"""Run by tests/test_parallel.py in a subprocess with JAX_NUM_CPU_DEVICES=8 (set before JAX
+starts): fit on one device and on meshes of the eight CPU devices; the params and losses of
+each case saved to an .npz the test compares (``python tests/parallel_cases.py OUT.npz``)."""
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+jax.config.update("jax_enable_x64", True)
+
+from funcmlp import MLP, fit  # noqa: E402
+from funcmlp.parallel import data_mesh  # noqa: E402
+
+
+def problem(dtype, dropout=0.0, units=3):
+    x = jax.random.normal(jax.random.key(0), (101, 5), dtype)
+    y = jnp.arange(101) % units
+    mlp = MLP((5, 12, 7, units), "tanh", output="identity", dropout=dropout)
+    return mlp, mlp.init(jax.random.key(1), dtype=dtype), x, y
+
+
+def run(mesh, *, dtype=jnp.float64, batch=32, gradient="manual", reduction="mean", dropout=0.0, key=2, loss="softmax_cross_entropy",
+        targets=None):
+    mlp, params, x, y = problem(dtype, dropout)
+    y = y if targets is None else targets
+    params, history = fit(mlp, params, (x, y), loss=loss, optimizer=optax.adam(0.01), epochs=3, batch_size=batch, key=jax.random.key(key),
+                          validation=(x[:20], y[:20]), gradient=gradient, reduction=reduction, mesh=mesh)
+    leaves = [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(jax.device_get(params))]
+    return leaves, np.array(history.train_loss + history.val_loss)
+
+
+def main(out):
+    assert jax.device_count() == 8, jax.devices()
+    eight, one = data_mesh("all"), data_mesh(1)
+    two_axes = jax.sharding.Mesh(np.array(jax.devices()).reshape(4, 2), ("data", "model"))
+    soft = jax.nn.softmax(jax.random.normal(jax.random.key(5), (101, 3)) * 3)
+    cases = {
+        "single": run(None), "eight": run(eight), "auto": run("auto"), "one": run(one), "two_axes": run(two_axes),
+        "single_b13": run(None, batch=13), "eight_b13": run(eight, batch=13),
+        "single_b1": run(None, batch=1), "eight_b1": run(eight, batch=1),
+        "eight_autodiff": run(eight, gradient="autodiff"),
+        "single_sum": run(None, reduction="sum"), "eight_sum": run(eight, reduction="sum"),
+        "single_soft": run(None, targets=soft), "eight_soft": run(eight, targets=soft),
+        "single_f32": run(None, dtype=jnp.float32), "eight_f32": run(eight, dtype=jnp.float32),
+        "dropout_a": run(eight, dropout=0.3), "dropout_b": run(eight, dropout=0.3), "dropout_other_key": run(eight, dropout=0.3, key=3),
+    }
+    arrays = {}
+    for name, (leaves, losses) in cases.items():
+        arrays[f"{name}.losses"] = losses
+        for i, leaf in enumerate(leaves):
+            arrays[f"{name}.{i}"] = leaf
+    np.savez(out, **arrays)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
