@@ -20,14 +20,15 @@ from funcmlp.losses import LOSS_NAMES, LOSSES, Loss, LossSpec, get_loss
 from funcmlp.model import MLP, Trace
 from funcmlp.optimizers import make_optimizer, make_schedule
 from funcmlp.params import Layer, params_from_arrays, to_column_convention
-from funcmlp.training import Evaluation, History, TrainingDiverged, accuracy, decision_threshold, evaluate, fit, predict
+from funcmlp.training import (EpochState, Evaluation, History, TrainingDiverged, accuracy, decision_threshold, evaluate, fit, predict,
+                              train_epochs)
 
 __all__ = [
-    "ACTIVATIONS", "ACTIVATION_NAMES", "Activation", "ActivationSpec", "Backprop", "Evaluation", "GradCheckReport", "History",
+    "ACTIVATIONS", "ACTIVATION_NAMES", "Activation", "ActivationSpec", "Backprop", "EpochState", "Evaluation", "GradCheckReport", "History",
     "LOSSES", "LOSS_NAMES", "Layer", "Loss", "LossSpec", "MLP", "Trace", "TrainingDiverged", "accuracy", "autodiff_grad", "backprop", "backward",
     "check_gradients", "decision_threshold", "evaluate",
     "finite_difference_grad", "fit", "get_activation", "get_initializer", "get_loss", "load_checkpoint",
     "make_optimizer", "make_schedule", "objective", "params_from_arrays", "predict", "register_activation", "save_checkpoint", "unregister_activation",
-    "to_column_convention",
+    "to_column_convention", "train_epochs",
 ]
 __version__ = "0.1.0"

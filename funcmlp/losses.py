@@ -393,4 +393,5 @@ def reduction_weights(weights: Array, reduction: str) -> Array:
     check_reduction(reduction)
     if reduction == "sum":
         return weights
-    return weights / jnp.sum(weights)
+    total = jnp.sum(weights)
+    return weights / jnp.where(total > 0, total, 1)  # a batch of weight-0 examples only (in training) weighs nothing

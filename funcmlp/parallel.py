@@ -136,7 +136,8 @@ def sharded_gradient_fn(local_value_and_grad, mesh: Mesh, reduction: str):
 
     def per_shard(params, x, y, weights, key):
         if reduction == "mean":
-            weights = weights / jax.lax.psum(jnp.sum(weights), DATA_AXIS)
+            total = jax.lax.psum(jnp.sum(weights), DATA_AXIS)
+            weights = weights / jnp.where(total > 0, total, 1)
         if count > 1 and key is not None:
             key = jax.random.fold_in(key, jax.lax.axis_index(DATA_AXIS))
         value, grads, outputs = local_value_and_grad(params, x, y, weights, key)

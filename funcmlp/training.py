@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -21,7 +21,7 @@ import optax
 from funcmlp.backprop import backprop, forward_and_output
 from funcmlp.batching import epoch_batches, iterations_per_epoch
 from funcmlp.activations import is_concrete
-from funcmlp.losses import check_labels, check_reduction, get_loss, prepare_targets
+from funcmlp.losses import check_labels, check_reduction, get_loss, prepare_targets, prepare_weights
 from funcmlp.model import MLP
 from funcmlp.parallel import pad_batches, replicate, resolve_mesh, shard_rows, sharded_gradient_fn, shards
 from funcmlp.params import Params
@@ -254,13 +254,14 @@ def _finite_layers(grads) -> jax.Array:
 
 @partial(jax.jit, static_argnames=("mlp", "loss", "optimizer", "reduction", "gradient", "batch_size", "drop_last", "threshold", "on_nonfinite",
                                    "mesh", "n_examples"))
-def _run_epoch(params: Params, opt_state, key, x, y, classes, *, mlp: MLP, loss, optimizer, reduction: str, gradient: str,
+def _run_epoch(params: Params, opt_state, key, x, y, classes, sample_weight, *, mlp: MLP, loss, optimizer, reduction: str, gradient: str,
                batch_size: int, drop_last: bool, threshold, on_nonfinite: str = "stop", mesh=None, n_examples: int | None = None):
     """One epoch in one compiled call: the shuffled mini-batches run by ``lax.scan``.
 
     Returns ``(params, opt_state, key, loss, accuracy, trouble)``: the epoch's training loss is
     the exact mean (or sum) over the epoch's examples of the losses each step computed before
-    its update (weighted by the real examples of each batch), the accuracy the fraction of those
+    its update (weighted by the real examples of each batch and by ``sample_weight`` ``(N,)``
+    when given), the accuracy the (weighted) fraction of those
     examples the network classified right at that moment (NaN without ``classes``). A step whose
     loss or gradient is not finite changes nothing; with ``on_nonfinite="stop"`` no later step of
     the epoch does either, and ``trouble`` = (first bad step or 0, its first non-finite layer or
@@ -301,6 +302,8 @@ def _run_epoch(params: Params, opt_state, key, x, y, classes, *, mlp: MLP, loss,
     if mesh is not None:
         indices, weights = pad_batches(indices, weights, shards(mesh))
     weights = weights.astype(x.dtype)
+    if sample_weight is not None:
+        weights = weights * sample_weight[indices]
     zero = jnp.zeros((), jnp.int32)
     batches = (indices, weights, jax.random.split(dropout_key, steps), jnp.arange(1, steps + 1, dtype=jnp.int32))
     (params, opt_state, first_bad, bad_layer, skipped), (values, real, correct) = jax.lax.scan(
@@ -309,6 +312,129 @@ def _run_epoch(params: Params, opt_state, key, x, y, classes, *, mlp: MLP, loss,
     epoch_loss = jnp.sum(values * real) / seen if reduction == "mean" else jnp.sum(values)
     accuracy = jnp.nan if classes is None else jnp.sum(correct) / seen
     return params, opt_state, key, epoch_loss, accuracy, (first_bad, bad_layer, skipped)
+
+
+class EpochState(NamedTuple):
+    """Where training stands after an epoch of :func:`train_epochs`."""
+
+    epoch: int  # the epoch just finished, from 1
+    params: Params
+    opt_state: Any
+    key: jax.Array  # the key the next epoch starts from
+    history: History  # every epoch so far, this one included
+
+
+def train_epochs(
+    mlp: MLP,
+    params: Params,
+    data: tuple,
+    *,
+    loss,
+    optimizer: optax.GradientTransformation,
+    batch_size: int,
+    key: jax.Array,
+    epochs: int | None = None,
+    opt_state=None,
+    history: History | None = None,
+    validation: tuple | None = None,
+    validate_every: int = 1,
+    reduction: str = "mean",
+    gradient: str = "manual",
+    drop_last: bool = False,
+    classification: bool | None = None,
+    on_nonfinite: str = "stop",
+    sample_weight=None,
+    mesh=None,
+) -> Iterator[EpochState]:
+    """Training epoch by epoch, for loops of one's own (stopping rules, schedules changed
+    between epochs, logging): everything is checked now; each step of the returned iterator
+    runs one compiled epoch (and the validation when due) and yields an :class:`EpochState`.
+    Break out to stop; go on later by passing the last state's params, ``opt_state``, ``key``
+    and ``history``. :func:`fit` is this loop with checkpoints and early stopping.
+
+    Args:
+        epochs: the number of the last epoch (``None``: no end); with ``history`` the
+            numbering goes on from its last epoch.
+        opt_state: the optimizer state to start from (default ``optimizer.init(params)``).
+        sample_weight: per-example weights ``(N,)``, finite and >= 0: each batch's loss is
+            ``sum_i w_i l_i / sum_i w_i`` (``"mean"``) or ``sum_i w_i l_i`` (``"sum"``).
+        Others: as for :func:`fit`.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, optax
+        >>> x = jnp.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]); y = jnp.array([0., 1., 1., 0.])
+        >>> mlp = MLP((2, 8, 1), "tanh", output="sigmoid")
+        >>> for state in train_epochs(mlp, mlp.init(jax.random.key(0)), (x, y), loss="binary_cross_entropy",
+        ...                           optimizer=optax.adam(0.05), batch_size=4, key=jax.random.key(1)):
+        ...     if state.history.train_loss[-1] < 0.05:
+        ...         break
+        >>> state.history.train_accuracy[-1], state.epoch < 300
+        (1.0, True)
+    """
+    loss = get_loss(loss)
+    mesh = resolve_mesh(mesh)
+    check_reduction(reduction)
+    make_gradient_fn(mlp, loss, reduction=reduction, gradient=gradient)  # refuses an unknown gradient source
+    if epochs is not None and epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if validate_every < 1:
+        raise ValueError(f"validate_every must be at least 1 (epochs between validations), got {validate_every}")
+    if on_nonfinite not in ON_NONFINITE:
+        raise ValueError(f"on_nonfinite must be one of {', '.join(ON_NONFINITE)}, got {on_nonfinite!r}")
+    x, y = _checked_data(mlp, params, loss, *data)
+    if sample_weight is not None:
+        sample_weight = prepare_weights(sample_weight, x.shape[0], x.dtype, reduction)
+    if classification is None:
+        classification = loss.is_classification
+    threshold = _threshold(mlp, loss, classification)
+    classes = _classes_of_targets(mlp, y) if classification else None
+    x_val = y_val = classes_val = None
+    if validation is not None:
+        x_val, y_val = _checked_data(mlp, params, loss, *validation)
+        classes_val = _classes_of_targets(mlp, y_val) if classification else None
+    iterations_per_epoch(x.shape[0], batch_size, drop_last=drop_last)  # checks the batch layout before compiling
+    settings = dict(mlp=mlp, loss=loss, optimizer=optimizer, reduction=reduction, gradient=gradient, batch_size=batch_size,
+                    drop_last=drop_last, threshold=threshold, on_nonfinite=on_nonfinite)
+    opt_state = optimizer.init(params) if opt_state is None else opt_state
+    if mesh is not None:
+        settings.update(mesh=mesh, n_examples=x.shape[0])
+        x, y, classes, sample_weight = (None if a is None else shard_rows(a, mesh) for a in (x, y, classes, sample_weight))
+        params, opt_state, key, x_val, y_val, classes_val = replicate((params, opt_state, key, x_val, y_val, classes_val), mesh)
+    history = History() if history is None else history
+    validated = None
+
+    def run():
+        nonlocal params, opt_state, key, validated
+        first = len(history.train_loss) + 1
+        epoch = first
+        while epochs is None or epoch <= epochs:
+            start = time.perf_counter()
+            params, opt_state, key, train_loss, train_accuracy, trouble = _run_epoch(params, opt_state, key, x, y, classes, sample_weight,
+                                                                                     **settings)
+            if validation is not None and (epoch == first or epoch % validate_every == 0 or epoch == epochs):
+                validated = _loss_and_accuracy(params, x_val, y_val, classes_val, mlp=mlp, loss=loss, reduction=reduction, threshold=threshold)
+            numbers = jax.device_get((train_loss, train_accuracy, validated, trouble))  # the epoch's one transfer
+            first_bad, bad_layer, skipped = (int(v) for v in numbers[3])
+            if first_bad and on_nonfinite == "stop":
+                where = f"the gradient of layer {bad_layer} is not finite" if bad_layer else "the loss is not finite"
+                raise TrainingDiverged(
+                    f"training diverged at epoch {epoch}, step {first_bad}: {where}; the last finite params are kept "
+                    "(lower the learning rate, clip gradients, or check the data)",
+                    params=params, opt_state=opt_state, history=history, epoch=epoch, step=first_bad, layer=bad_layer)
+            history.epoch_seconds.append(time.perf_counter() - start)
+            history.train_loss.append(float(numbers[0]))
+            if classification:
+                history.train_accuracy.append(float(numbers[1]))
+            if validation is not None:
+                history.val_loss.append(float(numbers[2][0]))
+                if classification:
+                    history.val_accuracy.append(float(numbers[2][1]))
+            if on_nonfinite == "skip":
+                history.skipped_steps.append(skipped)
+            yield EpochState(epoch, params, opt_state, key, history)
+            epoch += 1
+
+    return run()
 
 
 def fit(
@@ -335,6 +461,7 @@ def fit(
     on_nonfinite: str = "stop",
     early_stopping: int | None = None,
     min_delta: float = 0.0,
+    sample_weight=None,
     mesh=None,
 ) -> tuple[Params, History]:
     """Train with mini-batch gradient descent driven by an optax optimizer.
@@ -344,6 +471,7 @@ def fit(
     the training loss and accuracy of an epoch come from its own steps (the mean over the
     epoch's examples of each step's loss before its update), validation is one compiled pass
     giving loss and accuracy together, and each epoch ends with one transfer of its numbers.
+    The loop is :func:`train_epochs`'s, with checkpoints and early stopping.
 
     Args:
         mlp, params: the network and its initial parameters.
@@ -377,6 +505,8 @@ def fit(
         early_stopping: stop when the validation loss has not improved by more than
             ``min_delta`` for this many epochs, and return the params of the best epoch
             (``history.best_epoch``); needs ``validation`` and ``validate_every=1``.
+        sample_weight: per-example weights ``(N,)`` of the training data, finite and >= 0, in
+            every batch's loss and gradient and in the epoch's loss and accuracy.
         mesh: data parallelism (:mod:`funcmlp.parallel`): a ``jax.sharding.Mesh`` with a
             ``"data"`` axis, or ``"auto"`` for every device (of every process under
             ``jax.distributed``). Each batch is split over the data axis, params and optimizer
@@ -407,90 +537,47 @@ def fit(
         >>> bool(jnp.allclose(sharded[0].W, params[0].W, rtol=1e-10))
         True
     """
-    mesh = resolve_mesh(mesh)
-    loss = get_loss(loss)
-    check_reduction(reduction)
-    make_gradient_fn(mlp, loss, reduction=reduction, gradient=gradient)  # refuses an unknown gradient source
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
-    if validate_every < 1:
-        raise ValueError(f"validate_every must be at least 1 (epochs between validations), got {validate_every}")
     if checkpoint_every < 1:
         raise ValueError(f"checkpoint_every must be at least 1 (epochs between checkpoints), got {checkpoint_every}")
-    if on_nonfinite not in ON_NONFINITE:
-        raise ValueError(f"on_nonfinite must be one of {', '.join(ON_NONFINITE)}, got {on_nonfinite!r}")
     if early_stopping is not None and (validation is None or validate_every != 1 or early_stopping < 1):
         raise ValueError(f"early_stopping={early_stopping!r} needs a patience of at least 1 epoch, validation data and validate_every=1")
-    x, y = _checked_data(mlp, params, loss, *data)
-    if classification is None:
-        classification = loss.is_classification
-    threshold = _threshold(mlp, loss, classification)
-    classes = _classes_of_targets(mlp, y) if classification else None
-    if validation is not None:
-        x_val, y_val = _checked_data(mlp, params, loss, *validation)
-        classes_val = _classes_of_targets(mlp, y_val) if classification else None
-    iterations_per_epoch(x.shape[0], batch_size, drop_last=drop_last)  # checks the batch layout before compiling
-    settings = dict(mlp=mlp, loss=loss, optimizer=optimizer, reduction=reduction, gradient=gradient, batch_size=batch_size,
-                    drop_last=drop_last, threshold=threshold, on_nonfinite=on_nonfinite)
-    opt_state = optimizer.init(params)
-    history = History()
-    first, best = 1, params
+    opt_state, history, best = None, History(), params
     if resume and checkpoint_dir is not None and os.path.exists(state_path(checkpoint_dir)):
-        params, opt_state, key, done, history, _, saved_best = load_state(checkpoint_dir, mlp, params, optimizer)
-        first, best = done + 1, saved_best if saved_best is not None else params
-    if mesh is not None:
-        settings.update(mesh=mesh, n_examples=x.shape[0])
-        x, y = shard_rows(x, mesh), shard_rows(y, mesh)
-        classes = None if classes is None else shard_rows(classes, mesh)
-        params, opt_state, key, best = replicate((params, opt_state, key, best), mesh)
-        if validation is not None:
-            x_val, y_val, classes_val = replicate((x_val, y_val, classes_val), mesh)
+        params, opt_state, key, _, history, _, saved_best = load_state(checkpoint_dir, mlp, params, optimizer)
+        best = saved_best if saved_best is not None else params
+    states = train_epochs(mlp, params, data, loss=loss, optimizer=optimizer, batch_size=batch_size, key=key, epochs=epochs,
+                          opt_state=opt_state, history=history, validation=validation, validate_every=validate_every, reduction=reduction,
+                          gradient=gradient, drop_last=drop_last, classification=classification, on_nonfinite=on_nonfinite,
+                          sample_weight=sample_weight, mesh=mesh)
+    last = EpochState(len(history.train_loss), params, opt_state, key, history)
 
-    def save(state_params, state_opt, state_key, epoch):
+    def save(state: EpochState):
         if checkpoint_dir is not None and jax.process_index() == 0:
-            save_state(checkpoint_dir, mlp, TrainingState(state_params, state_opt, state_key, epoch, history, checkpoint_options or {},
+            opt = state.opt_state if state.opt_state is not None else optimizer.init(state.params)
+            save_state(checkpoint_dir, mlp, TrainingState(state.params, opt, state.key, state.epoch, history, checkpoint_options or {},
                                                           best if early_stopping is not None else None))
 
-    validated = None
-    for epoch in range(first, epochs + 1):
-        before = (params, opt_state, key)
-        try:
-            start = time.perf_counter()
-            params, opt_state, key, train_loss, train_accuracy, trouble = _run_epoch(params, opt_state, key, x, y, classes, **settings)
-            if validation is not None and (epoch == first or epoch % validate_every == 0 or epoch == epochs):
-                validated = _loss_and_accuracy(params, x_val, y_val, classes_val, mlp=mlp, loss=loss, reduction=reduction, threshold=threshold)
-            numbers = jax.device_get((train_loss, train_accuracy, validated, trouble))  # the epoch's one transfer
-        except KeyboardInterrupt:
-            save(*before, epoch - 1)  # the state after the last whole epoch
-            raise
-        first_bad, bad_layer, skipped = (int(v) for v in numbers[3])
-        if first_bad and on_nonfinite == "stop":
-            save(params, opt_state, key, epoch - 1)
-            where = f"the gradient of layer {bad_layer} is not finite" if bad_layer else "the loss is not finite"
-            raise TrainingDiverged(
-                f"training diverged at epoch {epoch}, step {first_bad}: {where}; the last finite params are kept "
-                "(lower the learning rate, clip gradients, or check the data)",
-                params=params, opt_state=opt_state, history=history, epoch=epoch, step=first_bad, layer=bad_layer)
-        history.epoch_seconds.append(time.perf_counter() - start)
-        history.train_loss.append(float(numbers[0]))
-        if classification:
-            history.train_accuracy.append(float(numbers[1]))
-        if validation is not None:
-            history.val_loss.append(float(numbers[2][0]))
-            if classification:
-                history.val_accuracy.append(float(numbers[2][1]))
-        if on_nonfinite == "skip":
-            history.skipped_steps.append(skipped)
-        stop = False
-        if early_stopping is not None:
-            best_loss = history.val_loss[history.best_epoch - 1] if history.best_epoch else np.inf
-            if history.val_loss[-1] < best_loss - min_delta:
-                best, history.best_epoch = params, epoch
-            stop = epoch - history.best_epoch >= early_stopping
-        if epoch % checkpoint_every == 0 or epoch == epochs or stop:
-            save(params, opt_state, key, epoch)
-        if callback is not None:
-            callback(epoch, history)
-        if stop:
-            break
-    return (best if early_stopping is not None else params), history
+    try:
+        for state in states:
+            last = state
+            stop = False
+            if early_stopping is not None:
+                best_loss = history.val_loss[history.best_epoch - 1] if history.best_epoch else np.inf
+                if history.val_loss[-1] < best_loss - min_delta:
+                    best, history.best_epoch = state.params, state.epoch
+                stop = state.epoch - history.best_epoch >= early_stopping
+            if state.epoch % checkpoint_every == 0 or state.epoch == epochs or stop:
+                save(state)
+            if callback is not None:
+                callback(state.epoch, history)
+            if stop:
+                break
+    except KeyboardInterrupt:
+        save(last)  # the state after the last whole epoch
+        raise
+    except TrainingDiverged as diverged:
+        save(EpochState(diverged.epoch - 1, diverged.params, diverged.opt_state, last.key, history))
+        raise
+    return (best if early_stopping is not None else last.params), history

@@ -206,3 +206,44 @@ def test_validation_every_k_epochs_and_epoch_seconds_count_everything(monkeypatc
     with pytest.raises(ValueError, match="validate_every must be at least 1"):
         fit(mlp, mlp.init(jax.random.key(0)), (x, y), loss="binary_cross_entropy", optimizer=optax.adam(0.05), epochs=1,
             batch_size=4, key=jax.random.key(1), validate_every=0)
+
+
+def test_sample_weights_give_the_weighted_mean_gradient_of_an_independent_loss():
+    """Full-batch SGD with per-example weights: each epoch's step is jax.grad of the weighted mean
+    of optax's softmax cross-entropy on a forward pass written in tests/reference.py."""
+    from tests import reference
+
+    x = jax.random.normal(jax.random.key(0), (12, 3))
+    labels = jnp.arange(12) % 3
+    weights = jnp.array([0.0, 1.0, 2.5, 0.5, 1.0, 0.0, 3.0, 1.0, 1.0, 0.25, 2.0, 1.0])
+    mlp = MLP((3, 5, 3), "tanh", output="identity")
+    start = mlp.init(jax.random.key(1))
+    params, history = fit(mlp, start, (x, labels), loss="softmax_cross_entropy", optimizer=optax.sgd(0.3), epochs=3, batch_size=12,
+                          key=jax.random.key(2), sample_weight=weights)
+    expected = tuple((W, b) for W, b in start)
+    activations = [("tanh", None), ("identity", None)]
+    losses = []
+    for _ in range(3):
+        losses.append(reference.batch_loss(expected, x, jax.nn.one_hot(labels, 3), activations, "softmax_cross_entropy", weights=weights))
+        grads = reference.gradient(expected, x, jax.nn.one_hot(labels, 3), activations, "softmax_cross_entropy", weights=weights)
+        expected = tuple((W - 0.3 * dW, b - 0.3 * db) for (W, b), (dW, db) in zip(expected, grads))
+    for layer, (W, b) in zip(params, expected):
+        assert jnp.allclose(layer.W, W, rtol=1e-10, atol=1e-14) and jnp.allclose(layer.b, b, rtol=1e-10, atol=1e-14)
+    assert jnp.allclose(jnp.array(history.train_loss), jnp.array(losses), rtol=1e-10)
+
+
+def test_batches_whose_examples_all_weigh_zero_stay_finite_and_bad_weights_are_refused():
+    x = jax.random.normal(jax.random.key(0), (8, 2))
+    y = jnp.arange(8) % 2
+    mlp = MLP((2, 3, 2), "tanh", output="identity")
+    start = mlp.init(jax.random.key(1))
+    weights = jnp.array([0.0] * 4 + [1.0] * 4)  # with batches of 2, some batches weigh nothing
+    params, history = fit(mlp, start, (x, y), loss="softmax_cross_entropy", optimizer=optax.sgd(0.1), epochs=4, batch_size=2,
+                          key=jax.random.key(2), sample_weight=weights)
+    assert all(jnp.all(jnp.isfinite(layer.W)) for layer in params) and all(jnp.isfinite(jnp.array(history.train_loss)))
+    with pytest.raises(ValueError, match=r"example weights must be finite and >= 0; found -1.0 at index 3"):
+        fit(mlp, start, (x, y), loss="softmax_cross_entropy", optimizer=optax.sgd(0.1), epochs=1, batch_size=2, key=jax.random.key(2),
+            sample_weight=weights.at[3].set(-1))
+    with pytest.raises(ValueError, match=r"example weights have shape \(7,\), expected \(8,\)"):
+        fit(mlp, start, (x, y), loss="softmax_cross_entropy", optimizer=optax.sgd(0.1), epochs=1, batch_size=2, key=jax.random.key(2),
+            sample_weight=weights[:7])
