@@ -15,23 +15,19 @@ import optax
 
 from funcmlp import MLP, fit, params_from_arrays, predict
 from funcmlp.data import logic_gate
+from funcmlp.perceptron import perceptron_epoch
 from funcmlp.plots import plot_decision_boundaries
 
 
 def perceptron_rule(x, y, *, eta=1.0, max_epochs=50):
-    """Seed 003 eq. 6: theta <- theta + eta [1 x]^T (y - a), one sample at a time, until an epoch makes no update."""
-    theta = jnp.zeros(3)
-    hardlimit = lambda n: jnp.where(n >= 0, 1.0, 0.0)
+    """Seed 003 eq. 6 (funcmlp.perceptron): theta <- theta + eta [1 x]^T (y - a), one sample at a
+    time, until an epoch makes no update. Returns theta = [b, w_1, w_2] and that epoch (or None)."""
+    params = MLP((x.shape[1], 1), "hardlimit").init(jax.random.key(0), init="zeros")
     for epoch in range(1, max_epochs + 1):
-        updates = 0
-        for xi, yi in zip(x, y):
-            a = hardlimit(theta[0] + xi @ theta[1:])
-            if a != yi:
-                theta = theta + eta * jnp.concatenate([jnp.ones(1), xi]) * (yi - a)
-                updates += 1
-        if updates == 0:
-            return theta, epoch
-    return theta, None
+        params, mistakes = perceptron_epoch(params, x, y.reshape(-1, 1), jnp.arange(len(x)), eta)
+        if mistakes == 0:
+            return jnp.concatenate([params[0].b, params[0].W[:, 0]]), epoch
+    return jnp.concatenate([params[0].b, params[0].W[:, 0]]), None
 
 
 def main(argv=None):

@@ -253,9 +253,10 @@ def _finite_layers(grads) -> jax.Array:
 
 
 @partial(jax.jit, static_argnames=("mlp", "loss", "optimizer", "reduction", "gradient", "batch_size", "drop_last", "threshold", "on_nonfinite",
-                                   "mesh", "n_examples"))
+                                   "mesh", "n_examples", "shuffle"))
 def _run_epoch(params: Params, opt_state, key, x, y, classes, sample_weight, *, mlp: MLP, loss, optimizer, reduction: str, gradient: str,
-               batch_size: int, drop_last: bool, threshold, on_nonfinite: str = "stop", mesh=None, n_examples: int | None = None):
+               batch_size: int, drop_last: bool, threshold, on_nonfinite: str = "stop", mesh=None, n_examples: int | None = None,
+               shuffle: bool = True):
     """One epoch in one compiled call: the shuffled mini-batches run by ``lax.scan``.
 
     Returns ``(params, opt_state, key, loss, accuracy, trouble)``: the epoch's training loss is
@@ -298,7 +299,7 @@ def _run_epoch(params: Params, opt_state, key, x, y, classes, sample_weight, *, 
 
     key, epoch_key = jax.random.split(key)
     shuffle_key, dropout_key = jax.random.split(epoch_key)
-    indices, weights = epoch_batches(shuffle_key, n, batch_size, drop_last=drop_last)
+    indices, weights = epoch_batches(shuffle_key, n, batch_size, drop_last=drop_last, shuffle=shuffle)
     if mesh is not None:
         indices, weights = pad_batches(indices, weights, shards(mesh))
     weights = weights.astype(x.dtype)
@@ -344,6 +345,7 @@ def train_epochs(
     classification: bool | None = None,
     on_nonfinite: str = "stop",
     sample_weight=None,
+    shuffle: bool = True,
     mesh=None,
 ) -> Iterator[EpochState]:
     """Training epoch by epoch, for loops of one's own (stopping rules, schedules changed
@@ -358,6 +360,7 @@ def train_epochs(
         opt_state: the optimizer state to start from (default ``optimizer.init(params)``).
         sample_weight: per-example weights ``(N,)``, finite and >= 0: each batch's loss is
             ``sum_i w_i l_i / sum_i w_i`` (``"mean"``) or ``sum_i w_i l_i`` (``"sum"``).
+        shuffle: draw each epoch's batches in a new random order (default) or in the data's.
         Others: as for :func:`fit`.
 
     Example:
@@ -394,7 +397,7 @@ def train_epochs(
         classes_val = _classes_of_targets(mlp, y_val) if classification else None
     iterations_per_epoch(x.shape[0], batch_size, drop_last=drop_last)  # checks the batch layout before compiling
     settings = dict(mlp=mlp, loss=loss, optimizer=optimizer, reduction=reduction, gradient=gradient, batch_size=batch_size,
-                    drop_last=drop_last, threshold=threshold, on_nonfinite=on_nonfinite)
+                    drop_last=drop_last, threshold=threshold, on_nonfinite=on_nonfinite, shuffle=shuffle)
     opt_state = optimizer.init(params) if opt_state is None else opt_state
     if mesh is not None:
         settings.update(mesh=mesh, n_examples=x.shape[0])
