@@ -1,0 +1,424 @@
+"""``MLPClassifier`` and ``MLPRegressor``: scikit-learn's estimators, trained by funcmlp.
+
+Each epoch is :func:`funcmlp.train_epochs`' compiled epoch (the manual backprop, or
+``jax.grad`` with ``gradient="autodiff"``); between epochs the estimator applies
+scikit-learn's stopping rules (``tol``, ``n_iter_no_change``, ``early_stopping`` on the
+validation score) and its adaptive learning rate. The optimizer objects are shared by
+estimators of equal hyper-parameters, so a refit of the same shapes (a grid search's folds)
+compiles nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from scipy.special import expit, log_expit, log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
+
+from funcmlp.activations import get_activation
+from funcmlp.model import MLP
+from funcmlp.optimizers import OPTIMIZER_NAMES, make_optimizer
+from funcmlp.params import Layer
+from funcmlp.training import GRADIENT_SOURCES, train_epochs
+
+SKLEARN_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+"""scikit-learn's activation names and funcmlp's; any other funcmlp activation name works too."""
+LEARNING_RATES = ("constant", "invscaling", "adaptive")
+SOLVERS = ("sgd", "adam", *(name for name in OPTIMIZER_NAMES if name not in ("sgd", "adam")))
+
+
+def _weights_only(params):
+    """optax mask: the L2 penalty ``alpha`` applies to the weights, not the biases."""
+    return tuple(Layer(True, False) for _ in params)
+
+
+@functools.lru_cache(maxsize=128)
+def _optimizer(solver: str, learning_rate: str, rate: float, power_t: float, batch_size: int, samples: int, steps: int, momentum: float,
+               nesterov: bool, beta_1: float, beta_2: float, epsilon: float, alpha: float) -> optax.GradientTransformation:
+    """The optax chain of an estimator's hyper-parameters; one object per distinct set, so that
+    the compiled epoch (compiled per optimizer object) is reused by refits."""
+    if solver == "sgd":
+        schedule = rate
+        if learning_rate == "invscaling":
+            def schedule(step):  # scikit-learn: eta_0 / (samples seen before this epoch + 1)^power_t
+                return rate / ((step // steps) * samples + 1) ** power_t
+        # the rate lives in the state (inject_hyperparams): "adaptive" divides it by 5 between epochs
+        base = optax.inject_hyperparams(optax.sgd)(learning_rate=schedule, momentum=momentum or None, nesterov=nesterov and momentum > 0)
+    elif solver == "adam":
+        base = optax.adam(rate, b1=beta_1, b2=beta_2, eps=epsilon)
+    else:
+        base = make_optimizer(solver, rate, momentum=momentum, b1=beta_1, b2=beta_2)
+    if not alpha:
+        return base
+    return optax.chain(optax.add_decayed_weights(alpha / batch_size, mask=_weights_only), base)  # d/dW of alpha/(2B) ||W||^2
+
+
+class _BaseMLP(BaseEstimator):
+    """What MLPClassifier and MLPRegressor share: scikit-learn's parameters and fitting loop."""
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True, random_state=None,
+                 tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, gradient="manual",
+                 dropout=0.0, dtype="float32"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.gradient = gradient
+        self.dropout = dropout
+        self.dtype = dtype
+
+    # -- what the subclasses define ------------------------------------------------------------
+    def _reported_loss(self, loss: float) -> float:
+        """``loss_`` from funcmlp's epoch loss (the regressor reports scikit-learn's per output)."""
+        return loss
+
+    def _targets(self, y, first: bool, classes=None) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _validation_score(self, X, y, sample_weight) -> float:
+        return self.score(X, y, sample_weight=sample_weight)
+
+    # -- checks ------------------------------------------------------------------------------------
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if np.ndim(sizes) == 0 else tuple(sizes)
+        if not all(isinstance(s, (int, np.integer)) and s >= 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers (e.g. (100,) or (64, 32)), got {self.hidden_layer_sizes!r}")
+        return tuple(int(s) for s in sizes)
+
+    def _check_params(self) -> None:
+        def need(condition, message):
+            if not condition:
+                raise ValueError(message)
+
+        self._hidden_sizes()
+        get_activation(SKLEARN_ACTIVATIONS.get(self.activation, self.activation))  # names the known activations if unknown
+        need(self.solver in SOLVERS, f"solver={self.solver!r} is not supported; expected one of {', '.join(SOLVERS)} "
+                                     "(scikit-learn's 'lbfgs' is a full-batch quasi-Newton method that funcmlp does not offer)")
+        need(np.isscalar(self.alpha) and self.alpha >= 0, f"alpha must be a non-negative L2 penalty, got {self.alpha!r}")
+        need(self.batch_size == "auto" or (isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1),
+             f"batch_size must be 'auto' or a positive integer, got {self.batch_size!r}")
+        need(self.learning_rate in LEARNING_RATES, f"learning_rate must be one of {', '.join(LEARNING_RATES)}, got {self.learning_rate!r}")
+        need(np.isfinite(self.learning_rate_init) and self.learning_rate_init > 0,
+             f"learning_rate_init must be positive and finite, got {self.learning_rate_init!r}")
+        need(isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1, f"max_iter must be a positive integer, got {self.max_iter!r}")
+        need(self.tol >= 0, f"tol must be >= 0, got {self.tol!r}")
+        need(0 <= self.momentum <= 1, f"momentum must be in [0, 1], got {self.momentum!r}")
+        need(0 < self.validation_fraction < 1, f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        need(0 <= self.beta_1 < 1 and 0 <= self.beta_2 < 1, f"beta_1 and beta_2 must be in [0, 1), got {self.beta_1!r}, {self.beta_2!r}")
+        need(self.epsilon > 0, f"epsilon must be > 0, got {self.epsilon!r}")
+        need(isinstance(self.n_iter_no_change, (int, np.integer)) and self.n_iter_no_change >= 1,
+             f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}")
+        need(self.gradient in GRADIENT_SOURCES, f"gradient must be one of {', '.join(GRADIENT_SOURCES)}, got {self.gradient!r}")
+        need(0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout!r}")
+        need(self.dtype in ("float32", "float64"), f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        need(self.dtype == "float32" or jax.config.jax_enable_x64,
+             "dtype='float64' needs JAX's 64-bit mode: jax.config.update('jax_enable_x64', True) before creating arrays")
+
+    # -- the network -----------------------------------------------------------------------------
+    def _mlp(self) -> MLP:
+        sizes = (self.n_features_in_, *self._hidden_sizes(), self.n_outputs_)
+        return MLP(sizes, SKLEARN_ACTIVATIONS.get(self.activation, self.activation), output="identity", dropout=self.dropout)
+
+    def to_funcmlp(self):
+        """``(mlp, params)`` of the fitted network for funcmlp's functional API and derivations;
+        its outputs are logits for the classifier (loss ``self.funcmlp_loss_``).
+
+        Example:
+            >>> import numpy as np
+            >>> from funcmlp.sklearn import MLPRegressor
+            >>> model = MLPRegressor((4,), max_iter=3, random_state=0).fit(np.eye(3), [0.0, 1.0, 2.0])
+            >>> mlp, params = model.to_funcmlp()
+            >>> mlp.sizes, params[0].W.shape
+            ((3, 4, 1), (3, 4))
+        """
+        check_is_fitted(self)
+        params = tuple(Layer(jnp.asarray(W, self.dtype), jnp.asarray(b, self.dtype)) for W, b in zip(self.coefs_, self.intercepts_))
+        return self._mlp(), params
+
+    def _outputs(self, X) -> np.ndarray:
+        """The network's outputs ``(n, n_outputs_)`` (logits for the classifier), float64."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        mlp, params = self.to_funcmlp()
+        return np.asarray(mlp.apply(params, jnp.asarray(X, self.dtype)), np.float64)
+
+    # -- fitting ---------------------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``X`` ``(n_samples, n_features)``, ``y`` for up to ``max_iter`` epochs; returns self."""
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _fit(self, X, y, sample_weight, *, incremental: bool, classes=None):
+        self._check_params()
+        fitted = hasattr(self, "coefs_")
+        keep = fitted and (incremental or self.warm_start)
+        X, y = validate_data(self, X, y, reset=not keep, dtype=(np.float64, np.float32), multi_output=True, y_numeric=self._y_numeric)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        Y = self._targets(y, first=not keep, classes=classes)
+        if not keep:
+            self.n_outputs_ = Y.shape[1]
+            self.n_layers_ = len(self._hidden_sizes()) + 2
+        rng = check_random_state(self.random_state)
+        if keep and incremental and hasattr(self, "_key_data"):
+            key = jax.random.wrap_key_data(jnp.asarray(self._key_data))
+        else:
+            key = jax.random.key(rng.randint(np.iinfo(np.int32).max))
+        key_init, key = jax.random.split(key)
+        mlp = self._mlp()
+        if keep:
+            params = self.to_funcmlp()[1]
+        else:
+            params = mlp.init(key_init, init="glorot_uniform", dtype=self.dtype)
+        X_val = y_val = weight_val = None
+        early = self.early_stopping and not incremental
+        if early:
+            classifier = isinstance(self, ClassifierMixin) and self._label_binarizer.y_type_ != "multilabel-indicator"
+            stratify = y if classifier else None
+            parts = train_test_split(X, Y, y, *(() if sample_weight is None else (sample_weight,)), random_state=rng,
+                                     test_size=self.validation_fraction, stratify=stratify)
+            X, X_val, Y, _, _, y_val = parts[:6]
+            if sample_weight is not None:
+                sample_weight, weight_val = parts[6:]
+        samples = X.shape[0]
+        batch = min(200, samples) if self.batch_size == "auto" else int(self.batch_size)
+        if batch > samples:
+            warnings.warn(f"Got `batch_size` larger than the {samples} training samples; it is clipped to {samples}", stacklevel=3)
+            batch = samples
+        steps = -(-samples // batch)
+        optimizer = _optimizer(self.solver, self.learning_rate, float(self.learning_rate_init), float(self.power_t), batch, samples, steps,
+                               float(self.momentum), bool(self.nesterovs_momentum), float(self.beta_1), float(self.beta_2),
+                               float(self.epsilon), float(self.alpha))
+        opt_state = self._opt_state if incremental and keep and hasattr(self, "_opt_state") else None
+        if not keep:
+            self.loss_curve_, self.n_iter_, self.t_ = [], 0, 0
+            self.best_loss_ = None if self.early_stopping else np.inf
+            self.validation_scores_ = [] if self.early_stopping else None
+            self.best_validation_score_ = -np.inf if self.early_stopping else None
+            self._no_improvement_count = 0
+        elif not incremental:
+            self._no_improvement_count = 0
+        best_params = before = params
+        last_epoch = 1 if incremental else self.max_iter
+        stopped = False
+        state = None
+        common = dict(loss=self.funcmlp_loss_, optimizer=optimizer, batch_size=batch, gradient=self.gradient, classification=False,
+                      sample_weight=sample_weight, shuffle=self.shuffle)
+        epochs = train_epochs(mlp, params, (X, Y), key=key, epochs=last_epoch, opt_state=opt_state, **common)
+        while epochs is not None:
+            restart = None
+            for state in epochs:
+                self.n_iter_ += 1
+                self.t_ += samples
+                # scikit-learn adds the penalty at the weights each batch starts from: here the epoch's (exact for one batch)
+                penalty = 0.5 * self.alpha * sum(float(jnp.sum(layer.W ** 2)) for layer in before) / batch
+                before = state.params
+                self.loss_ = self._reported_loss(state.history.train_loss[-1]) + penalty
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+                if early:
+                    self.coefs_, self.intercepts_ = self._arrays(state.params)
+                    score = self._validation_score(X_val, y_val, weight_val)
+                    self.validation_scores_.append(score)
+                    if self.verbose:
+                        print(f"Validation score: {score:f}")
+                    self._no_improvement_count = self._no_improvement_count + 1 if score < self.best_validation_score_ + self.tol else 0
+                    if score > self.best_validation_score_:
+                        self.best_validation_score_, best_params = score, state.params
+                elif self.best_loss_ is not None:
+                    self._no_improvement_count = self._no_improvement_count + 1 if self.loss_ > self.best_loss_ - self.tol else 0
+                    self.best_loss_ = min(self.best_loss_, self.loss_)
+                if not incremental and self._no_improvement_count > self.n_iter_no_change:
+                    restart = self._lower_rate(state)
+                    if restart is None:
+                        stopped = True
+                    break
+            epochs = None
+            if restart is not None and state.epoch < last_epoch:
+                self._no_improvement_count = 0
+                epochs = train_epochs(mlp, state.params, (X, Y), key=state.key, epochs=last_epoch, opt_state=restart, history=state.history,
+                                      **common)
+        if state is None:  # pragma: no cover - train_epochs runs at least one epoch
+            raise RuntimeError("no epoch ran")
+        final = best_params if early else state.params
+        self.coefs_, self.intercepts_ = self._arrays(final)
+        self._opt_state = jax.device_get(state.opt_state)
+        self._key_data = np.asarray(jax.random.key_data(state.key))
+        if not incremental and not stopped and self.n_iter_ >= self.max_iter and state.epoch == last_epoch:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",
+                          ConvergenceWarning, stacklevel=3)
+        return self
+
+    def _lower_rate(self, state):
+        """scikit-learn's ``learning_rate="adaptive"`` (sgd): the rate divided by 5 after
+        ``n_iter_no_change`` epochs without improvement, down to 1e-6; the optimizer state with
+        the lower rate, or None to stop."""
+        if self.solver != "sgd" or self.learning_rate != "adaptive":
+            if self.verbose:
+                print(f"Training loss did not improve more than tol={self.tol} for {self.n_iter_no_change} consecutive epochs. Stopping.")
+            return None
+        *rest, sgd = state.opt_state
+        rate = float(sgd.hyperparams["learning_rate"])
+        if rate <= 1e-6:
+            return None
+        lowered = rate / 5.0
+        if self.verbose:
+            print(f"Setting learning rate to {lowered:f}")
+        hyperparams = {**sgd.hyperparams, "learning_rate": jnp.asarray(lowered, jnp.asarray(sgd.hyperparams["learning_rate"]).dtype)}
+        return (*rest, sgd._replace(hyperparams=hyperparams))
+
+    @staticmethod
+    def _arrays(params):
+        layers = jax.device_get(params)
+        return [np.asarray(layer.W) for layer in layers], [np.asarray(layer.b) for layer in layers]
+
+    def partial_fit(self, X, y, sample_weight=None, **kwargs):
+        """One epoch over ``X``, ``y``, going on from the current weights and optimizer state."""
+        return self._fit(X, y, sample_weight, incremental=True, **kwargs)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """scikit-learn's ``MLPClassifier``, trained by funcmlp (see :mod:`funcmlp.sklearn`).
+
+    Two classes: one logistic output unit and ``sigmoid_binary_cross_entropy``; more: a softmax
+    over one unit per class and ``softmax_cross_entropy``; a label-indicator matrix
+    (multi-label): one logistic unit per label. Labels may be strings or any sortable values.
+
+    Example:
+        >>> from sklearn.datasets import load_iris
+        >>> X, y = load_iris(return_X_y=True)
+        >>> model = MLPClassifier((16,), max_iter=300, learning_rate_init=0.01, random_state=0).fit(X, y)
+        >>> model.score(X, y) > 0.95, model.predict_proba(X[:2]).shape, [w.shape for w in model.coefs_]
+        (True, (2, 3), [(4, 16), (16, 3)])
+    """
+
+    _y_numeric = False
+
+    def _targets(self, y, first: bool, classes=None) -> np.ndarray:
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if first:
+            self._label_binarizer = LabelBinarizer().fit(y if classes is None else classes)
+            self.classes_ = self._label_binarizer.classes_
+            self.out_activation_ = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+            self.funcmlp_loss_ = "softmax_cross_entropy" if self.out_activation_ == "softmax" else "sigmoid_binary_cross_entropy"
+            if len(self.classes_) < 2 and self._label_binarizer.y_type_ != "multilabel-indicator":
+                raise ValueError(f"y has only one class, {self.classes_[0]!r}: a classifier needs samples of at least 2 classes")
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes={list(classes)!r} differ from the classes of the earlier partial_fit, {list(self.classes_)!r}")
+        if type_of_target(y) != "multilabel-indicator":
+            unseen = np.setdiff1d(np.unique(y), self.classes_)
+            if unseen.size:
+                raise ValueError(f"y has labels not seen in the first fit or given as classes: {unseen.tolist()!r}; "
+                                 f"expected labels among {self.classes_.tolist()!r}")
+        return self._label_binarizer.transform(y).astype(self.dtype)
+
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over ``X``, ``y``; the first call needs ``classes`` (every label there will be)."""
+        if not hasattr(self, "classes_") and classes is None:
+            raise ValueError("the first call to partial_fit needs classes=, every label the data will have (e.g. classes=np.unique(y))")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _validation_score(self, X, y, sample_weight) -> float:
+        return self.score(X, y, sample_weight=sample_weight)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` (multi-label: ``(n, n_labels)``, each label's)."""
+        logits = self._outputs(X)
+        if self.out_activation_ == "softmax":
+            return softmax(logits, axis=1)
+        p = expit(logits)
+        return np.hstack([1 - p, p]) if len(self.classes_) == 2 and self._label_binarizer.y_type_ == "binary" else p
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """The logarithm of :meth:`predict_proba`, computed from the logits (no log of 0)."""
+        logits = self._outputs(X)
+        if self.out_activation_ == "softmax":
+            return log_softmax(logits, axis=1)
+        if len(self.classes_) == 2 and self._label_binarizer.y_type_ == "binary":
+            return np.hstack([log_expit(-logits), log_expit(logits)])
+        return log_expit(logits)
+
+    def predict(self, X) -> np.ndarray:
+        """Labels ``(n,)`` (multi-label: an indicator matrix ``(n, n_labels)``)."""
+        logits = self._outputs(X)
+        if self.out_activation_ == "softmax":
+            return self.classes_[np.argmax(logits, axis=1)]
+        if self._label_binarizer.y_type_ == "binary":
+            return self.classes_[(logits[:, 0] > 0).astype(int)]
+        return (logits > 0).astype(int)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """scikit-learn's ``MLPRegressor``, trained by funcmlp (see :mod:`funcmlp.sklearn`): identity
+    outputs, one per target column, trained as scikit-learn trains them on funcmlp's
+    ``half_sse`` (``1/2 sum_j (y_j - a_j)^2``, mean over the batch); ``loss_`` is reported as
+    scikit-learn reports it, per output (``half_sse / n_outputs_``).
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.linspace(-1, 1, 64).reshape(-1, 1); y = np.hstack([X ** 2, -X])
+        >>> model = MLPRegressor((32,), activation="tanh", learning_rate_init=0.01, max_iter=300, n_iter_no_change=300, random_state=0).fit(X, y)
+        >>> model.predict(X).shape, model.score(X, y) > 0.9
+        ((64, 2), True)
+    """
+
+    _y_numeric = True
+
+    def _reported_loss(self, loss: float) -> float:
+        return loss / self.n_outputs_
+
+    def _targets(self, y, first: bool, classes=None) -> np.ndarray:
+        if first:
+            self.out_activation_, self.funcmlp_loss_ = "identity", "half_sse"
+            self._two_dimensional_y = y.ndim == 2
+        y = np.asarray(y, self.dtype)
+        return y.reshape(-1, 1) if y.ndim == 1 else y
+
+    def predict(self, X) -> np.ndarray:
+        """Predictions ``(n,)``, or ``(n, n_outputs)`` for several targets."""
+        outputs = self._outputs(X)
+        return outputs[:, 0] if self.n_outputs_ == 1 and not self._two_dimensional_y else outputs

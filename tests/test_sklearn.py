@@ -1,0 +1,189 @@
+"""funcmlp.sklearn passes scikit-learn's own estimator checks and slots into its tools."""
+import warnings
+
+import jax
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import (check_methods_sample_order_invariance, check_methods_subset_invariance,
+                                            check_sample_weight_equivalence_on_dense_data, parametrize_with_checks)
+
+from funcmlp.sklearn import MLPClassifier, MLPRegressor, Perceptron
+
+FLOAT32_ROUNDING = ("float32 outputs (the default dtype) differ by one unit in the last place, 1e-7 relative, when a row "
+                    "moves within the batch (XLA's CPU matmul rounds by position); with dtype='float64' the check passes")
+MINI_BATCH_WEIGHTS = ("the L2 penalty alpha is divided by the batch size (scikit-learn's convention), which repeating samples "
+                      "changes, and float32 rounds the two fits apart; with alpha=0 and dtype='float64' the check passes")
+EXPECTED_FAILURES = {
+    "MLPClassifier": {"check_sample_weight_equivalence_on_dense_data": MINI_BATCH_WEIGHTS,
+                      "check_methods_sample_order_invariance": FLOAT32_ROUNDING, "check_methods_subset_invariance": FLOAT32_ROUNDING},
+    "MLPRegressor": {"check_sample_weight_equivalence_on_dense_data": MINI_BATCH_WEIGHTS,
+                     "check_methods_sample_order_invariance": FLOAT32_ROUNDING, "check_methods_subset_invariance": FLOAT32_ROUNDING},
+    "Perceptron": {"check_sample_weight_equivalence_on_dense_data":
+                   "the perceptron rule steps one example at a time: a repeated example can move the weights twice, a weight "
+                   "of 2 moves them once by twice the step"},
+}
+
+
+@parametrize_with_checks([MLPClassifier(random_state=0), MLPRegressor(random_state=0), Perceptron()],
+                         expected_failed_checks=lambda estimator: EXPECTED_FAILURES[type(estimator).__name__])
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier(random_state=0, dtype="float64"), MLPRegressor(random_state=0, dtype="float64")],
+                         ids=["classifier", "regressor"])
+def test_the_checks_expected_to_fail_in_float32_pass_in_float64(estimator):
+    assert jax.config.jax_enable_x64  # conftest.py
+    name = type(estimator).__name__
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_methods_sample_order_invariance(name, estimator)
+        check_methods_subset_invariance(name, estimator)
+        check_sample_weight_equivalence_on_dense_data(name, estimator.set_params(alpha=0.0))
+
+
+def _same_start(ours, theirs, X, y):
+    """Both estimators fitted once (shapes, classes), then given the same weights: ours'."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours.fit(X, y)
+        theirs.fit(X, y)
+    theirs.coefs_ = [np.array(W, np.float64) for W in ours.coefs_]
+    theirs.intercepts_ = [np.array(b, np.float64) for b in ours.intercepts_]
+    return [W.copy() for W in ours.coefs_], [b.copy() for b in ours.intercepts_]
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel", "regression", "multi-output regression"])
+def test_epochs_from_the_same_weights_equal_scikit_learns_own_mlp(task):
+    """Full-batch SGD with Nesterov momentum and an L2 penalty, 3 epochs in float64 from the same
+    weights: the weights of scikit-learn's MLPClassifier / MLPRegressor, to 1e-10 relative."""
+    from sklearn import neural_network
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5))
+    y = {"binary": rng.integers(0, 2, 40), "multiclass": rng.integers(0, 4, 40), "multilabel": rng.integers(0, 2, (40, 3)),
+         "regression": rng.normal(size=40), "multi-output regression": rng.normal(size=(40, 2))}[task]
+    regression = task.endswith("regression")
+    ours_type, theirs_type = (MLPRegressor, neural_network.MLPRegressor) if regression else (MLPClassifier, neural_network.MLPClassifier)
+    options = dict(hidden_layer_sizes=(7, 6), activation="tanh", solver="sgd", learning_rate_init=0.05, momentum=0.9,
+                   nesterovs_momentum=True, alpha=1e-3, batch_size=40, max_iter=3, tol=0.0, n_iter_no_change=100, random_state=0,
+                   warm_start=True)
+    ours, theirs = ours_type(dtype="float64", **options), theirs_type(**options)
+    _same_start(ours, theirs, X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours.fit(X, y)
+        theirs.fit(X, y)
+    for mine, reference in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        assert mine.dtype == np.float64 and np.max(np.abs(mine - reference)) <= 1e-10 * np.max(np.abs(reference))
+    assert np.allclose(ours.loss_curve_[-3:], theirs.loss_curve_[-3:], rtol=1e-10)
+    if not regression:
+        assert np.allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-10, atol=1e-15)
+
+
+def test_pipelines_grid_search_cross_validation_and_string_labels():
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]  # string labels
+    pipeline = make_pipeline(StandardScaler(), MLPClassifier((8,), learning_rate_init=0.02, max_iter=150, random_state=0))
+    search = GridSearchCV(pipeline, {"mlpclassifier__alpha": [1e-4, 1e-1]}, cv=3).fit(X, names)
+    assert search.best_score_ > 0.9 and set(search.predict(X)) <= set(names)
+    assert cross_val_score(pipeline, X, names, cv=3).mean() > 0.9
+    odd = np.array([7, 11, 42])[y]  # non-contiguous integer labels
+    model = MLPClassifier((8,), learning_rate_init=0.02, max_iter=150, random_state=0).fit(X, odd)
+    assert model.classes_.tolist() == [7, 11, 42] and set(model.predict(X)) <= {7, 11, 42} and model.score(X, odd) > 0.9
+
+
+def test_sample_weights_equal_the_weighted_loss_and_zero_weights_drop_examples():
+    """A weight of 0 removes an example (full-batch, float64, no penalty): the same weights as a fit without it."""
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(30, 4)), rng.integers(0, 3, 30)
+    weights = np.ones(30)
+    weights[::3] = 0.0
+    options = dict(hidden_layer_sizes=(5,), solver="sgd", momentum=0.0, alpha=0.0, learning_rate_init=0.1, max_iter=5, tol=0.0,
+                   random_state=0, dtype="float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weighted = MLPClassifier(batch_size=30, **options).fit(X, y, sample_weight=weights)
+        kept = weights > 0
+        dropped = MLPClassifier(batch_size=int(kept.sum()), **options).fit(X[kept], y[kept])
+    for a, b in zip(weighted.coefs_ + weighted.intercepts_, dropped.coefs_ + dropped.intercepts_):
+        assert np.allclose(a, b, rtol=1e-10, atol=1e-14)
+
+
+def test_partial_fit_warm_start_early_stopping_and_the_functional_api():
+    from funcmlp import backprop
+
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(60, 3)), rng.integers(0, 2, 60)
+    model = MLPClassifier((6,), random_state=0, dtype="float64")
+    for _ in range(3):
+        model.partial_fit(X, y, classes=[0, 1])
+    assert model.n_iter_ == 3 and len(model.loss_curve_) == 3 and model.t_ == 180
+    with pytest.raises(ValueError, match="first call to partial_fit needs classes="):
+        MLPClassifier().partial_fit(X, y)
+    with pytest.raises(ValueError, match=r"y has labels not seen in the first fit or given as classes: \[2\]"):
+        model.partial_fit(X, np.where(y == 0, 2, 1))
+    mlp, params = model.to_funcmlp()
+    assert mlp.sizes == (3, 6, 1) and model.out_activation_ == "logistic" and model.funcmlp_loss_ == "sigmoid_binary_cross_entropy"
+    logits = np.asarray(mlp.apply(params, X))[:, 0]
+    assert np.allclose(model.predict_proba(X)[:, 1], 1 / (1 + np.exp(-logits)), rtol=1e-12)
+    assert backprop(mlp, params, X, y.astype(float), model.funcmlp_loss_).grads[0].W.shape == (3, 6)
+    early = MLPClassifier((6,), early_stopping=True, n_iter_no_change=3, max_iter=500, random_state=0).fit(X, y)
+    assert early.best_loss_ is None and len(early.validation_scores_) == early.n_iter_ < 500
+    assert early.best_validation_score_ == max(early.validation_scores_)
+    warm = MLPClassifier((6,), max_iter=2, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = [W.copy() for W in warm.fit(X, y).coefs_]
+        second = warm.fit(X, y).coefs_
+    assert warm.n_iter_ == 4 and not np.array_equal(first[0], second[0])
+
+
+def test_autodiff_trains_like_the_manual_backprop_and_bad_parameters_are_named():
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(50, 3)), rng.normal(size=(50, 2))
+    options = dict(hidden_layer_sizes=(5,), max_iter=20, random_state=0, dtype="float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        manual = MLPRegressor(**options).fit(X, y)
+        autodiff = MLPRegressor(gradient="autodiff", **options).fit(X, y)
+    for a, b in zip(manual.coefs_, autodiff.coefs_):
+        assert np.allclose(a, b, rtol=1e-10, atol=1e-13)
+    for bad, message in [({"solver": "lbfgs"}, "solver='lbfgs' is not supported"), ({"activation": "sigmoidal"}, "sigmoidal"),
+                         ({"learning_rate": "optimal"}, "learning_rate must be one of constant, invscaling, adaptive"),
+                         ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes must be positive integers")]:
+        with pytest.raises(ValueError, match=message):
+            MLPRegressor(**bad).fit(X, y)
+
+
+def test_adaptive_learning_rate_divides_the_rate_by_five_when_the_loss_stalls():
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(40, 2)), rng.integers(0, 2, 40)
+    model = MLPClassifier((4,), solver="sgd", learning_rate="adaptive", learning_rate_init=0.5, tol=0.5, n_iter_no_change=2,
+                          max_iter=30, random_state=0, verbose=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    rate = float(model._opt_state[-1].hyperparams["learning_rate"])
+    assert model.n_iter_ > 3 and rate < 0.5 and np.isclose(0.5 / rate, 5 ** round(np.log(0.5 / rate) / np.log(5)), rtol=1e-5)
+
+
+def test_the_perceptron_learns_seed_003s_gates_and_pickles():
+    import pickle
+
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    for gate, target in {"and": [0, 0, 0, 1], "or": [0, 1, 1, 1]}.items():
+        model = Perceptron(shuffle=False, tol=None).fit(X, target)
+        assert model.predict(X).tolist() == target and model.mistakes_[-1] == 0, gate
+    restored = pickle.loads(pickle.dumps(model))
+    assert np.array_equal(restored.predict(X), model.predict(X))
+    mlp, params = model.to_funcmlp()
+    assert np.asarray(mlp.apply(params, X))[:, 0].tolist() == [0, 1, 1, 1]
+    corners = np.vstack([X, X + [6, 0], X + [0, 6]])  # one-vs-rest separable: three units, the largest net input wins
+    three = Perceptron(random_state=0).fit(corners, [0] * 4 + [1] * 4 + [2] * 4)
+    assert three.coef_.shape == (3, 2) and three.score(corners, [0] * 4 + [1] * 4 + [2] * 4) == 1.0
