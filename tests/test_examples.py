@@ -105,3 +105,13 @@ def test_digits_writes_a_kaggle_submission_from_a_saved_model(monkeypatch, tmp_p
     rows = (out / "submission.csv").read_text().splitlines()
     assert rows[0] == "ImageId,Label" and [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
     assert "test accuracy" not in capsys.readouterr().out  # nothing was trained
+
+
+def test_estimator_benchmark_quick(tmp_path, capsys):
+    """benchmarks/estimators.py in its quick mode: funcmlp.sklearn against scikit-learn, a table (no timing asserted)."""
+    module = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "estimators.py"), run_name="benchmarks")
+    out_file = tmp_path / "ESTIMATORS.md"
+    assert module["main"](["--quick", "--out", str(out_file)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Machine: ") and "| digits: Perceptron (one-vs-rest) | second fit |" in out
+    assert out_file.read_text().count("\n| digits") == 8

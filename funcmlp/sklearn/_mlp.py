@@ -38,6 +38,12 @@ LEARNING_RATES = ("constant", "invscaling", "adaptive")
 SOLVERS = ("sgd", "adam", *(name for name in OPTIMIZER_NAMES if name not in ("sgd", "adam")))
 
 
+@jax.jit
+def _squared_weights(params) -> jax.Array:
+    """sum_k ||W^k||^2 (the biases left out), for the penalty in ``loss_``."""
+    return sum(jnp.sum(layer.W ** 2) for layer in params)
+
+
 def _weights_only(params):
     """optax mask: the L2 penalty ``alpha`` applies to the weights, not the biases."""
     return tuple(Layer(True, False) for _ in params)
@@ -242,7 +248,7 @@ class _BaseMLP(BaseEstimator):
                 self.n_iter_ += 1
                 self.t_ += samples
                 # scikit-learn adds the penalty at the weights each batch starts from: here the epoch's (exact for one batch)
-                penalty = 0.5 * self.alpha * sum(float(jnp.sum(layer.W ** 2)) for layer in before) / batch
+                penalty = 0.5 * self.alpha * float(_squared_weights(before)) / batch if self.alpha else 0.0
                 before = state.params
                 self.loss_ = self._reported_loss(state.history.train_loss[-1]) + penalty
                 self.loss_curve_.append(self.loss_)
