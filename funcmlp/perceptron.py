@@ -38,8 +38,8 @@ def perceptron_epoch(params: Params, x, targets, order, eta, weights=None, *, fi
     """One pass of the rule over the examples in ``order`` ``(N,)`` (a permutation, or
     ``arange``), with ``x`` ``(N, n)``, ``targets`` ``(N, p)`` in {0, 1} and a learning rate
     ``eta``; ``weights`` ``(N,)`` scale each example's step (sample weights). Returns the new
-    params and the number of examples that were wrong on some unit when their turn came (so
-    0: the epoch changed nothing, the rule has converged). ``fit_intercept=False`` keeps
+    params and the number of examples (of positive weight) that were wrong on some unit when
+    their turn came (so 0: the epoch changed nothing, the rule has converged). ``fit_intercept=False`` keeps
     the biases as they are."""
     (layer,) = params
     weights = jnp.ones(x.shape[0], x.dtype) if weights is None else weights
@@ -50,7 +50,8 @@ def perceptron_epoch(params: Params, x, targets, order, eta, weights=None, *, fi
         rate = eta * weights[i]
         W = W + rate * jnp.outer(x[i], error)
         b = b + rate * error if fit_intercept else b
-        return (W, b, mistakes + jnp.any(error != 0).astype(jnp.int32)), None
+        moved = jnp.any(error != 0) & (weights[i] > 0)
+        return (W, b, mistakes + moved.astype(jnp.int32)), None
 
     (W, b, mistakes), _ = jax.lax.scan(step, (layer.W, layer.b, jnp.zeros((), jnp.int32)), order)
     return (Layer(W, b),), mistakes

@@ -7,6 +7,7 @@ manual backprop (default) or from ``jax.grad``; in float64 both give the same tr
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass, field
@@ -309,7 +310,8 @@ def _run_epoch(params: Params, opt_state, key, x, y, classes, sample_weight, *, 
     batches = (indices, weights, jax.random.split(dropout_key, steps), jnp.arange(1, steps + 1, dtype=jnp.int32))
     (params, opt_state, first_bad, bad_layer, skipped), (values, real, correct) = jax.lax.scan(
         step, (params, opt_state, zero, zero, zero), batches)
-    seen = jnp.maximum(jnp.sum(real), 1)
+    total = jnp.sum(real)  # the epoch's example weight
+    seen = jnp.where(total > 0, total, 1)
     epoch_loss = jnp.sum(values * real) / seen if reduction == "mean" else jnp.sum(values)
     accuracy = jnp.nan if classes is None else jnp.sum(correct) / seen
     return params, opt_state, key, epoch_loss, accuracy, (first_bad, bad_layer, skipped)
@@ -559,7 +561,9 @@ def fit(
     def save(state: EpochState):
         if checkpoint_dir is not None and jax.process_index() == 0:
             opt = state.opt_state if state.opt_state is not None else optimizer.init(state.params)
-            save_state(checkpoint_dir, mlp, TrainingState(state.params, opt, state.key, state.epoch, history, checkpoint_options or {},
+            # the history up to the saved epoch (an interrupt may land after the next epoch's row was added)
+            upto = dataclasses.replace(history, **{name: values[:state.epoch] for name, values in vars(history).items() if isinstance(values, list)})
+            save_state(checkpoint_dir, mlp, TrainingState(state.params, opt, state.key, state.epoch, upto, checkpoint_options or {},
                                                           best if early_stopping is not None else None))
 
     try:

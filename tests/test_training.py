@@ -247,3 +247,19 @@ def test_batches_whose_examples_all_weigh_zero_stay_finite_and_bad_weights_are_r
     with pytest.raises(ValueError, match=r"example weights have shape \(7,\), expected \(8,\)"):
         fit(mlp, start, (x, y), loss="softmax_cross_entropy", optimizer=optax.sgd(0.1), epochs=1, batch_size=2, key=jax.random.key(2),
             sample_weight=weights[:7])
+
+
+def test_example_weights_of_any_scale_give_the_same_mean():
+    """The mean over weighted examples does not depend on the weights' scale, sums below 1 included."""
+    x = jax.random.normal(jax.random.key(0), (40, 3))
+    y = jnp.arange(40) % 2
+    mlp = MLP((3, 4, 2), "tanh", output="identity")
+    start = mlp.init(jax.random.key(1))
+    run = lambda weights: fit(mlp, start, (x, y), loss="softmax_cross_entropy", optimizer=optax.sgd(0.1), epochs=2,  # noqa: E731
+                              batch_size=8, key=jax.random.key(2), sample_weight=weights)
+    plain, plain_history = run(None)
+    small, small_history = run(jnp.full(40, 0.01))
+    assert jnp.allclose(jnp.array(small_history.train_loss), jnp.array(plain_history.train_loss), rtol=1e-12)
+    assert jnp.allclose(jnp.array(small_history.train_accuracy), jnp.array(plain_history.train_accuracy), rtol=1e-12)
+    for a, b in zip(small, plain):
+        assert jnp.allclose(a.W, b.W, rtol=1e-12, atol=1e-15)

@@ -20,6 +20,7 @@ import optax
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
@@ -50,24 +51,46 @@ def _weights_only(params):
 
 
 @functools.lru_cache(maxsize=128)
-def _optimizer(solver: str, learning_rate: str, rate: float, power_t: float, batch_size: int, samples: int, steps: int, momentum: float,
-               nesterov: bool, beta_1: float, beta_2: float, epsilon: float, alpha: float) -> optax.GradientTransformation:
+def _optimizer(solver: str, rate: float, momentum: float, nesterov: bool, beta_1: float, beta_2: float, epsilon: float, alpha: float,
+               batch_size: int) -> optax.GradientTransformation:
     """The optax chain of an estimator's hyper-parameters; one object per distinct set, so that
     the compiled epoch (compiled per optimizer object) is reused by refits."""
     if solver == "sgd":
-        schedule = rate
-        if learning_rate == "invscaling":
-            def schedule(step):  # scikit-learn: eta_0 / (samples seen before this epoch + 1)^power_t
-                return rate / ((step // steps) * samples + 1) ** power_t
-        # the rate lives in the state (inject_hyperparams): "adaptive" divides it by 5 between epochs
-        base = optax.inject_hyperparams(optax.sgd)(learning_rate=schedule, momentum=momentum or None, nesterov=nesterov and momentum > 0)
+        # scikit-learn's SGD, v <- momentum v - rate g, the step v (Nesterov: momentum v - rate g): the rate is
+        # applied before the momentum trace and kept in the state, where the estimator sets it between epochs
+        # (invscaling, adaptive) as scikit-learn does
+        parts = [optax.inject_hyperparams(optax.scale_by_learning_rate)(learning_rate=rate)]
+        if momentum:
+            parts.append(optax.trace(decay=momentum, nesterov=nesterov))
+        base = optax.chain(*parts)
     elif solver == "adam":
         base = optax.adam(rate, b1=beta_1, b2=beta_2, eps=epsilon)
     else:
         base = make_optimizer(solver, rate, momentum=momentum, b1=beta_1, b2=beta_2)
-    if not alpha:
-        return base
-    return optax.chain(optax.add_decayed_weights(alpha / batch_size, mask=_weights_only), base)  # d/dW of alpha/(2B) ||W||^2
+    penalty = [optax.add_decayed_weights(alpha / batch_size, mask=_weights_only)] if alpha else []  # d/dW of alpha/(2B) ||W||^2
+    return optax.chain(*penalty, base)
+
+
+def _is_rate_state(node) -> bool:
+    """The state of ``optax.inject_hyperparams`` (its class differs between optax versions)."""
+    return isinstance(node, tuple) and hasattr(node, "hyperparams") and hasattr(node, "inner_state")
+
+
+def _rate(opt_state) -> float:
+    """The SGD rate kept in an optimizer state of :func:`_optimizer`."""
+    (node,) = [n for n in jax.tree_util.tree_leaves(opt_state, is_leaf=_is_rate_state) if _is_rate_state(n)]
+    return float(node.hyperparams["learning_rate"])
+
+
+def _with_rate(opt_state, rate: float):
+    """The optimizer state with the SGD rate set to ``rate`` (same dtype: nothing recompiles)."""
+    def set_rate(node):
+        if not _is_rate_state(node):
+            return node
+        old = jnp.asarray(node.hyperparams["learning_rate"])
+        return node._replace(hyperparams={**node.hyperparams, "learning_rate": jnp.asarray(rate, old.dtype)})
+
+    return jax.tree_util.tree_map(set_rate, opt_state, is_leaf=_is_rate_state)
 
 
 class _BaseMLP(BaseEstimator):
@@ -112,8 +135,9 @@ class _BaseMLP(BaseEstimator):
     def _targets(self, y, first: bool, classes=None) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _validation_score(self, X, y, sample_weight) -> float:
-        return self.score(X, y, sample_weight=sample_weight)
+    def _score_checked(self, X, y, sample_weight, params) -> float:  # pragma: no cover - abstract
+        """The score (accuracy, R^2) of ``params`` on data already checked (the validation split)."""
+        raise NotImplementedError
 
     # -- checks ------------------------------------------------------------------------------------
     def _hidden_sizes(self) -> tuple[int, ...]:
@@ -173,12 +197,14 @@ class _BaseMLP(BaseEstimator):
         params = tuple(Layer(jnp.asarray(W, self.dtype), jnp.asarray(b, self.dtype)) for W, b in zip(self.coefs_, self.intercepts_))
         return self._mlp(), params
 
-    def _outputs(self, X) -> np.ndarray:
-        """The network's outputs ``(n, n_outputs_)`` (logits for the classifier), float64."""
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        mlp, params = self.to_funcmlp()
-        return np.asarray(mlp.apply(params, jnp.asarray(X, self.dtype)), np.float64)
+    def _outputs(self, X, params=None) -> np.ndarray:
+        """The network's outputs ``(n, n_outputs_)`` (logits for the classifier), float64; with
+        ``params``, those of ``params`` on ``X`` already checked."""
+        if params is None:
+            check_is_fitted(self)
+            X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+            params = self.to_funcmlp()[1]
+        return np.asarray(self._mlp().apply(params, jnp.asarray(X, self.dtype)), np.float64)
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
@@ -222,88 +248,79 @@ class _BaseMLP(BaseEstimator):
         if batch > samples:
             warnings.warn(f"Got `batch_size` larger than the {samples} training samples; it is clipped to {samples}", stacklevel=3)
             batch = samples
-        steps = -(-samples // batch)
-        optimizer = _optimizer(self.solver, self.learning_rate, float(self.learning_rate_init), float(self.power_t), batch, samples, steps,
-                               float(self.momentum), bool(self.nesterovs_momentum), float(self.beta_1), float(self.beta_2),
-                               float(self.epsilon), float(self.alpha))
+        optimizer = _optimizer(self.solver, float(self.learning_rate_init), float(self.momentum), bool(self.nesterovs_momentum),
+                               float(self.beta_1), float(self.beta_2), float(self.epsilon), float(self.alpha), batch)
         opt_state = self._opt_state if incremental and keep and hasattr(self, "_opt_state") else None
         if not keep:
-            self.loss_curve_, self.n_iter_, self.t_ = [], 0, 0
+            self.loss_curve_, self.t_ = [], 0
             self.best_loss_ = None if self.early_stopping else np.inf
             self.validation_scores_ = [] if self.early_stopping else None
             self.best_validation_score_ = -np.inf if self.early_stopping else None
             self._no_improvement_count = 0
-        elif not incremental:
-            self._no_improvement_count = 0
+        self.n_iter_ = 0  # scikit-learn: the epochs of this call
         best_params = before = params
         last_epoch = 1 if incremental else self.max_iter
-        stopped = False
-        state = None
+        sgd = self.solver == "sgd"
         common = dict(loss=self.funcmlp_loss_, optimizer=optimizer, batch_size=batch, gradient=self.gradient, classification=False,
                       sample_weight=sample_weight, shuffle=self.shuffle)
+        state, stopped, rate = None, False, None
         epochs = train_epochs(mlp, params, (X, Y), key=key, epochs=last_epoch, opt_state=opt_state, **common)
-        while epochs is not None:
-            restart = None
-            for state in epochs:
-                self.n_iter_ += 1
-                self.t_ += samples
-                # scikit-learn adds the penalty at the weights each batch starts from: here the epoch's (exact for one batch)
-                penalty = 0.5 * self.alpha * float(_squared_weights(before)) / batch if self.alpha else 0.0
-                before = state.params
-                self.loss_ = self._reported_loss(state.history.train_loss[-1]) + penalty
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                if early:
-                    self.coefs_, self.intercepts_ = self._arrays(state.params)
-                    score = self._validation_score(X_val, y_val, weight_val)
-                    self.validation_scores_.append(score)
+        try:
+            while epochs is not None:
+                rate = None
+                for state in epochs:
+                    self.n_iter_ += 1
+                    self.t_ += samples
+                    # scikit-learn adds the penalty at the weights each batch starts from: here the epoch's (exact for one batch)
+                    penalty = 0.5 * self.alpha * float(_squared_weights(before)) / batch if self.alpha else 0.0
+                    before = state.params
+                    self.loss_ = self._reported_loss(state.history.train_loss[-1]) + penalty
+                    self.loss_curve_.append(self.loss_)
                     if self.verbose:
-                        print(f"Validation score: {score:f}")
-                    self._no_improvement_count = self._no_improvement_count + 1 if score < self.best_validation_score_ + self.tol else 0
-                    if score > self.best_validation_score_:
-                        self.best_validation_score_, best_params = score, state.params
-                elif self.best_loss_ is not None:
-                    self._no_improvement_count = self._no_improvement_count + 1 if self.loss_ > self.best_loss_ - self.tol else 0
-                    self.best_loss_ = min(self.best_loss_, self.loss_)
-                if not incremental and self._no_improvement_count > self.n_iter_no_change:
-                    restart = self._lower_rate(state)
-                    if restart is None:
-                        stopped = True
-                    break
-            epochs = None
-            if restart is not None and state.epoch < last_epoch:
-                self._no_improvement_count = 0
-                epochs = train_epochs(mlp, state.params, (X, Y), key=state.key, epochs=last_epoch, opt_state=restart, history=state.history,
-                                      **common)
-        if state is None:  # pragma: no cover - train_epochs runs at least one epoch
-            raise RuntimeError("no epoch ran")
+                        print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+                    if early:
+                        score = self._score_checked(X_val, y_val, weight_val, state.params)
+                        self.validation_scores_.append(score)
+                        if self.verbose:
+                            print(f"Validation score: {score:f}")
+                        self._no_improvement_count = self._no_improvement_count + 1 if score < self.best_validation_score_ + self.tol else 0
+                        if score > self.best_validation_score_:
+                            self.best_validation_score_, best_params = score, state.params
+                    else:
+                        self._no_improvement_count = self._no_improvement_count + 1 if self.loss_ > self.best_loss_ - self.tol else 0
+                        self.best_loss_ = min(self.best_loss_, self.loss_)
+                    if sgd and self.learning_rate == "invscaling":  # scikit-learn's iteration_ends: eta_0 / (samples seen + 1)^power_t
+                        rate = float(self.learning_rate_init) / (self.t_ + 1) ** float(self.power_t)
+                    if self._no_improvement_count > self.n_iter_no_change:
+                        current = rate if rate is not None else _rate(state.opt_state) if sgd else None
+                        if sgd and self.learning_rate == "adaptive" and current > 1e-6:
+                            rate, self._no_improvement_count = current / 5.0, 0
+                            if self.verbose:
+                                print(f"Setting learning rate to {rate:f}")
+                        else:
+                            if self.verbose:
+                                print(f"{'Validation score' if early else 'Training loss'} did not improve more than tol={self.tol} "
+                                      f"for {self.n_iter_no_change} consecutive epochs. Stopping.")
+                            stopped = True
+                            break
+                    if rate is not None:  # the rest of the run with the new rate
+                        break
+                epochs = None
+                if rate is not None and not stopped and state.epoch < last_epoch:
+                    epochs = train_epochs(mlp, state.params, (X, Y), key=state.key, epochs=last_epoch,
+                                          opt_state=_with_rate(state.opt_state, rate), history=state.history, **common)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+            if state is None:
+                raise
         final = best_params if early else state.params
         self.coefs_, self.intercepts_ = self._arrays(final)
-        self._opt_state = jax.device_get(state.opt_state)
+        self._opt_state = jax.device_get(_with_rate(state.opt_state, rate) if rate is not None else state.opt_state)
         self._key_data = np.asarray(jax.random.key_data(state.key))
-        if not incremental and not stopped and self.n_iter_ >= self.max_iter and state.epoch == last_epoch:
+        if not incremental and not stopped and self.n_iter_ >= self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",
                           ConvergenceWarning, stacklevel=3)
         return self
-
-    def _lower_rate(self, state):
-        """scikit-learn's ``learning_rate="adaptive"`` (sgd): the rate divided by 5 after
-        ``n_iter_no_change`` epochs without improvement, down to 1e-6; the optimizer state with
-        the lower rate, or None to stop."""
-        if self.solver != "sgd" or self.learning_rate != "adaptive":
-            if self.verbose:
-                print(f"Training loss did not improve more than tol={self.tol} for {self.n_iter_no_change} consecutive epochs. Stopping.")
-            return None
-        *rest, sgd = state.opt_state
-        rate = float(sgd.hyperparams["learning_rate"])
-        if rate <= 1e-6:
-            return None
-        lowered = rate / 5.0
-        if self.verbose:
-            print(f"Setting learning rate to {lowered:f}")
-        hyperparams = {**sgd.hyperparams, "learning_rate": jnp.asarray(lowered, jnp.asarray(sgd.hyperparams["learning_rate"]).dtype)}
-        return (*rest, sgd._replace(hyperparams=hyperparams))
 
     @staticmethod
     def _arrays(params):
@@ -363,8 +380,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             raise ValueError("the first call to partial_fit needs classes=, every label the data will have (e.g. classes=np.unique(y))")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def _validation_score(self, X, y, sample_weight) -> float:
-        return self.score(X, y, sample_weight=sample_weight)
+    def _score_checked(self, X, y, sample_weight, params) -> float:
+        return accuracy_score(y, self._labels(self._outputs(X, params)), sample_weight=sample_weight)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` (multi-label: ``(n, n_labels)``, each label's)."""
@@ -385,7 +402,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict(self, X) -> np.ndarray:
         """Labels ``(n,)`` (multi-label: an indicator matrix ``(n, n_labels)``)."""
-        logits = self._outputs(X)
+        return self._labels(self._outputs(X))
+
+    def _labels(self, logits) -> np.ndarray:
         if self.out_activation_ == "softmax":
             return self.classes_[np.argmax(logits, axis=1)]
         if self._label_binarizer.y_type_ == "binary":
@@ -420,11 +439,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _targets(self, y, first: bool, classes=None) -> np.ndarray:
         if first:
             self.out_activation_, self.funcmlp_loss_ = "identity", "half_sse"
-            self._two_dimensional_y = y.ndim == 2
         y = np.asarray(y, self.dtype)
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
     def predict(self, X) -> np.ndarray:
         """Predictions ``(n,)``, or ``(n, n_outputs)`` for several targets."""
         outputs = self._outputs(X)
-        return outputs[:, 0] if self.n_outputs_ == 1 and not self._two_dimensional_y else outputs
+        return outputs[:, 0] if self.n_outputs_ == 1 else outputs
+
+    def _score_checked(self, X, y, sample_weight, params) -> float:
+        return r2_score(y, self._outputs(X, params), sample_weight=sample_weight)
