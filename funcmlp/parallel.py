@@ -106,6 +106,9 @@ def shard_rows(array, mesh: Mesh) -> jax.Array:
     sharding = NamedSharding(mesh, PartitionSpec(DATA_AXIS))
     slices = [index[0] for index in sharding.addressable_devices_indices_map(array.shape).values()]
     start, stop = min(s.start or 0 for s in slices), max(rows if s.stop is None else s.stop for s in slices)
+    if len({(s.start, s.stop) for s in slices}) * (rows // shards(mesh)) != stop - start:
+        raise ValueError("this process's devices are not next to each other along the mesh's data axis, so its rows of the data "
+                         "are not one block; order the mesh's devices by process (jax.devices() is) or use mesh='auto'")
     return jax.make_array_from_process_local_data(sharding, array[start:stop], array.shape)
 
 

@@ -22,11 +22,11 @@ def problem(dtype, dropout=0.0, units=3):
 
 
 def run(mesh, *, dtype=jnp.float64, batch=32, gradient="manual", reduction="mean", dropout=0.0, key=2, loss="softmax_cross_entropy",
-        targets=None):
+        targets=None, sample_weight=None):
     mlp, params, x, y = problem(dtype, dropout)
     y = y if targets is None else targets
     params, history = fit(mlp, params, (x, y), loss=loss, optimizer=optax.adam(0.01), epochs=3, batch_size=batch, key=jax.random.key(key),
-                          validation=(x[:20], y[:20]), gradient=gradient, reduction=reduction, mesh=mesh)
+                          validation=(x[:20], y[:20]), gradient=gradient, reduction=reduction, mesh=mesh, sample_weight=sample_weight)
     leaves = [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(jax.device_get(params))]
     return leaves, np.array(history.train_loss + history.val_loss)
 
@@ -36,6 +36,7 @@ def main(out):
     eight, one = data_mesh("all"), data_mesh(1)
     two_axes = jax.sharding.Mesh(np.array(jax.devices()).reshape(4, 2), ("data", "model"))
     soft = jax.nn.softmax(jax.random.normal(jax.random.key(5), (101, 3)) * 3)
+    weights = jax.random.uniform(jax.random.key(6), (101,)) * (jnp.arange(101) % 5 != 0)  # some examples weigh 0
     cases = {
         "single": run(None), "eight": run(eight), "auto": run("auto"), "one": run(one), "two_axes": run(two_axes),
         "single_b13": run(None, batch=13), "eight_b13": run(eight, batch=13),
@@ -43,6 +44,7 @@ def main(out):
         "eight_autodiff": run(eight, gradient="autodiff"),
         "single_sum": run(None, reduction="sum"), "eight_sum": run(eight, reduction="sum"),
         "single_soft": run(None, targets=soft), "eight_soft": run(eight, targets=soft),
+        "single_weighted": run(None, batch=13, sample_weight=weights), "eight_weighted": run(eight, batch=13, sample_weight=weights),
         "single_f32": run(None, dtype=jnp.float32), "eight_f32": run(eight, dtype=jnp.float32),
         "dropout_a": run(eight, dropout=0.3), "dropout_b": run(eight, dropout=0.3), "dropout_other_key": run(eight, dropout=0.3, key=3),
     }
