@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -36,6 +37,7 @@ from funcmlp.training import GRADIENT_SOURCES, train_epochs
 SKLEARN_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 """scikit-learn's activation names and funcmlp's; any other funcmlp activation name works too."""
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
+_ROW_BLOCK = 64
 SOLVERS = ("sgd", "adam", *(name for name in OPTIMIZER_NAMES if name not in ("sgd", "adam")))
 
 
@@ -48,6 +50,33 @@ def _squared_weights(params) -> jax.Array:
 def _weights_only(params):
     """optax mask: the L2 penalty ``alpha`` applies to the weights, not the biases."""
     return tuple(Layer(True, False) for _ in params)
+
+
+class _AdamState(NamedTuple):
+    count: jax.Array
+    mu: Any
+    nu: Any
+
+
+def _scikit_learn_adam(rate: float, beta_1: float, beta_2: float, epsilon: float) -> optax.GradientTransformation:
+    """scikit-learn's Adam: the bias correction folded into the rate and ``epsilon`` added to
+    sqrt(v) before it, ``step = -rate sqrt(1 - beta_2^t) / (1 - beta_1^t) m / (sqrt(v) + epsilon)``
+    (``optax.adam`` adds ``epsilon`` to the corrected sqrt(v_hat), which differs by about
+    ``epsilon`` relative to sqrt(v)). Moments m, v as in optax."""
+
+    def init(params):
+        zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+        return _AdamState(jnp.zeros((), jnp.int32), zeros, zeros)
+
+    def update(grads, state, params=None):
+        count = state.count + 1
+        mu = jax.tree_util.tree_map(lambda m, g: beta_1 * m + (1 - beta_1) * g, state.mu, grads)
+        nu = jax.tree_util.tree_map(lambda v, g: beta_2 * v + (1 - beta_2) * g * g, state.nu, grads)
+        t = count.astype(jax.tree_util.tree_leaves(grads)[0].dtype)
+        step = rate * jnp.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+        return jax.tree_util.tree_map(lambda m, v: -step * m / (jnp.sqrt(v) + epsilon), mu, nu), _AdamState(count, mu, nu)
+
+    return optax.GradientTransformation(init, update)
 
 
 @functools.lru_cache(maxsize=128)
@@ -64,7 +93,7 @@ def _optimizer(solver: str, rate: float, momentum: float, nesterov: bool, beta_1
             parts.append(optax.trace(decay=momentum, nesterov=nesterov))
         base = optax.chain(*parts)
     elif solver == "adam":
-        base = optax.adam(rate, b1=beta_1, b2=beta_2, eps=epsilon)
+        base = _scikit_learn_adam(rate, beta_1, beta_2, epsilon)
     else:
         base = make_optimizer(solver, rate, momentum=momentum, b1=beta_1, b2=beta_2)
     penalty = [optax.add_decayed_weights(alpha / batch_size, mask=_weights_only)] if alpha else []  # d/dW of alpha/(2B) ||W||^2
@@ -204,7 +233,13 @@ class _BaseMLP(BaseEstimator):
             check_is_fitted(self)
             X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
             params = self.to_funcmlp()[1]
-        return np.asarray(self._mlp().apply(params, jnp.asarray(X, self.dtype)), np.float64)
+        # rows padded to a multiple of 64: XLA's CPU matmul rounds a row by where it falls in the last,
+        # partial tile, so without this a row's float32 output could change by one unit in the last
+        # place when the batch around it changes (scikit-learn checks subset and order invariance)
+        rows = X.shape[0]
+        padded = np.zeros((-(-rows // _ROW_BLOCK) * _ROW_BLOCK, X.shape[1]), self.dtype)
+        padded[:rows] = X
+        return np.asarray(self._mlp().apply(params, jnp.asarray(padded)), np.float64)[:rows]
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
