@@ -227,18 +227,36 @@ def _derive_network(args) -> int:
     return 0 if not any(e.slip == "unexplained" for e in derivation.errata) or args.example else 1
 
 
+def _sha256(path: str) -> str:
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
 def _write_manifest(folder: str, names: list) -> None:
     """``manifest.json``, written last (atomically): the run's files with their SHA-256, so a
     reader can tell that params, history and plots are one run's set (a file that is missing
     or whose hash differs was left by another run, or interrupted)."""
-    import hashlib
-
-    digests = {}
-    for name in names:
-        with open(os.path.join(folder, name), "rb") as handle:
-            digests[name] = hashlib.sha256(handle.read()).hexdigest()
+    digests = {name: _sha256(os.path.join(folder, name)) for name in names}
     with atomic_write(os.path.join(folder, "manifest.json")) as handle:
         json.dump({"format": "funcmlp-run-manifest", "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sha256": digests}, handle, indent=1)
+
+
+def _check_manifest(checkpoint: str) -> None:
+    """Where the checkpoint's folder has a ``manifest.json`` that lists it, its SHA-256 must be
+    the one recorded: otherwise the file is from another run (or changed since)."""
+    manifest = os.path.join(os.path.dirname(os.path.abspath(checkpoint)), "manifest.json")
+    if not os.path.isfile(manifest):
+        return
+    try:
+        with open(manifest) as handle:
+            recorded = json.load(handle).get("sha256", {}).get(os.path.basename(checkpoint))
+    except (OSError, ValueError, AttributeError):
+        return  # not a manifest funcmlp wrote: nothing to compare with
+    if recorded is not None and os.path.isfile(checkpoint) and _sha256(checkpoint) != recorded:
+        raise ValueError(f"{checkpoint} is not the file {manifest} records (its SHA-256 differs): it is from another run or was "
+                         "changed since; retrain into the folder, or remove manifest.json to use the file anyway")
 
 
 SCALE_OPTIONS = ("devices", "coordinator", "num_processes", "process_id", "distributed")
@@ -511,6 +529,7 @@ def cmd_evaluate(args) -> int:
     from funcmlp.data import load_dataset
     from funcmlp.training import evaluate
 
+    _check_manifest(args.checkpoint)
     mlp, params = load_checkpoint(args.checkpoint)
     extra = checkpoint_extra(args.checkpoint)
     data_name = args.data or extra.get("data", "digits")
@@ -557,6 +576,7 @@ def cmd_predict(args) -> int:
     from funcmlp.losses import get_loss
     from funcmlp.training import predict
 
+    _check_manifest(args.checkpoint)
     mlp, params = load_checkpoint(args.checkpoint)
     extra = checkpoint_extra(args.checkpoint)
     x = _prediction_inputs(args.data_path, extra, mlp.sizes[0]).astype(np.asarray(params[0].W).dtype)

@@ -266,3 +266,18 @@ def test_a_runs_outputs_are_listed_with_their_hashes_in_a_manifest_written_last(
     for name, digest in manifest["sha256"].items():
         assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest
     assert (tmp_path / "manifest.json").stat().st_mtime_ns >= max((tmp_path / name).stat().st_mtime_ns for name in manifest["sha256"])
+
+
+def test_evaluate_and_predict_refuse_params_the_runs_manifest_does_not_record(tmp_path, capsys):
+    """A params.npz swapped in from another run (its SHA-256 not manifest.json's): one line, exit 2."""
+    assert main(["train", "--data", "xor", "--epochs", "2", "--out", str(tmp_path / "run"), "--quiet", "--no-check"]) == 0
+    assert main(["evaluate", str(tmp_path / "run" / "params.npz")]) == 0
+    assert main(["train", "--data", "xor", "--epochs", "3", "--out", str(tmp_path / "other"), "--quiet", "--no-check"]) == 0
+    os.replace(tmp_path / "other" / "params.npz", tmp_path / "run" / "params.npz")
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run" / "params.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "is not the file" in err and "manifest.json records (its SHA-256 differs)" in err and len(err.strip().splitlines()) == 1
+    np.save(tmp_path / "x.npy", np.zeros((2, 2)))
+    assert main(["predict", str(tmp_path / "run" / "params.npz"), "--data-path", str(tmp_path / "x.npy"), "--out", str(tmp_path / "p.csv")]) == 2
+    assert "SHA-256 differs" in capsys.readouterr().err and not (tmp_path / "p.csv").exists()
