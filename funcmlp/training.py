@@ -286,7 +286,8 @@ def _run_epoch(params: Params, opt_state, key, x, y, classes, sample_weight, *, 
         layers_ok = _finite_layers(grads)
         finite = jnp.isfinite(value) & jnp.all(layers_ok)
         apply = finite & ((first_bad == 0) if on_nonfinite == "stop" else True)
-        updates, new_state = optimizer.update(grads, opt_state, params)
+        # extra argument for the optimizers that take one (optax's GradientTransformationExtraArgs): the batch's weight
+        updates, new_state = optax.with_extra_args_support(optimizer).update(grads, opt_state, params, batch_weight=jnp.sum(weights))
         keep = lambda new, old: jnp.where(apply, new, old)  # noqa: E731
         params = jax.tree_util.tree_map(keep, optax.apply_updates(params, updates), params)
         opt_state = jax.tree_util.tree_map(keep, new_state, opt_state)
@@ -484,7 +485,10 @@ def fit(
             are checked once, here, cast to the params' dtype and put on the device once.
         loss: loss name.
         optimizer: any ``optax.GradientTransformation`` (see :mod:`funcmlp.optimizers`); pass
-            the same object to later calls to reuse the compiled epoch.
+            the same object to later calls to reuse the compiled epoch. Its ``update`` gets the
+            extra argument ``batch_weight``, the batch's sum of example weights (its number of
+            real examples without ``sample_weight``), which transformations that take no extra
+            arguments never see.
         epochs: passes over the data.
         batch_size: examples per step; ``ceil(N / B)`` steps per epoch.
         key: ``jax.random`` key for shuffling and dropout.

@@ -47,9 +47,16 @@ def _squared_weights(params) -> jax.Array:
     return sum(jnp.sum(layer.W ** 2) for layer in params)
 
 
-def _weights_only(params):
-    """optax mask: the L2 penalty ``alpha`` applies to the weights, not the biases."""
-    return tuple(Layer(True, False) for _ in params)
+def _l2_penalty(alpha: float) -> optax.GradientTransformationExtraArgs:
+    """scikit-learn's L2 term: ``alpha W / B`` added to each weight's gradient (not the biases'),
+    ``B`` the batch's sum of sample weights (its row count without them), which
+    :func:`funcmlp.train_epochs` passes to the optimizer as ``batch_weight``."""
+
+    def update(updates, state, params, *, batch_weight, **extra_args):
+        scale = alpha / jnp.where(batch_weight > 0, batch_weight, 1)
+        return tuple(Layer(u.W + scale * p.W, u.b) for u, p in zip(updates, params)), state
+
+    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update)
 
 
 class _AdamState(NamedTuple):
@@ -80,8 +87,8 @@ def _scikit_learn_adam(rate: float, beta_1: float, beta_2: float, epsilon: float
 
 
 @functools.lru_cache(maxsize=128)
-def _optimizer(solver: str, rate: float, momentum: float, nesterov: bool, beta_1: float, beta_2: float, epsilon: float, alpha: float,
-               batch_size: int) -> optax.GradientTransformation:
+def _optimizer(solver: str, rate: float, momentum: float, nesterov: bool, beta_1: float, beta_2: float, epsilon: float,
+               alpha: float) -> optax.GradientTransformation:
     """The optax chain of an estimator's hyper-parameters; one object per distinct set, so that
     the compiled epoch (compiled per optimizer object) is reused by refits."""
     if solver == "sgd":
@@ -96,8 +103,7 @@ def _optimizer(solver: str, rate: float, momentum: float, nesterov: bool, beta_1
         base = _scikit_learn_adam(rate, beta_1, beta_2, epsilon)
     else:
         base = make_optimizer(solver, rate, momentum=momentum, b1=beta_1, b2=beta_2)
-    penalty = [optax.add_decayed_weights(alpha / batch_size, mask=_weights_only)] if alpha else []  # d/dW of alpha/(2B) ||W||^2
-    return optax.chain(*penalty, base)
+    return optax.chain(*([_l2_penalty(alpha)] if alpha else []), base)
 
 
 def _is_rate_state(node) -> bool:
@@ -284,7 +290,7 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(f"Got `batch_size` larger than the {samples} training samples; it is clipped to {samples}", stacklevel=3)
             batch = samples
         optimizer = _optimizer(self.solver, float(self.learning_rate_init), float(self.momentum), bool(self.nesterovs_momentum),
-                               float(self.beta_1), float(self.beta_2), float(self.epsilon), float(self.alpha), batch)
+                               float(self.beta_1), float(self.beta_2), float(self.epsilon), float(self.alpha))
         opt_state = self._opt_state if incremental and keep and hasattr(self, "_opt_state") else None
         if not keep:
             self.loss_curve_, self.t_ = [], 0
@@ -294,6 +300,7 @@ class _BaseMLP(BaseEstimator):
             self._no_improvement_count = 0
         self.n_iter_ = 0  # scikit-learn: the epochs of this call
         best_params = before = params
+        batch_weight = batch * (1.0 if sample_weight is None else float(np.mean(sample_weight)))  # a batch's typical weight
         last_epoch = 1 if incremental else self.max_iter
         sgd = self.solver == "sgd"
         common = dict(loss=self.funcmlp_loss_, optimizer=optimizer, batch_size=batch, gradient=self.gradient, classification=False,
@@ -307,7 +314,7 @@ class _BaseMLP(BaseEstimator):
                     self.n_iter_ += 1
                     self.t_ += samples
                     # scikit-learn adds the penalty at the weights each batch starts from: here the epoch's (exact for one batch)
-                    penalty = 0.5 * self.alpha * float(_squared_weights(before)) / batch if self.alpha else 0.0
+                    penalty = 0.5 * self.alpha * float(_squared_weights(before)) / batch_weight if self.alpha else 0.0
                     before = state.params
                     self.loss_ = self._reported_loss(state.history.train_loss[-1]) + penalty
                     self.loss_curve_.append(self.loss_)
