@@ -24,6 +24,7 @@ from sklearn.model_selection import train_test_split
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import machine  # noqa: E402
 
+from funcmlp.files import atomic_write  # noqa: E402
 from funcmlp.sklearn import MLPClassifier, MLPRegressor, Perceptron  # noqa: E402
 
 
@@ -88,8 +89,6 @@ def main(argv=None) -> int:
     table = "\n".join(lines)
     print(table)
     if args.out:
-        from funcmlp.files import atomic_write
-
         with atomic_write(args.out) as handle:
             handle.write("# funcmlp.sklearn against scikit-learn\n\n`python benchmarks/estimators.py --out benchmarks/ESTIMATORS.md`\n\n" + table + "\n")
     return 0

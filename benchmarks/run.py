@@ -39,12 +39,15 @@ import sys
 import tempfile
 import time
 
-import jax
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # its sibling benchmarks/symbolic.py
+
+import jax  # noqa: E402
 import jax.numpy as jnp
 import numpy as np
 import optax
 
 from funcmlp import MLP, backprop, fit, objective
+from funcmlp.files import atomic_write
 from funcmlp.data import load_dataset
 from funcmlp.training import evaluate
 
@@ -323,18 +326,16 @@ def bench_warm_start(epochs: int) -> list:
 
 
 def bench_symbolic(shapes) -> list:
-    from sympy.core.cache import clear_cache
-
     from derivations.catalogue import architecture_check
+    from derivations.chain import Network
+    from symbolic import timed  # benchmarks/symbolic.py: sympy's cache cleared, then timed
 
     rows, base = [], None
     for shape in shapes:
         activations = ("tanh",) * (len(shape) - 1)
-        clear_cache()
-        start = time.perf_counter()
-        _, passed = architecture_check(shape, activations, "sse")
-        per_parameter = (time.perf_counter() - start) / sum((a + 1) * b for a, b in zip(shape[:-1], shape[1:]))
+        (_, passed), seconds = timed(architecture_check, shape, activations, "sse")
         assert passed
+        per_parameter = seconds / Network(shape, activations, "sse").count_parameters()
         base = base or (shape, per_parameter)
         rows.append((f"symbolic: derive check {'-'.join(map(str, shape))} tanh sse", "time per parameter", per_parameter,
                      f"the same at {'-'.join(map(str, base[0]))}", base[1]))
@@ -370,10 +371,8 @@ def main(argv=None) -> int:
     table = "\n".join(lines)
     print(table)
     if args.out:
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as handle:
+        with atomic_write(args.out) as handle:
             handle.write("# funcmlp benchmarks\n\n`python benchmarks/run.py --out benchmarks/RESULTS.md`\n\n" + table + "\n")
-        os.replace(tmp, args.out)
     return 0
 
 

@@ -366,10 +366,9 @@ def cmd_train(args) -> int:
     if args.resume:
         args = _resumed(args)
     _join_processes(args)
-    if jax.process_index() == 0:
-        return _train(args)
-    args.quiet = True
-    with contextlib.redirect_stdout(io.StringIO()):
+    follower = jax.process_index() != 0
+    args.quiet = args.quiet or follower
+    with contextlib.redirect_stdout(io.StringIO()) if follower else contextlib.nullcontext():
         return _train(args)
 
 

@@ -393,5 +393,15 @@ def reduction_weights(weights: Array, reduction: str) -> Array:
     check_reduction(reduction)
     if reduction == "sum":
         return weights
-    total = jnp.sum(weights)
-    return weights / jnp.where(total > 0, total, 1)  # a batch of weight-0 examples only (in training) weighs nothing
+    return weights / weight_divisor(jnp.sum(weights))
+
+
+def weight_divisor(total: Array) -> Array:
+    """A sum of example weights to divide by, 1 where it is 0: a batch of weight-0 examples only
+    (in training) then weighs nothing instead of dividing by 0.
+
+    Example:
+        >>> weight_divisor(jnp.array(0.0)).item(), weight_divisor(jnp.array(2.5)).item()
+        (1.0, 2.5)
+    """
+    return jnp.where(total > 0, total, 1)

@@ -29,6 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from funcmlp.losses import weight_divisor
+
 DATA_AXIS = "data"
 
 
@@ -139,8 +141,7 @@ def sharded_gradient_fn(local_value_and_grad, mesh: Mesh, reduction: str):
 
     def per_shard(params, x, y, weights, key):
         if reduction == "mean":
-            total = jax.lax.psum(jnp.sum(weights), DATA_AXIS)
-            weights = weights / jnp.where(total > 0, total, 1)
+            weights = weights / weight_divisor(jax.lax.psum(jnp.sum(weights), DATA_AXIS))
         if count > 1 and key is not None:
             key = jax.random.fold_in(key, jax.lax.axis_index(DATA_AXIS))
         value, grads, outputs = local_value_and_grad(params, x, y, weights, key)

@@ -22,7 +22,7 @@ import optax
 from funcmlp.backprop import backprop, forward_and_output
 from funcmlp.batching import epoch_batches, iterations_per_epoch
 from funcmlp.activations import is_concrete
-from funcmlp.losses import check_labels, check_reduction, get_loss, prepare_targets, prepare_weights
+from funcmlp.losses import check_labels, check_reduction, get_loss, prepare_targets, prepare_weights, weight_divisor
 from funcmlp.model import MLP
 from funcmlp.parallel import pad_batches, replicate, resolve_mesh, shard_rows, sharded_gradient_fn, shards
 from funcmlp.params import Params
@@ -311,8 +311,7 @@ def _run_epoch(params: Params, opt_state, key, x, y, classes, sample_weight, *, 
     batches = (indices, weights, jax.random.split(dropout_key, steps), jnp.arange(1, steps + 1, dtype=jnp.int32))
     (params, opt_state, first_bad, bad_layer, skipped), (values, real, correct) = jax.lax.scan(
         step, (params, opt_state, zero, zero, zero), batches)
-    total = jnp.sum(real)  # the epoch's example weight
-    seen = jnp.where(total > 0, total, 1)
+    seen = weight_divisor(jnp.sum(real))  # the epoch's example weight
     epoch_loss = jnp.sum(values * real) / seen if reduction == "mean" else jnp.sum(values)
     accuracy = jnp.nan if classes is None else jnp.sum(correct) / seen
     return params, opt_state, key, epoch_loss, accuracy, (first_bad, bad_layer, skipped)

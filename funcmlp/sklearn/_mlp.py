@@ -23,15 +23,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from funcmlp.activations import get_activation
+from funcmlp.losses import weight_divisor
 from funcmlp.model import MLP
 from funcmlp.optimizers import OPTIMIZER_NAMES, make_optimizer
 from funcmlp.params import Layer
+from funcmlp.sklearn._labels import check_dtype, check_first_partial_fit, encode_labels
 from funcmlp.training import GRADIENT_SOURCES, train_epochs
 
 SKLEARN_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -53,7 +53,7 @@ def _l2_penalty(alpha: float) -> optax.GradientTransformationExtraArgs:
     :func:`funcmlp.train_epochs` passes to the optimizer as ``batch_weight``."""
 
     def update(updates, state, params, *, batch_weight, **extra_args):
-        scale = alpha / jnp.where(batch_weight > 0, batch_weight, 1)
+        scale = alpha / weight_divisor(batch_weight)
         return tuple(Layer(u.W + scale * p.W, u.b) for u, p in zip(updates, params)), state
 
     return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update)
@@ -207,9 +207,7 @@ class _BaseMLP(BaseEstimator):
              f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}")
         need(self.gradient in GRADIENT_SOURCES, f"gradient must be one of {', '.join(GRADIENT_SOURCES)}, got {self.gradient!r}")
         need(0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout!r}")
-        need(self.dtype in ("float32", "float64"), f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
-        need(self.dtype == "float32" or jax.config.jax_enable_x64,
-             "dtype='float64' needs JAX's 64-bit mode: jax.config.update('jax_enable_x64', True) before creating arrays")
+        check_dtype(self.dtype)
 
     # -- the network -----------------------------------------------------------------------------
     def _mlp(self) -> MLP:
@@ -302,55 +300,23 @@ class _BaseMLP(BaseEstimator):
         best_params = before = params
         batch_weight = batch * (1.0 if sample_weight is None else float(np.mean(sample_weight)))  # a batch's typical weight
         last_epoch = 1 if incremental else self.max_iter
-        sgd = self.solver == "sgd"
         common = dict(loss=self.funcmlp_loss_, optimizer=optimizer, batch_size=batch, gradient=self.gradient, classification=False,
                       sample_weight=sample_weight, shuffle=self.shuffle)
-        state, stopped, rate = None, False, None
-        epochs = train_epochs(mlp, params, (X, Y), key=key, epochs=last_epoch, opt_state=opt_state, **common)
+        state, stopped, rate, history = None, False, None, None
+        validation = (X_val, y_val, weight_val) if early else None
         try:
-            while epochs is not None:
-                rate = None
-                for state in epochs:
-                    self.n_iter_ += 1
-                    self.t_ += samples
-                    # scikit-learn adds the penalty at the weights each batch starts from: here the epoch's (exact for one batch)
-                    penalty = 0.5 * self.alpha * float(_squared_weights(before)) / batch_weight if self.alpha else 0.0
+            while True:  # one run of train_epochs per SGD rate: scikit-learn sets the rate between epochs
+                for state in train_epochs(mlp, params, (X, Y), key=key, epochs=last_epoch, opt_state=opt_state, history=history,
+                                          **common):
+                    if self._record_epoch(state, before, samples, batch_weight, validation):
+                        best_params = state.params
                     before = state.params
-                    self.loss_ = self._reported_loss(state.history.train_loss[-1]) + penalty
-                    self.loss_curve_.append(self.loss_)
-                    if self.verbose:
-                        print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                    if early:
-                        score = self._score_checked(X_val, y_val, weight_val, state.params)
-                        self.validation_scores_.append(score)
-                        if self.verbose:
-                            print(f"Validation score: {score:f}")
-                        self._no_improvement_count = self._no_improvement_count + 1 if score < self.best_validation_score_ + self.tol else 0
-                        if score > self.best_validation_score_:
-                            self.best_validation_score_, best_params = score, state.params
-                    else:
-                        self._no_improvement_count = self._no_improvement_count + 1 if self.loss_ > self.best_loss_ - self.tol else 0
-                        self.best_loss_ = min(self.best_loss_, self.loss_)
-                    if sgd and self.learning_rate == "invscaling":  # scikit-learn's iteration_ends: eta_0 / (samples seen + 1)^power_t
-                        rate = float(self.learning_rate_init) / (self.t_ + 1) ** float(self.power_t)
-                    if self._no_improvement_count > self.n_iter_no_change:
-                        current = rate if rate is not None else _rate(state.opt_state) if sgd else None
-                        if sgd and self.learning_rate == "adaptive" and current > 1e-6:
-                            rate, self._no_improvement_count = current / 5.0, 0
-                            if self.verbose:
-                                print(f"Setting learning rate to {rate:f}")
-                        else:
-                            if self.verbose:
-                                print(f"{'Validation score' if early else 'Training loss'} did not improve more than tol={self.tol} "
-                                      f"for {self.n_iter_no_change} consecutive epochs. Stopping.")
-                            stopped = True
-                            break
-                    if rate is not None:  # the rest of the run with the new rate
+                    rate, stopped = self._next_rate(state.opt_state)
+                    if stopped or rate is not None:
                         break
-                epochs = None
-                if rate is not None and not stopped and state.epoch < last_epoch:
-                    epochs = train_epochs(mlp, state.params, (X, Y), key=state.key, epochs=last_epoch,
-                                          opt_state=_with_rate(state.opt_state, rate), history=state.history, **common)
+                if stopped or rate is None or state.epoch >= last_epoch:
+                    break
+                params, key, opt_state, history = state.params, state.key, _with_rate(state.opt_state, rate), state.history
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=3)
             if state is None:
@@ -364,14 +330,61 @@ class _BaseMLP(BaseEstimator):
                           ConvergenceWarning, stacklevel=3)
         return self
 
+    def _record_epoch(self, state, start_params, samples: int, batch_weight: float, validation) -> bool:
+        """scikit-learn's bookkeeping after an epoch: ``n_iter_``, ``t_``, ``loss_`` (with the L2
+        penalty at the epoch's starting weights: exact for one batch per epoch), ``loss_curve_``,
+        the validation score and the count of epochs without improvement; True when the
+        validation score is the best so far."""
+        self.n_iter_ += 1
+        self.t_ += samples
+        penalty = 0.5 * self.alpha * float(_squared_weights(start_params)) / batch_weight if self.alpha else 0.0
+        self.loss_ = self._reported_loss(state.history.train_loss[-1]) + penalty
+        self.loss_curve_.append(self.loss_)
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+        if validation is None:
+            if self.best_loss_ is not None:  # None: early_stopping's fit, here partial_fit's epoch (no validation split)
+                self._no_improvement_count = self._no_improvement_count + 1 if self.loss_ > self.best_loss_ - self.tol else 0
+                self.best_loss_ = min(self.best_loss_, self.loss_)
+            return False
+        score = self._score_checked(*validation, state.params)
+        self.validation_scores_.append(score)
+        if self.verbose:
+            print(f"Validation score: {score:f}")
+        self._no_improvement_count = self._no_improvement_count + 1 if score < self.best_validation_score_ + self.tol else 0
+        best = score > self.best_validation_score_
+        self.best_validation_score_ = max(score, self.best_validation_score_)
+        return best
+
+    def _next_rate(self, opt_state) -> tuple[float | None, bool]:
+        """After an epoch, scikit-learn's optimizer: the SGD rate for the next epoch (None: it stays)
+        and whether to stop (``n_iter_no_change`` epochs without improvement; with
+        ``learning_rate="adaptive"`` the rate is divided by 5 instead, down to 1e-6)."""
+        sgd = self.solver == "sgd"
+        rate = None
+        if sgd and self.learning_rate == "invscaling":  # scikit-learn's iteration_ends: eta_0 / (samples seen + 1)^power_t
+            rate = float(self.learning_rate_init) / (self.t_ + 1) ** float(self.power_t)
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return rate, False
+        current = rate if rate is not None else _rate(opt_state) if sgd else None
+        if sgd and self.learning_rate == "adaptive" and current > 1e-6:
+            self._no_improvement_count = 0
+            if self.verbose:
+                print(f"Setting learning rate to {current / 5.0:f}")
+            return current / 5.0, False
+        if self.verbose:
+            print(f"{'Validation score' if self.early_stopping else 'Training loss'} did not improve more than tol={self.tol} "
+                  f"for {self.n_iter_no_change} consecutive epochs. Stopping.")
+        return rate, True
+
     @staticmethod
     def _arrays(params):
         layers = jax.device_get(params)
         return [np.asarray(layer.W) for layer in layers], [np.asarray(layer.b) for layer in layers]
 
-    def partial_fit(self, X, y, sample_weight=None, **kwargs):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``X``, ``y``, going on from the current weights and optimizer state."""
-        return self._fit(X, y, sample_weight, incremental=True, **kwargs)
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -399,27 +412,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _targets(self, y, first: bool, classes=None) -> np.ndarray:
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
+        targets = encode_labels(self, y, first, classes)
         if first:
-            self._label_binarizer = LabelBinarizer().fit(y if classes is None else classes)
-            self.classes_ = self._label_binarizer.classes_
             self.out_activation_ = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
             self.funcmlp_loss_ = "softmax_cross_entropy" if self.out_activation_ == "softmax" else "sigmoid_binary_cross_entropy"
-            if len(self.classes_) < 2 and self._label_binarizer.y_type_ != "multilabel-indicator":
-                raise ValueError(f"y has only one class, {self.classes_[0]!r}: a classifier needs samples of at least 2 classes")
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes={list(classes)!r} differ from the classes of the earlier partial_fit, {list(self.classes_)!r}")
-        if type_of_target(y) != "multilabel-indicator":
-            unseen = np.setdiff1d(np.unique(y), self.classes_)
-            if unseen.size:
-                raise ValueError(f"y has labels not seen in the first fit or given as classes: {unseen.tolist()!r}; "
-                                 f"expected labels among {self.classes_.tolist()!r}")
-        return self._label_binarizer.transform(y).astype(self.dtype)
+        return targets.astype(self.dtype)
 
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``X``, ``y``; the first call needs ``classes`` (every label there will be)."""
-        if not hasattr(self, "classes_") and classes is None:
-            raise ValueError("the first call to partial_fit needs classes=, every label the data will have (e.g. classes=np.unique(y))")
+        check_first_partial_fit(self, classes)
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _score_checked(self, X, y, sample_weight, params) -> float:
@@ -431,14 +432,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if self.out_activation_ == "softmax":
             return softmax(logits, axis=1)
         p = expit(logits)
-        return np.hstack([1 - p, p]) if len(self.classes_) == 2 and self._label_binarizer.y_type_ == "binary" else p
+        return np.hstack([1 - p, p]) if self._label_binarizer.y_type_ == "binary" else p
 
     def predict_log_proba(self, X) -> np.ndarray:
         """The logarithm of :meth:`predict_proba`, computed from the logits (no log of 0)."""
         logits = self._outputs(X)
         if self.out_activation_ == "softmax":
             return log_softmax(logits, axis=1)
-        if len(self.classes_) == 2 and self._label_binarizer.y_type_ == "binary":
+        if self._label_binarizer.y_type_ == "binary":
             return np.hstack([log_expit(-logits), log_expit(logits)])
         return log_expit(logits)
 

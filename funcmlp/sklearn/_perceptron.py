@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import warnings
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from funcmlp.model import MLP
 from funcmlp.params import Layer
 from funcmlp.perceptron import perceptron_epoch
+from funcmlp.sklearn._labels import check_dtype, check_first_partial_fit, encode_labels
 
 
 class Perceptron(ClassifierMixin, BaseEstimator):
@@ -65,13 +63,11 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             (self.tol is None or self.tol >= 0, f"tol must be >= 0 or None, got {self.tol!r}"),
             (isinstance(self.n_iter_no_change, (int, np.integer)) and self.n_iter_no_change >= 1,
              f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}"),
-            (self.dtype in ("float32", "float64"), f"dtype must be 'float32' or 'float64', got {self.dtype!r}"),
-            (self.dtype == "float32" or jax.config.jax_enable_x64,
-             "dtype='float64' needs JAX's 64-bit mode: jax.config.update('jax_enable_x64', True) before creating arrays"),
         ]
         for ok, message in problems:
             if not ok:
                 raise ValueError(message)
+        check_dtype(self.dtype)
 
     def fit(self, X, y, sample_weight=None):
         """Train for up to ``max_iter`` epochs (fresh weights unless ``warm_start``); returns self."""
@@ -79,31 +75,20 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of the rule; the first call needs ``classes`` (every label there will be)."""
-        if not hasattr(self, "classes_") and classes is None:
-            raise ValueError("the first call to partial_fit needs classes=, every label the data will have (e.g. classes=np.unique(y))")
+        check_first_partial_fit(self, classes)
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _fit(self, X, y, sample_weight, *, incremental: bool, classes=None):
         self._check_params()
         keep = hasattr(self, "coef_") and (incremental or self.warm_start)
         X, y = validate_data(self, X, y, reset=not keep, dtype=(np.float64, np.float32))
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
+        targets = jnp.asarray(encode_labels(self, column_or_1d(y, warn=True), not keep, classes), self.dtype)
         if not keep:
-            self._label_binarizer = LabelBinarizer().fit(y if classes is None else classes)
-            self.classes_ = self._label_binarizer.classes_
-            if len(self.classes_) < 2:
-                raise ValueError(f"y has only one class, {self.classes_[0]!r}: a classifier needs samples of at least 2 classes")
-            units = 1 if len(self.classes_) == 2 else len(self.classes_)
-            self.coef_ = np.zeros((units, X.shape[1]), self.dtype)
-            self.intercept_ = np.zeros(units, self.dtype)
-            self.n_iter_, self.t_, self.mistakes_ = 0, 1, []
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if unseen.size:
-            raise ValueError(f"y has labels not seen in the first fit or given as classes: {unseen.tolist()!r}; "
-                             f"expected labels among {self.classes_.tolist()!r}")
+            self.coef_ = np.zeros((targets.shape[1], X.shape[1]), self.dtype)
+            self.intercept_ = np.zeros(targets.shape[1], self.dtype)
+            self.t_, self.mistakes_ = 1, []
+        self.n_iter_ = 0  # the epochs of this call, as scikit-learn counts them
         weights = None if sample_weight is None else jnp.asarray(_check_sample_weight(sample_weight, X), self.dtype)
-        targets = jnp.asarray(self._label_binarizer.transform(y), self.dtype)
         x = jnp.asarray(X, self.dtype)
         params = (Layer(jnp.asarray(self.coef_.T), jnp.asarray(self.intercept_)),)
         rng = check_random_state(self.random_state)
