@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import machine  # noqa: E402
 
-from funcmlp.files import atomic_write  # noqa: E402
+from funcmlp.io.files import atomic_write  # noqa: E402
 from funcmlp.sklearn import MLPClassifier, MLPRegressor, Perceptron  # noqa: E402
 
 
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     X, X_test, y, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
     rows = cases(X, y, X_test, y_test, "digits", args.quick)
     if args.mnist:
-        from funcmlp.data import load_dataset
+        from funcmlp.data.datasets import load_dataset
 
         data = load_dataset("mnist", path=args.mnist)
         rows += cases(np.vstack([data.x_train, data.x_val]), np.concatenate([data.y_train, data.y_val]), data.x_test, data.y_test,

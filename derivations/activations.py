@@ -1,6 +1,6 @@
 """Sympy proofs that the closed-form activation derivatives of funcmlp's registry are right.
 
-For each entry of :data:`funcmlp.activations.ACTIVATIONS` with sympy forms (built-ins and
+For each entry of :data:`funcmlp.registry.activations.ACTIVATIONS` with sympy forms (built-ins and
 registered ones alike), sympy differentiates the forward rule and the result is compared
 with the entry's closed form (the expression funcmlp evaluates, written in sympy beside the
 JAX code): a symbolic zero test of the difference where sympy can decide it, otherwise
@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import sympy as sp
 
-from funcmlp.activations import ACTIVATIONS, ActivationSpec
+from funcmlp.registry.activations import ACTIVATIONS, ActivationSpec
 
 x = sp.Symbol("x", real=True)
 _alpha = sp.Symbol("alpha", positive=True)

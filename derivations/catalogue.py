@@ -13,7 +13,7 @@ import sympy as sp
 
 from derivations import activations, chain, sensitivities, symbolic, worked
 from derivations.render import escape
-from funcmlp.losses import get_loss
+from funcmlp.registry.losses import get_loss
 
 
 def _identities(results, title: str, fmt: str):

@@ -24,7 +24,7 @@ its registry forward rule (:func:`activation_function`): in ``composed`` and ``g
 derivative is sympy.diff of that rule, so a wrong closed form cannot hide; in ``local`` it
 is the registry's closed form, proven once per activation against sympy.diff first. Numbers
 come from :func:`lambdify_gradient` (float64), which the tests compare with
-``funcmlp.backprop`` and ``jax.grad``.
+``funcmlp.core.backprop`` and ``jax.grad``.
 
 Example:
     >>> report = check_chain(Network((2, 2, 1), ("sigmoid", "sigmoid"), "sse"), method="local")
@@ -46,8 +46,8 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 
 from derivations import symbolic
 from derivations.activations import prove_elementwise
-from funcmlp.activations import Activation, get_activation
-from funcmlp.losses import get_loss
+from funcmlp.registry.activations import Activation, get_activation
+from funcmlp.registry.losses import get_loss
 
 
 _FUNCTIONS: dict = {}

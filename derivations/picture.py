@@ -127,7 +127,7 @@ def plot_network(ex, d, path: str, *, title: str | None = None) -> str:
     """The network drawn with matplotlib to a PNG at ``path`` (written atomically): units as
     circles with their output a and sensitivity s, edges as wide as |w| (blue positive, red
     negative) labelled with the update ``w -> w - eta dL/dw``; biases beside their unit."""
-    from funcmlp.plots import pyplot, save_figure
+    from funcmlp.io.plots import pyplot, save_figure
 
     plt = pyplot()
     layers, edges, loss = network(ex, d)

@@ -23,8 +23,8 @@ import sympy as sp
 
 from derivations import symbolic
 from derivations.activations import Identity, equal
-from funcmlp.activations import get_activation
-from funcmlp.losses import LOSSES
+from funcmlp.registry.activations import get_activation
+from funcmlp.registry.losses import LOSSES
 
 f = sp.Function("f")
 

@@ -51,8 +51,8 @@ import sympy as sp
 
 from derivations import symbolic, textbook
 from derivations.derivation import Derivation, Printed
-from funcmlp.activations import get_activation
-from funcmlp.losses import get_loss
+from funcmlp.registry.activations import get_activation
+from funcmlp.registry.losses import get_loss
 
 KEYS = ("name", "title", "convention", "activations", "loss", "learning_rate", "x", "y", "steps", "layers", "printed", "notes")
 REQUIRED = ("activations", "loss", "learning_rate", "x", "y", "layers")

@@ -1,14 +1,14 @@
 """The sympy side of funcmlp's registry entries, applied to lists of expressions.
 
-These mirror :meth:`funcmlp.activations.Activation.__call__` / ``backward`` and
-:meth:`funcmlp.losses.Loss.output_terms`, reading the sympy forms that sit beside the JAX
+These mirror :meth:`funcmlp.registry.activations.Activation.__call__` / ``backward`` and
+:meth:`funcmlp.registry.losses.Loss.output_terms`, reading the sympy forms that sit beside the JAX
 forms in each registry entry, so every derivation works for every registered activation
 and loss.
 
 Example:
     >>> import sympy as sp
-    >>> from funcmlp.activations import get_activation
-    >>> from funcmlp.losses import get_loss
+    >>> from funcmlp.registry.activations import get_activation
+    >>> from funcmlp.registry.losses import get_loss
     >>> n = sp.symbols("n1:3", real=True)
     >>> backward(get_activation("relu"), [sp.Rational(-1), sp.Rational(2)], [5, 7])
     [0, 7]
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from funcmlp.activations import Activation
-from funcmlp.losses import LOSSES, Loss
+from funcmlp.registry.activations import Activation
+from funcmlp.registry.losses import LOSSES, Loss
 
 def require_symbolic(activation: Activation) -> Activation:
     """The activation, or a ``ValueError`` naming what is missing for derivations."""

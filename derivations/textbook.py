@@ -36,8 +36,8 @@ from sympy.printing.str import StrPrinter
 
 from derivations import symbolic
 from derivations.render import latex_number, number_text, visible_width
-from funcmlp.activations import get_activation
-from funcmlp.losses import LOSSES, get_loss
+from funcmlp.registry.activations import get_activation
+from funcmlp.registry.losses import LOSSES, get_loss
 
 LIMIT = 60
 """Entry-by-entry lines for networks of at most this many parameters (one example)."""

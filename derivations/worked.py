@@ -21,7 +21,7 @@ from derivations import symbolic
 from derivations.derivation import Derivation, Erratum, P, Step, _decimal
 from derivations.render import render
 from derivations.spec import SEED_EXAMPLES, from_spec, read_spec, seed_spec_path
-from funcmlp.activations import get_activation
+from funcmlp.registry.activations import get_activation
 
 R = sp.Rational
 

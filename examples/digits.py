@@ -17,10 +17,10 @@ import numpy as np
 import optax
 
 from funcmlp import MLP, evaluate, fit, predict, save_checkpoint
-from funcmlp.batching import iterations_per_epoch
-from funcmlp.cli import main as funcmlp_command
-from funcmlp.data import load_digits, load_mnist
-from funcmlp.plots import plot_confusion, plot_history
+from funcmlp.training.batching import iterations_per_epoch
+from funcmlp.cli.main import main as funcmlp_command
+from funcmlp.data.datasets import load_digits, load_mnist
+from funcmlp.io.plots import plot_confusion, plot_history
 
 
 def progress_bar(epochs: int):

@@ -13,8 +13,8 @@ import jax
 import jax.numpy as jnp
 
 from funcmlp import MLP, backprop
-from funcmlp.data import load_digits
-from funcmlp.plots import plot_layer_norms
+from funcmlp.data.datasets import load_digits
+from funcmlp.io.plots import plot_layer_norms
 
 
 def layer_norms(mlp, params, x, y):

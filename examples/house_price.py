@@ -15,8 +15,8 @@ import optax
 
 from derivations.worked import build
 from funcmlp import MLP, Layer, backprop, fit, params_from_arrays, to_column_convention
-from funcmlp.data import house_price
-from funcmlp.plots import plot_curves
+from funcmlp.data.datasets import house_price
+from funcmlp.io.plots import plot_curves
 
 WEIGHTS = [  # seed 000 eqs. 7, 10, 13, column convention z = W a + b
     ([[0.01, -0.02, 0.03], [0.04, 0.05, -0.06]], [0.001, -0.001]),

@@ -14,13 +14,13 @@ import numpy as np
 import optax
 
 from funcmlp import MLP, fit, params_from_arrays, predict
-from funcmlp.data import logic_gate
-from funcmlp.perceptron import perceptron_epoch
-from funcmlp.plots import plot_decision_boundaries
+from funcmlp.data.datasets import logic_gate
+from funcmlp.training.perceptron import perceptron_epoch
+from funcmlp.io.plots import plot_decision_boundaries
 
 
 def perceptron_rule(x, y, *, eta=1.0, max_epochs=50):
-    """Seed 003 eq. 6 (funcmlp.perceptron): theta <- theta + eta [1 x]^T (y - a), one sample at a
+    """Seed 003 eq. 6 (funcmlp.training.perceptron): theta <- theta + eta [1 x]^T (y - a), one sample at a
     time, until an epoch makes no update. Returns theta = [b, w_1, w_2] and that epoch (or None)."""
     params = MLP((x.shape[1], 1), "hardlimit").init(jax.random.key(0), init="zeros")
     for epoch in range(1, max_epochs + 1):

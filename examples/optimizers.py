@@ -14,9 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from funcmlp import MLP, fit, make_optimizer, make_schedule
-from funcmlp.batching import iterations_per_epoch
-from funcmlp.data import load_digits
-from funcmlp.plots import plot_curves
+from funcmlp.training.batching import iterations_per_epoch
+from funcmlp.data.datasets import load_digits
+from funcmlp.io.plots import plot_curves
 
 RATES = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "rmsprop": 1e-3, "adam": 1e-3, "radam": 1e-3}
 

@@ -14,7 +14,7 @@ import numpy as np
 import optax
 
 from funcmlp import MLP, backprop, backward
-from funcmlp.data import synthetic_regression
+from funcmlp.data.datasets import synthetic_regression
 
 
 def huber(residual, delta=1.0):

@@ -11,16 +11,16 @@ Example:
     [[8.0, 8.0], [8.0]]
 """
 
-from funcmlp.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec, get_activation, register_activation, unregister_activation
-from funcmlp.backprop import Backprop, autodiff_grad, backprop, backward, objective
-from funcmlp.checkpoint import load_checkpoint, save_checkpoint
+from funcmlp.registry.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec, get_activation, register_activation, unregister_activation
+from funcmlp.core.backprop import Backprop, autodiff_grad, backprop, backward, objective
+from funcmlp.io.model_file import load_checkpoint, save_checkpoint
 from funcmlp.gradcheck import GradCheckReport, check_gradients, finite_difference_grad
-from funcmlp.initializers import get_initializer
-from funcmlp.losses import LOSS_NAMES, LOSSES, Loss, LossSpec, get_loss
-from funcmlp.model import MLP, Trace
-from funcmlp.optimizers import make_optimizer, make_schedule
-from funcmlp.params import Layer, params_from_arrays, to_column_convention
-from funcmlp.training import (EpochState, Evaluation, History, TrainingDiverged, accuracy, decision_threshold, evaluate, fit, predict,
+from funcmlp.core.initializers import get_initializer
+from funcmlp.registry.losses import LOSS_NAMES, LOSSES, Loss, LossSpec, get_loss
+from funcmlp.core.model import MLP, Trace
+from funcmlp.training.optimizers import make_optimizer, make_schedule
+from funcmlp.core.params import Layer, params_from_arrays, to_column_convention
+from funcmlp.training.loop import (EpochState, Evaluation, History, TrainingDiverged, accuracy, decision_threshold, evaluate, fit, predict,
                               train_epochs)
 
 __all__ = [

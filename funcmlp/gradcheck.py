@@ -24,10 +24,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from funcmlp.backprop import autodiff_grad, backprop, forward_and_output
-from funcmlp.losses import get_loss
-from funcmlp.model import MLP
-from funcmlp.params import Params
+from funcmlp.core.backprop import autodiff_grad, backprop, forward_and_output
+from funcmlp.registry.losses import get_loss
+from funcmlp.core.model import MLP
+from funcmlp.core.params import Params
 
 
 class ErrorRow(NamedTuple):
@@ -159,7 +159,7 @@ def finite_difference_grad(mlp: MLP, params: Params, x, y, loss="sse", *, eps: f
 
     Example:
         >>> import jax.numpy as jnp
-        >>> from funcmlp.params import params_from_arrays
+        >>> from funcmlp.core.params import params_from_arrays
         >>> mlp = MLP((1, 1), "identity")
         >>> p = params_from_arrays([([[2.0]], [0.0])], dtype=jnp.float64)
         >>> g, kink = finite_difference_grad(mlp, p, jnp.array([[3.0]], jnp.float64), jnp.array([[0.0]], jnp.float64), "sse")
@@ -259,7 +259,7 @@ def check_gradients(
     left as they were.
 
     Args:
-        mlp, params, x, y, loss, reduction: as for :func:`funcmlp.backprop`.
+        mlp, params, x, y, loss, reduction: as for :func:`funcmlp.core.backprop`.
         finite_differences: also compare with central differences.
         eps: finite-difference step, a positive finite number (``ValueError`` otherwise).
         max_fd_entries: perturb at most this many parameter entries, chosen at random with

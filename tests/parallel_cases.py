@@ -11,7 +11,7 @@ import optax
 jax.config.update("jax_enable_x64", True)
 
 from funcmlp import MLP, fit  # noqa: E402
-from funcmlp.parallel import data_mesh  # noqa: E402
+from funcmlp.training.parallel import data_mesh  # noqa: E402
 
 
 def problem(dtype, dropout=0.0, units=3):

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from funcmlp.activations import ACTIVATION_NAMES, Activation, get_activation
+from funcmlp.registry.activations import ACTIVATION_NAMES, Activation, get_activation
 
 ELEMENTWISE = [name for name in ACTIVATION_NAMES if name != "softmax"]
 POINTS = np.array([-3.7, -1.0, -0.25, -1e-3, 1e-3, 0.3, 1.0, 2.5, 6.0])
@@ -120,7 +120,7 @@ def test_unknown_activation_names_the_choices():
 def swish():
     import sympy
 
-    from funcmlp.activations import register_activation, unregister_activation
+    from funcmlp.registry.activations import register_activation, unregister_activation
 
     spec = register_activation(
         "swish", lambda n, alpha: n * jax.nn.sigmoid(n),
@@ -155,7 +155,7 @@ def test_a_registered_activation_trains_checks_and_derives(swish):
 
 
 def test_registration_refuses_bad_names(swish):
-    from funcmlp.activations import register_activation, unregister_activation
+    from funcmlp.registry.activations import register_activation, unregister_activation
 
     with pytest.raises(ValueError, match="activation 'swish' is already registered"):
         register_activation("swish", jnp.tanh, jnp.tanh)
@@ -168,7 +168,7 @@ def test_registration_refuses_bad_names(swish):
 def test_a_re_registered_name_is_a_new_activation_even_under_jit():
     """jit caches are keyed by the Activation; it carries its registry entry, so replacing an entry is seen."""
     from funcmlp import MLP, predict
-    from funcmlp.activations import register_activation, unregister_activation
+    from funcmlp.registry.activations import register_activation, unregister_activation
 
     mlp_old = None
     try:
@@ -184,7 +184,7 @@ def test_a_re_registered_name_is_a_new_activation_even_under_jit():
         np.testing.assert_allclose(mlp_new.apply(params, x), -first)
         assert predict(mlp_new, params, x).tolist() != predict(mlp_old, params, x).tolist()
     finally:
-        from funcmlp.activations import ACTIVATIONS
+        from funcmlp.registry.activations import ACTIVATIONS
         if "double_doc" in ACTIVATIONS:
             unregister_activation("double_doc")
 
@@ -194,14 +194,14 @@ def test_a_re_registered_name_is_a_new_activation_even_under_jit():
     (lambda r: r("cube", jnp.tanh, jnp.tanh, sympy_forward="x**3"), "forward and derivative must be functions"),
 ])
 def test_registration_refuses_what_is_not_a_function(call, match):
-    from funcmlp.activations import register_activation
+    from funcmlp.registry.activations import register_activation
     with pytest.raises(ValueError, match=match):
         call(register_activation)
 
 
 def test_other_refusals():
-    from funcmlp.activations import unregister_activation
-    from funcmlp.losses import get_loss
+    from funcmlp.registry.activations import unregister_activation
+    from funcmlp.registry.losses import get_loss
     with pytest.raises(ValueError, match="no registered activation 'nothing'"):
         unregister_activation("nothing")
     with pytest.raises(ValueError, match="alpha must be a finite number, got nan"):

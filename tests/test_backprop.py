@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from funcmlp import MLP, backprop, params_from_arrays
-from funcmlp.activations import ACTIVATION_NAMES
+from funcmlp.registry.activations import ACTIVATION_NAMES
 from funcmlp.gradcheck import finite_difference_grad
 
 HIDDEN = [*ACTIVATION_NAMES, "leaky_relu(0.2)", "elu(0.5)"]  # every built-in, and parameters away from their defaults

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from funcmlp import MLP, check_gradients
-from funcmlp import activations as activations_module
-from funcmlp.checkpoint import load_checkpoint, save_checkpoint
-from funcmlp.cli import main
+from funcmlp.registry import activations as activations_module
+from funcmlp.io.model_file import load_checkpoint, save_checkpoint
+from funcmlp.cli.main import main
 
 
 def test_checkpoint_round_trip_is_atomic_and_pickle_free(tmp_path):
@@ -91,7 +91,7 @@ def test_train_command_on_xor_writes_outputs(tmp_path, capsys):
     ],
 )
 def test_bad_input_prints_one_line_and_exits_nonzero(argv, message):
-    result = subprocess.run([sys.executable, "-m", "funcmlp.cli", *argv], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "funcmlp.cli.main", *argv], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("funcmlp: error:") and message in lines[0]
@@ -116,7 +116,7 @@ def test_derive_command_lists_and_prints(capsys):
 
 def test_train_command_on_mnist_files(tmp_path, capsys):
     """The --data mnist plumbing on a small synthetic IDX folder (no MNIST files are shipped)."""
-    from funcmlp.mnist import IDX_NAMES, write_idx
+    from funcmlp.data.mnist import IDX_NAMES, write_idx
     rng = np.random.default_rng(0)
     for split, n in (("train", 120), ("test", 30)):
         write_idx(str(tmp_path / IDX_NAMES[f"{split}_images"]), rng.integers(0, 256, (n, 28, 28)), compress=True)
@@ -142,7 +142,7 @@ def test_the_command_line_keeps_compiled_programs_in_the_users_cache(tmp_path):
     def run(*extra, **env):
         environ = {key: value for key, value in os.environ.items() if key != "FUNCMLP_NO_COMPILE_CACHE"}  # conftest sets it
         environ.update({"XDG_CACHE_HOME": str(tmp_path), "JAX_PLATFORMS": "cpu", **env})
-        command = [sys.executable, "-m", "funcmlp.cli", "check", "--sizes", "3,4,2", "--batch", "2", *extra]
+        command = [sys.executable, "-m", "funcmlp.cli.main", "check", "--sizes", "3,4,2", "--batch", "2", *extra]
         assert subprocess.run(command, env=environ, capture_output=True, text=True, timeout=300).returncode == 0
 
     folder = tmp_path / "funcmlp"
@@ -164,18 +164,18 @@ def test_the_command_line_keeps_compiled_programs_in_the_users_cache(tmp_path):
     (["train", "--data", "digits", "--data-path", "somewhere"], "--data-path is for --data mnist"),
 ])
 def test_bad_training_options_are_refused_before_any_data_loads(argv, match, capsys, monkeypatch):
-    import funcmlp.data
+    import funcmlp.data.datasets
 
-    monkeypatch.setattr(funcmlp.data, "load_dataset", lambda *a, **k: pytest.fail("data loaded before the options were checked"))
+    monkeypatch.setattr(funcmlp.data.datasets, "load_dataset", lambda *a, **k: pytest.fail("data loaded before the options were checked"))
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert match in err and len(err.strip().splitlines()) == 1
 
 
 def test_an_unwritable_out_is_found_before_training(tmp_path, capsys, monkeypatch):
-    import funcmlp.data
+    import funcmlp.data.datasets
 
-    monkeypatch.setattr(funcmlp.data, "load_dataset", lambda *a, **k: pytest.fail("data loaded before --out was checked"))
+    monkeypatch.setattr(funcmlp.data.datasets, "load_dataset", lambda *a, **k: pytest.fail("data loaded before --out was checked"))
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
     assert main(["train", "--data", "xor", "--out", str(a_file / "run")]) == 2
@@ -216,7 +216,7 @@ def _mnist_model(tmp_path, data="mnist"):
 def test_predict_writes_a_kaggle_submission(tmp_path, capsys):
     """Kaggle's test.csv (a byte-order mark too), IDX images and .npy inputs; labels and
     probabilities computed here with numpy from the saved params."""
-    from funcmlp.mnist import write_idx
+    from funcmlp.data.mnist import write_idx
 
     mlp, params, model = _mnist_model(tmp_path)
     pixels = np.random.default_rng(0).integers(0, 256, size=(5, 784))

@@ -4,8 +4,8 @@ import os
 import numpy as np
 import pytest
 
-from funcmlp.data import load_dataset, load_digits, logic_gate, split_indices, standardize, synthetic_regression
-from funcmlp.mnist import DataFileError, IDX_NAMES, load_idx_folder, load_kaggle_csv, read_idx, write_idx
+from funcmlp.data.datasets import load_dataset, load_digits, logic_gate, split_indices, standardize, synthetic_regression
+from funcmlp.data.mnist import DataFileError, IDX_NAMES, load_idx_folder, load_kaggle_csv, read_idx, write_idx
 
 
 def test_digits_split_is_seeded_disjoint_and_standardized_on_train():
@@ -62,7 +62,7 @@ def test_idx_folder_round_trip(tmp_path, compress):
 
 
 def test_mnist_data_set_from_idx(tmp_path):
-    from funcmlp.data import load_mnist
+    from funcmlp.data.datasets import load_mnist
     make_idx_folder(str(tmp_path))
     ds = load_mnist(str(tmp_path), validation=2)
     assert ds.num_classes == 10

@@ -9,7 +9,7 @@ import pytest
 import sympy as sp
 
 from derivations.activations import equal, on_side, one_sided_limit, prove_activation_derivatives, prove_elementwise, sigmoid, x
-from funcmlp.activations import ACTIVATION_NAMES, ACTIVATIONS, ActivationSpec, Activation
+from funcmlp.registry.activations import ACTIVATION_NAMES, ACTIVATIONS, ActivationSpec, Activation
 
 RESULTS = prove_activation_derivatives()
 

@@ -1,13 +1,13 @@
 """derivations.chain: sympy's derivative of the whole loss equals the closed form of seed 003
-eqs. 19, 24 and 33, and the three-way agreement sympy = funcmlp.backprop = jax.grad in float64."""
+eqs. 19, 24 and 33, and the three-way agreement sympy = funcmlp.core.backprop = jax.grad in float64."""
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from derivations.chain import Network, activation_function, check_composed, check_graph, check_local, lambdify_gradient, reverse_gradient
 from funcmlp import MLP, autodiff_grad, backprop, params_from_arrays
-from funcmlp.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec
-from funcmlp.losses import LOSS_NAMES
+from funcmlp.registry.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec
+from funcmlp.registry.losses import LOSS_NAMES
 
 SMALL = [
     Network((2, 2, 1), ("sigmoid", "sigmoid"), "sse"),  # seed 002's shape

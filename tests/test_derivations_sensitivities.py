@@ -45,7 +45,7 @@ def test_symbolic_jacobian_matches_jax_jacobian():
 
 def test_softmax_jacobian_for_a_layer():
     """dn^(k+1)/dn^k through a softmax layer is W^T (diag(p) - p p^T), not a diagonal F'."""
-    from funcmlp.activations import get_activation
+    from funcmlp.registry.activations import get_activation
     derived, closed, W = jacobian_concrete(3, 2, "row", get_activation("softmax"))
     assert (derived - closed).applyfunc(sp.simplify) == sp.zeros(2, 3)
     n = [sp.Symbol(f"n_{{{j}}}", real=True) for j in (1, 2, 3)]

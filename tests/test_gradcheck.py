@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from funcmlp import MLP, check_gradients, params_from_arrays
-from funcmlp import activations as activations_module
+from funcmlp.registry import activations as activations_module
 from funcmlp.gradcheck import _compare, finite_difference_grad
 
 

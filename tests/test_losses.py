@@ -8,8 +8,8 @@ import numpy as np
 import optax
 import pytest
 
-from funcmlp.activations import ACTIVATION_NAMES, Activation
-from funcmlp.losses import LOSS_NAMES, LOSSES, Loss, get_loss, prepare_targets, prepare_weights, reduction_weights
+from funcmlp.registry.activations import ACTIVATION_NAMES, Activation
+from funcmlp.registry.losses import LOSS_NAMES, LOSSES, Loss, get_loss, prepare_targets, prepare_weights, reduction_weights
 
 A = jnp.array([[0.2, 0.7, 0.1], [0.6, 0.3, 0.1]])
 Z = jnp.array([[1.5, -0.3, 0.2], [0.0, 2.0, -1.0]])

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from funcmlp import MLP, Layer, params_from_arrays, to_column_convention
-from funcmlp.initializers import get_initializer
-from funcmlp.params import count_parameters, layer_sizes
+from funcmlp.core.initializers import get_initializer
+from funcmlp.core.params import count_parameters, layer_sizes
 
 XOR_X = jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 

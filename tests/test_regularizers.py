@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from funcmlp import MLP, backprop, objective
-from funcmlp.regularizers import anchor, anchor_penalty
+from funcmlp.training.regularizers import anchor, anchor_penalty
 
 
 def test_anchor_gradient_equals_autodiff_of_augmented_loss():

@@ -12,10 +12,10 @@ import numpy as np
 import optax
 import pytest
 
-import funcmlp.training as training
+import funcmlp.training.loop as training
 from funcmlp import MLP, fit
-from funcmlp.checkpoint import read_npz
-from funcmlp.training_state import STATE_FORMAT, STATE_VERSION, load_state, state_path
+from funcmlp.io.model_file import read_npz
+from funcmlp.io.training_state import STATE_FORMAT, STATE_VERSION, load_state, state_path
 
 
 def _problem(dtype):
@@ -73,7 +73,7 @@ def test_resume_refuses_another_network_or_optimizer(tmp_path):
 
 def _train(out, *extra):
     environ = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    return [sys.executable, "-m", "funcmlp.cli", "train", "--data", "xor", "--hidden", "16", "--dropout", "0.2", "--epochs", "600",
+    return [sys.executable, "-m", "funcmlp.cli.main", "train", "--data", "xor", "--hidden", "16", "--dropout", "0.2", "--epochs", "600",
             "--no-check", "--quiet", "--out", str(out), *extra], environ
 
 
@@ -94,7 +94,7 @@ def test_a_run_killed_at_any_moment_resumes_to_the_same_params(tmp_path, precisi
     assert not (tmp_path / "killed" / "params.npz").exists()  # killed during training, not after it
     header, _ = read_npz(state_path(tmp_path / "killed"), STATE_FORMAT, STATE_VERSION)
     assert 1 <= header["epoch"] < 600
-    resume = [sys.executable, "-m", "funcmlp.cli", "train", "--resume", str(tmp_path / "killed"), "--no-check", "--quiet"]
+    resume = [sys.executable, "-m", "funcmlp.cli.main", "train", "--resume", str(tmp_path / "killed"), "--no-check", "--quiet"]
     finished = subprocess.run(resume, env=environ, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     with np.load(tmp_path / "straight" / "params.npz") as a, np.load(tmp_path / "killed" / "params.npz") as b:
@@ -105,7 +105,7 @@ def test_a_run_killed_at_any_moment_resumes_to_the_same_params(tmp_path, precisi
 
 
 def test_resume_from_a_folder_without_a_checkpoint_says_how_to_start(tmp_path, capsys):
-    from funcmlp.cli import main
+    from funcmlp.cli.main import main
 
     assert main(["train", "--resume", str(tmp_path)]) == 2
     assert f"--resume {tmp_path}: no checkpoint.npz there; start a run with: funcmlp train --out {tmp_path}" in capsys.readouterr().err
@@ -139,7 +139,7 @@ def test_skipping_nonfinite_steps_counts_them():
 
 
 def test_the_command_line_reports_divergence_in_one_line(tmp_path, capsys):
-    from funcmlp.cli import main
+    from funcmlp.cli.main import main
 
     argv = ["train", "--data", "synthetic_regression", "--optimizer", "sgd", "--lr", "1e30", "--epochs", "3", "--out", str(tmp_path), "--quiet"]
     assert main(argv) == 2

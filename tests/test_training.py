@@ -6,8 +6,8 @@ import optax
 import pytest
 
 from funcmlp import MLP, evaluate, fit, make_optimizer, make_schedule, predict
-from funcmlp.batching import epoch_batches, iterations_per_epoch
-from funcmlp.data import load_digits, logic_gate
+from funcmlp.training.batching import epoch_batches, iterations_per_epoch
+from funcmlp.data.datasets import load_digits, logic_gate
 
 
 def test_xor_is_learned_to_full_accuracy_from_a_seeded_key():
@@ -191,7 +191,7 @@ def test_epoch_loss_and_accuracy_are_the_exact_epoch_figures_of_its_steps(reduct
 
 
 def test_validation_every_k_epochs_and_epoch_seconds_count_everything(monkeypatch):
-    import funcmlp.training as training
+    import funcmlp.training.loop as training
 
     calls = []
     original = training._loss_and_accuracy

@@ -26,13 +26,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
-from funcmlp.activations import get_activation
-from funcmlp.losses import weight_divisor
-from funcmlp.model import MLP
-from funcmlp.optimizers import OPTIMIZER_NAMES, make_optimizer
-from funcmlp.params import Layer
+from funcmlp.registry.activations import get_activation
+from funcmlp.registry.losses import weight_divisor
+from funcmlp.core.model import MLP
+from funcmlp.training.optimizers import OPTIMIZER_NAMES, make_optimizer
+from funcmlp.core.params import Layer
 from funcmlp.sklearn._labels import check_dtype, check_first_partial_fit, encode_labels
-from funcmlp.training import GRADIENT_SOURCES, train_epochs
+from funcmlp.training.loop import GRADIENT_SOURCES, train_epochs
 
 SKLEARN_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 """scikit-learn's activation names and funcmlp's; any other funcmlp activation name works too."""

@@ -1,5 +1,5 @@
 """``Perceptron``: seed 003's single-layer perceptron and its learning rule (eq. 6) as a
-scikit-learn classifier (:func:`funcmlp.perceptron.perceptron_epoch` runs each epoch)."""
+scikit-learn classifier (:func:`funcmlp.training.perceptron.perceptron_epoch` runs each epoch)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
-from funcmlp.model import MLP
-from funcmlp.params import Layer
-from funcmlp.perceptron import perceptron_epoch
+from funcmlp.core.model import MLP
+from funcmlp.core.params import Layer
+from funcmlp.training.perceptron import perceptron_epoch
 from funcmlp.sklearn._labels import check_dtype, check_first_partial_fit, encode_labels
 
 

@@ -2,7 +2,7 @@
 
 Example:
     >>> import os, tempfile
-    >>> from funcmlp.training import History
+    >>> from funcmlp.training.loop import History
     >>> h = History(train_loss=[1.0, 0.5], val_loss=[1.1, 0.7], epoch_seconds=[0.1, 0.1])
     >>> path = plot_history(h, os.path.join(tempfile.mkdtemp(), "curves.png"))
     >>> os.path.getsize(path) > 0
@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from funcmlp.files import atomic_write
+from funcmlp.io.files import atomic_write
 
 
 def pyplot():
@@ -30,7 +30,7 @@ def pyplot():
 
 
 def save_figure(fig, path: str, *, dpi: int = 110) -> str:
-    """Save ``fig`` as a PNG at ``path`` by :func:`funcmlp.files.atomic_write` (an interrupted
+    """Save ``fig`` as a PNG at ``path`` by :func:`funcmlp.io.files.atomic_write` (an interrupted
     save never leaves half a picture) and close it."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     try:

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from funcmlp.losses import weight_divisor
+from funcmlp.registry.losses import weight_divisor
 
 DATA_AXIS = "data"
 
@@ -130,7 +130,7 @@ def replicate(tree, mesh: Mesh):
 
 def sharded_gradient_fn(local_value_and_grad, mesh: Mesh, reduction: str):
     """The batch's ``(loss, grads, outputs)`` from ``local_value_and_grad`` (a function of
-    :func:`funcmlp.training.make_gradient_fn`'s signature built with ``reduction="sum"``) run
+    :func:`funcmlp.training.loop.make_gradient_fn`'s signature built with ``reduction="sum"``) run
     on each device's shard of the batch and summed over the data axis.
 
     ``reduction="mean"``: each example weighs ``w_i / W`` (``W`` over the global batch), so the

@@ -19,14 +19,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from funcmlp.backprop import backprop, forward_and_output
-from funcmlp.batching import epoch_batches, iterations_per_epoch
-from funcmlp.activations import is_concrete
-from funcmlp.losses import check_labels, check_reduction, get_loss, prepare_targets, prepare_weights, weight_divisor
-from funcmlp.model import MLP
-from funcmlp.parallel import pad_batches, replicate, resolve_mesh, shard_rows, sharded_gradient_fn, shards
-from funcmlp.params import Params
-from funcmlp.training_state import TrainingState, load_state, save_state, state_path
+from funcmlp.core.backprop import backprop, forward_and_output
+from funcmlp.training.batching import epoch_batches, iterations_per_epoch
+from funcmlp.registry.activations import is_concrete
+from funcmlp.registry.losses import check_labels, check_reduction, get_loss, prepare_targets, prepare_weights, weight_divisor
+from funcmlp.core.model import MLP
+from funcmlp.training.parallel import pad_batches, replicate, resolve_mesh, shard_rows, sharded_gradient_fn, shards
+from funcmlp.core.params import Params
+from funcmlp.io.training_state import TrainingState, load_state, save_state, state_path
 
 GRADIENT_SOURCES = ("manual", "autodiff")
 _jit_apply = jax.jit(MLP.apply, static_argnums=0, static_argnames=("train",))
@@ -270,7 +270,7 @@ def _run_epoch(params: Params, opt_state, key, x, y, classes, sample_weight, *, 
     0 when only the loss is, steps skipped). Compiled once per (network, loss, optimizer,
     reduction, gradient, batch layout, data shapes, mesh).
 
-    With a ``mesh`` each batch is split over its data axis (:mod:`funcmlp.parallel`); the data
+    With a ``mesh`` each batch is split over its data axis (:mod:`funcmlp.training.parallel`); the data
     then carry padding rows beyond ``n_examples``, never drawn."""
     n = x.shape[0] if n_examples is None else n_examples
     steps = iterations_per_epoch(n, batch_size, drop_last=drop_last)
@@ -480,10 +480,10 @@ def fit(
 
     Args:
         mlp, params: the network and its initial parameters.
-        data: ``(x, y)`` with ``x`` ``(N, d_0)``; ``y`` as for :func:`funcmlp.backprop`. Both
+        data: ``(x, y)`` with ``x`` ``(N, d_0)``; ``y`` as for :func:`funcmlp.core.backprop`. Both
             are checked once, here, cast to the params' dtype and put on the device once.
         loss: loss name.
-        optimizer: any ``optax.GradientTransformation`` (see :mod:`funcmlp.optimizers`); pass
+        optimizer: any ``optax.GradientTransformation`` (see :mod:`funcmlp.training.optimizers`); pass
             the same object to later calls to reuse the compiled epoch. Its ``update`` gets the
             extra argument ``batch_weight``, the batch's sum of example weights (its number of
             real examples without ``sample_weight``), which transformations that take no extra
@@ -499,7 +499,7 @@ def fit(
         drop_last: drop the partial last batch instead of keeping it.
         classification: record accuracy (default: for the cross-entropy losses).
         callback: called as ``callback(epoch, history)`` after each epoch (e.g. a progress bar).
-        checkpoint_dir: a folder for ``checkpoint.npz`` (:mod:`funcmlp.training_state`: params,
+        checkpoint_dir: a folder for ``checkpoint.npz`` (:mod:`funcmlp.io.training_state`: params,
             optimizer state, key, epoch, history), written atomically every
             ``checkpoint_every`` epochs, after the last and on Ctrl-C (``KeyboardInterrupt``).
         resume: go on from ``checkpoint_dir``'s state when there is one (``params`` then serve
@@ -515,7 +515,7 @@ def fit(
             (``history.best_epoch``); needs ``validation`` and ``validate_every=1``.
         sample_weight: per-example weights ``(N,)`` of the training data, finite and >= 0, in
             every batch's loss and gradient and in the epoch's loss and accuracy.
-        mesh: data parallelism (:mod:`funcmlp.parallel`): a ``jax.sharding.Mesh`` with a
+        mesh: data parallelism (:mod:`funcmlp.training.parallel`): a ``jax.sharding.Mesh`` with a
             ``"data"`` axis, or ``"auto"`` for every device (of every process under
             ``jax.distributed``). Each batch is split over the data axis, params and optimizer
             state are replicated, the shards' gradients (manual or autodiff) are summed with

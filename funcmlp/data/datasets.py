@@ -148,13 +148,13 @@ def load_mnist(path: str, seed: int = 0, *, validation: int | None = None) -> Da
     IDX: the official 60,000/10,000 train/test split; ``validation`` training images (default
     5,000, or 1/12 of a smaller set), chosen by a seeded permutation, are held out. Kaggle: ``train.csv`` (42,000 labelled rows) is
     split 80/10/10 by a seeded permutation (its ``test.csv`` has no labels; see
-    :func:`funcmlp.mnist.load_kaggle_csv`). Pixels are scaled to [0, 1] (divided by 255).
+    :func:`funcmlp.data.mnist.load_kaggle_csv`). Pixels are scaled to [0, 1] (divided by 255).
 
     Raises:
         FileNotFoundError: saying where to put the files.
-        funcmlp.mnist.DataFileError: naming the file (and line) of a malformed entry.
+        funcmlp.data.mnist.DataFileError: naming the file (and line) of a malformed entry.
     """
-    from funcmlp.mnist import load_idx_folder, load_kaggle_csv
+    from funcmlp.data.mnist import load_idx_folder, load_kaggle_csv
 
     if os.path.isdir(path):
         x_train, y_train, x_test, y_test = load_idx_folder(path)

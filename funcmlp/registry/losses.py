@@ -57,7 +57,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import xlog1py, xlogy
 
-from funcmlp.activations import ACTIVATIONS, Activation, is_concrete, largest, sp
+from funcmlp.registry.activations import ACTIVATIONS, Activation, is_concrete, largest, sp
 
 Array = jax.Array
 

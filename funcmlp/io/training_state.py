@@ -10,8 +10,8 @@ moment leaves the previous complete state.
 
 Example:
     >>> import jax, optax, tempfile
-    >>> from funcmlp.model import MLP
-    >>> from funcmlp.training import History
+    >>> from funcmlp.core.model import MLP
+    >>> from funcmlp.training.loop import History
     >>> mlp = MLP((2, 3, 1), "tanh"); params = mlp.init(jax.random.key(0)); adam = optax.adam(0.1)
     >>> folder = tempfile.mkdtemp()
     >>> _ = save_state(folder, mlp, TrainingState(params, adam.init(params), jax.random.key(7), 3, History(train_loss=[1.0, 0.5, 0.25])))
@@ -30,9 +30,9 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from funcmlp.checkpoint import read_npz, write_npz_atomically
-from funcmlp.model import MLP
-from funcmlp.params import Layer, Params
+from funcmlp.io.model_file import read_npz, write_npz_atomically
+from funcmlp.core.model import MLP
+from funcmlp.core.params import Layer, Params
 
 STATE_FILE = "checkpoint.npz"
 STATE_FORMAT = "funcmlp-training-state"
@@ -46,7 +46,7 @@ class TrainingState(NamedTuple):
     opt_state: Any
     key: jax.Array
     epoch: int
-    history: Any  # funcmlp.training.History
+    history: Any  # funcmlp.training.loop.History
     options: dict = {}
     best_params: Params | None = None  # with early stopping: the best epoch's params
 
@@ -88,7 +88,7 @@ def load_state(folder, mlp: MLP, params: Params, optimizer) -> TrainingState:
     """The state saved in ``folder``, restored into the structure of ``params`` and
     ``optimizer.init(params)``; a ``ValueError`` names any disagreement (another network,
     another optimizer, a damaged file)."""
-    from funcmlp.training import History
+    from funcmlp.training.loop import History
 
     path = state_path(folder)
     header, data = read_npz(path, STATE_FORMAT, STATE_VERSION)

@@ -13,8 +13,8 @@ the batch loss is ``L = sum_i r_i L_i`` and the sensitivities ``s^k = dL/dn^k`` 
 elementwise activations, ``p * (g - <g, p>)`` for softmax.
 
 Every entry point here checks its input first (:func:`forward_and_output`): the loss
-against the output layer (:meth:`funcmlp.losses.Loss.check_output`), the targets and
-example weights against the loss (:func:`funcmlp.losses.prepare_targets`), the params and
+against the output layer (:meth:`funcmlp.registry.losses.Loss.check_output`), the targets and
+example weights against the loss (:func:`funcmlp.registry.losses.prepare_targets`), the params and
 inputs against the network. Values (label ranges, [0, 1] targets, finiteness) are checked
 when they are concrete; under a caller's ``jit`` only shapes can be.
 """
@@ -26,9 +26,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from funcmlp.losses import check_reduction, get_loss, prepare_targets, prepare_weights, reduction_weights
-from funcmlp.model import MLP, Trace
-from funcmlp.params import Layer, Params
+from funcmlp.registry.losses import check_reduction, get_loss, prepare_targets, prepare_weights, reduction_weights
+from funcmlp.core.model import MLP, Trace
+from funcmlp.core.params import Layer, Params
 
 Array = jax.Array
 
@@ -40,7 +40,7 @@ class Backprop(NamedTuple):
         grads: ``dL/dparams``, same tree structure as params.
         sensitivities: ``(s^1, ..., s^L)``, each ``(batch, d_k)`` (``(d_k,)`` for one example).
         loss: the batch loss, a scalar.
-        trace: the forward :class:`~funcmlp.model.Trace` it used.
+        trace: the forward :class:`~funcmlp.core.model.Trace` it used.
     """
 
     grads: Params
@@ -69,15 +69,15 @@ def objective(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "m
     Args:
         mlp, params: the network.
         x: ``(batch, d_0)`` or ``(d_0,)``.
-        y: targets, see :func:`funcmlp.losses.prepare_targets`.
-        loss: a loss name (:mod:`funcmlp.losses`).
+        y: targets, see :func:`funcmlp.registry.losses.prepare_targets`.
+        loss: a loss name (:mod:`funcmlp.registry.losses`).
         reduction: ``"mean"`` or ``"sum"`` over the batch.
         weights: optional per-example weights ``(batch,)`` (the mean divides by their sum).
         key, train: dropout, as in :meth:`MLP.trace`.
 
     Example:
         >>> import jax.numpy as jnp
-        >>> from funcmlp.params import params_from_arrays
+        >>> from funcmlp.core.params import params_from_arrays
         >>> mlp = MLP((2, 2, 1), ["relu", "identity"])
         >>> p = params_from_arrays([([[1, 1], [1, 1]], [0, 0]), ([[1], [1]], [0])])
         >>> float(objective(mlp, p, jnp.array([1.0, 1.0]), 0.0, "sse"))
@@ -97,7 +97,7 @@ def backprop(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "me
 
     Example (seed 003, eqs. 39-51):
         >>> import jax.numpy as jnp
-        >>> from funcmlp.params import params_from_arrays
+        >>> from funcmlp.core.params import params_from_arrays
         >>> mlp = MLP((2, 2, 1), ["relu", "identity"])
         >>> p = params_from_arrays([([[1, 1], [1, 1]], [0, 0]), ([[1], [1]], [0])])
         >>> result = backprop(mlp, p, jnp.array([1.0, 1.0]), 0.0, "sse")
@@ -151,7 +151,7 @@ def autodiff_grad(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str 
 
     Example:
         >>> import jax.numpy as jnp
-        >>> from funcmlp.params import params_from_arrays
+        >>> from funcmlp.core.params import params_from_arrays
         >>> mlp = MLP((2, 2, 1), ["relu", "identity"])
         >>> p = params_from_arrays([([[1, 1], [1, 1]], [0, 0]), ([[1], [1]], [0])])
         >>> autodiff_grad(mlp, p, jnp.array([1.0, 1.0]), 0.0, "sse")[1].W.ravel().tolist()

@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import replace
 
-from funcmlp.files import atomic_write
+from funcmlp.io.files import atomic_write
 
 TASK_DEFAULTS = {
     "digits": dict(hidden=[256], activation="relu", output="identity", loss="softmax_cross_entropy", optimizer="adamw",
@@ -51,11 +51,11 @@ def _str_list(text: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from funcmlp.activations import ACTIVATION_NAMES
-    from funcmlp.data import DATASETS
-    from funcmlp.losses import LOSS_NAMES
-    from funcmlp.optimizers import OPTIMIZER_NAMES, SCHEDULE_NAMES
-    from funcmlp.training import GRADIENT_SOURCES
+    from funcmlp.registry.activations import ACTIVATION_NAMES
+    from funcmlp.data.datasets import DATASETS
+    from funcmlp.registry.losses import LOSS_NAMES
+    from funcmlp.training.optimizers import OPTIMIZER_NAMES, SCHEDULE_NAMES
+    from funcmlp.training.loop import GRADIENT_SOURCES
 
     parser = _Parser(prog="funcmlp", description="Multi-layer perceptrons as pure JAX functions with a hand-written backprop.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -265,7 +265,7 @@ SCALE_OPTIONS = ("devices", "coordinator", "num_processes", "process_id", "distr
 
 def _resumed(args):
     """The options saved with the run in ``args.resume`` (its --epochs replaced by a given one)."""
-    from funcmlp.training_state import read_options, state_path
+    from funcmlp.io.training_state import read_options, state_path
 
     if not os.path.exists(state_path(args.resume)):
         raise ValueError(f"--resume {args.resume}: no checkpoint.npz there; start a run with: funcmlp train --out {args.resume}")
@@ -350,7 +350,7 @@ def _join_processes(args) -> None:
 
 
 def _optimizer(args, total_steps):
-    from funcmlp.optimizers import make_optimizer, make_schedule
+    from funcmlp.training.optimizers import make_optimizer, make_schedule
 
     schedule = make_schedule(args.schedule, args.lr, total_steps=total_steps)
     return make_optimizer(args.optimizer, schedule, momentum=args.momentum, weight_decay=args.weight_decay)
@@ -376,13 +376,13 @@ def _train(args) -> int:
     import jax
     import numpy as np
 
-    from funcmlp.batching import iterations_per_epoch
-    from funcmlp.checkpoint import save_checkpoint
-    from funcmlp.data import load_dataset
+    from funcmlp.training.batching import iterations_per_epoch
+    from funcmlp.io.model_file import save_checkpoint
+    from funcmlp.data.datasets import load_dataset
     from funcmlp.gradcheck import check_gradients
-    from funcmlp.model import MLP
-    from funcmlp.parallel import data_mesh
-    from funcmlp.training import evaluate, fit
+    from funcmlp.core.model import MLP
+    from funcmlp.training.parallel import data_mesh
+    from funcmlp.training.loop import evaluate, fit
 
     defaults = TASK_DEFAULTS.get(args.data, TASK_DEFAULTS["synthetic_regression"])
     for name, value in defaults.items():
@@ -412,7 +412,7 @@ def _train(args) -> int:
         print(f"note    --batch-size {args.batch_size} is more than the {len(data.x_train)} training examples: "
               f"using {len(data.x_train)} (one full batch per epoch)")
         args.batch_size = len(data.x_train)
-    from funcmlp.losses import get_loss
+    from funcmlp.registry.losses import get_loss
 
     one_per_class = data.num_classes > 2 or get_loss(args.loss).spec.targets == "class"
     d_out = data.num_classes if one_per_class else (1 if data.num_classes == 2 else data.y_train.shape[1])
@@ -471,8 +471,8 @@ def _train(args) -> int:
             json.dump({"options": {k: v for k, v in vars(args).items() if k != "func"}, "history": rows}, handle, indent=1)
         written = []
         if args.plots:
-            from funcmlp.plots import plot_confusion, plot_history
-            from funcmlp.training import predict
+            from funcmlp.io.plots import plot_confusion, plot_history
+            from funcmlp.training.loop import predict
 
             written.append(plot_history(history, os.path.join(args.out, "curves.png"), title=f"{args.data}: {mlp}"))
             if data.num_classes > 2:
@@ -524,9 +524,9 @@ def _progress(args):
 
 
 def cmd_evaluate(args) -> int:
-    from funcmlp.checkpoint import checkpoint_extra, load_checkpoint
-    from funcmlp.data import load_dataset
-    from funcmlp.training import evaluate
+    from funcmlp.io.model_file import checkpoint_extra, load_checkpoint
+    from funcmlp.data.datasets import load_dataset
+    from funcmlp.training.loop import evaluate
 
     _check_manifest(args.checkpoint)
     mlp, params = load_checkpoint(args.checkpoint)
@@ -550,8 +550,8 @@ def _prediction_inputs(path: str, extra: dict, features: int):
     """The inputs of a prediction file, scaled as the model's training data were."""
     import numpy as np
 
-    from funcmlp.data import scale_pixels
-    from funcmlp.mnist import PIXELS, load_kaggle_csv, read_idx
+    from funcmlp.data.datasets import scale_pixels
+    from funcmlp.data.mnist import PIXELS, load_kaggle_csv, read_idx
 
     if path.endswith(".npy"):
         x = np.load(path, allow_pickle=False)
@@ -571,9 +571,9 @@ def cmd_predict(args) -> int:
     import jax
     import numpy as np
 
-    from funcmlp.checkpoint import checkpoint_extra, load_checkpoint
-    from funcmlp.losses import get_loss
-    from funcmlp.training import predict
+    from funcmlp.io.model_file import checkpoint_extra, load_checkpoint
+    from funcmlp.registry.losses import get_loss
+    from funcmlp.training.loop import predict
 
     _check_manifest(args.checkpoint)
     mlp, params = load_checkpoint(args.checkpoint)
@@ -608,8 +608,8 @@ def cmd_check(args) -> int:
     import jax
 
     from funcmlp.gradcheck import check_gradients
-    from funcmlp.losses import get_loss
-    from funcmlp.model import MLP
+    from funcmlp.registry.losses import get_loss
+    from funcmlp.core.model import MLP
 
     activations = args.activations[0] if len(args.activations) == 1 else args.activations
     mlp = MLP(tuple(args.sizes), activations, output=args.output)

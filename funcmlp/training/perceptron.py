@@ -9,7 +9,7 @@ backprop cannot train them; this rule can, on linearly separable data (AND, OR; 
 
 Example:
     >>> import jax, jax.numpy as jnp
-    >>> from funcmlp.model import MLP
+    >>> from funcmlp.core.model import MLP
     >>> x = jnp.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]); y = jnp.array([[0.], [0.], [0.], [1.]])  # AND
     >>> params = MLP((2, 1), "hardlimit").init(jax.random.key(0), init="zeros")
     >>> for epoch in range(1, 20):
@@ -27,8 +27,8 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from funcmlp.activations import get_activation
-from funcmlp.params import Layer, Params
+from funcmlp.registry.activations import get_activation
+from funcmlp.core.params import Layer, Params
 
 _HARDLIMIT = get_activation("hardlimit")
 

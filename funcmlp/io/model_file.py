@@ -7,7 +7,7 @@ fsynced, then ``os.replace``d over the target: a crash leaves the old checkpoint
 
 Example:
     >>> import jax, tempfile, os
-    >>> from funcmlp.model import MLP
+    >>> from funcmlp.core.model import MLP
     >>> mlp = MLP((3, 2, 1), "tanh", output="identity")
     >>> params = mlp.init(jax.random.key(0))
     >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
@@ -27,10 +27,10 @@ import zipfile
 import jax.numpy as jnp
 import numpy as np
 
-from funcmlp.activations import Activation
-from funcmlp.files import atomic_write
-from funcmlp.model import MLP
-from funcmlp.params import Layer, Params
+from funcmlp.registry.activations import Activation
+from funcmlp.io.files import atomic_write
+from funcmlp.core.model import MLP
+from funcmlp.core.params import Layer, Params
 
 FORMAT_VERSION = 1
 
@@ -58,7 +58,7 @@ def save_checkpoint(path: str | os.PathLike, mlp: MLP, params: Params, *, extra:
 
 
 def write_npz_atomically(path, arrays: dict) -> None:
-    """``np.savez`` of ``arrays`` written to ``path`` by :func:`funcmlp.files.atomic_write`."""
+    """``np.savez`` of ``arrays`` written to ``path`` by :func:`funcmlp.io.files.atomic_write`."""
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

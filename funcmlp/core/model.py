@@ -9,7 +9,7 @@ Contract (row convention of seed 003, batch first)::
 
 ``MLP`` holds only static configuration (sizes, activations, dropout rates); it is a
 frozen, hashable dataclass, so it can be passed to ``jax.jit`` as a static argument or
-closed over. Parameters are a separate pytree (:mod:`funcmlp.params`).
+closed over. Parameters are a separate pytree (:mod:`funcmlp.core.params`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from funcmlp.activations import Activation, get_activation, is_concrete
-from funcmlp.initializers import get_initializer
-from funcmlp.params import Layer, Params
+from funcmlp.registry.activations import Activation, get_activation, is_concrete
+from funcmlp.core.initializers import get_initializer
+from funcmlp.core.params import Layer, Params
 
 Array = jax.Array
 
@@ -118,7 +118,7 @@ class MLP:
         Args:
             key: a ``jax.random`` key.
             init: weight initializer name, callable, or one per layer (see
-                :mod:`funcmlp.initializers`).
+                :mod:`funcmlp.core.initializers`).
             bias_init: bias initializer, zeros unless asked.
             dtype: float dtype (default: JAX's default float, float64 under x64).
 
@@ -193,7 +193,7 @@ class MLP:
 
         Example:
             >>> import jax.numpy as jnp
-            >>> from funcmlp.params import params_from_arrays
+            >>> from funcmlp.core.params import params_from_arrays
             >>> mlp = MLP((2, 2, 1), ["relu", "identity"])
             >>> p = params_from_arrays([([[1, 1], [1, 1]], [0, 0]), ([[1], [1]], [0])])
             >>> t = mlp.trace(p, jnp.array([1.0, 1.0]))
@@ -229,7 +229,7 @@ class MLP:
 
         Example:
             >>> import jax.numpy as jnp
-            >>> from funcmlp.params import params_from_arrays
+            >>> from funcmlp.core.params import params_from_arrays
             >>> xor = MLP((2, 2, 1), "hardlimit")
             >>> p = params_from_arrays([([[1, -1], [-1, 1]], [-0.5, -0.5]), ([1, 1], -0.5)])
             >>> xor.apply(p, jnp.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])).ravel().tolist()
