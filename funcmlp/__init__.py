@@ -3,6 +3,17 @@
 Row convention (seed 003): ``n^k = a^{k-1} @ W^k + b^k``, ``W^k`` of shape ``(d_{k-1}, d_k)``.
 Params are a tuple of ``Layer(W, b)``; gradients have the same structure.
 
+The packages, each importing only those above it::
+
+    registry/     activations and losses: one entry each, JAX and sympy forms side by side
+    core/         the network, its forward trace, the backward recursion: pure, traceable, never checks
+    checks        every eager check, once, at the entry points -> a checked Batch
+    gradients, evaluation, gradcheck     backprop / objective / autodiff_grad; predict, evaluate; the three-way check
+    io/           one array serialiser, the model file, the training state, the run folder, plots
+    training/     TrainConfig, the compiled epoch, the loop, fit with checkpoints and early stopping
+    data/, tasks  data sets and the task presets
+    cli/, sklearn/   the funcmlp command line; scikit-learn estimators
+
 Example:
     >>> import jax, jax.numpy as jnp
     >>> mlp = MLP((2, 2, 1), ["relu", "identity"])
@@ -11,24 +22,26 @@ Example:
     [[8.0, 8.0], [8.0]]
 """
 
-from funcmlp.registry.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec, get_activation, register_activation, unregister_activation
-from funcmlp.core.backprop import Backprop, autodiff_grad, backprop, backward, objective
-from funcmlp.io.model_file import load_checkpoint, save_checkpoint
-from funcmlp.gradcheck import GradCheckReport, check_gradients, finite_difference_grad
-from funcmlp.core.initializers import get_initializer
-from funcmlp.registry.losses import LOSS_NAMES, LOSSES, Loss, LossSpec, get_loss
+from funcmlp.core.backward import backward
 from funcmlp.core.model import MLP, Trace
-from funcmlp.training.optimizers import make_optimizer, make_schedule
+from funcmlp.core.initializers import get_initializer
 from funcmlp.core.params import Layer, params_from_arrays, to_column_convention
-from funcmlp.training.loop import (EpochState, Evaluation, History, TrainingDiverged, accuracy, decision_threshold, evaluate, fit, predict,
-                              train_epochs)
+from funcmlp.evaluation import Evaluation, accuracy, decision_threshold, evaluate, predict
+from funcmlp.gradcheck import GradCheckReport, check_gradients, finite_difference_grad
+from funcmlp.gradients import Backprop, autodiff_grad, backprop, objective
+from funcmlp.io.model_file import load_checkpoint, save_checkpoint
+from funcmlp.registry.activations import (ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec, get_activation,
+                                          register_activation, unregister_activation)
+from funcmlp.registry.losses import LOSS_NAMES, LOSSES, Loss, LossSpec, get_loss
+from funcmlp.training import EpochState, History, TrainConfig, Trainer, TrainingDiverged, fit, train_epochs
+from funcmlp.training.optimizers import make_optimizer, make_schedule
 
 __all__ = [
-    "ACTIVATIONS", "ACTIVATION_NAMES", "Activation", "ActivationSpec", "Backprop", "EpochState", "Evaluation", "GradCheckReport", "History",
-    "LOSSES", "LOSS_NAMES", "Layer", "Loss", "LossSpec", "MLP", "Trace", "TrainingDiverged", "accuracy", "autodiff_grad", "backprop", "backward",
-    "check_gradients", "decision_threshold", "evaluate",
-    "finite_difference_grad", "fit", "get_activation", "get_initializer", "get_loss", "load_checkpoint",
-    "make_optimizer", "make_schedule", "objective", "params_from_arrays", "predict", "register_activation", "save_checkpoint", "unregister_activation",
-    "to_column_convention", "train_epochs",
+    "ACTIVATIONS", "ACTIVATION_NAMES", "Activation", "ActivationSpec", "Backprop", "EpochState", "Evaluation",
+    "GradCheckReport", "History", "LOSSES", "LOSS_NAMES", "Layer", "Loss", "LossSpec", "MLP", "Trace", "TrainConfig",
+    "Trainer", "TrainingDiverged", "accuracy", "autodiff_grad", "backprop", "backward", "check_gradients",
+    "decision_threshold", "evaluate", "finite_difference_grad", "fit", "get_activation", "get_initializer", "get_loss",
+    "load_checkpoint", "make_optimizer", "make_schedule", "objective", "params_from_arrays", "predict",
+    "register_activation", "save_checkpoint", "to_column_convention", "train_epochs", "unregister_activation",
 ]
-__version__ = "0.1.0"
+from funcmlp.version import __version__  # noqa: E402

@@ -24,10 +24,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from funcmlp.core.backprop import autodiff_grad, backprop, forward_and_output
-from funcmlp.registry.losses import get_loss
+from funcmlp.checks import check_batch
+from funcmlp.core.backward import backward, batch_loss, output_terms
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Params
+from funcmlp.registry.losses import get_loss
 
 
 class ErrorRow(NamedTuple):
@@ -169,12 +170,13 @@ def finite_difference_grad(mlp: MLP, params: Params, x, y, loss="sse", *, eps: f
     eps = _check_eps(eps)
     with jax.enable_x64(True):
         params, x, y, weights = _in_float64(params, x, y, weights)
-        forward_and_output(mlp, params, x, y, loss, reduction, weights, None, False)  # checks the input once, eagerly
+        x, y, weights = check_batch(mlp, params, x, y, loss, reduction=reduction, weights=weights)
         leaves, treedef = jax.tree_util.tree_flatten(params)
         offsets = np.cumsum([0] + [leaf.size for leaf in leaves])
         indices = np.arange(offsets[-1]) if indices is None else np.unique(np.asarray(indices))
         per_leaf = tuple(jnp.asarray(indices[(indices >= offsets[j]) & (indices < offsets[j + 1])] - offsets[j]) for j in range(len(leaves)))
-        values, crossed = _central_differences(mlp, get_loss(loss), reduction, treedef, eps, leaves, x, y, weights, per_leaf)
+        values, crossed = _central_differences(mlp, get_loss(loss), reduction, treedef, eps, leaves, x, y, weights,
+                                               per_leaf)
         gradient = np.full(int(offsets[-1]), np.nan)
         crosses_kink = np.zeros(int(offsets[-1]), bool)
         for j, local in enumerate(per_leaf):
@@ -184,10 +186,14 @@ def finite_difference_grad(mlp: MLP, params: Params, x, y, loss="sse", *, eps: f
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2))
-def _manual_and_autodiff(mlp: MLP, loss, reduction: str, params, x, y):
-    """The manual backprop and ``jax.grad``, compiled together (one program instead of two
-    sequences of eager operations: the check's cost is then mostly its arithmetic)."""
-    return backprop(mlp, params, x, y, loss, reduction=reduction), autodiff_grad(mlp, params, x, y, loss, reduction=reduction)
+def _manual_and_autodiff(mlp: MLP, loss, reduction: str, params, x, targets, weights):
+    """The loss, the manual backprop's gradient and ``jax.grad``'s, on a checked batch, compiled
+    together (one program instead of two sequences of eager operations: the check's cost is
+    then mostly its arithmetic)."""
+    trace = mlp.trace(params, x)
+    value, s = output_terms(mlp, trace, targets, weights, loss, reduction)
+    auto = jax.grad(lambda p: batch_loss(mlp, p, x, targets, weights, loss, reduction)[0])(params)
+    return value, backward(mlp, params, trace, s)[0], auto
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
@@ -204,7 +210,7 @@ def _central_differences(mlp: MLP, loss, reduction, treedef, eps, leaves, x, y, 
 
     def loss_and_signs(arrays):
         # one forward pass gives both the loss and the net inputs whose signs locate the kinks
-        trace, value, _ = forward_and_output(mlp, jax.tree_util.tree_unflatten(treedef, arrays), x, y, loss, reduction, weights, None, False)
+        value, trace = batch_loss(mlp, jax.tree_util.tree_unflatten(treedef, arrays), x, y, weights, loss, reduction)
         return value, [trace.n[k] >= c for k, c in kinks]
 
     values, crossed = [], []
@@ -278,15 +284,15 @@ def check_gradients(
     eps = _check_eps(eps)
     with jax.enable_x64(True):
         params64, x64, y64, _ = _in_float64(params, x, y)
-        forward_and_output(mlp, params64, x64, y64, loss, reduction, None, None, False)  # checks the input once, eagerly
-        result, auto = _manual_and_autodiff(mlp, get_loss(loss), reduction, params64, x64, y64)
-        manual_leaves = jax.tree_util.tree_leaves(result.grads)
+        batch = check_batch(mlp, params64, x64, y64, loss, reduction=reduction)
+        value, grads, auto = _manual_and_autodiff(mlp, get_loss(loss), reduction, params64, *batch)
+        manual_leaves = jax.tree_util.tree_leaves(grads)
         auto_leaves = jax.tree_util.tree_leaves(auto)
         names = [(k, name) for k in range(1, mlp.depth + 1) for name in ("W", "b")]
         rows = []
         for (k, name), m, a in zip(names, manual_leaves, auto_leaves, strict=True):
             rows.append(_compare(k, name, np.asarray(m), np.asarray(a), "autodiff"))
-        flat_manual, _ = ravel_pytree(result.grads)
+        flat_manual, _ = ravel_pytree(grads)
         total = int(flat_manual.size)
         fd_entries = kink_entries = sampled = 0
         if finite_differences:
@@ -309,5 +315,5 @@ def check_gradients(
                 mask = chosen_mask[offset : offset + size].reshape(m.shape)
                 rows.append(_compare(k, name, np.asarray(m), part, "finite differences", mask))
                 offset += size
-        return GradCheckReport(tuple(rows), float(result.loss), rtol_autodiff, rtol_fd, fd_entries, total, kink_entries,
+        return GradCheckReport(tuple(rows), float(value), rtol_autodiff, rtol_fd, fd_entries, total, kink_entries,
                                sampled, finite_differences)

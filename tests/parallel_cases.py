@@ -35,10 +35,14 @@ def main(out):
     assert jax.device_count() == 8, jax.devices()
     eight, one = data_mesh("all"), data_mesh(1)
     two_axes = jax.sharding.Mesh(np.array(jax.devices()).reshape(4, 2), ("data", "model"))
+    explicit = jax.make_mesh((8,), ("data",))  # JAX's documented way: Explicit axes
+    explicit_two_axes = jax.make_mesh((4, 2), ("data", "model"))
+    made_auto = jax.make_mesh((8,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
     soft = jax.nn.softmax(jax.random.normal(jax.random.key(5), (101, 3)) * 3)
     weights = jax.random.uniform(jax.random.key(6), (101,)) * (jnp.arange(101) % 5 != 0)  # some examples weigh 0
     cases = {
         "single": run(None), "eight": run(eight), "auto": run("auto"), "one": run(one), "two_axes": run(two_axes),
+        "explicit": run(explicit), "explicit_two_axes": run(explicit_two_axes), "made_auto": run(made_auto),
         "single_b13": run(None, batch=13), "eight_b13": run(eight, batch=13),
         "single_b1": run(None, batch=1), "eight_b1": run(eight, batch=1),
         "eight_autodiff": run(eight, gradient="autodiff"),

@@ -9,7 +9,9 @@ import optax
 import pytest
 
 from funcmlp.registry.activations import ACTIVATION_NAMES, Activation
-from funcmlp.registry.losses import LOSS_NAMES, LOSSES, Loss, get_loss, prepare_targets, prepare_weights, reduction_weights
+from funcmlp.checks import check_reduction, check_targets, check_weights
+from funcmlp.core.reduction import reduction_weights
+from funcmlp.registry.losses import LOSS_NAMES, LOSSES, Loss, get_loss
 
 A = jnp.array([[0.2, 0.7, 0.1], [0.6, 0.3, 0.1]])
 Z = jnp.array([[1.5, -0.3, 0.2], [0.0, 2.0, -1.0]])
@@ -130,13 +132,13 @@ def test_refusals_name_the_fix():
 
 
 def test_targets_accepted_per_kind():
-    soft = prepare_targets(Loss("softmax_cross_entropy"), Y_PARTIAL, 2, 3, jnp.float64)
+    soft = check_targets(Loss("softmax_cross_entropy"), Y_PARTIAL, 2, 3, jnp.float64)
     np.testing.assert_array_equal(soft, Y_PARTIAL)
-    labels = prepare_targets(Loss("cross_entropy"), jnp.array([2, 0]), 2, 3, jnp.float64)
+    labels = check_targets(Loss("cross_entropy"), jnp.array([2, 0]), 2, 3, jnp.float64)
     np.testing.assert_array_equal(labels, [[0, 0, 1], [1, 0, 0]])
-    ones = prepare_targets(Loss("binary_cross_entropy"), jnp.array([1, 0, 1]), 3, 1, jnp.float32)
+    ones = check_targets(Loss("binary_cross_entropy"), jnp.array([1, 0, 1]), 3, 1, jnp.float32)
     assert ones.shape == (3, 1) and ones.dtype == jnp.float32
-    anything = prepare_targets(Loss("sse"), jnp.array([[-7.5, 1e6]]), 1, 2, jnp.float64)
+    anything = check_targets(Loss("sse"), jnp.array([[-7.5, 1e6]]), 1, 2, jnp.float64)
     np.testing.assert_array_equal(anything, [[-7.5, 1e6]])
 
 
@@ -146,32 +148,32 @@ def test_targets_accepted_per_kind():
 ])
 def test_labels_out_of_range_are_refused(labels, match):
     with pytest.raises(ValueError, match=match):
-        prepare_targets(Loss("softmax_cross_entropy"), jnp.array(labels), 3, 3, jnp.float64)
+        check_targets(Loss("softmax_cross_entropy"), jnp.array(labels), 3, 3, jnp.float64)
 
 
 @pytest.mark.parametrize("loss", ["binary_cross_entropy", "sigmoid_binary_cross_entropy", "cross_entropy", "softmax_cross_entropy"])
 def test_targets_outside_0_1_are_refused_for_probability_and_class_losses(loss):
     y = jnp.array([[0.0, 1.0, 0.5], [0.2, 1.5, 0.0]])
     with pytest.raises(ValueError, match=rf"loss '{loss}' needs targets in \[0, 1\] .*found 1.5 at index \(1, 1\); rescale the targets"):
-        prepare_targets(Loss(loss), y, 2, 3, jnp.float64)
+        check_targets(Loss(loss), y, 2, 3, jnp.float64)
 
 
 def test_non_finite_targets_and_bad_weights_are_refused():
     with pytest.raises(ValueError, match=r"targets must be finite numbers; found nan at index \(0, 1\)"):
-        prepare_targets(Loss("sse"), jnp.array([[0.0, jnp.nan]]), 1, 2, jnp.float64)
+        check_targets(Loss("sse"), jnp.array([[0.0, jnp.nan]]), 1, 2, jnp.float64)
     with pytest.raises(ValueError, match=r"targets have shape \(5, 3\), expected \(5, 2\)"):
-        prepare_targets(Loss("sse"), jnp.zeros((5, 3)), 5, 2, jnp.float64)
+        check_targets(Loss("sse"), jnp.zeros((5, 3)), 5, 2, jnp.float64)
     with pytest.raises(ValueError, match=r"example weights have shape \(4,\), expected \(5,\)"):
-        prepare_weights(jnp.ones(4), 5, jnp.float64, "mean")
+        check_weights(jnp.ones(4), 5, jnp.float64, "mean")
     with pytest.raises(ValueError, match="example weights must be finite and >= 0; found -1.0 at index 1"):
-        prepare_weights(jnp.array([1.0, -1.0]), 2, jnp.float64, "mean")
+        check_weights(jnp.array([1.0, -1.0]), 2, jnp.float64, "mean")
     with pytest.raises(ValueError, match="example weights are all 0"):
-        prepare_weights(jnp.zeros(2), 2, jnp.float64, "mean")
+        check_weights(jnp.zeros(2), 2, jnp.float64, "mean")
 
 
 def test_values_are_not_checked_under_a_callers_jit():
     """Under jit the numbers are not known: the documented limit (shapes are still checked)."""
-    traced = jax.jit(lambda y: prepare_targets(Loss("softmax_cross_entropy"), y, 2, 3, jnp.float64))
+    traced = jax.jit(lambda y: check_targets(Loss("softmax_cross_entropy"), y, 2, 3, jnp.float64))
     assert traced(jnp.array([0, 7])).tolist() == [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
 
 
@@ -180,7 +182,7 @@ def test_reduction_weights():
     np.testing.assert_allclose(reduction_weights(w, "mean"), [0.25, 0.25, 0.0, 0.5])
     np.testing.assert_allclose(reduction_weights(w, "sum"), w)
     with pytest.raises(ValueError, match="unknown reduction 'median'"):
-        reduction_weights(w, "median")
+        check_reduction("median")
 
 
 def test_unknown_loss():

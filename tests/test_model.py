@@ -4,7 +4,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from funcmlp import MLP, Layer, params_from_arrays, to_column_convention
+from funcmlp import MLP, Layer, params_from_arrays, predict, to_column_convention
+from funcmlp.checks import check_inputs, check_params
 from funcmlp.core.initializers import get_initializer
 from funcmlp.core.params import count_parameters, layer_sizes
 
@@ -60,17 +61,20 @@ def test_column_convention_round_trip():
 
 
 def test_shape_errors_name_the_layer_and_shapes():
+    """The checks every entry point runs (mlp.apply itself is the unchecked core)."""
     mlp = MLP((3, 4, 2), "relu")
     params = mlp.init(jax.random.key(0))
     bad = (params[0], Layer(params[1].W.T, params[1].b))
     with pytest.raises(ValueError, match=r"layer 2: W has shape \(2, 4\), expected \(4, 2\).*looks transposed"):
-        mlp.apply(bad, jnp.ones((1, 3)))
+        predict(mlp, bad, jnp.ones((1, 3)))
     with pytest.raises(ValueError, match=r"layer 1: b has shape \(3,\), expected \(4,\)"):
-        mlp.apply((Layer(params[0].W, jnp.zeros(3)), params[1]), jnp.ones((1, 3)))
+        check_params(mlp, (Layer(params[0].W, jnp.zeros(3)), params[1]))
     with pytest.raises(ValueError, match=r"inputs have shape \(5, 4\), expected \(batch, 3\)"):
-        mlp.apply(params, jnp.ones((5, 4)))
+        predict(mlp, params, jnp.ones((5, 4)))
+    with pytest.raises(ValueError, match=r"inputs have shape \(5, 4\), expected \(batch, 3\)"):
+        check_inputs(mlp, jnp.ones((5, 4)))
     with pytest.raises(ValueError, match="tuple of 2 Layer"):
-        mlp.apply(params[:1], jnp.ones((1, 3)))
+        check_params(mlp, params[:1])
     with pytest.raises(ValueError, match=r"layer 2: W has shape \(3, 1\) but layer 1 has 2 units"):
         params_from_arrays([([[1, 1]], [0, 0]), ([[1], [1], [1]], [0])])
     with pytest.raises(ValueError, match=r"layer 1: bias has 3 entries"):

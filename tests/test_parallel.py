@@ -33,6 +33,7 @@ def _relative(a, b):
 
 @pytest.mark.parametrize("sharded, single", [
     ("eight", "single"), ("auto", "single"), ("two_axes", "single"),  # a mesh with a second axis: params replicated over it too
+    ("explicit", "single"), ("explicit_two_axes", "single"), ("made_auto", "single"),  # jax.make_mesh, Explicit or Auto axes
     ("eight_b13", "single_b13"), ("eight_b1", "single_b1"),  # batches padded with weight-0 examples to a multiple of 8
     ("eight_autodiff", "single"), ("eight_sum", "single_sum"), ("eight_soft", "single_soft"), ("eight_weighted", "single_weighted"),
 ])

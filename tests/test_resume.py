@@ -13,6 +13,7 @@ import optax
 import pytest
 
 import funcmlp.training.loop as training
+import funcmlp
 from funcmlp import MLP, fit
 from funcmlp.io.model_file import read_npz
 from funcmlp.io.training_state import STATE_FORMAT, STATE_VERSION, load_state, state_path
@@ -39,7 +40,7 @@ def test_ctrl_c_and_resume_end_bitwise_where_an_uninterrupted_run_ends(dtype, tm
     straight, straight_history = _fit(mlp, params, x, y, 7)
 
     calls = {"n": 0}
-    original = training._run_epoch
+    original = training.run_epoch
 
     def interrupted(*args, **kwargs):
         calls["n"] += 1
@@ -47,12 +48,12 @@ def test_ctrl_c_and_resume_end_bitwise_where_an_uninterrupted_run_ends(dtype, tm
             raise KeyboardInterrupt  # in the middle of epoch 5
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(training, "_run_epoch", interrupted)
+    monkeypatch.setattr(training, "run_epoch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         _fit(mlp, params, x, y, 7, checkpoint_dir=tmp_path, checkpoint_every=3)
-    monkeypatch.setattr(training, "_run_epoch", original)
+    monkeypatch.setattr(training, "run_epoch", original)
     saved = load_state(tmp_path, mlp, params, ADAM)
-    assert saved.epoch == 4 and len(saved.history.train_loss) == 4  # the state after the last whole epoch, not the last checkpoint (3)
+    assert saved.epoch == 4 and len(saved.history["train_loss"]) == 4  # the state after the last whole epoch, not the last checkpoint (3)
 
     resumed, history = _fit(mlp, params, x, y, 7, checkpoint_dir=tmp_path, resume=True)
     for a, b in zip(jax.tree_util.tree_leaves(resumed), jax.tree_util.tree_leaves(straight), strict=True):
@@ -123,7 +124,7 @@ def _diverging(on_nonfinite, **kwargs):
 
 
 def test_divergence_stops_with_the_last_finite_params_and_says_where(tmp_path):
-    with pytest.raises(training.TrainingDiverged, match=r"training diverged at epoch \d+, step [12]: the (gradient of layer \d|loss) is not finite") as caught:
+    with pytest.raises(funcmlp.TrainingDiverged, match=r"training diverged at epoch \d+, step [12]: the (gradient of layer \d|loss) is not finite") as caught:
         _diverging("stop", checkpoint_dir=tmp_path)
     error = caught.value
     assert all(np.isfinite(np.asarray(leaf)).all() for leaf in jax.tree_util.tree_leaves(error.params))

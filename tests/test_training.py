@@ -194,8 +194,8 @@ def test_validation_every_k_epochs_and_epoch_seconds_count_everything(monkeypatc
     import funcmlp.training.loop as training
 
     calls = []
-    original = training._loss_and_accuracy
-    monkeypatch.setattr(training, "_loss_and_accuracy", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = training.loss_and_accuracy
+    monkeypatch.setattr(training, "loss_and_accuracy", lambda *a, **k: calls.append(1) or original(*a, **k))
     mlp = MLP((2, 3, 1), "tanh", output="sigmoid")
     x, y = jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), jnp.array([0.0, 1.0, 1.0, 0.0])
     _, history = fit(mlp, mlp.init(jax.random.key(0)), (x, y), loss="binary_cross_entropy", optimizer=optax.adam(0.05), epochs=7,

@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     from funcmlp.data.datasets import DATASETS
     from funcmlp.registry.losses import LOSS_NAMES
     from funcmlp.training.optimizers import OPTIMIZER_NAMES, SCHEDULE_NAMES
-    from funcmlp.training.loop import GRADIENT_SOURCES
+    from funcmlp.core.backward import GRADIENT_SOURCES
 
     parser = _Parser(prog="funcmlp", description="Multi-layer perceptrons as pure JAX functions with a hand-written backprop.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -382,7 +382,7 @@ def _train(args) -> int:
     from funcmlp.gradcheck import check_gradients
     from funcmlp.core.model import MLP
     from funcmlp.training.parallel import data_mesh
-    from funcmlp.training.loop import evaluate, fit
+    from funcmlp import evaluate, fit
 
     defaults = TASK_DEFAULTS.get(args.data, TASK_DEFAULTS["synthetic_regression"])
     for name, value in defaults.items():
@@ -472,7 +472,7 @@ def _train(args) -> int:
         written = []
         if args.plots:
             from funcmlp.io.plots import plot_confusion, plot_history
-            from funcmlp.training.loop import predict
+            from funcmlp import predict
 
             written.append(plot_history(history, os.path.join(args.out, "curves.png"), title=f"{args.data}: {mlp}"))
             if data.num_classes > 2:
@@ -526,7 +526,7 @@ def _progress(args):
 def cmd_evaluate(args) -> int:
     from funcmlp.io.model_file import checkpoint_extra, load_checkpoint
     from funcmlp.data.datasets import load_dataset
-    from funcmlp.training.loop import evaluate
+    from funcmlp import evaluate
 
     _check_manifest(args.checkpoint)
     mlp, params = load_checkpoint(args.checkpoint)
@@ -573,7 +573,7 @@ def cmd_predict(args) -> int:
 
     from funcmlp.io.model_file import checkpoint_extra, load_checkpoint
     from funcmlp.registry.losses import get_loss
-    from funcmlp.training.loop import predict
+    from funcmlp import predict
 
     _check_manifest(args.checkpoint)
     mlp, params = load_checkpoint(args.checkpoint)

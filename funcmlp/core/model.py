@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from funcmlp.registry.activations import Activation, get_activation, is_concrete
+from funcmlp.registry.activations import Activation, get_activation
 from funcmlp.core.initializers import get_initializer
 from funcmlp.core.params import Layer, Params
 
@@ -140,45 +140,6 @@ class MLP:
             params.append(Layer(W, b))
         return tuple(params)
 
-    def check_params(self, params: Params) -> None:
-        """Raise ``ValueError`` naming the layer and shapes if params do not fit this MLP."""
-        if not isinstance(params, (tuple, list)) or len(params) != self.depth:
-            got = len(params) if isinstance(params, (tuple, list)) else type(params).__name__
-            raise ValueError(f"params must be a tuple of {self.depth} Layer(W, b), one per layer of {self}; got {got}")
-        for k, layer in enumerate(params, start=1):
-            expected_W = (self.sizes[k - 1], self.sizes[k])
-            W, b = layer
-            if tuple(jnp.shape(W)) != expected_W:
-                hint = " (looks transposed: use params_from_arrays(..., convention='column'))" if tuple(jnp.shape(W)) == expected_W[::-1] else ""
-                raise ValueError(f"layer {k}: W has shape {tuple(jnp.shape(W))}, expected {expected_W} (d_in, d_out){hint}")
-            if tuple(jnp.shape(b)) != (self.sizes[k],):
-                raise ValueError(f"layer {k}: b has shape {tuple(jnp.shape(b))}, expected {(self.sizes[k],)}")
-        dtypes = {jnp.result_type(leaf) for layer in params for leaf in layer}
-        if len(dtypes) > 1 or not jnp.issubdtype(next(iter(dtypes)), jnp.floating):
-            raise ValueError(f"params must be floating point arrays of one dtype, got {sorted(str(d) for d in dtypes)}; "
-                             "cast them, e.g. jax.tree_util.tree_map(lambda a: a.astype('float32'), params)")
-
-    def check_inputs(self, x: Array) -> Array:
-        """Return ``x`` as an array after checking its last axis is ``d_0``."""
-        if is_concrete(x):
-            values = np.asarray(x)
-            if values.dtype.kind not in "biuf":
-                raise ValueError(f"inputs must be numbers, got an array of dtype {values.dtype}")
-            if values.dtype.kind == "f" and not np.isfinite(values).all():
-                where = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
-                raise ValueError(f"inputs must be finite numbers; found {values[where]} at index {where}")
-        x = jnp.asarray(x)
-        if x.ndim not in (1, 2) or x.shape[-1] != self.sizes[0]:
-            raise ValueError(
-                f"inputs have shape {tuple(x.shape)}, expected (batch, {self.sizes[0]}) or ({self.sizes[0]},) "
-                f"for {self}"
-            )
-        if x.ndim == 2 and x.shape[0] == 0:
-            raise ValueError(f"inputs have no examples (shape {tuple(x.shape)}); give at least one row of {self.sizes[0]} features")
-        if not jnp.issubdtype(x.dtype, jnp.floating):
-            x = x.astype(jnp.result_type(float))
-        return x
-
     def trace(self, params: Params, x: Array, *, key: Array | None = None, train: bool = False) -> Trace:
         """Forward pass keeping every n^k and a^k (seed 003 eqs. 2, 16, 20-21).
 
@@ -191,6 +152,9 @@ class MLP:
         Returns:
             A :class:`Trace` with batch-first arrays, in the params' dtype (inputs are cast).
 
+        Nothing is checked here (the core assumes valid input): :func:`funcmlp.checks.check_batch`
+        and the public entry points (:func:`funcmlp.backprop`, :func:`funcmlp.fit`, ...) check.
+
         Example:
             >>> import jax.numpy as jnp
             >>> from funcmlp.core.params import params_from_arrays
@@ -200,10 +164,7 @@ class MLP:
             >>> t.n[0].tolist(), t.a[1].tolist()
             ([[2.0, 2.0]], [[4.0]])
         """
-        self.check_params(params)
-        x = self.check_inputs(x).astype(params[0].W.dtype)  # data follow the params' dtype
-        if x.ndim == 1:
-            x = x[None, :]
+        x = jnp.atleast_2d(jnp.asarray(x, params[0].W.dtype))  # data follow the params' dtype
         use_dropout = train and any(self.dropout)
         if use_dropout and key is None:
             raise ValueError(f"dropout {list(self.dropout)} in training needs a key: pass key=jax.random.key(...)")

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from funcmlp.registry.activations import Activation
+from funcmlp.checks import check_params
 from funcmlp.io.files import atomic_write
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Layer, Params
@@ -41,7 +42,7 @@ def save_checkpoint(path: str | os.PathLike, mlp: MLP, params: Params, *, extra:
     Args:
         extra: JSON-serialisable metadata stored beside (e.g. the training options).
     """
-    mlp.check_params(params)
+    check_params(mlp, params)
     meta = {
         "format": "funcmlp-checkpoint",
         "version": FORMAT_VERSION,
@@ -103,7 +104,7 @@ def load_checkpoint(path: str | os.PathLike, *, dtype=None) -> tuple[MLP, Params
         )
     except (KeyError, ValueError, TypeError) as error:
         raise ValueError(f"not a funcmlp checkpoint file: {os.fspath(path)!r} ({error})") from None
-    mlp.check_params(params)
+    check_params(mlp, params)
     return mlp, params
 
 

@@ -11,12 +11,12 @@ moment leaves the previous complete state.
 Example:
     >>> import jax, optax, tempfile
     >>> from funcmlp.core.model import MLP
-    >>> from funcmlp.training.loop import History
+    >>> from funcmlp.training.history import History
     >>> mlp = MLP((2, 3, 1), "tanh"); params = mlp.init(jax.random.key(0)); adam = optax.adam(0.1)
     >>> folder = tempfile.mkdtemp()
     >>> _ = save_state(folder, mlp, TrainingState(params, adam.init(params), jax.random.key(7), 3, History(train_loss=[1.0, 0.5, 0.25])))
     >>> state = load_state(folder, mlp, params, adam)
-    >>> state.epoch, state.history.train_loss, bool((jax.random.key_data(state.key) == jax.random.key_data(jax.random.key(7))).all())
+    >>> state.epoch, state.history["train_loss"], bool((jax.random.key_data(state.key) == jax.random.key_data(jax.random.key(7))).all())
     (3, [1.0, 0.5, 0.25], True)
 """
 
@@ -31,6 +31,7 @@ import jax
 import numpy as np
 
 from funcmlp.io.model_file import read_npz, write_npz_atomically
+from funcmlp.checks import check_params
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Layer, Params
 
@@ -46,7 +47,7 @@ class TrainingState(NamedTuple):
     opt_state: Any
     key: jax.Array
     epoch: int
-    history: Any  # funcmlp.training.loop.History
+    history: Any  # funcmlp.training.History when saved; its fields as a dict when loaded
     options: dict = {}
     best_params: Params | None = None  # with early stopping: the best epoch's params
 
@@ -57,7 +58,7 @@ def state_path(folder) -> str:
 
 def save_state(folder, mlp: MLP, state: TrainingState) -> str:
     """Write ``state`` to ``folder/checkpoint.npz`` atomically; returns the path."""
-    from funcmlp import __version__
+    from funcmlp.version import __version__
 
     leaves = jax.tree_util.tree_flatten_with_path(state.opt_state)[0]
     header = {
@@ -88,8 +89,6 @@ def load_state(folder, mlp: MLP, params: Params, optimizer) -> TrainingState:
     """The state saved in ``folder``, restored into the structure of ``params`` and
     ``optimizer.init(params)``; a ``ValueError`` names any disagreement (another network,
     another optimizer, a damaged file)."""
-    from funcmlp.training.loop import History
-
     path = state_path(folder)
     header, data = read_npz(path, STATE_FORMAT, STATE_VERSION)
     if header["sizes"] != list(mlp.sizes) or header["activations"] != [str(a) for a in mlp.activations]:
@@ -100,7 +99,7 @@ def load_state(folder, mlp: MLP, params: Params, optimizer) -> TrainingState:
                      for k in range(1, mlp.depth + 1))
     best = tuple(Layer(jax.numpy.asarray(data[f"best{k}.W"], dtype), jax.numpy.asarray(data[f"best{k}.b"], dtype))
                  for k in range(1, mlp.depth + 1)) if "best1.W" in data else None
-    mlp.check_params(restored)
+    check_params(mlp, restored)
     template, treedef = jax.tree_util.tree_flatten_with_path(optimizer.init(params))
     paths = [jax.tree_util.keystr(p) for p, _ in template]
     if paths != header["optimizer_paths"]:
@@ -117,6 +116,6 @@ def load_state(folder, mlp: MLP, params: Params, optimizer) -> TrainingState:
                              f"expected {np.asarray(leaf).dtype}{list(np.shape(leaf))}")
         leaves.append(jax.numpy.asarray(saved))
     key = jax.random.wrap_key_data(jax.numpy.asarray(data["key"]), impl=header["key_impl"])
-    history = History(**header["history"])
+    history = header["history"]
     return TrainingState(restored, jax.tree_util.tree_unflatten(treedef, leaves), key, int(header["epoch"]), history,
                          header.get("options", {}), best)

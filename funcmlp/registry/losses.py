@@ -21,7 +21,7 @@ name                                      per-example loss                      
 network) it is exactly (y - a)^2.
 
 What is accepted (checked eagerly at every entry point, see :meth:`Loss.check_output` and
-:func:`prepare_targets`):
+:func:`funcmlp.checks.check_targets`):
 
 * regression losses (``sse``, ``half_sse``, ``mse``): any output activation, any finite targets;
 * logits losses (``softmax_cross_entropy``, ``sigmoid_binary_cross_entropy``): any output
@@ -37,8 +37,8 @@ What is accepted (checked eagerly at every entry point, see :meth:`Loss.check_ou
   not sum to 1: ``dL/dz = p sum_j y_j - y`` is the gradient for every row (``p - y`` when
   the row sums to 1).
 
-Batch reduction is explicit: ``"mean"`` (default) divides the sum of per-example losses
-by the batch size (or by the sum of example weights), ``"sum"`` does not.
+Batch reduction is explicit (:mod:`funcmlp.core.reduction`): ``"mean"`` (default) divides the
+sum of per-example losses by the batch size (or by the sum of example weights), ``"sum"`` does not.
 
 Example:
     >>> import jax.numpy as jnp
@@ -54,15 +54,11 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.scipy.special import xlog1py, xlogy
 
-from funcmlp.registry.activations import ACTIVATIONS, Activation, is_concrete, largest, sp
+from funcmlp.registry.activations import ACTIVATIONS, Activation, largest, sp
 
 Array = jax.Array
-
-REDUCTIONS = ("mean", "sum")
-
 
 @dataclass(frozen=True, eq=False)
 class LossSpec:
@@ -285,123 +281,3 @@ def get_loss(spec: str | Loss) -> Loss:
     if not isinstance(spec, str):
         raise ValueError(f"a loss must be one of {', '.join(LOSSES)}, got {type(spec).__name__} {spec!r}")
     return Loss(spec.strip().lower())
-
-
-def _first_bad(mask: np.ndarray) -> tuple[int, ...]:
-    return tuple(int(i) for i in np.argwhere(mask)[0])
-
-
-def check_labels(labels, units: int, loss_name: str | None = None) -> None:
-    """Raise ``ValueError`` naming the first integer label outside ``0..units-1``, its index and the class count."""
-    labels = np.asarray(labels).reshape(-1)
-    bad = (labels < 0) | (labels >= units)
-    if bad.any():
-        index = _first_bad(bad)[0]
-        widen = f" or give the output layer {int(labels.max()) + 1} units" if labels.max() >= units else ""
-        raise ValueError(
-            f"label {labels[index]} at index {index} is out of range: "
-            f"{f'loss {loss_name!r} with {units} output units takes' if loss_name else f'{units} output units take'} labels 0..{units - 1}; relabel the classes as 0..{units - 1}{widen}"
-        )
-
-
-def prepare_targets(loss: Loss, y, batch: int, units: int, dtype) -> Array:
-    """Targets as a ``(batch, units)`` float array, checked against what ``loss`` accepts.
-
-    Accepts ``(batch, units)``, ``(batch,)`` when ``units == 1``, integer labels
-    ``(batch,)`` for the class losses (one-hot encoded here), and the single-example forms
-    ``(units,)`` or a scalar. Values are checked when they are concrete (not under a
-    caller's ``jit``): finite; in [0, 1] for probability and class losses; labels in
-    ``0..units-1``.
-
-    Example:
-        >>> prepare_targets(Loss("softmax_cross_entropy"), jnp.array([2, 0]), 2, 3, jnp.float32).tolist()
-        [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
-        >>> prepare_targets(Loss("softmax_cross_entropy"), jnp.array([2, 3]), 2, 3, jnp.float32)
-        Traceback (most recent call last):
-        ...
-        ValueError: label 3 at index 1 is out of range: loss 'softmax_cross_entropy' with 3 output units takes labels 0..2; relabel the classes as 0..2 or give the output layer 4 units
-    """
-    spec = loss.spec
-    concrete = is_concrete(y)
-    values = np.asarray(y) if concrete else None  # checked in numpy: jnp results are traced under a caller's jit
-    if concrete and values.dtype.kind not in "biuf":
-        raise ValueError(f"targets must be numbers, got an array of dtype {values.dtype}; encode classes as integers 0..{units - 1}")
-    y = jnp.asarray(y)
-    if y.shape == () and batch != 1:
-        raise ValueError(f"a single target was given for {batch} examples; give one per example, shape ({batch},) or ({batch}, {units})")
-    is_label = jnp.issubdtype(y.dtype, jnp.integer) and y.shape in ((batch,), ()) and spec.targets == "class"
-    if is_label:
-        if concrete:
-            check_labels(values, units, loss.name)
-        return jax.nn.one_hot(y.reshape(batch), units, dtype=dtype)
-    y = y.astype(dtype)
-    if y.shape in ((batch,), ()) and units == 1:
-        y = y.reshape(batch, 1)
-    elif y.shape == (units,) and batch == 1:
-        y = y.reshape(1, units)
-    if y.shape != (batch, units):
-        hint = " or integer labels (batch,)" if spec.targets == "class" else ""
-        raise ValueError(
-            f"targets have shape {tuple(y.shape)}, expected ({batch}, {units}) = (batch, output units){hint} "
-            f"for loss {loss.name!r}"
-        )
-    if concrete:
-        values = values.astype(np.float64).reshape(batch, units)
-        if not np.isfinite(values).all():
-            where = _first_bad(~np.isfinite(values))
-            raise ValueError(f"targets must be finite numbers; found {values[where]} at index {where}")
-        if spec.targets != "real":
-            outside = (values < 0) | (values > 1)
-            if outside.any():
-                where = _first_bad(outside)
-                what = "one-hot, soft or multi-hot rows" if spec.targets == "class" else "probabilities"
-                raise ValueError(
-                    f"loss {loss.name!r} needs targets in [0, 1] ({what}), found {values[where]:g} at index {where}; "
-                    "rescale the targets, or use a regression loss such as 'sse' for other values"
-                )
-    return y
-
-
-def prepare_weights(weights, batch: int, dtype, reduction: str) -> Array:
-    """Per-example weights ``(batch,)``: ones by default; checked finite, >= 0, and (for the
-    mean) not all zero when they are concrete."""
-    if weights is None:
-        return jnp.ones((batch,), dtype)
-    concrete = is_concrete(weights)
-    values = np.asarray(weights, np.float64) if concrete else None
-    weights = jnp.asarray(weights, dtype)
-    if weights.shape != (batch,):
-        raise ValueError(f"example weights have shape {tuple(weights.shape)}, expected ({batch},), one per example")
-    if concrete:
-        bad = ~np.isfinite(values) | (values < 0)
-        if bad.any():
-            index = _first_bad(bad)[0]
-            raise ValueError(f"example weights must be finite and >= 0; found {values[index]} at index {index}")
-        if reduction == "mean" and not values.any():
-            raise ValueError("example weights are all 0: the mean over no examples is undefined; give at least one positive weight")
-    return weights
-
-
-def check_reduction(reduction: str) -> str:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"unknown reduction {reduction!r}; expected 'mean' (divide by the batch size) or 'sum'")
-    return reduction
-
-
-def reduction_weights(weights: Array, reduction: str) -> Array:
-    """Per-example factors that turn per-example losses into the batch loss: ``(batch,) -> (batch,)``."""
-    check_reduction(reduction)
-    if reduction == "sum":
-        return weights
-    return weights / weight_divisor(jnp.sum(weights))
-
-
-def weight_divisor(total: Array) -> Array:
-    """A sum of example weights to divide by, 1 where it is 0: a batch of weight-0 examples only
-    (in training) then weighs nothing instead of dividing by 0.
-
-    Example:
-        >>> weight_divisor(jnp.array(0.0)).item(), weight_divisor(jnp.array(2.5)).item()
-        (1.0, 2.5)
-    """
-    return jnp.where(total > 0, total, 1)

@@ -1,6 +1,6 @@
 """``MLPClassifier`` and ``MLPRegressor``: scikit-learn's estimators, trained by funcmlp.
 
-Each epoch is :func:`funcmlp.train_epochs`' compiled epoch (the manual backprop, or
+Each epoch is :class:`funcmlp.Trainer`'s compiled epoch (the manual backprop, or
 ``jax.grad`` with ``gradient="autodiff"``); between epochs the estimator applies
 scikit-learn's stopping rules (``tol``, ``n_iter_no_change``, ``early_stopping`` on the
 validation score) and its adaptive learning rate. The optimizer objects are shared by
@@ -27,12 +27,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from funcmlp.registry.activations import get_activation
-from funcmlp.registry.losses import weight_divisor
+from funcmlp.core.reduction import weight_divisor
 from funcmlp.core.model import MLP
 from funcmlp.training.optimizers import OPTIMIZER_NAMES, make_optimizer
 from funcmlp.core.params import Layer
 from funcmlp.sklearn._labels import check_dtype, check_first_partial_fit, encode_labels
-from funcmlp.training.loop import GRADIENT_SOURCES, train_epochs
+from funcmlp.core.backward import GRADIENT_SOURCES
+from funcmlp.training import TrainConfig, Trainer
 
 SKLEARN_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 """scikit-learn's activation names and funcmlp's; any other funcmlp activation name works too."""
@@ -50,7 +51,7 @@ def _squared_weights(params) -> jax.Array:
 def _l2_penalty(alpha: float) -> optax.GradientTransformationExtraArgs:
     """scikit-learn's L2 term: ``alpha W / B`` added to each weight's gradient (not the biases'),
     ``B`` the batch's sum of sample weights (its row count without them), which
-    :func:`funcmlp.train_epochs` passes to the optimizer as ``batch_weight``."""
+    :class:`funcmlp.Trainer` passes to the optimizer as ``batch_weight``."""
 
     def update(updates, state, params, *, batch_weight, **extra_args):
         scale = alpha / weight_divisor(batch_weight)
@@ -300,37 +301,40 @@ class _BaseMLP(BaseEstimator):
         best_params = before = params
         batch_weight = batch * (1.0 if sample_weight is None else float(np.mean(sample_weight)))  # a batch's typical weight
         last_epoch = 1 if incremental else self.max_iter
-        common = dict(loss=self.funcmlp_loss_, optimizer=optimizer, batch_size=batch, gradient=self.gradient, classification=False,
-                      sample_weight=sample_weight, shuffle=self.shuffle)
-        state, stopped, rate, history = None, False, None, None
+        config = TrainConfig(loss=self.funcmlp_loss_, optimizer=optimizer, batch_size=batch, gradient=self.gradient,
+                             classification=False, shuffle=bool(self.shuffle))
+        trainer = Trainer(mlp, params, (X, Y), config, sample_weight=sample_weight)
+        state, last = trainer.start(params, key, opt_state), None
         validation = (X_val, y_val, weight_val) if early else None
+        stopped = False
         try:
-            while True:  # one run of train_epochs per SGD rate: scikit-learn sets the rate between epochs
-                for state in train_epochs(mlp, params, (X, Y), key=key, epochs=last_epoch, opt_state=opt_state, history=history,
-                                          **common):
-                    if self._record_epoch(state, before, samples, batch_weight, validation):
-                        best_params = state.params
-                    before = state.params
-                    rate, stopped = self._next_rate(state.opt_state)
-                    if stopped or rate is not None:
-                        break
-                if stopped or rate is None or state.epoch >= last_epoch:
+            for epoch in range(1, last_epoch + 1):
+                state, record = trainer.epoch(state, epoch, validate=False)
+                last = state
+                if self._record_epoch(record.train_loss, state.params, before, samples, batch_weight, validation):
+                    best_params = state.params
+                before = state.params
+                rate, stopped = self._next_rate(state.opt_state)
+                if rate is not None:  # scikit-learn sets the SGD rate between epochs: in the state, nothing recompiles
+                    state = state._replace(opt_state=_with_rate(state.opt_state, rate))
+                    last = state
+                if stopped:
                     break
-                params, key, opt_state, history = state.params, state.key, _with_rate(state.opt_state, rate), state.history
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=3)
-            if state is None:
+            if last is None:
                 raise
+            state = last
         final = best_params if early else state.params
         self.coefs_, self.intercepts_ = self._arrays(final)
-        self._opt_state = jax.device_get(_with_rate(state.opt_state, rate) if rate is not None else state.opt_state)
+        self._opt_state = jax.device_get(state.opt_state)
         self._key_data = np.asarray(jax.random.key_data(state.key))
         if not incremental and not stopped and self.n_iter_ >= self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",
                           ConvergenceWarning, stacklevel=3)
         return self
 
-    def _record_epoch(self, state, start_params, samples: int, batch_weight: float, validation) -> bool:
+    def _record_epoch(self, train_loss: float, params, start_params, samples: int, batch_weight: float, validation) -> bool:
         """scikit-learn's bookkeeping after an epoch: ``n_iter_``, ``t_``, ``loss_`` (with the L2
         penalty at the epoch's starting weights: exact for one batch per epoch), ``loss_curve_``,
         the validation score and the count of epochs without improvement; True when the
@@ -338,7 +342,7 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ += 1
         self.t_ += samples
         penalty = 0.5 * self.alpha * float(_squared_weights(start_params)) / batch_weight if self.alpha else 0.0
-        self.loss_ = self._reported_loss(state.history.train_loss[-1]) + penalty
+        self.loss_ = self._reported_loss(train_loss) + penalty
         self.loss_curve_.append(self.loss_)
         if self.verbose:
             print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
@@ -347,7 +351,7 @@ class _BaseMLP(BaseEstimator):
                 self._no_improvement_count = self._no_improvement_count + 1 if self.loss_ > self.best_loss_ - self.tol else 0
                 self.best_loss_ = min(self.best_loss_, self.loss_)
             return False
-        score = self._score_checked(*validation, state.params)
+        score = self._score_checked(*validation, params)
         self.validation_scores_.append(score)
         if self.verbose:
             print(f"Validation score: {score:f}")

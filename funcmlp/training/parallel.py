@@ -27,9 +27,9 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
-from funcmlp.registry.losses import weight_divisor
+from funcmlp.core.reduction import weight_divisor
 
 DATA_AXIS = "data"
 
@@ -59,7 +59,12 @@ def data_mesh(devices: int | str | None = None) -> Mesh:
 
 def resolve_mesh(mesh) -> Mesh | None:
     """``None`` (one device), ``"auto"`` (every device: :func:`data_mesh`) or a ``Mesh`` with a
-    ``"data"`` axis, checked."""
+    ``"data"`` axis, checked; axes of any type (``jax.make_mesh`` makes Explicit ones) are taken as Auto.
+
+    Example:
+        >>> resolve_mesh(jax.make_mesh((1,), ("data",))).axis_types
+        (Auto,)
+    """
     if mesh is None:
         return None
     if isinstance(mesh, str):
@@ -69,7 +74,12 @@ def resolve_mesh(mesh) -> Mesh | None:
     if not isinstance(mesh, Mesh) or DATA_AXIS not in mesh.axis_names:
         names = getattr(mesh, "axis_names", None)
         raise ValueError(f"mesh needs an axis named {DATA_AXIS!r} to split the batch over, got {type(mesh).__name__} with axes {names}; "
-                         f"e.g. jax.sharding.Mesh(jax.devices(), ({DATA_AXIS!r},)) or mesh='auto'")
+                         f"e.g. jax.make_mesh((jax.device_count(),), ({DATA_AXIS!r},)) or mesh='auto'")
+    auto = (AxisType.Auto,) * len(mesh.axis_names)
+    if tuple(mesh.axis_types) != auto:
+        # funcmlp places the data (split by rows) and the params (replicated) itself and splits each batch in
+        # shard_map: the axis types (jax.make_mesh's are Explicit) only change how XLA propagates shardings
+        mesh = Mesh(mesh.devices, mesh.axis_names, axis_types=auto)
     return mesh
 
 
@@ -130,7 +140,7 @@ def replicate(tree, mesh: Mesh):
 
 def sharded_gradient_fn(local_value_and_grad, mesh: Mesh, reduction: str):
     """The batch's ``(loss, grads, outputs)`` from ``local_value_and_grad`` (a function of
-    :func:`funcmlp.training.loop.make_gradient_fn`'s signature built with ``reduction="sum"``) run
+    :func:`funcmlp.core.backward.gradient_fn`'s signature built with ``reduction="sum"``) run
     on each device's shard of the batch and summed over the data axis.
 
     ``reduction="mean"``: each example weighs ``w_i / W`` (``W`` over the global batch), so the

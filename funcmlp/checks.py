@@ -1,0 +1,268 @@
+"""Every eager check of funcmlp, in one place, run once at the public entry points.
+
+Contract::
+
+    check_batch(mlp, params, x, y, loss, reduction, weights) -> Batch(x, targets, weights)
+        x: (batch, d_0) in the params' dtype     targets: (batch, d_L)     weights: (batch,)
+    check_params / check_inputs / check_targets / check_weights / check_reduction / check_labels
+
+A check raises ``ValueError`` naming what was wrong, what was expected and the fix, and returns
+the value in the form the core expects. The core (:mod:`funcmlp.core`) never checks: it
+assumes what comes out of here. Values (labels in range, targets in [0, 1], finiteness) can
+be looked at only when they are concrete: under a caller's ``jax.jit`` they are tracers and
+only shapes are checked. Imports: the registry and the core only.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from funcmlp.core.model import MLP
+from funcmlp.core.params import Params
+from funcmlp.core.reduction import REDUCTIONS
+from funcmlp.registry.losses import get_loss
+
+Array = jax.Array
+
+
+class Batch(NamedTuple):
+    """A checked batch: inputs ``(batch, d_0)`` in the params' dtype, targets ``(batch, d_L)``
+    (integer labels one-hot encoded), example weights ``(batch,)`` (ones when none were given)."""
+
+    x: Array
+    targets: Array
+    weights: Array
+
+
+def is_concrete(value) -> bool:
+    """False for a value traced by ``jit``/``vmap``: its numbers cannot be checked then.
+
+    Example:
+        >>> seen = []
+        >>> _ = jax.jit(lambda v: seen.append(is_concrete(v)) or v)(jnp.ones(2))
+        >>> is_concrete(jnp.ones(2)), seen
+        (True, [False])
+    """
+    return not isinstance(value, jax.core.Tracer)
+
+
+def _first_bad(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def check_params(mlp: MLP, params: Params) -> Params:
+    """``params`` if they fit ``mlp``: one ``Layer(W (d_{k-1}, d_k), b (d_k,))`` per layer, floats of one dtype.
+
+    Example:
+        >>> import jax
+        >>> check_params(MLP((2, 3), "relu"), MLP((3, 2), "relu").init(jax.random.key(0)))
+        Traceback (most recent call last):
+        ...
+        ValueError: layer 1: W has shape (3, 2), expected (2, 3) (d_in, d_out) (looks transposed: use params_from_arrays(..., convention='column'))
+    """
+    if not isinstance(params, (tuple, list)) or len(params) != mlp.depth:
+        got = len(params) if isinstance(params, (tuple, list)) else type(params).__name__
+        raise ValueError(f"params must be a tuple of {mlp.depth} Layer(W, b), one per layer of {mlp}; got {got}")
+    for k, layer in enumerate(params, start=1):
+        expected_W = (mlp.sizes[k - 1], mlp.sizes[k])
+        W, b = layer
+        if tuple(jnp.shape(W)) != expected_W:
+            transposed = tuple(jnp.shape(W)) == expected_W[::-1]
+            hint = " (looks transposed: use params_from_arrays(..., convention='column'))" if transposed else ""
+            raise ValueError(f"layer {k}: W has shape {tuple(jnp.shape(W))}, expected {expected_W} (d_in, d_out){hint}")
+        if tuple(jnp.shape(b)) != (mlp.sizes[k],):
+            raise ValueError(f"layer {k}: b has shape {tuple(jnp.shape(b))}, expected {(mlp.sizes[k],)}")
+    dtypes = {jnp.result_type(leaf) for layer in params for leaf in layer}
+    if len(dtypes) > 1 or not jnp.issubdtype(next(iter(dtypes)), jnp.floating):
+        raise ValueError(f"params must be floating point arrays of one dtype, got {sorted(str(d) for d in dtypes)}; "
+                         "cast them, e.g. jax.tree_util.tree_map(lambda a: a.astype('float32'), params)")
+    return params
+
+
+def check_inputs(mlp: MLP, x) -> Array:
+    """Inputs as an array ``(batch, d_0)`` or ``(d_0,)``: numbers, finite, at least one example.
+
+    Example:
+        >>> check_inputs(MLP((2, 1), "relu"), [[1.0, float("nan")]])
+        Traceback (most recent call last):
+        ...
+        ValueError: inputs must be finite numbers; found nan at index (0, 1)
+    """
+    if is_concrete(x):
+        values = np.asarray(x)
+        if values.dtype.kind not in "biuf":
+            raise ValueError(f"inputs must be numbers, got an array of dtype {values.dtype}")
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            where = _first_bad(~np.isfinite(values))
+            raise ValueError(f"inputs must be finite numbers; found {values[where]} at index {where}")
+    x = jnp.asarray(x)
+    if x.ndim not in (1, 2) or x.shape[-1] != mlp.sizes[0]:
+        raise ValueError(f"inputs have shape {tuple(x.shape)}, expected (batch, {mlp.sizes[0]}) or ({mlp.sizes[0]},) for {mlp}")
+    if x.ndim == 2 and x.shape[0] == 0:
+        raise ValueError(f"inputs have no examples (shape {tuple(x.shape)}); give at least one row of {mlp.sizes[0]} features")
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.result_type(float))
+    return x
+
+
+def check_labels(labels, units: int, loss_name: str | None = None) -> None:
+    """Raise ``ValueError`` naming the first integer label outside ``0..units-1``, its index and the class count."""
+    labels = np.asarray(labels).reshape(-1)
+    bad = (labels < 0) | (labels >= units)
+    if bad.any():
+        index = _first_bad(bad)[0]
+        widen = f" or give the output layer {int(labels.max()) + 1} units" if labels.max() >= units else ""
+        takes = f"loss {loss_name!r} with {units} output units takes" if loss_name else f"{units} output units take"
+        raise ValueError(f"label {labels[index]} at index {index} is out of range: {takes} labels 0..{units - 1}; "
+                         f"relabel the classes as 0..{units - 1}{widen}")
+
+
+def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
+    """Targets as a ``(batch, units)`` float array, checked against what ``loss`` accepts.
+
+    Accepts ``(batch, units)``, ``(batch,)`` when ``units == 1``, integer labels ``(batch,)``
+    for the class losses (one-hot encoded here), and the single-example forms ``(units,)`` or
+    a scalar. Values, when concrete: finite; in [0, 1] for probability and class losses;
+    labels in ``0..units-1``.
+
+    Example:
+        >>> check_targets("softmax_cross_entropy", jnp.array([2, 0]), 2, 3, jnp.float32).tolist()
+        [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+        >>> check_targets("softmax_cross_entropy", jnp.array([2, 3]), 2, 3, jnp.float32)
+        Traceback (most recent call last):
+        ...
+        ValueError: label 3 at index 1 is out of range: loss 'softmax_cross_entropy' with 3 output units takes labels 0..2; relabel the classes as 0..2 or give the output layer 4 units
+    """
+    loss = get_loss(loss)
+    spec = loss.spec
+    concrete = is_concrete(y)
+    values = np.asarray(y) if concrete else None  # checked in numpy: jnp results are traced under a caller's jit
+    if concrete and values.dtype.kind not in "biuf":
+        raise ValueError(f"targets must be numbers, got an array of dtype {values.dtype}; "
+                         f"encode classes as integers 0..{units - 1}")
+    y = jnp.asarray(y)
+    if y.shape == () and batch != 1:
+        raise ValueError(f"a single target was given for {batch} examples; give one per example, "
+                         f"shape ({batch},) or ({batch}, {units})")
+    if jnp.issubdtype(y.dtype, jnp.integer) and y.shape in ((batch,), ()) and spec.targets == "class":
+        if concrete:
+            check_labels(values, units, loss.name)
+        return jax.nn.one_hot(y.reshape(batch), units, dtype=dtype)
+    y = y.astype(dtype)
+    if y.shape in ((batch,), ()) and units == 1:
+        y = y.reshape(batch, 1)
+    elif y.shape == (units,) and batch == 1:
+        y = y.reshape(1, units)
+    if y.shape != (batch, units):
+        hint = " or integer labels (batch,)" if spec.targets == "class" else ""
+        raise ValueError(f"targets have shape {tuple(y.shape)}, expected ({batch}, {units}) = (batch, output units){hint} "
+                         f"for loss {loss.name!r}")
+    if concrete:
+        values = values.astype(np.float64).reshape(batch, units)
+        if not np.isfinite(values).all():
+            where = _first_bad(~np.isfinite(values))
+            raise ValueError(f"targets must be finite numbers; found {values[where]} at index {where}")
+        outside = (values < 0) | (values > 1)
+        if spec.targets != "real" and outside.any():
+            where = _first_bad(outside)
+            what = "one-hot, soft or multi-hot rows" if spec.targets == "class" else "probabilities"
+            raise ValueError(f"loss {loss.name!r} needs targets in [0, 1] ({what}), found {values[where]:g} at index {where}; "
+                             "rescale the targets, or use a regression loss such as 'sse' for other values")
+    return y
+
+
+def check_weights(weights, batch: int, dtype, reduction: str) -> Array:
+    """Per-example weights ``(batch,)``: ones by default; finite, >= 0 and (for the mean) not all
+    0 when they are concrete.
+
+    Example:
+        >>> check_weights(None, 2, jnp.float32, "mean").tolist(), check_weights([0.5, 0], 2, jnp.float32, "sum").tolist()
+        ([1.0, 1.0], [0.5, 0.0])
+    """
+    if weights is None:
+        return jnp.ones((batch,), dtype)
+    concrete = is_concrete(weights)
+    values = np.asarray(weights, np.float64) if concrete else None
+    weights = jnp.asarray(weights, dtype)
+    if weights.shape != (batch,):
+        raise ValueError(f"example weights have shape {tuple(weights.shape)}, expected ({batch},), one per example")
+    if concrete:
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            index = _first_bad(bad)[0]
+            raise ValueError(f"example weights must be finite and >= 0; found {values[index]} at index {index}")
+        if reduction == "mean" and not values.any():
+            raise ValueError("example weights are all 0: the mean over no examples is undefined; "
+                             "give at least one positive weight")
+    return weights
+
+
+def check_reduction(reduction: str) -> str:
+    """``reduction`` if it is one of :data:`~funcmlp.core.reduction.REDUCTIONS`."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; expected 'mean' (divide by the batch size) or 'sum'")
+    return reduction
+
+
+def check_positive_int(value, name: str, what: str) -> int:
+    """``value`` if it is an integer >= 1 (``what`` says what it counts, for the message).
+
+    Example:
+        >>> check_positive_int(0, "epochs", "passes over the data")
+        Traceback (most recent call last):
+        ...
+        ValueError: epochs must be at least 1 (passes over the data), got 0
+    """
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be at least 1 ({what}), got {value!r}")
+    return int(value)
+
+
+def check_batch(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean", weights=None) -> Batch:
+    """Everything a loss of ``mlp`` on ``(x, y)`` needs, checked: the params against the network,
+    the loss against its output layer, the inputs, the targets and weights against the loss;
+    the data cast to the params' dtype, a single example ``(d_0,)`` made a batch of one.
+
+    Example:
+        >>> import jax
+        >>> mlp = MLP((2, 3), "identity")
+        >>> batch = check_batch(mlp, mlp.init(jax.random.key(0)), jnp.ones((4, 2)), jnp.array([0, 2, 1, 0]), "softmax_cross_entropy")
+        >>> batch.x.shape, batch.targets.shape, batch.weights.shape
+        ((4, 2), (4, 3), (4,))
+    """
+    return _checked(mlp, params, x, y, loss, reduction, weights, whole_data=False)
+
+
+
+def check_data(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean", weights=None) -> Batch:
+    """A data set for training or evaluation: as :func:`check_batch`, but the inputs must be a
+    batch ``(N, d_0)`` (a single example is refused).
+
+    Example:
+        >>> import jax
+        >>> mlp = MLP((2, 1), "identity")
+        >>> check_data(mlp, mlp.init(jax.random.key(0)), jnp.ones(2), jnp.zeros(1), "sse")
+        Traceback (most recent call last):
+        ...
+        ValueError: data inputs must be a batch (N, 2), got shape (2,)
+    """
+    return _checked(mlp, params, x, y, loss, reduction, weights, whole_data=True)
+
+
+def _checked(mlp: MLP, params: Params, x, y, loss, reduction: str, weights, *, whole_data: bool) -> Batch:
+    loss = get_loss(loss)
+    check_reduction(reduction)
+    check_params(mlp, params)
+    loss.check_output(mlp.activations[-1], mlp.sizes[-1])
+    dtype = params[0].W.dtype
+    x = check_inputs(mlp, x).astype(dtype)  # data follow the params' dtype
+    if whole_data and x.ndim != 2:
+        raise ValueError(f"data inputs must be a batch (N, {mlp.sizes[0]}), got shape {tuple(x.shape)}")
+    x = jnp.atleast_2d(x)
+    batch = x.shape[0]
+    return Batch(x, check_targets(loss, y, batch, mlp.sizes[-1], dtype), check_weights(weights, batch, dtype, reduction))

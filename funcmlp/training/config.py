@@ -1,0 +1,118 @@
+"""How to train, as one frozen value: :class:`TrainConfig`.
+
+Built once by whoever starts training (:func:`funcmlp.fit`, :func:`funcmlp.train_epochs`, the
+estimators, the command line), checked when built, hashable: the compiled epoch takes it as a
+static argument, so one network and one configuration compile once. Adding a training option
+is adding a field here (and reading it where it acts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import optax
+
+from funcmlp.checks import check_positive_int, check_reduction
+from funcmlp.core.backward import GRADIENT_SOURCES
+from funcmlp.registry.losses import Loss, get_loss
+from funcmlp.training.parallel import resolve_mesh
+
+ON_NONFINITE = ("stop", "skip")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything about training but the network, its params, the data and the key.
+
+    Attributes:
+        loss: a loss name or :class:`~funcmlp.Loss`.
+        optimizer: any ``optax.GradientTransformation`` (see :mod:`funcmlp.training.optimizers`);
+            the compiled epoch is reused for the same object. Its ``update`` gets the extra
+            argument ``batch_weight``, the batch's sum of example weights (its number of real
+            examples without sample weights), which transformations that take no extra
+            arguments never see.
+        batch_size: examples per step; ``ceil(N / B)`` steps per epoch.
+        reduction: batch reduction of the loss, ``"mean"`` or ``"sum"``.
+        gradient: ``"manual"`` (the sensitivity recursion) or ``"autodiff"`` (``jax.grad``).
+        drop_last: drop the partial last batch instead of keeping it.
+        shuffle: draw each epoch's batches in a new random order (default) or in the data's.
+        classification: record accuracy (default: for the classification losses).
+        on_nonfinite: ``"stop"``: the first step whose loss or gradient is NaN or infinite ends
+            training with :class:`~funcmlp.TrainingDiverged`, carrying the last finite params;
+            ``"skip"``: such steps change nothing and are counted in ``history.skipped_steps``.
+        validate_every: epochs between validations (the history repeats the last value between).
+        mesh: data parallelism (:mod:`funcmlp.training.parallel`): ``None``, a
+            ``jax.sharding.Mesh`` with a ``"data"`` axis, or ``"auto"`` for every device.
+
+    Example:
+        >>> import optax
+        >>> config = TrainConfig(loss="sse", optimizer=optax.sgd(0.1), batch_size=8)
+        >>> config.loss.name, config.classification, hash(config) == hash(TrainConfig("sse", config.optimizer, 8))
+        ('sse', False, True)
+        >>> TrainConfig(loss="sse", optimizer=optax.sgd(0.1), batch_size=8, gradient="numeric")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown gradient source 'numeric'; expected one of manual, autodiff
+    """
+
+    loss: Loss | str
+    optimizer: optax.GradientTransformation
+    batch_size: int
+    reduction: str = "mean"
+    gradient: str = "manual"
+    drop_last: bool = False
+    shuffle: bool = True
+    classification: bool | None = None
+    on_nonfinite: str = "stop"
+    validate_every: int = 1
+    mesh: Any = None
+
+    def __post_init__(self):
+        loss = get_loss(self.loss)
+        object.__setattr__(self, "loss", loss)
+        if not (callable(getattr(self.optimizer, "init", None)) and callable(getattr(self.optimizer, "update", None))):
+            raise ValueError(f"optimizer must be an optax.GradientTransformation (init and update), got "
+                             f"{type(self.optimizer).__name__}; e.g. optax.adam(1e-3) or funcmlp.make_optimizer('adam', 1e-3)")
+        object.__setattr__(self, "batch_size", check_positive_int(self.batch_size, "batch_size", "examples per step"))
+        check_reduction(self.reduction)
+        if self.gradient not in GRADIENT_SOURCES:
+            raise ValueError(f"unknown gradient source {self.gradient!r}; expected one of {', '.join(GRADIENT_SOURCES)}")
+        if self.on_nonfinite not in ON_NONFINITE:
+            raise ValueError(f"on_nonfinite must be one of {', '.join(ON_NONFINITE)}, got {self.on_nonfinite!r}")
+        validate_every = check_positive_int(self.validate_every, "validate_every", "epochs between validations")
+        object.__setattr__(self, "validate_every", validate_every)
+        for name in ("drop_last", "shuffle"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.classification is None:
+            object.__setattr__(self, "classification", loss.is_classification)
+        object.__setattr__(self, "mesh", resolve_mesh(self.mesh))
+
+    @classmethod
+    def from_options(cls, options: dict, config: TrainConfig | None = None) -> TrainConfig:
+        """``config`` as given, or one built from keyword ``options`` (a clear error for an unknown one).
+
+        Example:
+            >>> import optax
+            >>> TrainConfig.from_options({"loss": "sse", "optimizer": optax.sgd(0.1), "batch_size": 2, "epoch": 3})
+            Traceback (most recent call last):
+            ...
+            ValueError: unknown training option 'epoch'; TrainConfig takes loss, optimizer, batch_size, reduction, gradient, drop_last, shuffle, classification, on_nonfinite, validate_every, mesh
+        """
+        fields = [field.name for field in dataclasses.fields(cls)]
+        if config is not None:
+            if options:
+                raise ValueError(f"give either config= or the options {', '.join(sorted(options))}, not both; "
+                                 "change a config with dataclasses.replace(config, ...)")
+            if not isinstance(config, cls):
+                raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+            return config
+        for name in options:
+            if name not in fields:
+                raise ValueError(f"unknown training option {name!r}; TrainConfig takes {', '.join(fields)}")
+        missing = [name for name in ("loss", "optimizer", "batch_size") if name not in options]
+        if missing:
+            raise ValueError(f"training needs {', '.join(missing)} (or config=TrainConfig(...))")
+        return cls(**options)

@@ -1,0 +1,90 @@
+"""What training records and reports: :class:`History`, :class:`EpochState`, :class:`TrainingDiverged`.
+
+Contract::
+
+    History: per-epoch lists (train/val loss and accuracy, seconds, skipped steps), best_epoch
+    EpochState(epoch, params, opt_state, key, history): where a run stands after an epoch
+    TrainingDiverged(message, params=, opt_state=, history=, epoch=, step=, layer=)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import jax
+
+from funcmlp.core.params import Params
+
+
+@dataclass
+class History:
+    """Per-epoch record of training. Accuracy lists are empty for regression.
+
+    ``train_loss`` / ``train_accuracy`` are the epoch's own: over its examples, each as the
+    step that used it found it before its update (with dropout, if any), as Keras and
+    PyTorch loops report; ``val_*`` are measured after the epoch without dropout.
+
+    Example:
+        >>> h = History()
+        >>> h.train_loss.append(0.5); h.epoch_seconds.append(0.1)
+        >>> h.rows()[0]["train_loss"]
+        0.5
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    skipped_steps: list[int] = field(default_factory=list)
+    best_epoch: int = 0  # with early stopping: the epoch whose params fit returned
+
+    @property
+    def epochs(self) -> int:
+        """Epochs recorded."""
+        return len(self.train_loss)
+
+    def rows(self) -> list[dict]:
+        """One dict per epoch (for CSV/JSON)."""
+        columns = {name: values for name, values in vars(self).items() if isinstance(values, list) and values}
+        return [{"epoch": i + 1, **{name: values[i] for name, values in columns.items()}} for i in range(self.epochs)]
+
+    def upto(self, epoch: int) -> History:
+        """The history of the first ``epoch`` epochs (a copy).
+
+        Example:
+            >>> History(train_loss=[3.0, 2.0, 1.0]).upto(2).train_loss
+            [3.0, 2.0]
+        """
+        lists = {name: values[:epoch] for name, values in vars(self).items() if isinstance(values, list)}
+        return dataclasses.replace(self, **lists)
+
+
+class EpochState(NamedTuple):
+    """Where training stands after an epoch of :func:`funcmlp.train_epochs`."""
+
+    epoch: int  # the epoch just finished, from 1
+    params: Params
+    opt_state: Any
+    key: jax.Array  # the key the next epoch starts from
+    history: History  # every epoch so far, this one included
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss or a gradient became NaN or infinite. ``params`` and ``opt_state`` are the last
+    finite ones (before the step that failed), ``history`` the epochs completed before it;
+    ``epoch``, ``step`` (1-based, within the epoch) and ``layer`` (the first whose gradient is
+    non-finite, 0 when only the loss is) say where.
+
+    Example:
+        >>> error = TrainingDiverged("diverged", params=(), opt_state=(), history=History(), epoch=3, step=2, layer=1)
+        >>> isinstance(error, FloatingPointError), error.epoch
+        (True, 3)
+    """
+
+    def __init__(self, message, *, params, opt_state, history, epoch, step, layer):
+        super().__init__(message)
+        self.params, self.opt_state, self.history = params, opt_state, history
+        self.epoch, self.step, self.layer = epoch, step, layer
