@@ -1,11 +1,12 @@
 """Tests and doctests run with float64 enabled: correctness is checked in float64 (float32 tests ask for it)."""
+
 import os
 
 # scikit-learn's array-API check of the estimators (tests/test_sklearn.py) runs only with SciPy's
 # array-API mode, which must be set before SciPy is imported
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
-import jax  # noqa: E402
+import jax
 
 jax.config.update("jax_enable_x64", True)
 # the command line run in-process by the tests must not write into the user's compilation

@@ -22,10 +22,10 @@ from sklearn import linear_model, neural_network
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import machine  # noqa: E402
+from run import machine
 
-from funcmlp.io.files import atomic_write  # noqa: E402
-from funcmlp.sklearn import MLPClassifier, MLPRegressor, Perceptron  # noqa: E402
+from funcmlp.io.files import atomic_write
+from funcmlp.sklearn import MLPClassifier, MLPRegressor, Perceptron
 
 
 def timed_fit(model, X, y):
@@ -42,7 +42,9 @@ def compare(name, ours, theirs, X, y, X_test, y_test) -> list:
     second = timed_fit(ours, X, y)
     reference = timed_fit(theirs, X, y)
     score, reference_score = ours.score(X_test, y_test), theirs.score(X_test, y_test)
-    rows.append((name, "first fit (with compilation)", first, score, reference, reference_score, ours.n_iter_, theirs.n_iter_))
+    rows.append(
+        (name, "first fit (with compilation)", first, score, reference, reference_score, ours.n_iter_, theirs.n_iter_)
+    )
     rows.append((name, "second fit", second, score, reference, reference_score, ours.n_iter_, theirs.n_iter_))
     return rows
 
@@ -51,15 +53,43 @@ def cases(X, y, X_test, y_test, label, quick) -> list:
     epochs = 5 if quick else 200
     rows = []
     for solver, options in (("adam", {}), ("sgd", {"learning_rate_init": 0.1, "momentum": 0.9})):
-        settings = dict(hidden_layer_sizes=(16,) if quick else (256,), solver=solver, max_iter=epochs, batch_size=32, random_state=0,
-                        **options)
-        rows += compare(f"{label}: MLPClassifier {settings['hidden_layer_sizes']}, {solver}, batch 32, up to {epochs} epochs",
-                        MLPClassifier(**settings), neural_network.MLPClassifier(**settings), X, y, X_test, y_test)
+        settings = dict(
+            hidden_layer_sizes=(16,) if quick else (256,),
+            solver=solver,
+            max_iter=epochs,
+            batch_size=32,
+            random_state=0,
+            **options,
+        )
+        rows += compare(
+            f"{label}: MLPClassifier {settings['hidden_layer_sizes']}, {solver}, batch 32, up to {epochs} epochs",
+            MLPClassifier(**settings),
+            neural_network.MLPClassifier(**settings),
+            X,
+            y,
+            X_test,
+            y_test,
+        )
     settings = dict(max_iter=5 if quick else 100, random_state=0)
-    rows += compare(f"{label}: Perceptron (one-vs-rest)", Perceptron(**settings), linear_model.Perceptron(**settings), X, y, X_test, y_test)
+    rows += compare(
+        f"{label}: Perceptron (one-vs-rest)",
+        Perceptron(**settings),
+        linear_model.Perceptron(**settings),
+        X,
+        y,
+        X_test,
+        y_test,
+    )
     regression = dict(hidden_layer_sizes=(16,) if quick else (128,), max_iter=epochs, batch_size=32, random_state=0)
-    rows += compare(f"{label}: MLPRegressor {regression['hidden_layer_sizes']} on the one-hot labels (R^2)",
-                    MLPRegressor(**regression), neural_network.MLPRegressor(**regression), X, np.eye(10)[y], X_test, np.eye(10)[y_test])
+    rows += compare(
+        f"{label}: MLPRegressor {regression['hidden_layer_sizes']} on the one-hot labels (R^2)",
+        MLPRegressor(**regression),
+        neural_network.MLPRegressor(**regression),
+        X,
+        np.eye(10)[y],
+        X_test,
+        np.eye(10)[y_test],
+    )
     return rows
 
 
@@ -79,18 +109,34 @@ def main(argv=None) -> int:
         from funcmlp.data.datasets import load_dataset
 
         data = load_dataset("mnist", path=args.mnist)
-        rows += cases(np.vstack([data.x_train, data.x_val]), np.concatenate([data.y_train, data.y_val]), data.x_test, data.y_test,
-                      "MNIST", args.quick)
-    lines = [f"Machine: {machine()}", "",
-             "| data, estimator | funcmlp fit | s | test score | scikit-learn s | its test score | funcmlp / scikit-learn | epochs (funcmlp, scikit-learn) |",
-             "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {name} | {what} | {seconds:.3f} | {score:.4f} | {reference:.3f} | {reference_score:.4f} | {seconds / reference:.2f} | "
-              f"{ours_epochs}, {their_epochs} |" for name, what, seconds, score, reference, reference_score, ours_epochs, their_epochs in rows]
+        rows += cases(
+            np.vstack([data.x_train, data.x_val]),
+            np.concatenate([data.y_train, data.y_val]),
+            data.x_test,
+            data.y_test,
+            "MNIST",
+            args.quick,
+        )
+    lines = [
+        f"Machine: {machine()}",
+        "",
+        "| data, estimator | funcmlp fit | s | test score | scikit-learn s | its test score | funcmlp / scikit-learn | epochs (funcmlp, scikit-learn) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {what} | {seconds:.3f} | {score:.4f} | {reference:.3f} | {reference_score:.4f} | {seconds / reference:.2f} | "
+        f"{ours_epochs}, {their_epochs} |"
+        for name, what, seconds, score, reference, reference_score, ours_epochs, their_epochs in rows
+    ]
     table = "\n".join(lines)
     print(table)
     if args.out:
         with atomic_write(args.out) as handle:
-            handle.write("# funcmlp.sklearn against scikit-learn\n\n`python benchmarks/estimators.py --out benchmarks/ESTIMATORS.md`\n\n" + table + "\n")
+            handle.write(
+                "# funcmlp.sklearn against scikit-learn\n\n`python benchmarks/estimators.py --out benchmarks/ESTIMATORS.md`\n\n"
+                + table
+                + "\n"
+            )
     return 0
 
 

@@ -41,15 +41,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # its sibling benchmarks/symbolic.py
 
-import jax  # noqa: E402
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from funcmlp import MLP, backprop, fit, objective
-from funcmlp.io.files import atomic_write
+from funcmlp import MLP, backprop, evaluate, fit, objective
 from funcmlp.data.datasets import load_dataset
-from funcmlp.training.loop import evaluate
+from funcmlp.io.files import atomic_write
 
 
 def machine() -> str:
@@ -122,8 +121,10 @@ def bench_step(sizes, batch, repeats) -> list:
     }
     t = median_seconds(functions, repeats)
     name = f"step {'-'.join(map(str, sizes))}, batch {batch}"
-    rows = [(name, "manual backprop step", t["manual"], "jax.grad step (same loss)", t["jax.grad"]),
-            (name, "manual backprop step", t["manual"], "plain-JAX MLP step (jax.grad)", t["plain JAX"])]
+    rows = [
+        (name, "manual backprop step", t["manual"], "jax.grad step (same loss)", t["jax.grad"]),
+        (name, "manual backprop step", t["manual"], "plain-JAX MLP step (jax.grad)", t["plain JAX"]),
+    ]
     rows += _peer_steps(name, sizes, batch, repeats, t["manual"])
     return rows
 
@@ -136,17 +137,27 @@ def _peer_steps(name, sizes, batch, repeats, manual_seconds) -> list:
         MLPClassifier = None
     if MLPClassifier is not None:
         x, y = (np.asarray(a) for a in _data(jax.random.key(1), batch, sizes[0], sizes[-1]))
-        model = MLPClassifier(hidden_layer_sizes=sizes[1:-1], solver="sgd", learning_rate_init=1e-3, momentum=0.0, batch_size=batch)
+        model = MLPClassifier(
+            hidden_layer_sizes=sizes[1:-1], solver="sgd", learning_rate_init=1e-3, momentum=0.0, batch_size=batch
+        )
         model.partial_fit(x, y, classes=np.arange(sizes[-1]))
         t = median_seconds({"sklearn": lambda: model.partial_fit(x, y)}, repeats)["sklearn"]
-        rows.append((name, "manual backprop step", manual_seconds, "scikit-learn MLPClassifier step (partial_fit of one batch)", t))
+        rows.append(
+            (
+                name,
+                "manual backprop step",
+                manual_seconds,
+                "scikit-learn MLPClassifier step (partial_fit of one batch)",
+                t,
+            )
+        )
     try:
         import torch
     except ModuleNotFoundError:
         torch = None
     if torch is not None:
         layers = []
-        for d_in, d_out in zip(sizes[:-1], sizes[1:]):
+        for d_in, d_out in zip(sizes[:-1], sizes[1:], strict=True):
             layers += [torch.nn.Linear(d_in, d_out), torch.nn.ReLU()]
         model = torch.nn.Sequential(*layers[:-1])
         optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
@@ -159,20 +170,32 @@ def _peer_steps(name, sizes, batch, repeats, manual_seconds) -> list:
             optimizer.step()
 
         t = median_seconds({"torch": torch_step}, repeats)["torch"]
-        rows.append((name, "manual backprop step", manual_seconds, f"PyTorch {torch.__version__} step ({torch.get_num_threads()} threads)", t))
+        rows.append(
+            (
+                name,
+                "manual backprop step",
+                manual_seconds,
+                f"PyTorch {torch.__version__} step ({torch.get_num_threads()} threads)",
+                t,
+            )
+        )
     try:
         import equinox as eqx
     except ModuleNotFoundError:
         eqx = None
     if eqx is not None:
-        model = eqx.nn.MLP(sizes[0], sizes[-1], max(sizes[1:-1]), len(sizes) - 2, activation=jax.nn.relu, key=jax.random.key(0))
+        model = eqx.nn.MLP(
+            sizes[0], sizes[-1], max(sizes[1:-1]), len(sizes) - 2, activation=jax.nn.relu, key=jax.random.key(0)
+        )
         x, y = _data(jax.random.key(1), batch, sizes[0], sizes[-1])
         sgd = optax.sgd(1e-3)
         state = sgd.init(eqx.filter(model, eqx.is_array))
 
         @eqx.filter_jit
         def eqx_step(model, state):
-            grads = eqx.filter_grad(lambda m: jnp.mean(optax.softmax_cross_entropy_with_integer_labels(jax.vmap(m)(x), y)))(model)
+            grads = eqx.filter_grad(
+                lambda m: jnp.mean(optax.softmax_cross_entropy_with_integer_labels(jax.vmap(m)(x), y))
+            )(model)
             updates, state = sgd.update(grads, state)
             return eqx.apply_updates(model, updates), state
 
@@ -206,11 +229,31 @@ def bench_fit(n, sizes, batch, epochs, repeats) -> list:
 
         return jax.lax.scan(epoch, (params, state), jax.random.split(key, epochs))[0][0]
 
-    run_fit = lambda: jax.block_until_ready(fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=sgd, epochs=epochs,  # noqa: E731
-                                                batch_size=batch, key=jax.random.key(2), drop_last=True)[0])
-    t = median_seconds({"fit": run_fit, "scan": lambda: jax.block_until_ready(floor(params, jax.random.key(2)))}, repeats)
-    return [(f"fit {'-'.join(map(str, sizes))}, {n} x {epochs} epochs, batch {batch}", "second fit call", t["fit"],
-             "hand-written jitted lax.scan of the same steps", t["scan"])]
+    run_fit = lambda: jax.block_until_ready(
+        fit(
+            mlp,
+            params,
+            (x, y),
+            loss="softmax_cross_entropy",
+            optimizer=sgd,
+            epochs=epochs,
+            batch_size=batch,
+            key=jax.random.key(2),
+            drop_last=True,
+        )[0]
+    )
+    t = median_seconds(
+        {"fit": run_fit, "scan": lambda: jax.block_until_ready(floor(params, jax.random.key(2)))}, repeats
+    )
+    return [
+        (
+            f"fit {'-'.join(map(str, sizes))}, {n} x {epochs} epochs, batch {batch}",
+            "second fit call",
+            t["fit"],
+            "hand-written jitted lax.scan of the same steps",
+            t["scan"],
+        )
+    ]
 
 
 def bench_small(repeats, epochs=10) -> list:
@@ -236,11 +279,29 @@ def bench_small(repeats, epochs=10) -> list:
                 p, s = step(p, s, indices)
         jax.block_until_ready(p)
 
-    run_fit = lambda: jax.block_until_ready(fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=sgd, epochs=epochs,  # noqa: E731
-                                                batch_size=batch, key=jax.random.key(2), drop_last=True)[0])
+    run_fit = lambda: jax.block_until_ready(
+        fit(
+            mlp,
+            params,
+            (x, y),
+            loss="softmax_cross_entropy",
+            optimizer=sgd,
+            epochs=epochs,
+            batch_size=batch,
+            key=jax.random.key(2),
+            drop_last=True,
+        )[0]
+    )
     t = median_seconds({"fit": run_fit, "loop": loop}, repeats)
-    return [(f"small: 64-32-10 digits, {epochs} epochs of batch 32", "fit (one compiled epoch each)", t["fit"],
-             "Python loop of jitted steps, shuffled on the host", t["loop"])]
+    return [
+        (
+            f"small: 64-32-10 digits, {epochs} epochs of batch 32",
+            "fit (one compiled epoch each)",
+            t["fit"],
+            "Python loop of jitted steps, shuffled on the host",
+            t["loop"],
+        )
+    ]
 
 
 def bench_per_example(repeats, batch=256, sizes=(784, 256, 10)) -> list:
@@ -248,14 +309,24 @@ def bench_per_example(repeats, batch=256, sizes=(784, 256, 10)) -> list:
     params = mlp.init(jax.random.key(0), dtype=jnp.float32)
     x, y = _data(jax.random.key(1), batch, sizes[0], sizes[-1])
     manual = jax.jit(jax.vmap(lambda xi, yi: backprop(mlp, params, xi, yi, "softmax_cross_entropy").grads))
-    autodiff = jax.jit(jax.vmap(lambda xi, yi: jax.grad(lambda p: objective(mlp, p, xi, yi, "softmax_cross_entropy"))(params)))
+    autodiff = jax.jit(
+        jax.vmap(lambda xi, yi: jax.grad(lambda p: objective(mlp, p, xi, yi, "softmax_cross_entropy"))(params))
+    )
     single = jax.jit(lambda xi, yi: backprop(mlp, params, xi, yi, "softmax_cross_entropy").grads)
     xs, ys = list(x), list(y)
-    t = median_seconds({"manual": lambda: jax.block_until_ready(manual(x, y)), "grad": lambda: jax.block_until_ready(autodiff(x, y)),
-                        "loop": lambda: jax.block_until_ready([single(a, b) for a, b in zip(xs, ys, strict=True)])}, repeats)
+    t = median_seconds(
+        {
+            "manual": lambda: jax.block_until_ready(manual(x, y)),
+            "grad": lambda: jax.block_until_ready(autodiff(x, y)),
+            "loop": lambda: jax.block_until_ready([single(a, b) for a, b in zip(xs, ys, strict=True)]),
+        },
+        repeats,
+    )
     name = f"per-example gradients, {'-'.join(map(str, sizes))}, {batch} examples"
-    return [(name, "vmap of manual backprop", t["manual"], "vmap of jax.grad", t["grad"]),
-            (name, "vmap of manual backprop", t["manual"], "Python loop of jitted gradients", t["loop"])]
+    return [
+        (name, "vmap of manual backprop", t["manual"], "vmap of jax.grad", t["grad"]),
+        (name, "vmap of manual backprop", t["manual"], "Python loop of jitted gradients", t["loop"]),
+    ]
 
 
 def bench_digits() -> list:
@@ -268,36 +339,76 @@ def bench_digits() -> list:
 
     def run():
         start = time.perf_counter()
-        params, _ = fit(mlp, mlp.init(jax.random.key(0), dtype=jnp.float32), (x, data.y_train), loss="softmax_cross_entropy",
-                        optimizer=optimizer, epochs=40, batch_size=32, key=jax.random.key(1))
+        params, _ = fit(
+            mlp,
+            mlp.init(jax.random.key(0), dtype=jnp.float32),
+            (x, data.y_train),
+            loss="softmax_cross_entropy",
+            optimizer=optimizer,
+            epochs=40,
+            batch_size=32,
+            key=jax.random.key(1),
+        )
         jax.block_until_ready(params)
         return time.perf_counter() - start, evaluate(mlp, params, x_test, data.y_test, "softmax_cross_entropy").accuracy
 
     first, accuracy = run()
     second, _ = run()
     start = time.perf_counter()
-    reference = MLPClassifier(hidden_layer_sizes=(256,), solver="adam", learning_rate_init=2e-3, batch_size=32, max_iter=40,
-                              random_state=0, tol=0.0, n_iter_no_change=1000).fit(x, data.y_train)
+    reference = MLPClassifier(
+        hidden_layer_sizes=(256,),
+        solver="adam",
+        learning_rate_init=2e-3,
+        batch_size=32,
+        max_iter=40,
+        random_state=0,
+        tol=0.0,
+        n_iter_no_change=1000,
+    ).fit(x, data.y_train)
     sklearn_seconds = time.perf_counter() - start
     sklearn_accuracy = reference.score(x_test, data.y_test)
-    name = f"digits 64-256-10, adam, 40 epochs of 32 (test accuracy {accuracy:.3f} vs scikit-learn {sklearn_accuracy:.3f})"
-    return [(name, "funcmlp fit, first call (with compilation)", first, "scikit-learn MLPClassifier.fit", sklearn_seconds),
-            (name, "funcmlp fit, second call", second, "scikit-learn MLPClassifier.fit", sklearn_seconds)]
+    name = (
+        f"digits 64-256-10, adam, 40 epochs of 32 (test accuracy {accuracy:.3f} vs scikit-learn {sklearn_accuracy:.3f})"
+    )
+    return [
+        (name, "funcmlp fit, first call (with compilation)", first, "scikit-learn MLPClassifier.fit", sklearn_seconds),
+        (name, "funcmlp fit, second call", second, "scikit-learn MLPClassifier.fit", sklearn_seconds),
+    ]
 
 
 def bench_compile(depths) -> list:
     rows = []
     x, y = _data(jax.random.key(1), 256, 64, 10)
-    warm = MLP((64, 10), "relu", output="identity")  # compiles fit's small eager helpers first, so each row is the epoch's alone
-    fit(warm, warm.init(jax.random.key(0), dtype=jnp.float32), (x, y), loss="softmax_cross_entropy", optimizer=optax.sgd(0.1), epochs=1,
-        batch_size=32, key=jax.random.key(2))
+    warm = MLP(
+        (64, 10), "relu", output="identity"
+    )  # compiles fit's small eager helpers first, so each row is the epoch's alone
+    fit(
+        warm,
+        warm.init(jax.random.key(0), dtype=jnp.float32),
+        (x, y),
+        loss="softmax_cross_entropy",
+        optimizer=optax.sgd(0.1),
+        epochs=1,
+        batch_size=32,
+        key=jax.random.key(2),
+    )
     base = None
     for depth in depths:
         mlp = MLP((64, *[64] * depth, 10), "relu", output="identity")
         optimizer = optax.sgd(1e-2)  # a new optimizer object: a new compilation
         params = mlp.init(jax.random.key(0), dtype=jnp.float32)
-        run = lambda: jax.block_until_ready(fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=optimizer,  # noqa: E731
-                                                epochs=1, batch_size=32, key=jax.random.key(2))[0])
+        run = lambda: jax.block_until_ready(
+            fit(
+                mlp,
+                params,
+                (x, y),
+                loss="softmax_cross_entropy",
+                optimizer=optimizer,
+                epochs=1,
+                batch_size=32,
+                key=jax.random.key(2),
+            )[0]
+        )
         start = time.perf_counter()
         run()
         first = time.perf_counter() - start
@@ -305,14 +416,31 @@ def bench_compile(depths) -> list:
         run()
         compile_seconds = first - (time.perf_counter() - start)
         base = base or compile_seconds
-        rows.append((f"compile: {depth} hidden layer(s) of 64", f"compilation of fit's epoch, depth {depth}", compile_seconds,
-                     f"the same at depth {depths[0]}", base))
+        rows.append(
+            (
+                f"compile: {depth} hidden layer(s) of 64",
+                f"compilation of fit's epoch, depth {depth}",
+                compile_seconds,
+                f"the same at depth {depths[0]}",
+                base,
+            )
+        )
     return rows
 
 
 def bench_warm_start(epochs: int) -> list:
     """``funcmlp train`` in new processes: the first fills a fresh persistent compilation cache."""
-    command = [sys.executable, "-m", "funcmlp.cli.main", "train", "--data", "digits", "--epochs", str(epochs), "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "funcmlp.cli.main",
+        "train",
+        "--data",
+        "digits",
+        "--epochs",
+        str(epochs),
+        "--quiet",
+    ]
     with tempfile.TemporaryDirectory() as cache:
         environ = {**os.environ, "XDG_CACHE_HOME": cache}
         environ.pop("FUNCMLP_NO_COMPILE_CACHE", None)
@@ -326,9 +454,10 @@ def bench_warm_start(epochs: int) -> list:
 
 
 def bench_symbolic(shapes) -> list:
+    from symbolic import timed  # benchmarks/symbolic.py: sympy's cache cleared, then timed
+
     from derivations.catalogue import architecture_check
     from derivations.chain import Network
-    from symbolic import timed  # benchmarks/symbolic.py: sympy's cache cleared, then timed
 
     rows, base = [], None
     for shape in shapes:
@@ -337,8 +466,15 @@ def bench_symbolic(shapes) -> list:
         assert passed
         per_parameter = seconds / Network(shape, activations, "sse").count_parameters()
         base = base or (shape, per_parameter)
-        rows.append((f"symbolic: derive check {'-'.join(map(str, shape))} tanh sse", "time per parameter", per_parameter,
-                     f"the same at {'-'.join(map(str, base[0]))}", base[1]))
+        rows.append(
+            (
+                f"symbolic: derive check {'-'.join(map(str, shape))} tanh sse",
+                "time per parameter",
+                per_parameter,
+                f"the same at {'-'.join(map(str, base[0]))}",
+                base[1],
+            )
+        )
     return rows
 
 
@@ -365,14 +501,23 @@ def main(argv=None) -> int:
         rows += bench_compile([1, 2, 4, 8, 16])
         rows += bench_warm_start(10)
         rows += bench_symbolic([(16, 16, 16, 16), (32, 32, 32, 32), (64, 64, 64, 64)])
-    lines = [f"Machine: {machine()}", "", "| benchmark | measured | ms | reference | ms | measured / reference |", "|---|---|---|---|---|---|"]
-    lines += [f"| {name} | {what} | {1e3 * seconds:.3f} | {reference} | {1e3 * reference_seconds:.3f} | {seconds / reference_seconds:.2f} |"
-              for name, what, seconds, reference, reference_seconds in rows]
+    lines = [
+        f"Machine: {machine()}",
+        "",
+        "| benchmark | measured | ms | reference | ms | measured / reference |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {what} | {1e3 * seconds:.3f} | {reference} | {1e3 * reference_seconds:.3f} | {seconds / reference_seconds:.2f} |"
+        for name, what, seconds, reference, reference_seconds in rows
+    ]
     table = "\n".join(lines)
     print(table)
     if args.out:
         with atomic_write(args.out) as handle:
-            handle.write("# funcmlp benchmarks\n\n`python benchmarks/run.py --out benchmarks/RESULTS.md`\n\n" + table + "\n")
+            handle.write(
+                "# funcmlp benchmarks\n\n`python benchmarks/run.py --out benchmarks/RESULTS.md`\n\n" + table + "\n"
+            )
     return 0
 
 

@@ -46,10 +46,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (for the tests)")
     args = parser.parse_args(argv)
-    sizes = [(2, 3, 2), (3, 4, 2)] if args.quick else \
-        [(4, 8, 8, 3), (16, 16, 16, 16), (32, 32, 32, 32), (64, 64, 64, 64), (128, 128, 128)]
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, sympy {sp.__version__}")
-    print("| network | params | derive check (s) | us / param | graph (s) | local (s) | Matrix.jacobian only (s) | jacobian / graph |")
+    sizes = (
+        [(2, 3, 2), (3, 4, 2)]
+        if args.quick
+        else [(4, 8, 8, 3), (16, 16, 16, 16), (32, 32, 32, 32), (64, 64, 64, 64), (128, 128, 128)]
+    )
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, sympy {sp.__version__}"
+    )
+    print(
+        "| network | params | derive check (s) | us / param | graph (s) | local (s) | Matrix.jacobian only (s) | jacobian / graph |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for shape in sizes:
         activations = ("tanh",) * (len(shape) - 1)
@@ -60,10 +67,13 @@ def main(argv=None):
         local, _ = timed(check_local, net)
         assert graph.passed and local.passed
         reference = reference_jacobian_seconds(net) if net.count_parameters() <= 160 else None
-        fmt = lambda v: f"{v:.2f}" if v is not None else "-"  # noqa: E731
+        fmt = lambda v: f"{v:.2f}" if v is not None else "-"
         ratio = f"{reference / graph.seconds:.0f}x" if reference else "-"
-        print(f"| {'-'.join(map(str, shape))} | {net.count_parameters():,} | {whole:.2f} | {1e6 * whole / net.count_parameters():.0f} | "
-              f"{graph.seconds:.2f} | {local.seconds:.2f} | {fmt(reference)} | {ratio} |", flush=True)
+        print(
+            f"| {'-'.join(map(str, shape))} | {net.count_parameters():,} | {whole:.2f} | {1e6 * whole / net.count_parameters():.0f} | "
+            f"{graph.seconds:.2f} | {local.seconds:.2f} | {fmt(reference)} | {ratio} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

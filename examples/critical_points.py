@@ -44,8 +44,11 @@ def main(argv=None):
     parser.add_argument("--fast", action="store_true")
     args = parser.parse_args(argv)
     jax.config.update("jax_enable_x64", True)
-    for name, f in (("a^2 + b^2", lambda t: t[0] ** 2 + t[1] ** 2), ("-(a^2 + b^2)", lambda t: -(t[0] ** 2 + t[1] ** 2)),
-                    ("a^2 - b^2", lambda t: t[0] ** 2 - t[1] ** 2)):
+    for name, f in (
+        ("a^2 + b^2", lambda t: t[0] ** 2 + t[1] ** 2),
+        ("-(a^2 + b^2)", lambda t: -(t[0] ** 2 + t[1] ** 2)),
+        ("a^2 - b^2", lambda t: t[0] ** 2 - t[1] ** 2),
+    ):
         _, eig = hessian_of(f, jnp.zeros(2))
         print(f"L = {name:<13} at (0, 0): eigenvalues {eig.tolist()} -> {classify(eig)}")
 
@@ -57,18 +60,32 @@ def main(argv=None):
     # blocks W^2's gradient, W^2 = 0 blocks W^1's). On OR data the W^1-W^2 cross terms make it a saddle.
     y_or = jnp.array([[0.0], [1.0], [1.0], [1.0]])
     loss_or = lambda p: objective(mlp, p, x, y_or, "half_sse")
-    zero = tuple(layer._replace(W=jnp.zeros_like(layer.W), b=jnp.zeros_like(layer.b)) for layer in mlp.init(jax.random.key(0)))
+    zero = tuple(
+        layer._replace(W=jnp.zeros_like(layer.W), b=jnp.zeros_like(layer.b)) for layer in mlp.init(jax.random.key(0))
+    )
     zero = (zero[0], zero[1]._replace(b=jnp.array([0.75])))
     g = backprop(mlp, zero, x, y_or, "half_sse").grads
-    print(f"OR data, 2-2-1 tanh, all weights 0, b^2 = mean(y) = 0.75: max |grad| = {max(float(jnp.abs(l).max()) for l in jax.tree_util.tree_leaves(g)):.1e}")
+    print(
+        f"OR data, 2-2-1 tanh, all weights 0, b^2 = mean(y) = 0.75: max |grad| = {max(float(jnp.abs(l).max()) for l in jax.tree_util.tree_leaves(g)):.1e}"
+    )
     _, eig = hessian_of(loss_or, zero)
     print(f"  Hessian eigenvalues {np.round(eig, 6).tolist()} -> {classify(eig)}")
 
-    params, history = fit(mlp, mlp.init(jax.random.key(3), init="normal(1.0)"), (x, y), loss="half_sse",
-                          optimizer=optax.adam(0.05), epochs=300 if args.fast else 2000, batch_size=4, key=jax.random.key(1))
+    params, history = fit(
+        mlp,
+        mlp.init(jax.random.key(3), init="normal(1.0)"),
+        (x, y),
+        loss="half_sse",
+        optimizer=optax.adam(0.05),
+        epochs=300 if args.fast else 2000,
+        batch_size=4,
+        key=jax.random.key(1),
+    )
     g = backprop(mlp, params, x, y, "half_sse").grads
     _, eig = hessian_of(loss, params)
-    print(f"XOR data, after training: loss {history.train_loss[-1]:.2e}, max |grad| = {max(float(jnp.abs(l).max()) for l in jax.tree_util.tree_leaves(g)):.1e}")
+    print(
+        f"XOR data, after training: loss {history.train_loss[-1]:.2e}, max |grad| = {max(float(jnp.abs(l).max()) for l in jax.tree_util.tree_leaves(g)):.1e}"
+    )
     print(f"  Hessian eigenvalues {np.round(eig, 6).tolist()} -> {classify(eig, tol=1e-6)}")
     return eig
 

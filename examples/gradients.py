@@ -47,10 +47,15 @@ def main(argv=None):
         norms[label] = layer_norms(mlp, params, x, y)
         print(f"{label:>32} " + " ".join(f"{v:>9.2e}" for v in norms[label]))
     ratio = norms["sigmoid, glorot"][0] / norms["sigmoid, glorot"][-1]
-    print(f"sigmoid: ||dL/dW^1|| / ||dL/dW^{len(sizes) - 1}|| = {ratio:.1e} (vanishing); "
-          f"relu with normal(0.5): first layer {norms['relu, normal(0.5) (too large)'][0]:.1e} (exploding)")
-    path = plot_layer_norms(norms, os.path.join(args.out, "gradient_norms.png"),
-                            title=f"{args.depth}-layer MLPs of width {width} at initialization (digits batch of 256)")
+    print(
+        f"sigmoid: ||dL/dW^1|| / ||dL/dW^{len(sizes) - 1}|| = {ratio:.1e} (vanishing); "
+        f"relu with normal(0.5): first layer {norms['relu, normal(0.5) (too large)'][0]:.1e} (exploding)"
+    )
+    path = plot_layer_norms(
+        norms,
+        os.path.join(args.out, "gradient_norms.png"),
+        title=f"{args.depth}-layer MLPs of width {width} at initialization (digits batch of 256)",
+    )
     print(f"wrote {path}")
     return norms
 

@@ -36,13 +36,17 @@ def main(argv=None):
     params = params_from_arrays(WEIGHTS, convention="column", dtype=jnp.float64)
     result = backprop(mlp, params, data.x_train, data.y_train, "half_sse")
     exact = build("seed000_house_price").values
-    print(f"one iteration of seed 000 (x = {data.x_train[0].tolist()}, y = 1, alpha = 0.1), funcmlp in float64 vs exact:")
+    print(
+        f"one iteration of seed 000 (x = {data.x_train[0].tolist()}, y = 1, alpha = 0.1), funcmlp in float64 vs exact:"
+    )
     for k in range(1, 4):
         n = np.asarray(result.trace.n[k - 1][0])
         print(f"  n^{k} = {np.round(n, 6).tolist()}   exact {[float(v) for v in exact[f'n^{k}']]}")
     print(f"  L   = {float(result.loss):.6f}   exact {float(exact['L'][0]):.6f} (the text prints 0.0762)")
-    updated = tuple(Layer(layer.W - 0.1 * g.W, layer.b - 0.1 * g.b) for layer, g in zip(params, result.grads))
-    for k, (Wc, bc) in enumerate(to_column_convention(updated), start=1):
+    updated = tuple(
+        Layer(layer.W - 0.1 * g.W, layer.b - 0.1 * g.b) for layer, g in zip(params, result.grads, strict=True)
+    )
+    for k, (Wc, _bc) in enumerate(to_column_convention(updated), start=1):
         W_exact = np.array([float(v) for v in exact[f"W^{k} new"]]).reshape(np.asarray(Wc).shape)
         assert np.allclose(np.asarray(Wc), W_exact, rtol=1e-12), (k, Wc, W_exact)
         print(f"  W^{k} new (column convention) = {np.round(np.asarray(Wc), 7).tolist()}  matches the exact update")
@@ -51,18 +55,39 @@ def main(argv=None):
     # Training to convergence on the one example. The raw input 1200 makes the text's alpha = 0.1
     # overshoot (W^1_11 jumps from 0.01 to 0.48); SGD needs a rate near 1 / |x|^2, Adam does not.
     curves = {}
-    for name, optimizer in (("SGD lr 1e-6", optax.sgd(1e-6)), ("SGD lr 0.1 (the text's)", optax.sgd(0.1)), ("Adam lr 1e-3", optax.adam(1e-3))):
+    for name, optimizer in (
+        ("SGD lr 1e-6", optax.sgd(1e-6)),
+        ("SGD lr 0.1 (the text's)", optax.sgd(0.1)),
+        ("Adam lr 1e-3", optax.adam(1e-3)),
+    ):
         try:
-            _, history = fit(mlp, params, (data.x_train, data.y_train), loss="half_sse", optimizer=optimizer,
-                             epochs=60 if args.fast else 300, batch_size=1, key=jax.random.key(0))
+            _, history = fit(
+                mlp,
+                params,
+                (data.x_train, data.y_train),
+                loss="half_sse",
+                optimizer=optimizer,
+                epochs=60 if args.fast else 300,
+                batch_size=1,
+                key=jax.random.key(0),
+            )
         except FloatingPointError as error:
             print(f"{name}: {error}")
             continue
         curves[name] = history.train_loss
-        print(f"{name}: loss {history.train_loss[0]:.6f} -> {history.train_loss[-1]:.3e} after {len(history.train_loss)} steps")
-    print("with the text's alpha = 0.1 the first step overshoots and the ReLUs die (output 0, loss 1/2 for ever); Adam converges")
-    path = plot_curves(curves, os.path.join(args.out, "house_price_loss.png"), xlabel="step", ylabel="1/2 (y - a)^2",
-                       title="seed 000 house-price network, one example")
+        print(
+            f"{name}: loss {history.train_loss[0]:.6f} -> {history.train_loss[-1]:.3e} after {len(history.train_loss)} steps"
+        )
+    print(
+        "with the text's alpha = 0.1 the first step overshoots and the ReLUs die (output 0, loss 1/2 for ever); Adam converges"
+    )
+    path = plot_curves(
+        curves,
+        os.path.join(args.out, "house_price_loss.png"),
+        xlabel="step",
+        ylabel="1/2 (y - a)^2",
+        title="seed 000 house-price network, one example",
+    )
     print(f"wrote {path}")
     return curves
 

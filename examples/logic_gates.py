@@ -15,8 +15,8 @@ import optax
 
 from funcmlp import MLP, fit, params_from_arrays, predict
 from funcmlp.data.datasets import logic_gate
-from funcmlp.training.perceptron import perceptron_epoch
 from funcmlp.io.plots import plot_decision_boundaries
+from funcmlp.training.perceptron import perceptron_epoch
 
 
 def perceptron_rule(x, y, *, eta=1.0, max_epochs=50):
@@ -41,28 +41,57 @@ def main(argv=None):
     for gate, bias in (("and", -1.5), ("or", -0.5)):
         params = params_from_arrays([([1, 1], bias)])
         out = slp.apply(params, x).ravel().astype(int).tolist()
-        print(f"hand-set {gate.upper()} perceptron, W = [1 1]^T, b = {bias}: {out} (target {logic_gate(gate).y_train.tolist()})")
-        panels.append((f"{gate.upper()}: hand-set", lambda p, params=params: slp.apply(params, jnp.asarray(p))[:, 0], x, logic_gate(gate).y_train))
+        print(
+            f"hand-set {gate.upper()} perceptron, W = [1 1]^T, b = {bias}: {out} (target {logic_gate(gate).y_train.tolist()})"
+        )
+        panels.append(
+            (
+                f"{gate.upper()}: hand-set",
+                lambda p, params=params: slp.apply(params, jnp.asarray(p))[:, 0],
+                x,
+                logic_gate(gate).y_train,
+            )
+        )
 
     for gate in ("and", "or", "xor"):
-        theta, epochs = perceptron_rule(x, jnp.asarray(logic_gate(gate).y_train, float), max_epochs=20 if args.fast else 50)
-        verdict = f"converged in {epochs} epochs: b = {float(theta[0]):g}, w = {np.asarray(theta[1:]).tolist()}" if epochs else \
-            "no convergence: XOR is not linearly separable, no single line splits {01, 10} from {00, 11}"
+        theta, epochs = perceptron_rule(
+            x, jnp.asarray(logic_gate(gate).y_train, float), max_epochs=20 if args.fast else 50
+        )
+        verdict = (
+            f"converged in {epochs} epochs: b = {float(theta[0]):g}, w = {np.asarray(theta[1:]).tolist()}"
+            if epochs
+            else "no convergence: XOR is not linearly separable, no single line splits {01, 10} from {00, 11}"
+        )
         print(f"perceptron rule on {gate.upper()}: {verdict}")
 
     xor = MLP((2, 2, 1), "hardlimit")
     xor_params = params_from_arrays([([[1, -1], [-1, 1]], [-0.5, -0.5]), ([1, 1], -0.5)])
-    print(f"hand-set hard-limit XOR network: {xor.apply(xor_params, x).ravel().astype(int).tolist()} (target [0, 1, 1, 0])")
-    panels.append(("XOR: hand-set 2-2-1", lambda p: xor.apply(xor_params, jnp.asarray(p))[:, 0], x, logic_gate("xor").y_train))
+    print(
+        f"hand-set hard-limit XOR network: {xor.apply(xor_params, x).ravel().astype(int).tolist()} (target [0, 1, 1, 0])"
+    )
+    panels.append(
+        ("XOR: hand-set 2-2-1", lambda p: xor.apply(xor_params, jnp.asarray(p))[:, 0], x, logic_gate("xor").y_train)
+    )
 
     mlp = MLP((2, 4, 1), "sigmoid")
     data = logic_gate("xor")
-    params, history = fit(mlp, mlp.init(jax.random.key(0), init="normal(1.0)"), (data.x_train, data.y_train),
-                          loss="binary_cross_entropy", optimizer=optax.adam(0.1), epochs=150 if args.fast else 400,
-                          batch_size=4, key=jax.random.key(1))
-    print(f"sigmoid 2-4-1 MLP trained by backprop: predictions {predict(mlp, params, data.x_train).tolist()}, "
-          f"loss {history.train_loss[-1]:.4f}, accuracy {history.train_accuracy[-1]:.2f}")
-    panels.append(("XOR: sigmoid MLP, backprop", lambda p: mlp.apply(params, jnp.asarray(p))[:, 0] > 0.5, x, data.y_train))
+    params, history = fit(
+        mlp,
+        mlp.init(jax.random.key(0), init="normal(1.0)"),
+        (data.x_train, data.y_train),
+        loss="binary_cross_entropy",
+        optimizer=optax.adam(0.1),
+        epochs=150 if args.fast else 400,
+        batch_size=4,
+        key=jax.random.key(1),
+    )
+    print(
+        f"sigmoid 2-4-1 MLP trained by backprop: predictions {predict(mlp, params, data.x_train).tolist()}, "
+        f"loss {history.train_loss[-1]:.4f}, accuracy {history.train_accuracy[-1]:.2f}"
+    )
+    panels.append(
+        ("XOR: sigmoid MLP, backprop", lambda p: mlp.apply(params, jnp.asarray(p))[:, 0] > 0.5, x, data.y_train)
+    )
     path = plot_decision_boundaries(panels, os.path.join(args.out, "decision_boundaries.png"))
     print(f"wrote {path}")
     return history

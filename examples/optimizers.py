@@ -14,9 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from funcmlp import MLP, fit, make_optimizer, make_schedule
-from funcmlp.training.batching import iterations_per_epoch
 from funcmlp.data.datasets import load_digits
 from funcmlp.io.plots import plot_curves
+from funcmlp.training.batching import iterations_per_epoch
 
 RATES = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "rmsprop": 1e-3, "adam": 1e-3, "radam": 1e-3}
 
@@ -39,12 +39,28 @@ def main(argv=None):
     curves = {}
     print(f"{'optimizer':>24} {'final train loss':>17} {'val loss':>9} {'val acc':>8}")
     for name, optimizer in runs.items():
-        _, history = fit(mlp, start, (x, data.y_train), loss="softmax_cross_entropy", optimizer=optimizer, epochs=epochs,
-                         batch_size=64, key=jax.random.key(1), validation=(np.asarray(data.x_val, np.float32), data.y_val))
+        _, history = fit(
+            mlp,
+            start,
+            (x, data.y_train),
+            loss="softmax_cross_entropy",
+            optimizer=optimizer,
+            epochs=epochs,
+            batch_size=64,
+            key=jax.random.key(1),
+            validation=(np.asarray(data.x_val, np.float32), data.y_val),
+        )
         curves[name] = history.train_loss
-        print(f"{name:>24} {history.train_loss[-1]:>17.5f} {history.val_loss[-1]:>9.4f} {history.val_accuracy[-1]:>8.4f}")
-    path = plot_curves(curves, os.path.join(args.out, "optimizers.png"), xlabel="epoch", ylabel="train loss (softmax cross-entropy)",
-                       title="digits, 64-64-10 tanh: optimizers and schedules")
+        print(
+            f"{name:>24} {history.train_loss[-1]:>17.5f} {history.val_loss[-1]:>9.4f} {history.val_accuracy[-1]:>8.4f}"
+        )
+    path = plot_curves(
+        curves,
+        os.path.join(args.out, "optimizers.png"),
+        xlabel="epoch",
+        ylabel="train loss (softmax cross-entropy)",
+        title="digits, 64-64-10 tanh: optimizers and schedules",
+    )
     print(f"wrote {path}")
     return curves
 

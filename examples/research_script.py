@@ -49,11 +49,16 @@ def main(argv=None):
 
     value, manual = jax.jit(huber_grads)(params, x, y)
     reference = jax.grad(lambda p: jnp.mean(jnp.sum(huber(mlp.apply(p, x) - y), axis=-1)))(params)
-    worst = max(float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b))) for a, b in zip(jax.tree_util.tree_leaves(manual), jax.tree_util.tree_leaves(reference)))
+    worst = max(
+        float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b)))
+        for a, b in zip(jax.tree_util.tree_leaves(manual), jax.tree_util.tree_leaves(reference), strict=True)
+    )
     print(f"Huber loss {float(value):.4f}; manual recursion vs jax.grad, worst relative error {worst:.1e} (float32)")
 
     # 3. training: per-example clipping to norm 1, mean, then an optax chain
-    optimizer = optax.chain(optax.clip_by_global_norm(5.0), optax.adamw(optax.cosine_decay_schedule(3e-3, 400), weight_decay=1e-4))
+    optimizer = optax.chain(
+        optax.clip_by_global_norm(5.0), optax.adamw(optax.cosine_decay_schedule(3e-3, 400), weight_decay=1e-4)
+    )
     opt_state = optimizer.init(params)
 
     def clipped_mean_gradient(params, xb, yb):

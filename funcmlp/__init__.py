@@ -23,25 +23,68 @@ Example:
 """
 
 from funcmlp.core.backward import backward
-from funcmlp.core.model import MLP, Trace
 from funcmlp.core.initializers import get_initializer
+from funcmlp.core.model import MLP, Trace
 from funcmlp.core.params import Layer, params_from_arrays, to_column_convention
 from funcmlp.evaluation import Evaluation, accuracy, decision_threshold, evaluate, predict
 from funcmlp.gradcheck import GradCheckReport, check_gradients, finite_difference_grad
 from funcmlp.gradients import Backprop, autodiff_grad, backprop, objective
 from funcmlp.io.model_file import load_checkpoint, save_checkpoint
-from funcmlp.registry.activations import (ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec, get_activation,
-                                          register_activation, unregister_activation)
+from funcmlp.registry.activations import (
+    ACTIVATION_NAMES,
+    ACTIVATIONS,
+    Activation,
+    ActivationSpec,
+    get_activation,
+    register_activation,
+    unregister_activation,
+)
 from funcmlp.registry.losses import LOSS_NAMES, LOSSES, Loss, LossSpec, get_loss
 from funcmlp.training import EpochState, History, TrainConfig, Trainer, TrainingDiverged, fit, train_epochs
 from funcmlp.training.optimizers import make_optimizer, make_schedule
 
 __all__ = [
-    "ACTIVATIONS", "ACTIVATION_NAMES", "Activation", "ActivationSpec", "Backprop", "EpochState", "Evaluation",
-    "GradCheckReport", "History", "LOSSES", "LOSS_NAMES", "Layer", "Loss", "LossSpec", "MLP", "Trace", "TrainConfig",
-    "Trainer", "TrainingDiverged", "accuracy", "autodiff_grad", "backprop", "backward", "check_gradients",
-    "decision_threshold", "evaluate", "finite_difference_grad", "fit", "get_activation", "get_initializer", "get_loss",
-    "load_checkpoint", "make_optimizer", "make_schedule", "objective", "params_from_arrays", "predict",
-    "register_activation", "save_checkpoint", "to_column_convention", "train_epochs", "unregister_activation",
+    "ACTIVATIONS",
+    "ACTIVATION_NAMES",
+    "Activation",
+    "ActivationSpec",
+    "Backprop",
+    "EpochState",
+    "Evaluation",
+    "GradCheckReport",
+    "History",
+    "LOSSES",
+    "LOSS_NAMES",
+    "Layer",
+    "Loss",
+    "LossSpec",
+    "MLP",
+    "Trace",
+    "TrainConfig",
+    "Trainer",
+    "TrainingDiverged",
+    "accuracy",
+    "autodiff_grad",
+    "backprop",
+    "backward",
+    "check_gradients",
+    "decision_threshold",
+    "evaluate",
+    "finite_difference_grad",
+    "fit",
+    "get_activation",
+    "get_initializer",
+    "get_loss",
+    "load_checkpoint",
+    "make_optimizer",
+    "make_schedule",
+    "objective",
+    "params_from_arrays",
+    "predict",
+    "register_activation",
+    "save_checkpoint",
+    "to_column_convention",
+    "train_epochs",
+    "unregister_activation",
 ]
-from funcmlp.version import __version__  # noqa: E402
+from funcmlp.version import __version__

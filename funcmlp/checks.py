@@ -79,8 +79,10 @@ def check_params(mlp: MLP, params: Params) -> Params:
             raise ValueError(f"layer {k}: b has shape {tuple(jnp.shape(b))}, expected {(mlp.sizes[k],)}")
     dtypes = {jnp.result_type(leaf) for layer in params for leaf in layer}
     if len(dtypes) > 1 or not jnp.issubdtype(next(iter(dtypes)), jnp.floating):
-        raise ValueError(f"params must be floating point arrays of one dtype, got {sorted(str(d) for d in dtypes)}; "
-                         "cast them, e.g. jax.tree_util.tree_map(lambda a: a.astype('float32'), params)")
+        raise ValueError(
+            f"params must be floating point arrays of one dtype, got {sorted(str(d) for d in dtypes)}; "
+            "cast them, e.g. jax.tree_util.tree_map(lambda a: a.astype('float32'), params)"
+        )
     return params
 
 
@@ -102,9 +104,13 @@ def check_inputs(mlp: MLP, x) -> Array:
             raise ValueError(f"inputs must be finite numbers; found {values[where]} at index {where}")
     x = jnp.asarray(x)
     if x.ndim not in (1, 2) or x.shape[-1] != mlp.sizes[0]:
-        raise ValueError(f"inputs have shape {tuple(x.shape)}, expected (batch, {mlp.sizes[0]}) or ({mlp.sizes[0]},) for {mlp}")
+        raise ValueError(
+            f"inputs have shape {tuple(x.shape)}, expected (batch, {mlp.sizes[0]}) or ({mlp.sizes[0]},) for {mlp}"
+        )
     if x.ndim == 2 and x.shape[0] == 0:
-        raise ValueError(f"inputs have no examples (shape {tuple(x.shape)}); give at least one row of {mlp.sizes[0]} features")
+        raise ValueError(
+            f"inputs have no examples (shape {tuple(x.shape)}); give at least one row of {mlp.sizes[0]} features"
+        )
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.result_type(float))
     return x
@@ -118,8 +124,10 @@ def check_labels(labels, units: int, loss_name: str | None = None) -> None:
         index = _first_bad(bad)[0]
         widen = f" or give the output layer {int(labels.max()) + 1} units" if labels.max() >= units else ""
         takes = f"loss {loss_name!r} with {units} output units takes" if loss_name else f"{units} output units take"
-        raise ValueError(f"label {labels[index]} at index {index} is out of range: {takes} labels 0..{units - 1}; "
-                         f"relabel the classes as 0..{units - 1}{widen}")
+        raise ValueError(
+            f"label {labels[index]} at index {index} is out of range: {takes} labels 0..{units - 1}; "
+            f"relabel the classes as 0..{units - 1}{widen}"
+        )
 
 
 def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
@@ -143,12 +151,15 @@ def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
     concrete = is_concrete(y)
     values = np.asarray(y) if concrete else None  # checked in numpy: jnp results are traced under a caller's jit
     if concrete and values.dtype.kind not in "biuf":
-        raise ValueError(f"targets must be numbers, got an array of dtype {values.dtype}; "
-                         f"encode classes as integers 0..{units - 1}")
+        raise ValueError(
+            f"targets must be numbers, got an array of dtype {values.dtype}; encode classes as integers 0..{units - 1}"
+        )
     y = jnp.asarray(y)
     if y.shape == () and batch != 1:
-        raise ValueError(f"a single target was given for {batch} examples; give one per example, "
-                         f"shape ({batch},) or ({batch}, {units})")
+        raise ValueError(
+            f"a single target was given for {batch} examples; give one per example, "
+            f"shape ({batch},) or ({batch}, {units})"
+        )
     if jnp.issubdtype(y.dtype, jnp.integer) and y.shape in ((batch,), ()) and spec.targets == "class":
         if concrete:
             check_labels(values, units, loss.name)
@@ -160,8 +171,10 @@ def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
         y = y.reshape(1, units)
     if y.shape != (batch, units):
         hint = " or integer labels (batch,)" if spec.targets == "class" else ""
-        raise ValueError(f"targets have shape {tuple(y.shape)}, expected ({batch}, {units}) = (batch, output units){hint} "
-                         f"for loss {loss.name!r}")
+        raise ValueError(
+            f"targets have shape {tuple(y.shape)}, expected ({batch}, {units}) = (batch, output units){hint} "
+            f"for loss {loss.name!r}"
+        )
     if concrete:
         values = values.astype(np.float64).reshape(batch, units)
         if not np.isfinite(values).all():
@@ -171,8 +184,10 @@ def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
         if spec.targets != "real" and outside.any():
             where = _first_bad(outside)
             what = "one-hot, soft or multi-hot rows" if spec.targets == "class" else "probabilities"
-            raise ValueError(f"loss {loss.name!r} needs targets in [0, 1] ({what}), found {values[where]:g} at index {where}; "
-                             "rescale the targets, or use a regression loss such as 'sse' for other values")
+            raise ValueError(
+                f"loss {loss.name!r} needs targets in [0, 1] ({what}), found {values[where]:g} at index {where}; "
+                "rescale the targets, or use a regression loss such as 'sse' for other values"
+            )
     return y
 
 
@@ -197,8 +212,9 @@ def check_weights(weights, batch: int, dtype, reduction: str) -> Array:
             index = _first_bad(bad)[0]
             raise ValueError(f"example weights must be finite and >= 0; found {values[index]} at index {index}")
         if reduction == "mean" and not values.any():
-            raise ValueError("example weights are all 0: the mean over no examples is undefined; "
-                             "give at least one positive weight")
+            raise ValueError(
+                "example weights are all 0: the mean over no examples is undefined; give at least one positive weight"
+            )
     return weights
 
 
@@ -238,7 +254,6 @@ def check_batch(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean"
     return _checked(mlp, params, x, y, loss, reduction, weights, whole_data=False)
 
 
-
 def check_data(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean", weights=None) -> Batch:
     """A data set for training or evaluation: as :func:`check_batch`, but the inputs must be a
     batch ``(N, d_0)`` (a single example is refused).
@@ -265,4 +280,6 @@ def _checked(mlp: MLP, params: Params, x, y, loss, reduction: str, weights, *, w
         raise ValueError(f"data inputs must be a batch (N, {mlp.sizes[0]}), got shape {tuple(x.shape)}")
     x = jnp.atleast_2d(x)
     batch = x.shape[0]
-    return Batch(x, check_targets(loss, y, batch, mlp.sizes[-1], dtype), check_weights(weights, batch, dtype, reduction))
+    return Batch(
+        x, check_targets(loss, y, batch, mlp.sizes[-1], dtype), check_weights(weights, batch, dtype, reduction)
+    )

@@ -113,7 +113,9 @@ def target_classes(mlp: MLP, y, batch: int, *, loss=None) -> jax.Array:
     if units > 1 and jnp.issubdtype(y.dtype, jnp.integer) and y.shape == (batch,):
         check_labels(y, units, None if loss is None else get_loss(loss).name)
         return y
-    return classes_of_targets(mlp, check_targets(loss if loss is not None else "sse", y, batch, units, jnp.result_type(float)))
+    return classes_of_targets(
+        mlp, check_targets(loss if loss is not None else "sse", y, batch, units, jnp.result_type(float))
+    )
 
 
 def accuracy(mlp: MLP, params: Params, x, y, *, loss=None, threshold: float | None = None) -> float:
@@ -139,7 +141,9 @@ def loss_and_accuracy(params: Params, x, targets, classes, *, mlp: MLP, loss, re
     return value, jnp.mean(classes_of_outputs(mlp, trace.a[-1], threshold) == classes)
 
 
-def evaluate(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean", classification: bool | None = None) -> Evaluation:
+def evaluate(
+    mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean", classification: bool | None = None
+) -> Evaluation:
     """Loss (no dropout) and, for classification, accuracy on a data set.
 
     Inputs and targets are checked here, eagerly, then the loss runs compiled.
@@ -159,6 +163,9 @@ def evaluate(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean", c
         classification = loss.is_classification
     classes = classes_of_targets(mlp, batch.targets) if classification else None
     threshold = class_threshold(mlp, loss, classification)
-    value, fraction = jax.device_get(loss_and_accuracy(params, batch.x, batch.targets, classes, mlp=mlp, loss=loss,
-                                                       reduction=reduction, threshold=threshold))
+    value, fraction = jax.device_get(
+        loss_and_accuracy(
+            params, batch.x, batch.targets, classes, mlp=mlp, loss=loss, reduction=reduction, threshold=threshold
+        )
+    )
     return Evaluation(float(value), None if classes is None else float(fraction))

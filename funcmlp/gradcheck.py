@@ -76,7 +76,11 @@ class GradCheckReport(NamedTuple):
     @property
     def problems(self) -> list[str]:
         """Why the check fails, one line each (empty when it passes)."""
-        found = [f"layer {r.layer} {r.param}{list(r.worst_index)} vs {r.reference}: {r.nonfinite}" for r in self.rows if r.nonfinite]
+        found = [
+            f"layer {r.layer} {r.param}{list(r.worst_index)} vs {r.reference}: {r.nonfinite}"
+            for r in self.rows
+            if r.nonfinite
+        ]
         if not np.isfinite(self.loss):
             found.append(f"the loss is {self.loss}")
         auto = self.max_rel_error("autodiff")
@@ -85,7 +89,9 @@ class GradCheckReport(NamedTuple):
         if self.finite_differences:
             fd = self.max_rel_error("finite differences")
             if self.fd_entries == 0:
-                found.append(f"no entry compared by finite differences ({self.kink_entries} of {self.fd_sampled} crossed a kink)")
+                found.append(
+                    f"no entry compared by finite differences ({self.kink_entries} of {self.fd_sampled} crossed a kink)"
+                )
             elif not fd <= self.rtol_fd:
                 found.append(f"manual vs finite differences {fd:.1e} > {self.rtol_fd:.0e}")
         return found
@@ -124,14 +130,25 @@ def _compare(layer: int, name: str, value: np.ndarray, reference: np.ndarray, la
         bad = mask & ~np.isfinite(array)
         if bad.any():
             index = tuple(int(i) for i in np.argwhere(bad)[0])
-            return ErrorRow(layer, name, tuple(value.shape), label, float("inf"), float("inf"), index, compared,
-                            f"{what} is {array[index]} (not finite)")
+            return ErrorRow(
+                layer,
+                name,
+                tuple(value.shape),
+                label,
+                float("inf"),
+                float("inf"),
+                index,
+                compared,
+                f"{what} is {array[index]} (not finite)",
+            )
     diff = np.where(mask, np.abs(value - reference), 0.0)
     reference = np.where(mask, reference, 0.0)
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
     abs_error = float(diff.max()) if diff.size else 0.0
     scale = max(float(np.abs(reference).max()) if reference.size else 0.0, np.finfo(np.float64).tiny)
-    return ErrorRow(layer, name, tuple(value.shape), label, abs_error, abs_error / scale, tuple(int(i) for i in worst), compared)
+    return ErrorRow(
+        layer, name, tuple(value.shape), label, abs_error, abs_error / scale, tuple(int(i) for i in worst), compared
+    )
 
 
 def _check_eps(eps) -> float:
@@ -140,12 +157,25 @@ def _check_eps(eps) -> float:
     except (TypeError, ValueError):
         value = float("nan")
     if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"the finite-difference step eps must be a positive finite number, got {eps!r}; "
-                         "1e-6 suits float64 (error ~ eps^2 + 1e-16 / eps)")
+        raise ValueError(
+            f"the finite-difference step eps must be a positive finite number, got {eps!r}; "
+            "1e-6 suits float64 (error ~ eps^2 + 1e-16 / eps)"
+        )
     return value
 
 
-def finite_difference_grad(mlp: MLP, params: Params, x, y, loss="sse", *, eps: float = 1e-6, indices=None, reduction: str = "mean", weights=None) -> tuple[np.ndarray, np.ndarray]:
+def finite_difference_grad(
+    mlp: MLP,
+    params: Params,
+    x,
+    y,
+    loss="sse",
+    *,
+    eps: float = 1e-6,
+    indices=None,
+    reduction: str = "mean",
+    weights=None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Central-difference gradient of the batch loss, flattened like ``ravel_pytree(params)``,
     in float64 whatever the dtype of the arguments.
 
@@ -174,9 +204,13 @@ def finite_difference_grad(mlp: MLP, params: Params, x, y, loss="sse", *, eps: f
         leaves, treedef = jax.tree_util.tree_flatten(params)
         offsets = np.cumsum([0] + [leaf.size for leaf in leaves])
         indices = np.arange(offsets[-1]) if indices is None else np.unique(np.asarray(indices))
-        per_leaf = tuple(jnp.asarray(indices[(indices >= offsets[j]) & (indices < offsets[j + 1])] - offsets[j]) for j in range(len(leaves)))
-        values, crossed = _central_differences(mlp, get_loss(loss), reduction, treedef, eps, leaves, x, y, weights,
-                                               per_leaf)
+        per_leaf = tuple(
+            jnp.asarray(indices[(indices >= offsets[j]) & (indices < offsets[j + 1])] - offsets[j])
+            for j in range(len(leaves))
+        )
+        values, crossed = _central_differences(
+            mlp, get_loss(loss), reduction, treedef, eps, leaves, x, y, weights, per_leaf
+        )
         gradient = np.full(int(offsets[-1]), np.nan)
         crosses_kink = np.zeros(int(offsets[-1]), bool)
         for j, local in enumerate(per_leaf):
@@ -219,7 +253,7 @@ def _central_differences(mlp: MLP, loss, reduction, treedef, eps, leaves, x, y, 
 
         def with_entry(flat, entry, value, j=j, shape=shape):
             flat = flat.at[entry].set(value)
-            return flat, loss_and_signs(leaves[:j] + [flat.reshape(shape)] + leaves[j + 1:])
+            return flat, loss_and_signs(leaves[:j] + [flat.reshape(shape)] + leaves[j + 1 :])
 
         def step(flat, entry, with_entry=with_entry):
             w = flat[entry]
@@ -299,10 +333,14 @@ def check_gradients(
             if max_fd_entries is None or max_fd_entries >= total:
                 indices = np.arange(total)
             else:
-                chosen = jax.random.choice(key if key is not None else jax.random.key(0), total, (max_fd_entries,), replace=False)
+                chosen = jax.random.choice(
+                    key if key is not None else jax.random.key(0), total, (max_fd_entries,), replace=False
+                )
                 indices = np.sort(np.asarray(chosen))
             sampled = len(indices)
-            fd, crosses_kink = finite_difference_grad(mlp, params64, x64, y64, loss, eps=eps, indices=indices, reduction=reduction)
+            fd, crosses_kink = finite_difference_grad(
+                mlp, params64, x64, y64, loss, eps=eps, indices=indices, reduction=reduction
+            )
             chosen_mask = np.zeros(total, bool)
             chosen_mask[indices] = True
             chosen_mask &= ~crosses_kink
@@ -315,5 +353,14 @@ def check_gradients(
                 mask = chosen_mask[offset : offset + size].reshape(m.shape)
                 rows.append(_compare(k, name, np.asarray(m), part, "finite differences", mask))
                 offset += size
-        return GradCheckReport(tuple(rows), float(value), rtol_autodiff, rtol_fd, fd_entries, total, kink_entries,
-                               sampled, finite_differences)
+        return GradCheckReport(
+            tuple(rows),
+            float(value),
+            rtol_autodiff,
+            rtol_fd,
+            fd_entries,
+            total,
+            kink_entries,
+            sampled,
+            finite_differences,
+        )

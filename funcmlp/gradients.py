@@ -44,8 +44,9 @@ class Backprop(NamedTuple):
     trace: Trace
 
 
-def objective(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "mean", weights=None, key=None,
-              train: bool = False) -> Array:
+def objective(
+    mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "mean", weights=None, key=None, train: bool = False
+) -> Array:
     """The scalar batch loss ``L(params)``; the function :func:`autodiff_grad` differentiates.
 
     Args:
@@ -70,8 +71,9 @@ def objective(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "m
     return batch_loss(mlp, params, batch.x, batch.targets, batch.weights, loss, reduction, key=key, train=train)[0]
 
 
-def backprop(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "mean", weights=None, key=None,
-             train: bool = False) -> Backprop:
+def backprop(
+    mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "mean", weights=None, key=None, train: bool = False
+) -> Backprop:
     """Gradients of the batch loss by the hand-written sensitivity recursion.
 
     Same arguments as :func:`objective`. Works under ``jax.jit`` (``mlp`` and ``loss``
@@ -101,8 +103,9 @@ def backprop(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "me
     return Backprop(grads, sensitivities, value, trace)
 
 
-def autodiff_grad(mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "mean", weights=None, key=None,
-                  train: bool = False) -> Params:
+def autodiff_grad(
+    mlp: MLP, params: Params, x, y, loss="sse", *, reduction: str = "mean", weights=None, key=None, train: bool = False
+) -> Params:
     """``jax.grad`` of :func:`objective`: the reference the manual backprop is checked against.
 
     Example:

@@ -1,6 +1,7 @@
 """Run by tests/test_parallel.py in a subprocess with JAX_NUM_CPU_DEVICES=8 (set before JAX
 starts): fit on one device and on meshes of the eight CPU devices; the params and losses of
 each case saved to an .npz the test compares (``python tests/parallel_cases.py OUT.npz``)."""
+
 import sys
 
 import jax
@@ -21,12 +22,36 @@ def problem(dtype, dropout=0.0, units=3):
     return mlp, mlp.init(jax.random.key(1), dtype=dtype), x, y
 
 
-def run(mesh, *, dtype=jnp.float64, batch=32, gradient="manual", reduction="mean", dropout=0.0, key=2, loss="softmax_cross_entropy",
-        targets=None, sample_weight=None):
+def run(
+    mesh,
+    *,
+    dtype=jnp.float64,
+    batch=32,
+    gradient="manual",
+    reduction="mean",
+    dropout=0.0,
+    key=2,
+    loss="softmax_cross_entropy",
+    targets=None,
+    sample_weight=None,
+):
     mlp, params, x, y = problem(dtype, dropout)
     y = y if targets is None else targets
-    params, history = fit(mlp, params, (x, y), loss=loss, optimizer=optax.adam(0.01), epochs=3, batch_size=batch, key=jax.random.key(key),
-                          validation=(x[:20], y[:20]), gradient=gradient, reduction=reduction, mesh=mesh, sample_weight=sample_weight)
+    params, history = fit(
+        mlp,
+        params,
+        (x, y),
+        loss=loss,
+        optimizer=optax.adam(0.01),
+        epochs=3,
+        batch_size=batch,
+        key=jax.random.key(key),
+        validation=(x[:20], y[:20]),
+        gradient=gradient,
+        reduction=reduction,
+        mesh=mesh,
+        sample_weight=sample_weight,
+    )
     leaves = [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(jax.device_get(params))]
     return leaves, np.array(history.train_loss + history.val_loss)
 
@@ -41,16 +66,30 @@ def main(out):
     soft = jax.nn.softmax(jax.random.normal(jax.random.key(5), (101, 3)) * 3)
     weights = jax.random.uniform(jax.random.key(6), (101,)) * (jnp.arange(101) % 5 != 0)  # some examples weigh 0
     cases = {
-        "single": run(None), "eight": run(eight), "auto": run("auto"), "one": run(one), "two_axes": run(two_axes),
-        "explicit": run(explicit), "explicit_two_axes": run(explicit_two_axes), "made_auto": run(made_auto),
-        "single_b13": run(None, batch=13), "eight_b13": run(eight, batch=13),
-        "single_b1": run(None, batch=1), "eight_b1": run(eight, batch=1),
+        "single": run(None),
+        "eight": run(eight),
+        "auto": run("auto"),
+        "one": run(one),
+        "two_axes": run(two_axes),
+        "explicit": run(explicit),
+        "explicit_two_axes": run(explicit_two_axes),
+        "made_auto": run(made_auto),
+        "single_b13": run(None, batch=13),
+        "eight_b13": run(eight, batch=13),
+        "single_b1": run(None, batch=1),
+        "eight_b1": run(eight, batch=1),
         "eight_autodiff": run(eight, gradient="autodiff"),
-        "single_sum": run(None, reduction="sum"), "eight_sum": run(eight, reduction="sum"),
-        "single_soft": run(None, targets=soft), "eight_soft": run(eight, targets=soft),
-        "single_weighted": run(None, batch=13, sample_weight=weights), "eight_weighted": run(eight, batch=13, sample_weight=weights),
-        "single_f32": run(None, dtype=jnp.float32), "eight_f32": run(eight, dtype=jnp.float32),
-        "dropout_a": run(eight, dropout=0.3), "dropout_b": run(eight, dropout=0.3), "dropout_other_key": run(eight, dropout=0.3, key=3),
+        "single_sum": run(None, reduction="sum"),
+        "eight_sum": run(eight, reduction="sum"),
+        "single_soft": run(None, targets=soft),
+        "eight_soft": run(eight, targets=soft),
+        "single_weighted": run(None, batch=13, sample_weight=weights),
+        "eight_weighted": run(eight, batch=13, sample_weight=weights),
+        "single_f32": run(None, dtype=jnp.float32),
+        "eight_f32": run(eight, dtype=jnp.float32),
+        "dropout_a": run(eight, dropout=0.3),
+        "dropout_b": run(eight, dropout=0.3),
+        "dropout_other_key": run(eight, dropout=0.3, key=3),
     }
     arrays = {}
     for name, (leaves, losses) in cases.items():

@@ -1,9 +1,11 @@
 """Independent references for the tests: a forward pass written here with jax.nn, losses from
 optax (or numpy formulas written here), and their jax.grad. Nothing here imports funcmlp's
 activations, losses, model or backprop: a slip there cannot be copied into the reference."""
+
 import jax
 import jax.numpy as jnp
 import optax
+
 
 def _sigmoid(n):
     # 1 / (1 + e^-n) for n >= 0, e^n / (1 + e^n) below, both through u = e^-|n| <= 1: jax.grad of
@@ -67,6 +69,7 @@ def _softmax_backward(saved, g):
 
 
 _softmax.defvjp(_softmax_forward, _softmax_backward)
+
 
 def _log_softmax(z):
     """log p_j = (z_j - z_max) - log1p(sum over the other classes of exp(z_k - z_max)): log1p

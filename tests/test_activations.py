@@ -1,5 +1,6 @@
 """Each activation's closed-form derivative against jax.grad of its forward rule, in float64,
 and forward values against independent formulas (math module, seed 003 eqs. 34-38)."""
+
 import math
 
 import jax
@@ -57,7 +58,14 @@ def test_forward_matches_independent_formula(name, formula):
 
 @pytest.mark.parametrize(
     "name, expected",
-    [("relu", 0.0), ("leaky_relu", 0.01), ("hardlimit", 0.0), ("symmetric_hardlimit", 0.0), ("elu", 1.0), ("identity", 1.0)],
+    [
+        ("relu", 0.0),
+        ("leaky_relu", 0.01),
+        ("hardlimit", 0.0),
+        ("symmetric_hardlimit", 0.0),
+        ("elu", 1.0),
+        ("identity", 1.0),
+    ],
 )
 def test_derivative_convention_at_zero(name, expected):
     """The documented convention at the kink (relu'(0) = 0 as seed 002's table and jax.nn.relu)."""
@@ -116,6 +124,7 @@ def test_unknown_activation_names_the_choices():
 # ---------------------------------------------------------------------------
 # open for extension: a user's activation (swish) registered once works everywhere
 
+
 @pytest.fixture
 def swish():
     import sympy
@@ -123,9 +132,12 @@ def swish():
     from funcmlp.registry.activations import register_activation, unregister_activation
 
     spec = register_activation(
-        "swish", lambda n, alpha: n * jax.nn.sigmoid(n),
+        "swish",
+        lambda n, alpha: n * jax.nn.sigmoid(n),
         lambda n, alpha: jax.nn.sigmoid(n) * (1 + n * jax.nn.sigmoid(-n)),
-        sympy_forward=lambda x, alpha: x / (1 + sympy.exp(-x)), description="n sigmoid(n)")
+        sympy_forward=lambda x, alpha: x / (1 + sympy.exp(-x)),
+        description="n sigmoid(n)",
+    )
     yield spec
     unregister_activation("swish")
 
@@ -149,7 +161,9 @@ def test_a_registered_activation_trains_checks_and_derives(swish):
         np.testing.assert_allclose(layer.W, W, rtol=1e-10)
         np.testing.assert_allclose(layer.b, b, rtol=1e-10)
     assert check_gradients(mlp, params, x, y, "sse").passed
-    assert all(r.passed for r in prove_activation_derivatives() if r.name == "swish") and any(r.name == "swish" for r in prove_activation_derivatives())
+    assert all(r.passed for r in prove_activation_derivatives() if r.name == "swish") and any(
+        r.name == "swish" for r in prove_activation_derivatives()
+    )
     text, passed = architecture_check((2, 3, 1), ("swish", "sigmoid"), "sse")
     assert passed and "PASS" in text
 
@@ -185,16 +199,21 @@ def test_a_re_registered_name_is_a_new_activation_even_under_jit():
         assert predict(mlp_new, params, x).tolist() != predict(mlp_old, params, x).tolist()
     finally:
         from funcmlp.registry.activations import ACTIVATIONS
+
         if "double_doc" in ACTIVATIONS:
             unregister_activation("double_doc")
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda r: r("cube", "not a function", jnp.tanh), "forward and derivative must be functions"),
-    (lambda r: r("cube", jnp.tanh, jnp.tanh, sympy_forward="x**3"), "forward and derivative must be functions"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda r: r("cube", "not a function", jnp.tanh), "forward and derivative must be functions"),
+        (lambda r: r("cube", jnp.tanh, jnp.tanh, sympy_forward="x**3"), "forward and derivative must be functions"),
+    ],
+)
 def test_registration_refuses_what_is_not_a_function(call, match):
     from funcmlp.registry.activations import register_activation
+
     with pytest.raises(ValueError, match=match):
         call(register_activation)
 
@@ -202,6 +221,7 @@ def test_registration_refuses_what_is_not_a_function(call, match):
 def test_other_refusals():
     from funcmlp.registry.activations import unregister_activation
     from funcmlp.registry.losses import get_loss
+
     with pytest.raises(ValueError, match="no registered activation 'nothing'"):
         unregister_activation("nothing")
     with pytest.raises(ValueError, match="alpha must be a finite number, got nan"):

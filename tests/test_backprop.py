@@ -2,6 +2,7 @@
 jax.grad of a loss written with jax.nn and optax in tests/reference.py (no funcmlp code), over
 every (output activation, loss) pair the library accepts, every kind of target, example
 weights, batch 1 to 16, float64 and float32, logits up to +-50; and against finite differences."""
+
 import functools
 from fractions import Fraction
 
@@ -15,23 +16,28 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from funcmlp import MLP, backprop, params_from_arrays
-from funcmlp.registry.activations import ACTIVATION_NAMES
 from funcmlp.gradcheck import finite_difference_grad
+from funcmlp.registry.activations import ACTIVATION_NAMES
 
 HIDDEN = [*ACTIVATION_NAMES, "leaky_relu(0.2)", "elu(0.5)"]  # every built-in, and parameters away from their defaults
 OUTPUTS = HIDDEN
 # what each loss accepts, written here from the README's rules (test_losses checks the library agrees)
 PROBABILITY_OUTPUTS = ["sigmoid", "softmax"]
 ACCEPTED = {
-    "sse": OUTPUTS, "half_sse": OUTPUTS, "mse": OUTPUTS,
+    "sse": OUTPUTS,
+    "half_sse": OUTPUTS,
+    "mse": OUTPUTS,
     "sigmoid_binary_cross_entropy": [o for o in OUTPUTS if o not in PROBABILITY_OUTPUTS],
     "softmax_cross_entropy": [o for o in OUTPUTS if o not in PROBABILITY_OUTPUTS],
     "binary_cross_entropy": ["sigmoid"],
     "cross_entropy": ["softmax"],
 }
 TARGETS = {
-    "sse": ["real"], "half_sse": ["real"], "mse": ["real"],
-    "sigmoid_binary_cross_entropy": ["hard", "soft", "integers"], "binary_cross_entropy": ["hard", "soft", "integers"],
+    "sse": ["real"],
+    "half_sse": ["real"],
+    "mse": ["real"],
+    "sigmoid_binary_cross_entropy": ["hard", "soft", "integers"],
+    "binary_cross_entropy": ["hard", "soft", "integers"],
     "softmax_cross_entropy": ["labels", "one_hot", "soft", "smoothed", "multi_hot", "partial"],
     "cross_entropy": ["labels", "one_hot", "soft", "smoothed", "multi_hot", "partial"],
 }
@@ -76,7 +82,9 @@ def draw_targets(rng, kind, batch, units, dtype):
     return jnp.asarray(y, dtype), jnp.asarray(y, dtype)
 
 
-def random_problem(seed, sizes, activations, loss, batch, *, dtype=jnp.float64, logit_scale=1.0, target="real", weighted=False):
+def random_problem(
+    seed, sizes, activations, loss, batch, *, dtype=jnp.float64, logit_scale=1.0, target="real", weighted=False
+):
     """A network with Glorot-normal weights, biases of std 0.3 and the last layer scaled by
     ``logit_scale``, a standard-normal batch, targets of the given kind (numpy draws: no compile)."""
     mlp = MLP(sizes, activations)
@@ -125,10 +133,16 @@ def problems(draw):
     hidden = [draw(st.sampled_from(HIDDEN)) for _ in range(depth - 1)]
     output = draw(st.sampled_from(ACCEPTED[loss]))
     return dict(
-        sizes=tuple(widths), activations=[*hidden, output], loss=loss, dtype=dtype,
-        batch=draw(st.sampled_from([1, 7, 16])), reduction=draw(st.sampled_from(["mean", "sum"])),
-        target=draw(st.sampled_from(TARGETS[loss])), weighted=draw(st.booleans()),
-        logit_scale=draw(st.sampled_from([0.3, 1.0, 5.0, 50.0])), seed=draw(st.integers(0, 2**16)),
+        sizes=tuple(widths),
+        activations=[*hidden, output],
+        loss=loss,
+        dtype=dtype,
+        batch=draw(st.sampled_from([1, 7, 16])),
+        reduction=draw(st.sampled_from(["mean", "sum"])),
+        target=draw(st.sampled_from(TARGETS[loss])),
+        weighted=draw(st.booleans()),
+        logit_scale=draw(st.sampled_from([0.3, 1.0, 5.0, 50.0])),
+        seed=draw(st.integers(0, 2**16)),
     )
 
 
@@ -155,9 +169,12 @@ def test_manual_backprop_equals_an_independent_reference(problem):
     The eager entry points check the inputs first (see test_validation.py); here both run compiled."""
     p = dict(problem)
     loss, reduction, dtype, seed = p.pop("loss"), p.pop("reduction"), p.pop("dtype"), p.pop("seed")
-    mlp, params, x, y, y_reference, weights = random_problem(seed, p.pop("sizes"), p.pop("activations"), loss, p.pop("batch"),
-                                                             dtype=dtype, **p)
-    manual, expected, expected_loss = _manual_and_reference(mlp, params, x, y, y_reference, weights, loss=loss, reduction=reduction)
+    mlp, params, x, y, y_reference, weights = random_problem(
+        seed, p.pop("sizes"), p.pop("activations"), loss, p.pop("batch"), dtype=dtype, **p
+    )
+    manual, expected, expected_loss = _manual_and_reference(
+        mlp, params, x, y, y_reference, weights, loss=loss, reduction=reduction
+    )
     expected_loss = float(expected_loss)
     assert jax.tree_util.tree_structure(manual.grads) == jax.tree_util.tree_structure(params)
     if dtype == jnp.float64:
@@ -170,7 +187,9 @@ def test_manual_backprop_equals_an_independent_reference(problem):
         # (logit_scale 50) that is 5e-6, not 1e-6, of the array's largest entry (hypothesis found 1.8e-5)
         logits = float(jnp.max(jnp.abs(manual.trace.n[-1])))
         atol_scale = max(1e-6, 10 * np.finfo(np.float32).eps / 2 * logits)
-        assert_trees_close(manual.grads, expected, rtol=1e-4, atol_scale=atol_scale, floor=10 * np.finfo(np.float32).tiny)
+        assert_trees_close(
+            manual.grads, expected, rtol=1e-4, atol_scale=atol_scale, floor=10 * np.finfo(np.float32).tiny
+        )
         assert float(manual.loss) == pytest.approx(expected_loss, rel=1e-4, abs=1e-5)
 
 
@@ -188,19 +207,31 @@ def test_every_accepted_output_with_every_loss(loss):
 def test_probability_losses_equal_the_formula_on_probabilities(loss, output):
     """The paired closed forms (a - y, p sum(y) - y) against jax.grad of -sum y log a (+ (1-y) log(1-a))
     taken on the probabilities themselves (outputs away from saturation)."""
-    mlp, params, x, y, y_reference, _ = random_problem(4, (3, 6, 4), ["tanh", output], loss, 9, target="partial" if output == "softmax" else "soft")
+    mlp, params, x, y, y_reference, _ = random_problem(
+        4, (3, 6, 4), ["tanh", output], loss, 9, target="partial" if output == "softmax" else "soft"
+    )
 
     def on_probabilities(p):
         _, a = reference.forward(tuple((W, b) for W, b in p), x, reference_activations(mlp))
         return jnp.mean(reference.PROBABILITY_LOSSES[loss](a, y_reference))
 
-    assert_trees_close(backprop(mlp, params, x, y, loss).grads, jax.grad(on_probabilities)(tuple((W, b) for W, b in params)), rtol=1e-10)
+    assert_trees_close(
+        backprop(mlp, params, x, y, loss).grads,
+        jax.grad(on_probabilities)(tuple((W, b) for W, b in params)),
+        rtol=1e-10,
+    )
 
 
-@pytest.mark.parametrize("loss, output, target", [
-    ("binary_cross_entropy", "sigmoid", 1.0), ("binary_cross_entropy", "sigmoid", 0.0),
-    ("cross_entropy", "softmax", 1.0), ("sigmoid_binary_cross_entropy", "identity", 1.0), ("softmax_cross_entropy", "identity", 0.0),
-])
+@pytest.mark.parametrize(
+    "loss, output, target",
+    [
+        ("binary_cross_entropy", "sigmoid", 1.0),
+        ("binary_cross_entropy", "sigmoid", 0.0),
+        ("cross_entropy", "softmax", 1.0),
+        ("sigmoid_binary_cross_entropy", "identity", 1.0),
+        ("softmax_cross_entropy", "identity", 0.0),
+    ],
+)
 def test_saturated_float32_outputs_stay_finite_and_right(loss, output, target):
     """Net inputs of +-60 saturate sigmoid/softmax to exactly 0 or 1 in float32; the loss and
     the gradient are still finite and right (computed from n^L, not log(a))."""
@@ -210,10 +241,19 @@ def test_saturated_float32_outputs_stay_finite_and_right(loss, output, target):
     W[:, 0] = -30.0 if units > 1 else 30.0
     params = params_from_arrays([(W, np.zeros(units))], dtype=jnp.float32)
     x = jnp.ones((1, 2), jnp.float32)  # n = +-60
-    y = jnp.full((1, units), target, jnp.float32) if units == 1 else jnp.array([[target, 0.0, 1.0 - target]], jnp.float32)
+    y = (
+        jnp.full((1, units), target, jnp.float32)
+        if units == 1
+        else jnp.array([[target, 0.0, 1.0 - target]], jnp.float32)
+    )
     result = backprop(mlp, params, x, y, loss)
-    expected = reference.gradient(jax.tree_util.tree_map(lambda a: a.astype(jnp.float64), params), x.astype(jnp.float64),
-                                  y.astype(jnp.float64), reference_activations(mlp), loss)
+    expected = reference.gradient(
+        jax.tree_util.tree_map(lambda a: a.astype(jnp.float64), params),
+        x.astype(jnp.float64),
+        y.astype(jnp.float64),
+        reference_activations(mlp),
+        loss,
+    )
     assert np.isfinite(float(result.loss))
     assert_trees_close(result.grads, expected, rtol=0, atol_scale=1e-6)
 
@@ -224,7 +264,9 @@ def test_manual_backprop_agrees_with_finite_differences(activation, loss):
     output = {"binary_cross_entropy": "sigmoid"}.get(loss, "identity")
     target = TARGETS[loss][0]
     mlp, params, x, y, _, _ = random_problem(3, (3, 4, 4, 2), [activation, activation, output], loss, 5, target=target)
-    manual = np.concatenate([np.ravel(leaf) for leaf in jax.tree_util.tree_leaves(backprop(mlp, params, x, y, loss).grads)])
+    manual = np.concatenate(
+        [np.ravel(leaf) for leaf in jax.tree_util.tree_leaves(backprop(mlp, params, x, y, loss).grads)]
+    )
     fd, kinks = finite_difference_grad(mlp, params, x, y, loss, eps=1e-6)
     assert not kinks.any()
     # central differences: truncation O(eps^2) plus rounding O(1e-16 / eps)
@@ -251,11 +293,17 @@ def test_vmap_of_single_example_backprop_equals_a_loop():
         single = backprop(mlp, params, x[i], y[i], "half_sse").grads
         assert_trees_close(jax.tree_util.tree_map(lambda g: g[i], per_example), single, rtol=1e-14)
     # the mean of per-example gradients is the gradient of the mean loss
-    assert_trees_close(jax.tree_util.tree_map(lambda g: g.mean(0), per_example), backprop(mlp, params, x, y, "half_sse").grads, rtol=1e-12)
+    assert_trees_close(
+        jax.tree_util.tree_map(lambda g: g.mean(0), per_example),
+        backprop(mlp, params, x, y, "half_sse").grads,
+        rtol=1e-12,
+    )
 
 
 def test_jit_gives_the_same_numbers():
-    mlp, params, x, y, _, _ = random_problem(6, (4, 8, 3), ["gelu", "identity"], "softmax_cross_entropy", 10, target="labels")
+    mlp, params, x, y, _, _ = random_problem(
+        6, (4, 8, 3), ["gelu", "identity"], "softmax_cross_entropy", 10, target="labels"
+    )
     eager = backprop(mlp, params, x, y, "softmax_cross_entropy")
     jitted = jax.jit(backprop, static_argnums=(0, 4))(mlp, params, x, y, "softmax_cross_entropy")
     # XLA may fuse and reorder the sums under jit: equal up to a few units in the last place
@@ -270,12 +318,14 @@ def test_sensitivities_are_gradients_with_respect_to_net_inputs():
     manual = backprop(mlp, params, x, y, "sse").sensitivities
     acts = reference_activations(mlp)
     for k in range(mlp.depth):
+
         def loss_with_offset(delta):
             # adding delta (batch, d_k) to n^k is adding it to the bias per example
             a = x
             for j, ((W, b), (name, alpha)) in enumerate(zip(params, acts, strict=True)):
                 a = reference.ACTIVATIONS[name](a @ W + b + (delta if j == k else 0.0), alpha)
             return jnp.mean(jnp.sum((y - a) ** 2, axis=-1))
+
         auto = jax.grad(loss_with_offset)(jnp.zeros((x.shape[0], mlp.sizes[k + 1])))
         np.testing.assert_allclose(manual[k], auto, rtol=1e-12, atol=1e-15)
 
@@ -322,8 +372,9 @@ def test_sum_reduction_is_batch_size_times_mean():
 
 def test_dropout_backprop_matches_the_reference_with_the_same_masks():
     mlp = MLP((5, 16, 16, 3), ["tanh", "tanh", "identity"], dropout=(0.5, 0.25))
-    _, params, x, y, y_reference, _ = random_problem(12, (5, 16, 16, 3), ["tanh", "tanh", "identity"], "softmax_cross_entropy", 8,
-                                                     target="labels")
+    _, params, x, y, y_reference, _ = random_problem(
+        12, (5, 16, 16, 3), ["tanh", "tanh", "identity"], "softmax_cross_entropy", 8, target="labels"
+    )
     manual = backprop(mlp, params, x, y, "softmax_cross_entropy", key=jax.random.key(3), train=True)
     masks = manual.trace.masks
 
@@ -341,9 +392,14 @@ def test_dropout_backprop_matches_the_reference_with_the_same_masks():
 
 
 def test_integer_and_one_hot_labels_give_the_same_gradient():
-    mlp, params, x, labels, one_hot, _ = random_problem(13, (4, 5, 3), ["relu", "identity"], "softmax_cross_entropy", 6, target="labels")
-    assert_trees_close(backprop(mlp, params, x, labels, "softmax_cross_entropy").grads,
-                       backprop(mlp, params, x, one_hot, "softmax_cross_entropy").grads, rtol=1e-15)
+    mlp, params, x, labels, one_hot, _ = random_problem(
+        13, (4, 5, 3), ["relu", "identity"], "softmax_cross_entropy", 6, target="labels"
+    )
+    assert_trees_close(
+        backprop(mlp, params, x, labels, "softmax_cross_entropy").grads,
+        backprop(mlp, params, x, one_hot, "softmax_cross_entropy").grads,
+        rtol=1e-15,
+    )
 
 
 def test_float32_params_with_float64_data_follow_the_params():
@@ -358,11 +414,19 @@ def test_a_saturated_softmax_output_against_50_digit_arithmetic():
     manual gradient against mpmath's derivative of the loss written here (50 digits)."""
     import mpmath
 
-    mlp, params, x, _, y_reference, _ = random_problem(0, (1, 1, 5), ["identity", "softmax"], "sse", 1, logit_scale=50.0, target="real")
+    mlp, params, x, _, y_reference, _ = random_problem(
+        0, (1, 1, 5), ["identity", "softmax"], "sse", 1, logit_scale=50.0, target="real"
+    )
     manual = backprop(mlp, params, x, y_reference, "sse").grads[0].W[0, 0]
     with mpmath.workdps(50):
-        values = lambda array: [mpmath.mpf(float(v)) for v in np.asarray(array).ravel()]  # noqa: E731
-        (b1,), W2, b2, (x0,), y = values(params[0].b), values(params[1].W), values(params[1].b), values(x), values(y_reference)
+        values = lambda array: [mpmath.mpf(float(v)) for v in np.asarray(array).ravel()]
+        (b1,), W2, b2, (x0,), y = (
+            values(params[0].b),
+            values(params[1].W),
+            values(params[1].b),
+            values(x),
+            values(y_reference),
+        )
 
         def loss(w1):
             n = [(w1 * x0 + b1) * W2[j] + b2[j] for j in range(5)]

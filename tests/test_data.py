@@ -1,11 +1,19 @@
 """Data loading: digits split and scaling, MNIST IDX and Kaggle CSV loaders with their errors."""
+
 import os
 
 import numpy as np
 import pytest
 
-from funcmlp.data.datasets import load_dataset, load_digits, logic_gate, split_indices, standardize, synthetic_regression
-from funcmlp.data.mnist import DataFileError, IDX_NAMES, load_idx_folder, load_kaggle_csv, read_idx, write_idx
+from funcmlp.data.datasets import (
+    load_dataset,
+    load_digits,
+    logic_gate,
+    split_indices,
+    standardize,
+    synthetic_regression,
+)
+from funcmlp.data.mnist import IDX_NAMES, DataFileError, load_idx_folder, load_kaggle_csv, read_idx, write_idx
 
 
 def test_digits_split_is_seeded_disjoint_and_standardized_on_train():
@@ -45,8 +53,10 @@ def test_small_data_sets():
 def make_idx_folder(folder, n_train=12, n_test=5, compress=False):
     rng = np.random.default_rng(0)
     arrays = {
-        "train_images": rng.integers(0, 256, (n_train, 28, 28)), "train_labels": rng.integers(0, 10, n_train),
-        "test_images": rng.integers(0, 256, (n_test, 28, 28)), "test_labels": rng.integers(0, 10, n_test),
+        "train_images": rng.integers(0, 256, (n_train, 28, 28)),
+        "train_labels": rng.integers(0, 10, n_train),
+        "test_images": rng.integers(0, 256, (n_test, 28, 28)),
+        "test_labels": rng.integers(0, 10, n_test),
     }
     for key, array in arrays.items():
         write_idx(os.path.join(folder, IDX_NAMES[key] + (".gz" if compress else "")), array, compress=compress)
@@ -63,11 +73,12 @@ def test_idx_folder_round_trip(tmp_path, compress):
 
 def test_mnist_data_set_from_idx(tmp_path):
     from funcmlp.data.datasets import load_mnist
+
     make_idx_folder(str(tmp_path))
     ds = load_mnist(str(tmp_path), validation=2)
     assert ds.num_classes == 10
     assert (len(ds.x_train), len(ds.x_val), len(ds.x_test)) == (10, 2, 5)
-    assert 0.0 <= ds.x_train.min() and ds.x_train.max() <= 1.0
+    assert ds.x_train.min() >= 0.0 and ds.x_train.max() <= 1.0
 
 
 def test_idx_errors_name_the_file(tmp_path):

@@ -1,7 +1,7 @@
 """Every script in examples/ runs in its fast mode."""
+
 import runpy
 import sys
-
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -84,7 +84,11 @@ def test_benchmark_suite_quick(tmp_path, capsys):
     out_file = tmp_path / "RESULTS.md"
     assert module["main"](["--quick", "--out", str(out_file)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Machine: ") and "| step 16-8-4, batch 8 | manual backprop step |" in out and "| second fit call |" in out
+    assert (
+        out.startswith("Machine: ")
+        and "| step 16-8-4, batch 8 | manual backprop step |" in out
+        and "| second fit call |" in out
+    )
     assert "| symbolic: derive check 3-4-2 tanh sse | time per parameter |" in out
     assert out_file.read_text().count("| ") > 20 and sorted(p.name for p in tmp_path.iterdir()) == ["RESULTS.md"]
 
@@ -95,13 +99,32 @@ def test_digits_writes_a_kaggle_submission_from_a_saved_model(monkeypatch, tmp_p
     import numpy as np
 
     from funcmlp import MLP, save_checkpoint
+
     mlp = MLP((784, 8, 10), "relu", output="identity")
-    save_checkpoint(tmp_path / "params.npz", mlp, mlp.init(jax.random.key(0)), extra={"data": "mnist", "loss": "softmax_cross_entropy"})
+    save_checkpoint(
+        tmp_path / "params.npz",
+        mlp,
+        mlp.init(jax.random.key(0)),
+        extra={"data": "mnist", "loss": "softmax_cross_entropy"},
+    )
     pixels = np.random.default_rng(1).integers(0, 256, size=(3, 784))
-    (tmp_path / "test.csv").write_text(",".join(f"pixel{i}" for i in range(784)) + "\n" + "\n".join(",".join(map(str, r)) for r in pixels) + "\n")
+    (tmp_path / "test.csv").write_text(
+        ",".join(f"pixel{i}" for i in range(784)) + "\n" + "\n".join(",".join(map(str, r)) for r in pixels) + "\n"
+    )
     out = tmp_path / "run"
-    assert run_example("digits.py", "--model", str(tmp_path / "params.npz"), "--kaggle-test", str(tmp_path / "test.csv"), "--out", str(out),
-                       monkeypatch=monkeypatch) == 0
+    assert (
+        run_example(
+            "digits.py",
+            "--model",
+            str(tmp_path / "params.npz"),
+            "--kaggle-test",
+            str(tmp_path / "test.csv"),
+            "--out",
+            str(out),
+            monkeypatch=monkeypatch,
+        )
+        == 0
+    )
     rows = (out / "submission.csv").read_text().splitlines()
     assert rows[0] == "ImageId,Label" and [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
     assert "test accuracy" not in capsys.readouterr().out  # nothing was trained

@@ -1,6 +1,7 @@
 """The gradient check never passes on nothing: eps must be positive and finite, any NaN/inf
 among the values compared is a FAIL naming the layer, parameter and entry, zero entries
 compared by finite differences is a FAIL, and the report counts what was compared and left out."""
+
 import dataclasses
 
 import jax.numpy as jnp
@@ -8,14 +9,16 @@ import numpy as np
 import pytest
 
 from funcmlp import MLP, check_gradients, params_from_arrays
-from funcmlp.registry import activations as activations_module
 from funcmlp.gradcheck import _compare, finite_difference_grad
+from funcmlp.registry import activations as activations_module
 
 
 def _problem():
     mlp = MLP((3, 4, 2), "tanh", output="identity")
-    params = params_from_arrays([(np.linspace(-1, 1, 12).reshape(3, 4), np.zeros(4)), (np.linspace(-0.5, 0.7, 8).reshape(4, 2), [0.1, -0.2])],
-                                dtype=jnp.float64)
+    params = params_from_arrays(
+        [(np.linspace(-1, 1, 12).reshape(3, 4), np.zeros(4)), (np.linspace(-0.5, 0.7, 8).reshape(4, 2), [0.1, -0.2])],
+        dtype=jnp.float64,
+    )
     x = jnp.asarray(np.linspace(-2, 2, 15).reshape(5, 3))
     return mlp, params, x, jnp.zeros((5, 2))
 
@@ -40,7 +43,9 @@ def test_the_report_counts_what_was_compared():
 
 def test_nan_in_the_manual_gradient_is_a_fail_naming_the_entry(monkeypatch):
     tanh = activations_module.ACTIVATIONS["tanh"]
-    broken = dataclasses.replace(tanh, derivative=lambda n, alpha: jnp.where(n > 1.5, jnp.nan, tanh.derivative(n, alpha)))
+    broken = dataclasses.replace(
+        tanh, derivative=lambda n, alpha: jnp.where(n > 1.5, jnp.nan, tanh.derivative(n, alpha))
+    )
     monkeypatch.setitem(activations_module.ACTIVATIONS, "tanh", broken)
     mlp, params, x, y = _problem()
     report = check_gradients(mlp, params, x, y, "half_sse")
@@ -52,9 +57,20 @@ def test_nan_in_the_manual_gradient_is_a_fail_naming_the_entry(monkeypatch):
 def test_non_finite_finite_differences_are_a_fail():
     value = np.array([[1.0, 2.0], [3.0, 4.0]])
     row = _compare(2, "W", value, np.array([[1.0, np.inf], [3.0, 4.0]]), "finite differences", np.ones((2, 2), bool))
-    assert row.nonfinite == "finite differences is inf (not finite)" and row.worst_index == (0, 1) and row.rel_error == np.inf
+    assert (
+        row.nonfinite == "finite differences is inf (not finite)"
+        and row.worst_index == (0, 1)
+        and row.rel_error == np.inf
+    )
     # an entry left out (a kink) does not count, even if it is NaN
-    row = _compare(2, "W", value, np.array([[1.0, np.nan], [3.0, 4.0]]), "finite differences", np.array([[True, False], [True, True]]))
+    row = _compare(
+        2,
+        "W",
+        value,
+        np.array([[1.0, np.nan], [3.0, 4.0]]),
+        "finite differences",
+        np.array([[True, False], [True, True]]),
+    )
     assert row.nonfinite == "" and row.abs_error == 0.0 and row.compared == 3
 
 

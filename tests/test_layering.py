@@ -3,6 +3,7 @@ registry -> core -> checks -> gradients/evaluation -> io -> training -> cli/skle
 
 Every import statement of every module counts, also those inside functions (an import moved
 into a function to break a cycle is still a cycle)."""
+
 import ast
 import pathlib
 
@@ -51,7 +52,9 @@ def imports(path: pathlib.Path, name: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             found.add(base)
     return {m for m in found if m.split(".")[0] in ("funcmlp", "derivations")}
 
@@ -108,7 +111,7 @@ def test_no_import_cycle():
         state[node] = 1
         for nxt in edges[node]:
             if state.get(nxt) == 1:
-                cycle = path[path.index(nxt):] + [nxt]
+                cycle = path[path.index(nxt) :] + [nxt]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 visit(nxt, path + [nxt])

@@ -2,15 +2,16 @@
 formulas written here), its closed-form gradient dL/da against jax.grad of that reference,
 the targets each accepts (soft, smoothed, multi-hot rows that do not sum to 1), and the
 output layers each accepts or refuses, with the fix in the message."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
-from funcmlp.registry.activations import ACTIVATION_NAMES, Activation
 from funcmlp.checks import check_reduction, check_targets, check_weights
 from funcmlp.core.reduction import reduction_weights
+from funcmlp.registry.activations import ACTIVATION_NAMES, Activation
 from funcmlp.registry.losses import LOSS_NAMES, LOSSES, Loss, get_loss
 
 A = jnp.array([[0.2, 0.7, 0.1], [0.6, 0.3, 0.1]])
@@ -66,20 +67,28 @@ def test_softmax_cross_entropy_gradient_is_p_times_row_sum_minus_y():
         assert not np.allclose(expected, p - np.asarray(y))
 
 
-@pytest.mark.parametrize("activation, loss, logits", [("softmax", "cross_entropy", "softmax_cross_entropy"),
-                                                      ("sigmoid", "binary_cross_entropy", "sigmoid_binary_cross_entropy")])
+@pytest.mark.parametrize(
+    "activation, loss, logits",
+    [
+        ("softmax", "cross_entropy", "softmax_cross_entropy"),
+        ("sigmoid", "binary_cross_entropy", "sigmoid_binary_cross_entropy"),
+    ],
+)
 def test_paired_output_terms_are_the_logits_loss_of_n(activation, loss, logits):
     act, loss = Activation(activation), get_loss(loss)
     for y in (Y_ONE_HOT, Y_PARTIAL):
         value, sensitivity = loss.output_terms(act, Z, act(Z), y)
         np.testing.assert_allclose(value, REFERENCE[logits](Z, y), rtol=1e-13)
-        np.testing.assert_allclose(sensitivity, jax.grad(lambda n: jnp.sum(REFERENCE[loss.name](act(n), y)))(Z), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(
+            sensitivity, jax.grad(lambda n: jnp.sum(REFERENCE[loss.name](act(n), y)))(Z), rtol=1e-12, atol=1e-15
+        )
 
 
 def _exact_gradient(name, z, y):
     """sigmoid(z) - y or softmax(z) sum(y) - y in 30-digit arithmetic (mpmath): float64 rounds
     sigmoid(40) - 1 and p_true - 1 to 0 too, so jax.grad in float64 cannot be the reference here."""
     import mpmath
+
     with mpmath.workdps(30):
         z = [mpmath.mpf(float(v)) for v in z]
         if name == "sigmoid_binary_cross_entropy":
@@ -95,7 +104,9 @@ def test_float32_logits_gradient_at_saturation_keeps_relative_accuracy(name, y):
     every entry keeps its relative accuracy."""
     z = jnp.array([[40.0, -40.0, 0.0]], jnp.float32)
     expected = _exact_gradient(name, [40.0, -40.0, 0.0], y)
-    np.testing.assert_allclose(get_loss(name).gradient(z, jnp.array([y], jnp.float32))[0], expected, rtol=1e-5, atol=1e-40)
+    np.testing.assert_allclose(
+        get_loss(name).gradient(z, jnp.array([y], jnp.float32))[0], expected, rtol=1e-5, atol=1e-40
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -103,10 +114,13 @@ def test_float32_logits_gradient_at_saturation_keeps_relative_accuracy(name, y):
 
 PROBABILITY_OUTPUTS = {"sigmoid", "softmax"}
 ACCEPTED_OUTPUTS = {
-    "sse": set(ACTIVATION_NAMES), "half_sse": set(ACTIVATION_NAMES), "mse": set(ACTIVATION_NAMES),
+    "sse": set(ACTIVATION_NAMES),
+    "half_sse": set(ACTIVATION_NAMES),
+    "mse": set(ACTIVATION_NAMES),
     "sigmoid_binary_cross_entropy": set(ACTIVATION_NAMES) - PROBABILITY_OUTPUTS,
     "softmax_cross_entropy": set(ACTIVATION_NAMES) - PROBABILITY_OUTPUTS,
-    "binary_cross_entropy": {"sigmoid"}, "cross_entropy": {"softmax"},
+    "binary_cross_entropy": {"sigmoid"},
+    "cross_entropy": {"softmax"},
 }
 
 
@@ -121,11 +135,19 @@ def test_accepted_and_refused_output_layers(loss):
 
 
 def test_refusals_name_the_fix():
-    with pytest.raises(ValueError, match="softmax' already gives probabilities .* use output='identity', or keep the softmax output with loss 'cross_entropy'"):
+    with pytest.raises(
+        ValueError,
+        match="softmax' already gives probabilities .* use output='identity', or keep the softmax output with loss 'cross_entropy'",
+    ):
         Loss("softmax_cross_entropy").check_output(Activation("softmax"), 3)
-    with pytest.raises(ValueError, match="sigmoid' already gives probabilities .* keep the sigmoid output with loss 'binary_cross_entropy'"):
+    with pytest.raises(
+        ValueError,
+        match="sigmoid' already gives probabilities .* keep the sigmoid output with loss 'binary_cross_entropy'",
+    ):
         Loss("sigmoid_binary_cross_entropy").check_output(Activation("sigmoid"), 1)
-    with pytest.raises(ValueError, match="takes the probabilities of a 'sigmoid' output layer, but the output activation is 'softmax'"):
+    with pytest.raises(
+        ValueError, match="takes the probabilities of a 'sigmoid' output layer, but the output activation is 'softmax'"
+    ):
         Loss("binary_cross_entropy").check_output(Activation("softmax"), 3)
     with pytest.raises(ValueError, match="needs at least 2 output units"):
         Loss("cross_entropy").check_output(Activation("softmax"), 1)
@@ -142,19 +164,29 @@ def test_targets_accepted_per_kind():
     np.testing.assert_array_equal(anything, [[-7.5, 1e6]])
 
 
-@pytest.mark.parametrize("labels, match", [
-    ([0, 3, 1], r"label 3 at index 1 is out of range: loss 'softmax_cross_entropy' with 3 output units takes labels 0..2; relabel the classes as 0..2 or give the output layer 4 units"),
-    ([0, 1, -1], r"label -1 at index 2 is out of range"),
-])
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        (
+            [0, 3, 1],
+            r"label 3 at index 1 is out of range: loss 'softmax_cross_entropy' with 3 output units takes labels 0..2; relabel the classes as 0..2 or give the output layer 4 units",
+        ),
+        ([0, 1, -1], r"label -1 at index 2 is out of range"),
+    ],
+)
 def test_labels_out_of_range_are_refused(labels, match):
     with pytest.raises(ValueError, match=match):
         check_targets(Loss("softmax_cross_entropy"), jnp.array(labels), 3, 3, jnp.float64)
 
 
-@pytest.mark.parametrize("loss", ["binary_cross_entropy", "sigmoid_binary_cross_entropy", "cross_entropy", "softmax_cross_entropy"])
+@pytest.mark.parametrize(
+    "loss", ["binary_cross_entropy", "sigmoid_binary_cross_entropy", "cross_entropy", "softmax_cross_entropy"]
+)
 def test_targets_outside_0_1_are_refused_for_probability_and_class_losses(loss):
     y = jnp.array([[0.0, 1.0, 0.5], [0.2, 1.5, 0.0]])
-    with pytest.raises(ValueError, match=rf"loss '{loss}' needs targets in \[0, 1\] .*found 1.5 at index \(1, 1\); rescale the targets"):
+    with pytest.raises(
+        ValueError, match=rf"loss '{loss}' needs targets in \[0, 1\] .*found 1.5 at index \(1, 1\); rescale the targets"
+    ):
         check_targets(Loss(loss), y, 2, 3, jnp.float64)
 
 
@@ -203,9 +235,13 @@ def test_jax_forms_equal_the_sympy_forms_of_the_same_entry(name):
     gradient = spec.sympy_gradient(list(a_symbols), list(y_symbols))
     for y in (Y_ONE_HOT, Y_MULTI_HOT, Y_PARTIAL):
         for row in range(2):
-            point = {**{s: sp.nsimplify(repr(float(v))) for s, v in zip(a_symbols, np.asarray(inputs[row]), strict=True)},
-                     **{s: sp.nsimplify(repr(float(v))) for s, v in zip(y_symbols, np.asarray(y[row]), strict=True)}}
-            assert float(spec.value(inputs, y)[row]) == pytest.approx(float(sp.N(value.subs(point), 30)), rel=1e-13, abs=1e-15)
+            point = {
+                **{s: sp.nsimplify(repr(float(v))) for s, v in zip(a_symbols, np.asarray(inputs[row]), strict=True)},
+                **{s: sp.nsimplify(repr(float(v))) for s, v in zip(y_symbols, np.asarray(y[row]), strict=True)},
+            }
+            assert float(spec.value(inputs, y)[row]) == pytest.approx(
+                float(sp.N(value.subs(point), 30)), rel=1e-13, abs=1e-15
+            )
             exact = [float(sp.N(g.subs(point), 30)) for g in gradient]
             np.testing.assert_allclose(spec.gradient(inputs, y)[row], exact, rtol=1e-13, atol=1e-15)
 
@@ -213,7 +249,14 @@ def test_jax_forms_equal_the_sympy_forms_of_the_same_entry(name):
 def test_the_tests_stable_softmax_reference_equals_optax_away_from_saturation():
     """tests/reference.py's log1p form of softmax cross-entropy is optax's, value and gradient."""
     import reference
+
     for y in (Y_ONE_HOT, Y_PARTIAL, Y_MULTI_HOT):
-        np.testing.assert_allclose(reference._softmax_cross_entropy(Z, y), optax.softmax_cross_entropy(Z, y), rtol=1e-14)
-        np.testing.assert_allclose(jax.grad(lambda z: jnp.sum(reference._softmax_cross_entropy(z, y)))(Z),
-                                   jax.grad(lambda z: jnp.sum(optax.softmax_cross_entropy(z, y)))(Z), rtol=1e-13, atol=1e-16)
+        np.testing.assert_allclose(
+            reference._softmax_cross_entropy(Z, y), optax.softmax_cross_entropy(Z, y), rtol=1e-14
+        )
+        np.testing.assert_allclose(
+            jax.grad(lambda z: jnp.sum(reference._softmax_cross_entropy(z, y)))(Z),
+            jax.grad(lambda z: jnp.sum(optax.softmax_cross_entropy(z, y)))(Z),
+            rtol=1e-13,
+            atol=1e-16,
+        )

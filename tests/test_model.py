@@ -1,4 +1,5 @@
 """MLP description, forward pass, params helpers, initializers and dropout."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -1,5 +1,6 @@
 """Data-parallel fit on eight CPU devices (a subprocess: the device count is fixed when JAX
 starts) equals fit on one device; two processes joined by jax.distributed equal one."""
+
 import os
 import socket
 import subprocess
@@ -19,8 +20,13 @@ HERE = Path(__file__).resolve().parent
 def cases(tmp_path_factory):
     out = tmp_path_factory.mktemp("parallel") / "cases.npz"
     environ = {**os.environ, "JAX_NUM_CPU_DEVICES": "8", "JAX_PLATFORMS": "cpu"}
-    finished = subprocess.run([sys.executable, str(HERE / "parallel_cases.py"), str(out)], env=environ, capture_output=True, text=True,
-                              timeout=300)
+    finished = subprocess.run(
+        [sys.executable, str(HERE / "parallel_cases.py"), str(out)],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert finished.returncode == 0, finished.stderr[-3000:]
     with np.load(out) as saved:
         arrays = dict(saved)
@@ -28,15 +34,26 @@ def cases(tmp_path_factory):
 
 
 def _relative(a, b):
-    return max(float(np.max(np.abs(x - y)) / np.max(np.abs(y))) for x, y in zip(a, b))
+    return max(float(np.max(np.abs(x - y)) / np.max(np.abs(y))) for x, y in zip(a, b, strict=True))
 
 
-@pytest.mark.parametrize("sharded, single", [
-    ("eight", "single"), ("auto", "single"), ("two_axes", "single"),  # a mesh with a second axis: params replicated over it too
-    ("explicit", "single"), ("explicit_two_axes", "single"), ("made_auto", "single"),  # jax.make_mesh, Explicit or Auto axes
-    ("eight_b13", "single_b13"), ("eight_b1", "single_b1"),  # batches padded with weight-0 examples to a multiple of 8
-    ("eight_autodiff", "single"), ("eight_sum", "single_sum"), ("eight_soft", "single_soft"), ("eight_weighted", "single_weighted"),
-])
+@pytest.mark.parametrize(
+    "sharded, single",
+    [
+        ("eight", "single"),
+        ("auto", "single"),
+        ("two_axes", "single"),  # a mesh with a second axis: params replicated over it too
+        ("explicit", "single"),
+        ("explicit_two_axes", "single"),
+        ("made_auto", "single"),  # jax.make_mesh, Explicit or Auto axes
+        ("eight_b13", "single_b13"),
+        ("eight_b1", "single_b1"),  # batches padded with weight-0 examples to a multiple of 8
+        ("eight_autodiff", "single"),
+        ("eight_sum", "single_sum"),
+        ("eight_soft", "single_soft"),
+        ("eight_weighted", "single_weighted"),
+    ],
+)
 def test_eight_devices_give_the_params_of_one_in_float64(cases, sharded, single):
     (params, losses), (reference, reference_losses) = cases(sharded), cases(single)
     assert all(p.dtype == np.float64 for p in params)
@@ -46,7 +63,9 @@ def test_eight_devices_give_the_params_of_one_in_float64(cases, sharded, single)
 
 def test_a_one_device_mesh_is_no_mesh(cases):
     (params, losses), (reference, reference_losses) = cases("one"), cases("single")
-    assert all(np.array_equal(p, r) for p, r in zip(params, reference)) and np.array_equal(losses, reference_losses)
+    assert all(np.array_equal(p, r) for p, r in zip(params, reference, strict=True)) and np.array_equal(
+        losses, reference_losses
+    )
 
 
 def test_float32_sharded_stays_within_float32_rounding(cases):
@@ -57,7 +76,7 @@ def test_float32_sharded_stays_within_float32_rounding(cases):
 
 def test_dropout_masks_depend_on_the_key_and_the_devices_only(cases):
     (a, _), (b, _), (other, _) = cases("dropout_a"), cases("dropout_b"), cases("dropout_other_key")
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert _relative(a, other) > 1e-3
 
 
@@ -76,11 +95,21 @@ def test_the_command_line_refuses_bad_device_and_process_options(capsys):
     from funcmlp.cli.main import main
 
     cases = {
-        ("--devices", "64"): "64 devices asked for, 1 available (cpu); ask for 1 to 1 or 'all'; on CPU, JAX_NUM_CPU_DEVICES=N",
+        (
+            "--devices",
+            "64",
+        ): "64 devices asked for, 1 available (cpu); ask for 1 to 1 or 'all'; on CPU, JAX_NUM_CPU_DEVICES=N",
         ("--devices", "0"): "expected a number of devices (1 or more) or 'all', got '0'",
         ("--coordinator", "127.0.0.1:1234"): "--coordinator, --num-processes and --process-id go together",
         ("--coordinator", "localhost", "--num-processes", "2", "--process-id", "0"): "expected HOST:PORT",
-        ("--coordinator", "127.0.0.1:1", "--num-processes", "2", "--process-id", "2"): "expected 0 <= process id < number of processes",
+        (
+            "--coordinator",
+            "127.0.0.1:1",
+            "--num-processes",
+            "2",
+            "--process-id",
+            "2",
+        ): "expected 0 <= process id < number of processes",
         ("--distributed", "--process-id", "0"): "--distributed finds the processes itself",
     }
     for extra, message in cases.items():
@@ -101,16 +130,36 @@ def _free_port() -> int:
 
 def _two_processes(environ, *arguments):
     port = _free_port()
-    processes = [subprocess.Popen([sys.executable, "-m", "funcmlp.cli.main", *arguments, "--coordinator", f"127.0.0.1:{port}",
-                                   "--num-processes", "2", "--process-id", str(i)],
-                                  env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "funcmlp.cli.main",
+                *arguments,
+                "--coordinator",
+                f"127.0.0.1:{port}",
+                "--num-processes",
+                "2",
+                "--process-id",
+                str(i),
+            ],
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     try:
         outputs = [process.communicate(timeout=120) for process in processes]
     finally:
         for process in processes:
             process.kill()
     assert [process.returncode for process in processes] == [0, 0], [err[-2000:] for _, err in outputs]
-    assert not any(word in outputs[1][0] for word in ("data ", "model ", "test ", "saved "))  # process 1 prints nothing (gloo's C++ log aside)
+    assert not any(
+        word in outputs[1][0] for word in ("data ", "model ", "test ", "saved ")
+    )  # process 1 prints nothing (gloo's C++ log aside)
     return outputs[0][0]
 
 
@@ -118,13 +167,34 @@ def test_two_processes_train_and_resume_to_the_params_of_one(tmp_path):
     """funcmlp train --float64 in two processes (two CPU devices each, gloo collectives on
     127.0.0.1), stopped after one epoch and resumed for a second, writes from process 0 only
     the params of the same two epochs in one process."""
-    common = ["train", "--data", "digits", "--hidden", "32", "--batch-size", "50", "--dropout", "0", "--schedule", "constant", "--float64",
-              "--no-check", "--quiet"]
+    common = [
+        "train",
+        "--data",
+        "digits",
+        "--hidden",
+        "32",
+        "--batch-size",
+        "50",
+        "--dropout",
+        "0",
+        "--schedule",
+        "constant",
+        "--float64",
+        "--no-check",
+        "--quiet",
+    ]
     environ = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "2"}
-    one = subprocess.run([sys.executable, "-m", "funcmlp.cli.main", *common, "--epochs", "2", "--out", str(tmp_path / "one")], env=environ,
-                         capture_output=True, text=True, timeout=120)
+    one = subprocess.run(
+        [sys.executable, "-m", "funcmlp.cli.main", *common, "--epochs", "2", "--out", str(tmp_path / "one")],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert one.returncode == 0, one.stderr
-    assert "4 devices in 2 processes" in _two_processes(environ, *common, "--epochs", "1", "--out", str(tmp_path / "two"))
+    assert "4 devices in 2 processes" in _two_processes(
+        environ, *common, "--epochs", "1", "--out", str(tmp_path / "two")
+    )
     _two_processes(environ, "train", "--resume", str(tmp_path / "two"), "--epochs", "2", "--no-check", "--quiet")
     with np.load(tmp_path / "one" / "params.npz") as a, np.load(tmp_path / "two" / "params.npz") as b:
         names = [name for name in a.files if name != "meta"]

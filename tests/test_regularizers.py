@@ -1,5 +1,6 @@
 """Seed 004's quadratic anchoring term: its gradient added by the optax transformation equals
 jax.grad of the augmented loss L + lambda sum b (theta' - theta)^2."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -18,15 +19,26 @@ def test_anchor_gradient_equals_autodiff_of_augmented_loss():
     transform = anchor(anchor_params, strength=0.3, importance=importance)
     grads = backprop(mlp, params, x, y, "mse").grads
     total, _ = transform.update(grads, transform.init(params), params)
-    augmented = jax.grad(lambda p: objective(mlp, p, x, y, "mse") + anchor_penalty(p, anchor_params, strength=0.3, importance=importance))(params)
+    augmented = jax.grad(
+        lambda p: objective(mlp, p, x, y, "mse") + anchor_penalty(p, anchor_params, strength=0.3, importance=importance)
+    )(params)
     for a, b in zip(jax.tree_util.tree_leaves(total), jax.tree_util.tree_leaves(augmented), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
 def test_penalty_by_hand():
     # 0.5 * (2 * (1 - 3)^2 + 1 * (0 - 0)^2) = 4
-    assert float(anchor_penalty({"w": jnp.array([3.0, 0.0])}, {"w": jnp.array([1.0, 0.0])}, strength=0.5,
-                                importance={"w": jnp.array([2.0, 1.0])})) == 4.0
+    assert (
+        float(
+            anchor_penalty(
+                {"w": jnp.array([3.0, 0.0])},
+                {"w": jnp.array([1.0, 0.0])},
+                strength=0.5,
+                importance={"w": jnp.array([2.0, 1.0])},
+            )
+        )
+        == 4.0
+    )
 
 
 def test_anchor_errors():

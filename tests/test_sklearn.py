@@ -1,4 +1,5 @@
 """funcmlp.sklearn passes scikit-learn's own estimator checks and slots into its tools."""
+
 import functools
 import warnings
 
@@ -10,19 +11,24 @@ from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_de
 from funcmlp.sklearn import MLPClassifier, MLPRegressor, Perceptron
 from funcmlp.sklearn._mlp import _rate
 
-FLOAT32_WEIGHTS = ("float32 (the default dtype) rounds the fit with a repeated sample and the fit with a weight of 2 apart, "
-                   "about 3e-7 relative where the check allows 1e-7; with dtype='float64' the check passes")
+FLOAT32_WEIGHTS = (
+    "float32 (the default dtype) rounds the fit with a repeated sample and the fit with a weight of 2 apart, "
+    "about 3e-7 relative where the check allows 1e-7; with dtype='float64' the check passes"
+)
 EXPECTED_FAILURES = {
     "MLPClassifier": {"check_sample_weight_equivalence_on_dense_data": FLOAT32_WEIGHTS},
     "MLPRegressor": {"check_sample_weight_equivalence_on_dense_data": FLOAT32_WEIGHTS},
-    "Perceptron": {"check_sample_weight_equivalence_on_dense_data":
-                   "the perceptron rule steps one example at a time: a repeated example can move the weights twice, a weight "
-                   "of 2 moves them once by twice the step"},
+    "Perceptron": {
+        "check_sample_weight_equivalence_on_dense_data": "the perceptron rule steps one example at a time: a repeated example can move the weights twice, a weight "
+        "of 2 moves them once by twice the step"
+    },
 }
 
 
-NOT_APPLICABLE = {"check_classifiers_multilabel_output_format_decision_function": "MLPClassifier has no decision_function, "
-                                                                                   "as scikit-learn's has none"}
+NOT_APPLICABLE = {
+    "check_classifiers_multilabel_output_format_decision_function": "MLPClassifier has no decision_function, "
+    "as scikit-learn's has none"
+}
 
 
 def _estimator_checks():
@@ -43,8 +49,11 @@ def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize("estimator", [MLPClassifier(random_state=0, dtype="float64"), MLPRegressor(random_state=0, dtype="float64")],
-                         ids=["classifier", "regressor"])
+@pytest.mark.parametrize(
+    "estimator",
+    [MLPClassifier(random_state=0, dtype="float64"), MLPRegressor(random_state=0, dtype="float64")],
+    ids=["classifier", "regressor"],
+)
 def test_sample_weights_equal_repeated_samples_in_float64(estimator):
     assert jax.config.jax_enable_x64  # conftest.py
     with warnings.catch_warnings():
@@ -63,7 +72,9 @@ def test_float32_predictions_of_a_row_do_not_depend_on_the_rows_around_it():
     for _ in range(50):
         order = rng.permutation(150)
         subset = rng.choice(150, rng.integers(1, 150), replace=False)
-        assert np.array_equal(model.predict(X[order]), full[order]) and np.array_equal(model.predict(X[subset]), full[subset])
+        assert np.array_equal(model.predict(X[order]), full[order]) and np.array_equal(
+            model.predict(X[subset]), full[subset]
+        )
 
 
 def _same_start(ours, theirs, X, y):
@@ -77,13 +88,23 @@ def _same_start(ours, theirs, X, y):
     return [W.copy() for W in ours.coefs_], [b.copy() for b in ours.intercepts_]
 
 
-@pytest.mark.parametrize("task, solver, learning_rate, nesterov", [
-    ("binary", "sgd", "constant", True), ("multiclass", "sgd", "constant", True), ("multilabel", "sgd", "constant", True),
-    ("regression", "sgd", "constant", True), ("multi-output regression", "sgd", "constant", True),
-    ("multiclass", "sgd", "invscaling", True), ("multiclass", "sgd", "invscaling", False), ("regression", "sgd", "invscaling", False),
-    ("multiclass", "adam", "constant", True), ("multi-output regression", "adam", "constant", True),
-    ("multiclass", "sgd", "minibatch", True), ("regression", "adam", "minibatch", True),  # batches of 15, 15, 10, sample weights
-])
+@pytest.mark.parametrize(
+    "task, solver, learning_rate, nesterov",
+    [
+        ("binary", "sgd", "constant", True),
+        ("multiclass", "sgd", "constant", True),
+        ("multilabel", "sgd", "constant", True),
+        ("regression", "sgd", "constant", True),
+        ("multi-output regression", "sgd", "constant", True),
+        ("multiclass", "sgd", "invscaling", True),
+        ("multiclass", "sgd", "invscaling", False),
+        ("regression", "sgd", "invscaling", False),
+        ("multiclass", "adam", "constant", True),
+        ("multi-output regression", "adam", "constant", True),
+        ("multiclass", "sgd", "minibatch", True),
+        ("regression", "adam", "minibatch", True),  # batches of 15, 15, 10, sample weights
+    ],
+)
 def test_epochs_from_the_same_weights_equal_scikit_learns_own_mlp(task, solver, learning_rate, nesterov):
     """Full-batch SGD with (Nesterov) momentum, a constant rate or scikit-learn's invscaling, or
     Adam, with an L2 penalty, 3 epochs in float64 from the same weights: the weights of
@@ -92,15 +113,36 @@ def test_epochs_from_the_same_weights_equal_scikit_learns_own_mlp(task, solver, 
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 5))
-    y = {"binary": rng.integers(0, 2, 40), "multiclass": rng.integers(0, 4, 40), "multilabel": rng.integers(0, 2, (40, 3)),
-         "regression": rng.normal(size=40), "multi-output regression": rng.normal(size=(40, 2))}[task]
+    y = {
+        "binary": rng.integers(0, 2, 40),
+        "multiclass": rng.integers(0, 4, 40),
+        "multilabel": rng.integers(0, 2, (40, 3)),
+        "regression": rng.normal(size=40),
+        "multi-output regression": rng.normal(size=(40, 2)),
+    }[task]
     regression = task.endswith("regression")
-    ours_type, theirs_type = (MLPRegressor, neural_network.MLPRegressor) if regression else (MLPClassifier, neural_network.MLPClassifier)
+    ours_type, theirs_type = (
+        (MLPRegressor, neural_network.MLPRegressor) if regression else (MLPClassifier, neural_network.MLPClassifier)
+    )
     minibatch = learning_rate == "minibatch"  # in order (shuffle=False), the last batch short, with sample weights
-    options = dict(hidden_layer_sizes=(7, 6), activation="tanh", solver=solver, learning_rate="constant" if minibatch else learning_rate,
-                   learning_rate_init=0.05, power_t=0.25, momentum=0.9, nesterovs_momentum=nesterov, alpha=1e-2 if minibatch else 1e-3,
-                   batch_size=15 if minibatch else 40, shuffle=not minibatch, max_iter=3, tol=0.0, n_iter_no_change=100, random_state=0,
-                   warm_start=True)
+    options = dict(
+        hidden_layer_sizes=(7, 6),
+        activation="tanh",
+        solver=solver,
+        learning_rate="constant" if minibatch else learning_rate,
+        learning_rate_init=0.05,
+        power_t=0.25,
+        momentum=0.9,
+        nesterovs_momentum=nesterov,
+        alpha=1e-2 if minibatch else 1e-3,
+        batch_size=15 if minibatch else 40,
+        shuffle=not minibatch,
+        max_iter=3,
+        tol=0.0,
+        n_iter_no_change=100,
+        random_state=0,
+        warm_start=True,
+    )
     weights = rng.uniform(0.2, 3.0, 40) if minibatch else None
     ours, theirs = ours_type(dtype="float64", **options), theirs_type(**options)
     _same_start(ours, theirs, X, y)
@@ -108,7 +150,7 @@ def test_epochs_from_the_same_weights_equal_scikit_learns_own_mlp(task, solver, 
         warnings.simplefilter("ignore")
         ours.fit(X, y, sample_weight=weights)
         theirs.fit(X, y, sample_weight=weights)
-    for mine, reference in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+    for mine, reference in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True):
         assert mine.dtype == np.float64 and np.max(np.abs(mine - reference)) <= 1e-10 * np.max(np.abs(reference))
     if not minibatch:  # loss_ with several batches: scikit-learn adds each batch's penalty at its own weights
         assert np.allclose(ours.loss_curve_[-3:], theirs.loss_curve_[-3:], rtol=1e-10)
@@ -124,7 +166,9 @@ def test_pipelines_grid_search_cross_validation_and_string_labels():
 
     X, y = load_iris(return_X_y=True)
     names = np.array(["setosa", "versicolor", "virginica"])[y]  # string labels
-    pipeline = make_pipeline(StandardScaler(), MLPClassifier((8,), learning_rate_init=0.02, max_iter=150, random_state=0))
+    pipeline = make_pipeline(
+        StandardScaler(), MLPClassifier((8,), learning_rate_init=0.02, max_iter=150, random_state=0)
+    )
     search = GridSearchCV(pipeline, {"mlpclassifier__alpha": [1e-4, 1e-1]}, cv=3).fit(X, names)
     assert search.best_score_ > 0.9 and set(search.predict(X)) <= set(names)
     assert cross_val_score(pipeline, X, names, cv=3).mean() > 0.9
@@ -139,14 +183,23 @@ def test_sample_weights_equal_the_weighted_loss_and_zero_weights_drop_examples()
     X, y = rng.normal(size=(30, 4)), rng.integers(0, 3, 30)
     weights = np.ones(30)
     weights[::3] = 0.0
-    options = dict(hidden_layer_sizes=(5,), solver="sgd", momentum=0.0, alpha=0.0, learning_rate_init=0.1, max_iter=5, tol=0.0,
-                   random_state=0, dtype="float64")
+    options = dict(
+        hidden_layer_sizes=(5,),
+        solver="sgd",
+        momentum=0.0,
+        alpha=0.0,
+        learning_rate_init=0.1,
+        max_iter=5,
+        tol=0.0,
+        random_state=0,
+        dtype="float64",
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         weighted = MLPClassifier(batch_size=30, **options).fit(X, y, sample_weight=weights)
         kept = weights > 0
         dropped = MLPClassifier(batch_size=int(kept.sum()), **options).fit(X[kept], y[kept])
-    for a, b in zip(weighted.coefs_ + weighted.intercepts_, dropped.coefs_ + dropped.intercepts_):
+    for a, b in zip(weighted.coefs_ + weighted.intercepts_, dropped.coefs_ + dropped.intercepts_, strict=True):
         assert np.allclose(a, b, rtol=1e-10, atol=1e-14)
 
 
@@ -158,13 +211,19 @@ def test_partial_fit_warm_start_early_stopping_and_the_functional_api():
     model = MLPClassifier((6,), random_state=0, dtype="float64")
     for _ in range(3):
         model.partial_fit(X, y, classes=[0, 1])
-    assert model.n_iter_ == 1 and len(model.loss_curve_) == 3 and model.t_ == 180  # n_iter_: this call's epochs, as scikit-learn
+    assert (
+        model.n_iter_ == 1 and len(model.loss_curve_) == 3 and model.t_ == 180
+    )  # n_iter_: this call's epochs, as scikit-learn
     with pytest.raises(ValueError, match="first call to partial_fit needs classes="):
         MLPClassifier().partial_fit(X, y)
     with pytest.raises(ValueError, match=r"y has labels not seen in the first fit or given as classes: \[2\]"):
         model.partial_fit(X, np.where(y == 0, 2, 1))
     mlp, params = model.to_funcmlp()
-    assert mlp.sizes == (3, 6, 1) and model.out_activation_ == "logistic" and model.funcmlp_loss_ == "sigmoid_binary_cross_entropy"
+    assert (
+        mlp.sizes == (3, 6, 1)
+        and model.out_activation_ == "logistic"
+        and model.funcmlp_loss_ == "sigmoid_binary_cross_entropy"
+    )
     logits = np.asarray(mlp.apply(params, X))[:, 0]
     assert np.allclose(model.predict_proba(X)[:, 1], 1 / (1 + np.exp(-logits)), rtol=1e-12)
     assert backprop(mlp, params, X, y.astype(float), model.funcmlp_loss_).grads[0].W.shape == (3, 6)
@@ -187,11 +246,14 @@ def test_autodiff_trains_like_the_manual_backprop_and_bad_parameters_are_named()
         warnings.simplefilter("ignore")
         manual = MLPRegressor(**options).fit(X, y)
         autodiff = MLPRegressor(gradient="autodiff", **options).fit(X, y)
-    for a, b in zip(manual.coefs_, autodiff.coefs_):
+    for a, b in zip(manual.coefs_, autodiff.coefs_, strict=True):
         assert np.allclose(a, b, rtol=1e-10, atol=1e-13)
-    for bad, message in [({"solver": "lbfgs"}, "solver='lbfgs' is not supported"), ({"activation": "sigmoidal"}, "sigmoidal"),
-                         ({"learning_rate": "optimal"}, "learning_rate must be one of constant, invscaling, adaptive"),
-                         ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes must be positive integers")]:
+    for bad, message in [
+        ({"solver": "lbfgs"}, "solver='lbfgs' is not supported"),
+        ({"activation": "sigmoidal"}, "sigmoidal"),
+        ({"learning_rate": "optimal"}, "learning_rate must be one of constant, invscaling, adaptive"),
+        ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes must be positive integers"),
+    ]:
         with pytest.raises(ValueError, match=message):
             MLPRegressor(**bad).fit(X, y)
 
@@ -200,13 +262,26 @@ def test_adaptive_learning_rate_divides_the_rate_by_five_when_the_loss_stalls():
     rng = np.random.default_rng(4)
     X, y = rng.normal(size=(40, 2)), rng.integers(0, 2, 40)
     for alpha in (1e-4, 0.0):
-        model = MLPClassifier((4,), solver="sgd", learning_rate="adaptive", learning_rate_init=0.5, alpha=alpha, tol=0.5,
-                              n_iter_no_change=2, max_iter=30, random_state=0)
+        model = MLPClassifier(
+            (4,),
+            solver="sgd",
+            learning_rate="adaptive",
+            learning_rate_init=0.5,
+            alpha=alpha,
+            tol=0.5,
+            n_iter_no_change=2,
+            max_iter=30,
+            random_state=0,
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(X, y)
         rate = _rate(model._opt_state)
-        assert model.n_iter_ > 3 and rate < 0.5 and np.isclose(0.5 / rate, 5 ** round(np.log(0.5 / rate) / np.log(5)), rtol=1e-5)
+        assert (
+            model.n_iter_ > 3
+            and rate < 0.5
+            and np.isclose(0.5 / rate, 5 ** round(np.log(0.5 / rate) / np.log(5)), rtol=1e-5)
+        )
 
 
 def test_the_perceptron_learns_seed_003s_gates_and_pickles():

@@ -1,4 +1,5 @@
 """Training with optax: XOR, manual vs autodiff trajectories, schedules, batching, digits."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -6,15 +7,23 @@ import optax
 import pytest
 
 from funcmlp import MLP, evaluate, fit, make_optimizer, make_schedule, predict
-from funcmlp.training.batching import epoch_batches, iterations_per_epoch
 from funcmlp.data.datasets import load_digits, logic_gate
+from funcmlp.training.batching import epoch_batches, iterations_per_epoch
 
 
 def test_xor_is_learned_to_full_accuracy_from_a_seeded_key():
     data = logic_gate("xor")
     mlp = MLP((2, 8, 1), "tanh", output="sigmoid")
-    params, history = fit(mlp, mlp.init(jax.random.key(0)), (data.x_train, data.y_train), loss="binary_cross_entropy",
-                          optimizer=optax.adam(0.05), epochs=300, batch_size=4, key=jax.random.key(1))
+    params, history = fit(
+        mlp,
+        mlp.init(jax.random.key(0)),
+        (data.x_train, data.y_train),
+        loss="binary_cross_entropy",
+        optimizer=optax.adam(0.05),
+        epochs=300,
+        batch_size=4,
+        key=jax.random.key(1),
+    )
     assert predict(mlp, params, data.x_train).tolist() == [0, 1, 1, 0]
     assert history.train_accuracy[-1] == 1.0
     assert history.train_loss[-1] < 0.05 < history.train_loss[0]
@@ -26,8 +35,17 @@ def test_manual_and_autodiff_training_give_the_same_trajectory_in_float64():
     start = mlp.init(jax.random.key(2), dtype=jnp.float64)
     runs = {}
     for source in ("manual", "autodiff"):
-        runs[source] = fit(mlp, start, (data.x_train, data.y_train), loss="sse", optimizer=optax.sgd(0.5, momentum=0.9),
-                           epochs=25, batch_size=3, key=jax.random.key(3), gradient=source)
+        runs[source] = fit(
+            mlp,
+            start,
+            (data.x_train, data.y_train),
+            loss="sse",
+            optimizer=optax.sgd(0.5, momentum=0.9),
+            epochs=25,
+            batch_size=3,
+            key=jax.random.key(3),
+            gradient=source,
+        )
     (p_manual, h_manual), (p_auto, h_auto) = runs["manual"], runs["autodiff"]
     np.testing.assert_allclose(h_manual.train_loss, h_auto.train_loss, rtol=1e-10)
     for a, b in zip(jax.tree_util.tree_leaves(p_manual), jax.tree_util.tree_leaves(p_auto), strict=True):
@@ -37,10 +55,19 @@ def test_manual_and_autodiff_training_give_the_same_trajectory_in_float64():
 def test_one_sgd_step_is_the_seed_003_update():
     """fit with plain SGD, batch of one, one epoch = one step of eq. 19."""
     from funcmlp import params_from_arrays
+
     mlp = MLP((2, 2, 1), ["relu", "linear"])
     params = params_from_arrays([([[1, 1], [1, 1]], [0, 0]), ([[1], [1]], [0])], dtype=jnp.float64)
-    new, _ = fit(mlp, params, (jnp.array([[1.0, 1.0]]), jnp.array([[0.0]])), loss="sse", optimizer=optax.sgd(0.1),
-                 epochs=1, batch_size=1, key=jax.random.key(0))
+    new, _ = fit(
+        mlp,
+        params,
+        (jnp.array([[1.0, 1.0]]), jnp.array([[0.0]])),
+        loss="sse",
+        optimizer=optax.sgd(0.1),
+        epochs=1,
+        batch_size=1,
+        key=jax.random.key(0),
+    )
     np.testing.assert_allclose(new[0].W, [[0.2, 0.2], [0.2, 0.2]], atol=1e-15)
     np.testing.assert_allclose(new[0].b, [-0.8, -0.8], atol=1e-15)
     np.testing.assert_allclose(new[1].W, [[-0.6], [-0.6]], atol=1e-15)
@@ -66,9 +93,12 @@ def test_partial_last_batch_gives_the_mean_over_real_examples():
     mlp = MLP((3, 4, 2), "tanh", output="identity")
     start = mlp.init(jax.random.key(2))
     # batch 5 covers everything in one step; batch 3 has one full and one partial (2 real + 1 padding)
-    kept, _ = fit(mlp, start, (x, y), loss="mse", optimizer=optax.sgd(0.1), epochs=1, batch_size=3, key=jax.random.key(4))
+    kept, _ = fit(
+        mlp, start, (x, y), loss="mse", optimizer=optax.sgd(0.1), epochs=1, batch_size=3, key=jax.random.key(4)
+    )
     order = np.asarray(jax.random.permutation(jax.random.split(jax.random.split(jax.random.key(4))[1])[0], 5))
     from funcmlp import backprop
+
     params = start
     for chunk in (order[:3], order[3:]):
         grads = backprop(mlp, params, x[chunk], y[chunk], "mse").grads
@@ -109,8 +139,16 @@ def test_every_optimizer_lowers_a_regression_loss(name):
     x = jax.random.normal(jax.random.key(0), (64, 3))
     y = jnp.sin(x[:, :1]) + x[:, 1:2] ** 2
     mlp = MLP((3, 16, 1), "tanh", output="identity")
-    params, history = fit(mlp, mlp.init(jax.random.key(1)), (x, y), loss="mse", optimizer=make_optimizer(name, 0.02),
-                          epochs=30, batch_size=16, key=jax.random.key(2))
+    params, history = fit(
+        mlp,
+        mlp.init(jax.random.key(1)),
+        (x, y),
+        loss="mse",
+        optimizer=make_optimizer(name, 0.02),
+        epochs=30,
+        batch_size=16,
+        key=jax.random.key(2),
+    )
     assert history.train_loss[-1] < 0.7 * history.train_loss[0]
 
 
@@ -120,8 +158,17 @@ def test_unknown_names():
     with pytest.raises(ValueError, match="unknown schedule 'cyclic'"):
         make_schedule("cyclic", 0.1, total_steps=10)
     with pytest.raises(ValueError, match="unknown gradient source"):
-        fit(MLP((2, 1)), MLP((2, 1)).init(jax.random.key(0)), (jnp.ones((2, 2)), jnp.ones(2)), loss="sse",
-            optimizer=optax.sgd(0.1), epochs=1, batch_size=1, key=jax.random.key(0), gradient="symbolic")
+        fit(
+            MLP((2, 1)),
+            MLP((2, 1)).init(jax.random.key(0)),
+            (jnp.ones((2, 2)), jnp.ones(2)),
+            loss="sse",
+            optimizer=optax.sgd(0.1),
+            epochs=1,
+            batch_size=1,
+            key=jax.random.key(0),
+            gradient="symbolic",
+        )
 
 
 @pytest.mark.slow
@@ -132,8 +179,17 @@ def test_digits_model_reaches_97_percent_test_accuracy():
     optimizer = optax.adamw(optax.cosine_decay_schedule(2e-3, steps), weight_decay=1e-4)
     k_init, k_fit = jax.random.split(jax.random.key(0))
     x_train = data.x_train.astype(np.float32)
-    params, history = fit(mlp, mlp.init(k_init, dtype=jnp.float32), (x_train, data.y_train), loss="softmax_cross_entropy",
-                          optimizer=optimizer, epochs=80, batch_size=32, key=k_fit, validation=(data.x_val.astype(np.float32), data.y_val))
+    params, history = fit(
+        mlp,
+        mlp.init(k_init, dtype=jnp.float32),
+        (x_train, data.y_train),
+        loss="softmax_cross_entropy",
+        optimizer=optimizer,
+        epochs=80,
+        batch_size=32,
+        key=k_fit,
+        validation=(data.x_val.astype(np.float32), data.y_val),
+    )
     test = evaluate(mlp, params, data.x_test.astype(np.float32), data.y_test, "softmax_cross_entropy")
     assert test.accuracy >= 0.97
     assert history.val_accuracy[-1] >= 0.96
@@ -165,8 +221,17 @@ def test_a_second_fit_of_the_same_shapes_compiles_nothing():
     x, y = jax.random.normal(jax.random.key(0), (20, 3)), jnp.arange(20) % 2
 
     def run(seed):
-        return fit(mlp, mlp.init(jax.random.key(seed)), (x, y), loss="softmax_cross_entropy", optimizer=optimizer, epochs=3,
-                   batch_size=8, key=jax.random.key(seed), validation=(x[:7], y[:7]))
+        return fit(
+            mlp,
+            mlp.init(jax.random.key(seed)),
+            (x, y),
+            loss="softmax_cross_entropy",
+            optimizer=optimizer,
+            epochs=3,
+            batch_size=8,
+            key=jax.random.key(seed),
+            validation=(x[:7], y[:7]),
+        )
 
     assert _compilations(lambda: run(0)) > 0
     assert _compilations(lambda: run(1)) == 0  # other initial params and keys, same shapes: nothing new
@@ -180,8 +245,17 @@ def test_epoch_loss_and_accuracy_are_the_exact_epoch_figures_of_its_steps(reduct
     mlp = MLP((4, 6, 3), "tanh", output="identity")
     params = mlp.init(jax.random.key(0))
     x, y = jax.random.normal(jax.random.key(1), (10, 4)), jnp.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 2])
-    _, history = fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=optax.sgd(0.0), epochs=2, batch_size=4,
-                     key=jax.random.key(2), reduction=reduction)
+    _, history = fit(
+        mlp,
+        params,
+        (x, y),
+        loss="softmax_cross_entropy",
+        optimizer=optax.sgd(0.0),
+        epochs=2,
+        batch_size=4,
+        key=jax.random.key(2),
+        reduction=reduction,
+    )
     logits = np.asarray(jnp.tanh(x @ params[0].W + params[0].b) @ params[1].W + params[1].b)
     shifted = logits - logits.max(axis=1, keepdims=True)
     per_example = np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(10), np.asarray(y)]
@@ -198,14 +272,35 @@ def test_validation_every_k_epochs_and_epoch_seconds_count_everything(monkeypatc
     monkeypatch.setattr(training, "loss_and_accuracy", lambda *a, **k: calls.append(1) or original(*a, **k))
     mlp = MLP((2, 3, 1), "tanh", output="sigmoid")
     x, y = jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), jnp.array([0.0, 1.0, 1.0, 0.0])
-    _, history = fit(mlp, mlp.init(jax.random.key(0)), (x, y), loss="binary_cross_entropy", optimizer=optax.adam(0.05), epochs=7,
-                     batch_size=4, key=jax.random.key(1), validation=(x, y), validate_every=3)
+    _, history = fit(
+        mlp,
+        mlp.init(jax.random.key(0)),
+        (x, y),
+        loss="binary_cross_entropy",
+        optimizer=optax.adam(0.05),
+        epochs=7,
+        batch_size=4,
+        key=jax.random.key(1),
+        validation=(x, y),
+        validate_every=3,
+    )
     assert len(calls) == 4  # epochs 1, 3, 6 and the last, 7
     assert len(history.val_loss) == len(history.val_accuracy) == len(history.epoch_seconds) == 7
-    assert history.val_loss[2] == history.val_loss[3] == history.val_loss[4] and history.val_loss[1] == history.val_loss[0]
+    assert (
+        history.val_loss[2] == history.val_loss[3] == history.val_loss[4] and history.val_loss[1] == history.val_loss[0]
+    )
     with pytest.raises(ValueError, match="validate_every must be at least 1"):
-        fit(mlp, mlp.init(jax.random.key(0)), (x, y), loss="binary_cross_entropy", optimizer=optax.adam(0.05), epochs=1,
-            batch_size=4, key=jax.random.key(1), validate_every=0)
+        fit(
+            mlp,
+            mlp.init(jax.random.key(0)),
+            (x, y),
+            loss="binary_cross_entropy",
+            optimizer=optax.adam(0.05),
+            epochs=1,
+            batch_size=4,
+            key=jax.random.key(1),
+            validate_every=0,
+        )
 
 
 def test_sample_weights_give_the_weighted_mean_gradient_of_an_independent_loss():
@@ -218,16 +313,31 @@ def test_sample_weights_give_the_weighted_mean_gradient_of_an_independent_loss()
     weights = jnp.array([0.0, 1.0, 2.5, 0.5, 1.0, 0.0, 3.0, 1.0, 1.0, 0.25, 2.0, 1.0])
     mlp = MLP((3, 5, 3), "tanh", output="identity")
     start = mlp.init(jax.random.key(1))
-    params, history = fit(mlp, start, (x, labels), loss="softmax_cross_entropy", optimizer=optax.sgd(0.3), epochs=3, batch_size=12,
-                          key=jax.random.key(2), sample_weight=weights)
+    params, history = fit(
+        mlp,
+        start,
+        (x, labels),
+        loss="softmax_cross_entropy",
+        optimizer=optax.sgd(0.3),
+        epochs=3,
+        batch_size=12,
+        key=jax.random.key(2),
+        sample_weight=weights,
+    )
     expected = tuple((W, b) for W, b in start)
     activations = [("tanh", None), ("identity", None)]
     losses = []
     for _ in range(3):
-        losses.append(reference.batch_loss(expected, x, jax.nn.one_hot(labels, 3), activations, "softmax_cross_entropy", weights=weights))
-        grads = reference.gradient(expected, x, jax.nn.one_hot(labels, 3), activations, "softmax_cross_entropy", weights=weights)
-        expected = tuple((W - 0.3 * dW, b - 0.3 * db) for (W, b), (dW, db) in zip(expected, grads))
-    for layer, (W, b) in zip(params, expected):
+        losses.append(
+            reference.batch_loss(
+                expected, x, jax.nn.one_hot(labels, 3), activations, "softmax_cross_entropy", weights=weights
+            )
+        )
+        grads = reference.gradient(
+            expected, x, jax.nn.one_hot(labels, 3), activations, "softmax_cross_entropy", weights=weights
+        )
+        expected = tuple((W - 0.3 * dW, b - 0.3 * db) for (W, b), (dW, db) in zip(expected, grads, strict=True))
+    for layer, (W, b) in zip(params, expected, strict=True):
         assert jnp.allclose(layer.W, W, rtol=1e-10, atol=1e-14) and jnp.allclose(layer.b, b, rtol=1e-10, atol=1e-14)
     assert jnp.allclose(jnp.array(history.train_loss), jnp.array(losses), rtol=1e-10)
 
@@ -238,15 +348,42 @@ def test_batches_whose_examples_all_weigh_zero_stay_finite_and_bad_weights_are_r
     mlp = MLP((2, 3, 2), "tanh", output="identity")
     start = mlp.init(jax.random.key(1))
     weights = jnp.array([0.0] * 4 + [1.0] * 4)  # with batches of 2, some batches weigh nothing
-    params, history = fit(mlp, start, (x, y), loss="softmax_cross_entropy", optimizer=optax.sgd(0.1), epochs=4, batch_size=2,
-                          key=jax.random.key(2), sample_weight=weights)
+    params, history = fit(
+        mlp,
+        start,
+        (x, y),
+        loss="softmax_cross_entropy",
+        optimizer=optax.sgd(0.1),
+        epochs=4,
+        batch_size=2,
+        key=jax.random.key(2),
+        sample_weight=weights,
+    )
     assert all(jnp.all(jnp.isfinite(layer.W)) for layer in params) and all(jnp.isfinite(jnp.array(history.train_loss)))
     with pytest.raises(ValueError, match=r"example weights must be finite and >= 0; found -1.0 at index 3"):
-        fit(mlp, start, (x, y), loss="softmax_cross_entropy", optimizer=optax.sgd(0.1), epochs=1, batch_size=2, key=jax.random.key(2),
-            sample_weight=weights.at[3].set(-1))
+        fit(
+            mlp,
+            start,
+            (x, y),
+            loss="softmax_cross_entropy",
+            optimizer=optax.sgd(0.1),
+            epochs=1,
+            batch_size=2,
+            key=jax.random.key(2),
+            sample_weight=weights.at[3].set(-1),
+        )
     with pytest.raises(ValueError, match=r"example weights have shape \(7,\), expected \(8,\)"):
-        fit(mlp, start, (x, y), loss="softmax_cross_entropy", optimizer=optax.sgd(0.1), epochs=1, batch_size=2, key=jax.random.key(2),
-            sample_weight=weights[:7])
+        fit(
+            mlp,
+            start,
+            (x, y),
+            loss="softmax_cross_entropy",
+            optimizer=optax.sgd(0.1),
+            epochs=1,
+            batch_size=2,
+            key=jax.random.key(2),
+            sample_weight=weights[:7],
+        )
 
 
 def test_example_weights_of_any_scale_give_the_same_mean():
@@ -255,11 +392,20 @@ def test_example_weights_of_any_scale_give_the_same_mean():
     y = jnp.arange(40) % 2
     mlp = MLP((3, 4, 2), "tanh", output="identity")
     start = mlp.init(jax.random.key(1))
-    run = lambda weights: fit(mlp, start, (x, y), loss="softmax_cross_entropy", optimizer=optax.sgd(0.1), epochs=2,  # noqa: E731
-                              batch_size=8, key=jax.random.key(2), sample_weight=weights)
+    run = lambda weights: fit(
+        mlp,
+        start,
+        (x, y),
+        loss="softmax_cross_entropy",
+        optimizer=optax.sgd(0.1),
+        epochs=2,
+        batch_size=8,
+        key=jax.random.key(2),
+        sample_weight=weights,
+    )
     plain, plain_history = run(None)
     small, small_history = run(jnp.full(40, 0.01))
     assert jnp.allclose(jnp.array(small_history.train_loss), jnp.array(plain_history.train_loss), rtol=1e-12)
     assert jnp.allclose(jnp.array(small_history.train_accuracy), jnp.array(plain_history.train_accuracy), rtol=1e-12)
-    for a, b in zip(small, plain):
+    for a, b in zip(small, plain, strict=True):
         assert jnp.allclose(a.W, b.W, rtol=1e-12, atol=1e-15)

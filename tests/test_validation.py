@@ -2,13 +2,25 @@
 probability and class losses, probability outputs feeding logits losses, non-finite inputs,
 bad weights, one-unit thresholds that cannot be inferred. Each message names what was wrong,
 what was expected and the fix."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
-from funcmlp import MLP, accuracy, autodiff_grad, backprop, check_gradients, decision_threshold, evaluate, fit, objective, predict
+from funcmlp import (
+    MLP,
+    accuracy,
+    autodiff_grad,
+    backprop,
+    check_gradients,
+    decision_threshold,
+    evaluate,
+    fit,
+    objective,
+    predict,
+)
 
 MLP3 = MLP((4, 5, 3), "tanh", output="identity")
 PARAMS = MLP3.init(jax.random.key(0))
@@ -17,7 +29,17 @@ OUT_OF_RANGE = jnp.array([0, 1, 2, 3, 1, 0])
 
 
 def _fit(mlp, params, x, y, loss, **kwargs):
-    return fit(mlp, params, (x, y), loss=loss, optimizer=optax.sgd(0.1), epochs=1, batch_size=3, key=jax.random.key(0), **kwargs)
+    return fit(
+        mlp,
+        params,
+        (x, y),
+        loss=loss,
+        optimizer=optax.sgd(0.1),
+        epochs=1,
+        batch_size=3,
+        key=jax.random.key(0),
+        **kwargs,
+    )
 
 
 ENTRY_POINTS = {
@@ -32,7 +54,10 @@ ENTRY_POINTS = {
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_labels_out_of_range(entry):
-    with pytest.raises(ValueError, match=r"label 3 at index 3 is out of range: loss 'softmax_cross_entropy' with 3 output units takes labels 0..2"):
+    with pytest.raises(
+        ValueError,
+        match=r"label 3 at index 3 is out of range: loss 'softmax_cross_entropy' with 3 output units takes labels 0..2",
+    ):
         ENTRY_POINTS[entry](MLP3, PARAMS, X, OUT_OF_RANGE, "softmax_cross_entropy")
 
 
@@ -40,22 +65,35 @@ def test_labels_out_of_range(entry):
 def test_probability_targets_outside_0_1(entry):
     mlp = MLP((4, 2), "sigmoid")
     y = jnp.full((6, 2), 0.5).at[2, 1].set(-0.25)
-    with pytest.raises(ValueError, match=r"loss 'binary_cross_entropy' needs targets in \[0, 1\] \(probabilities\), found -0.25 at index \(2, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"loss 'binary_cross_entropy' needs targets in \[0, 1\] \(probabilities\), found -0.25 at index \(2, 1\)",
+    ):
         ENTRY_POINTS[entry](mlp, mlp.init(jax.random.key(0)), X, y, "binary_cross_entropy")
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
-@pytest.mark.parametrize("output, loss", [("softmax", "softmax_cross_entropy"), ("sigmoid", "sigmoid_binary_cross_entropy")])
+@pytest.mark.parametrize(
+    "output, loss", [("softmax", "softmax_cross_entropy"), ("sigmoid", "sigmoid_binary_cross_entropy")]
+)
 def test_probability_output_into_a_logits_loss(entry, output, loss):
     mlp = MLP((4, 3), output)
-    with pytest.raises(ValueError, match=rf"loss '{loss}' takes logits but the output activation '{output}' already gives probabilities"):
-        ENTRY_POINTS[entry](mlp, mlp.init(jax.random.key(0)), X, jnp.zeros(6, int) if "softmax" in loss else jnp.zeros((6, 3)), loss)
+    with pytest.raises(
+        ValueError,
+        match=rf"loss '{loss}' takes logits but the output activation '{output}' already gives probabilities",
+    ):
+        ENTRY_POINTS[entry](
+            mlp, mlp.init(jax.random.key(0)), X, jnp.zeros(6, int) if "softmax" in loss else jnp.zeros((6, 3)), loss
+        )
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_unpaired_probability_losses(entry):
     mlp = MLP((4, 3), "softmax")
-    with pytest.raises(ValueError, match="loss 'binary_cross_entropy' takes the probabilities of a 'sigmoid' output layer, but the output activation is 'softmax'"):
+    with pytest.raises(
+        ValueError,
+        match="loss 'binary_cross_entropy' takes the probabilities of a 'sigmoid' output layer, but the output activation is 'softmax'",
+    ):
         ENTRY_POINTS[entry](mlp, mlp.init(jax.random.key(0)), X, jnp.zeros((6, 3)), "binary_cross_entropy")
 
 
@@ -74,7 +112,9 @@ def test_fit_checks_the_validation_data_before_training():
 
 def test_fit_with_float32_params_and_float64_data_trains_in_float32():
     params32 = jax.tree_util.tree_map(lambda a: a.astype(jnp.float32), PARAMS)
-    trained, history = _fit(MLP3, params32, X.astype(jnp.float64), jnp.array([0, 1, 2, 0, 1, 2]), "softmax_cross_entropy")
+    trained, history = _fit(
+        MLP3, params32, X.astype(jnp.float64), jnp.array([0, 1, 2, 0, 1, 2]), "softmax_cross_entropy"
+    )
     assert trained[0].W.dtype == jnp.float32 and np.isfinite(history.train_loss[0])
 
 
@@ -94,7 +134,10 @@ def test_accuracy_and_predict_check_labels_and_thresholds():
         accuracy(MLP3, PARAMS, X, OUT_OF_RANGE)
     logit = MLP((4, 1), "identity")
     params = logit.init(jax.random.key(0))
-    with pytest.raises(ValueError, match="one output unit with the unbounded 'identity' activation: the class threshold depends on the loss; pass loss="):
+    with pytest.raises(
+        ValueError,
+        match="one output unit with the unbounded 'identity' activation: the class threshold depends on the loss; pass loss=",
+    ):
         predict(logit, params, X)
 
 
@@ -113,25 +156,51 @@ def test_one_unit_thresholds_follow_the_output_activation_and_loss():
     assert predict(logit, params, jnp.array([[0.3], [0.7]]), threshold=0.5).tolist() == [0, 1]
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: backprop(MLP3, PARAMS, X[:0], jnp.zeros((0, 3)), "sse"), r"inputs have no examples \(shape \(0, 4\)\)"),
-    (lambda: check_gradients(MLP3, PARAMS, X[:0], jnp.zeros((0, 3)), "sse"), r"inputs have no examples"),
-    (lambda: evaluate(MLP3, PARAMS, X[:0], jnp.zeros((0, 3)), "sse"), r"inputs have no examples"),
-    (lambda: backprop(MLP3, PARAMS, X, jnp.array(1), "softmax_cross_entropy"), r"a single target was given for 6 examples"),
-    (lambda: backprop(MLP3, PARAMS, X, np.array([["a", "b", "c"]] * 6), "sse"), r"targets must be numbers"),
-    (lambda: fit(MLP3, PARAMS, (X[0], jnp.zeros(3)), loss="sse", optimizer=optax.sgd(0.1), epochs=1, batch_size=1,
-                 key=jax.random.key(0)), r"data inputs must be a batch \(N, 4\)"),
-    (lambda: accuracy(MLP3, PARAMS, X, jnp.array([1])), r"targets have shape \(1,\), expected \(6, 3\)"),
-    (lambda: accuracy(MLP3, PARAMS, X, jnp.zeros((6, 3)).at[0, 0].set(jnp.nan)), r"targets must be finite numbers"),
-    (lambda: predict(MLP3, PARAMS, X.at[0, 0].set(jnp.inf)), r"inputs must be finite numbers; found inf at index \(0, 0\)"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (
+            lambda: backprop(MLP3, PARAMS, X[:0], jnp.zeros((0, 3)), "sse"),
+            r"inputs have no examples \(shape \(0, 4\)\)",
+        ),
+        (lambda: check_gradients(MLP3, PARAMS, X[:0], jnp.zeros((0, 3)), "sse"), r"inputs have no examples"),
+        (lambda: evaluate(MLP3, PARAMS, X[:0], jnp.zeros((0, 3)), "sse"), r"inputs have no examples"),
+        (
+            lambda: backprop(MLP3, PARAMS, X, jnp.array(1), "softmax_cross_entropy"),
+            r"a single target was given for 6 examples",
+        ),
+        (lambda: backprop(MLP3, PARAMS, X, np.array([["a", "b", "c"]] * 6), "sse"), r"targets must be numbers"),
+        (
+            lambda: fit(
+                MLP3,
+                PARAMS,
+                (X[0], jnp.zeros(3)),
+                loss="sse",
+                optimizer=optax.sgd(0.1),
+                epochs=1,
+                batch_size=1,
+                key=jax.random.key(0),
+            ),
+            r"data inputs must be a batch \(N, 4\)",
+        ),
+        (lambda: accuracy(MLP3, PARAMS, X, jnp.array([1])), r"targets have shape \(1,\), expected \(6, 3\)"),
+        (lambda: accuracy(MLP3, PARAMS, X, jnp.zeros((6, 3)).at[0, 0].set(jnp.nan)), r"targets must be finite numbers"),
+        (
+            lambda: predict(MLP3, PARAMS, X.at[0, 0].set(jnp.inf)),
+            r"inputs must be finite numbers; found inf at index \(0, 0\)",
+        ),
+    ],
+)
 def test_more_refusals(call, match):
     with pytest.raises(ValueError, match=match):
         call()
 
 
 def test_accuracy_without_a_loss_names_no_loss():
-    with pytest.raises(ValueError, match=r"label 3 at index 3 is out of range: 3 output units take labels 0..2; relabel the classes as 0..2 or give the output layer 4 units"):
+    with pytest.raises(
+        ValueError,
+        match=r"label 3 at index 3 is out of range: 3 output units take labels 0..2; relabel the classes as 0..2 or give the output layer 4 units",
+    ):
         accuracy(MLP3, PARAMS, X, OUT_OF_RANGE)
     with pytest.raises(ValueError, match=r"label -1 at index 0 is out of range: .*relabel the classes as 0..2$"):
         accuracy(MLP3, PARAMS, X, jnp.array([-1, 0, 0, 0, 0, 0]))
@@ -139,9 +208,15 @@ def test_accuracy_without_a_loss_names_no_loss():
 
 def test_finite_differences_run_in_float64_whatever_the_params():
     from funcmlp.gradcheck import finite_difference_grad
+
     params32 = jax.tree_util.tree_map(lambda a: a.astype(jnp.float32), PARAMS)
     y = jnp.zeros((6, 3))
     fd32, _ = finite_difference_grad(MLP3, params32, X.astype(jnp.float32), y, "half_sse")
-    fd64, _ = finite_difference_grad(MLP3, jax.tree_util.tree_map(lambda a: a.astype(jnp.float32).astype(jnp.float64), PARAMS),
-                                     X.astype(jnp.float32).astype(jnp.float64), y, "half_sse")
+    fd64, _ = finite_difference_grad(
+        MLP3,
+        jax.tree_util.tree_map(lambda a: a.astype(jnp.float32).astype(jnp.float64), PARAMS),
+        X.astype(jnp.float32).astype(jnp.float64),
+        y,
+        "half_sse",
+    )
     np.testing.assert_array_equal(fd32, fd64)

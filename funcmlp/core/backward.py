@@ -21,7 +21,7 @@ activations, ``p * (g - <g, p>)`` for softmax. Pure and traceable; nothing is ch
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -37,7 +37,9 @@ GRADIENT_SOURCES = ("manual", "autodiff")
 """Where a training step's gradient comes from: the sensitivity recursion or ``jax.grad``."""
 
 
-def output_terms(mlp: MLP, trace: Trace, targets: Array, weights: Array, loss: Loss, reduction: str) -> tuple[Array, Array]:
+def output_terms(
+    mlp: MLP, trace: Trace, targets: Array, weights: Array, loss: Loss, reduction: str
+) -> tuple[Array, Array]:
     """The batch loss (a scalar) and ``s^L`` ``(batch, d_L)``, the reduction applied, from a
     forward trace and checked targets ``(batch, d_L)`` and example weights ``(batch,)``."""
     per_example, output_sensitivity = loss.output_terms(mlp.activations[-1], trace.n[-1], trace.a[-1], targets)
@@ -78,8 +80,18 @@ def backward(mlp: MLP, params: Params, trace: Trace, output_sensitivity: Array) 
     return tuple(grads), tuple(sensitivities)
 
 
-def batch_loss(mlp: MLP, params: Params, x: Array, targets: Array, weights: Array, loss: Loss, reduction: str, *,
-               key=None, train: bool = False) -> tuple[Array, Trace]:
+def batch_loss(
+    mlp: MLP,
+    params: Params,
+    x: Array,
+    targets: Array,
+    weights: Array,
+    loss: Loss,
+    reduction: str,
+    *,
+    key=None,
+    train: bool = False,
+) -> tuple[Array, Trace]:
     """The batch loss (a scalar) and its forward trace: the function ``jax.grad`` differentiates."""
     trace = mlp.trace(params, x, key=key, train=train)
     return output_terms(mlp, trace, targets, weights, loss, reduction)[0], trace
@@ -101,11 +113,13 @@ def gradient_fn(mlp: MLP, loss: Loss, reduction: str, gradient: str = "manual") 
         ((4, 1), (2, 3))
     """
     if gradient == "manual":
+
         def value_and_grad(params, x, targets, weights, key):
             trace = mlp.trace(params, x, key=key, train=True)
             value, s = output_terms(mlp, trace, targets, weights, loss, reduction)
             return value, backward(mlp, params, trace, s)[0], trace.a[-1]
     else:
+
         def value_and_grad(params, x, targets, weights, key):
             def value(p):
                 batch_value, trace = batch_loss(mlp, p, x, targets, weights, loss, reduction, key=key, train=True)
@@ -113,4 +127,5 @@ def gradient_fn(mlp: MLP, loss: Loss, reduction: str, gradient: str = "manual") 
 
             (value, outputs), grads = jax.value_and_grad(value, has_aux=True)(params)
             return value, grads, outputs
+
     return value_and_grad

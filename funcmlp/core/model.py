@@ -15,17 +15,17 @@ closed over. Parameters are a separate pytree (:mod:`funcmlp.core.params`).
 from __future__ import annotations
 
 import numbers
-
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from funcmlp.registry.activations import Activation, get_activation
 from funcmlp.core.initializers import get_initializer
 from funcmlp.core.params import Layer, Params
+from funcmlp.registry.activations import Activation, get_activation
 
 Array = jax.Array
 

@@ -15,7 +15,8 @@ Example:
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -56,7 +57,9 @@ def params_from_arrays(layers: Sequence[tuple], *, convention: str = "row", dtyp
         ((3, 2), (2,))
     """
     if convention not in CONVENTIONS:
-        raise ValueError(f"unknown convention {convention!r}; expected 'row' (W is d_in x d_out) or 'column' (W is d_out x d_in)")
+        raise ValueError(
+            f"unknown convention {convention!r}; expected 'row' (W is d_in x d_out) or 'column' (W is d_out x d_in)"
+        )
     dtype = dtype or jnp.result_type(float)
     params = []
     for index, pair in enumerate(layers, start=1):

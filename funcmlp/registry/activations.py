@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -42,8 +42,18 @@ import jax.numpy as jnp
 from funcmlp.registry.activation_rules import BUILTIN, ActivationSpec, largest, sp
 
 Array = jax.Array
-__all__ = ["ACTIVATIONS", "ACTIVATION_NAMES", "ALIASES", "Activation", "ActivationSpec", "get_activation", "largest",
-           "register_activation", "sp", "unregister_activation"]
+__all__ = [
+    "ACTIVATIONS",
+    "ACTIVATION_NAMES",
+    "ALIASES",
+    "Activation",
+    "ActivationSpec",
+    "get_activation",
+    "largest",
+    "register_activation",
+    "sp",
+    "unregister_activation",
+]
 
 
 ACTIVATIONS: dict[str, ActivationSpec] = {spec.name: spec for spec in BUILTIN}
@@ -108,15 +118,29 @@ def register_activation(
     if name in ACTIVATIONS or name in ALIASES:
         raise ValueError(f"activation {name!r} is already registered; choose another name")
     if not callable(forward) or not callable(derivative) or (sympy_forward is not None and not callable(sympy_forward)):
-        raise ValueError(f"activation {name!r}: forward and derivative must be functions (n, alpha) -> array "
-                         "(and sympy_forward one (x, alpha) -> sympy expression)")
+        raise ValueError(
+            f"activation {name!r}: forward and derivative must be functions (n, alpha) -> array "
+            "(and sympy_forward one (x, alpha) -> sympy expression)"
+        )
     if sympy_forward is not None and sympy_derivative is None:
+
         def sympy_derivative(x, alpha):
             t = sp.Dummy("t", real=True)
             return sp.diff(sympy_forward(t, alpha), t).subs(t, x)
-    spec = ActivationSpec(name, forward, derivative, default_alpha=default_alpha, kinks=tuple(float(k) for k in kinks),
-                          convention=convention, sympy_forward=sympy_forward, sympy_derivative=sympy_derivative,
-                          output_range=output_range, probabilities=probabilities, description=description)
+
+    spec = ActivationSpec(
+        name,
+        forward,
+        derivative,
+        default_alpha=default_alpha,
+        kinks=tuple(float(k) for k in kinks),
+        convention=convention,
+        sympy_forward=sympy_forward,
+        sympy_derivative=sympy_derivative,
+        output_range=output_range,
+        probabilities=probabilities,
+        description=description,
+    )
     ACTIVATIONS[name] = spec
     return spec
 
@@ -133,7 +157,9 @@ def unregister_activation(name: str) -> None:
     if name in ACTIVATION_NAMES:
         raise ValueError(f"{name!r} is built in and cannot be removed")
     if name not in ACTIVATIONS:
-        raise ValueError(f"no registered activation {name!r}; registered: {', '.join(n for n in ACTIVATIONS if n not in ACTIVATION_NAMES) or 'none'}")
+        raise ValueError(
+            f"no registered activation {name!r}; registered: {', '.join(n for n in ACTIVATIONS if n not in ACTIVATION_NAMES) or 'none'}"
+        )
     del ACTIVATIONS[name]
 
 
@@ -239,6 +265,8 @@ def get_activation(spec: str | Activation) -> Activation:
         try:
             alpha = float(arg)
         except ValueError:
-            raise ValueError(f"activation parameter in {spec!r} is not a number; write e.g. 'leaky_relu(0.2)'") from None
+            raise ValueError(
+                f"activation parameter in {spec!r} is not a number; write e.g. 'leaky_relu(0.2)'"
+            ) from None
     text = ALIASES.get(text, text)
     return Activation(text, alpha)

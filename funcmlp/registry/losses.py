@@ -49,8 +49,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -59,6 +59,7 @@ from jax.scipy.special import xlog1py, xlogy
 from funcmlp.registry.activations import ACTIVATIONS, Activation, largest, sp
 
 Array = jax.Array
+
 
 @dataclass(frozen=True, eq=False)
 class LossSpec:
@@ -101,7 +102,12 @@ def _sympy_sigmoid(z):
 
 
 def _sympy_sigmoid_bce(z, y):
-    return -sp.Add(*[yj * sp.log(_sympy_sigmoid(zj)) + (1 - yj) * sp.log(1 - _sympy_sigmoid(zj)) for zj, yj in zip(z, y, strict=True)])
+    return -sp.Add(
+        *[
+            yj * sp.log(_sympy_sigmoid(zj)) + (1 - yj) * sp.log(1 - _sympy_sigmoid(zj))
+            for zj, yj in zip(z, y, strict=True)
+        ]
+    )
 
 
 def _sympy_softmax_ce(z, y):
@@ -128,7 +134,9 @@ def _log_softmax(z):
     # would otherwise add adjoints +1 and -1 there before the tiny one of log1p, and lose it)
     top = largest(z)
     shifted = jnp.where(top, 0, z - jnp.sum(jnp.where(top, z, 0), axis=-1, keepdims=True))
-    return shifted - jnp.log1p(jnp.sum(jnp.where(top, 0, jnp.exp(jnp.where(top, -jnp.inf, shifted))), axis=-1, keepdims=True))
+    return shifted - jnp.log1p(
+        jnp.sum(jnp.where(top, 0, jnp.exp(jnp.where(top, -jnp.inf, shifted))), axis=-1, keepdims=True)
+    )
 
 
 def _softmax_cross_entropy_gradient(z, y):
@@ -145,47 +153,78 @@ def _softmax_cross_entropy_gradient(z, y):
 
 _BUILTIN = (
     LossSpec(
-        "sse", lambda a, y: jnp.sum((y - a) ** 2, axis=-1), lambda a, y: -2 * (y - a), "real",
-        sympy_value=_sum_squares, sympy_gradient=lambda a, y: [-2 * (yj - aj) for aj, yj in zip(a, y, strict=True)],
-        description="sum_j (y_j - a_j)^2 (seed 003 eq. 11)"),
+        "sse",
+        lambda a, y: jnp.sum((y - a) ** 2, axis=-1),
+        lambda a, y: -2 * (y - a),
+        "real",
+        sympy_value=_sum_squares,
+        sympy_gradient=lambda a, y: [-2 * (yj - aj) for aj, yj in zip(a, y, strict=True)],
+        description="sum_j (y_j - a_j)^2 (seed 003 eq. 11)",
+    ),
     LossSpec(
-        "half_sse", lambda a, y: 0.5 * jnp.sum((y - a) ** 2, axis=-1), lambda a, y: -(y - a), "real",
+        "half_sse",
+        lambda a, y: 0.5 * jnp.sum((y - a) ** 2, axis=-1),
+        lambda a, y: -(y - a),
+        "real",
         sympy_value=lambda a, y: sp.Rational(1, 2) * _sum_squares(a, y),
         sympy_gradient=lambda a, y: [-(yj - aj) for aj, yj in zip(a, y, strict=True)],
-        description="1/2 sum_j (y_j - a_j)^2 (seed 000 eq. 16)"),
+        description="1/2 sum_j (y_j - a_j)^2 (seed 000 eq. 16)",
+    ),
     LossSpec(
-        "mse", lambda a, y: jnp.mean((y - a) ** 2, axis=-1), lambda a, y: -2 * (y - a) / a.shape[-1], "real",
+        "mse",
+        lambda a, y: jnp.mean((y - a) ** 2, axis=-1),
+        lambda a, y: -2 * (y - a) / a.shape[-1],
+        "real",
         sympy_value=lambda a, y: _sum_squares(a, y) / len(a),
         sympy_gradient=lambda a, y: [-2 * (yj - aj) / len(a) for aj, yj in zip(a, y, strict=True)],
-        description="1/d sum_j (y_j - a_j)^2, the mean over output units (seed 002)"),
+        description="1/d sum_j (y_j - a_j)^2, the mean over output units (seed 002)",
+    ),
     LossSpec(
         "sigmoid_binary_cross_entropy",
         lambda z, y: -jnp.sum(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z), axis=-1),
-        _sigmoid_binary_cross_entropy_gradient, "probability", takes="logits",
+        _sigmoid_binary_cross_entropy_gradient,
+        "probability",
+        takes="logits",
         sympy_value=_sympy_sigmoid_bce,
         sympy_gradient=lambda z, y: [_sympy_sigmoid(zj) - yj for zj, yj in zip(z, y, strict=True)],
-        description="binary cross-entropy of sigmoid(z) computed on the logits z"),
+        description="binary cross-entropy of sigmoid(z) computed on the logits z",
+    ),
     LossSpec(
         "softmax_cross_entropy",
         lambda z, y: -jnp.sum(y * _log_softmax(z), axis=-1),
-        _softmax_cross_entropy_gradient, "class", takes="logits", min_units=2,
-        sympy_value=_sympy_softmax_ce, sympy_gradient=_sympy_softmax_ce_gradient,
-        description="cross-entropy of softmax(z) computed on the logits z"),
+        _softmax_cross_entropy_gradient,
+        "class",
+        takes="logits",
+        min_units=2,
+        sympy_value=_sympy_softmax_ce,
+        sympy_gradient=_sympy_softmax_ce_gradient,
+        description="cross-entropy of softmax(z) computed on the logits z",
+    ),
     LossSpec(
         "binary_cross_entropy",
         lambda a, y: -jnp.sum(xlogy(y, a) + xlog1py(1 - y, -a), axis=-1),
-        lambda a, y: (a - y) / (a * (1 - a)), "probability", takes="probabilities",
+        lambda a, y: (a - y) / (a * (1 - a)),
+        "probability",
+        takes="probabilities",
         paired={"sigmoid": "sigmoid_binary_cross_entropy"},
-        sympy_value=lambda a, y: -sp.Add(*[yj * sp.log(aj) + (1 - yj) * sp.log(1 - aj) for aj, yj in zip(a, y, strict=True)]),
+        sympy_value=lambda a, y: (
+            -sp.Add(*[yj * sp.log(aj) + (1 - yj) * sp.log(1 - aj) for aj, yj in zip(a, y, strict=True)])
+        ),
         sympy_gradient=lambda a, y: [(aj - yj) / (aj * (1 - aj)) for aj, yj in zip(a, y, strict=True)],
-        description="-sum_j y_j log a_j + (1 - y_j) log(1 - a_j) on a sigmoid output"),
+        description="-sum_j y_j log a_j + (1 - y_j) log(1 - a_j) on a sigmoid output",
+    ),
     LossSpec(
         "cross_entropy",
-        lambda a, y: -jnp.sum(xlogy(y, a), axis=-1), lambda a, y: -y / a, "class", takes="probabilities", min_units=2,
+        lambda a, y: -jnp.sum(xlogy(y, a), axis=-1),
+        lambda a, y: -y / a,
+        "class",
+        takes="probabilities",
+        min_units=2,
         paired={"softmax": "softmax_cross_entropy"},
         sympy_value=lambda a, y: -sp.Add(*[yj * sp.log(aj) for aj, yj in zip(a, y, strict=True)]),
         sympy_gradient=lambda a, y: [-yj / aj for aj, yj in zip(a, y, strict=True)],
-        description="-sum_j y_j log a_j on a softmax output"),
+        description="-sum_j y_j log a_j on a softmax output",
+    ),
 )
 
 LOSSES: dict[str, LossSpec] = {spec.name: spec for spec in _BUILTIN}
@@ -245,15 +284,19 @@ class Loss:
                 f"{output!r}; use output={wanted!r}, or the logits loss {logits!r} with output='identity'"
             )
         if spec.takes == "logits" and activation.spec.probabilities:
-            probability_loss = next((name for name, other in LOSSES.items() if other.paired.get(output) == self.name), None)
+            probability_loss = next(
+                (name for name, other in LOSSES.items() if other.paired.get(output) == self.name), None
+            )
             keep = f", or keep the {output} output with loss {probability_loss!r}" if probability_loss else ""
             raise ValueError(
                 f"loss {self.name!r} takes logits but the output activation {output!r} already gives probabilities "
                 f"(it would be applied twice); use output='identity'{keep}"
             )
         if units < spec.min_units:
-            raise ValueError(f"loss {self.name!r} needs at least {spec.min_units} output units (one per class), got {units}; "
-                             "for two classes with one unit use sigmoid_binary_cross_entropy (or a sigmoid output with binary_cross_entropy)")
+            raise ValueError(
+                f"loss {self.name!r} needs at least {spec.min_units} output units (one per class), got {units}; "
+                "for two classes with one unit use sigmoid_binary_cross_entropy (or a sigmoid output with binary_cross_entropy)"
+            )
 
     def output_terms(self, activation: Activation, n: Array, a: Array, y: Array) -> tuple[Array, Array]:
         """Per-example loss and output sensitivity ``dL_i/dn^L_i`` (seed 003 eq. 24).

@@ -21,7 +21,9 @@ Example:
 try:
     import sklearn  # noqa: F401
 except ModuleNotFoundError as error:  # pragma: no cover - depends on the installation
-    raise ModuleNotFoundError("funcmlp.sklearn needs scikit-learn: pip install 'funcmlp[sklearn]' (or scikit-learn>=1.6)") from error
+    raise ModuleNotFoundError(
+        "funcmlp.sklearn needs scikit-learn: pip install 'funcmlp[sklearn]' (or scikit-learn>=1.6)"
+    ) from error
 
 from funcmlp.sklearn._mlp import MLPClassifier, MLPRegressor
 from funcmlp.sklearn._perceptron import Perceptron

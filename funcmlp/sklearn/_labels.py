@@ -13,13 +13,17 @@ def check_dtype(dtype: str) -> None:
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     if dtype == "float64" and not jax.config.jax_enable_x64:
-        raise ValueError("dtype='float64' needs JAX's 64-bit mode: jax.config.update('jax_enable_x64', True) before creating arrays")
+        raise ValueError(
+            "dtype='float64' needs JAX's 64-bit mode: jax.config.update('jax_enable_x64', True) before creating arrays"
+        )
 
 
 def check_first_partial_fit(estimator, classes) -> None:
     """scikit-learn's rule: the first ``partial_fit`` names every class."""
     if not hasattr(estimator, "classes_") and classes is None:
-        raise ValueError("the first call to partial_fit needs classes=, every label the data will have (e.g. classes=np.unique(y))")
+        raise ValueError(
+            "the first call to partial_fit needs classes=, every label the data will have (e.g. classes=np.unique(y))"
+        )
 
 
 def encode_labels(estimator, y, first: bool, classes=None) -> np.ndarray:
@@ -30,13 +34,19 @@ def encode_labels(estimator, y, first: bool, classes=None) -> np.ndarray:
     if first:
         binarizer = LabelBinarizer().fit(y if classes is None else classes)
         if len(binarizer.classes_) < 2 and binarizer.y_type_ != "multilabel-indicator":
-            raise ValueError(f"y has only one class, {binarizer.classes_[0]!r}: a classifier needs samples of at least 2 classes")
+            raise ValueError(
+                f"y has only one class, {binarizer.classes_[0]!r}: a classifier needs samples of at least 2 classes"
+            )
         estimator._label_binarizer, estimator.classes_ = binarizer, binarizer.classes_
     elif classes is not None and not np.array_equal(np.unique(classes), estimator.classes_):
-        raise ValueError(f"classes={list(classes)!r} differ from the classes of the earlier fit, {estimator.classes_.tolist()!r}")
+        raise ValueError(
+            f"classes={list(classes)!r} differ from the classes of the earlier fit, {estimator.classes_.tolist()!r}"
+        )
     if type_of_target(y) != "multilabel-indicator":
         unseen = np.setdiff1d(np.unique(y), estimator.classes_)
         if unseen.size:
-            raise ValueError(f"y has labels not seen in the first fit or given as classes: {unseen.tolist()!r}; "
-                             f"expected labels among {estimator.classes_.tolist()!r}")
+            raise ValueError(
+                f"y has labels not seen in the first fit or given as classes: {unseen.tolist()!r}; "
+                f"expected labels among {estimator.classes_.tolist()!r}"
+            )
     return estimator._label_binarizer.transform(y)

@@ -26,14 +26,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
-from funcmlp.registry.activations import get_activation
-from funcmlp.core.reduction import weight_divisor
-from funcmlp.core.model import MLP
-from funcmlp.training.optimizers import OPTIMIZER_NAMES, make_optimizer
-from funcmlp.core.params import Layer
-from funcmlp.sklearn._labels import check_dtype, check_first_partial_fit, encode_labels
 from funcmlp.core.backward import GRADIENT_SOURCES
+from funcmlp.core.model import MLP
+from funcmlp.core.params import Layer
+from funcmlp.core.reduction import weight_divisor
+from funcmlp.registry.activations import get_activation
+from funcmlp.sklearn._labels import check_dtype, check_first_partial_fit, encode_labels
 from funcmlp.training import TrainConfig, Trainer
+from funcmlp.training.optimizers import OPTIMIZER_NAMES, make_optimizer
 
 SKLEARN_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 """scikit-learn's activation names and funcmlp's; any other funcmlp activation name works too."""
@@ -45,7 +45,7 @@ SOLVERS = ("sgd", "adam", *(name for name in OPTIMIZER_NAMES if name not in ("sg
 @jax.jit
 def _squared_weights(params) -> jax.Array:
     """sum_k ||W^k||^2 (the biases left out), for the penalty in ``loss_``."""
-    return sum(jnp.sum(layer.W ** 2) for layer in params)
+    return sum(jnp.sum(layer.W**2) for layer in params)
 
 
 def _l2_penalty(alpha: float) -> optax.GradientTransformationExtraArgs:
@@ -55,7 +55,7 @@ def _l2_penalty(alpha: float) -> optax.GradientTransformationExtraArgs:
 
     def update(updates, state, params, *, batch_weight, **extra_args):
         scale = alpha / weight_divisor(batch_weight)
-        return tuple(Layer(u.W + scale * p.W, u.b) for u, p in zip(updates, params)), state
+        return tuple(Layer(u.W + scale * p.W, u.b) for u, p in zip(updates, params, strict=True)), state
 
     return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update)
 
@@ -81,15 +81,25 @@ def _scikit_learn_adam(rate: float, beta_1: float, beta_2: float, epsilon: float
         mu = jax.tree_util.tree_map(lambda m, g: beta_1 * m + (1 - beta_1) * g, state.mu, grads)
         nu = jax.tree_util.tree_map(lambda v, g: beta_2 * v + (1 - beta_2) * g * g, state.nu, grads)
         t = count.astype(jax.tree_util.tree_leaves(grads)[0].dtype)
-        step = rate * jnp.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
-        return jax.tree_util.tree_map(lambda m, v: -step * m / (jnp.sqrt(v) + epsilon), mu, nu), _AdamState(count, mu, nu)
+        step = rate * jnp.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        return jax.tree_util.tree_map(lambda m, v: -step * m / (jnp.sqrt(v) + epsilon), mu, nu), _AdamState(
+            count, mu, nu
+        )
 
     return optax.GradientTransformation(init, update)
 
 
 @functools.lru_cache(maxsize=128)
-def _optimizer(solver: str, rate: float, momentum: float, nesterov: bool, beta_1: float, beta_2: float, epsilon: float,
-               alpha: float) -> optax.GradientTransformation:
+def _optimizer(
+    solver: str,
+    rate: float,
+    momentum: float,
+    nesterov: bool,
+    beta_1: float,
+    beta_2: float,
+    epsilon: float,
+    alpha: float,
+) -> optax.GradientTransformation:
     """The optax chain of an estimator's hyper-parameters; one object per distinct set, so that
     the compiled epoch (compiled per optimizer object) is reused by refits."""
     if solver == "sgd":
@@ -120,6 +130,7 @@ def _rate(opt_state) -> float:
 
 def _with_rate(opt_state, rate: float):
     """The optimizer state with the SGD rate set to ``rate`` (same dtype: nothing recompiles)."""
+
     def set_rate(node):
         if not _is_rate_state(node):
             return node
@@ -132,11 +143,35 @@ def _with_rate(opt_state, rate: float):
 class _BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share: scikit-learn's parameters and fitting loop."""
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001, batch_size="auto",
-                 learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True, random_state=None,
-                 tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, gradient="manual",
-                 dropout=0.0, dtype="float32"):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        gradient="manual",
+        dropout=0.0,
+        dtype="float32",
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -180,7 +215,9 @@ class _BaseMLP(BaseEstimator):
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if np.ndim(sizes) == 0 else tuple(sizes)
         if not all(isinstance(s, (int, np.integer)) and s >= 1 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive integers (e.g. (100,) or (64, 32)), got {self.hidden_layer_sizes!r}")
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers (e.g. (100,) or (64, 32)), got {self.hidden_layer_sizes!r}"
+            )
         return tuple(int(s) for s in sizes)
 
     def _check_params(self) -> None:
@@ -189,31 +226,60 @@ class _BaseMLP(BaseEstimator):
                 raise ValueError(message)
 
         self._hidden_sizes()
-        get_activation(SKLEARN_ACTIVATIONS.get(self.activation, self.activation))  # names the known activations if unknown
-        need(self.solver in SOLVERS, f"solver={self.solver!r} is not supported; expected one of {', '.join(SOLVERS)} "
-                                     "(scikit-learn's 'lbfgs' is a full-batch quasi-Newton method that funcmlp does not offer)")
-        need(np.isscalar(self.alpha) and self.alpha >= 0, f"alpha must be a non-negative L2 penalty, got {self.alpha!r}")
-        need(self.batch_size == "auto" or (isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1),
-             f"batch_size must be 'auto' or a positive integer, got {self.batch_size!r}")
-        need(self.learning_rate in LEARNING_RATES, f"learning_rate must be one of {', '.join(LEARNING_RATES)}, got {self.learning_rate!r}")
-        need(np.isfinite(self.learning_rate_init) and self.learning_rate_init > 0,
-             f"learning_rate_init must be positive and finite, got {self.learning_rate_init!r}")
-        need(isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1, f"max_iter must be a positive integer, got {self.max_iter!r}")
+        get_activation(
+            SKLEARN_ACTIVATIONS.get(self.activation, self.activation)
+        )  # names the known activations if unknown
+        need(
+            self.solver in SOLVERS,
+            f"solver={self.solver!r} is not supported; expected one of {', '.join(SOLVERS)} "
+            "(scikit-learn's 'lbfgs' is a full-batch quasi-Newton method that funcmlp does not offer)",
+        )
+        need(
+            np.isscalar(self.alpha) and self.alpha >= 0, f"alpha must be a non-negative L2 penalty, got {self.alpha!r}"
+        )
+        need(
+            self.batch_size == "auto" or (isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1),
+            f"batch_size must be 'auto' or a positive integer, got {self.batch_size!r}",
+        )
+        need(
+            self.learning_rate in LEARNING_RATES,
+            f"learning_rate must be one of {', '.join(LEARNING_RATES)}, got {self.learning_rate!r}",
+        )
+        need(
+            np.isfinite(self.learning_rate_init) and self.learning_rate_init > 0,
+            f"learning_rate_init must be positive and finite, got {self.learning_rate_init!r}",
+        )
+        need(
+            isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1,
+            f"max_iter must be a positive integer, got {self.max_iter!r}",
+        )
         need(self.tol >= 0, f"tol must be >= 0, got {self.tol!r}")
         need(0 <= self.momentum <= 1, f"momentum must be in [0, 1], got {self.momentum!r}")
-        need(0 < self.validation_fraction < 1, f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
-        need(0 <= self.beta_1 < 1 and 0 <= self.beta_2 < 1, f"beta_1 and beta_2 must be in [0, 1), got {self.beta_1!r}, {self.beta_2!r}")
+        need(
+            0 < self.validation_fraction < 1, f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
+        )
+        need(
+            0 <= self.beta_1 < 1 and 0 <= self.beta_2 < 1,
+            f"beta_1 and beta_2 must be in [0, 1), got {self.beta_1!r}, {self.beta_2!r}",
+        )
         need(self.epsilon > 0, f"epsilon must be > 0, got {self.epsilon!r}")
-        need(isinstance(self.n_iter_no_change, (int, np.integer)) and self.n_iter_no_change >= 1,
-             f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}")
-        need(self.gradient in GRADIENT_SOURCES, f"gradient must be one of {', '.join(GRADIENT_SOURCES)}, got {self.gradient!r}")
+        need(
+            isinstance(self.n_iter_no_change, (int, np.integer)) and self.n_iter_no_change >= 1,
+            f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}",
+        )
+        need(
+            self.gradient in GRADIENT_SOURCES,
+            f"gradient must be one of {', '.join(GRADIENT_SOURCES)}, got {self.gradient!r}",
+        )
         need(0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout!r}")
         check_dtype(self.dtype)
 
     # -- the network -----------------------------------------------------------------------------
     def _mlp(self) -> MLP:
         sizes = (self.n_features_in_, *self._hidden_sizes(), self.n_outputs_)
-        return MLP(sizes, SKLEARN_ACTIVATIONS.get(self.activation, self.activation), output="identity", dropout=self.dropout)
+        return MLP(
+            sizes, SKLEARN_ACTIVATIONS.get(self.activation, self.activation), output="identity", dropout=self.dropout
+        )
 
     def to_funcmlp(self):
         """``(mlp, params)`` of the fitted network for funcmlp's functional API and derivations;
@@ -228,7 +294,10 @@ class _BaseMLP(BaseEstimator):
             ((3, 4, 1), (3, 4))
         """
         check_is_fitted(self)
-        params = tuple(Layer(jnp.asarray(W, self.dtype), jnp.asarray(b, self.dtype)) for W, b in zip(self.coefs_, self.intercepts_))
+        params = tuple(
+            Layer(jnp.asarray(W, self.dtype), jnp.asarray(b, self.dtype))
+            for W, b in zip(self.coefs_, self.intercepts_, strict=True)
+        )
         return self._mlp(), params
 
     def _outputs(self, X, params=None) -> np.ndarray:
@@ -255,7 +324,9 @@ class _BaseMLP(BaseEstimator):
         self._check_params()
         fitted = hasattr(self, "coefs_")
         keep = fitted and (incremental or self.warm_start)
-        X, y = validate_data(self, X, y, reset=not keep, dtype=(np.float64, np.float32), multi_output=True, y_numeric=self._y_numeric)
+        X, y = validate_data(
+            self, X, y, reset=not keep, dtype=(np.float64, np.float32), multi_output=True, y_numeric=self._y_numeric
+        )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         Y = self._targets(y, first=not keep, classes=classes)
@@ -278,18 +349,35 @@ class _BaseMLP(BaseEstimator):
         if early:
             classifier = isinstance(self, ClassifierMixin) and self._label_binarizer.y_type_ != "multilabel-indicator"
             stratify = y if classifier else None
-            parts = train_test_split(X, Y, y, *(() if sample_weight is None else (sample_weight,)), random_state=rng,
-                                     test_size=self.validation_fraction, stratify=stratify)
+            parts = train_test_split(
+                X,
+                Y,
+                y,
+                *(() if sample_weight is None else (sample_weight,)),
+                random_state=rng,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
             X, X_val, Y, _, _, y_val = parts[:6]
             if sample_weight is not None:
                 sample_weight, weight_val = parts[6:]
         samples = X.shape[0]
         batch = min(200, samples) if self.batch_size == "auto" else int(self.batch_size)
         if batch > samples:
-            warnings.warn(f"Got `batch_size` larger than the {samples} training samples; it is clipped to {samples}", stacklevel=3)
+            warnings.warn(
+                f"Got `batch_size` larger than the {samples} training samples; it is clipped to {samples}", stacklevel=3
+            )
             batch = samples
-        optimizer = _optimizer(self.solver, float(self.learning_rate_init), float(self.momentum), bool(self.nesterovs_momentum),
-                               float(self.beta_1), float(self.beta_2), float(self.epsilon), float(self.alpha))
+        optimizer = _optimizer(
+            self.solver,
+            float(self.learning_rate_init),
+            float(self.momentum),
+            bool(self.nesterovs_momentum),
+            float(self.beta_1),
+            float(self.beta_2),
+            float(self.epsilon),
+            float(self.alpha),
+        )
         opt_state = self._opt_state if incremental and keep and hasattr(self, "_opt_state") else None
         if not keep:
             self.loss_curve_, self.t_ = [], 0
@@ -299,10 +387,18 @@ class _BaseMLP(BaseEstimator):
             self._no_improvement_count = 0
         self.n_iter_ = 0  # scikit-learn: the epochs of this call
         best_params = before = params
-        batch_weight = batch * (1.0 if sample_weight is None else float(np.mean(sample_weight)))  # a batch's typical weight
+        batch_weight = batch * (
+            1.0 if sample_weight is None else float(np.mean(sample_weight))
+        )  # a batch's typical weight
         last_epoch = 1 if incremental else self.max_iter
-        config = TrainConfig(loss=self.funcmlp_loss_, optimizer=optimizer, batch_size=batch, gradient=self.gradient,
-                             classification=False, shuffle=bool(self.shuffle))
+        config = TrainConfig(
+            loss=self.funcmlp_loss_,
+            optimizer=optimizer,
+            batch_size=batch,
+            gradient=self.gradient,
+            classification=False,
+            shuffle=bool(self.shuffle),
+        )
         trainer = Trainer(mlp, params, (X, Y), config, sample_weight=sample_weight)
         state, last = trainer.start(params, key, opt_state), None
         validation = (X_val, y_val, weight_val) if early else None
@@ -330,11 +426,16 @@ class _BaseMLP(BaseEstimator):
         self._opt_state = jax.device_get(state.opt_state)
         self._key_data = np.asarray(jax.random.key_data(state.key))
         if not incremental and not stopped and self.n_iter_ >= self.max_iter:
-            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",
-                          ConvergenceWarning, stacklevel=3)
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         return self
 
-    def _record_epoch(self, train_loss: float, params, start_params, samples: int, batch_weight: float, validation) -> bool:
+    def _record_epoch(
+        self, train_loss: float, params, start_params, samples: int, batch_weight: float, validation
+    ) -> bool:
         """scikit-learn's bookkeeping after an epoch: ``n_iter_``, ``t_``, ``loss_`` (with the L2
         penalty at the epoch's starting weights: exact for one batch per epoch), ``loss_curve_``,
         the validation score and the count of epochs without improvement; True when the
@@ -347,15 +448,21 @@ class _BaseMLP(BaseEstimator):
         if self.verbose:
             print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
         if validation is None:
-            if self.best_loss_ is not None:  # None: early_stopping's fit, here partial_fit's epoch (no validation split)
-                self._no_improvement_count = self._no_improvement_count + 1 if self.loss_ > self.best_loss_ - self.tol else 0
+            if (
+                self.best_loss_ is not None
+            ):  # None: early_stopping's fit, here partial_fit's epoch (no validation split)
+                self._no_improvement_count = (
+                    self._no_improvement_count + 1 if self.loss_ > self.best_loss_ - self.tol else 0
+                )
                 self.best_loss_ = min(self.best_loss_, self.loss_)
             return False
         score = self._score_checked(*validation, params)
         self.validation_scores_.append(score)
         if self.verbose:
             print(f"Validation score: {score:f}")
-        self._no_improvement_count = self._no_improvement_count + 1 if score < self.best_validation_score_ + self.tol else 0
+        self._no_improvement_count = (
+            self._no_improvement_count + 1 if score < self.best_validation_score_ + self.tol else 0
+        )
         best = score > self.best_validation_score_
         self.best_validation_score_ = max(score, self.best_validation_score_)
         return best
@@ -366,7 +473,9 @@ class _BaseMLP(BaseEstimator):
         ``learning_rate="adaptive"`` the rate is divided by 5 instead, down to 1e-6)."""
         sgd = self.solver == "sgd"
         rate = None
-        if sgd and self.learning_rate == "invscaling":  # scikit-learn's iteration_ends: eta_0 / (samples seen + 1)^power_t
+        if (
+            sgd and self.learning_rate == "invscaling"
+        ):  # scikit-learn's iteration_ends: eta_0 / (samples seen + 1)^power_t
             rate = float(self.learning_rate_init) / (self.t_ + 1) ** float(self.power_t)
         if self._no_improvement_count <= self.n_iter_no_change:
             return rate, False
@@ -377,8 +486,10 @@ class _BaseMLP(BaseEstimator):
                 print(f"Setting learning rate to {current / 5.0:f}")
             return current / 5.0, False
         if self.verbose:
-            print(f"{'Validation score' if self.early_stopping else 'Training loss'} did not improve more than tol={self.tol} "
-                  f"for {self.n_iter_no_change} consecutive epochs. Stopping.")
+            print(
+                f"{'Validation score' if self.early_stopping else 'Training loss'} did not improve more than tol={self.tol} "
+                f"for {self.n_iter_no_change} consecutive epochs. Stopping."
+            )
         return rate, True
 
     @staticmethod
@@ -419,7 +530,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         targets = encode_labels(self, y, first, classes)
         if first:
             self.out_activation_ = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
-            self.funcmlp_loss_ = "softmax_cross_entropy" if self.out_activation_ == "softmax" else "sigmoid_binary_cross_entropy"
+            self.funcmlp_loss_ = (
+                "softmax_cross_entropy" if self.out_activation_ == "softmax" else "sigmoid_binary_cross_entropy"
+            )
         return targets.astype(self.dtype)
 
     def partial_fit(self, X, y, sample_weight=None, classes=None):

@@ -14,8 +14,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Layer
-from funcmlp.training.perceptron import perceptron_epoch
 from funcmlp.sklearn._labels import check_dtype, check_first_partial_fit, encode_labels
+from funcmlp.training.perceptron import perceptron_epoch
 
 
 class Perceptron(ClassifierMixin, BaseEstimator):
@@ -43,8 +43,20 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         (True, True)
     """
 
-    def __init__(self, *, eta0=1.0, max_iter=1000, tol=1e-3, n_iter_no_change=5, shuffle=True, random_state=0, fit_intercept=True,
-                 warm_start=False, verbose=0, dtype="float32"):
+    def __init__(
+        self,
+        *,
+        eta0=1.0,
+        max_iter=1000,
+        tol=1e-3,
+        n_iter_no_change=5,
+        shuffle=True,
+        random_state=0,
+        fit_intercept=True,
+        warm_start=False,
+        verbose=0,
+        dtype="float32",
+    ):
         self.eta0 = eta0
         self.max_iter = max_iter
         self.tol = tol
@@ -59,10 +71,15 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     def _check_params(self) -> None:
         problems = [
             (np.isfinite(self.eta0) and self.eta0 > 0, f"eta0 must be a positive learning rate, got {self.eta0!r}"),
-            (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1, f"max_iter must be a positive integer, got {self.max_iter!r}"),
+            (
+                isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1,
+                f"max_iter must be a positive integer, got {self.max_iter!r}",
+            ),
             (self.tol is None or self.tol >= 0, f"tol must be >= 0 or None, got {self.tol!r}"),
-            (isinstance(self.n_iter_no_change, (int, np.integer)) and self.n_iter_no_change >= 1,
-             f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}"),
+            (
+                isinstance(self.n_iter_no_change, (int, np.integer)) and self.n_iter_no_change >= 1,
+                f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}",
+            ),
         ]
         for ok, message in problems:
             if not ok:
@@ -95,8 +112,15 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         best, no_improvement, converged = np.inf, 0, False
         for _ in range(1 if incremental else self.max_iter):
             order = rng.permutation(len(x)) if self.shuffle else np.arange(len(x))
-            params, mistakes = perceptron_epoch(params, x, targets, jnp.asarray(order), jnp.asarray(self.eta0, self.dtype), weights,
-                                                fit_intercept=bool(self.fit_intercept))
+            params, mistakes = perceptron_epoch(
+                params,
+                x,
+                targets,
+                jnp.asarray(order),
+                jnp.asarray(self.eta0, self.dtype),
+                weights,
+                fit_intercept=bool(self.fit_intercept),
+            )
             mistakes = int(mistakes)
             self.n_iter_ += 1
             self.t_ += len(x)
@@ -115,8 +139,11 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.coef_ = np.asarray(params[0].W).T.copy()
         self.intercept_ = np.asarray(params[0].b).copy()
         if not incremental and not converged:
-            warnings.warn(f"Maximum number of iteration reached ({self.max_iter}) before convergence. Consider increasing max_iter.",
-                          ConvergenceWarning, stacklevel=2)
+            warnings.warn(
+                f"Maximum number of iteration reached ({self.max_iter}) before convergence. Consider increasing max_iter.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return self
 
     def decision_function(self, X) -> np.ndarray:
@@ -136,4 +163,6 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     def to_funcmlp(self):
         """``(MLP((n_features, units), "hardlimit"), params)`` for funcmlp's API and derivations."""
         check_is_fitted(self)
-        return MLP((self.n_features_in_, self.coef_.shape[0]), "hardlimit"), (Layer(jnp.asarray(self.coef_.T), jnp.asarray(self.intercept_)),)
+        return MLP((self.n_features_in_, self.coef_.shape[0]), "hardlimit"), (
+            Layer(jnp.asarray(self.coef_.T), jnp.asarray(self.intercept_)),
+        )

@@ -31,7 +31,9 @@ def iterations_per_epoch(n_examples: int, batch_size: int, *, drop_last: bool = 
         raise ValueError("the data set is empty: need at least one example")
     if drop_last:
         if n_examples < batch_size:
-            raise ValueError(f"drop_last with batch size {batch_size} > {n_examples} examples leaves no batch; lower the batch size")
+            raise ValueError(
+                f"drop_last with batch size {batch_size} > {n_examples} examples leaves no batch; lower the batch size"
+            )
         return n_examples // batch_size
     return math.ceil(n_examples / batch_size)
 

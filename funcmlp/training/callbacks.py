@@ -52,8 +52,17 @@ class EarlyStopping:
 class Checkpoints:
     """The training state of a run in ``folder`` (:mod:`funcmlp.io.training_state`), written atomically."""
 
-    def __init__(self, folder, mlp: MLP, optimizer, *, every: int = 1, last: int | None = None, options: dict | None = None,
-                 early: EarlyStopping | None = None):
+    def __init__(
+        self,
+        folder,
+        mlp: MLP,
+        optimizer,
+        *,
+        every: int = 1,
+        last: int | None = None,
+        options: dict | None = None,
+        early: EarlyStopping | None = None,
+    ):
         if not isinstance(every, int) or isinstance(every, bool) or every < 1:
             raise ValueError(f"checkpoint_every must be at least 1 (epochs between checkpoints), got {every!r}")
         self.folder, self.mlp, self.optimizer, self.every, self.last = folder, mlp, optimizer, every, last
@@ -65,8 +74,13 @@ class Checkpoints:
             return
         opt_state = state.opt_state if state.opt_state is not None else self.optimizer.init(state.params)
         best = self.early.best if self.early is not None else None
-        save_state(self.folder, self.mlp, TrainingState(state.params, opt_state, state.key, state.epoch,
-                                                        state.history.upto(state.epoch), self.options, best))
+        save_state(
+            self.folder,
+            self.mlp,
+            TrainingState(
+                state.params, opt_state, state.key, state.epoch, state.history.upto(state.epoch), self.options, best
+            ),
+        )
 
     def after(self, state: EpochState, stop: bool) -> None:
         """After an epoch: write when due (every ``every`` epochs, the last one, or when stopping)."""

@@ -73,12 +73,16 @@ class TrainConfig:
         loss = get_loss(self.loss)
         object.__setattr__(self, "loss", loss)
         if not (callable(getattr(self.optimizer, "init", None)) and callable(getattr(self.optimizer, "update", None))):
-            raise ValueError(f"optimizer must be an optax.GradientTransformation (init and update), got "
-                             f"{type(self.optimizer).__name__}; e.g. optax.adam(1e-3) or funcmlp.make_optimizer('adam', 1e-3)")
+            raise ValueError(
+                f"optimizer must be an optax.GradientTransformation (init and update), got "
+                f"{type(self.optimizer).__name__}; e.g. optax.adam(1e-3) or funcmlp.make_optimizer('adam', 1e-3)"
+            )
         object.__setattr__(self, "batch_size", check_positive_int(self.batch_size, "batch_size", "examples per step"))
         check_reduction(self.reduction)
         if self.gradient not in GRADIENT_SOURCES:
-            raise ValueError(f"unknown gradient source {self.gradient!r}; expected one of {', '.join(GRADIENT_SOURCES)}")
+            raise ValueError(
+                f"unknown gradient source {self.gradient!r}; expected one of {', '.join(GRADIENT_SOURCES)}"
+            )
         if self.on_nonfinite not in ON_NONFINITE:
             raise ValueError(f"on_nonfinite must be one of {', '.join(ON_NONFINITE)}, got {self.on_nonfinite!r}")
         validate_every = check_positive_int(self.validate_every, "validate_every", "epochs between validations")
@@ -104,8 +108,10 @@ class TrainConfig:
         fields = [field.name for field in dataclasses.fields(cls)]
         if config is not None:
             if options:
-                raise ValueError(f"give either config= or the options {', '.join(sorted(options))}, not both; "
-                                 "change a config with dataclasses.replace(config, ...)")
+                raise ValueError(
+                    f"give either config= or the options {', '.join(sorted(options))}, not both; "
+                    "change a config with dataclasses.replace(config, ...)"
+                )
             if not isinstance(config, cls):
                 raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
             return config

@@ -111,7 +111,7 @@ def run_epoch(mlp: MLP, state: TrainState, data: TrainData, config: TrainConfig)
         apply = finite & (first_bad == 0) if stop_at_first else finite
         # extra argument for the optimizers that take one (optax's GradientTransformationExtraArgs): the batch's weight
         updates, new_state = update(grads, opt_state, params, batch_weight=jnp.sum(weights))
-        keep = lambda new, old: jnp.where(apply, new, old)  # noqa: E731
+        keep = lambda new, old: jnp.where(apply, new, old)
         params = jax.tree_util.tree_map(keep, optax.apply_updates(params, updates), params)
         opt_state = jax.tree_util.tree_map(keep, new_state, opt_state)
         first_layer = jnp.where(jnp.all(layers_ok), 0, jnp.argmin(layers_ok).astype(jnp.int32) + 1)  # the first False
@@ -127,8 +127,9 @@ def run_epoch(mlp: MLP, state: TrainState, data: TrainData, config: TrainConfig)
 
     key, epoch_key = jax.random.split(state.key)
     shuffle_key, dropout_key = jax.random.split(epoch_key)
-    indices, weights = epoch_batches(shuffle_key, data.rows, config.batch_size, drop_last=config.drop_last,
-                                     shuffle=config.shuffle)
+    indices, weights = epoch_batches(
+        shuffle_key, data.rows, config.batch_size, drop_last=config.drop_last, shuffle=config.shuffle
+    )
     if config.mesh is not None:
         indices, weights = pad_batches(indices, weights, shards(config.mesh))
     weights = weights.astype(x.dtype)
@@ -137,7 +138,8 @@ def run_epoch(mlp: MLP, state: TrainState, data: TrainData, config: TrainConfig)
     zero = jnp.zeros((), jnp.int32)
     batches = (indices, weights, jax.random.split(dropout_key, steps), jnp.arange(1, steps + 1, dtype=jnp.int32))
     (params, opt_state, first_bad, bad_layer, skipped), (values, real, correct) = jax.lax.scan(
-        step, (state.params, state.opt_state, zero, zero, zero), batches)
+        step, (state.params, state.opt_state, zero, zero, zero), batches
+    )
     seen = weight_divisor(jnp.sum(real))  # the epoch's example weight
     loss = jnp.sum(values * real) / seen if config.reduction == "mean" else jnp.sum(values)
     accuracy = jnp.nan if classes is None else jnp.sum(correct) / seen

@@ -8,7 +8,7 @@ Contract::
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 
@@ -22,11 +22,25 @@ from funcmlp.training.history import EpochState, History, TrainingDiverged
 from funcmlp.training.loop import Trainer, _loop
 
 
-def fit(mlp: MLP, params: Params, data: tuple, *, epochs: int, key: jax.Array, validation: tuple | None = None,
-        sample_weight=None, callback: Callable[[int, History], None] | None = None, checkpoint_dir=None,
-        checkpoint_every: int = 1, resume: bool = False, checkpoint_options: dict | None = None,
-        early_stopping: int | None = None, min_delta: float = 0.0, config: TrainConfig | None = None,
-        **options) -> tuple[Params, History]:
+def fit(
+    mlp: MLP,
+    params: Params,
+    data: tuple,
+    *,
+    epochs: int,
+    key: jax.Array,
+    validation: tuple | None = None,
+    sample_weight=None,
+    callback: Callable[[int, History], None] | None = None,
+    checkpoint_dir=None,
+    checkpoint_every: int = 1,
+    resume: bool = False,
+    checkpoint_options: dict | None = None,
+    early_stopping: int | None = None,
+    min_delta: float = 0.0,
+    config: TrainConfig | None = None,
+    **options,
+) -> tuple[Params, History]:
     """Train with mini-batch gradient descent driven by an optax optimizer.
 
     Each epoch is one compiled call (the mini-batches run by ``lax.scan``), compiled once per
@@ -98,8 +112,15 @@ def fit(mlp: MLP, params: Params, data: tuple, *, epochs: int, key: jax.Array, v
         early = EarlyStopping(early_stopping, min_delta, best=params)
     checkpoints = None
     if checkpoint_dir is not None:
-        checkpoints = Checkpoints(checkpoint_dir, mlp, config.optimizer, every=checkpoint_every, last=epochs,
-                                  options=checkpoint_options, early=early)
+        checkpoints = Checkpoints(
+            checkpoint_dir,
+            mlp,
+            config.optimizer,
+            every=checkpoint_every,
+            last=epochs,
+            options=checkpoint_options,
+            early=early,
+        )
     trainer = Trainer(mlp, params, data, config, validation=validation, sample_weight=sample_weight)
     opt_state, history = None, History()
     if resume and checkpoint_dir is not None and os.path.exists(state_path(checkpoint_dir)):

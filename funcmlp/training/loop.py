@@ -15,10 +15,10 @@ core, checks, evaluation, training's own modules.
 from __future__ import annotations
 
 import time
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import jax
-
 
 from funcmlp.checks import check_data, check_positive_int, check_weights
 from funcmlp.core.model import MLP
@@ -45,8 +45,12 @@ class EpochRecord(NamedTuple):
         """Append this epoch to ``history``."""
         history.epoch_seconds.append(self.seconds)
         history.train_loss.append(self.train_loss)
-        pairs = ((history.train_accuracy, self.train_accuracy), (history.val_loss, self.val_loss),
-                 (history.val_accuracy, self.val_accuracy), (history.skipped_steps, self.skipped))
+        pairs = (
+            (history.train_accuracy, self.train_accuracy),
+            (history.val_loss, self.val_loss),
+            (history.val_accuracy, self.val_accuracy),
+            (history.skipped_steps, self.skipped),
+        )
         for values, value in pairs:
             if value is not None:
                 values.append(value)
@@ -56,8 +60,10 @@ def prepare_data(mlp: MLP, params: Params, data: tuple, config: TrainConfig, sam
     """``(x, y)`` checked against the network and the loss, in the params' dtype, with the
     target classes when accuracy is recorded and the checked sample weights."""
     if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise ValueError(f"data must be a pair (x, y), got {type(data).__name__}"
-                         + (f" of {len(data)}" if isinstance(data, (tuple, list)) else ""))
+        raise ValueError(
+            f"data must be a pair (x, y), got {type(data).__name__}"
+            + (f" of {len(data)}" if isinstance(data, (tuple, list)) else "")
+        )
     x, targets, _ = check_data(mlp, params, *data, config.loss, reduction=config.reduction)
     weights = None if sample_weight is None else check_weights(sample_weight, x.shape[0], x.dtype, config.reduction)
     classes = classes_of_targets(mlp, targets) if config.classification else None
@@ -78,8 +84,16 @@ class Trainer:
         (True, True)
     """
 
-    def __init__(self, mlp: MLP, params: Params, data: tuple, config: TrainConfig, *, validation: tuple | None = None,
-                 sample_weight=None):
+    def __init__(
+        self,
+        mlp: MLP,
+        params: Params,
+        data: tuple,
+        config: TrainConfig,
+        *,
+        validation: tuple | None = None,
+        sample_weight=None,
+    ):
         self.mlp, self.config = mlp, config
         self.data = prepare_data(mlp, params, data, config, sample_weight)
         iterations_per_epoch(self.data.rows, config.batch_size, drop_last=config.drop_last)  # the batch layout, checked
@@ -88,8 +102,13 @@ class Trainer:
             self.validation = prepare_data(mlp, params, validation, config)
         if config.mesh is not None:
             mesh, data = config.mesh, self.data
-            self.data = TrainData(*(None if a is None else shard_rows(a, mesh) for a in (data.x, data.targets, data.classes,
-                                                                                        data.weights)), rows=data.rows)
+            self.data = TrainData(
+                *(
+                    None if a is None else shard_rows(a, mesh)
+                    for a in (data.x, data.targets, data.classes, data.weights)
+                ),
+                rows=data.rows,
+            )
             self.validation = replicate(self.validation, mesh)
         self.threshold = class_threshold(mlp, config.loss, config.classification)
 
@@ -101,8 +120,16 @@ class Trainer:
     def validate(self, params: Params):
         """The validation loss and accuracy as device scalars."""
         v = self.validation
-        return loss_and_accuracy(params, v.x, v.targets, v.classes, mlp=self.mlp, loss=self.config.loss,
-                                 reduction=self.config.reduction, threshold=self.threshold)
+        return loss_and_accuracy(
+            params,
+            v.x,
+            v.targets,
+            v.classes,
+            mlp=self.mlp,
+            loss=self.config.loss,
+            reduction=self.config.reduction,
+            threshold=self.threshold,
+        )
 
     def epoch(self, state: TrainState, epoch: int, *, validate: bool = True) -> tuple[TrainState, EpochRecord]:
         """Epoch number ``epoch`` from ``state``: the new state and the epoch's numbers (one transfer).
@@ -121,19 +148,39 @@ class Trainer:
             raise TrainingDiverged(
                 f"training diverged at epoch {epoch}, step {first_bad}: {where}; the last finite params are kept "
                 "(lower the learning rate, clip gradients, or check the data)",
-                params=new.params, opt_state=new.opt_state, history=None, epoch=epoch, step=first_bad, layer=bad_layer)
+                params=new.params,
+                opt_state=new.opt_state,
+                history=None,
+                epoch=epoch,
+                step=first_bad,
+                layer=bad_layer,
+            )
         classification = self.config.classification
         record = EpochRecord(
-            float(numbers.loss), float(numbers.accuracy) if classification else None,
+            float(numbers.loss),
+            float(numbers.accuracy) if classification else None,
             None if validated is None else float(validated[0]),
             None if validated is None or not classification else float(validated[1]),
-            None if stop else skipped, time.perf_counter() - start)
+            None if stop else skipped,
+            time.perf_counter() - start,
+        )
         return new, record
 
 
-def train_epochs(mlp: MLP, params: Params, data: tuple, *, key: jax.Array, epochs: int | None = None, opt_state=None,
-                 history: History | None = None, validation: tuple | None = None, sample_weight=None,
-                 config: TrainConfig | None = None, **options) -> Iterator[EpochState]:
+def train_epochs(
+    mlp: MLP,
+    params: Params,
+    data: tuple,
+    *,
+    key: jax.Array,
+    epochs: int | None = None,
+    opt_state=None,
+    history: History | None = None,
+    validation: tuple | None = None,
+    sample_weight=None,
+    config: TrainConfig | None = None,
+    **options,
+) -> Iterator[EpochState]:
     """Training epoch by epoch, for loops of one's own (stopping rules, schedules changed
     between epochs, logging): everything is checked now; each step of the returned iterator
     runs one compiled epoch (and the validation when due) and yields an :class:`EpochState`.
@@ -181,15 +228,17 @@ def _loop(trainer: Trainer, state: TrainState, history: History, epochs: int | N
     every = trainer.config.validate_every
     while epochs is None or epoch <= epochs:
         try:
-            state, record = trainer.epoch(state, epoch, validate=epoch == first or epoch % every == 0 or epoch == epochs)
+            state, record = trainer.epoch(
+                state, epoch, validate=epoch == first or epoch % every == 0 or epoch == epochs
+            )
         except TrainingDiverged as diverged:
             diverged.history = history
             raise
         if record.val_loss is None and trainer.validation is not None:  # between validations: the last values again
-            record = record._replace(val_loss=history.val_loss[-1],
-                                     val_accuracy=history.val_accuracy[-1] if trainer.config.classification else None)
+            record = record._replace(
+                val_loss=history.val_loss[-1],
+                val_accuracy=history.val_accuracy[-1] if trainer.config.classification else None,
+            )
         record.add_to(history)
         yield EpochState(epoch, state.params, state.opt_state, state.key, history)
         epoch += 1
-
-

@@ -36,7 +36,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax.numpy as jnp
 import optax
@@ -87,14 +87,24 @@ def make_schedule(
         return optax.cosine_decay_schedule(learning_rate, total_steps, alpha=final_fraction)
     if name == "warmup":
         warmup = max(int(warmup_steps or total_steps // 10), 1)
-        return optax.warmup_cosine_decay_schedule(0.0, learning_rate, warmup, max(total_steps, warmup + 1), end_value=end)
+        return optax.warmup_cosine_decay_schedule(
+            0.0, learning_rate, warmup, max(total_steps, warmup + 1), end_value=end
+        )
     if name == "inverse_sqrt":
         return lambda step: learning_rate / jnp.sqrt(step + 1.0)
     raise ValueError(f"unknown schedule {name!r}; expected one of {', '.join(SCHEDULE_NAMES)}")
 
 
-def make_optimizer(name: str, learning_rate: float | Callable, *, momentum: float = 0.9, decay: float = 0.9, b1: float = 0.9,
-                   b2: float = 0.999, weight_decay: float = 1e-4) -> optax.GradientTransformation:
+def make_optimizer(
+    name: str,
+    learning_rate: float | Callable,
+    *,
+    momentum: float = 0.9,
+    decay: float = 0.9,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    weight_decay: float = 1e-4,
+) -> optax.GradientTransformation:
     """An optax optimizer by name, with a fixed learning rate or a schedule.
 
     Example:

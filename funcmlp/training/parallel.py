@@ -48,11 +48,19 @@ def data_mesh(devices: int | str | None = None) -> Mesh:
     else:
         count = int(devices)
         if not 1 <= count <= len(available):
-            hint = "; on CPU, JAX_NUM_CPU_DEVICES=N set before JAX starts gives N devices" if available[0].platform == "cpu" else ""
-            raise ValueError(f"{count} devices asked for, {len(available)} available ({available[0].platform}); "
-                             f"ask for 1 to {len(available)} or 'all'{hint}")
+            hint = (
+                "; on CPU, JAX_NUM_CPU_DEVICES=N set before JAX starts gives N devices"
+                if available[0].platform == "cpu"
+                else ""
+            )
+            raise ValueError(
+                f"{count} devices asked for, {len(available)} available ({available[0].platform}); "
+                f"ask for 1 to {len(available)} or 'all'{hint}"
+            )
         if jax.process_count() > 1 and count != len(available):
-            raise ValueError(f"with {jax.process_count()} processes the mesh spans every device; use 'all', not {count}")
+            raise ValueError(
+                f"with {jax.process_count()} processes the mesh spans every device; use 'all', not {count}"
+            )
         chosen = available[:count]
     return Mesh(np.array(chosen), (DATA_AXIS,))
 
@@ -69,12 +77,16 @@ def resolve_mesh(mesh) -> Mesh | None:
         return None
     if isinstance(mesh, str):
         if mesh != "auto":
-            raise ValueError(f"mesh must be None, 'auto' or a jax.sharding.Mesh with a {DATA_AXIS!r} axis, got {mesh!r}")
+            raise ValueError(
+                f"mesh must be None, 'auto' or a jax.sharding.Mesh with a {DATA_AXIS!r} axis, got {mesh!r}"
+            )
         return data_mesh()
     if not isinstance(mesh, Mesh) or DATA_AXIS not in mesh.axis_names:
         names = getattr(mesh, "axis_names", None)
-        raise ValueError(f"mesh needs an axis named {DATA_AXIS!r} to split the batch over, got {type(mesh).__name__} with axes {names}; "
-                         f"e.g. jax.make_mesh((jax.device_count(),), ({DATA_AXIS!r},)) or mesh='auto'")
+        raise ValueError(
+            f"mesh needs an axis named {DATA_AXIS!r} to split the batch over, got {type(mesh).__name__} with axes {names}; "
+            f"e.g. jax.make_mesh((jax.device_count(),), ({DATA_AXIS!r},)) or mesh='auto'"
+        )
     auto = (AxisType.Auto,) * len(mesh.axis_names)
     if tuple(mesh.axis_types) != auto:
         # funcmlp places the data (split by rows) and the params (replicated) itself and splits each batch in
@@ -119,8 +131,10 @@ def shard_rows(array, mesh: Mesh) -> jax.Array:
     slices = [index[0] for index in sharding.addressable_devices_indices_map(array.shape).values()]
     start, stop = min(s.start or 0 for s in slices), max(rows if s.stop is None else s.stop for s in slices)
     if len({(s.start, s.stop) for s in slices}) * (rows // shards(mesh)) != stop - start:
-        raise ValueError("this process's devices are not next to each other along the mesh's data axis, so its rows of the data "
-                         "are not one block; order the mesh's devices by process (jax.devices() is) or use mesh='auto'")
+        raise ValueError(
+            "this process's devices are not next to each other along the mesh's data axis, so its rows of the data "
+            "are not one block; order the mesh's devices by process (jax.devices() is) or use mesh='auto'"
+        )
     return jax.make_array_from_process_local_data(sharding, array[start:stop], array.shape)
 
 
@@ -132,7 +146,9 @@ def replicate(tree, mesh: Mesh):
     def put(leaf):
         if isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
             # typed keys cannot be put on other processes' devices; their raw data can
-            return jax.random.wrap_key_data(jax.device_put(jax.random.key_data(leaf), everywhere), impl=jax.random.key_impl(leaf))
+            return jax.random.wrap_key_data(
+                jax.device_put(jax.random.key_data(leaf), everywhere), impl=jax.random.key_impl(leaf)
+            )
         return jax.device_put(leaf, everywhere)
 
     return jax.tree_util.tree_map(put, tree)
@@ -160,5 +176,10 @@ def sharded_gradient_fn(local_value_and_grad, mesh: Mesh, reduction: str):
     batch, whole = PartitionSpec(DATA_AXIS), PartitionSpec()
     # check_vma=False: the psum above is the only sum over the shards (with the check on,
     # jax.grad inside would already sum the gradient of the replicated params).
-    return jax.shard_map(per_shard, mesh=mesh, in_specs=(whole, batch, batch, batch, whole),
-                         out_specs=(whole, whole, batch), check_vma=False)
+    return jax.shard_map(
+        per_shard,
+        mesh=mesh,
+        in_specs=(whole, batch, batch, batch, whole),
+        out_specs=(whole, whole, batch),
+        check_vma=False,
+    )

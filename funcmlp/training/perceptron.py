@@ -27,14 +27,16 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from funcmlp.registry.activations import get_activation
 from funcmlp.core.params import Layer, Params
+from funcmlp.registry.activations import get_activation
 
 _HARDLIMIT = get_activation("hardlimit")
 
 
 @partial(jax.jit, static_argnames=("fit_intercept",))
-def perceptron_epoch(params: Params, x, targets, order, eta, weights=None, *, fit_intercept: bool = True) -> tuple[Params, jax.Array]:
+def perceptron_epoch(
+    params: Params, x, targets, order, eta, weights=None, *, fit_intercept: bool = True
+) -> tuple[Params, jax.Array]:
     """One pass of the rule over the examples in ``order`` ``(N,)`` (a permutation, or
     ``arange``), with ``x`` ``(N, n)``, ``targets`` ``(N, p)`` in {0, 1} and a learning rate
     ``eta``; ``weights`` ``(N,)`` scale each example's step (sample weights). Returns the new

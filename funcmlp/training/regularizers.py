@@ -52,7 +52,9 @@ def anchor(anchor_params, *, strength: float, importance=None) -> optax.Gradient
         if params is None:
             raise ValueError("anchor() needs the current params: call optimizer.update(grads, state, params)")
         weights = importance if importance is not None else jax.tree_util.tree_map(jnp.ones_like, params)
-        updates = jax.tree_util.tree_map(lambda g, p, a, b: g + 2 * strength * b * (p - a), updates, params, anchor_params, weights)
+        updates = jax.tree_util.tree_map(
+            lambda g, p, a, b: g + 2 * strength * b * (p - a), updates, params, anchor_params, weights
+        )
         return updates, state
 
     return optax.GradientTransformation(init_fn, update_fn)
