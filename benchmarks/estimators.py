@@ -120,12 +120,13 @@ def main(argv=None) -> int:
     lines = [
         f"Machine: {machine()}",
         "",
-        "| data, estimator | funcmlp fit | s | test score | scikit-learn s | its test score | funcmlp / scikit-learn | epochs (funcmlp, scikit-learn) |",
+        "| data, estimator | funcmlp fit | s | test score | scikit-learn s | its test score | funcmlp / scikit-learn "
+        "| epochs (funcmlp, scikit-learn) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {name} | {what} | {seconds:.3f} | {score:.4f} | {reference:.3f} | {reference_score:.4f} | {seconds / reference:.2f} | "
-        f"{ours_epochs}, {their_epochs} |"
+        f"| {name} | {what} | {seconds:.3f} | {score:.4f} | {reference:.3f} | {reference_score:.4f} "
+        f"| {seconds / reference:.2f} | {ours_epochs}, {their_epochs} |"
         for name, what, seconds, score, reference, reference_score, ours_epochs, their_epochs in rows
     ]
     table = "\n".join(lines)
@@ -133,9 +134,8 @@ def main(argv=None) -> int:
     if args.out:
         with atomic_write(args.out) as handle:
             handle.write(
-                "# funcmlp.sklearn against scikit-learn\n\n`python benchmarks/estimators.py --out benchmarks/ESTIMATORS.md`\n\n"
-                + table
-                + "\n"
+                "# funcmlp.sklearn against scikit-learn\n\n"
+                "`python benchmarks/estimators.py --out benchmarks/ESTIMATORS.md`\n\n" + table + "\n"
             )
     return 0
 

@@ -59,7 +59,10 @@ def machine() -> str:
     except OSError:
         pass
     devices = ", ".join(sorted({d.device_kind for d in jax.devices()}))
-    return f"{cpu}, {os.cpu_count()} cores, JAX {jax.__version__} on {jax.default_backend()} ({devices}), Python {platform.python_version()}"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, JAX {jax.__version__} on {jax.default_backend()} ({devices}), "
+        f"Python {platform.python_version()}"
+    )
 
 
 def median_seconds(functions: dict, repeats: int) -> dict:
@@ -508,7 +511,8 @@ def main(argv=None) -> int:
         "|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {name} | {what} | {1e3 * seconds:.3f} | {reference} | {1e3 * reference_seconds:.3f} | {seconds / reference_seconds:.2f} |"
+        f"| {name} | {what} | {1e3 * seconds:.3f} | {reference} | {1e3 * reference_seconds:.3f} "
+        f"| {seconds / reference_seconds:.2f} |"
         for name, what, seconds, reference, reference_seconds in rows
     ]
     table = "\n".join(lines)

@@ -52,10 +52,12 @@ def main(argv=None):
         else [(4, 8, 8, 3), (16, 16, 16, 16), (32, 32, 32, 32), (64, 64, 64, 64), (128, 128, 128)]
     )
     print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, sympy {sp.__version__}"
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, sympy {sp.__version__}"
     )
     print(
-        "| network | params | derive check (s) | us / param | graph (s) | local (s) | Matrix.jacobian only (s) | jacobian / graph |"
+        "| network | params | derive check (s) | us / param | graph (s) | local (s) "
+        "| Matrix.jacobian only (s) | jacobian / graph |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for shape in sizes:
@@ -70,7 +72,8 @@ def main(argv=None):
         fmt = lambda v: f"{v:.2f}" if v is not None else "-"
         ratio = f"{reference / graph.seconds:.0f}x" if reference else "-"
         print(
-            f"| {'-'.join(map(str, shape))} | {net.count_parameters():,} | {whole:.2f} | {1e6 * whole / net.count_parameters():.0f} | "
+            f"| {'-'.join(map(str, shape))} | {net.count_parameters():,} | {whole:.2f} "
+            f"| {1e6 * whole / net.count_parameters():.0f} | "
             f"{graph.seconds:.2f} | {local.seconds:.2f} | {fmt(reference)} | {ratio} |",
             flush=True,
         )

@@ -66,7 +66,8 @@ def main(argv=None):
     zero = (zero[0], zero[1]._replace(b=jnp.array([0.75])))
     g = backprop(mlp, zero, x, y_or, "half_sse").grads
     print(
-        f"OR data, 2-2-1 tanh, all weights 0, b^2 = mean(y) = 0.75: max |grad| = {max(float(jnp.abs(l).max()) for l in jax.tree_util.tree_leaves(g)):.1e}"
+        "OR data, 2-2-1 tanh, all weights 0, b^2 = mean(y) = 0.75: max |grad| = "
+        f"{max(float(jnp.abs(leaf).max()) for leaf in jax.tree_util.tree_leaves(g)):.1e}"
     )
     _, eig = hessian_of(loss_or, zero)
     print(f"  Hessian eigenvalues {np.round(eig, 6).tolist()} -> {classify(eig)}")
@@ -84,7 +85,8 @@ def main(argv=None):
     g = backprop(mlp, params, x, y, "half_sse").grads
     _, eig = hessian_of(loss, params)
     print(
-        f"XOR data, after training: loss {history.train_loss[-1]:.2e}, max |grad| = {max(float(jnp.abs(l).max()) for l in jax.tree_util.tree_leaves(g)):.1e}"
+        f"XOR data, after training: loss {history.train_loss[-1]:.2e}, max |grad| = "
+        f"{max(float(jnp.abs(leaf).max()) for leaf in jax.tree_util.tree_leaves(g)):.1e}"
     )
     print(f"  Hessian eigenvalues {np.round(eig, 6).tolist()} -> {classify(eig, tol=1e-6)}")
     return eig

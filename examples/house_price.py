@@ -76,10 +76,12 @@ def main(argv=None):
             continue
         curves[name] = history.train_loss
         print(
-            f"{name}: loss {history.train_loss[0]:.6f} -> {history.train_loss[-1]:.3e} after {len(history.train_loss)} steps"
+            f"{name}: loss {history.train_loss[0]:.6f} -> {history.train_loss[-1]:.3e} "
+            f"after {len(history.train_loss)} steps"
         )
     print(
-        "with the text's alpha = 0.1 the first step overshoots and the ReLUs die (output 0, loss 1/2 for ever); Adam converges"
+        "with the text's alpha = 0.1 the first step overshoots and the ReLUs die (output 0, loss 1/2 for ever); "
+        "Adam converges"
     )
     path = plot_curves(
         curves,

@@ -42,7 +42,8 @@ def main(argv=None):
         params = params_from_arrays([([1, 1], bias)])
         out = slp.apply(params, x).ravel().astype(int).tolist()
         print(
-            f"hand-set {gate.upper()} perceptron, W = [1 1]^T, b = {bias}: {out} (target {logic_gate(gate).y_train.tolist()})"
+            f"hand-set {gate.upper()} perceptron, W = [1 1]^T, b = {bias}: {out} "
+            f"(target {logic_gate(gate).y_train.tolist()})"
         )
         panels.append(
             (
@@ -67,7 +68,8 @@ def main(argv=None):
     xor = MLP((2, 2, 1), "hardlimit")
     xor_params = params_from_arrays([([[1, -1], [-1, 1]], [-0.5, -0.5]), ([1, 1], -0.5)])
     print(
-        f"hand-set hard-limit XOR network: {xor.apply(xor_params, x).ravel().astype(int).tolist()} (target [0, 1, 1, 0])"
+        f"hand-set hard-limit XOR network: {xor.apply(xor_params, x).ravel().astype(int).tolist()} "
+        "(target [0, 1, 1, 0])"
     )
     panels.append(
         ("XOR: hand-set 2-2-1", lambda p: xor.apply(xor_params, jnp.asarray(p))[:, 0], x, logic_gate("xor").y_train)

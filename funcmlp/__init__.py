@@ -87,4 +87,4 @@ __all__ = [
     "train_epochs",
     "unregister_activation",
 ]
-from funcmlp.version import __version__
+from funcmlp.version import __version__ as __version__

@@ -60,10 +60,12 @@ def check_params(mlp: MLP, params: Params) -> Params:
 
     Example:
         >>> import jax
-        >>> check_params(MLP((2, 3), "relu"), MLP((3, 2), "relu").init(jax.random.key(0)))
+        >>> params = MLP((3, 2), "relu").init(jax.random.key(0))
+        >>> check_params(MLP((2, 3), "relu"), params)  # doctest: +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
-        ValueError: layer 1: W has shape (3, 2), expected (2, 3) (d_in, d_out) (looks transposed: use params_from_arrays(..., convention='column'))
+        ValueError: layer 1: W has shape (3, 2), expected (2, 3) (d_in, d_out)
+        (looks transposed: use params_from_arrays(..., convention='column'))
     """
     if not isinstance(params, (tuple, list)) or len(params) != mlp.depth:
         got = len(params) if isinstance(params, (tuple, list)) else type(params).__name__
@@ -141,10 +143,12 @@ def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
     Example:
         >>> check_targets("softmax_cross_entropy", jnp.array([2, 0]), 2, 3, jnp.float32).tolist()
         [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
-        >>> check_targets("softmax_cross_entropy", jnp.array([2, 3]), 2, 3, jnp.float32)
+        >>> labels = jnp.array([2, 3])
+        >>> check_targets("softmax_cross_entropy", labels, 2, 3, jnp.float32)  # doctest: +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
-        ValueError: label 3 at index 1 is out of range: loss 'softmax_cross_entropy' with 3 output units takes labels 0..2; relabel the classes as 0..2 or give the output layer 4 units
+        ValueError: label 3 at index 1 is out of range: loss 'softmax_cross_entropy' with 3 output units takes
+        labels 0..2; relabel the classes as 0..2 or give the output layer 4 units
     """
     loss = get_loss(loss)
     spec = loss.spec
@@ -196,7 +200,8 @@ def check_weights(weights, batch: int, dtype, reduction: str) -> Array:
     0 when they are concrete.
 
     Example:
-        >>> check_weights(None, 2, jnp.float32, "mean").tolist(), check_weights([0.5, 0], 2, jnp.float32, "sum").tolist()
+        >>> (check_weights(None, 2, jnp.float32, "mean").tolist(),
+        ...  check_weights([0.5, 0], 2, jnp.float32, "sum").tolist())
         ([1.0, 1.0], [0.5, 0.0])
     """
     if weights is None:
@@ -247,7 +252,8 @@ def check_batch(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean"
     Example:
         >>> import jax
         >>> mlp = MLP((2, 3), "identity")
-        >>> batch = check_batch(mlp, mlp.init(jax.random.key(0)), jnp.ones((4, 2)), jnp.array([0, 2, 1, 0]), "softmax_cross_entropy")
+        >>> labels = jnp.array([0, 2, 1, 0])
+        >>> batch = check_batch(mlp, mlp.init(jax.random.key(0)), jnp.ones((4, 2)), labels, "softmax_cross_entropy")
         >>> batch.x.shape, batch.targets.shape, batch.weights.shape
         ((4, 2), (4, 3), (4,))
     """

@@ -45,7 +45,8 @@ def decision_threshold(mlp: MLP, loss=None) -> float:
     relu, ...) needs the loss: a regression loss on 0/1 targets thresholds at 0.5.
 
     Example:
-        >>> decision_threshold(MLP((2, 1), "tanh")), decision_threshold(MLP((2, 1), "identity"), "sigmoid_binary_cross_entropy")
+        >>> (decision_threshold(MLP((2, 1), "tanh")),
+        ...  decision_threshold(MLP((2, 1), "identity"), "sigmoid_binary_cross_entropy"))
         (0.0, 0.0)
     """
     output = mlp.activations[-1]
@@ -124,7 +125,8 @@ def accuracy(mlp: MLP, params: Params, x, y, *, loss=None, threshold: float | No
     Example:
         >>> import jax
         >>> mlp = MLP((2, 3), "identity")
-        >>> 0.0 <= accuracy(mlp, mlp.init(jax.random.key(0)), jax.numpy.ones((4, 2)), jax.numpy.array([0, 1, 2, 0])) <= 1.0
+        >>> labels = jax.numpy.array([0, 1, 2, 0])
+        >>> 0.0 <= accuracy(mlp, mlp.init(jax.random.key(0)), jax.numpy.ones((4, 2)), labels) <= 1.0
         True
     """
     predicted = predict(mlp, params, x, loss=loss, threshold=threshold)

@@ -104,7 +104,10 @@ class GradCheckReport(NamedTuple):
         """One line: worst errors, what was compared and left out, PASS/FAIL."""
         text = f"max relative error vs jax.grad {self.max_rel_error('autodiff'):.1e} on {self.total_entries} entries"
         if self.finite_differences:
-            text += f", vs finite differences {self.max_rel_error('finite differences'):.1e} on {self.fd_entries} of {self.fd_sampled} sampled entries"
+            text += (
+                f", vs finite differences {self.max_rel_error('finite differences'):.1e} "
+                f"on {self.fd_entries} of {self.fd_sampled} sampled entries"
+            )
             if self.kink_entries:
                 text += f" ({self.kink_entries} left out: their perturbation crossed a kink)"
         problems = self.problems
@@ -112,12 +115,16 @@ class GradCheckReport(NamedTuple):
         return f"gradient check {verdict}: {text}"
 
     def __str__(self) -> str:
-        header = f"{'layer':>5} {'param':>5} {'shape':>10} {'reference':>18} {'compared':>8} {'max abs err':>12} {'max rel err':>12}  worst entry"
+        header = (
+            f"{'layer':>5} {'param':>5} {'shape':>10} {'reference':>18} {'compared':>8} "
+            f"{'max abs err':>12} {'max rel err':>12}  worst entry"
+        )
         lines = [header, "-" * len(header)]
         for r in self.rows:
             note = f"  {r.nonfinite}" if r.nonfinite else ""
             lines.append(
-                f"{r.layer:>5} {r.param:>5} {str(r.shape):>10} {r.reference:>18} {r.compared:>8} {r.abs_error:>12.3e} {r.rel_error:>12.3e}  {r.worst_index}{note}"
+                f"{r.layer:>5} {r.param:>5} {str(r.shape):>10} {r.reference:>18} {r.compared:>8} "
+                f"{r.abs_error:>12.3e} {r.rel_error:>12.3e}  {r.worst_index}{note}"
             )
         lines.append(self.summary())
         return "\n".join(lines)
@@ -185,15 +192,17 @@ def finite_difference_grad(
     Returns:
         ``(gradient, crosses_kink)``: the second is True where the two perturbed
         parameter vectors put some net input of a kinked activation (relu, hard limits,
-        leaky relu, elu: the ``kinks`` of its registry entry) on different sides of a kink, so the difference quotient straddles a
-        jump of the derivative and is not an estimate of it.
+        leaky relu, elu: the ``kinks`` of its registry entry) on different sides of a kink,
+        so the difference quotient straddles a jump of the derivative and is not an estimate
+        of it.
 
     Example:
         >>> import jax.numpy as jnp
         >>> from funcmlp.core.params import params_from_arrays
         >>> mlp = MLP((1, 1), "identity")
         >>> p = params_from_arrays([([[2.0]], [0.0])], dtype=jnp.float64)
-        >>> g, kink = finite_difference_grad(mlp, p, jnp.array([[3.0]], jnp.float64), jnp.array([[0.0]], jnp.float64), "sse")
+        >>> x, y = jnp.array([[3.0]], jnp.float64), jnp.array([[0.0]], jnp.float64)
+        >>> g, kink = finite_difference_grad(mlp, p, x, y, "sse")
         >>> [round(float(v), 6) for v in g], kink.tolist()
         ([36.0, 12.0], [False, False])
     """
@@ -270,7 +279,8 @@ def _central_differences(mlp: MLP, loss, reduction, treedef, eps, leaves, x, y, 
 
 
 def _in_float64(params, x, y, weights=None):
-    """Params, inputs, float targets and weights as float64 (integer labels stay integers); call under ``jax.enable_x64``."""
+    """Params, inputs, float targets and weights as float64 (integer labels stay integers); call under
+    ``jax.enable_x64``."""
     params64 = jax.tree_util.tree_map(lambda leaf: jnp.asarray(np.asarray(leaf), jnp.float64), params)
     y_np = np.asarray(y)
     y64 = jnp.asarray(y_np if np.issubdtype(y_np.dtype, np.integer) else y_np.astype(np.float64))

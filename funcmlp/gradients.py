@@ -2,9 +2,9 @@
 
 Contract::
 
-    backprop(mlp, params, x, y, loss, reduction=, weights=, key=, train=)  -> Backprop(grads, sensitivities, loss, trace)
-    objective(...)                                                          -> L, a scalar
-    autodiff_grad(...)                                                      -> jax.grad of objective, params' structure
+    backprop(mlp, params, x, y, loss, reduction=, weights=, key=, train=) -> Backprop(grads, sensitivities, loss, trace)
+    objective(...)                                                         -> L, a scalar
+    autodiff_grad(...)                                                     -> jax.grad of objective, params' structure
 
 Each checks its input once (:func:`funcmlp.checks.check_batch`: the loss against the output
 layer, the targets and weights against the loss, the params and inputs against the network),

@@ -36,12 +36,12 @@ def _estimator_checks():
     their reasons, the ones that do not apply left out (scikit-learn would skip them)."""
     for estimator in (MLPClassifier(random_state=0), MLPRegressor(random_state=0), Perceptron()):
         expected = EXPECTED_FAILURES[type(estimator).__name__]
-        for estimator, check in estimator_checks_generator(estimator):
+        for instance, check in estimator_checks_generator(estimator):
             name = (check.func if isinstance(check, functools.partial) else check).__name__
             if name in NOT_APPLICABLE:
                 continue
             marks = [pytest.mark.xfail(reason=expected[name])] if name in expected else []
-            yield pytest.param(estimator, check, marks=marks, id=f"{type(estimator).__name__}-{name}")
+            yield pytest.param(instance, check, marks=marks, id=f"{type(instance).__name__}-{name}")
 
 
 @pytest.mark.parametrize("estimator, check", _estimator_checks())

@@ -108,7 +108,8 @@ def gradient_fn(mlp: MLP, loss: Loss, reduction: str, gradient: str = "manual") 
         >>> from funcmlp.registry.losses import get_loss
         >>> mlp = MLP((2, 3, 1), "tanh")
         >>> step = gradient_fn(mlp, get_loss("sse"), "mean")
-        >>> value, grads, outputs = step(mlp.init(jax.random.key(0)), jnp.ones((4, 2)), jnp.zeros((4, 1)), jnp.ones(4), None)
+        >>> params = mlp.init(jax.random.key(0))
+        >>> value, grads, outputs = step(params, jnp.ones((4, 2)), jnp.zeros((4, 1)), jnp.ones(4), None)
         >>> outputs.shape, grads[0].W.shape
         ((4, 1), (2, 3))
     """

@@ -75,7 +75,8 @@ def params_from_arrays(layers: Sequence[tuple], *, convention: str = "row", dtyp
         b = np.asarray(pair[1], dtype=np.float64).reshape(-1)
         if b.shape != (W.shape[1],):
             raise ValueError(
-                f"layer {index}: bias has {b.size} entries but W{' (after transposing the column convention)' if convention == 'column' else ''} "
+                f"layer {index}: bias has {b.size} entries but "
+                f"W{' (after transposing the column convention)' if convention == 'column' else ''} "
                 f"has shape {W.shape}, i.e. {W.shape[1]} units; give one bias per unit"
             )
         if params and params[-1].W.shape[1] != W.shape[0]:

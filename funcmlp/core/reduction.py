@@ -28,7 +28,8 @@ def reduction_weights(weights: jax.Array, reduction: str) -> jax.Array:
     """The factors ``r_i`` ``(batch,)`` that turn per-example losses into the batch loss.
 
     Example:
-        >>> reduction_weights(jnp.array([1.0, 3.0]), "mean").tolist(), reduction_weights(jnp.array([1.0, 3.0]), "sum").tolist()
+        >>> weights = jnp.array([1.0, 3.0])
+        >>> reduction_weights(weights, "mean").tolist(), reduction_weights(weights, "sum").tolist()
         ([0.25, 0.75], [1.0, 3.0])
     """
     if reduction == "sum":

@@ -158,7 +158,8 @@ def unregister_activation(name: str) -> None:
         raise ValueError(f"{name!r} is built in and cannot be removed")
     if name not in ACTIVATIONS:
         raise ValueError(
-            f"no registered activation {name!r}; registered: {', '.join(n for n in ACTIVATIONS if n not in ACTIVATION_NAMES) or 'none'}"
+            f"no registered activation {name!r}; registered: "
+            f"{', '.join(n for n in ACTIVATIONS if n not in ACTIVATION_NAMES) or 'none'}"
         )
     del ACTIVATIONS[name]
 
@@ -177,7 +178,8 @@ class Activation:
     Example:
         >>> import jax.numpy as jnp
         >>> act = Activation("leaky_relu", 0.1)
-        >>> [round(v, 6) for v in act(jnp.array([-2.0, 3.0])).tolist()], [round(v, 6) for v in act.derivative(jnp.array([-2.0, 3.0])).tolist()]
+        >>> n = jnp.array([-2.0, 3.0])
+        >>> [round(v, 6) for v in act(n).tolist()], [round(v, 6) for v in act.derivative(n).tolist()]
         ([-0.2, 3.0], [0.1, 1.0])
     """
 

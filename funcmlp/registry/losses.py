@@ -43,7 +43,8 @@ sum of per-example losses by the batch size (or by the sum of example weights), 
 Example:
     >>> import jax.numpy as jnp
     >>> sse = get_loss("sse")
-    >>> float(sse.per_example(jnp.array([[4.0]]), jnp.array([[0.0]]))[0]), float(sse.gradient(jnp.array([[4.0]]), jnp.array([[0.0]]))[0, 0])
+    >>> a, y = jnp.array([[4.0]]), jnp.array([[0.0]])
+    >>> float(sse.per_example(a, y)[0]), float(sse.gradient(a, y)[0, 0])
     (16.0, 8.0)
 """
 
@@ -270,18 +271,21 @@ class Loss:
         """Raise ``ValueError`` if the output layer cannot feed this loss (with the fix).
 
         Example:
-            >>> Loss("softmax_cross_entropy").check_output(Activation("softmax"), 3)
+            >>> Loss("softmax_cross_entropy").check_output(Activation("softmax"), 3)  # doctest: +NORMALIZE_WHITESPACE
             Traceback (most recent call last):
             ...
-            ValueError: loss 'softmax_cross_entropy' takes logits but the output activation 'softmax' already gives probabilities (it would be applied twice); use output='identity', or keep the softmax output with loss 'cross_entropy'
+            ValueError: loss 'softmax_cross_entropy' takes logits but the output activation 'softmax' already
+            gives probabilities (it would be applied twice); use output='identity', or keep the softmax output
+            with loss 'cross_entropy'
         """
         spec, output = self.spec, activation.name
         if spec.takes == "probabilities" and output not in spec.paired:
             wanted = next(iter(spec.paired))
             logits = spec.paired[wanted]
             raise ValueError(
-                f"loss {self.name!r} takes the probabilities of a {wanted!r} output layer, but the output activation is "
-                f"{output!r}; use output={wanted!r}, or the logits loss {logits!r} with output='identity'"
+                f"loss {self.name!r} takes the probabilities of a {wanted!r} output layer, "
+                f"but the output activation is {output!r}; use output={wanted!r}, "
+                f"or the logits loss {logits!r} with output='identity'"
             )
         if spec.takes == "logits" and activation.spec.probabilities:
             probability_loss = next(
@@ -295,7 +299,8 @@ class Loss:
         if units < spec.min_units:
             raise ValueError(
                 f"loss {self.name!r} needs at least {spec.min_units} output units (one per class), got {units}; "
-                "for two classes with one unit use sigmoid_binary_cross_entropy (or a sigmoid output with binary_cross_entropy)"
+                "for two classes with one unit use sigmoid_binary_cross_entropy "
+                "(or a sigmoid output with binary_cross_entropy)"
             )
 
     def output_terms(self, activation: Activation, n: Array, a: Array, y: Array) -> tuple[Array, Array]:

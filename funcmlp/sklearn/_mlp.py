@@ -216,7 +216,8 @@ class _BaseMLP(BaseEstimator):
         sizes = (sizes,) if np.ndim(sizes) == 0 else tuple(sizes)
         if not all(isinstance(s, (int, np.integer)) and s >= 1 for s in sizes):
             raise ValueError(
-                f"hidden_layer_sizes must be positive integers (e.g. (100,) or (64, 32)), got {self.hidden_layer_sizes!r}"
+                "hidden_layer_sizes must be positive integers (e.g. (100,) or (64, 32)), "
+                f"got {self.hidden_layer_sizes!r}"
             )
         return tuple(int(s) for s in sizes)
 
@@ -427,7 +428,8 @@ class _BaseMLP(BaseEstimator):
         self._key_data = np.asarray(jax.random.key_data(state.key))
         if not incremental and not stopped and self.n_iter_ >= self.max_iter:
             warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -487,7 +489,8 @@ class _BaseMLP(BaseEstimator):
             return current / 5.0, False
         if self.verbose:
             print(
-                f"{'Validation score' if self.early_stopping else 'Training loss'} did not improve more than tol={self.tol} "
+                f"{'Validation score' if self.early_stopping else 'Training loss'} "
+                f"did not improve more than tol={self.tol} "
                 f"for {self.n_iter_no_change} consecutive epochs. Stopping."
             )
         return rate, True
@@ -586,7 +589,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     Example:
         >>> import numpy as np
         >>> X = np.linspace(-1, 1, 64).reshape(-1, 1); y = np.hstack([X ** 2, -X])
-        >>> model = MLPRegressor((32,), activation="tanh", learning_rate_init=0.01, max_iter=300, n_iter_no_change=300, random_state=0).fit(X, y)
+        >>> model = MLPRegressor(
+        ...     (32,), activation="tanh", learning_rate_init=0.01, max_iter=300, n_iter_no_change=300, random_state=0
+        ... ).fit(X, y)
         >>> model.predict(X).shape, model.score(X, y) > 0.9
         ((64, 2), True)
     """

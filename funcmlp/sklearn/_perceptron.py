@@ -140,7 +140,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.intercept_ = np.asarray(params[0].b).copy()
         if not incremental and not converged:
             warnings.warn(
-                f"Maximum number of iteration reached ({self.max_iter}) before convergence. Consider increasing max_iter.",
+                f"Maximum number of iteration reached ({self.max_iter}) before convergence. "
+                "Consider increasing max_iter.",
                 ConvergenceWarning,
                 stacklevel=2,
             )

@@ -100,10 +100,12 @@ class TrainConfig:
 
         Example:
             >>> import optax
-            >>> TrainConfig.from_options({"loss": "sse", "optimizer": optax.sgd(0.1), "batch_size": 2, "epoch": 3})
+            >>> options = {"loss": "sse", "optimizer": optax.sgd(0.1), "batch_size": 2, "epoch": 3}
+            >>> TrainConfig.from_options(options)  # doctest: +NORMALIZE_WHITESPACE
             Traceback (most recent call last):
             ...
-            ValueError: unknown training option 'epoch'; TrainConfig takes loss, optimizer, batch_size, reduction, gradient, drop_last, shuffle, classification, on_nonfinite, validate_every, mesh
+            ValueError: unknown training option 'epoch'; TrainConfig takes loss, optimizer, batch_size, reduction,
+            gradient, drop_last, shuffle, classification, on_nonfinite, validate_every, mesh
         """
         fields = [field.name for field in dataclasses.fields(cls)]
         if config is not None:

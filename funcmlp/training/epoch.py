@@ -4,7 +4,8 @@ Contract::
 
     TrainState(params, opt_state, key)        what an epoch changes (a pytree)
     TrainData(x, targets, classes, weights)    checked data: x (N', d_0), targets (N', d_L), classes (N',) or None,
-                                               sample weights (N',) or None; rows = N, the real rows (N' >= N with a mesh)
+                                               sample weights (N',) or None; rows = N, the real rows
+                                               (N' >= N with a mesh)
     EpochMetrics(loss, accuracy, first_bad, bad_layer, skipped)   device scalars
 
 The shuffled mini-batches run by ``lax.scan``: the per-batch loop never returns to Python.

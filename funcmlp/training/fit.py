@@ -108,7 +108,10 @@ def fit(
     early = None
     if early_stopping is not None:
         if validation is None or config.validate_every != 1:
-            raise ValueError(f"early_stopping={early_stopping!r} needs validation data and validate_every=1")
+            raise ValueError(
+                f"early_stopping={early_stopping!r} needs a patience of at least 1 epoch, validation data and "
+                "validate_every=1; pass validation=(x_val, y_val)"
+            )
         early = EarlyStopping(early_stopping, min_delta, best=params)
     checkpoints = None
     if checkpoint_dir is not None:

@@ -84,7 +84,8 @@ def resolve_mesh(mesh) -> Mesh | None:
     if not isinstance(mesh, Mesh) or DATA_AXIS not in mesh.axis_names:
         names = getattr(mesh, "axis_names", None)
         raise ValueError(
-            f"mesh needs an axis named {DATA_AXIS!r} to split the batch over, got {type(mesh).__name__} with axes {names}; "
+            f"mesh needs an axis named {DATA_AXIS!r} to split the batch over, "
+            f"got {type(mesh).__name__} with axes {names}; "
             f"e.g. jax.make_mesh((jax.device_count(),), ({DATA_AXIS!r},)) or mesh='auto'"
         )
     auto = (AxisType.Auto,) * len(mesh.axis_names)
