@@ -5,7 +5,7 @@ written by ``funcmlp predict`` from the saved params (with --model, from a model
 before: no training at all).
 
     python examples/digits.py [--mnist PATH] [--kaggle-test test.csv] [--out DIR] [--fast]
-    python examples/digits.py --model runs/mnist/params.npz --kaggle-test test.csv --out DIR
+    python examples/digits.py --model runs/mnist/model.npz --kaggle-test test.csv --out DIR
 """
 
 import argparse
@@ -18,7 +18,7 @@ import optax
 
 from funcmlp import MLP, evaluate, fit, predict, save_checkpoint
 from funcmlp.training.batching import iterations_per_epoch
-from funcmlp.cli.main import main as funcmlp_command
+from funcmlp.cli import main as funcmlp_command
 from funcmlp.data.datasets import load_digits, load_mnist
 from funcmlp.io.plots import plot_confusion, plot_history
 
@@ -45,7 +45,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/digits")
     parser.add_argument("--fast", action="store_true", help="a few epochs (for the tests)")
-    parser.add_argument("--model", help="with --kaggle-test: a params.npz trained on MNIST before (this script or funcmlp train): predict only")
+    parser.add_argument("--model", help="with --kaggle-test: a model.npz trained on MNIST before (this script or funcmlp train): predict only")
     args = parser.parse_args(argv)
     submission = os.path.join(args.out, "submission.csv")
     if args.model:
@@ -79,14 +79,14 @@ def main(argv=None):
     print(f"test accuracy {test.accuracy:.4f} ({len(data.x_test)} examples), loss {test.loss:.4f}; "
           f"{np.median(history.epoch_seconds[1:] or history.epoch_seconds) * 1e3:.1f} ms per epoch")
     os.makedirs(args.out, exist_ok=True)
-    save_checkpoint(os.path.join(args.out, "params.npz"), mlp, params,
+    save_checkpoint(os.path.join(args.out, "model.npz"), mlp, params,
                     extra={"data": "mnist" if args.mnist else "digits", "loss": "softmax_cross_entropy", "test_accuracy": test.accuracy})
     plot_history(history, os.path.join(args.out, "curves.png"), title=f"{data.name}: {mlp}")
     predictions = np.asarray(predict(mlp, params, as32(data.x_test)))
     plot_confusion(data.y_test, predictions, os.path.join(args.out, "confusion.png"), 10, title=f"{data.name} test split")
     if args.kaggle_test:
-        funcmlp_command(["predict", os.path.join(args.out, "params.npz"), "--data-path", args.kaggle_test, "--out", submission])
-    print(f"wrote {args.out}/params.npz, curves.png, confusion.png" + (", submission.csv" if args.kaggle_test else ""))
+        funcmlp_command(["predict", os.path.join(args.out, "model.npz"), "--data-path", args.kaggle_test, "--out", submission])
+    print(f"wrote {args.out}/model.npz, curves.png, confusion.png" + (", submission.csv" if args.kaggle_test else ""))
     return test
 
 

@@ -42,7 +42,7 @@ def test_digits(monkeypatch, tmp_path, capsys):
     out = capsys.readouterr().out
     accuracy = float(out.split("test accuracy ")[1].split()[0])
     assert accuracy > 0.9  # 3 epochs
-    assert {"params.npz", "curves.png", "confusion.png"} <= {p.name for p in tmp_path.iterdir()}
+    assert {"model.npz", "curves.png", "confusion.png"} <= {p.name for p in tmp_path.iterdir()}
 
 
 def test_optimizers(monkeypatch, tmp_path, capsys):
@@ -96,11 +96,11 @@ def test_digits_writes_a_kaggle_submission_from_a_saved_model(monkeypatch, tmp_p
 
     from funcmlp import MLP, save_checkpoint
     mlp = MLP((784, 8, 10), "relu", output="identity")
-    save_checkpoint(tmp_path / "params.npz", mlp, mlp.init(jax.random.key(0)), extra={"data": "mnist", "loss": "softmax_cross_entropy"})
+    save_checkpoint(tmp_path / "model.npz", mlp, mlp.init(jax.random.key(0)), extra={"data": "mnist", "loss": "softmax_cross_entropy"})
     pixels = np.random.default_rng(1).integers(0, 256, size=(3, 784))
     (tmp_path / "test.csv").write_text(",".join(f"pixel{i}" for i in range(784)) + "\n" + "\n".join(",".join(map(str, r)) for r in pixels) + "\n")
     out = tmp_path / "run"
-    assert run_example("digits.py", "--model", str(tmp_path / "params.npz"), "--kaggle-test", str(tmp_path / "test.csv"), "--out", str(out),
+    assert run_example("digits.py", "--model", str(tmp_path / "model.npz"), "--kaggle-test", str(tmp_path / "test.csv"), "--out", str(out),
                        monkeypatch=monkeypatch) == 0
     rows = (out / "submission.csv").read_text().splitlines()
     assert rows[0] == "ImageId,Label" and [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]

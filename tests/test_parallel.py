@@ -72,7 +72,7 @@ def test_a_mesh_without_a_data_axis_is_refused():
 
 
 def test_the_command_line_refuses_bad_device_and_process_options(capsys):
-    from funcmlp.cli.main import main
+    from funcmlp.cli import main
 
     cases = {
         ("--devices", "64"): "64 devices asked for, 1 available (cpu); ask for 1 to 1 or 'all'; on CPU, JAX_NUM_CPU_DEVICES=N",
@@ -100,7 +100,7 @@ def _free_port() -> int:
 
 def _two_processes(environ, *arguments):
     port = _free_port()
-    processes = [subprocess.Popen([sys.executable, "-m", "funcmlp.cli.main", *arguments, "--coordinator", f"127.0.0.1:{port}",
+    processes = [subprocess.Popen([sys.executable, "-m", "funcmlp.cli", *arguments, "--coordinator", f"127.0.0.1:{port}",
                                    "--num-processes", "2", "--process-id", str(i)],
                                   env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
     try:
@@ -120,12 +120,12 @@ def test_two_processes_train_and_resume_to_the_params_of_one(tmp_path):
     common = ["train", "--data", "digits", "--hidden", "32", "--batch-size", "50", "--dropout", "0", "--schedule", "constant", "--float64",
               "--no-check", "--quiet"]
     environ = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "2"}
-    one = subprocess.run([sys.executable, "-m", "funcmlp.cli.main", *common, "--epochs", "2", "--out", str(tmp_path / "one")], env=environ,
+    one = subprocess.run([sys.executable, "-m", "funcmlp.cli", *common, "--epochs", "2", "--out", str(tmp_path / "one")], env=environ,
                          capture_output=True, text=True, timeout=120)
     assert one.returncode == 0, one.stderr
     assert "4 devices in 2 processes" in _two_processes(environ, *common, "--epochs", "1", "--out", str(tmp_path / "two"))
     _two_processes(environ, "train", "--resume", str(tmp_path / "two"), "--epochs", "2", "--no-check", "--quiet")
-    with np.load(tmp_path / "one" / "params.npz") as a, np.load(tmp_path / "two" / "params.npz") as b:
+    with np.load(tmp_path / "one" / "model.npz") as a, np.load(tmp_path / "two" / "model.npz") as b:
         names = [name for name in a.files if name != "meta"]
         assert names == [name for name in b.files if name != "meta"] and names
         for name in names:
