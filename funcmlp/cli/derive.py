@@ -106,11 +106,13 @@ def run(args) -> int:
         return _network(args)
     if args.steps is not None:
         raise ValueError(
-            f"--steps replays gradient steps of a network example: give --example FILE or one of {', '.join(SEED_EXAMPLES)}"
+            "--steps replays gradient steps of a network example: give --example FILE or one of "
+            + ", ".join(SEED_EXAMPLES)
         )
     if args.list or not args.name:
         print(
-            f"{'check':<26} symbolic check of an architecture: funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse"
+            f"{'check':<26} symbolic check of an architecture: "
+            "funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse"
         )
         print("\n".join(f"{name:<26} {title}" for name, (title, _) in entries.items()))
         return 0

@@ -7,10 +7,10 @@ Example:
     >>> import tempfile
     >>> from funcmlp.cli import main
     >>> run = tempfile.mkdtemp()
-    >>> main(["train", "--data", "xor", "--epochs", "2", "--no-check", "--quiet", "--out", run, "--no-compile-cache"])  # doctest: +ELLIPSIS
+    >>> main(["train", "--data", "xor", "--epochs", "2", "--no-check", "--quiet", "--out", run])  # doctest: +ELLIPSIS
     data ...
     0
-    >>> main(["evaluate", run, "--no-compile-cache"])  # doctest: +ELLIPSIS
+    >>> main(["evaluate", run])  # doctest: +ELLIPSIS
     /.../model.npz is a model (epoch 2 of 2), evaluating it
     MLP 2 -> ... on xor test split (4 examples): loss ...
     0

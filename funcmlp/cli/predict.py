@@ -10,9 +10,11 @@ Example:
     >>> from funcmlp.cli import main
     >>> from funcmlp.io.model_file import save_model
     >>> folder = tempfile.mkdtemp(); mlp = MLP((2, 3), "identity")
-    >>> save_model(os.path.join(folder, "model.npz"), mlp, mlp.init(jax.random.key(0)), extra={"loss": "softmax_cross_entropy"})
+    >>> extra = {"loss": "softmax_cross_entropy"}
+    >>> save_model(os.path.join(folder, "model.npz"), mlp, mlp.init(jax.random.key(0)), extra=extra)
     >>> np.save(os.path.join(folder, "x.npy"), np.ones((4, 2)))
-    >>> main(["predict", folder, "--data-path", os.path.join(folder, "x.npy"), "--out", os.path.join(folder, "p.csv")])  # doctest: +ELLIPSIS
+    >>> x, out = os.path.join(folder, "x.npy"), os.path.join(folder, "p.csv")
+    >>> main(["predict", folder, "--data-path", x, "--out", out])  # doctest: +ELLIPSIS
     /.../model.npz is a model (epoch unknown), predicting with it
     wrote /.../p.csv: 4 predictions (ImageId from 1)
     0
@@ -50,8 +52,6 @@ def _inputs(path: str, trained_on, features: int):
     """The inputs of a prediction file ``(N, features)``, scaled as the model's training data were."""
     import os
 
-    import numpy as np
-
     from funcmlp.data.datasets import scale_pixels
     from funcmlp.data.mnist import PIXELS, load_kaggle_csv, read_idx
     from funcmlp.io.arrays import load_npy
@@ -64,7 +64,8 @@ def _inputs(path: str, trained_on, features: int):
     else:
         if trained_on != "mnist":
             raise ValueError(
-                f"{path}: CSV and IDX files hold MNIST pixels, for a model trained with --data mnist; this one was trained "
+                f"{path}: CSV and IDX files hold MNIST pixels, for a model trained with --data mnist; "
+                "this one was trained "
                 f"on {trained_on or 'unknown data'!r}: give a .npy of its inputs, scaled as in training"
             )
         pixels = (
@@ -85,7 +86,7 @@ def run(args) -> int:
     from funcmlp import get_loss, predict
     from funcmlp.io.run_folder import open_model
 
-    check_writable_file(args.out, "--out", ".csv")
+    check_writable_file(args.out, "--out")
     found = open_model(args.model)
     print(f"{found.describe()}, predicting with {'it' if found.kind == 'model' else 'its params'}")
     mlp, params, loss = found.mlp, found.params, found.record["loss"]

@@ -24,7 +24,8 @@ def add_arguments(train) -> None:
     scale.add_argument(
         "--coordinator",
         metavar="HOST:PORT",
-        help="several processes joined by jax.distributed: process 0's address; give --num-processes and --process-id too",
+        help="several processes joined by jax.distributed: process 0's address; "
+        "give --num-processes and --process-id too",
     )
     scale.add_argument(
         "--num-processes", type=int, metavar="N", help="with --coordinator: how many processes take part"

@@ -19,11 +19,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import sys
 import time
 
 from funcmlp.cli import processes, train_options
 from funcmlp.cli.common import Interrupted
+from funcmlp.cli.progress import progress_callback
 from funcmlp.io.memory import OPTIMIZER_SLOTS, check_fits, parameter_count, training_bytes
 
 
@@ -107,11 +107,12 @@ def _train(args) -> int:
     if mesh is not None:
         count = jax.process_count()
         print(
-            f"devices {mesh.size} devices in {count} process{'es' if count > 1 else ''} ({mesh.devices.flat[0].platform}), "
+            f"devices {mesh.size} devices in {count} process{'es' if count > 1 else ''} "
+            f"({mesh.devices.flat[0].platform}), "
             f"each batch split over them, params replicated"
         )
 
-    progress = _progress(args)
+    progress = progress_callback(args)
     start = time.perf_counter()
     writes = args.out is not None and jax.process_index() == 0
     try:
@@ -274,33 +275,3 @@ def _plots(args, mlp, params, history, data, x_test):
         return written
 
     return write
-
-
-def _progress(args):
-    if args.quiet:
-        return None
-    try:
-        from tqdm import tqdm
-    except ModuleNotFoundError:
-        tqdm = None
-    if tqdm is not None and sys.stderr.isatty():
-        bar = tqdm(total=args.epochs, unit="epoch", leave=False)
-
-        def update(epoch, history):
-            stats = {"loss": f"{history.train_loss[-1]:.4f}"}
-            if history.val_accuracy:
-                stats["val_acc"] = f"{history.val_accuracy[-1]:.4f}"
-            bar.set_postfix(stats)
-            bar.update(1)
-
-        update.close = bar.close
-        return update
-    every = max(args.epochs // 10, 1)
-
-    def report(epoch, history):
-        if epoch % every == 0 or epoch == args.epochs:
-            val = f", val loss {history.val_loss[-1]:.4f}" if history.val_loss else ""
-            acc = f", val accuracy {history.val_accuracy[-1]:.4f}" if history.val_accuracy else ""
-            print(f"epoch {epoch:>4}: train loss {history.train_loss[-1]:.4f}{val}{acc}", flush=True)
-
-    return report

@@ -85,24 +85,28 @@ def add_arguments(train) -> None:
         "--patience",
         type=int,
         metavar="N",
-        help="early stopping: stop when the validation loss has not improved for N epochs, keeping the best epoch's params",
+        help="early stopping: stop when the validation loss has not improved for N epochs, "
+        "keeping the best epoch's params",
     )
     add("--min-delta", type=float, help="with --patience: the improvement that counts (default 0)")
     add(
         "--on-nonfinite",
         choices=("stop", "skip"),
-        help="a step whose loss or gradient is NaN/inf: stop with the last finite params (default) or skip it and count it",
+        help="a step whose loss or gradient is NaN/inf: stop with the last finite params (default) "
+        "or skip it and count it",
     )
     add(
         "--checkpoint-every",
         type=int,
         metavar="N",
-        help="with --out: write DIR/training_state.npz (params, optimizer state, key, history) every N epochs (default 1) and on Ctrl-C",
+        help="with --out: write DIR/training_state.npz (params, optimizer state, key, history) every N epochs "
+        "(default 1) and on Ctrl-C",
     )
     add(
         "--resume",
         metavar="DIR",
-        help=f"go on with the run in DIR (its training_state.npz): {', '.join('--' + n.replace('_', '-') for n in MAY_CHANGE)} "
+        help="go on with the run in DIR (its training_state.npz): "
+        f"{', '.join('--' + n.replace('_', '-') for n in MAY_CHANGE)} "
         "may be given anew; the other options are the run's",
     )
     add("--quiet", action="store_true", help="print only the summary")
@@ -127,7 +131,7 @@ def _flag(name: str) -> str:
 
 
 def _shown(value) -> str:
-    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    return ",".join(map(str, value)) if isinstance(value, list) else "none" if value is None else str(value)
 
 
 def settle(args, notes: list | None = None):
@@ -181,7 +185,7 @@ def _saved(folder: str) -> tuple[dict, int]:
     path = state_path(folder)
     if not os.path.exists(path):
         old = [name for name in OLD_NAMES if os.path.exists(os.path.join(folder, name))]
-        hint = f" (its {' and '.join(old)} are an earlier funcmlp's, read no more)" if old else ""
+        hint = f" ({' and '.join(old)}: an earlier funcmlp's files, read no more)" if old else ""
         raise ValueError(
             f"--resume {folder}: no training_state.npz there{hint}; start a run with: funcmlp train --out {folder}"
         )
@@ -196,7 +200,7 @@ def _saved(folder: str) -> tuple[dict, int]:
     for name, value in options.items():
         kind = bool if name in ("drop_last", "float64") else list if name == "hidden" else (str, int, float)
         if name not in known or (
-            value is not None and (not isinstance(value, kind) or (kind != bool and isinstance(value, bool)))
+            value is not None and (not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)))
         ):
             raise ValueError(
                 f"--resume {folder}: the saved option {name} = {str(value)[:60]!r} is not one funcmlp train takes; "
@@ -246,6 +250,7 @@ def _resumed(args, notes: list):
             )
     if resumed.epochs < epoch:
         raise ValueError(
-            f"--resume {folder}: --epochs {resumed.epochs}, but the run has done {epoch} epochs; give more, or leave it out"
+            f"--resume {folder}: --epochs {resumed.epochs}, but the run has done {epoch} epochs; "
+            "give more, or leave it out"
         )
     return resumed

@@ -9,9 +9,9 @@ where JAX reports one, else the host's available memory (``MemAvailable`` of
 Example:
     >>> training_bytes((784, 512, 10), batch_size=128, examples=60000, itemsize=4, optimizer_slots=2)
     201532400
-    >>> check_fits(10**15, "a network of 10**15 bytes", "use fewer units", available=10**9)
+    >>> check_fits(10**14, "a network of 10**14 bytes", "use fewer units", available=10**9)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    ValueError: a network of 10**15 bytes needs about 1000.0 TB of memory, more than the 1.0 GB available; use fewer units
+    ValueError: a network of 10**14 bytes needs about 100.0 TB of memory, more than the 1.0 GB available; ...
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def _size(n: float) -> str:
         if n < 1000:
             return f"{n:.1f} {unit}" if unit != "bytes" else f"{int(n)} bytes"
         n /= 1000
-    return f"{n:.1f} TB"
+    return f"{n:.1f} TB" if n < 1000 else f"{n:.2g} TB"
 
 
 def check_fits(needed: int, what: str, fix: str, *, available: int | None = None) -> None:

@@ -59,7 +59,8 @@ def network_from_header(header: dict, path) -> funcmlp.MLP:
     and the field that is not what funcmlp writes.
 
     Example:
-        >>> network_from_header({"sizes": [2, 1], "activations": [{"name": "tanh", "alpha": None}], "dropout": []}, "m.npz")
+        >>> header = {"sizes": [2, 1], "activations": [{"name": "tanh", "alpha": None}], "dropout": []}
+        >>> network_from_header(header, "m.npz")
         MLP(sizes=(2, 1), activations=(Activation(name='tanh', alpha=None),), dropout=())
     """
     where = f"{os.fspath(path)!r}"
@@ -186,13 +187,14 @@ def check_not_old(header: dict, path) -> None:
     """A ``ValueError`` saying so where ``header`` is of a format earlier funcmlp versions wrote.
 
     Example:
-        >>> check_not_old({"format": "funcmlp-checkpoint"}, "run/params.npz")
+        >>> check_not_old({"format": "funcmlp-checkpoint"}, "run/params.npz")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        ValueError: 'run/params.npz' is a params.npz of an earlier funcmlp, which this one reads no more; train again: funcmlp train --out DIR
+        ValueError: 'run/params.npz' is a params.npz of an earlier funcmlp, which this one reads no more; ...
     """
     if header.get("format") in OLD_FORMATS:
         raise ValueError(
-            f"{os.fspath(path)!r} is a {OLD_FORMATS[header['format']]} of an earlier funcmlp, which this one reads no more; "
+            f"{os.fspath(path)!r} is a {OLD_FORMATS[header['format']]} of an earlier funcmlp, "
+            "which this one reads no more; "
             "train again: funcmlp train --out DIR"
         )
 

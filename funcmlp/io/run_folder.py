@@ -10,7 +10,8 @@ training state and says which it found.
 Example:
     >>> import jax, tempfile, os
     >>> folder = tempfile.mkdtemp(); mlp = funcmlp.MLP((2, 1), "sigmoid")
-    >>> save_model(os.path.join(folder, MODEL_FILE), mlp, mlp.init(jax.random.key(0)), extra={"data": "xor", "epoch": 3, "epochs": 3})
+    >>> extra = {"data": "xor", "epoch": 3, "epochs": 3}
+    >>> save_model(os.path.join(folder, MODEL_FILE), mlp, mlp.init(jax.random.key(0)), extra=extra)
     >>> write_manifest(folder, [MODEL_FILE])
     >>> found = open_model(folder)
     >>> found.kind, found.record["data"], found.describe().endswith("is a model (epoch 3 of 3)")
@@ -30,7 +31,7 @@ from typing import Any
 import funcmlp  # noqa: F401 (the examples)
 from funcmlp.io.arrays import parse_json, read_header
 from funcmlp.io.files import atomic_write
-from funcmlp.io.model_file import MODEL_FILE, MODEL_FORMAT, OLD_FORMATS, read_model, save_model
+from funcmlp.io.model_file import MODEL_FILE, MODEL_FORMAT, OLD_FORMATS, read_model, save_model  # noqa: F401 (examples)
 from funcmlp.io.training_state import STATE_FILE, STATE_FORMAT, read_state_model
 
 MANIFEST = "manifest.json"

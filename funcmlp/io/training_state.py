@@ -16,7 +16,8 @@ Example:
     >>> history = funcmlp.History(train_loss=[1.0, 0.5, 0.25])
     >>> _ = save_state(folder, mlp, TrainingState(params, adam.init(params), jax.random.key(7), 3, history))
     >>> state = load_state(folder, mlp, params, adam)
-    >>> state.epoch, state.history.train_loss, bool((jax.random.key_data(state.key) == jax.random.key_data(jax.random.key(7))).all())
+    >>> same_key = bool((jax.random.key_data(state.key) == jax.random.key_data(jax.random.key(7))).all())
+    >>> state.epoch, state.history.train_loss, same_key
     (3, [1.0, 0.5, 0.25], True)
 """
 
@@ -136,7 +137,8 @@ def read_state_model(path, *, dtype=None) -> tuple:
     Example:
         >>> import jax, optax, tempfile
         >>> mlp = funcmlp.MLP((2, 1), "sigmoid"); params = mlp.init(jax.random.key(0))
-        >>> path = save_state(tempfile.mkdtemp(), mlp, TrainingState(params, (), jax.random.key(1), 2, funcmlp.History()))
+        >>> state = TrainingState(params, (), jax.random.key(1), 2, funcmlp.History())
+        >>> path = save_state(tempfile.mkdtemp(), mlp, state)
         >>> read_state_model(path)[0] == mlp, read_state_model(path)[2]["epoch"]
         (True, 2)
     """
@@ -163,7 +165,9 @@ def load_state(folder, mlp, params, optimizer) -> TrainingState:
     paths = [jax.tree_util.keystr(p) for p, _ in template]
     saved = header["optimizer_paths"]
     if paths != saved:
-        first = next((i for i, (a, b) in enumerate(zip(saved, paths)) if a != b), min(len(saved), len(paths)))
+        first = next(
+            (i for i, (a, b) in enumerate(zip(saved, paths, strict=False)) if a != b), min(len(saved), len(paths))
+        )
         raise ValueError(
             f"{path} holds the state of another optimizer ({len(saved)} leaves, the {first + 1}th "
             f"{saved[first] if first < len(saved) else 'missing'}; this one has {len(paths)}, the {first + 1}th "
