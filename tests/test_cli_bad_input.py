@@ -239,3 +239,29 @@ def test_files_and_folders_of_an_earlier_funcmlp_are_named(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     refused(["evaluate", str(empty)], capsys, f"{empty} holds neither model.npz nor training_state.npz")
+
+
+@pytest.mark.parametrize(
+    "name, content, match",
+    [
+        ("test.csv", b"\xff\xfe\x00binary" * 50, "test.csv: not a text CSV file (invalid start byte at byte 0)"),
+        (
+            "images-idx3-ubyte",
+            bytes([0, 0, 8, 4]) + (2**32 - 1).to_bytes(4, "big") * 4,
+            "images-idx3-ubyte: header says shape (4294967295, 4294967295, 4294967295, 4294967295) = "
+            "340282366604025813516997721482669850625 bytes, file has 0",
+        ),
+    ],
+)
+def test_data_files_that_are_not_what_they_claim(tmp_path, capsys, name, content, match):
+    (tmp_path / name).write_bytes(content)
+    mlp = MLP((784, 3), "identity")
+    save_model(
+        tmp_path / "model.npz",
+        mlp,
+        mlp.init(jax.random.key(0)),
+        extra={"data": "mnist", "loss": "softmax_cross_entropy"},
+    )
+    refused(
+        ["predict", str(tmp_path), "--data-path", str(tmp_path / name), "--out", str(tmp_path / "p.csv")], capsys, match
+    )

@@ -144,6 +144,7 @@ def _train(args) -> int:
         message = f"training diverged at epoch {diverged.epoch}, step {diverged.step}: {where}; "
         if writes:
             _save(args, mlp, jax.device_get(diverged.params), diverged.history, diverged.epoch - 1, "diverged")
+        if args.out is not None:  # written by process 0
             raise ValueError(
                 message + f"the last finite model is saved in {os.path.join(args.out, 'model.npz')}; go on with a "
                 f"lower learning rate: funcmlp train --resume {args.out} --lr {args.lr / 10:g}"

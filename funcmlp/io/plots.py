@@ -2,7 +2,7 @@
 
 Example:
     >>> import os, tempfile
-    >>> from funcmlp.training.loop import History
+    >>> from funcmlp import History
     >>> h = History(train_loss=[1.0, 0.5], val_loss=[1.1, 0.7], epoch_seconds=[0.1, 0.1])
     >>> path = plot_history(h, os.path.join(tempfile.mkdtemp(), "curves.png"))
     >>> os.path.getsize(path) > 0
