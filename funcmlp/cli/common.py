@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 
-SEEDS = 2**32
+from funcmlp.io.run_folder import SEEDS
 
 
 class UsageError(ValueError):

@@ -142,11 +142,17 @@ def read_state_model(path, *, dtype=None) -> tuple:
         >>> read_state_model(path)[0] == mlp, read_state_model(path)[2]["epoch"]
         (True, 2)
     """
+    mlp, params, header, _ = _read_state(path, dtype)
+    return mlp, params, header
+
+
+def _read_state(path, dtype) -> tuple:
+    """``(mlp, params, header, arrays)`` of a training-state file, read once and checked."""
     check_not_old(read_header(path, "funcmlp training state file"), path)
     header, arrays = read_npz(path, STATE_FORMAT, STATE_VERSION, "training state")
     header = _checked(header, path)
     mlp = network_from_header(header, path)
-    return mlp, layers_from_arrays(arrays, mlp, path, dtype=dtype), header
+    return mlp, layers_from_arrays(arrays, mlp, path, dtype=dtype), header, arrays
 
 
 def load_state(folder, mlp, params, optimizer) -> TrainingState:
@@ -154,12 +160,11 @@ def load_state(folder, mlp, params, optimizer) -> TrainingState:
     ``optimizer.init(params)``; a ``ValueError`` names any disagreement (another network,
     another optimizer, a damaged file)."""
     path = state_path(folder)
-    saved_mlp, restored, header = read_state_model(path, dtype=params[0].W.dtype)
+    saved_mlp, restored, header, data = _read_state(path, params[0].W.dtype)
     if saved_mlp != mlp:
         raise ValueError(
             f"{path} is the state of network {saved_mlp}, not of {mlp}; resume with the options it was saved with"
         )
-    _, data = read_npz(path, STATE_FORMAT, STATE_VERSION, "training state")
     best = layers_from_arrays(data, mlp, path, prefix="best", dtype=params[0].W.dtype) if "best1.W" in data else None
     template, treedef = jax.tree_util.tree_flatten_with_path(optimizer.init(params))
     paths = [jax.tree_util.keystr(p) for p, _ in template]
