@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import jax
+import pytest
 
 jax.config.update("jax_enable_x64", True)
 # the command line run in-process by the tests must not write into the user's compilation
@@ -21,3 +22,12 @@ try:  # CI draws the same examples every run; a developer's runs explore new one
         settings.load_profile("ci")
 except ModuleNotFoundError:
     pass
+
+
+@pytest.fixture(autouse=True)
+def _funcmlp_in_doctests(doctest_namespace):
+    """Docstring examples may write ``funcmlp.MLP`` without importing funcmlp (a module below the
+    package's root cannot import it: tests/test_layering.py)."""
+    import funcmlp
+
+    doctest_namespace["funcmlp"] = funcmlp

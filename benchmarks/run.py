@@ -433,17 +433,7 @@ def bench_compile(depths) -> list:
 
 def bench_warm_start(epochs: int) -> list:
     """``funcmlp train`` in new processes: the first fills a fresh persistent compilation cache."""
-    command = [
-        sys.executable,
-        "-m",
-        "funcmlp.cli.main",
-        "train",
-        "--data",
-        "digits",
-        "--epochs",
-        str(epochs),
-        "--quiet",
-    ]
+    command = [sys.executable, "-m", "funcmlp.cli", "train", "--data", "digits", "--epochs", str(epochs), "--quiet"]
     with tempfile.TemporaryDirectory() as cache:
         environ = {**os.environ, "XDG_CACHE_HOME": cache}
         environ.pop("FUNCMLP_NO_COMPILE_CACHE", None)

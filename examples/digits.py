@@ -5,7 +5,7 @@ written by ``funcmlp predict`` from the saved params (with --model, from a model
 before: no training at all).
 
     python examples/digits.py [--mnist PATH] [--kaggle-test test.csv] [--out DIR] [--fast]
-    python examples/digits.py --model runs/mnist/params.npz --kaggle-test test.csv --out DIR
+    python examples/digits.py --model runs/mnist/model.npz --kaggle-test test.csv --out DIR
 """
 
 import argparse
@@ -17,7 +17,7 @@ import numpy as np
 import optax
 
 from funcmlp import MLP, evaluate, fit, predict, save_checkpoint
-from funcmlp.cli.main import main as funcmlp_command
+from funcmlp.cli import main as funcmlp_command
 from funcmlp.data.datasets import load_digits, load_mnist
 from funcmlp.io.plots import plot_confusion, plot_history
 from funcmlp.training.batching import iterations_per_epoch
@@ -47,7 +47,7 @@ def main(argv=None):
     parser.add_argument("--fast", action="store_true", help="a few epochs (for the tests)")
     parser.add_argument(
         "--model",
-        help="with --kaggle-test: a params.npz trained on MNIST before (this script or funcmlp train): predict only",
+        help="with --kaggle-test: a model.npz trained on MNIST before (this script or funcmlp train): predict only",
     )
     args = parser.parse_args(argv)
     submission = os.path.join(args.out, "submission.csv")
@@ -94,7 +94,7 @@ def main(argv=None):
     )
     os.makedirs(args.out, exist_ok=True)
     save_checkpoint(
-        os.path.join(args.out, "params.npz"),
+        os.path.join(args.out, "model.npz"),
         mlp,
         params,
         extra={
@@ -110,9 +110,9 @@ def main(argv=None):
     )
     if args.kaggle_test:
         funcmlp_command(
-            ["predict", os.path.join(args.out, "params.npz"), "--data-path", args.kaggle_test, "--out", submission]
+            ["predict", os.path.join(args.out, "model.npz"), "--data-path", args.kaggle_test, "--out", submission]
         )
-    print(f"wrote {args.out}/params.npz, curves.png, confusion.png" + (", submission.csv" if args.kaggle_test else ""))
+    print(f"wrote {args.out}/model.npz, curves.png, confusion.png" + (", submission.csv" if args.kaggle_test else ""))
     return test
 
 

@@ -9,8 +9,8 @@ The packages, each importing only those above it::
     core/         the network, its forward trace, the backward recursion: pure, traceable, never checks
     checks        every eager check, once, at the entry points -> a checked Batch
     gradients, evaluation, gradcheck     backprop / objective / autodiff_grad; predict, evaluate; the three-way check
+    training/     TrainConfig, the compiled epoch, the loop (fit, with checkpoints, sits above io)
     io/           one array serialiser, the model file, the training state, the run folder, plots
-    training/     TrainConfig, the compiled epoch, the loop, fit with checkpoints and early stopping
     data/, tasks  data sets and the task presets
     cli/, sklearn/   the funcmlp command line; scikit-learn estimators
 
@@ -40,7 +40,8 @@ from funcmlp.registry.activations import (
     unregister_activation,
 )
 from funcmlp.registry.losses import LOSS_NAMES, LOSSES, Loss, LossSpec, get_loss
-from funcmlp.training import EpochState, History, TrainConfig, Trainer, TrainingDiverged, fit, train_epochs
+from funcmlp.training import EpochState, History, TrainConfig, Trainer, TrainingDiverged, train_epochs
+from funcmlp.training.fit import fit
 from funcmlp.training.optimizers import make_optimizer, make_schedule
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""Checkpoints (atomic, no pickle), the gradient-check report, and the command line."""
+"""Model files (atomic, no pickle), the gradient-check report, and the command line."""
+
 import dataclasses
 import os
 import subprocess
@@ -9,39 +10,48 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import funcmlp
 from funcmlp import MLP, check_gradients
+from funcmlp.cli import main
+from funcmlp.io.model_file import load_model, save_model
 from funcmlp.registry import activations as activations_module
-from funcmlp.io.model_file import load_checkpoint, save_checkpoint
-from funcmlp.cli.main import main
 
 
-def test_checkpoint_round_trip_is_atomic_and_pickle_free(tmp_path):
+def test_model_file_round_trip_is_atomic_and_pickle_free(tmp_path):
     mlp = MLP((3, 5, 2), ["leaky_relu(0.2)", "softmax"], dropout=0.25)
     params = mlp.init(jax.random.key(0))
     path = tmp_path / "model.npz"
-    save_checkpoint(path, mlp, params, extra={"note": "x"})
-    save_checkpoint(path, mlp, params)  # overwrite in place
+    save_model(path, mlp, params, extra={"note": "x"})
+    save_model(path, mlp, params)  # overwrite in place
     assert sorted(os.listdir(tmp_path)) == ["model.npz"]  # no temporary file left behind
-    loaded_mlp, loaded = load_checkpoint(path)
+    loaded_mlp, loaded = load_model(path)
     assert loaded_mlp == mlp
     for a, b in zip(jax.tree_util.tree_leaves(loaded), jax.tree_util.tree_leaves(params), strict=True):
         np.testing.assert_array_equal(a, b)
     with np.load(path, allow_pickle=False) as data:  # readable without pickle
         assert set(data.files) == {"meta", "layer1.W", "layer1.b", "layer2.W", "layer2.b"}
+    assert (funcmlp.save_checkpoint, funcmlp.load_checkpoint) == (save_model, load_model)  # the names README shows
 
 
-def test_bad_checkpoints_give_clear_errors(tmp_path):
+def test_bad_model_files_give_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        load_checkpoint(tmp_path / "missing.npz")
+        load_model(tmp_path / "missing.npz")
     junk = tmp_path / "junk.npz"
-    for content in (b"not a zip file", b"", os.urandom(2000), b"PK\x03\x04" + os.urandom(100)):  # junk, empty, random, truncated
+    for content in (
+        b"not a zip file",
+        b"",
+        os.urandom(2000),
+        b"PK\x03\x04" + os.urandom(100),
+    ):  # junk, empty, random, truncated
         junk.write_bytes(content)
-        with pytest.raises(ValueError, match="not a funcmlp checkpoint file") as error:
-            load_checkpoint(junk)
+        with pytest.raises(ValueError, match="not a funcmlp model file") as error:
+            load_model(junk)
         assert "pickle" not in str(error.value)
     np.savez(junk, meta=np.array('{"format": "something else"}'))  # a foreign .npz
-    with pytest.raises(ValueError, match="not a funcmlp checkpoint file.*no funcmlp-checkpoint header"):
-        load_checkpoint(junk)
+    with pytest.raises(
+        ValueError, match="not a funcmlp model file.*its header is not an object with a format name and version"
+    ):
+        load_model(junk)
 
 
 def test_gradient_check_catches_a_wrong_derivative(monkeypatch):
@@ -71,9 +81,13 @@ def test_train_command_on_xor_writes_outputs(tmp_path, capsys):
     assert main(["train", "--data", "xor", "--epochs", "200", "--out", str(tmp_path), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "accuracy 1.0000" in out and "gradient check PASS" in out
-    assert {"params.npz", "history.csv", "history.json"} <= set(os.listdir(tmp_path))
-    assert main(["evaluate", str(tmp_path / "params.npz")]) == 0
-    assert "accuracy 1.0000" in capsys.readouterr().out
+    assert {"model.npz", "training_state.npz", "history.csv", "history.json"} <= set(os.listdir(tmp_path))
+    assert main(["evaluate", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        out.startswith(f"{tmp_path / 'model.npz'} is a model (epoch 200 of 200), evaluating it\n")
+        and "accuracy 1.0000" in out
+    )
 
 
 @pytest.mark.parametrize(
@@ -86,12 +100,18 @@ def test_train_command_on_xor_writes_outputs(tmp_path, capsys):
         (["train", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
         (["check", "--eps", "0"], "eps must be a positive finite number, got 0.0"),
         (["check", "--eps", "nan"], "eps must be a positive finite number, got nan"),
-        (["check", "--output", "softmax"], "takes logits but the output activation 'softmax' already gives probabilities"),
-        (["train", "--data", "xor", "--loss", "softmax_cross_entropy", "--output", "softmax"], "would be applied twice"),
+        (
+            ["check", "--output", "softmax"],
+            "takes logits but the output activation 'softmax' already gives probabilities",
+        ),
+        (
+            ["train", "--data", "xor", "--loss", "softmax_cross_entropy", "--output", "softmax"],
+            "would be applied twice",
+        ),
     ],
 )
 def test_bad_input_prints_one_line_and_exits_nonzero(argv, message):
-    result = subprocess.run([sys.executable, "-m", "funcmlp.cli.main", *argv], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "funcmlp.cli", *argv], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("funcmlp: error:") and message in lines[0]
@@ -111,19 +131,43 @@ def test_derive_command_lists_and_prints(capsys):
     assert "PASS" in out and "FAIL" not in out
     assert main(["derive", "no_such_thing"]) == 2
     assert main(["derive", "check", "--activations", "tanh", "--loss", "cross_entropy"]) == 2  # needs a softmax output
-    assert main(["derive", "check", "--sizes", "3,4,3", "--activations", "relu,softmax", "--loss", "cross_entropy"]) == 0
+    assert (
+        main(["derive", "check", "--sizes", "3,4,3", "--activations", "relu,softmax", "--loss", "cross_entropy"]) == 0
+    )
 
 
 def test_train_command_on_mnist_files(tmp_path, capsys):
     """The --data mnist plumbing on a small synthetic IDX folder (no MNIST files are shipped)."""
     from funcmlp.data.mnist import IDX_NAMES, write_idx
+
     rng = np.random.default_rng(0)
     for split, n in (("train", 120), ("test", 30)):
         write_idx(str(tmp_path / IDX_NAMES[f"{split}_images"]), rng.integers(0, 256, (n, 28, 28)), compress=True)
         write_idx(str(tmp_path / IDX_NAMES[f"{split}_labels"]), rng.integers(0, 10, n))
     out_dir = tmp_path / "run"
-    assert main(["train", "--data", "mnist", "--data-path", str(tmp_path), "--hidden", "16", "--epochs", "2",
-                 "--batch-size", "32", "--no-check", "--quiet", "--out", str(out_dir), "--plots"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                "mnist",
+                "--data-path",
+                str(tmp_path),
+                "--hidden",
+                "16",
+                "--epochs",
+                "2",
+                "--batch-size",
+                "32",
+                "--no-check",
+                "--quiet",
+                "--out",
+                str(out_dir),
+                "--plots",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "mnist: 784 features, 10 classes; train 110, validation 10, test 30" in out
     assert (out_dir / "confusion.png").exists()
@@ -140,9 +184,11 @@ def test_the_command_line_keeps_compiled_programs_in_the_users_cache(tmp_path):
     import sys
 
     def run(*extra, **env):
-        environ = {key: value for key, value in os.environ.items() if key != "FUNCMLP_NO_COMPILE_CACHE"}  # conftest sets it
+        environ = {
+            key: value for key, value in os.environ.items() if key != "FUNCMLP_NO_COMPILE_CACHE"
+        }  # conftest sets it
         environ.update({"XDG_CACHE_HOME": str(tmp_path), "JAX_PLATFORMS": "cpu", **env})
-        command = [sys.executable, "-m", "funcmlp.cli.main", "check", "--sizes", "3,4,2", "--batch", "2", *extra]
+        command = [sys.executable, "-m", "funcmlp.cli", "check", "--sizes", "3,4,2", "--batch", "2", *extra]
         assert subprocess.run(command, env=environ, capture_output=True, text=True, timeout=300).returncode == 0
 
     folder = tmp_path / "funcmlp"
@@ -157,16 +203,23 @@ def test_the_command_line_keeps_compiled_programs_in_the_users_cache(tmp_path):
     assert _cached_programs(folder) == stored
 
 
-@pytest.mark.parametrize("argv, match", [
-    (["train", "--data", "xor", "--lr", "nan"], "--lr must be a positive finite learning rate, got nan"),
-    (["train", "--data", "xor", "--lr", "inf"], "--lr must be a positive finite learning rate, got inf"),
-    (["train", "--data", "xor", "--lr", "0"], "--lr must be a positive finite learning rate, got 0.0"),
-    (["train", "--data", "digits", "--data-path", "somewhere"], "--data-path is for --data mnist"),
-])
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["train", "--data", "xor", "--lr", "nan"], "--lr must be a positive finite learning rate, got nan"),
+        (["train", "--data", "xor", "--lr", "inf"], "--lr must be a positive finite learning rate, got inf"),
+        (["train", "--data", "xor", "--lr", "0"], "--lr must be a positive finite learning rate, got 0.0"),
+        (["train", "--data", "digits", "--data-path", "somewhere"], "--data-path is for --data mnist"),
+    ],
+)
 def test_bad_training_options_are_refused_before_any_data_loads(argv, match, capsys, monkeypatch):
     import funcmlp.data.datasets
 
-    monkeypatch.setattr(funcmlp.data.datasets, "load_dataset", lambda *a, **k: pytest.fail("data loaded before the options were checked"))
+    monkeypatch.setattr(
+        funcmlp.data.datasets,
+        "load_dataset",
+        lambda *a, **k: pytest.fail("data loaded before the options were checked"),
+    )
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert match in err and len(err.strip().splitlines()) == 1
@@ -175,7 +228,9 @@ def test_bad_training_options_are_refused_before_any_data_loads(argv, match, cap
 def test_an_unwritable_out_is_found_before_training(tmp_path, capsys, monkeypatch):
     import funcmlp.data.datasets
 
-    monkeypatch.setattr(funcmlp.data.datasets, "load_dataset", lambda *a, **k: pytest.fail("data loaded before --out was checked"))
+    monkeypatch.setattr(
+        funcmlp.data.datasets, "load_dataset", lambda *a, **k: pytest.fail("data loaded before --out was checked")
+    )
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
     assert main(["train", "--data", "xor", "--out", str(a_file / "run")]) == 2
@@ -184,18 +239,23 @@ def test_an_unwritable_out_is_found_before_training(tmp_path, capsys, monkeypatc
 
 def test_outputs_are_saved_before_the_check_and_readable_by_the_group(tmp_path, capsys, monkeypatch):
     """A failing post-training check leaves the trained model on disk; files follow the umask (0644)."""
-    import funcmlp.gradcheck
 
     def failing_check(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(funcmlp.gradcheck, "check_gradients", failing_check)
+    monkeypatch.setattr(funcmlp, "check_gradients", failing_check)
     old = os.umask(0o022)
     try:
         assert main(["train", "--data", "xor", "--epochs", "3", "--out", str(tmp_path), "--quiet"]) == 130
     finally:
         os.umask(old)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.npz", "history.csv", "history.json", "manifest.json", "params.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "history.csv",
+        "history.json",
+        "manifest.json",
+        "model.npz",
+        "training_state.npz",
+    ]
     assert all((p.stat().st_mode & 0o777) == 0o644 for p in tmp_path.iterdir())
 
 
@@ -208,8 +268,8 @@ def test_a_batch_larger_than_the_data_is_clamped(capsys):
 def _mnist_model(tmp_path, data="mnist"):
     mlp = MLP((784, 8, 10), "relu", output="identity")
     params = mlp.init(jax.random.key(0), dtype=jnp.float32)
-    path = tmp_path / "params.npz"
-    save_checkpoint(path, mlp, params, extra={"data": data, "loss": "softmax_cross_entropy"})
+    path = tmp_path / "model.npz"
+    save_model(path, mlp, params, extra={"data": data, "loss": "softmax_cross_entropy"})
     return mlp, params, path
 
 
@@ -221,8 +281,14 @@ def test_predict_writes_a_kaggle_submission(tmp_path, capsys):
     mlp, params, model = _mnist_model(tmp_path)
     pixels = np.random.default_rng(0).integers(0, 256, size=(5, 784))
     csv_path = tmp_path / "test.csv"
-    csv_path.write_text("\ufeff" + ",".join(f"pixel{i}" for i in range(784)) + "\n" + "\n".join(",".join(map(str, row)) for row in pixels) + "\n",
-                        encoding="utf-8")
+    csv_path.write_text(
+        "\ufeff"
+        + ",".join(f"pixel{i}" for i in range(784))
+        + "\n"
+        + "\n".join(",".join(map(str, row)) for row in pixels)
+        + "\n",
+        encoding="utf-8",
+    )
     W1, b1, W2, b2 = (np.asarray(a, np.float64) for layer in params for a in layer)
     logits = np.maximum(pixels / 255.0 @ W1 + b1, 0) @ W2 + b2
     expected = logits.argmax(axis=1)
@@ -240,11 +306,18 @@ def test_predict_writes_a_kaggle_submission(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("data, source, match", [
-    ("digits", "test.csv", "hold MNIST pixels, for a model trained with --data mnist; this one was trained on 'digits'"),
-    ("mnist", "folder", "is a folder; give the CSV file itself"),
-    ("mnist", "wide.npy", "inputs of shape (2, 5), the model takes (N, 784)"),
-])
+@pytest.mark.parametrize(
+    "data, source, match",
+    [
+        (
+            "digits",
+            "test.csv",
+            "hold MNIST pixels, for a model trained with --data mnist; this one was trained on 'digits'",
+        ),
+        ("mnist", "folder", "is a folder; give the CSV file itself"),
+        ("mnist", "wide.npy", "inputs of shape (2, 5), the model takes (N, 784)"),
+    ],
+)
 def test_predict_refuses_what_it_cannot_read(tmp_path, capsys, data, source, match):
     _, _, model = _mnist_model(tmp_path, data)
     (tmp_path / "test.csv").write_text(",".join(f"pixel{i}" for i in range(784)) + "\n" + ",".join(["0"] * 784) + "\n")
@@ -260,24 +333,50 @@ def test_a_runs_outputs_are_listed_with_their_hashes_in_a_manifest_written_last(
     import hashlib
     import json
 
-    assert main(["train", "--data", "xor", "--epochs", "3", "--out", str(tmp_path), "--plots", "--no-check", "--quiet"]) == 0
+    assert (
+        main(["train", "--data", "xor", "--epochs", "3", "--out", str(tmp_path), "--plots", "--no-check", "--quiet"])
+        == 0
+    )
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert sorted(manifest["sha256"]) == ["curves.png", "history.csv", "history.json", "params.npz"]
+    assert sorted(manifest["sha256"]) == ["curves.png", "history.csv", "history.json", "model.npz"]
     for name, digest in manifest["sha256"].items():
         assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest
-    assert (tmp_path / "manifest.json").stat().st_mtime_ns >= max((tmp_path / name).stat().st_mtime_ns for name in manifest["sha256"])
+    assert (tmp_path / "manifest.json").stat().st_mtime_ns >= max(
+        (tmp_path / name).stat().st_mtime_ns for name in manifest["sha256"]
+    )
 
 
-def test_evaluate_and_predict_refuse_params_the_runs_manifest_does_not_record(tmp_path, capsys):
-    """A params.npz swapped in from another run (its SHA-256 not manifest.json's): one line, exit 2."""
-    assert main(["train", "--data", "xor", "--epochs", "2", "--out", str(tmp_path / "run"), "--quiet", "--no-check"]) == 0
-    assert main(["evaluate", str(tmp_path / "run" / "params.npz")]) == 0
-    assert main(["train", "--data", "xor", "--epochs", "3", "--out", str(tmp_path / "other"), "--quiet", "--no-check"]) == 0
-    os.replace(tmp_path / "other" / "params.npz", tmp_path / "run" / "params.npz")
+def test_evaluate_and_predict_refuse_a_model_the_runs_manifest_does_not_record(tmp_path, capsys):
+    """A model.npz swapped in from another run (its SHA-256 not manifest.json's): one line, exit 2."""
+    assert (
+        main(["train", "--data", "xor", "--epochs", "2", "--out", str(tmp_path / "run"), "--quiet", "--no-check"]) == 0
+    )
+    assert main(["evaluate", str(tmp_path / "run" / "model.npz")]) == 0
+    assert (
+        main(["train", "--data", "xor", "--epochs", "3", "--out", str(tmp_path / "other"), "--quiet", "--no-check"])
+        == 0
+    )
+    os.replace(tmp_path / "other" / "model.npz", tmp_path / "run" / "model.npz")
     capsys.readouterr()
-    assert main(["evaluate", str(tmp_path / "run" / "params.npz")]) == 2
+    assert main(["evaluate", str(tmp_path / "run" / "model.npz")]) == 2
     err = capsys.readouterr().err
-    assert "is not the file" in err and "manifest.json records (its SHA-256 differs)" in err and len(err.strip().splitlines()) == 1
+    assert (
+        "is not the file" in err
+        and "manifest.json records (its SHA-256 differs)" in err
+        and len(err.strip().splitlines()) == 1
+    )
     np.save(tmp_path / "x.npy", np.zeros((2, 2)))
-    assert main(["predict", str(tmp_path / "run" / "params.npz"), "--data-path", str(tmp_path / "x.npy"), "--out", str(tmp_path / "p.csv")]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "run" / "model.npz"),
+                "--data-path",
+                str(tmp_path / "x.npy"),
+                "--out",
+                str(tmp_path / "p.csv"),
+            ]
+        )
+        == 2
+    )
     assert "SHA-256 differs" in capsys.readouterr().err and not (tmp_path / "p.csv").exists()

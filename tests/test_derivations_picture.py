@@ -7,7 +7,7 @@ import pytest
 
 from derivations.picture import mermaid, plot_network
 from derivations.spec import read_spec, run, seed_spec_path
-from funcmlp.cli.main import main
+from funcmlp.cli import main
 
 MAZUR = os.path.join(os.path.dirname(__file__), "..", "examples", "worked", "mazur_222.toml")
 

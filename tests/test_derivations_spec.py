@@ -11,7 +11,7 @@ import sympy as sp
 
 from derivations.render import render
 from derivations.spec import from_spec, read_spec
-from funcmlp.cli.main import main
+from funcmlp.cli import main
 
 OWN = {
     "title": "2-2-2 network, leaky ReLU then linear, one step",

@@ -182,7 +182,7 @@ def test_chain_rule_on_request_for_one_weight_of_a_bigger_network(capsys):
     import json
     import tempfile
 
-    from funcmlp.cli.main import main
+    from funcmlp.cli import main
     big = {"activations": ["tanh", "identity"], "loss": "sse", "learning_rate": "0.1", "x": ["1", "0.5", "-1", "2", "0"], "y": ["0", "1"],
            "layers": [{"W": [[str(0.1 * (i - j)) for j in range(4)] for i in range(5)], "b": ["0"] * 4},
                       {"W": [["0.5", "-0.5"]] * 4, "b": ["0", "0"]}]}

@@ -42,7 +42,7 @@ def test_digits(monkeypatch, tmp_path, capsys):
     out = capsys.readouterr().out
     accuracy = float(out.split("test accuracy ")[1].split()[0])
     assert accuracy > 0.9  # 3 epochs
-    assert {"params.npz", "curves.png", "confusion.png"} <= {p.name for p in tmp_path.iterdir()}
+    assert {"model.npz", "curves.png", "confusion.png"} <= {p.name for p in tmp_path.iterdir()}
 
 
 def test_optimizers(monkeypatch, tmp_path, capsys):
@@ -102,7 +102,7 @@ def test_digits_writes_a_kaggle_submission_from_a_saved_model(monkeypatch, tmp_p
 
     mlp = MLP((784, 8, 10), "relu", output="identity")
     save_checkpoint(
-        tmp_path / "params.npz",
+        tmp_path / "model.npz",
         mlp,
         mlp.init(jax.random.key(0)),
         extra={"data": "mnist", "loss": "softmax_cross_entropy"},
@@ -116,7 +116,7 @@ def test_digits_writes_a_kaggle_submission_from_a_saved_model(monkeypatch, tmp_p
         run_example(
             "digits.py",
             "--model",
-            str(tmp_path / "params.npz"),
+            str(tmp_path / "model.npz"),
             "--kaggle-test",
             str(tmp_path / "test.csv"),
             "--out",

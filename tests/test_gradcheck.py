@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from funcmlp import MLP, check_gradients, params_from_arrays
-from funcmlp.gradcheck import _compare, finite_difference_grad
+from funcmlp.gradcheck import finite_difference_grad
+from funcmlp.gradcheck_report import compare
 from funcmlp.registry import activations as activations_module
 
 
@@ -56,14 +57,14 @@ def test_nan_in_the_manual_gradient_is_a_fail_naming_the_entry(monkeypatch):
 
 def test_non_finite_finite_differences_are_a_fail():
     value = np.array([[1.0, 2.0], [3.0, 4.0]])
-    row = _compare(2, "W", value, np.array([[1.0, np.inf], [3.0, 4.0]]), "finite differences", np.ones((2, 2), bool))
+    row = compare(2, "W", value, np.array([[1.0, np.inf], [3.0, 4.0]]), "finite differences", np.ones((2, 2), bool))
     assert (
         row.nonfinite == "finite differences is inf (not finite)"
         and row.worst_index == (0, 1)
         and row.rel_error == np.inf
     )
     # an entry left out (a kink) does not count, even if it is NaN
-    row = _compare(
+    row = compare(
         2,
         "W",
         value,

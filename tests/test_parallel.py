@@ -92,7 +92,7 @@ def test_a_mesh_without_a_data_axis_is_refused():
 
 
 def test_the_command_line_refuses_bad_device_and_process_options(capsys):
-    from funcmlp.cli.main import main
+    from funcmlp.cli import main
 
     cases = {
         (
@@ -135,7 +135,7 @@ def _two_processes(environ, *arguments):
             [
                 sys.executable,
                 "-m",
-                "funcmlp.cli.main",
+                "funcmlp.cli",
                 *arguments,
                 "--coordinator",
                 f"127.0.0.1:{port}",
@@ -185,7 +185,7 @@ def test_two_processes_train_and_resume_to_the_params_of_one(tmp_path):
     ]
     environ = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "2"}
     one = subprocess.run(
-        [sys.executable, "-m", "funcmlp.cli.main", *common, "--epochs", "2", "--out", str(tmp_path / "one")],
+        [sys.executable, "-m", "funcmlp.cli", *common, "--epochs", "2", "--out", str(tmp_path / "one")],
         env=environ,
         capture_output=True,
         text=True,
@@ -196,7 +196,7 @@ def test_two_processes_train_and_resume_to_the_params_of_one(tmp_path):
         environ, *common, "--epochs", "1", "--out", str(tmp_path / "two")
     )
     _two_processes(environ, "train", "--resume", str(tmp_path / "two"), "--epochs", "2", "--no-check", "--quiet")
-    with np.load(tmp_path / "one" / "params.npz") as a, np.load(tmp_path / "two" / "params.npz") as b:
+    with np.load(tmp_path / "one" / "model.npz") as a, np.load(tmp_path / "two" / "model.npz") as b:
         names = [name for name in a.files if name != "meta"]
         assert names == [name for name in b.files if name != "meta"] and names
         for name in names:

@@ -1,5 +1,6 @@
 """Training you can trust: a run interrupted (Ctrl-C, or killed outright) and resumed from its
 checkpoint ends with exactly the params of an uninterrupted run (bitwise, on CPU)."""
+
 import os
 import signal
 import subprocess
@@ -12,10 +13,10 @@ import numpy as np
 import optax
 import pytest
 
-import funcmlp.training.loop as training
 import funcmlp
+import funcmlp.training.loop as training
 from funcmlp import MLP, fit
-from funcmlp.io.model_file import read_npz
+from funcmlp.io.arrays import read_npz
 from funcmlp.io.training_state import STATE_FORMAT, STATE_VERSION, load_state, state_path
 
 
@@ -27,8 +28,18 @@ def _problem(dtype):
 
 
 def _fit(mlp, params, x, y, epochs, **kwargs):
-    return fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=ADAM, epochs=epochs, batch_size=8, key=jax.random.key(2),
-               validation=(x[:10], y[:10]), **kwargs)
+    return fit(
+        mlp,
+        params,
+        (x, y),
+        loss="softmax_cross_entropy",
+        optimizer=ADAM,
+        epochs=epochs,
+        batch_size=8,
+        key=jax.random.key(2),
+        validation=(x[:10], y[:10]),
+        **kwargs,
+    )
 
 
 ADAM = optax.adam(0.01)
@@ -53,7 +64,9 @@ def test_ctrl_c_and_resume_end_bitwise_where_an_uninterrupted_run_ends(dtype, tm
         _fit(mlp, params, x, y, 7, checkpoint_dir=tmp_path, checkpoint_every=3)
     monkeypatch.setattr(training, "run_epoch", original)
     saved = load_state(tmp_path, mlp, params, ADAM)
-    assert saved.epoch == 4 and len(saved.history["train_loss"]) == 4  # the state after the last whole epoch, not the last checkpoint (3)
+    assert (
+        saved.epoch == 4 and len(saved.history.train_loss) == 4
+    )  # the state after the last whole epoch, not the last checkpoint (3)
 
     resumed, history = _fit(mlp, params, x, y, 7, checkpoint_dir=tmp_path, resume=True)
     for a, b in zip(jax.tree_util.tree_leaves(resumed), jax.tree_util.tree_leaves(straight), strict=True):
@@ -74,8 +87,25 @@ def test_resume_refuses_another_network_or_optimizer(tmp_path):
 
 def _train(out, *extra):
     environ = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    return [sys.executable, "-m", "funcmlp.cli.main", "train", "--data", "xor", "--hidden", "16", "--dropout", "0.2", "--epochs", "600",
-            "--no-check", "--quiet", "--out", str(out), *extra], environ
+    return [
+        sys.executable,
+        "-m",
+        "funcmlp.cli",
+        "train",
+        "--data",
+        "xor",
+        "--hidden",
+        "16",
+        "--dropout",
+        "0.2",
+        "--epochs",
+        "600",
+        "--no-check",
+        "--quiet",
+        "--out",
+        str(out),
+        *extra,
+    ], environ
 
 
 @pytest.mark.parametrize("precision", [[], ["--float64"]], ids=["float32", "float64"])
@@ -92,24 +122,38 @@ def test_a_run_killed_at_any_moment_resumes_to_the_same_params(tmp_path, precisi
     time.sleep(np.random.default_rng().uniform(0.0, 0.5))
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
-    assert not (tmp_path / "killed" / "params.npz").exists()  # killed during training, not after it
+    assert not (tmp_path / "killed" / "model.npz").exists()  # killed during training, not after it
     header, _ = read_npz(state_path(tmp_path / "killed"), STATE_FORMAT, STATE_VERSION)
     assert 1 <= header["epoch"] < 600
-    resume = [sys.executable, "-m", "funcmlp.cli.main", "train", "--resume", str(tmp_path / "killed"), "--no-check", "--quiet"]
+    resume = [
+        sys.executable,
+        "-m",
+        "funcmlp.cli",
+        "train",
+        "--resume",
+        str(tmp_path / "killed"),
+        "--no-check",
+        "--quiet",
+    ]
     finished = subprocess.run(resume, env=environ, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
-    with np.load(tmp_path / "straight" / "params.npz") as a, np.load(tmp_path / "killed" / "params.npz") as b:
+    with np.load(tmp_path / "straight" / "model.npz") as a, np.load(tmp_path / "killed" / "model.npz") as b:
         assert [k for k in a.files if k != "meta"] == [k for k in b.files if k != "meta"]
         for name in a.files:
             if name != "meta":
-                assert a[name].dtype == (np.float64 if precision else np.float32) and np.array_equal(a[name], b[name]), name
+                assert a[name].dtype == (np.float64 if precision else np.float32) and np.array_equal(
+                    a[name], b[name]
+                ), name
 
 
 def test_resume_from_a_folder_without_a_checkpoint_says_how_to_start(tmp_path, capsys):
-    from funcmlp.cli.main import main
+    from funcmlp.cli import main
 
     assert main(["train", "--resume", str(tmp_path)]) == 2
-    assert f"--resume {tmp_path}: no checkpoint.npz there; start a run with: funcmlp train --out {tmp_path}" in capsys.readouterr().err
+    assert (
+        f"--resume {tmp_path}: no training_state.npz there; start a run with: funcmlp train --out {tmp_path}"
+        in capsys.readouterr().err
+    )
     assert main(["train", "--data", "xor", "--checkpoint-every", "0", "--out", str(tmp_path)]) == 2
     assert "--checkpoint-every must be at least 1 epoch, got 0" in capsys.readouterr().err
 
@@ -119,12 +163,29 @@ def _diverging(on_nonfinite, **kwargs):
     y = jnp.array([[1.0], [0.0], [1.0], [0.0]])
     mlp = MLP((2, 4, 1), "tanh", output="identity")
     params = mlp.init(jax.random.key(0))
-    return mlp, params, fit(mlp, params, (x, y), loss="sse", optimizer=optax.sgd(1e3), epochs=20, batch_size=2, key=jax.random.key(1),
-                            on_nonfinite=on_nonfinite, **kwargs)
+    return (
+        mlp,
+        params,
+        fit(
+            mlp,
+            params,
+            (x, y),
+            loss="sse",
+            optimizer=optax.sgd(1e3),
+            epochs=20,
+            batch_size=2,
+            key=jax.random.key(1),
+            on_nonfinite=on_nonfinite,
+            **kwargs,
+        ),
+    )
 
 
 def test_divergence_stops_with_the_last_finite_params_and_says_where(tmp_path):
-    with pytest.raises(funcmlp.TrainingDiverged, match=r"training diverged at epoch \d+, step [12]: the (gradient of layer \d|loss) is not finite") as caught:
+    with pytest.raises(
+        funcmlp.TrainingDiverged,
+        match=r"training diverged at epoch \d+, step [12]: the (gradient of layer \d|loss) is not finite",
+    ) as caught:
         _diverging("stop", checkpoint_dir=tmp_path)
     error = caught.value
     assert all(np.isfinite(np.asarray(leaf)).all() for leaf in jax.tree_util.tree_leaves(error.params))
@@ -140,14 +201,30 @@ def test_skipping_nonfinite_steps_counts_them():
 
 
 def test_the_command_line_reports_divergence_in_one_line(tmp_path, capsys):
-    from funcmlp.cli.main import main
+    from funcmlp.cli import main
 
-    argv = ["train", "--data", "synthetic_regression", "--optimizer", "sgd", "--lr", "1e30", "--epochs", "3", "--out", str(tmp_path), "--quiet"]
+    argv = [
+        "train",
+        "--data",
+        "synthetic_regression",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e30",
+        "--epochs",
+        "3",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("funcmlp: error: training diverged at epoch 1, step 2: the gradient of layer 1 is not finite")
-    assert len(err.splitlines()) == 1
-    assert os.path.exists(state_path(tmp_path))
+    assert err == (
+        f"funcmlp: error: training diverged at epoch 1, step 2: the gradient of layer 1 is not finite; the last finite "
+        f"model is saved in {tmp_path}/model.npz; go on with a lower learning rate: "
+        f"funcmlp train --resume {tmp_path} --lr 1e+29"
+    )
+    assert os.path.exists(state_path(tmp_path)) and os.path.exists(tmp_path / "model.npz")
 
 
 def test_early_stopping_keeps_the_best_epoch_and_resumes_bitwise(tmp_path):
@@ -157,16 +234,42 @@ def test_early_stopping_keeps_the_best_epoch_and_resumes_bitwise(tmp_path):
     from funcmlp import evaluate
 
     mlp, params, x, y = _problem(jnp.float64)
-    overfit = dict(validation=(x[:10], (y[:10] + 1) % 3))  # labels the training data contradict: the validation loss rises
-    best, history = fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=ADAM, epochs=60, batch_size=8,
-                        key=jax.random.key(2), early_stopping=3, **overfit)
+    overfit = dict(
+        validation=(x[:10], (y[:10] + 1) % 3)
+    )  # labels the training data contradict: the validation loss rises
+    best, history = fit(
+        mlp,
+        params,
+        (x, y),
+        loss="softmax_cross_entropy",
+        optimizer=ADAM,
+        epochs=60,
+        batch_size=8,
+        key=jax.random.key(2),
+        early_stopping=3,
+        **overfit,
+    )
     assert len(history.train_loss) < 60 and len(history.val_loss) == history.best_epoch + 3
     assert history.val_loss[history.best_epoch - 1] == min(history.val_loss)
-    assert evaluate(mlp, best, *overfit["validation"], "softmax_cross_entropy").loss == pytest.approx(min(history.val_loss), rel=1e-12)
+    assert evaluate(mlp, best, *overfit["validation"], "softmax_cross_entropy").loss == pytest.approx(
+        min(history.val_loss), rel=1e-12
+    )
 
     def run(**kwargs):
-        return fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=ADAM, epochs=kwargs.pop("epochs", 60), batch_size=8,
-                   key=jax.random.key(2), early_stopping=3, checkpoint_dir=tmp_path, **overfit, **kwargs)
+        return fit(
+            mlp,
+            params,
+            (x, y),
+            loss="softmax_cross_entropy",
+            optimizer=ADAM,
+            epochs=kwargs.pop("epochs", 60),
+            batch_size=8,
+            key=jax.random.key(2),
+            early_stopping=3,
+            checkpoint_dir=tmp_path,
+            **overfit,
+            **kwargs,
+        )
 
     run(epochs=history.best_epoch + 1)  # stops short of the end, as an interrupted run would
     resumed, resumed_history = run(resume=True)
@@ -174,7 +277,17 @@ def test_early_stopping_keeps_the_best_epoch_and_resumes_bitwise(tmp_path):
     for a, b in zip(jax.tree_util.tree_leaves(resumed), jax.tree_util.tree_leaves(best), strict=True):
         assert np.array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(ValueError, match="needs a patience of at least 1 epoch, validation data and validate_every=1"):
-        fit(mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=ADAM, epochs=2, batch_size=8, key=jax.random.key(2), early_stopping=3)
+        fit(
+            mlp,
+            params,
+            (x, y),
+            loss="softmax_cross_entropy",
+            optimizer=ADAM,
+            epochs=2,
+            batch_size=8,
+            key=jax.random.key(2),
+            early_stopping=3,
+        )
 
 
 def test_a_late_ctrl_c_exits_130_without_a_traceback_and_keeps_the_run(tmp_path):
@@ -182,7 +295,9 @@ def test_a_late_ctrl_c_exits_130_without_a_traceback_and_keeps_the_run(tmp_path)
     while the interpreter shuts down): one line, exit 130, every output of the run in place."""
     command, environ = _train(tmp_path / "run", "--epochs", "5")
     command.remove("--no-check")
-    process = subprocess.Popen(command, env={**environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, env={**environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     for line in process.stdout:
         if line.startswith("saved"):
             break
@@ -192,4 +307,6 @@ def test_a_late_ctrl_c_exits_130_without_a_traceback_and_keeps_the_run(tmp_path)
     stderr = process.stderr.read()
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and stderr.strip().splitlines() == ["funcmlp: interrupted"], stderr
-    assert {"params.npz", "history.csv", "history.json", "manifest.json"} <= {p.name for p in (tmp_path / "run").iterdir()}
+    assert {"model.npz", "training_state.npz", "history.csv", "history.json", "manifest.json"} <= {
+        p.name for p in (tmp_path / "run").iterdir()
+    }

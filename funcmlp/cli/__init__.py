@@ -1,1 +1,77 @@
-"""TODO"""
+"""The ``funcmlp`` command line: ``train``, ``evaluate``, ``predict``, ``check``, ``derive``.
+
+Contract:
+    What: one module per command (``add_parser(sub)`` adds its options, ``run(args)`` parses
+        nothing more, calls the library and prints); :func:`main` dispatches and is the only
+        place that turns errors into output.
+    In: ``argv`` (a list of strings) and the files it names. Out: text on stdout, the files
+        the command writes (atomically), an exit status: 0 done, 1 a check failed, 2 bad input
+        (one line ``funcmlp: error: ...`` on stderr, never a traceback), 130 interrupted.
+    Imports: anything below it (the ``funcmlp`` package's public names, ``funcmlp.io``,
+        ``funcmlp.data``, ``funcmlp.tasks``, ``derivations`` for ``derive``); nothing imports it.
+
+Example:
+    >>> main(["check", "--sizes", "2,2", "--activations", "swoosh"])
+    2
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from funcmlp.cli import check, derive, evaluate, predict, train
+from funcmlp.cli.common import Parser
+
+COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check": check, "derive": derive}
+COMPILING = ("train", "evaluate", "predict", "check")
+"""Commands that compile JAX programs: they use the persistent compilation cache (funcmlp.compile_cache)."""
+ERRORS = (ValueError, FileNotFoundError, ModuleNotFoundError, FloatingPointError, OSError)
+"""What bad input raises: printed as one line, exit status 2."""
+
+
+def build_parser() -> Parser:
+    """The parser of every command.
+
+    Example:
+        >>> build_parser().parse_args(["check", "--sizes", "3,2"]).sizes
+        [3, 2]
+    """
+    parser = Parser(
+        prog="funcmlp", description="Multi-layer perceptrons as pure JAX functions with a hand-written backprop."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for module in COMMANDS.values():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run one ``funcmlp`` command; returns its exit status.
+
+    Example:
+        >>> main(["derive", "no_such_thing"])
+        2
+    """
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command in COMPILING and not args.no_compile_cache:
+            from funcmlp.compile_cache import enable_compile_cache
+
+            enable_compile_cache()
+        return COMMANDS[args.command].run(args)
+    except ERRORS as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"funcmlp: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as interrupt:
+        print("funcmlp: interrupted" + (f"; {interrupt}" if str(interrupt) else ""), file=sys.stderr)
+        return 130
+
+
+def run() -> int:
+    """The ``funcmlp`` program: :func:`main`, then a Ctrl-C while the interpreter shuts down
+    (JAX's exit handlers) is ignored, so the exit status stays main's (130 after an interrupt)."""
+    status = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return status

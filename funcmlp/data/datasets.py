@@ -77,7 +77,9 @@ def standardize(train: np.ndarray, *others: np.ndarray, min_std: float = 0.0) ->
     return [(a - mean) / std for a in (train, *others)]
 
 
-def split_indices(seed: int, n: int, fractions: tuple[float, float] = (0.2, 0.2)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def split_indices(
+    seed: int, n: int, fractions: tuple[float, float] = (0.2, 0.2)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Seeded permutation of ``range(n)`` cut into train / validation / test index arrays."""
     val_fraction, test_fraction = fractions
     if not (0 <= val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
@@ -108,7 +110,8 @@ def load_digits(seed: int = 0, *, fractions: tuple[float, float] = (0.2, 0.2)) -
         from sklearn.datasets import load_digits as sklearn_digits
     except ModuleNotFoundError as error:
         raise ModuleNotFoundError(
-            "the embedded digits data set ships with scikit-learn; install it with: pip install 'funcmlp[examples]' (or pip install scikit-learn)"
+            "the embedded digits data set ships with scikit-learn; install it with: "
+            "pip install 'funcmlp[examples]' (or pip install scikit-learn)"
         ) from error
     bunch = sklearn_digits()
     x = np.asarray(bunch.data, dtype=np.float64)
@@ -134,7 +137,9 @@ HOUSE_PRICE_Y = np.array([[1.0]])
 
 def house_price() -> Dataset:
     """The one-sample house-price toy of seed 000 (x = [1200, 3, 10], y = 1), unscaled."""
-    return Dataset("house_price", HOUSE_PRICE_X, HOUSE_PRICE_Y, HOUSE_PRICE_X, HOUSE_PRICE_Y, HOUSE_PRICE_X, HOUSE_PRICE_Y, 0)
+    return Dataset(
+        "house_price", HOUSE_PRICE_X, HOUSE_PRICE_Y, HOUSE_PRICE_X, HOUSE_PRICE_Y, HOUSE_PRICE_X, HOUSE_PRICE_Y, 0
+    )
 
 
 def scale_pixels(a: np.ndarray) -> np.ndarray:
@@ -146,8 +151,8 @@ def load_mnist(path: str, seed: int = 0, *, validation: int | None = None) -> Da
     """MNIST from files the user has (no download): an IDX folder or Kaggle's ``train.csv``.
 
     IDX: the official 60,000/10,000 train/test split; ``validation`` training images (default
-    5,000, or 1/12 of a smaller set), chosen by a seeded permutation, are held out. Kaggle: ``train.csv`` (42,000 labelled rows) is
-    split 80/10/10 by a seeded permutation (its ``test.csv`` has no labels; see
+    5,000, or 1/12 of a smaller set), chosen by a seeded permutation, are held out. Kaggle:
+    ``train.csv`` (42,000 labelled rows) is split 80/10/10 by a seeded permutation (its ``test.csv`` has no labels; see
     :func:`funcmlp.data.mnist.load_kaggle_csv`). Pixels are scaled to [0, 1] (divided by 255).
 
     Raises:
@@ -162,10 +167,28 @@ def load_mnist(path: str, seed: int = 0, *, validation: int | None = None) -> Da
             validation = min(5000, len(x_train) // 12)
         order = np.asarray(jax.random.permutation(jax.random.key(seed), len(x_train)))
         val, train = order[:validation], order[validation:]
-        return Dataset("mnist", scale_pixels(x_train[train]), y_train[train], scale_pixels(x_train[val]), y_train[val], scale_pixels(x_test), y_test, 10)
+        return Dataset(
+            "mnist",
+            scale_pixels(x_train[train]),
+            y_train[train],
+            scale_pixels(x_train[val]),
+            y_train[val],
+            scale_pixels(x_test),
+            y_test,
+            10,
+        )
     x, y = load_kaggle_csv(path, labelled=True)
     train, val, test = split_indices(seed, len(x), (0.1, 0.1))
-    return Dataset("mnist_kaggle", scale_pixels(x[train]), y[train], scale_pixels(x[val]), y[val], scale_pixels(x[test]), y[test], 10)
+    return Dataset(
+        "mnist_kaggle",
+        scale_pixels(x[train]),
+        y[train],
+        scale_pixels(x[val]),
+        y[val],
+        scale_pixels(x[test]),
+        y[test],
+        10,
+    )
 
 
 DATASETS = {
@@ -182,7 +205,9 @@ def load_dataset(name: str, seed: int = 0, *, path: str | None = None) -> Datase
     """A data set by name (:data:`DATASETS`, or ``"mnist"`` with ``path`` to its files)."""
     if name == "mnist":
         if not path:
-            raise ValueError("the mnist data set needs the path of its files: an IDX folder or Kaggle's train.csv (--data-path)")
+            raise ValueError(
+                "the mnist data set needs the path of its files: an IDX folder or Kaggle's train.csv (--data-path)"
+            )
         return load_mnist(path, seed)
     if name not in DATASETS:
         raise ValueError(f"unknown data set {name!r}; expected one of {', '.join([*DATASETS, 'mnist'])}")

@@ -21,8 +21,10 @@ Example:
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
+import zlib
 
 import numpy as np
 
@@ -57,11 +59,11 @@ def read_idx(path: str) -> np.ndarray:
             ndim = header[3]
             dims = struct.unpack(f">{ndim}I", handle.read(4 * ndim))
             data = handle.read()
-    except (OSError, EOFError, struct.error) as error:
+    except (OSError, EOFError, struct.error, zlib.error) as error:
         if isinstance(error, FileNotFoundError):
             raise
         raise DataFileError(f"{path}: cannot be read as IDX ({error})") from error
-    expected = int(np.prod(dims))
+    expected = math.prod(dims)
     if len(data) != expected:
         raise DataFileError(f"{path}: header says shape {dims} = {expected} bytes, file has {len(data)}")
     return np.frombuffer(data, dtype=np.uint8).reshape(dims)
@@ -71,7 +73,7 @@ def write_idx(path: str, array: np.ndarray, *, compress: bool = False) -> None:
     """Write an array of unsigned bytes as an IDX file (for tests and small fixtures)."""
     array = np.asarray(array, dtype=np.uint8)
     payload = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
-    with (gzip.open(path, "wb") if compress else open(path, "wb")) as handle:
+    with gzip.open(path, "wb") if compress else open(path, "wb") as handle:
         handle.write(payload)
 
 
@@ -105,9 +107,15 @@ def load_idx_folder(folder: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     paths = {key: _find(folder, name) for key, name in IDX_NAMES.items()}
     arrays = {key: read_idx(path) for key, path in paths.items()}
     for split in ("train", "test"):
-        _check_images_labels(arrays[f"{split}_images"], arrays[f"{split}_labels"], paths[f"{split}_images"], paths[f"{split}_labels"])
-    return (arrays["train_images"].reshape(-1, PIXELS), arrays["train_labels"].astype(np.int64),
-            arrays["test_images"].reshape(-1, PIXELS), arrays["test_labels"].astype(np.int64))
+        _check_images_labels(
+            arrays[f"{split}_images"], arrays[f"{split}_labels"], paths[f"{split}_images"], paths[f"{split}_labels"]
+        )
+    return (
+        arrays["train_images"].reshape(-1, PIXELS),
+        arrays["train_labels"].astype(np.int64),
+        arrays["test_images"].reshape(-1, PIXELS),
+        arrays["test_labels"].astype(np.int64),
+    )
 
 
 def load_kaggle_csv(path: str, *, labelled: bool | None = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -116,37 +124,52 @@ def load_kaggle_csv(path: str, *, labelled: bool | None = None) -> tuple[np.ndar
     ``labelled`` is read from the header (``label,pixel0,...``) unless given.
     """
     if not os.path.exists(path):
-        raise FileNotFoundError(f"Kaggle CSV {path!r} not found; download train.csv/test.csv of the Digit Recognizer competition and give their path")
+        raise FileNotFoundError(
+            f"Kaggle CSV {path!r} not found; "
+            "download train.csv/test.csv of the Digit Recognizer competition and give their path"
+        )
     if os.path.isdir(path):
         raise DataFileError(f"{path} is a folder; give the CSV file itself (e.g. {os.path.join(path, 'test.csv')})")
-    with open(path, encoding="utf-8-sig") as handle:  # -sig: a byte-order mark (as some editors save CSV) is not part of the header
-        header = handle.readline().strip().split(",")
-        has_label = header[0] == "label"
-        if labelled is not None and labelled != has_label:
-            raise DataFileError(f"{path}:1: header starts with {header[0]!r}; expected {'label' if labelled else 'pixel0'}")
-        expected = [*(["label"] if has_label else []), *[f"pixel{i}" for i in range(PIXELS)]]
-        if header != expected:
-            raise DataFileError(f"{path}:1: header has {len(header)} columns starting {header[:2]}; expected {len(expected)}: {', '.join(expected[:3])}, ...")
-        width = len(expected)
-        rows = []
-        for line_number, line in enumerate(handle, start=2):
-            if not line.strip():
-                continue
-            fields = line.split(",")
-            if len(fields) != width:
-                raise DataFileError(f"{path}:{line_number}: {len(fields)} fields, expected {width}")
-            try:
-                values = np.array(fields, dtype=np.int64)
-            except ValueError:
-                bad = next(f for f in fields if not f.strip().lstrip("-").isdigit())
-                raise DataFileError(f"{path}:{line_number}: {bad.strip()!r} is not an integer") from None
-            pixels = values[1:] if has_label else values
-            if pixels.min() < 0 or pixels.max() > 255:
-                column = int(np.argmax((pixels < 0) | (pixels > 255)))
-                raise DataFileError(f"{path}:{line_number}: pixel{column} = {pixels[column]} is outside 0..255")
-            if has_label and not 0 <= values[0] <= 9:
-                raise DataFileError(f"{path}:{line_number}: label {values[0]} is outside 0..9")
-            rows.append(values)
+    # utf-8-sig: a byte-order mark (as some editors save CSV) is not part of the header
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            header = handle.readline().strip().split(",")
+            has_label = header[0] == "label"
+            if labelled is not None and labelled != has_label:
+                raise DataFileError(
+                    f"{path}:1: header starts with {header[0]!r}; expected {'label' if labelled else 'pixel0'}"
+                )
+            expected = [*(["label"] if has_label else []), *[f"pixel{i}" for i in range(PIXELS)]]
+            if header != expected:
+                raise DataFileError(
+                    f"{path}:1: header has {len(header)} columns starting {header[:2]}; "
+                    f"expected {len(expected)}: {', '.join(expected[:3])}, ..."
+                )
+            width = len(expected)
+            rows = []
+            for line_number, line in enumerate(handle, start=2):
+                if not line.strip():
+                    continue
+                fields = line.split(",")
+                if len(fields) != width:
+                    raise DataFileError(f"{path}:{line_number}: {len(fields)} fields, expected {width}")
+                try:
+                    values = np.array(fields, dtype=np.int64)
+                except (ValueError, OverflowError):  # OverflowError: a cell of more digits than int64 holds
+                    bad = next(
+                        f.strip() for f in fields if not (f.strip().lstrip("-").isdigit() and len(f.strip()) <= 18)
+                    )
+                    shown = repr(bad) if len(bad) <= 20 else f"{bad[:12]!r}... ({len(bad)} characters)"
+                    raise DataFileError(f"{path}:{line_number}: {shown} is not an integer of 0..255") from None
+                pixels = values[1:] if has_label else values
+                if pixels.min() < 0 or pixels.max() > 255:
+                    column = int(np.argmax((pixels < 0) | (pixels > 255)))
+                    raise DataFileError(f"{path}:{line_number}: pixel{column} = {pixels[column]} is outside 0..255")
+                if has_label and not 0 <= values[0] <= 9:
+                    raise DataFileError(f"{path}:{line_number}: label {values[0]} is outside 0..9")
+                rows.append(values)
+    except UnicodeDecodeError as error:
+        raise DataFileError(f"{path}: not a text CSV file ({error.reason} at byte {error.start})") from None
     if not rows:
         raise DataFileError(f"{path}: no data rows after the header")
     table = np.stack(rows)

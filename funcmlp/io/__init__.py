@@ -1,1 +1,23 @@
-"""TODO"""
+"""funcmlp's files: one array serialiser, the model file, the training state, the run folder.
+
+Contract:
+    What: ``arrays`` (named arrays + a JSON header in one ``.npz``, atomic, never pickled, every
+        entry's size checked before it is loaded), ``model_file`` (``model.npz``: MLP + params),
+        ``training_state`` (``training_state.npz``: all ``--resume`` needs), ``run_folder`` (a run's
+        outputs, ``manifest.json`` with their SHA-256, and :func:`~funcmlp.io.run_folder.open_model`
+        for a folder or either file), ``files`` (``atomic_write``), ``plots``, ``memory`` (bytes a
+        run needs against the machine's).
+    In: an MLP, params, optimizer states, histories, paths. Out: files, and from files the same
+        values, or one ``ValueError`` line naming the file, the field and the fix.
+    Imports: the ``funcmlp`` package's public names (at call time: ``import funcmlp``), numpy,
+        jax; never ``funcmlp.cli``.
+
+Example:
+    >>> import jax, os, tempfile, funcmlp
+    >>> from funcmlp.io.model_file import save_model
+    >>> from funcmlp.io.run_folder import open_model
+    >>> mlp = funcmlp.MLP((2, 1), "sigmoid"); folder = tempfile.mkdtemp()
+    >>> save_model(os.path.join(folder, "model.npz"), mlp, mlp.init(jax.random.key(0)))
+    >>> open_model(folder).mlp == mlp
+    True
+"""

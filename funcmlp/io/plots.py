@@ -2,7 +2,7 @@
 
 Example:
     >>> import os, tempfile
-    >>> from funcmlp.training.loop import History
+    >>> from funcmlp import History
     >>> h = History(train_loss=[1.0, 0.5], val_loss=[1.1, 0.7], epoch_seconds=[0.1, 0.1])
     >>> path = plot_history(h, os.path.join(tempfile.mkdtemp(), "curves.png"))
     >>> os.path.getsize(path) > 0
@@ -22,7 +22,9 @@ def pyplot():
     try:
         import matplotlib
     except ModuleNotFoundError as error:
-        raise ModuleNotFoundError("plots need matplotlib: pip install 'funcmlp[examples]' (or pip install matplotlib)") from error
+        raise ModuleNotFoundError(
+            "plots need matplotlib: pip install 'funcmlp[examples]' (or pip install matplotlib)"
+        ) from error
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -74,7 +76,15 @@ def plot_confusion(labels, predictions, path: str, num_classes: int, title: str 
     for i in range(num_classes):
         for j in range(num_classes):
             if counts[i, j]:
-                ax.text(j, i, counts[i, j], ha="center", va="center", fontsize=7, color="white" if counts[i, j] > counts.max() / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    counts[i, j],
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if counts[i, j] > counts.max() / 2 else "black",
+                )
     ax.set(xlabel="predicted", ylabel="true", title=title, xticks=range(num_classes), yticks=range(num_classes))
     fig.colorbar(image, ax=ax)
     return save_figure(fig, path)

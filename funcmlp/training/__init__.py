@@ -5,16 +5,16 @@ Contract::
     TrainConfig(loss, optimizer, batch_size, ...)      config.py: how to train, frozen, checked when built
     run_epoch(mlp, TrainState, TrainData, config)      epoch.py: one compiled epoch -> (TrainState, EpochMetrics)
     Trainer / train_epochs                             loop.py: checked data, the epoch loop as an iterator
-    fit                                                fit.py: the loop + callbacks.py (checkpoints, early stopping)
+    fit                                                fit.py: the loop + callbacks.py (checkpoints, early stopping);
+                                                       above io (a checkpoint is a file): import it from funcmlp
     History, EpochState, TrainingDiverged              history.py
     optimizers, batching, parallel, regularizers, perceptron: what the loop is made of
 
-Imports: registry, core, checks, evaluation, io (the training state); never cli.
+Imports: registry, core, checks, evaluation; fit.py and callbacks.py also io; never cli.
 """
 
 from funcmlp.training.config import TrainConfig
-from funcmlp.training.fit import fit
 from funcmlp.training.history import EpochState, History, TrainingDiverged
 from funcmlp.training.loop import Trainer, train_epochs
 
-__all__ = ["EpochState", "History", "TrainConfig", "Trainer", "TrainingDiverged", "fit", "train_epochs"]
+__all__ = ["EpochState", "History", "TrainConfig", "Trainer", "TrainingDiverged", "train_epochs"]

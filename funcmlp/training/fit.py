@@ -128,7 +128,7 @@ def fit(
     opt_state, history = None, History()
     if resume and checkpoint_dir is not None and os.path.exists(state_path(checkpoint_dir)):
         saved = load_state(checkpoint_dir, mlp, params, config.optimizer)
-        params, opt_state, key, history = saved.params, saved.opt_state, saved.key, History(**saved.history)
+        params, opt_state, key, history = saved.params, saved.opt_state, saved.key, saved.history
         if early is not None:
             early.best = saved.best_params if saved.best_params is not None else params
     state = trainer.start(params, key, opt_state)

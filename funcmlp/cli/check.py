@@ -1,0 +1,75 @@
+"""``funcmlp check``: manual backprop against jax.grad and finite differences, in float64, on a random batch.
+
+Example:
+    >>> from funcmlp.cli import main
+    >>> main(["check", "--sizes", "2,3,1", "--loss", "sse", "--batch", "2", "--no-compile-cache"])  # doctest: +ELLIPSIS
+    MLP 2 -> 3(sigmoid) -> 1(identity), loss sse (mean), random batch of 2, seed 0
+    ...
+    0
+"""
+
+from __future__ import annotations
+
+from funcmlp.cli.common import add_compile_cache_option, int_list, seed, str_list
+from funcmlp.io.memory import check_fits, parameter_count
+
+
+def add_parser(sub) -> None:
+    from funcmlp import LOSS_NAMES
+
+    check = sub.add_parser("check", help="gradient check: manual backprop vs jax.grad vs finite differences (float64)")
+    check.add_argument(
+        "--sizes", type=int_list, default=[4, 8, 8, 3], help="layer sizes including inputs (default 4,8,8,3)"
+    )
+    check.add_argument(
+        "--activations",
+        type=str_list,
+        default=["sigmoid"],
+        help="one activation for all layers or one per layer (default sigmoid)",
+    )
+    check.add_argument("--output", default="identity", help="output activation (default identity)")
+    check.add_argument(
+        "--loss", choices=LOSS_NAMES, default="softmax_cross_entropy", help="loss (default softmax_cross_entropy)"
+    )
+    check.add_argument("--reduction", choices=("mean", "sum"), default="mean")
+    check.add_argument("--batch", type=int, default=8, help="examples in the random batch (default 8)")
+    check.add_argument("--init", default="glorot_normal", help="weight initializer (default glorot_normal)")
+    check.add_argument("--seed", type=seed, default=0, help="seed of the random params and batch (default 0)")
+    check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step, positive (default 1e-6)")
+    add_compile_cache_option(check)
+
+
+def run(args) -> int:
+    import jax
+
+    from funcmlp import MLP, check_gradients, get_loss
+
+    activations = args.activations[0] if len(args.activations) == 1 else args.activations
+    mlp = MLP(tuple(args.sizes), activations, output=args.output)
+    if args.batch < 1:
+        raise ValueError(f"--batch must be at least 1, got {args.batch}")
+    count = parameter_count(mlp.sizes)
+    # float64: params, three gradients, the finite differences' two copies, and the batch's trace
+    check_fits(
+        8 * (6 * count + 4 * args.batch * sum(mlp.sizes)),
+        f"--sizes {','.join(map(str, mlp.sizes))} ({count:,} parameters)",
+        "check a smaller network",
+    )
+    with jax.enable_x64(True):
+        kp, kx, ky = jax.random.split(jax.random.key(args.seed), 3)
+        params = mlp.init(kp, init=args.init, dtype="float64")
+        x = jax.random.normal(kx, (args.batch, mlp.sizes[0]), "float64")
+        d_out = mlp.sizes[-1]
+        targets = get_loss(args.loss).spec.targets
+        if targets == "class":
+            y = jax.random.randint(ky, (args.batch,), 0, d_out)
+        elif targets == "probability":
+            y = jax.random.bernoulli(ky, 0.5, (args.batch, d_out)).astype("float64")
+        else:
+            y = jax.random.normal(ky, (args.batch, d_out), "float64")
+        report = check_gradients(
+            mlp, params, x, y, args.loss, reduction=args.reduction, eps=args.eps, max_fd_entries=None
+        )
+    print(f"{mlp}, loss {args.loss} ({args.reduction}), random batch of {args.batch}, seed {args.seed}")
+    print(report)
+    return 0 if report.passed else 1

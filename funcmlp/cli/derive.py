@@ -1,0 +1,174 @@
+"""``funcmlp derive``: sympy proofs of the backprop formulas, worked examples with errata, a symbolic check.
+
+Example:
+    >>> from funcmlp.cli import main
+    >>> main(["derive", "--list"])  # doctest: +ELLIPSIS
+    check ...
+    0
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+
+from funcmlp.cli.common import check_writable_file, int_list, str_list
+
+
+def add_parser(sub) -> None:
+    from funcmlp import ACTIVATION_NAMES, LOSS_NAMES
+
+    derive = sub.add_parser(
+        "derive",
+        help="sympy: proofs of the backprop formulas, the seeds' worked examples with errata, a symbolic check",
+        description="funcmlp derive --list; funcmlp derive NAME [--format]; funcmlp derive --example FILE [--format]; "
+        "funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse",
+    )
+    derive.add_argument(
+        "name", nargs="?", help="what to derive (see --list), or 'check' for a symbolic check of an architecture"
+    )
+    derive.add_argument("--list", action="store_true", help="list the derivations")
+    derive.add_argument(
+        "--example",
+        metavar="FILE",
+        help="a worked example of your own: a spec file (.toml or .json, see README), replayed exactly with its errata",
+    )
+    derive.add_argument(
+        "--steps",
+        type=int,
+        help="a network example (--example FILE or a seed's): gradient steps to replay (overrides the file's)",
+    )
+    derive.add_argument(
+        "--standalone", action="store_true", help="with --format latex: a complete document for pdflatex"
+    )
+    derive.add_argument(
+        "--format",
+        choices=("text", "latex", "markdown", "mermaid"),
+        default="text",
+        help="output format (default text); mermaid draws a network example as a flowchart",
+    )
+    derive.add_argument(
+        "--chain",
+        metavar="WEIGHT",
+        help="a network example: the chain-rule factors of one dL/dw, e.g. w^2_{1,3} "
+        "(row 1, column 3 of W^2 as the file writes it); networks of up to 20 weights get every dL/dw factored anyway",
+    )
+    derive.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="a network example: also draw it to a PNG (values, sensitivities, weight updates)",
+    )
+    derive.add_argument(
+        "--sizes", type=int_list, default=[2, 2, 1], help="check: layer sizes including inputs (default 2,2,1)"
+    )
+    derive.add_argument(
+        "--activations",
+        type=str_list,
+        default=["sigmoid"],
+        help=f"check: one activation for all layers or one per layer ({', '.join(ACTIVATION_NAMES)}; "
+        "'leaky_relu(0.2)' sets a parameter)",
+    )
+    derive.add_argument("--loss", default="sse", choices=LOSS_NAMES, help="check: the loss (default sse)")
+    derive.add_argument(
+        "--convention",
+        choices=("row", "column"),
+        default="row",
+        help="check: weight layout of the printed Jacobians (default row)",
+    )
+    derive.add_argument(
+        "--show", action="store_true", help="check: print every derived expression too (networks up to 100 parameters)"
+    )
+    derive.add_argument(
+        "--method",
+        choices=("auto", "composed", "graph", "local"),
+        default="auto",
+        help="check: sympy.diff of the composed loss (small networks), reverse accumulation over its expression "
+        "graph, or the local definitions; auto = composed up to 40 parameters, graph beyond",
+    )
+
+
+def run(args) -> int:
+    from derivations import catalogue
+    from derivations.spec import SEED_EXAMPLES
+
+    entries = catalogue.ENTRIES
+    if args.standalone and args.format != "latex":
+        raise ValueError("--standalone makes a LaTeX document; add --format latex")
+    if args.example and args.name:
+        raise ValueError(f"give either a derivation name ({args.name!r}) or --example FILE, not both")
+    if (
+        args.format == "mermaid"
+        or args.plot
+        or args.example
+        or args.chain
+        or (args.steps is not None and args.name in SEED_EXAMPLES)
+    ):
+        return _network(args)
+    if args.steps is not None:
+        raise ValueError(
+            "--steps replays gradient steps of a network example: give --example FILE or one of "
+            + ", ".join(SEED_EXAMPLES)
+        )
+    if args.list or not args.name:
+        print(
+            f"{'check':<26} symbolic check of an architecture: "
+            "funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse"
+        )
+        print("\n".join(f"{name:<26} {title}" for name, (title, _) in entries.items()))
+        return 0
+    if args.name == "check":
+        activations = args.activations * (len(args.sizes) - 1) if len(args.activations) == 1 else args.activations
+        text, passed = catalogue.architecture_check(
+            tuple(args.sizes), tuple(activations), args.loss, args.convention, args.method, show=args.show
+        )
+        print(text)
+        return 0 if passed else 1
+    if args.name not in entries:
+        raise ValueError(
+            f"unknown derivation {args.name!r}; expected check or one of {', '.join(entries)} (funcmlp derive --list)"
+        )
+    text, passed = entries[args.name][1](args.format)
+    if args.standalone:
+        from derivations.render import document
+
+        text = document(text)
+    print(text)
+    return 0 if passed else 1
+
+
+def _network(args) -> int:
+    """A network worked example (--example FILE or a seed's network): printed, drawn as
+    Mermaid, and/or plotted to a PNG."""
+    from derivations.picture import mermaid, plot_network
+    from derivations.render import render
+    from derivations.spec import SEED_EXAMPLES, read_spec, seed_spec_path
+    from derivations.spec import run as replay
+
+    if args.example:
+        source = args.example
+    elif args.name in SEED_EXAMPLES:
+        source = seed_spec_path(args.name)
+    else:
+        what = "--format mermaid" if args.format == "mermaid" else ("--plot" if args.plot else "--chain")
+        raise ValueError(
+            f"{what} draws a network worked example: give --example FILE or one of {', '.join(SEED_EXAMPLES)}"
+            + (f"; {args.name!r} is not one" if args.name else "")
+        )
+    if args.plot:
+        check_writable_file(args.plot, "--plot", ".png")
+    example = read_spec(source, steps=args.steps)
+    derivation = replay(example)
+    if args.chain:
+        from derivations.textbook import chain_rule
+
+        line = chain_rule(derivation, example, args.chain)
+        derivation.add(line.text_parts[0], f"chain rule: {line.text_parts[1]}", [line.value])
+        derivation.steps[-1] = replace(derivation.steps[-1], lines=(line,))
+    print(
+        mermaid(example, derivation)
+        if args.format == "mermaid"
+        else render(derivation, args.format, standalone=args.standalone)
+    )
+    if args.plot:
+        print(f"wrote {plot_network(example, derivation, args.plot)}", file=sys.stderr)
+    return 0 if not any(e.slip == "unexplained" for e in derivation.errata) or args.example else 1

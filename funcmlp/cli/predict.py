@@ -1,0 +1,117 @@
+"""``funcmlp predict RUN --data-path FILE --out FILE.csv``: a saved model's classes (or probabilities) for new inputs.
+
+Inputs: Kaggle's ``test.csv`` or an IDX image file (for models trained with ``--data
+mnist``), or a ``.npy`` array of inputs as the model saw them in training. The output is
+Kaggle's submission format ``ImageId,Label`` (or, with ``--proba``, the class probabilities).
+
+Example:
+    >>> import jax, os, tempfile, numpy as np
+    >>> from funcmlp import MLP
+    >>> from funcmlp.cli import main
+    >>> from funcmlp.io.model_file import save_model
+    >>> folder = tempfile.mkdtemp(); mlp = MLP((2, 3), "identity")
+    >>> extra = {"loss": "softmax_cross_entropy"}
+    >>> save_model(os.path.join(folder, "model.npz"), mlp, mlp.init(jax.random.key(0)), extra=extra)
+    >>> np.save(os.path.join(folder, "x.npy"), np.ones((4, 2)))
+    >>> x, out = os.path.join(folder, "x.npy"), os.path.join(folder, "p.csv")
+    >>> main(["predict", folder, "--data-path", x, "--out", out])  # doctest: +ELLIPSIS
+    /.../model.npz is a model (epoch unknown), predicting with it
+    wrote /.../p.csv: 4 predictions (ImageId from 1)
+    0
+"""
+
+from __future__ import annotations
+
+import csv
+
+from funcmlp.cli.common import add_compile_cache_option, check_writable_file
+from funcmlp.io.files import atomic_write
+
+
+def add_parser(sub) -> None:
+    predict = sub.add_parser(
+        "predict",
+        help="class predictions of a saved model for unlabeled data (Kaggle's test.csv, IDX images, .npy)",
+        description="Write ImageId,Label (Kaggle's submission format) or, with --proba, the class probabilities.",
+    )
+    predict.add_argument(
+        "model", metavar="RUN", help="a folder written by funcmlp train --out, its model.npz or its training_state.npz"
+    )
+    predict.add_argument(
+        "--data-path",
+        required=True,
+        help="Kaggle's test.csv (pixel0..pixel783), an IDX image file, or a .npy array of inputs as the model saw "
+        "them in training",
+    )
+    predict.add_argument("--out", required=True, help="the CSV to write (atomically)")
+    predict.add_argument("--proba", action="store_true", help="write the class probabilities instead of the labels")
+    add_compile_cache_option(predict)
+
+
+def _inputs(path: str, trained_on, features: int):
+    """The inputs of a prediction file ``(N, features)``, scaled as the model's training data were."""
+    import os
+
+    from funcmlp.data.datasets import scale_pixels
+    from funcmlp.data.mnist import PIXELS, load_kaggle_csv, read_idx
+    from funcmlp.io.arrays import load_npy
+    from funcmlp.io.memory import available_bytes
+
+    if not os.path.isfile(path) and not os.path.isdir(path):
+        raise FileNotFoundError(f"--data-path {path} does not exist")
+    if path.endswith(".npy"):
+        x = load_npy(path, path, max_bytes=available_bytes())
+    else:
+        if trained_on != "mnist":
+            raise ValueError(
+                f"{path}: CSV and IDX files hold MNIST pixels, for a model trained with --data mnist; "
+                "this one was trained "
+                f"on {trained_on or 'unknown data'!r}: give a .npy of its inputs, scaled as in training"
+            )
+        pixels = (
+            load_kaggle_csv(path, labelled=False)[0] if path.endswith(".csv") else read_idx(path).reshape(-1, PIXELS)
+        )
+        x = scale_pixels(pixels)
+    if x.ndim != 2 or x.shape[1] != features:
+        raise ValueError(f"{path}: inputs of shape {tuple(x.shape)}, the model takes (N, {features})")
+    if len(x) == 0:
+        raise ValueError(f"{path}: no rows of inputs; give at least one")
+    return x
+
+
+def run(args) -> int:
+    import jax
+    import numpy as np
+
+    from funcmlp import get_loss, predict
+    from funcmlp.io.run_folder import open_model
+
+    check_writable_file(args.out, "--out")
+    found = open_model(args.model)
+    print(f"{found.describe()}, predicting with {'it' if found.kind == 'model' else 'its params'}")
+    mlp, params, loss = found.mlp, found.params, found.record["loss"]
+    x = _inputs(args.data_path, found.record["data"], mlp.sizes[0]).astype(np.asarray(params[0].W).dtype)
+    ids = np.arange(1, len(x) + 1)
+    if args.proba:
+        outputs = np.asarray(mlp.apply(params, x))
+        if mlp.activations[-1].spec.probabilities:
+            probabilities = outputs
+        elif loss is not None and get_loss(loss).name == "softmax_cross_entropy":
+            probabilities = np.asarray(jax.nn.softmax(outputs, axis=-1))
+        else:
+            raise ValueError(
+                f"--proba needs a classifier with probabilities: a softmax output or softmax_cross_entropy logits; "
+                f"this model's output is {mlp.activations[-1]} with loss {loss}"
+            )
+        with atomic_write(args.out, newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["ImageId", *[f"p{k}" for k in range(probabilities.shape[1])]])
+            writer.writerows([[i, *(f"{p:.6g}" for p in row)] for i, row in zip(ids, probabilities, strict=True)])
+    else:
+        labels = np.asarray(predict(mlp, params, x, loss=loss))
+        with atomic_write(args.out, newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["ImageId", "Label"])
+            writer.writerows(zip(ids.tolist(), labels.tolist(), strict=True))
+    print(f"wrote {args.out}: {len(x)} {'probability rows' if args.proba else 'predictions'} (ImageId from 1)")
+    return 0

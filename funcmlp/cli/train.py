@@ -1,0 +1,281 @@
+"""``funcmlp train``: load a data set, train an MLP, write the run folder, check the gradients.
+
+The run folder (``--out DIR``) always ends with a model ``funcmlp evaluate`` takes: after a
+finished run, an early stop, a divergence (the last finite params) or a Ctrl-C (the last whole
+epoch), ``DIR/model.npz``, beside ``training_state.npz`` for ``--resume``. In several
+processes only process 0 prints and writes.
+
+Example:
+    >>> from funcmlp.cli import main
+    >>> main(["train", "--data", "xor", "--epochs", "300", "--no-check", "--no-compile-cache"])  # doctest: +ELLIPSIS
+    data    xor: 2 features, 2 classes; train 4, validation 4, test 4
+    ...
+    test    loss ..., accuracy 1.0000 on 4 examples
+    0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+
+from funcmlp.cli import processes, train_options
+from funcmlp.cli.common import Interrupted
+from funcmlp.cli.progress import progress_callback
+from funcmlp.io.memory import OPTIMIZER_SLOTS, check_fits, parameter_count, training_bytes
+
+
+def add_parser(sub) -> None:
+    train = sub.add_parser(
+        "train",
+        help="train an MLP (default: the embedded 8x8 digits) and check its gradients",
+        description="Train an MLP, print accuracy and a gradient-check summary. Options left out take the data "
+        "set's defaults (funcmlp.tasks).",
+    )
+    train_options.add_arguments(train)
+
+
+def run(args) -> int:
+    import jax
+
+    notes = []
+    args = train_options.settle(args, notes)
+    processes.join_processes(args)
+    follower = jax.process_index() != 0
+    args.quiet = args.quiet or follower
+    with contextlib.redirect_stdout(io.StringIO()) if follower else contextlib.nullcontext():
+        for note in notes:
+            print(note)
+        return _train(args)
+
+
+def _optimizer(args, total_steps: int):
+    from funcmlp import make_optimizer, make_schedule
+
+    schedule = make_schedule(args.schedule, args.lr, total_steps=total_steps)
+    return make_optimizer(args.optimizer, schedule, momentum=args.momentum, weight_decay=args.weight_decay)
+
+
+def _train(args) -> int:
+    import jax
+    import numpy as np
+
+    from funcmlp import MLP, TrainConfig, TrainingDiverged, check_gradients, evaluate, fit, get_loss
+    from funcmlp.data.datasets import load_dataset
+    from funcmlp.training.batching import iterations_per_epoch
+    from funcmlp.training.parallel import data_mesh
+
+    if args.float64:
+        jax.config.update("jax_enable_x64", True)
+    dtype = np.float64 if args.float64 else np.float32
+    mesh = data_mesh(args.devices) if args.devices is not None or jax.process_count() > 1 else None
+    data = load_dataset(args.data, seed=args.seed, path=args.data_path)
+    if args.batch_size > len(data.x_train):
+        print(
+            f"note    --batch-size {args.batch_size} is more than the {len(data.x_train)} training examples: "
+            f"using {len(data.x_train)} (one full batch per epoch)"
+        )
+        args.batch_size = len(data.x_train)
+    one_per_class = data.num_classes > 2 or get_loss(args.loss).spec.targets == "class"
+    d_out = data.num_classes if one_per_class else (1 if data.num_classes == 2 else data.y_train.shape[1])
+    mlp = MLP((data.num_features, *args.hidden, d_out), args.activation, output=args.output, dropout=args.dropout)
+    check_fits(
+        training_bytes(
+            mlp.sizes,
+            batch_size=args.batch_size,
+            examples=len(data.x_train) + len(data.x_val),
+            itemsize=np.dtype(dtype).itemsize,
+            optimizer_slots=OPTIMIZER_SLOTS.get(args.optimizer, 2),
+        ),
+        f"training {mlp} ({parameter_count(mlp.sizes):,} parameters, {args.optimizer}, batches of {args.batch_size})",
+        "use fewer or narrower --hidden layers or a smaller --batch-size",
+    )
+    key_init, key_fit, key_check = jax.random.split(jax.random.key(args.seed), 3)
+    params = mlp.init(key_init, init=args.init, dtype=dtype)
+    steps = iterations_per_epoch(len(data.x_train), args.batch_size, drop_last=args.drop_last)
+    optimizer = _optimizer(args, args.epochs * steps)
+    x_train, x_val, x_test = (a.astype(dtype) for a in (data.x_train, data.x_val, data.x_test))
+
+    print(f"data    {data.describe()}")
+    print(f"model   {mlp}; {parameter_count(mlp.sizes)} parameters")
+    print(
+        f"train   loss {args.loss} ({args.reduction}), {args.optimizer} lr {args.lr:g} ({args.schedule}), "
+        f"{args.epochs} epochs x {steps} iterations of batch {args.batch_size}, gradient: {args.gradient}"
+    )
+    if mesh is not None:
+        count = jax.process_count()
+        print(
+            f"devices {mesh.size} devices in {count} process{'es' if count > 1 else ''} "
+            f"({mesh.devices.flat[0].platform}), "
+            f"each batch split over them, params replicated"
+        )
+
+    config = TrainConfig(
+        loss=args.loss,
+        optimizer=optimizer,
+        batch_size=args.batch_size,
+        reduction=args.reduction,
+        gradient=args.gradient,
+        drop_last=args.drop_last,
+        on_nonfinite=args.on_nonfinite,
+        mesh=mesh,
+    )
+    progress = progress_callback(args)
+    start = time.perf_counter()
+    writes = args.out is not None and jax.process_index() == 0
+    try:
+        params, history = fit(
+            mlp,
+            params,
+            (x_train, data.y_train),
+            config=config,
+            epochs=args.epochs,
+            key=key_fit,
+            validation=(x_val, data.y_val),
+            callback=progress,
+            checkpoint_dir=args.out,
+            checkpoint_every=args.checkpoint_every,
+            resume=bool(args.resume),
+            early_stopping=args.patience,
+            min_delta=args.min_delta,
+            checkpoint_options=train_options.run_options(args),
+        )
+    except TrainingDiverged as diverged:
+        where = f"the gradient of layer {diverged.layer} is not finite" if diverged.layer else "the loss is not finite"
+        message = f"training diverged at epoch {diverged.epoch}, step {diverged.step}: {where}; "
+        if writes:
+            _save(args, mlp, jax.device_get(diverged.params), diverged.history, diverged.epoch - 1, "diverged")
+        if args.out is not None:  # written by process 0
+            raise ValueError(
+                message + f"the last finite model is saved in {os.path.join(args.out, 'model.npz')}; go on with a "
+                f"lower learning rate: funcmlp train --resume {args.out} --lr {args.lr / 10:g}"
+            ) from None
+        raise ValueError(
+            message + f"nothing saved (no --out); try a lower learning rate, e.g. --lr {args.lr / 10:g}"
+        ) from None
+    except KeyboardInterrupt:
+        if writes:
+            raise Interrupted(_save_interrupted(args, mlp, params)) from None
+        raise
+    finally:
+        if hasattr(progress, "close"):
+            progress.close()
+    params = jax.device_get(params)  # from the mesh (replicated) to the host
+    seconds = time.perf_counter() - start
+    test = evaluate(
+        mlp, params, x_test, data.y_test, args.loss, reduction=args.reduction, classification=data.num_classes > 0
+    )
+    per_epoch = float(np.median(history.epoch_seconds[1:] or history.epoch_seconds))
+    acc = f", accuracy {test.accuracy:.4f}" if test.accuracy is not None else ""
+    print(f"time    {seconds:.1f} s in all, {per_epoch * 1e3:.1f} ms per epoch (median, compiled)")
+    if args.patience is not None:
+        print(
+            f"stop    {len(history.train_loss)} of {args.epochs} epochs run; the params of epoch {history.best_epoch} "
+            f"(validation loss {history.val_loss[history.best_epoch - 1]:.4f}) kept"
+        )
+    print(f"test    loss {test.loss:.4f}{acc} on {len(data.x_test)} examples")
+
+    # the trained model is saved before the check: an interrupted or failing check loses nothing
+    if writes:
+        stopped = args.patience is not None and len(history.train_loss) < args.epochs
+        epoch = history.best_epoch if args.patience is not None else len(history.train_loss)
+        plots = _plots(args, mlp, params, history, data, x_test)
+        written = _save(
+            args,
+            mlp,
+            params,
+            history,
+            epoch,
+            "stopped early" if stopped else "finished",
+            {"test_loss": test.loss, "test_accuracy": test.accuracy},
+            plots,
+        )
+        print(f"saved   {os.path.join(args.out, 'model.npz')}, {', '.join(written[1:])}, training_state.npz")
+    if not args.no_check and jax.process_index() == 0:
+        batch = min(16, len(x_train))
+        start = time.perf_counter()
+        report = check_gradients(
+            mlp,
+            params,
+            data.x_train[:batch],
+            data.y_train[:batch],
+            args.loss,
+            reduction=args.reduction,
+            max_fd_entries=400,
+            key=key_check,
+        )
+        print(f"check   {report.summary()} (float64, {batch} training examples, {time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def _save(args, mlp, params, history, epoch: int, status: str, extra: dict | None = None, plots=None) -> list[str]:
+    """The run folder's model, history and plots, then its manifest (written last); the names."""
+    from funcmlp.io.model_file import MODEL_FILE, save_model
+    from funcmlp.io.run_folder import MANIFEST, clear_manifest, write_history, write_manifest
+
+    os.makedirs(args.out, exist_ok=True)
+    clear_manifest(args.out)
+    record = {
+        "data": args.data,
+        "data_path": args.data_path,
+        "loss": args.loss,
+        "seed": args.seed,
+        "epoch": epoch,
+        "epochs": args.epochs,
+        "status": status,
+        **(extra or {}),
+    }
+    save_model(os.path.join(args.out, MODEL_FILE), mlp, params, extra=record)
+    names = [MODEL_FILE, *write_history(args.out, history, train_options.run_options(args))]
+    names += [os.path.basename(path) for path in (plots() if plots else [])]
+    write_manifest(args.out, names)
+    return [*names, MANIFEST]
+
+
+def _save_interrupted(args, mlp, initial) -> str:
+    """After a Ctrl-C in training: the model of the training state fit saved (or the initial
+    params where it saved none); the line that says where it is."""
+    from funcmlp import History
+    from funcmlp.io.training_state import read_state_model, state_path
+
+    if os.path.exists(state_path(args.out)):
+        _, params, header = read_state_model(state_path(args.out))
+        epoch, history = header["epoch"], History(**header["history"])
+    else:
+        params, epoch, history = initial, 0, History()
+    _save(args, mlp, params, history, epoch, "interrupted")
+    return (
+        f"the model of epoch {epoch} is saved in {os.path.join(args.out, 'model.npz')}; go on with: "
+        f"funcmlp train --resume {args.out}"
+    )
+
+
+def _plots(args, mlp, params, history, data, x_test):
+    """A function writing the plots asked for (after the model, before the manifest); their paths."""
+    if not args.plots:
+        return None
+
+    def write() -> list[str]:
+        import numpy as np
+
+        from funcmlp import predict
+        from funcmlp.io.plots import plot_confusion, plot_history
+
+        written = [plot_history(history, os.path.join(args.out, "curves.png"), title=f"{args.data}: {mlp}")]
+        if data.num_classes > 2:
+            predictions = np.asarray(predict(mlp, params, x_test))
+            written.append(
+                plot_confusion(
+                    data.y_test,
+                    predictions,
+                    os.path.join(args.out, "confusion.png"),
+                    data.num_classes,
+                    title=f"{args.data} test split",
+                )
+            )
+        print(f"plots   {', '.join(written)}")
+        return written
+
+    return write

@@ -1,0 +1,139 @@
+"""What a gradient check reports: one row per parameter array, and the verdict.
+
+``abs`` = max_i |g_i - ref_i| (the worst entry's index beside it); ``rel`` = abs / max(max_i
+|ref_i|, tiny): the error relative to the largest reference entry of that array. A check never
+passes on nothing: a NaN or infinity anywhere, or no entry compared, is a FAIL.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class ErrorRow(NamedTuple):
+    """One parameter array's comparison: ``layer`` is 1-based, ``param`` is ``"W"`` or ``"b"``.
+
+    ``compared`` counts the entries compared; ``nonfinite`` names the first NaN/inf entry
+    (in the value or the reference) when there is one, and the row then fails.
+    """
+
+    layer: int
+    param: str
+    shape: tuple[int, ...]
+    reference: str
+    abs_error: float
+    rel_error: float
+    worst_index: tuple[int, ...]
+    compared: int = 0
+    nonfinite: str = ""
+
+
+class GradCheckReport(NamedTuple):
+    """Comparison of manual gradients with ``jax.grad`` and (optionally) finite differences.
+
+    ``str(report)`` prints a table. ``report.passed`` holds only if every value compared is
+    finite, every row is within its tolerance (``rtol_autodiff`` for ``jax.grad``,
+    ``rtol_fd`` for finite differences) and, when finite differences were asked for, at
+    least one entry was compared by them: a check never passes on nothing.
+    """
+
+    rows: tuple[ErrorRow, ...]
+    loss: float
+    rtol_autodiff: float
+    rtol_fd: float
+    fd_entries: int
+    total_entries: int
+    kink_entries: int = 0
+    fd_sampled: int = 0
+    finite_differences: bool = True
+
+    def max_rel_error(self, reference: str) -> float:
+        """Worst relative error against ``"autodiff"`` or ``"finite differences"`` (NaN if none compared)."""
+        errors = [r.rel_error for r in self.rows if r.reference == reference]
+        return max(errors) if errors else float("nan")
+
+    @property
+    def problems(self) -> list[str]:
+        """Why the check fails, one line each (empty when it passes)."""
+        found = [
+            f"layer {r.layer} {r.param}{list(r.worst_index)} vs {r.reference}: {r.nonfinite}"
+            for r in self.rows
+            if r.nonfinite
+        ]
+        if not np.isfinite(self.loss):
+            found.append(f"the loss is {self.loss}")
+        auto = self.max_rel_error("autodiff")
+        if not auto <= self.rtol_autodiff:
+            found.append(f"manual vs jax.grad {auto:.1e} > {self.rtol_autodiff:.0e}")
+        if self.finite_differences:
+            fd = self.max_rel_error("finite differences")
+            if self.fd_entries == 0:
+                found.append(
+                    f"no entry compared by finite differences ({self.kink_entries} of {self.fd_sampled} crossed a kink)"
+                )
+            elif not fd <= self.rtol_fd:
+                found.append(f"manual vs finite differences {fd:.1e} > {self.rtol_fd:.0e}")
+        return found
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        """One line: worst errors, what was compared and left out, PASS/FAIL."""
+        text = f"max relative error vs jax.grad {self.max_rel_error('autodiff'):.1e} on {self.total_entries} entries"
+        if self.finite_differences:
+            text += (
+                f", vs finite differences {self.max_rel_error('finite differences'):.1e} "
+                f"on {self.fd_entries} of {self.fd_sampled} sampled entries"
+            )
+            if self.kink_entries:
+                text += f" ({self.kink_entries} left out: their perturbation crossed a kink)"
+        problems = self.problems
+        verdict = "PASS" if not problems else "FAIL (" + "; ".join(problems) + ")"
+        return f"gradient check {verdict}: {text}"
+
+    def __str__(self) -> str:
+        header = (
+            f"{'layer':>5} {'param':>5} {'shape':>10} {'reference':>18} {'compared':>8} "
+            f"{'max abs err':>12} {'max rel err':>12}  worst entry"
+        )
+        lines = [header, "-" * len(header)]
+        for r in self.rows:
+            note = f"  {r.nonfinite}" if r.nonfinite else ""
+            lines.append(
+                f"{r.layer:>5} {r.param:>5} {str(r.shape):>10} {r.reference:>18} {r.compared:>8} "
+                f"{r.abs_error:>12.3e} {r.rel_error:>12.3e}  {r.worst_index}{note}"
+            )
+        lines.append(self.summary())
+        return "\n".join(lines)
+
+
+def compare(layer: int, name: str, value: np.ndarray, reference: np.ndarray, label: str, mask=None) -> ErrorRow:
+    mask = np.ones(value.shape, bool) if mask is None else mask
+    compared = int(mask.sum())
+    for what, array in (("manual", value), (label, reference)):
+        bad = mask & ~np.isfinite(array)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            return ErrorRow(
+                layer,
+                name,
+                tuple(value.shape),
+                label,
+                float("inf"),
+                float("inf"),
+                index,
+                compared,
+                f"{what} is {array[index]} (not finite)",
+            )
+    diff = np.where(mask, np.abs(value - reference), 0.0)
+    reference = np.where(mask, reference, 0.0)
+    worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
+    abs_error = float(diff.max()) if diff.size else 0.0
+    scale = max(float(np.abs(reference).max()) if reference.size else 0.0, np.finfo(np.float64).tiny)
+    return ErrorRow(
+        layer, name, tuple(value.shape), label, abs_error, abs_error / scale, tuple(int(i) for i in worst), compared
+    )

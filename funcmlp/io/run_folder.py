@@ -1,0 +1,189 @@
+"""The run folder ``funcmlp train --out DIR`` writes, and reading a model back from it.
+
+A run folder holds ``model.npz`` (:mod:`funcmlp.io.model_file`), ``training_state.npz``
+(:mod:`funcmlp.io.training_state`), ``history.csv`` and ``history.json`` (one row per
+epoch), optional plots, and ``manifest.json``, written last: every output with its SHA-256,
+so that a reader can tell the files are one run's set (a file whose hash differs was left by
+another run or changed since). :func:`open_model` takes the folder, its model file or its
+training state and says which it found.
+
+Example:
+    >>> import jax, tempfile, os
+    >>> folder = tempfile.mkdtemp(); mlp = funcmlp.MLP((2, 1), "sigmoid")
+    >>> extra = {"data": "xor", "epoch": 3, "epochs": 3}
+    >>> save_model(os.path.join(folder, MODEL_FILE), mlp, mlp.init(jax.random.key(0)), extra=extra)
+    >>> write_manifest(folder, [MODEL_FILE])
+    >>> found = open_model(folder)
+    >>> found.kind, found.record["data"], found.describe().endswith("is a model (epoch 3 of 3)")
+    ('model', 'xor', True)
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from typing import Any
+
+from funcmlp.io.arrays import parse_json, read_header
+from funcmlp.io.files import atomic_write
+from funcmlp.io.model_file import MODEL_FILE, MODEL_FORMAT, OLD_FORMATS, read_model, save_model  # noqa: F401 (the examples)
+from funcmlp.io.training_state import STATE_FILE, STATE_FORMAT, read_state_model
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "funcmlp-run-manifest"
+OLD_NAMES = ("params.npz", "checkpoint.npz")
+SEEDS = 2**32
+"""Seeds run from 0 to 2**32 - 1 (``jax.random.key`` keeps 32 bits of a seed without float64)."""
+RECORD = {"data": str, "data_path": str, "loss": str, "seed": int, "epoch": int, "epochs": int, "status": str}
+"""What a model's record may hold and of which type (each may be absent or null)."""
+
+
+def sha256(path) -> str:
+    """The SHA-256 of a file's bytes, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def clear_manifest(folder) -> None:
+    """Remove ``folder/manifest.json`` before a run's outputs are rewritten (a crash in between
+    then leaves files no manifest vouches for, rather than a manifest that contradicts them)."""
+    path = os.path.join(os.fspath(folder), MANIFEST)
+    if os.path.exists(path):
+        os.remove(path)
+
+
+def write_manifest(folder, names: list) -> None:
+    """``folder/manifest.json``, written last (atomically): the files ``names`` with their SHA-256."""
+    digests = {name: sha256(os.path.join(folder, name)) for name in names}
+    with atomic_write(os.path.join(folder, MANIFEST)) as handle:
+        json.dump(
+            {"format": MANIFEST_FORMAT, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sha256": digests},
+            handle,
+            indent=1,
+        )
+
+
+def check_manifest(path) -> None:
+    """Where ``path``'s folder has a ``manifest.json`` that records it, its SHA-256 must be the
+    one recorded; a manifest funcmlp cannot read is refused too (one ``ValueError`` line each)."""
+    manifest = os.path.join(os.path.dirname(os.path.abspath(path)), MANIFEST)
+    if not os.path.isfile(manifest):
+        return
+    fix = "remove manifest.json to use the files anyway"
+    try:
+        with open(manifest, encoding="utf-8") as handle:
+            text = handle.read(1 << 24)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{manifest} cannot be read ({error}); {fix}") from None
+    content = parse_json(text, manifest)
+    digests = content.get("sha256") if isinstance(content, dict) and content.get("format") == MANIFEST_FORMAT else None
+    if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
+        raise ValueError(
+            f"{manifest} is not a funcmlp run manifest (an object with format {MANIFEST_FORMAT!r} and sha256 "
+            f"hashes); {fix}"
+        )
+    recorded = digests.get(os.path.basename(path))
+    if recorded is not None and sha256(path) != recorded:
+        raise ValueError(
+            f"{path} is not the file {manifest} records (its SHA-256 differs): it is from another run or was "
+            "changed since; retrain into the folder, or remove manifest.json to use the file anyway"
+        )
+
+
+def write_history(folder, history, options: dict) -> list[str]:
+    """``history.csv`` (one row per epoch) and ``history.json`` (the options and the rows); the names."""
+    rows = history.rows()
+    with atomic_write(os.path.join(folder, "history.csv"), newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["epoch"])
+        writer.writeheader()
+        writer.writerows(rows)
+    with atomic_write(os.path.join(folder, "history.json")) as handle:
+        json.dump({"options": options, "history": rows}, handle, indent=1)
+    return ["history.csv", "history.json"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SavedModel:
+    """A model read from a run: ``kind`` ``"model"`` or ``"training state"``, the file's ``path``,
+    the ``mlp`` and its ``params``, and the ``record`` of its run (keys of :data:`RECORD`)."""
+
+    path: str
+    kind: str
+    mlp: Any
+    params: Any
+    record: dict
+
+    def describe(self) -> str:
+        """One line: what the file is and how far its run got."""
+        epoch, epochs, status = (self.record.get(k) for k in ("epoch", "epochs", "status"))
+        where = (
+            f"epoch {epoch}" + (f" of {epochs}" if epochs is not None else "") if epoch is not None else "epoch unknown"
+        )
+        status = f"; training {status}" if status and status != "finished" else ""
+        return f"{self.path} is a {self.kind} ({where}{status})"
+
+
+def _record(values: dict, path) -> dict:
+    record = {}
+    for name, kind in RECORD.items():
+        value = values.get(name)
+        if value is not None and (type(value) is not kind or (kind is int and not 0 <= value < SEEDS)):
+            raise ValueError(
+                f"{path}: the recorded {name} is {str(value)[:80]!r}, expected "
+                f"{'a whole number from 0 to 2**32 - 1' if kind is int else 'text'}; the file was edited or damaged: "
+                "train again"
+            )
+        record[name] = value
+    return record
+
+
+def _file_in(folder: str) -> str:
+    for name in (MODEL_FILE, STATE_FILE):
+        if os.path.isfile(os.path.join(folder, name)):
+            return os.path.join(folder, name)
+    old = [name for name in OLD_NAMES if os.path.exists(os.path.join(folder, name))]
+    if old:
+        raise ValueError(
+            f"{folder} holds {' and '.join(old)} of an earlier funcmlp, which this one reads no more; "
+            f"train again: funcmlp train --out {folder}"
+        )
+    raise FileNotFoundError(
+        f"{folder} holds neither {MODEL_FILE} nor {STATE_FILE}; give a folder written by funcmlp train --out "
+        "or one of those files"
+    )
+
+
+def open_model(path, *, dtype=None) -> SavedModel:
+    """The model of a run folder (its ``model.npz``, else its ``training_state.npz``) or of
+    either file, checked against the folder's manifest.
+
+    Raises:
+        FileNotFoundError: nothing at ``path``, or a folder without either file.
+        ValueError: a file that is not funcmlp's, of an earlier funcmlp, damaged or edited.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"{path} does not exist; give a folder written by funcmlp train --out DIR, or its {MODEL_FILE}"
+        )
+    if os.path.isdir(path):
+        path = _file_in(path)
+    kind = read_header(path, "funcmlp model or training state file")["format"]
+    if kind not in (MODEL_FORMAT, STATE_FORMAT, *OLD_FORMATS):
+        raise ValueError(
+            f"{path} is a {kind} file, not a funcmlp model ({MODEL_FILE}) or training state ({STATE_FILE})"
+        )
+    check_manifest(path)
+    if kind == STATE_FORMAT:
+        mlp, params, header = read_state_model(path, dtype=dtype)
+        record = {**header["options"], "epoch": header["epoch"]}
+        return SavedModel(path, "training state", mlp, params, _record(record, path))
+    mlp, params, extra = read_model(path, dtype=dtype)
+    return SavedModel(path, "model", mlp, params, _record(extra, path))
