@@ -6,8 +6,12 @@ Both read a :class:`~derivations.spec.WorkedExample` and the derivation
 :func:`~derivations.spec.run` made of it; the values are those of its first step (of the
 first example of a batch). Weights are named in the file's convention.
 
+Contract: a checked example and its replayed derivation in, a Mermaid string or a PNG file out;
+numbers written by :mod:`derivations.numbers`; nothing is computed here.
+
 Example:
-    >>> from derivations.spec import read_spec, run
+    >>> from derivations.spec import read_spec
+    >>> from derivations.replay import run
     >>> ex = read_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.1",
     ...                 "x": ["2"], "y": ["1"], "layers": [{"W": [["3"]], "b": ["0.5"]}]})
     >>> print(mermaid(ex, run(ex)).splitlines()[-3])
@@ -20,8 +24,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from derivations.render import number_text
-from derivations.textbook import LIMIT, weight_name
+from derivations.numbers import number_text
+from derivations.notation import weight_name
+from derivations.textbook import LIMIT
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,8 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
     ``ValueError`` for a network too big to draw legibly (more than :data:`LIMIT` parameters).
 
     Example:
-        >>> from derivations.spec import read_spec, run
+        >>> from derivations.spec import read_spec
+        >>> from derivations.replay import run
         >>> ex = read_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.1",
         ...                 "x": ["2"], "y": ["1"], "layers": [{"W": [["3"]], "b": ["0.5"]}]})
         >>> layers, edges, loss = network(ex, run(ex))

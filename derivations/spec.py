@@ -1,5 +1,5 @@
 """Worked-example spec files: a network, one example and a learning rate as data (TOML or
-JSON), replayed exactly by :func:`from_spec` with the errata of the numbers a text printed.
+JSON), read and checked here, replayed exactly by :func:`derivations.replay.from_spec` with the errata of the numbers a text printed.
 
 The keys (TOML shown; JSON takes the same)::
 
@@ -31,12 +31,15 @@ may be strings or TOML/JSON numbers and are read exactly as decimals (``"0.1"`` 
 never evaluated as expressions). Step names: ``a^0``, ``n^k``, ``a^k``, ``L``, ``s^k``,
 ``dL/da^k``, ``dL/dW^k``, ``dL/db^k``, ``W^k new``, ``b^k new``.
 
+Contract: a path or a dict in, a checked :class:`WorkedExample` out (exact numbers, weights in
+the row convention inside), or one ``ValueError`` line naming the key, what was expected and the
+fix; text from the file is data, never evaluated. :mod:`derivations.replay` runs it.
+
 Example:
-    >>> d = from_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1",
-    ...                "x": [1, 1], "y": [0], "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}],
-    ...                "printed": {"s^1": ["8", "8"]}})
-    >>> [str(v) for v in d.values["W^1 new"]], d.errata
-    (['1/5', '1/5', '1/5', '1/5'], [])
+    >>> ex = read_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1",
+    ...                 "x": [1, 1], "y": [0], "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}]})
+    >>> ex.weights[1], ex.learning_rate
+    ([[1], [1]], 1/10)
 """
 
 from __future__ import annotations
@@ -49,8 +52,8 @@ from importlib import resources
 
 import sympy as sp
 
-from derivations import symbolic, textbook
-from derivations.derivation import Derivation, Printed
+from derivations import symbolic
+from derivations.derivation import Printed
 from funcmlp.activations import get_activation
 from funcmlp.losses import get_loss
 
@@ -211,115 +214,6 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
         x=tuple(tuple(r) for r in xs), y=tuple(tuple(r) for r in ys), weights=tuple(weights), biases=tuple(biases),
         convention=convention, printed=_printed(spec.get("printed", {}), origin), notes=tuple(notes), steps=steps,
     )
-
-
-def _shown(per_example: list, column: bool) -> tuple[list, tuple]:
-    """Values of one step for the whole batch, flattened in the file's layout, and their shape:
-    a vector for one example, else (batch, units) in the row convention, (units, batch) in the column one."""
-    if len(per_example) == 1:
-        return list(per_example[0]), ()
-    rows = _transpose(per_example) if column else per_example
-    return [v for row in rows for v in row], (len(rows), len(rows[0]))
-
-
-def _settle(value):
-    """Exact rationals stay exact; closed forms become 50-digit decimals between steps (nested
-    exponentials would otherwise grow with every step)."""
-    return value if value.is_Rational else sp.N(value, 50)
-
-
-def _compact(rows):
-    """Values kept exact while their closed form is short (``1/(exp(-13/25) + 1)``), as 50-digit
-    decimals once it is long: a deep sigmoid network's exact forms nest exponentials layer
-    after layer, and printing them would evaluate each from scratch (minutes for 3 layers)."""
-    return [[v if v.is_Rational or sp.count_ops(v) <= 40 else sp.N(v, 50) for v in map(sp.sympify, row)] for row in rows]
-
-
-def _step(ex: WorkedExample, weights, biases, d: Derivation | None = None):
-    """One full-batch gradient step on the mean loss (funcmlp's default reduction): the loss
-    before it and the updated (weights, biases); every quantity recorded in ``d`` if given."""
-    column = ex.convention == "column"
-    activations = [get_activation(a) for a in ex.activations]
-    loss = get_loss(ex.loss)
-    batch, depth = len(ex.x), len(weights)
-
-    def add(name, formula, per_example, shape=None):
-        if d is not None:
-            values, shown_shape = _shown(per_example, column)
-            d.add(name, formula, values, shown_shape if shape is None else shape)
-
-    add("a^0", "x", [list(x) for x in ex.x])
-    outputs, nets = [[list(x) for x in ex.x]], []
-    for k, (W, b) in enumerate(zip(weights, biases, strict=True), start=1):
-        n = _compact([[b[j] + sum(a[i] * W[i][j] for i in range(len(a))) for j in range(len(b))] for a in outputs[-1]])
-        add(f"n^{k}", f"W^{k} a^{k - 1} + b^{k}" if column else f"b^{k} + a^{k - 1} W^{k}", n)
-        a = _compact([symbolic.forward(activations[k - 1], row) for row in n])
-        add(f"a^{k}", f"{ex.activations[k - 1]}(n^{k})", a)
-        nets.append(n)
-        outputs.append(a)
-    terms = [symbolic.output_terms(loss, activations[-1], n, y, a) for n, y, a in zip(nets[-1], ex.y, outputs[-1], strict=True)]
-    value = _compact([[sum(t[0] for t in terms) / batch]])[0][0]
-    add("L", f"{ex.loss}(y, a^{depth})" + (f", mean over {batch} examples" if batch > 1 else ""), [[value]], ())
-    s = _compact([[v / batch for v in t[1]] for t in terms])
-    add(f"s^{depth}", f"dL/da^{depth} * f'(n^{depth})" + (f" / {batch}" if batch > 1 else ""), s)
-    sensitivities = {depth: s}
-    for k in range(depth - 1, 0, -1):
-        W_next = weights[k]
-        upstream = _compact([[sum(si[j] * W_next[i][j] for j in range(len(si))) for i in range(len(W_next))] for si in s])
-        add(f"dL/da^{k}", f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T", upstream)
-        s = _compact([symbolic.backward(activations[k - 1], n, u) for n, u in zip(nets[k - 1], upstream, strict=True)])
-        add(f"s^{k}", f"dL/da^{k} * f'(n^{k})  (seed 003 eq. 33)", s)
-        sensitivities[k] = s
-    new_weights, new_biases = list(weights), list(biases)
-    for k in range(depth, 0, -1):
-        a_prev, s = outputs[k - 1], sensitivities[k]
-        grad = [[sum(a[i] * si[j] for a, si in zip(a_prev, s, strict=True)) for j in range(len(s[0]))] for i in range(len(a_prev[0]))]
-        grad_b = [sum(si[j] for si in s) for j in range(len(s[0]))]
-        new_weights[k - 1] = [[weights[k - 1][i][j] - ex.learning_rate * grad[i][j] for j in range(len(grad[0]))] for i in range(len(grad))]
-        new_biases[k - 1] = [biases[k - 1][j] - ex.learning_rate * grad_b[j] for j in range(len(grad_b))]
-        if d is not None:
-            shown_grad, shown_new = (_transpose(grad), _transpose(new_weights[k - 1])) if column else (grad, new_weights[k - 1])
-            shape = (len(shown_grad), len(shown_grad[0]))
-            over = " summed over the batch" if batch > 1 else ""
-            d.add(f"dL/dW^{k}", (f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}") + over, [v for row in shown_grad for v in row], shape)
-            d.add(f"dL/db^{k}", f"s^{k}" + over, grad_b)
-            d.add(f"W^{k} new", f"W^{k} - eta dL/dW^{k}", [v for row in shown_new for v in row], shape)
-            d.add(f"b^{k} new", f"b^{k} - eta dL/db^{k}", new_biases[k - 1])
-    return value, new_weights, new_biases
-
-
-def run(ex: WorkedExample) -> Derivation:
-    """Forward pass, loss, sensitivities (seed 003 eqs. 24, 33), gradients and one update,
-    exactly, for one example or a batch (mean loss); then, with ``steps = N``, the loss after
-    each further full-batch step and the final weights. Matrices are shown in the file's
-    convention; printed numbers are compared."""
-    d = Derivation(ex.name, ex.title, notes=list(ex.notes))
-    _, weights, biases = _step(ex, ex.weights, ex.biases, d)
-    textbook.annotate(d, ex)
-    column = ex.convention == "column"
-    if ex.steps > 1:
-        for t in range(2, ex.steps + 2):
-            weights = [[[_settle(v) for v in row] for row in W] for W in weights]
-            biases = [[_settle(v) for v in b] for b in biases]
-            loss, next_weights, next_biases = _step(ex, weights, biases)
-            d.add(f"L after step {t - 1}", f"{ex.loss} with the weights of step {t - 1}", [loss])
-            if t <= ex.steps:
-                weights, biases = next_weights, next_biases
-        for k, (W, b) in enumerate(zip(weights, biases, strict=True), start=1):
-            shown = _transpose(W) if column else W
-            d.add(f"W^{k} after {ex.steps} steps", f"W^{k} after {ex.steps} gradient steps", [v for row in shown for v in row],
-                  (len(shown), len(shown[0])))
-            d.add(f"b^{k} after {ex.steps} steps", f"b^{k} after {ex.steps} gradient steps", b)
-    unknown = [step for step in ex.printed if step not in d.values]
-    if unknown:
-        raise ValueError(f"printed step {unknown[0]!r} is not a step of this example; the steps are {', '.join(d.values)}")
-    d.compare(ex.printed)
-    return d
-
-
-def from_spec(source, *, name: str | None = None, steps: int | None = None) -> Derivation:
-    """The derivation of a spec (path to ``.toml``/``.json``, or a dict): :func:`read_spec` then :func:`run`."""
-    return run(read_spec(source, name=name, steps=steps))
 
 
 SEED_EXAMPLES = ("seed000_house_price", "seed002_sigmoid_221", "seed003_relu_linear")

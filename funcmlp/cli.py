@@ -201,7 +201,8 @@ def _derive_network(args) -> int:
     Mermaid, and/or plotted to a PNG."""
     from derivations.picture import mermaid, plot_network
     from derivations.render import render
-    from derivations.spec import SEED_EXAMPLES, read_spec, run, seed_spec_path
+    from derivations.replay import run
+    from derivations.spec import SEED_EXAMPLES, read_spec, seed_spec_path
 
     if args.example:
         source = args.example

@@ -10,7 +10,8 @@ import pytest
 import sympy as sp
 
 from derivations.render import render
-from derivations.spec import from_spec, read_spec
+from derivations.replay import from_spec
+from derivations.spec import read_spec
 from funcmlp.cli import main
 
 OWN = {
@@ -197,7 +198,8 @@ def test_steps_of_a_sigmoid_network_stay_small():
     steps): the final weights are plain numbers, not nested exponentials."""
     from dataclasses import replace
 
-    from derivations.spec import run, seed_spec_path
+    from derivations.replay import run
+    from derivations.spec import seed_spec_path
     d = run(replace(read_spec(seed_spec_path("seed002_sigmoid_221")), steps=20, printed={}))
     losses = [float(d.values[f"L after step {t}"][0]) for t in range(1, 21)]
     assert all(b < a for a, b in zip(losses, losses[1:]))  # gradient descent with eta = 0.7 lowers the loss
