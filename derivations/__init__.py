@@ -7,7 +7,8 @@ Contract: one network engine (:mod:`~derivations.engine`) computes every network
 the proofs, the replayed examples and the textbook lines alike; modules import only from the
 layers before their own (a test walks the imports):
 
-1. ``numbers`` (the one number formatter), ``symbolic`` (the registry's sympy forms), ``activations`` (their proofs)
+1. ``numbers`` (the one number formatter), ``grammar`` (reading numbers), ``symbolic`` (the registry's
+   sympy forms), ``activations`` (their proofs)
 2. ``engine`` (forward, sensitivities, recursion, gradients, updates), ``graph`` (reverse accumulation), ``render``
 3. ``sensitivities``, ``chain`` (proofs of the engine), ``notation``, ``derivation`` (the model)
 4. ``textbook`` (entry-by-entry lines), ``spec`` (reading spec files)
@@ -16,7 +17,7 @@ layers before their own (a test walks the imports):
 """
 
 LAYERS = (
-    ("numbers", "symbolic", "activations"),
+    ("numbers", "grammar", "symbolic", "activations"),
     ("engine", "graph", "render"),
     ("sensitivities", "chain", "notation", "derivation"),
     ("textbook", "spec"),

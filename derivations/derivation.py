@@ -111,5 +111,5 @@ class Derivation:
             for index, (p, exact) in enumerate(zip(entries, values[step], strict=True)):
                 # a decimal may be off by one unit in its last digit (rounded or truncated); an integer is exact
                 tolerance = sp.Rational(1, 10 ** len(p.value.split(".")[1])) if "." in p.value else 0
-                if abs(sp.nsimplify(p.value) - sp.N(exact, 40)) > tolerance:
+                if abs(sp.Rational(p.value) - sp.N(exact, 40)) > tolerance:  # p.value: a checked decimal, never an expression
                     self.errata.append(Erratum(step, index, p.value, exact, p.where, p.slip or "unexplained"))

@@ -46,20 +46,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 
 import sympy as sp
 
-from derivations import symbolic
+from derivations import grammar, symbolic
 from derivations.derivation import Printed
 from funcmlp.activations import get_activation
 from funcmlp.losses import get_loss
 
 KEYS = ("name", "title", "convention", "activations", "loss", "learning_rate", "x", "y", "steps", "layers", "printed", "notes")
 REQUIRED = ("activations", "loss", "learning_rate", "x", "y", "layers")
-_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -81,14 +79,9 @@ class WorkedExample:
     steps: int = 1
 
 
-def number(value, where: str) -> sp.Rational:
-    """A decimal string, an integer or a float, read exactly (``"0.1"`` -> 1/10); nothing else."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"{where} must be a number or a decimal string such as \"0.25\", got {value!r}")
-    text = repr(value) if isinstance(value, float) else str(value).strip()
-    if not _DECIMAL.fullmatch(text):
-        raise ValueError(f"{where} is {value!r}, not a decimal number; write it as e.g. \"-0.25\" or \"1e-3\" (expressions are not evaluated)")
-    return sp.Rational(text)
+def number(value, where: str) -> sp.Expr:
+    """A spec number, read exactly by :func:`derivations.grammar.parse` (decimals, fractions, a safe grammar)."""
+    return grammar.parse(value, where)
 
 
 def _vector(values, where: str) -> list:
@@ -142,10 +135,8 @@ def _printed(entries: dict, where: str) -> dict:
         else:
             values, label, slip, slips = entry, step, "", {}
         flat = [v for row in values for v in row] if values and isinstance(values[0], (list, tuple)) else list(values)
-        for i, v in enumerate(flat):
-            number(v, f"printed.{step!r}[{i}]")
-        printed[step] = tuple(Printed(str(v) if not isinstance(v, float) else repr(v), label, str(slips.get(str(i), slip)))
-                              for i, v in enumerate(flat))
+        texts = [grammar.printed_decimal(v, f"printed.{step!r}[{i}]") for i, v in enumerate(flat)]
+        printed[step] = tuple(Printed(text, label, str(slips.get(str(i), slip))) for i, text in enumerate(texts))
     return printed
 
 
