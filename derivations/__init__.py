@@ -11,7 +11,7 @@ layers before their own (a test walks the imports):
    sympy forms), ``activations`` (their proofs)
 2. ``engine`` (forward, sensitivities, recursion, gradients, updates), ``graph`` (reverse accumulation), ``render``
 3. ``sensitivities``, ``chain`` (proofs of the engine), ``notation``, ``derivation`` (the model)
-4. ``textbook`` (entry-by-entry lines), ``spec`` (reading spec files)
+4. ``textbook`` (entry-by-entry lines), ``spec`` (reading spec files), then ``iterate`` (many steps, fast)
 5. ``replay`` (a spec through the engine), ``picture`` (Mermaid, PNG)
 6. ``worked`` (the seeds' examples), then ``catalogue`` (what ``funcmlp derive`` names)
 """
@@ -21,6 +21,7 @@ LAYERS = (
     ("engine", "graph", "render"),
     ("sensitivities", "chain", "notation", "derivation"),
     ("textbook", "spec"),
+    ("iterate",),
     ("replay", "picture"),
     ("worked",),
     ("catalogue",),

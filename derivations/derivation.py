@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 
 import sympy as sp
@@ -41,6 +42,7 @@ class Printed:
     value: str
     where: str
     slip: str = ""
+    index: int | None = None  # the entry of its step (a single entry printed, as "a^1_2"), or None: in order
 
 
 def P(where: str, *values: str, slips: dict | None = None, slip: str = "") -> tuple:
@@ -106,10 +108,15 @@ class Derivation:
         """Flag every printed number more than one unit in its last digit from the exact value."""
         values = self.values
         for step, entries in printed.items():
-            if len(entries) != len(values[step]):
+            if all(p.index is not None for p in entries):
+                pairs = [(p.index, p) for p in entries]
+            elif len(entries) != len(values[step]):
                 raise ValueError(f"{self.name}: step {step!r} has {len(values[step])} values, {len(entries)} printed")
-            for index, (p, exact) in enumerate(zip(entries, values[step], strict=True)):
+            else:
+                pairs = list(enumerate(entries))
+            for index, p in pairs:
+                exact = values[step][index]
                 # a decimal may be off by one unit in its last digit (rounded or truncated); an integer is exact
-                tolerance = sp.Rational(1, 10 ** len(p.value.split(".")[1])) if "." in p.value else 0
-                if abs(sp.Rational(p.value) - sp.N(exact, 40)) > tolerance:  # p.value: a checked decimal, never an expression
+                unit = sp.Integer(10) ** Decimal(p.value).as_tuple().exponent if "." in p.value or "e" in p.value.lower() else 0
+                if abs(sp.Rational(p.value) - sp.N(exact, 40)) > unit:  # p.value: a checked decimal, never an expression
                     self.errata.append(Erratum(step, index, p.value, exact, p.where, p.slip or "unexplained"))

@@ -63,7 +63,7 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
         (13/2, [('w^1_{1,1}', 3, 19/10), ('b^1_{1}', 1/2, -1/20)], 121/8)
     """
     values, column, batch = d.values, ex.convention == "column", len(ex.x)
-    sizes = [len(ex.x[0])] + [len(b) for b in ex.biases]
+    sizes = [len(ex.x[0])] + [len(W[0]) for W in ex.weights]
     parameters = sum(sizes[k - 1] * sizes[k] + sizes[k] for k in range(1, len(sizes)))
     if parameters > LIMIT:
         raise ValueError(f"the network has {parameters} parameters; a picture shows every weight legibly up to {LIMIT} "
@@ -76,14 +76,19 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
     edges = []
     for k in range(1, len(sizes)):
         cols = sizes[k - 1] if column else sizes[k]  # of W^k as the file shows it: (out, in) or (in, out)
-        new = values[f"W^{k} new"]
+        new = values.get(f"W^{k} new", [v for row in (_columns(ex.weights[k - 1]) if column else ex.weights[k - 1]) for v in row])
         for i in range(sizes[k - 1]):
             for j in range(sizes[k]):
                 index = j * cols + i if column else i * cols + j
                 edges.append(Edge(k, i, j, weight_name(k, i, j, column)[0], ex.weights[k - 1][i][j], new[index]))
-        for j in range(sizes[k]):
-            edges.append(Edge(k, None, j, f"b^{k}_{{{j + 1}}}", ex.biases[k - 1][j], values[f"b^{k} new"][j]))
+        biases = ex.biases[k - 1]
+        for j in range(sizes[k] if biases is not None else 0):
+            edges.append(Edge(k, None, j, f"b^{k}_{{{j + 1}}}", biases[j], values.get(f"b^{k} new", biases)[j]))
     return layers, edges, values["L"][0]
+
+
+def _columns(W) -> list:
+    return [list(column) for column in zip(*W, strict=True)]
 
 
 def _html(name: str) -> str:
@@ -110,7 +115,7 @@ def mermaid(ex, d) -> str:
             else:
                 label = "<br>".join(f"{q}<sup>{k}</sup><sub>{j}</sub> = {num(unit[q])}" for q in ("n", "a", "s"))
             lines.append(f'{_node(k, j)}(["{label}"])')
-        if k < depth:
+        if k < depth and ex.biases[k] is not None:
             lines.append(f'bias{k}(["1"])')
         lines.append("end")
     for e in edges:
@@ -161,8 +166,9 @@ def plot_network(ex, d, path: str, *, title: str | None = None) -> str:
             ax.text(x, y, f"x{j + 1}\n{_short(unit['x'])}", fontsize=8, ha="center", va="center", zorder=4)
             continue
         ax.text(x, y, f"a={_short(unit['a'])}\ns={_short(unit['s'])}", fontsize=7.5, ha="center", va="center", zorder=4)
-        bias = next(e for e in edges if e.i is None and e.k == k and e.j == j)
-        ax.text(x, y - 0.55, f"b: {_short(bias.weight)} → {_short(bias.updated)}", fontsize=6.5, ha="center", va="top", color="#555", zorder=4)
+        bias = next((e for e in edges if e.i is None and e.k == k and e.j == j), None)
+        if bias is not None:
+            ax.text(x, y - 0.55, f"b: {_short(bias.weight)} → {_short(bias.updated)}", fontsize=6.5, ha="center", va="top", color="#555", zorder=4)
     top = gap_y * (widest - 1) / 2
     for k in range(len(layers)):
         label = "input x" if k == 0 else f"layer {k}: {ex.activations[k - 1]}"

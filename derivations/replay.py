@@ -1,6 +1,6 @@
 """A worked example replayed: the :class:`~derivations.spec.WorkedExample` of a spec file run
 through :mod:`derivations.engine` (forward pass, loss, sensitivities, gradients, one update, then
-``steps`` more), every quantity recorded as a step of a :class:`~derivations.derivation.Derivation`
+``steps - 1`` more: :mod:`derivations.iterate`), every quantity recorded as a step of a :class:`~derivations.derivation.Derivation`
 in the file's layout, the textbook lines attached and the printed numbers compared.
 
 Contract: a checked example in, a derivation out; every number comes from the engine (exact
@@ -17,10 +17,13 @@ Example:
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from derivations import engine, textbook
-from derivations.derivation import Derivation
+from derivations.derivation import Derivation, Printed
+from derivations.iterate import iterate, shown
 from derivations.spec import WorkedExample, read_spec
 from funcmlp.activations import get_activation
 from funcmlp.losses import get_loss
@@ -35,12 +38,6 @@ def _compact(values: list) -> list:
 
 WORKED = engine.Algebra(settle=_compact)
 """The engine on exact sympy numbers, long closed forms settled to 50-digit decimals."""
-
-
-def _settle(value):
-    """Exact rationals stay exact; closed forms become 50-digit decimals between steps (nested
-    exponentials would otherwise grow with every step)."""
-    return value if value.is_Rational else sp.N(value, 50)
 
 
 def network(ex: WorkedExample, layers=None) -> engine.Net:
@@ -77,7 +74,9 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
 
     add("a^0", "x", result.a[0])
     for k in range(1, depth + 1):
-        add(f"n^{k}", f"W^{k} a^{k - 1} + b^{k}" if column else f"b^{k} + a^{k - 1} W^{k}", result.n[k])
+        biased = ex.biases[k - 1] is not None
+        add(f"n^{k}", (f"W^{k} a^{k - 1}" + (f" + b^{k}" if biased else "")) if column
+            else ((f"b^{k} + " if biased else "") + f"a^{k - 1} W^{k}"), result.n[k])
         add(f"a^{k}", f"{ex.activations[k - 1]}(n^{k})", result.a[k])
     d.add("L", f"{ex.loss}(y, a^{depth})" + (f", mean over {batch} examples" if batch > 1 else ""), [result.loss], ())
     add(f"s^{depth}", f"dL/da^{depth} * f'(n^{depth})" + (f" / {batch}" if batch > 1 else ""), result.s[depth])
@@ -88,10 +87,26 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
     for k in range(depth, 0, -1):
         grad, shape = _matrix(result.dW[k], column)
         d.add(f"dL/dW^{k}", (f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}") + over, grad, shape)
-        d.add(f"dL/db^{k}", f"s^{k}" + over, result.db[k])
-        new, shape = _matrix(result.new_layers[k - 1][0], column)
-        d.add(f"W^{k} new", f"W^{k} - eta dL/dW^{k}", new, shape)
-        d.add(f"b^{k} new", f"b^{k} - eta dL/db^{k}", result.new_layers[k - 1][1])
+        if result.db[k] is not None:
+            d.add(f"dL/db^{k}", f"s^{k}" + over, result.db[k])
+        kept = ex.fixed[k - 1] if ex.fixed else ()
+        if "W" not in kept:
+            new, shape = _matrix(result.new_layers[k - 1][0], column)
+            d.add(f"W^{k} new", f"W^{k} - eta dL/dW^{k}", new, shape)
+        if result.db[k] is not None and "b" not in kept:
+            d.add(f"b^{k} new", f"b^{k} - eta dL/db^{k}", result.new_layers[k - 1][1])
+
+
+def _kept_notes(ex: WorkedExample) -> list:
+    """What is not updated: the layers without biases and the fixed parameters."""
+    notes = []
+    bare = [str(k) for k, b in enumerate(ex.biases, start=1) if b is None]
+    if bare:
+        notes.append(f"layer{'s' if len(bare) > 1 else ''} {', '.join(bare)} ha{'ve' if len(bare) > 1 else 's'} no biases")
+    kept = [f"{name}^{k}" for k, names in enumerate(ex.fixed, start=1) for name in ("W", "b") if name in names]
+    if kept:
+        notes.append(f"fixed (kept, not updated): {', '.join(kept)}")
+    return notes
 
 
 def run(ex: WorkedExample) -> Derivation:
@@ -100,27 +115,66 @@ def run(ex: WorkedExample) -> Derivation:
     each further full-batch step and the final weights. Matrices are shown in the file's
     convention; printed numbers are compared."""
     d = Derivation(ex.name, ex.title, notes=list(ex.notes))
-    result = engine.run_step(network(ex), ex.x, ex.y, ex.learning_rate, alg=WORKED)
+    result = engine.run_step(network(ex), ex.x, ex.y, ex.learning_rate, alg=WORKED, fixed=ex.fixed)
     record(d, ex, result)
+    d.notes += _kept_notes(ex)
     textbook.annotate(d, ex)
     column = ex.convention == "column"
     if ex.steps > 1:
-        layers = result.new_layers
-        for t in range(2, ex.steps + 2):
-            layers = tuple(([[_settle(v) for v in row] for row in W], [_settle(v) for v in b]) for W, b in layers)
-            after = engine.run_step(network(ex, layers), ex.x, ex.y, ex.learning_rate, alg=WORKED)
-            d.add(f"L after step {t - 1}", f"{ex.loss} with the weights of step {t - 1}", [after.loss])
-            if t <= ex.steps:
-                layers = after.new_layers
+        asked = {key for key in ex.printed if key.startswith("L after step ")}
+        keep = lambda t: shown(t, ex.steps) or f"L after step {t}" in asked  # noqa: E731
+        losses, layers = iterate(ex, result.new_layers, ex.steps, keep=keep)
+        for t, loss in losses.items():  # the first ten, every power of ten, the last, and those printed
+            d.add(f"L after step {t}", f"{ex.loss} with the weights of step {t}", [loss])
         for k, (W, b) in enumerate(layers, start=1):
-            shown, shape = _matrix(W, column)
-            d.add(f"W^{k} after {ex.steps} steps", f"W^{k} after {ex.steps} gradient steps", shown, shape)
-            d.add(f"b^{k} after {ex.steps} steps", f"b^{k} after {ex.steps} gradient steps", b)
-    unknown = [step for step in ex.printed if step not in d.values]
-    if unknown:
-        raise ValueError(f"printed step {unknown[0]!r} is not a step of this example; the steps are {', '.join(d.values)}")
-    d.compare(ex.printed)
+            values, shape = _matrix(W, column)
+            d.add(f"W^{k} after {ex.steps} steps", f"W^{k} after {ex.steps} gradient steps", values, shape)
+            if b is not None:
+                d.add(f"b^{k} after {ex.steps} steps", f"b^{k} after {ex.steps} gradient steps", b)
+    d.compare(resolve_printed(ex, d))
     return d
+
+
+_ENTRY = re.compile(r"(?P<name>dL/d[a-z]|[a-z])\^(?P<k>\d+)_(?:\{(?P<r>\d+),(?P<c>\d+)\}|(?P<j>\d+))(?P<new> new)?")
+_STEPS = {("w", True): "W^{k} new", ("dL/dw", False): "dL/dW^{k}", ("b", True): "b^{k} new", ("dL/db", False): "dL/db^{k}",
+          ("a", False): "a^{k}", ("n", False): "n^{k}", ("s", False): "s^{k}", ("dL/da", False): "dL/da^{k}"}
+
+
+def resolve_printed(ex: WorkedExample, d: Derivation) -> dict:
+    """The printed numbers by step: a key naming a whole step (``"W^2 new"``, ``"L after step 1"``)
+    as it is, a key naming one entry as the derivation writes it (``"a^1_2"``, ``"s^2_1"``,
+    ``"dL/dw^2_{1,2}"``, ``"w^2_{1,2} new"``, ``"b^1_2 new"``: row r, column c of W^k as the file
+    writes it) as that entry of its step; a ``ValueError`` naming the key otherwise."""
+    values, shapes = d.values, {step.name: step.shape for step in d.steps}
+    resolved: dict = {}
+    for key, entries in ex.printed.items():
+        if key in values:
+            if key in resolved:
+                raise ValueError(f"printed {key!r} is given whole and by its entries; give one or the other")
+            resolved[key] = entries
+            continue
+        match = _ENTRY.fullmatch(key)
+        step = match and _STEPS.get((match["name"], bool(match["new"])), "").format(k=match["k"])
+        if not step or step not in values:
+            raise ValueError(f"printed step {key!r} is not a step of this example; the steps are {', '.join(values)} "
+                             "(or one entry of them, as a^1_2, s^2_1, dL/dw^2_{1,2}, w^2_{1,2} new, b^1_2 new)")
+        if len(ex.x) != 1:
+            raise ValueError(f"printed {key!r} names one entry; single entries are for one example, this is a batch of {len(ex.x)}")
+        matrix = match["r"] is not None
+        if matrix != step.lower().startswith(("w^", "dl/dw^")) or len(entries) != 1:
+            raise ValueError(f"printed {key!r} must be one number of the {'matrix' if matrix else 'vector'} {step}; "
+                             "write w^k_{r,c} for a weight, a^k_j for an entry of a vector")
+        rows, cols = shapes[step] if shapes[step] else (1, len(values[step]))
+        r, c = (int(match["r"]), int(match["c"])) if matrix else (1, int(match["j"]))
+        if not (1 <= r <= rows and 1 <= c <= cols):
+            raise ValueError(f"printed {key!r}: {step} has {rows} rows and {cols} columns in the file's layout" if matrix
+                             else f"printed {key!r}: {step} has {cols} entries")
+        p = entries[0]
+        resolved.setdefault(step, ())
+        if resolved[step] and resolved[step][0].index is None:
+            raise ValueError(f"printed {step!r} is given whole and by its entries; give one or the other")
+        resolved[step] += (Printed(p.value, p.where, p.slip, (r - 1) * cols + (c - 1)),)
+    return resolved
 
 
 def from_spec(source, *, name: str | None = None, steps: int | None = None) -> Derivation:

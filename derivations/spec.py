@@ -57,6 +57,8 @@ from funcmlp.activations import get_activation
 from funcmlp.losses import get_loss
 
 KEYS = ("name", "title", "convention", "activations", "loss", "learning_rate", "x", "y", "steps", "layers", "printed", "notes")
+MAX_STEPS = 100_000
+"""The most gradient steps a spec replays (:mod:`derivations.iterate` runs them)."""
 REQUIRED = ("activations", "loss", "learning_rate", "x", "y", "layers")
 
 
@@ -72,11 +74,12 @@ class WorkedExample:
     x: tuple  # examples, each a tuple of inputs
     y: tuple  # targets, one tuple per example
     weights: tuple  # per layer, (d_in, d_out) lists of rows: row convention
-    biases: tuple
+    biases: tuple  # per layer, a list (d_out) or None: a layer without biases
     convention: str = "row"
     printed: dict = field(default_factory=dict)
     notes: tuple = ()
     steps: int = 1
+    fixed: tuple = ()  # per layer, a frozenset of the parameters kept ("W", "b")
 
 
 def number(value, where: str) -> sp.Expr:
@@ -134,6 +137,8 @@ def _printed(entries: dict, where: str) -> dict:
             values, label, slip, slips = entry["values"], entry.get("where", step), entry.get("slip", ""), entry.get("slips", {})
         else:
             values, label, slip, slips = entry, step, "", {}
+        if not isinstance(values, (list, tuple)):
+            values = [values]  # one number: a single entry ("a^1_2") or a one-value step ("L")
         flat = [v for row in values for v in row] if values and isinstance(values[0], (list, tuple)) else list(values)
         texts = [grammar.printed_decimal(v, f"printed.{step!r}[{i}]") for i, v in enumerate(flat)]
         printed[step] = tuple(Printed(text, label, str(slips.get(str(i), slip))) for i, text in enumerate(texts))
@@ -159,8 +164,8 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
     if convention not in ("row", "column"):
         raise ValueError(f"convention is {convention!r}; expected \"row\" (n = a W + b, W is (in, out)) or \"column\" (z = W a + b, W is (out, in))")
     steps = spec.get("steps", 1) if steps is None else steps
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 1000:
-        raise ValueError(f"steps must be a whole number of gradient steps from 1 to 1000, got {steps!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be a whole number of gradient steps from 1 to {MAX_STEPS}, got {steps!r}")
     names = spec["activations"]
     if not isinstance(names, (list, tuple)) or not names or not all(isinstance(a, str) for a in names):
         raise ValueError(f"activations must be a list of names, one per layer, e.g. [\"sigmoid\", \"identity\"]; got {names!r}")
@@ -176,21 +181,13 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
     if not isinstance(layers, (list, tuple)) or len(layers) != len(activations):
         count = len(layers) if isinstance(layers, (list, tuple)) else layers
         raise ValueError(f"layers has {count} tables, expected {len(activations)}: one [[layers]] table with W and b per activation")
-    weights, biases, inputs = [], [], len(x)
+    weights, biases, fixed, inputs = [], [], [], len(x)
     for k, layer in enumerate(layers, start=1):
-        if not isinstance(layer, dict) or set(layer) != {"W", "b"}:
-            raise ValueError(f"layers[{k}] must have exactly the keys W and b, got {sorted(layer) if isinstance(layer, dict) else layer!r}")
-        W, b = _matrix(layer["W"], f"layers[{k}].W"), _vector(layer["b"], f"layers[{k}].b")
-        units = len(b)
-        rows, cols = (units, inputs) if convention == "column" else (inputs, units)
-        what = {"column": ("units", "inputs"), "row": ("inputs", "units")}[convention]
-        if len(W) != rows:
-            raise ValueError(f"layers[{k}].W has {len(W)} rows, expected {rows} ({what[0]} of layer {k}, {convention} convention)")
-        if len(W[0]) != cols:
-            raise ValueError(f"layers[{k}].W has {len(W[0])} columns, expected {cols} ({what[1]} of layer {k}, {convention} convention)")
-        weights.append(_transpose(W) if convention == "column" else W)
+        W, b, kept = _layer(k, layer, inputs, convention)
+        weights.append(W)
         biases.append(b)
-        inputs = units
+        fixed.append(kept)
+        inputs = len(W[0])
     if len(y) != inputs:
         raise ValueError(f"y has {len(y)} values{' per example' if batched else ''}, expected {inputs} (units of the last layer)")
     loss = get_loss(spec["loss"])
@@ -204,13 +201,42 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
         activations=tuple(names), loss=loss.name, learning_rate=number(spec["learning_rate"], "learning_rate"),
         x=tuple(tuple(r) for r in xs), y=tuple(tuple(r) for r in ys), weights=tuple(weights), biases=tuple(biases),
         convention=convention, printed=_printed(spec.get("printed", {}), origin), notes=tuple(notes), steps=steps,
+        fixed=tuple(fixed),
     )
+
+
+LAYER_KEYS = ("W", "b", "fixed")
+
+
+def _layer(k: int, layer, inputs: int, convention: str) -> tuple:
+    """One ``[[layers]]`` table: (W in the row convention, b or None, the fixed parameter names)."""
+    if not isinstance(layer, dict) or "W" not in layer or set(layer) - set(LAYER_KEYS):
+        got = sorted(layer) if isinstance(layer, dict) else layer
+        raise ValueError(f"layers[{k}] takes the keys W (required), b (left out: a layer without biases) and fixed; got {got!r}")
+    W = _matrix(layer["W"], f"layers[{k}].W")
+    column = convention == "column"
+    b = _vector(layer["b"], f"layers[{k}].b") if "b" in layer else None
+    units = len(b) if b is not None else (len(W) if column else len(W[0]))
+    rows, cols = (units, inputs) if column else (inputs, units)
+    what = ("units", "inputs") if column else ("inputs", "units")
+    if len(W) != rows:
+        raise ValueError(f"layers[{k}].W has {len(W)} rows, expected {rows} ({what[0]} of layer {k}, {convention} convention)")
+    if len(W[0]) != cols:
+        raise ValueError(f"layers[{k}].W has {len(W[0])} columns, expected {cols} ({what[1]} of layer {k}, {convention} convention)")
+    kept = layer.get("fixed", [])
+    if not isinstance(kept, (list, tuple)) or not set(kept) <= {"W", "b"} or len(set(kept)) != len(kept):
+        raise ValueError(f"layers[{k}].fixed is {kept!r}; expected a list of the parameters kept, [\"W\"], [\"b\"] or [\"W\", \"b\"]")
+    if "b" in kept and b is None:
+        raise ValueError(f"layers[{k}].fixed names b, but the layer has no b; give b or take \"b\" out of fixed")
+    return (_transpose(W) if column else W), b, frozenset(kept)
 
 
 SEED_EXAMPLES = ("seed000_house_price", "seed002_sigmoid_221", "seed003_relu_linear")
 """The seeds' network examples, shipped as spec files in ``derivations/examples``."""
+LITERATURE = ("mazur_2015",)
+"""Published worked examples, shipped the same way, each with its citation and printed numbers."""
 
 
 def seed_spec_path(name: str):
-    """The shipped spec file of a seed example (a path inside the installed package)."""
+    """The shipped spec file of a seed's or a published example (a path inside the installed package)."""
     return resources.files("derivations") / "examples" / f"{name}.toml"

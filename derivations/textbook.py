@@ -66,7 +66,7 @@ def annotate(d, ex):
     chain-rule factorisation of dL/dw for networks of at most :data:`CHAIN_LIMIT` weights. Each
     line's formula is the engine's (:mod:`derivations.engine`) over the example's named symbols."""
     weights_count = sum(len(W) * len(W[0]) for W in ex.weights)
-    parameters = weights_count + sum(len(b) for b in ex.biases)
+    parameters = weights_count + sum(len(b) for b in ex.biases if b is not None)
     if len(ex.x) != 1 or parameters > LIMIT:
         d.notes.append(f"each step is written entry by entry for one example of a network of at most {LIMIT} parameters; "
                        + ("this is a batch" if len(ex.x) != 1 else f"this network has {parameters}"))
@@ -85,14 +85,15 @@ def annotate(d, ex):
     eta = note.value(symbol("eta", r"\eta", note.latex), ex.learning_rate)
     A, N, Ws = [[note.entry("x", None, i + 1, v) for i, v in enumerate(ex.x[0])]], [None], [None]
     for k, (W, b) in enumerate(zip(ex.weights, ex.biases, strict=True), start=1):
-        w = [[note.weight(k, i, j, W[i][j]) for j in range(len(b))] for i in range(len(W))]
+        units = range(len(W[0]))
+        w = [[note.weight(k, i, j, W[i][j]) for j in units] for i in range(len(W))]
         n = [note.entry("n", k, j + 1, v) for j, v in enumerate(values[f"n^{k}"])]
         a = [note.entry("a", k, j + 1, v) for j, v in enumerate(values[f"a^{k}"])]
-        sums = engine.net_input(alg, w, [note.entry("b", k, j + 1, b[j]) for j in range(len(b))], A[-1])
-        lines[f"n^{k}"] = [note.line(n[j], sums[j], values[f"n^{k}"][j]) for j in range(len(b))]
+        sums = engine.net_input(alg, w, None if b is None else [note.entry("b", k, j + 1, b[j]) for j in units], A[-1])
+        lines[f"n^{k}"] = [note.line(n[j], sums[j], values[f"n^{k}"][j]) for j in units]
         act = activations[k - 1]
         rule = engine.SYMPY.activate(act, n)
-        lines[f"a^{k}"] = [note.line(a[j], _readable(rule[j], act, n[j]), values[f"a^{k}"][j]) for j in range(len(b))]
+        lines[f"a^{k}"] = [note.line(a[j], _readable(rule[j], act, n[j]), values[f"a^{k}"][j]) for j in units]
         outputs_of.update(zip(n, a))
         A.append(a), N.append(n), Ws.append(w)
     output = activations[-1]
@@ -130,14 +131,18 @@ def annotate(d, ex):
                 if chain:
                     grad_lines.append(_chain_line(note, k, i, j, activations[k - 1], k == depth and paired is not None, values,
                                                   output_gradient if k == depth else None))
-                new = symbol(f"{w.name} new", rf"({note.latex[w]})_{{\mathrm{{new}}}}", note.latex)
-                new_lines.append(note.line(new, engine.update(alg, w, eta, grad)[0], values[f"W^{k} new"][index]))
+                if f"W^{k} new" in values:  # not a fixed W
+                    new = symbol(f"{w.name} new", rf"({note.latex[w]})_{{\mathrm{{new}}}}", note.latex)
+                    new_lines.append(note.line(new, engine.update(alg, w, eta, grad)[0], values[f"W^{k} new"][index]))
         lines[f"dL/dW^{k}"], lines[f"W^{k} new"] = grad_lines, new_lines
+        if ex.biases[k - 1] is None:
+            continue
         grad_b = [note.partial("L", f"b^{k}_{j + 1}", "L", f"b^{{{k}}}_{{{j + 1}}}", v) for j, v in enumerate(values[f"dL/db^{k}"])]
         lines[f"dL/db^{k}"] = [note.line(g, S[k][j], values[f"dL/db^{k}"][j]) for j, g in enumerate(grad_b)]
-        lines[f"b^{k} new"] = [note.line(symbol(f"b^{k}_{j + 1} new", rf"(b^{{{k}}}_{{{j + 1}}})_{{\mathrm{{new}}}}", note.latex),
-                                         engine.update(alg, note.entry("b", k, j + 1), eta, g)[0], values[f"b^{k} new"][j])
-                               for j, g in enumerate(grad_b)]
+        if f"b^{k} new" in values:  # not a fixed b
+            lines[f"b^{k} new"] = [note.line(symbol(f"b^{k}_{j + 1} new", rf"(b^{{{k}}}_{{{j + 1}}})_{{\mathrm{{new}}}}", note.latex),
+                                             engine.update(alg, note.entry("b", k, j + 1), eta, g)[0], values[f"b^{k} new"][j])
+                                   for j, g in enumerate(grad_b)]
     d.steps = [replace(step, lines=tuple(lines.get(step.name, ()))) for step in d.steps]
     return d
 
@@ -171,7 +176,7 @@ def chain_rule(d, ex, weight: str) -> Line:
     k, r, c = (int(g) for g in match.groups())
     if not 1 <= k <= len(ex.weights):
         raise ValueError(f"{weight}: the network has layers 1 to {len(ex.weights)}, not {k}")
-    inputs, units = len(ex.weights[k - 1]), len(ex.biases[k - 1])
+    inputs, units = len(ex.weights[k - 1]), len(ex.weights[k - 1][0])
     column = ex.convention == "column"
     rows, cols = (units, inputs) if column else (inputs, units)
     if not (1 <= r <= rows and 1 <= c <= cols):

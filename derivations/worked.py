@@ -25,7 +25,7 @@ from derivations import sensitivities, symbolic
 from derivations.derivation import Derivation, Erratum, P, Step
 from derivations.numbers import decimal
 from derivations.replay import from_spec
-from derivations.spec import SEED_EXAMPLES, read_spec, seed_spec_path
+from derivations.spec import LITERATURE, SEED_EXAMPLES, read_spec, seed_spec_path
 from funcmlp.activations import get_activation
 
 R = sp.Rational
@@ -256,10 +256,11 @@ BUILDERS = {
     "seed003_relu_linear": _seed_network("seed003_relu_linear"),
     "seed004_minibatch": minibatch_rule,
     "seed004_formulas": optimizer_formulas,
+    **{name: _seed_network(name) for name in LITERATURE},
 }
 
 TITLES = {
-    **{name: read_spec(seed_spec_path(name), name=name).title for name in SEED_EXAMPLES},
+    **{name: read_spec(seed_spec_path(name), name=name).title for name in SEED_EXAMPLES + LITERATURE},
     "seed000_dropout": "Seed 000, eqs. 37-43: dropout",
     "seed000_vanishing": "Seed 000, eqs. 48-51: vanishing gradient",
     "seed000_exploding": "Seed 000, eqs. 55-56: exploding gradient",

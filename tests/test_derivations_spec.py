@@ -132,7 +132,8 @@ def _with(**changes):
     (_with(y=["1"]), r"y has 1 values, expected 2 \(units of the last layer\)"),
     (_with(activations=["swoosh", "identity"]), "unknown activation 'swoosh'"),
     (_with(loss="cross_entropy"), "takes the probabilities of a 'softmax' output layer"),
-    (_with(steps=0), "steps must be a whole number of gradient steps from 1 to 1000, got 0"),
+    (_with(steps=0), "steps must be a whole number of gradient steps from 1 to 100000, got 0"),
+    (_with(steps=100_001), "steps must be a whole number of gradient steps from 1 to 100000, got 100001"),
     (_with(x=[["1", "-2"], ["0", "1"]]), r"y has 1 values per example, expected 2 \(units of the last layer\)"),
     (_with(x=[["1", "-2"], ["0", "1"]], y=[["1", "0"]]), "y has 1 examples, x has 2; give one target per example"),
     (_with(x=[["1", "-2"], ["0", "1"]], y=[["1", "0"], ["0"]]), r"y has rows of different lengths \[2, 1\]"),
@@ -202,6 +203,72 @@ def test_steps_of_a_sigmoid_network_stay_small():
     from derivations.replay import run
     from derivations.spec import seed_spec_path
     d = run(replace(read_spec(seed_spec_path("seed002_sigmoid_221")), steps=20, printed={}))
-    losses = [float(d.values[f"L after step {t}"][0]) for t in range(1, 21)]
+    losses = [float(d.values[f"L after step {t}"][0]) for t in [*range(1, 11), 20]]  # the first ten and the last are shown
     assert all(b < a for a, b in zip(losses, losses[1:]))  # gradient descent with eta = 0.7 lowers the loss
+    assert "L after step 11" not in d.values
     assert all(v.is_Number for v in d.values["W^1 after 20 steps"] + d.values["b^2 after 20 steps"])
+
+
+def test_a_layer_without_biases_shows_and_updates_none():
+    """hmkcode's / Rashid's shape: no biases in layer 1. Row convention, relu then identity, sse,
+    by hand in Fractions: n^1 = x W^1 (no b), the output has its b^2; two steps later still no b^1."""
+    spec = {"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1", "x": ["1", "2"], "y": ["1"], "steps": 2,
+            "layers": [{"W": [["0.5", "-1"], ["0.25", "1"]]}, {"W": [["1"], ["2"]], "b": ["0.5"]}]}
+    d = from_spec(spec)
+    x, W1, W2, b2, eta = [F(1), F(2)], [[F(1, 2), F(-1)], [F(1, 4), F(1)]], [F(1), F(2)], F(1, 2), F(1, 10)
+    n1 = [x[0] * W1[0][j] + x[1] * W1[1][j] for j in range(2)]  # [1, 1]
+    out = n1[0] * W2[0] + n1[1] * W2[1] + b2  # 3.5
+    s2 = -2 * (1 - out)  # 5
+    s1 = [s2 * W2[j] * (1 if n1[j] > 0 else 0) for j in range(2)]
+    assert as_fractions(d.values["n^1"]) == n1 and as_fractions(d.values["L"]) == [(1 - out) ** 2]
+    assert as_fractions(d.values["W^1 new"]) == [W1[i][j] - eta * x[i] * s1[j] for i in range(2) for j in range(2)]
+    assert as_fractions(d.values["b^2 new"]) == [b2 - eta * s2]
+    assert not {"dL/db^1", "b^1 new", "b^1 after 2 steps"} & set(d.values) and "b^2 after 2 steps" in d.values
+    assert "layer 1 has no biases" in d.notes
+    text = render(d, "text")
+    assert "n^1_1 = w^1_{1,1}*x_1 + w^1_{2,1}*x_2 = 0.5*1 + 0.25*2 = 1" in text and "b^1" not in text
+    for fmt in ("markdown", "latex"):
+        assert r"b^{1}" not in render(d, fmt)
+
+
+def test_fixed_parameters_are_kept():
+    """fixed = ["b"] (Mazur's biases) and fixed = ["W"]: gradients shown, no update, the same after N steps."""
+    spec = {"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.25", "x": ["1"], "y": ["0"], "steps": 3,
+            "layers": [{"W": [["1"]], "b": ["0.5"], "fixed": ["b"]}]}
+    d = from_spec(spec)
+    # a = w + 1/2, s = a; only w moves: w <- w - a/4 = (3/4) w - 1/8: 1 -> 5/8 -> 11/32 -> 17/128
+    assert as_fractions(d.values["dL/db^1"]) == [F(3, 2)] and "b^1 new" not in d.values
+    assert as_fractions(d.values["W^1 after 3 steps"]) == [F(17, 128)] and as_fractions(d.values["b^1 after 3 steps"]) == [F(1, 2)]
+    assert "fixed (kept, not updated): b^1" in d.notes
+    kept_W = from_spec({**spec, "layers": [{"W": [["1"]], "b": ["0.5"], "fixed": ["W"]}]})
+    # b <- b - a/4 with a = 1 + b: 1/2 -> 1/8 -> -5/32 -> -47/128
+    assert "W^1 new" not in kept_W.values and as_fractions(kept_W.values["W^1 after 3 steps"]) == [F(1)]
+    assert as_fractions(kept_W.values["b^1 after 3 steps"]) == [F(-47, 128)]
+
+
+@pytest.mark.parametrize("layer, match", [
+    ({"W": [["1"]], "b": ["0"], "fixed": ["c"]}, r"layers\[1\].fixed is \['c'\]; expected a list of the parameters kept"),
+    ({"W": [["1"]], "b": ["0"], "fixed": "b"}, r"layers\[1\].fixed is 'b'; expected a list"),
+    ({"W": [["1"]], "b": ["0"], "fixed": ["b", "b"]}, r"layers\[1\].fixed is \['b', 'b'\]"),
+    ({"W": [["1"]], "fixed": ["b"]}, r"layers\[1\].fixed names b, but the layer has no b; give b or take \"b\" out of fixed"),
+    ({"b": ["0"]}, r"layers\[1\] takes the keys W \(required\), b \(left out: a layer without biases\) and fixed; got \['b'\]"),
+    ({"W": [["1"]], "bias": ["0"]}, r"layers\[1\] takes the keys W \(required\), b"),
+    ({"W": "1"}, r"layers\[1\].W must be a list of rows"),
+    ({"W": [["1"]], "b": "0"}, r"layers\[1\].b must be a non-empty list of numbers"),
+])
+def test_layer_keys_refused_with_the_fix(layer, match):
+    with pytest.raises(ValueError, match=match):
+        read_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "1", "x": ["1"], "y": ["0"], "layers": [layer]})
+
+
+@pytest.mark.parametrize("printed, match", [
+    ({"a^1_3": "1"}, r"printed 'a\^1_3': a\^1 has 2 entries"),
+    ({"w^1_{3,1} new": "1"}, r"printed 'w\^1_\{3,1\} new': W\^1 new has 2 rows and 2 columns in the file's layout"),
+    ({"w^1_2 new": "1"}, r"printed 'w\^1_2 new' must be one number of the vector W\^1 new"),
+    ({"q^1_1": "1"}, r"printed step 'q\^1_1' is not a step of this example"),
+    ({"L after step 7": "1"}, r"printed step 'L after step 7' is not a step of this example"),
+    ({"n^1": ["1", "2"], "n^1_1": "1"}, r"printed 'n\^1' is given whole and by its entries"),
+])
+def test_printed_single_entries_refused_with_the_fix(printed, match):
+    with pytest.raises(ValueError, match=match):
+        from_spec(_with(printed=printed))
