@@ -87,8 +87,10 @@ def loss_terms(alg: Algebra, loss: Loss | None, activation: Activation, n, y, a)
     """One example's loss and its output sensitivity ``s^L = dL/dn^L``: the paired logits form on
     ``n`` where the registry pairs the output activation with the loss, else ``dL/da`` through the
     output activation; ``loss`` None is L = sum_j a_j (the network's own gradients, dL/da = 1)."""
-    if loss is None:
-        return alg.add(*a), sensitivity(alg, activation, n, [sp.Integer(1)] * len(a))
+    if loss is None:  # dL/da = 1: s = f'(n) (elementwise), the Jacobian's column sums (vector)
+        slopes = [alg.slope(activation, nj) for nj in n] if activation.is_elementwise else \
+            symbolic.vjp(activation, list(n), [sp.Integer(1)] * len(a))
+        return alg.add(*a), slopes
     loss.check_output(activation, len(n))
     paired = loss.spec.paired.get(activation.name)
     if paired is not None:
@@ -153,10 +155,10 @@ class Pass:
     changes: tuple = ()
 
 
-def gradients(alg: Algebra, net: Net, xs, ys, l2=None) -> Pass:
+def gradients(alg: Algebra, net: Net, xs, ys, l2=None, inputs: bool = False) -> Pass:
     """Forward pass, mean loss, sensitivities (``s^L`` carries the batch mean's ``1/B``) and the
     gradients summed over the batch; ``l2`` adds ``l2/2`` times the sum of the squared weights to
-    the loss and ``l2 w`` to each weight's gradient."""
+    the loss and ``l2 w`` to each weight's gradient; ``inputs`` adds ``g[0] = dL/da^0``."""
     batch, depth, result = len(xs), len(net.layers), Pass()
     totals = []
     for e, (x, y) in enumerate(zip(xs, ys, strict=True)):
@@ -164,13 +166,15 @@ def gradients(alg: Algebra, net: Net, xs, ys, l2=None) -> Pass:
         value, s_out = loss_terms(alg, net.loss, net.activations[-1], ns[-1], y, outputs[-1])
         totals.append(value)
         g, s = backward(alg, net, ns, alg.settle([alg.mul(v, sp.Rational(1, batch)) for v in s_out]))
+        if inputs:
+            g[0] = alg.settle(upstream(alg, net.layers[0][0], s[1]))
         for k in range(depth + 1):
             result.a.setdefault(k, []).append(outputs[k])
         for k in range(1, depth + 1):
             result.n.setdefault(k, []).append(ns[k - 1])
             result.s.setdefault(k, []).append(s[k])
-            if k < depth:
-                result.g.setdefault(k, []).append(g[k])
+        for k in g:
+            result.g.setdefault(k, []).append(g[k])
     loss = alg.mul(alg.add(*totals), sp.Rational(1, batch))
     if l2 is not None:
         squares = [alg.mul(w, w) for W, _ in net.layers for row in W for w in row]
@@ -187,11 +191,12 @@ def gradients(alg: Algebra, net: Net, xs, ys, l2=None) -> Pass:
     return result
 
 
-def run_step(net: Net, xs, ys, eta, *, alg: Algebra = SYMPY, fixed=(), momentum=None, previous=None, l2=None) -> Pass:
+def run_step(net: Net, xs, ys, eta, *, alg: Algebra = SYMPY, fixed=(), momentum=None, previous=None, l2=None,
+             inputs: bool = False) -> Pass:
     """One gradient step on the mean loss of the batch ``(xs, ys)``: :func:`gradients`, then each
     parameter ``w + Delta`` (:func:`update`) but those of the layers whose ``fixed`` entry holds
     ``"W"`` or ``"b"``. ``previous``: the last step's changes (momentum), as :attr:`Pass.changes`."""
-    result = gradients(alg, net, xs, ys, l2)
+    result = gradients(alg, net, xs, ys, l2, inputs)
     new_layers, changes = [], []
     for k, (W, b) in enumerate(net.layers, start=1):
         kept = fixed[k - 1] if fixed else ()

@@ -26,8 +26,6 @@ import sympy as sp
 from derivations import engine
 from derivations.numbers import decimal  # noqa: F401 (the example above)
 from derivations.spec import MAX_STEPS, WorkedExample
-from funcmlp.activations import get_activation
-from funcmlp.losses import get_loss
 
 DIGITS = 50
 EXACT_DIGITS = 40
@@ -46,10 +44,6 @@ def _settle(value):
     """Exact rationals stay exact; closed forms become 50-digit decimals between steps (nested
     exponentials would otherwise grow with every step)."""
     return value if value.is_Rational else sp.N(value, DIGITS)
-
-
-def _net(ex: WorkedExample, layers) -> engine.Net:
-    return engine.Net(tuple(get_activation(a) for a in ex.activations), get_loss(ex.loss), tuple(layers))
 
 
 def _short_rationals(layers) -> bool:
@@ -87,14 +81,26 @@ def _constants(expr, table: dict):
     return expr.func(*[_constants(arg, table) for arg in expr.args])
 
 
-def compiled_step(ex: WorkedExample, like):
-    """The engine's closed form of one step, ``flat parameters -> [loss before the step, *new
-    parameters]``, compiled (common subexpressions evaluated once) for ``decimal`` numbers where
-    its functions are exp, log, sqrt and tanh, else for mpmath: ``(function, to_number)``."""
-    symbols = [sp.Symbol(f"theta_{i}", real=True) for i in range(len(_flat(like)))]
-    layers = _shaped(symbols, like)
-    result = engine.run_step(_net(ex, layers), ex.x, ex.y, ex.learning_rate, fixed=ex.fixed)
-    outputs = [sp.sympify(v) for v in [result.loss, *_flat(result.new_layers)]]
+def _step(ex: WorkedExample, layers, changes, **options) -> engine.Pass:
+    """One step of the engine with the example's options (fixed parameters, momentum, L2)."""
+    return engine.run_step(ex.network(layers), ex.x, ex.y, ex.learning_rate, fixed=ex.fixed, momentum=ex.momentum,
+                           previous=changes, l2=ex.l2, **options)
+
+
+def _settled(layers) -> tuple:
+    return tuple(([[_settle(v) for v in row] for row in W], None if b is None else [_settle(v) for v in b]) for W, b in layers)
+
+
+def compiled_step(ex: WorkedExample, like, momentum: bool):
+    """The engine's closed form of one step, ``flat parameters (and their last changes, with
+    momentum) -> [loss before the step, *new parameters (, *their changes)]``, compiled (common
+    subexpressions evaluated once) for ``decimal`` numbers where its functions are exp, log, sqrt
+    and tanh, else for mpmath: ``(function, to_number)``."""
+    count = len(_flat(like))
+    symbols = [sp.Symbol(f"theta_{i}", real=True) for i in range(count * (2 if momentum else 1))]
+    layers, changes = _shaped(symbols[:count], like), (_shaped(symbols[count:], like) if momentum else None)
+    result = _step(ex, layers, changes)
+    outputs = [sp.sympify(v) for v in [result.loss, *_flat(result.new_layers), *(_flat(result.changes) if momentum else [])]]
     names = {type(f).__name__ for v in outputs for f in v.atoms(sp.Function)}
     if names <= set(DECIMAL_FUNCTIONS):
         table: dict = {}
@@ -111,27 +117,31 @@ def shown(t: int, steps: int) -> bool:
     return t <= 10 or t == steps or str(t).rstrip("0") == "1"
 
 
-def iterate(ex: WorkedExample, layers, steps: int, *, start: int = 1, keep=None) -> tuple[dict, tuple]:
+def iterate(ex: WorkedExample, layers, steps: int, *, start: int = 1, keep=None, changes=None) -> tuple[dict, tuple]:
     """``({t: the loss after step t}, the parameters after step ``steps``)`` from ``layers``, the
-    parameters after step ``start``; the losses (of the steps ``keep(t)`` selects, all by default)
-    and the parameters as sympy numbers."""
+    parameters after step ``start`` (and ``changes``, that step's parameter changes, for momentum);
+    the losses (of the steps ``keep(t)`` selects, all by default) and the parameters as sympy numbers."""
     keep = keep or (lambda t: True)
     if not 1 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be a whole number from 1 to {MAX_STEPS:,}, got {steps!r}")
-    losses, t = {}, start
-    layers = tuple(([[_settle(v) for v in row] for row in W], None if b is None else [_settle(v) for v in b]) for W, b in layers)
-    while t <= steps and _short_rationals(layers):  # exact while short
-        after = engine.run_step(_net(ex, layers), ex.x, ex.y, ex.learning_rate, fixed=ex.fixed)
+    momentum = ex.momentum is not None
+    if momentum and changes is None:
+        changes = tuple(([[sp.Integer(0)] * len(row) for row in W], None if b is None else [sp.Integer(0)] * len(b)) for W, b in layers)
+    changes = _settled(changes) if momentum else None
+    losses, t, layers = {}, start, _settled(layers)
+    while t <= steps and _short_rationals(layers) and (not momentum or _short_rationals(changes)):  # exact while short
+        after = _step(ex, layers, changes)
         if keep(t):
             losses[t] = after.loss
         if t == steps:
             return losses, layers
-        layers = tuple(([[_settle(v) for v in row] for row in W], None if b is None else [_settle(v) for v in b]) for W, b in after.new_layers)
+        layers, changes = _settled(after.new_layers), (_settled(after.changes) if momentum else None)
         t += 1
     with mpmath.workdps(DIGITS), localcontext() as context:
         context.prec = DIGITS
-        step, to_number = compiled_step(ex, layers)
-        values = [to_number(v) for v in _flat(layers)]
+        step, to_number = compiled_step(ex, layers, momentum)
+        count = len(_flat(layers))
+        values = [to_number(v) for v in _flat(layers) + (_flat(changes) if momentum else [])]
         while t <= steps:
             loss, *new = step(*values)
             if keep(t):
@@ -140,7 +150,7 @@ def iterate(ex: WorkedExample, layers, steps: int, *, start: int = 1, keep=None)
                 break
             values = new
             t += 1
-        final = _shaped([_number(v) for v in values], layers)
+        final = _shaped([_number(v) for v in values[:count]], layers)
     kept = ex.fixed or ((),) * len(layers)  # fixed parameters keep their exact values
     return losses, tuple((W if "W" in names else new_W, b if "b" in names else new_b)
                          for (W, b), (new_W, new_b), names in zip(layers, final, kept, strict=True))

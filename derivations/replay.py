@@ -24,9 +24,7 @@ import sympy as sp
 from derivations import engine, textbook
 from derivations.derivation import Derivation, Printed
 from derivations.iterate import iterate, shown
-from derivations.spec import WorkedExample, read_spec
-from funcmlp.activations import get_activation
-from funcmlp.losses import get_loss
+from derivations.spec import OUTPUT, WorkedExample, read_spec
 
 
 def _compact(values: list) -> list:
@@ -38,12 +36,6 @@ def _compact(values: list) -> list:
 
 WORKED = engine.Algebra(settle=_compact)
 """The engine on exact sympy numbers, long closed forms settled to 50-digit decimals."""
-
-
-def network(ex: WorkedExample, layers=None) -> engine.Net:
-    """The example's network for the engine, with ``layers`` (row convention) or its own."""
-    layers = tuple(zip(ex.weights, ex.biases, strict=True)) if layers is None else layers
-    return engine.Net(tuple(get_activation(a) for a in ex.activations), get_loss(ex.loss), tuple(layers))
 
 
 def _transpose(m):
@@ -75,21 +67,39 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
     add("a^0", "x", result.a[0])
     for k in range(1, depth + 1):
         biased = ex.biases[k - 1] is not None
+        if biased and ex.thresholds and ex.thresholds[k - 1]:
+            add(f"n^{k}", f"W^{k} a^{k - 1} - theta^{k}" if column else f"a^{k - 1} W^{k} - theta^{k}", result.n[k])
+            add(f"a^{k}", f"{ex.activations[k - 1]}(n^{k})", result.a[k])
+            continue
         add(f"n^{k}", (f"W^{k} a^{k - 1}" + (f" + b^{k}" if biased else "")) if column
             else ((f"b^{k} + " if biased else "") + f"a^{k - 1} W^{k}"), result.n[k])
         add(f"a^{k}", f"{ex.activations[k - 1]}(n^{k})", result.a[k])
-    d.add("L", f"{ex.loss}(y, a^{depth})" + (f", mean over {batch} examples" if batch > 1 else ""), [result.loss], ())
-    add(f"s^{depth}", f"dL/da^{depth} * f'(n^{depth})" + (f" / {batch}" if batch > 1 else ""), result.s[depth])
+    over = f", mean over {batch} examples" if batch > 1 else ""
+    own = ex.loss == OUTPUT
+    penalty = f" + l2/2 sum_k |W^k|^2 (l2 = {ex.l2})" if ex.l2 is not None else ""
+    d.add("L", (f"sum_j a^{depth}_j (loss = output)" if own else f"{ex.loss}(y, a^{depth})") + over + penalty, [result.loss], ())
+    add(f"s^{depth}", (f"f'(n^{depth})" if own else f"dL/da^{depth} * f'(n^{depth})") + (f" / {batch}" if batch > 1 else ""), result.s[depth])
     for k in range(depth - 1, 0, -1):
         add(f"dL/da^{k}", f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T", result.g[k])
         add(f"s^{k}", f"dL/da^{k} * f'(n^{k})  (seed 003 eq. 33)", result.s[k])
+    if 0 in result.g:  # the gradient with respect to the inputs
+        add("dL/da^0", "(W^1)^T s^1" if column else "s^1 (W^1)^T", result.g[0])
     over = " summed over the batch" if batch > 1 else ""
     for k in range(depth, 0, -1):
         grad, shape = _matrix(result.dW[k], column)
-        d.add(f"dL/dW^{k}", (f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}") + over, grad, shape)
+        d.add(f"dL/dW^{k}", (f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}") + over
+              + (f" + l2 W^{k}" if ex.l2 is not None else ""), grad, shape)
+        kept = ex.fixed[k - 1] if ex.fixed else ()
+        if ex.thresholds and ex.thresholds[k - 1]:  # thresholds: b = -theta
+            d.add(f"dL/dtheta^{k}", f"-s^{k}" + over, [-v for v in result.db[k]])
+            if "W" not in kept:
+                new, shape = _matrix(result.new_layers[k - 1][0], column)
+                d.add(f"W^{k} new", f"W^{k} - eta dL/dW^{k}", new, shape)
+            if "b" not in kept:
+                d.add(f"theta^{k} new", f"theta^{k} - eta dL/dtheta^{k}", [-v for v in result.new_layers[k - 1][1]])
+            continue
         if result.db[k] is not None:
             d.add(f"dL/db^{k}", f"s^{k}" + over, result.db[k])
-        kept = ex.fixed[k - 1] if ex.fixed else ()
         if "W" not in kept:
             new, shape = _matrix(result.new_layers[k - 1][0], column)
             d.add(f"W^{k} new", f"W^{k} - eta dL/dW^{k}", new, shape)
@@ -100,6 +110,9 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
 def _kept_notes(ex: WorkedExample) -> list:
     """What is not updated: the layers without biases and the fixed parameters."""
     notes = []
+    if ex.momentum is not None:
+        notes.append(f"momentum {ex.momentum}: Delta w(t) = -eta dL/dw + {ex.momentum} Delta w(t - 1), w + Delta w; "
+                     "the first step has no earlier change")
     bare = [str(k) for k, b in enumerate(ex.biases, start=1) if b is None]
     if bare:
         notes.append(f"layer{'s' if len(bare) > 1 else ''} {', '.join(bare)} ha{'ve' if len(bare) > 1 else 's'} no biases")
@@ -115,7 +128,9 @@ def run(ex: WorkedExample) -> Derivation:
     each further full-batch step and the final weights. Matrices are shown in the file's
     convention; printed numbers are compared."""
     d = Derivation(ex.name, ex.title, notes=list(ex.notes))
-    result = engine.run_step(network(ex), ex.x, ex.y, ex.learning_rate, alg=WORKED, fixed=ex.fixed)
+    inputs = ex.loss == OUTPUT or any(key.startswith("dL/da^0") for key in ex.printed)
+    result = engine.run_step(ex.network(), ex.x, ex.y, ex.learning_rate, alg=WORKED, fixed=ex.fixed, inputs=inputs,
+                             momentum=ex.momentum, l2=ex.l2)
     record(d, ex, result)
     d.notes += _kept_notes(ex)
     textbook.annotate(d, ex)
@@ -123,21 +138,24 @@ def run(ex: WorkedExample) -> Derivation:
     if ex.steps > 1:
         asked = {key for key in ex.printed if key.startswith("L after step ")}
         keep = lambda t: shown(t, ex.steps) or f"L after step {t}" in asked  # noqa: E731
-        losses, layers = iterate(ex, result.new_layers, ex.steps, keep=keep)
+        losses, layers = iterate(ex, result.new_layers, ex.steps, keep=keep, changes=result.changes)
         for t, loss in losses.items():  # the first ten, every power of ten, the last, and those printed
-            d.add(f"L after step {t}", f"{ex.loss} with the weights of step {t}", [loss])
+            d.add(f"L after step {t}", f"{ex.loss if ex.loss != OUTPUT else 'L'} with the weights of step {t}", [loss])
         for k, (W, b) in enumerate(layers, start=1):
             values, shape = _matrix(W, column)
             d.add(f"W^{k} after {ex.steps} steps", f"W^{k} after {ex.steps} gradient steps", values, shape)
-            if b is not None:
+            if b is not None and ex.thresholds and ex.thresholds[k - 1]:
+                d.add(f"theta^{k} after {ex.steps} steps", f"theta^{k} after {ex.steps} gradient steps", [-v for v in b])
+            elif b is not None:
                 d.add(f"b^{k} after {ex.steps} steps", f"b^{k} after {ex.steps} gradient steps", b)
     d.compare(resolve_printed(ex, d))
     return d
 
 
-_ENTRY = re.compile(r"(?P<name>dL/d[a-z]|[a-z])\^(?P<k>\d+)_(?:\{(?P<r>\d+),(?P<c>\d+)\}|(?P<j>\d+))(?P<new> new)?")
+_ENTRY = re.compile(r"(?P<name>dL/d(?:theta|[a-z])|theta|[a-z])\^(?P<k>\d+)_(?:\{(?P<r>\d+),(?P<c>\d+)\}|(?P<j>\d+))(?P<new> new)?")
 _STEPS = {("w", True): "W^{k} new", ("dL/dw", False): "dL/dW^{k}", ("b", True): "b^{k} new", ("dL/db", False): "dL/db^{k}",
-          ("a", False): "a^{k}", ("n", False): "n^{k}", ("s", False): "s^{k}", ("dL/da", False): "dL/da^{k}"}
+          ("a", False): "a^{k}", ("n", False): "n^{k}", ("s", False): "s^{k}", ("dL/da", False): "dL/da^{k}",
+          ("theta", True): "theta^{k} new", ("dL/dtheta", False): "dL/dtheta^{k}"}
 
 
 def resolve_printed(ex: WorkedExample, d: Derivation) -> dict:
@@ -157,7 +175,7 @@ def resolve_printed(ex: WorkedExample, d: Derivation) -> dict:
         step = match and _STEPS.get((match["name"], bool(match["new"])), "").format(k=match["k"])
         if not step or step not in values:
             raise ValueError(f"printed step {key!r} is not a step of this example; the steps are {', '.join(values)} "
-                             "(or one entry of them, as a^1_2, s^2_1, dL/dw^2_{1,2}, w^2_{1,2} new, b^1_2 new)")
+                             "(or one entry of them, as a^1_2, s^2_1, dL/dw^2_{1,2}, w^2_{1,2} new, b^1_2 new, theta^1_2 new)")
         if len(ex.x) != 1:
             raise ValueError(f"printed {key!r} names one entry; single entries are for one example, this is a batch of {len(ex.x)}")
         matrix = match["r"] is not None

@@ -51,15 +51,18 @@ from importlib import resources
 
 import sympy as sp
 
-from derivations import grammar, symbolic
+from derivations import engine, grammar, symbolic
 from derivations.derivation import Printed
 from funcmlp.activations import get_activation
 from funcmlp.losses import get_loss
 
-KEYS = ("name", "title", "convention", "activations", "loss", "learning_rate", "x", "y", "steps", "layers", "printed", "notes")
+KEYS = ("name", "title", "convention", "activations", "loss", "learning_rate", "x", "y", "steps", "layers", "printed", "notes",
+        "momentum", "l2")
 MAX_STEPS = 100_000
 """The most gradient steps a spec replays (:mod:`derivations.iterate` runs them)."""
-REQUIRED = ("activations", "loss", "learning_rate", "x", "y", "layers")
+REQUIRED = ("activations", "loss", "learning_rate", "x", "layers")
+OUTPUT = "output"
+"""``loss = "output"``: L is the sum of the output units, no target (the network's own gradients)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,19 @@ class WorkedExample:
     notes: tuple = ()
     steps: int = 1
     fixed: tuple = ()  # per layer, a frozenset of the parameters kept ("W", "b")
+    thresholds: tuple = ()  # per layer, True where the file gives theta (b = -theta, shown as theta)
+    momentum: sp.Expr | None = None  # Delta w(t) = -eta dL/dw + momentum Delta w(t - 1)
+    l2: sp.Expr | None = None  # L + l2/2 sum of the squared weights (not biases)
+
+    @property
+    def loss_entry(self):
+        """The registry loss, or None for ``loss = "output"`` (L = the sum of the output units)."""
+        return None if self.loss == OUTPUT else get_loss(self.loss)
+
+    def network(self, layers=None) -> engine.Net:
+        """The network for :mod:`derivations.engine`, with ``layers`` ((W rows, b or None), row convention) or its own."""
+        layers = tuple(zip(self.weights, self.biases, strict=True)) if layers is None else tuple(layers)
+        return engine.Net(tuple(get_activation(a) for a in self.activations), self.loss_entry, layers)
 
 
 def number(value, where: str) -> sp.Expr:
@@ -172,7 +188,11 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
     activations = [symbolic.require_symbolic(get_activation(a)) for a in names]
     batched = isinstance(spec["x"], (list, tuple)) and bool(spec["x"]) and isinstance(spec["x"][0], (list, tuple))
     xs = _matrix(spec["x"], "x") if batched else [_vector(spec["x"], "x")]
-    ys = _matrix(spec["y"], "y") if batched and isinstance(spec["y"], (list, tuple)) and spec["y"] and isinstance(spec["y"][0], (list, tuple)) \
+    output = spec["loss"] == OUTPUT
+    if output == ("y" in spec):
+        raise ValueError("y: loss = \"output\" takes no target; leave y out" if output else
+                         "missing key 'y': the targets, one row per example (or loss = \"output\" for the network's own gradients)")
+    ys = [[] for _ in xs] if output else _matrix(spec["y"], "y") if batched and isinstance(spec["y"], (list, tuple)) and spec["y"] and isinstance(spec["y"][0], (list, tuple)) \
         else ([[v] for v in _vector(spec["y"], "y")] if batched else [_vector(spec["y"], "y")])
     if len(ys) != len(xs):
         raise ValueError(f"y has {len(ys)} examples, x has {len(xs)}; give one target per example")
@@ -184,38 +204,54 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
     weights, biases, fixed, inputs = [], [], [], len(x)
     for k, layer in enumerate(layers, start=1):
         W, b, kept = _layer(k, layer, inputs, convention)
+        b = b if not (isinstance(layer, dict) and "theta" in layer) else [-v for v in b]
         weights.append(W)
         biases.append(b)
         fixed.append(kept)
         inputs = len(W[0])
-    if len(y) != inputs:
+    if len(y) != inputs and not output:
         raise ValueError(f"y has {len(y)} values{' per example' if batched else ''}, expected {inputs} (units of the last layer)")
-    loss = get_loss(spec["loss"])
-    loss.check_output(activations[-1], inputs)
+    if not output:
+        get_loss(spec["loss"]).check_output(activations[-1], inputs)
     notes = spec.get("notes", [])
     if not isinstance(notes, (list, tuple)) or not all(isinstance(n, str) for n in notes):
         raise ValueError("notes must be a list of strings")
     default_name = os.path.splitext(os.path.basename(origin))[0] if origin != "spec" else "example"
     return WorkedExample(
         name=name or str(spec.get("name", default_name)), title=str(spec.get("title", default_name)),
-        activations=tuple(names), loss=loss.name, learning_rate=number(spec["learning_rate"], "learning_rate"),
+        activations=tuple(names), loss=OUTPUT if output else get_loss(spec["loss"]).name, learning_rate=number(spec["learning_rate"], "learning_rate"),
         x=tuple(tuple(r) for r in xs), y=tuple(tuple(r) for r in ys), weights=tuple(weights), biases=tuple(biases),
         convention=convention, printed=_printed(spec.get("printed", {}), origin), notes=tuple(notes), steps=steps,
-        fixed=tuple(fixed),
+        fixed=tuple(fixed), thresholds=tuple(isinstance(layer, dict) and "theta" in layer for layer in layers), momentum=_coefficient(spec, "momentum", below_one=True), l2=_coefficient(spec, "l2"),
     )
 
 
-LAYER_KEYS = ("W", "b", "fixed")
+def _coefficient(spec: dict, key: str, below_one: bool = False):
+    """An optional coefficient: ``momentum`` in [0, 1), ``l2`` >= 0; None when left out."""
+    if key not in spec:
+        return None
+    value = number(spec[key], key)
+    if value < 0 or (below_one and value >= 1):
+        raise ValueError(f"{key} is {spec[key]!r}; expected a number " + ("from 0 up to (not including) 1, e.g. \"0.9\"" if below_one
+                         else "of at least 0, e.g. \"0.01\""))
+    return value
+
+
+LAYER_KEYS = ("W", "b", "theta", "fixed")
 
 
 def _layer(k: int, layer, inputs: int, convention: str) -> tuple:
     """One ``[[layers]]`` table: (W in the row convention, b or None, the fixed parameter names)."""
     if not isinstance(layer, dict) or "W" not in layer or set(layer) - set(LAYER_KEYS):
         got = sorted(layer) if isinstance(layer, dict) else layer
-        raise ValueError(f"layers[{k}] takes the keys W (required), b (left out: a layer without biases) and fixed; got {got!r}")
+        raise ValueError(f"layers[{k}] takes the keys W (required), b or theta (thresholds, b = -theta; neither: a layer "
+                         f"without biases) and fixed; got {got!r}")
+    if "b" in layer and "theta" in layer:
+        raise ValueError(f"layers[{k}] has both b and theta; give the biases b or the thresholds theta (b = -theta), not both")
     W = _matrix(layer["W"], f"layers[{k}].W")
     column = convention == "column"
-    b = _vector(layer["b"], f"layers[{k}].b") if "b" in layer else None
+    key = "theta" if "theta" in layer else "b"
+    b = _vector(layer[key], f"layers[{k}].{key}") if key in layer else None
     units = len(b) if b is not None else (len(W) if column else len(W[0]))
     rows, cols = (units, inputs) if column else (inputs, units)
     what = ("units", "inputs") if column else ("inputs", "units")
@@ -227,7 +263,7 @@ def _layer(k: int, layer, inputs: int, convention: str) -> tuple:
     if not isinstance(kept, (list, tuple)) or not set(kept) <= {"W", "b"} or len(set(kept)) != len(kept):
         raise ValueError(f"layers[{k}].fixed is {kept!r}; expected a list of the parameters kept, [\"W\"], [\"b\"] or [\"W\", \"b\"]")
     if "b" in kept and b is None:
-        raise ValueError(f"layers[{k}].fixed names b, but the layer has no b; give b or take \"b\" out of fixed")
+        raise ValueError(f"layers[{k}].fixed names b, but the layer has no b; give b (or theta) or take \"b\" out of fixed")
     return (_transpose(W) if column else W), b, frozenset(kept)
 
 

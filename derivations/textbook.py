@@ -38,7 +38,6 @@ from derivations import engine, symbolic
 from derivations.notation import Line, Notation, symbol
 from derivations.numbers import latex_number, number_text
 from funcmlp.activations import get_activation
-from funcmlp.losses import get_loss
 
 LIMIT = 60
 """Entry-by-entry lines for networks of at most this many parameters (one example)."""
@@ -80,7 +79,7 @@ def annotate(d, ex):
     alg = engine.Algebra(add=note.add, mul=note.mul, slope=lambda act, v: _in_terms_of_output(
         _readable(symbolic.derivative(act, v), act, v, prime=True), act, [v], [outputs_of[v]]))
     activations = [get_activation(name) for name in ex.activations]
-    loss, depth = get_loss(ex.loss), len(ex.weights)
+    loss, depth = ex.loss_entry, len(ex.weights)
     y = [note.entry("y", None, j + 1, v) for j, v in enumerate(ex.y[0])]
     eta = note.value(symbol("eta", r"\eta", note.latex), ex.learning_rate)
     A, N, Ws = [[note.entry("x", None, i + 1, v) for i, v in enumerate(ex.x[0])]], [None], [None]
@@ -89,7 +88,10 @@ def annotate(d, ex):
         w = [[note.weight(k, i, j, W[i][j]) for j in units] for i in range(len(W))]
         n = [note.entry("n", k, j + 1, v) for j, v in enumerate(values[f"n^{k}"])]
         a = [note.entry("a", k, j + 1, v) for j, v in enumerate(values[f"a^{k}"])]
-        sums = engine.net_input(alg, w, None if b is None else [note.entry("b", k, j + 1, b[j]) for j in units], A[-1])
+        thresholds = ex.thresholds[k - 1] if ex.thresholds else False
+        biases = None if b is None else [note.mul(-1, note.entry("theta", k, j + 1, -b[j])) if thresholds else note.entry("b", k, j + 1, b[j])
+                                         for j in units]
+        sums = engine.net_input(alg, w, biases, A[-1])
         lines[f"n^{k}"] = [note.line(n[j], sums[j], values[f"n^{k}"][j]) for j in units]
         act = activations[k - 1]
         rule = engine.SYMPY.activate(act, n)
@@ -97,8 +99,12 @@ def annotate(d, ex):
         outputs_of.update(zip(n, a))
         A.append(a), N.append(n), Ws.append(w)
     output = activations[-1]
-    paired = loss.spec.paired.get(output.name)
-    value = loss.spec.sympy_value(A[depth], y)  # in the loss's own terms (a paired loss too: -y log a, not its logits form)
+    paired = loss and loss.spec.paired.get(output.name)
+    # in the loss's own terms (a paired loss too: -y log a, not its logits form); loss = "output": the sum of the outputs
+    value = note.add(*A[depth]) if loss is None else loss.spec.sympy_value(A[depth], y)
+    l2 = None if ex.l2 is None else note.value(symbol("l2", r"\lambda", note.latex), ex.l2)
+    if l2 is not None:  # + l2/2 sum of the squared weights
+        value = note.add(value, note.mul(sp.Rational(1, 2), l2, note.add(*[sp.Pow(w, 2) for W in Ws[1:] for row in W for w in row])))
     lines["L"] = [note.line(symbol("L", "L", note.latex), value, values["L"][0])]
     S = {}
     for k in range(depth, 0, -1):
@@ -114,12 +120,18 @@ def annotate(d, ex):
             forms = [_in_terms_of_output(form, act, N[k], A[k]) for form in forms]
         S[k] = [note.entry("s", k, j + 1, v) for j, v in enumerate(values[f"s^{k}"])]
         lines[f"s^{k}"] = [note.line(S[k][j], form, values[f"s^{k}"][j]) for j, form in enumerate(forms)]
+    if "dL/da^0" in values:  # the gradient with respect to the inputs
+        gradient = [note.partial("L", f"x_{i + 1}", "L", f"x_{{{i + 1}}}", v) for i, v in enumerate(values["dL/da^0"])]
+        sums = engine.upstream(alg, Ws[1], S[1])
+        lines["dL/da^0"] = [note.line(g, total, values["dL/da^0"][i]) for i, (g, total) in enumerate(zip(gradient, sums, strict=True))]
     output_gradient = _output_gradient(ex, values)
-    chain = weights_count <= CHAIN_LIMIT
+    chain = weights_count <= CHAIN_LIMIT and l2 is None  # the factors of the loss's data term only: not with L2
     for k in range(depth, 0, -1):
         W = ex.weights[k - 1]
         rows, cols = (len(W[0]), len(W)) if note.column else (len(W), len(W[0]))
         products = engine.weight_gradient(alg, S[k], A[k - 1])
+        if l2 is not None:
+            products = [[note.add(p, note.mul(l2, w)) for p, w in zip(row, w_row, strict=True)] for row, w_row in zip(products, Ws[k], strict=True)]
         grad_lines, new_lines = [], []
         for r in range(rows):
             for c in range(cols):
@@ -137,6 +149,16 @@ def annotate(d, ex):
         lines[f"dL/dW^{k}"], lines[f"W^{k} new"] = grad_lines, new_lines
         if ex.biases[k - 1] is None:
             continue
+        if ex.thresholds and ex.thresholds[k - 1]:  # b = -theta: dL/dtheta = -s, theta + eta s
+            grad_t = [note.partial("L", f"theta^{k}_{j + 1}", "L", rf"\theta^{{{k}}}_{{{j + 1}}}", v)
+                      for j, v in enumerate(values[f"dL/dtheta^{k}"])]
+            lines[f"dL/dtheta^{k}"] = [note.line(g, note.mul(-1, S[k][j]), values[f"dL/dtheta^{k}"][j]) for j, g in enumerate(grad_t)]
+            if f"theta^{k} new" in values:
+                lines[f"theta^{k} new"] = [
+                    note.line(symbol(f"theta^{k}_{j + 1} new", rf"(\theta^{{{k}}}_{{{j + 1}}})_{{\mathrm{{new}}}}", note.latex),
+                              engine.update(alg, note.entry("theta", k, j + 1), eta, g)[0], values[f"theta^{k} new"][j])
+                    for j, g in enumerate(grad_t)]
+            continue
         grad_b = [note.partial("L", f"b^{k}_{j + 1}", "L", f"b^{{{k}}}_{{{j + 1}}}", v) for j, v in enumerate(values[f"dL/db^{k}"])]
         lines[f"dL/db^{k}"] = [note.line(g, S[k][j], values[f"dL/db^{k}"][j]) for j, g in enumerate(grad_b)]
         if f"b^{k} new" in values:  # not a fixed b
@@ -149,9 +171,11 @@ def annotate(d, ex):
 
 def _output_gradient(ex, values):
     """dL/da^L of the example (exact), or None where s^L is taken on the logits (a paired loss, a vector output)."""
-    output, loss = get_activation(ex.activations[-1]), get_loss(ex.loss)
-    if loss.spec.paired.get(output.name) or not output.is_elementwise:
+    output, loss = get_activation(ex.activations[-1]), ex.loss_entry
+    if not output.is_elementwise or (loss and loss.spec.paired.get(output.name)):
         return None
+    if loss is None:  # L = sum of the outputs
+        return [sp.Integer(1)] * len(ex.weights[-1][0])
     return loss.spec.sympy_gradient(list(values[f"a^{len(ex.weights)}"]), list(ex.y[0]))
 
 
@@ -183,7 +207,7 @@ def chain_rule(d, ex, weight: str) -> Line:
         raise ValueError(f"{weight}: W^{k} has {rows} rows and {cols} columns in the {ex.convention} convention")
     i, j = (c - 1, r - 1) if column else (r - 1, c - 1)
     note, depth = Notation(column), len(ex.weights)
-    paired = get_loss(ex.loss).spec.paired.get(ex.activations[-1])
+    paired = ex.loss_entry and ex.loss_entry.spec.paired.get(ex.activations[-1])
     return _chain_line(note, k, i, j, get_activation(ex.activations[k - 1]), k == depth and paired is not None, d.values,
                        _output_gradient(ex, d.values) if k == depth else None)
 

@@ -250,8 +250,8 @@ def test_fixed_parameters_are_kept():
     ({"W": [["1"]], "b": ["0"], "fixed": ["c"]}, r"layers\[1\].fixed is \['c'\]; expected a list of the parameters kept"),
     ({"W": [["1"]], "b": ["0"], "fixed": "b"}, r"layers\[1\].fixed is 'b'; expected a list"),
     ({"W": [["1"]], "b": ["0"], "fixed": ["b", "b"]}, r"layers\[1\].fixed is \['b', 'b'\]"),
-    ({"W": [["1"]], "fixed": ["b"]}, r"layers\[1\].fixed names b, but the layer has no b; give b or take \"b\" out of fixed"),
-    ({"b": ["0"]}, r"layers\[1\] takes the keys W \(required\), b \(left out: a layer without biases\) and fixed; got \['b'\]"),
+    ({"W": [["1"]], "fixed": ["b"]}, r"layers\[1\].fixed names b, but the layer has no b; give b \(or theta\) or take \"b\" out of fixed"),
+    ({"b": ["0"]}, r"layers\[1\] takes the keys W \(required\), b or theta \(thresholds, b = -theta; neither: a layer without biases\) and fixed; got \['b'\]"),
     ({"W": [["1"]], "bias": ["0"]}, r"layers\[1\] takes the keys W \(required\), b"),
     ({"W": "1"}, r"layers\[1\].W must be a list of rows"),
     ({"W": [["1"]], "b": "0"}, r"layers\[1\].b must be a non-empty list of numbers"),
@@ -272,3 +272,64 @@ def test_layer_keys_refused_with_the_fix(layer, match):
 def test_printed_single_entries_refused_with_the_fix(printed, match):
     with pytest.raises(ValueError, match=match):
         from_spec(_with(printed=printed))
+
+
+def test_thresholds_are_shown_and_updated_as_theta():
+    """theta = [...] (Negnevitsky, Han-Kamber-Pei: b = -theta). One identity unit, x = [1, 1], W = [0.4, 1],
+    theta = 0.1, y = 0, L = 1/2 a^2, eta = 0.1: a = 1.3, s = 1.3, dL/dtheta = -1.3, theta + 0.13 = 0.23."""
+    d = from_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.1", "x": ["1", "1"], "y": ["0"], "steps": 2,
+                   "layers": [{"W": [["0.4"], ["1"]], "theta": ["0.1"]}], "printed": {"theta^1_1 new": "0.23", "dL/dtheta^1": ["-1.25"]}})
+    assert as_fractions(d.values["n^1"]) == [F(13, 10)] and as_fractions(d.values["dL/dtheta^1"]) == [F(-13, 10)]
+    assert as_fractions(d.values["theta^1 new"]) == [F(23, 100)] and not {"b^1 new", "dL/db^1"} & set(d.values)
+    # step 2 from W = [0.27, 0.87], theta = 0.23: a = 0.91, theta + 0.091 = 0.321
+    assert as_fractions(d.values["theta^1 after 2 steps"]) == [F(321, 1000)]
+    assert [(e.step, e.printed) for e in d.errata] == [("dL/dtheta^1", "-1.25")]
+    assert "n^1_1 = w^1_{1,1}*x_1 + w^1_{2,1}*x_2 - theta^1_1 = 0.4*1 + 1*1 - 0.1 = 1.3" in render(d, "text")
+    with pytest.raises(ValueError, match=r"layers\[1\] has both b and theta; give the biases b or the thresholds theta"):
+        from_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "1", "x": ["1"], "y": ["0"],
+                   "layers": [{"W": [["1"]], "b": ["0"], "theta": ["0"]}]})
+
+
+def test_momentum_and_l2():
+    """One identity unit, w = 1, b = 0, x = 1, y = 0, eta = 1/2, l2 = 1/10 (on w only), momentum 1/2,
+    by hand: L = a^2/2 + l2/2 w^2 = 0.55; dW = a x + l2 w = 1.1, db = 1; Delta = -0.55, -0.5: w = 0.45,
+    b = -0.5; a = -0.05, L = 0.011375; dW = -0.005, db = -0.05; Delta w = 0.0025 - 0.275, Delta b = 0.025 - 0.25:
+    w = 0.1775, b = -0.725, L = (0.5475)^2 / 2 + 0.05 * 0.1775^2 = 0.1514534375."""
+    d = from_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.5", "x": ["1"], "y": ["0"], "steps": 2,
+                   "l2": "0.1", "momentum": "0.5", "layers": [{"W": [["1"]], "b": ["0"]}]})
+    assert as_fractions(d.values["L"]) == [F(55, 100)] and as_fractions(d.values["dL/dW^1"]) == [F(11, 10)]
+    assert as_fractions(d.values["W^1 new"]) == [F(45, 100)] and as_fractions(d.values["b^1 new"]) == [F(-1, 2)]
+    assert as_fractions(d.values["L after step 1"]) == [F(11375, 1000000)]
+    assert as_fractions(d.values["L after step 2"]) == [F(1514534375, 10**10)]
+    assert as_fractions(d.values["W^1 after 2 steps"]) == [F(1775, 10000)] and as_fractions(d.values["b^1 after 2 steps"]) == [F(-725, 1000)]
+    assert "dL/dw^1_{1,1} = s^1_1*x_1 + l2*w^1_{1,1} = 1*1 + 0.1*1 = 1.1" in render(d, "text")
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("momentum", "1", "momentum is '1'; expected a number from 0 up to \\(not including\\) 1"),
+    ("momentum", "-0.5", "momentum is '-0.5'; expected a number from 0"),
+    ("l2", "-1", "l2 is '-1'; expected a number of at least 0"),
+    ("l2", "x", "l2 = 'x': unknown name 'x' at position 1"),
+])
+def test_coefficients_refused(key, value, match):
+    with pytest.raises(ValueError, match=match):
+        read_spec(_with(**{key: value}))
+
+
+def test_loss_output_gives_the_networks_own_gradients():
+    """cs231n's sigmoid neuron f = sigmoid(w0 x0 + w1 x1 + w2), w = [2, -3, -3], x = [-1, -2]: n = 1,
+    df/dn = f (1 - f), df/dx = [2, -3] df/dn, df/dw = [-1, -2] df/dn (the notes' 0.393, -0.590, -0.197, -0.393)."""
+    d = from_spec({"activations": ["sigmoid"], "loss": "output", "learning_rate": "1", "x": ["-1", "-2"],
+                   "layers": [{"W": [["2"], ["-3"]], "b": ["-3"]}], "printed": {"dL/da^0": ["0.393", "-0.590"]}})
+    f = 1 / (1 + sp.exp(-1))
+    slope = f * (1 - f)
+    assert sp.simplify(d.values["L"][0] - f) == 0
+    assert all(sp.simplify(v - e) == 0 for v, e in zip(d.values["dL/da^0"], [2 * slope, -3 * slope]))
+    assert all(sp.simplify(v - e) == 0 for v, e in zip(d.values["dL/dW^1"], [-slope, -2 * slope]))
+    assert d.errata == []
+    assert "dL/dx_2 = w^1_{2,1}*s^1_1 = (-3)*0.196611933 = -0.589835800" in render(d, "text")
+    with pytest.raises(ValueError, match='y: loss = "output" takes no target; leave y out'):
+        read_spec({"activations": ["sigmoid"], "loss": "output", "learning_rate": "1", "x": ["1"], "y": ["0"],
+                   "layers": [{"W": [["1"]], "b": ["0"]}]})
+    with pytest.raises(ValueError, match="missing key 'y': the targets"):
+        read_spec({"activations": ["sigmoid"], "loss": "sse", "learning_rate": "1", "x": ["1"], "layers": [{"W": [["1"]], "b": ["0"]}]})
