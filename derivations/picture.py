@@ -178,5 +178,6 @@ def plot_network(ex, d, path: str, *, title: str | None = None) -> str:
     ax.set_ylim(-top - 1.3, top + 1.4)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(title or f"{ex.title}: a = output, s = dL/dn, edges w → w - η dL/dw (η = {_short(ex.learning_rate)})", fontsize=9)
+    rate = f" (η = {_short(ex.learning_rate)})" if ex.learning_rate is not None else ""
+    ax.set_title(title or f"{ex.title}: a = output, s = dL/dn, edges w → w - η dL/dw{rate}", fontsize=9)
     return save_figure(fig, path)

@@ -79,9 +79,17 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
     penalty = f" + l2/2 sum_k |W^k|^2 (l2 = {ex.l2})" if ex.l2 is not None else ""
     d.add("L", (f"sum_j a^{depth}_j (loss = output)" if own else f"{ex.loss}(y, a^{depth})") + over + penalty, [result.loss], ())
     add(f"s^{depth}", (f"f'(n^{depth})" if own else f"dL/da^{depth} * f'(n^{depth})") + (f" / {batch}" if batch > 1 else ""), result.s[depth])
+    deltas = any(key.startswith("delta^") for key in ex.printed)  # the classic delta = -dL/dn, where a text prints it
+
+    def delta(k):
+        if deltas:
+            add(f"delta^{k}", f"-s^{k} (the classic delta = -dL/dn^{k})", [[-v for v in row] for row in result.s[k]])
+
+    delta(depth)
     for k in range(depth - 1, 0, -1):
         add(f"dL/da^{k}", f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T", result.g[k])
         add(f"s^{k}", f"dL/da^{k} * f'(n^{k})  (seed 003 eq. 33)", result.s[k])
+        delta(k)
     if 0 in result.g:  # the gradient with respect to the inputs
         add("dL/da^0", "(W^1)^T s^1" if column else "s^1 (W^1)^T", result.g[0])
     over = " summed over the batch" if batch > 1 else ""
@@ -89,7 +97,7 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
         grad, shape = _matrix(result.dW[k], column)
         d.add(f"dL/dW^{k}", (f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}") + over
               + (f" + l2 W^{k}" if ex.l2 is not None else ""), grad, shape)
-        kept = ex.fixed[k - 1] if ex.fixed else ()
+        kept = ("W", "b") if ex.learning_rate is None else (ex.fixed[k - 1] if ex.fixed else ())
         if ex.thresholds and ex.thresholds[k - 1]:  # thresholds: b = -theta
             d.add(f"dL/dtheta^{k}", f"-s^{k}" + over, [-v for v in result.db[k]])
             if "W" not in kept:
@@ -129,7 +137,8 @@ def run(ex: WorkedExample) -> Derivation:
     convention; printed numbers are compared."""
     d = Derivation(ex.name, ex.title, notes=list(ex.notes))
     inputs = ex.loss == OUTPUT or any(key.startswith("dL/da^0") for key in ex.printed)
-    result = engine.run_step(ex.network(), ex.x, ex.y, ex.learning_rate, alg=WORKED, fixed=ex.fixed, inputs=inputs,
+    eta = sp.Integer(0) if ex.learning_rate is None else ex.learning_rate  # no learning rate: no update shown
+    result = engine.run_step(ex.network(), ex.x, ex.y, eta, alg=WORKED, fixed=ex.fixed, inputs=inputs,
                              momentum=ex.momentum, l2=ex.l2)
     record(d, ex, result)
     d.notes += _kept_notes(ex)
@@ -152,10 +161,10 @@ def run(ex: WorkedExample) -> Derivation:
     return d
 
 
-_ENTRY = re.compile(r"(?P<name>dL/d(?:theta|[a-z])|theta|[a-z])\^(?P<k>\d+)_(?:\{(?P<r>\d+),(?P<c>\d+)\}|(?P<j>\d+))(?P<new> new)?")
+_ENTRY = re.compile(r"(?P<name>dL/d(?:theta|[a-z])|theta|delta|[a-z])\^(?P<k>\d+)_(?:\{(?P<r>\d+),(?P<c>\d+)\}|(?P<j>\d+))(?P<new> new)?")
 _STEPS = {("w", True): "W^{k} new", ("dL/dw", False): "dL/dW^{k}", ("b", True): "b^{k} new", ("dL/db", False): "dL/db^{k}",
           ("a", False): "a^{k}", ("n", False): "n^{k}", ("s", False): "s^{k}", ("dL/da", False): "dL/da^{k}",
-          ("theta", True): "theta^{k} new", ("dL/dtheta", False): "dL/dtheta^{k}"}
+          ("theta", True): "theta^{k} new", ("dL/dtheta", False): "dL/dtheta^{k}", ("delta", False): "delta^{k}"}
 
 
 def resolve_printed(ex: WorkedExample, d: Derivation) -> dict:

@@ -60,7 +60,7 @@ KEYS = ("name", "title", "convention", "activations", "loss", "learning_rate", "
         "momentum", "l2")
 MAX_STEPS = 100_000
 """The most gradient steps a spec replays (:mod:`derivations.iterate` runs them)."""
-REQUIRED = ("activations", "loss", "learning_rate", "x", "layers")
+REQUIRED = ("activations", "loss", "x", "layers")
 OUTPUT = "output"
 """``loss = "output"``: L is the sum of the output units, no target (the network's own gradients)."""
 
@@ -73,7 +73,7 @@ class WorkedExample:
     title: str
     activations: tuple
     loss: str
-    learning_rate: sp.Rational
+    learning_rate: sp.Expr | None  # None: no update shown (the gradients only)
     x: tuple  # examples, each a tuple of inputs
     y: tuple  # targets, one tuple per example
     weights: tuple  # per layer, (d_in, d_out) lists of rows: row convention
@@ -219,11 +219,20 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
     default_name = os.path.splitext(os.path.basename(origin))[0] if origin != "spec" else "example"
     return WorkedExample(
         name=name or str(spec.get("name", default_name)), title=str(spec.get("title", default_name)),
-        activations=tuple(names), loss=OUTPUT if output else get_loss(spec["loss"]).name, learning_rate=number(spec["learning_rate"], "learning_rate"),
+        activations=tuple(names), loss=OUTPUT if output else get_loss(spec["loss"]).name, learning_rate=_learning_rate(spec, steps),
         x=tuple(tuple(r) for r in xs), y=tuple(tuple(r) for r in ys), weights=tuple(weights), biases=tuple(biases),
         convention=convention, printed=_printed(spec.get("printed", {}), origin), notes=tuple(notes), steps=steps,
         fixed=tuple(fixed), thresholds=tuple(isinstance(layer, dict) and "theta" in layer for layer in layers), momentum=_coefficient(spec, "momentum", below_one=True), l2=_coefficient(spec, "l2"),
     )
+
+
+def _learning_rate(spec: dict, steps: int):
+    """The learning rate, or None where the spec leaves it out (gradients only: one step, no update)."""
+    if "learning_rate" not in spec:
+        if steps > 1:
+            raise ValueError(f"steps is {steps}; gradient steps need a learning_rate, e.g. learning_rate = \"0.5\"")
+        return None
+    return number(spec["learning_rate"], "learning_rate")
 
 
 def _coefficient(spec: dict, key: str, below_one: bool = False):
@@ -269,7 +278,7 @@ def _layer(k: int, layer, inputs: int, convention: str) -> tuple:
 
 SEED_EXAMPLES = ("seed000_house_price", "seed002_sigmoid_221", "seed003_relu_linear")
 """The seeds' network examples, shipped as spec files in ``derivations/examples``."""
-LITERATURE = ("mazur_2015",)
+LITERATURE = ("mazur_2015", "negnevitsky_xor", "hagan_ch11", "hmkcode_221", "cs231n_sigmoid", "micrograd_tanh")
 """Published worked examples, shipped the same way, each with its citation and printed numbers."""
 
 
