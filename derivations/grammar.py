@@ -165,7 +165,7 @@ def parse(value, where: str) -> sp.Expr:
     """A spec number read exactly: a TOML/JSON integer or float (a float as the decimal it prints
     as: ``0.1`` is 1/10) or a string of the grammar above; ``where`` names the key in messages."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"{where} must be a number or a string such as \"0.25\" or \"1 + sin(pi/4)\", got {value!r}")
+        raise ValueError(f"{where} must be a number or a string such as \"0.25\" or \"1 + sin(pi/4)\", got {repr(value)[:60]}")
     if isinstance(value, float) and not sp.Float(value).is_finite:
         raise ValueError(f"{where} is {value!r}, not a finite number; {ACCEPTED}")
     text = repr(value) if isinstance(value, float) else str(value)

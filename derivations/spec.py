@@ -103,17 +103,24 @@ def number(value, where: str) -> sp.Expr:
     return grammar.parse(value, where)
 
 
+def brief(value, width: int = 60) -> str:
+    """``repr(value)`` cut to ``width`` characters (a message stays one readable line)."""
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 4] + " ..."
+
+
 def _vector(values, where: str) -> list:
     if not isinstance(values, (list, tuple)) or not values:
-        raise ValueError(f"{where} must be a non-empty list of numbers, got {values!r}")
+        raise ValueError(f"{where} must be a non-empty list of numbers, got {brief(values)}")
     return [number(v, f"{where}[{i}]") for i, v in enumerate(values)]
 
 
 def _matrix(rows, where: str) -> list:
     if not isinstance(rows, (list, tuple)) or not rows or not all(isinstance(r, (list, tuple)) for r in rows):
-        raise ValueError(f"{where} must be a list of rows (a list of lists of numbers), got {rows!r}")
+        raise ValueError(f"{where} must be a list of rows (a list of lists of numbers), got {brief(rows)}")
     if len({len(r) for r in rows}) != 1:
-        raise ValueError(f"{where} has rows of different lengths {[len(r) for r in rows]}; every row needs the same number of entries")
+        raise ValueError(f"{where} has rows of different lengths {brief([len(r) for r in rows])}; every row needs the same number of "
+                         "entries")
     return [[number(v, f"{where}[{i}][{j}]") for j, v in enumerate(row)] for i, row in enumerate(rows)]
 
 
@@ -139,6 +146,9 @@ def _load(source) -> tuple[dict, str]:
             return tomllib.load(handle), path
     except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError and TOMLDecodeError are ValueErrors
         raise ValueError(f"{path} is not valid {'JSON' if path.endswith('.json') else 'TOML'}: {error}") from None
+    except RecursionError:
+        raise ValueError(f"{path} nests arrays deeper than its parser can read; a spec nests at most 3 levels "
+                         "(a matrix of numbers, a batch of examples)") from None
 
 
 def _printed(entries: dict, where: str) -> dict:
@@ -201,6 +211,7 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
     if not isinstance(layers, (list, tuple)) or len(layers) != len(activations):
         count = len(layers) if isinstance(layers, (list, tuple)) else layers
         raise ValueError(f"layers has {count} tables, expected {len(activations)}: one [[layers]] table with W and b per activation")
+    _check_size(layers, len(xs), steps)
     weights, biases, fixed, inputs = [], [], [], len(x)
     for k, layer in enumerate(layers, start=1):
         W, b, kept = _layer(k, layer, inputs, convention)
@@ -224,6 +235,33 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
         convention=convention, printed=_printed(spec.get("printed", {}), origin), notes=tuple(notes), steps=steps,
         fixed=tuple(fixed), thresholds=tuple(isinstance(layer, dict) and "theta" in layer for layer in layers), momentum=_coefficient(spec, "momentum", below_one=True), l2=_coefficient(spec, "l2"),
     )
+
+
+MAX_PARAMETERS = 1_000
+"""The largest network a worked example replays (every entry exact and shown): a textbook's size."""
+MAX_EXAMPLES = 100
+MAX_WORK = 2_000_000
+"""The most parameter-steps (parameters x examples x steps) a replay runs: about half a minute."""
+
+
+def _check_size(layers, examples: int, steps: int) -> None:
+    """Refuse, before any number is read, a network or a replay too big to read or to wait for."""
+    def entries(table, key):
+        value = table.get(key) if isinstance(table, dict) else None
+        if not isinstance(value, (list, tuple)):
+            return 0
+        return sum(len(row) if isinstance(row, (list, tuple)) else 1 for row in value)
+
+    parameters = sum(entries(layer, "W") + entries(layer, "b") + entries(layer, "theta") for layer in layers)
+    if parameters > MAX_PARAMETERS:
+        raise ValueError(f"layers: the network has {parameters:,} parameters; a worked example shows every entry of networks of at "
+                         f"most {MAX_PARAMETERS:,} (check a big network's gradients with funcmlp check or funcmlp derive check)")
+    if examples > MAX_EXAMPLES:
+        raise ValueError(f"x: {examples:,} examples; a worked example replays a batch of at most {MAX_EXAMPLES}")
+    if parameters * examples * steps > MAX_WORK:
+        raise ValueError(f"steps: {steps:,} steps of {parameters:,} parameters on {examples} example(s) is "
+                         f"{parameters * examples * steps:,} parameter-steps; a replay runs at most {MAX_WORK:,} "
+                         f"(about half a minute): at most {MAX_WORK // (parameters * examples):,} steps here")
 
 
 def _learning_rate(spec: dict, steps: int):

@@ -333,3 +333,30 @@ def test_loss_output_gives_the_networks_own_gradients():
                    "layers": [{"W": [["1"]], "b": ["0"]}]})
     with pytest.raises(ValueError, match="missing key 'y': the targets"):
         read_spec({"activations": ["sigmoid"], "loss": "sse", "learning_rate": "1", "x": ["1"], "layers": [{"W": [["1"]], "b": ["0"]}]})
+
+
+def test_sizes_a_person_can_read_refused_beyond(tmp_path):
+    """A 1000 x 1000 network is refused at once (before a number is read), a deeply nested file, a 150-digit
+    number and a scalar where a list belongs each get one line naming the key and the limit."""
+    import time
+
+    big = {"activations": ["sigmoid"], "loss": "sse", "learning_rate": "1", "x": ["1"] * 1000, "y": ["0"] * 1000,
+           "layers": [{"W": [["0.1"] * 1000] * 1000, "b": ["0"] * 1000}]}
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"layers: the network has 1,001,000 parameters; .* at most 1,000 \(check a big network's "
+                                         r"gradients with funcmlp check or funcmlp derive check\)"):
+        read_spec(big)
+    assert time.perf_counter() - start < 5
+    nested = tmp_path / "nested.json"
+    nested.write_text('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(ValueError, match="nested.json nests arrays deeper than its parser can read; a spec nests at most 3 levels"):
+        read_spec(nested)
+    with pytest.raises(ValueError, match=r"x\[0\] = '9{100}.*: a number of more than 100 digits at position 1"):
+        read_spec(_with(x=["9" * 150, "1"]))
+    with pytest.raises(ValueError, match=r"layers\[1\].W must be a list of rows \(a list of lists of numbers\), got '0.5'"):
+        read_spec(_with(layers=[{"W": "0.5", "b": ["0"]}, OWN["layers"][1]]))
+    with pytest.raises(ValueError, match="x must be a non-empty list of numbers, got 3"):
+        read_spec(_with(x=3))
+    with pytest.raises(ValueError, match=r"steps: 100,000 steps of 12 parameters on 2 example\(s\) is 2,400,000 parameter-steps; "
+                                         r"a replay runs at most 2,000,000 \(about half a minute\): at most 83,333 steps here"):
+        read_spec(_with(steps=100_000, x=[["1", "-2"], ["0", "1"]], y=[["1", "0"], ["0", "1"]]))
