@@ -10,6 +10,9 @@ one of the one-sided limits. Vector activations (softmax) compare sympy's Jacobi
 forward rule with the closed-form vector-Jacobian product. Each result names the method
 that proved it.
 
+Contract: registry entries in, :class:`Identity` results out (each names its method); imports
+nothing else of ``derivations``; the engine and the chain proof rely on these closed forms.
+
 Example:
     >>> results = prove_activation_derivatives()
     >>> all(r.passed for r in results)

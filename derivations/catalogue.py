@@ -1,6 +1,9 @@
 """The registry behind ``funcmlp derive``: fixed names only (nothing a user types is parsed
 as sympy), each giving ``(text, passed)`` in the requested format.
 
+Contract: the top of ``derivations`` (the command line's one door in besides the spec path):
+names to proofs and worked examples, rendered; :func:`architecture_check` for ``derive check``.
+
 Example:
     >>> text, passed = ENTRIES["seed003_relu_linear"][1]("text")
     >>> passed, "errata: none found" in text
@@ -11,8 +14,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations import activations, chain, sensitivities, symbolic, worked
-from derivations.render import escape
+from derivations import activations, chain, engine, sensitivities, symbolic, worked
+from derivations.render import escape, render
 from funcmlp.registry.losses import get_loss
 
 
@@ -33,7 +36,7 @@ def _identities(results, title: str, fmt: str):
 def _worked(name: str):
     def run(fmt: str):
         derivation = worked.build(name)
-        return worked.render(derivation, fmt), not any(e.slip == "unexplained" for e in derivation.errata)
+        return render(derivation, fmt), not any(e.slip == "unexplained" for e in derivation.errata)
 
     return run
 
@@ -75,7 +78,7 @@ def architecture_check(sizes, activation_names, loss, convention="row", method="
              f"loss {loss}, {convention} convention"]
     n = [sp.Symbol(f"n^{L}_{{{j + 1}}}", real=True) for j in range(sizes[-1])]
     y = [sp.Symbol(f"y_{{{j + 1}}}", real=True) for j in range(sizes[-1])]
-    s_out = symbolic.output_terms(get_loss(loss), net.resolved[-1], n, y)[1]
+    s_out = engine.loss_terms(engine.SYMPY, get_loss(loss), net.resolved[-1], n, y, symbolic.forward(net.resolved[-1], n))[1]
     shown = [sp.sstr(_tidy(v)) for v in (s_out if show else s_out[:1])]
     lines.append(chain.clip(f"closed form  s^{L} = dL/dn^{L}: s^{L}_{{1}} = {shown[0]}" + (f" (units 2..{sizes[-1]} alike)" if len(s_out) > 1 else "")))
     if show:

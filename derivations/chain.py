@@ -26,6 +26,10 @@ is the registry's closed form, proven once per activation against sympy.diff fir
 come from :func:`lambdify_gradient` (float64), which the tests compare with
 ``funcmlp.core.backprop`` and ``jax.grad``.
 
+Contract: a :class:`Network` (sizes, activations, a loss, a batch) in, a :class:`ChainReport`
+out; the closed form is :func:`derivations.engine.gradients` over symbols (the same engine the
+worked examples and the textbook lines run), the derivatives it is compared with are sympy's.
+
 Example:
     >>> report = check_chain(Network((2, 2, 1), ("sigmoid", "sigmoid"), "sse"), method="local")
     >>> report.passed, report.method
@@ -34,7 +38,6 @@ Example:
 
 from __future__ import annotations
 
-import operator
 import random
 import re
 import time
@@ -42,57 +45,11 @@ from dataclasses import dataclass, field
 
 import mpmath
 import sympy as sp
-from sympy.functions.elementary.piecewise import ExprCondPair
 
-from derivations import symbolic
+from derivations import engine, graph, symbolic
 from derivations.activations import prove_elementwise
 from funcmlp.registry.activations import Activation, get_activation
 from funcmlp.registry.losses import get_loss
-
-
-_FUNCTIONS: dict = {}
-_NUMERIC: dict = {"mpmath": {}, "numpy": {}}
-
-
-def _function(key, name: str, rule_of, slope_of):
-    """A cached sympy Function class ``name`` valued by ``rule_of(t)`` with derivative ``slope_of(t)``."""
-    if key not in _FUNCTIONS:
-        name = f"{name}_{len(_FUNCTIONS)}"
-        t = sp.Dummy("t", real=True)
-        rule, slope = rule_of(t), slope_of(t)
-
-        def fdiff(self, argindex=1):
-            return slope.subs(t, self.args[0])
-
-        def _eval_evalf(self, prec):
-            return rule.subs(t, self.args[0]).evalf(prec)
-
-        _FUNCTIONS[key] = type(name, (sp.Function,), {"fdiff": fdiff, "_eval_evalf": _eval_evalf, "nargs": 1})
-        _NUMERIC["mpmath"][name] = sp.lambdify(t, rule, modules="mpmath")
-        _NUMERIC["numpy"][name] = sp.lambdify(t, rule, modules=["scipy", "numpy"])
-    return _FUNCTIONS[key]
-
-
-def activation_function(activation: Activation, derivative: str = "derived"):
-    """A sympy Function standing for an elementwise ``activation`` in composed expressions
-    (cached), valued by the registry's forward rule. Its derivative is either ``"derived"``:
-    sympy.diff of that forward rule (what ``composed`` and ``graph`` differentiate through, so a
-    wrong closed form cannot hide), or ``"declared"``: the registry's closed form (what ``local``
-    uses to compare the chain rule's structure exactly, with the closed form proven against
-    the derived one per activation)."""
-    spec, alpha = activation.spec, activation.symbolic_alpha()
-    key = (spec, activation.alpha, derivative)  # the entry itself: a re-registered name is new
-    slope = (lambda t: sp.diff(spec.sympy_forward(t, alpha), t)) if derivative == "derived" else (lambda t: spec.sympy_derivative(t, alpha))
-    return _function(key, f"{activation.name}_{derivative}", lambda t: spec.sympy_forward(t, alpha), slope)
-
-
-def slope_function(activation: Activation):
-    """A sympy Function valued by the registry's closed-form ``f'`` of an elementwise activation
-    (cached): the closed forms of large networks are built from it without sympy evaluating
-    the rule (and its assumptions) on every net input's whole expression."""
-    spec, alpha = activation.spec, activation.symbolic_alpha()
-    rule = lambda t: spec.sympy_derivative(t, alpha)  # noqa: E731
-    return _function((spec, activation.alpha, "slope"), f"{activation.name}_slope", rule, lambda t: sp.diff(rule(t), t))
 
 
 @dataclass(frozen=True)
@@ -200,52 +157,37 @@ def clip(line: str, width: int = 200) -> str:
 
 
 def _apply(activation: Activation, n: list, derivative: str = "derived") -> list:
-    function = activation_function(activation, derivative) if activation.is_elementwise else None
+    function = symbolic.activation_function(activation, derivative) if activation.is_elementwise else None
     return symbolic.forward(activation, n, elementwise=function)
 
 
-def _forward(net: Network, layers, x):
-    """Symbolic forward pass of one example: the lists (n^1..n^L) and (a^0..a^L)."""
-    a, ns, As = list(x), [], [list(x)]
-    for (W, b), act in zip(layers, net.resolved, strict=True):
-        n = [sp.Add(b[j], *[a[i] * W[i, j] for i in range(W.rows)]) for j in range(W.cols)]
-        a = _apply(act, n)
-        ns.append(n)
-        As.append(a)
-    return ns, As
+COMPOSED = engine.Algebra(activate=_apply, slope=lambda activation, v: symbolic.slope_function(activation)(v))
+"""The engine over symbols: each elementwise activation a sympy Function valued by its registry rule
+(differentiated by sympy in ``composed`` and ``graph``), each f' a Function valued by the closed form."""
 
 
-def _slope(activation: Activation):
-    return slope_function(activation) if activation.is_elementwise else None
+def _engine_net(net: Network, layers) -> engine.Net:
+    return engine.Net(net.resolved, get_loss(net.loss), tuple((W.tolist(), b) for W, b in layers))
 
 
-def _closed_form_gradients(net: Network, layers, xs, ys):
-    """Closed form of seed 003 (eqs. 19, 24, 33) as sympy expressions; mean over the batch."""
+def closed_form_gradients(net: Network, layers, xs, ys) -> dict:
+    """{parameter symbol: its closed-form dL/dtheta} of seed 003 (eqs. 19, 24, 33) from
+    :func:`derivations.engine.gradients` over symbols; mean loss over the batch."""
+    result = engine.gradients(COMPOSED, _engine_net(net, layers), xs, ys)
     grads = {}
-    loss = get_loss(net.loss)
-    for x, y in zip(xs, ys, strict=True):
-        ns, As = _forward(net, layers, x)
-        s = symbolic.output_terms(loss, net.resolved[-1], ns[-1], y, As[-1], _slope(net.resolved[-1]))[1]
-        for k in range(net.depth, 0, -1):
-            W, b = layers[k - 1]
-            for i in range(W.rows):
-                for j in range(W.cols):
-                    grads[W[i, j]] = grads.get(W[i, j], 0) + As[k - 1][i] * s[j] / net.batch
-            for j in range(W.cols):
-                grads[b[j]] = grads.get(b[j], 0) + s[j] / net.batch
-            if k > 1:
-                g = [sp.Add(*[s[j] * W[i, j] for j in range(W.cols)]) for i in range(W.rows)]
-                s = symbolic.backward(net.resolved[k - 2], ns[k - 2], g, _slope(net.resolved[k - 2]))
+    for k in range(net.depth, 0, -1):
+        W, b = layers[k - 1]
+        grads.update({W[i, j]: result.dW[k][i][j] for i in range(W.rows) for j in range(W.cols)})
+        grads.update({b[j]: result.db[k][j] for j in range(W.cols)})
     return grads
 
 
 def composed_loss(net: Network, layers, xs, ys) -> sp.Expr:
     """The scalar batch loss (mean over examples) as one expression of x, y, w, b."""
-    total = 0
-    loss = get_loss(net.loss)
+    total, model = 0, _engine_net(net, layers)
     for x, y in zip(xs, ys, strict=True):
-        ns, As = _forward(net, layers, x)
-        total += symbolic.output_terms(loss, net.resolved[-1], ns[-1], y, As[-1], _slope(net.resolved[-1]))[0]
+        ns, outputs = engine.forward(COMPOSED, model, x)
+        total += engine.loss_terms(COMPOSED, model.loss, model.activations[-1], ns[-1], y, outputs[-1])[0]
     return total / net.batch
 
 
@@ -256,7 +198,7 @@ def _compare_with_closed_form(net: Network, method: str, direct_and_closed, *, p
     layers = net.parameter_symbols()
     xs, ys = net.data_symbols()
     loss = composed_loss(net, layers, xs, ys)
-    closed = _closed_form_gradients(net, layers, xs, ys)
+    closed = closed_form_gradients(net, layers, xs, ys)
     params = list(closed)
     variables = params + [s for row in xs + ys for s in row]
     evaluate = direct_and_closed(loss, closed, params, variables)
@@ -280,116 +222,12 @@ def check_composed(net: Network, *, points: int = 2, seed: int = 0, digits: int 
     """Differentiate the composed loss directly for every parameter; compare at random rational points."""
 
     def prepare(loss, closed, params, variables):
-        modules = [_NUMERIC["mpmath"], "mpmath"]
+        modules = [symbolic.NUMERIC["mpmath"], "mpmath"]
         direct = sp.lambdify(variables, [sp.diff(loss, p) for p in params], modules=modules, cse=True)
         closed_form = sp.lambdify(variables, [closed[p] for p in params], modules=modules, cse=True)
         return lambda env: (direct(*env.values()), closed_form(*env.values()))
 
     return _compare_with_closed_form(net, "composed", prepare, points=points, seed=seed, digits=digits)
-
-
-def _postorder(roots) -> list:
-    """Unique subexpressions of ``roots``, each after all of its arguments."""
-    order, seen = [], set()
-    stack = [(root, False) for root in roots]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        stack.extend((arg, False) for arg in node.args if arg not in seen)
-    return order
-
-
-_DERIVATIVES: dict = {}
-
-
-def _derivative_rule(func):
-    """sympy's derivative of a one-argument function, as an mpmath function (cached per function)."""
-    if func not in _DERIVATIVES:
-        t = sp.Dummy("t", real=True)
-        _DERIVATIVES[func] = sp.lambdify(t, sp.diff(func(t), t), modules=[_NUMERIC["mpmath"], "mpmath"])
-    return _DERIVATIVES[func]
-
-
-_VALUES: dict = {}
-
-
-def _function_value(node, x):
-    """Value of a function node at its first argument ``x``; further arguments must be numbers
-    (as the 0 of Heaviside(n, 0))."""
-    key = (node.func, node.args[1:])
-    if key not in _VALUES:
-        t = sp.Dummy("t", real=True)
-        _VALUES[key] = sp.lambdify(t, node.func(t, *node.args[1:]), modules=[_NUMERIC["mpmath"], "mpmath"])
-    return _VALUES[key](x)
-
-
-_RELATIONS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne}
-
-
-def _forward_values(order, env) -> dict:
-    value = {}
-    for node in order:
-        if node.is_Symbol:
-            value[node] = env[node]
-        elif node.is_Number:
-            value[node] = mpmath.mpf(node.p) / node.q if node.is_Rational else mpmath.mpf(str(node))
-        elif node.is_NumberSymbol:  # pi, E
-            value[node] = mpmath.mpf(str(node.evalf(mpmath.mp.dps + 10)))
-        elif node.is_Add:
-            value[node] = mpmath.fsum(value[a] for a in node.args)
-        elif node.is_Mul:
-            value[node] = mpmath.fprod(value[a] for a in node.args)
-        elif node.is_Pow:
-            value[node] = value[node.args[0]] ** value[node.args[1]]
-        elif node in (sp.true, sp.false):  # conditions of a Piecewise (kinked closed forms)
-            value[node] = bool(node)
-        elif node.is_Relational:
-            value[node] = _RELATIONS[node.rel_op](value[node.lhs], value[node.rhs])
-        elif isinstance(node, ExprCondPair):
-            value[node] = (value[node.expr], value[node.cond])
-        elif isinstance(node, sp.Piecewise):
-            value[node] = next(expr for expr, condition in (value[pair] for pair in node.args) if condition)
-        elif isinstance(node, sp.Function) and all(a.is_Number for a in node.args[1:]):
-            value[node] = _function_value(node, value[node.args[0]])
-        else:
-            raise ValueError(f"the graph evaluator does not handle {type(node).__name__} nodes ({node})")
-    return value
-
-
-def reverse_gradient(expr, params, env) -> list:
-    """d expr / d p for every p in ``params`` at the point ``env`` (symbol -> mpf): reverse
-    accumulation over the unique subexpressions of ``expr``, each local derivative by sympy
-    (sums, products, powers, and sympy.diff of each function)."""
-    order = _postorder([expr])
-    value = _forward_values(order, env)
-    adjoint = {expr: mpmath.mpf(1)}
-    for node in reversed(order):
-        bar = adjoint.get(node)
-        if bar is None or node.is_Atom:
-            continue
-        args = node.args
-        if node.is_Add:
-            local = [mpmath.mpf(1)] * len(args)
-        elif node.is_Mul:
-            values = [value[a] for a in args]
-            local = [mpmath.fprod(values[:i] + values[i + 1:]) for i in range(len(args))]
-        elif node.is_Pow:
-            base, exponent = args
-            if exponent.free_symbols:
-                raise ValueError(f"the graph evaluator needs numeric exponents, got {node}")
-            local = [value[exponent] * value[base] ** (value[exponent] - 1), mpmath.mpf(0)]
-        else:
-            local = [_derivative_rule(node.func)(value[args[0]])]
-        for arg, d in zip(args, local, strict=True):
-            if not arg.is_Number:
-                adjoint[arg] = adjoint.get(arg, mpmath.mpf(0)) + bar * d
-    return [adjoint.get(p, mpmath.mpf(0)) for p in params]
 
 
 def check_graph(net: Network, *, points: int = 2, seed: int = 0, digits: int = 50) -> ChainReport:
@@ -399,11 +237,11 @@ def check_graph(net: Network, *, points: int = 2, seed: int = 0, digits: int = 5
 
     def prepare(loss, closed, params, variables):
         roots = [sp.sympify(closed[p]) for p in params]
-        order = _postorder(roots)
+        order = graph.postorder(roots)
 
         def evaluate(env):
-            values = _forward_values(order, env)
-            return reverse_gradient(loss, params, env), [values[r] for r in roots]
+            values = graph.values_at(order, env)
+            return graph.reverse_gradient(loss, params, env), [values[r] for r in roots]
 
         return evaluate
 
@@ -444,8 +282,8 @@ def check_local(net: Network) -> ChainReport:
     act_defs = [_apply(act, N[k], "declared") for k, act in enumerate(net.resolved)]
     loss, output = get_loss(net.loss), net.resolved[-1]
     # the loss as a function of the symbols a^L (of n^L where the registry pairs the loss with the output)
-    value = symbolic.output_terms(loss, output, N[-1], y, A[-1])[0] / net.batch
-    closed_output = symbolic.output_terms(loss, output, N[-1], y, act_defs[-1])[1]
+    value = engine.loss_terms(engine.SYMPY, loss, output, N[-1], y, A[-1])[0] / net.batch
+    closed_output = engine.loss_terms(engine.SYMPY, loss, output, N[-1], y, act_defs[-1])[1]
     L = net.depth
     units = range(net.sizes[-1])
     for j in units:
@@ -472,7 +310,7 @@ def check_local(net: Network) -> ChainReport:
                 failures.append((str(b[j]), derived, S[k - 1][j]))
         if k > 1:
             act = net.resolved[k - 2]
-            closed_s = symbolic.backward(act, N[k - 2], [sp.Add(*[S[k - 1][j] * W[i, j] for j in range(W.cols)]) for i in range(W.rows)])
+            closed_s = engine.sensitivity(engine.SYMPY, act, N[k - 2], engine.upstream(engine.SYMPY, W.tolist(), S[k - 1]))
             through_a = [sp.Add(*[S[k - 1][j] * partial(k - 1, j, A[k - 2][m]) for j in range(W.cols)]) for m in range(W.rows)]
             for i in range(W.rows):
                 # chain rule over every edge leaving n^{k-1}_i: n -> a (each a_m for a vector f) -> each n^k_j
@@ -506,7 +344,7 @@ def lambdify_gradient(net: Network):
     loss = composed_loss(net, layers, xs, ys)
     params = [s for W, b in layers for s in list(W) + b]
     data = [s for row in xs + ys for s in row]
-    modules = [_NUMERIC["numpy"], "scipy", "numpy"]
+    modules = [symbolic.NUMERIC["numpy"], "scipy", "numpy"]
     gradient = sp.lambdify(params + data, [sp.diff(loss, p) for p in params], modules=modules, cse=True)
 
     def evaluate(param_arrays, x, y):

@@ -11,6 +11,10 @@ integer such as 0 or 8 must be exact. Each erratum carries the kind of slip: ari
 term left out, a derivative ignored, a sign, a transposed product, a wrong scaling, a wrong
 quantity, or carried over from an earlier erratum.
 
+Contract: the model every worked example is built into (steps, printed numbers, errata,
+notes); numbers are compared here, written by :mod:`derivations.numbers`, shown by
+:mod:`derivations.render` (which it imports for Jupyter's display; render imports nothing back).
+
 Example:
     >>> d = Derivation("demo", "one step")
     >>> d.add("L", "1/2 (y - a)^2", [sp.Rational(1, 8)])
@@ -22,9 +26,13 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 
 import sympy as sp
+
+from derivations.numbers import decimal
+from derivations.render import latex_block, markdown
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class Printed:
     value: str
     where: str
     slip: str = ""
+    index: int | None = None  # the entry of its step (a single entry printed, as "a^1_2"), or None: in order
 
 
 def P(where: str, *values: str, slips: dict | None = None, slip: str = "") -> tuple:
@@ -67,7 +76,7 @@ class Erratum:
         if self.exact.free_symbols:
             return f"{self.where}: {self.step} printed {self.printed}, right: {self.exact} ({self.slip})"
         exact = f"{self.exact} = " if self.exact.is_Rational else ""
-        return f"{self.where}: {self.step}[{self.index}] printed {self.printed}, exact {exact}{_decimal(self.exact)} ({self.slip})"
+        return f"{self.where}: {self.step}[{self.index}] printed {self.printed}, exact {exact}{decimal(self.exact)} ({self.slip})"
 
 
 @dataclass
@@ -80,14 +89,10 @@ class Derivation:
 
     def _repr_markdown_(self) -> str:
         """Jupyter shows a derivation rendered (Markdown with $$ math)."""
-        from derivations.render import markdown
-
         return markdown(self)
 
     def _repr_latex_(self) -> str:
         """Jupyter's LaTeX display: the steps as one aligned block of math."""
-        from derivations.render import latex_block
-
         return latex_block(self)
 
     @property
@@ -103,25 +108,15 @@ class Derivation:
         """Flag every printed number more than one unit in its last digit from the exact value."""
         values = self.values
         for step, entries in printed.items():
-            if len(entries) != len(values[step]):
+            if all(p.index is not None for p in entries):
+                pairs = [(p.index, p) for p in entries]
+            elif len(entries) != len(values[step]):
                 raise ValueError(f"{self.name}: step {step!r} has {len(values[step])} values, {len(entries)} printed")
-            for index, (p, exact) in enumerate(zip(entries, values[step], strict=True)):
+            else:
+                pairs = list(enumerate(entries))
+            for index, p in pairs:
+                exact = values[step][index]
                 # a decimal may be off by one unit in its last digit (rounded or truncated); an integer is exact
-                tolerance = sp.Rational(1, 10 ** len(p.value.split(".")[1])) if "." in p.value else 0
-                if abs(sp.nsimplify(p.value) - sp.N(exact, 40)) > tolerance:
+                unit = sp.Integer(10) ** Decimal(p.value).as_tuple().exponent if "." in p.value or "e" in p.value.lower() else 0
+                if abs(sp.Rational(p.value) - sp.N(exact, 40)) > unit:  # p.value: a checked decimal, never an expression
                     self.errata.append(Erratum(step, index, p.value, exact, p.where, p.slip or "unexplained"))
-
-
-def _decimal(value, digits: int = 8) -> str:
-    if value.free_symbols:
-        return str(value)
-    value = sp.N(value, 30)
-    if value == 0:
-        return "0"
-    return f"{float(value):.{digits}g}"
-
-
-def _exact(value) -> str:
-    """The exact value: a rational, a short closed form, or (for long closed forms) 12 digits marked ~."""
-    text = str(value)
-    return text if value.is_Rational or len(text) <= 40 else _decimal(value, 12) + "~"

@@ -6,8 +6,12 @@ Both read a :class:`~derivations.spec.WorkedExample` and the derivation
 :func:`~derivations.spec.run` made of it; the values are those of its first step (of the
 first example of a batch). Weights are named in the file's convention.
 
+Contract: a checked example and its replayed derivation in, a Mermaid string or a PNG file out;
+numbers written by :mod:`derivations.numbers`; nothing is computed here.
+
 Example:
-    >>> from derivations.spec import read_spec, run
+    >>> from derivations.spec import read_spec
+    >>> from derivations.replay import run
     >>> ex = read_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.1",
     ...                 "x": ["2"], "y": ["1"], "layers": [{"W": [["3"]], "b": ["0.5"]}]})
     >>> print(mermaid(ex, run(ex)).splitlines()[-3])
@@ -20,8 +24,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from derivations.render import number_text
-from derivations.textbook import LIMIT, weight_name
+from derivations.numbers import number_text
+from derivations.notation import weight_name
+from derivations.textbook import LIMIT
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,8 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
     ``ValueError`` for a network too big to draw legibly (more than :data:`LIMIT` parameters).
 
     Example:
-        >>> from derivations.spec import read_spec, run
+        >>> from derivations.spec import read_spec
+        >>> from derivations.replay import run
         >>> ex = read_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.1",
         ...                 "x": ["2"], "y": ["1"], "layers": [{"W": [["3"]], "b": ["0.5"]}]})
         >>> layers, edges, loss = network(ex, run(ex))
@@ -57,7 +63,7 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
         (13/2, [('w^1_{1,1}', 3, 19/10), ('b^1_{1}', 1/2, -1/20)], 121/8)
     """
     values, column, batch = d.values, ex.convention == "column", len(ex.x)
-    sizes = [len(ex.x[0])] + [len(b) for b in ex.biases]
+    sizes = [len(ex.x[0])] + [len(W[0]) for W in ex.weights]
     parameters = sum(sizes[k - 1] * sizes[k] + sizes[k] for k in range(1, len(sizes)))
     if parameters > LIMIT:
         raise ValueError(f"the network has {parameters} parameters; a picture shows every weight legibly up to {LIMIT} "
@@ -70,14 +76,19 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
     edges = []
     for k in range(1, len(sizes)):
         cols = sizes[k - 1] if column else sizes[k]  # of W^k as the file shows it: (out, in) or (in, out)
-        new = values[f"W^{k} new"]
+        new = values.get(f"W^{k} new", [v for row in (_columns(ex.weights[k - 1]) if column else ex.weights[k - 1]) for v in row])
         for i in range(sizes[k - 1]):
             for j in range(sizes[k]):
                 index = j * cols + i if column else i * cols + j
                 edges.append(Edge(k, i, j, weight_name(k, i, j, column)[0], ex.weights[k - 1][i][j], new[index]))
-        for j in range(sizes[k]):
-            edges.append(Edge(k, None, j, f"b^{k}_{{{j + 1}}}", ex.biases[k - 1][j], values[f"b^{k} new"][j]))
+        biases = ex.biases[k - 1]
+        for j in range(sizes[k] if biases is not None else 0):
+            edges.append(Edge(k, None, j, f"b^{k}_{{{j + 1}}}", biases[j], values.get(f"b^{k} new", biases)[j]))
     return layers, edges, values["L"][0]
+
+
+def _columns(W) -> list:
+    return [list(column) for column in zip(*W, strict=True)]
 
 
 def _html(name: str) -> str:
@@ -104,7 +115,7 @@ def mermaid(ex, d) -> str:
             else:
                 label = "<br>".join(f"{q}<sup>{k}</sup><sub>{j}</sub> = {num(unit[q])}" for q in ("n", "a", "s"))
             lines.append(f'{_node(k, j)}(["{label}"])')
-        if k < depth:
+        if k < depth and ex.biases[k] is not None:
             lines.append(f'bias{k}(["1"])')
         lines.append("end")
     for e in edges:
@@ -155,8 +166,9 @@ def plot_network(ex, d, path: str, *, title: str | None = None) -> str:
             ax.text(x, y, f"x{j + 1}\n{_short(unit['x'])}", fontsize=8, ha="center", va="center", zorder=4)
             continue
         ax.text(x, y, f"a={_short(unit['a'])}\ns={_short(unit['s'])}", fontsize=7.5, ha="center", va="center", zorder=4)
-        bias = next(e for e in edges if e.i is None and e.k == k and e.j == j)
-        ax.text(x, y - 0.55, f"b: {_short(bias.weight)} → {_short(bias.updated)}", fontsize=6.5, ha="center", va="top", color="#555", zorder=4)
+        bias = next((e for e in edges if e.i is None and e.k == k and e.j == j), None)
+        if bias is not None:
+            ax.text(x, y - 0.55, f"b: {_short(bias.weight)} → {_short(bias.updated)}", fontsize=6.5, ha="center", va="top", color="#555", zorder=4)
     top = gap_y * (widest - 1) / 2
     for k in range(len(layers)):
         label = "input x" if k == 0 else f"layer {k}: {ex.activations[k - 1]}"
@@ -166,5 +178,6 @@ def plot_network(ex, d, path: str, *, title: str | None = None) -> str:
     ax.set_ylim(-top - 1.3, top + 1.4)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(title or f"{ex.title}: a = output, s = dL/dn, edges w → w - η dL/dw (η = {_short(ex.learning_rate)})", fontsize=9)
+    rate = f" (η = {_short(ex.learning_rate)})" if ex.learning_rate is not None else ""
+    ax.set_title(title or f"{ex.title}: a = output, s = dL/dn, edges w → w - η dL/dw{rate}", fontsize=9)
     return save_figure(fig, path)

@@ -1,5 +1,10 @@
 """Renderers of a :class:`~derivations.derivation.Derivation`: text, Markdown, LaTeX.
 
+Contract: a derivation in (anything with ``title``, ``steps`` (each ``name``, ``formula``,
+``values``, ``shape``, ``lines``), ``errata`` and ``notes``), a string out; numbers are written
+by :mod:`derivations.numbers` only; nothing above this module is imported (the model imports
+the renderers for its Jupyter display, not the other way round).
+
 Example:
     >>> from derivations.derivation import Derivation
     >>> d = Derivation("demo", "Demo"); _ = d.add("L", "1/2 (y - a)^2", [sp.Rational(1, 8)])
@@ -16,13 +21,12 @@ from __future__ import annotations
 
 import re
 
-import mpmath
 import sympy as sp
 
-from derivations.derivation import Derivation, Step, _decimal, _exact
+from derivations.numbers import decimal, exact, latex_number, number_text
 
 
-def _shaped(step: Step, fmt) -> str:
+def _shaped(step, fmt) -> str:
     values = [fmt(v) for v in step.values]
     if len(step.shape) == 2 and step.shape[0] > 1:
         rows, cols = step.shape
@@ -30,7 +34,7 @@ def _shaped(step: Step, fmt) -> str:
     return "[" + ", ".join(values) + "]"
 
 
-def render(d: Derivation, fmt: str = "text", *, standalone: bool = False) -> str:
+def render(d, fmt: str = "text", *, standalone: bool = False) -> str:
     """The derivation step by step (exact values, decimals beside), then errata and notes.
 
     ``fmt``: ``"text"`` (aligned columns), ``"markdown"`` (``$$...$$`` math that GitHub and
@@ -40,8 +44,8 @@ def render(d: Derivation, fmt: str = "text", *, standalone: bool = False) -> str
         lines = [d.title, "=" * len(d.title)]
         for s in d.steps:
             lines.append(f"{s.name:<22} = {s.formula}")
-            lines.append(f"{'':<22}   exact   {_shaped(s, _exact)}")
-            lines.append(f"{'':<22}   decimal {_shaped(s, _decimal)}")
+            lines.append(f"{'':<22}   exact   {_shaped(s, exact)}")
+            lines.append(f"{'':<22}   decimal {_shaped(s, decimal)}")
             lines += [row for line in s.lines for row in _text_rows(line)]
         lines.append("errata: none found" if not d.errata else f"errata ({len(d.errata)}):")
         lines += [f"  {e}" for e in d.errata]
@@ -144,70 +148,7 @@ def visible_width(latex: str) -> int:
     return len(re.sub(r"\\[a-zA-Z]+|[{}^_\s]", "", text)) + text.count(" = ") * 2
 
 
-def _exact_decimal(value) -> str | None:
-    """The exact decimal of a rational whose denominator has only the factors 2 and 5 (in
-    scientific notation when it would need more than 6 leading zeros), or None."""
-    if not value.is_Rational:
-        return None
-    p, q = int(value.p), int(value.q)
-    twos = fives = 0
-    while q % 2 == 0:
-        q //= 2
-        twos += 1
-    while q % 5 == 0:
-        q //= 5
-        fives += 1
-    if q != 1:
-        return None
-    places = max(twos, fives)
-    scaled = abs(p) * 10**places // int(value.q)  # exact: the value times 10^places is an integer
-    digits = str(scaled).rstrip("0") or "0"
-    exponent = len(str(scaled)) - 1 - places  # the power of ten of the leading digit
-    sign = "-" if p < 0 else ""
-    if scaled == 0:
-        return "0"
-    if -7 < exponent < 16:
-        text = str(scaled).rjust(places + 1, "0")
-        text = (text[:-places] + "." + text[-places:]).rstrip("0").rstrip(".") if places else text
-        return sign + text
-    return f"{sign}{digits[0]}{'.' + digits[1:] if len(digits) > 1 else ''}e{exponent}"
-
-
-def number_text(value, digits: int = 9) -> tuple[str, bool]:
-    """(the value as a decimal, exact?): terminating decimals exactly when they have at most 12
-    significant digits, others to ``digits`` significant digits (trailing zeros kept) computed
-    in 30-digit arithmetic; scientific notation (``7.17827792e-5``) outside 1e-6 .. 1e10.
-
-    Example:
-        >>> number_text(sp.Rational(3, 8)), number_text(sp.Rational(-1, 10**40)), number_text(1 / (1 + sp.exp(-1)))
-        (('0.375', True), ('-1e-40', True), ('0.731058579', False))
-    """
-    if value.free_symbols:
-        return sp.latex(value), True
-    exact = _exact_decimal(value)
-    if exact is not None and len(exact.split("e")[0].replace("-", "").replace(".", "").lstrip("0")) <= 12:
-        return exact, True
-    if value == 0:
-        return "0", True
-    text = mpmath.nstr(mpmath.mpf(str(sp.N(value, 30))), digits, strip_zeros=False, min_fixed=-6, max_fixed=10)
-    return text.rstrip("."), False
-
-
-def latex_number(text: str) -> str:
-    """A number of :func:`number_text` for math mode: ``7.2e-5`` -> ``7.2 \\times 10^{-5}``.
-
-    Example:
-        >>> print(latex_number("7.17827792e-5"), latex_number("-0.25"))
-        7.17827792 \\times 10^{-5} -0.25
-    """
-    mantissa, e, exponent = text.partition("e")
-    if not e:
-        return text
-    exponent = str(int(exponent))
-    return f"10^{{{exponent}}}" if mantissa in ("1", "1.0") else (f"-10^{{{exponent}}}" if mantissa == "-1" else rf"{mantissa} \times 10^{{{exponent}}}")
-
-
-def _math_values(step: Step) -> tuple[str, bool]:
+def _math_values(step) -> tuple[str, bool]:
     """The values as a bmatrix (or one number), and whether all are exact."""
     if any(v.free_symbols for v in step.values):
         if len(step.values) == 1:
@@ -227,7 +168,7 @@ def _math_values(step: Step) -> tuple[str, bool]:
     return r"\begin{bmatrix}" + " & ".join(cells) + r"\end{bmatrix}", exact
 
 
-def _step_math(step: Step) -> tuple[str | None, str]:
+def _step_math(step) -> tuple[str | None, str]:
     """(the display ``name = formula = values``, or None if the name is free text; the values)."""
     values, exact = _math_values(step)
     relation = "=" if exact else r"\approx"
@@ -238,7 +179,7 @@ def _step_math(step: Step) -> tuple[str | None, str]:
     return f"{name}{middle} {relation} {values}{comment}", values
 
 
-def latex_block(d: Derivation) -> str:
+def latex_block(d) -> str:
     """The steps as one ``$$\\begin{aligned}...\\end{aligned}$$`` block (free-text steps as \\text)."""
     rows = []
     for step in d.steps:
@@ -252,7 +193,7 @@ def latex_block(d: Derivation) -> str:
     return "$$\\begin{aligned}" + r" \\ ".join(rows) + "\\end{aligned}$$"
 
 
-def markdown(d: Derivation) -> str:
+def markdown(d) -> str:
     """Markdown with ``$$...$$`` math (GitHub, Jupyter): one display per step, errata as a table."""
     lines = [f"## {d.title}", ""]
     for step in d.steps:
@@ -267,7 +208,7 @@ def markdown(d: Derivation) -> str:
     return "\n".join(lines)
 
 
-def _errata_markdown(d: Derivation) -> list[str]:
+def _errata_markdown(d) -> list[str]:
     lines = ["**Errata**", "", "| where | step | printed | right | kind of slip |", "|---|---|---|---|---|"] if d.errata else ["No errata found.", ""]
     for e in d.errata:
         right = number_text(e.exact)[0] if not e.exact.free_symbols else f"`{e.exact}`"
@@ -277,7 +218,7 @@ def _errata_markdown(d: Derivation) -> list[str]:
     return lines
 
 
-def latex(d: Derivation, *, standalone: bool = False) -> str:
+def latex(d, *, standalone: bool = False) -> str:
     """LaTeX in math notation: a display per step (page breaks allowed between them), decimals
     to 9 significant digits where not exact, the errata as a table that wraps its text."""
     lines = [f"% {d.title}", rf"\subsection*{{{escape(d.title)}}}"]

@@ -10,6 +10,10 @@ losses, and compared with the closed forms of the same entries.
 The Jacobian is derived twice: entry by entry for concrete layer sizes with one symbol per
 weight, and for a layer of arbitrary width ``p`` with indexed symbols and a symbolic sum.
 
+Contract: proofs of the engine's per-layer formulas (:func:`derivations.engine.sensitivity`,
+:func:`~derivations.engine.net_input`) against sympy.diff, for every registry loss and activation;
+:class:`~derivations.activations.Identity` results out.
+
 Example:
     >>> all(r.passed for r in prove_output_sensitivities())
     True
@@ -21,12 +25,14 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations import symbolic
+from derivations import engine, symbolic
 from derivations.activations import Identity, equal
 from funcmlp.registry.activations import get_activation
 from funcmlp.registry.losses import LOSSES
 
 f = sp.Function("f")
+GENERIC = engine.Algebra(activate=lambda activation, n: [f(v) for v in n], slope=lambda activation, v: sp.Derivative(f(v), v))
+"""The engine with a generic elementwise output activation f: one proof covers every elementwise entry."""
 
 
 def _vector(name: str, d: int):
@@ -45,10 +51,9 @@ def prove_output_sensitivities(d: int = 3, batch: int = 2) -> list[Identity]:
     cross-entropy's p sum(y) - y (p - y when the target row sums to 1)."""
     n, y = _vector("n", d), _vector("y", d)
     a = [f(ni) for ni in n]
-    fp = [sp.Derivative(f(ni), ni) for ni in n]
     results = []
     for spec in LOSSES.values():
-        closed = [g * fpi for g, fpi in zip(spec.sympy_gradient(a, y), fp, strict=True)]
+        closed = engine.sensitivity(GENERIC, get_activation("identity"), n, spec.sympy_gradient(a, y))  # f, f' from GENERIC
         derived = [sp.diff(spec.sympy_value(a, y), ni) for ni in n]
         ok = all(sp.simplify(dv - cv) == 0 for dv, cv in zip(derived, closed, strict=True))
         shown = sp.sstr(spec.sympy_gradient(_vector("a", d), y)[0])
@@ -111,15 +116,15 @@ def jacobian_concrete(p_k: int, p_next: int, convention: str = "row", activation
         fprime = sp.diag(*[sp.Derivative(f(nj), nj) for nj in n])
     else:
         a = symbolic.forward(activation, n)
-        fprime = sp.Matrix([symbolic.backward(activation, n, [int(i == j) for j in range(p_k)]) for i in range(p_k)])
+        fprime = sp.Matrix([engine.sensitivity(engine.SYMPY, activation, n, [int(i == j) for j in range(p_k)]) for i in range(p_k)])
     b = [sp.Symbol(f"b_{{{i + 1}}}", real=True) for i in range(p_next)]
     if convention == "row":
         W = sp.Matrix(p_k, p_next, lambda q, i: sp.Symbol(f"w_{{{q + 1},{i + 1}}}", real=True))
-        n_next = [sp.Add(b[i], *[a[q] * W[q, i] for q in range(p_k)]) for i in range(p_next)]
+        n_next = engine.net_input(engine.SYMPY, W.tolist(), b, a)
         closed = W.T * fprime
     elif convention == "column":
         W = sp.Matrix(p_next, p_k, lambda i, q: sp.Symbol(f"w_{{{i + 1},{q + 1}}}", real=True))
-        n_next = [sp.Add(b[i], *[W[i, q] * a[q] for q in range(p_k)]) for i in range(p_next)]
+        n_next = engine.net_input(engine.SYMPY, W.T.tolist(), b, a)  # z = W a + b: the row form of W^T
         closed = W * fprime
     else:
         raise ValueError(f"unknown convention {convention!r}; expected 'row' or 'column'")

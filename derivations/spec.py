@@ -1,5 +1,5 @@
 """Worked-example spec files: a network, one example and a learning rate as data (TOML or
-JSON), replayed exactly by :func:`from_spec` with the errata of the numbers a text printed.
+JSON), read and checked here, replayed exactly by :func:`derivations.replay.from_spec` with the errata of the numbers a text printed.
 
 The keys (TOML shown; JSON takes the same)::
 
@@ -31,32 +31,38 @@ may be strings or TOML/JSON numbers and are read exactly as decimals (``"0.1"`` 
 never evaluated as expressions). Step names: ``a^0``, ``n^k``, ``a^k``, ``L``, ``s^k``,
 ``dL/da^k``, ``dL/dW^k``, ``dL/db^k``, ``W^k new``, ``b^k new``.
 
+Contract: a path or a dict in, a checked :class:`WorkedExample` out (exact numbers, weights in
+the row convention inside), or one ``ValueError`` line naming the key, what was expected and the
+fix; text from the file is data, never evaluated. :mod:`derivations.replay` runs it.
+
 Example:
-    >>> d = from_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1",
-    ...                "x": [1, 1], "y": [0], "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}],
-    ...                "printed": {"s^1": ["8", "8"]}})
-    >>> [str(v) for v in d.values["W^1 new"]], d.errata
-    (['1/5', '1/5', '1/5', '1/5'], [])
+    >>> ex = read_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1",
+    ...                 "x": [1, 1], "y": [0], "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}]})
+    >>> ex.weights[1], ex.learning_rate
+    ([[1], [1]], 1/10)
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 
 import sympy as sp
 
-from derivations import symbolic, textbook
-from derivations.derivation import Derivation, Printed
+from derivations import engine, grammar, symbolic
+from derivations.derivation import Printed
 from funcmlp.registry.activations import get_activation
 from funcmlp.registry.losses import get_loss
 
-KEYS = ("name", "title", "convention", "activations", "loss", "learning_rate", "x", "y", "steps", "layers", "printed", "notes")
-REQUIRED = ("activations", "loss", "learning_rate", "x", "y", "layers")
-_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+KEYS = ("name", "title", "convention", "activations", "loss", "learning_rate", "x", "y", "steps", "layers", "printed", "notes",
+        "momentum", "l2")
+MAX_STEPS = 100_000
+"""The most gradient steps a spec replays (:mod:`derivations.iterate` runs them)."""
+REQUIRED = ("activations", "loss", "x", "layers")
+OUTPUT = "output"
+"""``loss = "output"``: L is the sum of the output units, no target (the network's own gradients)."""
 
 
 @dataclass(frozen=True)
@@ -67,38 +73,54 @@ class WorkedExample:
     title: str
     activations: tuple
     loss: str
-    learning_rate: sp.Rational
+    learning_rate: sp.Expr | None  # None: no update shown (the gradients only)
     x: tuple  # examples, each a tuple of inputs
     y: tuple  # targets, one tuple per example
     weights: tuple  # per layer, (d_in, d_out) lists of rows: row convention
-    biases: tuple
+    biases: tuple  # per layer, a list (d_out) or None: a layer without biases
     convention: str = "row"
     printed: dict = field(default_factory=dict)
     notes: tuple = ()
     steps: int = 1
+    fixed: tuple = ()  # per layer, a frozenset of the parameters kept ("W", "b")
+    thresholds: tuple = ()  # per layer, True where the file gives theta (b = -theta, shown as theta)
+    momentum: sp.Expr | None = None  # Delta w(t) = -eta dL/dw + momentum Delta w(t - 1)
+    l2: sp.Expr | None = None  # L + l2/2 sum of the squared weights (not biases)
+
+    @property
+    def loss_entry(self):
+        """The registry loss, or None for ``loss = "output"`` (L = the sum of the output units)."""
+        return None if self.loss == OUTPUT else get_loss(self.loss)
+
+    def network(self, layers=None) -> engine.Net:
+        """The network for :mod:`derivations.engine`, with ``layers`` ((W rows, b or None), row convention) or its own."""
+        layers = tuple(zip(self.weights, self.biases, strict=True)) if layers is None else tuple(layers)
+        return engine.Net(tuple(get_activation(a) for a in self.activations), self.loss_entry, layers)
 
 
-def number(value, where: str) -> sp.Rational:
-    """A decimal string, an integer or a float, read exactly (``"0.1"`` -> 1/10); nothing else."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"{where} must be a number or a decimal string such as \"0.25\", got {value!r}")
-    text = repr(value) if isinstance(value, float) else str(value).strip()
-    if not _DECIMAL.fullmatch(text):
-        raise ValueError(f"{where} is {value!r}, not a decimal number; write it as e.g. \"-0.25\" or \"1e-3\" (expressions are not evaluated)")
-    return sp.Rational(text)
+def number(value, where: str) -> sp.Expr:
+    """A spec number, read exactly by :func:`derivations.grammar.parse` (decimals, fractions, a safe grammar)."""
+    return grammar.parse(value, where)
+
+
+def brief(value, width: int = 60) -> str:
+    """``repr(value)`` cut to ``width`` characters (a message stays one readable line)."""
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 4] + " ..."
 
 
 def _vector(values, where: str) -> list:
     if not isinstance(values, (list, tuple)) or not values:
-        raise ValueError(f"{where} must be a non-empty list of numbers, got {values!r}")
+        raise ValueError(f"{where} must be a non-empty list of numbers, got {brief(values)}")
     return [number(v, f"{where}[{i}]") for i, v in enumerate(values)]
 
 
 def _matrix(rows, where: str) -> list:
     if not isinstance(rows, (list, tuple)) or not rows or not all(isinstance(r, (list, tuple)) for r in rows):
-        raise ValueError(f"{where} must be a list of rows (a list of lists of numbers), got {rows!r}")
+        raise ValueError(f"{where} must be a list of rows (a list of lists of numbers), got {brief(rows)}")
     if len({len(r) for r in rows}) != 1:
-        raise ValueError(f"{where} has rows of different lengths {[len(r) for r in rows]}; every row needs the same number of entries")
+        raise ValueError(f"{where} has rows of different lengths {brief([len(r) for r in rows])}; every row needs the same number of "
+                         "entries")
     return [[number(v, f"{where}[{i}][{j}]") for j, v in enumerate(row)] for i, row in enumerate(rows)]
 
 
@@ -124,6 +146,9 @@ def _load(source) -> tuple[dict, str]:
             return tomllib.load(handle), path
     except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError and TOMLDecodeError are ValueErrors
         raise ValueError(f"{path} is not valid {'JSON' if path.endswith('.json') else 'TOML'}: {error}") from None
+    except RecursionError:
+        raise ValueError(f"{path} nests arrays deeper than its parser can read; a spec nests at most 3 levels "
+                         "(a matrix of numbers, a batch of examples)") from None
 
 
 def _printed(entries: dict, where: str) -> dict:
@@ -138,11 +163,11 @@ def _printed(entries: dict, where: str) -> dict:
             values, label, slip, slips = entry["values"], entry.get("where", step), entry.get("slip", ""), entry.get("slips", {})
         else:
             values, label, slip, slips = entry, step, "", {}
+        if not isinstance(values, (list, tuple)):
+            values = [values]  # one number: a single entry ("a^1_2") or a one-value step ("L")
         flat = [v for row in values for v in row] if values and isinstance(values[0], (list, tuple)) else list(values)
-        for i, v in enumerate(flat):
-            number(v, f"printed.{step!r}[{i}]")
-        printed[step] = tuple(Printed(str(v) if not isinstance(v, float) else repr(v), label, str(slips.get(str(i), slip)))
-                              for i, v in enumerate(flat))
+        texts = [grammar.printed_decimal(v, f"printed.{step!r}[{i}]") for i, v in enumerate(flat)]
+        printed[step] = tuple(Printed(text, label, str(slips.get(str(i), slip))) for i, text in enumerate(texts))
     return printed
 
 
@@ -165,15 +190,19 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
     if convention not in ("row", "column"):
         raise ValueError(f"convention is {convention!r}; expected \"row\" (n = a W + b, W is (in, out)) or \"column\" (z = W a + b, W is (out, in))")
     steps = spec.get("steps", 1) if steps is None else steps
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 1000:
-        raise ValueError(f"steps must be a whole number of gradient steps from 1 to 1000, got {steps!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be a whole number of gradient steps from 1 to {MAX_STEPS}, got {steps!r}")
     names = spec["activations"]
     if not isinstance(names, (list, tuple)) or not names or not all(isinstance(a, str) for a in names):
         raise ValueError(f"activations must be a list of names, one per layer, e.g. [\"sigmoid\", \"identity\"]; got {names!r}")
     activations = [symbolic.require_symbolic(get_activation(a)) for a in names]
     batched = isinstance(spec["x"], (list, tuple)) and bool(spec["x"]) and isinstance(spec["x"][0], (list, tuple))
     xs = _matrix(spec["x"], "x") if batched else [_vector(spec["x"], "x")]
-    ys = _matrix(spec["y"], "y") if batched and isinstance(spec["y"], (list, tuple)) and spec["y"] and isinstance(spec["y"][0], (list, tuple)) \
+    output = spec["loss"] == OUTPUT
+    if output == ("y" in spec):
+        raise ValueError("y: loss = \"output\" takes no target; leave y out" if output else
+                         "missing key 'y': the targets, one row per example (or loss = \"output\" for the network's own gradients)")
+    ys = [[] for _ in xs] if output else _matrix(spec["y"], "y") if batched and isinstance(spec["y"], (list, tuple)) and spec["y"] and isinstance(spec["y"][0], (list, tuple)) \
         else ([[v] for v in _vector(spec["y"], "y")] if batched else [_vector(spec["y"], "y")])
     if len(ys) != len(xs):
         raise ValueError(f"y has {len(ys)} examples, x has {len(xs)}; give one target per example")
@@ -182,150 +211,115 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
     if not isinstance(layers, (list, tuple)) or len(layers) != len(activations):
         count = len(layers) if isinstance(layers, (list, tuple)) else layers
         raise ValueError(f"layers has {count} tables, expected {len(activations)}: one [[layers]] table with W and b per activation")
-    weights, biases, inputs = [], [], len(x)
+    _check_size(layers, len(xs), steps)
+    weights, biases, fixed, inputs = [], [], [], len(x)
     for k, layer in enumerate(layers, start=1):
-        if not isinstance(layer, dict) or set(layer) != {"W", "b"}:
-            raise ValueError(f"layers[{k}] must have exactly the keys W and b, got {sorted(layer) if isinstance(layer, dict) else layer!r}")
-        W, b = _matrix(layer["W"], f"layers[{k}].W"), _vector(layer["b"], f"layers[{k}].b")
-        units = len(b)
-        rows, cols = (units, inputs) if convention == "column" else (inputs, units)
-        what = {"column": ("units", "inputs"), "row": ("inputs", "units")}[convention]
-        if len(W) != rows:
-            raise ValueError(f"layers[{k}].W has {len(W)} rows, expected {rows} ({what[0]} of layer {k}, {convention} convention)")
-        if len(W[0]) != cols:
-            raise ValueError(f"layers[{k}].W has {len(W[0])} columns, expected {cols} ({what[1]} of layer {k}, {convention} convention)")
-        weights.append(_transpose(W) if convention == "column" else W)
+        W, b, kept = _layer(k, layer, inputs, convention)
+        b = b if not (isinstance(layer, dict) and "theta" in layer) else [-v for v in b]
+        weights.append(W)
         biases.append(b)
-        inputs = units
-    if len(y) != inputs:
+        fixed.append(kept)
+        inputs = len(W[0])
+    if len(y) != inputs and not output:
         raise ValueError(f"y has {len(y)} values{' per example' if batched else ''}, expected {inputs} (units of the last layer)")
-    loss = get_loss(spec["loss"])
-    loss.check_output(activations[-1], inputs)
+    if not output:
+        get_loss(spec["loss"]).check_output(activations[-1], inputs)
     notes = spec.get("notes", [])
     if not isinstance(notes, (list, tuple)) or not all(isinstance(n, str) for n in notes):
         raise ValueError("notes must be a list of strings")
     default_name = os.path.splitext(os.path.basename(origin))[0] if origin != "spec" else "example"
     return WorkedExample(
         name=name or str(spec.get("name", default_name)), title=str(spec.get("title", default_name)),
-        activations=tuple(names), loss=loss.name, learning_rate=number(spec["learning_rate"], "learning_rate"),
+        activations=tuple(names), loss=OUTPUT if output else get_loss(spec["loss"]).name, learning_rate=_learning_rate(spec, steps),
         x=tuple(tuple(r) for r in xs), y=tuple(tuple(r) for r in ys), weights=tuple(weights), biases=tuple(biases),
         convention=convention, printed=_printed(spec.get("printed", {}), origin), notes=tuple(notes), steps=steps,
+        fixed=tuple(fixed), thresholds=tuple(isinstance(layer, dict) and "theta" in layer for layer in layers), momentum=_coefficient(spec, "momentum", below_one=True), l2=_coefficient(spec, "l2"),
     )
 
 
-def _shown(per_example: list, column: bool) -> tuple[list, tuple]:
-    """Values of one step for the whole batch, flattened in the file's layout, and their shape:
-    a vector for one example, else (batch, units) in the row convention, (units, batch) in the column one."""
-    if len(per_example) == 1:
-        return list(per_example[0]), ()
-    rows = _transpose(per_example) if column else per_example
-    return [v for row in rows for v in row], (len(rows), len(rows[0]))
+MAX_PARAMETERS = 1_000
+"""The largest network a worked example replays (every entry exact and shown): a textbook's size."""
+MAX_EXAMPLES = 100
+MAX_WORK = 2_000_000
+"""The most parameter-steps (parameters x examples x steps) a replay runs: about half a minute."""
 
 
-def _settle(value):
-    """Exact rationals stay exact; closed forms become 50-digit decimals between steps (nested
-    exponentials would otherwise grow with every step)."""
-    return value if value.is_Rational else sp.N(value, 50)
+def _check_size(layers, examples: int, steps: int) -> None:
+    """Refuse, before any number is read, a network or a replay too big to read or to wait for."""
+    def entries(table, key):
+        value = table.get(key) if isinstance(table, dict) else None
+        if not isinstance(value, (list, tuple)):
+            return 0
+        return sum(len(row) if isinstance(row, (list, tuple)) else 1 for row in value)
+
+    parameters = sum(entries(layer, "W") + entries(layer, "b") + entries(layer, "theta") for layer in layers)
+    if parameters > MAX_PARAMETERS:
+        raise ValueError(f"layers: the network has {parameters:,} parameters; a worked example shows every entry of networks of at "
+                         f"most {MAX_PARAMETERS:,} (check a big network's gradients with funcmlp check or funcmlp derive check)")
+    if examples > MAX_EXAMPLES:
+        raise ValueError(f"x: {examples:,} examples; a worked example replays a batch of at most {MAX_EXAMPLES}")
+    if parameters * examples * steps > MAX_WORK:
+        raise ValueError(f"steps: {steps:,} steps of {parameters:,} parameters on {examples} example(s) is "
+                         f"{parameters * examples * steps:,} parameter-steps; a replay runs at most {MAX_WORK:,} "
+                         f"(about half a minute): at most {MAX_WORK // (parameters * examples):,} steps here")
 
 
-def _compact(rows):
-    """Values kept exact while their closed form is short (``1/(exp(-13/25) + 1)``), as 50-digit
-    decimals once it is long: a deep sigmoid network's exact forms nest exponentials layer
-    after layer, and printing them would evaluate each from scratch (minutes for 3 layers)."""
-    return [[v if v.is_Rational or sp.count_ops(v) <= 40 else sp.N(v, 50) for v in map(sp.sympify, row)] for row in rows]
+def _learning_rate(spec: dict, steps: int):
+    """The learning rate, or None where the spec leaves it out (gradients only: one step, no update)."""
+    if "learning_rate" not in spec:
+        if steps > 1:
+            raise ValueError(f"steps is {steps}; gradient steps need a learning_rate, e.g. learning_rate = \"0.5\"")
+        return None
+    return number(spec["learning_rate"], "learning_rate")
 
 
-def _step(ex: WorkedExample, weights, biases, d: Derivation | None = None):
-    """One full-batch gradient step on the mean loss (funcmlp's default reduction): the loss
-    before it and the updated (weights, biases); every quantity recorded in ``d`` if given."""
-    column = ex.convention == "column"
-    activations = [get_activation(a) for a in ex.activations]
-    loss = get_loss(ex.loss)
-    batch, depth = len(ex.x), len(weights)
-
-    def add(name, formula, per_example, shape=None):
-        if d is not None:
-            values, shown_shape = _shown(per_example, column)
-            d.add(name, formula, values, shown_shape if shape is None else shape)
-
-    add("a^0", "x", [list(x) for x in ex.x])
-    outputs, nets = [[list(x) for x in ex.x]], []
-    for k, (W, b) in enumerate(zip(weights, biases, strict=True), start=1):
-        n = _compact([[b[j] + sum(a[i] * W[i][j] for i in range(len(a))) for j in range(len(b))] for a in outputs[-1]])
-        add(f"n^{k}", f"W^{k} a^{k - 1} + b^{k}" if column else f"b^{k} + a^{k - 1} W^{k}", n)
-        a = _compact([symbolic.forward(activations[k - 1], row) for row in n])
-        add(f"a^{k}", f"{ex.activations[k - 1]}(n^{k})", a)
-        nets.append(n)
-        outputs.append(a)
-    terms = [symbolic.output_terms(loss, activations[-1], n, y, a) for n, y, a in zip(nets[-1], ex.y, outputs[-1], strict=True)]
-    value = _compact([[sum(t[0] for t in terms) / batch]])[0][0]
-    add("L", f"{ex.loss}(y, a^{depth})" + (f", mean over {batch} examples" if batch > 1 else ""), [[value]], ())
-    s = _compact([[v / batch for v in t[1]] for t in terms])
-    add(f"s^{depth}", f"dL/da^{depth} * f'(n^{depth})" + (f" / {batch}" if batch > 1 else ""), s)
-    sensitivities = {depth: s}
-    for k in range(depth - 1, 0, -1):
-        W_next = weights[k]
-        upstream = _compact([[sum(si[j] * W_next[i][j] for j in range(len(si))) for i in range(len(W_next))] for si in s])
-        add(f"dL/da^{k}", f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T", upstream)
-        s = _compact([symbolic.backward(activations[k - 1], n, u) for n, u in zip(nets[k - 1], upstream, strict=True)])
-        add(f"s^{k}", f"dL/da^{k} * f'(n^{k})  (seed 003 eq. 33)", s)
-        sensitivities[k] = s
-    new_weights, new_biases = list(weights), list(biases)
-    for k in range(depth, 0, -1):
-        a_prev, s = outputs[k - 1], sensitivities[k]
-        grad = [[sum(a[i] * si[j] for a, si in zip(a_prev, s, strict=True)) for j in range(len(s[0]))] for i in range(len(a_prev[0]))]
-        grad_b = [sum(si[j] for si in s) for j in range(len(s[0]))]
-        new_weights[k - 1] = [[weights[k - 1][i][j] - ex.learning_rate * grad[i][j] for j in range(len(grad[0]))] for i in range(len(grad))]
-        new_biases[k - 1] = [biases[k - 1][j] - ex.learning_rate * grad_b[j] for j in range(len(grad_b))]
-        if d is not None:
-            shown_grad, shown_new = (_transpose(grad), _transpose(new_weights[k - 1])) if column else (grad, new_weights[k - 1])
-            shape = (len(shown_grad), len(shown_grad[0]))
-            over = " summed over the batch" if batch > 1 else ""
-            d.add(f"dL/dW^{k}", (f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}") + over, [v for row in shown_grad for v in row], shape)
-            d.add(f"dL/db^{k}", f"s^{k}" + over, grad_b)
-            d.add(f"W^{k} new", f"W^{k} - eta dL/dW^{k}", [v for row in shown_new for v in row], shape)
-            d.add(f"b^{k} new", f"b^{k} - eta dL/db^{k}", new_biases[k - 1])
-    return value, new_weights, new_biases
+def _coefficient(spec: dict, key: str, below_one: bool = False):
+    """An optional coefficient: ``momentum`` in [0, 1), ``l2`` >= 0; None when left out."""
+    if key not in spec:
+        return None
+    value = number(spec[key], key)
+    if value < 0 or (below_one and value >= 1):
+        raise ValueError(f"{key} is {spec[key]!r}; expected a number " + ("from 0 up to (not including) 1, e.g. \"0.9\"" if below_one
+                         else "of at least 0, e.g. \"0.01\""))
+    return value
 
 
-def run(ex: WorkedExample) -> Derivation:
-    """Forward pass, loss, sensitivities (seed 003 eqs. 24, 33), gradients and one update,
-    exactly, for one example or a batch (mean loss); then, with ``steps = N``, the loss after
-    each further full-batch step and the final weights. Matrices are shown in the file's
-    convention; printed numbers are compared."""
-    d = Derivation(ex.name, ex.title, notes=list(ex.notes))
-    _, weights, biases = _step(ex, ex.weights, ex.biases, d)
-    textbook.annotate(d, ex)
-    column = ex.convention == "column"
-    if ex.steps > 1:
-        for t in range(2, ex.steps + 2):
-            weights = [[[_settle(v) for v in row] for row in W] for W in weights]
-            biases = [[_settle(v) for v in b] for b in biases]
-            loss, next_weights, next_biases = _step(ex, weights, biases)
-            d.add(f"L after step {t - 1}", f"{ex.loss} with the weights of step {t - 1}", [loss])
-            if t <= ex.steps:
-                weights, biases = next_weights, next_biases
-        for k, (W, b) in enumerate(zip(weights, biases, strict=True), start=1):
-            shown = _transpose(W) if column else W
-            d.add(f"W^{k} after {ex.steps} steps", f"W^{k} after {ex.steps} gradient steps", [v for row in shown for v in row],
-                  (len(shown), len(shown[0])))
-            d.add(f"b^{k} after {ex.steps} steps", f"b^{k} after {ex.steps} gradient steps", b)
-    unknown = [step for step in ex.printed if step not in d.values]
-    if unknown:
-        raise ValueError(f"printed step {unknown[0]!r} is not a step of this example; the steps are {', '.join(d.values)}")
-    d.compare(ex.printed)
-    return d
+LAYER_KEYS = ("W", "b", "theta", "fixed")
 
 
-def from_spec(source, *, name: str | None = None, steps: int | None = None) -> Derivation:
-    """The derivation of a spec (path to ``.toml``/``.json``, or a dict): :func:`read_spec` then :func:`run`."""
-    return run(read_spec(source, name=name, steps=steps))
+def _layer(k: int, layer, inputs: int, convention: str) -> tuple:
+    """One ``[[layers]]`` table: (W in the row convention, b or None, the fixed parameter names)."""
+    if not isinstance(layer, dict) or "W" not in layer or set(layer) - set(LAYER_KEYS):
+        got = sorted(layer) if isinstance(layer, dict) else layer
+        raise ValueError(f"layers[{k}] takes the keys W (required), b or theta (thresholds, b = -theta; neither: a layer "
+                         f"without biases) and fixed; got {got!r}")
+    if "b" in layer and "theta" in layer:
+        raise ValueError(f"layers[{k}] has both b and theta; give the biases b or the thresholds theta (b = -theta), not both")
+    W = _matrix(layer["W"], f"layers[{k}].W")
+    column = convention == "column"
+    key = "theta" if "theta" in layer else "b"
+    b = _vector(layer[key], f"layers[{k}].{key}") if key in layer else None
+    units = len(b) if b is not None else (len(W) if column else len(W[0]))
+    rows, cols = (units, inputs) if column else (inputs, units)
+    what = ("units", "inputs") if column else ("inputs", "units")
+    if len(W) != rows:
+        raise ValueError(f"layers[{k}].W has {len(W)} rows, expected {rows} ({what[0]} of layer {k}, {convention} convention)")
+    if len(W[0]) != cols:
+        raise ValueError(f"layers[{k}].W has {len(W[0])} columns, expected {cols} ({what[1]} of layer {k}, {convention} convention)")
+    kept = layer.get("fixed", [])
+    if not isinstance(kept, (list, tuple)) or not set(kept) <= {"W", "b"} or len(set(kept)) != len(kept):
+        raise ValueError(f"layers[{k}].fixed is {kept!r}; expected a list of the parameters kept, [\"W\"], [\"b\"] or [\"W\", \"b\"]")
+    if "b" in kept and b is None:
+        raise ValueError(f"layers[{k}].fixed names b, but the layer has no b; give b (or theta) or take \"b\" out of fixed")
+    return (_transpose(W) if column else W), b, frozenset(kept)
 
 
 SEED_EXAMPLES = ("seed000_house_price", "seed002_sigmoid_221", "seed003_relu_linear")
 """The seeds' network examples, shipped as spec files in ``derivations/examples``."""
+LITERATURE = ("mazur_2015", "negnevitsky_xor", "hagan_ch11", "hmkcode_221", "cs231n_sigmoid", "micrograd_tanh")
+"""Published worked examples, shipped the same way, each with its citation and printed numbers."""
 
 
 def seed_spec_path(name: str):
-    """The shipped spec file of a seed example (a path inside the installed package)."""
+    """The shipped spec file of a seed's or a published example (a path inside the installed package)."""
     return resources.files("derivations") / "examples" / f"{name}.toml"

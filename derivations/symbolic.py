@@ -1,19 +1,19 @@
 """The sympy side of funcmlp's registry entries, applied to lists of expressions.
 
-These mirror :meth:`funcmlp.registry.activations.Activation.__call__` / ``backward`` and
-:meth:`funcmlp.registry.losses.Loss.output_terms`, reading the sympy forms that sit beside the JAX
-forms in each registry entry, so every derivation works for every registered activation
-and loss.
+Contract: reads the sympy forms that sit beside the JAX forms in each registry entry (an
+activation's forward rule, closed-form derivative and vector-Jacobian product) and nothing
+else of ``derivations``; :mod:`derivations.engine` composes them into a network. Also the
+sympy Functions standing for an activation inside composed expressions (the chain proof).
 
 Example:
     >>> import sympy as sp
     >>> from funcmlp.registry.activations import get_activation
     >>> from funcmlp.registry.losses import get_loss
     >>> n = sp.symbols("n1:3", real=True)
-    >>> backward(get_activation("relu"), [sp.Rational(-1), sp.Rational(2)], [5, 7])
-    [0, 7]
-    >>> value, s = output_terms(get_loss("softmax_cross_entropy"), get_activation("identity"), list(n), [1, 0])
-    >>> sp.simplify(s[0] - (sp.exp(n[0]) / (sp.exp(n[0]) + sp.exp(n[1])) - 1))
+    >>> [derivative(get_activation("relu"), v) for v in (sp.Rational(-1), sp.Rational(2))]
+    [0, 1]
+    >>> p = forward(get_activation("softmax"), list(n))
+    >>> sp.simplify(vjp(get_activation("softmax"), list(n), [1, 0])[0] - (p[0] - p[0] ** 2))
     0
 """
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 import sympy as sp
 
 from funcmlp.registry.activations import Activation
-from funcmlp.registry.losses import LOSSES, Loss
 
 def require_symbolic(activation: Activation) -> Activation:
     """The activation, or a ``ValueError`` naming what is missing for derivations."""
@@ -49,28 +48,55 @@ def derivative(activation: Activation, v):
     return require_symbolic(activation).spec.sympy_derivative(v, activation.symbolic_alpha())
 
 
-def backward(activation: Activation, n: list, g: list, slope=None) -> list:
-    """The closed-form vector-Jacobian product ``g @ J_f(n)`` (seed 003 eq. 33's ``F'(n)`` factor);
-    ``slope(v)`` overrides an elementwise activation's ``f'(v)`` (derivations.chain passes a
-    sympy Function valued by the same closed form, so nothing is evaluated on large arguments)."""
-    spec, alpha = require_symbolic(activation).spec, activation.symbolic_alpha()
-    if spec.elementwise:
-        slope = slope or (lambda v: spec.sympy_derivative(v, alpha))
-        return [gi * slope(ni) for gi, ni in zip(g, n, strict=True)]
-    return spec.sympy_vjp(list(n), list(g), alpha)
+def vjp(activation: Activation, n: list, g: list) -> list:
+    """The registry's closed-form vector-Jacobian product ``g @ J_f(n)`` of a vector activation (softmax)."""
+    return require_symbolic(activation).spec.sympy_vjp(list(n), list(g), activation.symbolic_alpha())
 
 
-def output_terms(loss: Loss, activation: Activation, n: list, y: list, a: list | None = None, slope=None) -> tuple[sp.Expr, list]:
-    """One example's loss and closed-form ``s^L = dL/dn^L`` (seed 003 eq. 24): the paired
-    logits form on ``n`` where the registry pairs the output with the loss, otherwise
-    ``dL/da`` through the output activation's vector-Jacobian product (``slope`` as in :func:`backward`)."""
-    loss.check_output(activation, len(n))
-    paired = loss.spec.paired.get(activation.name)
-    if paired is not None:
-        logits = LOSSES[paired]
-        return logits.sympy_value(list(n), list(y)), logits.sympy_gradient(list(n), list(y))
-    a = forward(activation, n) if a is None else a
-    return loss.spec.sympy_value(list(a), list(y)), backward(activation, n, loss.spec.sympy_gradient(list(a), list(y)), slope)
+_FUNCTIONS: dict = {}
+NUMERIC: dict = {"mpmath": {}, "numpy": {}}
+"""The numeric rules of the sympy Functions below, by function name, for ``sympy.lambdify``."""
+
+
+def _function(key, name: str, rule_of, slope_of):
+    """A cached sympy Function class ``name`` valued by ``rule_of(t)`` with derivative ``slope_of(t)``."""
+    if key not in _FUNCTIONS:
+        name = f"{name}_{len(_FUNCTIONS)}"
+        t = sp.Dummy("t", real=True)
+        rule, slope = rule_of(t), slope_of(t)
+
+        def fdiff(self, argindex=1):
+            return slope.subs(t, self.args[0])
+
+        def _eval_evalf(self, prec):
+            return rule.subs(t, self.args[0]).evalf(prec)
+
+        _FUNCTIONS[key] = type(name, (sp.Function,), {"fdiff": fdiff, "_eval_evalf": _eval_evalf, "nargs": 1})
+        NUMERIC["mpmath"][name] = sp.lambdify(t, rule, modules="mpmath")
+        NUMERIC["numpy"][name] = sp.lambdify(t, rule, modules=["scipy", "numpy"])
+    return _FUNCTIONS[key]
+
+
+def activation_function(activation: Activation, derivative: str = "derived"):
+    """A sympy Function standing for an elementwise ``activation`` in composed expressions
+    (cached), valued by the registry's forward rule. Its derivative is either ``"derived"``:
+    sympy.diff of that forward rule (what ``composed`` and ``graph`` differentiate through, so a
+    wrong closed form cannot hide), or ``"declared"``: the registry's closed form (what ``local``
+    uses to compare the chain rule's structure exactly, with the closed form proven against
+    the derived one per activation)."""
+    spec, alpha = activation.spec, activation.symbolic_alpha()
+    key = (spec, activation.alpha, derivative)  # the entry itself: a re-registered name is new
+    slope = (lambda t: sp.diff(spec.sympy_forward(t, alpha), t)) if derivative == "derived" else (lambda t: spec.sympy_derivative(t, alpha))
+    return _function(key, f"{activation.name}_{derivative}", lambda t: spec.sympy_forward(t, alpha), slope)
+
+
+def slope_function(activation: Activation):
+    """A sympy Function valued by the registry's closed-form ``f'`` of an elementwise activation
+    (cached): the closed forms of large networks are built from it without sympy evaluating
+    the rule (and its assumptions) on every net input's whole expression."""
+    spec, alpha = activation.spec, activation.symbolic_alpha()
+    rule = lambda t: spec.sympy_derivative(t, alpha)  # noqa: E731
+    return _function((spec, activation.alpha, "slope"), f"{activation.name}_slope", rule, lambda t: sp.diff(rule(t), t))
 
 
 def terms_by_symbol(expr) -> dict:

@@ -1,11 +1,15 @@
 """The seeds' worked examples, recomputed exactly and step by step, with their errata: the
 registry behind ``funcmlp derive NAME``.
 
+Contract: a name in, a :class:`~derivations.derivation.Derivation` out (:func:`build`); the
+network examples are spec files replayed by :mod:`derivations.replay`, the others (perceptrons,
+dropout, the optimizer formulas) are built here from the registry's rules.
+
 The network examples (seed 000's house-price network, seed 002's 2-2-1 sigmoid network,
 seed 003's ReLU-then-linear step) are spec files in ``derivations/examples``, read through
 the same path as a user's (:mod:`derivations.spec`); the others (perceptrons, XOR, dropout,
 vanishing and exploding gradients, the mini-batch rule, the optimizer formulas) are built
-here. Each is a :class:`~derivations.derivation.Derivation`; :func:`render` prints it.
+here. Each is a :class:`~derivations.derivation.Derivation`; :func:`derivations.render.render` prints it.
 
 Example:
     >>> d = build("seed003_relu_linear")
@@ -17,10 +21,11 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations import symbolic
-from derivations.derivation import Derivation, Erratum, P, Step, _decimal
-from derivations.render import render
-from derivations.spec import SEED_EXAMPLES, from_spec, read_spec, seed_spec_path
+from derivations import sensitivities, symbolic
+from derivations.derivation import Derivation, Erratum, P, Step
+from derivations.numbers import decimal
+from derivations.replay import from_spec
+from derivations.spec import LITERATURE, SEED_EXAMPLES, read_spec, seed_spec_path
 from funcmlp.registry.activations import get_activation
 
 R = sp.Rational
@@ -95,10 +100,8 @@ def xor_network() -> Derivation:
 
 def seed003_jacobian() -> Derivation:
     """Seed 003 eqs. 26-33 entry by entry for a 2 -> 2 layer, and the index slip of eq. 30."""
-    from derivations.sensitivities import jacobian_concrete
-
     d = Derivation("seed003_jacobian", "Seed 003 eqs. 25-33: the Jacobian dn^(k+1)/dn^k entry by entry (2 -> 3 layer)")
-    derived, closed, W = jacobian_concrete(2, 3, "row")
+    derived, closed, W = sensitivities.jacobian_concrete(2, 3, "row")
     d.steps.append(Step("dn^(k+1)/dn^k", "entry (i, j) = d n_i^(k+1) / d n_j^k, by sympy", tuple(derived), derived.shape))
     d.steps.append(Step("(W^(k+1))^T F'(n^k)", "eq. 31, closed form", tuple(closed), closed.shape))
     d.notes.append("eq. 31 holds: derived - closed = " + str((derived - closed).applyfunc(sp.simplify)))
@@ -222,7 +225,7 @@ def optimizer_formulas() -> Derivation:
                         (printed.subs(point), standard.subs(point))))
     d.errata.append(Erratum("RMSprop step size", 0, "eta / (sqrt(alpha sigma_{t-1}^2) + (1 - alpha) g_t^2)", standard, "RMSprop",
                             "a term left out of the root: (1 - alpha) g_t^2 belongs under the square root; at alpha = 0.9, sigma = 0.5, "
-                            f"g = 2, eta = 0.1 the printed form gives {_decimal(printed.subs(point))} instead of {_decimal(standard.subs(point))}"))
+                            f"g = 2, eta = 0.1 the printed form gives {decimal(printed.subs(point))} instead of {decimal(standard.subs(point))}"))
     d.errata.append(Erratum("step decay", 0, "eta_t = eta / sqrt(t + 1)", sp.Symbol("eta*gamma**floor(t/step_size)"), "learning-rate decay",
                             "a wrong name: eta / sqrt(t + 1) is inverse-square-root decay; step decay multiplies by gamma every step_size "
                             "steps (funcmlp's 'step' schedule)"))
@@ -253,10 +256,11 @@ BUILDERS = {
     "seed003_relu_linear": _seed_network("seed003_relu_linear"),
     "seed004_minibatch": minibatch_rule,
     "seed004_formulas": optimizer_formulas,
+    **{name: _seed_network(name) for name in LITERATURE},
 }
 
 TITLES = {
-    **{name: read_spec(seed_spec_path(name), name=name).title for name in SEED_EXAMPLES},
+    **{name: read_spec(seed_spec_path(name), name=name).title for name in SEED_EXAMPLES + LITERATURE},
     "seed000_dropout": "Seed 000, eqs. 37-43: dropout",
     "seed000_vanishing": "Seed 000, eqs. 48-51: vanishing gradient",
     "seed000_exploding": "Seed 000, eqs. 55-56: exploding gradient",
@@ -277,4 +281,4 @@ def build(name: str) -> Derivation:
         raise ValueError(f"unknown worked example {name!r}; expected one of {', '.join(BUILDERS)}")
     return BUILDERS[name]()
 
-__all__ = ["BUILDERS", "TITLES", "build", "render"]
+__all__ = ["BUILDERS", "TITLES", "build"]

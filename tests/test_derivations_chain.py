@@ -4,7 +4,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from derivations.chain import Network, activation_function, check_composed, check_graph, check_local, lambdify_gradient, reverse_gradient
+from derivations.chain import Network, check_composed, check_graph, check_local, lambdify_gradient
+from derivations.graph import reverse_gradient
+from derivations.symbolic import activation_function
 from funcmlp import MLP, autodiff_grad, backprop, params_from_arrays
 from funcmlp.registry.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec
 from funcmlp.registry.losses import LOSS_NAMES

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from derivations.render import escape, math_formula, math_name, render
-from derivations.spec import from_spec
+from derivations.replay import from_spec
 from derivations.worked import BUILDERS, build
 
 OWN = {"title": "Own: 2-2-1, tanh then sigmoid, binary cross-entropy & a 50% learning rate",

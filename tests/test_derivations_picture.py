@@ -6,7 +6,8 @@ import re
 import pytest
 
 from derivations.picture import mermaid, plot_network
-from derivations.spec import read_spec, run, seed_spec_path
+from derivations.replay import run
+from derivations.spec import read_spec, seed_spec_path
 from funcmlp.cli import main
 
 MAZUR = os.path.join(os.path.dirname(__file__), "..", "examples", "worked", "mazur_222.toml")

@@ -13,7 +13,8 @@ import sympy as sp
 from sympy.parsing.sympy_parser import implicit_multiplication, parse_expr, standard_transformations
 
 from derivations.render import render
-from derivations.spec import SEED_EXAMPLES, from_spec, seed_spec_path
+from derivations.replay import from_spec
+from derivations.spec import SEED_EXAMPLES, seed_spec_path
 from derivations.textbook import CHAIN_LIMIT
 
 MAZUR = {

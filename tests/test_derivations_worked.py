@@ -5,7 +5,8 @@ from fractions import Fraction as F
 import pytest
 import sympy as sp
 
-from derivations.worked import BUILDERS, build, render
+from derivations.render import render
+from derivations.worked import BUILDERS, build
 
 
 def frac(values):

@@ -127,7 +127,10 @@ def test_no_import_cycle():
 
 def test_modules_stay_small():
     """About 300 lines a module; the exceptions say why."""
-    reasons: dict[str, str] = {}
+    reasons = {
+        "funcmlp.sklearn._mlp": "scikit-learn's MLP contract in one class: its 23 parameters and their checks, the "
+        "fitting loop with scikit-learn's stopping rules, rate schedule, warm start and partial fit",
+    }
     for name, path in FUNCMLP.items():
         lines = len(path.read_text().splitlines())
         assert lines <= 320 or name in reasons, f"{name} has {lines} lines: split it by job"

@@ -9,7 +9,7 @@ import pytest
 from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_dense_data, estimator_checks_generator
 
 from funcmlp.sklearn import MLPClassifier, MLPRegressor, Perceptron
-from funcmlp.sklearn._mlp import _rate
+from funcmlp.sklearn._optimizers import _rate
 
 FLOAT32_WEIGHTS = (
     "float32 (the default dtype) rounds the fit with a repeated sample and the fit with a weight of 2 apart, "

@@ -141,8 +141,8 @@ def _network(args) -> int:
     Mermaid, and/or plotted to a PNG."""
     from derivations.picture import mermaid, plot_network
     from derivations.render import render
+    from derivations.replay import run as replay
     from derivations.spec import SEED_EXAMPLES, read_spec, seed_spec_path
-    from derivations.spec import run as replay
 
     if args.example:
         source = args.example

@@ -25,7 +25,7 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the instal
         "funcmlp.sklearn needs scikit-learn: pip install 'funcmlp[sklearn]' (or scikit-learn>=1.6)"
     ) from error
 
-from funcmlp.sklearn._mlp import MLPClassifier, MLPRegressor
+from funcmlp.sklearn._estimators import MLPClassifier, MLPRegressor
 from funcmlp.sklearn._perceptron import Perceptron
 
 __all__ = ["MLPClassifier", "MLPRegressor", "Perceptron"]

@@ -10,134 +10,31 @@ compiles nothing.
 
 from __future__ import annotations
 
-import functools
 import warnings
-from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from scipy.special import expit, log_expit, log_softmax, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from funcmlp.core.backward import GRADIENT_SOURCES
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Layer
-from funcmlp.core.reduction import weight_divisor
 from funcmlp.registry.activations import get_activation
-from funcmlp.sklearn._labels import check_dtype, check_first_partial_fit, encode_labels
+from funcmlp.sklearn._labels import check_dtype
+from funcmlp.sklearn._optimizers import _optimizer, _rate, _squared_weights, _with_rate
 from funcmlp.training import TrainConfig, Trainer
-from funcmlp.training.optimizers import OPTIMIZER_NAMES, make_optimizer
+from funcmlp.training.optimizers import OPTIMIZER_NAMES
 
 SKLEARN_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 """scikit-learn's activation names and funcmlp's; any other funcmlp activation name works too."""
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 _ROW_BLOCK = 64
 SOLVERS = ("sgd", "adam", *(name for name in OPTIMIZER_NAMES if name not in ("sgd", "adam")))
-
-
-@jax.jit
-def _squared_weights(params) -> jax.Array:
-    """sum_k ||W^k||^2 (the biases left out), for the penalty in ``loss_``."""
-    return sum(jnp.sum(layer.W**2) for layer in params)
-
-
-def _l2_penalty(alpha: float) -> optax.GradientTransformationExtraArgs:
-    """scikit-learn's L2 term: ``alpha W / B`` added to each weight's gradient (not the biases'),
-    ``B`` the batch's sum of sample weights (its row count without them), which
-    :class:`funcmlp.Trainer` passes to the optimizer as ``batch_weight``."""
-
-    def update(updates, state, params, *, batch_weight, **extra_args):
-        scale = alpha / weight_divisor(batch_weight)
-        return tuple(Layer(u.W + scale * p.W, u.b) for u, p in zip(updates, params, strict=True)), state
-
-    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update)
-
-
-class _AdamState(NamedTuple):
-    count: jax.Array
-    mu: Any
-    nu: Any
-
-
-def _scikit_learn_adam(rate: float, beta_1: float, beta_2: float, epsilon: float) -> optax.GradientTransformation:
-    """scikit-learn's Adam: the bias correction folded into the rate and ``epsilon`` added to
-    sqrt(v) before it, ``step = -rate sqrt(1 - beta_2^t) / (1 - beta_1^t) m / (sqrt(v) + epsilon)``
-    (``optax.adam`` adds ``epsilon`` to the corrected sqrt(v_hat), which differs by about
-    ``epsilon`` relative to sqrt(v)). Moments m, v as in optax."""
-
-    def init(params):
-        zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-        return _AdamState(jnp.zeros((), jnp.int32), zeros, zeros)
-
-    def update(grads, state, params=None):
-        count = state.count + 1
-        mu = jax.tree_util.tree_map(lambda m, g: beta_1 * m + (1 - beta_1) * g, state.mu, grads)
-        nu = jax.tree_util.tree_map(lambda v, g: beta_2 * v + (1 - beta_2) * g * g, state.nu, grads)
-        t = count.astype(jax.tree_util.tree_leaves(grads)[0].dtype)
-        step = rate * jnp.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-        return jax.tree_util.tree_map(lambda m, v: -step * m / (jnp.sqrt(v) + epsilon), mu, nu), _AdamState(
-            count, mu, nu
-        )
-
-    return optax.GradientTransformation(init, update)
-
-
-@functools.lru_cache(maxsize=128)
-def _optimizer(
-    solver: str,
-    rate: float,
-    momentum: float,
-    nesterov: bool,
-    beta_1: float,
-    beta_2: float,
-    epsilon: float,
-    alpha: float,
-) -> optax.GradientTransformation:
-    """The optax chain of an estimator's hyper-parameters; one object per distinct set, so that
-    the compiled epoch (compiled per optimizer object) is reused by refits."""
-    if solver == "sgd":
-        # scikit-learn's SGD, v <- momentum v - rate g, the step v (Nesterov: momentum v - rate g): the rate is
-        # applied before the momentum trace and kept in the state, where the estimator sets it between epochs
-        # (invscaling, adaptive) as scikit-learn does
-        parts = [optax.inject_hyperparams(optax.scale_by_learning_rate)(learning_rate=rate)]
-        if momentum:
-            parts.append(optax.trace(decay=momentum, nesterov=nesterov))
-        base = optax.chain(*parts)
-    elif solver == "adam":
-        base = _scikit_learn_adam(rate, beta_1, beta_2, epsilon)
-    else:
-        base = make_optimizer(solver, rate, momentum=momentum, b1=beta_1, b2=beta_2)
-    return optax.chain(*([_l2_penalty(alpha)] if alpha else []), base)
-
-
-def _is_rate_state(node) -> bool:
-    """The state of ``optax.inject_hyperparams`` (its class differs between optax versions)."""
-    return isinstance(node, tuple) and hasattr(node, "hyperparams") and hasattr(node, "inner_state")
-
-
-def _rate(opt_state) -> float:
-    """The SGD rate kept in an optimizer state of :func:`_optimizer`."""
-    (node,) = [n for n in jax.tree_util.tree_leaves(opt_state, is_leaf=_is_rate_state) if _is_rate_state(n)]
-    return float(node.hyperparams["learning_rate"])
-
-
-def _with_rate(opt_state, rate: float):
-    """The optimizer state with the SGD rate set to ``rate`` (same dtype: nothing recompiles)."""
-
-    def set_rate(node):
-        if not _is_rate_state(node):
-            return node
-        old = jnp.asarray(node.hyperparams["learning_rate"])
-        return node._replace(hyperparams={**node.hyperparams, "learning_rate": jnp.asarray(rate, old.dtype)})
-
-    return jax.tree_util.tree_map(set_rate, opt_state, is_leaf=_is_rate_state)
 
 
 class _BaseMLP(BaseEstimator):
@@ -508,109 +405,3 @@ class _BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
-
-class MLPClassifier(ClassifierMixin, _BaseMLP):
-    """scikit-learn's ``MLPClassifier``, trained by funcmlp (see :mod:`funcmlp.sklearn`).
-
-    Two classes: one logistic output unit and ``sigmoid_binary_cross_entropy``; more: a softmax
-    over one unit per class and ``softmax_cross_entropy``; a label-indicator matrix
-    (multi-label): one logistic unit per label. Labels may be strings or any sortable values.
-
-    Example:
-        >>> from sklearn.datasets import load_iris
-        >>> X, y = load_iris(return_X_y=True)
-        >>> model = MLPClassifier((16,), max_iter=300, learning_rate_init=0.01, random_state=0).fit(X, y)
-        >>> model.score(X, y) > 0.95, model.predict_proba(X[:2]).shape, [w.shape for w in model.coefs_]
-        (True, (2, 3), [(4, 16), (16, 3)])
-    """
-
-    _y_numeric = False
-
-    def _targets(self, y, first: bool, classes=None) -> np.ndarray:
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        targets = encode_labels(self, y, first, classes)
-        if first:
-            self.out_activation_ = "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
-            self.funcmlp_loss_ = (
-                "softmax_cross_entropy" if self.out_activation_ == "softmax" else "sigmoid_binary_cross_entropy"
-            )
-        return targets.astype(self.dtype)
-
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One epoch over ``X``, ``y``; the first call needs ``classes`` (every label there will be)."""
-        check_first_partial_fit(self, classes)
-        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
-
-    def _score_checked(self, X, y, sample_weight, params) -> float:
-        return accuracy_score(y, self._labels(self._outputs(X, params)), sample_weight=sample_weight)
-
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities ``(n, n_classes)`` (multi-label: ``(n, n_labels)``, each label's)."""
-        logits = self._outputs(X)
-        if self.out_activation_ == "softmax":
-            return softmax(logits, axis=1)
-        p = expit(logits)
-        return np.hstack([1 - p, p]) if self._label_binarizer.y_type_ == "binary" else p
-
-    def predict_log_proba(self, X) -> np.ndarray:
-        """The logarithm of :meth:`predict_proba`, computed from the logits (no log of 0)."""
-        logits = self._outputs(X)
-        if self.out_activation_ == "softmax":
-            return log_softmax(logits, axis=1)
-        if self._label_binarizer.y_type_ == "binary":
-            return np.hstack([log_expit(-logits), log_expit(logits)])
-        return log_expit(logits)
-
-    def predict(self, X) -> np.ndarray:
-        """Labels ``(n,)`` (multi-label: an indicator matrix ``(n, n_labels)``)."""
-        return self._labels(self._outputs(X))
-
-    def _labels(self, logits) -> np.ndarray:
-        if self.out_activation_ == "softmax":
-            return self.classes_[np.argmax(logits, axis=1)]
-        if self._label_binarizer.y_type_ == "binary":
-            return self.classes_[(logits[:, 0] > 0).astype(int)]
-        return (logits > 0).astype(int)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
-        return tags
-
-
-class MLPRegressor(RegressorMixin, _BaseMLP):
-    """scikit-learn's ``MLPRegressor``, trained by funcmlp (see :mod:`funcmlp.sklearn`): identity
-    outputs, one per target column, trained as scikit-learn trains them on funcmlp's
-    ``half_sse`` (``1/2 sum_j (y_j - a_j)^2``, mean over the batch); ``loss_`` is reported as
-    scikit-learn reports it, per output (``half_sse / n_outputs_``).
-
-    Example:
-        >>> import numpy as np
-        >>> X = np.linspace(-1, 1, 64).reshape(-1, 1); y = np.hstack([X ** 2, -X])
-        >>> model = MLPRegressor(
-        ...     (32,), activation="tanh", learning_rate_init=0.01, max_iter=300, n_iter_no_change=300, random_state=0
-        ... ).fit(X, y)
-        >>> model.predict(X).shape, model.score(X, y) > 0.9
-        ((64, 2), True)
-    """
-
-    _y_numeric = True
-
-    def _reported_loss(self, loss: float) -> float:
-        return loss / self.n_outputs_
-
-    def _targets(self, y, first: bool, classes=None) -> np.ndarray:
-        if first:
-            self.out_activation_, self.funcmlp_loss_ = "identity", "half_sse"
-        y = np.asarray(y, self.dtype)
-        return y.reshape(-1, 1) if y.ndim == 1 else y
-
-    def predict(self, X) -> np.ndarray:
-        """Predictions ``(n,)``, or ``(n, n_outputs)`` for several targets."""
-        outputs = self._outputs(X)
-        return outputs[:, 0] if self.n_outputs_ == 1 else outputs
-
-    def _score_checked(self, X, y, sample_weight, params) -> float:
-        return r2_score(y, self._outputs(X, params), sample_weight=sample_weight)
