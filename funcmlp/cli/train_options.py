@@ -253,4 +253,9 @@ def _resumed(args, notes: list):
             f"--resume {folder}: --epochs {resumed.epochs}, but the run has done {epoch} epochs; "
             "give more, or leave it out"
         )
+    if resumed.epochs == epoch:
+        raise ValueError(
+            f"--resume {folder}: the run has done all its {epoch} epochs; to train on, give a larger --epochs, "
+            f"e.g. --epochs {2 * epoch}"
+        )
     return resumed
