@@ -110,12 +110,20 @@ def test_train_command_on_xor_writes_outputs(tmp_path, capsys):
         ),
     ],
 )
-def test_bad_input_prints_one_line_and_exits_nonzero(argv, message):
-    result = subprocess.run([sys.executable, "-m", "funcmlp.cli", *argv], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
+def test_bad_input_prints_one_line_and_exits_nonzero(argv, message, capsys):
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("funcmlp: error:") and message in lines[0]
-    assert "Traceback" not in result.stderr
+
+
+def test_the_funcmlp_program_refuses_bad_input_without_a_traceback():
+    """python -m funcmlp.cli, as the console script runs it: one line on stderr, exit status 2."""
+    argv = ["train", "--data", "xor", "--activation", "swoosh"]
+    result = subprocess.run([sys.executable, "-m", "funcmlp.cli", *argv], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stdout == ""
+    assert (
+        result.stderr.startswith("funcmlp: error: unknown activation 'swoosh'") and len(result.stderr.splitlines()) == 1
+    )
 
 
 def test_derive_command_lists_and_prints(capsys):

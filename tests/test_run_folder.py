@@ -190,5 +190,15 @@ def test_resume_refuses_options_that_cannot_change_naming_each(run, capsys):
         "--hidden 16 (the run's: 8); --loss mse (the run's: binary_cross_entropy) cannot change in a run that goes on; "
         "leave them out, or start a new run with --out ANOTHER_DIR"
     ]
+    assert main(["train", "--resume", str(run)]) == 2
+    assert lines(capsys.readouterr().err) == [
+        f"funcmlp: error: --resume {run}: the run has done all its 2 epochs; to train on, give a larger --epochs, "
+        "e.g. --epochs 4"
+    ]
+    assert main(["train", "--data", "xor", "--out", str(run)]) == 2
+    assert lines(capsys.readouterr().err) == [
+        f"funcmlp: error: --out {run} already holds a run (model.npz, training_state.npz); go on with it: "
+        f"funcmlp train --resume {run}, or give a new folder (a new run never mixes its files with another's)"
+    ]
     assert main(["train", "--resume", str(run), "--out", str(run / "elsewhere")]) == 2
     assert f"--resume {run} writes into {run}; leave out --out {run}/elsewhere" in capsys.readouterr().err

@@ -240,11 +240,11 @@ def _save_interrupted(args, mlp, initial) -> str:
     from funcmlp import History
     from funcmlp.io.training_state import read_state_model, state_path
 
+    params, epoch, history = initial, 0, History()
     if os.path.exists(state_path(args.out)):
-        _, params, header = read_state_model(state_path(args.out))
-        epoch, history = header["epoch"], History(**header["history"])
-    else:
-        params, epoch, history = initial, 0, History()
+        saved_mlp, saved, header = read_state_model(state_path(args.out))
+        if saved_mlp == mlp:  # fit saved it (or the run resumed from it)
+            params, epoch, history = saved, header["epoch"], History(**header["history"])
     _save(args, mlp, params, history, epoch, "interrupted")
     return (
         f"the model of epoch {epoch} is saved in {os.path.join(args.out, 'model.npz')}; go on with: "

@@ -171,6 +171,12 @@ def _check(args) -> None:
         raise ValueError("--plots writes into the --out folder; give --out DIR")
     if args.out:
         check_writable_folder(args.out)
+        held = [name for name in ("model.npz", "training_state.npz") if os.path.exists(os.path.join(args.out, name))]
+        if held and not args.resume:
+            raise ValueError(
+                f"--out {args.out} already holds a run ({', '.join(held)}); go on with it: funcmlp train --resume "
+                f"{args.out}, or give a new folder (a new run never mixes its files with another's)"
+            )
     if args.checkpoint_every < 1:
         raise ValueError(f"--checkpoint-every must be at least 1 epoch, got {args.checkpoint_every}")
     if args.patience is not None and args.patience < 1:
@@ -252,5 +258,10 @@ def _resumed(args, notes: list):
         raise ValueError(
             f"--resume {folder}: --epochs {resumed.epochs}, but the run has done {epoch} epochs; "
             "give more, or leave it out"
+        )
+    if resumed.epochs == epoch:
+        raise ValueError(
+            f"--resume {folder}: the run has done all its {epoch} epochs; to train on, give a larger --epochs, "
+            f"e.g. --epochs {2 * epoch}"
         )
     return resumed
