@@ -191,7 +191,19 @@ def test_divergence_stops_with_the_last_finite_params_and_says_where(tmp_path):
     assert all(np.isfinite(np.asarray(leaf)).all() for leaf in jax.tree_util.tree_leaves(error.params))
     assert error.epoch >= 1 and error.step in (1, 2) and 0 <= error.layer <= 2
     assert len(error.history.train_loss) == error.epoch - 1 and all(np.isfinite(error.history.train_loss))
-    assert os.path.exists(state_path(tmp_path))
+    # the params after the last whole epoch, saved as that epoch's state: their loss is finite
+    mlp, params = (
+        MLP((2, 4, 1), "tanh", output="identity"),
+        MLP((2, 4, 1), "tanh", output="identity").init(jax.random.key(0)),
+    )
+    saved = load_state(tmp_path, mlp, params, optax.sgd(1e3))
+    assert saved.epoch == error.epoch - 1
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(jax.tree_util.tree_leaves(saved.params), jax.tree_util.tree_leaves(error.params), strict=True)
+    )
+    x = jnp.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5], [2.0, 2.0]])
+    assert np.isfinite(float(funcmlp.objective(mlp, error.params, x, jnp.array([1.0, 0.0, 1.0, 0.0]), "sse")))
 
 
 def test_skipping_nonfinite_steps_counts_them():

@@ -73,8 +73,9 @@ class EpochState(NamedTuple):
 
 
 class TrainingDiverged(FloatingPointError):
-    """The loss or a gradient became NaN or infinite. ``params`` and ``opt_state`` are the last
-    finite ones (before the step that failed), ``history`` the epochs completed before it;
+    """The loss or a gradient became NaN or infinite. ``params`` and ``opt_state`` are those after
+    the last whole epoch (the diverging epoch's steps are dropped: a state that goes on
+    consistently, e.g. with a lower learning rate), ``history`` the epochs completed before it;
     ``epoch``, ``step`` (1-based, within the epoch) and ``layer`` (the first whose gradient is
     non-finite, 0 when only the loss is) say where.
 

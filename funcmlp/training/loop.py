@@ -146,10 +146,10 @@ class Trainer:
         if first_bad and stop:
             where = f"the gradient of layer {bad_layer} is not finite" if bad_layer else "the loss is not finite"
             raise TrainingDiverged(
-                f"training diverged at epoch {epoch}, step {first_bad}: {where}; the last finite params are kept "
-                "(lower the learning rate, clip gradients, or check the data)",
-                params=new.params,
-                opt_state=new.opt_state,
+                f"training diverged at epoch {epoch}, step {first_bad}: {where}; the params after epoch {epoch - 1} "
+                "are kept (lower the learning rate, clip gradients, or check the data)",
+                params=state.params,  # the last whole epoch's: a consistent state to go on from with a lower rate
+                opt_state=state.opt_state,
                 history=None,
                 epoch=epoch,
                 step=first_bad,
