@@ -16,6 +16,10 @@ from funcmlp.training.parallel import data_mesh, resolve_mesh
 HERE = Path(__file__).resolve().parent
 
 
+# one worker runs this module: its eight-device subprocess is a module fixture, run once
+pytestmark = pytest.mark.xdist_group("parallel")
+
+
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory):
     out = tmp_path_factory.mktemp("parallel") / "cases.npz"
