@@ -9,8 +9,9 @@ Contract:
         run needs against the machine's).
     In: an MLP, params, optimizer states, histories, paths. Out: files, and from files the same
         values, or one ``ValueError`` line naming the file, the field and the fix.
-    Imports: the ``funcmlp`` package's public names (at call time: ``import funcmlp``), numpy,
-        jax; never ``funcmlp.cli``.
+    Imports: the registry, the core, the checks and ``funcmlp.training.history`` (a training
+        state holds a History), numpy, jax; never the package's root, ``training.fit`` or ``cli``
+        (``tests/test_layering.py``).
 
 Example:
     >>> import jax, os, tempfile, funcmlp
