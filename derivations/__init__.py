@@ -11,9 +11,10 @@ layers before their own (a test walks the imports):
    sympy forms), ``activations`` (their proofs)
 2. ``engine`` (forward, sensitivities, recursion, gradients, updates), ``graph`` (reverse accumulation), ``render``
 3. ``sensitivities``, ``chain`` (proofs of the engine), ``notation``, ``derivation`` (the model)
-4. ``textbook`` (entry-by-entry lines), ``spec`` (reading spec files), then ``iterate`` (many steps, fast)
-5. ``replay`` (a spec through the engine), ``picture`` (Mermaid, PNG)
-6. ``worked`` (the seeds' examples), then ``catalogue`` (what ``funcmlp derive`` names)
+4. ``textbook`` (entry-by-entry lines), ``spec`` (reading spec files), then ``iterate`` (many steps,
+   fast) and ``layout`` (a step's quantities as named steps in the file's layout)
+5. ``slips`` (the slips texts make, tried on each erratum), ``picture`` (Mermaid, PNG)
+6. ``replay`` (a spec through the engine), then ``worked`` (the seeds' examples), then ``catalogue``
 """
 
 LAYERS = (
@@ -21,8 +22,9 @@ LAYERS = (
     ("engine", "graph", "render"),
     ("sensitivities", "chain", "notation", "derivation"),
     ("textbook", "spec"),
-    ("iterate",),
-    ("replay", "picture"),
+    ("iterate", "layout"),
+    ("slips", "picture"),
+    ("replay",),
     ("worked",),
     ("catalogue",),
 )

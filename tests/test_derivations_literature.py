@@ -58,13 +58,14 @@ def test_mazur_errata_and_their_slips():
     the one of hidden deltas taken with the updated w5..w8, its error "after 10,000" is after 9,999."""
     d = build("mazur_2015")
     assert [(e.step, e.printed) for e in d.errata] == [("L after step 1", "0.291027924"), ("L after step 10000", "0.0000351085")]
-    assert all(e.slip != "unexplained" for e in d.errata)
+    assert [e.slip for e in d.errata] == [  # found by derivations.slips, not written in the spec file
+        "found: hidden sensitivities computed with the already updated weights of the next layer gives 0.291027924",
+        "found: one step early: the loss after step 9999 gives 0.0000351085481"]
     right, slipped = mazur_losses(1), mazur_losses(1, updated_hidden=True)
     assert mpmath.nstr(right[1], 9) == "0.291027774" and mpmath.nstr(slipped[1], 9) == "0.291027924"
     long_run = mazur_losses(10_000)
     assert mpmath.nstr(long_run[9999], 6) == "3.51085e-5" and mpmath.nstr(long_run[10_000], 6) == "3.51019e-5"
-    assert "0.2910279239" in d.errata[0].slip and "0.0000351085481" in d.errata[1].slip
-    assert mpmath.nstr(slipped[1], 10) == "0.2910279239" and mpmath.nstr(long_run[9999], 9) == "3.51085481e-5"
+    assert mpmath.nstr(slipped[1], 9) == "0.291027924" and mpmath.nstr(long_run[9999], 9) == "3.51085481e-5"
 
 
 def test_a_users_file_can_name_single_entries_and_later_losses(tmp_path):
