@@ -31,6 +31,16 @@ TRIED = ("a flipped sign", "a factor 2", "a transposed matrix", "the learning ra
          "hidden sensitivities with the updated weights", "printed intermediates carried on", "a step early or late")
 
 
+MIN_DIGITS = 3
+"""Slips are named only for printed numbers of at least this many significant digits."""
+
+
+def _significant(printed: str) -> int:
+    """Significant digits as printed ("0.500": 3, "0.0625": 3, "14.0": 3, "0.3": 1)."""
+    mantissa = printed.lower().lstrip("+-").split("e")[0].replace(".", "").lstrip("0")
+    return max(len(mantissa), 1)
+
+
 def _number(value) -> str:
     return number_text(sp.sympify(value))[0]
 
@@ -127,6 +137,10 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
             "biases not updated"
         variants[label] = replace(plain, fixed=toggled)
     for e in open_errata:
+        if _significant(e.printed) < MIN_DIGITS:
+            d.notes.append(f"{e.where}: {e.step}[{e.index}] printed {e.printed}: too few digits ({_significant(e.printed)}) "
+                           f"to tell a slip from a coincidence; slips are named for numbers of at least {MIN_DIGITS} significant digits")
+            continue
         found = None
         for slip, value in _candidates(ex, d, e):
             if agrees(e.printed, value):
