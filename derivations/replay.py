@@ -17,11 +17,13 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 
 from derivations import engine, slips, textbook
 from derivations.derivation import Derivation
-from derivations.iterate import iterate, shown
+from derivations.iterate import iterate, shown, step
 from derivations.layout import WORKED, matrix, record, resolve_printed
 from derivations.spec import OUTPUT, WorkedExample, read_spec
 
@@ -49,28 +51,61 @@ def run(ex: WorkedExample) -> Derivation:
     d = Derivation(ex.name, ex.title, notes=list(ex.notes))
     inputs = ex.loss == OUTPUT or any(key.startswith("dL/da^0") for key in ex.printed)
     eta = sp.Integer(0) if ex.learning_rate is None else ex.learning_rate  # no learning rate: no update shown
-    result = engine.run_step(ex.network(), ex.x, ex.y, eta, alg=WORKED, fixed=ex.fixed, inputs=inputs,
+    online = ex.update == "online" and len(ex.x) > 1
+    first = replace(ex, x=ex.x[:1], y=ex.y[:1]) if online else ex  # online: the first example's step in full
+    result = engine.run_step(first.network(), first.x, first.y, eta, alg=WORKED, fixed=ex.fixed, inputs=inputs,
                              momentum=ex.momentum, l2=ex.l2)
-    record(d, ex, result)
+    record(d, first, result)
     d.notes += _kept_notes(ex)
-    textbook.annotate(d, ex)
-    column = ex.convention == "column"
+    textbook.annotate(d, first)
+    layers, changes = result.new_layers, result.changes
+    if online:
+        d.notes.append(f"online: one step per example, in order; the first in full, then examples 2 to {len(ex.x)}")
+        layers, changes = _online_rest(d, ex, layers, changes)
+    unit, rule = ("pass", online_pass) if online else ("step", step)
     if ex.steps > 1:
-        asked = {key for key in ex.printed if key.startswith("L after step ")}
-        keep = lambda t: shown(t, ex.steps) or f"L after step {t}" in asked  # noqa: E731
-        losses, layers = iterate(ex, result.new_layers, ex.steps, keep=keep, changes=result.changes)
+        asked = {key for key in ex.printed if key.startswith(f"L after {unit} ")}
+        keep = lambda t: shown(t, ex.steps) or f"L after {unit} {t}" in asked  # noqa: E731
+        losses, layers = iterate(ex, layers, ex.steps, keep=keep, changes=changes, rule=rule)
         for t, loss in losses.items():  # the first ten, every power of ten, the last, and those printed
-            d.add(f"L after step {t}", f"{ex.loss if ex.loss != OUTPUT else 'L'} with the weights of step {t}", [loss])
-        for k, (W, b) in enumerate(layers, start=1):
-            values, shape = matrix(W, column)
-            d.add(f"W^{k} after {ex.steps} steps", f"W^{k} after {ex.steps} gradient steps", values, shape)
-            if b is not None and ex.thresholds and ex.thresholds[k - 1]:
-                d.add(f"theta^{k} after {ex.steps} steps", f"theta^{k} after {ex.steps} gradient steps", [-v for v in b])
-            elif b is not None:
-                d.add(f"b^{k} after {ex.steps} steps", f"b^{k} after {ex.steps} gradient steps", b)
+            d.add(f"L after {unit} {t}", f"{ex.loss if ex.loss != OUTPUT else 'L'} with the weights of {unit} {t}"
+                  + (" (mean over the examples)" if online else ""), [loss])
+        _final(d, ex, layers, f"after {ex.steps} {'passes' if online else 'steps'}",
+               f"after {ex.steps} {'online passes' if online else 'gradient steps'}")
     d.compare(resolve_printed(ex, d))
     slips.explain(ex, d)
     return d
+
+
+def _final(d: Derivation, ex: WorkedExample, layers, when: str, described: str) -> None:
+    """The parameters ``layers`` as steps ``W^k {when}`` (and ``b^k`` or ``theta^k``), in the file's layout."""
+    for k, (W, b) in enumerate(layers, start=1):
+        values, shape = matrix(W, ex.convention == "column")
+        d.add(f"W^{k} {when}", f"W^{k} {described}", values, shape)
+        if b is not None and ex.thresholds and ex.thresholds[k - 1]:
+            d.add(f"theta^{k} {when}", f"theta^{k} {described}", [-v for v in b])
+        elif b is not None:
+            d.add(f"b^{k} {when}", f"b^{k} {described}", b)
+
+
+def _online_rest(d: Derivation, ex: WorkedExample, layers, changes) -> tuple:
+    """Examples 2.. of the first online pass: each example's loss before its step and the parameters after it."""
+    for e in range(1, len(ex.x)):
+        result = engine.run_step(ex.network(layers), ex.x[e:e + 1], ex.y[e:e + 1], ex.learning_rate, alg=WORKED, fixed=ex.fixed,
+                                 momentum=ex.momentum, previous=changes, l2=ex.l2)
+        d.add(f"L (example {e + 1})", f"the loss of example {e + 1} before its step", [result.loss])
+        layers, changes = result.new_layers, result.changes
+        _final(d, ex, layers, f"after example {e + 1}", f"after the step on example {e + 1}")
+    return layers, changes
+
+
+def online_pass(ex: WorkedExample, layers, changes) -> engine.Pass:
+    """One online pass: the mean loss over the examples at ``layers``, then one step per example, in order."""
+    loss = engine.gradients(engine.SYMPY, ex.network(layers), ex.x, ex.y, ex.l2).loss
+    for x, y in zip(ex.x, ex.y, strict=True):
+        after = step(replace(ex, x=(x,), y=(y,)), layers, changes)
+        layers, changes = after.new_layers, after.changes
+    return engine.Pass(loss=loss, new_layers=layers, changes=changes)
 
 
 def from_spec(source, *, name: str | None = None, steps: int | None = None) -> Derivation:

@@ -57,7 +57,7 @@ from funcmlp.activations import get_activation
 from funcmlp.losses import get_loss
 
 KEYS = ("name", "title", "convention", "activations", "loss", "learning_rate", "x", "y", "steps", "layers", "printed", "notes",
-        "momentum", "l2")
+        "momentum", "l2", "update")
 MAX_STEPS = 100_000
 """The most gradient steps a spec replays (:mod:`derivations.iterate` runs them)."""
 REQUIRED = ("activations", "loss", "x", "layers")
@@ -84,6 +84,7 @@ class WorkedExample:
     steps: int = 1
     fixed: tuple = ()  # per layer, a frozenset of the parameters kept ("W", "b")
     thresholds: tuple = ()  # per layer, True where the file gives theta (b = -theta, shown as theta)
+    update: str = "batch"  # "batch": one step on the mean loss; "online": one step per example, in order
     momentum: sp.Expr | None = None  # Delta w(t) = -eta dL/dw + momentum Delta w(t - 1)
     l2: sp.Expr | None = None  # L + l2/2 sum of the squared weights (not biases)
 
@@ -233,7 +234,7 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
         activations=tuple(names), loss=OUTPUT if output else get_loss(spec["loss"]).name, learning_rate=_learning_rate(spec, steps),
         x=tuple(tuple(r) for r in xs), y=tuple(tuple(r) for r in ys), weights=tuple(weights), biases=tuple(biases),
         convention=convention, printed=_printed(spec.get("printed", {}), origin), notes=tuple(notes), steps=steps,
-        fixed=tuple(fixed), thresholds=tuple(isinstance(layer, dict) and "theta" in layer for layer in layers), momentum=_coefficient(spec, "momentum", below_one=True), l2=_coefficient(spec, "l2"),
+        update=_update(spec), fixed=tuple(fixed), thresholds=tuple(isinstance(layer, dict) and "theta" in layer for layer in layers), momentum=_coefficient(spec, "momentum", below_one=True), l2=_coefficient(spec, "l2"),
     )
 
 
@@ -262,6 +263,16 @@ def _check_size(layers, examples: int, steps: int) -> None:
         raise ValueError(f"steps: {steps:,} steps of {parameters:,} parameters on {examples} example(s) is "
                          f"{parameters * examples * steps:,} parameter-steps; a replay runs at most {MAX_WORK:,} "
                          f"(about half a minute): at most {MAX_WORK // (parameters * examples):,} steps here")
+
+
+def _update(spec: dict) -> str:
+    update = spec.get("update", "batch")
+    if update not in ("batch", "online"):
+        raise ValueError(f"update is {brief(update)}; expected \"batch\" (one step on the mean loss of the examples) or "
+                         "\"online\" (one step per example, in order)")
+    if update == "online" and "learning_rate" not in spec:
+        raise ValueError("update = \"online\" takes steps on the examples: give a learning_rate, e.g. learning_rate = \"0.5\"")
+    return update
 
 
 def _learning_rate(spec: dict, steps: int):

@@ -32,3 +32,22 @@ def test_exact_while_short_then_decimals():
 def test_shown_steps():
     assert [t for t in range(1, 10_001) if shown(t, 10_000)] == list(range(1, 11)) + [100, 1000, 10_000]
     assert [t for t in range(1, 1235) if shown(t, 1234)] == list(range(1, 11)) + [100, 1000, 1234]
+
+
+def test_online_passes_in_decimals():
+    """update = "online", a sigmoid unit, examples (x, y) = (1, 1), (-1, 0), eta = 1, L = 1/2 (y - a)^2, 50 passes:
+    the mean loss after pass 50 against a loop written here in 40-digit mpmath."""
+    from derivations.replay import from_spec
+
+    d = from_spec({"activations": ["sigmoid"], "loss": "half_sse", "learning_rate": "1", "x": [["1"], ["-1"]], "y": [["1"], ["0"]],
+                   "update": "online", "steps": 50, "layers": [{"W": [["0.5"]], "b": ["-0.5"]}]})
+    with mpmath.workdps(40):
+        w, b = mpmath.mpf("0.5"), mpmath.mpf("-0.5")
+        sig = lambda v: 1 / (1 + mpmath.exp(-v))  # noqa: E731
+        for _ in range(50):
+            for x, y in ((1, 1), (-1, 0)):
+                a = sig(w * x + b)
+                s = (a - y) * a * (1 - a)
+                w, b = w - s * x, b - s
+        mean = sum((y - sig(w * x + b)) ** 2 / 2 for x, y in ((1, 1), (-1, 0))) / 2
+    assert abs(sp.N(d.values["L after pass 50"][0], 40) - sp.Float(mpmath.nstr(mean, 35), 40)) < 1e-30

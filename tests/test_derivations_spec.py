@@ -360,3 +360,20 @@ def test_sizes_a_person_can_read_refused_beyond(tmp_path):
     with pytest.raises(ValueError, match=r"steps: 100,000 steps of 12 parameters on 2 example\(s\) is 2,400,000 parameter-steps; "
                                          r"a replay runs at most 2,000,000 \(about half a minute\): at most 83,333 steps here"):
         read_spec(_with(steps=100_000, x=[["1", "-2"], ["0", "1"]], y=[["1", "0"], ["0", "1"]]))
+
+
+def test_online_updates_one_example_at_a_time():
+    """update = "online": identity unit, w = 1, b = 0, eta = 1/2, L = 1/2 (y - a)^2, examples (1, 1), (2, 0), by hand:
+    example 1: a = 1, no change; example 2: a = 2, L = 2, s = 2: w = 1 - 2, b = -1. Mean loss after pass 1: 9/2;
+    pass 2: example 1 (a = -2, s = -3): w = b = 1/2; example 2 (a = 3/2): w = -1, b = -1/4; mean loss 81/32."""
+    d = from_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.5", "x": [["1"], ["2"]], "y": [["1"], ["0"]],
+                   "update": "online", "steps": 2, "layers": [{"W": [["1"]], "b": ["0"]}],
+                   "printed": {"L (example 2)": "2", "L after pass 2": "2.53125"}})
+    assert as_fractions(d.values["L"]) == [0] and as_fractions(d.values["W^1 new"]) == [1]  # the first example, in full
+    assert as_fractions(d.values["L (example 2)"]) == [2]
+    assert as_fractions(d.values["W^1 after example 2"]) == [-1] and as_fractions(d.values["b^1 after example 2"]) == [-1]
+    assert as_fractions(d.values["L after pass 1"]) == [F(9, 2)] and as_fractions(d.values["L after pass 2"]) == [F(81, 32)]
+    assert as_fractions(d.values["W^1 after 2 passes"]) == [-1] and as_fractions(d.values["b^1 after 2 passes"]) == [F(-1, 4)]
+    assert d.errata == [] and any("online: one step per example" in n for n in d.notes)
+    with pytest.raises(ValueError, match='update is \'stochastic\'; expected "batch" .* or "online"'):
+        read_spec(_with(update="stochastic"))
