@@ -327,7 +327,7 @@ def bench_warm_start(epochs: int) -> list:
 
 def bench_symbolic(shapes) -> list:
     from derivations.catalogue import architecture_check
-    from derivations.chain import Network
+    from derivations.network import Network
     from symbolic import timed  # benchmarks/symbolic.py: sympy's cache cleared, then timed
 
     rows, base = [], None

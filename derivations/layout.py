@@ -71,14 +71,28 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
             add(f"n^{k}", f"W^{k} a^{k - 1} - theta^{k}" if column else f"a^{k - 1} W^{k} - theta^{k}", result.n[k])
             add(f"a^{k}", f"{ex.activations[k - 1]}(n^{k})", result.a[k])
             continue
-        add(f"n^{k}", (f"W^{k} a^{k - 1}" + (f" + b^{k}" if biased else "")) if column
-            else ((f"b^{k} + " if biased else "") + f"a^{k - 1} W^{k}"), result.n[k])
+        add(
+            f"n^{k}",
+            (f"W^{k} a^{k - 1}" + (f" + b^{k}" if biased else ""))
+            if column
+            else ((f"b^{k} + " if biased else "") + f"a^{k - 1} W^{k}"),
+            result.n[k],
+        )
         add(f"a^{k}", f"{ex.activations[k - 1]}(n^{k})", result.a[k])
     over = f", mean over {batch} examples" if batch > 1 else ""
     own = ex.loss == OUTPUT
     penalty = f" + l2/2 sum_k |W^k|^2 (l2 = {ex.l2})" if ex.l2 is not None else ""
-    d.add("L", (f"sum_j a^{depth}_j (loss = output)" if own else f"{ex.loss}(y, a^{depth})") + over + penalty, [result.loss], ())
-    add(f"s^{depth}", (f"f'(n^{depth})" if own else f"dL/da^{depth} * f'(n^{depth})") + (f" / {batch}" if batch > 1 else ""), result.s[depth])
+    d.add(
+        "L",
+        (f"sum_j a^{depth}_j (loss = output)" if own else f"{ex.loss}(y, a^{depth})") + over + penalty,
+        [result.loss],
+        (),
+    )
+    add(
+        f"s^{depth}",
+        (f"f'(n^{depth})" if own else f"dL/da^{depth} * f'(n^{depth})") + (f" / {batch}" if batch > 1 else ""),
+        result.s[depth],
+    )
     deltas = any(key.startswith("delta^") for key in ex.printed)  # the classic delta = -dL/dn, where a text prints it
 
     def delta(k):
@@ -95,8 +109,14 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
     over = " summed over the batch" if batch > 1 else ""
     for k in range(depth, 0, -1):
         grad, shape = matrix(result.dW[k], column)
-        d.add(f"dL/dW^{k}", (f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}") + over
-              + (f" + l2 W^{k}" if ex.l2 is not None else ""), grad, shape)
+        d.add(
+            f"dL/dW^{k}",
+            (f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}")
+            + over
+            + (f" + l2 W^{k}" if ex.l2 is not None else ""),
+            grad,
+            shape,
+        )
         kept = ("W", "b") if ex.learning_rate is None else (ex.fixed[k - 1] if ex.fixed else ())
         if ex.thresholds and ex.thresholds[k - 1]:  # thresholds: b = -theta
             d.add(f"dL/dtheta^{k}", f"-s^{k}" + over, [-v for v in result.db[k]])
@@ -115,10 +135,22 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
             d.add(f"b^{k} new", f"b^{k} - eta dL/db^{k}", result.new_layers[k - 1][1])
 
 
-_ENTRY = re.compile(r"(?P<name>dL/d(?:theta|[a-z])|theta|delta|[a-z])\^(?P<k>\d+)_(?:\{(?P<r>\d+),(?P<c>\d+)\}|(?P<j>\d+))(?P<new> new)?")
-_STEPS = {("w", True): "W^{k} new", ("dL/dw", False): "dL/dW^{k}", ("b", True): "b^{k} new", ("dL/db", False): "dL/db^{k}",
-          ("a", False): "a^{k}", ("n", False): "n^{k}", ("s", False): "s^{k}", ("dL/da", False): "dL/da^{k}",
-          ("theta", True): "theta^{k} new", ("dL/dtheta", False): "dL/dtheta^{k}", ("delta", False): "delta^{k}"}
+_ENTRY = re.compile(
+    r"(?P<name>dL/d(?:theta|[a-z])|theta|delta|[a-z])\^(?P<k>\d+)_(?:\{(?P<r>\d+),(?P<c>\d+)\}|(?P<j>\d+))(?P<new> new)?"
+)
+_STEPS = {
+    ("w", True): "W^{k} new",
+    ("dL/dw", False): "dL/dW^{k}",
+    ("b", True): "b^{k} new",
+    ("dL/db", False): "dL/db^{k}",
+    ("a", False): "a^{k}",
+    ("n", False): "n^{k}",
+    ("s", False): "s^{k}",
+    ("dL/da", False): "dL/da^{k}",
+    ("theta", True): "theta^{k} new",
+    ("dL/dtheta", False): "dL/dtheta^{k}",
+    ("delta", False): "delta^{k}",
+}
 
 
 def resolve_printed(ex: WorkedExample, d: Derivation) -> dict:
@@ -137,19 +169,28 @@ def resolve_printed(ex: WorkedExample, d: Derivation) -> dict:
         match = _ENTRY.fullmatch(key)
         step = match and _STEPS.get((match["name"], bool(match["new"])), "").format(k=match["k"])
         if not step or step not in values:
-            raise ValueError(f"printed step {key!r} is not a step of this example; the steps are {', '.join(values)} "
-                             "(or one entry of them, as a^1_2, s^2_1, dL/dw^2_{1,2}, w^2_{1,2} new, b^1_2 new, theta^1_2 new)")
+            raise ValueError(
+                f"printed step {key!r} is not a step of this example; the steps are {', '.join(values)} "
+                "(or one entry of them, as a^1_2, s^2_1, dL/dw^2_{1,2}, w^2_{1,2} new, b^1_2 new, theta^1_2 new)"
+            )
         if len(ex.x) != 1:
-            raise ValueError(f"printed {key!r} names one entry; single entries are for one example, this is a batch of {len(ex.x)}")
+            raise ValueError(
+                f"printed {key!r} names one entry; single entries are for one example, this is a batch of {len(ex.x)}"
+            )
         matrix = match["r"] is not None
         if matrix != step.lower().startswith(("w^", "dl/dw^")) or len(entries) != 1:
-            raise ValueError(f"printed {key!r} must be one number of the {'matrix' if matrix else 'vector'} {step}; "
-                             "write w^k_{r,c} for a weight, a^k_j for an entry of a vector")
+            raise ValueError(
+                f"printed {key!r} must be one number of the {'matrix' if matrix else 'vector'} {step}; "
+                "write w^k_{r,c} for a weight, a^k_j for an entry of a vector"
+            )
         rows, cols = shapes[step] if shapes[step] else (1, len(values[step]))
         r, c = (int(match["r"]), int(match["c"])) if matrix else (1, int(match["j"]))
         if not (1 <= r <= rows and 1 <= c <= cols):
-            raise ValueError(f"printed {key!r}: {step} has {rows} rows and {cols} columns in the file's layout" if matrix
-                             else f"printed {key!r}: {step} has {cols} entries")
+            raise ValueError(
+                f"printed {key!r}: {step} has {rows} rows and {cols} columns in the file's layout"
+                if matrix
+                else f"printed {key!r}: {step} has {cols} entries"
+            )
         p = entries[0]
         resolved.setdefault(step, ())
         if resolved[step] and resolved[step][0].index is None:

@@ -63,7 +63,9 @@ class Line:
         lhs, *forms = self.latex_parts
         relation, number = self._latex_result()
         if visible_width(self.latex()) <= width:
-            return f"{lhs} &= " + " = ".join(forms) + f" {relation} {number}" if forms else f"{lhs} &{relation} {number}"
+            return (
+                f"{lhs} &= " + " = ".join(forms) + f" {relation} {number}" if forms else f"{lhs} &{relation} {number}"
+            )
         rows = []
         for i, form in enumerate(forms):
             pieces = _broken(form, width)
@@ -129,8 +131,16 @@ def _printer(base):
         def _print_Function(self, expr, exp=None):
             if not isinstance(expr, AppliedUndef) or base is StrPrinter:
                 return super()._print_Function(expr, exp) if base is not StrPrinter else super()._print_Function(expr)
-            name = r"\operatorname{" + expr.func.__name__.replace("_", r"\_") + "}"  # leaky_relu: one name, not leaky subscript relu
-            return name + r"\left(" + ", ".join(self._print(arg) for arg in expr.args) + r"\right)" + (f"^{{{exp}}}" if exp else "")
+            name = (
+                r"\operatorname{" + expr.func.__name__.replace("_", r"\_") + "}"
+            )  # leaky_relu: one name, not leaky subscript relu
+            return (
+                name
+                + r"\left("
+                + ", ".join(self._print(arg) for arg in expr.args)
+                + r"\right)"
+                + (f"^{{{exp}}}" if exp else "")
+            )
 
     return Printer
 
@@ -183,7 +193,11 @@ class Notation:
     def value(self, symbol, value):
         if value is not None and symbol not in self.numbers:
             text = number_text(sp.sympify(value))[0]
-            self.numbers[symbol] = (f"({text})", rf"\left({latex_number(text)}\right)") if text.startswith("-") else (text, latex_number(text))
+            self.numbers[symbol] = (
+                (f"({text})", rf"\left({latex_number(text)}\right)")
+                if text.startswith("-")
+                else (text, latex_number(text))
+            )
         return symbol
 
     def entry(self, name: str, layer, index, value=None) -> sp.Symbol:
@@ -195,7 +209,9 @@ class Notation:
 
     def partial(self, of: str, by: str, latex_of: str, latex_by: str, value) -> sp.Symbol:
         """The symbol ``d{of}/d{by}`` (LaTeX: a partial-derivative fraction) with its value."""
-        return self.value(symbol(f"d{of}/d{by}", rf"\frac{{\partial {latex_of}}}{{\partial {latex_by}}}", self.latex), value)
+        return self.value(
+            symbol(f"d{of}/d{by}", rf"\frac{{\partial {latex_of}}}{{\partial {latex_by}}}", self.latex), value
+        )
 
     def weight(self, k: int, i: int, j: int, value=None) -> sp.Symbol:
         """The weight from input i to unit j of layer k (0-based), named in the file's convention."""
@@ -204,11 +220,22 @@ class Notation:
 
     def line(self, lhs: sp.Symbol, formula, value, *extra: tuple) -> Line:
         """``lhs = formula = formula with the numbers = value``; ``extra`` (text, latex) forms go between."""
-        text = [lhs.name] + [t for t, _ in extra] + [_Text({}, self.ordered).doprint(formula),
-                                                     _Text({s: t for s, (t, _) in self.numbers.items()}, self.ordered).doprint(formula)]
-        latex = [self.latex[lhs]] + [t for _, t in extra] + [
-            _Latex(self.latex, self.ordered).doprint(formula),
-            _Latex({s: t for s, (_, t) in self.numbers.items()}, self.ordered, mul_symbol="dot").doprint(formula)]
+        text = (
+            [lhs.name]
+            + [t for t, _ in extra]
+            + [
+                _Text({}, self.ordered).doprint(formula),
+                _Text({s: t for s, (t, _) in self.numbers.items()}, self.ordered).doprint(formula),
+            ]
+        )
+        latex = (
+            [self.latex[lhs]]
+            + [t for _, t in extra]
+            + [
+                _Latex(self.latex, self.ordered).doprint(formula),
+                _Latex({s: t for s, (_, t) in self.numbers.items()}, self.ordered, mul_symbol="dot").doprint(formula),
+            ]
+        )
         if formula.is_Symbol:  # lhs = symbol = its number: the number once
             text, latex = text[:-1], latex[:-1]
         # a negative number as a function's argument: relu(-3.5), not relu((-3.5))

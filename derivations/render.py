@@ -30,7 +30,7 @@ def _shaped(step, fmt) -> str:
     values = [fmt(v) for v in step.values]
     if len(step.shape) == 2 and step.shape[0] > 1:
         rows, cols = step.shape
-        return "[" + "; ".join(", ".join(values[r * cols:(r + 1) * cols]) for r in range(rows)) + "]"
+        return "[" + "; ".join(", ".join(values[r * cols : (r + 1) * cols]) for r in range(rows)) + "]"
     return "[" + ", ".join(values) + "]"
 
 
@@ -68,14 +68,28 @@ def _text_rows(line, width: int = 160) -> list[str]:
         return [one]
     lhs, *forms = line.text_parts
     continued = _INDENT + " " * len(lhs) + " = "
-    return [_INDENT + f"{lhs} = {forms[0]}"] + [continued + form for form in forms[1:]] + [continued + number_text(line.value)[0]]
+    return (
+        [_INDENT + f"{lhs} = {forms[0]}"]
+        + [continued + form for form in forms[1:]]
+        + [continued + number_text(line.value)[0]]
+    )
 
 
 # ---------------------------------------------------------------------------
 # math notation
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 _FUNCTIONS = {"sigmoid": r"\sigma", "tanh": r"\tanh", "eta": r"\eta", "alpha": r"\alpha"}
 
 
@@ -105,7 +119,10 @@ def math_name(step: str) -> str | None:
     """A step name in math notation (``"dL/dW^2"`` -> ``\\frac{\\partial L}{\\partial W^{2}}``), or None for free text."""
     patterns = [
         (_PARTIAL, _partial),
-        (r"dL/d([a-z])\^(\d+)_\{(\d+),(\d+)\}", lambda m: rf"\frac{{\partial L}}{{\partial {m.group(1)}^{{{m.group(2)}}}_{{{m.group(3)},{m.group(4)}}}}}"),
+        (
+            r"dL/d([a-z])\^(\d+)_\{(\d+),(\d+)\}",
+            lambda m: rf"\frac{{\partial L}}{{\partial {m.group(1)}^{{{m.group(2)}}}_{{{m.group(3)},{m.group(4)}}}}}",
+        ),
         (r"([a-zA-Z])\^(\d+)", _symbol),
         (r"([a-zA-Z])\^(\d+) new", lambda m: rf"{m.group(1)}^{{{m.group(2)}}}_{{\mathrm{{new}}}}"),
         (r"([a-zA-Z])\^(\d+) after (\d+) steps", lambda m: rf"{m.group(1)}^{{{m.group(2)}}}_{{({m.group(3)})}}"),
@@ -131,8 +148,9 @@ def math_formula(formula: str) -> tuple[str | None, str]:
     out = re.sub(r"\)\^T", r")^{\\top}", out)
     out = out.replace(" * ", r" \odot ")
     out = re.sub(r"\b(sigmoid|tanh|eta|alpha)\b", lambda m: _FUNCTIONS[m.group(1)], out)
-    out = re.sub(r"(?<![\\\w])([a-z][a-z0-9_]+)\(",
-                 lambda m: r"\operatorname{" + m.group(1).replace("_", r"\_") + "}(", out)
+    out = re.sub(
+        r"(?<![\\\w])([a-z][a-z0-9_]+)\(", lambda m: r"\operatorname{" + m.group(1).replace("_", r"\_") + "}(", out
+    )
     return out, comment
 
 
@@ -161,7 +179,7 @@ def _math_values(step) -> tuple[str, bool]:
         return cells[0], exact
     if len(step.shape) == 2:
         rows, cols = step.shape
-        body = r" \\ ".join(" & ".join(cells[r * cols:(r + 1) * cols]) for r in range(rows))
+        body = r" \\ ".join(" & ".join(cells[r * cols : (r + 1) * cols]) for r in range(rows))
         return r"\begin{bmatrix}" + body + r"\end{bmatrix}", exact
     if len(cells) > 4:  # a long vector goes down the page, transposed
         return r"\begin{bmatrix}" + r" \\ ".join(cells) + r"\end{bmatrix}^{\top}", exact
@@ -203,13 +221,20 @@ def markdown(d) -> str:
         else:
             lines += [f"$$ {display} $$", ""]
         if step.lines:
-            lines += ["$$\\begin{aligned}" + r" \\ ".join(line.latex_rows() for line in step.lines) + "\\end{aligned}$$", ""]
+            lines += [
+                "$$\\begin{aligned}" + r" \\ ".join(line.latex_rows() for line in step.lines) + "\\end{aligned}$$",
+                "",
+            ]
     lines += _errata_markdown(d)
     return "\n".join(lines)
 
 
 def _errata_markdown(d) -> list[str]:
-    lines = ["**Errata**", "", "| where | step | printed | right | kind of slip |", "|---|---|---|---|---|"] if d.errata else ["No errata found.", ""]
+    lines = (
+        ["**Errata**", "", "| where | step | printed | right | kind of slip |", "|---|---|---|---|---|"]
+        if d.errata
+        else ["No errata found.", ""]
+    )
     for e in d.errata:
         right = number_text(e.exact)[0] if not e.exact.free_symbols else f"`{e.exact}`"
         printed = e.printed.replace("|", "\\|")
@@ -236,12 +261,19 @@ def latex(d, *, standalone: bool = False) -> str:
     if d.errata:
         column = r">{\raggedright\arraybackslash}p"
         widths = (0.10, 0.12, 0.17, 0.17, 0.30)  # + 8 column gaps of 6pt: within the line
-        lines += [r"\begin{longtable}{@{}" + "".join(f"{column}{{{w}\\linewidth}}" for w in widths) + "@{}}",
-                  r"where & step & printed & right & kind of slip \\ \hline\endhead"]
+        lines += [
+            r"\begin{longtable}{@{}" + "".join(f"{column}{{{w}\\linewidth}}" for w in widths) + "@{}}",
+            r"where & step & printed & right & kind of slip \\ \hline\endhead",
+        ]
         for e in d.errata:
             right = latex_number(number_text(e.exact)[0]) if not e.exact.free_symbols else str(e.exact)
-            cells = [escape(e.where), _breakable(f"{e.step}[{e.index}]"), r"\texttt{" + _breakable(e.printed) + "}", _breakable(right),
-                     escape(e.slip)]
+            cells = [
+                escape(e.where),
+                _breakable(f"{e.step}[{e.index}]"),
+                r"\texttt{" + _breakable(e.printed) + "}",
+                _breakable(right),
+                escape(e.slip),
+            ]
             lines.append(" & ".join(cells) + r" \\")
         lines.append(r"\end{longtable}")
     else:
@@ -254,6 +286,17 @@ def latex(d, *, standalone: bool = False) -> str:
 
 def document(body: str) -> str:
     """A complete article around ``body`` (amsmath, longtable, graphicx, 2 cm margins) for pdflatex."""
-    return "\n".join([r"\documentclass[11pt]{article}", r"\usepackage[margin=2cm]{geometry}", r"\usepackage{amsmath,amssymb}",
-                      r"\usepackage{longtable,array,graphicx}", r"\allowdisplaybreaks", r"\setlength{\parindent}{0pt}",
-                      r"\begin{document}", body, r"\end{document}", ""])
+    return "\n".join(
+        [
+            r"\documentclass[11pt]{article}",
+            r"\usepackage[margin=2cm]{geometry}",
+            r"\usepackage{amsmath,amssymb}",
+            r"\usepackage{longtable,array,graphicx}",
+            r"\allowdisplaybreaks",
+            r"\setlength{\parindent}{0pt}",
+            r"\begin{document}",
+            body,
+            r"\end{document}",
+            "",
+        ]
+    )

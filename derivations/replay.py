@@ -32,11 +32,15 @@ def _kept_notes(ex: WorkedExample) -> list:
     """What is not updated: the layers without biases and the fixed parameters."""
     notes = []
     if ex.momentum is not None:
-        notes.append(f"momentum {ex.momentum}: Delta w(t) = -eta dL/dw + {ex.momentum} Delta w(t - 1), w + Delta w; "
-                     "the first step has no earlier change")
+        notes.append(
+            f"momentum {ex.momentum}: Delta w(t) = -eta dL/dw + {ex.momentum} Delta w(t - 1), w + Delta w; "
+            "the first step has no earlier change"
+        )
     bare = [str(k) for k, b in enumerate(ex.biases, start=1) if b is None]
     if bare:
-        notes.append(f"layer{'s' if len(bare) > 1 else ''} {', '.join(bare)} ha{'ve' if len(bare) > 1 else 's'} no biases")
+        notes.append(
+            f"layer{'s' if len(bare) > 1 else ''} {', '.join(bare)} ha{'ve' if len(bare) > 1 else 's'} no biases"
+        )
     kept = [f"{name}^{k}" for k, names in enumerate(ex.fixed, start=1) for name in ("W", "b") if name in names]
     if kept:
         notes.append(f"fixed (kept, not updated): {', '.join(kept)}")
@@ -53,8 +57,17 @@ def run(ex: WorkedExample) -> Derivation:
     eta = sp.Integer(0) if ex.learning_rate is None else ex.learning_rate  # no learning rate: no update shown
     online = ex.update == "online" and len(ex.x) > 1
     first = replace(ex, x=ex.x[:1], y=ex.y[:1]) if online else ex  # online: the first example's step in full
-    result = engine.run_step(first.network(), first.x, first.y, eta, alg=WORKED, fixed=ex.fixed, inputs=inputs,
-                             momentum=ex.momentum, l2=ex.l2)
+    result = engine.run_step(
+        first.network(),
+        first.x,
+        first.y,
+        eta,
+        alg=WORKED,
+        fixed=ex.fixed,
+        inputs=inputs,
+        momentum=ex.momentum,
+        l2=ex.l2,
+    )
     record(d, first, result)
     d.notes += _kept_notes(ex)
     textbook.annotate(d, first)
@@ -68,10 +81,19 @@ def run(ex: WorkedExample) -> Derivation:
         keep = lambda t: shown(t, ex.steps) or f"L after {unit} {t}" in asked  # noqa: E731
         losses, layers = iterate(ex, layers, ex.steps, keep=keep, changes=changes, rule=rule)
         for t, loss in losses.items():  # the first ten, every power of ten, the last, and those printed
-            d.add(f"L after {unit} {t}", f"{ex.loss if ex.loss != OUTPUT else 'L'} with the weights of {unit} {t}"
-                  + (" (mean over the examples)" if online else ""), [loss])
-        _final(d, ex, layers, f"after {ex.steps} {'passes' if online else 'steps'}",
-               f"after {ex.steps} {'online passes' if online else 'gradient steps'}")
+            d.add(
+                f"L after {unit} {t}",
+                f"{ex.loss if ex.loss != OUTPUT else 'L'} with the weights of {unit} {t}"
+                + (" (mean over the examples)" if online else ""),
+                [loss],
+            )
+        _final(
+            d,
+            ex,
+            layers,
+            f"after {ex.steps} {'passes' if online else 'steps'}",
+            f"after {ex.steps} {'online passes' if online else 'gradient steps'}",
+        )
     d.compare(resolve_printed(ex, d))
     slips.explain(ex, d)
     return d
@@ -91,8 +113,17 @@ def _final(d: Derivation, ex: WorkedExample, layers, when: str, described: str) 
 def _online_rest(d: Derivation, ex: WorkedExample, layers, changes) -> tuple:
     """Examples 2.. of the first online pass: each example's loss before its step and the parameters after it."""
     for e in range(1, len(ex.x)):
-        result = engine.run_step(ex.network(layers), ex.x[e:e + 1], ex.y[e:e + 1], ex.learning_rate, alg=WORKED, fixed=ex.fixed,
-                                 momentum=ex.momentum, previous=changes, l2=ex.l2)
+        result = engine.run_step(
+            ex.network(layers),
+            ex.x[e : e + 1],
+            ex.y[e : e + 1],
+            ex.learning_rate,
+            alg=WORKED,
+            fixed=ex.fixed,
+            momentum=ex.momentum,
+            previous=changes,
+            l2=ex.l2,
+        )
         d.add(f"L (example {e + 1})", f"the loss of example {e + 1} before its step", [result.loss])
         layers, changes = result.new_layers, result.changes
         _final(d, ex, layers, f"after example {e + 1}", f"after the step on example {e + 1}")

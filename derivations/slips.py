@@ -27,8 +27,16 @@ from derivations.layout import WORKED, record, resolve_printed
 from derivations.numbers import number_text
 from derivations.spec import WorkedExample
 
-TRIED = ("a flipped sign", "a factor 2", "a transposed matrix", "the learning rate twice or not at all", "biases updated or not",
-         "hidden sensitivities with the updated weights", "printed intermediates carried on", "a step early or late")
+TRIED = (
+    "a flipped sign",
+    "a factor 2",
+    "a transposed matrix",
+    "the learning rate twice or not at all",
+    "biases updated or not",
+    "hidden sensitivities with the updated weights",
+    "printed intermediates carried on",
+    "a step early or late",
+)
 
 
 MIN_DIGITS = 3
@@ -58,9 +66,19 @@ def updated_next_step(ex: WorkedExample, layers, changes=None, alg: engine.Algeb
         W, b = net.layers[k - 1]
         kept = ex.fixed[k - 1] if ex.fixed else ()
         dW = engine.weight_gradient(alg, s[k], outputs[k - 1])
-        new_W = W if "W" in kept else [[engine.update(alg, w, ex.learning_rate, g)[0] for w, g in zip(row, grow, strict=True)]
-                                       for row, grow in zip(W, dW, strict=True)]
-        new_b = b if b is None or "b" in kept else [engine.update(alg, v, ex.learning_rate, g)[0] for v, g in zip(b, s[k], strict=True)]
+        new_W = (
+            W
+            if "W" in kept
+            else [
+                [engine.update(alg, w, ex.learning_rate, g)[0] for w, g in zip(row, grow, strict=True)]
+                for row, grow in zip(W, dW, strict=True)
+            ]
+        )
+        new_b = (
+            b
+            if b is None or "b" in kept
+            else [engine.update(alg, v, ex.learning_rate, g)[0] for v, g in zip(b, s[k], strict=True)]
+        )
         new_layers[k - 1] = (new_W, new_b)
         result.dW[k], result.db[k] = dW, None if b is None else list(s[k])
         if k > 1:
@@ -84,7 +102,9 @@ def _losses_after(ex: WorkedExample, rule, steps: set) -> dict:
     if not steps:
         return {}
     options = {"rule": rule} if rule else {}
-    losses, _ = iterate(ex, tuple(zip(ex.weights, ex.biases, strict=True)), max(steps), start=0, keep=lambda t: t in steps, **options)
+    losses, _ = iterate(
+        ex, tuple(zip(ex.weights, ex.biases, strict=True)), max(steps), start=0, keep=lambda t: t in steps, **options
+    )
     return losses
 
 
@@ -92,8 +112,11 @@ def _candidates(ex: WorkedExample, d: Derivation, erratum) -> list:
     """(slip, value) pairs to try for one erratum, in order."""
     step, index, exact = erratum.step, erratum.index, erratum.exact
     values, shapes = d.values, {s.name: s.shape for s in d.steps}
-    out = [("a flipped sign", -exact), ("a missing factor 2 (the 1/2 of the loss taken twice)", exact / 2),
-           ("an extra factor 2 (the 1/2 of the loss left out)", 2 * exact)]
+    out = [
+        ("a flipped sign", -exact),
+        ("a missing factor 2 (the 1/2 of the loss taken twice)", exact / 2),
+        ("an extra factor 2 (the 1/2 of the loss left out)", 2 * exact),
+    ]
     shape = shapes.get(step, ())
     if len(shape) == 2 and shape[0] == shape[1]:
         rows, cols = shape
@@ -103,7 +126,10 @@ def _candidates(ex: WorkedExample, d: Derivation, erratum) -> list:
         old = _old_value(ex, d, step, index)
         if gradient is not None and old is not None:
             eta, g = ex.learning_rate, gradient[index]
-            out += [("the learning rate applied twice", old - eta * eta * g), ("the learning rate not applied", old - g)]
+            out += [
+                ("the learning rate applied twice", old - eta * eta * g),
+                ("the learning rate not applied", old - g),
+            ]
     return out
 
 
@@ -133,13 +159,18 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
     one_example = len(ex.x) == 1 and ex.momentum is None and ex.l2 is None and ex.learning_rate is not None
     if any(ex.biases):
         toggled = tuple(frozenset(names ^ {"b"}) for names in (ex.fixed or (frozenset(),) * len(ex.weights)))
-        label = "biases updated (the rule keeps them)" if any("b" in names for names in (ex.fixed or ())) else \
-            "biases not updated"
+        label = (
+            "biases updated (the rule keeps them)"
+            if any("b" in names for names in (ex.fixed or ()))
+            else "biases not updated"
+        )
         variants[label] = replace(plain, fixed=toggled)
     for e in open_errata:
         if _significant(e.printed) < MIN_DIGITS:
-            d.notes.append(f"{e.where}: {e.step}[{e.index}] printed {e.printed}: too few digits ({_significant(e.printed)}) "
-                           f"to tell a slip from a coincidence; slips are named for numbers of at least {MIN_DIGITS} significant digits")
+            d.notes.append(
+                f"{e.where}: {e.step}[{e.index}] printed {e.printed}: too few digits ({_significant(e.printed)}) "
+                f"to tell a slip from a coincidence; slips are named for numbers of at least {MIN_DIGITS} significant digits"
+            )
             continue
         found = None
         for slip, value in _candidates(ex, d, e):
@@ -152,8 +183,13 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
                 if found:
                     break
         if found is None and one_example:
-            found = _try(e, "hidden sensitivities computed with the already updated weights of the next layer", plain,
-                         losses_asked, engine_step=updated_next_step)
+            found = _try(
+                e,
+                "hidden sensitivities computed with the already updated weights of the next layer",
+                plain,
+                losses_asked,
+                engine_step=updated_next_step,
+            )
         if found is None and e.step == "L after step 1":
             found = _rounded_carried_on(ex, d, e)
         if found is None and e.step.startswith("L after step "):
@@ -166,8 +202,11 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
         if found:
             e.slip = f"found: {found[0]} gives {_number(found[1])}"
         else:
-            d.notes.append(f"{e.where}: {e.step}[{e.index}] printed {e.printed}: none of the slips tried reproduces it ("
-                           + ", ".join(TRIED) + ")")
+            d.notes.append(
+                f"{e.where}: {e.step}[{e.index}] printed {e.printed}: none of the slips tried reproduces it ("
+                + ", ".join(TRIED)
+                + ")"
+            )
 
 
 def _try(e, label: str, variant: WorkedExample, losses_asked: set, engine_step) -> tuple | None:
@@ -177,8 +216,13 @@ def _try(e, label: str, variant: WorkedExample, losses_asked: set, engine_step) 
         rule = (lambda ex, layers, changes: engine_step(ex, layers, changes)) if engine_step else None
         value = _losses_after(variant, rule, {t}).get(t)
     else:
-        result = (engine_step(variant, tuple(zip(variant.weights, variant.biases, strict=True)), None, WORKED) if engine_step else
-                  engine.run_step(variant.network(), variant.x, variant.y, variant.learning_rate, alg=WORKED, fixed=variant.fixed))
+        result = (
+            engine_step(variant, tuple(zip(variant.weights, variant.biases, strict=True)), None, WORKED)
+            if engine_step
+            else engine.run_step(
+                variant.network(), variant.x, variant.y, variant.learning_rate, alg=WORKED, fixed=variant.fixed
+            )
+        )
         values = _variant_values(variant, result)
         value = values[e.step][e.index] if e.step in values and e.index < len(values[e.step]) else None
     return (label, value) if value is not None and agrees(e.printed, value) else None
@@ -197,11 +241,18 @@ def _rounded_carried_on(ex: WorkedExample, d: Derivation, e) -> tuple | None:
         for i, p in enumerate(printed.get(f"W^{k} new", ())):
             flat[p.index if p.index is not None else i] = sp.Rational(p.value)
         rows, cols = (len(W[0]), len(W)) if ex.convention == "column" else (len(W), len(W[0]))
-        shown = [flat[r * cols:(r + 1) * cols] for r in range(rows)]
-        layers.append(([list(c) for c in zip(*shown, strict=True)] if ex.convention == "column" else shown,
-                       d.values.get(f"b^{k} new", b)))
+        shown = [flat[r * cols : (r + 1) * cols] for r in range(rows)]
+        layers.append(
+            (
+                [list(c) for c in zip(*shown, strict=True)] if ex.convention == "column" else shown,
+                d.values.get(f"b^{k} new", b),
+            )
+        )
     if not any(f"W^{k} new" in printed for k in range(1, len(ex.weights) + 1)):
         return None
     loss = engine.run_step(ex.network(tuple(layers)), ex.x, ex.y, ex.learning_rate or 0, alg=WORKED).loss
-    return ("an intermediate rounded to the printed digits and carried on: the new weights as printed", loss) \
-        if agrees(e.printed, loss) else None
+    return (
+        ("an intermediate rounded to the printed digits and carried on: the new weights as printed", loss)
+        if agrees(e.printed, loss)
+        else None
+    )

@@ -23,6 +23,7 @@ import sympy as sp
 
 from funcmlp.activations import Activation
 
+
 def require_symbolic(activation: Activation) -> Activation:
     """The activation, or a ``ValueError`` naming what is missing for derivations."""
     if not activation.spec.symbolic:
@@ -86,7 +87,11 @@ def activation_function(activation: Activation, derivative: str = "derived"):
     the derived one per activation)."""
     spec, alpha = activation.spec, activation.symbolic_alpha()
     key = (spec, activation.alpha, derivative)  # the entry itself: a re-registered name is new
-    slope = (lambda t: sp.diff(spec.sympy_forward(t, alpha), t)) if derivative == "derived" else (lambda t: spec.sympy_derivative(t, alpha))
+    slope = (
+        (lambda t: sp.diff(spec.sympy_forward(t, alpha), t))
+        if derivative == "derived"
+        else (lambda t: spec.sympy_derivative(t, alpha))
+    )
     return _function(key, f"{activation.name}_{derivative}", lambda t: spec.sympy_forward(t, alpha), slope)
 
 
