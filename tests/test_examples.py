@@ -86,6 +86,7 @@ def test_benchmark_suite_quick(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("Machine: ") and "| step 16-8-4, batch 8 | manual backprop step |" in out and "| second fit call |" in out
     assert "| symbolic: derive check 3-4-2 tanh sse | time per parameter |" in out
+    assert "| worked example: 100 steps of Mazur's 2-2-2 sigmoid network (50 digits) | derivations.iterate |" in out
     assert out_file.read_text().count("| ") > 20 and sorted(p.name for p in tmp_path.iterdir()) == ["RESULTS.md"]
 
 
