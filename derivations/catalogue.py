@@ -94,7 +94,8 @@ def architecture_check(sizes, activation_names, loss, convention="row", method="
         )
     L = net.depth
     lines = [
-        f"network {'-'.join(map(str, sizes))} ({net.count_parameters():,} parameters), activations {'/'.join(activation_names)}, "
+        f"network {'-'.join(map(str, sizes))} ({net.count_parameters():,} parameters), activations "
+        f"{'/'.join(activation_names)}, "
         f"loss {loss}, {convention} convention"
     ]
     n = [sp.Symbol(f"n^{L}_{{{j + 1}}}", real=True) for j in range(sizes[-1])]
@@ -126,7 +127,8 @@ def architecture_check(sizes, activation_names, loss, convention="row", method="
         )
         lines.append(
             network.clip(
-                f"{'PASS' if ok else 'FAIL'}  Jacobian dn^{k + 1}/dn^{k} = {form}: {derived.rows * derived.cols:,} entries ({sizes[k]} -> "
+                f"{'PASS' if ok else 'FAIL'}  Jacobian dn^{k + 1}/dn^{k} = {form}: "
+                f"{derived.rows * derived.cols:,} entries ({sizes[k]} -> "
                 f"{sizes[k + 1]}) derived by sympy.diff of n^{k + 1}_{{i}}, each equal to {entry} (symbolic zero test)"
             )
         )

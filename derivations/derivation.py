@@ -88,7 +88,10 @@ class Erratum:
         if self.exact.free_symbols:
             return f"{self.where}: {self.step} printed {self.printed}, right: {self.exact} ({self.slip})"
         exact = f"{self.exact} = " if self.exact.is_Rational else ""
-        return f"{self.where}: {self.step}[{self.index}] printed {self.printed}, exact {exact}{decimal(self.exact)} ({self.slip})"
+        return (
+            f"{self.where}: {self.step}[{self.index}] printed {self.printed}, exact {exact}{decimal(self.exact)} "
+            f"({self.slip})"
+        )
 
 
 @dataclass

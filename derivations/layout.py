@@ -136,7 +136,8 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
 
 
 _ENTRY = re.compile(
-    r"(?P<name>dL/d(?:theta|[a-z])|theta|delta|[a-z])\^(?P<k>\d+)_(?:\{(?P<r>\d+),(?P<c>\d+)\}|(?P<j>\d+))(?P<new> new)?"
+    r"(?P<name>dL/d(?:theta|[a-z])|theta|delta|[a-z])\^(?P<k>\d+)_"
+    r"(?:\{(?P<r>\d+),(?P<c>\d+)\}|(?P<j>\d+))(?P<new> new)?"
 )
 _STEPS = {
     ("w", True): "W^{k} new",

@@ -101,9 +101,11 @@ class ChainReport:
         at = f"at {self.points} random rational points in {self.digits}-digit arithmetic"
         return {
             "composed": f"sympy.diff of the composed loss for every parameter, compared with the closed form {at}",
-            "graph": "reverse accumulation over the composed loss's expression graph (sympy's derivative of each node), "
+            "graph": "reverse accumulation over the composed loss's expression graph (sympy's derivative of "
+            "each node), "
             f"compared with the closed form {at}",
-            "local": "sympy.diff of each local definition, the chain rule edge by edge, a symbolic zero test against the closed form",
+            "local": "sympy.diff of each local definition, the chain rule edge by edge, a symbolic zero test "
+            "against the closed form",
         }[self.method]
 
     def __str__(self) -> str:
@@ -119,7 +121,8 @@ class ChainReport:
         if self.worst is not None:
             name, absolute, relative = self.worst
             lines.append(
-                f"      worst difference {mpmath.nstr(absolute, 3)} absolute, {mpmath.nstr(relative, 3)} relative, at {name}; "
+                f"      worst difference {mpmath.nstr(absolute, 3)} absolute, {mpmath.nstr(relative, 3)} "
+                f"relative, at {name}; "
                 f"{self.seconds:.2f} s"
             )
         else:

@@ -116,7 +116,8 @@ def _partial(match: re.Match) -> str:
 
 
 def math_name(step: str) -> str | None:
-    """A step name in math notation (``"dL/dW^2"`` -> ``\\frac{\\partial L}{\\partial W^{2}}``), or None for free text."""
+    """A step name in math notation (``"dL/dW^2"`` -> ``\\frac{\\partial L}{\\partial W^{2}}``), or None
+    for free text."""
     patterns = [
         (_PARTIAL, _partial),
         (

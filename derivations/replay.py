@@ -1,7 +1,8 @@
 """A worked example replayed: the :class:`~derivations.spec.WorkedExample` of a spec file run
 through :mod:`derivations.engine` (forward pass, loss, sensitivities, gradients, one update, then
-``steps - 1`` more: :mod:`derivations.iterate`), every quantity recorded as a step of a :class:`~derivations.derivation.Derivation`
-in the file's layout, the textbook lines attached and the printed numbers compared.
+``steps - 1`` more: :mod:`derivations.iterate`), every quantity recorded as a step of a
+:class:`~derivations.derivation.Derivation` in the file's layout, the textbook lines attached and
+the printed numbers compared.
 
 Contract: a checked example in, a derivation out; every number comes from the engine (exact
 sympy numbers for the first step, closed forms carried as 50-digit decimals after it); nothing
@@ -9,7 +10,8 @@ here computes a network quantity itself.
 
 Example:
     >>> d = from_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1",
-    ...                "x": [1, 1], "y": [0], "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}],
+    ...                "x": [1, 1], "y": [0],
+    ...                "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}],
     ...                "printed": {"s^1": ["8", "8"]}})
     >>> [str(v) for v in d.values["W^1 new"]], d.errata
     (['1/5', '1/5', '1/5', '1/5'], [])

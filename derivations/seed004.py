@@ -32,7 +32,8 @@ def minibatch_rule(m: int = 3) -> Derivation:
     """Seed 004's update_mini_batch: w - (eta/m) sum_x grad C_x equals gradient descent on (1/m) sum_x C_x."""
     d = Derivation(
         "seed004_minibatch",
-        f"Seed 004: the mini-batch update (sum of per-example gradients times eta/m) is gradient descent on the mean loss, m = {m}",
+        f"Seed 004: the mini-batch update (sum of per-example gradients times eta/m) is gradient descent on the "
+        f"mean loss, m = {m}",
     )
     w, eta = sp.symbols("w eta", real=True)
     costs = [sp.Function(f"C{i}")(w) for i in range(1, m + 1)]
@@ -65,7 +66,8 @@ def minibatch_rule(m: int = 3) -> Derivation:
     )
     d.notes.append("concrete instance equal: " + str(sp.simplify(summed[0] - mean[0]) == 0))
     d.notes.append(
-        "the last mini-batch of an epoch may be smaller; the code divides by len(mini_batch), i.e. the mean over the examples it has "
+        "the last mini-batch of an epoch may be smaller; the code divides by len(mini_batch), i.e. the mean "
+        "over the examples it has "
         "(funcmlp's padded last batch gives the same)"
     )
     return d
@@ -105,8 +107,10 @@ def optimizer_formulas() -> Derivation:
             "eta / (sqrt(alpha sigma_{t-1}^2) + (1 - alpha) g_t^2)",
             standard,
             "RMSprop",
-            "a term left out of the root: (1 - alpha) g_t^2 belongs under the square root; at alpha = 0.9, sigma = 0.5, "
-            f"g = 2, eta = 0.1 the printed form gives {decimal(printed.subs(point))} instead of {decimal(standard.subs(point))}",
+            "a term left out of the root: (1 - alpha) g_t^2 belongs under the square root; at alpha = 0.9, "
+            "sigma = 0.5, "
+            f"g = 2, eta = 0.1 the printed form gives {decimal(printed.subs(point))} instead of "
+            f"{decimal(standard.subs(point))}",
         )
     )
     d.errata.append(
@@ -116,7 +120,8 @@ def optimizer_formulas() -> Derivation:
             "eta_t = eta / sqrt(t + 1)",
             sp.Symbol("eta*gamma**floor(t/step_size)"),
             "learning-rate decay",
-            "a wrong name: eta / sqrt(t + 1) is inverse-square-root decay; step decay multiplies by gamma every step_size "
+            "a wrong name: eta / sqrt(t + 1) is inverse-square-root decay; step decay multiplies by gamma every "
+            "step_size "
             "steps (funcmlp's 'step' schedule)",
         )
     )

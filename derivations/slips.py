@@ -169,7 +169,8 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
         if _significant(e.printed) < MIN_DIGITS:
             d.notes.append(
                 f"{e.where}: {e.step}[{e.index}] printed {e.printed}: too few digits ({_significant(e.printed)}) "
-                f"to tell a slip from a coincidence; slips are named for numbers of at least {MIN_DIGITS} significant digits"
+                f"to tell a slip from a coincidence; slips are named for numbers of at least {MIN_DIGITS} "
+                "significant digits"
             )
             continue
         found = None

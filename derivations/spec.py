@@ -1,5 +1,6 @@
 """Worked-example spec files: a network, one example and a learning rate as data (TOML or
-JSON), read and checked here, replayed exactly by :func:`derivations.replay.from_spec` with the errata of the numbers a text printed.
+JSON), read and checked here, replayed exactly by :func:`derivations.replay.from_spec` with the
+errata of the numbers a text printed.
 
 The keys (TOML shown; JSON takes the same)::
 
@@ -37,7 +38,8 @@ fix; text from the file is data, never evaluated. :mod:`derivations.replay` runs
 
 Example:
     >>> ex = read_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1",
-    ...                 "x": [1, 1], "y": [0], "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}]})
+    ...                 "x": [1, 1], "y": [0],
+    ...                 "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}]})
     >>> ex.weights[1], ex.learning_rate
     ([[1], [1]], 1/10)
 """
@@ -107,7 +109,8 @@ class WorkedExample:
         return None if self.loss == OUTPUT else get_loss(self.loss)
 
     def network(self, layers=None) -> engine.Net:
-        """The network for :mod:`derivations.engine`, with ``layers`` ((W rows, b or None), row convention) or its own."""
+        """The network for :mod:`derivations.engine`, with ``layers`` ((W rows, b or None), row convention)
+        or its own."""
         layers = tuple(zip(self.weights, self.biases, strict=True)) if layers is None else tuple(layers)
         return engine.Net(tuple(get_activation(a) for a in self.activations), self.loss_entry, layers)
 
@@ -130,7 +133,8 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
     convention = spec.get("convention", "row")
     if convention not in ("row", "column"):
         raise ValueError(
-            f'convention is {convention!r}; expected "row" (n = a W + b, W is (in, out)) or "column" (z = W a + b, W is (out, in))'
+            f'convention is {convention!r}; expected "row" (n = a W + b, W is (in, out)) or "column" (z = W a + '
+            "b, W is (out, in))"
         )
     steps = spec.get("steps", 1) if steps is None else steps
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
@@ -148,7 +152,8 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
         raise ValueError(
             'y: loss = "output" takes no target; leave y out'
             if output
-            else "missing key 'y': the targets, one row per example (or loss = \"output\" for the network's own gradients)"
+            else "missing key 'y': the targets, one row per example "
+            '(or loss = "output" for the network\'s own gradients)'
         )
     ys = (
         [[] for _ in xs]

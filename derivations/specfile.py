@@ -45,7 +45,8 @@ def matrix(rows, where: str) -> list:
         raise ValueError(f"{where} must be a list of rows (a list of lists of numbers), got {brief(rows)}")
     if len({len(r) for r in rows}) != 1:
         raise ValueError(
-            f"{where} has rows of different lengths {brief([len(r) for r in rows])}; every row needs the same number of "
+            f"{where} has rows of different lengths {brief([len(r) for r in rows])}; every row needs the same "
+            "number of "
             "entries"
         )
     return [[number(v, f"{where}[{i}][{j}]") for j, v in enumerate(row)] for i, row in enumerate(rows)]

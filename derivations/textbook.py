@@ -46,7 +46,8 @@ CHAIN_LIMIT = 20
 
 
 def _in_terms_of_output(expr, activation, n: list, a: list):
-    """``expr`` with the activation's forward rule of each ``n_j`` written as ``a_j`` (sigma(n) (1 - sigma(n)) -> a (1 - a))."""
+    """``expr`` with the activation's forward rule of each ``n_j`` written as ``a_j``
+    (sigma(n) (1 - sigma(n)) -> a (1 - a))."""
     spec, alpha = activation.spec, activation.symbolic_alpha()
     forward = [spec.sympy_forward(v, alpha) for v in n] if spec.elementwise else spec.sympy_forward(list(n), alpha)
     return sp.sympify(expr).subs({f: ai for f, ai in zip(forward, a, strict=True) if not f.is_Symbol})
@@ -115,7 +116,8 @@ def annotate(d, ex):
         A.append(a), N.append(n), Ws.append(w)
     output = activations[-1]
     paired = loss and loss.spec.paired.get(output.name)
-    # in the loss's own terms (a paired loss too: -y log a, not its logits form); loss = "output": the sum of the outputs
+    # in the loss's own terms (a paired loss too: -y log a, not its logits form);
+    # loss = "output": the sum of the outputs
     value = note.add(*A[depth]) if loss is None else loss.spec.sympy_value(A[depth], y)
     l2 = None if ex.l2 is None else note.value(symbol("l2", r"\lambda", note.latex), ex.l2)
     if l2 is not None:  # + l2/2 sum of the squared weights
@@ -245,7 +247,8 @@ def chain_rule(d, ex, weight: str) -> Line:
     Example:
         >>> from derivations.spec import read_spec
         >>> from derivations.replay import run
-        >>> ex = read_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1", "x": [1, 2], "y": [0],
+        >>> ex = read_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1",
+        ...                 "x": [1, 2], "y": [0],
         ...                 "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}]})
         >>> print(chain_rule(run(ex), ex, "w^1_{2,1}").text())
         dL/dw^1_{2,1} = dL/da^1_1 * da^1_1/dn^1_1 * dn^1_1/dw^1_{2,1} = (12)(1)(2) = 24
@@ -253,7 +256,8 @@ def chain_rule(d, ex, weight: str) -> Line:
     match = re.fullmatch(r"w\^(\d+)_\{(\d+),(\d+)\}", weight.strip())
     if not match:
         raise ValueError(
-            f"a weight is named w^k_{{r,c}} (layer k, row r and column c of W^k as the spec file writes it), got {weight!r}"
+            f"a weight is named w^k_{{r,c}} (layer k, row r and column c of W^k as the spec file writes it), "
+            f"got {weight!r}"
         )
     if len(ex.x) != 1:
         raise ValueError(

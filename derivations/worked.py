@@ -162,12 +162,14 @@ def dropout_example() -> Derivation:
                 "eq. 42",
                 "0",
                 "23.775",
-                slip="a wrong scaling: multiplied by keep_prob = 0.5 where the text's own rule (and inverted dropout) divides by it",
+                slip="a wrong scaling: multiplied by keep_prob = 0.5 where the text's own rule (and inverted dropout) "
+                "divides by it",
             ),
         }
     )
     d.notes.append(
-        "eq. 43 leaves the product as an expression; with the text's 23.775 it is [-2.3775, 2.3775], with the right scaling [-9.5098, 9.5098]"
+        "eq. 43 leaves the product as an expression; with the text's 23.775 it is [-2.3775, 2.3775], with the "
+        "right scaling [-9.5098, 9.5098]"
     )
     return d
 
@@ -228,7 +230,8 @@ def exploding_example() -> Derivation:
     d.add("W^3 new (consistent)", "W^3 - 0.1 dL/da^3 (a^2)^T", [10 - R(1, 10) * true_g * 10] * 2)
     d.notes.append(
         "the printed numbers follow from the text's assumptions; but with W^[3] = [10, 10] and a^[2] = [10, 10] "
-        "the output is 200.01 and dL/da^[3] = 199.01, not -0.3921, so the real step is to [-189.01, -189.01]: the explosion is far larger"
+        "the output is 200.01 and dL/da^[3] = 199.01, not -0.3921, so the real step is to [-189.01, -189.01]: "
+        "the explosion is far larger"
     )
     return d
 

@@ -54,7 +54,8 @@ def test_a_wrong_kink_convention_is_rejected():
 
 
 def test_one_sided_limits_pick_the_right_branch():
-    """sympy's own limit of Piecewise((1, x > 0), (alpha, True)) from the right gives alpha; the branch is chosen first here."""
+    """sympy's own limit of Piecewise((1, x > 0), (alpha, True)) from the right gives alpha; the branch is chosen
+    first here."""
     alpha = sp.Symbol("alpha", positive=True)
     derivative = sp.Piecewise((1, x > 0), (alpha, True))
     assert one_sided_limit(derivative, 0, 1) == 1 and one_sided_limit(derivative, 0, -1) == alpha

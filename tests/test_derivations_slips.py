@@ -69,7 +69,8 @@ def test_a_transposed_matrix():
 def test_biases_updated_where_the_text_keeps_them_and_a_step_off():
     """With b fixed: W new = [9/8, -3/4], a = 9/8 - 3/2 + 1/2 = 1/8, L after step 1 = 1/128; with b updated
     too (b = 5/8): a = 1/4, L = 1/32 (the slip). Step 2 with b fixed: s = 1/8, W = [9/8 - 1/32, -3/4 - 1/16]
-    = [35/32, -13/16], a = 35/32 - 26/16 + 1/2 = -1/32, L after step 2 = 1/2048; printing that as step 1 is a step late."""
+    = [35/32, -13/16], a = 35/32 - 26/16 + 1/2 = -1/32, L after step 2 = 1/2048; printing that as step 1 is a
+    step late."""
     fixed = {"layers": [{"W": [["1"], ["-1"]], "b": ["0.5"], "fixed": ["b"]}], "steps": 2}
     assert slip_of({"L after step 1": text(F(1, 32))}, **fixed).startswith(
         "found: biases updated (the rule keeps them) gives 0.03125"

@@ -357,7 +357,8 @@ def test_fixed_parameters_are_kept():
         ),
         (
             {"b": ["0"]},
-            r"layers\[1\] takes the keys W \(required\), b or theta \(thresholds, b = -theta; neither: a layer without biases\) and fixed; got \['b'\]",
+            r"layers\[1\] takes the keys W \(required\), b or theta \(thresholds, b = -theta; neither: a layer "
+            r"without biases\) and fixed; got \['b'\]",
         ),
         ({"W": [["1"]], "bias": ["0"]}, r"layers\[1\] takes the keys W \(required\), b"),
         ({"W": "1"}, r"layers\[1\].W must be a list of rows"),
