@@ -56,6 +56,25 @@ def matrix(rows, column: bool) -> tuple[list, tuple]:
     return [v for row in shown for v in row], (len(shown), len(shown[0]))
 
 
+LOSS_FORMULAS = {
+    "sse": "sum_j (y_j - a^{L}_j)^2",
+    "half_sse": "1/2 sum_j (y_j - a^{L}_j)^2",
+    "mse": "1/{d} sum_j (y_j - a^{L}_j)^2",
+    "binary_cross_entropy": "-sum_j (y_j log(a^{L}_j) + (1 - y_j) log(1 - a^{L}_j))",
+    "cross_entropy": "-sum_j y_j log(a^{L}_j)",
+    "sigmoid_binary_cross_entropy": "-sum_j (y_j log(sigmoid(a^{L}_j)) + (1 - y_j) log(1 - sigmoid(a^{L}_j)))",
+    "softmax_cross_entropy": "-sum_j y_j log(softmax(a^{L})_j)",
+}
+"""Each registry loss by its formula, as a textbook writes it (a^L the output, d its units)."""
+
+
+def loss_formula(name: str, depth: int, units: int) -> str:
+    """The loss ``name`` of a network of ``depth`` layers and ``units`` outputs by its formula
+    (``1/2 sum_j (y_j - a^2_j)^2``); a loss registered later by its name (``huber(y, a^2)``)."""
+    form = LOSS_FORMULAS.get(name)
+    return form.replace("{L}", str(depth)).replace("{d}", str(units)) if form else f"{name}(y, a^{depth})"
+
+
 def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
     """Every quantity of one step (an :class:`engine.Pass`) as a step of ``d``, in the file's layout."""
     column, batch, depth = ex.convention == "column", len(ex.x), len(ex.weights)
@@ -84,7 +103,9 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
     penalty = f" + l2/2 sum_k |W^k|^2 (l2 = {ex.l2})" if ex.l2 is not None else ""
     d.add(
         "L",
-        (f"sum_j a^{depth}_j (loss = output)" if own else f"{ex.loss}(y, a^{depth})") + over + penalty,
+        (f"sum_j a^{depth}_j (loss = output)" if own else loss_formula(ex.loss, depth, len(ex.weights[-1][0])))
+        + over
+        + penalty,
         [result.loss],
         (),
     )
@@ -174,7 +195,7 @@ def resolve_printed(ex: WorkedExample, d: Derivation) -> dict:
                 f"printed step {key!r} is not a step of this example; the steps are {', '.join(values)} "
                 "(or one entry of them, as a^1_2, s^2_1, dL/dw^2_{1,2}, w^2_{1,2} new, b^1_2 new, theta^1_2 new)"
             )
-        if len(ex.x) != 1:
+        if len(ex.x) != 1 and ex.update != "online":  # online: the steps shown in full are the first example's
             raise ValueError(
                 f"printed {key!r} names one entry; single entries are for one example, this is a batch of {len(ex.x)}"
             )

@@ -111,10 +111,17 @@ def _printer(base):
             return self.names.get(expr, expr.name)
 
         def _print_Add(self, expr, order=None):
-            if id(expr) not in self.ordered:
-                return super()._print_Add(expr, order=order)
+            if id(expr) in self.ordered:
+                terms = list(expr.args)
+            else:  # as a textbook writes it: (y_1 - a_1), not (-a_1 + y_1)
+                terms = list(self._as_ordered_terms(expr, order=order))
+                if not (terms[0].could_extract_minus_sign() and any(not t.could_extract_minus_sign() for t in terms)):
+                    return super()._print_Add(expr, order=order)
+                terms = [t for t in terms if not t.could_extract_minus_sign()] + [
+                    t for t in terms if t.could_extract_minus_sign()
+                ]
             out = ""
-            for i, term in enumerate(expr.args):
+            for i, term in enumerate(terms):
                 text = self._print(term)
                 out += (" - " + text[1:]) if i and text.startswith("-") else ((" + " if i else "") + text)
             return out
@@ -238,6 +245,7 @@ class Notation:
         )
         if formula.is_Symbol:  # lhs = symbol = its number: the number once
             text, latex = text[:-1], latex[:-1]
+        text = [t.replace("**", "^") for t in text]  # powers as a textbook writes them
         # a negative number as a function's argument: relu(-3.5), not relu((-3.5))
         text = [re.sub(r"\(\((-[^()]*)\)\)", r"(\1)", t) for t in text]
         latex = [re.sub(r"\\left\(\\left\((-[^()]*?)\\right\) ?\\right\)", r"\\left(\1\\right)", t) for t in latex]

@@ -90,7 +90,7 @@ _LATEX_SPECIAL = {
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
 }
-_FUNCTIONS = {"sigmoid": r"\sigma", "tanh": r"\tanh", "eta": r"\eta", "alpha": r"\alpha"}
+_FUNCTIONS = {"sigmoid": r"\sigma", "tanh": r"\tanh", "eta": r"\eta", "alpha": r"\alpha", "log": r"\log", "sum_j": r"\sum_j"}
 
 
 def escape(text: str) -> str:
@@ -148,7 +148,7 @@ def math_formula(formula: str) -> tuple[str | None, str]:
     out = re.sub(r"\b([a-zA-Z])\^(\d+)", _symbol, out)
     out = re.sub(r"\)\^T", r")^{\\top}", out)
     out = out.replace(" * ", r" \odot ")
-    out = re.sub(r"\b(sigmoid|tanh|eta|alpha)\b", lambda m: _FUNCTIONS[m.group(1)], out)
+    out = re.sub(r"\b(sigmoid|tanh|eta|alpha|log|sum_j)\b", lambda m: _FUNCTIONS[m.group(1)], out)
     out = re.sub(
         r"(?<![\\\w])([a-z][a-z0-9_]+)\(", lambda m: r"\operatorname{" + m.group(1).replace("_", r"\_") + "}(", out
     )

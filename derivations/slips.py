@@ -157,7 +157,8 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
     losses_asked = {int(e.step.rsplit(" ", 1)[1]) for e in open_errata if e.step.startswith("L after step ")}
     plain = replace(ex, printed={}, steps=1)
     one_example = len(ex.x) == 1 and ex.momentum is None and ex.l2 is None and ex.learning_rate is not None
-    if any(ex.biases):
+    batch = ex.update == "batch"  # the variant replays below are of batch steps; online ones get the value slips only
+    if any(ex.biases) and batch:
         toggled = tuple(frozenset(names ^ {"b"}) for names in (ex.fixed or (frozenset(),) * len(ex.weights)))
         label = (
             "biases updated (the rule keeps them)"
@@ -191,9 +192,9 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
                 losses_asked,
                 engine_step=updated_next_step,
             )
-        if found is None and e.step == "L after step 1":
+        if found is None and e.step == "L after step 1" and batch:
             found = _rounded_carried_on(ex, d, e)
-        if found is None and e.step.startswith("L after step "):
+        if found is None and e.step.startswith("L after step ") and batch:
             t = int(e.step.rsplit(" ", 1)[1])
             near = _losses_after(plain, None, {t - 1, t + 1} - {0})
             for other, value in sorted(near.items()):

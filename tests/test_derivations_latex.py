@@ -34,7 +34,24 @@ MAZUR = (
 )  # one example: every step entry by entry
 
 
-WIDE = {  # the widest examples written entry by entry: 9 inputs (56 parameters); 5 classes with a long loss line
+WIDE = {
+    "new_keys": {  # thresholds, a layer without biases, fixed weights, online steps, momentum, L2, printed deltas
+        "title": "2-2-1 with theta, no biases, fixed W, online, momentum and L2",
+        "activations": ["sigmoid", "sigmoid"],
+        "loss": "half_sse",
+        "learning_rate": "0.5",
+        "update": "online",
+        "momentum": "0.9",
+        "l2": "0.01",
+        "steps": 3,
+        "x": [["1", "0"], ["0", "1"]],
+        "y": [["1"], ["0"]],
+        "layers": [
+            {"W": [["0.5", "-0.5"], ["0.25", "0.75"]], "theta": ["0.1", "-0.2"]},
+            {"W": [["1"], ["-1"]], "fixed": ["W"]},
+        ],
+        "printed": {"delta^2_1": "0.01", "theta^1_1 new": "0.2"},
+    },  # the widest examples written entry by entry: 9 inputs (56 parameters); 5 classes with a long loss line
     "wide": {
         "title": "9-5-1 sigmoid",
         "activations": ["sigmoid", "sigmoid"],

@@ -11,7 +11,7 @@ import re
 
 import pytest
 import sympy as sp
-from sympy.parsing.sympy_parser import implicit_multiplication, parse_expr, standard_transformations
+from sympy.parsing.sympy_parser import convert_xor, implicit_multiplication, parse_expr, standard_transformations
 
 from derivations.render import render
 from derivations.replay import from_spec
@@ -111,7 +111,7 @@ def test_a_step_as_a_textbook_writes_it():
     assert "\\begin{aligned}" in render(d, "markdown")
 
 
-TRANSFORMS = standard_transformations + (implicit_multiplication,)
+TRANSFORMS = standard_transformations + (implicit_multiplication, convert_xor)  # the lines write powers with ^
 RULES = {  # written here: the kinked activations by their definitions, alpha as in the specs below
     "relu": lambda v: sp.Max(0, v),
     "relu_prime": lambda v: sp.Integer(1) if v > 0 else sp.Integer(0),
@@ -259,7 +259,7 @@ def test_a_three_layer_sigmoid_network_prints_in_seconds_and_right():
             a = [1 / (1 + mpmath.exp(-(a[0] * W[0][j] + a[1] * W[1][j] + mpmath.mpf("0.1")))) for j in range(2)]
         loss = ((a[0] - 0) ** 2 + (a[1] - 1) ** 2) / 2
     assert abs(sp.N(d.values["L"][0], 40) - sp.Float(mpmath.nstr(loss, 35), 40)) < sp.Float("1e-30")
-    assert "L = (-a^3_1 + y_1)**2/2 + (-a^3_2 + y_2)**2/2" in text and len(text.splitlines()) > 100
+    assert "L = (y_1 - a^3_1)^2/2 + (y_2 - a^3_2)^2/2" in text and len(text.splitlines()) > 100
 
 
 def test_chain_rule_on_request_for_one_weight_of_a_bigger_network(capsys):
@@ -303,3 +303,13 @@ def test_chain_rule_on_request_for_one_weight_of_a_bigger_network(capsys):
         if row.strip().startswith("dL/dw^1_{4,3} = dL/da^1_3 * da^1_3/dn^1_3 * dn^1_3/dw^1_{4,3}")
     ]
     assert len(line) == 1 and line[0].endswith(f"= {sp.N(expected, 9)}"), (line, expected)
+
+
+def test_text_as_a_textbook_writes_it():
+    """The loss by its formula, not its code name; (y_1 - a^2_1)^2, not (-a^2_1 + y_1)**2 (Mazur's
+    E_total = sum 1/2 (target - out)^2)."""
+    text = render(from_spec(MAZUR), "text")
+    assert "L                      = 1/2 sum_j (y_j - a^2_j)^2\n" in text and "half_sse(y, a^2)" not in text
+    assert "L = (y_1 - a^2_1)^2/2 + (y_2 - a^2_2)^2/2 = (0.01 - 0.751365070)^2/2 + (0.99 - 0.772928465)^2/2" in text
+    latex = render(from_spec(MAZUR), "latex")
+    assert r"\[ L = 1/2 \sum_j (y_j - a^{2}_j)^2 \approx 0.298371109 \]" in latex
