@@ -90,7 +90,14 @@ _LATEX_SPECIAL = {
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
 }
-_FUNCTIONS = {"sigmoid": r"\sigma", "tanh": r"\tanh", "eta": r"\eta", "alpha": r"\alpha", "log": r"\log", "sum_j": r"\sum_j"}
+_FUNCTIONS = {
+    "sigmoid": r"\sigma",
+    "tanh": r"\tanh",
+    "eta": r"\eta",
+    "alpha": r"\alpha",
+    "log": r"\log",
+    "sum_j": r"\sum_j",
+}
 
 
 def escape(text: str) -> str:
