@@ -86,6 +86,13 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
                 index = j * cols + i if column else i * cols + j
                 edges.append(Edge(k, i, j, weight_name(k, i, j, column)[0], ex.weights[k - 1][i][j], new[index]))
         biases = ex.biases[k - 1]
+        if biases is not None and ex.thresholds and ex.thresholds[k - 1]:  # thresholds: theta = -b, on a "-1" input
+            theta = [-v for v in biases]
+            edges += [
+                Edge(k, None, j, f"theta^{k}_{{{j + 1}}}", theta[j], values.get(f"theta^{k} new", theta)[j])
+                for j in range(sizes[k])
+            ]
+            continue
         for j in range(sizes[k] if biases is not None else 0):
             edges.append(Edge(k, None, j, f"b^{k}_{{{j + 1}}}", biases[j], values.get(f"b^{k} new", biases)[j]))
     return layers, edges, values["L"][0]
@@ -96,8 +103,9 @@ def _columns(W) -> list:
 
 
 def _html(name: str) -> str:
-    """``w^2_{1,3}`` -> ``w<sup>2</sup><sub>1,3</sub>`` (Mermaid labels take HTML)."""
+    """``w^2_{1,3}`` -> ``w<sup>2</sup><sub>1,3</sub>`` (Mermaid labels take HTML; theta as θ)."""
     base, _, rest = name.partition("^")
+    base = "θ" if base == "theta" else base
     layer, _, index = rest.partition("_")
     return f"{base}<sup>{layer}</sup><sub>{index.strip('{}')}</sub>"
 
@@ -124,7 +132,7 @@ def mermaid(ex, d) -> str:
                 label = "<br>".join(f"{q}<sup>{k}</sup><sub>{j}</sub> = {num(unit[q])}" for q in ("n", "a", "s"))
             lines.append(f'{_node(k, j)}(["{label}"])')
         if k < depth and ex.biases[k] is not None:
-            lines.append(f'bias{k}(["1"])')
+            lines.append(f'bias{k}(["{"-1" if ex.thresholds and ex.thresholds[k] else "1"}"])')
         lines.append("end")
     for e in edges:
         source = f"bias{e.k - 1}" if e.i is None else _node(e.k - 1, e.i + 1)
@@ -198,7 +206,7 @@ def plot_network(ex, d, path: str, *, title: str | None = None) -> str:
             ax.text(
                 x,
                 y - 0.55,
-                f"b: {_short(bias.weight)} → {_short(bias.updated)}",
+                f"{'θ' if bias.name.startswith('theta') else 'b'}: {_short(bias.weight)} → {_short(bias.updated)}",
                 fontsize=6.5,
                 ha="center",
                 va="top",

@@ -124,3 +124,21 @@ def test_steps_of_a_seed_example(capsys):
     assert main(["derive", "seed002_sigmoid_221", "--steps", "3"]) == 0
     out = capsys.readouterr().out
     assert "L after step 3" in out and "W^1 after 3 steps" in out
+
+
+def test_pictures_show_thresholds_and_layers_without_biases(tmp_path):
+    """Negnevitsky's thresholds on a "-1" input, named theta with their updates; a layer without biases has no
+    bias node and no bias edges."""
+    ex = read_spec(seed_spec_path("negnevitsky_xor"))
+    text = mermaid(ex, run(ex))
+    edges = re.findall(r'^(\w+) -->\|"(.*?)"\| (\w+)$', text, flags=re.M)
+    assert ("bias0", "θ<sup>1</sup><sub>1</sub> = 0.8", "u1_1") in edges and 'bias0(["-1"])' in text
+    assert path_png_written(ex, tmp_path)
+    bare = read_spec(seed_spec_path("hmkcode_221"))
+    text = mermaid(bare, run(bare))
+    assert "bias" not in text and len(re.findall(r"-->\|", text)) == 6  # the six weights only
+
+
+def path_png_written(ex, tmp_path) -> bool:
+    path = plot_network(ex, run(ex), str(tmp_path / "net.png"))
+    return (tmp_path / "net.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.endswith("net.png")
