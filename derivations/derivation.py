@@ -101,6 +101,7 @@ class Derivation:
     steps: list = field(default_factory=list)
     errata: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    column: bool = False  # the column convention: vectors shown as columns in the math formats
 
     def _repr_markdown_(self) -> str:
         """Jupyter shows a derivation rendered (Markdown with $$ math)."""

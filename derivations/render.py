@@ -174,8 +174,9 @@ def visible_width(latex: str) -> int:
     return len(re.sub(r"\\[a-zA-Z]+|[{}^_\s]", "", text)) + text.count(" = ") * 2
 
 
-def _math_values(step) -> tuple[str, bool]:
-    """The values as a bmatrix (or one number), and whether all are exact."""
+def _math_values(step, column: bool = False) -> tuple[str, bool]:
+    """The values as a bmatrix (or one number), and whether all are exact; in the ``column``
+    convention a vector is a column, in the row one a row (a long one down the page, transposed)."""
     if any(v.free_symbols for v in step.values):
         if len(step.values) == 1:
             return sp.latex(step.values[0]), True
@@ -189,14 +190,16 @@ def _math_values(step) -> tuple[str, bool]:
         rows, cols = step.shape
         body = r" \\ ".join(" & ".join(cells[r * cols : (r + 1) * cols]) for r in range(rows))
         return r"\begin{bmatrix}" + body + r"\end{bmatrix}", exact
+    if column:
+        return r"\begin{bmatrix}" + r" \\ ".join(cells) + r"\end{bmatrix}", exact
     if len(cells) > 4:  # a long vector goes down the page, transposed
         return r"\begin{bmatrix}" + r" \\ ".join(cells) + r"\end{bmatrix}^{\top}", exact
     return r"\begin{bmatrix}" + " & ".join(cells) + r"\end{bmatrix}", exact
 
 
-def _step_math(step) -> tuple[str | None, str]:
+def _step_math(step, column: bool = False) -> tuple[str | None, str]:
     """(the display ``name = formula = values``, or None if the name is free text; the values)."""
-    values, exact = _math_values(step)
+    values, exact = _math_values(step, column)
     relation = "=" if exact else r"\approx"
     name, (formula, comment) = math_name(step.name), math_formula(step.formula)
     if name is None:
@@ -209,7 +212,7 @@ def latex_block(d) -> str:
     """The steps as one ``$$\\begin{aligned}...\\end{aligned}$$`` block (free-text steps as \\text)."""
     rows = []
     for step in d.steps:
-        display, values = _step_math(step)
+        display, values = _step_math(step, getattr(d, "column", False))
         if display is None:
             rows.append(rf"\text{{{escape(step.name)}}} &: {values}")
         else:
@@ -223,7 +226,7 @@ def markdown(d) -> str:
     """Markdown with ``$$...$$`` math (GitHub, Jupyter): one display per step, errata as a table."""
     lines = [f"## {d.title}", ""]
     for step in d.steps:
-        display, values = _step_math(step)
+        display, values = _step_math(step, getattr(d, "column", False))
         if display is None:
             lines += [f"**{step.name}**: {step.formula}", "", f"$$ {values} $$", ""]
         else:
@@ -256,7 +259,7 @@ def latex(d, *, standalone: bool = False) -> str:
     to 9 significant digits where not exact, the errata as a table that wraps its text."""
     lines = [f"% {d.title}", rf"\subsection*{{{escape(d.title)}}}"]
     for step in d.steps:
-        display, values = _step_math(step)
+        display, values = _step_math(step, getattr(d, "column", False))
         if display is None:
             lines.append(rf"\noindent\textbf{{{escape(step.name)}}}: {escape(step.formula)}")
             lines.append(rf"\[ {values} \]")

@@ -54,7 +54,7 @@ def run(ex: WorkedExample) -> Derivation:
     exactly, for one example or a batch (mean loss); then, with ``steps = N``, the loss after
     each further full-batch step and the final weights. Matrices are shown in the file's
     convention; printed numbers are compared."""
-    d = Derivation(ex.name, ex.title, notes=list(ex.notes))
+    d = Derivation(ex.name, ex.title, notes=list(ex.notes), column=ex.convention == "column")
     inputs = ex.loss == OUTPUT or any(key.startswith("dL/da^0") for key in ex.printed)
     eta = sp.Integer(0) if ex.learning_rate is None else ex.learning_rate  # no learning rate: no update shown
     online = ex.update == "online" and len(ex.x) > 1

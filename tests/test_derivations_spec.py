@@ -141,7 +141,7 @@ def test_the_cli_prints_an_example(tmp_path, capsys):
     (tmp_path / "own.json").write_text(json.dumps(OWN))
     assert main(["derive", "--example", str(tmp_path / "own.json"), "--format", "markdown"]) == 0
     out = capsys.readouterr().out
-    assert "$$ n^{1} = W^{1} a^{0} + b^{1} = \\begin{bmatrix}2.75 & -3\\end{bmatrix} $$" in out and "17.7" in out
+    assert "$$ n^{1} = W^{1} a^{0} + b^{1} = \\begin{bmatrix}2.75 \\\\ -3\\end{bmatrix} $$" in out and "17.7" in out
     assert main(["derive", "--example", str(tmp_path / "missing.toml")]) == 2
     assert main(["derive", "--example", str(tmp_path / "own.json"), "--steps", "2"]) == 0
     assert "L after step 2" in capsys.readouterr().out
