@@ -137,7 +137,7 @@ def test_markdown_has_math_and_an_errata_table():
 def test_decimals_have_nine_significant_digits_where_not_exact():
     text = render(build("seed002_sigmoid_221"), "latex")
     assert r"a^{1} = \sigma(n^{1}) \approx \begin{bmatrix}0.627147766 \\ 0.757679639\end{bmatrix}" in text
-    assert r"n^{1} = W^{1} a^{0} + b^{1} = \begin{bmatrix}0.52 \\ 1.14\end{bmatrix}" in text  # exact decimals stay exact
+    assert r"n^{1} = W^{1} a^{0} + b^{1} = \begin{bmatrix}0.52 \\ 1.14\end{bmatrix}" in text  # exact: stay exact
 
 
 def test_jupyter_latex_display_is_one_aligned_block():
