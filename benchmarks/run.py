@@ -450,7 +450,7 @@ def bench_symbolic(shapes) -> list:
     from symbolic import timed  # benchmarks/symbolic.py: sympy's cache cleared, then timed
 
     from derivations.catalogue import architecture_check
-    from derivations.chain import Network
+    from derivations.network import Network
 
     rows, base = [], None
     for shape in shapes:
@@ -471,6 +471,43 @@ def bench_symbolic(shapes) -> list:
     return rows
 
 
+def bench_worked_steps(steps: int) -> list:
+    """A worked example's long replay (Mazur's 2-2-2 sigmoid network, biases fixed, derivations.iterate: the
+    engine's closed form of one step compiled once, iterated in 50-digit decimals) against the same steps in a
+    plain 50-digit mpmath loop written here."""
+    import mpmath
+
+    from derivations.iterate import iterate
+    from derivations.spec import read_spec, seed_spec_path
+
+    ex = read_spec(seed_spec_path("mazur_2015"))
+    start = time.perf_counter()
+    iterate(ex, tuple(zip(ex.weights, ex.biases, strict=False)), steps, start=0, keep=lambda t: t == steps)
+    seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    with mpmath.workdps(50):
+        m, sig = mpmath.mpf, lambda v: 1 / (1 + mpmath.exp(-v))
+        i1, i2, t1, t2, b1, b2, eta = m("0.05"), m("0.10"), m("0.01"), m("0.99"), m("0.35"), m("0.60"), m("0.5")
+        w = [None] + [m(v) for v in ("0.15", "0.20", "0.25", "0.30", "0.40", "0.45", "0.50", "0.55")]
+        for _ in range(steps + 1):
+            h1, h2 = sig(w[1] * i1 + w[2] * i2 + b1), sig(w[3] * i1 + w[4] * i2 + b1)
+            o1, o2 = sig(w[5] * h1 + w[6] * h2 + b2), sig(w[7] * h1 + w[8] * h2 + b2)
+            d1, d2 = (o1 - t1) * o1 * (1 - o1), (o2 - t2) * o2 * (1 - o2)
+            e1, e2 = (d1 * w[5] + d2 * w[7]) * h1 * (1 - h1), (d1 * w[6] + d2 * w[8]) * h2 * (1 - h2)
+            grads = [None, e1 * i1, e1 * i2, e2 * i1, e2 * i2, d1 * h1, d1 * h2, d2 * h1, d2 * h2]
+            w = [None] + [w[k] - eta * grads[k] for k in range(1, 9)]
+    reference = time.perf_counter() - start
+    return [
+        (
+            f"worked example: {steps:,} steps of Mazur's 2-2-2 sigmoid network (50 digits)",
+            "derivations.iterate",
+            seconds,
+            "a hand-written 50-digit mpmath loop of the same steps",
+            reference,
+        )
+    ]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (the tests run this)")
@@ -484,6 +521,7 @@ def main(argv=None) -> int:
         rows += bench_per_example(repeats, batch=8, sizes=(16, 8, 4))
         rows += bench_compile([1, 2])
         rows += bench_symbolic([(2, 3, 2), (3, 4, 2)])
+        rows += bench_worked_steps(100)
     else:
         for batch in (128, 1024):
             rows += bench_step((784, 256, 256, 10), batch, repeats)
@@ -494,6 +532,7 @@ def main(argv=None) -> int:
         rows += bench_compile([1, 2, 4, 8, 16])
         rows += bench_warm_start(10)
         rows += bench_symbolic([(16, 16, 16, 16), (32, 32, 32, 32), (64, 64, 64, 64)])
+        rows += bench_worked_steps(10_000)
     lines = [
         f"Machine: {machine()}",
         "",

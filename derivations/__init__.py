@@ -10,19 +10,26 @@ layers before their own (a test walks the imports):
 1. ``numbers`` (the one number formatter), ``grammar`` (reading numbers), ``symbolic`` (the registry's
    sympy forms), ``activations`` (their proofs)
 2. ``engine`` (forward, sensitivities, recursion, gradients, updates), ``graph`` (reverse accumulation), ``render``
-3. ``sensitivities``, ``chain`` (proofs of the engine), ``notation``, ``derivation`` (the model)
-4. ``textbook`` (entry-by-entry lines), ``spec`` (reading spec files), then ``iterate`` (many steps, fast)
-5. ``replay`` (a spec through the engine), ``picture`` (Mermaid, PNG)
-6. ``worked`` (the seeds' examples), then ``catalogue`` (what ``funcmlp derive`` names)
+3. ``sensitivities`` (proofs of the engine's layer formulas), ``network`` (what the chain proof checks),
+   ``notation`` (the symbols of the lines), ``derivation`` (the model)
+4. ``chain`` (the whole-chain proof), ``textbook`` (entry-by-entry lines), ``specfile`` (a spec file's text
+   read), ``seed004`` (the optimizer formulas)
+5. ``spec`` (a checked worked example), ``picture`` (Mermaid, PNG)
+6. ``iterate`` (many steps, fast), ``layout`` (a step's quantities as named steps in the file's layout)
+7. ``slips`` (the slips texts make, tried on each erratum)
+8. ``replay`` (a spec through the engine), 9. ``worked`` (the seeds' and the literature's examples),
+   10. ``catalogue`` (what ``funcmlp derive`` names)
 """
 
 LAYERS = (
     ("numbers", "grammar", "symbolic", "activations"),
     ("engine", "graph", "render"),
-    ("sensitivities", "chain", "notation", "derivation"),
-    ("textbook", "spec"),
-    ("iterate",),
-    ("replay", "picture"),
+    ("sensitivities", "network", "notation", "derivation"),
+    ("chain", "textbook", "specfile", "seed004"),
+    ("spec", "picture"),
+    ("iterate", "layout"),
+    ("slips",),
+    ("replay",),
     ("worked",),
     ("catalogue",),
 )

@@ -49,7 +49,9 @@ class Identity(NamedTuple):
     passed: bool
 
 
-def equal(a: sp.Expr, b: sp.Expr, *, symbols=(x,), samples: int = 12, seed: int = 0, side: tuple | None = None) -> tuple[bool, str]:
+def equal(
+    a: sp.Expr, b: sp.Expr, *, symbols=(x,), samples: int = 12, seed: int = 0, side: tuple | None = None
+) -> tuple[bool, str]:
     """Decide ``a == b``: symbolic simplification first, else exact random rational points.
 
     ``side = (c, -1)`` (or ``(c, +1)``) restricts the sample points of ``x`` to x < c (x > c).
@@ -114,13 +116,30 @@ def prove_elementwise(spec: ActivationSpec, alpha=None) -> list[Identity]:
         derived_here, closed_here = on_side(derived, *side), on_side(closed, *side)
         ok, method = equal(derived_here, closed_here, symbols=symbols, side=side)
         where = f"x < {high}" if low == -sp.oo else f"x > {low}" if high == sp.oo else f"{low} < x < {high}"
-        results.append(Identity(spec.name, f"d/dx {spec.name}(x) = {sp.sstr(closed_here)} for {where}", derived_here, closed_here, method, ok))
+        results.append(
+            Identity(
+                spec.name,
+                f"d/dx {spec.name}(x) = {sp.sstr(closed_here)} for {where}",
+                derived_here,
+                closed_here,
+                method,
+                ok,
+            )
+        )
     for kink in kinks:
         limits = {sp.simplify(one_sided_limit(derived, kink, d)) for d in (-1, 1)}
         at_kink = sp.simplify(closed.subs(x, kink))
         ok = any(sp.simplify(at_kink - limit) == 0 for limit in limits)
-        results.append(Identity(spec.name, f"{spec.name}'({kink}) := {at_kink} is a one-sided limit ({spec.convention})",
-                                at_kink, at_kink, "one-sided limits", ok))
+        results.append(
+            Identity(
+                spec.name,
+                f"{spec.name}'({kink}) := {at_kink} is a one-sided limit ({spec.convention})",
+                at_kink,
+                at_kink,
+                "one-sided limits",
+                ok,
+            )
+        )
     return results
 
 
@@ -133,8 +152,14 @@ def prove_vector_jacobian(spec: ActivationSpec, d: int = 3) -> Identity:
     derived = sp.Matrix(d, d, lambda i, j: sp.diff(outputs[i], z[j]))
     closed = sp.Matrix([spec.sympy_vjp(z, [int(i == j) for j in range(d)], a) for i in range(d)])
     ok = all(sp.simplify(e) == 0 for e in (derived - closed))
-    return Identity(spec.name, f"Jacobian of {spec.name} on {d} inputs = its closed-form vector-Jacobian product", derived, closed,
-                    "symbolic", ok)
+    return Identity(
+        spec.name,
+        f"Jacobian of {spec.name} on {d} inputs = its closed-form vector-Jacobian product",
+        derived,
+        closed,
+        "symbolic",
+        ok,
+    )
 
 
 def prove_activation_derivatives() -> list[Identity]:
@@ -146,7 +171,16 @@ def prove_activation_derivatives() -> list[Identity]:
         results += prove_elementwise(spec) if spec.elementwise else [prove_vector_jacobian(spec)]
     tanh = ACTIVATIONS["tanh"].sympy_forward(x, None)
     ok, method = equal(tanh, 2 * sigmoid(2 * x) - 1)
-    results.append(Identity("tanh_from_sigmoid", "tanh(x) = 2 sigmoid(2x) - 1 (seed 003 eq. 38)", tanh, 2 * sigmoid(2 * x) - 1, method, ok))
+    results.append(
+        Identity(
+            "tanh_from_sigmoid",
+            "tanh(x) = 2 sigmoid(2x) - 1 (seed 003 eq. 38)",
+            tanh,
+            2 * sigmoid(2 * x) - 1,
+            method,
+            ok,
+        )
+    )
     return results
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations import activations, chain, engine, sensitivities, symbolic, worked
+from derivations import activations, chain, engine, network, sensitivities, symbolic, worked
 from derivations.render import escape, render
 from funcmlp.registry.losses import get_loss
 
@@ -26,8 +26,12 @@ def _identities(results, title: str, fmt: str):
         lines += [f"| {'PASS' if r.passed else 'FAIL'} | {r.statement} | {r.method} |" for r in results]
     elif fmt == "latex":
         lines = [f"% {title}", rf"\subsection*{{{escape(title)}}}"]
-        lines += [rf"\noindent {'PASS' if r.passed else 'FAIL'}: {escape(r.statement)} [{escape(r.method)}]" "\n"
-                  rf"\[ {sp.latex(r.derived)} = {sp.latex(r.closed_form)} \]" for r in results]
+        lines += [
+            rf"\noindent {'PASS' if r.passed else 'FAIL'}: {escape(r.statement)} [{escape(r.method)}]"
+            "\n"
+            rf"\[ {sp.latex(r.derived)} = {sp.latex(r.closed_form)} \]"
+            for r in results
+        ]
     else:
         lines = [title, "=" * len(title), activations.report(results)]
     return "\n".join(lines), passed
@@ -42,13 +46,26 @@ def _worked(name: str):
 
 
 ENTRIES = {
-    "activations": ("sympy proofs of each activation's closed-form derivative and the softmax Jacobian",
-                    lambda fmt: _identities(activations.prove_activation_derivatives(), "Activation derivatives (seed 002 table, seed 003 eqs. 34-38)", fmt)),
-    "sensitivities": ("output sensitivities s^L for every loss and output activation (seed 003 eq. 24)",
-                      lambda fmt: _identities(sensitivities.prove_output_sensitivities(), "Output sensitivities", fmt)),
-    "jacobian": ("dn^(k+1)/dn^k = (W^(k+1))^T F'(n^k) for concrete sizes, both conventions, and any width (seed 003 eqs. 25-32)",
-                 lambda fmt: _identities(sensitivities.prove_jacobian_concrete() + [sensitivities.prove_jacobian_any_width()],
-                                         "The Jacobian of seed 003 eqs. 25-32", fmt)),
+    "activations": (
+        "sympy proofs of each activation's closed-form derivative and the softmax Jacobian",
+        lambda fmt: _identities(
+            activations.prove_activation_derivatives(),
+            "Activation derivatives (seed 002 table, seed 003 eqs. 34-38)",
+            fmt,
+        ),
+    ),
+    "sensitivities": (
+        "output sensitivities s^L for every loss and output activation (seed 003 eq. 24)",
+        lambda fmt: _identities(sensitivities.prove_output_sensitivities(), "Output sensitivities", fmt),
+    ),
+    "jacobian": (
+        "dn^(k+1)/dn^k = (W^(k+1))^T F'(n^k) for concrete sizes, both conventions, and any width (seed 003 eqs. 25-32)",
+        lambda fmt: _identities(
+            sensitivities.prove_jacobian_concrete() + [sensitivities.prove_jacobian_any_width()],
+            "The Jacobian of seed 003 eqs. 25-32",
+            fmt,
+        ),
+    ),
     **{name: (title, _worked(name)) for name, title in worked.TITLES.items()},
 }
 
@@ -69,18 +86,30 @@ def architecture_check(sizes, activation_names, loss, convention="row", method="
         >>> passed, text.count("PASS")
         (True, 2)
     """
-    net = chain.Network(tuple(sizes), tuple(activation_names), loss)
+    net = network.Network(tuple(sizes), tuple(activation_names), loss)
     if show and net.count_parameters() > SHOW_LIMIT:
-        raise ValueError(f"--show prints every expression, for networks of at most {SHOW_LIMIT} parameters; this one has "
-                         f"{net.count_parameters():,}: leave out --show for the summary")
+        raise ValueError(
+            f"--show prints every expression, for networks of at most {SHOW_LIMIT} parameters; this one has "
+            f"{net.count_parameters():,}: leave out --show for the summary"
+        )
     L = net.depth
-    lines = [f"network {'-'.join(map(str, sizes))} ({net.count_parameters():,} parameters), activations {'/'.join(activation_names)}, "
-             f"loss {loss}, {convention} convention"]
+    lines = [
+        f"network {'-'.join(map(str, sizes))} ({net.count_parameters():,} parameters), activations "
+        f"{'/'.join(activation_names)}, "
+        f"loss {loss}, {convention} convention"
+    ]
     n = [sp.Symbol(f"n^{L}_{{{j + 1}}}", real=True) for j in range(sizes[-1])]
     y = [sp.Symbol(f"y_{{{j + 1}}}", real=True) for j in range(sizes[-1])]
-    s_out = engine.loss_terms(engine.SYMPY, get_loss(loss), net.resolved[-1], n, y, symbolic.forward(net.resolved[-1], n))[1]
+    s_out = engine.loss_terms(
+        engine.SYMPY, get_loss(loss), net.resolved[-1], n, y, symbolic.forward(net.resolved[-1], n)
+    )[1]
     shown = [sp.sstr(_tidy(v)) for v in (s_out if show else s_out[:1])]
-    lines.append(chain.clip(f"closed form  s^{L} = dL/dn^{L}: s^{L}_{{1}} = {shown[0]}" + (f" (units 2..{sizes[-1]} alike)" if len(s_out) > 1 else "")))
+    lines.append(
+        network.clip(
+            f"closed form  s^{L} = dL/dn^{L}: s^{L}_{{1}} = {shown[0]}"
+            + (f" (units 2..{sizes[-1]} alike)" if len(s_out) > 1 else "")
+        )
+    )
     if show:
         lines += [f"             s^{L}_{{{j + 1}}} = {v}" for j, v in enumerate(shown[1:], start=1)]
     passed = True
@@ -91,9 +120,18 @@ def architecture_check(sizes, activation_names, loss, convention="row", method="
         passed &= ok
         factor = f"F'(n^{k})" if activation.is_elementwise else f"J_{activation.name}(n^{k})"
         form = f"(W^{k + 1})^T {factor}" if convention == "row" else f"W^{k + 1} {factor}"
-        entry = ("w_{j,i} f'(n_{j})" if convention == "row" else "w_{i,j} f'(n_{j})") if activation.is_elementwise else "the registry's Jacobian"
-        lines.append(chain.clip(f"{'PASS' if ok else 'FAIL'}  Jacobian dn^{k + 1}/dn^{k} = {form}: {derived.rows * derived.cols:,} entries ({sizes[k]} -> "
-                           f"{sizes[k + 1]}) derived by sympy.diff of n^{k + 1}_{{i}}, each equal to {entry} (symbolic zero test)"))
+        entry = (
+            ("w_{j,i} f'(n_{j})" if convention == "row" else "w_{i,j} f'(n_{j})")
+            if activation.is_elementwise
+            else "the registry's Jacobian"
+        )
+        lines.append(
+            network.clip(
+                f"{'PASS' if ok else 'FAIL'}  Jacobian dn^{k + 1}/dn^{k} = {form}: "
+                f"{derived.rows * derived.cols:,} entries ({sizes[k]} -> "
+                f"{sizes[k + 1]}) derived by sympy.diff of n^{k + 1}_{{i}}, each equal to {entry} (symbolic zero test)"
+            )
+        )
         if show:
             lines += [f"      row {i + 1}: {derived.row(i).tolist()[0]}" for i in range(derived.rows)]
     report = chain.check_chain(net, method=method)
@@ -104,7 +142,7 @@ def architecture_check(sizes, activation_names, loss, convention="row", method="
         xs, ys = net.data_symbols()
         composed = chain.composed_loss(net, layers, xs, ys)
         lines.append("derived by sympy.diff of the composed loss:")
-        lines += [f"  dL/d{p} = {chain.readable(sp.diff(composed, p))}" for W, b in layers for p in list(W) + b]
+        lines += [f"  dL/d{p} = {network.readable(sp.diff(composed, p))}" for W, b in layers for p in list(W) + b]
     return "\n".join(lines), passed
 
 

@@ -45,6 +45,18 @@ class Printed:
     index: int | None = None  # the entry of its step (a single entry printed, as "a^1_2"), or None: in order
 
 
+def agrees(printed: str, value) -> bool:
+    """Whether a printed decimal is ``value`` to within one unit in its last printed digit (rounded
+    or truncated); a printed integer must be exact. ``printed`` is a checked decimal, never an expression.
+
+    Example:
+        >>> agrees("0.333", sp.Rational(1, 3)), agrees("0.34", sp.Rational(1, 3)), agrees("0.35", sp.Rational(1, 3))
+        (True, True, False)
+    """
+    unit = sp.Integer(10) ** Decimal(printed).as_tuple().exponent if "." in printed or "e" in printed.lower() else 0
+    return abs(sp.Rational(printed) - sp.N(value, 40)) <= unit
+
+
 def P(where: str, *values: str, slips: dict | None = None, slip: str = "") -> tuple:
     """Printed values of one step in their row-major order; ``slips`` maps an index to its slip."""
     slips = slips or {}
@@ -76,7 +88,10 @@ class Erratum:
         if self.exact.free_symbols:
             return f"{self.where}: {self.step} printed {self.printed}, right: {self.exact} ({self.slip})"
         exact = f"{self.exact} = " if self.exact.is_Rational else ""
-        return f"{self.where}: {self.step}[{self.index}] printed {self.printed}, exact {exact}{decimal(self.exact)} ({self.slip})"
+        return (
+            f"{self.where}: {self.step}[{self.index}] printed {self.printed}, exact {exact}{decimal(self.exact)} "
+            f"({self.slip})"
+        )
 
 
 @dataclass
@@ -86,6 +101,7 @@ class Derivation:
     steps: list = field(default_factory=list)
     errata: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    column: bool = False  # the column convention: vectors shown as columns in the math formats
 
     def _repr_markdown_(self) -> str:
         """Jupyter shows a derivation rendered (Markdown with $$ math)."""
@@ -116,7 +132,5 @@ class Derivation:
                 pairs = list(enumerate(entries))
             for index, p in pairs:
                 exact = values[step][index]
-                # a decimal may be off by one unit in its last digit (rounded or truncated); an integer is exact
-                unit = sp.Integer(10) ** Decimal(p.value).as_tuple().exponent if "." in p.value or "e" in p.value.lower() else 0
-                if abs(sp.Rational(p.value) - sp.N(exact, 40)) > unit:  # p.value: a checked decimal, never an expression
+                if not agrees(p.value, exact):
                     self.errata.append(Erratum(step, index, p.value, exact, p.where, p.slip or "unexplained"))

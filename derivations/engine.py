@@ -20,8 +20,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import sympy as sp
 
@@ -67,7 +67,10 @@ class Net:
 
 def net_input(alg: Algebra, W, b, a) -> list:
     """``n_j = sum_i w_{i,j} a_i + b_j`` (no ``b_j`` in a layer without biases)."""
-    return [alg.add(*[alg.mul(W[i][j], a[i]) for i in range(len(a))], *([] if b is None else [b[j]])) for j in range(len(W[0]))]
+    return [
+        alg.add(*[alg.mul(W[i][j], a[i]) for i in range(len(a))], *([] if b is None else [b[j]]))
+        for j in range(len(W[0]))
+    ]
 
 
 def upstream(alg: Algebra, W, s) -> list:
@@ -88,15 +91,20 @@ def loss_terms(alg: Algebra, loss: Loss | None, activation: Activation, n, y, a)
     ``n`` where the registry pairs the output activation with the loss, else ``dL/da`` through the
     output activation; ``loss`` None is L = sum_j a_j (the network's own gradients, dL/da = 1)."""
     if loss is None:  # dL/da = 1: s = f'(n) (elementwise), the Jacobian's column sums (vector)
-        slopes = [alg.slope(activation, nj) for nj in n] if activation.is_elementwise else \
-            symbolic.vjp(activation, list(n), [sp.Integer(1)] * len(a))
+        slopes = (
+            [alg.slope(activation, nj) for nj in n]
+            if activation.is_elementwise
+            else symbolic.vjp(activation, list(n), [sp.Integer(1)] * len(a))
+        )
         return alg.add(*a), slopes
     loss.check_output(activation, len(n))
     paired = loss.spec.paired.get(activation.name)
     if paired is not None:
         logits = LOSSES[paired]
         return logits.sympy_value(list(n), list(y)), logits.sympy_gradient(list(n), list(y))
-    return loss.spec.sympy_value(list(a), list(y)), sensitivity(alg, activation, n, loss.spec.sympy_gradient(list(a), list(y)))
+    return loss.spec.sympy_value(list(a), list(y)), sensitivity(
+        alg, activation, n, loss.spec.sympy_gradient(list(a), list(y))
+    )
 
 
 def weight_gradient(alg: Algebra, s, a) -> list:
@@ -161,7 +169,7 @@ def gradients(alg: Algebra, net: Net, xs, ys, l2=None, inputs: bool = False) -> 
     the loss and ``l2 w`` to each weight's gradient; ``inputs`` adds ``g[0] = dL/da^0``."""
     batch, depth, result = len(xs), len(net.layers), Pass()
     totals = []
-    for e, (x, y) in enumerate(zip(xs, ys, strict=True)):
+    for _e, (x, y) in enumerate(zip(xs, ys, strict=True)):
         ns, outputs = forward(alg, net, x)
         value, s_out = loss_terms(alg, net.loss, net.activations[-1], ns[-1], y, outputs[-1])
         totals.append(value)
@@ -191,8 +199,19 @@ def gradients(alg: Algebra, net: Net, xs, ys, l2=None, inputs: bool = False) -> 
     return result
 
 
-def run_step(net: Net, xs, ys, eta, *, alg: Algebra = SYMPY, fixed=(), momentum=None, previous=None, l2=None,
-             inputs: bool = False) -> Pass:
+def run_step(
+    net: Net,
+    xs,
+    ys,
+    eta,
+    *,
+    alg: Algebra = SYMPY,
+    fixed=(),
+    momentum=None,
+    previous=None,
+    l2=None,
+    inputs: bool = False,
+) -> Pass:
     """One gradient step on the mean loss of the batch ``(xs, ys)``: :func:`gradients`, then each
     parameter ``w + Delta`` (:func:`update`) but those of the layers whose ``fixed`` entry holds
     ``"W"`` or ``"b"``. ``previous``: the last step's changes (momentum), as :attr:`Pass.changes`."""
@@ -202,8 +221,13 @@ def run_step(net: Net, xs, ys, eta, *, alg: Algebra = SYMPY, fixed=(), momentum=
         kept = fixed[k - 1] if fixed else ()
         before = previous[k - 1] if previous else (None, None)
         new_W, dW_change = _updated(alg, W, result.dW[k], eta, "W" in kept, momentum, before[0])
-        new_b, db_change = (None, None) if b is None else _updated(alg, [b], [result.db[k]], eta, "b" in kept, momentum,
-                                                                    None if before[1] is None else [before[1]])
+        new_b, db_change = (
+            (None, None)
+            if b is None
+            else _updated(
+                alg, [b], [result.db[k]], eta, "b" in kept, momentum, None if before[1] is None else [before[1]]
+            )
+        )
         new_layers.append((new_W, None if new_b is None else new_b[0]))
         changes.append((dW_change, None if db_change is None else db_change[0]))
     result.new_layers, result.changes = tuple(new_layers), tuple(changes)
@@ -214,6 +238,11 @@ def _updated(alg: Algebra, values, grads, eta, kept: bool, momentum, previous) -
     """Rows of parameters updated (or kept) and their changes."""
     if kept:
         return [list(row) for row in values], [[sp.Integer(0)] * len(row) for row in values]
-    pairs = [[update(alg, v, eta, d, momentum, None if previous is None else previous[i][j]) for j, (v, d) in
-              enumerate(zip(row, grad_row, strict=True))] for i, (row, grad_row) in enumerate(zip(values, grads, strict=True))]
+    pairs = [
+        [
+            update(alg, v, eta, d, momentum, None if previous is None else previous[i][j])
+            for j, (v, d) in enumerate(zip(row, grad_row, strict=True))
+        ]
+        for i, (row, grad_row) in enumerate(zip(values, grads, strict=True))
+    ]
     return [[p[0] for p in row] for row in pairs], [[p[1] for p in row] for row in pairs]

@@ -39,8 +39,10 @@ MAX_EXPONENT = 100
 MAX_DEPTH = 20
 CONSTANTS = {"pi": sp.pi, "e": sp.E}
 FUNCTIONS = {"sqrt": sp.sqrt, "exp": sp.exp, "log": sp.log, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan}
-ACCEPTED = ("write a decimal (\"0.25\", \"1e-3\"), a fraction (\"1/3\") or an expression of pi, e, sqrt, exp, log, sin, "
-            "cos, tan with + - * / ^ and parentheses (\"1 + sin(pi/4)\")")
+ACCEPTED = (
+    'write a decimal ("0.25", "1e-3"), a fraction ("1/3") or an expression of pi, e, sqrt, exp, log, sin, '
+    'cos, tan with + - * / ^ and parentheses ("1 + sin(pi/4)")'
+)
 _TOKEN = re.compile(r"\s*(?:(?P<number>(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)|(?P<name>[A-Za-z_]\w*)|(?P<op>[-+*/^()]))")
 
 
@@ -51,7 +53,7 @@ class _Parser:
     def _read(self):
         """The next token ``(kind, text, column)`` (columns from 1), read only when reached: the
         first problem in reading order is the one reported."""
-        rest = self.text[self.position:]
+        rest = self.text[self.position :]
         if not rest.strip():
             return "end", "", len(self.text) + 1
         match = _TOKEN.match(self.text, self.position)
@@ -154,10 +156,10 @@ def printed_decimal(value, where: str) -> str:
     """A number as a text printed it: a decimal (``"0.291027924"``, ``"3.51085e-5"``, or a TOML/JSON
     number), returned as its text; compared digit by digit, so no expressions here."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"{where} must be a number as the text printed it, e.g. \"0.291027924\", got {value!r}")
+        raise ValueError(f'{where} must be a number as the text printed it, e.g. "0.291027924", got {value!r}')
     text = repr(value) if isinstance(value, float) else str(value).strip()
     if len(text) > MAX_LENGTH or not _DECIMAL.fullmatch(text):
-        raise ValueError(f"{where} is {value!r}, not a decimal as a text prints it; write e.g. \"-0.25\" or \"3.51e-5\"")
+        raise ValueError(f'{where} is {value!r}, not a decimal as a text prints it; write e.g. "-0.25" or "3.51e-5"')
     return text
 
 
@@ -165,12 +167,16 @@ def parse(value, where: str) -> sp.Expr:
     """A spec number read exactly: a TOML/JSON integer or float (a float as the decimal it prints
     as: ``0.1`` is 1/10) or a string of the grammar above; ``where`` names the key in messages."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"{where} must be a number or a string such as \"0.25\" or \"1 + sin(pi/4)\", got {repr(value)[:60]}")
+        raise ValueError(
+            f'{where} must be a number or a string such as "0.25" or "1 + sin(pi/4)", got {repr(value)[:60]}'
+        )
     if isinstance(value, float) and not sp.Float(value).is_finite:
         raise ValueError(f"{where} is {value!r}, not a finite number; {ACCEPTED}")
     text = repr(value) if isinstance(value, float) else str(value)
     if len(text) > MAX_LENGTH:
-        raise ValueError(f"{where} has {len(text)} characters; a number or expression of at most {MAX_LENGTH} is accepted")
+        raise ValueError(
+            f"{where} has {len(text)} characters; a number or expression of at most {MAX_LENGTH} is accepted"
+        )
     if not text.strip():
         raise ValueError(f"{where} is empty; {ACCEPTED}")
     parser = _Parser(text, where)

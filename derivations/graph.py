@@ -66,7 +66,14 @@ def _function_value(node, x):
     return _VALUES[key](x)
 
 
-_RELATIONS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne}
+_RELATIONS = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 
 
 def values_at(order, env) -> dict:
@@ -115,7 +122,7 @@ def reverse_gradient(expr, params, env) -> list:
             local = [mpmath.mpf(1)] * len(args)
         elif node.is_Mul:
             values = [value[a] for a in args]
-            local = [mpmath.fprod(values[:i] + values[i + 1:]) for i in range(len(args))]
+            local = [mpmath.fprod(values[:i] + values[i + 1 :]) for i in range(len(args))]
         elif node.is_Pow:
             base, exponent = args
             if exponent.free_symbols:

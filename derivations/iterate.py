@@ -81,17 +81,28 @@ def _constants(expr, table: dict):
     return expr.func(*[_constants(arg, table) for arg in expr.args])
 
 
-def _step(ex: WorkedExample, layers, changes, **options) -> engine.Pass:
+def step(ex: WorkedExample, layers, changes, **options) -> engine.Pass:
     """One step of the engine with the example's options (fixed parameters, momentum, L2)."""
-    return engine.run_step(ex.network(layers), ex.x, ex.y, ex.learning_rate, fixed=ex.fixed, momentum=ex.momentum,
-                           previous=changes, l2=ex.l2, **options)
+    return engine.run_step(
+        ex.network(layers),
+        ex.x,
+        ex.y,
+        ex.learning_rate,
+        fixed=ex.fixed,
+        momentum=ex.momentum,
+        previous=changes,
+        l2=ex.l2,
+        **options,
+    )
 
 
 def _settled(layers) -> tuple:
-    return tuple(([[_settle(v) for v in row] for row in W], None if b is None else [_settle(v) for v in b]) for W, b in layers)
+    return tuple(
+        ([[_settle(v) for v in row] for row in W], None if b is None else [_settle(v) for v in b]) for W, b in layers
+    )
 
 
-def compiled_step(ex: WorkedExample, like, momentum: bool):
+def compiled_step(ex: WorkedExample, like, momentum: bool, rule=step):
     """The engine's closed form of one step, ``flat parameters (and their last changes, with
     momentum) -> [loss before the step, *new parameters (, *their changes)]``, compiled (common
     subexpressions evaluated once) for ``decimal`` numbers where its functions are exp, log, sqrt
@@ -99,15 +110,19 @@ def compiled_step(ex: WorkedExample, like, momentum: bool):
     count = len(_flat(like))
     symbols = [sp.Symbol(f"theta_{i}", real=True) for i in range(count * (2 if momentum else 1))]
     layers, changes = _shaped(symbols[:count], like), (_shaped(symbols[count:], like) if momentum else None)
-    result = _step(ex, layers, changes)
-    outputs = [sp.sympify(v) for v in [result.loss, *_flat(result.new_layers), *(_flat(result.changes) if momentum else [])]]
+    result = rule(ex, layers, changes)
+    outputs = [
+        sp.sympify(v) for v in [result.loss, *_flat(result.new_layers), *(_flat(result.changes) if momentum else [])]
+    ]
     names = {type(f).__name__ for v in outputs for f in v.atoms(sp.Function)}
     if names <= set(DECIMAL_FUNCTIONS):
         table: dict = {}
         outputs = [_constants(v, table) for v in outputs]
         function = sp.lambdify(symbols + list(table.values()), outputs, modules=[DECIMAL_FUNCTIONS], cse=True)
         values = [Decimal(str(sp.N(c, DIGITS + 5))) for c in table]
-        return (lambda *theta: function(*theta, *values)), lambda v: Decimal(v.p) / Decimal(v.q) if v.is_Rational else Decimal(str(v))
+        return (
+            lambda *theta: function(*theta, *values)
+        ), lambda v: Decimal(v.p) / Decimal(v.q) if v.is_Rational else Decimal(str(v))
     function = sp.lambdify(symbols, outputs, modules="mpmath", cse=True)
     return function, lambda v: mpmath.mpf(v.p) / v.q if v.is_Rational else mpmath.mpf(str(v))
 
@@ -117,20 +132,26 @@ def shown(t: int, steps: int) -> bool:
     return t <= 10 or t == steps or str(t).rstrip("0") == "1"
 
 
-def iterate(ex: WorkedExample, layers, steps: int, *, start: int = 1, keep=None, changes=None) -> tuple[dict, tuple]:
+def iterate(
+    ex: WorkedExample, layers, steps: int, *, start: int = 1, keep=None, changes=None, rule=step
+) -> tuple[dict, tuple]:
     """``({t: the loss after step t}, the parameters after step ``steps``)`` from ``layers``, the
     parameters after step ``start`` (and ``changes``, that step's parameter changes, for momentum);
-    the losses (of the steps ``keep(t)`` selects, all by default) and the parameters as sympy numbers."""
+    the losses (of the steps ``keep(t)`` selects, all by default) and the parameters as sympy numbers.
+    ``rule(ex, layers, changes)``: one step (:func:`step`, or a slip's variant of it)."""
     keep = keep or (lambda t: True)
     if not 1 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be a whole number from 1 to {MAX_STEPS:,}, got {steps!r}")
     momentum = ex.momentum is not None
     if momentum and changes is None:
-        changes = tuple(([[sp.Integer(0)] * len(row) for row in W], None if b is None else [sp.Integer(0)] * len(b)) for W, b in layers)
+        changes = tuple(
+            ([[sp.Integer(0)] * len(row) for row in W], None if b is None else [sp.Integer(0)] * len(b))
+            for W, b in layers
+        )
     changes = _settled(changes) if momentum else None
     losses, t, layers = {}, start, _settled(layers)
     while t <= steps and _short_rationals(layers) and (not momentum or _short_rationals(changes)):  # exact while short
-        after = _step(ex, layers, changes)
+        after = rule(ex, layers, changes)
         if keep(t):
             losses[t] = after.loss
         if t == steps:
@@ -139,11 +160,11 @@ def iterate(ex: WorkedExample, layers, steps: int, *, start: int = 1, keep=None,
         t += 1
     with mpmath.workdps(DIGITS), localcontext() as context:
         context.prec = DIGITS
-        step, to_number = compiled_step(ex, layers, momentum)
+        compiled, to_number = compiled_step(ex, layers, momentum, rule)
         count = len(_flat(layers))
         values = [to_number(v) for v in _flat(layers) + (_flat(changes) if momentum else [])]
         while t <= steps:
-            loss, *new = step(*values)
+            loss, *new = compiled(*values)
             if keep(t):
                 losses[t] = _number(loss)
             if t == steps:
@@ -152,5 +173,7 @@ def iterate(ex: WorkedExample, layers, steps: int, *, start: int = 1, keep=None,
             t += 1
         final = _shaped([_number(v) for v in values[:count]], layers)
     kept = ex.fixed or ((),) * len(layers)  # fixed parameters keep their exact values
-    return losses, tuple((W if "W" in names else new_W, b if "b" in names else new_b)
-                         for (W, b), (new_W, new_b), names in zip(layers, final, kept, strict=True))
+    return losses, tuple(
+        (W if "W" in names else new_W, b if "b" in names else new_b)
+        for (W, b), (new_W, new_b), names in zip(layers, final, kept, strict=True)
+    )

@@ -63,7 +63,9 @@ class Line:
         lhs, *forms = self.latex_parts
         relation, number = self._latex_result()
         if visible_width(self.latex()) <= width:
-            return f"{lhs} &= " + " = ".join(forms) + f" {relation} {number}" if forms else f"{lhs} &{relation} {number}"
+            return (
+                f"{lhs} &= " + " = ".join(forms) + f" {relation} {number}" if forms else f"{lhs} &{relation} {number}"
+            )
         rows = []
         for i, form in enumerate(forms):
             pieces = _broken(form, width)
@@ -85,7 +87,7 @@ def _broken(latex: str, width: int) -> list[str]:
         elif depth == 0 and latex.startswith((" + ", " - "), i):
             cuts.append(i + 1)
         i += 1
-    terms = [latex[start:end].strip() for start, end in zip(cuts, cuts[1:] + [len(latex)])]
+    terms = [latex[start:end].strip() for start, end in zip(cuts, cuts[1:] + [len(latex)], strict=False)]
     pieces = [terms[0]]
     for term in terms[1:]:
         if visible_width(pieces[-1] + " " + term) <= width:
@@ -109,10 +111,17 @@ def _printer(base):
             return self.names.get(expr, expr.name)
 
         def _print_Add(self, expr, order=None):
-            if id(expr) not in self.ordered:
-                return super()._print_Add(expr, order=order)
+            if id(expr) in self.ordered:
+                terms = list(expr.args)
+            else:  # as a textbook writes it: (y_1 - a_1), not (-a_1 + y_1)
+                terms = list(self._as_ordered_terms(expr, order=order))
+                if not (terms[0].could_extract_minus_sign() and any(not t.could_extract_minus_sign() for t in terms)):
+                    return super()._print_Add(expr, order=order)
+                terms = [t for t in terms if not t.could_extract_minus_sign()] + [
+                    t for t in terms if t.could_extract_minus_sign()
+                ]
             out = ""
-            for i, term in enumerate(expr.args):
+            for i, term in enumerate(terms):
                 text = self._print(term)
                 out += (" - " + text[1:]) if i and text.startswith("-") else ((" + " if i else "") + text)
             return out
@@ -129,8 +138,16 @@ def _printer(base):
         def _print_Function(self, expr, exp=None):
             if not isinstance(expr, AppliedUndef) or base is StrPrinter:
                 return super()._print_Function(expr, exp) if base is not StrPrinter else super()._print_Function(expr)
-            name = r"\operatorname{" + expr.func.__name__.replace("_", r"\_") + "}"  # leaky_relu: one name, not leaky subscript relu
-            return name + r"\left(" + ", ".join(self._print(arg) for arg in expr.args) + r"\right)" + (f"^{{{exp}}}" if exp else "")
+            name = (
+                r"\operatorname{" + expr.func.__name__.replace("_", r"\_") + "}"
+            )  # leaky_relu: one name, not leaky subscript relu
+            return (
+                name
+                + r"\left("
+                + ", ".join(self._print(arg) for arg in expr.args)
+                + r"\right)"
+                + (f"^{{{exp}}}" if exp else "")
+            )
 
     return Printer
 
@@ -183,7 +200,11 @@ class Notation:
     def value(self, symbol, value):
         if value is not None and symbol not in self.numbers:
             text = number_text(sp.sympify(value))[0]
-            self.numbers[symbol] = (f"({text})", rf"\left({latex_number(text)}\right)") if text.startswith("-") else (text, latex_number(text))
+            self.numbers[symbol] = (
+                (f"({text})", rf"\left({latex_number(text)}\right)")
+                if text.startswith("-")
+                else (text, latex_number(text))
+            )
         return symbol
 
     def entry(self, name: str, layer, index, value=None) -> sp.Symbol:
@@ -195,7 +216,9 @@ class Notation:
 
     def partial(self, of: str, by: str, latex_of: str, latex_by: str, value) -> sp.Symbol:
         """The symbol ``d{of}/d{by}`` (LaTeX: a partial-derivative fraction) with its value."""
-        return self.value(symbol(f"d{of}/d{by}", rf"\frac{{\partial {latex_of}}}{{\partial {latex_by}}}", self.latex), value)
+        return self.value(
+            symbol(f"d{of}/d{by}", rf"\frac{{\partial {latex_of}}}{{\partial {latex_by}}}", self.latex), value
+        )
 
     def weight(self, k: int, i: int, j: int, value=None) -> sp.Symbol:
         """The weight from input i to unit j of layer k (0-based), named in the file's convention."""
@@ -204,13 +227,25 @@ class Notation:
 
     def line(self, lhs: sp.Symbol, formula, value, *extra: tuple) -> Line:
         """``lhs = formula = formula with the numbers = value``; ``extra`` (text, latex) forms go between."""
-        text = [lhs.name] + [t for t, _ in extra] + [_Text({}, self.ordered).doprint(formula),
-                                                     _Text({s: t for s, (t, _) in self.numbers.items()}, self.ordered).doprint(formula)]
-        latex = [self.latex[lhs]] + [t for _, t in extra] + [
-            _Latex(self.latex, self.ordered).doprint(formula),
-            _Latex({s: t for s, (_, t) in self.numbers.items()}, self.ordered, mul_symbol="dot").doprint(formula)]
+        text = (
+            [lhs.name]
+            + [t for t, _ in extra]
+            + [
+                _Text({}, self.ordered).doprint(formula),
+                _Text({s: t for s, (t, _) in self.numbers.items()}, self.ordered).doprint(formula),
+            ]
+        )
+        latex = (
+            [self.latex[lhs]]
+            + [t for _, t in extra]
+            + [
+                _Latex(self.latex, self.ordered).doprint(formula),
+                _Latex({s: t for s, (_, t) in self.numbers.items()}, self.ordered, mul_symbol="dot").doprint(formula),
+            ]
+        )
         if formula.is_Symbol:  # lhs = symbol = its number: the number once
             text, latex = text[:-1], latex[:-1]
+        text = [t.replace("**", "^") for t in text]  # powers as a textbook writes them
         # a negative number as a function's argument: relu(-3.5), not relu((-3.5))
         text = [re.sub(r"\(\((-[^()]*)\)\)", r"(\1)", t) for t in text]
         latex = [re.sub(r"\\left\(\\left\((-[^()]*?)\\right\) ?\\right\)", r"\\left(\1\\right)", t) for t in latex]

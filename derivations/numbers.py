@@ -76,7 +76,11 @@ def latex_number(text: str) -> str:
     if not e:
         return text
     exponent = str(int(exponent))
-    return f"10^{{{exponent}}}" if mantissa in ("1", "1.0") else (f"-10^{{{exponent}}}" if mantissa == "-1" else rf"{mantissa} \times 10^{{{exponent}}}")
+    return (
+        f"10^{{{exponent}}}"
+        if mantissa in ("1", "1.0")
+        else (f"-10^{{{exponent}}}" if mantissa == "-1" else rf"{mantissa} \times 10^{{{exponent}}}")
+    )
 
 
 def decimal(value, digits: int = 8) -> str:

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from derivations.numbers import number_text
 from derivations.notation import weight_name
+from derivations.numbers import number_text
 from derivations.textbook import LIMIT
 
 
@@ -66,8 +66,10 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
     sizes = [len(ex.x[0])] + [len(W[0]) for W in ex.weights]
     parameters = sum(sizes[k - 1] * sizes[k] + sizes[k] for k in range(1, len(sizes)))
     if parameters > LIMIT:
-        raise ValueError(f"the network has {parameters} parameters; a picture shows every weight legibly up to {LIMIT} "
-                         "(Mermaid itself refuses more than 500 edges): draw a smaller example")
+        raise ValueError(
+            f"the network has {parameters} parameters; a picture shows every weight legibly up to {LIMIT} "
+            "(Mermaid itself refuses more than 500 edges): draw a smaller example"
+        )
     layers = [[{"x": v} for v in ex.x[0]]]
     for k in range(1, len(sizes)):
         units = sizes[k]
@@ -76,12 +78,21 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
     edges = []
     for k in range(1, len(sizes)):
         cols = sizes[k - 1] if column else sizes[k]  # of W^k as the file shows it: (out, in) or (in, out)
-        new = values.get(f"W^{k} new", [v for row in (_columns(ex.weights[k - 1]) if column else ex.weights[k - 1]) for v in row])
+        new = values.get(
+            f"W^{k} new", [v for row in (_columns(ex.weights[k - 1]) if column else ex.weights[k - 1]) for v in row]
+        )
         for i in range(sizes[k - 1]):
             for j in range(sizes[k]):
                 index = j * cols + i if column else i * cols + j
                 edges.append(Edge(k, i, j, weight_name(k, i, j, column)[0], ex.weights[k - 1][i][j], new[index]))
         biases = ex.biases[k - 1]
+        if biases is not None and ex.thresholds and ex.thresholds[k - 1]:  # thresholds: theta = -b, on a "-1" input
+            theta = [-v for v in biases]
+            edges += [
+                Edge(k, None, j, f"theta^{k}_{{{j + 1}}}", theta[j], values.get(f"theta^{k} new", theta)[j])
+                for j in range(sizes[k])
+            ]
+            continue
         for j in range(sizes[k] if biases is not None else 0):
             edges.append(Edge(k, None, j, f"b^{k}_{{{j + 1}}}", biases[j], values.get(f"b^{k} new", biases)[j]))
     return layers, edges, values["L"][0]
@@ -92,8 +103,9 @@ def _columns(W) -> list:
 
 
 def _html(name: str) -> str:
-    """``w^2_{1,3}`` -> ``w<sup>2</sup><sub>1,3</sub>`` (Mermaid labels take HTML)."""
+    """``w^2_{1,3}`` -> ``w<sup>2</sup><sub>1,3</sub>`` (Mermaid labels take HTML; theta as θ)."""
     base, _, rest = name.partition("^")
+    base = "θ" if base == "theta" else base
     layer, _, index = rest.partition("_")
     return f"{base}<sup>{layer}</sup><sub>{index.strip('{}')}</sub>"
 
@@ -104,10 +116,14 @@ def mermaid(ex, d) -> str:
     the loss after the output layer."""
     layers, edges, loss = network(ex, d)
     depth = len(layers) - 1
-    num = lambda v: number_text(sp.sympify(v))[0]  # noqa: E731
+    num = lambda v: number_text(sp.sympify(v))[0]
     lines = ["flowchart LR", "classDef default fill:transparent,stroke:#333,stroke-width:1px;"]
     for k, units in enumerate(layers):
-        title = "input" if k == 0 else (f"output: {ex.activations[k - 1]}" if k == depth else f"hidden {k}: {ex.activations[k - 1]}")
+        title = (
+            "input"
+            if k == 0
+            else (f"output: {ex.activations[k - 1]}" if k == depth else f"hidden {k}: {ex.activations[k - 1]}")
+        )
         lines.append(f'subgraph layer{k}["{title}"]')
         for j, unit in enumerate(units, start=1):
             if k == 0:
@@ -116,13 +132,17 @@ def mermaid(ex, d) -> str:
                 label = "<br>".join(f"{q}<sup>{k}</sup><sub>{j}</sub> = {num(unit[q])}" for q in ("n", "a", "s"))
             lines.append(f'{_node(k, j)}(["{label}"])')
         if k < depth and ex.biases[k] is not None:
-            lines.append(f'bias{k}(["1"])')
+            lines.append(f'bias{k}(["{"-1" if ex.thresholds and ex.thresholds[k] else "1"}"])')
         lines.append("end")
     for e in edges:
         source = f"bias{e.k - 1}" if e.i is None else _node(e.k - 1, e.i + 1)
         lines.append(f'{source} -->|"{_html(e.name)} = {num(e.weight)}"| {_node(e.k, e.j + 1)}')
     for j in range(1, len(layers[-1]) + 1):
-        lines.append(f'{_node(depth, j)} --> loss@{{ shape: dbl-circ, label: "L = {num(loss)}" }}' if j == 1 else f"{_node(depth, j)} --> loss")
+        lines.append(
+            f'{_node(depth, j)} --> loss@{{ shape: dbl-circ, label: "L = {num(loss)}" }}'
+            if j == 1
+            else f"{_node(depth, j)} --> loss"
+        )
     return "\n".join(lines)
 
 
@@ -155,10 +175,25 @@ def plot_network(ex, d, path: str, *, title: str | None = None) -> str:
             continue
         (x0, y0), (x1, y1) = position[e.k - 1, e.i], position[e.k, e.j]
         weight = float(e.weight)
-        ax.plot([x0, x1], [y0, y1], color="#2c6fbb" if weight >= 0 else "#c0392b", linewidth=0.6 + 3 * abs(weight) / largest, alpha=0.55, zorder=1)
+        ax.plot(
+            [x0, x1],
+            [y0, y1],
+            color="#2c6fbb" if weight >= 0 else "#c0392b",
+            linewidth=0.6 + 3 * abs(weight) / largest,
+            alpha=0.55,
+            zorder=1,
+        )
         t = 0.24  # near the source: edges leaving one unit have separated there, edges meeting at one unit have not
-        ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), f"{_short(e.weight)} → {_short(e.updated)}", fontsize=7, ha="center", va="center",
-                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}, zorder=3)
+        ax.text(
+            x0 + t * (x1 - x0),
+            y0 + t * (y1 - y0),
+            f"{_short(e.weight)} → {_short(e.updated)}",
+            fontsize=7,
+            ha="center",
+            va="center",
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+            zorder=3,
+        )
     for (k, j), (x, y) in position.items():
         unit = layers[k][j]
         ax.add_patch(plt.Circle((x, y), 0.42, facecolor="#f4f4f4", edgecolor="#333", zorder=2))
@@ -168,7 +203,16 @@ def plot_network(ex, d, path: str, *, title: str | None = None) -> str:
         ax.text(x, y, f"a={_short(unit['a'])}\ns={_short(unit['s'])}", fontsize=7.5, ha="center", va="center", zorder=4)
         bias = next((e for e in edges if e.i is None and e.k == k and e.j == j), None)
         if bias is not None:
-            ax.text(x, y - 0.55, f"b: {_short(bias.weight)} → {_short(bias.updated)}", fontsize=6.5, ha="center", va="top", color="#555", zorder=4)
+            ax.text(
+                x,
+                y - 0.55,
+                f"{'θ' if bias.name.startswith('theta') else 'b'}: {_short(bias.weight)} → {_short(bias.updated)}",
+                fontsize=6.5,
+                ha="center",
+                va="top",
+                color="#555",
+                zorder=4,
+            )
     top = gap_y * (widest - 1) / 2
     for k in range(len(layers)):
         label = "input x" if k == 0 else f"layer {k}: {ex.activations[k - 1]}"

@@ -30,7 +30,7 @@ def _shaped(step, fmt) -> str:
     values = [fmt(v) for v in step.values]
     if len(step.shape) == 2 and step.shape[0] > 1:
         rows, cols = step.shape
-        return "[" + "; ".join(", ".join(values[r * cols:(r + 1) * cols]) for r in range(rows)) + "]"
+        return "[" + "; ".join(", ".join(values[r * cols : (r + 1) * cols]) for r in range(rows)) + "]"
     return "[" + ", ".join(values) + "]"
 
 
@@ -68,15 +68,36 @@ def _text_rows(line, width: int = 160) -> list[str]:
         return [one]
     lhs, *forms = line.text_parts
     continued = _INDENT + " " * len(lhs) + " = "
-    return [_INDENT + f"{lhs} = {forms[0]}"] + [continued + form for form in forms[1:]] + [continued + number_text(line.value)[0]]
+    return (
+        [_INDENT + f"{lhs} = {forms[0]}"]
+        + [continued + form for form in forms[1:]]
+        + [continued + number_text(line.value)[0]]
+    )
 
 
 # ---------------------------------------------------------------------------
 # math notation
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-_FUNCTIONS = {"sigmoid": r"\sigma", "tanh": r"\tanh", "eta": r"\eta", "alpha": r"\alpha"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+_FUNCTIONS = {
+    "sigmoid": r"\sigma",
+    "tanh": r"\tanh",
+    "eta": r"\eta",
+    "alpha": r"\alpha",
+    "log": r"\log",
+    "sum_j": r"\sum_j",
+}
 
 
 def escape(text: str) -> str:
@@ -102,10 +123,14 @@ def _partial(match: re.Match) -> str:
 
 
 def math_name(step: str) -> str | None:
-    """A step name in math notation (``"dL/dW^2"`` -> ``\\frac{\\partial L}{\\partial W^{2}}``), or None for free text."""
+    """A step name in math notation (``"dL/dW^2"`` -> ``\\frac{\\partial L}{\\partial W^{2}}``), or None
+    for free text."""
     patterns = [
         (_PARTIAL, _partial),
-        (r"dL/d([a-z])\^(\d+)_\{(\d+),(\d+)\}", lambda m: rf"\frac{{\partial L}}{{\partial {m.group(1)}^{{{m.group(2)}}}_{{{m.group(3)},{m.group(4)}}}}}"),
+        (
+            r"dL/d([a-z])\^(\d+)_\{(\d+),(\d+)\}",
+            lambda m: rf"\frac{{\partial L}}{{\partial {m.group(1)}^{{{m.group(2)}}}_{{{m.group(3)},{m.group(4)}}}}}",
+        ),
         (r"([a-zA-Z])\^(\d+)", _symbol),
         (r"([a-zA-Z])\^(\d+) new", lambda m: rf"{m.group(1)}^{{{m.group(2)}}}_{{\mathrm{{new}}}}"),
         (r"([a-zA-Z])\^(\d+) after (\d+) steps", lambda m: rf"{m.group(1)}^{{{m.group(2)}}}_{{({m.group(3)})}}"),
@@ -130,9 +155,10 @@ def math_formula(formula: str) -> tuple[str | None, str]:
     out = re.sub(r"\b([a-zA-Z])\^(\d+)", _symbol, out)
     out = re.sub(r"\)\^T", r")^{\\top}", out)
     out = out.replace(" * ", r" \odot ")
-    out = re.sub(r"\b(sigmoid|tanh|eta|alpha)\b", lambda m: _FUNCTIONS[m.group(1)], out)
-    out = re.sub(r"(?<![\\\w])([a-z][a-z0-9_]+)\(",
-                 lambda m: r"\operatorname{" + m.group(1).replace("_", r"\_") + "}(", out)
+    out = re.sub(r"\b(sigmoid|tanh|eta|alpha|log|sum_j)\b", lambda m: _FUNCTIONS[m.group(1)], out)
+    out = re.sub(
+        r"(?<![\\\w])([a-z][a-z0-9_]+)\(", lambda m: r"\operatorname{" + m.group(1).replace("_", r"\_") + "}(", out
+    )
     return out, comment
 
 
@@ -148,8 +174,9 @@ def visible_width(latex: str) -> int:
     return len(re.sub(r"\\[a-zA-Z]+|[{}^_\s]", "", text)) + text.count(" = ") * 2
 
 
-def _math_values(step) -> tuple[str, bool]:
-    """The values as a bmatrix (or one number), and whether all are exact."""
+def _math_values(step, column: bool = False) -> tuple[str, bool]:
+    """The values as a bmatrix (or one number), and whether all are exact; in the ``column``
+    convention a vector is a column, in the row one a row (a long one down the page, transposed)."""
     if any(v.free_symbols for v in step.values):
         if len(step.values) == 1:
             return sp.latex(step.values[0]), True
@@ -161,16 +188,18 @@ def _math_values(step) -> tuple[str, bool]:
         return cells[0], exact
     if len(step.shape) == 2:
         rows, cols = step.shape
-        body = r" \\ ".join(" & ".join(cells[r * cols:(r + 1) * cols]) for r in range(rows))
+        body = r" \\ ".join(" & ".join(cells[r * cols : (r + 1) * cols]) for r in range(rows))
         return r"\begin{bmatrix}" + body + r"\end{bmatrix}", exact
+    if column:
+        return r"\begin{bmatrix}" + r" \\ ".join(cells) + r"\end{bmatrix}", exact
     if len(cells) > 4:  # a long vector goes down the page, transposed
         return r"\begin{bmatrix}" + r" \\ ".join(cells) + r"\end{bmatrix}^{\top}", exact
     return r"\begin{bmatrix}" + " & ".join(cells) + r"\end{bmatrix}", exact
 
 
-def _step_math(step) -> tuple[str | None, str]:
+def _step_math(step, column: bool = False) -> tuple[str | None, str]:
     """(the display ``name = formula = values``, or None if the name is free text; the values)."""
-    values, exact = _math_values(step)
+    values, exact = _math_values(step, column)
     relation = "=" if exact else r"\approx"
     name, (formula, comment) = math_name(step.name), math_formula(step.formula)
     if name is None:
@@ -183,7 +212,7 @@ def latex_block(d) -> str:
     """The steps as one ``$$\\begin{aligned}...\\end{aligned}$$`` block (free-text steps as \\text)."""
     rows = []
     for step in d.steps:
-        display, values = _step_math(step)
+        display, values = _step_math(step, getattr(d, "column", False))
         if display is None:
             rows.append(rf"\text{{{escape(step.name)}}} &: {values}")
         else:
@@ -197,19 +226,26 @@ def markdown(d) -> str:
     """Markdown with ``$$...$$`` math (GitHub, Jupyter): one display per step, errata as a table."""
     lines = [f"## {d.title}", ""]
     for step in d.steps:
-        display, values = _step_math(step)
+        display, values = _step_math(step, getattr(d, "column", False))
         if display is None:
             lines += [f"**{step.name}**: {step.formula}", "", f"$$ {values} $$", ""]
         else:
             lines += [f"$$ {display} $$", ""]
         if step.lines:
-            lines += ["$$\\begin{aligned}" + r" \\ ".join(line.latex_rows() for line in step.lines) + "\\end{aligned}$$", ""]
+            lines += [
+                "$$\\begin{aligned}" + r" \\ ".join(line.latex_rows() for line in step.lines) + "\\end{aligned}$$",
+                "",
+            ]
     lines += _errata_markdown(d)
     return "\n".join(lines)
 
 
 def _errata_markdown(d) -> list[str]:
-    lines = ["**Errata**", "", "| where | step | printed | right | kind of slip |", "|---|---|---|---|---|"] if d.errata else ["No errata found.", ""]
+    lines = (
+        ["**Errata**", "", "| where | step | printed | right | kind of slip |", "|---|---|---|---|---|"]
+        if d.errata
+        else ["No errata found.", ""]
+    )
     for e in d.errata:
         right = number_text(e.exact)[0] if not e.exact.free_symbols else f"`{e.exact}`"
         printed = e.printed.replace("|", "\\|")
@@ -223,7 +259,7 @@ def latex(d, *, standalone: bool = False) -> str:
     to 9 significant digits where not exact, the errata as a table that wraps its text."""
     lines = [f"% {d.title}", rf"\subsection*{{{escape(d.title)}}}"]
     for step in d.steps:
-        display, values = _step_math(step)
+        display, values = _step_math(step, getattr(d, "column", False))
         if display is None:
             lines.append(rf"\noindent\textbf{{{escape(step.name)}}}: {escape(step.formula)}")
             lines.append(rf"\[ {values} \]")
@@ -236,12 +272,19 @@ def latex(d, *, standalone: bool = False) -> str:
     if d.errata:
         column = r">{\raggedright\arraybackslash}p"
         widths = (0.10, 0.12, 0.17, 0.17, 0.30)  # + 8 column gaps of 6pt: within the line
-        lines += [r"\begin{longtable}{@{}" + "".join(f"{column}{{{w}\\linewidth}}" for w in widths) + "@{}}",
-                  r"where & step & printed & right & kind of slip \\ \hline\endhead"]
+        lines += [
+            r"\begin{longtable}{@{}" + "".join(f"{column}{{{w}\\linewidth}}" for w in widths) + "@{}}",
+            r"where & step & printed & right & kind of slip \\ \hline\endhead",
+        ]
         for e in d.errata:
             right = latex_number(number_text(e.exact)[0]) if not e.exact.free_symbols else str(e.exact)
-            cells = [escape(e.where), _breakable(f"{e.step}[{e.index}]"), r"\texttt{" + _breakable(e.printed) + "}", _breakable(right),
-                     escape(e.slip)]
+            cells = [
+                escape(e.where),
+                _breakable(f"{e.step}[{e.index}]"),
+                r"\texttt{" + _breakable(e.printed) + "}",
+                _breakable(right),
+                escape(e.slip),
+            ]
             lines.append(" & ".join(cells) + r" \\")
         lines.append(r"\end{longtable}")
     else:
@@ -254,6 +297,17 @@ def latex(d, *, standalone: bool = False) -> str:
 
 def document(body: str) -> str:
     """A complete article around ``body`` (amsmath, longtable, graphicx, 2 cm margins) for pdflatex."""
-    return "\n".join([r"\documentclass[11pt]{article}", r"\usepackage[margin=2cm]{geometry}", r"\usepackage{amsmath,amssymb}",
-                      r"\usepackage{longtable,array,graphicx}", r"\allowdisplaybreaks", r"\setlength{\parindent}{0pt}",
-                      r"\begin{document}", body, r"\end{document}", ""])
+    return "\n".join(
+        [
+            r"\documentclass[11pt]{article}",
+            r"\usepackage[margin=2cm]{geometry}",
+            r"\usepackage{amsmath,amssymb}",
+            r"\usepackage{longtable,array,graphicx}",
+            r"\allowdisplaybreaks",
+            r"\setlength{\parindent}{0pt}",
+            r"\begin{document}",
+            body,
+            r"\end{document}",
+            "",
+        ]
+    )

@@ -31,7 +31,9 @@ from funcmlp.registry.activations import get_activation
 from funcmlp.registry.losses import LOSSES
 
 f = sp.Function("f")
-GENERIC = engine.Algebra(activate=lambda activation, n: [f(v) for v in n], slope=lambda activation, v: sp.Derivative(f(v), v))
+GENERIC = engine.Algebra(
+    activate=lambda activation, n: [f(v) for v in n], slope=lambda activation, v: sp.Derivative(f(v), v)
+)
 """The engine with a generic elementwise output activation f: one proof covers every elementwise entry."""
 
 
@@ -53,29 +55,70 @@ def prove_output_sensitivities(d: int = 3, batch: int = 2) -> list[Identity]:
     a = [f(ni) for ni in n]
     results = []
     for spec in LOSSES.values():
-        closed = engine.sensitivity(GENERIC, get_activation("identity"), n, spec.sympy_gradient(a, y))  # f, f' from GENERIC
+        closed = engine.sensitivity(
+            GENERIC, get_activation("identity"), n, spec.sympy_gradient(a, y)
+        )  # f, f' from GENERIC
         derived = [sp.diff(spec.sympy_value(a, y), ni) for ni in n]
         ok = all(sp.simplify(dv - cv) == 0 for dv, cv in zip(derived, closed, strict=True))
         shown = sp.sstr(spec.sympy_gradient(_vector("a", d), y)[0])
-        results.append(Identity(f"{spec.name} + elementwise f", f"{spec.name}: s^L_j = dL/da_j f'(n_j), dL/da_1 = {shown} ({d} outputs)",
-                                sp.Matrix(derived), sp.Matrix(closed), "symbolic", ok))
+        results.append(
+            Identity(
+                f"{spec.name} + elementwise f",
+                f"{spec.name}: s^L_j = dL/da_j f'(n_j), dL/da_1 = {shown} ({d} outputs)",
+                sp.Matrix(derived),
+                sp.Matrix(closed),
+                "symbolic",
+                ok,
+            )
+        )
         for output, logits in spec.paired.items():
             activation = get_activation(output)
             probabilities = symbolic.forward(activation, n)
             value, on_logits = spec.sympy_value(probabilities, y), LOSSES[logits].sympy_value(n, y)
             ok, method = equal(value, on_logits, symbols=tuple(n + y))
-            results.append(Identity(f"{output} + {spec.name}", f"{spec.name}({output}(n), y) = {logits}(n, y)", value, on_logits, method, ok))
-            results.append(_pair(f"{output} + {spec.name}", f"s^L = dL/dn of {spec.name}({output}(n)) = the {logits} closed form",
-                                 value, n, LOSSES[logits].sympy_gradient(n, y)))
+            results.append(
+                Identity(
+                    f"{output} + {spec.name}",
+                    f"{spec.name}({output}(n), y) = {logits}(n, y)",
+                    value,
+                    on_logits,
+                    method,
+                    ok,
+                )
+            )
+            results.append(
+                _pair(
+                    f"{output} + {spec.name}",
+                    f"s^L = dL/dn of {spec.name}({output}(n)) = the {logits} closed form",
+                    value,
+                    n,
+                    LOSSES[logits].sympy_gradient(n, y),
+                )
+            )
     denominator = sum(sp.exp(ni) for ni in n)
     p = [sp.exp(ni) / denominator for ni in n]
     ce = LOSSES["softmax_cross_entropy"].sympy_value(n, y)
-    results.append(_pair("softmax_cross_entropy", "dL/dz = softmax(z) sum_j y_j - y for every target row (loss on logits)", ce, n,
-                         [pi * sum(y) - yi for pi, yi in zip(p, y, strict=True)]))
+    results.append(
+        _pair(
+            "softmax_cross_entropy",
+            "dL/dz = softmax(z) sum_j y_j - y for every target row (loss on logits)",
+            ce,
+            n,
+            [pi * sum(y) - yi for pi, yi in zip(p, y, strict=True)],
+        )
+    )
     # the textbook p - y needs sum(y) = 1 (one-hot or a probability vector): substitute y_d = 1 - the others
     one_hot = {y[-1]: 1 - sum(y[:-1])}
-    results.append(_pair("softmax_cross_entropy, rows summing to 1", "dL/dz = softmax(z) - y when sum_j y_j = 1", ce, n,
-                         [pi - yi for pi, yi in zip(p, y, strict=True)], one_hot))
+    results.append(
+        _pair(
+            "softmax_cross_entropy, rows summing to 1",
+            "dL/dz = softmax(z) - y when sum_j y_j = 1",
+            ce,
+            n,
+            [pi - yi for pi, yi in zip(p, y, strict=True)],
+            one_hot,
+        )
+    )
     results.append(prove_batch_mean_scaling(batch))
     return results
 
@@ -83,10 +126,14 @@ def prove_output_sensitivities(d: int = 3, batch: int = 2) -> list[Identity]:
 def _pair(name, statement, loss, n, closed, substitution=None) -> Identity:
     derived = [sp.diff(loss, ni) for ni in n]
     substitution = substitution or {}
-    checks = [equal(sp.sympify(dv).subs(substitution), sp.sympify(cv).subs(substitution), symbols=tuple(loss.free_symbols))
-              for dv, cv in zip(derived, closed, strict=True)]
+    checks = [
+        equal(sp.sympify(dv).subs(substitution), sp.sympify(cv).subs(substitution), symbols=tuple(loss.free_symbols))
+        for dv, cv in zip(derived, closed, strict=True)
+    ]
     methods = sorted({m for _, m in checks})
-    return Identity(name, statement, sp.Matrix(derived), sp.Matrix(closed), " + ".join(methods), all(ok for ok, _ in checks))
+    return Identity(
+        name, statement, sp.Matrix(derived), sp.Matrix(closed), " + ".join(methods), all(ok for ok, _ in checks)
+    )
 
 
 def prove_batch_mean_scaling(batch: int = 2) -> Identity:
@@ -97,10 +144,19 @@ def prove_batch_mean_scaling(batch: int = 2) -> Identity:
     derived = [sp.diff(mean, ni) for ni in n]
     closed = [sp.diff(L(ni), ni) / batch for L, ni in zip(losses, n, strict=True)]
     ok = all(sp.simplify(dv - cv) == 0 for dv, cv in zip(derived, closed, strict=True))
-    return Identity("batch mean", f"d/dn_i (1/B sum_k L_k) = (1/B) dL_i/dn_i, B = {batch}", sp.Matrix(derived), sp.Matrix(closed), "symbolic", ok)
+    return Identity(
+        "batch mean",
+        f"d/dn_i (1/B sum_k L_k) = (1/B) dL_i/dn_i, B = {batch}",
+        sp.Matrix(derived),
+        sp.Matrix(closed),
+        "symbolic",
+        ok,
+    )
 
 
-def jacobian_concrete(p_k: int, p_next: int, convention: str = "row", activation=None) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
+def jacobian_concrete(
+    p_k: int, p_next: int, convention: str = "row", activation=None
+) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
     """(derived dn^{k+1}/dn^k, closed form, W) for concrete sizes, one symbol per weight.
 
     Row convention (seed 003 eq. 26): ``n_i^{k+1} = b_i + sum_q a_q^k w_qi``, W is
@@ -116,7 +172,9 @@ def jacobian_concrete(p_k: int, p_next: int, convention: str = "row", activation
         fprime = sp.diag(*[sp.Derivative(f(nj), nj) for nj in n])
     else:
         a = symbolic.forward(activation, n)
-        fprime = sp.Matrix([engine.sensitivity(engine.SYMPY, activation, n, [int(i == j) for j in range(p_k)]) for i in range(p_k)])
+        fprime = sp.Matrix(
+            [engine.sensitivity(engine.SYMPY, activation, n, [int(i == j) for j in range(p_k)]) for i in range(p_k)]
+        )
     b = [sp.Symbol(f"b_{{{i + 1}}}", real=True) for i in range(p_next)]
     if convention == "row":
         W = sp.Matrix(p_k, p_next, lambda q, i: sp.Symbol(f"w_{{{q + 1},{i + 1}}}", real=True))
@@ -137,16 +195,42 @@ def prove_jacobian_concrete(sizes=((2, 2), (3, 2), (2, 4), (4, 3))) -> list[Iden
     for p_k, p_next in sizes:
         derived_row, closed_row, W_row = jacobian_concrete(p_k, p_next, "row")
         ok = (derived_row - closed_row).applyfunc(sp.simplify) == sp.zeros(p_next, p_k)
-        results.append(Identity("jacobian row", f"dn^(k+1)/dn^k = (W^(k+1))^T F'(n^k), row convention, {p_k} -> {p_next}",
-                                derived_row, closed_row, "symbolic", ok))
+        results.append(
+            Identity(
+                "jacobian row",
+                f"dn^(k+1)/dn^k = (W^(k+1))^T F'(n^k), row convention, {p_k} -> {p_next}",
+                derived_row,
+                closed_row,
+                "symbolic",
+                ok,
+            )
+        )
         derived_col, closed_col, W_col = jacobian_concrete(p_k, p_next, "column")
         ok = (derived_col - closed_col).applyfunc(sp.simplify) == sp.zeros(p_next, p_k)
-        results.append(Identity("jacobian column", f"dn^(k+1)/dn^k = W^(k+1) F'(n^k), column convention, {p_k} -> {p_next}",
-                                derived_col, closed_col, "symbolic", ok))
+        results.append(
+            Identity(
+                "jacobian column",
+                f"dn^(k+1)/dn^k = W^(k+1) F'(n^k), column convention, {p_k} -> {p_next}",
+                derived_col,
+                closed_col,
+                "symbolic",
+                ok,
+            )
+        )
         # same network: the column weight matrix is the transpose of the row one
-        same = derived_row.subs({W_row[q, i]: W_col[i, q] for q in range(p_k) for i in range(p_next)}, simultaneous=True)
-        results.append(Identity("conventions agree", f"row and column conventions give the same Jacobian with W_col = W_row^T, {p_k} -> {p_next}",
-                                same, derived_col, "symbolic", same == derived_col))
+        same = derived_row.subs(
+            {W_row[q, i]: W_col[i, q] for q in range(p_k) for i in range(p_next)}, simultaneous=True
+        )
+        results.append(
+            Identity(
+                "conventions agree",
+                f"row and column conventions give the same Jacobian with W_col = W_row^T, {p_k} -> {p_next}",
+                same,
+                derived_col,
+                "symbolic",
+                same == derived_col,
+            )
+        )
     return results
 
 
@@ -165,8 +249,18 @@ def prove_jacobian_any_width() -> Identity:
     # sympy gives Sum(KroneckerDelta(j, q) f'(n_q) w_qi); doit() picks q = j under the condition j <= p
     evaluated = derived.doit()
     closed = w[j, i] * sp.Derivative(f(n[j]), n[j])
-    pieces = dict((cond, expr) for expr, cond in evaluated.args) if isinstance(evaluated, sp.Piecewise) else {sp.true: evaluated}
+    pieces = (
+        dict((cond, expr) for expr, cond in evaluated.args)
+        if isinstance(evaluated, sp.Piecewise)
+        else {sp.true: evaluated}
+    )
     on_range = pieces.get(sp.Le(j, p), pieces.get(sp.true))
     ok = on_range is not None and sp.simplify(on_range - closed) == 0
-    return Identity("jacobian any width", "d n_i^(k+1) / d n_j^k = w_(j,i) f'(n_j) for every width p and 1 <= j <= p",
-                    evaluated, closed, "symbolic (indexed sum, KroneckerDelta)", ok)
+    return Identity(
+        "jacobian any width",
+        "d n_i^(k+1) / d n_j^k = w_(j,i) f'(n_j) for every width p and 1 <= j <= p",
+        evaluated,
+        closed,
+        "symbolic (indexed sum, KroneckerDelta)",
+        ok,
+    )

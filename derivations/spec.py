@@ -1,5 +1,6 @@
 """Worked-example spec files: a network, one example and a learning rate as data (TOML or
-JSON), read and checked here, replayed exactly by :func:`derivations.replay.from_spec` with the errata of the numbers a text printed.
+JSON), read and checked here, replayed exactly by :func:`derivations.replay.from_spec` with the
+errata of the numbers a text printed.
 
 The keys (TOML shown; JSON takes the same)::
 
@@ -37,27 +38,41 @@ fix; text from the file is data, never evaluated. :mod:`derivations.replay` runs
 
 Example:
     >>> ex = read_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1",
-    ...                 "x": [1, 1], "y": [0], "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}]})
+    ...                 "x": [1, 1], "y": [0],
+    ...                 "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}]})
     >>> ex.weights[1], ex.learning_rate
     ([[1], [1]], 1/10)
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from importlib import resources
 
 import sympy as sp
 
-from derivations import engine, grammar, symbolic
-from derivations.derivation import Printed
+from derivations import engine, specfile, symbolic
 from funcmlp.registry.activations import get_activation
 from funcmlp.registry.losses import get_loss
 
-KEYS = ("name", "title", "convention", "activations", "loss", "learning_rate", "x", "y", "steps", "layers", "printed", "notes",
-        "momentum", "l2")
+KEYS = (
+    "name",
+    "title",
+    "convention",
+    "activations",
+    "loss",
+    "learning_rate",
+    "x",
+    "y",
+    "steps",
+    "layers",
+    "printed",
+    "notes",
+    "momentum",
+    "l2",
+    "update",
+)
 MAX_STEPS = 100_000
 """The most gradient steps a spec replays (:mod:`derivations.iterate` runs them)."""
 REQUIRED = ("activations", "loss", "x", "layers")
@@ -84,6 +99,7 @@ class WorkedExample:
     steps: int = 1
     fixed: tuple = ()  # per layer, a frozenset of the parameters kept ("W", "b")
     thresholds: tuple = ()  # per layer, True where the file gives theta (b = -theta, shown as theta)
+    update: str = "batch"  # "batch": one step on the mean loss; "online": one step per example, in order
     momentum: sp.Expr | None = None  # Delta w(t) = -eta dL/dw + momentum Delta w(t - 1)
     l2: sp.Expr | None = None  # L + l2/2 sum of the squared weights (not biases)
 
@@ -93,82 +109,10 @@ class WorkedExample:
         return None if self.loss == OUTPUT else get_loss(self.loss)
 
     def network(self, layers=None) -> engine.Net:
-        """The network for :mod:`derivations.engine`, with ``layers`` ((W rows, b or None), row convention) or its own."""
+        """The network for :mod:`derivations.engine`, with ``layers`` ((W rows, b or None), row convention)
+        or its own."""
         layers = tuple(zip(self.weights, self.biases, strict=True)) if layers is None else tuple(layers)
         return engine.Net(tuple(get_activation(a) for a in self.activations), self.loss_entry, layers)
-
-
-def number(value, where: str) -> sp.Expr:
-    """A spec number, read exactly by :func:`derivations.grammar.parse` (decimals, fractions, a safe grammar)."""
-    return grammar.parse(value, where)
-
-
-def brief(value, width: int = 60) -> str:
-    """``repr(value)`` cut to ``width`` characters (a message stays one readable line)."""
-    text = repr(value)
-    return text if len(text) <= width else text[:width - 4] + " ..."
-
-
-def _vector(values, where: str) -> list:
-    if not isinstance(values, (list, tuple)) or not values:
-        raise ValueError(f"{where} must be a non-empty list of numbers, got {brief(values)}")
-    return [number(v, f"{where}[{i}]") for i, v in enumerate(values)]
-
-
-def _matrix(rows, where: str) -> list:
-    if not isinstance(rows, (list, tuple)) or not rows or not all(isinstance(r, (list, tuple)) for r in rows):
-        raise ValueError(f"{where} must be a list of rows (a list of lists of numbers), got {brief(rows)}")
-    if len({len(r) for r in rows}) != 1:
-        raise ValueError(f"{where} has rows of different lengths {brief([len(r) for r in rows])}; every row needs the same number of "
-                         "entries")
-    return [[number(v, f"{where}[{i}][{j}]") for j, v in enumerate(row)] for i, row in enumerate(rows)]
-
-
-def _transpose(m):
-    return [list(col) for col in zip(*m, strict=True)]
-
-
-def _load(source) -> tuple[dict, str]:
-    if isinstance(source, dict):
-        return source, "spec"
-    path = os.fspath(source)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"worked-example spec {path} does not exist")
-    try:
-        if path.endswith(".json"):
-            with open(path, encoding="utf-8") as handle:
-                return json.load(handle), path
-        try:
-            import tomllib
-        except ModuleNotFoundError:  # Python 3.10
-            import tomli as tomllib
-        with open(path, "rb") as handle:
-            return tomllib.load(handle), path
-    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError and TOMLDecodeError are ValueErrors
-        raise ValueError(f"{path} is not valid {'JSON' if path.endswith('.json') else 'TOML'}: {error}") from None
-    except RecursionError:
-        raise ValueError(f"{path} nests arrays deeper than its parser can read; a spec nests at most 3 levels "
-                         "(a matrix of numbers, a batch of examples)") from None
-
-
-def _printed(entries: dict, where: str) -> dict:
-    if not isinstance(entries, dict):
-        raise ValueError(f"{where}.printed must be a table of step name -> printed values, got {entries!r}")
-    printed = {}
-    for step, entry in entries.items():
-        if isinstance(entry, dict):
-            unknown = set(entry) - {"values", "where", "slip", "slips"}
-            if unknown or "values" not in entry:
-                raise ValueError(f"printed.{step!r} takes values (required), where, slip and slips; got keys {sorted(entry)}")
-            values, label, slip, slips = entry["values"], entry.get("where", step), entry.get("slip", ""), entry.get("slips", {})
-        else:
-            values, label, slip, slips = entry, step, "", {}
-        if not isinstance(values, (list, tuple)):
-            values = [values]  # one number: a single entry ("a^1_2") or a one-value step ("L")
-        flat = [v for row in values for v in row] if values and isinstance(values[0], (list, tuple)) else list(values)
-        texts = [grammar.printed_decimal(v, f"printed.{step!r}[{i}]") for i, v in enumerate(flat)]
-        printed[step] = tuple(Printed(text, label, str(slips.get(str(i), slip))) for i, text in enumerate(texts))
-    return printed
 
 
 def read_spec(source, *, name: str | None = None, steps: int | None = None) -> WorkedExample:
@@ -177,7 +121,7 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
 
     Every problem is a ``ValueError`` naming the key, what was expected and the fix.
     """
-    spec, origin = _load(source)
+    spec, origin = specfile.load(source)
     if not isinstance(spec, dict):
         raise ValueError(f"{origin}: a spec is a table of keys ({', '.join(KEYS)}), got {type(spec).__name__}")
     unknown = [k for k in spec if k not in KEYS]
@@ -188,30 +132,46 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
         raise ValueError(f"{origin}: missing key {missing[0]!r}; a spec needs {', '.join(REQUIRED)}")
     convention = spec.get("convention", "row")
     if convention not in ("row", "column"):
-        raise ValueError(f"convention is {convention!r}; expected \"row\" (n = a W + b, W is (in, out)) or \"column\" (z = W a + b, W is (out, in))")
+        raise ValueError(
+            f'convention is {convention!r}; expected "row" (n = a W + b, W is (in, out)) or "column" (z = W a + '
+            "b, W is (out, in))"
+        )
     steps = spec.get("steps", 1) if steps is None else steps
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be a whole number of gradient steps from 1 to {MAX_STEPS}, got {steps!r}")
     names = spec["activations"]
     if not isinstance(names, (list, tuple)) or not names or not all(isinstance(a, str) for a in names):
-        raise ValueError(f"activations must be a list of names, one per layer, e.g. [\"sigmoid\", \"identity\"]; got {names!r}")
+        raise ValueError(
+            f'activations must be a list of names, one per layer, e.g. ["sigmoid", "identity"]; got {names!r}'
+        )
     activations = [symbolic.require_symbolic(get_activation(a)) for a in names]
     batched = isinstance(spec["x"], (list, tuple)) and bool(spec["x"]) and isinstance(spec["x"][0], (list, tuple))
-    xs = _matrix(spec["x"], "x") if batched else [_vector(spec["x"], "x")]
+    xs = specfile.matrix(spec["x"], "x") if batched else [specfile.vector(spec["x"], "x")]
     output = spec["loss"] == OUTPUT
     if output == ("y" in spec):
-        raise ValueError("y: loss = \"output\" takes no target; leave y out" if output else
-                         "missing key 'y': the targets, one row per example (or loss = \"output\" for the network's own gradients)")
-    ys = [[] for _ in xs] if output else _matrix(spec["y"], "y") if batched and isinstance(spec["y"], (list, tuple)) and spec["y"] and isinstance(spec["y"][0], (list, tuple)) \
-        else ([[v] for v in _vector(spec["y"], "y")] if batched else [_vector(spec["y"], "y")])
+        raise ValueError(
+            'y: loss = "output" takes no target; leave y out'
+            if output
+            else "missing key 'y': the targets, one row per example "
+            '(or loss = "output" for the network\'s own gradients)'
+        )
+    ys = (
+        [[] for _ in xs]
+        if output
+        else specfile.matrix(spec["y"], "y")
+        if batched and isinstance(spec["y"], (list, tuple)) and spec["y"] and isinstance(spec["y"][0], (list, tuple))
+        else ([[v] for v in specfile.vector(spec["y"], "y")] if batched else [specfile.vector(spec["y"], "y")])
+    )
     if len(ys) != len(xs):
         raise ValueError(f"y has {len(ys)} examples, x has {len(xs)}; give one target per example")
     x, y = xs[0], ys[0]
     layers = spec["layers"]
     if not isinstance(layers, (list, tuple)) or len(layers) != len(activations):
         count = len(layers) if isinstance(layers, (list, tuple)) else layers
-        raise ValueError(f"layers has {count} tables, expected {len(activations)}: one [[layers]] table with W and b per activation")
-    _check_size(layers, len(xs), steps)
+        raise ValueError(
+            f"layers has {count} tables, expected {len(activations)}: one [[layers]] table with W and b per activation"
+        )
+    specfile.check_size(layers, len(xs), steps)
     weights, biases, fixed, inputs = [], [], [], len(x)
     for k, layer in enumerate(layers, start=1):
         W, b, kept = _layer(k, layer, inputs, convention)
@@ -221,7 +181,9 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
         fixed.append(kept)
         inputs = len(W[0])
     if len(y) != inputs and not output:
-        raise ValueError(f"y has {len(y)} values{' per example' if batched else ''}, expected {inputs} (units of the last layer)")
+        raise ValueError(
+            f"y has {len(y)} values{' per example' if batched else ''}, expected {inputs} (units of the last layer)"
+        )
     if not output:
         get_loss(spec["loss"]).check_output(activations[-1], inputs)
     notes = spec.get("notes", [])
@@ -229,58 +191,60 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
         raise ValueError("notes must be a list of strings")
     default_name = os.path.splitext(os.path.basename(origin))[0] if origin != "spec" else "example"
     return WorkedExample(
-        name=name or str(spec.get("name", default_name)), title=str(spec.get("title", default_name)),
-        activations=tuple(names), loss=OUTPUT if output else get_loss(spec["loss"]).name, learning_rate=_learning_rate(spec, steps),
-        x=tuple(tuple(r) for r in xs), y=tuple(tuple(r) for r in ys), weights=tuple(weights), biases=tuple(biases),
-        convention=convention, printed=_printed(spec.get("printed", {}), origin), notes=tuple(notes), steps=steps,
-        fixed=tuple(fixed), thresholds=tuple(isinstance(layer, dict) and "theta" in layer for layer in layers), momentum=_coefficient(spec, "momentum", below_one=True), l2=_coefficient(spec, "l2"),
+        name=name or str(spec.get("name", default_name)),
+        title=str(spec.get("title", default_name)),
+        activations=tuple(names),
+        loss=OUTPUT if output else get_loss(spec["loss"]).name,
+        learning_rate=_learning_rate(spec, steps),
+        x=tuple(tuple(r) for r in xs),
+        y=tuple(tuple(r) for r in ys),
+        weights=tuple(weights),
+        biases=tuple(biases),
+        convention=convention,
+        printed=specfile.printed_values(spec.get("printed", {}), origin),
+        notes=tuple(notes),
+        steps=steps,
+        update=_update(spec),
+        fixed=tuple(fixed),
+        thresholds=tuple(isinstance(layer, dict) and "theta" in layer for layer in layers),
+        momentum=_coefficient(spec, "momentum", below_one=True),
+        l2=_coefficient(spec, "l2"),
     )
 
 
-MAX_PARAMETERS = 1_000
-"""The largest network a worked example replays (every entry exact and shown): a textbook's size."""
-MAX_EXAMPLES = 100
-MAX_WORK = 2_000_000
-"""The most parameter-steps (parameters x examples x steps) a replay runs: about half a minute."""
-
-
-def _check_size(layers, examples: int, steps: int) -> None:
-    """Refuse, before any number is read, a network or a replay too big to read or to wait for."""
-    def entries(table, key):
-        value = table.get(key) if isinstance(table, dict) else None
-        if not isinstance(value, (list, tuple)):
-            return 0
-        return sum(len(row) if isinstance(row, (list, tuple)) else 1 for row in value)
-
-    parameters = sum(entries(layer, "W") + entries(layer, "b") + entries(layer, "theta") for layer in layers)
-    if parameters > MAX_PARAMETERS:
-        raise ValueError(f"layers: the network has {parameters:,} parameters; a worked example shows every entry of networks of at "
-                         f"most {MAX_PARAMETERS:,} (check a big network's gradients with funcmlp check or funcmlp derive check)")
-    if examples > MAX_EXAMPLES:
-        raise ValueError(f"x: {examples:,} examples; a worked example replays a batch of at most {MAX_EXAMPLES}")
-    if parameters * examples * steps > MAX_WORK:
-        raise ValueError(f"steps: {steps:,} steps of {parameters:,} parameters on {examples} example(s) is "
-                         f"{parameters * examples * steps:,} parameter-steps; a replay runs at most {MAX_WORK:,} "
-                         f"(about half a minute): at most {MAX_WORK // (parameters * examples):,} steps here")
+def _update(spec: dict) -> str:
+    update = spec.get("update", "batch")
+    if update not in ("batch", "online"):
+        raise ValueError(
+            f'update is {specfile.brief(update)}; expected "batch" (one step on the mean loss of the examples) or '
+            '"online" (one step per example, in order)'
+        )
+    if update == "online" and "learning_rate" not in spec:
+        raise ValueError(
+            'update = "online" takes steps on the examples: give a learning_rate, e.g. learning_rate = "0.5"'
+        )
+    return update
 
 
 def _learning_rate(spec: dict, steps: int):
     """The learning rate, or None where the spec leaves it out (gradients only: one step, no update)."""
     if "learning_rate" not in spec:
         if steps > 1:
-            raise ValueError(f"steps is {steps}; gradient steps need a learning_rate, e.g. learning_rate = \"0.5\"")
+            raise ValueError(f'steps is {steps}; gradient steps need a learning_rate, e.g. learning_rate = "0.5"')
         return None
-    return number(spec["learning_rate"], "learning_rate")
+    return specfile.number(spec["learning_rate"], "learning_rate")
 
 
 def _coefficient(spec: dict, key: str, below_one: bool = False):
     """An optional coefficient: ``momentum`` in [0, 1), ``l2`` >= 0; None when left out."""
     if key not in spec:
         return None
-    value = number(spec[key], key)
+    value = specfile.number(spec[key], key)
     if value < 0 or (below_one and value >= 1):
-        raise ValueError(f"{key} is {spec[key]!r}; expected a number " + ("from 0 up to (not including) 1, e.g. \"0.9\"" if below_one
-                         else "of at least 0, e.g. \"0.01\""))
+        raise ValueError(
+            f"{key} is {spec[key]!r}; expected a number "
+            + ('from 0 up to (not including) 1, e.g. "0.9"' if below_one else 'of at least 0, e.g. "0.01"')
+        )
     return value
 
 
@@ -291,27 +255,39 @@ def _layer(k: int, layer, inputs: int, convention: str) -> tuple:
     """One ``[[layers]]`` table: (W in the row convention, b or None, the fixed parameter names)."""
     if not isinstance(layer, dict) or "W" not in layer or set(layer) - set(LAYER_KEYS):
         got = sorted(layer) if isinstance(layer, dict) else layer
-        raise ValueError(f"layers[{k}] takes the keys W (required), b or theta (thresholds, b = -theta; neither: a layer "
-                         f"without biases) and fixed; got {got!r}")
+        raise ValueError(
+            f"layers[{k}] takes the keys W (required), b or theta (thresholds, b = -theta; neither: a layer "
+            f"without biases) and fixed; got {got!r}"
+        )
     if "b" in layer and "theta" in layer:
-        raise ValueError(f"layers[{k}] has both b and theta; give the biases b or the thresholds theta (b = -theta), not both")
-    W = _matrix(layer["W"], f"layers[{k}].W")
+        raise ValueError(
+            f"layers[{k}] has both b and theta; give the biases b or the thresholds theta (b = -theta), not both"
+        )
+    W = specfile.matrix(layer["W"], f"layers[{k}].W")
     column = convention == "column"
     key = "theta" if "theta" in layer else "b"
-    b = _vector(layer[key], f"layers[{k}].{key}") if key in layer else None
+    b = specfile.vector(layer[key], f"layers[{k}].{key}") if key in layer else None
     units = len(b) if b is not None else (len(W) if column else len(W[0]))
     rows, cols = (units, inputs) if column else (inputs, units)
     what = ("units", "inputs") if column else ("inputs", "units")
     if len(W) != rows:
-        raise ValueError(f"layers[{k}].W has {len(W)} rows, expected {rows} ({what[0]} of layer {k}, {convention} convention)")
+        raise ValueError(
+            f"layers[{k}].W has {len(W)} rows, expected {rows} ({what[0]} of layer {k}, {convention} convention)"
+        )
     if len(W[0]) != cols:
-        raise ValueError(f"layers[{k}].W has {len(W[0])} columns, expected {cols} ({what[1]} of layer {k}, {convention} convention)")
+        raise ValueError(
+            f"layers[{k}].W has {len(W[0])} columns, expected {cols} ({what[1]} of layer {k}, {convention} convention)"
+        )
     kept = layer.get("fixed", [])
     if not isinstance(kept, (list, tuple)) or not set(kept) <= {"W", "b"} or len(set(kept)) != len(kept):
-        raise ValueError(f"layers[{k}].fixed is {kept!r}; expected a list of the parameters kept, [\"W\"], [\"b\"] or [\"W\", \"b\"]")
+        raise ValueError(
+            f'layers[{k}].fixed is {kept!r}; expected a list of the parameters kept, ["W"], ["b"] or ["W", "b"]'
+        )
     if "b" in kept and b is None:
-        raise ValueError(f"layers[{k}].fixed names b, but the layer has no b; give b (or theta) or take \"b\" out of fixed")
-    return (_transpose(W) if column else W), b, frozenset(kept)
+        raise ValueError(
+            f'layers[{k}].fixed names b, but the layer has no b; give b (or theta) or take "b" out of fixed'
+        )
+    return (specfile.transpose(W) if column else W), b, frozenset(kept)
 
 
 SEED_EXAMPLES = ("seed000_house_price", "seed002_sigmoid_221", "seed003_relu_linear")

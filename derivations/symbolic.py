@@ -23,6 +23,7 @@ import sympy as sp
 
 from funcmlp.registry.activations import Activation
 
+
 def require_symbolic(activation: Activation) -> Activation:
     """The activation, or a ``ValueError`` naming what is missing for derivations."""
     if not activation.spec.symbolic:
@@ -86,7 +87,11 @@ def activation_function(activation: Activation, derivative: str = "derived"):
     the derived one per activation)."""
     spec, alpha = activation.spec, activation.symbolic_alpha()
     key = (spec, activation.alpha, derivative)  # the entry itself: a re-registered name is new
-    slope = (lambda t: sp.diff(spec.sympy_forward(t, alpha), t)) if derivative == "derived" else (lambda t: spec.sympy_derivative(t, alpha))
+    slope = (
+        (lambda t: sp.diff(spec.sympy_forward(t, alpha), t))
+        if derivative == "derived"
+        else (lambda t: spec.sympy_derivative(t, alpha))
+    )
     return _function(key, f"{activation.name}_{derivative}", lambda t: spec.sympy_forward(t, alpha), slope)
 
 
@@ -95,7 +100,7 @@ def slope_function(activation: Activation):
     (cached): the closed forms of large networks are built from it without sympy evaluating
     the rule (and its assumptions) on every net input's whole expression."""
     spec, alpha = activation.spec, activation.symbolic_alpha()
-    rule = lambda t: spec.sympy_derivative(t, alpha)  # noqa: E731
+    rule = lambda t: spec.sympy_derivative(t, alpha)
     return _function((spec, activation.alpha, "slope"), f"{activation.name}_slope", rule, lambda t: sp.diff(rule(t), t))
 
 

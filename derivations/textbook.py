@@ -46,7 +46,8 @@ CHAIN_LIMIT = 20
 
 
 def _in_terms_of_output(expr, activation, n: list, a: list):
-    """``expr`` with the activation's forward rule of each ``n_j`` written as ``a_j`` (sigma(n) (1 - sigma(n)) -> a (1 - a))."""
+    """``expr`` with the activation's forward rule of each ``n_j`` written as ``a_j``
+    (sigma(n) (1 - sigma(n)) -> a (1 - a))."""
     spec, alpha = activation.spec, activation.symbolic_alpha()
     forward = [spec.sympy_forward(v, alpha) for v in n] if spec.elementwise else spec.sympy_forward(list(n), alpha)
     return sp.sympify(expr).subs({f: ai for f, ai in zip(forward, a, strict=True) if not f.is_Symbol})
@@ -67,17 +68,26 @@ def annotate(d, ex):
     weights_count = sum(len(W) * len(W[0]) for W in ex.weights)
     parameters = weights_count + sum(len(b) for b in ex.biases if b is not None)
     if len(ex.x) != 1 or parameters > LIMIT:
-        d.notes.append(f"each step is written entry by entry for one example of a network of at most {LIMIT} parameters; "
-                       + ("this is a batch" if len(ex.x) != 1 else f"this network has {parameters}"))
+        d.notes.append(
+            f"each step is written entry by entry for one example of a network of at most {LIMIT} parameters; "
+            + ("this is a batch" if len(ex.x) != 1 else f"this network has {parameters}")
+        )
         return d
     if weights_count > CHAIN_LIMIT:
-        d.notes.append(f"every dL/dw is factored by the chain rule for networks of at most {CHAIN_LIMIT} weights (this one has "
-                       f"{weights_count}); ask for one with --chain 'w^k_{{r,c}}' (derivations.textbook.chain_rule)")
+        d.notes.append(
+            f"every dL/dw is factored by the chain rule for networks of at most {CHAIN_LIMIT} weights (this one has "
+            f"{weights_count}); ask for one with --chain 'w^k_{{r,c}}' (derivations.textbook.chain_rule)"
+        )
     values, lines = d.values, {}
     note = Notation(ex.convention == "column")
     outputs_of = {}  # n symbol -> its a symbol: f'(n) written through a = f(n)
-    alg = engine.Algebra(add=note.add, mul=note.mul, slope=lambda act, v: _in_terms_of_output(
-        _readable(symbolic.derivative(act, v), act, v, prime=True), act, [v], [outputs_of[v]]))
+    alg = engine.Algebra(
+        add=note.add,
+        mul=note.mul,
+        slope=lambda act, v: _in_terms_of_output(
+            _readable(symbolic.derivative(act, v), act, v, prime=True), act, [v], [outputs_of[v]]
+        ),
+    )
     activations = [get_activation(name) for name in ex.activations]
     loss, depth = ex.loss_entry, len(ex.weights)
     y = [note.entry("y", None, j + 1, v) for j, v in enumerate(ex.y[0])]
@@ -89,22 +99,31 @@ def annotate(d, ex):
         n = [note.entry("n", k, j + 1, v) for j, v in enumerate(values[f"n^{k}"])]
         a = [note.entry("a", k, j + 1, v) for j, v in enumerate(values[f"a^{k}"])]
         thresholds = ex.thresholds[k - 1] if ex.thresholds else False
-        biases = None if b is None else [note.mul(-1, note.entry("theta", k, j + 1, -b[j])) if thresholds else note.entry("b", k, j + 1, b[j])
-                                         for j in units]
+        biases = (
+            None
+            if b is None
+            else [
+                note.mul(-1, note.entry("theta", k, j + 1, -b[j])) if thresholds else note.entry("b", k, j + 1, b[j])
+                for j in units
+            ]
+        )
         sums = engine.net_input(alg, w, biases, A[-1])
         lines[f"n^{k}"] = [note.line(n[j], sums[j], values[f"n^{k}"][j]) for j in units]
         act = activations[k - 1]
         rule = engine.SYMPY.activate(act, n)
         lines[f"a^{k}"] = [note.line(a[j], _readable(rule[j], act, n[j]), values[f"a^{k}"][j]) for j in units]
-        outputs_of.update(zip(n, a))
+        outputs_of.update(zip(n, a, strict=False))
         A.append(a), N.append(n), Ws.append(w)
     output = activations[-1]
     paired = loss and loss.spec.paired.get(output.name)
-    # in the loss's own terms (a paired loss too: -y log a, not its logits form); loss = "output": the sum of the outputs
+    # in the loss's own terms (a paired loss too: -y log a, not its logits form);
+    # loss = "output": the sum of the outputs
     value = note.add(*A[depth]) if loss is None else loss.spec.sympy_value(A[depth], y)
     l2 = None if ex.l2 is None else note.value(symbol("l2", r"\lambda", note.latex), ex.l2)
     if l2 is not None:  # + l2/2 sum of the squared weights
-        value = note.add(value, note.mul(sp.Rational(1, 2), l2, note.add(*[sp.Pow(w, 2) for W in Ws[1:] for row in W for w in row])))
+        value = note.add(
+            value, note.mul(sp.Rational(1, 2), l2, note.add(*[sp.Pow(w, 2) for W in Ws[1:] for row in W for w in row]))
+        )
     lines["L"] = [note.line(symbol("L", "L", note.latex), value, values["L"][0])]
     S = {}
     for k in range(depth, 0, -1):
@@ -112,18 +131,28 @@ def annotate(d, ex):
         if k == depth:
             forms = engine.loss_terms(alg, loss, act, N[k], y, A[k])[1]
         else:
-            upstream = [note.partial("L", f"a^{k}_{i + 1}", "L", f"a^{{{k}}}_{{{i + 1}}}", v) for i, v in enumerate(values[f"dL/da^{k}"])]
+            upstream = [
+                note.partial("L", f"a^{k}_{i + 1}", "L", f"a^{{{k}}}_{{{i + 1}}}", v)
+                for i, v in enumerate(values[f"dL/da^{k}"])
+            ]
             sums = engine.upstream(alg, Ws[k + 1], S[k + 1])
-            lines[f"dL/da^{k}"] = [note.line(g, total, values[f"dL/da^{k}"][i]) for i, (g, total) in enumerate(zip(upstream, sums, strict=True))]
+            lines[f"dL/da^{k}"] = [
+                note.line(g, total, values[f"dL/da^{k}"][i])
+                for i, (g, total) in enumerate(zip(upstream, sums, strict=True))
+            ]
             forms = engine.sensitivity(alg, act, N[k], upstream)
-        if not act.is_elementwise or (k == depth and paired):  # a vector activation's product, a paired loss's logits form
+        if not act.is_elementwise or (
+            k == depth and paired
+        ):  # a vector activation's product, a paired loss's logits form
             forms = [_in_terms_of_output(form, act, N[k], A[k]) for form in forms]
         S[k] = [note.entry("s", k, j + 1, v) for j, v in enumerate(values[f"s^{k}"])]
         lines[f"s^{k}"] = [note.line(S[k][j], form, values[f"s^{k}"][j]) for j, form in enumerate(forms)]
     if "dL/da^0" in values:  # the gradient with respect to the inputs
         gradient = [note.partial("L", f"x_{i + 1}", "L", f"x_{{{i + 1}}}", v) for i, v in enumerate(values["dL/da^0"])]
         sums = engine.upstream(alg, Ws[1], S[1])
-        lines["dL/da^0"] = [note.line(g, total, values["dL/da^0"][i]) for i, (g, total) in enumerate(zip(gradient, sums, strict=True))]
+        lines["dL/da^0"] = [
+            note.line(g, total, values["dL/da^0"][i]) for i, (g, total) in enumerate(zip(gradient, sums, strict=True))
+        ]
     output_gradient = _output_gradient(ex, values)
     chain = weights_count <= CHAIN_LIMIT and l2 is None  # the factors of the loss's data term only: not with L2
     for k in range(depth, 0, -1):
@@ -131,7 +160,10 @@ def annotate(d, ex):
         rows, cols = (len(W[0]), len(W)) if note.column else (len(W), len(W[0]))
         products = engine.weight_gradient(alg, S[k], A[k - 1])
         if l2 is not None:
-            products = [[note.add(p, note.mul(l2, w)) for p, w in zip(row, w_row, strict=True)] for row, w_row in zip(products, Ws[k], strict=True)]
+            products = [
+                [note.add(p, note.mul(l2, w)) for p, w in zip(row, w_row, strict=True)]
+                for row, w_row in zip(products, Ws[k], strict=True)
+            ]
         grad_lines, new_lines = [], []
         for r in range(rows):
             for c in range(cols):
@@ -141,8 +173,18 @@ def annotate(d, ex):
                 grad = note.partial("L", w.name, "L", note.latex[w], values[f"dL/dW^{k}"][index])
                 grad_lines.append(note.line(grad, products[i][j], values[f"dL/dW^{k}"][index]))
                 if chain:
-                    grad_lines.append(_chain_line(note, k, i, j, activations[k - 1], k == depth and paired is not None, values,
-                                                  output_gradient if k == depth else None))
+                    grad_lines.append(
+                        _chain_line(
+                            note,
+                            k,
+                            i,
+                            j,
+                            activations[k - 1],
+                            k == depth and paired is not None,
+                            values,
+                            output_gradient if k == depth else None,
+                        )
+                    )
                 if f"W^{k} new" in values:  # not a fixed W
                     new = symbol(f"{w.name} new", rf"({note.latex[w]})_{{\mathrm{{new}}}}", note.latex)
                     new_lines.append(note.line(new, engine.update(alg, w, eta, grad)[0], values[f"W^{k} new"][index]))
@@ -150,21 +192,39 @@ def annotate(d, ex):
         if ex.biases[k - 1] is None:
             continue
         if ex.thresholds and ex.thresholds[k - 1]:  # b = -theta: dL/dtheta = -s, theta + eta s
-            grad_t = [note.partial("L", f"theta^{k}_{j + 1}", "L", rf"\theta^{{{k}}}_{{{j + 1}}}", v)
-                      for j, v in enumerate(values[f"dL/dtheta^{k}"])]
-            lines[f"dL/dtheta^{k}"] = [note.line(g, note.mul(-1, S[k][j]), values[f"dL/dtheta^{k}"][j]) for j, g in enumerate(grad_t)]
+            grad_t = [
+                note.partial("L", f"theta^{k}_{j + 1}", "L", rf"\theta^{{{k}}}_{{{j + 1}}}", v)
+                for j, v in enumerate(values[f"dL/dtheta^{k}"])
+            ]
+            lines[f"dL/dtheta^{k}"] = [
+                note.line(g, note.mul(-1, S[k][j]), values[f"dL/dtheta^{k}"][j]) for j, g in enumerate(grad_t)
+            ]
             if f"theta^{k} new" in values:
                 lines[f"theta^{k} new"] = [
-                    note.line(symbol(f"theta^{k}_{j + 1} new", rf"(\theta^{{{k}}}_{{{j + 1}}})_{{\mathrm{{new}}}}", note.latex),
-                              engine.update(alg, note.entry("theta", k, j + 1), eta, g)[0], values[f"theta^{k} new"][j])
-                    for j, g in enumerate(grad_t)]
+                    note.line(
+                        symbol(
+                            f"theta^{k}_{j + 1} new", rf"(\theta^{{{k}}}_{{{j + 1}}})_{{\mathrm{{new}}}}", note.latex
+                        ),
+                        engine.update(alg, note.entry("theta", k, j + 1), eta, g)[0],
+                        values[f"theta^{k} new"][j],
+                    )
+                    for j, g in enumerate(grad_t)
+                ]
             continue
-        grad_b = [note.partial("L", f"b^{k}_{j + 1}", "L", f"b^{{{k}}}_{{{j + 1}}}", v) for j, v in enumerate(values[f"dL/db^{k}"])]
+        grad_b = [
+            note.partial("L", f"b^{k}_{j + 1}", "L", f"b^{{{k}}}_{{{j + 1}}}", v)
+            for j, v in enumerate(values[f"dL/db^{k}"])
+        ]
         lines[f"dL/db^{k}"] = [note.line(g, S[k][j], values[f"dL/db^{k}"][j]) for j, g in enumerate(grad_b)]
         if f"b^{k} new" in values:  # not a fixed b
-            lines[f"b^{k} new"] = [note.line(symbol(f"b^{k}_{j + 1} new", rf"(b^{{{k}}}_{{{j + 1}}})_{{\mathrm{{new}}}}", note.latex),
-                                             engine.update(alg, note.entry("b", k, j + 1), eta, g)[0], values[f"b^{k} new"][j])
-                                   for j, g in enumerate(grad_b)]
+            lines[f"b^{k} new"] = [
+                note.line(
+                    symbol(f"b^{k}_{j + 1} new", rf"(b^{{{k}}}_{{{j + 1}}})_{{\mathrm{{new}}}}", note.latex),
+                    engine.update(alg, note.entry("b", k, j + 1), eta, g)[0],
+                    values[f"b^{k} new"][j],
+                )
+                for j, g in enumerate(grad_b)
+            ]
     d.steps = [replace(step, lines=tuple(lines.get(step.name, ()))) for step in d.steps]
     return d
 
@@ -187,16 +247,22 @@ def chain_rule(d, ex, weight: str) -> Line:
     Example:
         >>> from derivations.spec import read_spec
         >>> from derivations.replay import run
-        >>> ex = read_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1", "x": [1, 2], "y": [0],
+        >>> ex = read_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1",
+        ...                 "x": [1, 2], "y": [0],
         ...                 "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}]})
         >>> print(chain_rule(run(ex), ex, "w^1_{2,1}").text())
         dL/dw^1_{2,1} = dL/da^1_1 * da^1_1/dn^1_1 * dn^1_1/dw^1_{2,1} = (12)(1)(2) = 24
     """
     match = re.fullmatch(r"w\^(\d+)_\{(\d+),(\d+)\}", weight.strip())
     if not match:
-        raise ValueError(f"a weight is named w^k_{{r,c}} (layer k, row r and column c of W^k as the spec file writes it), got {weight!r}")
+        raise ValueError(
+            f"a weight is named w^k_{{r,c}} (layer k, row r and column c of W^k as the spec file writes it), "
+            f"got {weight!r}"
+        )
     if len(ex.x) != 1:
-        raise ValueError("the chain-rule factorisation is for one example; a batch's dL/dw is the mean of each example's")
+        raise ValueError(
+            "the chain-rule factorisation is for one example; a batch's dL/dw is the mean of each example's"
+        )
     k, r, c = (int(g) for g in match.groups())
     if not 1 <= k <= len(ex.weights):
         raise ValueError(f"{weight}: the network has layers 1 to {len(ex.weights)}, not {k}")
@@ -208,8 +274,16 @@ def chain_rule(d, ex, weight: str) -> Line:
     i, j = (c - 1, r - 1) if column else (r - 1, c - 1)
     note, depth = Notation(column), len(ex.weights)
     paired = ex.loss_entry and ex.loss_entry.spec.paired.get(ex.activations[-1])
-    return _chain_line(note, k, i, j, get_activation(ex.activations[k - 1]), k == depth and paired is not None, d.values,
-                       _output_gradient(ex, d.values) if k == depth else None)
+    return _chain_line(
+        note,
+        k,
+        i,
+        j,
+        get_activation(ex.activations[k - 1]),
+        k == depth and paired is not None,
+        d.values,
+        _output_gradient(ex, d.values) if k == depth else None,
+    )
 
 
 def _chain_line(note: Notation, k, i, j, activation, through_logits, values, output_gradient) -> Line:
@@ -218,17 +292,35 @@ def _chain_line(note: Notation, k, i, j, activation, through_logits, values, out
     vector one (softmax)."""
     w = note.weight(k, i, j)
     unit = j + 1
-    dn_dw = (f"dn^{k}_{unit}/d{w.name}", rf"\frac{{\partial n^{{{k}}}_{{{unit}}}}}{{\partial {note.latex[w]}}}", values[f"a^{k - 1}"][i])
+    dn_dw = (
+        f"dn^{k}_{unit}/d{w.name}",
+        rf"\frac{{\partial n^{{{k}}}_{{{unit}}}}}{{\partial {note.latex[w]}}}",
+        values[f"a^{k - 1}"][i],
+    )
     if through_logits or not activation.is_elementwise:
-        factors = [(f"dL/dn^{k}_{unit}", rf"\frac{{\partial L}}{{\partial n^{{{k}}}_{{{unit}}}}}", values[f"s^{k}"][j]), dn_dw]
+        factors = [
+            (f"dL/dn^{k}_{unit}", rf"\frac{{\partial L}}{{\partial n^{{{k}}}_{{{unit}}}}}", values[f"s^{k}"][j]),
+            dn_dw,
+        ]
     else:
         dL_da = output_gradient[j] if output_gradient is not None else values[f"dL/da^{k}"][j]
-        factors = [(f"dL/da^{k}_{unit}", rf"\frac{{\partial L}}{{\partial a^{{{k}}}_{{{unit}}}}}", dL_da),
-                   (f"da^{k}_{unit}/dn^{k}_{unit}", rf"\frac{{\partial a^{{{k}}}_{{{unit}}}}}{{\partial n^{{{k}}}_{{{unit}}}}}",
-                    symbolic.derivative(activation, values[f"n^{k}"][j])),
-                   dn_dw]
+        factors = [
+            (f"dL/da^{k}_{unit}", rf"\frac{{\partial L}}{{\partial a^{{{k}}}_{{{unit}}}}}", dL_da),
+            (
+                f"da^{k}_{unit}/dn^{k}_{unit}",
+                rf"\frac{{\partial a^{{{k}}}_{{{unit}}}}}{{\partial n^{{{k}}}_{{{unit}}}}}",
+                symbolic.derivative(activation, values[f"n^{k}"][j]),
+            ),
+            dn_dw,
+        ]
     numbers = [number_text(sp.sympify(v))[0] for _, _, v in factors]
     product = sp.Mul(*[sp.sympify(v) for _, _, v in factors])
-    return Line((f"dL/d{w.name}", " * ".join(t for t, _, _ in factors), "".join(f"({t})" for t in numbers)),
-                (rf"\frac{{\partial L}}{{\partial {note.latex[w]}}}", r" \cdot ".join(t for _, t, _ in factors),
-                 "".join(rf"\left({latex_number(t)}\right)" for t in numbers)), product)
+    return Line(
+        (f"dL/d{w.name}", " * ".join(t for t, _, _ in factors), "".join(f"({t})" for t in numbers)),
+        (
+            rf"\frac{{\partial L}}{{\partial {note.latex[w]}}}",
+            r" \cdot ".join(t for _, t, _ in factors),
+            "".join(rf"\left({latex_number(t)}\right)" for t in numbers),
+        ),
+        product,
+    )

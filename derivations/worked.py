@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations import sensitivities, symbolic
+from derivations import seed004, sensitivities, symbolic
 from derivations.derivation import Derivation, Erratum, P, Step
-from derivations.numbers import decimal
 from derivations.replay import from_spec
 from derivations.spec import LITERATURE, SEED_EXAMPLES, read_spec, seed_spec_path
 from funcmlp.registry.activations import get_activation
@@ -37,7 +36,6 @@ def _scalar(name: str):
     return lambda v: symbolic.forward(activation, [v])[0]
 
 
-_sigmoid = _scalar("sigmoid")
 _hardlimit = _scalar("hardlimit")
 
 
@@ -65,7 +63,10 @@ def slp_truth_tables() -> Derivation:
 def perceptron_rule(gate: str = "and", eta: str = "1", max_epochs: int = 50) -> Derivation:
     """Seed 003 eq. 6, theta <- theta + eta [1 x]^T (y - a), from theta = 0, samples in table order,
     until an epoch makes no update. Exact rationals."""
-    d = Derivation(f"seed003_perceptron_{gate}", f"Seed 003 eq. 6: the perceptron learning rule learning {gate.upper()} from theta = 0, eta = {eta}")
+    d = Derivation(
+        f"seed003_perceptron_{gate}",
+        f"Seed 003 eq. 6: the perceptron learning rule learning {gate.upper()} from theta = 0, eta = {eta}",
+    )
     eta = sp.nsimplify(eta)
     theta = [R(0), R(0), R(0)]  # b, w1, w2
     for epoch in range(1, max_epochs + 1):
@@ -78,7 +79,9 @@ def perceptron_rule(gate: str = "and", eta: str = "1", max_epochs: int = 50) -> 
                 updates += 1
             d.add(f"epoch {epoch} x={x1}{x2}", f"a = {a}, y - a = {error}, theta = [b w1 w2]", theta)
         if updates == 0:
-            d.notes.append(f"converged after {epoch} epochs: b = {theta[0]}, w = [{theta[1]}, {theta[2]}] classifies every row")
+            d.notes.append(
+                f"converged after {epoch} epochs: b = {theta[0]}, w = [{theta[1]}, {theta[2]}] classifies every row"
+            )
             return d
     d.notes.append(f"no convergence in {max_epochs} epochs (as expected for XOR, which is not linearly separable)")
     return d
@@ -102,17 +105,35 @@ def seed003_jacobian() -> Derivation:
     """Seed 003 eqs. 26-33 entry by entry for a 2 -> 2 layer, and the index slip of eq. 30."""
     d = Derivation("seed003_jacobian", "Seed 003 eqs. 25-33: the Jacobian dn^(k+1)/dn^k entry by entry (2 -> 3 layer)")
     derived, closed, W = sensitivities.jacobian_concrete(2, 3, "row")
-    d.steps.append(Step("dn^(k+1)/dn^k", "entry (i, j) = d n_i^(k+1) / d n_j^k, by sympy", tuple(derived), derived.shape))
+    d.steps.append(
+        Step("dn^(k+1)/dn^k", "entry (i, j) = d n_i^(k+1) / d n_j^k, by sympy", tuple(derived), derived.shape)
+    )
     d.steps.append(Step("(W^(k+1))^T F'(n^k)", "eq. 31, closed form", tuple(closed), closed.shape))
     d.notes.append("eq. 31 holds: derived - closed = " + str((derived - closed).applyfunc(sp.simplify)))
     i, j = sp.symbols("i j", integer=True, positive=True)
     w, n, f = sp.IndexedBase("w"), sp.IndexedBase("n"), sp.Function("f")
     fprime = sp.Derivative(f(n[j]), n[j])
-    d.errata.append(Erratum("dn_i^(k+1)/dn_j^k", 0, "w_ij f'(n_j)", w[j, i] * fprime, "eq. 30",
-                            "a transposed product: eq. 26 names the weight from unit q of layer k to unit i of layer k+1 w_qi, "
-                            "so the entry is w_ji f'(n_j); eq. 31's (W^(k+1))^T is right"))
-    d.errata.append(Erratum("F^k(n^k)", 0, "diag(f_j(n_j))", sp.Symbol("diag(f'_j(n_j))"), "eqs. 31-32, first appearance",
-                            "a derivative ignored: the matrix of derivatives F'(n^k) is meant; the later copies print it right"))
+    d.errata.append(
+        Erratum(
+            "dn_i^(k+1)/dn_j^k",
+            0,
+            "w_ij f'(n_j)",
+            w[j, i] * fprime,
+            "eq. 30",
+            "a transposed product: eq. 26 names the weight from unit q of layer k to unit i of layer k+1 w_qi, "
+            "so the entry is w_ji f'(n_j); eq. 31's (W^(k+1))^T is right",
+        )
+    )
+    d.errata.append(
+        Erratum(
+            "F^k(n^k)",
+            0,
+            "diag(f_j(n_j))",
+            sp.Symbol("diag(f'_j(n_j))"),
+            "eqs. 31-32, first appearance",
+            "a derivative ignored: the matrix of derivatives F'(n^k) is meant; the later copies print it right",
+        )
+    )
     return d
 
 
@@ -121,7 +142,9 @@ def seed003_jacobian() -> Derivation:
 
 
 def dropout_example() -> Derivation:
-    d = Derivation("seed000_dropout", "Seed 000, eqs. 37-43: dropout on a^[1] with rate 0.5 and draws [0.38298, 0.78923]")
+    d = Derivation(
+        "seed000_dropout", "Seed 000, eqs. 37-43: dropout on a^[1] with rate 0.5 and draws [0.38298, 0.78923]"
+    )
     a1 = d.add("a^1", "eq. 37", [R("12.241"), R("47.549")])
     draws = [R("0.38298"), R("0.78923")]
     rate = R(1, 2)
@@ -131,35 +154,71 @@ def dropout_example() -> Derivation:
     scaled = d.add("a^1 scaled", "masked / keep_prob: inverted dropout (eq. 42 in words)", [v / keep for v in masked])
     W2 = [[R(1, 10), R(-1, 10)], [R(1, 10), R(1, 10)]]
     d.add("W^2 a^1 scaled", "eq. 43", [sum(W2[i][j] * scaled[j] for j in range(2)) for i in range(2)])
-    d.compare({
-        "mask": P("eq. 40", "0", "1"),
-        "a^1 masked": P("eq. 41", "0", "47.549"),
-        "a^1 scaled": P("eq. 42", "0", "23.775",
-                        slip="a wrong scaling: multiplied by keep_prob = 0.5 where the text's own rule (and inverted dropout) divides by it"),
-    })
-    d.notes.append("eq. 43 leaves the product as an expression; with the text's 23.775 it is [-2.3775, 2.3775], with the right scaling [-9.5098, 9.5098]")
+    d.compare(
+        {
+            "mask": P("eq. 40", "0", "1"),
+            "a^1 masked": P("eq. 41", "0", "47.549"),
+            "a^1 scaled": P(
+                "eq. 42",
+                "0",
+                "23.775",
+                slip="a wrong scaling: multiplied by keep_prob = 0.5 where the text's own rule (and inverted dropout) "
+                "divides by it",
+            ),
+        }
+    )
+    d.notes.append(
+        "eq. 43 leaves the product as an expression; with the text's 23.775 it is [-2.3775, 2.3775], with the "
+        "right scaling [-9.5098, 9.5098]"
+    )
     return d
 
 
 def vanishing_example() -> Derivation:
-    d = Derivation("seed000_vanishing", "Seed 000, eqs. 48-51: vanishing gradient, assuming dL/da^[3] = -0.001 and alpha = 0.0001")
+    d = Derivation(
+        "seed000_vanishing", "Seed 000, eqs. 48-51: vanishing gradient, assuming dL/da^[3] = -0.001 and alpha = 0.0001"
+    )
     g, alpha, a2 = R(-1, 1000), R(1, 10000), [R(0), R("5.979")]
     dW = d.add("dL/dW^3", "dL/da^3 (a^2)^T, a^2 = [0, 5.979] as printed", [g * v for v in a2])
     db = d.add("dL/db^3", "dL/da^3", [g])
     d.add("W^3 new", "W^3 - alpha dL/dW^3", [R(1, 10) - alpha * v for v in dW])
     d.add("b^3 new", "b^3 - alpha dL/db^3", [R(1, 100) - alpha * db[0]])
-    d.compare({
-        "dL/dW^3": P("eq. 48", "0", "-0.000579", slips={1: "a wrong quantity and arithmetic: multiplies by alpha = 0.0001 instead of the assumed -0.001 "
-                                                         "(giving -0.0005979) and then drops a digit"}),
-        "dL/db^3": P("eq. 49", "-0.3921", slip="a wrong quantity: keeps the original dL/da^[3] = -0.3921 instead of the assumed -0.001"),
-        "W^3 new": P("eq. 51", "0.1", "0.100000579", slips={1: "arithmetic: 0.1 + 0.0001 x 0.000579 = 0.1000000579; and carried over from eq. 48"}),
-        "b^3 new": P("eq. 51", "0.010003921", slip="arithmetic: 0.01 + 0.0001 x 0.3921 = 0.01003921; and carried over from eq. 49"),
-    })
+    d.compare(
+        {
+            "dL/dW^3": P(
+                "eq. 48",
+                "0",
+                "-0.000579",
+                slips={
+                    1: "a wrong quantity and arithmetic: multiplies by alpha = 0.0001 instead of the assumed -0.001 "
+                    "(giving -0.0005979) and then drops a digit"
+                },
+            ),
+            "dL/db^3": P(
+                "eq. 49",
+                "-0.3921",
+                slip="a wrong quantity: keeps the original dL/da^[3] = -0.3921 instead of the assumed -0.001",
+            ),
+            "W^3 new": P(
+                "eq. 51",
+                "0.1",
+                "0.100000579",
+                slips={1: "arithmetic: 0.1 + 0.0001 x 0.000579 = 0.1000000579; and carried over from eq. 48"},
+            ),
+            "b^3 new": P(
+                "eq. 51",
+                "0.010003921",
+                slip="arithmetic: 0.01 + 0.0001 x 0.3921 = 0.01003921; and carried over from eq. 49",
+            ),
+        }
+    )
     return d
 
 
 def exploding_example() -> Derivation:
-    d = Derivation("seed000_exploding", "Seed 000, eqs. 55-56: exploding gradient, assuming W^[3] = [10, 10] and a^[2] = [10, 10]")
+    d = Derivation(
+        "seed000_exploding", "Seed 000, eqs. 55-56: exploding gradient, assuming W^[3] = [10, 10] and a^[2] = [10, 10]"
+    )
     g = R("-0.3921")
     dW = d.add("dL/dW^3", "dL/da^3 (a^2)^T with the text's dL/da^3 = -0.3921", [g * 10, g * 10])
     d.add("W^3 new", "W^3 - 0.1 dL/dW^3", [10 - R(1, 10) * v for v in dW])
@@ -169,73 +228,17 @@ def exploding_example() -> Derivation:
     d.add("a^3 (consistent)", "relu(W^3 a^2 + b^3) with the assumed W^3, a^2", [a3])
     d.add("dL/da^3 (consistent)", "-(y - a^3)", [true_g])
     d.add("W^3 new (consistent)", "W^3 - 0.1 dL/da^3 (a^2)^T", [10 - R(1, 10) * true_g * 10] * 2)
-    d.notes.append("the printed numbers follow from the text's assumptions; but with W^[3] = [10, 10] and a^[2] = [10, 10] "
-                   "the output is 200.01 and dL/da^[3] = 199.01, not -0.3921, so the real step is to [-189.01, -189.01]: the explosion is far larger")
-    return d
-
-
-# ---------------------------------------------------------------------------
-# seed 004: the mini-batch update and the formulas of the optimizer section
-
-
-def minibatch_rule(m: int = 3) -> Derivation:
-    """Seed 004's update_mini_batch: w - (eta/m) sum_x grad C_x equals gradient descent on (1/m) sum_x C_x."""
-    d = Derivation("seed004_minibatch", f"Seed 004: the mini-batch update (sum of per-example gradients times eta/m) is gradient descent on the mean loss, m = {m}")
-    w, eta = sp.symbols("w eta", real=True)
-    costs = [sp.Function(f"C{i}")(w) for i in range(1, m + 1)]
-    seed_rule = w - eta / m * sum(sp.diff(c, w) for c in costs)
-    mean_rule = w - eta * sp.diff(sum(costs) / m, w)
-    d.steps.append(Step("seed 004 rule", "w - (eta/m) sum_x dC_x/dw", (seed_rule,)))
-    d.steps.append(Step("GD on the mean", "w - eta d/dw (1/m) sum_x C_x", (mean_rule,)))
-    d.notes.append("difference simplifies to " + str(sp.simplify(seed_rule - mean_rule)) + " (symbolic, linearity of d/dw)")
-    # a concrete instance: one sigmoid unit, m examples, exact closed forms
-    x = [R(1, 2), R(-1, 3), R(2, 1)][:m]
-    y = [R(0), R(1), R(1)][:m]
-    b = sp.Symbol("b", real=True)
-
-    def cost(xi, yi):
-        return R(1, 2) * (yi - _sigmoid(w * xi + b)) ** 2
-
-    per_example = [sp.diff(cost(xi, yi), w) for xi, yi in zip(x, y, strict=True)]
-    point = {w: R(3, 10), b: R(-1, 5)}
-    summed = d.add("(1/m) sum dC_x/dw", "seed 004, one sigmoid unit, x = [1/2, -1/3, 2], y = [0, 1, 1], at w = 0.3, b = -0.2",
-                   [sum(per_example).subs(point) / m])
-    mean = d.add("d/dw mean C", "same point", [sp.diff(sum(cost(xi, yi) for xi, yi in zip(x, y, strict=True)) / m, w).subs(point)])
-    d.notes.append("concrete instance equal: " + str(sp.simplify(summed[0] - mean[0]) == 0))
-    d.notes.append("the last mini-batch of an epoch may be smaller; the code divides by len(mini_batch), i.e. the mean over the examples it has "
-                   "(funcmlp's padded last batch gives the same)")
-    return d
-
-
-def optimizer_formulas() -> Derivation:
-    """Seed 004's learning-rate and optimizer formulas, checked symbolically."""
-    d = Derivation("seed004_formulas", "Seed 004: learning-rate decay and adaptive optimizer formulas")
-    eta, t, T = sp.symbols("eta t T", positive=True)
-    g = sp.symbols("g0:4", real=True)
-    adagrad_left = (eta / sp.sqrt(t + 1)) / sp.sqrt(sum(gi**2 for gi in g) / (t + 1))
-    adagrad_right = eta / sp.sqrt(sum(gi**2 for gi in g))
-    same = sp.simplify((adagrad_left - adagrad_right).subs(t, 3)) == 0
-    d.steps.append(Step("AdaGrad step size", "(eta/sqrt(t+1)) / sqrt(1/(t+1) sum g_i^2) vs eta / sqrt(sum g_i^2), t = 3", (adagrad_left.subs(t, 3), adagrad_right)))
-    d.notes.append(f"AdaGrad: the two printed forms are equal: {same}")
-    alpha, sigma_prev, gt = sp.symbols("alpha sigma_prev g_t", positive=True)
-    printed = eta / (sp.sqrt(alpha * sigma_prev**2) + (1 - alpha) * gt**2)
-    standard = eta / sp.sqrt(alpha * sigma_prev**2 + (1 - alpha) * gt**2)
-    point = {alpha: R(9, 10), sigma_prev: R(1, 2), gt: R(2), eta: R(1, 10)}
-    d.steps.append(Step("RMSprop step size", "printed eta / (sqrt(alpha sigma^2) + (1 - alpha) g^2) vs eta / sqrt(alpha sigma^2 + (1 - alpha) g^2)",
-                        (printed.subs(point), standard.subs(point))))
-    d.errata.append(Erratum("RMSprop step size", 0, "eta / (sqrt(alpha sigma_{t-1}^2) + (1 - alpha) g_t^2)", standard, "RMSprop",
-                            "a term left out of the root: (1 - alpha) g_t^2 belongs under the square root; at alpha = 0.9, sigma = 0.5, "
-                            f"g = 2, eta = 0.1 the printed form gives {decimal(printed.subs(point))} instead of {decimal(standard.subs(point))}"))
-    d.errata.append(Erratum("step decay", 0, "eta_t = eta / sqrt(t + 1)", sp.Symbol("eta*gamma**floor(t/step_size)"), "learning-rate decay",
-                            "a wrong name: eta / sqrt(t + 1) is inverse-square-root decay; step decay multiplies by gamma every step_size "
-                            "steps (funcmlp's 'step' schedule)"))
-    cosine = eta * (1 + sp.cos(sp.pi * t / T)) / 2
-    d.steps.append(Step("cosine decay", "eta (1 + cos(pi t / T)) / 2 at t = 0, T/2, T", (cosine.subs(t, 0), cosine.subs(t, T / 2), cosine.subs(t, T))))
+    d.notes.append(
+        "the printed numbers follow from the text's assumptions; but with W^[3] = [10, 10] and a^[2] = [10, 10] "
+        "the output is 200.01 and dL/da^[3] = 199.01, not -0.3921, so the real step is to [-189.01, -189.01]: "
+        "the explosion is far larger"
+    )
     return d
 
 
 # ---------------------------------------------------------------------------
 # registry and rendering
+
 
 def _seed_network(name: str):
     return lambda: from_spec(seed_spec_path(name), name=name)
@@ -254,8 +257,8 @@ BUILDERS = {
     "seed003_xor": xor_network,
     "seed003_jacobian": seed003_jacobian,
     "seed003_relu_linear": _seed_network("seed003_relu_linear"),
-    "seed004_minibatch": minibatch_rule,
-    "seed004_formulas": optimizer_formulas,
+    "seed004_minibatch": seed004.minibatch_rule,
+    "seed004_formulas": seed004.optimizer_formulas,
     **{name: _seed_network(name) for name in LITERATURE},
 }
 
@@ -280,5 +283,6 @@ def build(name: str) -> Derivation:
     if name not in BUILDERS:
         raise ValueError(f"unknown worked example {name!r}; expected one of {', '.join(BUILDERS)}")
     return BUILDERS[name]()
+
 
 __all__ = ["BUILDERS", "TITLES", "build"]

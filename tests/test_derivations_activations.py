@@ -1,6 +1,7 @@
 """derivations.activations: sympy proves the closed-form derivative of every entry of funcmlp's
 activation registry (seed 002's derivative table, seed 003 eqs. 34-38), and each entry's JAX
 forward rule and derivative agree with its sympy forms in float64 (the registry walk)."""
+
 import jax
 import jax.numpy as jnp
 import mpmath
@@ -8,8 +9,16 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations.activations import equal, on_side, one_sided_limit, prove_activation_derivatives, prove_elementwise, sigmoid, x
-from funcmlp.registry.activations import ACTIVATION_NAMES, ACTIVATIONS, ActivationSpec, Activation
+from derivations.activations import (
+    equal,
+    on_side,
+    one_sided_limit,
+    prove_activation_derivatives,
+    prove_elementwise,
+    sigmoid,
+    x,
+)
+from funcmlp.registry.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec
 
 RESULTS = prove_activation_derivatives()
 
@@ -32,14 +41,21 @@ def test_a_wrong_closed_form_is_rejected():
 def test_a_wrong_kink_convention_is_rejected():
     """relu'(0) := 1/2 (sympy's Heaviside(0)) is neither one-sided limit of relu': the check fails."""
     relu = ACTIVATIONS["relu"]
-    wrong = ActivationSpec("relu_half", relu.forward, relu.derivative, kinks=(0.0,), sympy_forward=relu.sympy_forward,
-                           sympy_derivative=lambda t, alpha: sp.Piecewise((1, t > 0), (sp.Rational(1, 2), sp.Eq(t, 0)), (0, True)))
+    wrong = ActivationSpec(
+        "relu_half",
+        relu.forward,
+        relu.derivative,
+        kinks=(0.0,),
+        sympy_forward=relu.sympy_forward,
+        sympy_derivative=lambda t, alpha: sp.Piecewise((1, t > 0), (sp.Rational(1, 2), sp.Eq(t, 0)), (0, True)),
+    )
     results = prove_elementwise(wrong)
     assert [r.passed for r in results] == [True, True, False]
 
 
 def test_one_sided_limits_pick_the_right_branch():
-    """sympy's own limit of Piecewise((1, x > 0), (alpha, True)) from the right gives alpha; the branch is chosen first here."""
+    """sympy's own limit of Piecewise((1, x > 0), (alpha, True)) from the right gives alpha; the branch is chosen
+    first here."""
     alpha = sp.Symbol("alpha", positive=True)
     derivative = sp.Piecewise((1, x > 0), (alpha, True))
     assert one_sided_limit(derivative, 0, 1) == 1 and one_sided_limit(derivative, 0, -1) == alpha
@@ -85,7 +101,9 @@ def test_softmax_entry_jacobian_equals_its_sympy_form():
     np.testing.assert_allclose(Activation("softmax").backward(n, g), exact_vjp, rtol=1e-13)
 
 
-@pytest.mark.parametrize("name, point", [("gelu", -6.0), ("gelu", -5.0), ("gelu", -9.0), ("sigmoid", 20.0), ("tanh", 12.0), ("tanh", -30.0)])
+@pytest.mark.parametrize(
+    "name, point", [("gelu", -6.0), ("gelu", -5.0), ("gelu", -9.0), ("sigmoid", 20.0), ("tanh", 12.0), ("tanh", -30.0)]
+)
 def test_float32_tails_keep_their_relative_accuracy(name, point):
     """gelu in the erfc form (float32 gelu(-6) = -5.9e-9, not 0); sigmoid' and tanh' where
     1 - s and 1 - tanh^2 would cancel to 0 in float32."""

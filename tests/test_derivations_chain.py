@@ -1,11 +1,13 @@
 """derivations.chain: sympy's derivative of the whole loss equals the closed form of seed 003
 eqs. 19, 24 and 33, and the three-way agreement sympy = funcmlp.core.backprop = jax.grad in float64."""
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from derivations.chain import Network, check_composed, check_graph, check_local, lambdify_gradient
+from derivations.chain import check_composed, check_graph, check_local, lambdify_gradient
 from derivations.graph import reverse_gradient
+from derivations.network import Network
 from derivations.symbolic import activation_function
 from funcmlp import MLP, autodiff_grad, backprop, params_from_arrays
 from funcmlp.registry.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec
@@ -39,9 +41,15 @@ def test_composed_loss_derivative_equals_closed_form(net):
     assert report.checked == net.count_parameters()
 
 
-@pytest.mark.parametrize("net", SMALL + [Network((4, 8, 8, 3), ("sigmoid",) * 3, "sse"),
-                                        Network((16, 16, 16, 16), ("tanh", "relu", "sigmoid"), "half_sse", batch=2)],
-                         ids=lambda n: f"{n.sizes}-{n.loss}")
+@pytest.mark.parametrize(
+    "net",
+    SMALL
+    + [
+        Network((4, 8, 8, 3), ("sigmoid",) * 3, "sse"),
+        Network((16, 16, 16, 16), ("tanh", "relu", "sigmoid"), "half_sse", batch=2),
+    ],
+    ids=lambda n: f"{n.sizes}-{n.loss}",
+)
 def test_graph_derivative_of_composed_loss_equals_closed_form(net):
     report = check_graph(net)
     assert report.passed, str(report)
@@ -52,14 +60,20 @@ def test_reverse_gradient_equals_sympy_diff_exactly():
     """The graph evaluator's derivative of an expression equals sympy.diff of it, digit for digit."""
     import mpmath
     import sympy as sp
+
     a, b, c = sp.symbols("a b c", real=True)
     sigmoid = activation_function(Activation("sigmoid"))
     expr = sigmoid(a * b + c) ** 2 * sp.tanh(a - c) + sp.log(1 + sp.exp(b)) / 3
     with mpmath.workdps(50):
         env = {a: mpmath.mpf("0.3"), b: mpmath.mpf("-1.7"), c: mpmath.mpf("0.45")}  # 50-digit inputs
         graph = reverse_gradient(expr, [a, b, c], env)
-        for symbol, value in zip((a, b, c), graph):
-            exact = sp.N(sp.diff(expr, symbol).rewrite(sp.exp).subs({a: sp.Rational(3, 10), b: sp.Rational(-17, 10), c: sp.Rational(9, 20)}), 45)
+        for symbol, value in zip((a, b, c), graph, strict=False):
+            exact = sp.N(
+                sp.diff(expr, symbol)
+                .rewrite(sp.exp)
+                .subs({a: sp.Rational(3, 10), b: sp.Rational(-17, 10), c: sp.Rational(9, 20)}),
+                45,
+            )
             assert abs(value - mpmath.mpf(str(exact))) < mpmath.mpf(10) ** -40
 
 
@@ -74,14 +88,21 @@ def test_local_chain_rule_equals_closed_form(sizes):
     report = check_local(Network(sizes, ("sigmoid",) * (len(sizes) - 1), "sse"))
     assert report.passed, str(report)
     # every weight, bias and every sensitivity entry s^k_j was checked, and sigmoid' = s (1 - s) once
-    assert report.checked == Network(sizes, ("sigmoid",) * (len(sizes) - 1), "sse").count_parameters() + sum(sizes[1:]) + 1
+    assert (
+        report.checked == Network(sizes, ("sigmoid",) * (len(sizes) - 1), "sse").count_parameters() + sum(sizes[1:]) + 1
+    )
 
 
 def test_a_wrong_derivative_is_caught_by_every_method(monkeypatch):
     """A registry entry whose closed form is wrong (s (1 + s) for the sigmoid's s (1 - s)) fails every check."""
     right = ACTIVATIONS["sigmoid"]
-    wrong = ActivationSpec("sigmoid_wrong_derivative", right.forward, right.derivative, sympy_forward=right.sympy_forward,
-                           sympy_derivative=lambda t, alpha: right.sympy_forward(t, alpha) * (1 + right.sympy_forward(t, alpha)))
+    wrong = ActivationSpec(
+        "sigmoid_wrong_derivative",
+        right.forward,
+        right.derivative,
+        sympy_forward=right.sympy_forward,
+        sympy_derivative=lambda t, alpha: right.sympy_forward(t, alpha) * (1 + right.sympy_forward(t, alpha)),
+    )
     monkeypatch.setitem(ACTIVATIONS, wrong.name, wrong)
     net = Network((2, 2, 1), (wrong.name, "sigmoid"), "sse")
     assert not check_composed(net).passed
@@ -89,11 +110,18 @@ def test_a_wrong_derivative_is_caught_by_every_method(monkeypatch):
     assert not check_local(net).passed
 
 
-@pytest.mark.parametrize("activations, loss", [
-    (("tanh", "sigmoid"), "half_sse"), (("gelu", "elu"), "half_sse"), (("leaky_relu", "softplus"), "half_sse"),
-    (("relu", "softmax"), "cross_entropy"), (("softmax", "identity"), "softmax_cross_entropy"),
-    (("tanh", "sigmoid"), "binary_cross_entropy"), (("elu(0.5)", "identity"), "sigmoid_binary_cross_entropy"),
-])
+@pytest.mark.parametrize(
+    "activations, loss",
+    [
+        (("tanh", "sigmoid"), "half_sse"),
+        (("gelu", "elu"), "half_sse"),
+        (("leaky_relu", "softplus"), "half_sse"),
+        (("relu", "softmax"), "cross_entropy"),
+        (("softmax", "identity"), "softmax_cross_entropy"),
+        (("tanh", "sigmoid"), "binary_cross_entropy"),
+        (("elu(0.5)", "identity"), "sigmoid_binary_cross_entropy"),
+    ],
+)
 def test_sympy_backprop_and_jax_grad_agree_in_float64(activations, loss):
     net = Network((3, 4, 2), activations, loss, batch=3)
     rng = np.random.default_rng(0)
@@ -105,7 +133,9 @@ def test_sympy_backprop_and_jax_grad_agree_in_float64(activations, loss):
     manual = backprop(mlp, params, jnp.asarray(x), jnp.asarray(y), loss).grads
     auto = autodiff_grad(mlp, params, jnp.asarray(x), jnp.asarray(y), loss)
     for k, (W, b) in enumerate(arrays, start=1):
-        sym_W = np.array([[symbolic[f"w^{k}_{{{i + 1},{j + 1}}}"] for j in range(W.shape[1])] for i in range(W.shape[0])])
+        sym_W = np.array(
+            [[symbolic[f"w^{k}_{{{i + 1},{j + 1}}}"] for j in range(W.shape[1])] for i in range(W.shape[0])]
+        )
         sym_b = np.array([symbolic[f"b^{k}_{{{j + 1}}}"] for j in range(b.shape[0])])
         for grads in (manual, auto):
             np.testing.assert_allclose(grads[k - 1].W, sym_W, rtol=1e-12, atol=1e-15)
@@ -115,7 +145,9 @@ def test_sympy_backprop_and_jax_grad_agree_in_float64(activations, loss):
 def test_unsupported_names_are_reported(monkeypatch):
     plain = ActivationSpec("no_sympy_form", ACTIVATIONS["tanh"].forward, ACTIVATIONS["tanh"].derivative)
     monkeypatch.setitem(ACTIVATIONS, plain.name, plain)
-    with pytest.raises(ValueError, match="activation 'no_sympy_form' has no sympy form; register it with .*sympy_forward"):
+    with pytest.raises(
+        ValueError, match="activation 'no_sympy_form' has no sympy form; register it with .*sympy_forward"
+    ):
         Network((2, 1), ("no_sympy_form",), "sse")
     with pytest.raises(ValueError, match="takes logits but the output activation 'softmax'"):
         Network((2, 2), ("softmax",), "softmax_cross_entropy")
@@ -127,6 +159,7 @@ def test_unsupported_names_are_reported(monkeypatch):
 
 def test_relu_derivative_at_zero_follows_the_library_convention():
     import sympy as sp
+
     n = sp.Symbol("n", real=True)
     relu = activation_function(Activation("relu"))
     assert sp.diff(relu(n), n).subs(n, 0) == 0
@@ -135,6 +168,7 @@ def test_relu_derivative_at_zero_follows_the_library_convention():
 def test_architecture_check_prints_a_summary_a_person_reads():
     """At most ~100 lines of at most 200 characters, whatever the size; names say their indices."""
     from derivations.catalogue import architecture_check
+
     text, passed = architecture_check((12, 16, 16, 3), ("tanh", "tanh", "sigmoid"), "half_sse")
     lines = text.splitlines()
     assert passed and len(lines) <= 100 and max(map(len, lines)) <= 200
@@ -154,6 +188,7 @@ def test_parameter_names_are_unambiguous():
 
 def test_show_prints_every_expression_of_a_small_network_and_refuses_a_big_one():
     from derivations.catalogue import architecture_check
+
     text, passed = architecture_check((2, 2, 1), ("sigmoid", "identity"), "sse", show=True)
     assert passed
     derived = [line for line in text.splitlines() if line.startswith("  dL/d")]
@@ -166,8 +201,11 @@ def test_a_wrong_closed_form_is_a_fail_line_in_the_summary(monkeypatch):
     from dataclasses import replace
 
     from derivations.catalogue import architecture_check
+
     right = ACTIVATIONS["tanh"]
-    monkeypatch.setitem(ACTIVATIONS, "tanh", replace(right, sympy_derivative=lambda x, alpha: 1 + right.sympy_forward(x, alpha) ** 2))
+    monkeypatch.setitem(
+        ACTIVATIONS, "tanh", replace(right, sympy_derivative=lambda x, alpha: 1 + right.sympy_forward(x, alpha) ** 2)
+    )
     text, passed = architecture_check((2, 3, 1), ("tanh", "identity"), "sse", method="graph")
     assert not passed
     assert any(line.startswith("FAIL  gradient of 2-3-1") for line in text.splitlines())

@@ -2,24 +2,48 @@
 at the example's point. The closed forms (derivations.chain) are proven equal to sympy.diff of
 the composed loss; here both the closed form and sympy.diff of the composed loss are evaluated at
 the spec's weights, inputs and targets in 50 digits and compared with the replayed values."""
+
 import pytest
 import sympy as sp
 
-from derivations.chain import Network, check_composed, closed_form_gradients, composed_loss
+from derivations.chain import check_composed, closed_form_gradients, composed_loss
+from derivations.network import Network
 from derivations.replay import run
 from derivations.spec import read_spec
 
-MAZUR = {"convention": "column", "activations": ["sigmoid", "sigmoid"], "loss": "half_sse", "learning_rate": "0.5",
-         "x": ["0.05", "0.10"], "y": ["0.01", "0.99"],
-         "layers": [{"W": [["0.15", "0.20"], ["0.25", "0.30"]], "b": ["0.35", "0.35"]},
-                    {"W": [["0.40", "0.45"], ["0.50", "0.55"]], "b": ["0.60", "0.60"]}]}
+MAZUR = {
+    "convention": "column",
+    "activations": ["sigmoid", "sigmoid"],
+    "loss": "half_sse",
+    "learning_rate": "0.5",
+    "x": ["0.05", "0.10"],
+    "y": ["0.01", "0.99"],
+    "layers": [
+        {"W": [["0.15", "0.20"], ["0.25", "0.30"]], "b": ["0.35", "0.35"]},
+        {"W": [["0.40", "0.45"], ["0.50", "0.55"]], "b": ["0.60", "0.60"]},
+    ],
+}
 SPECS = {
     "mazur": MAZUR,
-    "relu-batch": {"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.5", "x": [["1", "2"], ["-1", "1"]],
-                   "y": ["1", "0"], "layers": [{"W": [["1", "-1"], ["0.5", "1"]], "b": ["0", "0.5"]}, {"W": [["2"], ["1"]], "b": ["-1"]}]},
-    "tanh-softmax": {"activations": ["tanh", "softmax"], "loss": "cross_entropy", "learning_rate": "0.1", "x": ["0.5", "-1.5"],
-                     "y": ["0", "1", "0"], "layers": [{"W": [["0.2", "-0.4"], ["0.7", "0.1"]], "b": ["0.1", "-0.2"]},
-                                                       {"W": [["0.3", "-0.6", "0.2"], ["0.5", "0.4", "-0.9"]], "b": ["0", "0.1", "-0.1"]}]},
+    "relu-batch": {
+        "activations": ["relu", "identity"],
+        "loss": "sse",
+        "learning_rate": "0.5",
+        "x": [["1", "2"], ["-1", "1"]],
+        "y": ["1", "0"],
+        "layers": [{"W": [["1", "-1"], ["0.5", "1"]], "b": ["0", "0.5"]}, {"W": [["2"], ["1"]], "b": ["-1"]}],
+    },
+    "tanh-softmax": {
+        "activations": ["tanh", "softmax"],
+        "loss": "cross_entropy",
+        "learning_rate": "0.1",
+        "x": ["0.5", "-1.5"],
+        "y": ["0", "1", "0"],
+        "layers": [
+            {"W": [["0.2", "-0.4"], ["0.7", "0.1"]], "b": ["0.1", "-0.2"]},
+            {"W": [["0.3", "-0.6", "0.2"], ["0.5", "0.4", "-0.9"]], "b": ["0", "0.1", "-0.1"]},
+        ],
+    },
 }
 
 
@@ -49,7 +73,13 @@ def test_worked_numbers_equal_the_proven_closed_forms_at_the_same_point(name):
     column = ex.convention == "column"
 
     def same(a, b):
-        return abs(sp.N(sp.sympify(a).subs(point) if not isinstance(a, sp.Basic) or a.free_symbols else a, 50) - sp.N(b, 50)) < 1e-45
+        return (
+            abs(
+                sp.N(sp.sympify(a).subs(point) if not isinstance(a, sp.Basic) or a.free_symbols else a, 50)
+                - sp.N(b, 50)
+            )
+            < 1e-45
+        )
 
     assert same(loss, d.values["L"][0])
     compared = 0
@@ -60,7 +90,9 @@ def test_worked_numbers_equal_the_proven_closed_forms_at_the_same_point(name):
                 worked = d.values[f"dL/dW^{k}"][index]
                 assert same(closed[W[i, j]], worked), (k, i, j)
                 assert same(sp.diff(loss, W[i, j]), worked), (k, i, j)  # sympy.diff of the composed loss, independently
-                assert same(point[W[i, j]] - ex.learning_rate * closed[W[i, j]].subs(point), d.values[f"W^{k} new"][index])
+                assert same(
+                    point[W[i, j]] - ex.learning_rate * closed[W[i, j]].subs(point), d.values[f"W^{k} new"][index]
+                )
                 compared += 1
         for j, bj in enumerate(b):
             assert same(closed[bj], d.values[f"dL/db^{k}"][j]) and same(sp.diff(loss, bj), d.values[f"dL/db^{k}"][j])

@@ -2,6 +2,7 @@
 overfull line (every seed example and one of our own), Markdown with $$ math, and the Jupyter
 display. pdflatex is installed by .ci/run in CI (texlive-latex-base, -recommended); a
 developer without it skips the compile test, CI never does."""
+
 import os
 import shutil
 import subprocess
@@ -13,42 +14,100 @@ from derivations.render import escape, math_formula, math_name, render
 from derivations.replay import from_spec
 from derivations.worked import BUILDERS, build
 
-OWN = {"title": "Own: 2-2-1, tanh then sigmoid, binary cross-entropy & a 50% learning rate",
-       "activations": ["tanh", "sigmoid"], "loss": "binary_cross_entropy", "learning_rate": "0.5",
-       "x": [["0.5", "-1"], ["2", "0.25"]], "y": ["1", "0"], "steps": 3,
-       "layers": [{"W": [["0.3", "-0.2"], ["0.8", "0.1"]], "b": ["0", "0.05"]}, {"W": [["1.5"], ["-0.7"]], "b": ["0.2"]}],
-       "printed": {"L": ["0.7"]}}
+OWN = {
+    "title": "Own: 2-2-1, tanh then sigmoid, binary cross-entropy & a 50% learning rate",
+    "activations": ["tanh", "sigmoid"],
+    "loss": "binary_cross_entropy",
+    "learning_rate": "0.5",
+    "x": [["0.5", "-1"], ["2", "0.25"]],
+    "y": ["1", "0"],
+    "steps": 3,
+    "layers": [{"W": [["0.3", "-0.2"], ["0.8", "0.1"]], "b": ["0", "0.05"]}, {"W": [["1.5"], ["-0.7"]], "b": ["0.2"]}],
+    "printed": {"L": ["0.7"]},
+}
 
 PDFLATEX = shutil.which("pdflatex")
 
 
-MAZUR = Path(__file__).parent.parent / "examples" / "worked" / "mazur_222.toml"  # one example: every step entry by entry
+MAZUR = (
+    Path(__file__).parent.parent / "examples" / "worked" / "mazur_222.toml"
+)  # one example: every step entry by entry
 
 
-WIDE = {  # the widest examples written entry by entry: 9 inputs (56 parameters); 5 classes with a long loss line
-    "wide": {"title": "9-5-1 sigmoid", "activations": ["sigmoid", "sigmoid"], "loss": "half_sse", "learning_rate": "0.5",
-             "x": [str(round(0.1 * i - 0.4, 2)) for i in range(9)], "y": ["1"],
-             "layers": [{"W": [[str(round(0.05 * (i - j), 2)) for j in range(5)] for i in range(9)], "b": ["0.1"] * 5},
-                        {"W": [["0.3"], ["-0.2"], ["0.5"], ["0.1"], ["-0.4"]], "b": ["0"]}]},
-    "five_classes": {"title": "2-2-5, leaky ReLU, softmax cross-entropy", "convention": "column", "activations": ["leaky_relu(0.2)", "identity"],
-                     "loss": "softmax_cross_entropy", "learning_rate": "0.1", "x": ["0.37", "0.74"], "y": ["0", "0", "1", "0", "0"],
-                     "layers": [{"W": [["0.5", "-0.25"], ["0.75", "1"]], "b": ["0", "0.1"]},
-                                {"W": [["0.1", "0.2"], ["-0.3", "0.4"], ["0.5", "-0.6"], ["0.7", "0.8"], ["-0.9", "1"]], "b": ["0"] * 5}]},
-    "tiny_and_huge": {"title": "tiny and huge numbers", "activations": ["sigmoid"], "loss": "half_sse", "learning_rate": "0.1",
-                      "x": ["1e-40", "3"], "y": ["1e12"], "layers": [{"W": [["-20"], ["0.5"]], "b": ["0"]}]},
+WIDE = {
+    "new_keys": {  # thresholds, a layer without biases, fixed weights, online steps, momentum, L2, printed deltas
+        "title": "2-2-1 with theta, no biases, fixed W, online, momentum and L2",
+        "activations": ["sigmoid", "sigmoid"],
+        "loss": "half_sse",
+        "learning_rate": "0.5",
+        "update": "online",
+        "momentum": "0.9",
+        "l2": "0.01",
+        "steps": 3,
+        "x": [["1", "0"], ["0", "1"]],
+        "y": [["1"], ["0"]],
+        "layers": [
+            {"W": [["0.5", "-0.5"], ["0.25", "0.75"]], "theta": ["0.1", "-0.2"]},
+            {"W": [["1"], ["-1"]], "fixed": ["W"]},
+        ],
+        "printed": {"delta^2_1": "0.01", "theta^1_1 new": "0.2"},
+    },  # the widest examples written entry by entry: 9 inputs (56 parameters); 5 classes with a long loss line
+    "wide": {
+        "title": "9-5-1 sigmoid",
+        "activations": ["sigmoid", "sigmoid"],
+        "loss": "half_sse",
+        "learning_rate": "0.5",
+        "x": [str(round(0.1 * i - 0.4, 2)) for i in range(9)],
+        "y": ["1"],
+        "layers": [
+            {"W": [[str(round(0.05 * (i - j), 2)) for j in range(5)] for i in range(9)], "b": ["0.1"] * 5},
+            {"W": [["0.3"], ["-0.2"], ["0.5"], ["0.1"], ["-0.4"]], "b": ["0"]},
+        ],
+    },
+    "five_classes": {
+        "title": "2-2-5, leaky ReLU, softmax cross-entropy",
+        "convention": "column",
+        "activations": ["leaky_relu(0.2)", "identity"],
+        "loss": "softmax_cross_entropy",
+        "learning_rate": "0.1",
+        "x": ["0.37", "0.74"],
+        "y": ["0", "0", "1", "0", "0"],
+        "layers": [
+            {"W": [["0.5", "-0.25"], ["0.75", "1"]], "b": ["0", "0.1"]},
+            {"W": [["0.1", "0.2"], ["-0.3", "0.4"], ["0.5", "-0.6"], ["0.7", "0.8"], ["-0.9", "1"]], "b": ["0"] * 5},
+        ],
+    },
+    "tiny_and_huge": {
+        "title": "tiny and huge numbers",
+        "activations": ["sigmoid"],
+        "loss": "half_sse",
+        "learning_rate": "0.1",
+        "x": ["1e-40", "3"],
+        "y": ["1e12"],
+        "layers": [{"W": [["-20"], ["0.5"]], "b": ["0"]}],
+    },
 }
 
 
-@pytest.mark.skipif(PDFLATEX is None and os.environ.get("CI") != "true", reason="pdflatex not installed (CI installs it)")
+@pytest.mark.skipif(
+    PDFLATEX is None and os.environ.get("CI") != "true", reason="pdflatex not installed (CI installs it)"
+)
 @pytest.mark.parametrize("name", [*BUILDERS, "own", "mazur", *WIDE])
 def test_latex_compiles_without_overfull_lines(name, tmp_path):
-    derivation = {"own": lambda: from_spec(OWN), "mazur": lambda: from_spec(MAZUR)}.get(name, lambda: from_spec(WIDE[name]) if name in WIDE else build(name))()
+    derivation = {"own": lambda: from_spec(OWN), "mazur": lambda: from_spec(MAZUR)}.get(
+        name, lambda: from_spec(WIDE[name]) if name in WIDE else build(name)
+    )()
     (tmp_path / "doc.tex").write_text(render(derivation, "latex", standalone=True))
-    result = subprocess.run([PDFLATEX or "pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [PDFLATEX or "pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     log = (tmp_path / "doc.log").read_text(errors="replace")
     assert result.returncode == 0, [line for line in log.splitlines() if line.startswith("!")]
-    assert "Overfull \\hbox" not in log, log[log.index("Overfull"):][:300]
+    assert "Overfull \\hbox" not in log, log[log.index("Overfull") :][:300]
     assert (tmp_path / "doc.pdf").stat().st_size > 1000
 
 
@@ -60,23 +119,25 @@ def test_math_notation_of_step_names_and_formulas():
     assert math_name("epoch 1 x=00") is None
     assert math_formula("(W^2)^T s^2") == (r"(W^{2})^{\top} s^{2}", "")
     assert math_formula("sigmoid(n^1)") == (r"\sigma(n^{1})", "")
-    assert math_formula("dL/da^1 * f'(n^1)  (seed 003 eq. 33)") == (r"\frac{\partial L}{\partial a^{1}} \odot f'(n^{1})",
-                                                                    r"\quad\text{(seed 003 eq. 33)}")
+    assert math_formula("dL/da^1 * f'(n^1)  (seed 003 eq. 33)") == (
+        r"\frac{\partial L}{\partial a^{1}} \odot f'(n^{1})",
+        r"\quad\text{(seed 003 eq. 33)}",
+    )
     assert escape("50% of y_1 & {a}^2") == r"50\% of y\_1 \& \{a\}\textasciicircum{}2"
 
 
 def test_markdown_has_math_and_an_errata_table():
     d = build("seed000_house_price")
     text = render(d, "markdown")
-    assert r"$$ n^{2} = W^{2} a^{1} + b^{2} = \begin{bmatrix}-3.5208 & 5.989\end{bmatrix} $$" in text
+    assert r"$$ n^{2} = W^{2} a^{1} + b^{2} = \begin{bmatrix}-3.5208 \\ 5.989\end{bmatrix} $$"  # a column in text
     assert "| eq. 11 | n^2[0] | `-3.5308` | -3.5208 | a term left out: the bias b^[2] = 0.01 |" in text
     assert d._repr_markdown_() == text
 
 
 def test_decimals_have_nine_significant_digits_where_not_exact():
     text = render(build("seed002_sigmoid_221"), "latex")
-    assert r"a^{1} = \sigma(n^{1}) \approx \begin{bmatrix}0.627147766 & 0.757679639\end{bmatrix}" in text
-    assert r"n^{1} = W^{1} a^{0} + b^{1} = \begin{bmatrix}0.52 & 1.14\end{bmatrix}" in text  # exact decimals stay exact
+    assert r"a^{1} = \sigma(n^{1}) \approx \begin{bmatrix}0.627147766 \\ 0.757679639\end{bmatrix}" in text
+    assert r"n^{1} = W^{1} a^{0} + b^{1} = \begin{bmatrix}0.52 \\ 1.14\end{bmatrix}" in text  # exact: stay exact
 
 
 def test_jupyter_latex_display_is_one_aligned_block():
@@ -94,4 +155,6 @@ def test_activation_names_and_small_numbers_in_math_notation():
     tiny = render(from_spec(WIDE["tiny_and_huge"]), "latex")
     assert r"10^{-40}" in tiny and "e-40" not in tiny and r"\times 10^{" in tiny
     text = render(from_spec(WIDE["tiny_and_huge"]), "text")
-    assert "(-20)*1e-40 + 0.5*3 + 0 = 1.50000000\n" in text  # 1.5 - 2e-39 is not 1.5: 9 significant digits, not an exact "1.5"
+    assert (
+        "(-20)*1e-40 + 0.5*3 + 0 = 1.50000000\n" in text
+    )  # 1.5 - 2e-39 is not 1.5: 9 significant digits, not an exact "1.5"

@@ -2,6 +2,7 @@
 derivations.LAYERS and imports (at the top or inside a function) only modules of earlier
 layers, so there is no import cycle; each module is at most about 300 lines and opens with
 a contract block. The imports are read from the source with ast, not by importing."""
+
 import ast
 from pathlib import Path
 
@@ -19,7 +20,9 @@ def imported(name: str) -> set:
     found = set()
     for node in ast.walk(ast.parse((PACKAGE / f"{name}.py").read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "derivations":
-            found |= {alias.name for alias in node.names} if node.module == "derivations" else {node.module.split(".")[1]}
+            found |= (
+                {alias.name for alias in node.names} if node.module == "derivations" else {node.module.split(".")[1]}
+            )
         elif isinstance(node, ast.Import):
             found |= {alias.name.split(".")[1] for alias in node.names if alias.name.startswith("derivations.")}
     return found

@@ -1,5 +1,6 @@
 """derivations.picture: the network of a worked example as Mermaid and as a PNG, and the
 `funcmlp derive --format mermaid / --plot` command line."""
+
 import os
 import re
 
@@ -28,11 +29,23 @@ def test_mermaid_has_every_weight_on_its_edge_and_the_values_on_the_nodes():
 
 
 def test_row_convention_and_a_batch_show_the_first_example():
-    ex = read_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1", "x": [[1, 2], [3, 4]], "y": [[0], [1]],
-                    "layers": [{"W": [[1, -1], [2, 0.5]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}]})
+    ex = read_spec(
+        {
+            "activations": ["relu", "identity"],
+            "loss": "sse",
+            "learning_rate": "0.1",
+            "x": [[1, 2], [3, 4]],
+            "y": [[0], [1]],
+            "layers": [{"W": [[1, -1], [2, 0.5]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}],
+        }
+    )
     text = mermaid(ex, run(ex))
-    assert ("x2", "w<sup>1</sup><sub>2,1</sub> = 2", "u1_1") in re.findall(r'^(\w+) -->\|"(.*?)"\| (\w+)$', text, flags=re.M)
-    assert "n<sup>1</sup><sub>1</sub> = 5" in text and "n<sup>1</sup><sub>2</sub> = 0" in text  # x = (1, 2): 1*1 + 2*2, 1*(-1) + 2*0.5
+    assert ("x2", "w<sup>1</sup><sub>2,1</sub> = 2", "u1_1") in re.findall(
+        r'^(\w+) -->\|"(.*?)"\| (\w+)$', text, flags=re.M
+    )
+    assert (
+        "n<sup>1</sup><sub>1</sub> = 5" in text and "n<sup>1</sup><sub>2</sub> = 0" in text
+    )  # x = (1, 2): 1*1 + 2*2, 1*(-1) + 2*0.5
 
 
 def test_png_is_written_atomically(tmp_path, monkeypatch):
@@ -57,8 +70,14 @@ def test_png_is_written_atomically(tmp_path, monkeypatch):
 
 
 def test_pictures_refuse_networks_too_big_to_read():
-    big = {"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1", "x": ["1"] * 10, "y": ["0"],
-           "layers": [{"W": [["0.1"] * 5] * 10, "b": ["0"] * 5}, {"W": [["0.1"]] * 5, "b": ["0"]}]}  # 61 parameters
+    big = {
+        "activations": ["relu", "identity"],
+        "loss": "sse",
+        "learning_rate": "0.1",
+        "x": ["1"] * 10,
+        "y": ["0"],
+        "layers": [{"W": [["0.1"] * 5] * 10, "b": ["0"] * 5}, {"W": [["0.1"]] * 5, "b": ["0"]}],
+    }  # 61 parameters
     ex = read_spec(big)
     with pytest.raises(ValueError, match="61 parameters; a picture shows every weight legibly up to 60"):
         mermaid(ex, run(ex))
@@ -75,13 +94,22 @@ def test_cli_mermaid_and_plot(tmp_path, capsys):
     assert png.stat().st_size > 20_000
 
 
-@pytest.mark.parametrize("argv, match", [
-    (["derive", "seed003_xor", "--format", "mermaid"], "draws a network worked example: give --example FILE or one of seed000_house_price"),
-    (["derive", "--example", MAZUR, "--plot", "net.pdf"], "give a file name ending in .png, got 'net.pdf'"),
-    (["derive", "--example", MAZUR, "--plot", "/no/such/folder/net.png"], "the folder /no/such/folder does not exist"),
-    (["derive", "--example", MAZUR, "--plot", os.path.dirname(MAZUR) + ".png"], None),
-    (["derive", "seed003_xor", "--steps", "2"], "--steps replays gradient steps of a network example"),
-])
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (
+            ["derive", "seed003_xor", "--format", "mermaid"],
+            "draws a network worked example: give --example FILE or one of seed000_house_price",
+        ),
+        (["derive", "--example", MAZUR, "--plot", "net.pdf"], "give a file name ending in .png, got 'net.pdf'"),
+        (
+            ["derive", "--example", MAZUR, "--plot", "/no/such/folder/net.png"],
+            "the folder /no/such/folder does not exist",
+        ),
+        (["derive", "--example", MAZUR, "--plot", os.path.dirname(MAZUR) + ".png"], None),
+        (["derive", "seed003_xor", "--steps", "2"], "--steps replays gradient steps of a network example"),
+    ],
+)
 def test_cli_picture_refusals(argv, match, capsys, tmp_path):
     if match is None:  # a folder named like a PNG
         folder = tmp_path / "dir.png"
@@ -96,3 +124,21 @@ def test_steps_of_a_seed_example(capsys):
     assert main(["derive", "seed002_sigmoid_221", "--steps", "3"]) == 0
     out = capsys.readouterr().out
     assert "L after step 3" in out and "W^1 after 3 steps" in out
+
+
+def test_pictures_show_thresholds_and_layers_without_biases(tmp_path):
+    """Negnevitsky's thresholds on a "-1" input, named theta with their updates; a layer without biases has no
+    bias node and no bias edges."""
+    ex = read_spec(seed_spec_path("negnevitsky_xor"))
+    text = mermaid(ex, run(ex))
+    edges = re.findall(r'^(\w+) -->\|"(.*?)"\| (\w+)$', text, flags=re.M)
+    assert ("bias0", "θ<sup>1</sup><sub>1</sub> = 0.8", "u1_1") in edges and 'bias0(["-1"])' in text
+    assert path_png_written(ex, tmp_path)
+    bare = read_spec(seed_spec_path("hmkcode_221"))
+    text = mermaid(bare, run(bare))
+    assert "bias" not in text and len(re.findall(r"-->\|", text)) == 6  # the six weights only
+
+
+def path_png_written(ex, tmp_path) -> bool:
+    path = plot_network(ex, run(ex), str(tmp_path / "net.png"))
+    return (tmp_path / "net.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.endswith("net.png")

@@ -1,6 +1,7 @@
 """derivations.sensitivities: seed 003 eq. 24 (output sensitivity) for every loss, the paired
 closed forms a - y and p - y, seed 002's 2/N factor, and eqs. 25-32 (the Jacobian) for concrete
 sizes, both conventions and arbitrary width."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,7 +9,12 @@ import pytest
 import sympy as sp
 
 from derivations.activations import sigmoid
-from derivations.sensitivities import jacobian_concrete, prove_jacobian_any_width, prove_jacobian_concrete, prove_output_sensitivities
+from derivations.sensitivities import (
+    jacobian_concrete,
+    prove_jacobian_any_width,
+    prove_jacobian_concrete,
+    prove_output_sensitivities,
+)
 
 
 @pytest.mark.parametrize("result", prove_output_sensitivities() + prove_jacobian_concrete(), ids=lambda r: r.statement)
@@ -46,6 +52,7 @@ def test_symbolic_jacobian_matches_jax_jacobian():
 def test_softmax_jacobian_for_a_layer():
     """dn^(k+1)/dn^k through a softmax layer is W^T (diag(p) - p p^T), not a diagonal F'."""
     from funcmlp.registry.activations import get_activation
+
     derived, closed, W = jacobian_concrete(3, 2, "row", get_activation("softmax"))
     assert (derived - closed).applyfunc(sp.simplify) == sp.zeros(2, 3)
     n = [sp.Symbol(f"n_{{{j}}}", real=True) for j in (1, 2, 3)]

@@ -6,33 +6,50 @@ network, E = sum 1/2 (t - o)^2, eta = 0.5), whose printed numbers were checked b
 for every line of every example, the printed numbers themselves: the substituted form is
 evaluated here (sympy parses the text; the activations' rules are written here) and must give
 the printed result."""
+
 import re
 
 import pytest
 import sympy as sp
-from sympy.parsing.sympy_parser import implicit_multiplication, parse_expr, standard_transformations
+from sympy.parsing.sympy_parser import convert_xor, implicit_multiplication, parse_expr, standard_transformations
 
 from derivations.render import render
 from derivations.replay import from_spec
 from derivations.spec import SEED_EXAMPLES, seed_spec_path
-from derivations.textbook import CHAIN_LIMIT
 
 MAZUR = {
-    "title": "Mazur's step-by-step backpropagation example", "convention": "column",
-    "activations": ["sigmoid", "sigmoid"], "loss": "half_sse", "learning_rate": "0.5",
-    "x": ["0.05", "0.10"], "y": ["0.01", "0.99"],
-    "layers": [{"W": [["0.15", "0.20"], ["0.25", "0.30"]], "b": ["0.35", "0.35"]},
-               {"W": [["0.40", "0.45"], ["0.50", "0.55"]], "b": ["0.60", "0.60"]}],
+    "title": "Mazur's step-by-step backpropagation example",
+    "convention": "column",
+    "activations": ["sigmoid", "sigmoid"],
+    "loss": "half_sse",
+    "learning_rate": "0.5",
+    "x": ["0.05", "0.10"],
+    "y": ["0.01", "0.99"],
+    "layers": [
+        {"W": [["0.15", "0.20"], ["0.25", "0.30"]], "b": ["0.35", "0.35"]},
+        {"W": [["0.40", "0.45"], ["0.50", "0.55"]], "b": ["0.60", "0.60"]},
+    ],
 }
 
 # the text's numbers (its w5..w8 are W^2 row-major in the column convention, w1..w4 W^1)
 MAZUR_PRINTED = {
-    "n^1_1": "0.3775", "a^1_1": "0.593269992", "a^1_2": "0.596884378", "n^2_1": "1.105905967",
-    "a^2_1": "0.75136507", "a^2_2": "0.772928465", "L": "0.298371109",
-    "dL/dw^2_{1,1}": "0.082167041", "w^2_{1,1} new": "0.35891648", "w^2_{1,2} new": "0.408666186",
-    "w^2_{2,1} new": "0.511301270", "w^2_{2,2} new": "0.561370121",
-    "dL/dw^1_{1,1}": "0.000438568", "w^1_{1,1} new": "0.149780716", "w^1_{1,2} new": "0.19956143",
-    "w^1_{2,1} new": "0.24975114", "w^1_{2,2} new": "0.29950229",
+    "n^1_1": "0.3775",
+    "a^1_1": "0.593269992",
+    "a^1_2": "0.596884378",
+    "n^2_1": "1.105905967",
+    "a^2_1": "0.75136507",
+    "a^2_2": "0.772928465",
+    "L": "0.298371109",
+    "dL/dw^2_{1,1}": "0.082167041",
+    "w^2_{1,1} new": "0.35891648",
+    "w^2_{1,2} new": "0.408666186",
+    "w^2_{2,1} new": "0.511301270",
+    "w^2_{2,2} new": "0.561370121",
+    "dL/dw^1_{1,1}": "0.000438568",
+    "w^1_{1,1} new": "0.149780716",
+    "w^1_{1,2} new": "0.19956143",
+    "w^1_{2,1} new": "0.24975114",
+    "w^1_{2,2} new": "0.29950229",
 }
 
 
@@ -44,7 +61,11 @@ def test_mazur_numbers_appear_as_the_text_printed_them():
     lines = _lines(from_spec(MAZUR))
     for name, printed in MAZUR_PRINTED.items():
         value = sp.N(lines[name].value, 30)
-        assert abs(value - sp.Float(printed, 30)) <= sp.Float(10) ** -(len(printed.split(".")[1])), (name, value, printed)
+        assert abs(value - sp.Float(printed, 30)) <= sp.Float(10) ** -(len(printed.split(".")[1])), (
+            name,
+            value,
+            printed,
+        )
 
 
 def test_mazur_chain_rule_factors_are_the_texts():
@@ -61,17 +82,27 @@ def test_the_shipped_mazur_file_is_this_example_and_the_text_has_no_errata():
     from pathlib import Path
 
     from derivations.spec import read_spec
+
     path = Path(__file__).parent.parent / "examples" / "worked" / "mazur_222.toml"
     shipped, here = read_spec(path), read_spec(MAZUR)
-    assert (shipped.weights, shipped.biases, shipped.x, shipped.y, shipped.loss, shipped.learning_rate) == \
-        (here.weights, here.biases, here.x, here.y, here.loss, here.learning_rate)
+    assert (shipped.weights, shipped.biases, shipped.x, shipped.y, shipped.loss, shipped.learning_rate) == (
+        here.weights,
+        here.biases,
+        here.x,
+        here.y,
+        here.loss,
+        here.learning_rate,
+    )
     assert len(shipped.printed) == 5 and from_spec(path).errata == []
 
 
 def test_a_step_as_a_textbook_writes_it():
     d = from_spec(MAZUR)
     text = render(d, "text")
-    assert "s^2_1 = (a^2_1 - y_1)*a^2_1*(1 - a^2_1) = (0.751365070 - 0.01)*0.751365070*(1 - 0.751365070) = 0.138498562" in text
+    assert (
+        "s^2_1 = (a^2_1 - y_1)*a^2_1*(1 - a^2_1) = (0.751365070 - 0.01)*0.751365070*(1 - 0.751365070) = 0.138498562"
+        in text
+    )
     assert "n^1_1 = w^1_{1,1}*x_1 + w^1_{1,2}*x_2 + b^1_1 = 0.15*0.05 + 0.2*0.1 + 0.35 = 0.3775" in text
     assert "w^2_{1,1} new = w^2_{1,1} - eta*dL/dw^2_{1,1} = 0.4 - 0.5*0.0821670406 = 0.358916480" in text
     latex = render(d, "latex")
@@ -80,36 +111,74 @@ def test_a_step_as_a_textbook_writes_it():
     assert "\\begin{aligned}" in render(d, "markdown")
 
 
-TRANSFORMS = standard_transformations + (implicit_multiplication,)
+TRANSFORMS = standard_transformations + (implicit_multiplication, convert_xor)  # the lines write powers with ^
 RULES = {  # written here: the kinked activations by their definitions, alpha as in the specs below
-    "relu": lambda v: sp.Max(0, v), "relu_prime": lambda v: sp.Integer(1) if v > 0 else sp.Integer(0),
-    "leaky_relu": lambda v: v if v > 0 else v / 5, "leaky_relu_prime": lambda v: sp.Integer(1) if v > 0 else sp.Rational(1, 5),
-    "elu": lambda v: v if v >= 0 else sp.exp(v) - 1, "elu_prime": lambda v: sp.Integer(1) if v >= 0 else sp.exp(v),
+    "relu": lambda v: sp.Max(0, v),
+    "relu_prime": lambda v: sp.Integer(1) if v > 0 else sp.Integer(0),
+    "leaky_relu": lambda v: v if v > 0 else v / 5,
+    "leaky_relu_prime": lambda v: sp.Integer(1) if v > 0 else sp.Rational(1, 5),
+    "elu": lambda v: v if v >= 0 else sp.exp(v) - 1,
+    "elu_prime": lambda v: sp.Integer(1) if v >= 0 else sp.exp(v),
 }
 SPECS = [
     MAZUR,
-    {"activations": ["tanh", "softmax"], "loss": "cross_entropy", "learning_rate": "0.1", "x": ["0.5", "-1.5"], "y": ["0", "1", "0"],
-     "layers": [{"W": [["0.2", "-0.4"], ["0.7", "0.1"]], "b": ["0.1", "-0.2"]},
-                {"W": [["0.3", "-0.6", "0.2"], ["0.5", "0.4", "-0.9"]], "b": ["0", "0.1", "-0.1"]}]},
-    {"activations": ["leaky_relu(0.2)", "sigmoid"], "loss": "binary_cross_entropy", "learning_rate": "1", "x": ["2", "-1"], "y": ["0.25"],
-     "layers": [{"W": [["0.5", "-1"], ["1", "0.5"]], "b": ["-0.5", "0"]}, {"W": [["1.5"], ["-2"]], "b": ["0.25"]}]},
-    {"activations": ["elu", "softmax"], "loss": "half_sse", "learning_rate": "0.5", "x": ["-1", "0.5"], "y": ["0.2", "0.8"],
-     "convention": "column", "layers": [{"W": [["0.5", "0.25"]], "b": ["-0.1"]}, {"W": [["1"], ["-1"]], "b": ["0", "0.5"]}]},
-    {"activations": ["gelu", "identity"], "loss": "softmax_cross_entropy", "learning_rate": "0.3", "x": ["1"], "y": ["0.3", "0.7"],
-     "layers": [{"W": [["0.5", "-0.75"]], "b": ["0.1", "0.2"]}, {"W": [["1", "-1"], ["0.5", "2"]], "b": ["0", "0"]}]},
+    {
+        "activations": ["tanh", "softmax"],
+        "loss": "cross_entropy",
+        "learning_rate": "0.1",
+        "x": ["0.5", "-1.5"],
+        "y": ["0", "1", "0"],
+        "layers": [
+            {"W": [["0.2", "-0.4"], ["0.7", "0.1"]], "b": ["0.1", "-0.2"]},
+            {"W": [["0.3", "-0.6", "0.2"], ["0.5", "0.4", "-0.9"]], "b": ["0", "0.1", "-0.1"]},
+        ],
+    },
+    {
+        "activations": ["leaky_relu(0.2)", "sigmoid"],
+        "loss": "binary_cross_entropy",
+        "learning_rate": "1",
+        "x": ["2", "-1"],
+        "y": ["0.25"],
+        "layers": [{"W": [["0.5", "-1"], ["1", "0.5"]], "b": ["-0.5", "0"]}, {"W": [["1.5"], ["-2"]], "b": ["0.25"]}],
+    },
+    {
+        "activations": ["elu", "softmax"],
+        "loss": "half_sse",
+        "learning_rate": "0.5",
+        "x": ["-1", "0.5"],
+        "y": ["0.2", "0.8"],
+        "convention": "column",
+        "layers": [{"W": [["0.5", "0.25"]], "b": ["-0.1"]}, {"W": [["1"], ["-1"]], "b": ["0", "0.5"]}],
+    },
+    {
+        "activations": ["gelu", "identity"],
+        "loss": "softmax_cross_entropy",
+        "learning_rate": "0.3",
+        "x": ["1"],
+        "y": ["0.3", "0.7"],
+        "layers": [{"W": [["0.5", "-0.75"]], "b": ["0.1", "0.2"]}, {"W": [["1", "-1"], ["0.5", "2"]], "b": ["0", "0"]}],
+    },
 ]
 
 
 def _evaluate(text: str):
     text = text.replace("'(", "_prime(").replace(")(", ")*(")
-    return sp.N(parse_expr(text, local_dict={"exp": sp.exp, "log": sp.log, "erfc": sp.erfc, "sqrt": sp.sqrt, "pi": sp.pi, **RULES},
-                           transformations=TRANSFORMS), 30)
+    return sp.N(
+        parse_expr(
+            text,
+            local_dict={"exp": sp.exp, "log": sp.log, "erfc": sp.erfc, "sqrt": sp.sqrt, "pi": sp.pi, **RULES},
+            transformations=TRANSFORMS,
+        ),
+        30,
+    )
 
 
 NUMBER = re.compile(r"\d+\.?\d*(?:e-?\d+)?")
 
 
-@pytest.mark.parametrize("spec", [*SPECS, *SEED_EXAMPLES], ids=lambda s: s if isinstance(s, str) else "-".join(s["activations"]))
+@pytest.mark.parametrize(
+    "spec", [*SPECS, *SEED_EXAMPLES], ids=lambda s: s if isinstance(s, str) else "-".join(s["activations"])
+)
 def test_every_substituted_form_gives_the_printed_result(spec):
     """The numbers written into each formula, evaluated here, give the line's result: to 1e-7
     of it, or 1e-8 of the largest number written (9 significant digits each: a sum of terms
@@ -132,21 +201,32 @@ def test_every_substituted_form_gives_the_printed_result(spec):
 
 
 def _network(sizes, activation="tanh"):
-    return {"activations": [activation] * (len(sizes) - 1), "loss": "sse", "learning_rate": "0.1", "x": ["0.5"] * sizes[0],
-            "y": ["0"] * sizes[-1], "layers": [{"W": [["0.1"] * b for _ in range(a)], "b": ["0"] * b} for a, b in zip(sizes, sizes[1:])]}
+    return {
+        "activations": [activation] * (len(sizes) - 1),
+        "loss": "sse",
+        "learning_rate": "0.1",
+        "x": ["0.5"] * sizes[0],
+        "y": ["0"] * sizes[-1],
+        "layers": [
+            {"W": [["0.1"] * b for _ in range(a)], "b": ["0"] * b} for a, b in zip(sizes, sizes[1:], strict=False)
+        ],
+    }
 
 
-@pytest.mark.parametrize("sizes, entries, chain", [
-    ((4, 4, 1), True, True),     # 20 weights, 25 parameters: every entry and every chain-rule factorisation
-    ((3, 3, 4), True, False),    # 21 weights: entries, and a note pointing to --chain
-    ((5, 5, 5), True, False),    # 60 parameters: still entry by entry
-    ((10, 5, 1), False, False),  # 61 parameters: the steps as vectors and matrices only, and a note saying why
-])
+@pytest.mark.parametrize(
+    "sizes, entries, chain",
+    [
+        ((4, 4, 1), True, True),  # 20 weights, 25 parameters: every entry and every chain-rule factorisation
+        ((3, 3, 4), True, False),  # 21 weights: entries, and a note pointing to --chain
+        ((5, 5, 5), True, False),  # 60 parameters: still entry by entry
+        ((10, 5, 1), False, False),  # 61 parameters: the steps as vectors and matrices only, and a note saying why
+    ],
+)
 def test_entries_and_chain_lines_switch_at_their_limits(sizes, entries, chain):
     d = from_spec(_network(sizes))
     lines = [line for step in d.steps for line in step.lines]
     factored = [line for line in lines if " * " in line.text_parts[1]]
-    weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    weights = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
     assert bool(lines) == entries and len(factored) == (weights if chain else 0)
     notes = " ".join(d.notes)
     assert ("at most 60 parameters; this network has 61" in notes) == (not entries)
@@ -164,8 +244,14 @@ def test_a_three_layer_sigmoid_network_prints_in_seconds_and_right():
     as 50-digit decimals (the values checked here against mpmath, computed independently)."""
     import mpmath
 
-    spec = {"activations": ["sigmoid"] * 3, "loss": "half_sse", "learning_rate": "0.5", "x": ["0.5", "0.5"], "y": ["0", "1"],
-            "layers": [{"W": [["0.1", "0.2"], ["0.3", "0.4"]], "b": ["0.1", "0.1"]}] * 3}
+    spec = {
+        "activations": ["sigmoid"] * 3,
+        "loss": "half_sse",
+        "learning_rate": "0.5",
+        "x": ["0.5", "0.5"],
+        "y": ["0", "1"],
+        "layers": [{"W": [["0.1", "0.2"], ["0.3", "0.4"]], "b": ["0.1", "0.1"]}] * 3,
+    }
     d = from_spec(spec)
     text = render(d, "text")
     with mpmath.workdps(40):
@@ -175,7 +261,7 @@ def test_a_three_layer_sigmoid_network_prints_in_seconds_and_right():
             a = [1 / (1 + mpmath.exp(-(a[0] * W[0][j] + a[1] * W[1][j] + mpmath.mpf("0.1")))) for j in range(2)]
         loss = ((a[0] - 0) ** 2 + (a[1] - 1) ** 2) / 2
     assert abs(sp.N(d.values["L"][0], 40) - sp.Float(mpmath.nstr(loss, 35), 40)) < sp.Float("1e-30")
-    assert f"L = (-a^3_1 + y_1)**2/2 + (-a^3_2 + y_2)**2/2" in text and len(text.splitlines()) > 100
+    assert "L = (y_1 - a^3_1)^2/2 + (y_2 - a^3_2)^2/2" in text and len(text.splitlines()) > 100
 
 
 def test_chain_rule_on_request_for_one_weight_of_a_bigger_network(capsys):
@@ -184,9 +270,18 @@ def test_chain_rule_on_request_for_one_weight_of_a_bigger_network(capsys):
     import tempfile
 
     from funcmlp.cli import main
-    big = {"activations": ["tanh", "identity"], "loss": "sse", "learning_rate": "0.1", "x": ["1", "0.5", "-1", "2", "0"], "y": ["0", "1"],
-           "layers": [{"W": [[str(0.1 * (i - j)) for j in range(4)] for i in range(5)], "b": ["0"] * 4},
-                      {"W": [["0.5", "-0.5"]] * 4, "b": ["0", "0"]}]}
+
+    big = {
+        "activations": ["tanh", "identity"],
+        "loss": "sse",
+        "learning_rate": "0.1",
+        "x": ["1", "0.5", "-1", "2", "0"],
+        "y": ["0", "1"],
+        "layers": [
+            {"W": [[str(0.1 * (i - j)) for j in range(4)] for i in range(5)], "b": ["0"] * 4},
+            {"W": [["0.5", "-0.5"]] * 4, "b": ["0", "0"]},
+        ],
+    }
     with tempfile.TemporaryDirectory() as folder:
         path = f"{folder}/big.json"
         with open(path, "w") as handle:
@@ -204,5 +299,19 @@ def test_chain_rule_on_request_for_one_weight_of_a_bigger_network(capsys):
     out2 = [sum(a[j] * sp.Rational(big["layers"][1]["W"][j][m]) for j in range(4)) for m in range(2)]
     dL_da3 = sum(2 * (out2[m] - [0, 1][m]) * sp.Rational(big["layers"][1]["W"][2][m]) for m in range(2))
     expected = sp.N(dL_da3 * (1 - sp.tanh(n3) ** 2) * x[3], 30)
-    line = [row for row in out.splitlines() if row.strip().startswith("dL/dw^1_{4,3} = dL/da^1_3 * da^1_3/dn^1_3 * dn^1_3/dw^1_{4,3}")]
+    line = [
+        row
+        for row in out.splitlines()
+        if row.strip().startswith("dL/dw^1_{4,3} = dL/da^1_3 * da^1_3/dn^1_3 * dn^1_3/dw^1_{4,3}")
+    ]
     assert len(line) == 1 and line[0].endswith(f"= {sp.N(expected, 9)}"), (line, expected)
+
+
+def test_text_as_a_textbook_writes_it():
+    """The loss by its formula, not its code name; (y_1 - a^2_1)^2, not (-a^2_1 + y_1)**2 (Mazur's
+    E_total = sum 1/2 (target - out)^2)."""
+    text = render(from_spec(MAZUR), "text")
+    assert "L                      = 1/2 sum_j (y_j - a^2_j)^2\n" in text and "half_sse(y, a^2)" not in text
+    assert "L = (y_1 - a^2_1)^2/2 + (y_2 - a^2_2)^2/2 = (0.01 - 0.751365070)^2/2 + (0.99 - 0.772928465)^2/2" in text
+    latex = render(from_spec(MAZUR), "latex")
+    assert r"\[ L = 1/2 \sum_j (y_j - a^{2}_j)^2 \approx 0.298371109 \]" in latex

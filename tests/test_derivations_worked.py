@@ -1,5 +1,6 @@
 """derivations.worked: the seeds' worked examples recomputed exactly, with their errata.
 Expected values are worked out by hand in the comments (or with Fraction), not copied from the code."""
+
 from fractions import Fraction as F
 
 import pytest
@@ -25,8 +26,12 @@ def test_every_erratum_is_explained_and_every_format_renders(name):
         text = render(d, fmt)
         assert d.title in text
         if fmt == "latex":  # read the LaTeX back as text: line-break hints out, the ten special characters unescaped
-            unescape = [(r"\allowbreak{}", ""), (r"\textbackslash{}", "\\"), (r"\textasciitilde{}", "~"),
-                        (r"\textasciicircum{}", "^")] + [("\\" + c, c) for c in "&%$#_{}"]
+            unescape = [
+                (r"\allowbreak{}", ""),
+                (r"\textbackslash{}", "\\"),
+                (r"\textasciitilde{}", "~"),
+                (r"\textasciicircum{}", "^"),
+            ] + [("\\" + c, c) for c in "&%$#_{}"]
             for latex_form, char in unescape:
                 text = text.replace(latex_form, char)
         for e in d.errata:
@@ -105,7 +110,12 @@ def test_seed_003_perceptrons_and_xor():
     learned = build("seed003_perceptron_and")
     b, w1, w2 = learned.steps[-1].values
     # the learned perceptron classifies the AND table (checked here by hand-written hard limit)
-    assert [1 if float(b + w1 * x1 + w2 * x2) >= 0 else 0 for x1, x2 in [(0, 0), (0, 1), (1, 0), (1, 1)]] == [0, 0, 0, 1]
+    assert [1 if float(b + w1 * x1 + w2 * x2) >= 0 else 0 for x1, x2 in [(0, 0), (0, 1), (1, 0), (1, 1)]] == [
+        0,
+        0,
+        0,
+        1,
+    ]
     assert any("converged" in n for n in learned.notes)
     assert any("no convergence" in n for n in build("seed003_perceptron_xor").notes)
 

@@ -90,6 +90,7 @@ def test_benchmark_suite_quick(tmp_path, capsys):
         and "| second fit call |" in out
     )
     assert "| symbolic: derive check 3-4-2 tanh sse | time per parameter |" in out
+    assert "| worked example: 100 steps of Mazur's 2-2-2 sigmoid network (50 digits) | derivations.iterate |" in out
     assert out_file.read_text().count("| ") > 20 and sorted(p.name for p in tmp_path.iterdir()) == ["RESULTS.md"]
 
 

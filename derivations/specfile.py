@@ -1,0 +1,140 @@
+"""A spec file's text read into checked Python data: the file loaded (TOML or JSON), its
+numbers (:mod:`derivations.grammar`), lists and matrices of them, the printed values, and the
+sizes a person can read, checked before any number is read.
+
+Contract: raw data from a file (or a dict) in, exact sympy numbers, lists and
+:class:`~derivations.derivation.Printed` values out, or one ``ValueError`` line naming the key,
+what was expected and the fix; nothing in the file is evaluated. :mod:`derivations.spec` builds
+the example from them.
+
+Example:
+    >>> vector(["0.5", "1/3"], "x"), brief(list(range(100)), 20)
+    ([1/2, 1/3], '[0, 1, 2, 3, 4, ...')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import sympy as sp
+
+from derivations import grammar
+from derivations.derivation import Printed
+
+
+def number(value, where: str) -> sp.Expr:
+    """A spec number, read exactly by :func:`derivations.grammar.parse` (decimals, fractions, a safe grammar)."""
+    return grammar.parse(value, where)
+
+
+def brief(value, width: int = 60) -> str:
+    """``repr(value)`` cut to ``width`` characters (a message stays one readable line)."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 4] + " ..."
+
+
+def vector(values, where: str) -> list:
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"{where} must be a non-empty list of numbers, got {brief(values)}")
+    return [number(v, f"{where}[{i}]") for i, v in enumerate(values)]
+
+
+def matrix(rows, where: str) -> list:
+    if not isinstance(rows, (list, tuple)) or not rows or not all(isinstance(r, (list, tuple)) for r in rows):
+        raise ValueError(f"{where} must be a list of rows (a list of lists of numbers), got {brief(rows)}")
+    if len({len(r) for r in rows}) != 1:
+        raise ValueError(
+            f"{where} has rows of different lengths {brief([len(r) for r in rows])}; every row needs the same "
+            "number of "
+            "entries"
+        )
+    return [[number(v, f"{where}[{i}][{j}]") for j, v in enumerate(row)] for i, row in enumerate(rows)]
+
+
+def transpose(m):
+    return [list(col) for col in zip(*m, strict=True)]
+
+
+def load(source) -> tuple[dict, str]:
+    if isinstance(source, dict):
+        return source, "spec"
+    path = os.fspath(source)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"worked-example spec {path} does not exist")
+    try:
+        if path.endswith(".json"):
+            with open(path, encoding="utf-8") as handle:
+                return json.load(handle), path
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        with open(path, "rb") as handle:
+            return tomllib.load(handle), path
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+        raise ValueError(f"{path} is not valid {'JSON' if path.endswith('.json') else 'TOML'}: {error}") from None
+    except RecursionError:
+        raise ValueError(
+            f"{path} nests arrays deeper than its parser can read; a spec nests at most 3 levels "
+            "(a matrix of numbers, a batch of examples)"
+        ) from None
+
+
+def printed_values(entries: dict, where: str) -> dict:
+    if not isinstance(entries, dict):
+        raise ValueError(f"{where}.printed must be a table of step name -> printed values, got {entries!r}")
+    printed = {}
+    for step, entry in entries.items():
+        if isinstance(entry, dict):
+            unknown = set(entry) - {"values", "where", "slip", "slips"}
+            if unknown or "values" not in entry:
+                raise ValueError(
+                    f"printed.{step!r} takes values (required), where, slip and slips; got keys {sorted(entry)}"
+                )
+            values, label, slip, slips = (
+                entry["values"],
+                entry.get("where", step),
+                entry.get("slip", ""),
+                entry.get("slips", {}),
+            )
+        else:
+            values, label, slip, slips = entry, step, "", {}
+        if not isinstance(values, (list, tuple)):
+            values = [values]  # one number: a single entry ("a^1_2") or a one-value step ("L")
+        flat = [v for row in values for v in row] if values and isinstance(values[0], (list, tuple)) else list(values)
+        texts = [grammar.printed_decimal(v, f"printed.{step!r}[{i}]") for i, v in enumerate(flat)]
+        printed[step] = tuple(Printed(text, label, str(slips.get(str(i), slip))) for i, text in enumerate(texts))
+    return printed
+
+
+MAX_PARAMETERS = 1_000
+"""The largest network a worked example replays (every entry exact and shown): a textbook's size."""
+MAX_EXAMPLES = 100
+MAX_WORK = 2_000_000
+"""The most parameter-steps (parameters x examples x steps) a replay runs: about half a minute."""
+
+
+def check_size(layers, examples: int, steps: int) -> None:
+    """Refuse, before any number is read, a network or a replay too big to read or to wait for."""
+
+    def entries(table, key):
+        value = table.get(key) if isinstance(table, dict) else None
+        if not isinstance(value, (list, tuple)):
+            return 0
+        return sum(len(row) if isinstance(row, (list, tuple)) else 1 for row in value)
+
+    parameters = sum(entries(layer, "W") + entries(layer, "b") + entries(layer, "theta") for layer in layers)
+    if parameters > MAX_PARAMETERS:
+        raise ValueError(
+            f"layers: the network has {parameters:,} parameters; a worked example shows every entry of networks of at "
+            f"most {MAX_PARAMETERS:,} (check a big network's gradients with funcmlp check or funcmlp derive check)"
+        )
+    if examples > MAX_EXAMPLES:
+        raise ValueError(f"x: {examples:,} examples; a worked example replays a batch of at most {MAX_EXAMPLES}")
+    if parameters * examples * steps > MAX_WORK:
+        raise ValueError(
+            f"steps: {steps:,} steps of {parameters:,} parameters on {examples} example(s) is "
+            f"{parameters * examples * steps:,} parameter-steps; a replay runs at most {MAX_WORK:,} "
+            f"(about half a minute): at most {MAX_WORK // (parameters * examples):,} steps here"
+        )

@@ -1,0 +1,99 @@
+"""derivations.slips: the slips texts make, planted in printed numbers computed here by hand
+(Fractions), each found and named; a number no slip explains stays unexplained with a note.
+The network: one identity unit, x = [1, 2], W = [w1, w2] = [1, -1], b = 1/2, y = 0, L = 1/2 a^2,
+eta = 1/4: a = 1 - 2 + 1/2 = -1/2, s = a = -1/2, dL/dW = [-1/2, -1], W new = [9/8, -3/4], b new = 5/8."""
+
+from fractions import Fraction as F
+
+import pytest
+
+from derivations.replay import from_spec
+
+BASE = {
+    "activations": ["identity"],
+    "loss": "half_sse",
+    "learning_rate": "0.25",
+    "x": ["1", "2"],
+    "y": ["0"],
+    "layers": [{"W": [["1"], ["-1"]], "b": ["0.5"]}],
+}
+
+
+def text(value: F) -> str:
+    """A Fraction with a terminating decimal, written out (what a text would print)."""
+    digits = 0
+    while (value * 10**digits).denominator != 1:
+        digits += 1
+    return f"{float(value):.{digits}f}" if digits else str(value)
+
+
+def slip_of(printed: dict, **changes) -> str:
+    """The one slip named for every printed number that is wrong."""
+    d = from_spec({**BASE, **changes, "printed": printed})
+    named = {e.slip.split(" gives ")[0] for e in d.errata}
+    assert len(d.errata) >= 1 and len(named) == 1, [str(e) for e in d.errata]
+    return d.errata[0].slip
+
+
+@pytest.mark.parametrize(
+    "printed, found",
+    [
+        ({"s^1": ["0.500"]}, "found: a flipped sign gives 0.5"),
+        ({"dL/dW^1": ["-1.00", "-2.00"]}, "found: an extra factor 2 (the 1/2 of the loss left out)"),
+        ({"L": [text(F(1, 16))]}, "found: a missing factor 2 (the 1/2 of the loss taken twice)"),  # L = 1/8
+        # w - eta^2 g = 1 + 1/32, -1 + 1/16
+        ({"W^1 new": [text(F(33, 32)), text(F(-15, 16))]}, "found: the learning rate applied twice"),
+        ({"b^1 new": ["1.00"]}, "found: the learning rate not applied"),  # 1/2 - (-1/2)
+    ],
+)
+def test_value_slips_are_named(printed, found):
+    assert slip_of(printed).startswith(found)
+
+
+def test_a_transposed_matrix():
+    """Row convention 2-2 identity layer, x = [1, 2], W = [[1, 2], [3, 4]], b = 0, y = 0, eta = 1: a = [7, 10],
+    s = a, dL/dW = x^T s = [[7, 10], [14, 20]]; printed transposed: [[7, 14], [10, 20]]."""
+    spec = {
+        "activations": ["identity"],
+        "loss": "half_sse",
+        "learning_rate": "1",
+        "x": ["1", "2"],
+        "y": ["0", "0"],
+        "layers": [{"W": [["1", "2"], ["3", "4"]], "b": ["0", "0"]}],
+        "printed": {"dL/dW^1": ["7", "14.0", "10.0", "20"]},
+    }
+    d = from_spec(spec)
+    assert {e.slip for e in d.errata} == {"found: a transposed matrix gives 14", "found: a transposed matrix gives 10"}
+
+
+def test_biases_updated_where_the_text_keeps_them_and_a_step_off():
+    """With b fixed: W new = [9/8, -3/4], a = 9/8 - 3/2 + 1/2 = 1/8, L after step 1 = 1/128; with b updated
+    too (b = 5/8): a = 1/4, L = 1/32 (the slip). Step 2 with b fixed: s = 1/8, W = [9/8 - 1/32, -3/4 - 1/16]
+    = [35/32, -13/16], a = 35/32 - 26/16 + 1/2 = -1/32, L after step 2 = 1/2048; printing that as step 1 is a
+    step late."""
+    fixed = {"layers": [{"W": [["1"], ["-1"]], "b": ["0.5"], "fixed": ["b"]}], "steps": 2}
+    assert slip_of({"L after step 1": text(F(1, 32))}, **fixed).startswith(
+        "found: biases updated (the rule keeps them) gives 0.03125"
+    )
+    assert slip_of({"L after step 1": text(F(1, 2048))}, **fixed).startswith(
+        "found: one step late: the loss after step 2"
+    )
+
+
+def test_printed_intermediates_carried_on():
+    """The new weights printed rounded (9/8 -> 1.13, within a unit of its last digit) and the loss after step 1
+    computed from them, b new = 5/8: a = 1.13 - 1.5 + 0.625 = 0.255, L = 0.0325125; exact: a = 1/4, L = 1/32."""
+    d = from_spec({**BASE, "steps": 2, "printed": {"W^1 new": ["1.13", "-0.75"], "L after step 1": "0.0325125"}})
+    slips = {e.step: e.slip for e in d.errata}
+    assert slips == {
+        "L after step 1": "found: an intermediate rounded to the printed digits and carried on: the new weights as "
+        "printed gives 0.0325125"
+    }
+
+
+def test_what_no_slip_explains_stays_unexplained_with_a_note():
+    d = from_spec({**BASE, "printed": {"L": "0.719"}})  # L = 1/8
+    assert [e.slip for e in d.errata] == ["unexplained"]
+    assert any("none of the slips tried reproduces it (a flipped sign, a factor 2" in n for n in d.notes)
+    few = from_spec({**BASE, "printed": {"L": "0.3"}})  # 2 L = 0.25 would agree with 0.3: too few digits to tell
+    assert [e.slip for e in few.errata] == ["unexplained"] and any("too few digits (1)" in n for n in few.notes)
