@@ -170,12 +170,12 @@ def cmd_derive(args) -> int:
         raise ValueError("--standalone makes a LaTeX document; add --format latex")
     if args.example and args.name:
         raise ValueError(f"give either a derivation name ({args.name!r}) or --example FILE, not both")
-    from derivations.spec import SEED_EXAMPLES
+    from derivations.spec import NETWORK_EXAMPLES
 
-    if args.format == "mermaid" or args.plot or args.example or args.chain or (args.steps is not None and args.name in SEED_EXAMPLES):
+    if args.format == "mermaid" or args.plot or args.example or args.chain or (args.steps is not None and args.name in NETWORK_EXAMPLES):
         return _derive_network(args)
     if args.steps is not None:
-        raise ValueError(f"--steps replays gradient steps of a network example: give --example FILE or one of {', '.join(SEED_EXAMPLES)}")
+        raise ValueError(f"--steps replays gradient steps of a network example: give --example FILE or one of {', '.join(NETWORK_EXAMPLES)}")
     if args.list or not args.name:
         print(f"{'check':<26} symbolic check of an architecture: funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse")
         print("\n".join(f"{name:<26} {title}" for name, (title, _) in entries.items()))
@@ -202,15 +202,15 @@ def _derive_network(args) -> int:
     from derivations.picture import mermaid, plot_network
     from derivations.render import render
     from derivations.replay import run
-    from derivations.spec import SEED_EXAMPLES, read_spec, seed_spec_path
+    from derivations.spec import NETWORK_EXAMPLES, read_spec, seed_spec_path
 
     if args.example:
         source = args.example
-    elif args.name in SEED_EXAMPLES:
+    elif args.name in NETWORK_EXAMPLES:
         source = seed_spec_path(args.name)
     else:
         what = "--format mermaid" if args.format == "mermaid" else ("--plot" if args.plot else "--chain")
-        raise ValueError(f"{what} draws a network worked example: give --example FILE or one of {', '.join(SEED_EXAMPLES)}"
+        raise ValueError(f"{what} draws a network worked example: give --example FILE or one of {', '.join(NETWORK_EXAMPLES)}"
                          + (f"; {args.name!r} is not one" if args.name else ""))
     if args.plot:
         _check_writable_png(args.plot)
