@@ -149,7 +149,7 @@ def math_formula(formula: str) -> tuple[str | None, str]:
     comment as LaTeX text (``"  (seed 003 eq. 33)"``), or ``""``."""
     text, _, comment = formula.partition("  (")
     comment = rf"\quad\text{{({escape(comment)}}}" if comment else ""
-    if not re.fullmatch(r"[\w^/*'() ,.+\-]+", text) or " = " in text:
+    if not re.fullmatch(r"[\w^/*'() ,.+\-]+", text) or " = " in text or re.search(r" (with the|after) ", text):  # words
         return None, comment
     out = re.sub(_PARTIAL, _partial, text)
     out = re.sub(r"\b([a-zA-Z])\^(\d+)", _symbol, out)

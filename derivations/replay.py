@@ -85,8 +85,7 @@ def run(ex: WorkedExample) -> Derivation:
         for t, loss in losses.items():  # the first ten, every power of ten, the last, and those printed
             d.add(
                 f"L after {unit} {t}",
-                f"{ex.loss if ex.loss != OUTPUT else 'L'} with the weights of {unit} {t}"
-                + (" (mean over the examples)" if online else ""),
+                f"L with the weights after {unit} {t}" + (" (mean over the examples)" if online else ""),
                 [loss],
             )
         _final(

@@ -142,3 +142,11 @@ def test_pictures_show_thresholds_and_layers_without_biases(tmp_path):
 def path_png_written(ex, tmp_path) -> bool:
     path = plot_network(ex, run(ex), str(tmp_path / "net.png"))
     return (tmp_path / "net.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.endswith("net.png")
+
+
+def test_cli_draws_and_replays_the_published_examples(capsys):
+    assert main(["derive", "hagan_ch11", "--format", "mermaid"]) == 0
+    assert capsys.readouterr().out.startswith("flowchart LR")
+    assert main(["derive", "negnevitsky_xor", "--steps", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "L after step 3" in out and "theta^1 after 3 steps" in out

@@ -89,7 +89,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from derivations import catalogue
-    from derivations.spec import SEED_EXAMPLES
+    from derivations.spec import NETWORK_EXAMPLES
 
     entries = catalogue.ENTRIES
     if args.standalone and args.format != "latex":
@@ -101,13 +101,13 @@ def run(args) -> int:
         or args.plot
         or args.example
         or args.chain
-        or (args.steps is not None and args.name in SEED_EXAMPLES)
+        or (args.steps is not None and args.name in NETWORK_EXAMPLES)
     ):
         return _network(args)
     if args.steps is not None:
         raise ValueError(
             "--steps replays gradient steps of a network example: give --example FILE or one of "
-            + ", ".join(SEED_EXAMPLES)
+            + ", ".join(NETWORK_EXAMPLES)
         )
     if args.list or not args.name:
         print(
@@ -142,16 +142,16 @@ def _network(args) -> int:
     from derivations.picture import mermaid, plot_network
     from derivations.render import render
     from derivations.replay import run as replay
-    from derivations.spec import SEED_EXAMPLES, read_spec, seed_spec_path
+    from derivations.spec import NETWORK_EXAMPLES, read_spec, seed_spec_path
 
     if args.example:
         source = args.example
-    elif args.name in SEED_EXAMPLES:
+    elif args.name in NETWORK_EXAMPLES:
         source = seed_spec_path(args.name)
     else:
         what = "--format mermaid" if args.format == "mermaid" else ("--plot" if args.plot else "--chain")
         raise ValueError(
-            f"{what} draws a network worked example: give --example FILE or one of {', '.join(SEED_EXAMPLES)}"
+            f"{what} draws a network worked example: give --example FILE or one of {', '.join(NETWORK_EXAMPLES)}"
             + (f"; {args.name!r} is not one" if args.name else "")
         )
     if args.plot:
