@@ -147,7 +147,7 @@ def test_hagan_chapter_11_example():
 
 
 def test_hmkcode_linear_network_without_biases():
-    """hmkcode (2019): h = W^1 x, out = W^2 h (no biases, no activation), delta = out - 1,
+    """hmkcode (2018): h = W^1 x, out = W^2 h (no biases, no activation), delta = out - 1,
     w5 - eta delta h1, w1 - eta delta w5 i1, ...: no bias appears or is updated."""
     with mpmath.workdps(30):
         m = mpmath.mpf
