@@ -20,8 +20,14 @@ HERE = Path(__file__).resolve().parent
 pytestmark = pytest.mark.xdist_group("parallel")
 
 
+_RESULTS: dict = {}  # a worker may tear the module fixture down between its tests: the subprocess runs once
+
+
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory):
+    if "arrays" in _RESULTS:
+        arrays = _RESULTS["arrays"]
+        return lambda name: ([arrays[f"{name}.{i}"] for i in range(6)], arrays[f"{name}.losses"])
     out = tmp_path_factory.mktemp("parallel") / "cases.npz"
     environ = {**os.environ, "JAX_NUM_CPU_DEVICES": "8", "JAX_PLATFORMS": "cpu"}
     finished = subprocess.run(
@@ -33,7 +39,7 @@ def cases(tmp_path_factory):
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
     with np.load(out) as saved:
-        arrays = dict(saved)
+        arrays = _RESULTS["arrays"] = dict(saved)
     return lambda name: ([arrays[f"{name}.{i}"] for i in range(6)], arrays[f"{name}.losses"])
 
 
