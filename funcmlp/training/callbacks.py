@@ -15,6 +15,7 @@ import math
 import jax
 import numpy as np
 
+from funcmlp.checks import check_positive_int
 from funcmlp.core.model import MLP
 from funcmlp.io.training_state import TrainingState, save_state
 from funcmlp.training.history import EpochState
@@ -34,8 +35,7 @@ class EarlyStopping:
     """
 
     def __init__(self, patience: int, min_delta: float = 0.0, best=None):
-        if not isinstance(patience, int) or isinstance(patience, bool) or patience < 1:
-            raise ValueError(f"early_stopping needs a patience of at least 1 epoch, got {patience!r}")
+        patience = check_positive_int(patience, "early_stopping", "epochs without improvement before stopping")
         if not (isinstance(min_delta, (int, float)) and math.isfinite(min_delta) and min_delta >= 0):
             raise ValueError(f"min_delta must be a finite number >= 0 (the improvement that counts), got {min_delta!r}")
         self.patience, self.min_delta, self.best = patience, float(min_delta), best
@@ -63,8 +63,7 @@ class Checkpoints:
         options: dict | None = None,
         early: EarlyStopping | None = None,
     ):
-        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
-            raise ValueError(f"checkpoint_every must be at least 1 (epochs between checkpoints), got {every!r}")
+        every = check_positive_int(every, "checkpoint_every", "epochs between checkpoints")
         self.folder, self.mlp, self.optimizer, self.every, self.last = folder, mlp, optimizer, every, last
         self.options, self.early = options or {}, early
 

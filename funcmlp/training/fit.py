@@ -19,7 +19,7 @@ from funcmlp.io.training_state import load_state, state_path
 from funcmlp.training.callbacks import Checkpoints, EarlyStopping
 from funcmlp.training.config import TrainConfig
 from funcmlp.training.history import EpochState, History, TrainingDiverged
-from funcmlp.training.loop import Trainer, _loop
+from funcmlp.training.loop import Trainer, epoch_loop
 
 
 def fit(
@@ -134,7 +134,7 @@ def fit(
     state = trainer.start(params, key, opt_state)
     last = EpochState(history.epochs, state.params, state.opt_state, state.key, history)
     try:
-        for last in _loop(trainer, state, history, epochs):
+        for last in epoch_loop(trainer, state, history, epochs):
             stop = early.update(last) if early is not None else False
             if checkpoints is not None:
                 checkpoints.after(last, stop)

@@ -219,10 +219,12 @@ def train_epochs(
     trainer = Trainer(mlp, params, data, config, validation=validation, sample_weight=sample_weight)
     state = trainer.start(params, key, opt_state)
     history = History() if history is None else history
-    return _loop(trainer, state, history, epochs)
+    return epoch_loop(trainer, state, history, epochs)
 
 
-def _loop(trainer: Trainer, state: TrainState, history: History, epochs: int | None) -> Iterator[EpochState]:
+def epoch_loop(trainer: Trainer, state: TrainState, history: History, epochs: int | None) -> Iterator[EpochState]:
+    """The epochs after ``history``'s last, up to ``epochs`` (no end: None), each recorded in ``history``
+    (validation when due, its last values repeated between) and yielded; shared by train_epochs and fit."""
     first = history.epochs + 1
     epoch = first
     every = trainer.config.validate_every
