@@ -2,6 +2,7 @@
 starts): fit on one device and on meshes of the eight CPU devices; the params and losses of
 each case saved to an .npz the test compares (``python tests/parallel_cases.py OUT.npz``)."""
 
+import os
 import sys
 
 import jax
@@ -96,7 +97,8 @@ def main(out):
         arrays[f"{name}.losses"] = losses
         for i, leaf in enumerate(leaves):
             arrays[f"{name}.{i}"] = leaf
-    np.savez(out, **arrays)
+    np.savez(out + ".partial.npz", **arrays)
+    os.replace(out + ".partial.npz", out)  # whole or absent: other test workers wait for this file
 
 
 if __name__ == "__main__":

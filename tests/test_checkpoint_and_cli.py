@@ -192,9 +192,13 @@ def test_the_command_line_keeps_compiled_programs_in_the_users_cache(tmp_path):
     import sys
 
     def run(*extra, **env):
-        environ = {
-            key: value for key, value in os.environ.items() if key != "FUNCMLP_NO_COMPILE_CACHE"
-        }  # conftest sets it
+        environ = {  # conftest sets these: the user's cache is what is tested here, not the test run's
+            key: value
+            for key, value in os.environ.items()
+            if key != "FUNCMLP_NO_COMPILE_CACHE"
+            and not key.startswith("JAX_PERSISTENT_CACHE")
+            and key != "JAX_COMPILATION_CACHE_DIR"
+        }
         environ.update({"XDG_CACHE_HOME": str(tmp_path), "JAX_PLATFORMS": "cpu", **env})
         command = [sys.executable, "-m", "funcmlp.cli", "check", "--sizes", "3,4,2", "--batch", "2", *extra]
         assert subprocess.run(command, env=environ, capture_output=True, text=True, timeout=300).returncode == 0
