@@ -185,29 +185,35 @@ def _cached_programs(folder) -> int:
     return sum(len(files) for _, _, files in os.walk(folder))
 
 
-def test_the_command_line_keeps_compiled_programs_in_the_users_cache(tmp_path):
+def test_the_command_line_keeps_compiled_programs_in_the_users_cache(tmp_path, monkeypatch):
     """A second run finds every program in $XDG_CACHE_HOME/funcmlp (nothing new is stored);
     --no-compile-cache and FUNCMLP_NO_COMPILE_CACHE=1 leave it alone."""
     import subprocess
     import sys
 
-    def run(*extra, **env):
+    check = ["check", "--sizes", "3,4,2", "--batch", "2"]
+    folder = tmp_path / "funcmlp"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    saved = jax.config.jax_compilation_cache_dir  # a regression would point this process's cache elsewhere
+    try:  # the two ways to turn it off, in this process (conftest sets FUNCMLP_NO_COMPILE_CACHE=1)
+        assert main(check) == 0
+        assert not folder.exists()
+        monkeypatch.delenv("FUNCMLP_NO_COMPILE_CACHE")
+        assert main([*check, "--no-compile-cache"]) == 0
+        assert not folder.exists()
+    finally:
+        jax.config.update("jax_compilation_cache_dir", saved)
+
+    def run():  # in new processes: the cache is a process-wide JAX setting
         environ = {  # conftest sets these: the user's cache is what is tested here, not the test run's
             key: value
             for key, value in os.environ.items()
-            if key != "FUNCMLP_NO_COMPILE_CACHE"
-            and not key.startswith("JAX_PERSISTENT_CACHE")
-            and key != "JAX_COMPILATION_CACHE_DIR"
+            if not key.startswith("JAX_PERSISTENT_CACHE") and key != "JAX_COMPILATION_CACHE_DIR"
         }
-        environ.update({"XDG_CACHE_HOME": str(tmp_path), "JAX_PLATFORMS": "cpu", **env})
-        command = [sys.executable, "-m", "funcmlp.cli", "check", "--sizes", "3,4,2", "--batch", "2", *extra]
+        command = [sys.executable, "-m", "funcmlp.cli", *check]
+        environ["JAX_PLATFORMS"] = "cpu"
         assert subprocess.run(command, env=environ, capture_output=True, text=True, timeout=300).returncode == 0
 
-    folder = tmp_path / "funcmlp"
-    run(FUNCMLP_NO_COMPILE_CACHE="1")
-    assert not folder.exists()
-    run("--no-compile-cache")
-    assert not folder.exists()
     run()
     stored = _cached_programs(folder)
     assert stored > 5

@@ -123,12 +123,14 @@ def test_a_wrong_derivative_is_caught_by_every_method(monkeypatch):
     ],
 )
 def test_sympy_backprop_and_jax_grad_agree_in_float64(activations, loss):
-    net = Network((3, 4, 2), activations, loss, batch=3)
+    net = Network(
+        (2, 3, 2), activations, loss, batch=2
+    )  # the smallest with a hidden layer of several units and a batch
     rng = np.random.default_rng(0)
-    arrays = [(rng.normal(size=(3, 4)), rng.normal(size=4)), (rng.normal(size=(4, 2)), rng.normal(size=2))]
-    x, y = rng.normal(size=(3, 3)), rng.uniform(size=(3, 2))
+    arrays = [(rng.normal(size=(2, 3)), rng.normal(size=3)), (rng.normal(size=(3, 2)), rng.normal(size=2))]
+    x, y = rng.normal(size=(2, 2)), rng.uniform(size=(2, 2))
     symbolic = lambdify_gradient(net)(arrays, x, y)
-    mlp = MLP((3, 4, 2), list(activations))
+    mlp = MLP((2, 3, 2), list(activations))
     params = params_from_arrays(arrays, dtype=jnp.float64)
     manual = backprop(mlp, params, jnp.asarray(x), jnp.asarray(y), loss).grads
     auto = autodiff_grad(mlp, params, jnp.asarray(x), jnp.asarray(y), loss)

@@ -6,6 +6,7 @@ computed by a loop written out in this file in 40-digit mpmath (forward pass, ou
 deltas, updates), not by the code under test; the slips named for the two numbers the text gets
 wrong are reproduced the same way."""
 
+import functools
 import time
 
 import mpmath
@@ -16,7 +17,8 @@ from derivations.spec import seed_spec_path
 from derivations.worked import build
 
 
-def mazur_losses(steps: int, updated_hidden: bool = False) -> list:
+@functools.cache  # two tests replay the same 10,000 steps: a worker computes them once
+def mazur_losses(steps: int, updated_hidden: bool = False) -> tuple:
     """E after 0, 1, ..., steps updates of w1..w8 (biases kept), in 40 digits; ``updated_hidden``:
     the hidden deltas computed with the already updated w5..w8 (the slip)."""
     with mpmath.workdps(40):
@@ -34,7 +36,7 @@ def mazur_losses(steps: int, updated_hidden: bool = False) -> list:
             w5, w6, w7, w8 = new if updated_hidden else w[5:]
             e1, e2 = (d1 * w5 + d2 * w7) * h1 * (1 - h1), (d1 * w6 + d2 * w8) * h2 * (1 - h2)
             w = [None, w[1] - eta * e1 * i1, w[2] - eta * e1 * i2, w[3] - eta * e2 * i1, w[4] - eta * e2 * i2] + new
-        return losses
+        return tuple(losses)
 
 
 def close(value, reference, digits=30):
