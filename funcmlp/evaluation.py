@@ -26,7 +26,9 @@ from funcmlp.core.model import MLP
 from funcmlp.core.params import Params
 from funcmlp.registry.losses import get_loss
 
-_jit_apply = jax.jit(MLP.apply, static_argnums=0, static_argnames=("train",))
+compiled_apply = jax.jit(MLP.apply, static_argnums=0, static_argnames=("train",))
+"""``compiled_apply(mlp, params, x) -> (batch, d_L)``: :meth:`MLP.apply` as one compiled program per
+(network, input shape), on checked inputs (the estimators' and :func:`predict`'s forward pass)."""
 
 
 class Evaluation(NamedTuple):
@@ -103,7 +105,7 @@ def predict(mlp: MLP, params: Params, x, *, loss=None, threshold: float | None =
         threshold = decision_threshold(mlp, loss)
     check_params(mlp, params)
     x = jnp.atleast_2d(check_inputs(mlp, x))
-    return classes_of_outputs(mlp, _jit_apply(mlp, params, x), threshold)
+    return classes_of_outputs(mlp, compiled_apply(mlp, params, x), threshold)
 
 
 def target_classes(mlp: MLP, y, batch: int, *, loss=None) -> jax.Array:

@@ -24,6 +24,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from funcmlp.core.backward import GRADIENT_SOURCES
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Layer
+from funcmlp.evaluation import compiled_apply
 from funcmlp.registry.activations import get_activation
 from funcmlp.sklearn._labels import check_dtype
 from funcmlp.sklearn._optimizers import _optimizer, _rate, _squared_weights, _with_rate
@@ -211,7 +212,7 @@ class _BaseMLP(BaseEstimator):
         rows = X.shape[0]
         padded = np.zeros((-(-rows // _ROW_BLOCK) * _ROW_BLOCK, X.shape[1]), self.dtype)
         padded[:rows] = X
-        return np.asarray(self._mlp().apply(params, jnp.asarray(padded)), np.float64)[:rows]
+        return np.asarray(compiled_apply(self._mlp(), params, jnp.asarray(padded)), np.float64)[:rows]
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
