@@ -34,11 +34,9 @@ import jax  # noqa: E402
 import pytest  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
-jax.config.update("jax_compilation_cache_dir", os.environ["FUNCMLP_TEST_JIT_CACHE"])
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
-# the command line run in-process by the tests must not write into the user's compilation
-# cache (tests/test_checkpoint_and_cli.py checks the cache in subprocesses of its own)
+# (JAX read the cache settings above from the environment when it was imported.)
+# the command line run in-process by the tests must not point JAX at the user's compilation cache
+# (tests/test_checkpoint_and_cli.py tests that cache in subprocesses of its own)
 os.environ["FUNCMLP_NO_COMPILE_CACHE"] = "1"
 
 try:  # CI draws the same examples every run; a developer's runs explore new ones
