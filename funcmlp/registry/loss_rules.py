@@ -99,10 +99,12 @@ def _log_softmax(z):
 
 def _softmax_cross_entropy_gradient(z, y):
     # p S - y with S = sum_j y_j: the gradient for every target row (p - y only when S = 1).
-    # At the largest logit, where p can round to 1, it is written (S - y_j) - S (1 - p_j) with
-    # both differences summed over the other classes: no cancellation, relative accuracy kept
+    # At the largest logit, when its p_j is past 1/2 and can round to 1, it is written
+    # (S - y_j) - S (1 - p_j) with both differences summed over the other classes (each sum < 1/2):
+    # no cancellation. Below 1/2 the plain p S - y is the more accurate (the sums over the others
+    # would be near 1 and cancel), e.g. at a near-uniform softmax
     p = jax.nn.softmax(z, axis=-1)
-    top = largest(z)
+    top = largest(z) & (p > 0.5)
     total = jnp.sum(y, axis=-1, keepdims=True)
     others_p = jnp.sum(jnp.where(top, 0, p), axis=-1, keepdims=True)
     others_y = jnp.sum(jnp.where(top, 0, y), axis=-1, keepdims=True)
