@@ -10,7 +10,9 @@ A check raises ``ValueError`` naming what was wrong, what was expected and the f
 the value in the form the core expects. The core (:mod:`funcmlp.core`) never checks: it
 assumes what comes out of here. Values (labels in range, targets in [0, 1], finiteness) can
 be looked at only when they are concrete: under a caller's ``jax.jit`` they are tracers and
-only shapes are checked. Imports: the registry and the core only.
+only shapes are checked. Concrete values are checked and converted with numpy, on the host,
+and come back as numpy arrays (no JAX program is compiled for a data set's shape); traced ones
+come back traced. Imports: the registry and the core only.
 """
 
 from __future__ import annotations
@@ -98,13 +100,14 @@ def check_inputs(mlp: MLP, x) -> Array:
         ValueError: inputs must be finite numbers; found nan at index (0, 1)
     """
     if is_concrete(x):
-        values = np.asarray(x)
-        if values.dtype.kind not in "biuf":
-            raise ValueError(f"inputs must be numbers, got an array of dtype {values.dtype}")
-        if values.dtype.kind == "f" and not np.isfinite(values).all():
-            where = _first_bad(~np.isfinite(values))
-            raise ValueError(f"inputs must be finite numbers; found {values[where]} at index {where}")
-    x = jnp.asarray(x)
+        x = np.asarray(x)
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"inputs must be numbers, got an array of dtype {x.dtype}")
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            where = _first_bad(~np.isfinite(x))
+            raise ValueError(f"inputs must be finite numbers; found {x[where]} at index {where}")
+    else:
+        x = jnp.asarray(x)
     if x.ndim not in (1, 2) or x.shape[-1] != mlp.sizes[0]:
         raise ValueError(
             f"inputs have shape {tuple(x.shape)}, expected (batch, {mlp.sizes[0]}) or ({mlp.sizes[0]},) for {mlp}"
@@ -152,13 +155,14 @@ def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
     """
     loss = get_loss(loss)
     spec = loss.spec
+    dtype = np.dtype(dtype)
     concrete = is_concrete(y)
     values = np.asarray(y) if concrete else None  # checked in numpy: jnp results are traced under a caller's jit
     if concrete and values.dtype.kind not in "biuf":
         raise ValueError(
             f"targets must be numbers, got an array of dtype {values.dtype}; encode classes as integers 0..{units - 1}"
         )
-    y = jnp.asarray(y)
+    y = values if concrete else jnp.asarray(y)
     if y.shape == () and batch != 1:
         raise ValueError(
             f"a single target was given for {batch} examples; give one per example, "
@@ -167,6 +171,7 @@ def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
     if jnp.issubdtype(y.dtype, jnp.integer) and y.shape in ((batch,), ()) and spec.targets == "class":
         if concrete:
             check_labels(values, units, loss.name)
+            return np.eye(units, dtype=dtype)[values.reshape(batch)]
         return jax.nn.one_hot(y.reshape(batch), units, dtype=dtype)
     y = y.astype(dtype)
     if y.shape in ((batch,), ()) and units == 1:
@@ -205,10 +210,10 @@ def check_weights(weights, batch: int, dtype, reduction: str) -> Array:
         ([1.0, 1.0], [0.5, 0.0])
     """
     if weights is None:
-        return jnp.ones((batch,), dtype)
+        return np.ones((batch,), dtype)
     concrete = is_concrete(weights)
     values = np.asarray(weights, np.float64) if concrete else None
-    weights = jnp.asarray(weights, dtype)
+    weights = np.asarray(weights, dtype) if concrete else jnp.asarray(weights, dtype)
     if weights.shape != (batch,):
         raise ValueError(f"example weights have shape {tuple(weights.shape)}, expected ({batch},), one per example")
     if concrete:
@@ -284,7 +289,7 @@ def _checked(mlp: MLP, params: Params, x, y, loss, reduction: str, weights, *, w
     x = check_inputs(mlp, x).astype(dtype)  # data follow the params' dtype
     if whole_data and x.ndim != 2:
         raise ValueError(f"data inputs must be a batch (N, {mlp.sizes[0]}), got shape {tuple(x.shape)}")
-    x = jnp.atleast_2d(x)
+    x = x.reshape(1, -1) if x.ndim == 1 else x
     batch = x.shape[0]
     return Batch(
         x, check_targets(loss, y, batch, mlp.sizes[-1], dtype), check_weights(weights, batch, dtype, reduction)

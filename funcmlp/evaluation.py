@@ -5,7 +5,8 @@ Contract::
     predict(mlp, params, x, loss=, threshold=)      -> classes (batch,)
     accuracy(mlp, params, x, y, loss=, threshold=)   -> float
     evaluate(mlp, params, x, y, loss, reduction=)    -> Evaluation(loss, accuracy or None)
-    loss_and_accuracy(params, x, targets, classes, mlp=, loss=, reduction=, threshold=)   compiled, on checked data
+    loss_and_accuracy(params, x, targets, classes, weights, mlp=, loss=, reduction=, threshold=)
+        compiled, on checked data
 
 A multi-unit output predicts its argmax; one unit predicts 1 above :func:`decision_threshold`.
 The public functions check their input (:mod:`funcmlp.checks`); ``loss_and_accuracy`` is the
@@ -24,6 +25,7 @@ from funcmlp.checks import check_data, check_inputs, check_labels, check_params,
 from funcmlp.core.backward import batch_loss
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Params
+from funcmlp.core.reduction import weight_divisor
 from funcmlp.registry.losses import get_loss
 
 compiled_apply = jax.jit(MLP.apply, static_argnums=0, static_argnames=("train",))
@@ -136,13 +138,15 @@ def accuracy(mlp: MLP, params: Params, x, y, *, loss=None, threshold: float | No
 
 
 @partial(jax.jit, static_argnames=("mlp", "loss", "reduction", "threshold"))
-def loss_and_accuracy(params: Params, x, targets, classes, *, mlp: MLP, loss, reduction: str, threshold):
+def loss_and_accuracy(params: Params, x, targets, classes, weights, *, mlp: MLP, loss, reduction: str, threshold):
     """One compiled pass over checked data (``targets`` ``(N, d_L)``, ``classes`` ``(N,)`` or
-    None): the loss (no dropout) and the accuracy, as device scalars (accuracy NaN without classes)."""
-    value, trace = batch_loss(mlp, params, x, targets, jnp.ones(x.shape[0], x.dtype), loss, reduction)
+    None, example ``weights`` ``(N,)``: 0 leaves a padding row out): the loss (no dropout) and
+    the (weighted) accuracy, as device scalars (accuracy NaN without classes)."""
+    value, trace = batch_loss(mlp, params, x, targets, weights, loss, reduction)
     if classes is None:
         return value, jnp.nan
-    return value, jnp.mean(classes_of_outputs(mlp, trace.a[-1], threshold) == classes)
+    correct = weights * (classes_of_outputs(mlp, trace.a[-1], threshold) == classes)
+    return value, jnp.sum(correct) / weight_divisor(jnp.sum(weights))
 
 
 def evaluate(
@@ -169,7 +173,15 @@ def evaluate(
     threshold = class_threshold(mlp, loss, classification)
     value, fraction = jax.device_get(
         loss_and_accuracy(
-            params, batch.x, batch.targets, classes, mlp=mlp, loss=loss, reduction=reduction, threshold=threshold
+            params,
+            batch.x,
+            batch.targets,
+            classes,
+            jnp.ones(batch.x.shape[0], batch.x.dtype),
+            mlp=mlp,
+            loss=loss,
+            reduction=reduction,
+            threshold=threshold,
         )
     )
     return Evaluation(float(value), None if classes is None else float(fraction))

@@ -6,6 +6,7 @@ import warnings
 import jax
 import numpy as np
 import pytest
+from counting import compilations
 from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_dense_data, estimator_checks_generator
 
 from funcmlp.sklearn import MLPClassifier, MLPRegressor, Perceptron
@@ -175,6 +176,23 @@ def test_pipelines_grid_search_cross_validation_and_string_labels():
     odd = np.array([7, 11, 42])[y]  # non-contiguous integer labels
     model = MLPClassifier((8,), learning_rate_init=0.02, max_iter=150, random_state=0).fit(X, odd)
     assert model.classes_.tolist() == [7, 11, 42] and set(model.predict(X)) <= {7, 11, 42} and model.score(X, odd) > 0.9
+
+
+def test_a_refit_on_other_rows_and_its_predictions_compile_nothing():
+    """A grid search's folds: estimators of the same hyper-parameters on other numbers of rows (of one
+    size bucket) reuse the compiled epoch, validation and forward pass."""
+    X = np.random.default_rng(0).normal(size=(300, 8))
+    y = np.arange(300) % 3
+
+    def run(rows, predicted, seed):
+        model = MLPClassifier((16,), max_iter=4, early_stopping=True, random_state=seed)
+        return lambda: model.fit(X[:rows], y[:rows]).predict_proba(X[:predicted])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert compilations(run(300, 300, 0)) > 0
+        assert compilations(run(290, 280, 1)) == 0  # 261 training rows of 290 (270 of 300 before): both 384
+        assert compilations(run(120, 290, 1)) > 0  # 108 training rows: another bucket
 
 
 def test_sample_weights_equal_the_weighted_loss_and_zero_weights_drop_examples():

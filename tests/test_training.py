@@ -5,10 +5,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from counting import compilations
 
 from funcmlp import MLP, evaluate, fit, make_optimizer, make_schedule, predict
 from funcmlp.data.datasets import load_digits, logic_gate
-from funcmlp.training.batching import epoch_batches, iterations_per_epoch
+from funcmlp.training.batching import epoch_order, iterations_per_epoch, padded_rows
 
 
 def test_xor_is_learned_to_full_accuracy_from_a_seeded_key():
@@ -77,13 +78,21 @@ def test_one_sgd_step_is_the_seed_003_update():
 def test_iterations_per_epoch_and_partial_batches():
     """Seed 000 eq. 35: iterations = ceil(N / B)."""
     assert iterations_per_epoch(1000, 32) == 32 and iterations_per_epoch(1000, 32, drop_last=True) == 31
-    indices, weights = epoch_batches(jax.random.key(0), 10, 4)
-    assert indices.shape == (3, 4)
-    real = np.asarray(indices)[np.asarray(weights) > 0]
-    assert sorted(real.tolist()) == list(range(10))
-    assert np.asarray(weights)[-1].tolist() == [1, 1, 0, 0]
+    order = np.asarray(epoch_order(jax.random.key(0), 10, 64, shuffle=True).order)
+    assert sorted(order[:10].tolist()) == list(range(10)) and sorted(order[10:].tolist()) == list(range(10, 64))
+    assert order[:10].tolist() != list(range(10))
+    assert np.asarray(epoch_order(jax.random.key(0), 10, 64, shuffle=False).order).tolist() == list(range(64))
     with pytest.raises(ValueError, match="batch size must be at least 1"):
         iterations_per_epoch(10, 0)
+
+
+def test_padded_sizes_are_the_buckets_of_64_times_powers_of_two_and_three_halves():
+    assert [padded_rows(n) for n in (1, 64, 65, 128, 129, 192, 193, 257, 385, 1025, 1537)] == [
+        64, 64, 128, 128, 192, 192, 256, 384, 512, 1536, 2048,
+    ]  # fmt: skip
+    for rows in range(129, 5000, 7):
+        size = padded_rows(rows)
+        assert rows <= size <= 1.5 * rows and size % 64 == 0
 
 
 def test_partial_last_batch_gives_the_mean_over_real_examples():
@@ -96,7 +105,9 @@ def test_partial_last_batch_gives_the_mean_over_real_examples():
     kept, _ = fit(
         mlp, start, (x, y), loss="mse", optimizer=optax.sgd(0.1), epochs=1, batch_size=3, key=jax.random.key(4)
     )
-    order = np.asarray(jax.random.permutation(jax.random.split(jax.random.split(jax.random.key(4))[1])[0], 5))
+    # the documented draw: one permutation of the 64 padded positions, its real rows (< 5) kept in its order
+    drawn = np.asarray(jax.random.permutation(jax.random.split(jax.random.split(jax.random.key(4))[1])[0], 64))
+    order = drawn[drawn < 5]
     from funcmlp import backprop
 
     params = start
@@ -195,46 +206,66 @@ def test_digits_model_reaches_97_percent_test_accuracy():
     assert history.val_accuracy[-1] >= 0.96
 
 
-def _compilations(run) -> int:
-    """How many programs JAX compiles while ``run()`` runs (its own log of compilations)."""
-    import logging
-
-    messages = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            messages.append(record.getMessage())
-
-    handler, logger = Collect(), logging.getLogger("jax")
-    logger.addHandler(handler)
-    try:
-        with jax.log_compiles():
-            run()
-    finally:
-        logger.removeHandler(handler)
-    return sum(message.startswith("Compiling ") for message in messages)
-
-
-def test_a_second_fit_of_the_same_shapes_compiles_nothing():
+def test_a_second_fit_compiles_nothing_for_a_recreated_optimizer_other_rows_or_another_validation_set():
     mlp = MLP((3, 5, 2), "tanh")
-    optimizer = optax.adam(0.01)
-    x, y = jax.random.normal(jax.random.key(0), (20, 3)), jnp.arange(20) % 2
+    x, y = jax.random.normal(jax.random.key(0), (150, 3)), jnp.arange(150) % 2
 
-    def run(seed):
-        return fit(
+    def run(seed, optimizer, rows=150, validation_rows=20):  # the data sliced here; the fit counted
+        data, validation = (x[:rows], y[:rows]), (x[:validation_rows], y[:validation_rows])
+        params, key = mlp.init(jax.random.key(seed)), jax.random.key(seed)
+        return lambda: fit(
             mlp,
-            mlp.init(jax.random.key(seed)),
-            (x, y),
+            params,
+            data,
             loss="softmax_cross_entropy",
             optimizer=optimizer,
             epochs=3,
             batch_size=8,
-            key=jax.random.key(seed),
-            validation=(x[:7], y[:7]),
+            key=key,
+            validation=validation,
         )
 
-    assert _compilations(lambda: run(0)) > 0
-    assert _compilations(lambda: run(1)) == 0  # other initial params and keys, same shapes: nothing new
+    assert compilations(run(0, optax.adam(0.01))) > 0
+    assert compilations(run(1, optax.adam(0.01))) == 0  # an optimizer written again, other params and keys
+    assert compilations(run(2, optax.adam(0.01), rows=131, validation_rows=37)) == 0  # other rows, same buckets
+    assert compilations(run(3, optax.adam(0.02))) > 0  # another rate is another program
+    assert compilations(run(4, optax.adam(0.02))) == 0
+    assert compilations(run(5, optax.adam(0.01), rows=100)) > 0  # 128 rows: another bucket
+
+
+def test_optimizers_stand_for_each_other_only_when_they_compute_the_same_program():
+    from funcmlp.training.reuse import same_optimizer
+
+    params = MLP((3, 4, 2), "tanh").init(jax.random.key(0))
+    first = same_optimizer(optax.chain(optax.clip(1.0), optax.sgd(0.1, momentum=0.9)), params)
+    assert same_optimizer(optax.chain(optax.clip(1.0), optax.sgd(0.1, momentum=0.9)), params) is first
+    others = [
+        optax.chain(optax.clip(1.0), optax.sgd(0.1, momentum=0.8)),
+        optax.chain(optax.clip(2.0), optax.sgd(0.1, momentum=0.9)),
+        optax.chain(optax.clip(1.0), optax.sgd(0.1 + 1e-16, momentum=0.9)),  # float64: another literal
+        optax.chain(optax.clip(1.0), optax.sgd(0.1, momentum=0.9, nesterov=True)),
+        optax.adagrad(0.1, initial_accumulator_value=0.2),  # equal updates, another init
+    ]
+    for other in others:
+        assert same_optimizer(other, params) is other
+    assert same_optimizer(optax.adagrad(0.1, initial_accumulator_value=0.3), params) is not others[-1]
+
+    def halve(values):  # the same program text, another Python function called back
+        return np.asarray(values) / 2
+
+    def third(values):
+        return np.asarray(values) / 3
+
+    def calling(function):
+        def update(updates, state, params=None):
+            shape = jax.ShapeDtypeStruct(updates[0].W.shape, updates[0].W.dtype)
+            scaled = jax.pure_callback(function, shape, updates[0].W)
+            return (type(updates[0])(scaled, updates[0].b), *updates[1:]), state
+
+        return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+
+    halving = same_optimizer(calling(halve), params)
+    assert same_optimizer(calling(third), params) is not halving
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])

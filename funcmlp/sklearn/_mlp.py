@@ -3,9 +3,8 @@
 Each epoch is :class:`funcmlp.Trainer`'s compiled epoch (the manual backprop, or
 ``jax.grad`` with ``gradient="autodiff"``); between epochs the estimator applies
 scikit-learn's stopping rules (``tol``, ``n_iter_no_change``, ``early_stopping`` on the
-validation score) and its adaptive learning rate. The optimizer objects are shared by
-estimators of equal hyper-parameters, so a refit of the same shapes (a grid search's folds)
-compiles nothing.
+validation score) and its adaptive learning rate. A refit of equal hyper-parameters on data of
+the same size bucket (a grid search's folds) compiles nothing.
 """
 
 from __future__ import annotations
@@ -29,12 +28,12 @@ from funcmlp.registry.activations import get_activation
 from funcmlp.sklearn._labels import check_dtype
 from funcmlp.sklearn._optimizers import _optimizer, _rate, _squared_weights, _with_rate
 from funcmlp.training import TrainConfig, Trainer
+from funcmlp.training.batching import padded_rows
 from funcmlp.training.optimizers import OPTIMIZER_NAMES
 
 SKLEARN_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 """scikit-learn's activation names and funcmlp's; any other funcmlp activation name works too."""
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
-_ROW_BLOCK = 64
 SOLVERS = ("sgd", "adam", *(name for name in OPTIMIZER_NAMES if name not in ("sgd", "adam")))
 
 
@@ -206,11 +205,12 @@ class _BaseMLP(BaseEstimator):
             check_is_fitted(self)
             X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
             params = self.to_funcmlp()[1]
-        # rows padded to a multiple of 64: XLA's CPU matmul rounds a row by where it falls in the last,
-        # partial tile, so without this a row's float32 output could change by one unit in the last
-        # place when the batch around it changes (scikit-learn checks subset and order invariance)
+        # rows padded to training's size buckets (multiples of 64): one compiled program per bucket, and XLA's CPU
+        # matmul rounds a row by where it falls in the last, partial tile, so without this a row's float32 output
+        # could change by one unit in the last place when the batch around it changes (scikit-learn checks subset
+        # and order invariance)
         rows = X.shape[0]
-        padded = np.zeros((-(-rows // _ROW_BLOCK) * _ROW_BLOCK, X.shape[1]), self.dtype)
+        padded = np.zeros((padded_rows(rows), X.shape[1]), self.dtype)
         padded[:rows] = X
         return np.asarray(compiled_apply(self._mlp(), params, jnp.asarray(padded)), np.float64)[:rows]
 

@@ -74,8 +74,9 @@ def _optimizer(
     epsilon: float,
     alpha: float,
 ) -> optax.GradientTransformation:
-    """The optax chain of an estimator's hyper-parameters; one object per distinct set, so that
-    the compiled epoch (compiled per optimizer object) is reused by refits."""
+    """The optax chain of an estimator's hyper-parameters; one object per distinct set, so that a
+    refit finds the compiled epoch by the object, without tracing it again
+    (:func:`funcmlp.training.reuse.same_optimizer`)."""
     if solver == "sgd":
         # scikit-learn's SGD, v <- momentum v - rate g, the step v (Nesterov: momentum v - rate g): the rate is
         # applied before the momentum trace and kept in the state, where the estimator sets it between epochs

@@ -1,26 +1,35 @@
-"""Mini-batches of an epoch: seeded shuffling, ceil(N / B) iterations (seed 000 eq. 35).
+"""Mini-batches of an epoch: seeded shuffling, ceil(N / B) iterations (seed 000 eq. 35), and the
+padded sizes that let data of other numbers of rows share one compiled epoch.
 
-An epoch is returned as fixed-shape arrays so it can run inside ``lax.scan``:
-``indices`` of shape ``(iterations, batch_size)`` and per-example ``weights`` of the same
-shape. When ``N`` is not a multiple of ``B`` the last batch is either kept (padded with
-weight-0 entries, so the loss and gradient are those of the real examples only) or
-dropped.
+The data of a training run are padded with weight-0 rows to :func:`padded_rows` (``64 * 2^k`` or
+``64 * 3 * 2^k``: less than twice the rows, at most 1.5 times from 129 on), so that every data
+set of the same bucket (a grid search's folds, a second fit on more data) runs the same compiled
+program; the number of real rows ``N`` is an argument of that program, not part of its shape.
+Each epoch draws an order of the rows with the real rows first (:func:`epoch_order`, one small
+program per padded size, whatever the network), and the compiled epoch runs its ``ceil(N / B)``
+batches from it: the last one partial (its missing examples weigh 0) or, with ``drop_last``,
+dropped. Padding rows are never drawn and no step runs on them.
 
 Example:
     >>> import jax
-    >>> iterations_per_epoch(10, 4), iterations_per_epoch(10, 4, drop_last=True)
-    (3, 2)
-    >>> idx, w = epoch_batches(jax.random.key(0), 10, 4)
-    >>> idx.shape, w.sum().item()
-    ((3, 4), 10.0)
+    >>> iterations_per_epoch(10, 4), iterations_per_epoch(10, 4, drop_last=True), padded_rows(10), padded_rows(200)
+    (3, 2, 64, 256)
+    >>> draw = epoch_order(jax.random.key(0), 10, 64, shuffle=True)
+    >>> sorted(draw.order[:10].tolist()) == list(range(10)), draw.order.shape
+    (True, (64,))
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+
+ROW_BLOCK = 64
+"""The smallest padded size, and the unit of every other."""
 
 
 def iterations_per_epoch(n_examples: int, batch_size: int, *, drop_last: bool = False) -> int:
@@ -38,14 +47,43 @@ def iterations_per_epoch(n_examples: int, batch_size: int, *, drop_last: bool = 
     return math.ceil(n_examples / batch_size)
 
 
-def epoch_batches(key, n_examples: int, batch_size: int, *, drop_last: bool = False, shuffle: bool = True):
-    """Indices ``(iterations, B)`` into the data and weights ``(iterations, B)`` (1 real, 0 padding)."""
-    steps = iterations_per_epoch(n_examples, batch_size, drop_last=drop_last)
-    order = jax.random.permutation(key, n_examples) if shuffle else jnp.arange(n_examples)
-    used = steps * batch_size
-    if used <= n_examples:
-        return order[:used].reshape(steps, batch_size), jnp.ones((steps, batch_size))
-    padding = used - n_examples
-    indices = jnp.concatenate([order, jnp.zeros((padding,), order.dtype)])
-    weights = jnp.concatenate([jnp.ones((n_examples,)), jnp.zeros((padding,))])
-    return indices.reshape(steps, batch_size), weights.reshape(steps, batch_size)
+def padded_rows(rows: int) -> int:
+    """The padded size of ``rows`` examples: the smallest ``64 * 2^k`` or ``64 * 3 * 2^k`` that holds them.
+
+    Example:
+        >>> [padded_rows(n) for n in (1, 64, 65, 129, 193, 1437, 30000)]
+        [64, 64, 128, 192, 256, 1536, 32768]
+    """
+    blocks = max(math.ceil(rows / ROW_BLOCK), 1)
+    power = 1 << (blocks - 1).bit_length()  # the smallest power of two >= blocks
+    three = 3 * power // 4  # the three-quarters step below it, when that holds them
+    return ROW_BLOCK * (three if three >= blocks else power)
+
+
+class EpochDraw(NamedTuple):
+    """An epoch's randomness: the key the next epoch starts from, the order of the rows
+    ``(size,)`` (the real rows first) and the key of the epoch's dropout masks."""
+
+    next_key: jax.Array
+    order: jax.Array
+    dropout_key: jax.Array
+
+
+@partial(jax.jit, static_argnums=(2,), static_argnames=("shuffle",))
+def epoch_order(key: jax.Array, rows, size: int, *, shuffle: bool) -> EpochDraw:
+    """The draw of an epoch from ``key``, for ``rows`` real rows (a traced number) padded to ``size``.
+
+    The order of the real rows is uniform (those of one ``jax.random.permutation`` of the ``size``
+    positions, kept in its order) or, without ``shuffle``, the data's; the padding rows follow.
+    Compiled once per ``size``: every network and data set of that size shares it.
+    """
+    key, epoch_key = jax.random.split(key)
+    shuffle_key, dropout_key = jax.random.split(epoch_key)
+    positions = jnp.arange(size)
+    if not shuffle:
+        return EpochDraw(key, positions, dropout_key)
+    drawn = jax.random.permutation(shuffle_key, size)
+    padding = drawn >= rows
+    # the real rows where they fall in the permutation, packed to the front in its order; the padding after them
+    slot = jnp.where(padding, rows + jnp.cumsum(padding) - 1, jnp.cumsum(~padding) - 1)
+    return EpochDraw(key, jnp.zeros(size, drawn.dtype).at[slot].set(drawn, unique_indices=True), dropout_key)

@@ -1,16 +1,19 @@
-"""One epoch, compiled: ``run_epoch(mlp, state, data, config) -> (state, metrics)``.
+"""One epoch, compiled: ``run_epoch(mlp, state, draw, data, config) -> (state, metrics)``.
 
 Contract::
 
     TrainState(params, opt_state, key)        what an epoch changes (a pytree)
-    TrainData(x, targets, classes, weights)    checked data: x (N', d_0), targets (N', d_L), classes (N',) or None,
-                                               sample weights (N',) or None; rows = N, the real rows
-                                               (N' >= N with a mesh)
+    EpochDraw(next_key, order, dropout_key)   the epoch's randomness (:func:`funcmlp.training.batching.epoch_order`)
+    TrainData(x, targets, classes, weights, rows)   checked data padded to a size bucket: x (S, d_0),
+                                               targets (S, d_L), classes (S,) or None, weights (S,): the
+                                               sample weights (1 without), 0 on padding; rows, the real rows
+                                               N <= S, a traced number
     EpochMetrics(loss, accuracy, first_bad, bad_layer, skipped)   device scalars
 
-The shuffled mini-batches run by ``lax.scan``: the per-batch loop never returns to Python.
-Pure: the data are checked before (:func:`funcmlp.training.loop.prepare_data`), the
-configuration when it was built. Compiled once per (network, configuration, data shapes).
+The ``ceil(N / B)`` mini-batches run in one ``lax.fori_loop``: the per-batch loop never returns to
+Python. Pure: the data are checked before (:func:`funcmlp.training.loop.prepare_data`), the
+configuration when it was built. Compiled once per (network, configuration, padded data shapes):
+data of another number of rows in the same bucket, and another epoch's draw, reuse it.
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ from funcmlp.core.model import MLP
 from funcmlp.core.params import Params
 from funcmlp.core.reduction import weight_divisor
 from funcmlp.evaluation import class_threshold, classes_of_outputs
-from funcmlp.training.batching import epoch_batches, iterations_per_epoch
+from funcmlp.training.batching import EpochDraw
 from funcmlp.training.config import TrainConfig
-from funcmlp.training.parallel import pad_batches, sharded_gradient_fn, shards
+from funcmlp.training.parallel import padded_size, sharded_gradient_fn, shards
 
 
 class TrainState(NamedTuple):
@@ -41,16 +44,17 @@ class TrainState(NamedTuple):
     key: jax.Array
 
 
-@partial(jax.tree_util.register_dataclass, data_fields=["x", "targets", "classes", "weights"], meta_fields=["rows"])
+@partial(jax.tree_util.register_dataclass, data_fields=["x", "targets", "classes", "weights", "rows"], meta_fields=[])
 @dataclass(frozen=True)
 class TrainData:
-    """Checked training data (a pytree; ``rows``, the number of real examples, is static)."""
+    """Checked data padded to a size bucket (a pytree): ``rows`` real examples first, then
+    padding rows of weight 0 that no batch draws."""
 
     x: jax.Array
     targets: jax.Array
     classes: jax.Array | None
-    weights: jax.Array | None
-    rows: int
+    weights: jax.Array
+    rows: jax.Array
 
 
 class EpochMetrics(NamedTuple):
@@ -70,9 +74,11 @@ def _finite_layers(grads) -> jax.Array:
     return jnp.stack([jnp.all(jnp.isfinite(layer.W)) & jnp.all(jnp.isfinite(layer.b)) for layer in grads])
 
 
-@partial(jax.jit, static_argnums=(0, 3))
-def run_epoch(mlp: MLP, state: TrainState, data: TrainData, config: TrainConfig) -> tuple[TrainState, EpochMetrics]:
-    """One epoch in one compiled call.
+@partial(jax.jit, static_argnums=(0, 4))
+def run_epoch(
+    mlp: MLP, state: TrainState, draw: EpochDraw, data: TrainData, config: TrainConfig
+) -> tuple[TrainState, EpochMetrics]:
+    """One epoch in one compiled call, its batches taken in ``draw.order``.
 
     The epoch's training loss is the exact mean (or sum) over the epoch's examples of the losses
     each step computed before its update (weighted by the real examples of each batch and by
@@ -83,65 +89,72 @@ def run_epoch(mlp: MLP, state: TrainState, data: TrainData, config: TrainConfig)
 
     Example:
         >>> import jax, jax.numpy as jnp, optax
+        >>> from funcmlp.training.batching import epoch_order
         >>> mlp = MLP((2, 1), "identity")
         >>> config = TrainConfig(loss="sse", optimizer=optax.sgd(0.1), batch_size=2)
         >>> params = mlp.init(jax.random.key(0))
         >>> state = TrainState(params, config.optimizer.init(params), jax.random.key(1))
-        >>> data = TrainData(jnp.ones((4, 2)), jnp.zeros((4, 1)), None, None, rows=4)
-        >>> state, metrics = run_epoch(mlp, state, data, config)
+        >>> data = TrainData(jnp.ones((64, 2)), jnp.zeros((64, 1)), None, jnp.ones(64), jnp.array(4))
+        >>> state, metrics = run_epoch(mlp, state, epoch_order(state.key, 4, 64, shuffle=True), data, config)
         >>> metrics.loss.shape, int(metrics.first_bad)
         ((), 0)
     """
     x, targets, classes = data.x, data.targets, data.classes
-    steps = iterations_per_epoch(data.rows, config.batch_size, drop_last=config.drop_last)
+    size, batch_size = x.shape[0], config.batch_size
     threshold = class_threshold(mlp, config.loss, config.classification)
     if config.mesh is None:
         value_and_grad = gradient_fn(mlp, config.loss, config.reduction, config.gradient)
+        columns = batch_size
     else:
         local = gradient_fn(mlp, config.loss, "sum", config.gradient)
         value_and_grad = sharded_gradient_fn(local, config.mesh, config.reduction)
+        columns = padded_size(batch_size, shards(config.mesh))  # each batch padded with weight-0 examples to split
     update = optax.with_extra_args_support(config.optimizer).update
     stop_at_first = config.on_nonfinite == "stop"
+    dropout = any(mlp.dropout)
+    most = -(-size // batch_size)  # the batches of a full bucket
+    batches = jnp.pad(draw.order, (0, most * batch_size - size)).reshape(most, batch_size)
+    batches = jnp.pad(batches, ((0, 0), (0, columns - batch_size)))
+    column = jnp.arange(columns)
+    rows = data.rows.astype(jnp.int32)
+    steps = rows // batch_size if config.drop_last else (rows + batch_size - 1) // batch_size
 
-    def step(carry, batch):
-        params, opt_state, first_bad, bad_layer, skipped = carry
-        indices, weights, dropout_key, number = batch
-        value, grads, outputs = value_and_grad(params, x[indices], targets[indices], weights, dropout_key)
+    def step(number, carry):
+        params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum = carry
+        indices = batches[number]
+        real = (column < batch_size) & (number * batch_size + column < rows)
+        weights = jnp.where(real, data.weights[indices], 0)
+        key = jax.random.fold_in(draw.dropout_key, number) if dropout else None
+        value, grads, outputs = value_and_grad(params, x[indices], targets[indices], weights, key)
         layers_ok = _finite_layers(grads)
         finite = jnp.isfinite(value) & jnp.all(layers_ok)
         apply = finite & (first_bad == 0) if stop_at_first else finite
+        batch_weight = jnp.sum(weights)
         # extra argument for the optimizers that take one (optax's GradientTransformationExtraArgs): the batch's weight
-        updates, new_state = update(grads, opt_state, params, batch_weight=jnp.sum(weights))
+        updates, new_state = update(grads, opt_state, params, batch_weight=batch_weight)
         keep = lambda new, old: jnp.where(apply, new, old)
         params = jax.tree_util.tree_map(keep, optax.apply_updates(params, updates), params)
         opt_state = jax.tree_util.tree_map(keep, new_state, opt_state)
         first_layer = jnp.where(jnp.all(layers_ok), 0, jnp.argmin(layers_ok).astype(jnp.int32) + 1)  # the first False
         bad_layer = jnp.where((first_bad == 0) & ~finite, first_layer, bad_layer)
-        first_bad = jnp.where((first_bad == 0) & ~finite, number, first_bad)
-        real = jnp.where(apply, jnp.sum(weights), 0)
-        if classes is None:
-            correct = jnp.zeros((), x.dtype)
+        first_bad = jnp.where((first_bad == 0) & ~finite, number + 1, first_bad)
+        if config.reduction == "mean":
+            loss_sum = loss_sum + jnp.where(apply, value * batch_weight, 0)
         else:
+            loss_sum = loss_sum + jnp.where(apply, value, 0)
+        weight_sum = weight_sum + jnp.where(apply, batch_weight, 0)
+        if classes is not None:
             correct = jnp.sum(weights * (classes_of_outputs(mlp, outputs, threshold) == classes[indices]))
-        carry = (params, opt_state, first_bad, bad_layer, skipped + (~finite).astype(jnp.int32))
-        return carry, (jnp.where(apply, value, 0), real, jnp.where(apply, correct, 0))
+            correct_sum = correct_sum + jnp.where(apply, correct, 0)
+        skipped = skipped + (~finite).astype(jnp.int32)
+        return params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum
 
-    key, epoch_key = jax.random.split(state.key)
-    shuffle_key, dropout_key = jax.random.split(epoch_key)
-    indices, weights = epoch_batches(
-        shuffle_key, data.rows, config.batch_size, drop_last=config.drop_last, shuffle=config.shuffle
+    zero, nothing = jnp.zeros((), jnp.int32), jnp.zeros((), x.dtype)
+    carry = (state.params, state.opt_state, zero, zero, zero, nothing, nothing, nothing)
+    params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum = jax.lax.fori_loop(
+        0, steps, step, carry
     )
-    if config.mesh is not None:
-        indices, weights = pad_batches(indices, weights, shards(config.mesh))
-    weights = weights.astype(x.dtype)
-    if data.weights is not None:
-        weights = weights * data.weights[indices]
-    zero = jnp.zeros((), jnp.int32)
-    batches = (indices, weights, jax.random.split(dropout_key, steps), jnp.arange(1, steps + 1, dtype=jnp.int32))
-    (params, opt_state, first_bad, bad_layer, skipped), (values, real, correct) = jax.lax.scan(
-        step, (state.params, state.opt_state, zero, zero, zero), batches
-    )
-    seen = weight_divisor(jnp.sum(real))  # the epoch's example weight
-    loss = jnp.sum(values * real) / seen if config.reduction == "mean" else jnp.sum(values)
-    accuracy = jnp.nan if classes is None else jnp.sum(correct) / seen
-    return TrainState(params, opt_state, key), EpochMetrics(loss, accuracy, first_bad, bad_layer, skipped)
+    seen = weight_divisor(weight_sum)  # the epoch's example weight
+    loss = loss_sum / seen if config.reduction == "mean" else loss_sum
+    accuracy = jnp.nan if classes is None else correct_sum / seen
+    return TrainState(params, opt_state, draw.next_key), EpochMetrics(loss, accuracy, first_bad, bad_layer, skipped)

@@ -14,21 +14,25 @@ core, checks, evaluation, training's own modules.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 from funcmlp.checks import check_data, check_positive_int, check_weights
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Params
 from funcmlp.evaluation import class_threshold, classes_of_targets, loss_and_accuracy
-from funcmlp.training.batching import iterations_per_epoch
+from funcmlp.training.batching import epoch_order, iterations_per_epoch, padded_rows
 from funcmlp.training.config import TrainConfig
 from funcmlp.training.epoch import TrainData, TrainState, run_epoch
 from funcmlp.training.history import EpochState, History, TrainingDiverged
-from funcmlp.training.parallel import replicate, shard_rows
+from funcmlp.training.parallel import padded_size, replicate, shard_rows, shards
+from funcmlp.training.reuse import same_optimizer
 
 
 class EpochRecord(NamedTuple):
@@ -58,16 +62,26 @@ class EpochRecord(NamedTuple):
 
 def prepare_data(mlp: MLP, params: Params, data: tuple, config: TrainConfig, sample_weight=None) -> TrainData:
     """``(x, y)`` checked against the network and the loss, in the params' dtype, with the
-    target classes when accuracy is recorded and the checked sample weights."""
+    target classes when accuracy is recorded and the checked sample weights, padded with
+    weight-0 rows to :func:`~funcmlp.training.batching.padded_rows` (a multiple of the mesh's
+    devices), on the host: the trainer places them."""
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise ValueError(
             f"data must be a pair (x, y), got {type(data).__name__}"
             + (f" of {len(data)}" if isinstance(data, (tuple, list)) else "")
         )
     x, targets, _ = check_data(mlp, params, *data, config.loss, reduction=config.reduction)
-    weights = None if sample_weight is None else check_weights(sample_weight, x.shape[0], x.dtype, config.reduction)
-    classes = classes_of_targets(mlp, targets) if config.classification else None
-    return TrainData(x, targets, classes, weights, rows=x.shape[0])
+    rows = x.shape[0]
+    if sample_weight is None:
+        weights = np.ones(rows, x.dtype)
+    else:
+        weights = check_weights(sample_weight, rows, x.dtype, config.reduction)
+    size = padded_rows(rows) if config.mesh is None else padded_size(padded_rows(rows), shards(config.mesh))
+    x, targets, weights = (
+        np.concatenate([a, np.zeros((size - rows, *a.shape[1:]), a.dtype)]) for a in (x, targets, weights)
+    )
+    classes = np.asarray(classes_of_targets(mlp, targets)) if config.classification else None
+    return TrainData(x, targets, classes, weights, np.asarray(rows, np.int32))
 
 
 class Trainer:
@@ -94,22 +108,22 @@ class Trainer:
         validation: tuple | None = None,
         sample_weight=None,
     ):
-        self.mlp, self.config = mlp, config
-        self.data = prepare_data(mlp, params, data, config, sample_weight)
-        iterations_per_epoch(self.data.rows, config.batch_size, drop_last=config.drop_last)  # the batch layout, checked
-        self.validation = None
-        if validation is not None:
-            self.validation = prepare_data(mlp, params, validation, config)
-        if config.mesh is not None:
-            mesh, data = config.mesh, self.data
+        # an optimizer equal in what it computes to one seen before stands for it: its compiled epoch is reused
+        self.mlp = mlp
+        self.config = config = dataclasses.replace(config, optimizer=same_optimizer(config.optimizer, params))
+        data = prepare_data(mlp, params, data, config, sample_weight)
+        iterations_per_epoch(int(data.rows), config.batch_size, drop_last=config.drop_last)  # the batch layout, checked
+        validation = None if validation is None else prepare_data(mlp, params, validation, config)
+        if config.mesh is None:
+            self.data, self.validation = jax.device_put((data, validation))
+        else:
+            mesh = config.mesh
             self.data = TrainData(
-                *(
-                    None if a is None else shard_rows(a, mesh)
-                    for a in (data.x, data.targets, data.classes, data.weights)
-                ),
-                rows=data.rows,
+                *(None if a is None else shard_rows(a, mesh) for a in (data.x, data.targets, data.classes)),
+                shard_rows(data.weights, mesh),
+                rows=replicate(jnp.asarray(data.rows), mesh),
             )
-            self.validation = replicate(self.validation, mesh)
+            self.validation = replicate(validation, mesh)
         self.threshold = class_threshold(mlp, config.loss, config.classification)
 
     def start(self, params: Params, key: jax.Array, opt_state=None) -> TrainState:
@@ -125,6 +139,7 @@ class Trainer:
             v.x,
             v.targets,
             v.classes,
+            v.weights,
             mlp=self.mlp,
             loss=self.config.loss,
             reduction=self.config.reduction,
@@ -138,7 +153,8 @@ class Trainer:
         or gradient is not finite and the configuration says stop.
         """
         start = time.perf_counter()
-        new, metrics = run_epoch(self.mlp, state, self.data, self.config)
+        draw = epoch_order(state.key, self.data.rows, self.data.x.shape[0], shuffle=self.config.shuffle)
+        new, metrics = run_epoch(self.mlp, state, draw, self.data, self.config)
         validated = self.validate(new.params) if validate and self.validation is not None else None
         numbers, validated = jax.device_get((metrics, validated))  # the epoch's one transfer
         first_bad, bad_layer, skipped = int(numbers.first_bad), int(numbers.bad_layer), int(numbers.skipped)

@@ -1,0 +1,97 @@
+"""One compiled epoch for optimizers that compute the same thing: :func:`same_optimizer`.
+
+The compiled epoch (:func:`funcmlp.training.epoch.run_epoch`) takes its configuration, the
+optimizer object included, as a static argument: JAX compiles it again for every new object,
+and an optax optimizer written again (``optax.sgd(0.01)`` in a notebook cell, a sweep, a
+refit) is a new object. Two optimizers are the same here when their ``init`` and ``update``
+trace to the same program on the params at hand: the same operations on the same shapes with
+the same constants (every literal exactly, every captured array by value). The first such
+object seen stands for the others, so the second one compiles nothing. An optimizer whose
+program calls back into Python (``jax.pure_callback``) is only ever the same as itself.
+
+Example:
+    >>> import jax.numpy as jnp, optax
+    >>> params = (jnp.zeros((3, 2)), jnp.zeros(2))
+    >>> first = same_optimizer(optax.sgd(0.01), params)
+    >>> same_optimizer(optax.sgd(0.01), params) is first, same_optimizer(optax.sgd(0.02), params) is first
+    (True, False)
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import jax
+import numpy as np
+import optax
+
+_REMEMBERED = 64
+"""Optimizers remembered by program (and programs by optimizer object), the least recently used forgotten."""
+
+_by_program: OrderedDict = OrderedDict()
+_by_object: OrderedDict = OrderedDict()
+
+
+def _remember(table: OrderedDict, key, value):
+    table[key] = value
+    table.move_to_end(key)
+    while len(table) > _REMEMBERED:
+        table.popitem(last=False)
+    return value
+
+
+def _constant(value) -> tuple:
+    """A captured array by value (shape, dtype, bytes); a typed key by its key data."""
+    if isinstance(value, jax.Array) and jax.dtypes.issubdtype(value.dtype, jax.dtypes.prng_key):
+        return ("key", str(value.dtype), _constant(jax.random.key_data(value)))
+    array = np.asarray(value)
+    return (array.shape, str(array.dtype), array.tobytes())
+
+
+def _python_functions(jaxpr, found: list) -> list:
+    """Every Python function an equation of ``jaxpr`` (or of a program inside it) carries, by identity."""
+    for equation in jaxpr.eqns:
+        for value in equation.params.values():
+            for item in value if isinstance(value, (tuple, list)) else (value,):
+                inner = getattr(item, "jaxpr", item)
+                if hasattr(inner, "eqns"):
+                    _python_functions(inner, found)
+                elif callable(item):
+                    found.append(item)
+    return found
+
+
+def _fingerprint(optimizer: optax.GradientTransformation, params) -> tuple[tuple, list]:
+    """What ``optimizer.init(params)`` and its ``update`` (as the compiled epoch calls it) compute:
+    their text (operations, shapes, exact literals), their captured arrays by value and the Python
+    functions they carry by identity; and those functions, to keep alive (their ids stay theirs)."""
+    state = jax.eval_shape(optimizer.init, params)
+    update = optax.with_extra_args_support(optimizer).update
+    weight = jax.ShapeDtypeStruct((), jax.tree_util.tree_leaves(params)[0].dtype)
+    programs = (
+        jax.make_jaxpr(optimizer.init)(params),
+        jax.make_jaxpr(lambda g, s, p, w: update(g, s, p, batch_weight=w))(params, state, params, weight),
+    )
+    functions = [f for closed in programs for f in _python_functions(closed.jaxpr, [])]
+    text = tuple((str(closed.jaxpr), tuple(_constant(c) for c in closed.consts)) for closed in programs)
+    return (text, tuple(id(f) for f in functions)), functions
+
+
+def same_optimizer(optimizer: optax.GradientTransformation, params) -> optax.GradientTransformation:
+    """The first optimizer seen that computes what ``optimizer`` computes on ``params``
+    (``optimizer`` itself when it is the first, or cannot be traced here)."""
+    shapes = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), params)
+    signature = (id(optimizer), jax.tree_util.tree_structure(shapes), tuple(jax.tree_util.tree_leaves(shapes)))
+    if signature in _by_object and _by_object[signature][0] is optimizer:
+        _by_object.move_to_end(signature)
+        _, fingerprint, functions = _by_object[signature]
+    else:
+        try:
+            fingerprint, functions = _fingerprint(optimizer, shapes)
+        except Exception:  # not traceable on its own: training will say why; it is then only itself
+            return optimizer
+        _remember(_by_object, signature, (optimizer, fingerprint, functions))  # kept alive: the ids stay theirs
+    if fingerprint in _by_program:
+        _by_program.move_to_end(fingerprint)
+        return _by_program[fingerprint][0]
+    return _remember(_by_program, fingerprint, (optimizer, functions))[0]
