@@ -24,6 +24,7 @@ import jax.numpy as jnp
 from funcmlp.checks import check_data, check_inputs, check_labels, check_params, check_reduction, check_targets
 from funcmlp.core.backward import batch_loss
 from funcmlp.core.model import MLP
+from funcmlp.core.padding import pad_rows, padded_rows
 from funcmlp.core.params import Params
 from funcmlp.core.reduction import weight_divisor
 from funcmlp.registry.losses import get_loss
@@ -154,7 +155,9 @@ def evaluate(
 ) -> Evaluation:
     """Loss (no dropout) and, for classification, accuracy on a data set.
 
-    Inputs and targets are checked here, eagerly, then the loss runs compiled.
+    Inputs and targets are checked here, eagerly, then the loss runs compiled, on the rows
+    padded to their size bucket (:mod:`funcmlp.core.padding`: the padding weighs 0), so data
+    sets of other sizes in one bucket, and a training run's validation, share the program.
 
     Example:
         >>> import jax
@@ -169,15 +172,17 @@ def evaluate(
     batch = check_data(mlp, params, x, y, loss, reduction=reduction)
     if classification is None:
         classification = loss.is_classification
-    classes = classes_of_targets(mlp, batch.targets) if classification else None
+    size = padded_rows(batch.x.shape[0])
+    x, targets, weights = (pad_rows(a, size) for a in batch)
+    classes = classes_of_targets(mlp, targets) if classification else None
     threshold = class_threshold(mlp, loss, classification)
     value, fraction = jax.device_get(
         loss_and_accuracy(
             params,
-            batch.x,
-            batch.targets,
+            x,
+            targets,
             classes,
-            jnp.ones(batch.x.shape[0], batch.x.dtype),
+            weights,
             mlp=mlp,
             loss=loss,
             reduction=reduction,

@@ -26,6 +26,22 @@ def test_digits_split_is_seeded_disjoint_and_standardized_on_train():
     assert not np.allclose(load_digits(seed=4).x_train, a.x_train)
 
 
+def test_digits_are_scikit_learns_read_without_importing_it():
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    from funcmlp.data.datasets import _digits_arrays
+
+    x, y = _digits_arrays()
+    reference = sklearn_digits()
+    np.testing.assert_array_equal(x, reference.data)
+    np.testing.assert_array_equal(y, reference.target)
+    probe = "import sys; from funcmlp.data.datasets import _digits_arrays; _digits_arrays(); print('sklearn' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "False\n"
+
+
 def test_split_indices_partition_the_range():
     train, val, test = split_indices(0, 101, (0.2, 0.1))
     assert sorted(np.concatenate([train, val, test]).tolist()) == list(range(101))

@@ -108,14 +108,33 @@ def test_configuration_errors():
 )
 def test_initializer_variance_matches_its_formula(name, fan_variance):
     fan_in, fan_out = 200, 300
-    W = np.asarray(get_initializer(name)(jax.random.key(0), (fan_in, fan_out), jnp.float64))
+    alone = get_initializer(name)(jax.random.key(0), (fan_in, fan_out), jnp.float64)
+    second_layer = (
+        MLP((50, fan_in, fan_out)).init(jax.random.key(1), init=name, dtype=jnp.float64)[1].W
+    )  # drawn at once
     expected = fan_variance(fan_in, fan_out)
-    # 60,000 draws: the sample variance has relative standard error about sqrt(2/60000) ~ 0.6%
-    assert W.var() == pytest.approx(expected, rel=0.03)
-    if name.startswith("uniform"):
-        assert W.min() >= -0.5 and W.max() <= 1.5 and W.mean() == pytest.approx(0.5, abs=0.01)
-    else:
-        assert W.mean() == pytest.approx(0.0, abs=0.05 * np.sqrt(expected))  # the mean's standard error is 0.004 std
+    for W in map(np.asarray, (alone, second_layer)):
+        assert W.shape == (fan_in, fan_out) and W.dtype == np.float64
+        # 60,000 draws: the sample variance has relative standard error about sqrt(2/60000) ~ 0.6%
+        assert W.var() == pytest.approx(expected, rel=0.03)
+        if name.startswith("uniform"):
+            assert W.min() >= -0.5 and W.max() <= 1.5 and W.mean() == pytest.approx(0.5, abs=0.01)
+        else:
+            assert W.mean() == pytest.approx(0.0, abs=0.05 * np.sqrt(expected))  # its standard error: 0.004 std
+
+
+def test_layers_drawn_at_once_are_distinct_and_mix_with_initializers_of_ones_own():
+    mlp = MLP((5, 5, 5, 5))
+    params = mlp.init(jax.random.key(0))
+    weights = [np.asarray(layer.W) for layer in params]
+    assert all(not np.array_equal(weights[i], weights[j]) for i in range(3) for j in range(i))
+    assert np.array_equal(weights[0], np.asarray(mlp.init(jax.random.key(0))[0].W))  # seeded
+    assert not np.array_equal(weights[0], np.asarray(mlp.init(jax.random.key(1))[0].W))
+    ones = lambda key, shape, dtype: jnp.ones(shape, dtype)  # an initializer of one's own
+    mixed = mlp.init(jax.random.key(0), init=("he_normal", "uniform(2, 3)", ones), bias_init="normal(0.5)")
+    assert np.asarray(mixed[1].W).min() >= 2 and np.asarray(mixed[1].W).max() <= 3
+    assert np.asarray(mixed[2].W).tolist() == np.ones((5, 5)).tolist()
+    assert len({float(layer.b[0]) for layer in mixed}) == 3  # biases drawn too, each layer its own
 
 
 def test_biases_are_zero_unless_asked():

@@ -16,8 +16,10 @@ name               distribution
 ``zeros``          0
 =================  ==========================================
 
-The variance-scaling ones are ``jax.nn.initializers.variance_scaling`` with the
-``"normal"`` or ``"uniform"`` distribution.
+The variance-scaling ones are those of ``jax.nn.initializers.variance_scaling`` with the
+``"normal"`` or ``"uniform"`` distribution; each random one is a :class:`ScaledDraw`, so that
+:meth:`funcmlp.MLP.init` draws the weights of all layers in one program per size bucket
+(:func:`standard_draws`) instead of one per layer shape.
 
 Example:
     >>> import jax
@@ -29,51 +31,133 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
 import jax
 import jax.numpy as jnp
-from jax.nn import initializers as jinit
+import numpy as np
 
 Initializer = Callable[..., jax.Array]
 
 
+@dataclass(frozen=True)
+class ScaledDraw:
+    """An initializer whose entries are ``shift + scale * u``, ``u`` a standard draw (``"normal"``:
+    N(0, 1); ``"uniform"``: U(0, 1)) and ``(scale, shift)`` a function of the shape: so
+    :meth:`funcmlp.MLP.init` can draw the entries of every layer at once.
+
+    Example:
+        >>> import jax
+        >>> he = ScaledDraw("normal", lambda fan_in, fan_out: (math.sqrt(2 / fan_in), 0.0))
+        >>> he.affine((8, 3)), he(jax.random.key(0), (8, 3)).shape
+        ((0.5, 0.0), (8, 3))
+    """
+
+    kind: str
+    affine_of_fans: Callable[[int, int], tuple[float, float]]
+
+    def affine(self, shape: tuple[int, ...]) -> tuple[float, float]:
+        """``(scale, shift)`` for an array of ``shape`` (a bias ``(d,)`` has fan-in and fan-out ``d``)."""
+        return self.affine_of_fans(shape[0], shape[-1])
+
+    def __call__(self, key, shape, dtype=jnp.float32):
+        scale, shift = self.affine(tuple(shape))
+        draw = jax.random.normal if self.kind == "normal" else jax.random.uniform
+        return shift + scale * draw(key, shape, dtype)
+
+
+@partial(jax.jit, static_argnums=(1, 2, 3))
+def standard_draws(key, kind: str, size: int, dtype) -> jax.Array:
+    """``size`` standard draws ``(size,)`` of ``kind`` (one compiled program per kind, size and dtype)."""
+    draw = jax.random.normal if kind == "normal" else jax.random.uniform
+    return draw(key, (size,), dtype)
+
+
+def draw_entries(key, entries: list[tuple[Initializer, tuple[int, ...]]], dtype) -> list[jax.Array]:
+    """One array per ``(initializer, shape)`` of ``entries``, from ``key``: the entries of every
+    :class:`ScaledDraw` of one kind come from one run of :func:`standard_draws` (its size the next
+    power of two, at least 1024, so networks of similar size share the program), in order; other
+    initializers are called with the key folded with their position.
+
+    Example:
+        >>> import jax
+        >>> entries = [(get_initializer("he_normal"), (4, 3)), (constant(1.0), (3,))]
+        >>> a, b = draw_entries(jax.random.key(0), entries, "float32")
+        >>> a.shape, b.tolist()
+        ((4, 3), [1.0, 1.0, 1.0])
+    """
+    dtype = np.dtype(dtype)
+    keys = dict(zip(("normal", "uniform", "other"), jax.random.split(key, 3), strict=True))
+    arrays: list = [None] * len(entries)
+    for kind in ("normal", "uniform"):
+        members = [i for i, (init, _) in enumerate(entries) if isinstance(init, ScaledDraw) and init.kind == kind]
+        sizes = [math.prod(entries[i][1]) for i in members]
+        if not members:
+            continue
+        size = max(1024, 1 << (sum(sizes) - 1).bit_length())
+        draws = np.asarray(standard_draws(keys[kind], kind, size, dtype), np.float64)
+        offset = 0
+        for i, count in zip(members, sizes, strict=True):
+            init, shape = entries[i]
+            scale, shift = init.affine(shape)
+            arrays[i] = jnp.asarray((shift + scale * draws[offset : offset + count]).reshape(shape).astype(dtype))
+            offset += count
+    for i, (init, shape) in enumerate(entries):
+        if arrays[i] is None:
+            arrays[i] = init(None if isinstance(init, Constant) else jax.random.fold_in(keys["other"], i), shape, dtype)
+    return arrays
+
+
 def normal(std: float = 1.0) -> Initializer:
     """N(0, std^2) entries."""
-
-    def init(key, shape, dtype=jnp.float32):
-        return std * jax.random.normal(key, shape, dtype)
-
-    return init
+    return ScaledDraw("normal", lambda fan_in, fan_out: (std, 0.0))
 
 
 def uniform(low: float = -1.0, high: float = 1.0) -> Initializer:
     """U(low, high) entries."""
     if not low < high:
         raise ValueError(f"uniform(low, high) needs low < high, got low={low}, high={high}")
+    return ScaledDraw("uniform", lambda fan_in, fan_out: (high - low, low))
 
-    def init(key, shape, dtype=jnp.float32):
-        return jax.random.uniform(key, shape, dtype, minval=low, maxval=high)
 
-    return init
+@dataclass(frozen=True)
+class Constant:
+    """Every entry equal to ``value`` (made on the host: no key used, no program compiled per shape)."""
+
+    value: float
+
+    def __call__(self, key, shape, dtype=jnp.float32):
+        return jnp.asarray(np.full(shape, self.value, dtype))
 
 
 def constant(value: float = 0.0) -> Initializer:
     """Every entry equal to ``value``."""
+    return Constant(value)
 
-    def init(key, shape, dtype=jnp.float32):
-        return jnp.full(shape, value, dtype)
 
-    return init
+def _variance_scaling(scale: float, fans: str, kind: str) -> ScaledDraw:
+    """Variance ``scale / fan`` (``fan_in``, or ``fan_avg = (fan_in + fan_out) / 2``), normal or uniform."""
+
+    def affine(fan_in, fan_out):
+        variance = scale / (fan_in if fans == "fan_in" else (fan_in + fan_out) / 2)
+        if kind == "normal":
+            return math.sqrt(variance), 0.0
+        half_width = math.sqrt(3 * variance)
+        return 2 * half_width, -half_width
+
+    return ScaledDraw(kind, affine)
 
 
 _NAMED: dict[str, Initializer] = {
-    "he_normal": jinit.variance_scaling(2.0, "fan_in", "normal"),
-    "he_uniform": jinit.variance_scaling(2.0, "fan_in", "uniform"),
-    "glorot_normal": jinit.variance_scaling(1.0, "fan_avg", "normal"),
-    "glorot_uniform": jinit.variance_scaling(1.0, "fan_avg", "uniform"),
-    "lecun_normal": jinit.variance_scaling(1.0, "fan_in", "normal"),
-    "lecun_uniform": jinit.variance_scaling(1.0, "fan_in", "uniform"),
+    "he_normal": _variance_scaling(2.0, "fan_in", "normal"),
+    "he_uniform": _variance_scaling(2.0, "fan_in", "uniform"),
+    "glorot_normal": _variance_scaling(1.0, "fan_avg", "normal"),
+    "glorot_uniform": _variance_scaling(1.0, "fan_avg", "uniform"),
+    "lecun_normal": _variance_scaling(1.0, "fan_in", "normal"),
+    "lecun_uniform": _variance_scaling(1.0, "fan_in", "uniform"),
     "zeros": constant(0.0),
 }
 _ALIASES = {

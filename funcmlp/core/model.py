@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from funcmlp.core.initializers import get_initializer
+from funcmlp.core.initializers import draw_entries, get_initializer
 from funcmlp.core.params import Layer, Params
 from funcmlp.registry.activations import Activation, get_activation
 
@@ -128,17 +128,16 @@ class MLP:
             >>> [tuple(l.W.shape) for l in p], [tuple(l.b.shape) for l in p]
             ([(3, 2), (2, 1)], [(2,), (1,)])
         """
-        dtype = dtype or jnp.result_type(float)
+        dtype = np.dtype(dtype or jnp.result_type(float))
         weight_inits = [get_initializer(i) for i in _as_tuple(init, self.depth, "initializers")]
         bias_inits = [get_initializer(i) for i in _as_tuple(bias_init, self.depth, "bias initializers")]
-        keys = jax.random.split(key, 2 * self.depth)
-        params = []
-        for k in range(self.depth):
-            shape = (self.sizes[k], self.sizes[k + 1])
-            W = weight_inits[k](keys[2 * k], shape, dtype)
-            b = bias_inits[k](keys[2 * k + 1], (shape[1],), dtype)
-            params.append(Layer(W, b))
-        return tuple(params)
+        shapes = [(self.sizes[k], self.sizes[k + 1]) for k in range(self.depth)]
+        entries = [
+            *zip(weight_inits, shapes, strict=True),
+            *((b, (s[1],)) for b, s in zip(bias_inits, shapes, strict=True)),
+        ]
+        arrays = draw_entries(key, entries, dtype)
+        return tuple(Layer(arrays[k], arrays[self.depth + k]) for k in range(self.depth))
 
     def trace(self, params: Params, x: Array, *, key: Array | None = None, train: bool = False) -> Trace:
         """Forward pass keeping every n^k and a^k (seed 003 eqs. 2, 16, 20-21).

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from typing import NamedTuple
 
@@ -80,11 +81,12 @@ def standardize(train: np.ndarray, *others: np.ndarray, min_std: float = 0.0) ->
 def split_indices(
     seed: int, n: int, fractions: tuple[float, float] = (0.2, 0.2)
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Seeded permutation of ``range(n)`` cut into train / validation / test index arrays."""
+    """Seeded permutation of ``range(n)`` (numpy's ``default_rng(seed)``: host work, nothing compiled)
+    cut into train / validation / test index arrays."""
     val_fraction, test_fraction = fractions
     if not (0 <= val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
         raise ValueError(f"validation and test fractions must be in [0, 1) and sum below 1, got {fractions}")
-    order = np.asarray(jax.random.permutation(jax.random.key(seed), n))
+    order = np.random.default_rng(seed).permutation(n)
     n_test = int(round(n * test_fraction))
     n_val = int(round(n * val_fraction))
     return order[n_test + n_val :], order[n_test : n_test + n_val], order[:n_test]
@@ -94,6 +96,25 @@ def _split_and_scale(name, x, y, num_classes, seed, fractions, min_std=0.0) -> D
     train, val, test = split_indices(seed, len(x), fractions)
     x_train, x_val, x_test = standardize(x[train], x[val], x[test], min_std=min_std)
     return Dataset(name, x_train, y[train], x_val, y[val], x_test, y[test], num_classes)
+
+
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The digits as scikit-learn ships them (``datasets/data/digits.csv.gz``: 64 pixels and the
+    digit per row), read from its installed files without importing it (its import takes seconds)."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
+        raise ModuleNotFoundError(
+            "the embedded digits data set ships with scikit-learn; install it with: "
+            "pip install 'funcmlp[examples]' (or pip install scikit-learn)"
+        )
+    path = os.path.join(spec.submodule_search_locations[0], "datasets", "data", "digits.csv.gz")
+    if not os.path.exists(path):  # a scikit-learn that keeps it elsewhere: ask it
+        from sklearn.datasets import load_digits as sklearn_digits
+
+        bunch = sklearn_digits()
+        return np.asarray(bunch.data, np.float64), np.asarray(bunch.target, np.int64)
+    table = np.loadtxt(path, delimiter=",", dtype=np.float64)
+    return table[:, :-1], table[:, -1].astype(np.int64)
 
 
 def load_digits(seed: int = 0, *, fractions: tuple[float, float] = (0.2, 0.2)) -> Dataset:
@@ -106,16 +127,7 @@ def load_digits(seed: int = 0, *, fractions: tuple[float, float] = (0.2, 0.2)) -
     Raises:
         ModuleNotFoundError: with the install command, if scikit-learn is missing.
     """
-    try:
-        from sklearn.datasets import load_digits as sklearn_digits
-    except ModuleNotFoundError as error:
-        raise ModuleNotFoundError(
-            "the embedded digits data set ships with scikit-learn; install it with: "
-            "pip install 'funcmlp[examples]' (or pip install scikit-learn)"
-        ) from error
-    bunch = sklearn_digits()
-    x = np.asarray(bunch.data, dtype=np.float64)
-    y = np.asarray(bunch.target, dtype=np.int64)
+    x, y = _digits_arrays()
     return _split_and_scale("digits", x, y, 10, seed, fractions, min_std=1.0)
 
 

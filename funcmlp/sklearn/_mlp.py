@@ -22,13 +22,13 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from funcmlp.core.backward import GRADIENT_SOURCES
 from funcmlp.core.model import MLP
+from funcmlp.core.padding import padded_rows
 from funcmlp.core.params import Layer
 from funcmlp.evaluation import compiled_apply
 from funcmlp.registry.activations import get_activation
 from funcmlp.sklearn._labels import check_dtype
 from funcmlp.sklearn._optimizers import _optimizer, _rate, _squared_weights, _with_rate
 from funcmlp.training import TrainConfig, Trainer
-from funcmlp.training.batching import padded_rows
 from funcmlp.training.optimizers import OPTIMIZER_NAMES
 
 SKLEARN_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}

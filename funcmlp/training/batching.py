@@ -1,7 +1,8 @@
-"""Mini-batches of an epoch: seeded shuffling, ceil(N / B) iterations (seed 000 eq. 35), and the
-padded sizes that let data of other numbers of rows share one compiled epoch.
+"""Mini-batches of an epoch: seeded shuffling, ceil(N / B) iterations (seed 000 eq. 35), over data
+padded to a size bucket so that data of other numbers of rows share one compiled epoch.
 
-The data of a training run are padded with weight-0 rows to :func:`padded_rows` (``64 * 2^k`` or
+The data of a training run are padded with weight-0 rows to
+:func:`~funcmlp.core.padding.padded_rows` (``64 * 2^k`` or
 ``64 * 3 * 2^k``: less than twice the rows, at most 1.5 times from 129 on), so that every data
 set of the same bucket (a grid search's folds, a second fit on more data) runs the same compiled
 program; the number of real rows ``N`` is an argument of that program, not part of its shape.
@@ -12,8 +13,8 @@ dropped. Padding rows are never drawn and no step runs on them.
 
 Example:
     >>> import jax
-    >>> iterations_per_epoch(10, 4), iterations_per_epoch(10, 4, drop_last=True), padded_rows(10), padded_rows(200)
-    (3, 2, 64, 256)
+    >>> iterations_per_epoch(10, 4), iterations_per_epoch(10, 4, drop_last=True)
+    (3, 2)
     >>> draw = epoch_order(jax.random.key(0), 10, 64, shuffle=True)
     >>> sorted(draw.order[:10].tolist()) == list(range(10)), draw.order.shape
     (True, (64,))
@@ -27,9 +28,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-
-ROW_BLOCK = 64
-"""The smallest padded size, and the unit of every other."""
 
 
 def iterations_per_epoch(n_examples: int, batch_size: int, *, drop_last: bool = False) -> int:
@@ -45,19 +43,6 @@ def iterations_per_epoch(n_examples: int, batch_size: int, *, drop_last: bool = 
             )
         return n_examples // batch_size
     return math.ceil(n_examples / batch_size)
-
-
-def padded_rows(rows: int) -> int:
-    """The padded size of ``rows`` examples: the smallest ``64 * 2^k`` or ``64 * 3 * 2^k`` that holds them.
-
-    Example:
-        >>> [padded_rows(n) for n in (1, 64, 65, 129, 193, 1437, 30000)]
-        [64, 64, 128, 192, 256, 1536, 32768]
-    """
-    blocks = max(math.ceil(rows / ROW_BLOCK), 1)
-    power = 1 << (blocks - 1).bit_length()  # the smallest power of two >= blocks
-    three = 3 * power // 4  # the three-quarters step below it, when that holds them
-    return ROW_BLOCK * (three if three >= blocks else power)
 
 
 class EpochDraw(NamedTuple):
@@ -77,8 +62,7 @@ def epoch_order(key: jax.Array, rows, size: int, *, shuffle: bool) -> EpochDraw:
     positions, kept in its order) or, without ``shuffle``, the data's; the padding rows follow.
     Compiled once per ``size``: every network and data set of that size shares it.
     """
-    key, epoch_key = jax.random.split(key)
-    shuffle_key, dropout_key = jax.random.split(epoch_key)
+    key, shuffle_key, dropout_key = jax.random.split(key, 3)
     positions = jnp.arange(size)
     if not shuffle:
         return EpochDraw(key, positions, dropout_key)

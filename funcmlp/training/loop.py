@@ -25,9 +25,10 @@ import numpy as np
 
 from funcmlp.checks import check_data, check_positive_int, check_weights
 from funcmlp.core.model import MLP
+from funcmlp.core.padding import pad_rows, padded_rows
 from funcmlp.core.params import Params
 from funcmlp.evaluation import class_threshold, classes_of_targets, loss_and_accuracy
-from funcmlp.training.batching import epoch_order, iterations_per_epoch, padded_rows
+from funcmlp.training.batching import epoch_order, iterations_per_epoch
 from funcmlp.training.config import TrainConfig
 from funcmlp.training.epoch import TrainData, TrainState, run_epoch
 from funcmlp.training.history import EpochState, History, TrainingDiverged
@@ -77,9 +78,7 @@ def prepare_data(mlp: MLP, params: Params, data: tuple, config: TrainConfig, sam
     else:
         weights = check_weights(sample_weight, rows, x.dtype, config.reduction)
     size = padded_rows(rows) if config.mesh is None else padded_size(padded_rows(rows), shards(config.mesh))
-    x, targets, weights = (
-        np.concatenate([a, np.zeros((size - rows, *a.shape[1:]), a.dtype)]) for a in (x, targets, weights)
-    )
+    x, targets, weights = (pad_rows(a, size) for a in (x, targets, weights))
     classes = np.asarray(classes_of_targets(mlp, targets)) if config.classification else None
     return TrainData(x, targets, classes, weights, np.asarray(rows, np.int32))
 
