@@ -29,7 +29,8 @@ class TrainConfig:
     Attributes:
         loss: a loss name or :class:`~funcmlp.Loss`.
         optimizer: any ``optax.GradientTransformation`` (see :mod:`funcmlp.training.optimizers`);
-            the compiled epoch is reused for the same object. Its ``update`` gets the extra
+            the compiled epoch is reused for any optimizer that computes the same program
+            (:func:`funcmlp.training.reuse.same_optimizer`). Its ``update`` gets the extra
             argument ``batch_weight``, the batch's sum of example weights (its number of real
             examples without sample weights), which transformations that take no extra
             arguments never see.
