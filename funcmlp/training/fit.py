@@ -46,9 +46,10 @@ def fit(
     Each epoch is one compiled call (the mini-batches run by ``lax.fori_loop``), compiled once per
     network, configuration and size bucket of the data (:mod:`funcmlp.training.batching`), and
     reused by later calls, also with an optimizer written again with the same hyper-parameters
-    (:mod:`funcmlp.training.reuse`) or data of another number of rows in the bucket; the training loss and accuracy of an epoch come from its own steps (the mean over
-    the epoch's examples of each step's loss before its update), validation is one compiled
-    pass giving loss and accuracy together, and each epoch ends with one transfer of its numbers.
+    (:mod:`funcmlp.training.reuse`) or data of another number of rows in the bucket; the
+    training loss and accuracy of an epoch come from its own steps (the mean over the epoch's
+    examples of each step's loss before its update), validation is one compiled pass giving
+    loss and accuracy together, and each epoch ends with one transfer of its numbers.
 
     Args:
         mlp, params: the network and its initial parameters.
