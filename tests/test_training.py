@@ -87,6 +87,28 @@ def test_iterations_per_epoch_and_partial_batches():
         iterations_per_epoch(10, 0)
 
 
+def test_the_first_non_finite_layer_of_a_gradient_is_named():
+    from funcmlp.core.params import Layer
+    from funcmlp.training.epoch import _first_nonfinite_layer
+
+    shapes = [(3, 4), (4, 5), (5, 1)]
+
+    def grads(layer=None, part="W", value=np.nan, index=0):
+        arrays = [[np.zeros(shape), np.zeros(shape[1])] for shape in shapes]
+        if layer is not None:
+            arrays[layer - 1][part == "b"].reshape(-1)[index] = value
+        return tuple(Layer(jnp.asarray(W), jnp.asarray(b)) for W, b in arrays)
+
+    first = jax.jit(_first_nonfinite_layer)
+    assert int(first(grads())) == 0
+    cases = [(1, "W", 0), (1, "b", 3), (2, "W", 19), (2, "b", 0), (3, "W", 4), (3, "b", 0)]
+    for layer, part, index in cases:
+        for value in (np.nan, np.inf, -np.inf):
+            assert int(first(grads(layer, part, value, index))) == layer, (layer, part, index, value)
+    both = grads(3, "b")
+    assert int(first((both[0], Layer(both[1].W.at[0, 0].set(np.inf), both[1].b), both[2]))) == 2  # the first of two
+
+
 def test_padded_sizes_are_the_buckets_of_64_times_powers_of_two_and_three_halves():
     assert [padded_rows(n) for n in (1, 64, 65, 128, 129, 192, 193, 257, 385, 1025, 1537)] == [
         64, 64, 128, 128, 192, 192, 256, 384, 512, 1536, 2048,

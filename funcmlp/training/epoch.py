@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from funcmlp.core.backward import gradient_fn
@@ -69,9 +70,14 @@ class EpochMetrics(NamedTuple):
     skipped: jax.Array
 
 
-def _finite_layers(grads) -> jax.Array:
-    """``(depth,)`` bools: every entry of layer k's dW and db finite."""
-    return jnp.stack([jnp.all(jnp.isfinite(layer.W)) & jnp.all(jnp.isfinite(layer.b)) for layer in grads])
+def _first_nonfinite_layer(grads) -> jax.Array:
+    """The first layer ``k`` (1-based) whose dW or db holds a NaN or an infinity, 0 when none does:
+    one pass over every gradient entry, laid end to end (one reduction, whatever the depth)."""
+    leaves = [a.ravel() for layer in grads for a in layer]
+    bad = ~jnp.isfinite(jnp.concatenate(leaves))
+    starts = np.cumsum([0, *(leaf.size for leaf in leaves)])[2:-1:2]  # where layers 2, 3, ... begin
+    first = jnp.argmax(bad)  # the first bad entry (0 when none is)
+    return jnp.where(bad[first], 1 + jnp.sum(first >= starts), 0).astype(jnp.int32)
 
 
 @partial(jax.jit, static_argnums=(0, 4))
@@ -126,8 +132,8 @@ def run_epoch(
         weights = jnp.where(real, data.weights[indices], 0)
         key = jax.random.fold_in(draw.dropout_key, number) if dropout else None
         value, grads, outputs = value_and_grad(params, x[indices], targets[indices], weights, key)
-        layers_ok = _finite_layers(grads)
-        finite = jnp.isfinite(value) & jnp.all(layers_ok)
+        bad_layer_now = _first_nonfinite_layer(grads)
+        finite = jnp.isfinite(value) & (bad_layer_now == 0)
         apply = finite & (first_bad == 0) if stop_at_first else finite
         batch_weight = jnp.sum(weights)
         # extra argument for the optimizers that take one (optax's GradientTransformationExtraArgs): the batch's weight
@@ -135,8 +141,7 @@ def run_epoch(
         keep = lambda new, old: jnp.where(apply, new, old)
         params = jax.tree_util.tree_map(keep, optax.apply_updates(params, updates), params)
         opt_state = jax.tree_util.tree_map(keep, new_state, opt_state)
-        first_layer = jnp.where(jnp.all(layers_ok), 0, jnp.argmin(layers_ok).astype(jnp.int32) + 1)  # the first False
-        bad_layer = jnp.where((first_bad == 0) & ~finite, first_layer, bad_layer)
+        bad_layer = jnp.where((first_bad == 0) & ~finite, bad_layer_now, bad_layer)
         first_bad = jnp.where((first_bad == 0) & ~finite, number + 1, first_bad)
         if config.reduction == "mean":
             loss_sum = loss_sum + jnp.where(apply, value * batch_weight, 0)
