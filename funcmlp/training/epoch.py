@@ -24,7 +24,6 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from funcmlp.core.backward import gradient_fn
@@ -71,13 +70,11 @@ class EpochMetrics(NamedTuple):
 
 
 def _first_nonfinite_layer(grads) -> jax.Array:
-    """The first layer ``k`` (1-based) whose dW or db holds a NaN or an infinity, 0 when none does:
-    one pass over every gradient entry, laid end to end (one reduction, whatever the depth)."""
-    leaves = [a.ravel() for layer in grads for a in layer]
-    bad = ~jnp.isfinite(jnp.concatenate(leaves))
-    starts = np.cumsum([0, *(leaf.size for leaf in leaves)])[2:-1:2]  # where layers 2, 3, ... begin
-    first = jnp.argmax(bad)  # the first bad entry (0 when none is)
-    return jnp.where(bad[first], 1 + jnp.sum(first >= starts), 0).astype(jnp.int32)
+    """The first layer ``k`` (1-based) whose dW or db holds a NaN or an infinity, 0 when none does.
+    (One reduction per array, fused with the arrays' last use: laying every entry end to end in one
+    array compiles faster but ran a 784-256-256-10 epoch 5x slower, 2.6 s against 0.5 s.)"""
+    finite = jnp.stack([jnp.all(jnp.isfinite(layer.W)) & jnp.all(jnp.isfinite(layer.b)) for layer in grads])
+    return jnp.where(jnp.all(finite), 0, jnp.argmin(finite) + 1).astype(jnp.int32)
 
 
 @partial(jax.jit, static_argnums=(0, 4))
