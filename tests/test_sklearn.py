@@ -178,21 +178,26 @@ def test_pipelines_grid_search_cross_validation_and_string_labels():
     assert model.classes_.tolist() == [7, 11, 42] and set(model.predict(X)) <= {7, 11, 42} and model.score(X, odd) > 0.9
 
 
-def test_a_refit_on_other_rows_and_its_predictions_compile_nothing():
-    """A grid search's folds: estimators of the same hyper-parameters on other numbers of rows (of one
-    size bucket) reuse the compiled epoch, validation and forward pass."""
+def test_a_refit_on_other_rows_or_hyper_parameters_and_its_predictions_compile_nothing():
+    """A grid search: estimators on other numbers of rows (of one size bucket) and with other
+    numbers for their hyper-parameters (kept in the optimizer state) reuse the compiled epoch,
+    validation and forward pass."""
     X = np.random.default_rng(0).normal(size=(300, 8))
     y = np.arange(300) % 3
 
-    def run(rows, predicted, seed):
-        model = MLPClassifier((16,), max_iter=4, early_stopping=True, random_state=seed)
+    def run(rows, predicted, seed, **parameters):
+        model = MLPClassifier((16,), max_iter=4, early_stopping=True, random_state=seed, **parameters)
         return lambda: model.fit(X[:rows], y[:rows]).predict_proba(X[:predicted])
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert compilations(run(300, 300, 0)) > 0
         assert compilations(run(290, 280, 1)) == 0  # 261 training rows of 290 (270 of 300 before): both 384
+        assert compilations(run(300, 300, 2, alpha=0.0, learning_rate_init=0.01, beta_1=0.8)) == 0
         assert compilations(run(120, 290, 1)) > 0  # 108 training rows: another bucket
+        sgd = dict(solver="sgd", learning_rate="adaptive", momentum=0.9)
+        assert compilations(run(300, 300, 0, **sgd)) > 0
+        assert compilations(run(300, 300, 0, **{**sgd, "momentum": 0.5, "learning_rate_init": 0.1})) == 0
 
 
 def test_sample_weights_equal_the_weighted_loss_and_zero_weights_drop_examples():

@@ -254,6 +254,12 @@ def test_a_second_fit_compiles_nothing_for_a_recreated_optimizer_other_rows_or_a
     assert compilations(run(3, optax.adam(0.02))) > 0  # another rate is another program
     assert compilations(run(4, optax.adam(0.02))) == 0
     assert compilations(run(5, optax.adam(0.01), rows=100)) > 0  # 128 rows: another bucket
+    # numbers in the state: one program, each optimizer's own state (the runs differ)
+    inject = lambda rate: optax.inject_hyperparams(optax.sgd)(learning_rate=rate)
+    assert compilations(run(6, inject(0.1))) > 0
+    slow, fast = run(7, inject(0.01)), run(7, inject(0.5))
+    assert compilations(slow) == compilations(fast) == 0
+    assert not np.allclose(slow()[0][0].W, fast()[0][0].W)
 
 
 def test_optimizers_stand_for_each_other_only_when_they_compute_the_same_program():
@@ -267,11 +273,14 @@ def test_optimizers_stand_for_each_other_only_when_they_compute_the_same_program
         optax.chain(optax.clip(2.0), optax.sgd(0.1, momentum=0.9)),
         optax.chain(optax.clip(1.0), optax.sgd(0.1 + 1e-16, momentum=0.9)),  # float64: another literal
         optax.chain(optax.clip(1.0), optax.sgd(0.1, momentum=0.9, nesterov=True)),
-        optax.adagrad(0.1, initial_accumulator_value=0.2),  # equal updates, another init
+        optax.inject_hyperparams(optax.sgd)(learning_rate=0.1),  # the rate in the state: another state structure
     ]
     for other in others:
         assert same_optimizer(other, params) is other
-    assert same_optimizer(optax.adagrad(0.1, initial_accumulator_value=0.3), params) is not others[-1]
+    # only the numbers kept in the state differ: the same update program (each init still makes its own state)
+    assert same_optimizer(optax.inject_hyperparams(optax.sgd)(learning_rate=0.5), params) is others[-1]
+    first_adagrad = same_optimizer(optax.adagrad(0.1, initial_accumulator_value=0.2), params)
+    assert same_optimizer(optax.adagrad(0.1, initial_accumulator_value=0.3), params) is first_adagrad
 
     def halve(values):  # the same program text, another Python function called back
         return np.asarray(values) / 2

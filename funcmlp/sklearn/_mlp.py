@@ -276,6 +276,7 @@ class _BaseMLP(BaseEstimator):
             float(self.beta_2),
             float(self.epsilon),
             float(self.alpha),
+            str(np.dtype(self.dtype)),
         )
         opt_state = self._opt_state if incremental and keep and hasattr(self, "_opt_state") else None
         if not keep:

@@ -73,23 +73,29 @@ def _optimizer(
     beta_2: float,
     epsilon: float,
     alpha: float,
+    dtype: str,
 ) -> optax.GradientTransformation:
-    """The optax chain of an estimator's hyper-parameters; one object per distinct set, so that a
-    refit finds the compiled epoch by the object, without tracing it again
-    (:func:`funcmlp.training.reuse.same_optimizer`)."""
+    """The optax chain of an estimator's hyper-parameters, every number of them kept in the
+    optimizer state (``optax.inject_hyperparams``, in the params' ``dtype``), not in the program:
+    estimators that differ only in them (a grid search over ``alpha``, ``learning_rate_init``,
+    ``momentum``...) run one compiled epoch. One object per distinct set, so that a refit finds
+    that epoch by the object, without tracing it again (:func:`funcmlp.training.reuse.same_optimizer`)."""
+    inject = functools.partial(optax.inject_hyperparams, hyperparam_dtype=jnp.dtype(dtype))
     if solver == "sgd":
         # scikit-learn's SGD, v <- momentum v - rate g, the step v (Nesterov: momentum v - rate g): the rate is
         # applied before the momentum trace and kept in the state, where the estimator sets it between epochs
         # (invscaling, adaptive) as scikit-learn does
-        parts = [optax.inject_hyperparams(optax.scale_by_learning_rate)(learning_rate=rate)]
+        parts = [inject(optax.scale_by_learning_rate)(learning_rate=rate)]
         if momentum:
-            parts.append(optax.trace(decay=momentum, nesterov=nesterov))
+            parts.append(inject(optax.trace, static_args="nesterov")(decay=momentum, nesterov=nesterov))
         base = optax.chain(*parts)
     elif solver == "adam":
-        base = _scikit_learn_adam(rate, beta_1, beta_2, epsilon)
+        base = inject(_scikit_learn_adam)(rate=rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
     else:
-        base = make_optimizer(solver, rate, momentum=momentum, b1=beta_1, b2=beta_2)
-    return optax.chain(*([_l2_penalty(alpha)] if alpha else []), base)
+        base = inject(make_optimizer, static_args="name")(
+            name=solver, learning_rate=rate, momentum=momentum, b1=beta_1, b2=beta_2
+        )
+    return optax.chain(inject(_l2_penalty)(alpha=alpha), base)
 
 
 def _is_rate_state(node) -> bool:
@@ -97,9 +103,15 @@ def _is_rate_state(node) -> bool:
     return isinstance(node, tuple) and hasattr(node, "hyperparams") and hasattr(node, "inner_state")
 
 
+def _is_learning_rate_state(node) -> bool:
+    """The state of the SGD rate's ``optax.inject_hyperparams`` (the others hold alpha, the momentum...)."""
+    return _is_rate_state(node) and "learning_rate" in node.hyperparams
+
+
 def _rate(opt_state) -> float:
     """The SGD rate kept in an optimizer state of :func:`_optimizer`."""
-    (node,) = [n for n in jax.tree_util.tree_leaves(opt_state, is_leaf=_is_rate_state) if _is_rate_state(n)]
+    leaves = jax.tree_util.tree_leaves(opt_state, is_leaf=_is_rate_state)
+    (node,) = [n for n in leaves if _is_learning_rate_state(n)]
     return float(node.hyperparams["learning_rate"])
 
 
@@ -107,7 +119,7 @@ def _with_rate(opt_state, rate: float):
     """The optimizer state with the SGD rate set to ``rate`` (same dtype: nothing recompiles)."""
 
     def set_rate(node):
-        if not _is_rate_state(node):
+        if not _is_learning_rate_state(node):
             return node
         old = jnp.asarray(node.hyperparams["learning_rate"])
         return node._replace(hyperparams={**node.hyperparams, "learning_rate": jnp.asarray(rate, old.dtype)})

@@ -107,8 +107,9 @@ class Trainer:
         validation: tuple | None = None,
         sample_weight=None,
     ):
-        # an optimizer equal in what it computes to one seen before stands for it: its compiled epoch is reused
-        self.mlp = mlp
+        # an optimizer whose update computes what one seen before does stands for it in the compiled epoch (reused);
+        # the state is still made by the given optimizer's own init
+        self.mlp, self._init = mlp, config.optimizer.init
         self.config = config = dataclasses.replace(config, optimizer=same_optimizer(config.optimizer, params))
         data = prepare_data(mlp, params, data, config, sample_weight)
         iterations_per_epoch(int(data.rows), config.batch_size, drop_last=config.drop_last)  # the batch layout, checked
@@ -127,7 +128,7 @@ class Trainer:
 
     def start(self, params: Params, key: jax.Array, opt_state=None) -> TrainState:
         """The state before the first epoch (``opt_state`` default ``optimizer.init(params)``), on the mesh if any."""
-        state = TrainState(params, self.config.optimizer.init(params) if opt_state is None else opt_state, key)
+        state = TrainState(params, self._init(params) if opt_state is None else opt_state, key)
         return state if self.config.mesh is None else replicate(state, self.config.mesh)
 
     def validate(self, params: Params):

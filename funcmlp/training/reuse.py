@@ -3,11 +3,14 @@
 The compiled epoch (:func:`funcmlp.training.epoch.run_epoch`) takes its configuration, the
 optimizer object included, as a static argument: JAX compiles it again for every new object,
 and an optax optimizer written again (``optax.sgd(0.01)`` in a notebook cell, a sweep, a
-refit) is a new object. Two optimizers are the same here when their ``init`` and ``update``
-trace to the same program on the params at hand: the same operations on the same shapes with
-the same constants (every literal exactly, every captured array by value). The first such
-object seen stands for the others, so the second one compiles nothing. An optimizer whose
-program calls back into Python (``jax.pure_callback``) is only ever the same as itself.
+refit) is a new object. Two optimizers are the same here when their ``update`` traces to the
+same program on the params and optimizer state at hand (the state's structure included): the
+same operations on the same shapes with the same constants (every literal exactly, every
+captured array by value). The first such object seen stands for the others in the compiled
+epoch, so the second one compiles nothing; each optimizer's own ``init`` still makes its state
+(numbers kept in the state, such as ``optax.inject_hyperparams``' learning rate, are not in the
+program: optimizers that differ only in them share it). An optimizer whose program calls back
+into Python (``jax.pure_callback``) is only ever the same as itself.
 
 Example:
     >>> import jax.numpy as jnp, optax
@@ -62,24 +65,23 @@ def _python_functions(jaxpr, found: list) -> list:
 
 
 def _fingerprint(optimizer: optax.GradientTransformation, params) -> tuple[tuple, list]:
-    """What ``optimizer.init(params)`` and its ``update`` (as the compiled epoch calls it) compute:
-    their text (operations, shapes, exact literals), their captured arrays by value and the Python
-    functions they carry by identity; and those functions, to keep alive (their ids stay theirs)."""
+    """What ``optimizer.update`` computes as the compiled epoch calls it, on ``optimizer.init(params)``'s
+    state: the state's structure, the program's text (operations, shapes, exact literals), its
+    captured arrays by value and the Python functions it carries by identity; and those functions,
+    to keep alive (their ids stay theirs)."""
     state = jax.eval_shape(optimizer.init, params)
     update = optax.with_extra_args_support(optimizer).update
     weight = jax.ShapeDtypeStruct((), jax.tree_util.tree_leaves(params)[0].dtype)
-    programs = (
-        jax.make_jaxpr(optimizer.init)(params),
-        jax.make_jaxpr(lambda g, s, p, w: update(g, s, p, batch_weight=w))(params, state, params, weight),
-    )
-    functions = [f for closed in programs for f in _python_functions(closed.jaxpr, [])]
-    text = tuple((str(closed.jaxpr), tuple(_constant(c) for c in closed.consts)) for closed in programs)
+    closed = jax.make_jaxpr(lambda g, s, p, w: update(g, s, p, batch_weight=w))(params, state, params, weight)
+    functions = _python_functions(closed.jaxpr, [])
+    text = (str(jax.tree_util.tree_structure(state)), str(closed.jaxpr), tuple(_constant(c) for c in closed.consts))
     return (text, tuple(id(f) for f in functions)), functions
 
 
 def same_optimizer(optimizer: optax.GradientTransformation, params) -> optax.GradientTransformation:
-    """The first optimizer seen that computes what ``optimizer`` computes on ``params``
-    (``optimizer`` itself when it is the first, or cannot be traced here)."""
+    """The first optimizer seen whose ``update`` computes what ``optimizer``'s does on ``params``
+    (``optimizer`` itself when it is the first, or cannot be traced here): the one to compile
+    the epoch with; ``optimizer.init`` still makes the state."""
     shapes = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), params)
     signature = (id(optimizer), jax.tree_util.tree_structure(shapes), tuple(jax.tree_util.tree_leaves(shapes)))
     if signature in _by_object and _by_object[signature][0] is optimizer:
