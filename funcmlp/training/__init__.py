@@ -3,11 +3,13 @@
 Contract::
 
     TrainConfig(loss, optimizer, batch_size, ...)      config.py: how to train, frozen, checked when built
-    run_epoch(mlp, TrainState, TrainData, config)      epoch.py: one compiled epoch -> (TrainState, EpochMetrics)
+    epoch_order(key, rows, size, shuffle=)             batching.py: an epoch's draw (order, keys), one program per size
+    run_epoch(mlp, TrainState, EpochDraw, TrainData, config)   epoch.py: one compiled epoch -> (state, metrics)
     Trainer / train_epochs                             loop.py: checked data, the epoch loop as an iterator
     fit                                                fit.py: the loop + callbacks.py (checkpoints, early stopping);
                                                        above io (a checkpoint is a file): import it from funcmlp
     History, EpochState, TrainingDiverged              history.py
+    same_optimizer                                     reuse.py: optimizers computing the same update share the epoch
     optimizers, batching, parallel, regularizers, perceptron: what the loop is made of
 
 Imports: registry, core, checks, evaluation; fit.py and callbacks.py also io; never cli.
