@@ -138,4 +138,5 @@ def test_estimator_benchmark_quick(tmp_path, capsys):
     assert module["main"](["--quick", "--out", str(out_file)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Machine: ") and "| digits: Perceptron (one-vs-rest) | second fit |" in out
-    assert out_file.read_text().count("\n| digits") == 8
+    assert "| digits: GridSearchCV of MLPClassifier (8,), 2 x 2 grid, cv=3, then the refit | the whole search" in out
+    assert out_file.read_text().count("\n| digits") == 9
