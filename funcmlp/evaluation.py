@@ -146,6 +146,7 @@ def loss_and_accuracy(params: Params, x, targets, classes, weights, *, mlp: MLP,
     value, trace = batch_loss(mlp, params, x, targets, weights, loss, reduction)
     if classes is None:
         return value, jnp.nan
+    weights = weights.astype(jnp.promote_types(weights.dtype, jnp.float32))  # counts past float16's 2048
     correct = weights * (classes_of_outputs(mlp, trace.a[-1], threshold) == classes)
     return value, jnp.sum(correct) / weight_divisor(jnp.sum(weights))
 

@@ -137,6 +137,23 @@ def test_layers_drawn_at_once_are_distinct_and_mix_with_initializers_of_ones_own
     assert len({float(layer.b[0]) for layer in mixed}) == 3  # biases drawn too, each layer its own
 
 
+def test_init_runs_under_jit_and_vmap():
+    mlp = MLP((3, 4, 2))
+    keys = jax.random.split(jax.random.key(0), 3)
+    eager = mlp.init(keys[1], init="glorot_uniform", bias_init="normal(0.1)")
+    compiled = jax.jit(lambda key: mlp.init(key, init="glorot_uniform", bias_init="normal(0.1)"))(keys[1])
+    mapped = jax.vmap(lambda key: mlp.init(key, init="glorot_uniform", bias_init="normal(0.1)"))(keys)
+    for a, b, c in zip(
+        jax.tree_util.tree_leaves(eager),
+        jax.tree_util.tree_leaves(compiled),
+        jax.tree_util.tree_leaves(mapped),
+        strict=True,
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+        np.testing.assert_allclose(a, c[1], rtol=1e-12)
+        assert c.shape == (3, *a.shape) and not np.allclose(c[0], c[2])
+
+
 def test_biases_are_zero_unless_asked():
     mlp = MLP((4, 3, 2))
     assert all(float(jnp.abs(layer.b).max()) == 0 for layer in mlp.init(jax.random.key(0)))

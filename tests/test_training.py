@@ -299,6 +299,16 @@ def test_optimizers_stand_for_each_other_only_when_they_compute_the_same_program
     halving = same_optimizer(calling(halve), params)
     assert same_optimizer(calling(third), params) is not halving
 
+    def scaling(factor):  # an array captured by a jitted function inside update: not in the outer program's text
+        rate = jnp.full((), factor)
+        scale = jax.jit(lambda g: -g * rate)
+        return optax.GradientTransformation(
+            lambda params: optax.EmptyState(), lambda u, state, params=None: (jax.tree_util.tree_map(scale, u), state)
+        )
+
+    tenth = same_optimizer(scaling(0.1), params)
+    assert same_optimizer(scaling(0.0), params) is not tenth and same_optimizer(scaling(0.1), params) is tenth
+
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_epoch_loss_and_accuracy_are_the_exact_epoch_figures_of_its_steps(reduction):
@@ -325,6 +335,28 @@ def test_epoch_loss_and_accuracy_are_the_exact_epoch_figures_of_its_steps(reduct
     expected = per_example.mean() if reduction == "mean" else per_example.sum()
     np.testing.assert_allclose(history.train_loss, [expected, expected], rtol=1e-12)
     assert history.train_accuracy == [np.mean(logits.argmax(axis=1) == np.asarray(y))] * 2
+
+
+def test_float16_epoch_figures_are_summed_without_stalling():
+    """70,000 examples: float16 sums overflow past 65,504 (the epoch's loss and example count, the
+    validation's count); they are summed in float32 at least. Reference: numpy in float64 at the
+    float16 params."""
+    mlp = MLP((3, 4, 3), "tanh", output="identity")
+    params = jax.tree_util.tree_map(lambda a: a.astype(jnp.float16), mlp.init(jax.random.key(0)))
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(70000, 3)), rng.integers(0, 3, 70000)
+    _, history = fit(
+        mlp, params, (x, y), loss="softmax_cross_entropy", optimizer=optax.sgd(0.0), epochs=1, batch_size=64,
+        key=jax.random.key(1), validation=(x, y),
+    )  # fmt: skip
+    W1, b1, W2, b2 = (np.asarray(a, np.float64) for layer in params for a in layer)
+    logits = np.tanh(x.astype(np.float16).astype(np.float64) @ W1 + b1) @ W2 + b2
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    loss = np.mean(np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(70000), y])
+    accuracy = np.mean(logits.argmax(axis=1) == y)
+    assert history.train_loss[0] == pytest.approx(loss, rel=1e-2)
+    assert history.train_accuracy[0] == pytest.approx(accuracy, abs=2e-3)
+    assert history.val_accuracy[0] == pytest.approx(accuracy, abs=2e-3)
 
 
 def test_validation_every_k_epochs_and_epoch_seconds_count_everything(monkeypatch):

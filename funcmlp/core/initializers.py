@@ -91,6 +91,7 @@ def draw_entries(key, entries: list[tuple[Initializer, tuple[int, ...]]], dtype)
     """
     dtype = np.dtype(dtype)
     keys = dict(zip(("normal", "uniform", "other"), jax.random.split(key, 3), strict=True))
+    traced = isinstance(key, jax.core.Tracer)  # under jit or vmap: scaled on the device, with jnp
     arrays: list = [None] * len(entries)
     for kind in ("normal", "uniform"):
         members = [i for i, (init, _) in enumerate(entries) if isinstance(init, ScaledDraw) and init.kind == kind]
@@ -98,12 +99,14 @@ def draw_entries(key, entries: list[tuple[Initializer, tuple[int, ...]]], dtype)
         if not members:
             continue
         size = max(1024, 1 << (sum(sizes) - 1).bit_length())
-        draws = np.asarray(standard_draws(keys[kind], kind, size, dtype), np.float64)
+        draws = standard_draws(keys[kind], kind, size, dtype)
+        draws = draws if traced else np.asarray(draws, np.float64)
         offset = 0
         for i, count in zip(members, sizes, strict=True):
             init, shape = entries[i]
             scale, shift = init.affine(shape)
-            arrays[i] = jnp.asarray((shift + scale * draws[offset : offset + count]).reshape(shape).astype(dtype))
+            entry = (shift + scale * draws[offset : offset + count]).reshape(shape).astype(dtype)
+            arrays[i] = entry if traced else jnp.asarray(entry)
             offset += count
     for i, (init, shape) in enumerate(entries):
         if arrays[i] is None:

@@ -8,8 +8,8 @@ set of the same bucket (a grid search's folds, a second fit on more data) runs t
 program; the number of real rows ``N`` is an argument of that program, not part of its shape.
 Each epoch draws an order of the rows with the real rows first (:func:`epoch_order`, one small
 program per padded size, whatever the network), and the compiled epoch runs its ``ceil(N / B)``
-batches from it: the last one partial (its missing examples weigh 0) or, with ``drop_last``,
-dropped. Padding rows are never drawn and no step runs on them.
+batches from it: the last one partial (its missing examples are row 0 at weight 0) or, with
+``drop_last``, dropped. No batch reads a padding row.
 
 Example:
     >>> import jax

@@ -48,7 +48,7 @@ class TrainState(NamedTuple):
 @dataclass(frozen=True)
 class TrainData:
     """Checked data padded to a size bucket (a pytree): ``rows`` real examples first, then
-    padding rows of weight 0 that no batch draws."""
+    padding rows of weight 0 that no batch reads."""
 
     x: jax.Array
     targets: jax.Array
@@ -120,12 +120,13 @@ def run_epoch(
     batches = jnp.pad(batches, ((0, 0), (0, columns - batch_size)))
     column = jnp.arange(columns)
     rows = data.rows.astype(jnp.int32)
+    total = jnp.promote_types(x.dtype, jnp.float32)  # the epoch's sums: float16 would stall or overflow over many steps
     steps = rows // batch_size if config.drop_last else (rows + batch_size - 1) // batch_size
 
     def step(number, carry):
         params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum = carry
-        indices = batches[number]
         real = (column < batch_size) & (number * batch_size + column < rows)
+        indices = jnp.where(real, batches[number], 0)  # a partial batch's missing examples: row 0 at weight 0
         weights = jnp.where(real, data.weights[indices], 0)
         key = jax.random.fold_in(draw.dropout_key, number) if dropout else None
         value, grads, outputs = value_and_grad(params, x[indices], targets[indices], weights, key)
@@ -140,18 +141,20 @@ def run_epoch(
         opt_state = jax.tree_util.tree_map(keep, new_state, opt_state)
         bad_layer = jnp.where((first_bad == 0) & ~finite, bad_layer_now, bad_layer)
         first_bad = jnp.where((first_bad == 0) & ~finite, number + 1, first_bad)
+        value, batch_weight_sum = value.astype(total), batch_weight.astype(total)
         if config.reduction == "mean":
-            loss_sum = loss_sum + jnp.where(apply, value * batch_weight, 0)
+            loss_sum = loss_sum + jnp.where(apply, value * batch_weight_sum, 0)
         else:
             loss_sum = loss_sum + jnp.where(apply, value, 0)
-        weight_sum = weight_sum + jnp.where(apply, batch_weight, 0)
+        weight_sum = weight_sum + jnp.where(apply, batch_weight_sum, 0)
         if classes is not None:
-            correct = jnp.sum(weights * (classes_of_outputs(mlp, outputs, threshold) == classes[indices]))
+            hits = classes_of_outputs(mlp, outputs, threshold) == classes[indices]
+            correct = jnp.sum(weights.astype(total) * hits)
             correct_sum = correct_sum + jnp.where(apply, correct, 0)
         skipped = skipped + (~finite).astype(jnp.int32)
         return params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum
 
-    zero, nothing = jnp.zeros((), jnp.int32), jnp.zeros((), x.dtype)
+    zero, nothing = jnp.zeros((), jnp.int32), jnp.zeros((), total)
     carry = (state.params, state.opt_state, zero, zero, zero, nothing, nothing, nothing)
     params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum = jax.lax.fori_loop(
         0, steps, step, carry

@@ -51,17 +51,18 @@ def _constant(value) -> tuple:
     return (array.shape, str(array.dtype), array.tobytes())
 
 
-def _python_functions(jaxpr, found: list) -> list:
-    """Every Python function an equation of ``jaxpr`` (or of a program inside it) carries, by identity."""
+def _inside(jaxpr, functions: list, constants: list) -> None:
+    """Every Python function an equation of ``jaxpr`` (or of a program inside it) carries, and every
+    array a program inside it captured (a ``jax.jit`` function's closure: not in the outer text)."""
     for equation in jaxpr.eqns:
         for value in equation.params.values():
             for item in value if isinstance(value, (tuple, list)) else (value,):
                 inner = getattr(item, "jaxpr", item)
                 if hasattr(inner, "eqns"):
-                    _python_functions(inner, found)
+                    constants.extend(_constant(c) for c in getattr(item, "consts", ()))
+                    _inside(inner, functions, constants)
                 elif callable(item):
-                    found.append(item)
-    return found
+                    functions.append(item)
 
 
 def _fingerprint(optimizer: optax.GradientTransformation, params) -> tuple[tuple, list]:
@@ -73,8 +74,9 @@ def _fingerprint(optimizer: optax.GradientTransformation, params) -> tuple[tuple
     update = optax.with_extra_args_support(optimizer).update
     weight = jax.ShapeDtypeStruct((), jax.tree_util.tree_leaves(params)[0].dtype)
     closed = jax.make_jaxpr(lambda g, s, p, w: update(g, s, p, batch_weight=w))(params, state, params, weight)
-    functions = _python_functions(closed.jaxpr, [])
-    text = (str(jax.tree_util.tree_structure(state)), str(closed.jaxpr), tuple(_constant(c) for c in closed.consts))
+    functions, constants = [], [_constant(c) for c in closed.consts]
+    _inside(closed.jaxpr, functions, constants)
+    text = (str(jax.tree_util.tree_structure(state)), str(closed.jaxpr), tuple(constants))
     return (text, tuple(id(f) for f in functions)), functions
 
 
