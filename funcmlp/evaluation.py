@@ -20,8 +20,9 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from funcmlp.checks import check_data, check_inputs, check_labels, check_params, check_reduction, check_targets
+from funcmlp.checks import Batch, check_data, check_inputs, check_labels, check_params, check_reduction, check_targets
 from funcmlp.core.backward import batch_loss
 from funcmlp.core.model import MLP
 from funcmlp.core.padding import pad_rows, padded_rows
@@ -138,6 +139,21 @@ def accuracy(mlp: MLP, params: Params, x, y, *, loss=None, threshold: float | No
     return float(jnp.mean(predicted == target_classes(mlp, y, predicted.shape[0], loss=loss)))
 
 
+def padded_data(mlp: MLP, batch: Batch, size: int, classification: bool):
+    """A checked data set (:func:`funcmlp.checks.check_data`) padded to ``size`` rows of weight 0, on the
+    host: ``(x, targets, classes or None, weights)``, the classes when accuracy is recorded.
+
+    Example:
+        >>> import numpy as np
+        >>> batch = Batch(np.ones((3, 2)), np.eye(2)[[0, 1, 1]], np.ones(3))
+        >>> x, targets, classes, weights = padded_data(MLP((2, 2), "identity"), batch, 64, True)
+        >>> x.shape, classes[:4].tolist(), weights.sum()
+        ((64, 2), [0, 1, 1, 0], np.float64(3.0))
+    """
+    x, targets, weights = (pad_rows(a, size) for a in batch)
+    return x, targets, np.asarray(classes_of_targets(mlp, targets)) if classification else None, weights
+
+
 @partial(jax.jit, static_argnames=("mlp", "loss", "reduction", "threshold"))
 def loss_and_accuracy(params: Params, x, targets, classes, weights, *, mlp: MLP, loss, reduction: str, threshold):
     """One compiled pass over checked data (``targets`` ``(N, d_L)``, ``classes`` ``(N,)`` or
@@ -173,9 +189,7 @@ def evaluate(
     batch = check_data(mlp, params, x, y, loss, reduction=reduction)
     if classification is None:
         classification = loss.is_classification
-    size = padded_rows(batch.x.shape[0])
-    x, targets, weights = (pad_rows(a, size) for a in batch)
-    classes = classes_of_targets(mlp, targets) if classification else None
+    x, targets, classes, weights = padded_data(mlp, batch, padded_rows(batch.x.shape[0]), classification)
     threshold = class_threshold(mlp, loss, classification)
     value, fraction = jax.device_get(
         loss_and_accuracy(

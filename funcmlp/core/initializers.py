@@ -42,6 +42,9 @@ import numpy as np
 
 Initializer = Callable[..., jax.Array]
 
+_STANDARD = {"normal": jax.random.normal, "uniform": jax.random.uniform}
+"""The standard draws a :class:`ScaledDraw` scales: N(0, 1) and U(0, 1)."""
+
 
 @dataclass(frozen=True)
 class ScaledDraw:
@@ -65,15 +68,13 @@ class ScaledDraw:
 
     def __call__(self, key, shape, dtype=jnp.float32):
         scale, shift = self.affine(tuple(shape))
-        draw = jax.random.normal if self.kind == "normal" else jax.random.uniform
-        return shift + scale * draw(key, shape, dtype)
+        return shift + scale * _STANDARD[self.kind](key, shape, dtype)
 
 
 @partial(jax.jit, static_argnums=(1, 2, 3))
 def standard_draws(key, kind: str, size: int, dtype) -> jax.Array:
     """``size`` standard draws ``(size,)`` of ``kind`` (one compiled program per kind, size and dtype)."""
-    draw = jax.random.normal if kind == "normal" else jax.random.uniform
-    return draw(key, (size,), dtype)
+    return _STANDARD[kind](key, (size,), dtype)
 
 
 def draw_entries(key, entries: list[tuple[Initializer, tuple[int, ...]]], dtype) -> list[jax.Array]:
@@ -93,7 +94,7 @@ def draw_entries(key, entries: list[tuple[Initializer, tuple[int, ...]]], dtype)
     keys = dict(zip(("normal", "uniform", "other"), jax.random.split(key, 3), strict=True))
     traced = isinstance(key, jax.core.Tracer)  # under jit or vmap: scaled on the device, with jnp
     arrays: list = [None] * len(entries)
-    for kind in ("normal", "uniform"):
+    for kind in _STANDARD:
         members = [i for i, (init, _) in enumerate(entries) if isinstance(init, ScaledDraw) and init.kind == kind]
         sizes = [math.prod(entries[i][1]) for i in members]
         if not members:

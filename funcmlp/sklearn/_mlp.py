@@ -22,7 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from funcmlp.core.backward import GRADIENT_SOURCES
 from funcmlp.core.model import MLP
-from funcmlp.core.padding import padded_rows
+from funcmlp.core.padding import pad_rows, padded_rows
 from funcmlp.core.params import Layer
 from funcmlp.evaluation import compiled_apply
 from funcmlp.registry.activations import get_activation
@@ -209,10 +209,8 @@ class _BaseMLP(BaseEstimator):
         # matmul rounds a row by where it falls in the last, partial tile, so without this a row's float32 output
         # could change by one unit in the last place when the batch around it changes (scikit-learn checks subset
         # and order invariance)
-        rows = X.shape[0]
-        padded = np.zeros((padded_rows(rows), X.shape[1]), self.dtype)
-        padded[:rows] = X
-        return np.asarray(compiled_apply(self._mlp(), params, jnp.asarray(padded)), np.float64)[:rows]
+        padded = pad_rows(np.asarray(X, self.dtype), padded_rows(X.shape[0]))
+        return np.asarray(compiled_apply(self._mlp(), params, jnp.asarray(padded)), np.float64)[: X.shape[0]]
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):

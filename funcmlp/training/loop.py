@@ -20,14 +20,13 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from funcmlp.checks import check_data, check_positive_int, check_weights
+from funcmlp.checks import check_data, check_positive_int
 from funcmlp.core.model import MLP
-from funcmlp.core.padding import pad_rows, padded_rows
+from funcmlp.core.padding import padded_rows
 from funcmlp.core.params import Params
-from funcmlp.evaluation import class_threshold, classes_of_targets, loss_and_accuracy
+from funcmlp.evaluation import class_threshold, loss_and_accuracy, padded_data
 from funcmlp.training.batching import epoch_order, iterations_per_epoch
 from funcmlp.training.config import TrainConfig
 from funcmlp.training.epoch import TrainData, TrainState, run_epoch
@@ -64,23 +63,17 @@ class EpochRecord(NamedTuple):
 def prepare_data(mlp: MLP, params: Params, data: tuple, config: TrainConfig, sample_weight=None) -> TrainData:
     """``(x, y)`` checked against the network and the loss, in the params' dtype, with the
     target classes when accuracy is recorded and the checked sample weights, padded with
-    weight-0 rows to :func:`~funcmlp.training.batching.padded_rows` (a multiple of the mesh's
+    weight-0 rows to :func:`~funcmlp.core.padding.padded_rows` (a multiple of the mesh's
     devices), on the host: the trainer places them."""
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise ValueError(
             f"data must be a pair (x, y), got {type(data).__name__}"
             + (f" of {len(data)}" if isinstance(data, (tuple, list)) else "")
         )
-    x, targets, _ = check_data(mlp, params, *data, config.loss, reduction=config.reduction)
-    rows = x.shape[0]
-    if sample_weight is None:
-        weights = np.ones(rows, x.dtype)
-    else:
-        weights = check_weights(sample_weight, rows, x.dtype, config.reduction)
+    batch = check_data(mlp, params, *data, config.loss, reduction=config.reduction, weights=sample_weight)
+    rows = batch.x.shape[0]
     size = padded_rows(rows) if config.mesh is None else padded_size(padded_rows(rows), shards(config.mesh))
-    x, targets, weights = (pad_rows(a, size) for a in (x, targets, weights))
-    classes = np.asarray(classes_of_targets(mlp, targets)) if config.classification else None
-    return TrainData(x, targets, classes, weights, np.asarray(rows, np.int32))
+    return TrainData(*padded_data(mlp, batch, size, config.classification), np.asarray(rows, np.int32))
 
 
 class Trainer:
@@ -121,7 +114,7 @@ class Trainer:
             self.data = TrainData(
                 *(None if a is None else shard_rows(a, mesh) for a in (data.x, data.targets, data.classes)),
                 shard_rows(data.weights, mesh),
-                rows=replicate(jnp.asarray(data.rows), mesh),
+                rows=replicate(data.rows, mesh),
             )
             self.validation = replicate(validation, mesh)
         self.threshold = class_threshold(mlp, config.loss, config.classification)
