@@ -85,3 +85,20 @@ def test_zero_entries_compared_is_a_fail_not_a_pass():
     assert "no entry compared by finite differences (2 of 2 crossed a kink)" in report.summary()
     without = check_gradients(mlp, params, jnp.array([[1.0]]), jnp.array([[1.0]]), "half_sse", finite_differences=False)
     assert without.passed and "finite differences" not in without.summary()
+
+
+def test_chosen_indices_give_the_full_differences_there_and_bad_ones_are_named():
+    """A subset of flat positions (across both layers) gets the same quotients as the full run
+    and NaN elsewhere; a position outside the parameters or a non-integer index is refused."""
+    mlp, params, x, y = _problem()
+    full, _ = finite_difference_grad(mlp, params, x, y, "half_sse")
+    chosen = [25, 3, 12, 3]  # unsorted, repeated, in layer 1 W, layer 2 W and layer 2 b
+    some, kinks = finite_difference_grad(mlp, params, x, y, "half_sse", indices=chosen)
+    assert np.array_equal(some[[3, 12, 25]], full[[3, 12, 25]]) and not kinks.any()
+    assert np.isnan(np.delete(some, [3, 12, 25])).all()
+    with pytest.raises(ValueError, match=r"index 26 is outside the parameters' flat positions 0\.\.25"):
+        finite_difference_grad(mlp, params, x, y, "half_sse", indices=[0, 26])
+    with pytest.raises(ValueError, match="index -1 is outside"):
+        finite_difference_grad(mlp, params, x, y, "half_sse", indices=[-1])
+    with pytest.raises(ValueError, match="indices must be integers"):
+        finite_difference_grad(mlp, params, x, y, "half_sse", indices=[0.5])

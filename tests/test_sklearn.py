@@ -34,8 +34,14 @@ NOT_APPLICABLE = {
 
 def _estimator_checks():
     """scikit-learn's checks of the three estimators, the declared failures marked xfail with
-    their reasons, the ones that do not apply left out (scikit-learn would skip them)."""
-    for estimator in (MLPClassifier(random_state=0), MLPRegressor(random_state=0), Perceptron()):
+    their reasons, the ones that do not apply left out (scikit-learn would skip them). The
+    estimators are built as scikit-learn checks its own (sklearn/utils/_test_common/
+    instance_generator.py: MLPs with max_iter=100, Perceptron with max_iter=5)."""
+    for estimator in (
+        MLPClassifier(random_state=0, max_iter=100),
+        MLPRegressor(random_state=0, max_iter=100),
+        Perceptron(max_iter=5),
+    ):
         expected = EXPECTED_FAILURES[type(estimator).__name__]
         for instance, check in estimator_checks_generator(estimator):
             name = (check.func if isinstance(check, functools.partial) else check).__name__
