@@ -8,12 +8,15 @@ Contract::
 
 Each checks its input once (:func:`funcmlp.checks.check_batch`: the loss against the output
 layer, the targets and weights against the loss, the params and inputs against the network),
-then runs the pure core (:mod:`funcmlp.core.backward`). Under a caller's ``jit`` only shapes
-can be checked. Imports: registry, core, checks.
+then runs the pure core (:mod:`funcmlp.core.backward`) as one compiled program per network,
+loss and shapes (called eagerly, its operations would each compile for every new shape: ~40
+ms apiece on CPU). Under a caller's ``jit``, ``grad`` or ``vmap`` the program is traced into
+the caller's and only shapes can be checked. Imports: registry, core, checks.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -68,7 +71,12 @@ def objective(
     """
     loss = get_loss(loss)
     batch = check_batch(mlp, params, x, y, loss, reduction=reduction, weights=weights)
-    return batch_loss(mlp, params, batch.x, batch.targets, batch.weights, loss, reduction, key=key, train=train)[0]
+    return _objective(mlp, loss, reduction, train, params, batch.x, batch.targets, batch.weights, key)
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _objective(mlp: MLP, loss, reduction: str, train: bool, params, x, targets, weights, key) -> Array:
+    return batch_loss(mlp, params, x, targets, weights, loss, reduction, key=key, train=train)[0]
 
 
 def backprop(
@@ -95,11 +103,17 @@ def backprop(
     """
     loss = get_loss(loss)
     batch = check_batch(mlp, params, x, y, loss, reduction=reduction, weights=weights)
-    trace = mlp.trace(params, batch.x, key=key, train=train)
-    value, s = output_terms(mlp, trace, batch.targets, batch.weights, loss, reduction)
-    grads, sensitivities = backward(mlp, params, trace, s)
+    result = _backprop(mlp, loss, reduction, train, params, batch.x, batch.targets, batch.weights, key)
     if jnp.ndim(x) == 1:
-        sensitivities = tuple(si[0] for si in sensitivities)
+        return result._replace(sensitivities=tuple(si[0] for si in result.sensitivities))
+    return result
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _backprop(mlp: MLP, loss, reduction: str, train: bool, params, x, targets, weights, key) -> Backprop:
+    trace = mlp.trace(params, x, key=key, train=train)
+    value, s = output_terms(mlp, trace, targets, weights, loss, reduction)
+    grads, sensitivities = backward(mlp, params, trace, s)
     return Backprop(grads, sensitivities, value, trace)
 
 
@@ -118,8 +132,10 @@ def autodiff_grad(
     """
     loss = get_loss(loss)
     batch = check_batch(mlp, params, x, y, loss, reduction=reduction, weights=weights)
+    return _autodiff_grad(mlp, loss, reduction, train, params, batch.x, batch.targets, batch.weights, key)
 
-    def value(p):
-        return batch_loss(mlp, p, batch.x, batch.targets, batch.weights, loss, reduction, key=key, train=train)[0]
 
+@partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _autodiff_grad(mlp: MLP, loss, reduction: str, train: bool, params, x, targets, weights, key) -> Params:
+    value = lambda p: batch_loss(mlp, p, x, targets, weights, loss, reduction, key=key, train=train)[0]
     return jax.grad(value)(params)
