@@ -34,8 +34,10 @@ def classify(eigenvalues, tol=1e-8):
 
 
 def hessian_of(loss_fn, params):
+    """H of ``loss_fn`` at ``params`` (flattened) and its eigenvalues; compiled as one program
+    (op by op, jax.hessian's many small operations would each compile on their own)."""
     flat, unravel = ravel_pytree(params)
-    H = jax.hessian(lambda v: loss_fn(unravel(v)))(flat)
+    H = jax.jit(jax.hessian(lambda v: loss_fn(unravel(v))))(flat)
     return np.asarray(H), np.linalg.eigvalsh(np.asarray(H))
 
 
