@@ -107,7 +107,7 @@ def draw_entries(key, entries: list[tuple[Initializer, tuple[int, ...]]], dtype)
             init, shape = entries[i]
             scale, shift = init.affine(shape)
             entry = (shift + scale * draws[offset : offset + count]).reshape(shape).astype(dtype)
-            arrays[i] = entry if traced else jnp.asarray(entry)
+            arrays[i] = entry if traced else jax.device_put(entry)  # jnp.asarray compiles a copy per shape
             offset += count
     for i, (init, shape) in enumerate(entries):
         if arrays[i] is None:
@@ -134,7 +134,7 @@ class Constant:
     value: float
 
     def __call__(self, key, shape, dtype=jnp.float32):
-        return jnp.asarray(np.full(shape, self.value, dtype))
+        return jax.device_put(np.full(shape, self.value, dtype))
 
 
 def constant(value: float = 0.0) -> Initializer:

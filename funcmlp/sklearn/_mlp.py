@@ -210,7 +210,7 @@ class _BaseMLP(BaseEstimator):
         # could change by one unit in the last place when the batch around it changes (scikit-learn checks subset
         # and order invariance)
         padded = pad_rows(np.asarray(X, self.dtype), padded_rows(X.shape[0]))
-        return np.asarray(compiled_apply(self._mlp(), params, jnp.asarray(padded)), np.float64)[: X.shape[0]]
+        return np.asarray(compiled_apply(self._mlp(), params, padded), np.float64)[: X.shape[0]]
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
