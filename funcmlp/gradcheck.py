@@ -74,7 +74,8 @@ def finite_difference_grad(
     in float64 whatever the dtype of the arguments.
 
     Args:
-        indices: flat parameter indices to perturb (default: all); other entries are NaN.
+        indices: flat parameter indices to perturb (default: all), integers from 0 to the parameter
+            count - 1 (positions in the order of ``jax.tree_util.tree_leaves``); other entries are NaN.
 
     Returns:
         ``(gradient, crosses_kink)``: the second is True where the two perturbed
