@@ -47,7 +47,9 @@ def _check_eps(eps) -> float:
 def _check_indices(indices, total: int) -> np.ndarray:
     """Sorted unique flat indices, each an integer in ``0..total-1``."""
     entries = np.unique(np.asarray(indices))
-    if entries.size and entries.dtype.kind not in "iu":
+    if entries.size == 0:
+        return entries.astype(np.int64)
+    if entries.dtype.kind not in "iu":
         raise ValueError(f"indices must be integers (the parameters' flat positions), got dtype {entries.dtype}")
     outside = entries[(entries < 0) | (entries >= total)]
     if outside.size:
@@ -55,7 +57,7 @@ def _check_indices(indices, total: int) -> np.ndarray:
             f"index {outside[0]} is outside the parameters' flat positions 0..{total - 1}; "
             f"give indices from 0 to {total - 1}"
         )
-    return entries
+    return entries.astype(np.int64)
 
 
 def finite_difference_grad(

@@ -71,7 +71,7 @@ def objective(
     """
     loss = get_loss(loss)
     batch = check_batch(mlp, params, x, y, loss, reduction=reduction, weights=weights)
-    return _objective(mlp, loss, reduction, train, params, batch.x, batch.targets, batch.weights, key)
+    return _objective(mlp, loss, reduction, bool(train), params, batch.x, batch.targets, batch.weights, key)
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3))
@@ -103,7 +103,7 @@ def backprop(
     """
     loss = get_loss(loss)
     batch = check_batch(mlp, params, x, y, loss, reduction=reduction, weights=weights)
-    result = _backprop(mlp, loss, reduction, train, params, batch.x, batch.targets, batch.weights, key)
+    result = _backprop(mlp, loss, reduction, bool(train), params, batch.x, batch.targets, batch.weights, key)
     if jnp.ndim(x) == 1:
         return result._replace(sensitivities=tuple(si[0] for si in result.sensitivities))
     return result
@@ -132,7 +132,7 @@ def autodiff_grad(
     """
     loss = get_loss(loss)
     batch = check_batch(mlp, params, x, y, loss, reduction=reduction, weights=weights)
-    return _autodiff_grad(mlp, loss, reduction, train, params, batch.x, batch.targets, batch.weights, key)
+    return _autodiff_grad(mlp, loss, reduction, bool(train), params, batch.x, batch.targets, batch.weights, key)
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3))

@@ -96,6 +96,9 @@ def test_chosen_indices_give_the_full_differences_there_and_bad_ones_are_named()
     some, kinks = finite_difference_grad(mlp, params, x, y, "half_sse", indices=chosen)
     assert np.array_equal(some[[3, 12, 25]], full[[3, 12, 25]]) and not kinks.any()
     assert np.isnan(np.delete(some, [3, 12, 25])).all()
+    unsigned, _ = finite_difference_grad(mlp, params, x, y, "half_sse", indices=np.array(chosen, np.uint64))
+    assert np.array_equal(unsigned, some, equal_nan=True)
+    assert np.isnan(finite_difference_grad(mlp, params, x, y, "half_sse", indices=[])[0]).all()
     with pytest.raises(ValueError, match=r"index 26 is outside the parameters' flat positions 0\.\.25"):
         finite_difference_grad(mlp, params, x, y, "half_sse", indices=[0, 26])
     with pytest.raises(ValueError, match="index -1 is outside"):

@@ -305,20 +305,25 @@ def test_early_stopping_keeps_the_best_epoch_and_resumes_bitwise(tmp_path):
 RUN_FILES = {"model.npz", "training_state.npz", "history.csv", "history.json", "manifest.json"}
 
 
-def test_ctrl_c_during_the_gradient_check_exits_130_in_one_line_and_keeps_the_run(tmp_path, monkeypatch, capsys):
-    """The check runs after the model is saved: a Ctrl-C in it (raised there, in this process) gives
-    exit 130, one line, every output of the run in place."""
-    from funcmlp.cli import main
-
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(funcmlp, "check_gradients", interrupted)
-    command, _ = _train(tmp_path / "run", "--epochs", "5")
+def test_ctrl_c_during_the_gradient_check_exits_130_in_one_line_and_keeps_the_run(tmp_path):
+    """The check runs after the model is saved: a Ctrl-C in it (raised there: deterministic) ends the
+    funcmlp program (``funcmlp.cli.run``, in a process of its own) with 130, one line, every output of
+    the run in place."""
+    command, environ = _train(tmp_path / "run", "--epochs", "5")
     command.remove("--no-check")
-    assert main(command[3:]) == 130
-    captured = capsys.readouterr()
-    assert captured.err.strip().splitlines() == ["funcmlp: interrupted"] and "saved" in captured.out
+    program = (
+        "import sys, funcmlp\n"
+        "from funcmlp.cli import run\n"
+        "def interrupted(*args, **kwargs):\n"
+        "    raise KeyboardInterrupt\n"
+        "funcmlp.check_gradients = interrupted\n"
+        "sys.exit(run())\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", program, *command[3:]], env=environ, capture_output=True, text=True, timeout=300
+    )
+    assert finished.returncode == 130, finished.stderr
+    assert finished.stderr.strip().splitlines() == ["funcmlp: interrupted"] and "saved" in finished.stdout
     assert RUN_FILES <= {p.name for p in (tmp_path / "run").iterdir()}
 
 
