@@ -3,6 +3,8 @@ probability and class losses, probability outputs feeding logits losses, non-fin
 bad weights, one-unit thresholds that cannot be inferred. Each message names what was wrong,
 what was expected and the fix."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -20,6 +22,7 @@ from funcmlp import (
     fit,
     objective,
     predict,
+    train_epochs,
 )
 
 MLP3 = MLP((4, 5, 3), "tanh", output="identity")
@@ -220,3 +223,23 @@ def test_finite_differences_run_in_float64_whatever_the_params():
         "half_sse",
     )
     np.testing.assert_array_equal(fd32, fd64)
+
+
+@pytest.mark.parametrize(
+    "key, shown",
+    [(0, "int 0"), (7, "int 7"), ("a", "str 'a'"), (np.zeros(3), "an array of dtype float64 and shape (3,)")],
+)
+def test_fit_and_train_epochs_refuse_what_is_not_a_random_key(key, shown):
+    """One TypeError naming the argument, what was given and how to make a key; both kinds of key work."""
+    mlp = MLP((2, 1), "identity")
+    params = mlp.init(jax.random.key(0))
+    data = (np.ones((4, 2)), np.zeros(4))
+    options = dict(loss="sse", optimizer=optax.sgd(0.1), batch_size=2)
+    seed = key if isinstance(key, int) else 0
+    message = f"key must be a JAX random key, got {shown}; make one from a seed: jax.random.key({seed})"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        fit(mlp, params, data, epochs=1, key=key, **options)
+    with pytest.raises(TypeError, match=re.escape(message)):
+        next(iter(train_epochs(mlp, params, data, key=key, **options)))
+    for good in (jax.random.key(1), jax.random.PRNGKey(1)):
+        assert fit(mlp, params, data, epochs=1, key=good, **options)[1].epochs == 1

@@ -22,7 +22,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from funcmlp.checks import check_data, check_positive_int
+from funcmlp.checks import check_data, check_key, check_positive_int
 from funcmlp.core.model import MLP
 from funcmlp.core.padding import padded_rows
 from funcmlp.core.params import Params
@@ -121,7 +121,7 @@ class Trainer:
 
     def start(self, params: Params, key: jax.Array, opt_state=None) -> TrainState:
         """The state before the first epoch (``opt_state`` default ``optimizer.init(params)``), on the mesh if any."""
-        state = TrainState(params, self._init(params) if opt_state is None else opt_state, key)
+        state = TrainState(params, self._init(params) if opt_state is None else opt_state, check_key(key))
         return state if self.config.mesh is None else replicate(state, self.config.mesh)
 
     def validate(self, params: Params):
