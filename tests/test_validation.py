@@ -20,10 +20,12 @@ from funcmlp import (
     decision_threshold,
     evaluate,
     fit,
+    make_optimizer,
     objective,
     predict,
     train_epochs,
 )
+from funcmlp.training.optimizers import make_schedule
 
 MLP3 = MLP((4, 5, 3), "tanh", output="identity")
 PARAMS = MLP3.init(jax.random.key(0))
@@ -243,3 +245,25 @@ def test_fit_and_train_epochs_refuse_what_is_not_a_random_key(key, shown):
         next(iter(train_epochs(mlp, params, data, key=key, **options)))
     for good in (jax.random.key(1), jax.random.PRNGKey(1)):
         assert fit(mlp, params, data, epochs=1, key=good, **options)[1].epochs == 1
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (
+            lambda: make_optimizer("momentum", 0.1, momentum=float("nan")),
+            "momentum must be a finite number from 0 to 1",
+        ),
+        (lambda: make_optimizer("adam", 0.1, b2=1.5), "b2 must be a finite number from 0 to 1, got 1.5"),
+        (lambda: make_optimizer("adamw", 0.1, weight_decay=float("inf")), "weight_decay must be a finite number >= 0"),
+        (lambda: make_optimizer("sgd", float("nan")), "learning rate must be positive and finite, or a schedule"),
+        (lambda: make_schedule("cosine", float("nan"), total_steps=10), "learning rate must be a positive finite"),
+        (lambda: make_schedule("step", 0.1, total_steps=10, gamma=float("nan")), "gamma must be a finite number"),
+        (lambda: MLP3.init(jax.random.key(0), init="normal(nan)"), "'normal(nan)' must be finite numbers"),
+    ],
+)
+def test_each_non_finite_optimizer_schedule_or_initializer_number_is_named(build, message):
+    """NaN or out-of-range settings are refused naming the setting itself (a NaN momentum was
+    accepted and showed up later as a diverged run blamed on the learning rate)."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build()

@@ -195,6 +195,8 @@ def get_initializer(spec: str | Initializer) -> Initializer:
                 values = [float(v) for v in args.split(",") if v]
             except ValueError:
                 raise ValueError(f"initializer arguments in {spec!r} must be numbers, e.g. 'normal(0.1)'") from None
+            if not all(np.isfinite(values)):
+                raise ValueError(f"initializer arguments in {spec!r} must be finite numbers, e.g. 'normal(0.1)'")
             return _FACTORIES[name](*values)
     text = _ALIASES.get(text, text)
     if text in _NAMED:
