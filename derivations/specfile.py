@@ -59,6 +59,11 @@ def transpose(m):
 def load(source) -> tuple[dict, str]:
     if isinstance(source, dict):
         return source, "spec"
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(
+            f"a spec is a path to a .toml or .json file or a dict of its keys, got {type(source).__name__} "
+            f"{source!r:.60}; e.g. from_spec('derivations/examples/seed003_relu_linear.toml')"
+        )
     path = os.fspath(source)
     if not os.path.exists(path):
         raise FileNotFoundError(f"worked-example spec {path} does not exist")

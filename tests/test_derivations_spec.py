@@ -592,3 +592,9 @@ def test_online_updates_one_example_at_a_time():
     assert d.errata == [] and any("online: one step per example" in n for n in d.notes)
     with pytest.raises(ValueError, match='update is \'stochastic\'; expected "batch" .* or "online"'):
         read_spec(_with(update="stochastic"))
+
+
+@pytest.mark.parametrize("source", [5, None, ["a.toml"]])
+def test_a_spec_that_is_neither_a_path_nor_a_dict_is_named(source):
+    with pytest.raises(TypeError, match=r"a spec is a path to a \.toml or \.json file or a dict of its keys, got "):
+        from_spec(source)
