@@ -137,5 +137,4 @@ def autodiff_grad(
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def _autodiff_grad(mlp: MLP, loss, reduction: str, train: bool, params, x, targets, weights, key) -> Params:
-    value = lambda p: batch_loss(mlp, p, x, targets, weights, loss, reduction, key=key, train=train)[0]
-    return jax.grad(value)(params)
+    return jax.grad(lambda p: _objective(mlp, loss, reduction, train, p, x, targets, weights, key))(params)
