@@ -20,21 +20,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from funcmlp.core.backward import GRADIENT_SOURCES
 from funcmlp.core.model import MLP
 from funcmlp.core.padding import pad_rows, padded_rows
 from funcmlp.core.params import Layer
 from funcmlp.evaluation import compiled_apply
-from funcmlp.registry.activations import get_activation
-from funcmlp.sklearn._labels import check_dtype
+from funcmlp.sklearn._checks import SKLEARN_ACTIVATIONS, check_params, hidden_sizes
 from funcmlp.sklearn._optimizers import _optimizer, _rate, _squared_weights, _with_rate
 from funcmlp.training import TrainConfig, Trainer
-from funcmlp.training.optimizers import OPTIMIZER_NAMES
-
-SKLEARN_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
-"""scikit-learn's activation names and funcmlp's; any other funcmlp activation name works too."""
-LEARNING_RATES = ("constant", "invscaling", "adaptive")
-SOLVERS = ("sgd", "adam", *(name for name in OPTIMIZER_NAMES if name not in ("sgd", "adam")))
 
 
 class _BaseMLP(BaseEstimator):
@@ -107,74 +99,9 @@ class _BaseMLP(BaseEstimator):
         """The score (accuracy, R^2) of ``params`` on data already checked (the validation split)."""
         raise NotImplementedError
 
-    # -- checks ------------------------------------------------------------------------------------
-    def _hidden_sizes(self) -> tuple[int, ...]:
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if np.ndim(sizes) == 0 else tuple(sizes)
-        if not all(isinstance(s, (int, np.integer)) and s >= 1 for s in sizes):
-            raise ValueError(
-                "hidden_layer_sizes must be positive integers (e.g. (100,) or (64, 32)), "
-                f"got {self.hidden_layer_sizes!r}"
-            )
-        return tuple(int(s) for s in sizes)
-
-    def _check_params(self) -> None:
-        def need(condition, message):
-            if not condition:
-                raise ValueError(message)
-
-        self._hidden_sizes()
-        get_activation(
-            SKLEARN_ACTIVATIONS.get(self.activation, self.activation)
-        )  # names the known activations if unknown
-        need(
-            self.solver in SOLVERS,
-            f"solver={self.solver!r} is not supported; expected one of {', '.join(SOLVERS)} "
-            "(scikit-learn's 'lbfgs' is a full-batch quasi-Newton method that funcmlp does not offer)",
-        )
-        need(
-            np.isscalar(self.alpha) and self.alpha >= 0, f"alpha must be a non-negative L2 penalty, got {self.alpha!r}"
-        )
-        need(
-            self.batch_size == "auto" or (isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1),
-            f"batch_size must be 'auto' or a positive integer, got {self.batch_size!r}",
-        )
-        need(
-            self.learning_rate in LEARNING_RATES,
-            f"learning_rate must be one of {', '.join(LEARNING_RATES)}, got {self.learning_rate!r}",
-        )
-        need(
-            np.isfinite(self.learning_rate_init) and self.learning_rate_init > 0,
-            f"learning_rate_init must be positive and finite, got {self.learning_rate_init!r}",
-        )
-        need(
-            isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1,
-            f"max_iter must be a positive integer, got {self.max_iter!r}",
-        )
-        need(self.tol >= 0, f"tol must be >= 0, got {self.tol!r}")
-        need(0 <= self.momentum <= 1, f"momentum must be in [0, 1], got {self.momentum!r}")
-        need(
-            0 < self.validation_fraction < 1, f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
-        )
-        need(
-            0 <= self.beta_1 < 1 and 0 <= self.beta_2 < 1,
-            f"beta_1 and beta_2 must be in [0, 1), got {self.beta_1!r}, {self.beta_2!r}",
-        )
-        need(self.epsilon > 0, f"epsilon must be > 0, got {self.epsilon!r}")
-        need(
-            isinstance(self.n_iter_no_change, (int, np.integer)) and self.n_iter_no_change >= 1,
-            f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}",
-        )
-        need(
-            self.gradient in GRADIENT_SOURCES,
-            f"gradient must be one of {', '.join(GRADIENT_SOURCES)}, got {self.gradient!r}",
-        )
-        need(0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout!r}")
-        check_dtype(self.dtype)
-
     # -- the network -----------------------------------------------------------------------------
     def _mlp(self) -> MLP:
-        sizes = (self.n_features_in_, *self._hidden_sizes(), self.n_outputs_)
+        sizes = (self.n_features_in_, *hidden_sizes(self), self.n_outputs_)
         return MLP(
             sizes, SKLEARN_ACTIVATIONS.get(self.activation, self.activation), output="identity", dropout=self.dropout
         )
@@ -218,7 +145,7 @@ class _BaseMLP(BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight, *, incremental: bool, classes=None):
-        self._check_params()
+        check_params(self)
         fitted = hasattr(self, "coefs_")
         keep = fitted and (incremental or self.warm_start)
         X, y = validate_data(
@@ -229,7 +156,7 @@ class _BaseMLP(BaseEstimator):
         Y = self._targets(y, first=not keep, classes=classes)
         if not keep:
             self.n_outputs_ = Y.shape[1]
-            self.n_layers_ = len(self._hidden_sizes()) + 2
+            self.n_layers_ = len(hidden_sizes(self)) + 2
         rng = check_random_state(self.random_state)
         if keep and incremental and hasattr(self, "_key_data"):
             key = jax.random.wrap_key_data(jnp.asarray(self._key_data))
