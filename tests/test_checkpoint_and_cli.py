@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 
@@ -356,7 +357,19 @@ def test_a_runs_outputs_are_listed_with_their_hashes_in_a_manifest_written_last(
         == 0
     )
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert sorted(manifest["sha256"]) == ["curves.png", "history.csv", "history.json", "model.npz"]
+    assert sorted(manifest["sha256"]) == [
+        "curves.png",
+        "history.csv",
+        "history.json",
+        "model.npz",
+        "training_state.npz",
+    ]
+    run_id = manifest["run_id"]  # the run id each file of the set carries too
+    assert len(run_id) == 32 and int(run_id, 16) >= 0
+    assert json.loads((tmp_path / "history.json").read_text())["options"]["run_id"] == run_id
+    with np.load(tmp_path / "model.npz") as model, np.load(tmp_path / "training_state.npz") as state:
+        assert json.loads(str(model["meta"]))["extra"]["run_id"] == run_id
+        assert json.loads(str(state["meta"]))["options"]["run_id"] == run_id
     for name, digest in manifest["sha256"].items():
         assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest
     assert (tmp_path / "manifest.json").stat().st_mtime_ns >= max(
@@ -365,11 +378,13 @@ def test_a_runs_outputs_are_listed_with_their_hashes_in_a_manifest_written_last(
 
 
 def test_evaluate_and_predict_refuse_a_model_the_runs_manifest_does_not_record(tmp_path, capsys):
-    """A model.npz swapped in from another run (its SHA-256 not manifest.json's): one line, exit 2."""
+    """A model.npz swapped in from another run (its run id not manifest.json's) or edited (its SHA-256
+    not manifest.json's): one line, exit 2."""
     assert (
         main(["train", "--data", "xor", "--epochs", "2", "--out", str(tmp_path / "run"), "--quiet", "--no-check"]) == 0
     )
     assert main(["evaluate", str(tmp_path / "run" / "model.npz")]) == 0
+    shutil.copy(tmp_path / "run" / "model.npz", tmp_path / "original.npz")
     assert (
         main(["train", "--data", "xor", "--epochs", "3", "--out", str(tmp_path / "other"), "--quiet", "--no-check"])
         == 0
@@ -378,11 +393,16 @@ def test_evaluate_and_predict_refuse_a_model_the_runs_manifest_does_not_record(t
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "run" / "model.npz")]) == 2
     err = capsys.readouterr().err
-    assert (
-        "is not the file" in err
-        and "manifest.json records (its SHA-256 differs)" in err
-        and len(err.strip().splitlines()) == 1
-    )
+    assert "is from another run" in err and "the folder mixes two runs' files" in err and len(err.splitlines()) == 1
+    # the run's own model edited, its run id kept: the hash tells
+    from funcmlp.io.model_file import read_model, save_model
+
+    mlp, params, extra = read_model(tmp_path / "original.npz")
+    params = [layer._replace(b=layer.b + 1.0) for layer in params]
+    save_model(tmp_path / "run" / "model.npz", mlp, params, extra=extra)
+    assert main(["evaluate", str(tmp_path / "run" / "model.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "manifest.json records (its SHA-256 differs)" in err and len(err.splitlines()) == 1
     np.save(tmp_path / "x.npy", np.zeros((2, 2)))
     assert (
         main(

@@ -128,7 +128,7 @@ def test_no_import_cycle():
 def test_modules_stay_small():
     """About 300 lines a module; the exceptions say why."""
     reasons = {
-        "funcmlp.sklearn._mlp": "scikit-learn's MLP contract in one class: its 23 parameters and their checks, the "
+        "funcmlp.sklearn._mlp": "scikit-learn's MLP contract in one class: its 23 parameters (checked in _checks.py), the "
         "fitting loop with scikit-learn's stopping rules, rate schedule, warm start and partial fit",
     }
     for name, path in FUNCMLP.items():

@@ -135,8 +135,14 @@ def test_a_run_killed_at_any_moment_resumes_to_the_same_params(tmp_path, precisi
         "--no-check",
         "--quiet",
     ]
+    lock = tmp_path / "killed" / ".funcmlp-lock"  # the killed run's lock file names it; nobody holds the lock
+    assert lock.read_text().startswith(f"{process.pid} on ")
+    stale = tmp_path / "killed" / f".tmp-{process.pid}-{'a' * 32}-model.npz"  # as a kill in a write leaves one
+    stale.write_bytes(b"half")
     finished = subprocess.run(resume, env=environ, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
+    assert f"an earlier run here was killed (process {process.pid} on " in finished.stdout
+    assert not [p.name for p in (tmp_path / "killed").iterdir() if p.name.startswith(".")]  # temporaries, lock: gone
     with np.load(tmp_path / "straight" / "model.npz") as a, np.load(tmp_path / "killed" / "model.npz") as b:
         assert [k for k in a.files if k != "meta"] == [k for k in b.files if k != "meta"]
         for name in a.files:

@@ -170,7 +170,7 @@ def test_resume_applies_the_options_that_may_change_and_reports_each(run, tmp_pa
     assert main(argv) == 0
     printed = lines(capsys.readouterr().out)
     assert printed[:5] == [
-        f"resume  {folder}/training_state.npz: epoch 2 of 2 done, going on",
+        f"resume  {folder}/training_state.npz: epoch 2 of 4 done, going on",
         "resume  --epochs 4 takes effect (the run had 2)",
         "resume  --lr 0.01 takes effect (the run had 0.05)",
         "resume  --schedule cosine takes effect (the run had constant)",
@@ -190,15 +190,20 @@ def test_resume_refuses_options_that_cannot_change_naming_each(run, capsys):
         "--hidden 16 (the run's: 8); --loss mse (the run's: binary_cross_entropy) cannot change in a run that goes on; "
         "leave them out, or start a new run with --out ANOTHER_DIR"
     ]
-    assert main(["train", "--resume", str(run)]) == 2
-    assert lines(capsys.readouterr().err) == [
-        f"funcmlp: error: --resume {run}: the run has done all its 2 epochs; to train on, give a larger --epochs, "
-        "e.g. --epochs 4"
-    ]
+    with np.load(run / "model.npz") as before:
+        kept = {name: before[name] for name in before.files if name != "meta"}
+    assert main(["train", "--resume", str(run), "--no-check"]) == 0  # a finished run: says so, trains nothing
+    out = lines(capsys.readouterr().out)
+    assert out[0] == (
+        f"resume  {run}/training_state.npz: the run has done all its 2 epochs: nothing to train, its files are "
+        "written again (to train on: --epochs 4)"
+    )
+    with np.load(run / "model.npz") as after:
+        assert all(np.array_equal(after[name], value) for name, value in kept.items())
     assert main(["train", "--data", "xor", "--out", str(run)]) == 2
     assert lines(capsys.readouterr().err) == [
-        f"funcmlp: error: --out {run} already holds a run (model.npz, training_state.npz); go on with it: "
-        f"funcmlp train --resume {run}, or give a new folder (a new run never mixes its files with another's)"
+        f"funcmlp: error: --out {run} already holds a run (model.npz, training_state.npz, history.csv, history.json, "
+        f"manifest.json); go on with it: funcmlp train --resume {run}, replace it: --overwrite, or give a new folder"
     ]
     assert main(["train", "--resume", str(run), "--out", str(run / "elsewhere")]) == 2
     assert f"--resume {run} writes into {run}; leave out --out {run}/elsewhere" in capsys.readouterr().err

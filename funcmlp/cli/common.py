@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from funcmlp.io.files import check_target
 from funcmlp.io.run_folder import SEEDS
 
 
@@ -92,10 +93,11 @@ def check_writable_file(path: str, option: str, suffix: str = "") -> None:
     if suffix and not path.lower().endswith(suffix):
         raise ValueError(f"{option} writes a {suffix} file; give a file name ending in {suffix}, got {path!r}")
     folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
+    if os.path.isdir(path) and not os.path.islink(path):
         raise ValueError(
             f"{option} {path}: that is a folder; give a file name such as {os.path.join(path, 'out' + suffix)}"
         )
+    check_target(path, option)
     if not os.path.isdir(folder):
         raise ValueError(f"{option} {path}: the folder {folder} does not exist; create it or give another path")
     if not os.access(folder, os.W_OK):

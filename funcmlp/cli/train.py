@@ -25,6 +25,7 @@ from funcmlp.cli import processes, train_options
 from funcmlp.cli.common import Interrupted
 from funcmlp.cli.progress import progress_callback
 from funcmlp.io.memory import OPTIMIZER_SLOTS, check_fits, parameter_count, training_bytes
+from funcmlp.io.run_claim import claim_folder
 
 
 def add_parser(sub) -> None:
@@ -46,9 +47,14 @@ def run(args) -> int:
     follower = jax.process_index() != 0
     args.quiet = args.quiet or follower
     with contextlib.redirect_stdout(io.StringIO()) if follower else contextlib.nullcontext():
-        for note in notes:
-            print(note)
-        return _train(args)
+        lock = claim_folder(args, notes) if args.out is not None and not follower else None
+        try:
+            for note in notes:
+                print(note)
+            return _train(args)
+        finally:
+            if lock is not None:
+                lock.release()
 
 
 def _optimizer(args, total_steps: int):
@@ -192,7 +198,7 @@ def _train(args) -> int:
             {"test_loss": test.loss, "test_accuracy": test.accuracy},
             plots,
         )
-        print(f"saved   {os.path.join(args.out, 'model.npz')}, {', '.join(written[1:])}, training_state.npz")
+        print(f"saved   {os.path.join(args.out, 'model.npz')}, {', '.join(written[1:])}")
     if not args.no_check and jax.process_index() == 0:
         batch = min(16, len(x_train))
         start = time.perf_counter()
@@ -214,6 +220,7 @@ def _save(args, mlp, params, history, epoch: int, status: str, extra: dict | Non
     """The run folder's model, history and plots, then its manifest (written last); the names."""
     from funcmlp.io.model_file import MODEL_FILE, save_model
     from funcmlp.io.run_folder import MANIFEST, clear_manifest, write_history, write_manifest
+    from funcmlp.io.training_state import STATE_FILE
 
     os.makedirs(args.out, exist_ok=True)
     clear_manifest(args.out)
@@ -225,12 +232,14 @@ def _save(args, mlp, params, history, epoch: int, status: str, extra: dict | Non
         "epoch": epoch,
         "epochs": args.epochs,
         "status": status,
+        "run_id": args.run_id,
         **(extra or {}),
     }
     save_model(os.path.join(args.out, MODEL_FILE), mlp, params, extra=record)
     names = [MODEL_FILE, *write_history(args.out, history, train_options.run_options(args))]
     names += [os.path.basename(path) for path in (plots() if plots else [])]
-    write_manifest(args.out, names)
+    names += [STATE_FILE] if os.path.isfile(os.path.join(args.out, STATE_FILE)) else []
+    write_manifest(args.out, names, args.run_id)
     return [*names, MANIFEST]
 
 

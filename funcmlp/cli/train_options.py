@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
+import uuid
 
 from funcmlp.cli import processes
 from funcmlp.cli.common import Parser, add_compile_cache_option, check_writable_folder, int_list, seed
@@ -39,7 +41,7 @@ DEFAULTS = dict(
 """A fresh run's values of the options the task presets do not set."""
 MAY_CHANGE = ("epochs", "lr", "schedule", "patience", "min_delta", "on_nonfinite", "checkpoint_every")
 """Options ``--resume`` takes from the command line; every other saved option is the run's for good."""
-SESSION = ("out", "plots", "no_check", "quiet", "no_compile_cache", "resume", *processes.SCALE_OPTIONS)
+SESSION = ("out", "overwrite", "plots", "no_check", "quiet", "no_compile_cache", "resume", *processes.SCALE_OPTIONS)
 """Options of one invocation, never saved: where it writes, what it prints, where it runs."""
 
 
@@ -109,6 +111,11 @@ def add_arguments(train) -> None:
         f"{', '.join('--' + n.replace('_', '-') for n in MAY_CHANGE)} "
         "may be given anew; the other options are the run's",
     )
+    add(
+        "--overwrite",
+        action="store_true",
+        help="with --out: replace the run already in that folder (its files are removed first; nothing else is)",
+    )
     add("--quiet", action="store_true", help="print only the summary")
     processes.add_arguments(train)
     add_compile_cache_option(train)
@@ -145,6 +152,7 @@ def settle(args, notes: list | None = None):
         for name, value in {**DEFAULTS, **task_preset(args.data or DEFAULTS["data"]).options()}.items():
             if getattr(args, name) is None:
                 setattr(args, name, value)
+        args.run_id = uuid.uuid4().hex
     _check(args)
     return args
 
@@ -171,20 +179,17 @@ def _check(args) -> None:
         raise ValueError("--plots writes into the --out folder; give --out DIR")
     if args.out:
         check_writable_folder(args.out)
-        held = [name for name in ("model.npz", "training_state.npz") if os.path.exists(os.path.join(args.out, name))]
-        if held and not args.resume:
-            raise ValueError(
-                f"--out {args.out} already holds a run ({', '.join(held)}); go on with it: funcmlp train --resume "
-                f"{args.out}, or give a new folder (a new run never mixes its files with another's)"
-            )
+    if args.overwrite and (args.resume or not args.out):
+        raise ValueError("--overwrite replaces the run in an --out folder with a new one; give --out DIR, not --resume")
     if args.checkpoint_every < 1:
         raise ValueError(f"--checkpoint-every must be at least 1 epoch, got {args.checkpoint_every}")
     if args.patience is not None and args.patience < 1:
         raise ValueError(f"--patience must be at least 1 epoch, got {args.patience}")
 
 
-def _saved(folder: str) -> tuple[dict, int]:
-    """The run options saved in ``folder``'s training state, parsed again as if typed, and its epoch."""
+def _saved(folder: str) -> tuple[dict, int, dict]:
+    """The run options saved in ``folder``'s training state, parsed again as if typed (with the
+    run id), its epoch and its history."""
     from funcmlp.io.run_folder import OLD_NAMES
     from funcmlp.io.training_state import read_state_header, state_path
 
@@ -196,7 +201,13 @@ def _saved(folder: str) -> tuple[dict, int]:
             f"--resume {folder}: no training_state.npz there{hint}; start a run with: funcmlp train --out {folder}"
         )
     header = read_state_header(path)
-    options = header["options"]
+    options = dict(header["options"])
+    run_id = options.pop("run_id", None)
+    if run_id is not None and not (isinstance(run_id, str) and re.fullmatch(r"[0-9a-f]{32}", run_id)):
+        raise ValueError(
+            f"--resume {folder}: the saved run id {str(run_id)[:40]!r} is not one funcmlp writes; the training state "
+            "was edited or damaged: start a new run with --out ANOTHER_DIR"
+        )
     if not options:
         raise ValueError(
             f"--resume {folder}: the training state has no saved options (written by the library, not the command line)"
@@ -225,7 +236,8 @@ def _saved(folder: str) -> tuple[dict, int]:
             "the training state was edited or damaged: start a new run with --out ANOTHER_DIR"
         ) from None
     parsed.update({name: False for name in ("drop_last", "float64") if not parsed[name]})
-    return {name: parsed[name] for name in known}, header["epoch"]
+    options = {**{name: parsed[name] for name in known}, "run_id": run_id or uuid.uuid4().hex}
+    return options, header["epoch"], header["history"]
 
 
 def _resumed(args, notes: list):
@@ -234,8 +246,8 @@ def _resumed(args, notes: list):
         raise ValueError(
             f"--resume {folder} writes into {folder}; leave out --out {args.out}, or start a new run there"
         )
-    saved, epoch = _saved(folder)
-    given = {name for name in saved if getattr(args, name) is not None}
+    saved, epoch, history = _saved(folder)
+    given = {name for name in saved if getattr(args, name, None) is not None}
     refused = [
         f"{_flag(name)} {_shown(getattr(args, name))} (the run's: {_shown(saved[name])})"
         for name in sorted(given - set(MAY_CHANGE))
@@ -247,7 +259,6 @@ def _resumed(args, notes: list):
             f"{'it' if len(refused) == 1 else 'them'} out, or start a new run with --out ANOTHER_DIR"
         )
     resumed = argparse.Namespace(**{**vars(args), **saved, "out": folder})
-    notes.append(f"resume  {folder}/training_state.npz: epoch {epoch} of {saved['epochs']} done, going on")
     for name in MAY_CHANGE:
         if name in given and getattr(args, name) != saved[name]:
             setattr(resumed, name, getattr(args, name))
@@ -259,9 +270,14 @@ def _resumed(args, notes: list):
             f"--resume {folder}: --epochs {resumed.epochs}, but the run has done {epoch} epochs; "
             "give more, or leave it out"
         )
-    if resumed.epochs == epoch:
-        raise ValueError(
-            f"--resume {folder}: the run has done all its {epoch} epochs; to train on, give a larger --epochs, "
-            f"e.g. --epochs {2 * epoch}"
+    best = history.get("best_epoch")
+    if resumed.epochs == epoch or (resumed.patience is not None and best and epoch - best >= resumed.patience):
+        why = f"all its {epoch} epochs" if resumed.epochs == epoch else f"stopped early (best epoch {best})"
+        notes.insert(
+            0,
+            f"resume  {folder}/training_state.npz: the run has done {why}: nothing to train, its files are written "
+            "again" + (f" (to train on: --epochs {2 * epoch})" if resumed.epochs == epoch else ""),
         )
+    else:
+        notes.insert(0, f"resume  {folder}/training_state.npz: epoch {epoch} of {resumed.epochs} done, going on")
     return resumed

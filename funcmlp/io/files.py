@@ -1,5 +1,12 @@
 """Files written atomically: the whole new content or the old file, never half of either.
 
+Every file funcmlp writes goes through :func:`atomic_write`: a new temporary file in the
+target's folder, fsync'd, then renamed over the target. Only a regular file (or nothing) may
+stand at the target: a symbolic link, a device, a FIFO, a socket or a folder there is refused
+(:func:`check_target`), never followed and never replaced. Temporary files carry their
+writer's process id; those of a writer that no longer runs (killed in the middle of a write)
+are removed by :func:`remove_stale_temporaries`.
+
 Example:
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
@@ -7,33 +14,114 @@ Example:
     ...     _ = handle.write("done")
     >>> open(path).read(), sorted(os.listdir(os.path.dirname(path)))
     ('done', ['notes.txt'])
+    >>> check_target("/dev/null", "--out")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: --out /dev/null is a character device, not a regular file: funcmlp writes only regular files ...
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import stat
 import uuid
+
+_KINDS = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+_TEMPORARY = re.compile(r"^\.tmp-(\d+)-[0-9a-f]{32}-")
+
+
+def check_target(path, option: str = "") -> None:
+    """Refuse, with one ``ValueError`` line, a ``path`` where something other than a regular file
+    stands (checked with ``lstat``: a link is never followed). Nothing there, or a regular file,
+    passes. ``option`` (e.g. ``"--out"``) starts the message."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    for test, kind in _KINDS:
+        if test(mode):
+            raise ValueError(
+                f"{option + ' ' if option else ''}{os.fspath(path)} is {kind}, not a regular file: funcmlp writes "
+                "only regular files (it never replaces or writes through a device, link or folder); give the path "
+                "of a new or regular file"
+            )
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder) -> list[str]:
+    """Remove the temporary files :func:`atomic_write` left in ``folder`` when its writer was
+    killed (their process no longer runs); the names removed. A running writer's are kept.
+
+    Example:
+        >>> import os, tempfile
+        >>> folder = tempfile.mkdtemp(); dead = 2**22 + 1  # above Linux's largest process id
+        >>> open(os.path.join(folder, f".tmp-{dead}-{'0' * 32}-model.npz"), "w").close()
+        >>> remove_stale_temporaries(folder), os.listdir(folder)
+        (['.tmp-4194305-00000000000000000000000000000000-model.npz'], [])
+    """
+    removed = []
+    for entry in os.scandir(folder):
+        match = _TEMPORARY.match(entry.name)
+        if match and entry.is_file(follow_symlinks=False) and not _running(int(match.group(1))):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(entry.path)
+                removed.append(entry.name)
+    return sorted(removed)
+
+
+def _sync_folder(folder: str) -> None:
+    """fsync a folder, so that a rename in it survives a power cut (where the system allows it)."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
 
 
 @contextlib.contextmanager
 def atomic_write(path, mode: str = "w", *, newline=None):
     """Open a new temporary file beside ``path`` (mode ``"w"`` text, UTF-8, or ``"wb"``), and
     when the block ends without an error, flush, fsync and ``os.replace`` it over ``path``; on
-    an error (or Ctrl-C) the temporary file is removed and ``path`` is left as it was. The file
-    is created as any new file is: mode 0666 less the umask (``mkstemp``'s 0600 would hide it
-    from the group)."""
+    an error (or Ctrl-C) the temporary file is removed and ``path`` is left as it was. Anything
+    but a regular file at ``path`` is refused before and again just before the rename
+    (:func:`check_target`). The file is created as any new file is: mode 0666 less the umask
+    (``mkstemp``'s 0600 would hide it from the group)."""
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write writes text ('w') or bytes ('wb'), got mode {mode!r}")
+    check_target(path)
     folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}-{os.path.basename(path)}")
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{uuid.uuid4().hex}-{os.path.basename(path)}")
     try:
         text = {} if "b" in mode else {"encoding": "utf-8", "newline": newline}
         with open(tmp, mode.replace("w", "x"), **text) as handle:  # "x": a new file, never an existing one
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        check_target(path)  # something may have been put there while the file was written
         os.replace(tmp, path)
+        _sync_folder(folder)
     finally:
-        if os.path.exists(tmp):
+        if os.path.lexists(tmp):
             os.remove(tmp)

@@ -31,6 +31,7 @@ from typing import Any
 from funcmlp.io.arrays import parse_json, read_header
 from funcmlp.io.files import atomic_write
 from funcmlp.io.model_file import MODEL_FILE, MODEL_FORMAT, OLD_FORMATS, read_model, save_model  # noqa: F401 (the examples)
+from funcmlp.io.run_lock import holder
 from funcmlp.io.training_state import STATE_FILE, STATE_FORMAT, read_state_model
 
 MANIFEST = "manifest.json"
@@ -38,7 +39,16 @@ MANIFEST_FORMAT = "funcmlp-run-manifest"
 OLD_NAMES = ("params.npz", "checkpoint.npz")
 SEEDS = 2**32
 """Seeds run from 0 to 2**32 - 1 (``jax.random.key`` keeps 32 bits of a seed without float64)."""
-RECORD = {"data": str, "data_path": str, "loss": str, "seed": int, "epoch": int, "epochs": int, "status": str}
+RECORD = {
+    "data": str,
+    "data_path": str,
+    "loss": str,
+    "seed": int,
+    "epoch": int,
+    "epochs": int,
+    "status": str,
+    "run_id": str,
+}
 """What a model's record may hold and of which type (each may be absent or null)."""
 
 
@@ -55,44 +65,75 @@ def clear_manifest(folder) -> None:
     """Remove ``folder/manifest.json`` before a run's outputs are rewritten (a crash in between
     then leaves files no manifest vouches for, rather than a manifest that contradicts them)."""
     path = os.path.join(os.fspath(folder), MANIFEST)
-    if os.path.exists(path):
+    if os.path.lexists(path):
         os.remove(path)
 
 
-def write_manifest(folder, names: list) -> None:
-    """``folder/manifest.json``, written last (atomically): the files ``names`` with their SHA-256."""
+def write_manifest(folder, names: list, run_id: str | None = None) -> None:
+    """``folder/manifest.json``, written last (atomically): the run id and the files ``names``
+    with their SHA-256."""
     digests = {name: sha256(os.path.join(folder, name)) for name in names}
+    content = {"format": MANIFEST_FORMAT, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "run_id": run_id}
     with atomic_write(os.path.join(folder, MANIFEST)) as handle:
-        json.dump(
-            {"format": MANIFEST_FORMAT, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sha256": digests},
-            handle,
-            indent=1,
-        )
+        json.dump({**content, "sha256": digests}, handle, indent=1)
 
 
-def check_manifest(path) -> None:
-    """Where ``path``'s folder has a ``manifest.json`` that records it, its SHA-256 must be the
-    one recorded; a manifest funcmlp cannot read is refused too (one ``ValueError`` line each)."""
-    manifest = os.path.join(os.path.dirname(os.path.abspath(path)), MANIFEST)
-    if not os.path.isfile(manifest):
-        return
-    fix = "remove manifest.json to use the files anyway"
+def read_manifest(folder) -> dict | None:
+    """``folder/manifest.json`` checked (``{"run_id": ..., "sha256": {name: hex}}``), or None where
+    there is none; a manifest funcmlp cannot read is a one-line ``ValueError``, never a skipped check."""
+    path = os.path.join(os.fspath(folder), MANIFEST)
+    if not os.path.lexists(path):
+        return None
+    fix = f"train again into another folder, or remove {path} to use the files anyway"
+    if not os.path.isfile(path) or os.path.islink(path):
+        raise ValueError(f"{path} is not a regular file; {fix}")
     try:
-        with open(manifest, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             text = handle.read(1 << 24)
     except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{manifest} cannot be read ({error}); {fix}") from None
-    content = parse_json(text, manifest)
+        raise ValueError(f"{path} cannot be read ({error}); {fix}") from None
+    content = parse_json(text, path)
     digests = content.get("sha256") if isinstance(content, dict) and content.get("format") == MANIFEST_FORMAT else None
-    if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
+    if (
+        not isinstance(digests, dict)
+        or not all(isinstance(v, str) for v in digests.values())
+        or not isinstance(content.get("run_id"), (str, type(None)))
+    ):
         raise ValueError(
-            f"{manifest} is not a funcmlp run manifest (an object with format {MANIFEST_FORMAT!r} and sha256 "
+            f"{path} is not a funcmlp run manifest (an object with format {MANIFEST_FORMAT!r}, a run id and sha256 "
             f"hashes); {fix}"
         )
-    recorded = digests.get(os.path.basename(path))
+    return content
+
+
+def check_manifest(path, run_id: str | None = None, *, alone: bool = False) -> None:
+    """``path`` is what its folder's manifest records: the same SHA-256 and, for a file of a run
+    (``run_id``: the run id it carries), the manifest's run. A run's model with no manifest beside
+    it is refused too: that run is being written now, or was killed before it saved its files; a
+    file that stands ``alone`` (the training state: one atomic file, a run's checkpoint) needs none.
+    One ``ValueError`` line each."""
+    folder = os.path.dirname(os.path.abspath(path))
+    manifest = read_manifest(folder)
+    if manifest is None:
+        if run_id is None or alone:
+            return  # a file the library wrote, or a run's checkpoint on its own
+        writer = holder(folder)
+        if writer is not None:
+            raise ValueError(f"{path}: a funcmlp train is writing {folder} now (process {writer}); wait for it to end")
+        raise ValueError(
+            f"{path}: {folder} has no {MANIFEST}: its run was stopped before it saved its files (killed); "
+            f"go on with: funcmlp train --resume {folder}"
+        )
+    where = os.path.join(folder, MANIFEST)
+    recorded = manifest["sha256"].get(os.path.basename(path))
+    if run_id is not None and (manifest["run_id"] != run_id or recorded is None):
+        raise ValueError(
+            f"{path} is from another run (run {run_id}) than {where} records (run {manifest['run_id']}): the folder "
+            "mixes two runs' files; train again into another folder"
+        )
     if recorded is not None and sha256(path) != recorded:
         raise ValueError(
-            f"{path} is not the file {manifest} records (its SHA-256 differs): it is from another run or was "
+            f"{path} is not the file {where} records (its SHA-256 differs): it is from another run or was "
             "changed since; retrain into the folder, or remove manifest.json to use the file anyway"
         )
 
@@ -180,10 +221,12 @@ def open_model(path, *, dtype=None) -> SavedModel:
         raise ValueError(
             f"{path} is a {kind} file, not a funcmlp model ({MODEL_FILE}) or training state ({STATE_FILE})"
         )
-    check_manifest(path)
     if kind == STATE_FORMAT:
         mlp, params, header = read_state_model(path, dtype=dtype)
-        record = {**header["options"], "epoch": header["epoch"]}
-        return SavedModel(path, "training state", mlp, params, _record(record, path))
+        record = _record({**header["options"], "epoch": header["epoch"]}, path)
+        check_manifest(path, record["run_id"], alone=True)
+        return SavedModel(path, "training state", mlp, params, record)
     mlp, params, extra = read_model(path, dtype=dtype)
-    return SavedModel(path, "model", mlp, params, _record(extra, path))
+    record = _record(extra, path)
+    check_manifest(path, record["run_id"])
+    return SavedModel(path, "model", mlp, params, record)

@@ -67,7 +67,8 @@ def fit(
             ``checkpoint_every`` epochs, after the last and on Ctrl-C (``KeyboardInterrupt``).
         resume: go on from ``checkpoint_dir``'s state when there is one (``params`` then serve
             as the template of its structure and dtype): the run ends bit for bit where an
-            uninterrupted one would; a larger ``epochs`` extends it.
+            uninterrupted one would; a larger ``epochs`` extends it. A run that had stopped early (its
+            ``early_stopping`` rule holds for the saved history) trains nothing more.
         checkpoint_options: JSON-serialisable options saved with the state (the command line's).
         early_stopping: stop when the validation loss has not improved by more than
             ``min_delta`` for this many epochs, and return the params of the best epoch
@@ -133,6 +134,8 @@ def fit(
         params, opt_state, key, history = saved.params, saved.opt_state, saved.key, saved.history
         if early is not None:
             early.best = saved.best_params if saved.best_params is not None else params
+            if history.best_epoch and history.epochs - history.best_epoch >= early.patience:
+                epochs = history.epochs  # the run stopped early: going on trains nothing
     state = trainer.start(params, key, opt_state)
     last = EpochState(history.epochs, state.params, state.opt_state, state.key, history)
     try:

@@ -1,0 +1,91 @@
+"""Claiming a run folder for one run of ``funcmlp train``: the lock, and what the folder may hold.
+
+A new run (``--out DIR``) needs a folder holding no other run's files (:data:`RUN_FILES`;
+``--overwrite`` removes them, and nothing else); ``--resume DIR`` a folder whose every file
+that carries a run id carries the training state's (:func:`folder_run_ids`). Then the manifest
+is removed: the folder is a run in progress until its files and a new manifest are written.
+
+Example:
+    >>> import argparse, tempfile
+    >>> args = argparse.Namespace(out=tempfile.mkdtemp(), resume=None, overwrite=False, run_id="0" * 32)
+    >>> notes = []; lock = claim_folder(args, notes); notes
+    []
+    >>> lock.release()
+"""
+
+from __future__ import annotations
+
+import os
+
+from funcmlp.io.arrays import parse_json, read_header
+from funcmlp.io.model_file import MODEL_FILE
+from funcmlp.io.run_folder import MANIFEST, OLD_NAMES, clear_manifest, read_manifest
+from funcmlp.io.run_lock import FolderLock, lock_folder
+from funcmlp.io.training_state import STATE_FILE
+
+RUN_FILES = (MODEL_FILE, STATE_FILE, "history.csv", "history.json", "curves.png", "confusion.png", MANIFEST, *OLD_NAMES)
+"""Every file ``funcmlp train --out`` writes (and the earlier names): what ``--overwrite`` removes."""
+
+
+def remove_run(folder) -> list[str]:
+    """``--overwrite``: remove the files of the run in ``folder`` (:data:`RUN_FILES`, nothing else);
+    their names."""
+    removed = [name for name in RUN_FILES if os.path.lexists(os.path.join(folder, name))]
+    for name in removed:
+        os.remove(os.path.join(folder, name))
+    return removed
+
+
+def folder_run_ids(folder) -> dict[str, str]:
+    """The run id each of ``folder``'s files carries: its model's, its history's and its manifest's
+    (a file that carries none is left out)."""
+    ids = {}
+    model = os.path.join(folder, MODEL_FILE)
+    if os.path.isfile(model):
+        extra = read_header(model, "funcmlp model file").get("extra")
+        ids[MODEL_FILE] = extra.get("run_id") if isinstance(extra, dict) else None
+    manifest = read_manifest(folder)
+    if manifest is not None:
+        ids[MANIFEST] = manifest["run_id"]
+    history = os.path.join(folder, "history.json")
+    if os.path.isfile(history):
+        with open(history, encoding="utf-8") as handle:
+            content = parse_json(handle.read(1 << 26), history)
+        options = content.get("options") if isinstance(content, dict) else None
+        ids["history.json"] = options.get("run_id") if isinstance(options, dict) else None
+    return {name: value for name, value in ids.items() if isinstance(value, str)}
+
+
+def claim_folder(args, notes: list) -> FolderLock:
+    """Lock ``args.out`` for the run ``args`` settled (one run at a time) and check what it holds:
+    a new run needs a folder without another run (``args.overwrite`` removes that run's files),
+    ``args.resume`` a folder whose files are all of the training state's run (``args.run_id``).
+    The manifest is removed until the run has written its files again. Lines for the user are
+    added to ``notes``; returns the lock."""
+    folder = args.out
+    lock = lock_folder(folder, "--resume" if args.resume else "--out")
+    try:
+        if lock.note:
+            notes.insert(0, lock.note)
+        if args.resume:
+            others = {name: run for name, run in folder_run_ids(folder).items() if run != args.run_id}
+            if others:
+                raise ValueError(
+                    f"--resume {folder}: its training_state.npz is of run {args.run_id}, but "
+                    f"{', '.join(f'{name} of run {run}' for name, run in others.items())}: the folder mixes two runs' "
+                    "files; start a new run with --out ANOTHER_DIR"
+                )
+        else:
+            held = [name for name in RUN_FILES if os.path.lexists(os.path.join(folder, name))]
+            if held and not args.overwrite:
+                raise ValueError(
+                    f"--out {folder} already holds a run ({', '.join(held)}); go on with it: funcmlp train --resume "
+                    f"{folder}, replace it: --overwrite, or give a new folder"
+                )
+            if held:
+                notes.insert(0, f"note    --overwrite: removed the earlier run's {', '.join(remove_run(folder))}")
+        clear_manifest(folder)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
