@@ -265,3 +265,18 @@ def test_data_files_that_are_not_what_they_claim(tmp_path, capsys, name, content
     refused(
         ["predict", str(tmp_path), "--data-path", str(tmp_path / name), "--out", str(tmp_path / "p.csv")], capsys, match
     )
+
+
+@pytest.mark.parametrize(
+    "option, match",
+    [
+        (["--lr", "1e308"], "--lr 1e+308 is more than float32 holds (at most 3.4e+38): every update would overflow"),
+        (["--lr", "nan"], "--lr must be a positive finite learning rate, got nan"),
+        (["--weight-decay", "1e39"], "--weight-decay 1e+39 is more than float32 holds"),
+        (["--momentum", "nan"], "--momentum must be a finite number from 0 below 1, got nan"),
+        (["--patience", "2", "--min-delta", "nan"], "--min-delta must be a finite number from 0, got nan"),
+    ],
+)
+def test_numbers_that_are_not_finite_or_overflow_the_params_dtype_are_refused_up_front(tmp_path, capsys, option, match):
+    refused(["train", "--data", "xor", "--out", str(tmp_path / "run"), *option], capsys, match)
+    assert not (tmp_path / "run").exists()  # refused before anything was written

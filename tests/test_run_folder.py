@@ -56,6 +56,10 @@ def test_a_diverged_run_leaves_its_last_finite_model_and_says_how_to_go_on(tmp_p
     assert first.startswith(f"{out}/model.npz is a model (epoch ") and first.endswith(
         " of 20; training diverged), evaluating it"
     )
+    # the state is the last whole epoch's, truly: going on at the same rate diverges at the same step again
+    assert main(["train", "--resume", out, "--quiet", "--no-check"]) == 2
+    again = lines(capsys.readouterr().err)
+    assert again[0].split(":")[:3] == err[0].split(":")[:3]  # "training diverged at epoch E, step S: the ..."
     main(["train", "--resume", out, "--lr", "0.01", "--quiet", "--no-check"])
     printed = lines(capsys.readouterr().out)
     assert printed[1] == "resume  --lr 0.01 takes effect (the run had 1.5)"

@@ -149,8 +149,7 @@ def _train(args) -> int:
             checkpoint_options=train_options.run_options(args),
         )
     except TrainingDiverged as diverged:
-        where = f"the gradient of layer {diverged.layer} is not finite" if diverged.layer else "the loss is not finite"
-        message = f"training diverged at epoch {diverged.epoch}, step {diverged.step}: {where}; "
+        message = f"training diverged at epoch {diverged.epoch}, step {diverged.step}: {diverged.where}; "
         if writes:
             _save(args, mlp, jax.device_get(diverged.params), diverged.history, diverged.epoch - 1, "diverged")
         if args.out is not None:  # written by process 0

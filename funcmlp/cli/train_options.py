@@ -20,6 +20,8 @@ import os
 import re
 import uuid
 
+import numpy as np
+
 from funcmlp.cli import processes
 from funcmlp.cli.common import Parser, add_compile_cache_option, check_writable_folder, int_list, seed
 
@@ -163,6 +165,14 @@ def _check(args) -> None:
         raise ValueError(f"--epochs and --batch-size must be at least 1, got {args.epochs} and {args.batch_size}")
     if not (math.isfinite(args.lr) and args.lr > 0):
         raise ValueError(f"--lr must be a positive finite learning rate, got {args.lr}; e.g. --lr 1e-3")
+    dtype = "float64" if args.float64 else "float32"
+    for name in ("lr", "weight_decay"):
+        value = getattr(args, name)
+        if math.isfinite(value) and abs(value) > float(np.finfo(dtype).max):
+            raise ValueError(
+                f"{_flag(name)} {value:g} is more than {dtype} holds (at most {float(np.finfo(dtype).max):.3g}): every "
+                "update would overflow; give a smaller value" + ("" if args.float64 else ", or train with --float64")
+            )
     for name, low, high in (("momentum", 0.0, 1.0), ("weight_decay", 0.0, math.inf), ("min_delta", 0.0, math.inf)):
         value = getattr(args, name)
         if not (math.isfinite(value) and low <= value and (value < high or high == math.inf)):

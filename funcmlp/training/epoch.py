@@ -59,8 +59,9 @@ class TrainData:
 
 class EpochMetrics(NamedTuple):
     """An epoch's numbers, on the device: the training loss and accuracy (NaN without classes),
-    the first step whose loss or gradient was not finite (0: none), its first non-finite layer
-    (0: only the loss), and the number of such steps."""
+    the first step whose loss, gradient or updated params were not finite (0: none), its first
+    non-finite layer (``k``: the gradient of layer k, ``-k``: the updated params of layer k while
+    every gradient was finite, 0: only the loss), and the number of such steps."""
 
     loss: jax.Array
     accuracy: jax.Array
@@ -130,14 +131,16 @@ def run_epoch(
         weights = jnp.where(real, data.weights[indices], 0)
         key = jax.random.fold_in(draw.dropout_key, number) if dropout else None
         value, grads, outputs = value_and_grad(params, x[indices], targets[indices], weights, key)
-        bad_layer_now = _first_nonfinite_layer(grads)
-        finite = jnp.isfinite(value) & (bad_layer_now == 0)
-        apply = finite & (first_bad == 0) if stop_at_first else finite
         batch_weight = jnp.sum(weights)
         # extra argument for the optimizers that take one (optax's GradientTransformationExtraArgs): the batch's weight
         updates, new_state = update(grads, opt_state, params, batch_weight=batch_weight)
+        new_params = optax.apply_updates(params, updates)
+        bad_layer_now = _first_nonfinite_layer(grads)
+        bad_layer_now = jnp.where(bad_layer_now == 0, -_first_nonfinite_layer(new_params), bad_layer_now)  # < 0: update
+        finite = jnp.isfinite(value) & (bad_layer_now == 0)
+        apply = finite & (first_bad == 0) if stop_at_first else finite
         keep = lambda new, old: jnp.where(apply, new, old)
-        params = jax.tree_util.tree_map(keep, optax.apply_updates(params, updates), params)
+        params = jax.tree_util.tree_map(keep, new_params, params)
         opt_state = jax.tree_util.tree_map(keep, new_state, opt_state)
         bad_layer = jnp.where((first_bad == 0) & ~finite, bad_layer_now, bad_layer)
         first_bad = jnp.where((first_bad == 0) & ~finite, number + 1, first_bad)

@@ -4,7 +4,7 @@ Contract::
 
     History: per-epoch lists (train/val loss and accuracy, seconds, skipped steps), best_epoch
     EpochState(epoch, params, opt_state, key, history): where a run stands after an epoch
-    TrainingDiverged(message, params=, opt_state=, history=, epoch=, step=, layer=)
+    TrainingDiverged(message, params=, opt_state=, history=, epoch=, step=, layer=, cause=)
 """
 
 from __future__ import annotations
@@ -76,16 +76,28 @@ class TrainingDiverged(FloatingPointError):
     """The loss or a gradient became NaN or infinite. ``params`` and ``opt_state`` are those after
     the last whole epoch (the diverging epoch's steps are dropped: a state that goes on
     consistently, e.g. with a lower learning rate), ``history`` the epochs completed before it;
-    ``epoch``, ``step`` (1-based, within the epoch) and ``layer`` (the first whose gradient is
-    non-finite, 0 when only the loss is) say where.
+    ``epoch``, ``step`` (1-based, within the epoch), ``cause`` (``"loss"``, ``"gradient"``: a
+    gradient is non-finite, or ``"update"``: the gradients are finite but the updated params are
+    not, the step overflowed) and ``layer`` (the first such layer; 0 for the loss) say where;
+    :attr:`where` says it in words.
 
     Example:
         >>> error = TrainingDiverged("diverged", params=(), opt_state=(), history=History(), epoch=3, step=2, layer=1)
-        >>> isinstance(error, FloatingPointError), error.epoch
-        (True, 3)
+        >>> isinstance(error, FloatingPointError), error.epoch, error.where
+        (True, 3, 'the gradient of layer 1 is not finite')
     """
 
-    def __init__(self, message, *, params, opt_state, history, epoch, step, layer):
+    def __init__(self, message, *, params, opt_state, history, epoch, step, layer, cause=None):
         super().__init__(message)
         self.params, self.opt_state, self.history = params, opt_state, history
         self.epoch, self.step, self.layer = epoch, step, layer
+        self.cause = cause or ("gradient" if layer else "loss")
+
+    @property
+    def where(self) -> str:
+        """What was not finite, in words."""
+        if self.cause == "update":
+            return f"the update of layer {self.layer} overflowed (its gradient is finite, its new params are not)"
+        if self.cause == "gradient":
+            return f"the gradient of layer {self.layer} is not finite"
+        return "the loss is not finite"

@@ -153,17 +153,21 @@ class Trainer:
         first_bad, bad_layer, skipped = int(numbers.first_bad), int(numbers.bad_layer), int(numbers.skipped)
         stop = self.config.on_nonfinite == "stop"
         if first_bad and stop:
-            where = f"the gradient of layer {bad_layer} is not finite" if bad_layer else "the loss is not finite"
-            raise TrainingDiverged(
-                f"training diverged at epoch {epoch}, step {first_bad}: {where}; the params after epoch {epoch - 1} "
-                "are kept (lower the learning rate, clip gradients, or check the data)",
+            diverged = TrainingDiverged(
+                "",
                 params=state.params,  # the last whole epoch's: a consistent state to go on from with a lower rate
                 opt_state=state.opt_state,
                 history=None,
                 epoch=epoch,
                 step=first_bad,
-                layer=bad_layer,
+                layer=abs(bad_layer),
+                cause="update" if bad_layer < 0 else None,
             )
+            diverged.args = (
+                f"training diverged at epoch {epoch}, step {first_bad}: {diverged.where}; the params after epoch "
+                f"{epoch - 1} are kept (lower the learning rate, clip gradients, or check the data)",
+            )
+            raise diverged
         classification = self.config.classification
         record = EpochRecord(
             float(numbers.loss),
