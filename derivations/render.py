@@ -101,8 +101,32 @@ _FUNCTIONS = {
 
 
 def escape(text: str) -> str:
-    """Text for LaTeX's text mode: the ten special characters escaped."""
-    return re.sub(r"[\\&%$#_{}~^]", lambda m: _LATEX_SPECIAL[m.group()], text)
+    r"""Text for LaTeX's text mode: the ten special characters escaped, control characters (a line
+    break would end a ``%`` comment) as spaces.
+
+    Example:
+        >>> print(escape(r"50% of $x$ \input{a}"))
+        50\% of \$x\$ \textbackslash{}input\{a\}
+    """
+    return re.sub(r"[\\&%$#_{}~^]", lambda m: _LATEX_SPECIAL[m.group()], _one_line(text))
+
+
+def markdown_text(text: str) -> str:
+    r"""Text for Markdown outside math: the characters that start HTML, code, math, a table cell or
+    an entity (``\ ` < $ | &``) escaped with a backslash, a link's ``](`` broken, control
+    characters as spaces; emphasis characters are left (at worst they style the text).
+
+    Example:
+        >>> print(markdown_text("<script>`x` $y$ [a](javascript:b)"))
+        \<script>\`x\` \$y\$ [a]\(javascript:b)
+    """
+    text = re.sub(r"([\\`<$|&])", r"\\\1", re.sub(r"[\x00-\x1f\x7f]", " ", text))
+    return text.replace("](", "]\\(")
+
+
+def _one_line(text: str) -> str:
+    """Control characters (a line break ends a LaTeX ``%`` comment) as spaces."""
+    return re.sub(r"[\x00-\x1f\x7f]", " ", text)
 
 
 def _breakable(text: str) -> str:
@@ -224,7 +248,7 @@ def latex_block(d) -> str:
 
 def markdown(d) -> str:
     """Markdown with ``$$...$$`` math (GitHub, Jupyter): one display per step, errata as a table."""
-    lines = [f"## {d.title}", ""]
+    lines = [f"## {markdown_text(d.title)}", ""]
     for step in d.steps:
         display, values = _step_math(step, getattr(d, "column", False))
         if display is None:
@@ -249,15 +273,17 @@ def _errata_markdown(d) -> list[str]:
     for e in d.errata:
         right = number_text(e.exact)[0] if not e.exact.free_symbols else f"`{e.exact}`"
         printed = e.printed.replace("|", "\\|")
-        lines.append(f"| {e.where} | {e.step}[{e.index}] | `{printed}` | {right} | {e.slip.replace('|', '/')} |")
-    lines += [""] + [f"- note: {n}" for n in d.notes]
+        lines.append(
+            f"| {markdown_text(e.where)} | {e.step}[{e.index}] | `{printed}` | {right} | {markdown_text(e.slip)} |"
+        )
+    lines += [""] + [f"- note: {markdown_text(n)}" for n in d.notes]
     return lines
 
 
 def latex(d, *, standalone: bool = False) -> str:
     """LaTeX in math notation: a display per step (page breaks allowed between them), decimals
     to 9 significant digits where not exact, the errata as a table that wraps its text."""
-    lines = [f"% {d.title}", rf"\subsection*{{{escape(d.title)}}}"]
+    lines = [f"% {_one_line(d.title)}", rf"\subsection*{{{escape(d.title)}}}"]
     for step in d.steps:
         display, values = _step_math(step, getattr(d, "column", False))
         if display is None:

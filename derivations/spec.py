@@ -187,12 +187,13 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
     if not output:
         get_loss(spec["loss"]).check_output(activations[-1], inputs)
     notes = spec.get("notes", [])
-    if not isinstance(notes, (list, tuple)) or not all(isinstance(n, str) for n in notes):
-        raise ValueError("notes must be a list of strings")
+    if not isinstance(notes, (list, tuple)):
+        raise ValueError(f"notes must be a list of strings, got {specfile.brief(notes)}")
+    notes = [specfile.free_text(note, f"notes[{i}]") for i, note in enumerate(notes)]
     default_name = os.path.splitext(os.path.basename(origin))[0] if origin != "spec" else "example"
     return WorkedExample(
-        name=name or str(spec.get("name", default_name)),
-        title=str(spec.get("title", default_name)),
+        name=name or specfile.free_text(spec.get("name", default_name), "name"),
+        title=specfile.free_text(spec.get("title", default_name), "title"),
         activations=tuple(names),
         loss=OUTPUT if output else get_loss(spec["loss"]).name,
         learning_rate=_learning_rate(spec, steps),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import sympy as sp
 
@@ -32,6 +33,37 @@ def brief(value, width: int = 60) -> str:
     """``repr(value)`` cut to ``width`` characters (a message stays one readable line)."""
     text = repr(value)
     return text if len(text) <= width else text[: width - 4] + " ..."
+
+
+MAX_TEXT = 2000
+"""The longest free text (a title, a note, an erratum's label or slip) a spec may hold, in characters."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+"""Control characters: line breaks, escapes (a terminal's), zero-width and direction overrides."""
+
+
+def free_text(value, where: str) -> str:
+    """A spec's free text: one line of printable characters (no line break, terminal escape or
+    direction override: text reaches LaTeX comments, Markdown headings and terminals), at most
+    :data:`MAX_TEXT` characters. Each format's renderer escapes its own special characters.
+
+    Example:
+        >>> free_text("2-2-1 network, one step", "title")
+        '2-2-1 network, one step'
+        >>> free_text("x" + chr(10) + "\\input{/etc/passwd}", "title")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ValueError: title holds the control character '\\n' at position 1; free text is one line of printable ...
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"{where} must be text, got {brief(value)}")
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"{where} is {len(value)} characters long; free text holds at most {MAX_TEXT}: shorten it")
+    control = _CONTROL.search(value)
+    if control:
+        raise ValueError(
+            f"{where} holds the control character {control.group()!r} at position {control.start()}; free text is one "
+            "line of printable characters: remove it"
+        )
+    return value
 
 
 def vector(values, where: str) -> list:
@@ -109,7 +141,12 @@ def printed_values(entries: dict, where: str) -> dict:
             values = [values]  # one number: a single entry ("a^1_2") or a one-value step ("L")
         flat = [v for row in values for v in row] if values and isinstance(values[0], (list, tuple)) else list(values)
         texts = [grammar.printed_decimal(v, f"printed.{step!r}[{i}]") for i, v in enumerate(flat)]
-        printed[step] = tuple(Printed(text, label, str(slips.get(str(i), slip))) for i, text in enumerate(texts))
+        if not isinstance(slips, dict):
+            raise ValueError(f"printed.{step!r}.slips must be a table of entry index -> slip, got {brief(slips)}")
+        label = free_text(label, f"printed.{step!r}.where")
+        slip = free_text(slip, f"printed.{step!r}.slip")
+        kinds = [free_text(slips.get(str(i), slip), f"printed.{step!r}.slips.{i}") for i in range(len(texts))]
+        printed[step] = tuple(Printed(text, label, kind) for text, kind in zip(texts, kinds, strict=True))
     return printed
 
 

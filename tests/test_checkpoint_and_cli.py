@@ -180,6 +180,19 @@ def test_train_command_on_mnist_files(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "mnist: 784 features, 10 classes; train 110, validation 10, test 30" in out
     assert (out_dir / "confusion.png").exists()
+    # a data path inside the run's files is shown, never opened: evaluate and --resume need it given again
+    for argv, match in [
+        (["evaluate", str(out_dir)], f"was trained on mnist (it records {str(tmp_path)!r}); funcmlp reads only files"),
+        (
+            ["train", "--resume", str(out_dir), "--epochs", "3", "--quiet", "--no-check"],
+            f"the run read its data from {str(tmp_path)!r}, as its training state says",
+        ),
+    ]:
+        capsys.readouterr()
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and match in err[0], err
+        assert main([*argv, "--data-path", str(tmp_path)]) == 0
 
 
 def _cached_programs(folder) -> int:

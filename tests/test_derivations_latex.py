@@ -158,3 +158,51 @@ def test_activation_names_and_small_numbers_in_math_notation():
     assert (
         "(-20)*1e-40 + 0.5*3 + 0 = 1.50000000\n" in text
     )  # 1.5 - 2e-39 is not 1.5: 9 significant digits, not an exact "1.5"
+
+
+HOSTILE = (
+    r"\input{/etc/hostname} \immediate\write18{touch pwned} $x$ <script>alert(1)</script> `code` 50% #1 a_b ~ ^ & {}"
+)
+
+
+@pytest.mark.skipif(
+    PDFLATEX is None and os.environ.get("CI") != "true", reason="pdflatex not installed (CI installs it)"
+)
+def test_a_specs_text_reaches_latex_and_markdown_as_text_only(tmp_path):
+    """Issue 22 item 5: a title, note, erratum label and slip holding TeX commands, math, HTML and
+    backticks are printed as those characters (the LaTeX compiles, reads no file, writes none);
+    a line break in them is refused, naming the key."""
+    spec = {
+        **OWN,
+        "title": HOSTILE,
+        "notes": [HOSTILE],
+        "printed": {"L": {"values": ["17.7"], "where": HOSTILE, "slip": HOSTILE}},
+    }
+    derivation = from_spec(spec)
+    source = render(derivation, "latex", standalone=True)
+    code = "\n".join(line for line in source.splitlines() if not line.startswith("%"))  # what TeX reads
+    for command in (r"\input{", r"\write18", r"\immediate"):
+        assert command not in code.replace(r"\textbackslash{}", "/"), command
+    (tmp_path / "doc.tex").write_text(source)
+    result = subprocess.run(
+        [PDFLATEX or "pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-shell-escape", "-recorder", "doc.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    log = (tmp_path / "doc.log").read_text(errors="replace")
+    assert result.returncode == 0, [line for line in log.splitlines() if line.startswith("!")]
+    opened = (tmp_path / "doc.fls").read_text()  # -recorder: every file pdflatex opened
+    assert "INPUT doc.tex" in opened and "hostname" not in opened and not (tmp_path / "pwned").exists()
+    page = render(derivation, "markdown")
+    assert "<script" not in page.replace(r"\<", "") and r"\`code\`" in page and r"\$x\$" in page
+    assert page.count(r"\<script>") == 4  # the title, the erratum's label and slip, the note
+    for key, change in [
+        ("title", {"title": "one\n" + r"\input{/etc/passwd}"}),
+        ("notes[0]", {"notes": ["fine", "\x1b[2J"]}),
+        ("printed.'L'.slip", {"printed": {"L": {"values": ["17.7"], "slip": "a\rb"}}}),
+    ]:
+        with pytest.raises(ValueError, match=r"holds the control character") as caught:
+            from_spec({**OWN, **change})
+        assert str(caught.value).startswith(key.replace("notes[0]", "notes[1]")), caught.value

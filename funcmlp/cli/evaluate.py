@@ -36,7 +36,8 @@ def add_parser(sub) -> None:
         help="data set (default: the one it was trained on)",
     )
     evaluate.add_argument(
-        "--data-path", help="for mnist: the IDX folder or Kaggle train.csv (default: the one it was trained on)"
+        "--data-path",
+        help="for mnist: the IDX folder or Kaggle train.csv (needed: a path inside a file is never opened)",
     )
     evaluate.add_argument("--loss", choices=LOSS_NAMES, help="loss (default: the one it was trained with)")
     evaluate.add_argument("--seed", type=seed, default=None, help="split seed (default: the training seed)")
@@ -57,11 +58,14 @@ def run(args) -> int:
     loss = args.loss or record["loss"]
     if loss is None:
         raise ValueError(f"{found.path} does not record its loss; pass --loss")
-    data = load_dataset(
-        data_name,
-        seed=args.seed if args.seed is not None else record["seed"] or 0,
-        path=args.data_path or record["data_path"],
-    )
+    if data_name == "mnist" and args.data_path is None:  # a path inside a file is shown, never opened
+        recorded = f" (it records {record['data_path'][:200]!r})" if record["data_path"] else ""
+        raise ValueError(
+            f"{found.path} was trained on mnist{recorded}; funcmlp reads only files named on its command line: "
+            "pass --data-path with the IDX folder or Kaggle train.csv"
+        )
+    seed = args.seed if args.seed is not None else record["seed"] or 0
+    data = load_dataset(data_name, seed=seed, path=args.data_path)
     if data.num_features != found.mlp.sizes[0]:
         raise ValueError(
             f"data set {data_name!r} has {data.num_features} features but the saved network takes {found.mlp.sizes[0]}"

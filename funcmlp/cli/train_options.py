@@ -268,6 +268,11 @@ def _resumed(args, notes: list):
             f"--resume {folder}: {'; '.join(refused)} cannot change in a run that goes on; leave "
             f"{'it' if len(refused) == 1 else 'them'} out, or start a new run with --out ANOTHER_DIR"
         )
+    if saved["data_path"] is not None and args.data_path is None:  # a path inside a file is shown, never opened
+        raise ValueError(
+            f"--resume {folder}: the run read its data from {saved['data_path'][:200]!r}, as its training state says; "
+            "funcmlp reads only files named on its command line: give --data-path again"
+        )
     resumed = argparse.Namespace(**{**vars(args), **saved, "out": folder})
     for name in MAY_CHANGE:
         if name in given and getattr(args, name) != saved[name]:
