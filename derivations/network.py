@@ -23,6 +23,9 @@ from derivations import symbolic
 from funcmlp.registry.activations import get_activation
 from funcmlp.registry.losses import get_loss
 
+MAX_PARAMETERS = 25_000
+"""The largest network a check proves (sympy, entry by entry): about 40 s on a CPU."""
+
 
 @dataclass(frozen=True)
 class Network:
@@ -41,6 +44,12 @@ class Network:
             )
         if len(self.activations) != len(self.sizes) - 1:
             raise ValueError(f"expected {len(self.sizes) - 1} activations (one per layer), got {len(self.activations)}")
+        if self.count_parameters() > MAX_PARAMETERS:
+            raise ValueError(
+                f"a network of sizes {','.join(map(str, self.sizes))} has {self.count_parameters():,} parameters; the "
+                f"symbolic check proves at most {MAX_PARAMETERS:,} (entry by entry, in sympy): check a narrower "
+                "network with the same layers and activations (the formulas do not depend on the width)"
+            )
         resolved = tuple(symbolic.require_symbolic(get_activation(name)) for name in self.activations)
         object.__setattr__(self, "resolved", resolved)
         get_loss(self.loss).check_output(resolved[-1], self.sizes[-1])

@@ -249,7 +249,7 @@ def test_files_and_folders_of_an_earlier_funcmlp_are_named(tmp_path, capsys):
             "images-idx3-ubyte",
             bytes([0, 0, 8, 4]) + (2**32 - 1).to_bytes(4, "big") * 4,
             "images-idx3-ubyte: header says shape (4294967295, 4294967295, 4294967295, 4294967295) = "
-            "340282366604025813516997721482669850625 bytes, file has 0",
+            "340282366604025813516997721482669850625 bytes, file has 20 bytes",
         ),
     ],
 )
@@ -280,3 +280,63 @@ def test_data_files_that_are_not_what_they_claim(tmp_path, capsys, name, content
 def test_numbers_that_are_not_finite_or_overflow_the_params_dtype_are_refused_up_front(tmp_path, capsys, option, match):
     refused(["train", "--data", "xor", "--out", str(tmp_path / "run"), *option], capsys, match)
     assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+def test_a_gzip_idx_bomb_is_refused_without_inflating_it(tmp_path, capsys):
+    """A gzip whose stream inflates to 512 MiB of zeros behind a header claiming 47 MB (MNIST's
+    training images): refused after reading what the header claims and one byte more."""
+    import gzip
+    import resource
+    import struct
+
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    with gzip.open(path, "wb", compresslevel=1) as handle:
+        handle.write(bytes([0, 0, 8, 3]) + struct.pack(">3I", 60000, 28, 28))
+        block = bytes(1 << 24)
+        for _ in range(32):  # 512 MiB of zeros
+            handle.write(block)
+    assert path.stat().st_size < 4 << 20
+    from funcmlp.data.mnist import read_idx
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(DataFileError, match="header says shape \\(60000, 28, 28\\) = 47040000 bytes, file has more"):
+        read_idx(str(path))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KB: not the 512 MiB
+
+
+def test_a_model_file_with_a_compressed_entry_is_refused_unread(tmp_path, capsys):
+    """An extra entry of 512 MiB of zeros (float64, shape 2**26), deflated into a few hundred KB, in
+    a model file: refused by its compression, before anything is inflated."""
+    path = tmp_path / "model.npz"
+    save_model(path, MLP((2, 1), "sigmoid"), MLP((2, 1), "sigmoid").init(jax.random.key(0)))
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("extra.npy", "w", force_zip64=True) as handle:
+            header = {"descr": "<f8", "fortran_order": False, "shape": (2**26,)}
+            np.lib.format.write_array_header_1_0(handle, header)
+            block = bytes(1 << 24)
+            for _ in range(32):
+                handle.write(block)
+    assert path.stat().st_size < 4 << 20
+    refused(["evaluate", str(path)], capsys, "entry 'extra' is compressed")
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["check", "--sizes", "3000,3000,10"], "finite differences at 9,033,010 entries take about 1.3e+15 multiply"),
+        (["check", "--sizes", "3000,3000,10", "--fd-entries", "0"], "--fd-entries must be at least 1, got 0"),
+        (
+            ["derive", "check", "--sizes", "2000,2000"],
+            "has 4,002,000 parameters; the symbolic check proves at most 25,000",
+        ),
+        (["train", "--data", "xor", "--hidden", ",".join(["4"] * 2000)], "--hidden gives 2000 hidden layers"),
+    ],
+)
+def test_work_beyond_the_commands_bounds_is_refused_naming_the_bound_and_the_way_out(argv, match, capsys):
+    line = refused(argv, capsys, match)
+    assert any(way in line for way in ("--fd-entries", "narrower network", "funcmlp.fit from Python", "at least 1"))
+
+
+def test_check_takes_a_sample_of_entries_for_a_large_network(capsys):
+    assert main(["check", "--sizes", "300,300,10", "--fd-entries", "50", "--batch", "2", "--no-compile-cache"]) == 0
+    assert "finite differences" in capsys.readouterr().out

@@ -13,6 +13,9 @@ from __future__ import annotations
 from funcmlp.cli.common import add_compile_cache_option, int_list, seed, str_list
 from funcmlp.io.memory import check_fits, parameter_count
 
+FD_BUDGET = 10**11
+"""Multiply-adds the finite differences may take (two forward passes per entry): about a minute on a CPU."""
+
 
 def add_parser(sub) -> None:
     from funcmlp import LOSS_NAMES
@@ -36,6 +39,13 @@ def add_parser(sub) -> None:
     check.add_argument("--init", default="glorot_normal", help="weight initializer (default glorot_normal)")
     check.add_argument("--seed", type=seed, default=0, help="seed of the random params and batch (default 0)")
     check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step, positive (default 1e-6)")
+    check.add_argument(
+        "--fd-entries",
+        type=int,
+        metavar="N",
+        help="finite differences at N parameter entries drawn at random (default: every entry, up to about "
+        f"{FD_BUDGET:.0e} multiply-adds of forward passes)",
+    )
     add_compile_cache_option(check)
 
 
@@ -55,6 +65,17 @@ def run(args) -> int:
         f"--sizes {','.join(map(str, mlp.sizes))} ({count:,} parameters)",
         "check a smaller network",
     )
+    if args.fd_entries is not None and args.fd_entries < 1:
+        raise ValueError(f"--fd-entries must be at least 1, got {args.fd_entries}")
+    per_entry = 2 * args.batch * sum(a * b for a, b in zip(mlp.sizes[:-1], mlp.sizes[1:], strict=True))
+    entries = count if args.fd_entries is None else min(args.fd_entries, count)
+    if entries * per_entry > FD_BUDGET:
+        fits = max(1, FD_BUDGET // per_entry)
+        raise ValueError(
+            f"--sizes {','.join(map(str, mlp.sizes))}: finite differences at {entries:,} entries take about "
+            f"{entries * per_entry:.1e} multiply-adds, more than the {FD_BUDGET:.0e} this command allows (about a "
+            f"minute); give --fd-entries {min(fits, count):,} (entries drawn at random) or a smaller network"
+        )
     with jax.enable_x64(True):
         kp, kx, ky = jax.random.split(jax.random.key(args.seed), 3)
         params = mlp.init(kp, init=args.init, dtype="float64")
@@ -68,7 +89,7 @@ def run(args) -> int:
         else:
             y = jax.random.normal(ky, (args.batch, d_out), "float64")
         report = check_gradients(
-            mlp, params, x, y, args.loss, reduction=args.reduction, eps=args.eps, max_fd_entries=None
+            mlp, params, x, y, args.loss, reduction=args.reduction, eps=args.eps, max_fd_entries=args.fd_entries
         )
     print(f"{mlp}, loss {args.loss} ({args.reduction}), random batch of {args.batch}, seed {args.seed}")
     print(report)

@@ -41,6 +41,8 @@ DEFAULTS = dict(
     patience=None,
 )
 """A fresh run's values of the options the task presets do not set."""
+MAX_HIDDEN_LAYERS = 64
+"""The deepest network ``funcmlp train`` compiles (64 layers of 4 units: about 45 s on a CPU)."""
 MAY_CHANGE = ("epochs", "lr", "schedule", "patience", "min_delta", "on_nonfinite", "checkpoint_every")
 """Options ``--resume`` takes from the command line; every other saved option is the run's for good."""
 SESSION = ("out", "overwrite", "plots", "no_check", "quiet", "no_compile_cache", "resume", *processes.SCALE_OPTIONS)
@@ -161,6 +163,11 @@ def settle(args, notes: list | None = None):
 
 def _check(args) -> None:
     """Every option's value, before any data is loaded."""
+    if len(args.hidden) > MAX_HIDDEN_LAYERS:
+        raise ValueError(
+            f"--hidden gives {len(args.hidden)} hidden layers; the command line trains at most {MAX_HIDDEN_LAYERS} "
+            "(compiling takes about a second per layer): give fewer, or call funcmlp.fit from Python"
+        )
     if args.epochs < 1 or args.batch_size < 1:
         raise ValueError(f"--epochs and --batch-size must be at least 1, got {args.epochs} and {args.batch_size}")
     if not (math.isfinite(args.lr) and args.lr > 0):

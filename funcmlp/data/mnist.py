@@ -35,6 +35,8 @@ IDX_NAMES = {
     "test_labels": "t10k-labels-idx1-ubyte",
 }
 PIXELS = 784
+DEFLATE_RATIO = 1032
+"""The most deflate (gzip) can shrink data: an IDX header claiming more than this times the file is refused unread."""
 
 
 class DataFileError(ValueError):
@@ -58,14 +60,21 @@ def read_idx(path: str) -> np.ndarray:
                 raise DataFileError(f"{path}: IDX data type 0x{header[2]:02x}, expected 0x08 (unsigned bytes)")
             ndim = header[3]
             dims = struct.unpack(f">{ndim}I", handle.read(4 * ndim))
-            data = handle.read()
+            expected = math.prod(dims)
+            size, zipped = os.path.getsize(path), isinstance(handle, gzip.GzipFile)
+            if expected > size * (DEFLATE_RATIO if zipped else 1):
+                raise DataFileError(
+                    f"{path}: header says shape {dims} = {expected} bytes, file has {size} bytes"
+                    + (f", which inflate to at most {size * DEFLATE_RATIO}" if zipped else "")
+                )
+            data = handle.read(expected + 1)  # a stream longer than its header says is refused without reading it all
     except (OSError, EOFError, struct.error, zlib.error) as error:
         if isinstance(error, FileNotFoundError):
             raise
         raise DataFileError(f"{path}: cannot be read as IDX ({error})") from error
-    expected = math.prod(dims)
     if len(data) != expected:
-        raise DataFileError(f"{path}: header says shape {dims} = {expected} bytes, file has {len(data)}")
+        more = "more" if len(data) > expected else str(len(data))
+        raise DataFileError(f"{path}: header says shape {dims} = {expected} bytes, file has {more}")
     return np.frombuffer(data, dtype=np.uint8).reshape(dims)
 
 

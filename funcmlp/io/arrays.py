@@ -138,6 +138,11 @@ def _read(path, what: str, *, arrays: bool) -> tuple[dict, dict]:
                 raise ValueError("no funcmlp header")
             loaded = {}
             for entry, info in members.items():
+                if info.compress_type != zipfile.ZIP_STORED:  # np.savez stores: a compressed entry may be a bomb
+                    raise ValueError(
+                        f"entry {entry!r} is compressed ({info.compress_size:,} bytes of {info.file_size:,}); "
+                        "funcmlp writes its entries uncompressed: this file was made by something else"
+                    )
                 if entry != HEADER and not arrays:
                     continue
                 with archive.open(info) as handle:
