@@ -212,3 +212,66 @@ def test_two_processes_train_and_resume_to_the_params_of_one(tmp_path):
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(p.name for p in (tmp_path / "one").iterdir())
     with open(tmp_path / "two" / "history.csv") as handle:
         assert len(handle.read().splitlines()) == 3  # header and both epochs
+
+
+def _meet_all(port, members, timeout=3.0):
+    """Run ``meet`` for each (num_processes, process_id) in threads; each one's error line or None."""
+    import threading
+
+    from funcmlp.cli.rendezvous import meet
+
+    results = [None] * len(members)
+
+    def run(i, count, pid):
+        try:
+            meet(f"127.0.0.1:{port}", count, pid, timeout=timeout)
+        except ValueError as error:
+            results[i] = str(error)
+
+    threads = [threading.Thread(target=run, args=(i, *member)) for i, member in enumerate(members)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def test_processes_meet_before_jax_joins_them_and_every_mismatch_is_one_line():
+    """Issue 22 item 6: the deadline names the missing ids; another --num-processes, a repeated
+    --process-id and a second process 0 are refused, on every process that took part."""
+    port = _free_port()
+    assert _meet_all(port, [(3, 0), (3, 2), (3, 1)]) == [None, None, None]
+    alone = _meet_all(_free_port(), [(3, 0), (3, 2)], timeout=1.0)
+    assert alone[0].endswith(
+        "process 1 did not join within 1 s; start every process with the same --coordinator "
+        "and --num-processes and its own --process-id (or give a longer --join-timeout)"
+    )
+    assert "process 1 did not join within 1 s" in alone[1]
+    lonely = _meet_all(_free_port(), [(2, 1)], timeout=1.0)
+    assert "process 0 did not answer within 1 s; start it (with --process-id 0)" in lonely[0]
+    mismatched = _meet_all(_free_port(), [(2, 0), (3, 1)])
+    assert all("process 1 says --num-processes 3, process 0 says 2" in line for line in mismatched)
+    twice = _meet_all(_free_port(), [(3, 0), (3, 1), (3, 1)])
+    assert "two processes say --process-id 1" in twice[0] and sum("two processes say" in (r or "") for r in twice) >= 2
+    port = _free_port()
+    with socket.socket() as taken:  # a process 0 already listening there
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        second = _meet_all(port, [(2, 0)])
+    assert "process 0 cannot listen there" in second[0] and "each process needs its own --process-id" in second[0]
+
+
+def test_a_process_whose_peers_never_come_ends_in_one_line_not_a_stack_trace():
+    command = [sys.executable, "-m", "funcmlp.cli", "train", "--data", "xor", "--no-check", "--quiet"]
+    command += ["--coordinator", f"127.0.0.1:{_free_port()}", "--num-processes", "2", "--process-id", "0"]
+    finished = subprocess.run(
+        [*command, "--join-timeout", "2"],
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == 2 and finished.stderr.strip().splitlines() == [
+        f"funcmlp: error: --coordinator {command[-5]}: process 1 did not join within 2 s; start every process with "
+        "the same --coordinator and --num-processes and its own --process-id (or give a longer --join-timeout)"
+    ]

@@ -7,7 +7,11 @@ Example:
 
 from __future__ import annotations
 
-SCALE_OPTIONS = ("devices", "coordinator", "num_processes", "process_id", "distributed")
+import math
+
+from funcmlp.cli.rendezvous import meet
+
+SCALE_OPTIONS = ("devices", "coordinator", "num_processes", "process_id", "join_timeout", "distributed")
 """train's options about where it runs: always the command's own, never a saved run's."""
 
 
@@ -35,6 +39,13 @@ def add_arguments(train) -> None:
         type=int,
         metavar="I",
         help="with --coordinator: this process's index, 0 to N-1 (0 writes the outputs)",
+    )
+    scale.add_argument(
+        "--join-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="with --coordinator: how long the processes wait for one another before giving up (default 60)",
     )
     scale.add_argument(
         "--distributed",
@@ -65,8 +76,14 @@ def join_processes(args) -> None:
                 f"--process-id {args.process_id} with --num-processes {args.num_processes}: "
                 f"expected 0 <= process id < number of processes"
             )
+        if not (math.isfinite(args.join_timeout) and args.join_timeout > 0):
+            raise ValueError(f"--join-timeout must be a positive number of seconds, got {args.join_timeout}")
+        meet(args.coordinator, args.num_processes, args.process_id, timeout=args.join_timeout)
         options = dict(
-            coordinator_address=args.coordinator, num_processes=args.num_processes, process_id=args.process_id
+            coordinator_address=args.coordinator,
+            num_processes=args.num_processes,
+            process_id=args.process_id,
+            initialization_timeout=max(1, math.ceil(args.join_timeout)),
         )
     elif args.distributed:
         options = {}

@@ -1,0 +1,146 @@
+"""The processes of ``funcmlp train --coordinator`` meet before JAX joins them, with a deadline.
+
+``jax.distributed.initialize`` waits for every process and, at its deadline, aborts the program
+with a C++ stack trace; a process given the id of another, or another ``--num-processes``, waits
+for ever or gets that trace. :func:`meet` runs first: process 0 listens at the coordinator's
+address, each other process connects (retrying until the deadline) and says its number of
+processes and its id; process 0 answers each whether the set is consistent. Every refusal and
+the deadline are one line naming the coordinator and the process ids that are missing, repeated
+or mismatched. Process 0 then closes its listener and JAX's coordinator takes the address.
+
+Example:
+    >>> meet("127.0.0.1:0", 1, 0, timeout=1.0)  # one process alone: nothing to wait for
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+GREETING = "funcmlp-join"
+
+
+def _address(coordinator: str) -> tuple[str, int]:
+    host, _, port = coordinator.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _send(connection, message: dict) -> None:
+    connection.sendall((json.dumps(message) + "\n").encode())
+
+
+def _receive(connection, deadline: float) -> dict | None:
+    data = b""
+    while not data.endswith(b"\n") and len(data) < 4096:
+        connection.settimeout(max(0.01, deadline - time.monotonic()))
+        chunk = connection.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    try:
+        message = json.loads(data.decode())
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return message if isinstance(message, dict) and message.get("greeting") == GREETING else None
+
+
+def meet(coordinator: str, num_processes: int, process_id: int, *, timeout: float) -> None:
+    """Return when all ``num_processes`` processes have met consistently; a ``ValueError`` line
+    otherwise (on every process that took part), at the latest after ``timeout`` seconds."""
+    if num_processes == 1:
+        return
+    deadline = time.monotonic() + timeout
+    if process_id == 0:
+        _host(coordinator, num_processes, deadline, timeout)
+    else:
+        _join(coordinator, num_processes, process_id, deadline, timeout)
+
+
+def _host(coordinator: str, num_processes: int, deadline: float, timeout: float) -> None:
+    server = socket.socket(socket.AF_INET6 if ":" in _address(coordinator)[0] else socket.AF_INET)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        server.bind(_address(coordinator))
+    except OSError as error:
+        server.close()
+        raise ValueError(
+            f"--coordinator {coordinator}: process 0 cannot listen there ({error.strerror}): another process 0 runs "
+            "there already (each process needs its own --process-id), or the port is taken: give another port"
+        ) from None
+    server.listen(num_processes)
+    peers, problems = {}, []
+    try:
+        while len(peers) < num_processes - 1 and time.monotonic() < deadline:
+            server.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                break
+            hello = _receive(connection, deadline)
+            if hello is None:
+                connection.close()
+                continue
+            their_id, their_count = hello.get("process_id"), hello.get("num_processes")
+            problem = None
+            if their_count != num_processes:
+                problem = f"process {their_id} says --num-processes {their_count}, process 0 says {num_processes}"
+            elif their_id in peers or their_id == 0:
+                problem = f"two processes say --process-id {their_id}"
+            if problem:
+                problems.append(problem)
+                _send(connection, {"greeting": GREETING, "refused": problem})
+                connection.close()
+                break  # the set cannot be consistent: no need to wait for the rest
+            else:
+                peers[their_id] = connection
+        missing = sorted(set(range(1, num_processes)) - set(peers))
+        verdict = None
+        if problems or missing:
+            verdict = "; ".join(problems) or (
+                f"process{'es' if len(missing) > 1 else ''} {', '.join(map(str, missing))} did not join within "
+                f"{timeout:g} s"
+            )
+        for connection in peers.values():
+            _send(connection, {"greeting": GREETING, "refused": verdict})
+            _receive(connection, time.monotonic() + 5)  # the peer closes first: the port is free for JAX
+            connection.close()
+    finally:
+        server.close()
+    if verdict:
+        raise ValueError(
+            f"--coordinator {coordinator}: {verdict}; start every process with the same --coordinator and "
+            "--num-processes and its own --process-id (or give a longer --join-timeout)"
+        )
+
+
+def _join(coordinator: str, num_processes: int, process_id: int, deadline: float, timeout: float) -> None:
+    host, port = _address(coordinator)
+    while True:
+        try:
+            connection = socket.create_connection((host, port), timeout=max(0.01, deadline - time.monotonic()))
+            break
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise ValueError(
+                    f"--coordinator {coordinator}: process 0 did not answer within {timeout:g} s; start it (with "
+                    "--process-id 0) or check the address (or a longer --join-timeout)"
+                ) from None
+            time.sleep(0.2)
+    try:
+        _send(connection, {"greeting": GREETING, "num_processes": num_processes, "process_id": process_id})
+        answer = _receive(connection, deadline + 10)
+    except OSError:
+        answer = None
+    finally:
+        connection.close()
+    if answer is None:
+        raise ValueError(
+            f"--coordinator {coordinator}: process 0 gave no answer within {timeout:g} s; start every process with "
+            "the same --coordinator and --num-processes and its own --process-id"
+        )
+    if answer.get("refused"):
+        raise ValueError(
+            f"--coordinator {coordinator}: {str(answer['refused'])[:300]}; start every process with the same "
+            "--coordinator and --num-processes and its own --process-id"
+        )
