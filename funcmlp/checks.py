@@ -262,7 +262,9 @@ def check_positive_int(value, name: str, what: str) -> int:
         ...
         ValueError: epochs must be at least 1 (passes over the data), got 0
     """
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a whole number ({what}), got {type(value).__name__} {value!r}")
+    if value < 1:
         raise ValueError(f"{name} must be at least 1 ({what}), got {value!r}")
     return int(value)
 

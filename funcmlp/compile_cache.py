@@ -39,13 +39,16 @@ def disabled_by_environment(environ=None) -> bool:
 def enable_compile_cache(folder: str | None = None) -> str | None:
     """Store every compiled program in ``folder`` (default :func:`cache_folder`) and load it
     from there next time; returns the folder, or None when the environment turns it off or
-    the folder cannot be created (the run then compiles as usual)."""
+    the folder cannot be created or written (the run then compiles as usual: JAX would warn once
+    per program it fails to store)."""
     if disabled_by_environment():
         return None
     folder = folder or cache_folder()
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError:
+        return None
+    if not os.access(folder, os.W_OK | os.X_OK):
         return None
     import jax
 

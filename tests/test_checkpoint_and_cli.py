@@ -431,3 +431,24 @@ def test_evaluate_and_predict_refuse_a_model_the_runs_manifest_does_not_record(t
         == 2
     )
     assert "SHA-256 differs" in capsys.readouterr().err and not (tmp_path / "p.csv").exists()
+
+
+def test_a_compile_cache_that_cannot_be_written_is_one_note_and_the_command_goes_on(tmp_path, monkeypatch, capsys):
+    """A read-only cache folder (simulated: root may write anywhere): one line on stderr, no cache
+    set, the command's own output unchanged (JAX warned once per program it failed to store)."""
+    import funcmlp.compile_cache as compile_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("FUNCMLP_NO_COMPILE_CACHE")
+    folder = str(tmp_path / "funcmlp")
+    real = os.access
+    monkeypatch.setattr(compile_cache.os, "access", lambda path, mode: False if path == folder else real(path, mode))
+    saved = jax.config.jax_compilation_cache_dir
+    try:
+        assert main(["check", "--sizes", "3,2", "--batch", "2"]) == 0
+        assert jax.config.jax_compilation_cache_dir == saved
+    finally:
+        jax.config.update("jax_compilation_cache_dir", saved)
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"note    the compile cache {folder} cannot be written: compiling afresh"]
+    assert "PASS" in captured.out

@@ -203,3 +203,20 @@ def test_a_kill_after_any_write_never_leaves_a_certified_mix(model_run, tmp_path
         assert main(["evaluate", str(run / "training_state.npz")]) == 0
         assert main([*XOR[:-2], "--resume", str(run), "--epochs", "4"]) == 0, after  # and it goes on to a whole run
         assert certified(run)
+
+
+def test_a_full_disk_names_the_file_and_leaves_it_as_it_was(model_run, tmp_path, monkeypatch, capsys):
+    run, x = model_run
+    out = tmp_path / "p.csv"
+    out.write_text("the user's\n")
+
+    def full(handle):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files_module.os, "fsync", full)
+    one_error(
+        capsys,
+        ["predict", str(run), "--data-path", str(x), "--out", str(out)],
+        f"{out} could not be written (No space left on device); the file there is unchanged: free some space",
+    )
+    assert out.read_text() == "the user's\n" and sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]

@@ -245,6 +245,24 @@ def test_fit_and_train_epochs_refuse_what_is_not_a_random_key(key, shown):
         next(iter(train_epochs(mlp, params, data, key=key, **options)))
     for good in (jax.random.key(1), jax.random.PRNGKey(1)):
         assert fit(mlp, params, data, epochs=1, key=good, **options)[1].epochs == 1
+    if not hasattr(key, "dtype"):
+        with pytest.raises(TypeError, match=re.escape(f"MLP.init: key must be a JAX random key, got {shown}; ")):
+            mlp.init(key)
+
+
+def test_a_batch_size_that_is_not_a_whole_number_is_named_as_such():
+    mlp = MLP((2, 1), "identity")
+    with pytest.raises(TypeError, match=r"batch_size must be a whole number \(examples per step\), got float 2.5"):
+        fit(
+            mlp,
+            mlp.init(jax.random.key(0)),
+            (np.ones((4, 2)), np.zeros(4)),
+            loss="sse",
+            optimizer=optax.sgd(0.1),
+            epochs=1,
+            batch_size=2.5,
+            key=jax.random.key(0),
+        )
 
 
 @pytest.mark.parametrize(

@@ -57,9 +57,11 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command in COMPILING and not args.no_compile_cache:
-            from funcmlp.compile_cache import enable_compile_cache
+            from funcmlp.compile_cache import cache_folder, disabled_by_environment, enable_compile_cache
 
-            enable_compile_cache()
+            if enable_compile_cache() is None and not disabled_by_environment():
+                note = f"note    the compile cache {cache_folder()} cannot be written: compiling afresh"
+                print(note, file=sys.stderr)
         return COMMANDS[args.command].run(args)
     except ERRORS as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

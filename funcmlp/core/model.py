@@ -128,6 +128,12 @@ class MLP:
             >>> [tuple(l.W.shape) for l in p], [tuple(l.b.shape) for l in p]
             ([(3, 2), (2, 1)], [(2,), (1,)])
         """
+        if not hasattr(key, "dtype"):  # an int or None: jax's own message would not name the argument
+            seed = key if isinstance(key, int) and not isinstance(key, bool) and 0 <= key < 2**32 else 0
+            raise TypeError(
+                f"MLP.init: key must be a JAX random key, got {type(key).__name__} {key!r:.40}; make one from a "
+                f"seed: mlp.init(jax.random.key({seed}))"
+            )
         dtype = np.dtype(dtype or jnp.result_type(float))
         weight_inits = [get_initializer(i) for i in _as_tuple(init, self.depth, "initializers")]
         bias_inits = [get_initializer(i) for i in _as_tuple(bias_init, self.depth, "bias initializers")]

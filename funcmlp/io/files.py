@@ -122,6 +122,12 @@ def atomic_write(path, mode: str = "w", *, newline=None):
         check_target(path)  # something may have been put there while the file was written
         os.replace(tmp, path)
         _sync_folder(folder)
+    except OSError as error:  # a full disk, a quota, a folder gone: name the file and the way out
+        raise OSError(
+            error.errno,
+            f"{os.fspath(path)} could not be written ({error.strerror or error}); the file there is unchanged: free "
+            "some space or write elsewhere",
+        ) from None
     finally:
         if os.path.lexists(tmp):
             os.remove(tmp)
