@@ -116,7 +116,7 @@ def test_one_run_at_a_time_per_folder(tmp_path, capsys):
 
 def test_two_runs_started_at_once_into_one_folder_leave_one_certified_run(tmp_path):
     out = tmp_path / "same"
-    command = [sys.executable, "-m", "funcmlp.cli", *XOR[:6], "200", *XOR[7:], "--out", str(out)]
+    command = [sys.executable, "-m", "funcmlp.cli", *XOR, "--out", str(out)]  # whichever locks first wins
     environ = {**os.environ, "JAX_PLATFORMS": "cpu"}
     runs = [subprocess.Popen(command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
     runs.append(subprocess.Popen(command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
