@@ -252,13 +252,17 @@ def test_processes_meet_before_jax_joins_them_and_every_mismatch_is_one_line():
     mismatched = _meet_all(_free_port(), [(2, 0), (3, 1)])
     assert all("process 1 says --num-processes 3, process 0 says 2" in line for line in mismatched)
     twice = _meet_all(_free_port(), [(3, 0), (3, 1), (3, 1)])
-    assert "two processes say --process-id 1" in twice[0] and sum("two processes say" in (r or "") for r in twice) >= 2
+    assert all("two processes say --process-id 1" in line for line in twice)
+    port = _free_port()  # a stray connection that says nothing and goes away is not a process
+    stray = __import__("threading").Timer(0.3, lambda: socket.create_connection(("127.0.0.1", port)).close())
+    stray.start()
+    assert _meet_all(port, [(2, 0), (2, 1)]) == [None, None]
     port = _free_port()
     with socket.socket() as taken:  # a process 0 already listening there
         taken.bind(("127.0.0.1", port))
         taken.listen()
         second = _meet_all(port, [(2, 0)])
-    assert "process 0 cannot listen there" in second[0] and "each process needs its own --process-id" in second[0]
+    assert "process 0 cannot listen on port" in second[0] and "each process needs its own --process-id" in second[0]
 
 
 def test_a_process_whose_peers_never_come_ends_in_one_line_not_a_stack_trace():

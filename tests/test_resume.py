@@ -380,3 +380,24 @@ def test_an_update_that_overflows_the_params_dtype_stops_at_its_step_with_the_fi
         on_nonfinite="skip",
     )
     assert history.skipped_steps == [2, 2, 2]  # every step would overflow: each is skipped and counted
+
+
+def test_resuming_a_run_that_stopped_early_trains_nothing(tmp_path):
+    """At rate 0 the validation loss never improves: patience 1 stops after epoch 2. Resumed (with
+    more epochs, twice), the run stays at 2 epochs and returns the best params (was: one epoch more
+    at each resume, 34 -> 35 -> 36)."""
+    mlp = MLP((2, 3, 1), "tanh")
+    params = mlp.init(jax.random.key(0))
+    x, y = jnp.ones((8, 2)), jnp.zeros((8, 1))
+    options = dict(loss="mse", optimizer=optax.sgd(0.0), batch_size=4, validation=(x, y), early_stopping=1)
+    _, history = fit(mlp, params, (x, y), epochs=10, key=jax.random.key(1), checkpoint_dir=tmp_path, **options)
+    assert history.epochs == 2 and history.best_epoch == 1
+    for _ in range(2):
+        kept, history = fit(
+            mlp, params, (x, y), epochs=20, key=jax.random.key(1), checkpoint_dir=tmp_path, resume=True, **options
+        )
+        assert history.epochs == 2 and history.best_epoch == 1
+        assert all(
+            np.array_equal(a, b)
+            for a, b in zip(jax.tree_util.tree_leaves(kept), jax.tree_util.tree_leaves(params), strict=True)
+        )

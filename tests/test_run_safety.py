@@ -135,6 +135,8 @@ def test_overwrite_replaces_the_run_and_nothing_else(model_run, tmp_path, capsys
     (run / "notes.txt").write_text("the user's")
     before = json.loads((run / "manifest.json").read_text())["run_id"]
     one_error(capsys, [*XOR, "--out", str(run)], "replace it: --overwrite")
+    one_error(capsys, [*XOR[:-2], "--overwrite", "--out", str(run), "--hidden", "1000000000"], "needs about")
+    assert certified(run)  # refused before training: the earlier run is whole
     capsys.readouterr()
     assert main([*XOR[:-2], "--overwrite", "--out", str(run)]) == 0
     assert "--overwrite: removed the earlier run's model.npz, training_state.npz" in capsys.readouterr().out
@@ -220,3 +222,10 @@ def test_a_full_disk_names_the_file_and_leaves_it_as_it_was(model_run, tmp_path,
         f"{out} could not be written (No space left on device); the file there is unchanged: free some space",
     )
     assert out.read_text() == "the user's\n" and sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]
+
+
+def test_a_model_copied_out_of_its_run_folder_is_read_on_its_own(model_run, tmp_path, capsys):
+    run, x = model_run
+    shutil.copy(run / "model.npz", tmp_path / "mine.npz")
+    assert main(["evaluate", str(tmp_path / "mine.npz")]) == 0
+    assert main(["predict", str(tmp_path / "mine.npz"), "--data-path", str(x), "--out", str(tmp_path / "p.csv")]) == 0

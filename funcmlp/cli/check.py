@@ -70,11 +70,16 @@ def run(args) -> int:
     per_entry = 2 * args.batch * sum(a * b for a, b in zip(mlp.sizes[:-1], mlp.sizes[1:], strict=True))
     entries = count if args.fd_entries is None else min(args.fd_entries, count)
     if entries * per_entry > FD_BUDGET:
-        fits = max(1, FD_BUDGET // per_entry)
+        fits = FD_BUDGET // per_entry
+        way = (
+            f"give --fd-entries {min(fits, count):,} (entries drawn at random) or"
+            if fits >= 1
+            else "give a smaller --batch or"
+        )
         raise ValueError(
             f"--sizes {','.join(map(str, mlp.sizes))}: finite differences at {entries:,} entries take about "
             f"{entries * per_entry:.1e} multiply-adds, more than the {FD_BUDGET:.0e} this command allows (about a "
-            f"minute); give --fd-entries {min(fits, count):,} (entries drawn at random) or a smaller network"
+            f"minute); {way} a smaller network"
         )
     with jax.enable_x64(True):
         kp, kx, ky = jax.random.split(jax.random.key(args.seed), 3)

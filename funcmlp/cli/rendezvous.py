@@ -4,7 +4,8 @@
 with a C++ stack trace; a process given the id of another, or another ``--num-processes``, waits
 for ever or gets that trace. :func:`meet` runs first: process 0 listens at the coordinator's
 address, each other process connects (retrying until the deadline) and says its number of
-processes and its id; process 0 answers each whether the set is consistent. Every refusal and
+processes and its id; once all have come (or at the deadline) process 0 answers each whether
+the set is consistent. Every refusal and
 the deadline are one line naming the coordinator and the process ids that are missing, repeated
 or mismatched. Process 0 then closes its listener and JAX's coordinator takes the address.
 
@@ -57,55 +58,66 @@ def meet(coordinator: str, num_processes: int, process_id: int, *, timeout: floa
         _join(coordinator, num_processes, process_id, deadline, timeout)
 
 
-def _host(coordinator: str, num_processes: int, deadline: float, timeout: float) -> None:
-    server = socket.socket(socket.AF_INET6 if ":" in _address(coordinator)[0] else socket.AF_INET)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+def _listen(coordinator: str) -> socket.socket:
+    """A listener on the coordinator's port on every interface, as JAX's coordinator binds it."""
+    port = _address(coordinator)[1]
     try:
-        server.bind(_address(coordinator))
+        if socket.has_dualstack_ipv6():
+            return socket.create_server(("", port), family=socket.AF_INET6, dualstack_ipv6=True, reuse_port=False)
+        return socket.create_server(("", port))
     except OSError as error:
-        server.close()
         raise ValueError(
-            f"--coordinator {coordinator}: process 0 cannot listen there ({error.strerror}): another process 0 runs "
-            "there already (each process needs its own --process-id), or the port is taken: give another port"
+            f"--coordinator {coordinator}: process 0 cannot listen on port {port} ({error.strerror}): another "
+            "process 0 runs there already (each process needs its own --process-id), or the port is taken: give "
+            "another port"
         ) from None
+
+
+def _host(coordinator: str, num_processes: int, deadline: float, timeout: float) -> None:
+    server = _listen(coordinator)
     server.listen(num_processes)
-    peers, problems = {}, []
+    connections, ids, problems = [], set(), []
     try:
-        while len(peers) < num_processes - 1 and time.monotonic() < deadline:
+        while len(connections) < num_processes - 1 and time.monotonic() < deadline:
             server.settimeout(max(0.01, deadline - time.monotonic()))
             try:
                 connection, _ = server.accept()
             except TimeoutError:
                 break
-            hello = _receive(connection, deadline)
-            if hello is None:
+            try:
+                hello = _receive(connection, min(deadline, time.monotonic() + 5))
+            except OSError:
+                hello = None
+            if hello is None:  # not a funcmlp process, or one that went away: not counted
                 connection.close()
                 continue
+            connections.append(connection)
             their_id, their_count = hello.get("process_id"), hello.get("num_processes")
             problem = None
             if their_count != num_processes:
                 problem = f"process {their_id} says --num-processes {their_count}, process 0 says {num_processes}"
-            elif their_id in peers or their_id == 0:
+            elif their_id in ids or their_id == 0:
                 problem = f"two processes say --process-id {their_id}"
             if problem:
-                problems.append(problem)
-                _send(connection, {"greeting": GREETING, "refused": problem})
-                connection.close()
-                break  # the set cannot be consistent: no need to wait for the rest
+                problems.append(problem)  # every process that comes is still answered, with the verdict
             else:
-                peers[their_id] = connection
-        missing = sorted(set(range(1, num_processes)) - set(peers))
+                ids.add(their_id)
+        missing = sorted(set(range(1, num_processes)) - ids)
         verdict = None
         if problems or missing:
             verdict = "; ".join(problems) or (
                 f"process{'es' if len(missing) > 1 else ''} {', '.join(map(str, missing))} did not join within "
                 f"{timeout:g} s"
             )
-        for connection in peers.values():
-            _send(connection, {"greeting": GREETING, "refused": verdict})
-            _receive(connection, time.monotonic() + 5)  # the peer closes first: the port is free for JAX
-            connection.close()
+        for connection in connections:
+            try:
+                _send(connection, {"greeting": GREETING, "refused": verdict})
+                _receive(connection, time.monotonic() + 5)  # the peer closes first: the port is free for JAX
+            except OSError:
+                pass
     finally:
+        for connection in connections:
+            connection.close()
         server.close()
     if verdict:
         raise ValueError(

@@ -25,7 +25,7 @@ from funcmlp.cli import processes, train_options
 from funcmlp.cli.common import Interrupted
 from funcmlp.cli.progress import progress_callback
 from funcmlp.io.memory import OPTIMIZER_SLOTS, check_fits, parameter_count, training_bytes
-from funcmlp.io.run_claim import claim_folder
+from funcmlp.io.run_claim import check_folder, claim_folder, start_writing
 
 
 def add_parser(sub) -> None:
@@ -43,18 +43,23 @@ def run(args) -> int:
 
     notes = []
     args = train_options.settle(args, notes)
-    processes.join_processes(args)
-    follower = jax.process_index() != 0
-    args.quiet = args.quiet or follower
-    with contextlib.redirect_stdout(io.StringIO()) if follower else contextlib.nullcontext():
-        lock = claim_folder(args, notes) if args.out is not None and not follower else None
-        try:
+    if args.out is not None:
+        check_folder(args)  # on every process, before they join: none trains while another refuses
+    early = args.out is not None and args.process_id in (None, 0) and not args.distributed  # process 0, known now
+    lock = claim_folder(args, notes) if early else None
+    try:
+        processes.join_processes(args)
+        follower = jax.process_index() != 0
+        if args.out is not None and args.distributed and not follower:  # process 0, known once joined
+            lock = claim_folder(args, notes)
+        args.quiet = args.quiet or follower
+        with contextlib.redirect_stdout(io.StringIO()) if follower else contextlib.nullcontext():
             for note in notes:
                 print(note)
             return _train(args)
-        finally:
-            if lock is not None:
-                lock.release()
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def _optimizer(args, total_steps: int):
@@ -131,6 +136,9 @@ def _train(args) -> int:
     progress = progress_callback(args)
     start = time.perf_counter()
     writes = args.out is not None and jax.process_index() == 0
+    removed = start_writing(args) if writes else ""
+    if removed:
+        print(removed)
     try:
         params, history = fit(
             mlp,

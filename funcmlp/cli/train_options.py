@@ -294,10 +294,10 @@ def _resumed(args, notes: list):
         )
     best = history.get("best_epoch")
     if resumed.epochs == epoch or (resumed.patience is not None and best and epoch - best >= resumed.patience):
-        why = f"all its {epoch} epochs" if resumed.epochs == epoch else f"stopped early (best epoch {best})"
+        why = f"done all its {epoch} epochs" if resumed.epochs == epoch else f"stopped early (best epoch {best})"
         notes.insert(
             0,
-            f"resume  {folder}/training_state.npz: the run has done {why}: nothing to train, its files are written "
+            f"resume  {folder}/training_state.npz: the run has {why}: nothing to train, its files are written "
             "again" + (f" (to train on: --epochs {2 * epoch})" if resumed.epochs == epoch else ""),
         )
     else:

@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -58,7 +59,7 @@ def check_target(path, option: str = "") -> None:
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # no such process (a number beyond any pid included)
         return False
     except PermissionError:  # another user's process
         return True
@@ -123,10 +124,11 @@ def atomic_write(path, mode: str = "w", *, newline=None):
         os.replace(tmp, path)
         _sync_folder(folder)
     except OSError as error:  # a full disk, a quota, a folder gone: name the file and the way out
+        full = error.errno in (errno.ENOSPC, errno.EDQUOT)
         raise OSError(
             error.errno,
-            f"{os.fspath(path)} could not be written ({error.strerror or error}); the file there is unchanged: free "
-            "some space or write elsewhere",
+            f"{os.fspath(path)} could not be written ({error.strerror or error}); the file there is unchanged: "
+            + ("free some space or write elsewhere" if full else "check the folder, or write elsewhere"),
         ) from None
     finally:
         if os.path.lexists(tmp):

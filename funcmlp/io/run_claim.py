@@ -1,9 +1,10 @@
 """Claiming a run folder for one run of ``funcmlp train``: the lock, and what the folder may hold.
 
 A new run (``--out DIR``) needs a folder holding no other run's files (:data:`RUN_FILES`;
-``--overwrite`` removes them, and nothing else); ``--resume DIR`` a folder whose every file
-that carries a run id carries the training state's (:func:`folder_run_ids`). Then the manifest
-is removed: the folder is a run in progress until its files and a new manifest are written.
+``--overwrite`` removes them, and nothing else, once every check has passed); ``--resume DIR``
+a folder whose every file that carries a run id carries the training state's
+(:func:`folder_run_ids`). When training starts the manifest is removed: the folder is a run in
+progress until its files and a new manifest are written.
 
 Example:
     >>> import argparse, tempfile
@@ -56,36 +57,50 @@ def folder_run_ids(folder) -> dict[str, str]:
     return {name: value for name, value in ids.items() if isinstance(value, str)}
 
 
-def claim_folder(args, notes: list) -> FolderLock:
-    """Lock ``args.out`` for the run ``args`` settled (one run at a time) and check what it holds:
-    a new run needs a folder without another run (``args.overwrite`` removes that run's files),
-    ``args.resume`` a folder whose files are all of the training state's run (``args.run_id``).
-    The manifest is removed until the run has written its files again. Lines for the user are
-    added to ``notes``; returns the lock."""
+def check_folder(args) -> None:
+    """What ``args.out`` may hold for the run ``args`` settled: a new run a folder without another
+    run's files (unless ``args.overwrite``), ``args.resume`` a folder whose every file that carries
+    a run id carries ``args.run_id``. One ``ValueError`` line otherwise."""
     folder = args.out
-    lock = lock_folder(folder, "--resume" if args.resume else "--out")
+    if args.resume:
+        others = {name: run for name, run in folder_run_ids(folder).items() if run != args.run_id}
+        if others:
+            raise ValueError(
+                f"--resume {folder}: its training_state.npz is of run {args.run_id}, but "
+                f"{', '.join(f'{name} of run {run}' for name, run in others.items())}: the folder mixes two runs' "
+                "files; start a new run with --out ANOTHER_DIR"
+            )
+        return
+    held = [name for name in RUN_FILES if os.path.lexists(os.path.join(folder, name))]
+    if held and not args.overwrite:
+        raise ValueError(
+            f"--out {folder} already holds a run ({', '.join(held)}); go on with it: funcmlp train --resume "
+            f"{folder}, replace it: --overwrite, or give a new folder"
+        )
+
+
+def claim_folder(args, notes: list) -> FolderLock:
+    """Lock ``args.out`` for the run ``args`` settled (one run at a time) and check what it holds
+    (:func:`check_folder`, again under the lock); a line about a killed earlier run is added to
+    ``notes``. Nothing is removed yet (:func:`start_writing`). Returns the lock."""
+    lock = lock_folder(args.out, "--resume" if args.resume else "--out")
     try:
         if lock.note:
             notes.insert(0, lock.note)
-        if args.resume:
-            others = {name: run for name, run in folder_run_ids(folder).items() if run != args.run_id}
-            if others:
-                raise ValueError(
-                    f"--resume {folder}: its training_state.npz is of run {args.run_id}, but "
-                    f"{', '.join(f'{name} of run {run}' for name, run in others.items())}: the folder mixes two runs' "
-                    "files; start a new run with --out ANOTHER_DIR"
-                )
-        else:
-            held = [name for name in RUN_FILES if os.path.lexists(os.path.join(folder, name))]
-            if held and not args.overwrite:
-                raise ValueError(
-                    f"--out {folder} already holds a run ({', '.join(held)}); go on with it: funcmlp train --resume "
-                    f"{folder}, replace it: --overwrite, or give a new folder"
-                )
-            if held:
-                notes.insert(0, f"note    --overwrite: removed the earlier run's {', '.join(remove_run(folder))}")
-        clear_manifest(folder)
+        check_folder(args)
     except BaseException:
         lock.release()
         raise
     return lock
+
+
+def start_writing(args) -> str:
+    """Just before training writes anything (every check passed, the data loaded): the manifest
+    removed until the run's files are written again and, with ``args.overwrite``, the earlier
+    run's files removed. A line saying what was removed, or ``""``."""
+    clear_manifest(args.out)
+    if args.overwrite and not args.resume:
+        removed = remove_run(args.out)
+        if removed:
+            return f"note    --overwrite: removed the earlier run's {', '.join(removed)}"
+    return ""

@@ -108,9 +108,10 @@ def read_manifest(folder) -> dict | None:
 
 def check_manifest(path, run_id: str | None = None, *, alone: bool = False) -> None:
     """``path`` is what its folder's manifest records: the same SHA-256 and, for a file of a run
-    (``run_id``: the run id it carries), the manifest's run. A run's model with no manifest beside
-    it is refused too: that run is being written now, or was killed before it saved its files; a
-    file that stands ``alone`` (the training state: one atomic file, a run's checkpoint) needs none.
+    (``run_id``: the run id it carries), the manifest's run. A run's model with no manifest
+    beside it is refused where its run's training state is there too (the run is being written
+    now, or was killed before it saved its files); a model copied out of its folder, or a file
+    that stands ``alone`` (the training state: one atomic file, a checkpoint), needs none.
     One ``ValueError`` line each."""
     folder = os.path.dirname(os.path.abspath(path))
     manifest = read_manifest(folder)
@@ -120,10 +121,12 @@ def check_manifest(path, run_id: str | None = None, *, alone: bool = False) -> N
         writer = holder(folder)
         if writer is not None:
             raise ValueError(f"{path}: a funcmlp train is writing {folder} now (process {writer}); wait for it to end")
-        raise ValueError(
-            f"{path}: {folder} has no {MANIFEST}: its run was stopped before it saved its files (killed); "
-            f"go on with: funcmlp train --resume {folder}"
-        )
+        if _state_run_id(folder) == run_id:
+            raise ValueError(
+                f"{path}: {folder} has no {MANIFEST}: its run was stopped before it saved its files (killed); "
+                f"go on with: funcmlp train --resume {folder}"
+            )
+        return  # a model on its own, copied out of its run folder
     where = os.path.join(folder, MANIFEST)
     recorded = manifest["sha256"].get(os.path.basename(path))
     if run_id is not None and (manifest["run_id"] != run_id or recorded is None):
@@ -136,6 +139,18 @@ def check_manifest(path, run_id: str | None = None, *, alone: bool = False) -> N
             f"{path} is not the file {where} records (its SHA-256 differs): it is from another run or was "
             "changed since; retrain into the folder, or remove manifest.json to use the file anyway"
         )
+
+
+def _state_run_id(folder: str) -> str | None:
+    """The run id of ``folder``'s training state, where there is one funcmlp can read."""
+    path = os.path.join(folder, STATE_FILE)
+    if not os.path.isfile(path):
+        return None
+    try:
+        options = read_header(path, "funcmlp training state file").get("options")
+    except ValueError:
+        return None
+    return options.get("run_id") if isinstance(options, dict) else None
 
 
 def write_history(folder, history, options: dict) -> list[str]:

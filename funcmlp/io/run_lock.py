@@ -93,11 +93,17 @@ def lock_folder(folder, option: str = "--out") -> FolderLock:
         except FileNotFoundError:
             pass
         os.close(handle)
-    earlier = _read(handle)
-    os.ftruncate(handle, 0)
-    os.lseek(handle, 0, os.SEEK_SET)
-    os.write(handle, f"{os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%S%z')}".encode())
-    removed = remove_stale_temporaries(folder)
+    try:
+        earlier = _read(handle)
+        os.ftruncate(handle, 0)
+        os.lseek(handle, 0, os.SEEK_SET)
+        os.write(
+            handle, f"{os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%S%z')}".encode()
+        )
+        removed = remove_stale_temporaries(folder)
+    except BaseException:
+        os.close(handle)
+        raise
     note = ""
     if earlier or removed:
         files = f"; removed {len(removed)} half-written temporary file{'s' if len(removed) > 1 else ''}"
