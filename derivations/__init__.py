@@ -22,7 +22,7 @@ layers before their own (a test walks the imports):
 """
 
 LAYERS = (
-    ("numbers", "grammar", "symbolic", "activations"),
+    ("numbers", "text", "grammar", "symbolic", "activations"),
     ("engine", "graph", "render"),
     ("sensitivities", "network", "notation", "derivation"),
     ("chain", "textbook", "specfile", "seed004"),

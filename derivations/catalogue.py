@@ -15,7 +15,8 @@ from __future__ import annotations
 import sympy as sp
 
 from derivations import activations, chain, engine, network, sensitivities, symbolic, worked
-from derivations.render import escape, render
+from derivations.render import render
+from derivations.text import escape
 from funcmlp.registry.losses import get_loss
 
 

@@ -24,6 +24,7 @@ import re
 import sympy as sp
 
 from derivations.numbers import decimal, exact, latex_number, number_text
+from derivations.text import escape, markdown_text, one_line
 
 
 def _shaped(step, fmt) -> str:
@@ -78,18 +79,6 @@ def _text_rows(line, width: int = 160) -> list[str]:
 # ---------------------------------------------------------------------------
 # math notation
 
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
 _FUNCTIONS = {
     "sigmoid": r"\sigma",
     "tanh": r"\tanh",
@@ -98,35 +87,6 @@ _FUNCTIONS = {
     "log": r"\log",
     "sum_j": r"\sum_j",
 }
-
-
-def escape(text: str) -> str:
-    r"""Text for LaTeX's text mode: the ten special characters escaped, control characters (a line
-    break would end a ``%`` comment) as spaces.
-
-    Example:
-        >>> print(escape(r"50% of $x$ \input{a}"))
-        50\% of \$x\$ \textbackslash{}input\{a\}
-    """
-    return re.sub(r"[\\&%$#_{}~^]", lambda m: _LATEX_SPECIAL[m.group()], _one_line(text))
-
-
-def markdown_text(text: str) -> str:
-    r"""Text for Markdown outside math: the characters that start HTML, code, math, a table cell or
-    an entity (``\ ` < $ | &``) escaped with a backslash, a link's ``](`` broken, control
-    characters as spaces; emphasis characters are left (at worst they style the text).
-
-    Example:
-        >>> print(markdown_text("<script>`x` $y$ [a](javascript:b)"))
-        \<script>\`x\` \$y\$ [a]\(javascript:b)
-    """
-    text = re.sub(r"([\\`<$|&])", r"\\\1", re.sub(r"[\x00-\x1f\x7f]", " ", text))
-    return text.replace("](", "]\\(")
-
-
-def _one_line(text: str) -> str:
-    """Control characters (a line break ends a LaTeX ``%`` comment) as spaces."""
-    return re.sub(r"[\x00-\x1f\x7f]", " ", text)
 
 
 def _breakable(text: str) -> str:
@@ -283,7 +243,7 @@ def _errata_markdown(d) -> list[str]:
 def latex(d, *, standalone: bool = False) -> str:
     """LaTeX in math notation: a display per step (page breaks allowed between them), decimals
     to 9 significant digits where not exact, the errata as a table that wraps its text."""
-    lines = [f"% {_one_line(d.title)}", rf"\subsection*{{{escape(d.title)}}}"]
+    lines = [f"% {one_line(d.title)}", rf"\subsection*{{{escape(d.title)}}}"]
     for step in d.steps:
         display, values = _step_math(step, getattr(d, "column", False))
         if display is None:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from derivations.render import escape, math_formula, math_name, render
+from derivations.render import math_formula, math_name, render
 from derivations.replay import from_spec
+from derivations.text import escape
 from derivations.worked import BUILDERS, build
 
 OWN = {
@@ -89,6 +90,21 @@ WIDE = {
 }
 
 
+def compile_latex(folder, source: str, *options) -> str:
+    """pdflatex on ``source`` as ``folder/doc.tex`` (it must compile: the first errors shown otherwise); its log."""
+    (folder / "doc.tex").write_text(source)
+    result = subprocess.run(
+        [PDFLATEX or "pdflatex", "-interaction=nonstopmode", "-halt-on-error", *options, "doc.tex"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    log = (folder / "doc.log").read_text(errors="replace")
+    assert result.returncode == 0, [line for line in log.splitlines() if line.startswith("!")]
+    return log
+
+
 @pytest.mark.skipif(
     PDFLATEX is None and os.environ.get("CI") != "true", reason="pdflatex not installed (CI installs it)"
 )
@@ -97,16 +113,7 @@ def test_latex_compiles_without_overfull_lines(name, tmp_path):
     derivation = {"own": lambda: from_spec(OWN), "mazur": lambda: from_spec(MAZUR)}.get(
         name, lambda: from_spec(WIDE[name]) if name in WIDE else build(name)
     )()
-    (tmp_path / "doc.tex").write_text(render(derivation, "latex", standalone=True))
-    result = subprocess.run(
-        [PDFLATEX or "pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    log = (tmp_path / "doc.log").read_text(errors="replace")
-    assert result.returncode == 0, [line for line in log.splitlines() if line.startswith("!")]
+    log = compile_latex(tmp_path, render(derivation, "latex", standalone=True))
     assert "Overfull \\hbox" not in log, log[log.index("Overfull") :][:300]
     assert (tmp_path / "doc.pdf").stat().st_size > 1000
 
@@ -183,16 +190,7 @@ def test_a_specs_text_reaches_latex_and_markdown_as_text_only(tmp_path):
     code = "\n".join(line for line in source.splitlines() if not line.startswith("%"))  # what TeX reads
     for command in (r"\input{", r"\write18", r"\immediate"):
         assert command not in code.replace(r"\textbackslash{}", "/"), command
-    (tmp_path / "doc.tex").write_text(source)
-    result = subprocess.run(
-        [PDFLATEX or "pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-shell-escape", "-recorder", "doc.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    log = (tmp_path / "doc.log").read_text(errors="replace")
-    assert result.returncode == 0, [line for line in log.splitlines() if line.startswith("!")]
+    compile_latex(tmp_path, source, "-shell-escape", "-recorder")
     opened = (tmp_path / "doc.fls").read_text()  # -recorder: every file pdflatex opened
     assert "INPUT doc.tex" in opened and "hostname" not in opened and not (tmp_path / "pwned").exists()
     page = render(derivation, "markdown")

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import os
 
-from funcmlp.io.arrays import parse_json, read_header
 from funcmlp.io.model_file import MODEL_FILE
-from funcmlp.io.run_folder import MANIFEST, OLD_NAMES, clear_manifest, read_manifest
+from funcmlp.io.run_folder import MANIFEST, OLD_NAMES, clear_manifest, folder_run_ids
 from funcmlp.io.run_lock import FolderLock, lock_folder
 from funcmlp.io.training_state import STATE_FILE
 
@@ -35,26 +34,6 @@ def remove_run(folder) -> list[str]:
     for name in removed:
         os.remove(os.path.join(folder, name))
     return removed
-
-
-def folder_run_ids(folder) -> dict[str, str]:
-    """The run id each of ``folder``'s files carries: its model's, its history's and its manifest's
-    (a file that carries none is left out)."""
-    ids = {}
-    model = os.path.join(folder, MODEL_FILE)
-    if os.path.isfile(model):
-        extra = read_header(model, "funcmlp model file").get("extra")
-        ids[MODEL_FILE] = extra.get("run_id") if isinstance(extra, dict) else None
-    manifest = read_manifest(folder)
-    if manifest is not None:
-        ids[MANIFEST] = manifest["run_id"]
-    history = os.path.join(folder, "history.json")
-    if os.path.isfile(history):
-        with open(history, encoding="utf-8") as handle:
-            content = parse_json(handle.read(1 << 26), history)
-        options = content.get("options") if isinstance(content, dict) else None
-        ids["history.json"] = options.get("run_id") if isinstance(options, dict) else None
-    return {name: value for name, value in ids.items() if isinstance(value, str)}
 
 
 def check_folder(args) -> None:

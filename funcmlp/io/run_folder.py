@@ -121,7 +121,7 @@ def check_manifest(path, run_id: str | None = None, *, alone: bool = False) -> N
         writer = holder(folder)
         if writer is not None:
             raise ValueError(f"{path}: a funcmlp train is writing {folder} now (process {writer}); wait for it to end")
-        if _state_run_id(folder) == run_id:
+        if folder_run_ids(folder).get(STATE_FILE) == run_id:
             raise ValueError(
                 f"{path}: {folder} has no {MANIFEST}: its run was stopped before it saved its files (killed); "
                 f"go on with: funcmlp train --resume {folder}"
@@ -141,16 +141,28 @@ def check_manifest(path, run_id: str | None = None, *, alone: bool = False) -> N
         )
 
 
-def _state_run_id(folder: str) -> str | None:
-    """The run id of ``folder``'s training state, where there is one funcmlp can read."""
-    path = os.path.join(folder, STATE_FILE)
-    if not os.path.isfile(path):
-        return None
-    try:
-        options = read_header(path, "funcmlp training state file").get("options")
-    except ValueError:
-        return None
-    return options.get("run_id") if isinstance(options, dict) else None
+def folder_run_ids(folder) -> dict[str, str]:
+    """The run id each of ``folder``'s files carries: its model's, its training state's, its
+    history's and its manifest's (a file that carries none is left out)."""
+    ids = {}
+    state = os.path.join(folder, STATE_FILE)
+    if os.path.isfile(state):
+        options = read_header(state, "funcmlp training state file").get("options")
+        ids[STATE_FILE] = options.get("run_id") if isinstance(options, dict) else None
+    model = os.path.join(folder, MODEL_FILE)
+    if os.path.isfile(model):
+        extra = read_header(model, "funcmlp model file").get("extra")
+        ids[MODEL_FILE] = extra.get("run_id") if isinstance(extra, dict) else None
+    manifest = read_manifest(folder)
+    if manifest is not None:
+        ids[MANIFEST] = manifest["run_id"]
+    history = os.path.join(folder, "history.json")
+    if os.path.isfile(history):
+        with open(history, encoding="utf-8") as handle:
+            content = parse_json(handle.read(1 << 26), history)
+        options = content.get("options") if isinstance(content, dict) else None
+        ids["history.json"] = options.get("run_id") if isinstance(options, dict) else None
+    return {name: value for name, value in ids.items() if isinstance(value, str)}
 
 
 def write_history(folder, history, options: dict) -> list[str]:

@@ -96,8 +96,13 @@ class TrainingDiverged(FloatingPointError):
     @property
     def where(self) -> str:
         """What was not finite, in words."""
-        if self.cause == "update":
-            return f"the update of layer {self.layer} overflowed (its gradient is finite, its new params are not)"
-        if self.cause == "gradient":
-            return f"the gradient of layer {self.layer} is not finite"
+        return self.describe(self.cause, self.layer)
+
+    @staticmethod
+    def describe(cause: str, layer: int) -> str:
+        """What was not finite, in words, for a ``cause`` and ``layer`` as the attributes hold them."""
+        if cause == "update":
+            return f"the update of layer {layer} overflowed (its gradient is finite, its new params are not)"
+        if cause == "gradient":
+            return f"the gradient of layer {layer} is not finite"
         return "the loss is not finite"

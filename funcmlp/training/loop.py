@@ -153,21 +153,19 @@ class Trainer:
         first_bad, bad_layer, skipped = int(numbers.first_bad), int(numbers.bad_layer), int(numbers.skipped)
         stop = self.config.on_nonfinite == "stop"
         if first_bad and stop:
-            diverged = TrainingDiverged(
-                "",
+            cause = "update" if bad_layer < 0 else "gradient" if bad_layer else "loss"
+            raise TrainingDiverged(
+                f"training diverged at epoch {epoch}, step {first_bad}: "
+                f"{TrainingDiverged.describe(cause, abs(bad_layer))}; the params after epoch {epoch - 1} are kept "
+                "(lower the learning rate, clip gradients, or check the data)",
                 params=state.params,  # the last whole epoch's: a consistent state to go on from with a lower rate
                 opt_state=state.opt_state,
                 history=None,
                 epoch=epoch,
                 step=first_bad,
                 layer=abs(bad_layer),
-                cause="update" if bad_layer < 0 else None,
+                cause=cause,
             )
-            diverged.args = (
-                f"training diverged at epoch {epoch}, step {first_bad}: {diverged.where}; the params after epoch "
-                f"{epoch - 1} are kept (lower the learning rate, clip gradients, or check the data)",
-            )
-            raise diverged
         classification = self.config.classification
         record = EpochRecord(
             float(numbers.loss),
