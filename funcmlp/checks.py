@@ -17,7 +17,6 @@ come back traced. Imports: the registry and the core only.
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import jax
@@ -233,40 +232,6 @@ def check_reduction(reduction: str) -> str:
     if reduction not in REDUCTIONS:
         raise ValueError(f"unknown reduction {reduction!r}; expected 'mean' (divide by the batch size) or 'sum'")
     return reduction
-
-
-def check_key(key, name: str = "key") -> jax.Array:
-    """``key`` if it is a JAX random key: a typed one (``jax.random.key``) or a legacy ``uint32[2]``
-    (``jax.random.PRNGKey``).
-
-    Example:
-        >>> check_key(0)
-        Traceback (most recent call last):
-        ...
-        TypeError: key must be a JAX random key, got int 0; make one from a seed: jax.random.key(0)
-    """
-    dtype, shape = getattr(key, "dtype", None), getattr(key, "shape", None)
-    if dtype is not None and (jnp.issubdtype(dtype, jax.dtypes.prng_key) or (dtype == np.uint32 and shape == (2,))):
-        return key
-    seed = key if isinstance(key, numbers.Integral) and not isinstance(key, bool) else 0
-    shown = f"{type(key).__name__} {key!r}" if dtype is None else f"an array of dtype {dtype} and shape {tuple(shape)}"
-    raise TypeError(f"{name} must be a JAX random key, got {shown[:80]}; make one from a seed: jax.random.key({seed})")
-
-
-def check_positive_int(value, name: str, what: str) -> int:
-    """``value`` if it is an integer >= 1 (``what`` says what it counts, for the message).
-
-    Example:
-        >>> check_positive_int(0, "epochs", "passes over the data")
-        Traceback (most recent call last):
-        ...
-        ValueError: epochs must be at least 1 (passes over the data), got 0
-    """
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a whole number ({what}), got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1 ({what}), got {value!r}")
-    return int(value)
 
 
 def check_batch(mlp: MLP, params: Params, x, y, loss, *, reduction: str = "mean", weights=None) -> Batch:

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from funcmlp.arguments import check_number
 from funcmlp.checks import check_batch
 from funcmlp.core.backward import backward, batch_loss, output_terms
 from funcmlp.core.model import MLP
@@ -32,16 +33,13 @@ from funcmlp.registry.losses import get_loss
 
 
 def _check_eps(eps) -> float:
-    try:
-        value = float(eps)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(
-            f"the finite-difference step eps must be a positive finite number, got {eps!r}; "
-            "1e-6 suits float64 (error ~ eps^2 + 1e-16 / eps)"
-        )
-    return value
+    scalar = isinstance(eps, (np.ndarray, jax.Array)) and np.ndim(eps) == 0  # jnp.float64(1e-6) is an array
+    return check_number(
+        float(eps) if scalar else eps,
+        "the finite-difference step eps",
+        above=0,
+        example="1e-6, which suits float64 (error ~ eps^2 + 1e-16 / eps)",
+    )
 
 
 def _check_indices(indices, total: int) -> np.ndarray:
@@ -200,7 +198,7 @@ def check_gradients(
     Args:
         mlp, params, x, y, loss, reduction: as for :func:`funcmlp.backprop`.
         finite_differences: also compare with central differences.
-        eps: finite-difference step, a positive finite number (``ValueError`` otherwise).
+        eps: finite-difference step, a finite number above 0 (``ValueError`` otherwise).
         max_fd_entries: perturb at most this many parameter entries, chosen at random with
             ``key`` (each costs two forward passes); ``None`` for all.
         key: ``jax.random`` key for that choice (default ``key(0)``).

@@ -99,8 +99,8 @@ def test_train_command_on_xor_writes_outputs(tmp_path, capsys):
         (["evaluate", "nowhere/params.npz"], "does not exist"),
         (["check", "--sizes", "3,x"], "expected comma-separated integers"),
         (["train", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
-        (["check", "--eps", "0"], "eps must be a positive finite number, got 0.0"),
-        (["check", "--eps", "nan"], "eps must be a positive finite number, got nan"),
+        (["check", "--eps", "0"], "eps must be a finite number above 0, got 0.0"),
+        (["check", "--eps", "nan"], "eps must be a finite number above 0, got nan"),
         (
             ["check", "--output", "softmax"],
             "takes logits but the output activation 'softmax' already gives probabilities",
@@ -238,9 +238,9 @@ def test_the_command_line_keeps_compiled_programs_in_the_users_cache(tmp_path, m
 @pytest.mark.parametrize(
     "argv, match",
     [
-        (["train", "--data", "xor", "--lr", "nan"], "--lr must be a positive finite learning rate, got nan"),
-        (["train", "--data", "xor", "--lr", "inf"], "--lr must be a positive finite learning rate, got inf"),
-        (["train", "--data", "xor", "--lr", "0"], "--lr must be a positive finite learning rate, got 0.0"),
+        (["train", "--data", "xor", "--lr", "nan"], "--lr must be a finite number above 0, got nan"),
+        (["train", "--data", "xor", "--lr", "inf"], "--lr must be a finite number above 0, got inf"),
+        (["train", "--data", "xor", "--lr", "0"], "--lr must be a finite number above 0, got 0.0"),
         (["train", "--data", "digits", "--data-path", "somewhere"], "--data-path is for --data mnist"),
     ],
 )

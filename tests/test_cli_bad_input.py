@@ -271,7 +271,7 @@ def test_data_files_that_are_not_what_they_claim(tmp_path, capsys, name, content
     "option, match",
     [
         (["--lr", "1e308"], "--lr 1e+308 is more than float32 holds (at most 3.4e+38): every update would overflow"),
-        (["--lr", "nan"], "--lr must be a positive finite learning rate, got nan"),
+        (["--lr", "nan"], "--lr must be a finite number above 0, got nan; e.g. --lr 1e-3"),
         (["--weight-decay", "1e39"], "--weight-decay 1e+39 is more than float32 holds"),
         (["--momentum", "nan"], "--momentum must be a finite number from 0 below 1, got nan"),
         (["--patience", "2", "--min-delta", "nan"], "--min-delta must be a finite number from 0, got nan"),
@@ -280,44 +280,6 @@ def test_data_files_that_are_not_what_they_claim(tmp_path, capsys, name, content
 def test_numbers_that_are_not_finite_or_overflow_the_params_dtype_are_refused_up_front(tmp_path, capsys, option, match):
     refused(["train", "--data", "xor", "--out", str(tmp_path / "run"), *option], capsys, match)
     assert not (tmp_path / "run").exists()  # refused before anything was written
-
-
-def test_a_gzip_idx_bomb_is_refused_without_inflating_it(tmp_path, capsys):
-    """A gzip whose stream inflates to 512 MiB of zeros behind a header claiming 47 MB (MNIST's
-    training images): refused after reading what the header claims and one byte more."""
-    import gzip
-    import resource
-    import struct
-
-    path = tmp_path / "train-images-idx3-ubyte.gz"
-    with gzip.open(path, "wb", compresslevel=1) as handle:
-        handle.write(bytes([0, 0, 8, 3]) + struct.pack(">3I", 60000, 28, 28))
-        block = bytes(1 << 24)
-        for _ in range(32):  # 512 MiB of zeros
-            handle.write(block)
-    assert path.stat().st_size < 4 << 20
-    from funcmlp.data.mnist import read_idx
-
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with pytest.raises(DataFileError, match="header says shape \\(60000, 28, 28\\) = 47040000 bytes, file has more"):
-        read_idx(str(path))
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KB: not the 512 MiB
-
-
-def test_a_model_file_with_a_compressed_entry_is_refused_unread(tmp_path, capsys):
-    """An extra entry of 512 MiB of zeros (float64, shape 2**26), deflated into a few hundred KB, in
-    a model file: refused by its compression, before anything is inflated."""
-    path = tmp_path / "model.npz"
-    save_model(path, MLP((2, 1), "sigmoid"), MLP((2, 1), "sigmoid").init(jax.random.key(0)))
-    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        with archive.open("extra.npy", "w", force_zip64=True) as handle:
-            header = {"descr": "<f8", "fortran_order": False, "shape": (2**26,)}
-            np.lib.format.write_array_header_1_0(handle, header)
-            block = bytes(1 << 24)
-            for _ in range(32):
-                handle.write(block)
-    assert path.stat().st_size < 4 << 20
-    refused(["evaluate", str(path)], capsys, "entry 'extra' is compressed")
 
 
 @pytest.mark.parametrize(

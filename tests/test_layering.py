@@ -16,6 +16,7 @@ LAYERS = {
     "funcmlp.version": 0,
     "funcmlp.compile_cache": 0,
     "funcmlp.data": 0,
+    "funcmlp.arguments": 1,  # the checks of one argument (a key, a count, a number in a range): imports nothing
     "funcmlp.registry": 1,
     "funcmlp.core": 2,
     "funcmlp.checks": 3,

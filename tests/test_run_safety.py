@@ -219,7 +219,7 @@ def test_a_full_disk_names_the_file_and_leaves_it_as_it_was(model_run, tmp_path,
     one_error(
         capsys,
         ["predict", str(run), "--data-path", str(x), "--out", str(out)],
-        f"{out} could not be written (No space left on device); the file there is unchanged: free some space",
+        f"error: {out} could not be written (No space left on device); the file there is unchanged: free some space",
     )
     assert out.read_text() == "the user's\n" and sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]
 

@@ -270,12 +270,27 @@ def test_a_batch_size_that_is_not_a_whole_number_is_named_as_such():
     [
         (
             lambda: make_optimizer("momentum", 0.1, momentum=float("nan")),
-            "momentum must be a finite number from 0 to 1",
+            "momentum must be a finite number from 0 below 1, got nan",
         ),
-        (lambda: make_optimizer("adam", 0.1, b2=1.5), "b2 must be a finite number from 0 to 1, got 1.5"),
-        (lambda: make_optimizer("adamw", 0.1, weight_decay=float("inf")), "weight_decay must be a finite number >= 0"),
-        (lambda: make_optimizer("sgd", float("nan")), "learning rate must be positive and finite, or a schedule"),
-        (lambda: make_schedule("cosine", float("nan"), total_steps=10), "learning rate must be a positive finite"),
+        (lambda: make_optimizer("adam", 0.1, b2=1.5), "b2 must be a finite number from 0 below 1, got 1.5"),
+        # 1 as the command line refuses it: a momentum that never forgets, Adam's bias correction over 0
+        (
+            lambda: make_optimizer("momentum", 0.1, momentum=1.0),
+            "momentum must be a finite number from 0 below 1, got 1.0",
+        ),
+        (lambda: make_optimizer("adam", 0.1, b1=1), "b1 must be a finite number from 0 below 1, got 1"),
+        (
+            lambda: make_optimizer("adamw", 0.1, weight_decay=float("inf")),
+            "weight_decay must be a finite number from 0, got inf",
+        ),
+        (
+            lambda: make_optimizer("sgd", float("nan")),
+            "learning_rate must be a finite number above 0, got nan; e.g. 1e-3 (or a schedule)",
+        ),
+        (
+            lambda: make_schedule("cosine", float("nan"), total_steps=10),
+            "learning_rate must be a finite number above 0, got nan; e.g. 1e-3",
+        ),
         (lambda: make_schedule("step", 0.1, total_steps=10, gamma=float("nan")), "gamma must be a finite number"),
         (lambda: MLP3.init(jax.random.key(0), init="normal(nan)"), "'normal(nan)' must be finite numbers"),
     ],

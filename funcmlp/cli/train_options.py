@@ -22,6 +22,7 @@ import uuid
 
 import numpy as np
 
+from funcmlp.arguments import check_number
 from funcmlp.cli import processes
 from funcmlp.cli.common import Parser, add_compile_cache_option, check_writable_folder, int_list, seed
 
@@ -170,8 +171,7 @@ def _check(args) -> None:
         )
     if args.epochs < 1 or args.batch_size < 1:
         raise ValueError(f"--epochs and --batch-size must be at least 1, got {args.epochs} and {args.batch_size}")
-    if not (math.isfinite(args.lr) and args.lr > 0):
-        raise ValueError(f"--lr must be a positive finite learning rate, got {args.lr}; e.g. --lr 1e-3")
+    check_number(args.lr, "--lr", above=0, example="--lr 1e-3")
     dtype = "float64" if args.float64 else "float32"
     for name in ("lr", "weight_decay"):
         value = getattr(args, name)
@@ -180,14 +180,9 @@ def _check(args) -> None:
                 f"{_flag(name)} {value:g} is more than {dtype} holds (at most {float(np.finfo(dtype).max):.3g}): every "
                 "update would overflow; give a smaller value" + ("" if args.float64 else ", or train with --float64")
             )
-    for name, low, high in (("momentum", 0.0, 1.0), ("weight_decay", 0.0, math.inf), ("min_delta", 0.0, math.inf)):
-        value = getattr(args, name)
-        if not (math.isfinite(value) and low <= value and (value < high or high == math.inf)):
-            raise ValueError(
-                f"{_flag(name)} must be a finite number from {low:g}"
-                + (f" below {high:g}" if high < math.inf else "")
-                + f", got {value}"
-            )
+    check_number(args.momentum, "--momentum", at_least=0, below=1)
+    check_number(args.weight_decay, "--weight-decay", at_least=0)
+    check_number(args.min_delta, "--min-delta", at_least=0)
     if args.data_path and args.data != "mnist":
         raise ValueError(
             f"--data-path is for --data mnist (IDX files or Kaggle's train.csv); --data {args.data} is built in"

@@ -123,13 +123,17 @@ def atomic_write(path, mode: str = "w", *, newline=None):
         check_target(path)  # something may have been put there while the file was written
         os.replace(tmp, path)
         _sync_folder(folder)
-    except OSError as error:  # a full disk, a quota, a folder gone: name the file and the way out
-        full = error.errno in (errno.ENOSPC, errno.EDQUOT)
-        raise OSError(
-            error.errno,
-            f"{os.fspath(path)} could not be written ({error.strerror or error}); the file there is unchanged: "
-            + ("free some space or write elsewhere" if full else "check the folder, or write elsewhere"),
-        ) from None
+    except OSError as error:  # a full disk, a quota, a size limit, a folder gone: name the file and the way out
+        way = {
+            errno.ENOSPC: "free some space or write elsewhere",
+            errno.EDQUOT: "free some space or write elsewhere",
+            errno.EFBIG: "it is larger than this process may write (ulimit -f); raise the limit or write elsewhere",
+        }.get(error.errno, "check the folder, or write elsewhere")
+        refused = OSError(
+            f"{os.fspath(path)} could not be written ({error.strerror or error}); the file there is unchanged: {way}"
+        )
+        refused.errno = error.errno  # str(refused) is the line alone, without "[Errno N]"
+        raise refused from None
     finally:
         if os.path.lexists(tmp):
             os.remove(tmp)

@@ -46,15 +46,23 @@ class FolderLock:
     path: str
     handle: int | None
     note: str = ""
+    made: tuple = ()
+    """The folders :func:`lock_folder` created (the run folder first, then its new parents)."""
 
     def release(self) -> None:
         """Let go of the lock and remove its file (a killed run's lock file stays, naming its holder:
-        the next run says so); the process ending lets go of the lock too."""
+        the next run says so), and the folders the lock created where they are still empty (a run
+        refused before it wrote anything leaves no trace); the process ending lets go of the lock too."""
         if self.handle is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self.path)
             os.close(self.handle)
             self.handle = None
+            for folder in self.made:
+                try:
+                    os.rmdir(folder)
+                except OSError:  # not empty: the run wrote there
+                    break
 
 
 def _try_lock(handle: int) -> bool:
@@ -76,6 +84,10 @@ def lock_folder(folder, option: str = "--out") -> FolderLock:
     """Lock ``folder`` (created if missing) for one run; a ``ValueError`` naming the holder if
     another process holds it. Removes the temporary files of writers that no longer run."""
     folder = os.fspath(folder)
+    made, missing = [], os.path.abspath(folder)
+    while not os.path.lexists(missing):
+        made.append(missing)
+        missing = os.path.dirname(missing)
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, LOCK_FILE)
     while True:  # a lock taken on a file its holder removed meanwhile is no lock: take the new file's
@@ -112,7 +124,7 @@ def lock_folder(folder, option: str = "--out") -> FolderLock:
             + (f" (process {earlier})" if earlier else "")
             + (files if removed else "")
         )
-    return FolderLock(path, handle, note)
+    return FolderLock(path, handle, note, tuple(made))
 
 
 def holder(folder) -> str | None:

@@ -15,7 +15,7 @@ import math
 import jax
 import numpy as np
 
-from funcmlp.checks import check_positive_int
+from funcmlp.arguments import check_positive_int
 from funcmlp.core.model import MLP
 from funcmlp.io.training_state import TrainingState, save_state
 from funcmlp.training.history import EpochState

@@ -14,7 +14,8 @@ from typing import Any
 
 import optax
 
-from funcmlp.checks import check_positive_int, check_reduction
+from funcmlp.arguments import check_positive_int
+from funcmlp.checks import check_reduction
 from funcmlp.core.backward import GRADIENT_SOURCES
 from funcmlp.registry.losses import Loss, get_loss
 from funcmlp.training.parallel import resolve_mesh

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import jax
 
-from funcmlp.checks import check_positive_int
+from funcmlp.arguments import check_positive_int
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Params
 from funcmlp.io.training_state import load_state, state_path

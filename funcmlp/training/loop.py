@@ -22,7 +22,8 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from funcmlp.checks import check_data, check_key, check_positive_int
+from funcmlp.arguments import check_key, check_positive_int
+from funcmlp.checks import check_data
 from funcmlp.core.model import MLP
 from funcmlp.core.padding import padded_rows
 from funcmlp.core.params import Params

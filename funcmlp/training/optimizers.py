@@ -36,12 +36,13 @@ Example:
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Callable
 
 import jax.numpy as jnp
 import optax
+
+from funcmlp.arguments import check_number
 
 OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "radam")
 SCHEDULE_NAMES = ("constant", "step", "linear", "exponential", "cosine", "warmup", "inverse_sqrt")
@@ -72,11 +73,9 @@ def make_schedule(
         >>> float(make_schedule("linear", 1.0, total_steps=10, final_fraction=0.0)(5))
         0.5
     """
-    if not (math.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning rate must be a positive finite number, got {learning_rate}; e.g. 1e-3")
-    for option, value in (("gamma", gamma), ("final_fraction", final_fraction)):
-        if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"{option} must be a finite number >= 0, got {value}")
+    check_number(learning_rate, "learning_rate", above=0, example="1e-3")
+    check_number(gamma, "gamma", at_least=0)
+    check_number(final_fraction, "final_fraction", at_least=0)
     total_steps = max(int(total_steps), 1)
     step_size = max(int(step_size or total_steps // 4), 1)
     end = learning_rate * final_fraction
@@ -121,13 +120,13 @@ def make_optimizer(
     """
     # numbers given by a caller are checked; arrays (optax.inject_hyperparams passes them, traced) are not
     given = lambda value: isinstance(value, numbers.Real)
-    if given(learning_rate) and not (math.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning rate must be positive and finite, or a schedule, got {learning_rate}; e.g. 1e-3")
+    if given(learning_rate):
+        check_number(learning_rate, "learning_rate", above=0, example="1e-3 (or a schedule)")
     for option, value in (("momentum", momentum), ("decay", decay), ("b1", b1), ("b2", b2)):
-        if given(value) and not (math.isfinite(value) and 0 <= value <= 1):
-            raise ValueError(f"{option} must be a finite number from 0 to 1, got {value}")
-    if given(weight_decay) and not (math.isfinite(weight_decay) and weight_decay >= 0):
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay}")
+        if given(value):  # 1 would never forget (momentum), never update (decay) or divide by 0 (Adam's b1, b2)
+            check_number(value, option, at_least=0, below=1)
+    if given(weight_decay):
+        check_number(weight_decay, "weight_decay", at_least=0)
     if name == "sgd":
         return optax.sgd(learning_rate)
     if name == "momentum":

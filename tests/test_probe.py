@@ -1,0 +1,375 @@
+"""Issue 22, item 8: the probe suite. Each case the probe of the command line found (a careless or
+hostile user's input) runs in its own process (tests/probe_runner.py forks one per case) under
+``resource.setrlimit`` limits: 3 GiB of address space, 60 s of CPU and of wall time, and, for the
+full-disk case, a file-size limit. Each must end in exit 2 with one line on stderr, ``funcmlp:
+error: ...`` naming what was wrong, within its limits, and leave every file
+of its folder as it was (contents, kinds, links, the device node and the FIFO: nothing replaced,
+nothing left behind)."""
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from funcmlp.cli import main
+
+GiB = 1 << 30
+XOR = ["train", "--data", "xor", "--hidden", "4", "--epochs", "2", "--quiet", "--no-check", "--no-compile-cache"]
+RUNNER = os.path.join(os.path.dirname(__file__), "probe_runner.py")
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One probe: ``make(folder, base)`` writes the case's files into ``folder`` (``base``: the
+    folder of two finished xor runs, ``run`` and ``other``) and returns the command line; the one
+    line of stderr must hold every text of ``says`` and none of ``never``."""
+
+    id: str
+    make: Callable
+    says: tuple
+    never: tuple = ()
+    file_size: int | None = None
+    root_only: bool = False
+    peak_mb: int = 1024
+    """The most resident memory the case's process may reach (a bomb's payload is larger)."""
+
+
+def _copy(base, name, folder):
+    return shutil.copytree(os.path.join(base, name), os.path.join(folder, name))
+
+
+def _inputs(folder, rows=2):
+    path = os.path.join(folder, "x.npy")
+    np.save(path, np.tile([[0.0, 1.0], [1.0, 1.0]], (rows // 2, 1)))
+    return path
+
+
+def _user_file(path, text="the user's own file\n"):
+    with open(path, "w") as handle:
+        handle.write(text)
+    return path
+
+
+def _predict_to(target_maker):
+    def make(folder, base):
+        target = target_maker(folder)
+        return ["predict", os.path.join(base, "run"), "--data-path", _inputs(folder), "--out", target]
+
+    return make
+
+
+def _device(folder):
+    path = os.path.join(folder, "null")
+    os.mknod(path, 0o666 | stat.S_IFCHR, os.stat("/dev/null").st_rdev)  # a copy of /dev/null, as the probe made
+    return path
+
+
+def _fifo(folder):
+    os.mkfifo(os.path.join(folder, "fifo"))
+    return os.path.join(folder, "fifo")
+
+
+def _link(folder):
+    os.symlink(_user_file(os.path.join(folder, "kept.csv")), os.path.join(folder, "link.csv"))
+    return os.path.join(folder, "link.csv")
+
+
+def _folder_target(folder):
+    os.mkdir(os.path.join(folder, "a folder"))
+    return os.path.join(folder, "a folder")
+
+
+def _another_run_there(folder, base):
+    return [*XOR, "--out", _copy(base, "run", folder)]
+
+
+def _another_runs_state(folder, base):
+    mine = _copy(base, "run", folder)
+    shutil.copy(os.path.join(base, "other", "training_state.npz"), os.path.join(mine, "training_state.npz"))
+    return [*XOR[:-2], "--resume", mine, "--epochs", "4"]
+
+
+def _corrupt_manifest(folder, base):
+    run = _copy(base, "run", folder)
+    _user_file(os.path.join(run, "manifest.json"), '{"format": "funcmlp-run-manifest", "sha256": [}')
+    return ["evaluate", run]
+
+
+def _model_from_another_run(folder, base):
+    run = _copy(base, "run", folder)
+    shutil.copy(os.path.join(base, "other", "model.npz"), os.path.join(run, "model.npz"))
+    return ["evaluate", run]
+
+
+def _train(*options):
+    return lambda folder, base: ["train", "--data", "xor", "--out", os.path.join(folder, "run"), *options]
+
+
+def _command(*argv):
+    return lambda folder, base: list(argv)
+
+
+def _gzip_bomb(folder, base):
+    """A gzip IDX file of 512 MiB of zeros (2 MB on disk) behind a header claiming 47 MB (MNIST's
+    training images)."""
+    import gzip
+    import struct
+
+    path = os.path.join(folder, "train-images-idx3-ubyte.gz")
+    with gzip.open(path, "wb", compresslevel=1) as handle:
+        handle.write(bytes([0, 0, 8, 3]) + struct.pack(">3I", 60000, 28, 28))
+        for _ in range(32):
+            handle.write(bytes(1 << 24))
+    return ["predict", os.path.join(base, "mnist"), "--data-path", path, "--out", os.path.join(folder, "p.csv")]
+
+
+def _zip_bomb_in_a_model(folder, base):
+    """The run's model with an extra entry of 512 MiB of zeros (float64, 2**26), deflated to 2 MB."""
+    import zipfile
+
+    path = shutil.copy(os.path.join(base, "run", "model.npz"), os.path.join(folder, "model.npz"))
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("extra.npy", "w", force_zip64=True) as handle:
+            np.lib.format.write_array_header_1_0(handle, {"descr": "<f8", "fortran_order": False, "shape": (2**26,)})
+            block = bytes(1 << 24)
+            for _ in range(32):
+                handle.write(block)
+    return ["evaluate", path]
+
+
+def _spec(folder, **changes):
+    lines = {
+        "name": '"probe"',
+        "title": '"a probe"',
+        "convention": '"row"',
+        "activations": '["sigmoid"]',
+        "loss": '"output"',
+        "x": '["-1", "-2"]',
+    }
+    lines.update(changes)
+    path = os.path.join(folder, "spec.toml")
+    _user_file(
+        path, "".join(f"{key} = {value}\n" for key, value in lines.items()) + '[[layers]]\nW = [["2"], ["-3"]]\n'
+    )
+    return path
+
+
+def _secret_data_path(folder, base):
+    """A model whose record names a data file the user did not give (a secret of theirs)."""
+    import zipfile
+
+    secret = _user_file(os.path.join(folder, "secret.csv"), "TOP-SECRET first line\n")
+    path = shutil.copy(os.path.join(base, "run", "model.npz"), os.path.join(folder, "model.npz"))
+    with zipfile.ZipFile(path) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    header = json.loads(np.lib.format.read_array(__import__("io").BytesIO(entries["meta.npy"])).item())
+    header["extra"].update(data="mnist", data_path=secret)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in entries.items():
+            if name == "meta.npy":
+                buffer = __import__("io").BytesIO()
+                np.save(buffer, np.array(json.dumps(header)))
+                content = buffer.getvalue()
+            archive.writestr(name, content)
+    return ["evaluate", path]
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _alone(process_id):
+    def make(folder, base):
+        return [
+            *XOR[:-2],
+            "--out",
+            os.path.join(folder, "run"),
+            "--coordinator",
+            f"127.0.0.1:{_free_port()}",
+            "--num-processes",
+            "2",
+            "--process-id",
+            str(process_id),
+            "--join-timeout",
+            "2",
+        ]
+
+    return make
+
+
+def _random_bytes_npy(folder, base):
+    path = os.path.join(folder, "x.npy")
+    with open(path, "wb") as handle:
+        handle.write(bytes(range(256)) * 8)
+    return ["predict", os.path.join(base, "run"), "--data-path", path, "--out", os.path.join(folder, "p.csv")]
+
+
+def _not_utf8_csv(folder, base):
+    path = os.path.join(folder, "test.csv")
+    with open(path, "wb") as handle:
+        handle.write(b"pixel0,pixel1\n" + b"\xff\xfe\x00binary" * 50)
+    return ["predict", os.path.join(base, "mnist"), "--data-path", path, "--out", os.path.join(folder, "p.csv")]
+
+
+def _too_wide_inputs(folder, base):
+    path = os.path.join(folder, "x.npy")
+    np.save(path, np.ones((3, 5)))
+    return ["predict", os.path.join(base, "run"), "--data-path", path, "--out", os.path.join(folder, "p.csv")]
+
+
+def _full_disk(folder, base):
+    """The file-size limit stands for a full disk: the predictions (about 40 KB) cannot be written."""
+    out = _user_file(os.path.join(folder, "p.csv"))
+    return ["predict", os.path.join(base, "run"), "--data-path", _inputs(folder, 4000), "--out", out]
+
+
+CASES = [
+    # outputs never written through what is not a regular file
+    Case("predict into a device", _predict_to(_device), ("is a character device",), root_only=True),
+    Case("predict into a FIFO", _predict_to(_fifo), ("is a FIFO",)),
+    Case("predict into a link", _predict_to(_link), ("is a symbolic link",)),
+    Case("predict into a folder", _predict_to(_folder_target), ("is a folder",)),
+    # run folders never clobbered or mixed
+    Case("train into another run", _another_run_there, ("already holds a run", "--resume", "--overwrite")),
+    Case("resume another run's state", _another_runs_state, ("the folder mixes two runs' files",)),
+    Case("a corrupt manifest", _corrupt_manifest, ("manifest.json is not JSON",)),
+    Case("a model of another run", _model_from_another_run, ("is from another run",)),
+    # options that would make a state lie
+    Case("--lr 1e308 in float32", _train("--lr", "1e308"), ("--lr 1e+308 is more than float32 holds",)),
+    Case("--min-delta nan", _train("--patience", "2", "--min-delta", "nan"), ("--min-delta must be a finite",)),
+    Case("--momentum nan", _train("--optimizer", "momentum", "--momentum", "nan"), ("--momentum must be a finite",)),
+    Case("--weight-decay nan", _train("--weight-decay", "nan"), ("--weight-decay must be a finite",)),
+    # bounds on memory and time
+    Case("a billion hidden units", _train("--hidden", "1000000000"), ("needs about", "GB")),
+    Case("check a batch of 1e8", _command("check", "--batch", "100000000"), ("needs about", "GB")),
+    Case("2000 hidden layers", _train("--hidden", ",".join(["4"] * 2000)), ("--hidden gives 2000 hidden layers",)),
+    Case("check 3000,3000,10", _command("check", "--sizes", "3000,3000,10"), ("--fd-entries",)),
+    Case("derive check 2000,2000", _command("derive", "check", "--sizes", "2000,2000"), ("at most 25,000",)),
+    Case(
+        "a gzip IDX bomb",
+        _gzip_bomb,
+        ("header says shape (60000, 28, 28) = 47040000 bytes, file has more",),
+        peak_mb=400,
+    ),
+    Case("a zip bomb in a model", _zip_bomb_in_a_model, ("entry 'extra' is compressed",), peak_mb=400),
+    Case(
+        "1e999999 in a spec",
+        lambda folder, base: ["derive", "--example", _spec(folder, x='["1e999999", "-2"]')],
+        ("a decimal exponent beyond +-100",),
+    ),
+    # nothing read outside what was named
+    Case("a data path in a model", _secret_data_path, ("pass --data-path",), never=("TOP-SECRET",)),
+    Case(
+        "a title with a line break",
+        lambda folder, base: ["derive", "--example", _spec(folder, title='"one\\n\\\\input{/etc/hostname}"')],
+        ("holds the control character",),
+    ),
+    # no hang when a process of a distributed run is missing
+    Case("process 0 alone", _alone(0), ("process 1 did not join within 2 s",)),
+    Case("process 1 alone", _alone(1), ("process 0 did not answer within 2 s",)),
+    # the rest
+    Case("a random-bytes .npy", _random_bytes_npy, ("x.npy",), never=("allow_pickle",)),
+    Case("a non-UTF-8 CSV", _not_utf8_csv, ("test.csv: not a text CSV file",)),
+    Case("inputs of another width", _too_wide_inputs, ("x.npy", "5"), never=("reshape",)),
+    Case(
+        "a full disk",
+        _full_disk,
+        ("error: /", "p.csv could not be written (File too large); the file there is unchanged", "ulimit -f"),
+        file_size=16 << 10,
+    ),
+]
+
+
+def snapshot(folder) -> dict:
+    """Every entry under ``folder`` (links not followed, FIFOs not opened): its kind and its content
+    (a file's SHA-256, a link's target, a device's numbers)."""
+    found = {}
+    for root, folders, files in os.walk(folder):
+        for name in folders + files:
+            path = os.path.join(root, name)
+            info = os.lstat(path)
+            if stat.S_ISREG(info.st_mode):
+                with open(path, "rb") as handle:
+                    found[path] = ("file", hashlib.sha256(handle.read()).hexdigest())
+            elif stat.S_ISLNK(info.st_mode):
+                found[path] = ("link", os.readlink(path))
+            else:
+                found[path] = (stat.filemode(info.st_mode)[0], info.st_rdev)
+    return found
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """Two finished xor runs (``run``, ``other``) and a model trained on mnist's shape (``mnist``)."""
+    import jax
+
+    from funcmlp import MLP
+    from funcmlp.io.model_file import save_model
+
+    folder = tmp_path_factory.mktemp("base")
+    for name in ("run", "other"):
+        assert main([*XOR, "--out", str(folder / name)]) == 0
+    (folder / "mnist").mkdir()
+    mlp = MLP((784, 10), "softmax")
+    save_model(folder / "mnist" / "model.npz", mlp, mlp.init(jax.random.key(0)), extra={"data": "mnist"})
+    return str(folder)
+
+
+def test_every_probe_case_ends_in_one_line_and_exit_2_within_its_limits_and_damages_nothing(base, tmp_path):
+    cases = [case for case in CASES if not case.root_only or os.geteuid() == 0]
+    if os.geteuid() != 0:
+        assert os.environ.get("CI") != "true", "CI runs as root: the device-node case must run there"
+    made, before = [], {}
+    for number, case in enumerate(cases):
+        folder = tmp_path / f"case{number}"
+        folder.mkdir()
+        argv = case.make(str(folder), base)
+        before[case.id] = snapshot(folder)
+        made.append(
+            {
+                "id": case.id,
+                "argv": argv,
+                "cwd": str(folder),
+                "memory": 3 * GiB,
+                "seconds": 60,
+                "file_size": case.file_size,
+            }
+        )
+    (tmp_path / "scratch").mkdir()
+    with open(tmp_path / "cases.json", "w") as handle:
+        json.dump(made, handle)
+    results_path = tmp_path / "scratch" / "results.json"
+    subprocess.run([sys.executable, RUNNER, str(tmp_path / "cases.json"), str(results_path)], check=True, timeout=900)
+    with open(results_path) as handle:
+        results = json.load(handle)
+    failures = []
+    for number, case in enumerate(cases):
+        result, folder = results[case.id], tmp_path / f"case{number}"
+        lines = result["stderr"].strip().splitlines()
+        checks = {
+            "exit 2": result["status"] == 2,
+            "one line": len(lines) == 1 and lines[0].startswith("funcmlp: error: "),
+            "says": all(text in result["stderr"] for text in case.says),
+            "never says": not any(text in result["stderr"] + result["stdout"] for text in case.never),
+            "no traceback on stdout": "Traceback" not in result["stdout"],
+            "within its memory": result["peak_rss_mb"] <= case.peak_mb,
+            "nothing damaged": snapshot(folder) == before[case.id],
+        }
+        failed = [name for name, ok in checks.items() if not ok]
+        if failed:
+            failures.append(
+                f"{case.id}: {', '.join(failed)} (exit {result['status']}, {result['seconds']:.1f} s): "
+                f"{result['stderr'][-600:]!r}"
+            )
+    assert not failures, "\n".join(failures)
