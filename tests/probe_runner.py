@@ -12,6 +12,7 @@ that ended the child), its stdout and stderr, the seconds it ran and its peak re
 CASES.json: a list of ``{"id", "argv", "cwd", "memory", "seconds", "file_size" (or null)}``.
 """
 
+import importlib
 import json
 import os
 import resource
@@ -72,7 +73,9 @@ def run_case(case: dict, scratch: str) -> dict:
 
 
 def main(cases_path: str, results_path: str) -> None:
-    import funcmlp.cli  # noqa: F401 (imported once, before the forks: each child starts warm)
+    # imported once, before the forks (no JAX backend is started by importing): each child starts warm
+    for module in ("funcmlp.cli", "derivations.render", "derivations.replay", "derivations.spec"):
+        importlib.import_module(module)
 
     with open(cases_path) as handle:
         cases = json.load(handle)

@@ -202,7 +202,7 @@ def _alone(process_id):
             "--process-id",
             str(process_id),
             "--join-timeout",
-            "2",
+            "1",
         ]
 
     return make
@@ -226,6 +226,16 @@ def _too_wide_inputs(folder, base):
     path = os.path.join(folder, "x.npy")
     np.save(path, np.ones((3, 5)))
     return ["predict", os.path.join(base, "run"), "--data-path", path, "--out", os.path.join(folder, "p.csv")]
+
+
+def _small_idx_images(folder, base):
+    """IDX images of 10 x 10 pixels for a model of MNIST's 28 x 28 (was numpy's "cannot reshape")."""
+    import struct
+
+    path = os.path.join(folder, "images-idx3-ubyte")
+    with open(path, "wb") as handle:
+        handle.write(bytes([0, 0, 8, 3]) + struct.pack(">3I", 2, 10, 10) + bytes(200))
+    return ["predict", os.path.join(base, "mnist"), "--data-path", path, "--out", os.path.join(folder, "p.csv")]
 
 
 def _full_disk(folder, base):
@@ -276,12 +286,13 @@ CASES = [
         ("holds the control character",),
     ),
     # no hang when a process of a distributed run is missing
-    Case("process 0 alone", _alone(0), ("process 1 did not join within 2 s",)),
-    Case("process 1 alone", _alone(1), ("process 0 did not answer within 2 s",)),
+    Case("process 0 alone", _alone(0), ("process 1 did not join within 1 s",)),
+    Case("process 1 alone", _alone(1), ("process 0 did not answer within 1 s",)),
     # the rest
     Case("a random-bytes .npy", _random_bytes_npy, ("x.npy",), never=("allow_pickle",)),
     Case("a non-UTF-8 CSV", _not_utf8_csv, ("test.csv: not a text CSV file",)),
     Case("inputs of another width", _too_wide_inputs, ("x.npy", "5"), never=("reshape",)),
+    Case("IDX images of 10 x 10", _small_idx_images, ("shape (2, 10, 10), expected (N, 28, 28)",), never=("reshape",)),
     Case(
         "a full disk",
         _full_disk,

@@ -68,9 +68,16 @@ def _inputs(path: str, trained_on, features: int):
                 "this one was trained "
                 f"on {trained_on or 'unknown data'!r}: give a .npy of its inputs, scaled as in training"
             )
-        pixels = (
-            load_kaggle_csv(path, labelled=False)[0] if path.endswith(".csv") else read_idx(path).reshape(-1, PIXELS)
-        )
+        if path.endswith(".csv"):
+            pixels = load_kaggle_csv(path, labelled=False)[0]
+        else:
+            images = read_idx(path)
+            if images.ndim != 3 or images.shape[1] * images.shape[2] != PIXELS:
+                raise ValueError(
+                    f"{path}: IDX images of shape {images.shape}, expected (N, 28, 28) as MNIST's; give MNIST's "
+                    "image file (e.g. t10k-images-idx3-ubyte), or a .npy of the inputs"
+                )
+            pixels = images.reshape(-1, PIXELS)
         x = scale_pixels(pixels)
     if x.ndim != 2 or x.shape[1] != features:
         raise ValueError(f"{path}: inputs of shape {tuple(x.shape)}, the model takes (N, {features})")
