@@ -253,7 +253,7 @@ CASES = [
     # run folders never clobbered or mixed
     Case("train into another run", _another_run_there, ("already holds a run", "--resume", "--overwrite")),
     Case("resume another run's state", _another_runs_state, ("the folder mixes two runs' files",)),
-    Case("a corrupt manifest", _corrupt_manifest, ("manifest.json is not JSON",)),
+    Case("a corrupt manifest", _corrupt_manifest, ("manifest.json is not JSON", "remove", "to use the files anyway")),
     Case("a model of another run", _model_from_another_run, ("is from another run",)),
     # options that would make a state lie
     Case("--lr 1e308 in float32", _train("--lr", "1e308"), ("--lr 1e+308 is more than float32 holds",)),
@@ -289,8 +289,13 @@ CASES = [
     Case("process 0 alone", _alone(0), ("process 1 did not join within 1 s",)),
     Case("process 1 alone", _alone(1), ("process 0 did not answer within 1 s",)),
     # the rest
-    Case("a random-bytes .npy", _random_bytes_npy, ("x.npy",), never=("allow_pickle",)),
-    Case("a non-UTF-8 CSV", _not_utf8_csv, ("test.csv: not a text CSV file",)),
+    Case(
+        "a random-bytes .npy",
+        _random_bytes_npy,
+        ("x.npy is not a NumPy .npy array", "numpy.save"),
+        never=("allow_pickle",),
+    ),
+    Case("a non-UTF-8 CSV", _not_utf8_csv, ("test.csv: not a text CSV file", "UTF-8 text")),
     Case("inputs of another width", _too_wide_inputs, ("x.npy", "5"), never=("reshape",)),
     Case("IDX images of 10 x 10", _small_idx_images, ("shape (2, 10, 10), expected (N, 28, 28)",), never=("reshape",)),
     Case(

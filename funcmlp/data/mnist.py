@@ -178,7 +178,10 @@ def load_kaggle_csv(path: str, *, labelled: bool | None = None) -> tuple[np.ndar
                     raise DataFileError(f"{path}:{line_number}: label {values[0]} is outside 0..9")
                 rows.append(values)
     except UnicodeDecodeError as error:
-        raise DataFileError(f"{path}: not a text CSV file ({error.reason} at byte {error.start})") from None
+        raise DataFileError(
+            f"{path}: not a text CSV file ({error.reason} at byte {error.start}); give Kaggle's CSV as UTF-8 text "
+            "(a header row of pixel0..pixel783, one image per line)"
+        ) from None
     if not rows:
         raise DataFileError(f"{path}: no data rows after the header")
     table = np.stack(rows)

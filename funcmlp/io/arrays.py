@@ -74,7 +74,9 @@ def read_npy_header(handle, what: str, kinds: str = "biuf") -> tuple[tuple[int, 
         read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
         shape, _, dtype = read(handle, max_header_size=10000)
     except (ValueError, EOFError, OSError, SyntaxError, TypeError) as error:
-        raise ValueError(f"{what} is not a NumPy .npy array ({str(error).splitlines()[0] or 'empty'})") from None
+        raise ValueError(
+            f"{what} is not a NumPy .npy array ({str(error).splitlines()[0] or 'empty'}); write it with numpy.save"
+        ) from None
     if dtype.hasobject or dtype.kind not in kinds:
         raise ValueError(f"{what} holds {dtype} values; expected numbers (integer or floating point)")
     return tuple(int(n) for n in shape), dtype, handle.tell() - start

@@ -92,7 +92,10 @@ def read_manifest(folder) -> dict | None:
             text = handle.read(1 << 24)
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(f"{path} cannot be read ({error}); {fix}") from None
-    content = parse_json(text, path)
+    try:
+        content = parse_json(text, path)
+    except ValueError as error:
+        raise ValueError(f"{error}; {fix}") from None
     digests = content.get("sha256") if isinstance(content, dict) and content.get("format") == MANIFEST_FORMAT else None
     if (
         not isinstance(digests, dict)
