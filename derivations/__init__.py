@@ -12,20 +12,22 @@ layers before their own (a test walks the imports):
 2. ``engine`` (forward, sensitivities, recursion, gradients, updates), ``graph`` (reverse accumulation), ``render``
 3. ``sensitivities`` (proofs of the engine's layer formulas), ``network`` (what the chain proof checks),
    ``notation`` (the symbols of the lines), ``derivation`` (the model)
-4. ``chain`` (the whole-chain proof), ``textbook`` (entry-by-entry lines), ``specfile`` (a spec file's text
-   read), ``seed004`` (the optimizer formulas)
-5. ``spec`` (a checked worked example), ``picture`` (Mermaid, PNG)
-6. ``iterate`` (many steps, fast), ``layout`` (a step's quantities as named steps in the file's layout)
-7. ``slips`` (the slips texts make, tried on each erratum)
-8. ``replay`` (a spec through the engine), 9. ``worked`` (the seeds' and the literature's examples),
-   10. ``catalogue`` (what ``funcmlp derive`` names)
+4. ``chain`` (the whole-chain proof), ``factors`` (one derivative's chain-rule factors), ``specfile`` (a spec
+   file's text read), ``seed004`` (the optimizer formulas)
+5. ``textbook`` (entry-by-entry lines)
+6. ``spec`` (a checked worked example), ``picture`` (Mermaid, PNG)
+7. ``iterate`` (many steps, fast), ``layout`` (a step's quantities as named steps in the file's layout)
+8. ``slips`` (the slips texts make, tried on each erratum)
+9. ``replay`` (a spec through the engine), 10. ``worked`` (the seeds' and the literature's examples),
+   11. ``catalogue`` (what ``funcmlp derive`` names)
 """
 
 LAYERS = (
     ("numbers", "text", "grammar", "symbolic", "activations"),
     ("engine", "graph", "render"),
     ("sensitivities", "network", "notation", "derivation"),
-    ("chain", "textbook", "specfile", "seed004"),
+    ("chain", "factors", "specfile", "seed004"),
+    ("textbook",),
     ("spec", "picture"),
     ("iterate", "layout"),
     ("slips",),

@@ -32,7 +32,7 @@ from derivations.textbook import LIMIT
 @dataclass(frozen=True)
 class Edge:
     """The weight from unit ``i`` of layer ``k - 1`` to unit ``j`` of layer ``k`` (0-based) and its
-    value after the step; ``i`` is None for the bias."""
+    value after the step; ``i`` is None for the bias; ``fixed``: the spec keeps it (not updated)."""
 
     k: int
     i: int | None
@@ -40,6 +40,7 @@ class Edge:
     name: str
     weight: sp.Expr
     updated: sp.Expr
+    fixed: bool = False
 
 
 def _first(values: list, units: int, batch: int, column: bool) -> list:
@@ -77,6 +78,7 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
         layers.append([{"n": n[j], "a": a[j], "s": s[j]} for j in range(units)])
     edges = []
     for k in range(1, len(sizes)):
+        kept = ex.fixed[k - 1] if ex.fixed and ex.learning_rate is not None else ()
         cols = sizes[k - 1] if column else sizes[k]  # of W^k as the file shows it: (out, in) or (in, out)
         new = values.get(
             f"W^{k} new", [v for row in (_columns(ex.weights[k - 1]) if column else ex.weights[k - 1]) for v in row]
@@ -84,17 +86,21 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
         for i in range(sizes[k - 1]):
             for j in range(sizes[k]):
                 index = j * cols + i if column else i * cols + j
-                edges.append(Edge(k, i, j, weight_name(k, i, j, column)[0], ex.weights[k - 1][i][j], new[index]))
+                name, weight = weight_name(k, i, j, column)[0], ex.weights[k - 1][i][j]
+                edges.append(Edge(k, i, j, name, weight, new[index], "W" in kept))
         biases = ex.biases[k - 1]
         if biases is not None and ex.thresholds and ex.thresholds[k - 1]:  # thresholds: theta = -b, on a "-1" input
             theta = [-v for v in biases]
             edges += [
-                Edge(k, None, j, f"theta^{k}_{{{j + 1}}}", theta[j], values.get(f"theta^{k} new", theta)[j])
+                Edge(
+                    k, None, j, f"theta^{k}_{{{j + 1}}}", theta[j], values.get(f"theta^{k} new", theta)[j], "b" in kept
+                )
                 for j in range(sizes[k])
             ]
             continue
         for j in range(sizes[k] if biases is not None else 0):
-            edges.append(Edge(k, None, j, f"b^{k}_{{{j + 1}}}", biases[j], values.get(f"b^{k} new", biases)[j]))
+            updated = values.get(f"b^{k} new", biases)[j]
+            edges.append(Edge(k, None, j, f"b^{k}_{{{j + 1}}}", biases[j], updated, "b" in kept))
     return layers, edges, values["L"][0]
 
 
@@ -112,15 +118,16 @@ def _html(name: str) -> str:
 
 def mermaid(ex, d) -> str:
     """A Mermaid ``flowchart LR``: input, hidden and output units with their values (x; n, a
-    and the sensitivity s), a bias node "1" per layer, every weight and bias on its edge, and
-    the loss after the output layer."""
+    and the sensitivity s; of the first example where there are several), a bias node "1" per
+    layer, every weight and bias on its edge (a parameter the spec keeps fixed: dotted, marked
+    "fixed"), and the loss after the output layer."""
     layers, edges, loss = network(ex, d)
     depth = len(layers) - 1
     num = lambda v: number_text(sp.sympify(v))[0]
     lines = ["flowchart LR", "classDef default fill:transparent,stroke:#333,stroke-width:1px;"]
     for k, units in enumerate(layers):
         title = (
-            "input"
+            _input_title(ex)
             if k == 0
             else (f"output: {ex.activations[k - 1]}" if k == depth else f"hidden {k}: {ex.activations[k - 1]}")
         )
@@ -136,7 +143,8 @@ def mermaid(ex, d) -> str:
         lines.append("end")
     for e in edges:
         source = f"bias{e.k - 1}" if e.i is None else _node(e.k - 1, e.i + 1)
-        lines.append(f'{source} -->|"{_html(e.name)} = {num(e.weight)}"| {_node(e.k, e.j + 1)}')
+        arrow, mark = ("-.->", " (fixed)") if e.fixed else ("-->", "")
+        lines.append(f'{source} {arrow}|"{_html(e.name)} = {num(e.weight)}{mark}"| {_node(e.k, e.j + 1)}')
     for j in range(1, len(layers[-1]) + 1):
         lines.append(
             f'{_node(depth, j)} --> loss@{{ shape: dbl-circ, label: "L = {num(loss)}" }}'
@@ -144,6 +152,13 @@ def mermaid(ex, d) -> str:
             else f"{_node(depth, j)} --> loss"
         )
     return "\n".join(lines)
+
+
+def _input_title(ex) -> str:
+    """The input layer's title: which example the units show where there are several."""
+    if len(ex.x) == 1:
+        return "input"
+    return f"input: example 1 of {len(ex.x)}" + (" (online: one step per example)" if ex.update == "online" else "")
 
 
 def _node(k: int, j: int) -> str:
@@ -187,7 +202,7 @@ def plot_network(ex, d, path: str, *, title: str | None = None) -> str:
         ax.text(
             x0 + t * (x1 - x0),
             y0 + t * (y1 - y0),
-            f"{_short(e.weight)} → {_short(e.updated)}",
+            f"{_short(e.weight)} (fixed)" if e.fixed else f"{_short(e.weight)} → {_short(e.updated)}",
             fontsize=7,
             ha="center",
             va="center",
@@ -206,7 +221,8 @@ def plot_network(ex, d, path: str, *, title: str | None = None) -> str:
             ax.text(
                 x,
                 y - 0.55,
-                f"{'θ' if bias.name.startswith('theta') else 'b'}: {_short(bias.weight)} → {_short(bias.updated)}",
+                f"{'θ' if bias.name.startswith('theta') else 'b'}: {_short(bias.weight)}"
+                + (" (fixed)" if bias.fixed else f" → {_short(bias.updated)}"),
                 fontsize=6.5,
                 ha="center",
                 va="top",
@@ -215,7 +231,7 @@ def plot_network(ex, d, path: str, *, title: str | None = None) -> str:
             )
     top = gap_y * (widest - 1) / 2
     for k in range(len(layers)):
-        label = "input x" if k == 0 else f"layer {k}: {ex.activations[k - 1]}"
+        label = ("input x" if len(ex.x) == 1 else _input_title(ex)) if k == 0 else f"layer {k}: {ex.activations[k - 1]}"
         ax.text(gap_x * k, top + 0.9, label, fontsize=9, ha="center", weight="bold")
     ax.text(gap_x * (len(layers) - 1) + 0.8, 0, f"L = {_short(loss, 6)}", fontsize=9, ha="left", va="center")
     ax.set_xlim(-0.9, gap_x * (len(layers) - 1) + 2.6)

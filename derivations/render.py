@@ -27,12 +27,15 @@ from derivations.numbers import decimal, exact, latex_number, number_text
 from derivations.text import escape, markdown_text, one_line
 
 
-def _shaped(step, fmt) -> str:
+def _shaped(step, fmt, column: bool = False) -> str:
+    """The values in brackets: a matrix's rows split by ``;``; in the ``column`` convention a
+    vector of several units is a column, written as the transpose of a row (``[0.75, 0.54]^T``)."""
     values = [fmt(v) for v in step.values]
     if len(step.shape) == 2 and step.shape[0] > 1:
         rows, cols = step.shape
         return "[" + "; ".join(", ".join(values[r * cols : (r + 1) * cols]) for r in range(rows)) + "]"
-    return "[" + ", ".join(values) + "]"
+    transposed = "^T" if column and not step.shape and len(values) > 1 else ""
+    return "[" + ", ".join(values) + "]" + transposed
 
 
 def render(d, fmt: str = "text", *, standalone: bool = False) -> str:
@@ -43,10 +46,11 @@ def render(d, fmt: str = "text", *, standalone: bool = False) -> str:
     compiles with pdflatex)."""
     if fmt == "text":
         lines = [d.title, "=" * len(d.title)]
+        column = getattr(d, "column", False)
         for s in d.steps:
             lines.append(f"{s.name:<22} = {s.formula}")
-            lines.append(f"{'':<22}   exact   {_shaped(s, exact)}")
-            lines.append(f"{'':<22}   decimal {_shaped(s, decimal)}")
+            lines.append(f"{'':<22}   exact   {_shaped(s, exact, column)}")
+            lines.append(f"{'':<22}   decimal {_shaped(s, decimal, column)}")
             lines += [row for line in s.lines for row in _text_rows(line)]
         lines.append("errata: none found" if not d.errata else f"errata ({len(d.errata)}):")
         lines += [f"  {e}" for e in d.errata]

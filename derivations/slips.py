@@ -9,9 +9,12 @@ engine (a variant of its step where the slip changes the computation), laid out 
 :mod:`derivations.layout`; the match is :func:`~derivations.derivation.agrees`.
 
 The slips, in the order tried: a flipped sign; a missing or extra factor 2 (the 1/2 of the
-loss); a transposed matrix; the learning rate applied twice or not at all; biases updated or not;
+loss); a batch's losses or gradients summed instead of averaged (and the step taken on the sum);
+a transposed matrix; the learning rate applied twice or not at all; biases updated or not; the
+L2 term left out; one step per example (online) for one batch step, or the other way round;
 hidden sensitivities computed with the already updated weights of the next layer; an
-intermediate rounded to the printed digits and carried on; a loss one step early or late.
+intermediate rounded to the printed digits and carried on; a loss one step early or late. The
+variants are replayed as the example is (momentum, L2, fixed parameters, online steps).
 """
 
 from __future__ import annotations
@@ -30,9 +33,12 @@ from derivations.spec import WorkedExample
 TRIED = (
     "a flipped sign",
     "a factor 2",
+    "a batch summed, not averaged",
     "a transposed matrix",
     "the learning rate twice or not at all",
     "biases updated or not",
+    "the L2 term left out",
+    "online steps for a batch step or the other way round",
     "hidden sensitivities with the updated weights",
     "printed intermediates carried on",
     "a step early or late",
@@ -117,6 +123,14 @@ def _candidates(ex: WorkedExample, d: Derivation, erratum) -> list:
         ("a missing factor 2 (the 1/2 of the loss taken twice)", exact / 2),
         ("an extra factor 2 (the 1/2 of the loss left out)", 2 * exact),
     ]
+    examples = len(ex.x) if ex.update == "batch" else 1
+    if examples > 1 and (step == "L" or step.startswith("dL/d")):
+        out.append(
+            (
+                f"the {examples} examples' {'losses' if step == 'L' else 'gradients'} summed, not averaged",
+                examples * exact,
+            )
+        )
     shape = shapes.get(step, ())
     if len(shape) == 2 and shape[0] == shape[1]:
         rows, cols = shape
@@ -130,6 +144,10 @@ def _candidates(ex: WorkedExample, d: Derivation, erratum) -> list:
                 ("the learning rate applied twice", old - eta * eta * g),
                 ("the learning rate not applied", old - g),
             ]
+            if examples > 1:
+                out.append(
+                    (f"a step on the {examples} examples' summed gradients, not their mean", old - eta * examples * g)
+                )
     return out
 
 
@@ -153,19 +171,11 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
     open_errata = [e for e in d.errata if e.slip == "unexplained"]
     if not open_errata:
         return
-    variants = {}
     losses_asked = {int(e.step.rsplit(" ", 1)[1]) for e in open_errata if e.step.startswith("L after step ")}
     plain = replace(ex, printed={}, steps=1)
     one_example = len(ex.x) == 1 and ex.momentum is None and ex.l2 is None and ex.learning_rate is not None
-    batch = ex.update == "batch"  # the variant replays below are of batch steps; online ones get the value slips only
-    if any(ex.biases) and batch:
-        toggled = tuple(frozenset(names ^ {"b"}) for names in (ex.fixed or (frozenset(),) * len(ex.weights)))
-        label = (
-            "biases updated (the rule keeps them)"
-            if any("b" in names for names in (ex.fixed or ()))
-            else "biases not updated"
-        )
-        variants[label] = replace(plain, fixed=toggled)
+    batch = ex.update == "batch"  # losses after N steps are replayed for batch steps; online passes get the rest
+    variants = _variants(plain)
     for e in open_errata:
         if _significant(e.printed) < MIN_DIGITS:
             d.notes.append(
@@ -181,7 +191,9 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
                 break
         if found is None:
             for label, variant in variants.items():
-                found = _try(e, label, variant, losses_asked, engine_step=None) or found
+                if e.step.startswith("L after step ") and not (batch and variant.update == "batch"):
+                    continue  # a loss after N steps is replayed for batch steps only
+                found = _try(e, label, variant, losses_asked, None, len(d.values.get(e.step, ()))) or found
                 if found:
                     break
         if found is None and one_example:
@@ -211,22 +223,71 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
             )
 
 
-def _try(e, label: str, variant: WorkedExample, losses_asked: set, engine_step) -> tuple | None:
-    """The erratum's step under a variant of the computation, or None where it does not reproduce the number."""
+def _variants(plain: WorkedExample) -> dict:
+    """{slip: the example computed with it}, for the slips that change the computation of the step
+    (a batch example taken ``update = "online"`` stands for its whole pass of one step per example)."""
+    variants = {}
+    if any(plain.biases):
+        toggled = tuple(frozenset(names ^ {"b"}) for names in (plain.fixed or (frozenset(),) * len(plain.weights)))
+        kept = any("b" in names for names in (plain.fixed or ()))
+        variants["biases updated (the rule keeps them)" if kept else "biases not updated"] = replace(
+            plain, fixed=toggled
+        )
+    if plain.l2 is not None:
+        variants["the L2 term left out of the gradients"] = replace(plain, l2=None)
+    if len(plain.x) > 1 and plain.learning_rate is not None:
+        if plain.update == "batch":
+            variants["one step per example (online) instead of one step on the batch's mean"] = replace(
+                plain, update="online", name=_WHOLE_PASS
+            )
+        else:
+            variants["one step on the mean of all the examples instead of the first example's"] = replace(
+                plain, update="batch"
+            )
+    return variants
+
+
+_WHOLE_PASS = "(a batch taken online: its whole pass)"
+
+
+def _first_step_values(ex: WorkedExample) -> dict:
+    """The values of the first step as the replay shows it (momentum, L2, fixed parameters; an
+    online example's first step is its first example's), or for :data:`_WHOLE_PASS` the first
+    example's step with the parameters after one step per example, in order."""
+    online = ex.update == "online" and len(ex.x) > 1
+    first = replace(ex, x=ex.x[:1], y=ex.y[:1]) if online else ex
+    options = {"alg": WORKED, "fixed": ex.fixed, "momentum": ex.momentum, "l2": ex.l2}
+    result = engine.run_step(first.network(), first.x, first.y, ex.learning_rate, **options)
+    if ex.name == _WHOLE_PASS:
+        for e in range(1, len(ex.x)):
+            result = engine.run_step(
+                ex.network(result.new_layers),
+                ex.x[e : e + 1],
+                ex.y[e : e + 1],
+                ex.learning_rate,
+                previous=result.changes,
+                **options,
+            )
+        return {key: value for key, value in _variant_values(first, result).items() if key.endswith(" new")}
+    return _variant_values(first, result)
+
+
+def _try(e, label: str, variant: WorkedExample, losses_asked: set, engine_step, size: int = 0) -> tuple | None:
+    """The erratum's step under a variant of the computation, or None where it does not reproduce the
+    number (or where the variant's step has another number of entries than the ``size`` shown)."""
     if e.step.startswith("L after step "):
         t = int(e.step.rsplit(" ", 1)[1])
         rule = (lambda ex, layers, changes: engine_step(ex, layers, changes)) if engine_step else None
         value = _losses_after(variant, rule, {t}).get(t)
     else:
-        result = (
-            engine_step(variant, tuple(zip(variant.weights, variant.biases, strict=True)), None, WORKED)
-            if engine_step
-            else engine.run_step(
-                variant.network(), variant.x, variant.y, variant.learning_rate, alg=WORKED, fixed=variant.fixed
+        if engine_step:
+            values = _variant_values(
+                variant, engine_step(variant, tuple(zip(variant.weights, variant.biases, strict=True)), None, WORKED)
             )
-        )
-        values = _variant_values(variant, result)
-        value = values[e.step][e.index] if e.step in values and e.index < len(values[e.step]) else None
+        else:
+            values = _first_step_values(variant)
+        same = e.step in values and (not size or len(values[e.step]) == size)
+        value = values[e.step][e.index] if same and e.index < len(values[e.step]) else None
     return (label, value) if value is not None and agrees(e.printed, value) else None
 
 

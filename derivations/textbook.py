@@ -1,6 +1,6 @@
 """Each step of a network worked example as a textbook writes it, entry by entry: the formula
 in symbols, the numbers substituted, the result; and the chain-rule factorisation of every
-dL/dw of a small network as named factors with their values.
+dL/dw of a small network as named factors with their values (:mod:`derivations.factors`).
 
 For one example (batch 1) of a network of at most :data:`LIMIT` parameters, :func:`annotate`
 attaches to the steps of a :class:`~derivations.derivation.Derivation` made by
@@ -29,14 +29,13 @@ Example:
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 import sympy as sp
 
 from derivations import engine, symbolic
-from derivations.notation import Line, Notation, symbol
-from derivations.numbers import latex_number, number_text
+from derivations.factors import chain_line, output_gradient
+from derivations.notation import Notation, symbol
 from funcmlp.registry.activations import get_activation
 
 LIMIT = 60
@@ -76,7 +75,7 @@ def annotate(d, ex):
     if weights_count > CHAIN_LIMIT:
         d.notes.append(
             f"every dL/dw is factored by the chain rule for networks of at most {CHAIN_LIMIT} weights (this one has "
-            f"{weights_count}); ask for one with --chain 'w^k_{{r,c}}' (derivations.textbook.chain_rule)"
+            f"{weights_count}); ask for one with --chain 'w^k_{{r,c}}' (derivations.factors.chain_rule)"
         )
     values, lines = d.values, {}
     note = Notation(ex.convention == "column")
@@ -153,7 +152,7 @@ def annotate(d, ex):
         lines["dL/da^0"] = [
             note.line(g, total, values["dL/da^0"][i]) for i, (g, total) in enumerate(zip(gradient, sums, strict=True))
         ]
-    output_gradient = _output_gradient(ex, values)
+    gradient_of_output = output_gradient(ex, values)
     chain = weights_count <= CHAIN_LIMIT and l2 is None  # the factors of the loss's data term only: not with L2
     for k in range(depth, 0, -1):
         W = ex.weights[k - 1]
@@ -174,15 +173,15 @@ def annotate(d, ex):
                 grad_lines.append(note.line(grad, products[i][j], values[f"dL/dW^{k}"][index]))
                 if chain:
                     grad_lines.append(
-                        _chain_line(
+                        chain_line(
                             note,
                             k,
-                            i,
                             j,
+                            (w, values[f"a^{k - 1}"][i]),
                             activations[k - 1],
                             k == depth and paired is not None,
                             values,
-                            output_gradient if k == depth else None,
+                            gradient_of_output if k == depth else None,
                         )
                     )
                 if f"W^{k} new" in values:  # not a fixed W
@@ -227,100 +226,3 @@ def annotate(d, ex):
             ]
     d.steps = [replace(step, lines=tuple(lines.get(step.name, ()))) for step in d.steps]
     return d
-
-
-def _output_gradient(ex, values):
-    """dL/da^L of the example (exact), or None where s^L is taken on the logits (a paired loss, a vector output)."""
-    output, loss = get_activation(ex.activations[-1]), ex.loss_entry
-    if not output.is_elementwise or (loss and loss.spec.paired.get(output.name)):
-        return None
-    if loss is None:  # L = sum of the outputs
-        return [sp.Integer(1)] * len(ex.weights[-1][0])
-    return loss.spec.sympy_gradient(list(values[f"a^{len(ex.weights)}"]), list(ex.y[0]))
-
-
-def chain_rule(d, ex, weight: str) -> Line:
-    """The chain-rule factorisation of one dL/dw of the example ``ex`` (one example, any size),
-    ``weight`` named in the file's convention as ``w^k_{r,c}`` (row r, column c of W^k as the
-    file writes it); ``d`` is :func:`derivations.replay.run` of ``ex``.
-
-    Example:
-        >>> from derivations.spec import read_spec
-        >>> from derivations.replay import run
-        >>> ex = read_spec({"activations": ["relu", "identity"], "loss": "sse", "learning_rate": "0.1",
-        ...                 "x": [1, 2], "y": [0],
-        ...                 "layers": [{"W": [[1, 1], [1, 1]], "b": [0, 0]}, {"W": [[1], [1]], "b": [0]}]})
-        >>> print(chain_rule(run(ex), ex, "w^1_{2,1}").text())
-        dL/dw^1_{2,1} = dL/da^1_1 * da^1_1/dn^1_1 * dn^1_1/dw^1_{2,1} = (12)(1)(2) = 24
-    """
-    match = re.fullmatch(r"w\^(\d+)_\{(\d+),(\d+)\}", weight.strip())
-    if not match:
-        raise ValueError(
-            f"a weight is named w^k_{{r,c}} (layer k, row r and column c of W^k as the spec file writes it), "
-            f"got {weight!r}"
-        )
-    if len(ex.x) != 1:
-        raise ValueError(
-            "the chain-rule factorisation is for one example; a batch's dL/dw is the mean of each example's"
-        )
-    k, r, c = (int(g) for g in match.groups())
-    if not 1 <= k <= len(ex.weights):
-        raise ValueError(f"{weight}: the network has layers 1 to {len(ex.weights)}, not {k}")
-    inputs, units = len(ex.weights[k - 1]), len(ex.weights[k - 1][0])
-    column = ex.convention == "column"
-    rows, cols = (units, inputs) if column else (inputs, units)
-    if not (1 <= r <= rows and 1 <= c <= cols):
-        raise ValueError(f"{weight}: W^{k} has {rows} rows and {cols} columns in the {ex.convention} convention")
-    i, j = (c - 1, r - 1) if column else (r - 1, c - 1)
-    note, depth = Notation(column), len(ex.weights)
-    paired = ex.loss_entry and ex.loss_entry.spec.paired.get(ex.activations[-1])
-    return _chain_line(
-        note,
-        k,
-        i,
-        j,
-        get_activation(ex.activations[k - 1]),
-        k == depth and paired is not None,
-        d.values,
-        _output_gradient(ex, d.values) if k == depth else None,
-    )
-
-
-def _chain_line(note: Notation, k, i, j, activation, through_logits, values, output_gradient) -> Line:
-    """dL/dw^k as named factors and their values: dL/da^k_j * da^k_j/dn^k_j * dn^k_j/dw, or
-    dL/dn^k_j * dn^k_j/dw where the output is paired with the loss or the activation is a
-    vector one (softmax)."""
-    w = note.weight(k, i, j)
-    unit = j + 1
-    dn_dw = (
-        f"dn^{k}_{unit}/d{w.name}",
-        rf"\frac{{\partial n^{{{k}}}_{{{unit}}}}}{{\partial {note.latex[w]}}}",
-        values[f"a^{k - 1}"][i],
-    )
-    if through_logits or not activation.is_elementwise:
-        factors = [
-            (f"dL/dn^{k}_{unit}", rf"\frac{{\partial L}}{{\partial n^{{{k}}}_{{{unit}}}}}", values[f"s^{k}"][j]),
-            dn_dw,
-        ]
-    else:
-        dL_da = output_gradient[j] if output_gradient is not None else values[f"dL/da^{k}"][j]
-        factors = [
-            (f"dL/da^{k}_{unit}", rf"\frac{{\partial L}}{{\partial a^{{{k}}}_{{{unit}}}}}", dL_da),
-            (
-                f"da^{k}_{unit}/dn^{k}_{unit}",
-                rf"\frac{{\partial a^{{{k}}}_{{{unit}}}}}{{\partial n^{{{k}}}_{{{unit}}}}}",
-                symbolic.derivative(activation, values[f"n^{k}"][j]),
-            ),
-            dn_dw,
-        ]
-    numbers = [number_text(sp.sympify(v))[0] for _, _, v in factors]
-    product = sp.Mul(*[sp.sympify(v) for _, _, v in factors])
-    return Line(
-        (f"dL/d{w.name}", " * ".join(t for t, _, _ in factors), "".join(f"({t})" for t in numbers)),
-        (
-            rf"\frac{{\partial L}}{{\partial {note.latex[w]}}}",
-            r" \cdot ".join(t for _, t, _ in factors),
-            "".join(rf"\left({latex_number(t)}\right)" for t in numbers),
-        ),
-        product,
-    )

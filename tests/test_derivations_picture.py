@@ -150,3 +150,49 @@ def test_cli_draws_and_replays_the_published_examples(capsys):
     assert main(["derive", "negnevitsky_xor", "--steps", "3"]) == 0
     out = capsys.readouterr().out
     assert "L after step 3" in out and "theta^1 after 3 steps" in out
+
+
+def _png_texts(ex, tmp_path, monkeypatch) -> list[str]:
+    """The texts drawn on the PNG (its labels and its title), read from the figure as it is saved."""
+    import funcmlp.io.plots
+
+    seen = []
+    real = funcmlp.io.plots.save_figure
+
+    def keep(fig, path):
+        seen.extend(t.get_text() for ax in fig.axes for t in [*ax.texts, ax.title])
+        return real(fig, path)
+
+    monkeypatch.setattr(funcmlp.io.plots, "save_figure", keep)
+    plot_network(ex, run(ex), str(tmp_path / "net.png"))
+    return seen
+
+
+def test_pictures_mark_the_parameters_a_spec_keeps_fixed(tmp_path, monkeypatch):
+    """Mazur (2015) keeps his biases: their edges are dotted and marked fixed, and the PNG shows no
+    update for them; his weights are updated, w5 = 0.4 -> 0.35891648 as his text prints (4 digits here)."""
+    from dataclasses import replace
+
+    ex = replace(read_spec(seed_spec_path("mazur_2015")), steps=1, printed={})  # the first step only: quick
+    text = mermaid(ex, run(ex))
+    assert 'bias1 -.->|"b<sup>2</sup><sub>1</sub> = 0.6 (fixed)"| u2_1' in text
+    assert 'u1_1 -->|"w<sup>2</sup><sub>1,1</sub> = 0.4"| u2_1' in text
+    assert len(re.findall(r"-\.->", text)) == 4 and len(re.findall(r" -->\|", text)) == 8
+    texts = _png_texts(ex, tmp_path, monkeypatch)
+    assert "b: 0.35 (fixed)" in texts and "b: 0.6 (fixed)" in texts and "0.4 → 0.3589" in texts
+
+
+def test_pictures_say_which_example_of_an_online_batch_they_show(tmp_path, monkeypatch):
+    ex = read_spec(
+        {
+            "activations": ["identity"],
+            "loss": "half_sse",
+            "learning_rate": "0.1",
+            "update": "online",
+            "x": [[1], [2]],
+            "y": [[0], [1]],
+            "layers": [{"W": [[3]], "b": [0]}],
+        }
+    )
+    assert 'subgraph layer0["input: example 1 of 2 (online: one step per example)"]' in mermaid(ex, run(ex))
+    assert "input: example 1 of 2 (online: one step per example)" in _png_texts(ex, tmp_path, monkeypatch)

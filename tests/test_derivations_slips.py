@@ -97,3 +97,64 @@ def test_what_no_slip_explains_stays_unexplained_with_a_note():
     assert any("none of the slips tried reproduces it (a flipped sign, a factor 2" in n for n in d.notes)
     few = from_spec({**BASE, "printed": {"L": "0.3"}})  # 2 L = 0.25 would agree with 0.3: too few digits to tell
     assert [e.slip for e in few.errata] == ["unexplained"] and any("too few digits (1)" in n for n in few.notes)
+
+
+ONE_UNIT = {"activations": ["identity"], "loss": "half_sse", "layers": [{"W": [["1"]], "b": ["0"]}]}
+
+
+def _slips(spec: dict) -> dict:
+    """{step: the slip named for its printed number} of a spec whose every printed number is wrong."""
+    d = from_spec(spec)
+    assert len(d.errata) == len(spec["printed"]), [str(e) for e in d.errata]
+    return {e.step: e.slip for e in d.errata}
+
+
+def test_a_batchs_gradients_summed_instead_of_averaged():
+    """x = 1, 2, 3, y = 0, w = 1, b = 0, eta = 1/2: a = x, the mean loss 1/2 (1 + 4 + 9)/3 = 7/3 (summed: 7),
+    dL/dw = (1 + 4 + 9)/3 = 14/3 (summed: 14), w new = 1 - 7/3 = -4/3 (summed: 1 - 7 = -6)."""
+    found = _slips(
+        {
+            **ONE_UNIT,
+            "learning_rate": "0.5",
+            "x": [["1"], ["2"], ["3"]],
+            "y": [["0"], ["0"], ["0"]],
+            "printed": {"L": ["7.00"], "dL/dW^1": ["14.0"], "W^1 new": ["-6.00"]},
+        }
+    )
+    assert found["L"] == "found: the 3 examples' losses summed, not averaged gives 7"
+    assert found["dL/dW^1"] == "found: the 3 examples' gradients summed, not averaged gives 14"
+    assert found["W^1 new"] == "found: a step on the 3 examples' summed gradients, not their mean gives -6"
+
+
+def test_online_steps_taken_for_a_batch_step_and_the_other_way_round():
+    """x = 1, 2, y = 0, w = 1, b = 0. Online, eta = 1/4: after x = 1, a = 1, w = 3/4, b = -1/4; after x = 2,
+    a = 3/2 - 1/4 = 5/4, w = 3/4 - (1/4)(5/4)(2) = 1/8. One batch step, eta = 1/5: dL/dw = (1 + 4)/2 = 5/2,
+    w = 1 - 1/2 = 1/2, where online's first step (x = 1) gives w = 1 - 1/5 = 4/5."""
+    data = {**ONE_UNIT, "x": [["1"], ["2"]], "y": [["0"], ["0"]]}
+    found = _slips({**data, "learning_rate": "0.25", "printed": {"W^1 new": ["0.125"]}})
+    assert (
+        found["W^1 new"] == "found: one step per example (online) instead of one step on the batch's mean gives 0.125"
+    )
+    found = _slips({**data, "learning_rate": "0.2", "update": "online", "printed": {"W^1 new": ["0.500"]}})
+    assert (
+        found["W^1 new"] == "found: one step on the mean of all the examples instead of the first example's gives 0.5"
+    )
+
+
+def test_the_l2_term_left_out():
+    """x = 1, y = 0, w = 1, b = 0, eta = 1/2, l2 = 1/10: dL/dw = a x + l2 w = 1.1, w new = 1 - 0.55 = 0.45;
+    without the L2 term dL/dw = 1 and w new = 1/2."""
+    found = _slips(
+        {
+            **ONE_UNIT,
+            "learning_rate": "0.5",
+            "l2": "0.1",
+            "x": ["1"],
+            "y": ["0"],
+            "printed": {"dL/dW^1": ["1.00"], "W^1 new": ["0.500"]},
+        }
+    )
+    assert found == {
+        "dL/dW^1": "found: the L2 term left out of the gradients gives 1",
+        "W^1 new": "found: the L2 term left out of the gradients gives 0.5",
+    }

@@ -15,7 +15,7 @@ from sympy.parsing.sympy_parser import convert_xor, implicit_multiplication, par
 
 from derivations.render import render
 from derivations.replay import from_spec
-from derivations.spec import SEED_EXAMPLES, seed_spec_path
+from derivations.spec import SEED_EXAMPLES, read_spec, seed_spec_path
 
 MAZUR = {
     "title": "Mazur's step-by-step backpropagation example",
@@ -315,3 +315,30 @@ def test_text_as_a_textbook_writes_it():
     assert "L = (y_1 - a^2_1)^2/2 + (y_2 - a^2_2)^2/2 = (0.01 - 0.751365070)^2/2 + (0.99 - 0.772928465)^2/2" in text
     latex = render(from_spec(MAZUR), "latex")
     assert r"\[ L = 1/2 \sum_j (y_j - a^{2}_j)^2 \approx 0.298371109 \]" in latex
+
+
+def test_chain_rule_of_a_bias_and_of_a_threshold():
+    """One identity unit, w = 3, x = 2, y = 1, half SSE: n = 3*2 + 0.5 = 6.5, dL/da = a - y = 5.5,
+    so dL/db = 5.5 * 1 * 1 = 5.5. With a threshold theta = 0.5 instead (n = 3*2 - 0.5 = 5.5,
+    dL/da = 4.5), dL/dtheta = 4.5 * 1 * (-1) = -4.5. A bias where the file gives thresholds, a
+    layer without biases and a unit out of range are refused naming the way."""
+    from derivations.factors import chain_rule
+    from derivations.replay import run
+
+    one = {"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.1", "x": ["2"], "y": ["1"]}
+    ex = read_spec({**one, "layers": [{"W": [["3"]], "b": ["0.5"]}]})
+    line = chain_rule(run(ex), ex, "b^1_1")
+    assert line.text() == "dL/db^1_1 = dL/da^1_1 * da^1_1/dn^1_1 * dn^1_1/db^1_1 = (5.5)(1)(1) = 5.5"
+    assert line.value == sp.Rational(11, 2)
+    ex = read_spec({**one, "layers": [{"W": [["3"]], "theta": ["0.5"]}]})
+    line = chain_rule(run(ex), ex, "theta^1_{1}")
+    assert line.text() == "dL/dtheta^1_1 = dL/da^1_1 * da^1_1/dn^1_1 * dn^1_1/dtheta^1_1 = (4.5)(1)(-1) = -4.5"
+    assert line.value == sp.Rational(-9, 2)
+    assert r"\frac{\partial L}{\partial \theta^{1}_{1}}" in line.latex()
+    for spec, name, match in [
+        (ex, "b^1_1", "layer 1 has thresholds in the spec file; name it theta^1_1"),
+        (read_spec({**one, "layers": [{"W": [["3"]]}]}), "b^1_1", "layer 1 has no biases"),
+        (ex, "theta^1_2", "layer 1 has units 1 to 1"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(match)):
+            chain_rule(run(spec), spec, name)

@@ -132,3 +132,17 @@ def test_seed_004_minibatch_and_formulas():
     formulas = build("seed004_formulas")
     assert any(e.where == "RMSprop" for e in formulas.errata)
     assert any("equal: True" in n for n in formulas.notes)  # AdaGrad's two forms agree
+
+
+def test_text_writes_a_column_conventions_vectors_as_columns():
+    """Hagan et al. ch. 11 (column convention): n^1 = W^1 a^0 + b^1 = (-0.27 - 0.48, -0.41 - 0.13)
+    = (-0.75, -0.54), a column, written as a transposed row; the 1 x 2 matrix W^2 stays a row.
+    CS231n's neuron (row convention): its input x = (-1, -2) is a row."""
+    hagan = render(build("hagan_ch11"), "text").splitlines()
+    n1 = hagan.index("n^1                    = W^1 a^0 + b^1")
+    assert hagan[n1 + 1].split() == ["exact", "[-3/4,", "-27/50]^T"]
+    assert hagan[n1 + 2].split() == ["decimal", "[-0.75,", "-0.54]^T"]
+    w2 = hagan.index("W^2 new                = W^2 - eta dL/dW^2")
+    assert not hagan[w2 + 2].endswith("^T")
+    cs231n = render(build("cs231n_sigmoid"), "text").splitlines()
+    assert cs231n[cs231n.index("a^0                    = x") + 2].split() == ["decimal", "[-1,", "-2]"]

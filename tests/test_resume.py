@@ -108,10 +108,11 @@ def _train(out, *extra):
     ], environ
 
 
-@pytest.mark.parametrize("precision", [[], ["--float64"]], ids=["float32", "float64"])
+@pytest.mark.parametrize("precision", [["--float64"]], ids=["float64"])
 def test_a_run_killed_at_any_moment_resumes_to_the_same_params(tmp_path, precision):
     """SIGKILL (no chance to save) at a random moment after the first checkpoint; --resume goes on
-    from the last one and ends with the params of a run that was never killed, bit for bit."""
+    from the last one and ends with the params of a run that was never killed, bit for bit. (float32's
+    bitwise resume is the Ctrl-C test's: what a kill adds, no save at all, does not depend on the dtype.)"""
     command, environ = _train(tmp_path / "straight", *precision)
     assert subprocess.run(command, env=environ, capture_output=True, timeout=300).returncode == 0
     command, environ = _train(tmp_path / "killed", *precision)

@@ -49,9 +49,10 @@ def add_parser(sub) -> None:
     )
     derive.add_argument(
         "--chain",
-        metavar="WEIGHT",
+        metavar="PARAMETER",
         help="a network example: the chain-rule factors of one dL/dw, e.g. w^2_{1,3} "
-        "(row 1, column 3 of W^2 as the file writes it); networks of up to 20 weights get every dL/dw factored anyway",
+        "(row 1, column 3 of W^2 as the file writes it), a bias b^1_2 or a threshold theta^1_2; networks of up to "
+        "20 weights get every dL/dw factored anyway",
     )
     derive.add_argument(
         "--plot",
@@ -159,7 +160,7 @@ def _network(args) -> int:
     example = read_spec(source, steps=args.steps)
     derivation = replay(example)
     if args.chain:
-        from derivations.textbook import chain_rule
+        from derivations.factors import chain_rule
 
         line = chain_rule(derivation, example, args.chain)
         derivation.add(line.text_parts[0], f"chain rule: {line.text_parts[1]}", [line.value])
