@@ -27,6 +27,7 @@ from funcmlp.core.initializers import get_initializer
 from funcmlp.core.model import MLP, Trace
 from funcmlp.core.params import Layer, params_from_arrays, to_column_convention
 from funcmlp.evaluation import Evaluation, accuracy, decision_threshold, evaluate, predict
+from funcmlp.function_check import FunctionCheckReport, check_function
 from funcmlp.gradcheck import GradCheckReport, check_gradients, finite_difference_grad
 from funcmlp.gradients import Backprop, autodiff_grad, backprop, objective
 from funcmlp.io.model_file import load_checkpoint, save_checkpoint
@@ -52,6 +53,7 @@ __all__ = [
     "Backprop",
     "EpochState",
     "Evaluation",
+    "FunctionCheckReport",
     "GradCheckReport",
     "History",
     "LOSSES",
@@ -68,6 +70,7 @@ __all__ = [
     "autodiff_grad",
     "backprop",
     "backward",
+    "check_function",
     "check_gradients",
     "decision_threshold",
     "evaluate",

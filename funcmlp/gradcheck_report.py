@@ -111,29 +111,51 @@ class GradCheckReport(NamedTuple):
         return "\n".join(lines)
 
 
-def compare(layer: int, name: str, value: np.ndarray, reference: np.ndarray, label: str, mask=None) -> ErrorRow:
+class Errors(NamedTuple):
+    """How far ``value`` is from ``reference`` over the entries compared: the worst absolute error,
+    it relative to the largest reference entry, the worst entry's index, the count compared, and
+    the first NaN/inf entry (in ``value`` or the reference, ``nonfinite``: then both errors are inf)."""
+
+    abs_error: float
+    rel_error: float
+    worst_index: tuple
+    compared: int
+    nonfinite: str = ""
+
+
+def errors(value: np.ndarray, reference: np.ndarray, label: str, mask=None, checked: str = "manual") -> Errors:
+    """:class:`Errors` of ``value`` against ``reference`` (named ``label``) where ``mask`` holds.
+
+    Example:
+        >>> errors(np.array([1.0, 2.5]), np.array([1.0, 2.0]), "finite differences")
+        Errors(abs_error=0.5, rel_error=0.25, worst_index=(1,), compared=2, nonfinite='')
+    """
     mask = np.ones(value.shape, bool) if mask is None else mask
     compared = int(mask.sum())
-    for what, array in (("manual", value), (label, reference)):
+    for what, array in ((checked, value), (label, reference)):
         bad = mask & ~np.isfinite(array)
         if bad.any():
             index = tuple(int(i) for i in np.argwhere(bad)[0])
-            return ErrorRow(
-                layer,
-                name,
-                tuple(value.shape),
-                label,
-                float("inf"),
-                float("inf"),
-                index,
-                compared,
-                f"{what} is {array[index]} (not finite)",
-            )
+            return Errors(float("inf"), float("inf"), index, compared, f"{what} is {array[index]} (not finite)")
     diff = np.where(mask, np.abs(value - reference), 0.0)
     reference = np.where(mask, reference, 0.0)
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
     abs_error = float(diff.max()) if diff.size else 0.0
     scale = max(float(np.abs(reference).max()) if reference.size else 0.0, np.finfo(np.float64).tiny)
+    return Errors(abs_error, abs_error / scale, tuple(int(i) for i in worst), compared)
+
+
+def compare(layer: int, name: str, value: np.ndarray, reference: np.ndarray, label: str, mask=None) -> ErrorRow:
+    """One parameter array's :class:`ErrorRow`: the manual gradient against ``reference``."""
+    found = errors(value, reference, label, mask)
     return ErrorRow(
-        layer, name, tuple(value.shape), label, abs_error, abs_error / scale, tuple(int(i) for i in worst), compared
+        layer,
+        name,
+        tuple(value.shape),
+        label,
+        found.abs_error,
+        found.rel_error,
+        found.worst_index,
+        found.compared,
+        found.nonfinite,
     )

@@ -24,6 +24,7 @@ LAYERS = {
     "funcmlp.evaluation": 4,
     "funcmlp.gradcheck": 4,
     "funcmlp.gradcheck_report": 4,
+    "funcmlp.function_check": 4,
     "funcmlp.training": 5,
     "funcmlp.tasks": 5,
     "funcmlp.io": 6,  # files hold a training state: io reads training's History
