@@ -54,7 +54,7 @@ def chain_rule(d, ex, weight: str) -> Line:
     """
     weight = weight.strip()
     match = re.fullmatch(r"w\^(\d+)_\{(\d+),(\d+)\}", weight)
-    bias = re.fullmatch(r"(b|theta)\^(\d+)_\{?(\d+)\}?", weight)
+    bias = re.fullmatch(r"(b|theta)\^(\d+)_(?:\{(\d+)\}|(\d+))", weight)
     if not match and not bias:
         raise ValueError(
             f"a weight is named w^k_{{r,c}} (layer k, row r and column c of W^k as the spec file writes it), a bias "
@@ -78,7 +78,7 @@ def chain_rule(d, ex, weight: str) -> Line:
         i, j = (c - 1, r - 1) if column else (r - 1, c - 1)
         parameter, dn_dp = note.weight(k, i, j), d.values[f"a^{k - 1}"][i]
     else:
-        j = int(bias.group(3)) - 1
+        j = int(bias.group(3) or bias.group(4)) - 1
         parameter, dn_dp = _bias(ex, k, j, bias.group(1), note, weight, units)
     paired = ex.loss_entry and ex.loss_entry.spec.paired.get(ex.activations[-1])
     return chain_line(

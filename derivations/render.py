@@ -46,7 +46,7 @@ def render(d, fmt: str = "text", *, standalone: bool = False) -> str:
     compiles with pdflatex)."""
     if fmt == "text":
         lines = [d.title, "=" * len(d.title)]
-        column = getattr(d, "column", False)
+        column = getattr(d, "column", False)  # the contract: anything with title, steps, errata and notes
         for s in d.steps:
             lines.append(f"{s.name:<22} = {s.formula}")
             lines.append(f"{'':<22}   exact   {_shaped(s, exact, column)}")

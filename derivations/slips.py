@@ -125,10 +125,11 @@ def _candidates(ex: WorkedExample, d: Derivation, erratum) -> list:
     ]
     examples = len(ex.x) if ex.update == "batch" else 1
     if examples > 1 and (step == "L" or step.startswith("dL/d")):
+        penalty = _penalty(ex, d, step, index)  # the L2 term is added once, to the sum as to the mean
         out.append(
             (
                 f"the {examples} examples' {'losses' if step == 'L' else 'gradients'} summed, not averaged",
-                examples * exact,
+                examples * (exact - penalty) + penalty,
             )
         )
     shape = shapes.get(step, ())
@@ -145,10 +146,21 @@ def _candidates(ex: WorkedExample, d: Derivation, erratum) -> list:
                 ("the learning rate not applied", old - g),
             ]
             if examples > 1:
-                out.append(
-                    (f"a step on the {examples} examples' summed gradients, not their mean", old - eta * examples * g)
-                )
+                penalty = _penalty(ex, d, "dL/d" + step[:-4], index)
+                summed = examples * (g - penalty) + penalty
+                out.append((f"a step on the {examples} examples' summed gradients, not their mean", old - eta * summed))
     return out
+
+
+def _penalty(ex: WorkedExample, d: Derivation, step: str, index: int):
+    """The L2 term in entry ``index`` of ``step`` (``L``: l2/2 sum w^2; ``dL/dW^k``: l2 w), 0 without L2."""
+    if ex.l2 is None:
+        return 0
+    if step == "L":
+        return ex.l2 / 2 * sum(w**2 for W in ex.weights for row in W for w in row)
+    if step.startswith("dL/dW^"):
+        return ex.l2 * _old_value(ex, d, step[4:] + " new", index)
+    return 0
 
 
 def _old_value(ex: WorkedExample, d: Derivation, step: str, index: int):
@@ -184,11 +196,8 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
                 "significant digits"
             )
             continue
-        found = None
-        for slip, value in _candidates(ex, d, e):
-            if agrees(e.printed, value):
-                found = (slip, value)
-                break
+        matches = [(slip, value) for slip, value in _candidates(ex, d, e) if agrees(e.printed, value)]
+        found = (" or ".join(dict.fromkeys(slip for slip, _ in matches)), matches[0][1]) if matches else None  # ties
         if found is None:
             for label, variant in variants.items():
                 if e.step.startswith("L after step ") and not (batch and variant.update == "batch"):
@@ -226,7 +235,7 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
 def _variants(plain: WorkedExample) -> dict:
     """{slip: the example computed with it}, for the slips that change the computation of the step
     (a batch example taken ``update = "online"`` stands for its whole pass of one step per example)."""
-    variants = {}
+    variants = {}  # (a flag in the name: WorkedExample has no field for "replay the whole online pass")
     if any(plain.biases):
         toggled = tuple(frozenset(names ^ {"b"}) for names in (plain.fixed or (frozenset(),) * len(plain.weights)))
         kept = any("b" in names for names in (plain.fixed or ()))

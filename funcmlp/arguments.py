@@ -70,7 +70,8 @@ def check_number(
     """``value`` as a float if it is a finite real number within the bounds given (``above`` and
     ``below`` exclude the bound, ``at_least`` and ``at_most`` include it); a ``ValueError`` naming
     ``name``, the range and the value otherwise (``example``: a good value, shown as the fix), a
-    ``TypeError`` for what is not a real number.
+    ``TypeError`` for what is not a real number (a bool is not one; a 0-d integer or float array,
+    such as ``jnp.float32(1e-3)``, is).
 
     Example:
         >>> check_number(0.9, "momentum", at_least=0, below=1)
@@ -84,8 +85,14 @@ def check_number(
         ...
         ValueError: learning_rate must be a finite number above 0, got 0; e.g. 1e-3
     """
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+    if getattr(value, "shape", None) == () and np.dtype(getattr(value, "dtype", object)).kind in "iuf":
+        value = value.item() if hasattr(value, "item") else float(value)  # a 0-d array: jnp.float32(1e-3)
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r:.40}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int beyond float's range
+        finite = False
     bounds = [
         (word, bound, passes(value, bound))
         for word, bound, passes in (
@@ -97,7 +104,8 @@ def check_number(
         if bound is not None
     ]
     given = [f"{word} {bound:g}" for word, bound, _ in bounds]
-    if not (math.isfinite(value) and all(ok for _, _, ok in bounds)):
+    if not (finite and all(ok for _, _, ok in bounds)):
         fix = f"; e.g. {example}" if example else ""
-        raise ValueError(f"{name} must be a finite number{' ' if given else ''}{' '.join(given)}, got {value}{fix}")
+        shown = str(value) if len(str(value)) <= 40 else f"{str(value)[:20]}... ({len(str(value))} digits)"
+        raise ValueError(f"{name} must be a finite number{' ' if given else ''}{' '.join(given)}, got {shown}{fix}")
     return float(value)

@@ -33,9 +33,8 @@ from funcmlp.registry.losses import get_loss
 
 
 def _check_eps(eps) -> float:
-    scalar = isinstance(eps, (np.ndarray, jax.Array)) and np.ndim(eps) == 0  # jnp.float64(1e-6) is an array
     return check_number(
-        float(eps) if scalar else eps,
+        eps,
         "the finite-difference step eps",
         above=0,
         example="1e-6, which suits float64 (error ~ eps^2 + 1e-16 / eps)",
@@ -198,7 +197,8 @@ def check_gradients(
     Args:
         mlp, params, x, y, loss, reduction: as for :func:`funcmlp.backprop`.
         finite_differences: also compare with central differences.
-        eps: finite-difference step, a finite number above 0 (``ValueError`` otherwise).
+        eps: finite-difference step, a finite number above 0 (``ValueError`` otherwise; a
+            ``TypeError`` for what is not a number).
         max_fd_entries: perturb at most this many parameter entries, chosen at random with
             ``key`` (each costs two forward passes); ``None`` for all.
         key: ``jax.random`` key for that choice (default ``key(0)``).

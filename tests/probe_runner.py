@@ -26,6 +26,10 @@ def _child(case: dict, out: str, err: str) -> None:
     """In the forked process: limits, folder, output files, then ``main``; never returns."""
     code = 70
     try:
+        for fd, path in ((1, out), (2, err)):  # first: whatever fails below is written there
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(handle, fd)
+            os.close(handle)
         memory, seconds = case["memory"], case["seconds"]
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
@@ -33,10 +37,6 @@ def _child(case: dict, out: str, err: str) -> None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (case["file_size"], case["file_size"]))
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
         os.chdir(case["cwd"])
-        for fd, path in ((1, out), (2, err)):
-            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            os.dup2(handle, fd)
-            os.close(handle)
         from funcmlp.cli import main
 
         code = main(case["argv"])
@@ -67,8 +67,11 @@ def run_case(case: dict, scratch: str) -> dict:
     report = {"status": os.waitstatus_to_exitcode(status), "seconds": time.monotonic() - start}
     report.update(killed=killed, peak_rss_mb=usage.ru_maxrss / 1024)
     for name, path in (("stdout", out), ("stderr", err)):
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            report[name] = handle.read()
+        if os.path.exists(path):  # a child that failed before it opened them left none
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                report[name] = handle.read()
+        else:
+            report[name] = ""
     return report
 
 

@@ -19,11 +19,12 @@ import shutil
 import signal
 import sys
 import time
+import traceback
 
 
-def _write_forever(folder: str, first: int, ready: int) -> None:
+def _write_forever(folder: str, first: int, ready: int, parent: int) -> None:
     """In the forked writer: save epoch after epoch, from ``first``; one byte on ``ready`` after
-    each of the first two saves."""
+    each of the first two saves; it ends when its ``parent`` is gone (a test stopped by a timeout)."""
     import jax
     import numpy as np
     import optax
@@ -52,6 +53,8 @@ def _write_forever(folder: str, first: int, ready: int) -> None:
         if epoch < first + 2:
             os.write(ready, b"r")
         time.sleep(time.monotonic() - started)  # the run ended; another --resume comes as long after
+        if os.getppid() != parent:
+            return
 
 
 def main(folder: str, kills: str, seed: str) -> None:
@@ -64,7 +67,7 @@ def main(folder: str, kills: str, seed: str) -> None:
     import funcmlp.io.run_lock
     import funcmlp.io.training_state  # noqa: F401
 
-    rng = random.Random(int(seed))
+    rng, parent = random.Random(int(seed)), os.getpid()
     os.makedirs(folder, exist_ok=True)
     for kill in range(int(kills)):
         read, write = os.pipe()
@@ -73,8 +76,11 @@ def main(folder: str, kills: str, seed: str) -> None:
         if pid == 0:
             os.close(read)
             try:
-                _write_forever(folder, 1 + 100 * kill, write)
+                _write_forever(folder, 1 + 100 * kill, write, parent)
+            except BaseException:
+                traceback.print_exc()  # the test shows it: the writer ended before it saved twice
             finally:
+                sys.stderr.flush()
                 os._exit(70)
         os.close(write)
         marks = []

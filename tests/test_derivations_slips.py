@@ -158,3 +158,50 @@ def test_the_l2_term_left_out():
         "dL/dW^1": "found: the L2 term left out of the gradients gives 1",
         "W^1 new": "found: the L2 term left out of the gradients gives 0.5",
     }
+
+
+def test_a_batch_of_two_summed_is_also_an_extra_factor_2_and_both_are_named():
+    """x = 1, 2, y = 0, w = 1, b = 0: dL/dw = (1 + 4)/2 = 5/2; summed 5, which is also 2 x 5/2."""
+    found = _slips(
+        {
+            **ONE_UNIT,
+            "learning_rate": "0.1",
+            "x": [["1"], ["2"]],
+            "y": [["0"], ["0"]],
+            "printed": {"dL/dW^1": ["5.00"]},
+        }
+    )
+    assert found["dL/dW^1"] == (
+        "found: an extra factor 2 (the 1/2 of the loss left out) or the 2 examples' gradients summed, not averaged "
+        "gives 5"
+    )
+
+
+def test_a_summed_batch_with_l2_adds_the_l2_term_once():
+    """x = 1, 2, 3, y = 0, w = 1, b = 0, l2 = 1/10: dL/dw = 14/3 + 1/10; summed as a text sums it,
+    14 + 1/10 = 14.1 (not 3 (14/3 + 1/10) = 14.3); the mean loss 7/3 + 1/20, summed 7 + 1/20 = 7.05."""
+    found = _slips(
+        {
+            **ONE_UNIT,
+            "learning_rate": "0.5",
+            "l2": "0.1",
+            "x": [["1"], ["2"], ["3"]],
+            "y": [["0"], ["0"], ["0"]],
+            "printed": {"dL/dW^1": ["14.1"], "L": ["7.05"]},
+        }
+    )
+    assert found == {
+        "dL/dW^1": "found: the 3 examples' gradients summed, not averaged gives 14.1",
+        "L": "found: the 3 examples' losses summed, not averaged gives 7.05",
+    }
+    d = from_spec(
+        {
+            **ONE_UNIT,
+            "learning_rate": "0.5",
+            "l2": "0.1",
+            "x": [["1"], ["2"], ["3"]],
+            "y": [["0"], ["0"], ["0"]],
+            "printed": {"dL/dW^1": ["14.3"]},
+        }
+    )
+    assert d.errata[0].slip == "unexplained"  # 3 x (14/3 + 1/10): the L2 term taken three times is no slip named

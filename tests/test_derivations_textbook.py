@@ -339,6 +339,7 @@ def test_chain_rule_of_a_bias_and_of_a_threshold():
         (ex, "b^1_1", "layer 1 has thresholds in the spec file; name it theta^1_1"),
         (read_spec({**one, "layers": [{"W": [["3"]]}]}), "b^1_1", "layer 1 has no biases"),
         (ex, "theta^1_2", "layer 1 has units 1 to 1"),
+        (ex, "theta^1_{1", "a weight is named w^k_{r,c}"),
     ]:
         with pytest.raises(ValueError, match=re.escape(match)):
             chain_rule(run(spec), spec, name)

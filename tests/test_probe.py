@@ -1,6 +1,6 @@
 """Issue 22, item 8: the probe suite. Each case the probe of the command line found (a careless or
 hostile user's input) runs in its own process (tests/probe_runner.py forks one per case) under
-``resource.setrlimit`` limits: 3 GiB of address space, 60 s of CPU and of wall time, and, for the
+``resource.setrlimit`` limits: 4 GiB of address space, 60 s of CPU and of wall time, and, for the
 full-disk case, a file-size limit. Each must end in exit 2 with one line on stderr, ``funcmlp:
 error: ...`` naming what was wrong, within its limits, and leave every file
 of its folder as it was (contents, kinds, links, the device node and the FIFO: nothing replaced,
@@ -95,7 +95,7 @@ def _another_run_there(folder, base):
 def _another_runs_state(folder, base):
     mine = _copy(base, "run", folder)
     shutil.copy(os.path.join(base, "other", "training_state.npz"), os.path.join(mine, "training_state.npz"))
-    return [*XOR[:-2], "--resume", mine, "--epochs", "4"]
+    return [*XOR, "--resume", mine, "--epochs", "4"]
 
 
 def _corrupt_manifest(folder, base):
@@ -192,7 +192,7 @@ def _free_port():
 def _alone(process_id):
     def make(folder, base):
         return [
-            *XOR[:-2],
+            *XOR,
             "--out",
             os.path.join(folder, "run"),
             "--coordinator",
@@ -228,14 +228,19 @@ def _too_wide_inputs(folder, base):
     return ["predict", os.path.join(base, "run"), "--data-path", path, "--out", os.path.join(folder, "p.csv")]
 
 
-def _small_idx_images(folder, base):
-    """IDX images of 10 x 10 pixels for a model of MNIST's 28 x 28 (was numpy's "cannot reshape")."""
-    import struct
+def _idx_images(rows, cols):
+    """IDX images of rows x cols pixels for a model of MNIST's 28 x 28 (10 x 10 was numpy's "cannot
+    reshape"; 16 x 49 has MNIST's 784 pixels, in another shape)."""
 
-    path = os.path.join(folder, "images-idx3-ubyte")
-    with open(path, "wb") as handle:
-        handle.write(bytes([0, 0, 8, 3]) + struct.pack(">3I", 2, 10, 10) + bytes(200))
-    return ["predict", os.path.join(base, "mnist"), "--data-path", path, "--out", os.path.join(folder, "p.csv")]
+    def make(folder, base):
+        import struct
+
+        path = os.path.join(folder, "images-idx3-ubyte")
+        with open(path, "wb") as handle:
+            handle.write(bytes([0, 0, 8, 3]) + struct.pack(">3I", 2, rows, cols) + bytes(2 * rows * cols))
+        return ["predict", os.path.join(base, "mnist"), "--data-path", path, "--out", os.path.join(folder, "p.csv")]
+
+    return make
 
 
 def _full_disk(folder, base):
@@ -297,7 +302,10 @@ CASES = [
     ),
     Case("a non-UTF-8 CSV", _not_utf8_csv, ("test.csv: not a text CSV file", "UTF-8 text")),
     Case("inputs of another width", _too_wide_inputs, ("x.npy", "5"), never=("reshape",)),
-    Case("IDX images of 10 x 10", _small_idx_images, ("shape (2, 10, 10), expected (N, 28, 28)",), never=("reshape",)),
+    Case(
+        "IDX images of 10 x 10", _idx_images(10, 10), ("shape (2, 10, 10), expected (N, 28, 28)",), never=("reshape",)
+    ),
+    Case("IDX images of 16 x 49", _idx_images(16, 49), ("shape (2, 16, 49), expected (N, 28, 28)",)),
     Case(
         "a full disk",
         _full_disk,
@@ -357,7 +365,7 @@ def test_every_probe_case_ends_in_one_line_and_exit_2_within_its_limits_and_dama
                 "id": case.id,
                 "argv": argv,
                 "cwd": str(folder),
-                "memory": 3 * GiB,
+                "memory": 4 * GiB,
                 "seconds": 60,
                 "file_size": case.file_size,
             }
@@ -366,7 +374,8 @@ def test_every_probe_case_ends_in_one_line_and_exit_2_within_its_limits_and_dama
     with open(tmp_path / "cases.json", "w") as handle:
         json.dump(made, handle)
     results_path = tmp_path / "scratch" / "results.json"
-    subprocess.run([sys.executable, RUNNER, str(tmp_path / "cases.json"), str(results_path)], check=True, timeout=900)
+    runner = [sys.executable, RUNNER, str(tmp_path / "cases.json"), str(results_path)]
+    subprocess.run(runner, check=True, timeout=60 * len(made) + 120)  # each case's own limit, and the runner's start
     with open(results_path) as handle:
         results = json.load(handle)
     failures = []

@@ -229,3 +229,25 @@ def test_a_model_copied_out_of_its_run_folder_is_read_on_its_own(model_run, tmp_
     shutil.copy(run / "model.npz", tmp_path / "mine.npz")
     assert main(["evaluate", str(tmp_path / "mine.npz")]) == 0
     assert main(["predict", str(tmp_path / "mine.npz"), "--data-path", str(x), "--out", str(tmp_path / "p.csv")]) == 0
+
+
+def test_a_lock_released_removes_the_folders_it_made_while_they_are_empty(tmp_path):
+    """A run refused after its lock (a memory estimate, a missing peer) leaves no trace: the folders the lock
+    created go with it, innermost first, until one holds something; a folder that was there stays."""
+    lock_folder(tmp_path / "a" / ".." / "b" / "c", "--out").release()  # normalised: no "a" made on the way
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    lock = lock_folder(tmp_path / "new" / "run", "--out")
+    (tmp_path / "new" / "kept.txt").write_text("the user's")
+    lock.release()
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["kept.txt"]  # run/ removed, new/ not empty
+
+
+def test_a_write_refused_by_the_system_keeps_its_kind_of_error(tmp_path, monkeypatch):
+    def denied(handle):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(files_module.os, "fsync", denied)
+    with pytest.raises(PermissionError, match=r"^\S+p\.csv could not be written \(Permission denied\); the file there"):
+        with atomic_write(tmp_path / "p.csv") as handle:
+            handle.write("x")
+    assert list(tmp_path.iterdir()) == []

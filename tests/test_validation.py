@@ -300,3 +300,28 @@ def test_each_non_finite_optimizer_schedule_or_initializer_number_is_named(build
     accepted and showed up later as a diverged run blamed on the learning rate)."""
     with pytest.raises(ValueError, match=re.escape(message)):
         build()
+
+
+def test_check_number_takes_real_numbers_and_0_d_arrays_and_names_the_rest():
+    from funcmlp.arguments import check_number
+
+    for good in (0.5, 1, np.float32(0.5), np.int64(1), jnp.float32(0.5), np.array(0.25), jnp.array(2)):
+        assert check_number(good, "rate", above=0) == float(good)
+    for bad, error, match in [
+        (True, TypeError, "rate must be a number, got bool True"),
+        (np.bool_(True), TypeError, "rate must be a number, got bool"),
+        (np.array(True), TypeError, "rate must be a number"),
+        ("0.5", TypeError, "rate must be a number, got str '0.5'"),
+        (jnp.ones(2), TypeError, "rate must be a number"),
+        (10**400, ValueError, r"rate must be a finite number above 0, got 10000000000000000000\.\.\. \(401 digits\)"),
+        (float("inf"), ValueError, "rate must be a finite number above 0, got inf"),
+        (-(10**400), ValueError, "rate must be a finite number above 0"),
+    ]:
+        with pytest.raises(error, match=match):
+            check_number(bad, "rate", above=0)
+    assert check_number(1.0, "b1", at_least=0, below=1.5) == 1.0
+    with pytest.raises(ValueError, match=r"momentum must be a finite number from 0 below 1, got 1$"):
+        check_number(1, "momentum", at_least=0, below=1)
+    with pytest.raises(ValueError, match=r"decay must be a finite number up to 1, got 1\.5; e\.g\. 0\.9$"):
+        check_number(1.5, "decay", at_most=1, example="0.9")
+    assert make_schedule("constant", jnp.float32(1e-3), total_steps=1)(0) == pytest.approx(1e-3)  # as before

@@ -72,7 +72,7 @@ def _inputs(path: str, trained_on, features: int):
             pixels = load_kaggle_csv(path, labelled=False)[0]
         else:
             images = read_idx(path)
-            if images.ndim != 3 or images.shape[1] * images.shape[2] != PIXELS:
+            if images.shape[1:] != (28, 28):
                 raise ValueError(
                     f"{path}: IDX images of shape {images.shape}, expected (N, 28, 28) as MNIST's; give MNIST's "
                     "image file (e.g. t10k-images-idx3-ubyte), or a .npy of the inputs"

@@ -129,10 +129,10 @@ def atomic_write(path, mode: str = "w", *, newline=None):
             errno.EDQUOT: "free some space or write elsewhere",
             errno.EFBIG: "it is larger than this process may write (ulimit -f); raise the limit or write elsewhere",
         }.get(error.errno, "check the folder, or write elsewhere")
-        refused = OSError(
+        refused = type(error)(
             f"{os.fspath(path)} could not be written ({error.strerror or error}); the file there is unchanged: {way}"
         )
-        refused.errno = error.errno  # str(refused) is the line alone, without "[Errno N]"
+        refused.errno = error.errno  # the same kind of OSError; str(refused) is the line alone, without "[Errno N]"
         raise refused from None
     finally:
         if os.path.lexists(tmp):

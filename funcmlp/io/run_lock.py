@@ -83,8 +83,8 @@ def _read(handle: int) -> str:
 def lock_folder(folder, option: str = "--out") -> FolderLock:
     """Lock ``folder`` (created if missing) for one run; a ``ValueError`` naming the holder if
     another process holds it. Removes the temporary files of writers that no longer run."""
-    folder = os.fspath(folder)
-    made, missing = [], os.path.abspath(folder)
+    folder = os.path.abspath(os.fspath(folder))  # "a/../b" would make a, which the lock could not find again
+    made, missing = [], folder
     while not os.path.lexists(missing):
         made.append(missing)
         missing = os.path.dirname(missing)

@@ -123,7 +123,7 @@ def make_optimizer(
     if given(learning_rate):
         check_number(learning_rate, "learning_rate", above=0, example="1e-3 (or a schedule)")
     for option, value in (("momentum", momentum), ("decay", decay), ("b1", b1), ("b2", b2)):
-        if given(value):  # 1 would never forget (momentum), never update (decay) or divide by 0 (Adam's b1, b2)
+        if given(value):  # 1: a momentum never forgetting, an RMSprop average stuck at 0, Adam's bias correction / 0
             check_number(value, option, at_least=0, below=1)
     if given(weight_decay):
         check_number(weight_decay, "weight_decay", at_least=0)
