@@ -17,9 +17,10 @@ layers before their own (a test walks the imports):
 5. ``textbook`` (entry-by-entry lines)
 6. ``spec`` (a checked worked example), ``picture`` (Mermaid, PNG)
 7. ``iterate`` (many steps, fast), ``layout`` (a step's quantities as named steps in the file's layout)
-8. ``slips`` (the slips texts make, tried on each erratum)
-9. ``replay`` (a spec through the engine), 10. ``worked`` (the seeds' and the literature's examples),
-   11. ``catalogue`` (what ``funcmlp derive`` names)
+8. ``variants`` (an example replayed with a slip in its computation)
+9. ``slips`` (the slips texts make, tried on each erratum)
+10. ``replay`` (a spec through the engine), 11. ``worked`` (the seeds' and the literature's examples),
+   12. ``catalogue`` (what ``funcmlp derive`` names)
 """
 
 LAYERS = (
@@ -30,6 +31,7 @@ LAYERS = (
     ("textbook",),
     ("spec", "picture"),
     ("iterate", "layout"),
+    ("variants",),
     ("slips",),
     ("replay",),
     ("worked",),

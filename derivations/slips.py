@@ -5,7 +5,7 @@ one that reproduces the printed number, or say that none does.
 Contract: a checked example and its replayed derivation in; each unexplained
 :class:`~derivations.derivation.Erratum` gets the slip found (``"found: ..."`` with the value the
 slip gives) or stays ``"unexplained"`` with a note naming the slips tried. Every value tried is computed by the
-engine (a variant of its step where the slip changes the computation), laid out by
+engine (a variant of its step where the slip changes the computation: :mod:`derivations.variants`), laid out by
 :mod:`derivations.layout`; the match is :func:`~derivations.derivation.agrees`.
 
 The slips, in the order tried: a flipped sign; a missing or extra factor 2 (the 1/2 of the
@@ -25,10 +25,10 @@ import sympy as sp
 
 from derivations import engine
 from derivations.derivation import Derivation, agrees
-from derivations.iterate import iterate
-from derivations.layout import WORKED, record, resolve_printed
+from derivations.layout import WORKED, resolve_printed
 from derivations.numbers import number_text
 from derivations.spec import WorkedExample
+from derivations.variants import losses_after, reproduce, updated_next_step, variants
 
 TRIED = (
     "a flipped sign",
@@ -57,61 +57,6 @@ def _significant(printed: str) -> int:
 
 def _number(value) -> str:
     return number_text(sp.sympify(value))[0]
-
-
-def updated_next_step(ex: WorkedExample, layers, changes=None, alg: engine.Algebra = engine.SYMPY) -> engine.Pass:
-    """The slip of computing layer k's sensitivities with the already updated ``W^{k+1}`` (one
-    example, plain gradient descent): the engine's formulas, layer by layer from the output, each
-    layer updated before the sensitivity is carried back through it."""
-    net, x, y = ex.network(layers), ex.x[0], ex.y[0]
-    ns, outputs = engine.forward(alg, net, x)
-    loss, s_out = engine.loss_terms(alg, net.loss, net.activations[-1], ns[-1], y, outputs[-1])
-    depth, result = len(net.layers), engine.Pass(loss=loss)
-    s, new_layers = {depth: s_out}, list(net.layers)
-    for k in range(depth, 0, -1):
-        W, b = net.layers[k - 1]
-        kept = ex.fixed[k - 1] if ex.fixed else ()
-        dW = engine.weight_gradient(alg, s[k], outputs[k - 1])
-        new_W = (
-            W
-            if "W" in kept
-            else [
-                [engine.update(alg, w, ex.learning_rate, g)[0] for w, g in zip(row, grow, strict=True)]
-                for row, grow in zip(W, dW, strict=True)
-            ]
-        )
-        new_b = (
-            b
-            if b is None or "b" in kept
-            else [engine.update(alg, v, ex.learning_rate, g)[0] for v, g in zip(b, s[k], strict=True)]
-        )
-        new_layers[k - 1] = (new_W, new_b)
-        result.dW[k], result.db[k] = dW, None if b is None else list(s[k])
-        if k > 1:
-            result.g[k - 1] = [alg.settle(engine.upstream(alg, new_W, s[k]))]
-            s[k - 1] = alg.settle(engine.sensitivity(alg, net.activations[k - 2], ns[k - 2], result.g[k - 1][0]))
-    result.n = {k: [ns[k - 1]] for k in range(1, depth + 1)}
-    result.a = {k: [outputs[k]] for k in range(depth + 1)}
-    result.s = {k: [s[k]] for k in s}
-    result.new_layers, result.changes = tuple(new_layers), None
-    return result
-
-
-def _variant_values(ex: WorkedExample, result: engine.Pass) -> dict:
-    d = Derivation(ex.name, ex.title)
-    record(d, ex, result)
-    return d.values
-
-
-def _losses_after(ex: WorkedExample, rule, steps: set) -> dict:
-    """{t: the loss after step t} for the steps asked, under the step ``rule``."""
-    if not steps:
-        return {}
-    options = {"rule": rule} if rule else {}
-    losses, _ = iterate(
-        ex, tuple(zip(ex.weights, ex.biases, strict=True)), max(steps), start=0, keep=lambda t: t in steps, **options
-    )
-    return losses
 
 
 def _candidates(ex: WorkedExample, d: Derivation, erratum) -> list:
@@ -187,7 +132,7 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
     plain = replace(ex, printed={}, steps=1)
     one_example = len(ex.x) == 1 and ex.momentum is None and ex.l2 is None and ex.learning_rate is not None
     batch = ex.update == "batch"  # losses after N steps are replayed for batch steps; online passes get the rest
-    variants = _variants(plain)
+    changed = variants(plain)
     for e in open_errata:
         if _significant(e.printed) < MIN_DIGITS:
             d.notes.append(
@@ -199,14 +144,14 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
         matches = [(slip, value) for slip, value in _candidates(ex, d, e) if agrees(e.printed, value)]
         found = (" or ".join(dict.fromkeys(slip for slip, _ in matches)), matches[0][1]) if matches else None  # ties
         if found is None:
-            for label, variant in variants.items():
+            for label, variant in changed.items():
                 if e.step.startswith("L after step ") and not (batch and variant.update == "batch"):
                     continue  # a loss after N steps is replayed for batch steps only
-                found = _try(e, label, variant, losses_asked, None, len(d.values.get(e.step, ()))) or found
+                found = reproduce(e, label, variant, losses_asked, None, len(d.values.get(e.step, ()))) or found
                 if found:
                     break
         if found is None and one_example:
-            found = _try(
+            found = reproduce(
                 e,
                 "hidden sensitivities computed with the already updated weights of the next layer",
                 plain,
@@ -217,7 +162,7 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
             found = _rounded_carried_on(ex, d, e)
         if found is None and e.step.startswith("L after step ") and batch:
             t = int(e.step.rsplit(" ", 1)[1])
-            near = _losses_after(plain, None, {t - 1, t + 1} - {0})
+            near = losses_after(plain, None, {t - 1, t + 1} - {0})
             for other, value in sorted(near.items()):
                 if agrees(e.printed, value):
                     found = (f"one step {'early' if other < t else 'late'}: the loss after step {other}", value)
@@ -230,74 +175,6 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
                 + ", ".join(TRIED)
                 + ")"
             )
-
-
-def _variants(plain: WorkedExample) -> dict:
-    """{slip: the example computed with it}, for the slips that change the computation of the step
-    (a batch example taken ``update = "online"`` stands for its whole pass of one step per example)."""
-    variants = {}  # (a flag in the name: WorkedExample has no field for "replay the whole online pass")
-    if any(plain.biases):
-        toggled = tuple(frozenset(names ^ {"b"}) for names in (plain.fixed or (frozenset(),) * len(plain.weights)))
-        kept = any("b" in names for names in (plain.fixed or ()))
-        variants["biases updated (the rule keeps them)" if kept else "biases not updated"] = replace(
-            plain, fixed=toggled
-        )
-    if plain.l2 is not None:
-        variants["the L2 term left out of the gradients"] = replace(plain, l2=None)
-    if len(plain.x) > 1 and plain.learning_rate is not None:
-        if plain.update == "batch":
-            variants["one step per example (online) instead of one step on the batch's mean"] = replace(
-                plain, update="online", name=_WHOLE_PASS
-            )
-        else:
-            variants["one step on the mean of all the examples instead of the first example's"] = replace(
-                plain, update="batch"
-            )
-    return variants
-
-
-_WHOLE_PASS = "(a batch taken online: its whole pass)"
-
-
-def _first_step_values(ex: WorkedExample) -> dict:
-    """The values of the first step as the replay shows it (momentum, L2, fixed parameters; an
-    online example's first step is its first example's), or for :data:`_WHOLE_PASS` the first
-    example's step with the parameters after one step per example, in order."""
-    online = ex.update == "online" and len(ex.x) > 1
-    first = replace(ex, x=ex.x[:1], y=ex.y[:1]) if online else ex
-    options = {"alg": WORKED, "fixed": ex.fixed, "momentum": ex.momentum, "l2": ex.l2}
-    result = engine.run_step(first.network(), first.x, first.y, ex.learning_rate, **options)
-    if ex.name == _WHOLE_PASS:
-        for e in range(1, len(ex.x)):
-            result = engine.run_step(
-                ex.network(result.new_layers),
-                ex.x[e : e + 1],
-                ex.y[e : e + 1],
-                ex.learning_rate,
-                previous=result.changes,
-                **options,
-            )
-        return {key: value for key, value in _variant_values(first, result).items() if key.endswith(" new")}
-    return _variant_values(first, result)
-
-
-def _try(e, label: str, variant: WorkedExample, losses_asked: set, engine_step, size: int = 0) -> tuple | None:
-    """The erratum's step under a variant of the computation, or None where it does not reproduce the
-    number (or where the variant's step has another number of entries than the ``size`` shown)."""
-    if e.step.startswith("L after step "):
-        t = int(e.step.rsplit(" ", 1)[1])
-        rule = (lambda ex, layers, changes: engine_step(ex, layers, changes)) if engine_step else None
-        value = _losses_after(variant, rule, {t}).get(t)
-    else:
-        if engine_step:
-            values = _variant_values(
-                variant, engine_step(variant, tuple(zip(variant.weights, variant.biases, strict=True)), None, WORKED)
-            )
-        else:
-            values = _first_step_values(variant)
-        same = e.step in values and (not size or len(values[e.step]) == size)
-        value = values[e.step][e.index] if same and e.index < len(values[e.step]) else None
-    return (label, value) if value is not None and agrees(e.printed, value) else None
 
 
 def _rounded_carried_on(ex: WorkedExample, d: Derivation, e) -> tuple | None:

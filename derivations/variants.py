@@ -1,0 +1,143 @@
+"""The computations behind the slips that change a step rather than a number: a worked example
+replayed with biases updated or kept, without its L2 term, online instead of batch (or the
+other way round), or with hidden sensitivities computed from the already updated weights of
+the next layer; and the value such a variant gives for a printed step.
+
+Contract: a checked example (``WorkedExample``) in, the variant's values by step name out,
+computed by the engine as the replay computes the example (momentum, L2, fixed parameters, the
+first online step) and laid out by :mod:`derivations.layout`. :mod:`derivations.slips` decides
+which slip a printed number shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from derivations import engine
+from derivations.derivation import Derivation, agrees
+from derivations.iterate import iterate
+from derivations.layout import WORKED, record
+from derivations.spec import WorkedExample
+
+
+def updated_next_step(ex: WorkedExample, layers, changes=None, alg: engine.Algebra = engine.SYMPY) -> engine.Pass:
+    """The slip of computing layer k's sensitivities with the already updated ``W^{k+1}`` (one
+    example, plain gradient descent): the engine's formulas, layer by layer from the output, each
+    layer updated before the sensitivity is carried back through it."""
+    net, x, y = ex.network(layers), ex.x[0], ex.y[0]
+    ns, outputs = engine.forward(alg, net, x)
+    loss, s_out = engine.loss_terms(alg, net.loss, net.activations[-1], ns[-1], y, outputs[-1])
+    depth, result = len(net.layers), engine.Pass(loss=loss)
+    s, new_layers = {depth: s_out}, list(net.layers)
+    for k in range(depth, 0, -1):
+        W, b = net.layers[k - 1]
+        kept = ex.fixed[k - 1] if ex.fixed else ()
+        dW = engine.weight_gradient(alg, s[k], outputs[k - 1])
+        new_W = (
+            W
+            if "W" in kept
+            else [
+                [engine.update(alg, w, ex.learning_rate, g)[0] for w, g in zip(row, grow, strict=True)]
+                for row, grow in zip(W, dW, strict=True)
+            ]
+        )
+        new_b = (
+            b
+            if b is None or "b" in kept
+            else [engine.update(alg, v, ex.learning_rate, g)[0] for v, g in zip(b, s[k], strict=True)]
+        )
+        new_layers[k - 1] = (new_W, new_b)
+        result.dW[k], result.db[k] = dW, None if b is None else list(s[k])
+        if k > 1:
+            result.g[k - 1] = [alg.settle(engine.upstream(alg, new_W, s[k]))]
+            s[k - 1] = alg.settle(engine.sensitivity(alg, net.activations[k - 2], ns[k - 2], result.g[k - 1][0]))
+    result.n = {k: [ns[k - 1]] for k in range(1, depth + 1)}
+    result.a = {k: [outputs[k]] for k in range(depth + 1)}
+    result.s = {k: [s[k]] for k in s}
+    result.new_layers, result.changes = tuple(new_layers), None
+    return result
+
+
+def variant_values(ex: WorkedExample, result: engine.Pass) -> dict:
+    d = Derivation(ex.name, ex.title)
+    record(d, ex, result)
+    return d.values
+
+
+def losses_after(ex: WorkedExample, rule, steps: set) -> dict:
+    """{t: the loss after step t} for the steps asked, under the step ``rule``."""
+    if not steps:
+        return {}
+    options = {"rule": rule} if rule else {}
+    losses, _ = iterate(
+        ex, tuple(zip(ex.weights, ex.biases, strict=True)), max(steps), start=0, keep=lambda t: t in steps, **options
+    )
+    return losses
+
+
+def variants(plain: WorkedExample) -> dict:
+    """{slip: the example computed with it}, for the slips that change the computation of the step
+    (a batch example taken ``update = "online"`` stands for its whole pass of one step per example)."""
+    variants = {}  # (a flag in the name: WorkedExample has no field for "replay the whole online pass")
+    if any(plain.biases):
+        toggled = tuple(frozenset(names ^ {"b"}) for names in (plain.fixed or (frozenset(),) * len(plain.weights)))
+        kept = any("b" in names for names in (plain.fixed or ()))
+        variants["biases updated (the rule keeps them)" if kept else "biases not updated"] = replace(
+            plain, fixed=toggled
+        )
+    if plain.l2 is not None:
+        variants["the L2 term left out of the gradients"] = replace(plain, l2=None)
+    if len(plain.x) > 1 and plain.learning_rate is not None:
+        if plain.update == "batch":
+            variants["one step per example (online) instead of one step on the batch's mean"] = replace(
+                plain, update="online", name=WHOLE_PASS
+            )
+        else:
+            variants["one step on the mean of all the examples instead of the first example's"] = replace(
+                plain, update="batch"
+            )
+    return variants
+
+
+WHOLE_PASS = "(a batch taken online: its whole pass)"
+
+
+def first_step_values(ex: WorkedExample) -> dict:
+    """The values of the first step as the replay shows it (momentum, L2, fixed parameters; an
+    online example's first step is its first example's), or for :data:`WHOLE_PASS` the first
+    example's step with the parameters after one step per example, in order."""
+    online = ex.update == "online" and len(ex.x) > 1
+    first = replace(ex, x=ex.x[:1], y=ex.y[:1]) if online else ex
+    options = {"alg": WORKED, "fixed": ex.fixed, "momentum": ex.momentum, "l2": ex.l2}
+    result = engine.run_step(first.network(), first.x, first.y, ex.learning_rate, **options)
+    if ex.name == WHOLE_PASS:
+        for e in range(1, len(ex.x)):
+            result = engine.run_step(
+                ex.network(result.new_layers),
+                ex.x[e : e + 1],
+                ex.y[e : e + 1],
+                ex.learning_rate,
+                previous=result.changes,
+                **options,
+            )
+        return {key: value for key, value in variant_values(first, result).items() if key.endswith(" new")}
+    return variant_values(first, result)
+
+
+def reproduce(e, label: str, variant: WorkedExample, losses_asked: set, engine_step, size: int = 0) -> tuple | None:
+    """The erratum's step under a variant of the computation, or None where it does not reproduce the
+    number (or where the variant's step has another number of entries than the ``size`` shown)."""
+    if e.step.startswith("L after step "):
+        t = int(e.step.rsplit(" ", 1)[1])
+        rule = (lambda ex, layers, changes: engine_step(ex, layers, changes)) if engine_step else None
+        value = losses_after(variant, rule, {t}).get(t)
+    else:
+        if engine_step:
+            values = variant_values(
+                variant, engine_step(variant, tuple(zip(variant.weights, variant.biases, strict=True)), None, WORKED)
+            )
+        else:
+            values = first_step_values(variant)
+        same = e.step in values and (not size or len(values[e.step]) == size)
+        value = values[e.step][e.index] if same and e.index < len(values[e.step]) else None
+    return (label, value) if value is not None and agrees(e.printed, value) else None
