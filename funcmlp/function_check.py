@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from funcmlp.arguments import check_key, check_number, check_positive_int
-from funcmlp.gradcheck_report import errors
+from funcmlp.gradcheck_report import errors, verdict
 
 
 class Row(NamedTuple):
@@ -80,9 +80,7 @@ class FunctionCheckReport(NamedTuple):
             key = f"{r.checked} vs {r.reference}"
             worst[key] = max(worst.get(key, 0.0), r.rel_error)
         text = ", ".join(f"{key} {error:.1e}" for key, error in worst.items())
-        problems = self.problems
-        verdict = "PASS" if not problems else "FAIL (" + "; ".join(problems) + ")"
-        return f"function check {verdict}: max relative error {text}"
+        return f"function check {verdict(self.problems)}: max relative error {text}"
 
     def __str__(self) -> str:
         header = f"{'leaf':>16} {'shape':>10} {'checked':>9} {'reference':>18} {'compared':>8} {'max rel err':>12}"
@@ -161,7 +159,7 @@ def check_function(
             )
         argnums = tuple(range(len(args)))
         jax_leaves = jax.tree_util.tree_leaves(jax.grad(f, argnums=argnums, allow_int=True)(*at))
-        own_leaves = None if grad is None else _own_gradient(grad, at, treedef, leaves)
+        own_leaves = None if grad is None else _own_gradient(grad, at, treedef)
         rows, names = [], _leaf_names(args)
         for index, name in enumerate(names):
             if not floating[index]:
@@ -181,7 +179,7 @@ def check_function(
         return FunctionCheckReport(tuple(rows), float(value), rtol_fd, rtol_grad)
 
 
-def _own_gradient(grad, at, treedef, leaves) -> list:
+def _own_gradient(grad, at, treedef) -> list:
     """The leaves of ``grad(*at)``, checked to have the arguments' structure."""
     found = grad(*at)
     if not isinstance(found, tuple) or jax.tree_util.tree_structure(found) != treedef:

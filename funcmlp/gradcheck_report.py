@@ -91,9 +91,7 @@ class GradCheckReport(NamedTuple):
             )
             if self.kink_entries:
                 text += f" ({self.kink_entries} left out: their perturbation crossed a kink)"
-        problems = self.problems
-        verdict = "PASS" if not problems else "FAIL (" + "; ".join(problems) + ")"
-        return f"gradient check {verdict}: {text}"
+        return f"gradient check {verdict(self.problems)}: {text}"
 
     def __str__(self) -> str:
         header = (
@@ -109,6 +107,16 @@ class GradCheckReport(NamedTuple):
             )
         lines.append(self.summary())
         return "\n".join(lines)
+
+
+def verdict(problems: list[str]) -> str:
+    """``PASS``, or ``FAIL (...)`` listing why: the word every check's summary line gives.
+
+    Example:
+        >>> verdict([]), verdict(["the loss is nan"])
+        ('PASS', 'FAIL (the loss is nan)')
+    """
+    return "PASS" if not problems else "FAIL (" + "; ".join(problems) + ")"
 
 
 class Errors(NamedTuple):
