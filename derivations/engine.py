@@ -102,9 +102,7 @@ def loss_terms(alg: Algebra, loss: Loss | None, activation: Activation, n, y, a)
     if paired is not None:
         logits = LOSSES[paired]
         return logits.sympy_value(list(n), list(y)), logits.sympy_gradient(list(n), list(y))
-    return loss.spec.sympy_value(list(a), list(y)), sensitivity(
-        alg, activation, n, loss.spec.sympy_gradient(list(a), list(y))
-    )
+    return loss.sympy_value(list(a), list(y)), sensitivity(alg, activation, n, loss.sympy_gradient(list(a), list(y)))
 
 
 def weight_gradient(alg: Algebra, s, a) -> list:

@@ -32,7 +32,7 @@ def output_gradient(ex, values):
         return None
     if loss is None:  # L = sum of the outputs
         return [sp.Integer(1)] * len(ex.weights[-1][0])
-    return loss.spec.sympy_gradient(list(values[f"a^{len(ex.weights)}"]), list(ex.y[0]))
+    return loss.sympy_gradient(list(values[f"a^{len(ex.weights)}"]), list(ex.y[0]))
 
 
 def chain_rule(d, ex, weight: str) -> Line:

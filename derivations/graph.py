@@ -3,9 +3,10 @@ unique subexpression visited once, each local derivative sympy's (sums, products
 ``sympy.diff`` of each function). What :func:`derivations.chain.check_graph` differentiates the
 composed loss with: it knows nothing of layers, sensitivities or the engine.
 
-Contract: expressions of sympy symbols, numbers, Add/Mul/Pow, Piecewise and one-argument
-functions (log, exp, the activations' sympy Functions of :mod:`derivations.symbolic`) in; mpmath
-numbers out, at mpmath's working precision.
+Contract: expressions of sympy symbols, numbers, Add/Mul/Pow, Piecewise (differentiated
+through the branch taken at the point) and one-argument functions (log, exp, Abs, the
+activations' sympy Functions of :mod:`derivations.symbolic`) in; mpmath numbers out, at
+mpmath's working precision.
 
 Example:
     >>> import mpmath
@@ -118,6 +119,13 @@ def reverse_gradient(expr, params, env) -> list:
         if bar is None or node.is_Atom:
             continue
         args = node.args
+        if isinstance(node, ExprCondPair):  # to the branch's expression; a condition has no derivative
+            adjoint[node.expr] = adjoint.get(node.expr, mpmath.mpf(0)) + bar
+            continue
+        if isinstance(node, sp.Piecewise):  # to the branch taken at this point (kinked losses: Huber, hinge)
+            taken = next(pair for pair in args if value[pair][1])
+            adjoint[taken] = adjoint.get(taken, mpmath.mpf(0)) + bar
+            continue
         if node.is_Add:
             local = [mpmath.mpf(1)] * len(args)
         elif node.is_Mul:

@@ -30,7 +30,7 @@ from derivations.activations import Identity, equal
 from funcmlp.registry.activations import get_activation
 from funcmlp.registry.losses import LOSSES
 
-f = sp.Function("f")
+f = sp.Function("f", real=True)
 GENERIC = engine.Algebra(
     activate=lambda activation, n: [f(v) for v in n], slope=lambda activation, v: sp.Derivative(f(v), v)
 )
@@ -55,12 +55,14 @@ def prove_output_sensitivities(d: int = 3, batch: int = 2) -> list[Identity]:
     a = [f(ni) for ni in n]
     results = []
     for spec in LOSSES.values():
-        closed = engine.sensitivity(
-            GENERIC, get_activation("identity"), n, spec.sympy_gradient(a, y)
-        )  # f, f' from GENERIC
-        derived = [sp.diff(spec.sympy_value(a, y), ni) for ni in n]
+        if spec.sympy_value is None:  # a registered loss without a sympy form: nothing to prove
+            continue
+        # a loss's parameter (Huber's delta) as a positive symbol: one proof for every value
+        parameter = (sp.Symbol(spec.parameter, positive=True),) if spec.parameter else ()
+        closed = engine.sensitivity(GENERIC, get_activation("identity"), n, spec.sympy_gradient(a, y, *parameter))
+        derived = [sp.diff(spec.sympy_value(a, y, *parameter), ni) for ni in n]
         ok = all(sp.simplify(dv - cv) == 0 for dv, cv in zip(derived, closed, strict=True))
-        shown = sp.sstr(spec.sympy_gradient(_vector("a", d), y)[0])
+        shown = sp.sstr(spec.sympy_gradient(_vector("a", d), y, *parameter)[0])
         results.append(
             Identity(
                 f"{spec.name} + elementwise f",

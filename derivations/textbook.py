@@ -117,7 +117,7 @@ def annotate(d, ex):
     paired = loss and loss.spec.paired.get(output.name)
     # in the loss's own terms (a paired loss too: -y log a, not its logits form);
     # loss = "output": the sum of the outputs
-    value = note.add(*A[depth]) if loss is None else loss.spec.sympy_value(A[depth], y)
+    value = note.add(*A[depth]) if loss is None else loss.sympy_value(A[depth], y)
     l2 = None if ex.l2 is None else note.value(symbol("l2", r"\lambda", note.latex), ex.l2)
     if l2 is not None:  # + l2/2 sum of the squared weights
         value = note.add(

@@ -40,7 +40,8 @@ from funcmlp.registry.activations import (
     register_activation,
     unregister_activation,
 )
-from funcmlp.registry.losses import LOSS_NAMES, LOSSES, Loss, LossSpec, get_loss
+from funcmlp.registry.loss_registry import LOSS_NAMES, LOSSES, register_loss, unregister_loss
+from funcmlp.registry.losses import Loss, LossSpec, get_loss
 from funcmlp.training import EpochState, History, TrainConfig, Trainer, TrainingDiverged, train_epochs
 from funcmlp.training.fit import fit
 from funcmlp.training.optimizers import make_optimizer, make_schedule
@@ -86,9 +87,11 @@ __all__ = [
     "params_from_arrays",
     "predict",
     "register_activation",
+    "register_loss",
     "save_checkpoint",
     "to_column_convention",
     "train_epochs",
     "unregister_activation",
+    "unregister_loss",
 ]
 from funcmlp.version import __version__ as __version__

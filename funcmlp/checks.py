@@ -188,13 +188,18 @@ def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
         if not np.isfinite(values).all():
             where = _first_bad(~np.isfinite(values))
             raise ValueError(f"targets must be finite numbers; found {values[where]} at index {where}")
-        outside = (values < 0) | (values > 1)
-        if spec.targets != "real" and outside.any():
+        kind = loss.target_kind
+        outside = np.zeros(values.shape, bool)
+        if kind.low is not None:
+            outside |= values < kind.low
+        if kind.high is not None:
+            outside |= values > kind.high
+        if kind.labels:
+            outside |= (values != 0) & (values != 1)
+        if outside.any():
             where = _first_bad(outside)
-            what = "one-hot, soft or multi-hot rows" if spec.targets == "class" else "probabilities"
             raise ValueError(
-                f"loss {loss.name!r} needs targets in [0, 1] ({what}), found {values[where]:g} at index {where}; "
-                "rescale the targets, or use a regression loss such as 'sse' for other values"
+                f"loss {loss.name!r} needs targets {kind.words}, found {values[where]:g} at index {where}; {kind.fix}"
             )
     return y
 

@@ -56,7 +56,7 @@ def decision_threshold(mlp: MLP, loss=None) -> float:
         (0.0, 0.0)
     """
     output = mlp.activations[-1]
-    if loss is not None and get_loss(loss).spec.takes == "logits":
+    if loss is not None and get_loss(loss).spec.takes in ("logits", "scores"):
         return 0.0
     if output.spec.output_range is not None:
         low, high = output.spec.output_range

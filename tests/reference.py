@@ -5,6 +5,7 @@ activations, losses, model or backprop: a slip there cannot be copied into the r
 import jax
 import jax.numpy as jnp
 import optax
+from jax.scipy.special import xlogy
 
 
 def _sigmoid(n):
@@ -99,6 +100,13 @@ LOSSES = {
     "softmax_cross_entropy": lambda n, a, y: _softmax_cross_entropy(a, y),
     "binary_cross_entropy": lambda n, a, y: jnp.sum(optax.sigmoid_binary_cross_entropy(n, y), axis=-1),
     "cross_entropy": lambda n, a, y: _softmax_cross_entropy(n, y),
+    "huber": lambda n, a, y: jnp.sum(optax.huber_loss(a, y, delta=1.0), axis=-1),
+    "huber(0.5)": lambda n, a, y: jnp.sum(optax.huber_loss(a, y, delta=0.5), axis=-1),
+    "absolute_error": lambda n, a, y: jnp.sum(jnp.abs(a - y), axis=-1),
+    # the negative log-likelihood of y ~ Poisson(rate) at rate = e^a, less log(y!): rate - y log(rate)
+    "poisson": lambda n, a, y: jnp.sum(jnp.exp(a) - xlogy(y, jnp.exp(a)), axis=-1),
+    # labels 0/1 as optax's -1/+1
+    "hinge": lambda n, a, y: jnp.sum(optax.hinge_loss(a, 2 * y - 1), axis=-1),
 }
 
 # the same two on the probabilities themselves, for outputs that are not saturated

@@ -11,7 +11,7 @@ from derivations.network import Network
 from derivations.symbolic import activation_function
 from funcmlp import MLP, autodiff_grad, backprop, params_from_arrays
 from funcmlp.registry.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec
-from funcmlp.registry.losses import LOSS_NAMES
+from funcmlp.registry.losses import LOSS_NAMES, get_loss
 
 SMALL = [
     Network((2, 2, 1), ("sigmoid", "sigmoid"), "sse"),  # seed 002's shape
@@ -26,12 +26,16 @@ SMALL = [
     Network((2, 3, 2), ("elu(0.5)", "sigmoid"), "binary_cross_entropy"),
     Network((2, 3, 3), ("hardlimit", "softmax"), "half_sse"),  # unpaired softmax output: the vector-Jacobian product
     Network((2, 2, 2), ("symmetric_hardlimit", "leaky_relu(0.2)"), "mse"),
+    Network((2, 2, 2), ("tanh", "identity"), "huber(0.5)", batch=2),  # both branches at the random points
+    Network((2, 3, 2), ("relu", "identity"), "absolute_error"),
+    Network((2, 3, 1), ("tanh", "identity"), "poisson", batch=2),
+    Network((2, 3, 2), ("sigmoid", "identity"), "hinge", batch=2),
 ]
 
 
 def test_every_activation_and_every_loss_is_covered():
     assert {act.name for net in SMALL for act in net.resolved} == set(ACTIVATION_NAMES)
-    assert {net.loss for net in SMALL} == set(LOSS_NAMES)
+    assert {get_loss(net.loss).name for net in SMALL} == set(LOSS_NAMES)
 
 
 @pytest.mark.parametrize("net", SMALL, ids=lambda n: f"{n.sizes}-{n.loss}")
@@ -120,6 +124,9 @@ def test_a_wrong_derivative_is_caught_by_every_method(monkeypatch):
         (("softmax", "identity"), "softmax_cross_entropy"),
         (("tanh", "sigmoid"), "binary_cross_entropy"),
         (("elu(0.5)", "identity"), "sigmoid_binary_cross_entropy"),
+        (("tanh", "identity"), "huber(0.5)"),
+        (("relu", "identity"), "absolute_error"),
+        (("softplus", "identity"), "poisson"),
     ],
 )
 def test_sympy_backprop_and_jax_grad_agree_in_float64(activations, loss):

@@ -40,7 +40,7 @@ def test_symbolic_jacobian_matches_jax_jacobian():
     """Lambdify the sympy Jacobian with f = sigmoid and compare with jax.jacfwd of one funcmlp layer step."""
     derived, _, W = jacobian_concrete(3, 2, "row")
     n = [sp.Symbol(f"n_{{{j}}}", real=True) for j in (1, 2, 3)]
-    f = sp.Function("f")
+    f = sp.Function("f", real=True)  # the generic activation of derivations.sensitivities (real: |f| has a derivative)
     concrete = derived.subs({sp.Derivative(f(x), x): sigmoid(x) * (1 - sigmoid(x)) for x in n}).doit()
     values_W = np.array([[0.3, -1.2], [0.5, 0.7], [-0.4, 0.9]])
     values_n = np.array([0.2, -0.6, 1.3])

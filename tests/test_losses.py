@@ -12,7 +12,7 @@ import pytest
 from funcmlp.checks import check_reduction, check_targets, check_weights
 from funcmlp.core.reduction import reduction_weights
 from funcmlp.registry.activations import ACTIVATION_NAMES, Activation
-from funcmlp.registry.losses import LOSS_NAMES, LOSSES, Loss, get_loss
+from funcmlp.registry.losses import LOSS_NAMES, Loss, get_loss
 
 A = jnp.array([[0.2, 0.7, 0.1], [0.6, 0.3, 0.1]])
 Z = jnp.array([[1.5, -0.3, 0.2], [0.0, 2.0, -1.0]])
@@ -28,19 +28,41 @@ REFERENCE = {  # per-example, written without funcmlp
     "softmax_cross_entropy": lambda z, y: optax.softmax_cross_entropy(z, y),
     "binary_cross_entropy": lambda a, y: -jnp.sum(y * jnp.log(a) + (1 - y) * jnp.log(1 - a), axis=-1),
     "cross_entropy": lambda a, y: -jnp.sum(y * jnp.log(a), axis=-1),
+    "huber": lambda a, y: jnp.sum(optax.huber_loss(a, y, delta=1.0), axis=-1),
+    "huber(0.5)": lambda a, y: jnp.sum(optax.huber_loss(a, y, delta=0.5), axis=-1),
+    "absolute_error": lambda a, y: jnp.sum(jnp.abs(a - y), axis=-1),
+    # -log P(y | rate e^a) of the Poisson distribution (jax.scipy.stats), less its constant log(y!)
+    "poisson": lambda a, y: (
+        -jnp.sum(jax.scipy.stats.poisson.logpmf(y, jnp.exp(a)) + jax.scipy.special.gammaln(y + 1), axis=-1)
+    ),
+    "hinge": lambda a, y: jnp.sum(optax.hinge_loss(a, 2 * y - 1), axis=-1),  # optax's labels are -1/+1
 }
 ON_LOGITS = {"sigmoid_binary_cross_entropy", "softmax_cross_entropy"}
+Y_SPREAD = jnp.array([[2.5, -1.0, 0.3], [-3.0, 0.4, 1.9]])  # residuals beyond Huber's delta too
+Y_COUNTS = jnp.array([[0.0, 3.0, 1.0], [2.0, 0.0, 7.0]])
+S = jnp.array([[1.5, -0.3, 0.2], [0.5, 2.0, -1.7]])  # scores: margins on both sides of 1, none at it
+REGRESSION = (A, [Y_ONE_HOT, Y_MULTI_HOT, Y_SPREAD])  # no residual exactly 0 (a kink)
+POINTS = {  # the outputs and the target sets each loss is compared at
+    **{name: (Z if name in ON_LOGITS else A, [Y_ONE_HOT, Y_MULTI_HOT, Y_PARTIAL]) for name in LOSS_NAMES},
+    "huber": REGRESSION,
+    "huber(0.5)": REGRESSION,
+    "absolute_error": REGRESSION,
+    "poisson": (Z, [Y_COUNTS]),
+    "hinge": (S, [Y_ONE_HOT, Y_MULTI_HOT]),
+}
 
 
 def test_every_loss_has_a_reference():
-    assert set(REFERENCE) == set(LOSS_NAMES)
+    assert set(REFERENCE) == {*LOSS_NAMES, "huber(0.5)"} == set(POINTS)
 
 
-@pytest.mark.parametrize("y", [Y_ONE_HOT, Y_MULTI_HOT, Y_PARTIAL], ids=["one_hot", "multi_hot", "partial"])
-@pytest.mark.parametrize("name", LOSS_NAMES)
-def test_value_and_closed_form_gradient_equal_the_reference(name, y):
-    inputs = Z if name in ON_LOGITS else A
-    loss = get_loss(name)
+@pytest.mark.parametrize("target_set", range(3))
+@pytest.mark.parametrize("name", REFERENCE)
+def test_value_and_closed_form_gradient_equal_the_reference(name, target_set):
+    inputs, targets = POINTS[name]
+    if target_set >= len(targets):
+        return
+    y, loss = targets[target_set], get_loss(name)
     np.testing.assert_allclose(loss.per_example(inputs, y), REFERENCE[name](inputs, y), rtol=1e-13)
     expected = jax.grad(lambda a: jnp.sum(REFERENCE[name](a, y)))(inputs)
     np.testing.assert_allclose(loss.gradient(inputs, y), expected, rtol=1e-12, atol=1e-15)
@@ -121,6 +143,10 @@ ACCEPTED_OUTPUTS = {
     "softmax_cross_entropy": set(ACTIVATION_NAMES) - PROBABILITY_OUTPUTS,
     "binary_cross_entropy": {"sigmoid"},
     "cross_entropy": {"softmax"},
+    "huber": set(ACTIVATION_NAMES),
+    "absolute_error": set(ACTIVATION_NAMES),
+    "poisson": set(ACTIVATION_NAMES),
+    "hinge": set(ACTIVATION_NAMES) - PROBABILITY_OUTPUTS,
 }
 
 
@@ -218,32 +244,34 @@ def test_reduction_weights():
 
 
 def test_unknown_loss():
-    with pytest.raises(ValueError, match="unknown loss 'hinge'; expected one of sse"):
-        get_loss("hinge")
+    with pytest.raises(
+        ValueError, match="unknown loss 'cauchy'; expected one of sse.*or add one with funcmlp.register_loss"
+    ):
+        get_loss("cauchy")
 
 
-@pytest.mark.parametrize("name", LOSS_NAMES)
+@pytest.mark.parametrize("name", REFERENCE)
 def test_jax_forms_equal_the_sympy_forms_of_the_same_entry(name):
     """The loss registry walk: each entry's JAX value and closed-form dL/da against its own
-    sympy forms, evaluated in 30 digits, for one-hot, multi-hot and partial targets."""
+    sympy forms (the parameter exact), evaluated in 30 digits, at each loss's target sets."""
     import sympy as sp
 
-    spec = LOSSES[name]
-    inputs = Z if name in ON_LOGITS else A
+    loss = get_loss(name)
+    inputs, targets = POINTS[name]
     a_symbols, y_symbols = sp.symbols("a1:4", real=True), sp.symbols("y1:4", real=True)
-    value = spec.sympy_value(list(a_symbols), list(y_symbols))
-    gradient = spec.sympy_gradient(list(a_symbols), list(y_symbols))
-    for y in (Y_ONE_HOT, Y_MULTI_HOT, Y_PARTIAL):
+    value = loss.sympy_value(list(a_symbols), list(y_symbols))
+    gradient = loss.sympy_gradient(list(a_symbols), list(y_symbols))
+    for y in targets:
         for row in range(2):
             point = {
                 **{s: sp.nsimplify(repr(float(v))) for s, v in zip(a_symbols, np.asarray(inputs[row]), strict=True)},
                 **{s: sp.nsimplify(repr(float(v))) for s, v in zip(y_symbols, np.asarray(y[row]), strict=True)},
             }
-            assert float(spec.value(inputs, y)[row]) == pytest.approx(
+            assert float(loss.per_example(inputs, y)[row]) == pytest.approx(
                 float(sp.N(value.subs(point), 30)), rel=1e-13, abs=1e-15
             )
             exact = [float(sp.N(g.subs(point), 30)) for g in gradient]
-            np.testing.assert_allclose(spec.gradient(inputs, y)[row], exact, rtol=1e-13, atol=1e-15)
+            np.testing.assert_allclose(loss.gradient(inputs, y)[row], exact, rtol=1e-13, atol=1e-15)
 
 
 def test_the_tests_stable_softmax_reference_equals_optax_away_from_saturation():
@@ -260,3 +288,79 @@ def test_the_tests_stable_softmax_reference_equals_optax_away_from_saturation():
             rtol=1e-13,
             atol=1e-16,
         )
+
+
+def test_the_kinks_take_the_stated_gradient():
+    """absolute_error: dL/da = 0 where a = y; hinge: 0 where the margin s a is exactly 1; huber's
+    gradient is continuous at |a - y| = delta (both branches give +-delta there): written by hand."""
+    a, y = jnp.array([[0.5, 2.0, -1.0]]), jnp.array([[0.5, 1.0, 0.0]])
+    assert get_loss("absolute_error").gradient(a, y).tolist() == [[0.0, 1.0, -1.0]]
+    assert float(get_loss("absolute_error").per_example(a, y)[0]) == 2.0
+    scores, labels = jnp.array([[1.0, -1.0, 0.999, 3.0]]), jnp.array([[1.0, 0.0, 1.0, 0.0]])
+    # margins s a = 1, 1, 0.999, -3: loss 0 + 0 + 0.001 + 4
+    assert get_loss("hinge").gradient(scores, labels).tolist() == [[0.0, 0.0, -1.0, 1.0]]
+    assert float(get_loss("hinge").per_example(scores, labels)[0]) == pytest.approx(4.001, rel=1e-14)
+    huber = get_loss("huber(0.5)")
+    edge = jnp.array([[1.5, -0.5, 0.25, 3.0]])  # a - y = 0.5, -0.5, 0.25, 3 for y = 1, 0, 0, 0
+    target = jnp.array([[1.0, 0.0, 0.0, 0.0]])
+    assert huber.gradient(edge, target).tolist() == [[0.5, -0.5, 0.25, 0.5]]
+    # 1/2 0.5^2 twice + 1/2 0.25^2 + 0.5 (3 - 0.25)
+    assert float(huber.per_example(edge, target)[0]) == pytest.approx(0.125 + 0.125 + 0.03125 + 1.375, rel=1e-15)
+
+
+def test_poisson_is_on_the_log_of_the_rate_and_predicts_the_rate():
+    loss = get_loss("poisson")
+    log_rate = jnp.log(jnp.array([[2.0, 0.5]]))
+    # rate 2, y = 3: 2 - 3 log 2; rate 0.5, y = 0: 0.5; gradient rate - y
+    assert float(loss.per_example(log_rate, jnp.array([[3.0, 0.0]]))[0]) == pytest.approx(2.5 - 3 * np.log(2), 1e-14)
+    np.testing.assert_allclose(loss.gradient(log_rate, jnp.array([[3.0, 0.0]])), [[-1.0, 0.5]], rtol=1e-14)
+    np.testing.assert_allclose(loss.mean(log_rate), [[2.0, 0.5]], rtol=1e-14)
+    assert get_loss("sse").mean(log_rate) is log_rate
+
+
+def test_a_loss_parameter_is_parsed_checked_and_round_trips():
+    assert get_loss("huber") == Loss("huber", 1.0) and get_loss(" Huber(0.25) ") == Loss("huber", 0.25)
+    assert str(get_loss("huber(0.25)")) == "huber(0.25)" and str(get_loss("huber(1)")) == "huber"
+    assert get_loss(str(get_loss("huber(0.125)"))) == Loss("huber", 0.125)
+    with pytest.raises(
+        ValueError, match=r"loss 'huber': delta must be a finite number > 0, got 0.0; e.g. 'huber\(1\)'"
+    ):
+        get_loss("huber(0)")
+    with pytest.raises(ValueError, match="delta must be a finite number > 0, got nan"):
+        Loss("huber", float("nan"))
+    with pytest.raises(
+        ValueError, match=r"loss parameter in 'huber\(big\)' is not a number; write e.g. 'huber\(0.5\)'"
+    ):
+        get_loss("huber(big)")
+    with pytest.raises(ValueError, match="loss 'sse' takes no parameter, got 2.0"):
+        get_loss("sse(2)")
+
+
+@pytest.mark.parametrize(
+    "loss, y, match",
+    [
+        (
+            "poisson",
+            [[1.0, -2.0]],
+            r"loss 'poisson' needs targets >= 0 \(counts or rates\), found -2 at index \(0, 1\)",
+        ),
+        ("hinge", [[1.0, 0.5]], r"loss 'hinge' needs targets 0 or 1 \(labels\), found 0.5 .*relabel the two classes"),
+        ("hinge", [[1.0, -1.0]], r"found -1 at index \(0, 1\); relabel the two classes as 0 and 1 \(of -1/\+1"),
+    ],
+)
+def test_targets_of_the_count_and_label_losses_are_checked(loss, y, match):
+    with pytest.raises(ValueError, match=match):
+        check_targets(Loss(loss), jnp.array(y), 1, 2, jnp.float64)
+
+
+def test_hinge_takes_integer_labels_and_thresholds_one_unit_at_0():
+    import funcmlp
+
+    labels = check_targets(Loss("hinge"), jnp.array([1, 0, 1]), 3, 1, jnp.float64)
+    assert labels.tolist() == [[1.0], [0.0], [1.0]]
+    mlp = funcmlp.MLP((2, 1), "identity")
+    assert funcmlp.decision_threshold(mlp, "hinge") == 0.0 and funcmlp.decision_threshold(mlp, "sse") == 0.5
+    with pytest.raises(
+        ValueError, match="loss 'hinge' takes scores .* output activation 'sigmoid' gives probabilities"
+    ):
+        Loss("hinge").check_output(Activation("sigmoid"), 1)

@@ -7,6 +7,7 @@ import jax
 import numpy as np
 import pytest
 from counting import compilations
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_dense_data, estimator_checks_generator
 
 from funcmlp.sklearn import MLPClassifier, MLPRegressor, Perceptron
@@ -327,3 +328,40 @@ def test_the_perceptron_learns_seed_003s_gates_and_pickles():
     corners = np.vstack([X, X + [6, 0], X + [0, 6]])  # one-vs-rest separable: three units, the largest net input wins
     three = Perceptron(random_state=0).fit(corners, [0] * 4 + [1] * 4 + [2] * 4)
     assert three.coef_.shape == (3, 2) and three.score(corners, [0] * 4 + [1] * 4 + [2] * 4) == 1.0
+
+
+def test_regressor_poisson_loss_as_scikit_learn_reports_it():
+    """loss="poisson": predictions are the rate exp(a), loss_ scikit-learn's half Poisson deviance
+    (written here with numpy from the fitted predictions), near scikit-learn's own fit."""
+    from sklearn import neural_network
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = rng.poisson(np.exp(0.5 * X[:, 0] - 0.3 * X[:, 1])).astype(float)
+    options = dict(loss="poisson", hidden_layer_sizes=(16,), max_iter=150, learning_rate_init=0.01, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = MLPRegressor(batch_size=300, dtype="float64", **options).fit(X, y)
+        theirs = neural_network.MLPRegressor(batch_size=300, **options).fit(X, y)
+    assert ours.out_activation_ == theirs.out_activation_ == "exp" and ours.get_params()["loss"] == "poisson"
+    rate = ours.predict(X)
+    assert (rate > 0).all()
+    # one batch per epoch: loss_ is the deviance at the last epoch's starting weights, close to the final one
+    deviance = np.mean(np.where(y > 0, y * np.log(np.where(y > 0, y, 1) / rate), 0) - y + rate)
+    assert ours.loss_ == pytest.approx(deviance, rel=0.02)
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=0.1) and ours.score(X, y) == pytest.approx(
+        theirs.score(X, y), abs=0.1
+    )
+
+
+def test_regressor_takes_funcmlp_regression_losses_and_refuses_the_others():
+    X, y = np.random.default_rng(0).normal(size=(40, 3)), np.linspace(-2, 2, 40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert MLPRegressor(loss="huber(1.35)", max_iter=2).fit(X, y).funcmlp_loss_ == "huber(1.35)"
+    for loss, match in [
+        ("hinge", "loss 'hinge' is a classification loss; MLPRegressor takes regression losses"),
+        ("l1", "loss must be 'squared_error', 'poisson' or a regression loss of funcmlp's registry .* got 'l1'"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            MLPRegressor(loss=loss).fit(X, y)

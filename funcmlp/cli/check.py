@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from funcmlp.cli.common import add_compile_cache_option, int_list, seed, str_list
+from funcmlp.cli.common import add_compile_cache_option, int_list, loss_help, loss_name, seed, str_list
 from funcmlp.io.memory import check_fits, parameter_count
 
 FD_BUDGET = 10**11
@@ -18,8 +18,6 @@ FD_BUDGET = 10**11
 
 
 def add_parser(sub) -> None:
-    from funcmlp import LOSS_NAMES
-
     check = sub.add_parser("check", help="gradient check: manual backprop vs jax.grad vs finite differences (float64)")
     check.add_argument(
         "--sizes", type=int_list, default=[4, 8, 8, 3], help="layer sizes including inputs (default 4,8,8,3)"
@@ -32,7 +30,7 @@ def add_parser(sub) -> None:
     )
     check.add_argument("--output", default="identity", help="output activation (default identity)")
     check.add_argument(
-        "--loss", choices=LOSS_NAMES, default="softmax_cross_entropy", help="loss (default softmax_cross_entropy)"
+        "--loss", type=loss_name, default="softmax_cross_entropy", help=loss_help("default softmax_cross_entropy")
     )
     check.add_argument("--reduction", choices=("mean", "sum"), default="mean")
     check.add_argument("--batch", type=int, default=8, help="examples in the random batch (default 8)")
@@ -86,11 +84,13 @@ def run(args) -> int:
         params = mlp.init(kp, init=args.init, dtype="float64")
         x = jax.random.normal(kx, (args.batch, mlp.sizes[0]), "float64")
         d_out = mlp.sizes[-1]
-        targets = get_loss(args.loss).spec.targets
-        if targets == "class":
+        loss = get_loss(args.loss)
+        if loss.spec.targets == "class":
             y = jax.random.randint(ky, (args.batch,), 0, d_out)
-        elif targets == "probability":
+        elif loss.is_classification:  # probabilities, binary labels: 0 or 1
             y = jax.random.bernoulli(ky, 0.5, (args.batch, d_out)).astype("float64")
+        elif loss.target_kind.low is not None:  # counts, rates
+            y = jax.random.poisson(ky, 3.0, (args.batch, d_out)).astype("float64")
         else:
             y = jax.random.normal(ky, (args.batch, d_out), "float64")
         report = check_gradients(

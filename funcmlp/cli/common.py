@@ -1,8 +1,8 @@
 """Small pieces the commands share: the parser class, option types, checks of output paths.
 
 Example:
-    >>> int_list("64,32"), str_list("tanh, relu"), seed("7")
-    ([64, 32], ['tanh', 'relu'], 7)
+    >>> int_list("64,32"), str_list("tanh, relu"), seed("7"), loss_name("Huber(0.5)")
+    ([64, 32], ['tanh', 'relu'], 7, 'huber(0.5)')
 """
 
 from __future__ import annotations
@@ -41,6 +41,24 @@ def int_list(text: str) -> list[int]:
 def str_list(text: str) -> list[str]:
     """``"tanh, relu"`` -> ``["tanh", "relu"]``."""
     return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def loss_name(text: str) -> str:
+    """--loss: a loss of the registry (registered ones too), ``huber(0.5)`` with its parameter;
+    the name as the run records it."""
+    from funcmlp.registry.losses import get_loss
+
+    try:
+        return str(get_loss(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def loss_help(default: str) -> str:
+    """--loss's help: the registry's names at the time the parser is built, and the default."""
+    from funcmlp.registry.loss_registry import LOSSES
+
+    return f"loss: {', '.join(LOSSES)}; 'huber(0.5)' sets Huber's delta ({default})"
 
 
 def seed(text: str) -> int:

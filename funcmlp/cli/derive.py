@@ -12,11 +12,11 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 
-from funcmlp.cli.common import check_writable_file, int_list, str_list
+from funcmlp.cli.common import check_writable_file, int_list, loss_help, loss_name, str_list
 
 
 def add_parser(sub) -> None:
-    from funcmlp import ACTIVATION_NAMES, LOSS_NAMES
+    from funcmlp import ACTIVATION_NAMES
 
     derive = sub.add_parser(
         "derive",
@@ -69,7 +69,7 @@ def add_parser(sub) -> None:
         help=f"check: one activation for all layers or one per layer ({', '.join(ACTIVATION_NAMES)}; "
         "'leaky_relu(0.2)' sets a parameter)",
     )
-    derive.add_argument("--loss", default="sse", choices=LOSS_NAMES, help="check: the loss (default sse)")
+    derive.add_argument("--loss", default="sse", type=loss_name, help="check: the " + loss_help("default sse"))
     derive.add_argument(
         "--convention",
         choices=("row", "column"),

@@ -18,11 +18,10 @@ Example:
 
 from __future__ import annotations
 
-from funcmlp.cli.common import add_compile_cache_option, seed
+from funcmlp.cli.common import add_compile_cache_option, loss_help, loss_name, seed
 
 
 def add_parser(sub) -> None:
-    from funcmlp import LOSS_NAMES
     from funcmlp.data.datasets import DATASETS
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model on its data set's test split")
@@ -39,7 +38,7 @@ def add_parser(sub) -> None:
         "--data-path",
         help="for mnist: the IDX folder or Kaggle train.csv (needed: a path inside a file is never opened)",
     )
-    evaluate.add_argument("--loss", choices=LOSS_NAMES, help="loss (default: the one it was trained with)")
+    evaluate.add_argument("--loss", type=loss_name, help=loss_help("default: the one it was trained with"))
     evaluate.add_argument("--seed", type=seed, default=None, help="split seed (default: the training seed)")
     add_compile_cache_option(evaluate)
 

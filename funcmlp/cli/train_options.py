@@ -24,7 +24,15 @@ import numpy as np
 
 from funcmlp.arguments import check_number
 from funcmlp.cli import processes
-from funcmlp.cli.common import Parser, add_compile_cache_option, check_writable_folder, int_list, seed
+from funcmlp.cli.common import (
+    Parser,
+    add_compile_cache_option,
+    check_writable_folder,
+    int_list,
+    loss_help,
+    loss_name,
+    seed,
+)
 
 DEFAULTS = dict(
     data="digits",
@@ -52,7 +60,7 @@ SESSION = ("out", "overwrite", "plots", "no_check", "quiet", "no_compile_cache",
 
 def add_arguments(train) -> None:
     """train's options; every run option defaults to None here, so that a given one is known."""
-    from funcmlp import ACTIVATION_NAMES, LOSS_NAMES
+    from funcmlp import ACTIVATION_NAMES
     from funcmlp.data.datasets import DATASETS
     from funcmlp.training.optimizers import OPTIMIZER_NAMES, SCHEDULE_NAMES
 
@@ -66,7 +74,7 @@ def add_arguments(train) -> None:
     add("--hidden", type=int_list, help="hidden layer widths, comma-separated (digits default: 256)")
     add("--activation", help=f"hidden activation: {', '.join(ACTIVATION_NAMES)}; 'leaky_relu(0.2)' sets a parameter")
     add("--output", help="output layer activation (digits default: identity, i.e. logits)")
-    add("--loss", choices=LOSS_NAMES, help="loss (digits default: softmax_cross_entropy)")
+    add("--loss", type=loss_name, help=loss_help("digits default: softmax_cross_entropy"))
     add("--reduction", choices=("mean", "sum"), help="batch reduction of the loss (default: mean)")
     add("--optimizer", choices=OPTIMIZER_NAMES, help="optimizer, via optax (digits default: adamw)")
     add("--lr", type=float, help="(peak) learning rate")

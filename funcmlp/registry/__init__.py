@@ -4,8 +4,9 @@ Contract::
 
     activations.py   ACTIVATIONS (name -> ActivationSpec), Activation (a layer's: name + alpha), get_activation,
                      register_activation / unregister_activation; activation_rules.py holds the built-in entries
-    losses.py        LOSSES (name -> LossSpec), Loss, get_loss; each loss's value, closed-form dL/da, target kind,
-                     the output activations it takes and its paired logits form
+    losses.py        Loss (a name + its parameter), get_loss; loss_registry.py LOSSES (name -> LossSpec),
+                     register_loss / unregister_loss; loss_rules.py the built-in entries (each loss's value,
+                     closed-form dL/da, target kind, the output activations it takes, its paired logits form)
 
 Entries only: no checks of data, no training. Imports nothing of funcmlp's but itself.
 """

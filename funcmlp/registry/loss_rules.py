@@ -1,8 +1,8 @@
 """The built-in losses: each one's JAX and sympy forms, written once, as registry entries.
 
-Contract: :class:`LossSpec` (one loss's definition) and ``BUILTIN`` (the entries
-:mod:`funcmlp.registry.losses` starts from). See :mod:`funcmlp.registry.losses` for what each
-loss computes and accepts.
+Contract: :class:`LossSpec` (one loss's definition), :data:`TARGET_KINDS` (what a loss's
+targets may be) and ``BUILTIN`` (the entries :mod:`funcmlp.registry.losses` starts from). See
+:mod:`funcmlp.registry.losses` for what each loss computes and accepts.
 """
 
 from __future__ import annotations
@@ -19,6 +19,35 @@ from funcmlp.registry.activations import ACTIVATIONS, largest, sp
 Array = jax.Array
 
 
+@dataclass(frozen=True)
+class TargetKind:
+    """What the targets of a loss may be: ``low``/``high`` bounds (``None``: unbounded),
+    ``labels`` (only the values 0 and 1), ``classification`` (accuracy is meaningful);
+    ``words`` and ``fix`` name them and the remedy in an error message."""
+
+    low: float | None
+    high: float | None
+    classification: bool
+    words: str
+    fix: str = ""
+    labels: bool = False
+
+
+_RESCALE = "rescale the targets, or use a regression loss such as 'sse' for other values"
+TARGET_KINDS: dict[str, TargetKind] = {
+    "real": TargetKind(None, None, False, "that are finite numbers"),
+    "nonnegative": TargetKind(
+        0.0, None, False, ">= 0 (counts or rates)", "counts and rates are never negative; for other values use 'sse'"
+    ),
+    "probability": TargetKind(0.0, 1.0, True, "in [0, 1] (probabilities)", _RESCALE),
+    "class": TargetKind(0.0, 1.0, True, "in [0, 1] (one-hot, soft or multi-hot rows)", _RESCALE),
+    "binary": TargetKind(
+        0.0, 1.0, True, "0 or 1 (labels)", "relabel the two classes as 0 and 1 (of -1/+1 labels, -1 becomes 0)", True
+    ),
+}
+"""The target kinds a loss may declare (:attr:`LossSpec.targets`)."""
+
+
 @dataclass(frozen=True, eq=False)
 class LossSpec:
     """One loss's definition: JAX forms for funcmlp, sympy forms for derivations.
@@ -27,15 +56,25 @@ class LossSpec:
         name: registry name.
         value: ``(a, y) -> (batch,)`` per-example loss, JAX.
         gradient: ``(a, y) -> (batch, d)`` closed-form ``dL_i/da_i``, JAX.
-        targets: ``"real"`` (any finite number), ``"probability"`` (in [0, 1]) or
-            ``"class"`` (integer labels, or rows in [0, 1]).
+        targets: a key of :data:`TARGET_KINDS`: ``"real"`` (any finite number),
+            ``"nonnegative"`` (>= 0), ``"probability"`` (in [0, 1]), ``"class"`` (integer labels,
+            or rows in [0, 1]) or ``"binary"`` (0 or 1).
         takes: ``"outputs"`` (any output activation), ``"logits"`` (no probability
-            output), or ``"probabilities"`` (only the output activations in ``paired``).
+            output), ``"scores"`` (margins, unbounded: no probability output either), or
+            ``"probabilities"`` (only the output activations in ``paired``). A one-unit network
+            of a ``logits`` or ``scores`` loss predicts class 1 above 0.
         paired: output activation -> the logits loss this loss equals on ``n^L``; its
             value and closed-form gradient are then evaluated on ``n^L``.
         min_units: fewest output units it makes sense with.
         sympy_value: ``(list of a, list of y) -> sympy expression``.
         sympy_gradient: ``(list of a, list of y) -> list``, the closed form of ``dL/da``.
+        parameter: the name of the loss's parameter (``"delta"`` of Huber), ``None`` for a loss
+            without one; ``value``, ``gradient`` and the sympy forms then take it as a third
+            argument, a number > 0 (a sympy Rational in the sympy forms).
+        default_parameter: its value where a name gives none (``"huber"`` is ``"huber(1)"``).
+        convention: the value of ``dL/da`` chosen where the loss has a kink, in words.
+        mean: ``a -> (batch, d)`` the prediction of the target's value from the outputs (the
+            rate ``exp(a)`` of the Poisson loss on the log of the rate), ``None`` for ``a`` itself.
         description: one line for listings.
     """
 
@@ -43,11 +82,15 @@ class LossSpec:
     value: Callable
     gradient: Callable
     targets: str
-    sympy_value: Callable
-    sympy_gradient: Callable
+    sympy_value: Callable | None
+    sympy_gradient: Callable | None
     takes: str = "outputs"
     paired: dict = field(default_factory=dict)
     min_units: int = 1
+    parameter: str | None = None
+    default_parameter: float | None = None
+    convention: str = ""
+    mean: Callable | None = None
     description: str = ""
 
 
@@ -109,6 +152,32 @@ def _softmax_cross_entropy_gradient(z, y):
     others_p = jnp.sum(jnp.where(top, 0, p), axis=-1, keepdims=True)
     others_y = jnp.sum(jnp.where(top, 0, y), axis=-1, keepdims=True)
     return jnp.where(top, others_y - total * others_p, p * total - y)
+
+
+def _huber(a, y, delta):
+    r = jnp.abs(a - y)
+    return jnp.sum(jnp.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta)), axis=-1)
+
+
+def _sympy_huber(a, y, delta):
+    return sp.Add(
+        *[
+            sp.Piecewise(((aj - yj) ** 2 / 2, sp.Abs(aj - yj) <= delta), (delta * (sp.Abs(aj - yj) - delta / 2), True))
+            for aj, yj in zip(a, y, strict=True)
+        ]
+    )
+
+
+def _sign(y):
+    """The margin's sign s = 2y - 1 of a label y in {0, 1}: -1 or +1."""
+    return 2 * y - 1
+
+
+def _sympy_hinge(a, y):
+    # written as a Piecewise, not Max(0, 1 - s a): sympy.diff of Max gives a Heaviside whose value at 0 is 1/2
+    return sp.Add(
+        *[sp.Piecewise((1 - _sign(yj) * aj, _sign(yj) * aj < 1), (0, True)) for aj, yj in zip(a, y, strict=True)]
+    )
 
 
 BUILTIN = (
@@ -184,5 +253,53 @@ BUILTIN = (
         sympy_value=lambda a, y: -sp.Add(*[yj * sp.log(aj) for aj, yj in zip(a, y, strict=True)]),
         sympy_gradient=lambda a, y: [-yj / aj for aj, yj in zip(a, y, strict=True)],
         description="-sum_j y_j log a_j on a softmax output",
+    ),
+    LossSpec(
+        "huber",
+        _huber,
+        lambda a, y, delta: jnp.clip(a - y, -delta, delta),
+        "real",
+        sympy_value=_sympy_huber,
+        sympy_gradient=lambda a, y, delta: [
+            sp.Piecewise((aj - yj, sp.Abs(aj - yj) <= delta), (delta * sp.sign(aj - yj), True))
+            for aj, yj in zip(a, y, strict=True)
+        ],
+        parameter="delta",
+        default_parameter=1.0,
+        description="sum_j 1/2 r_j^2 where |r_j| <= delta, else delta (|r_j| - delta/2); r = a - y",
+    ),
+    LossSpec(
+        "absolute_error",
+        lambda a, y: jnp.sum(jnp.abs(a - y), axis=-1),
+        lambda a, y: jnp.sign(a - y),
+        "real",
+        sympy_value=lambda a, y: sp.Add(*[sp.Abs(aj - yj) for aj, yj in zip(a, y, strict=True)]),
+        sympy_gradient=lambda a, y: [sp.sign(aj - yj) for aj, yj in zip(a, y, strict=True)],
+        convention="dL/da_j = sign(a_j - y_j), 0 where a_j = y_j (the subgradient of least size)",
+        description="sum_j |a_j - y_j|",
+    ),
+    LossSpec(
+        "poisson",
+        lambda a, y: jnp.sum(jnp.exp(a) - y * a, axis=-1),
+        lambda a, y: jnp.exp(a) - y,
+        "nonnegative",
+        sympy_value=lambda a, y: sp.Add(*[sp.exp(aj) - yj * aj for aj, yj in zip(a, y, strict=True)]),
+        sympy_gradient=lambda a, y: [sp.exp(aj) - yj for aj, yj in zip(a, y, strict=True)],
+        mean=jnp.exp,
+        description="sum_j exp(a_j) - y_j a_j: the Poisson negative log-likelihood of the rate exp(a), "
+        "without the constant log(y_j!)",
+    ),
+    LossSpec(
+        "hinge",
+        lambda a, y: jnp.sum(jnp.maximum(0, 1 - _sign(y) * a), axis=-1),
+        lambda a, y: jnp.where(_sign(y) * a < 1, -_sign(y), 0),
+        "binary",
+        takes="scores",
+        sympy_value=_sympy_hinge,
+        sympy_gradient=lambda a, y: [
+            sp.Piecewise((-_sign(yj), _sign(yj) * aj < 1), (0, True)) for aj, yj in zip(a, y, strict=True)
+        ],
+        convention="dL/da_j = -s_j where the margin s_j a_j < 1, 0 where it is 1 or more (the kink included)",
+        description="sum_j max(0, 1 - s_j a_j) with s_j = 2 y_j - 1 for labels y_j in {0, 1}",
     ),
 )

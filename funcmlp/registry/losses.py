@@ -15,15 +15,29 @@ name                                      per-example loss                      
 ``"softmax_cross_entropy"``               -sum_j y_j log softmax(z)_j (logits)   softmax(z) sum_j y_j - y
 ``"binary_cross_entropy"``                -sum_j y_j log a_j + (1-y_j) log(1-a_j)  (a - y) / (a (1 - a))
 ``"cross_entropy"``                       -sum_j y_j log a_j (probabilities)     -y / a
+``"huber"`` / ``"huber(delta)"``           sum_j 1/2 r_j^2 (|r_j| <= delta),      clip(a - y, -delta, delta)
+                                          else delta (|r_j| - delta/2); r = a - y
+``"absolute_error"``                      sum_j |a_j - y_j|                      sign(a - y) (0 at a = y)
+``"poisson"`` (a = log of the rate)       sum_j exp(a_j) - y_j a_j               exp(a) - y
+``"hinge"`` (labels 0/1, s = 2y - 1)      sum_j max(0, 1 - s_j a_j)              -s where s a < 1, else 0
 ========================================  =====================================  ==========================
 
 ``"mse"`` is the only one that averages over output units: with one output (seed 002's
-network) it is exactly (y - a)^2.
+network) it is exactly (y - a)^2. ``huber`` (default delta 1, optax's) is 1/2 r^2 near 0 and
+linear beyond delta, its gradient continuous. ``absolute_error`` and ``hinge`` have kinks,
+where the gradient takes 0 (a = y; the margin s a exactly 1). ``poisson`` takes the log of the
+rate (an identity output): the negative log-likelihood of y ~ Poisson(exp(a)) without its
+constant log(y!), on targets >= 0; the prediction is the rate exp(a) (:meth:`Loss.mean`).
+``hinge`` takes labels 0 and 1 as the margins' signs -1 and +1, on scores (a one-unit network
+predicts class 1 above 0). :func:`funcmlp.register_loss` adds losses of one's own.
 
 What is accepted (checked eagerly at every entry point, see :meth:`Loss.check_output` and
 :func:`funcmlp.checks.check_targets`):
 
-* regression losses (``sse``, ``half_sse``, ``mse``): any output activation, any finite targets;
+* regression losses (``sse``, ``half_sse``, ``mse``, ``huber``, ``absolute_error``): any output
+  activation, any finite targets; ``poisson`` any output activation, targets >= 0;
+* ``hinge``: any output activation but ``softmax`` and ``sigmoid`` (scores, not probabilities),
+  targets 0 or 1;
 * logits losses (``softmax_cross_entropy``, ``sigmoid_binary_cross_entropy``): any output
   activation except the probability outputs ``softmax`` and ``sigmoid`` (they would be
   applied twice); targets in [0, 1];
@@ -50,55 +64,115 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import jax
 
-from funcmlp.registry.activations import Activation
-from funcmlp.registry.loss_rules import BUILTIN, LossSpec
+from funcmlp.registry.activations import Activation, sp
+from funcmlp.registry.loss_registry import LOSS_NAMES, LOSSES
+from funcmlp.registry.loss_rules import TARGET_KINDS, LossSpec, TargetKind
 
 Array = jax.Array
-__all__ = ["LOSSES", "LOSS_NAMES", "Loss", "LossSpec", "get_loss"]
-
-
-LOSSES: dict[str, LossSpec] = {spec.name: spec for spec in BUILTIN}
-"""The registry: name -> :class:`LossSpec`."""
-
-LOSS_NAMES: tuple[str, ...] = tuple(LOSSES)
+__all__ = ["LOSSES", "LOSS_NAMES", "TARGET_KINDS", "Loss", "LossSpec", "TargetKind", "get_loss"]
 
 
 @dataclass(frozen=True)
 class Loss:
-    """A named loss: per-example value and its closed-form gradient with respect to ``a``.
+    """A named loss (with its parameter, for ``huber``): per-example value and its closed-form
+    gradient with respect to ``a``.
+
+    Frozen and hashable, so a :class:`~funcmlp.TrainConfig` holding it is static under ``jit``.
 
     Example:
         >>> import jax.numpy as jnp
         >>> Loss("half_sse").per_example(jnp.array([[1.0, 3.0]]), jnp.array([[0.0, 1.0]])).tolist()
         [2.5]
+        >>> str(Loss("huber", 0.5)), Loss("huber").parameter
+        ('huber(0.5)', 1.0)
     """
 
     name: str
+    parameter: float | None = None
+    spec: LossSpec | None = field(default=None, repr=False)
 
     def __post_init__(self):
-        if self.name not in LOSSES:
-            raise ValueError(f"unknown loss {self.name!r}; expected one of {', '.join(LOSSES)}")
+        if self.spec is None:
+            if self.name not in LOSSES:
+                raise ValueError(
+                    f"unknown loss {self.name!r}; expected one of {', '.join(LOSSES)}, "
+                    "or add one with funcmlp.register_loss"
+                )
+            # the entry itself, compared by identity: re-registering a name makes a new loss
+            # (jit caches keyed by an old one are not reused)
+            object.__setattr__(self, "spec", LOSSES[self.name])
+        elif self.spec.name != self.name:
+            raise ValueError(f"loss {self.name!r} given the spec of {self.spec.name!r}")
+        wanted = self.spec.parameter
+        if wanted is None and self.parameter is not None:
+            raise ValueError(f"loss {self.name!r} takes no parameter, got {self.parameter!r}")
+        if wanted is not None:
+            value = self.spec.default_parameter if self.parameter is None else self.parameter
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+                raise ValueError(
+                    f"loss {self.name!r}: {wanted} must be a finite number > 0, got {value!r}; "
+                    f"e.g. '{self.name}({self.spec.default_parameter:g})'"
+                )
+            object.__setattr__(self, "parameter", float(value))
 
     @property
-    def spec(self) -> LossSpec:
-        return LOSSES[self.name]
+    def _arguments(self) -> tuple:
+        return () if self.parameter is None else (self.parameter,)
+
+    @property
+    def target_kind(self) -> TargetKind:
+        """What the targets may be (:data:`TARGET_KINDS`)."""
+        return TARGET_KINDS[self.spec.targets]
 
     @property
     def is_classification(self) -> bool:
-        """Targets are classes or probabilities (accuracy is meaningful)."""
-        return self.spec.targets != "real"
+        """Targets are classes, labels or probabilities (accuracy is meaningful)."""
+        return self.target_kind.classification
 
     def per_example(self, a: Array, y: Array) -> Array:
         """Loss of each example: ``(batch, d), (batch, d) -> (batch,)``."""
-        return self.spec.value(a, y)
+        return self.spec.value(a, y, *self._arguments)
 
     def gradient(self, a: Array, y: Array) -> Array:
         """Closed-form ``dL_i/da_i`` of each example's loss: ``(batch, d) -> (batch, d)``."""
-        return self.spec.gradient(a, y)
+        return self.spec.gradient(a, y, *self._arguments)
+
+    def mean(self, a: Array) -> Array:
+        """The predicted value of the targets from outputs ``a`` ``(batch, d)``: ``exp(a)`` for
+        ``poisson`` (the rate), ``a`` for every other loss."""
+        return a if self.spec.mean is None else self.spec.mean(a)
+
+    def sympy_value(self, a: list, y: list):
+        """One example's loss as a sympy expression of lists ``a`` and ``y`` (the parameter exact)."""
+        return self._symbolic("sympy_value")(a, y, *self._symbolic_arguments)
+
+    def sympy_gradient(self, a: list, y: list) -> list:
+        """The closed form of ``dL/da`` as sympy expressions, one per output unit."""
+        return self._symbolic("sympy_gradient")(a, y, *self._symbolic_arguments)
+
+    def _symbolic(self, form: str) -> Callable:
+        function = getattr(self.spec, form)
+        if function is None:
+            raise ValueError(
+                f"loss {self.name!r} has no sympy form; register it with "
+                "sympy_value=lambda a, y: ... (the loss of one output unit) to derive or check it"
+            )
+        return function
+
+    @property
+    def _symbolic_arguments(self) -> tuple:
+        return tuple(sp.nsimplify(repr(p)) for p in self._arguments)
+
+    def __str__(self) -> str:
+        if self.parameter is None or self.parameter == self.spec.default_parameter:
+            return self.name
+        return f"{self.name}({self.parameter:g})"
 
     def check_output(self, activation: Activation, units: int) -> None:
         """Raise ``ValueError`` if the output layer cannot feed this loss (with the fix).
@@ -129,6 +203,11 @@ class Loss:
                 f"loss {self.name!r} takes logits but the output activation {output!r} already gives probabilities "
                 f"(it would be applied twice); use output='identity'{keep}"
             )
+        if spec.takes == "scores" and activation.spec.probabilities:
+            raise ValueError(
+                f"loss {self.name!r} takes scores (margins, unbounded, class 1 above 0) but the output activation "
+                f"{output!r} gives probabilities; use output='identity'"
+            )
         if units < spec.min_units:
             raise ValueError(
                 f"loss {self.name!r} needs at least {spec.min_units} output units (one per class), got {units}; "
@@ -151,14 +230,22 @@ class Loss:
 
 
 def get_loss(spec: str | Loss) -> Loss:
-    """Resolve a loss name (or pass a :class:`Loss` through).
+    """Resolve a loss name, ``"huber(0.5)"`` (a name with its parameter), or pass a :class:`Loss` through.
 
     Example:
-        >>> get_loss("sse")
-        Loss(name='sse')
+        >>> get_loss("sse"), get_loss("huber(0.5)")
+        (Loss(name='sse', parameter=None), Loss(name='huber', parameter=0.5))
     """
     if isinstance(spec, Loss):
         return spec
     if not isinstance(spec, str):
         raise ValueError(f"a loss must be one of {', '.join(LOSSES)}, got {type(spec).__name__} {spec!r}")
-    return Loss(spec.strip().lower())
+    text = spec.strip().lower()
+    parameter = None
+    if text.endswith(")") and "(" in text:
+        text, _, argument = text[:-1].partition("(")
+        try:
+            parameter = float(argument)
+        except ValueError:
+            raise ValueError(f"loss parameter in {spec!r} is not a number; write e.g. 'huber(0.5)'") from None
+    return Loss(text, parameter)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, log_expit, log_softmax, softmax
+from scipy.special import expit, log_expit, log_softmax, softmax, xlogy
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.validation import column_or_1d
 
+from funcmlp.registry.losses import get_loss
 from funcmlp.sklearn._labels import check_first_partial_fit, encode_labels
 from funcmlp.sklearn._mlp import _BaseMLP
 
@@ -82,17 +83,27 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return tags
 
 
+REGRESSION_LOSSES = {"squared_error": "half_sse", "poisson": "poisson"}
+"""scikit-learn's names of ``MLPRegressor``'s losses and funcmlp's (any funcmlp regression loss works too)."""
+
+
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """scikit-learn's ``MLPRegressor``, trained by funcmlp (see :mod:`funcmlp.sklearn`): identity
-    outputs, one per target column, trained as scikit-learn trains them on funcmlp's
-    ``half_sse`` (``1/2 sum_j (y_j - a_j)^2``, mean over the batch); ``loss_`` is reported as
-    scikit-learn reports it, per output (``half_sse / n_outputs_``).
+    outputs, one per target column. ``loss="squared_error"`` trains as scikit-learn trains on
+    funcmlp's ``half_sse`` (``1/2 sum_j (y_j - a_j)^2``, mean over the batch); ``loss_`` is reported
+    as scikit-learn reports it, per output (``half_sse / n_outputs_``). ``loss="poisson"``: the
+    outputs are the log of the rate, predictions the rate ``exp(a)`` (``out_activation_ = "exp"``),
+    and ``loss_`` is scikit-learn's half Poisson deviance (funcmlp's ``poisson`` plus its
+    constant, the mean of ``y log y - y``). Any other regression loss of funcmlp's registry
+    works by name: ``"huber(1.35)"``, ``"absolute_error"``, or a loss of one's own
+    (:func:`funcmlp.register_loss`).
 
     Example:
         >>> import numpy as np
         >>> X = np.linspace(-1, 1, 64).reshape(-1, 1); y = np.hstack([X ** 2, -X])
         >>> model = MLPRegressor(
-        ...     (32,), activation="tanh", learning_rate_init=0.01, max_iter=300, n_iter_no_change=300, random_state=0
+        ...     hidden_layer_sizes=(32,), activation="tanh", learning_rate_init=0.01, max_iter=300,
+        ...     n_iter_no_change=300, random_state=0
         ... ).fit(X, y)
         >>> model.predict(X).shape, model.score(X, y) > 0.9
         ((64, 2), True)
@@ -100,19 +111,78 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     _y_numeric = True
 
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        gradient="manual",
+        dropout=0.0,
+        dtype="float32",
+    ):
+        self.loss = loss
+        options = dict(locals())
+        for name in ("self", "loss", "__class__"):
+            options.pop(name, None)
+        super().__init__(**options)
+
     def _reported_loss(self, loss: float) -> float:
-        return loss / self.n_outputs_
+        if self.funcmlp_loss_ == "half_sse":
+            return loss / self.n_outputs_
+        return loss + self._loss_offset
 
     def _targets(self, y, first: bool, classes=None) -> np.ndarray:
-        if first:
-            self.out_activation_, self.funcmlp_loss_ = "identity", "half_sse"
         y = np.asarray(y, self.dtype)
-        return y.reshape(-1, 1) if y.ndim == 1 else y
+        y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if first:
+            loss = self._funcmlp_loss()
+            self.funcmlp_loss_ = str(loss)
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        # scikit-learn's half Poisson deviance is funcmlp's poisson plus the mean of y log y - y
+        self._loss_offset = float(np.sum(np.mean(xlogy(y, y) - y, axis=0))) if self.funcmlp_loss_ == "poisson" else 0.0
+        return y
+
+    def _funcmlp_loss(self):
+        name = REGRESSION_LOSSES.get(self.loss, self.loss)
+        try:
+            loss = get_loss(name)
+        except ValueError as error:
+            raise ValueError(
+                f"loss must be 'squared_error', 'poisson' or a regression loss of funcmlp's registry "
+                f"('huber(1.35)', 'absolute_error', ...), got {self.loss!r}: {error}"
+            ) from None
+        if loss.is_classification:
+            raise ValueError(f"loss {self.loss!r} is a classification loss; MLPRegressor takes regression losses")
+        return loss
 
     def predict(self, X) -> np.ndarray:
-        """Predictions ``(n,)``, or ``(n, n_outputs)`` for several targets."""
-        outputs = self._outputs(X)
+        """Predictions ``(n,)``, or ``(n, n_outputs)`` for several targets (the rate for ``poisson``)."""
+        outputs = self._predictions(self._outputs(X))
         return outputs[:, 0] if self.n_outputs_ == 1 else outputs
 
+    def _predictions(self, outputs: np.ndarray) -> np.ndarray:
+        return np.exp(outputs) if self.out_activation_ == "exp" else outputs
+
     def _score_checked(self, X, y, sample_weight, params) -> float:
-        return r2_score(y, self._outputs(X, params), sample_weight=sample_weight)
+        return r2_score(y, self._predictions(self._outputs(X, params)), sample_weight=sample_weight)

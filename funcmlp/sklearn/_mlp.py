@@ -113,7 +113,8 @@ class _BaseMLP(BaseEstimator):
         Example:
             >>> import numpy as np
             >>> from funcmlp.sklearn import MLPRegressor
-            >>> model = MLPRegressor((4,), max_iter=3, random_state=0).fit(np.eye(3), [0.0, 1.0, 2.0])
+            >>> model = MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+            >>> model = model.fit(np.eye(3), [0.0, 1.0, 2.0])
             >>> mlp, params = model.to_funcmlp()
             >>> mlp.sizes, params[0].W.shape
             ((3, 4, 1), (3, 4))

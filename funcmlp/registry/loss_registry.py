@@ -1,0 +1,108 @@
+"""The loss registry itself: :data:`LOSSES` (name -> :class:`LossSpec`), the built-in names, and
+:func:`register_loss` / :func:`unregister_loss` for losses of one's own.
+
+Contract: the table :class:`funcmlp.registry.losses.Loss` looks names up in; entries only
+(what each loss computes and accepts: :mod:`funcmlp.registry.losses`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from funcmlp.registry.activation_rules import sp
+from funcmlp.registry.loss_rules import BUILTIN, TARGET_KINDS, LossSpec
+
+__all__ = ["LOSSES", "LOSS_NAMES", "register_loss", "unregister_loss"]
+
+
+LOSSES: dict[str, LossSpec] = {spec.name: spec for spec in BUILTIN}
+"""The registry: name -> :class:`LossSpec`, built-ins first, then registered ones."""
+
+LOSS_NAMES: tuple[str, ...] = tuple(LOSSES)
+"""The built-in names (registered losses are in :data:`LOSSES`)."""
+
+
+def register_loss(
+    name: str,
+    value: Callable,
+    gradient: Callable,
+    *,
+    targets: str = "real",
+    sympy_value: Callable | None = None,
+    description: str = "",
+) -> LossSpec:
+    """Add a loss to the registry; backprop, ``fit``, gradient checks, the estimators, the command
+    line (run in the same process: :func:`funcmlp.cli.main`) and, with ``sympy_value``,
+    ``funcmlp derive check`` then take it by name like a built-in.
+
+    Args:
+        name: a new lower-case name (letters, digits, underscores).
+        value: ``(a, y) -> (batch,)``, JAX: each example's loss summed over the output units,
+            for outputs and targets ``(batch, d)``.
+        gradient: ``(a, y) -> (batch, d)``, JAX: its closed form ``dL_i/da_i``.
+        targets: a key of :data:`TARGET_KINDS` (``"real"``, ``"nonnegative"``, ``"probability"``,
+            ``"class"``, ``"binary"``): what the targets are checked against.
+        sympy_value: ``(a, y) -> sympy expression``, the loss of one output unit for scalars
+            ``a`` and ``y``; ``funcmlp derive`` sums it over the units and differentiates it with
+            sympy (the closed form of ``dL/da`` there is ``sympy.diff``'s).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from funcmlp import get_loss
+        >>> spec = register_loss("quartic_doc", lambda a, y: jnp.sum((a - y) ** 4, axis=-1),
+        ...                      lambda a, y: 4 * (a - y) ** 3, sympy_value=lambda a, y: (a - y) ** 4)
+        >>> float(get_loss("quartic_doc").gradient(jnp.array([[3.0]]), jnp.array([[1.0]]))[0, 0])
+        32.0
+        >>> unregister_loss("quartic_doc")
+    """
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ValueError(f"loss name must be lower-case letters, digits and underscores, got {name!r}")
+    if name in LOSSES:
+        raise ValueError(f"loss {name!r} is already registered; choose another name")
+    if not callable(value) or not callable(gradient) or (sympy_value is not None and not callable(sympy_value)):
+        raise ValueError(
+            f"loss {name!r}: value and gradient must be functions (a, y) -> array "
+            "(and sympy_value one (a, y) -> sympy expression of one output unit)"
+        )
+    if targets not in TARGET_KINDS:
+        raise ValueError(f"loss {name!r}: targets must be one of {', '.join(TARGET_KINDS)}, got {targets!r}")
+    symbolic, closed_form = None, None
+    if sympy_value is not None:
+
+        def symbolic(a, y):
+            return sp.Add(*[sympy_value(aj, yj) for aj, yj in zip(a, y, strict=True)])
+
+        def closed_form(a, y):
+            t = sp.Dummy("t", real=True)
+            return [sp.diff(sympy_value(t, yj), t).subs(t, aj) for aj, yj in zip(a, y, strict=True)]
+
+    spec = LossSpec(
+        name,
+        value,
+        gradient,
+        targets,
+        sympy_value=symbolic,
+        sympy_gradient=closed_form,
+        description=description,
+    )
+    LOSSES[name] = spec
+    return spec
+
+
+def unregister_loss(name: str) -> None:
+    """Remove a loss added by :func:`register_loss` (built-ins stay).
+
+    Example:
+        >>> unregister_loss("sse")
+        Traceback (most recent call last):
+        ...
+        ValueError: 'sse' is built in and cannot be removed
+    """
+    if name in LOSS_NAMES:
+        raise ValueError(f"{name!r} is built in and cannot be removed")
+    if name not in LOSSES:
+        raise ValueError(
+            f"no registered loss {name!r}; registered: {', '.join(n for n in LOSSES if n not in LOSS_NAMES) or 'none'}"
+        )
+    del LOSSES[name]
