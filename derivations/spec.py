@@ -195,7 +195,7 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
         name=name or specfile.free_text(spec.get("name", default_name), "name"),
         title=specfile.free_text(spec.get("title", default_name), "title"),
         activations=tuple(names),
-        loss=OUTPUT if output else get_loss(spec["loss"]).name,
+        loss=OUTPUT if output else str(get_loss(spec["loss"])),
         learning_rate=_learning_rate(spec, steps),
         x=tuple(tuple(r) for r in xs),
         y=tuple(tuple(r) for r in ys),

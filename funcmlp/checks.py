@@ -179,6 +179,11 @@ def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
         y = y.reshape(1, units)
     if y.shape != (batch, units):
         hint = " or integer labels (batch,)" if spec.targets == "class" else ""
+        if spec.targets in ("binary", "probability") and y.shape == (batch,) and units > 1:
+            hint = (
+                f": one 0/1 target per output unit; for {units} classes given as labels (batch,) use "
+                "softmax_cross_entropy"
+            )
         raise ValueError(
             f"targets have shape {tuple(y.shape)}, expected ({batch}, {units}) = (batch, output units){hint} "
             f"for loss {loss.name!r}"

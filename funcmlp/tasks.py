@@ -68,7 +68,15 @@ TASKS: dict[str, TaskPreset] = {
     "or": _GATES,
     "synthetic_regression": TaskPreset((64, 64), "tanh", "identity", "mse", "adam", 3e-3, "cosine", 100, 32),
     "house_price": TaskPreset((2, 2), "relu", "relu", "half_sse", "sgd", 1e-7, "constant", 50, 1),
+    # tables (funcmlp train --data FILE.csv --target COLUMN, or scikit-learn's sets by name), by task
+    "table_classification": TaskPreset(
+        (64,), "relu", "identity", "softmax_cross_entropy", "adam", 3e-3, "cosine", 100, 32
+    ),
+    "table_regression": TaskPreset((64,), "relu", "identity", "mse", "adam", 3e-3, "cosine", 100, 32),
 }
+for _name, _task in (("iris", "classification"), ("wine", "classification"), ("breast_cancer", "classification")):
+    TASKS[_name] = TASKS[f"table_{_task}"]
+TASKS["diabetes"] = TASKS["table_regression"]
 """The presets by data set name (seed 000's house-price toy keeps the seed's plain SGD)."""
 
 

@@ -30,10 +30,12 @@ def test_jacobian_for_every_width():
 
 def test_a_wrong_jacobian_is_rejected():
     """The untransposed W F'(n) is not the row-convention Jacobian: the check can fail."""
+    from derivations.sensitivities import f
+
     derived, _, W = jacobian_concrete(2, 2, "row")
-    f = sp.Function("f")
-    untransposed = W * sp.diag(*[sp.Derivative(f(x), x) for x in sp.symbols("n1:3", real=True)])
-    assert (derived - untransposed).applyfunc(sp.simplify) != sp.zeros(2, 2)
+    slopes = sp.diag(*[sp.Derivative(f(x), x) for x in [sp.Symbol(f"n_{{{j}}}", real=True) for j in (1, 2)]])
+    assert (derived - W.T * slopes).applyfunc(sp.simplify) == sp.zeros(2, 2)  # the same symbols: the right one agrees
+    assert (derived - W * slopes).applyfunc(sp.simplify) != sp.zeros(2, 2)
 
 
 def test_symbolic_jacobian_matches_jax_jacobian():

@@ -18,13 +18,18 @@ Example:
 
 from __future__ import annotations
 
+import argparse
+
+from funcmlp.cli import table_data
 from funcmlp.cli.common import add_compile_cache_option, loss_help, loss_name, seed
 
 
 def add_parser(sub) -> None:
     from funcmlp.data.datasets import DATASETS
 
-    evaluate = sub.add_parser("evaluate", help="evaluate a saved model on its data set's test split")
+    evaluate = sub.add_parser(
+        "evaluate", help="evaluate a saved model on its data set's test split (a table's model: on a labelled table)"
+    )
     evaluate.add_argument(
         "model", metavar="RUN", help="a folder written by funcmlp train --out, its model.npz or its training_state.npz"
     )
@@ -36,7 +41,8 @@ def add_parser(sub) -> None:
     )
     evaluate.add_argument(
         "--data-path",
-        help="for mnist: the IDX folder or Kaggle train.csv (needed: a path inside a file is never opened)",
+        help="for mnist: the IDX folder or Kaggle train.csv; for a model of a table: a labelled table of its columns, "
+        "evaluated on every row (needed: a path inside a file is never opened)",
     )
     evaluate.add_argument("--loss", type=loss_name, help=loss_help("default: the one it was trained with"))
     evaluate.add_argument("--seed", type=seed, default=None, help="split seed (default: the training seed)")
@@ -57,6 +63,9 @@ def run(args) -> int:
     loss = args.loss or record["loss"]
     if loss is None:
         raise ValueError(f"{found.path} does not record its loss; pass --loss")
+    preprocessing = table_data.preprocessing_of(found)
+    if preprocessing is not None:
+        return _evaluate_table(args, found, preprocessing, loss)
     if data_name == "mnist" and args.data_path is None:  # a path inside a file is shown, never opened
         recorded = f" (it records {record['data_path'][:200]!r})" if record["data_path"] else ""
         raise ValueError(
@@ -72,4 +81,51 @@ def run(args) -> int:
     result = evaluate(found.mlp, found.params, data.x_test, data.y_test, loss, classification=data.num_classes > 0)
     acc = f", accuracy {result.accuracy:.4f}" if result.accuracy is not None else ""
     print(f"{found.mlp} on {data_name} test split ({len(data.x_test)} examples): loss {result.loss:.4f}{acc}")
+    return 0
+
+
+def _evaluate_table(args, found, preprocessing, loss) -> int:
+    """A model of a table on every row of the labelled table ``--data-path``, or on the test rows of
+    scikit-learn's set it was trained on (split again with its seed and fractions)."""
+    from funcmlp import evaluate
+
+    record = found.record
+    if args.data_path is not None:
+        table = table_data.read(args.data_path)
+        if (record["table"].get("missing") or "refuse") == "drop":  # as the run did
+            from funcmlp.data.preprocessing import missing_rows
+
+            dropped = missing_rows(table)
+            if dropped.any():
+                print(f"dropped {int(dropped.sum())} of {len(table)} rows with missing values (--missing drop)")
+            table = table.rows(~dropped)
+        x, y, what = preprocessing.inputs(table), preprocessing.targets(table), f"{args.data_path} (every row)"
+    elif record["data"] in table_data.SKLEARN_TABLES:
+        saved = record["table"]
+        options = argparse.Namespace(
+            data=record["data"],
+            data_path=None,
+            target=preprocessing.target.name,
+            task=preprocessing.target.task,
+            missing=saved.get("missing"),
+            split=saved.get("split"),
+            test=None,
+            seed=args.seed if args.seed is not None else record["seed"] or 0,
+        )
+        split = table_data.load(options, scale_target=preprocessing.target.std != 1 or preprocessing.target.mean != 0)
+        if split.preprocessing != preprocessing:
+            raise ValueError(f"{record['data']} is not the data {found.path} was trained on (its columns changed)")
+        x, y, what = split.dataset.x_test, split.dataset.y_test, f"{record['data']} test split"
+    else:
+        raise ValueError(
+            f"{found.path} was trained on a table file; funcmlp reads only files named on its command line: "
+            "pass --data-path with a labelled table of the same columns (e.g. the test rows)"
+        )
+    classification = preprocessing.target.task == "classification"
+    x = x.astype(found.params[0].W.dtype)
+    result = evaluate(found.mlp, found.params, x, y, loss, classification=classification)
+    acc = f", accuracy {result.accuracy:.4f}" if result.accuracy is not None else ""
+    print(f"{found.mlp} on {what} ({len(x)} examples): loss {result.loss:.4f}{acc}")
+    if not classification:
+        print(table_data.error_in_units(preprocessing, found.mlp, found.params, x, y, loss))
     return 0

@@ -1,8 +1,11 @@
 """``funcmlp predict RUN --data-path FILE --out FILE.csv``: a saved model's classes (or probabilities) for new inputs.
 
-Inputs: Kaggle's ``test.csv`` or an IDX image file (for models trained with ``--data
-mnist``), or a ``.npy`` array of inputs as the model saw them in training. The output is
-Kaggle's submission format ``ImageId,Label`` (or, with ``--proba``, the class probabilities).
+A model trained on a table takes a table file with its columns (the target column may be there or
+not), applies the preprocessing saved with it and writes ``row,TARGET``: the class names, or the
+target's values in its own units (``--proba``: one column per class name). Other inputs: Kaggle's
+``test.csv`` or an IDX image file (for models trained with ``--data mnist``), or a ``.npy`` array
+of inputs as the model saw them in training. The output is Kaggle's submission format
+``ImageId,Label`` (or, with ``--proba``, the class probabilities).
 
 Example:
     >>> import jax, os, tempfile, numpy as np
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import csv
 
+from funcmlp.cli import table_data
 from funcmlp.cli.common import add_compile_cache_option, check_writable_file
 from funcmlp.io.files import atomic_write
 
@@ -31,8 +35,9 @@ from funcmlp.io.files import atomic_write
 def add_parser(sub) -> None:
     predict = sub.add_parser(
         "predict",
-        help="class predictions of a saved model for unlabeled data (Kaggle's test.csv, IDX images, .npy)",
-        description="Write ImageId,Label (Kaggle's submission format) or, with --proba, the class probabilities.",
+        help="predictions of a saved model for new data (a table's rows, Kaggle's test.csv, IDX images, .npy)",
+        description="Write a model of a table's class names or values (row,TARGET), or ImageId,Label (Kaggle's "
+        "submission format); with --proba, the class probabilities.",
     )
     predict.add_argument(
         "model", metavar="RUN", help="a folder written by funcmlp train --out, its model.npz or its training_state.npz"
@@ -40,8 +45,8 @@ def add_parser(sub) -> None:
     predict.add_argument(
         "--data-path",
         required=True,
-        help="Kaggle's test.csv (pixel0..pixel783), an IDX image file, or a .npy array of inputs as the model saw "
-        "them in training",
+        help="a table file with the columns the model was trained on (a model of a table), Kaggle's test.csv "
+        "(pixel0..pixel783), an IDX image file, or a .npy array of inputs as the model saw them in training",
     )
     predict.add_argument("--out", required=True, help="the CSV to write (atomically)")
     predict.add_argument("--proba", action="store_true", help="write the class probabilities instead of the labels")
@@ -96,6 +101,15 @@ def run(args) -> int:
     check_writable_file(args.out, "--out")
     found = open_model(args.model)
     print(f"{found.describe()}, predicting with {'it' if found.kind == 'model' else 'its params'}")
+    preprocessing = table_data.preprocessing_of(found)
+    if preprocessing is not None:  # a table: its own columns in, the class names or values out
+        header, rows = table_data.predictions(found, preprocessing, args.data_path, args.proba)
+        with atomic_write(args.out, newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+        print(f"wrote {args.out}: {len(rows)} {'probability rows' if args.proba else 'predictions'} (row from 1)")
+        return 0
     mlp, params, loss = found.mlp, found.params, found.record["loss"]
     x = _inputs(args.data_path, found.record["data"], mlp.sizes[0]).astype(np.asarray(params[0].W).dtype)
     ids = np.arange(1, len(x) + 1)

@@ -21,7 +21,7 @@ import io
 import os
 import time
 
-from funcmlp.cli import processes, train_options
+from funcmlp.cli import processes, table_data, train_options
 from funcmlp.cli.common import Interrupted
 from funcmlp.cli.progress import progress_callback
 from funcmlp.io.memory import OPTIMIZER_SLOTS, check_fits, parameter_count, training_bytes
@@ -82,7 +82,15 @@ def _train(args) -> int:
         jax.config.update("jax_enable_x64", True)
     dtype = np.float64 if args.float64 else np.float32
     mesh = data_mesh(args.devices) if args.devices is not None or jax.process_count() > 1 else None
-    data = load_dataset(args.data, seed=args.seed, path=args.data_path)
+    table = None
+    if table_data.table_source(args.data, args.data_path) is not None:
+        # a regression target is standardised for a loss on any real numbers (mapped back when predicting)
+        table = table_data.load(args, scale_target=get_loss(args.loss).target_kind.low is None)
+        data = table.dataset
+        for note in table.notes:
+            print(f"table   {note}")
+    else:
+        data = load_dataset(args.data, seed=args.seed, path=args.data_path)
     if args.batch_size > len(data.x_train):
         print(
             f"note    --batch-size {args.batch_size} is more than the {len(data.x_train)} training examples: "
@@ -189,6 +197,8 @@ def _train(args) -> int:
             f"(validation loss {history.val_loss[history.best_epoch - 1]:.4f}) kept"
         )
     print(f"test    loss {test.loss:.4f}{acc} on {len(data.x_test)} examples")
+    if table is not None and data.num_classes == 0:
+        print(f"test    {table_data.error_in_units(table.preprocessing, mlp, params, x_test, data.y_test, args.loss)}")
 
     # the trained model is saved before the check: an interrupted or failing check loses nothing
     if writes:
@@ -202,7 +212,13 @@ def _train(args) -> int:
             history,
             epoch,
             "stopped early" if stopped else "finished",
-            {"test_loss": test.loss, "test_accuracy": test.accuracy},
+            {
+                "test_loss": test.loss,
+                "test_accuracy": test.accuracy,
+                "table": None
+                if table is None
+                else {"preprocessing": table.preprocessing.to_record(), "split": args.split, "missing": args.missing},
+            },
             plots,
         )
         print(f"saved   {os.path.join(args.out, 'model.npz')}, {', '.join(written[1:])}")

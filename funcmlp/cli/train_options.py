@@ -23,7 +23,7 @@ import uuid
 import numpy as np
 
 from funcmlp.arguments import check_number
-from funcmlp.cli import processes
+from funcmlp.cli import processes, table_data
 from funcmlp.cli.common import (
     Parser,
     add_compile_cache_option,
@@ -62,15 +62,18 @@ def add_arguments(train) -> None:
     """train's options; every run option defaults to None here, so that a given one is known."""
     from funcmlp import ACTIVATION_NAMES
     from funcmlp.data.datasets import DATASETS
+    from funcmlp.data.table import SKLEARN_TABLES
     from funcmlp.training.optimizers import OPTIMIZER_NAMES, SCHEDULE_NAMES
 
     add = train.add_argument
     add(
         "--data",
-        choices=sorted([*DATASETS, "mnist"]),
-        help="data set (default: digits, bundled with scikit-learn); mnist needs --data-path",
+        help=f"data set: {', '.join(sorted([*DATASETS, 'mnist', *SKLEARN_TABLES]))}, or a table file (.csv with "
+        "a header row, or .npz with arrays x and y; with --target) (default: digits, bundled with scikit-learn); "
+        "mnist needs --data-path",
     )
     add("--data-path", help="for --data mnist: a folder with the four IDX files (gzip or not) or Kaggle's train.csv")
+    table_data.add_arguments(add)
     add("--hidden", type=int_list, help="hidden layer widths, comma-separated (digits default: 256)")
     add("--activation", help=f"hidden activation: {', '.join(ACTIVATION_NAMES)}; 'leaky_relu(0.2)' sets a parameter")
     add("--output", help="output layer activation (digits default: identity, i.e. logits)")
@@ -162,7 +165,9 @@ def settle(args, notes: list | None = None):
     else:
         from funcmlp.tasks import task_preset
 
-        for name, value in {**DEFAULTS, **task_preset(args.data or DEFAULTS["data"]).options()}.items():
+        table_data.name_the_data(args)
+        preset = f"table_{table_data.task_of(args)}" if args.data == table_data.TABLE else args.data
+        for name, value in {**DEFAULTS, **task_preset(preset).options()}.items():
             if getattr(args, name) is None:
                 setattr(args, name, value)
         args.run_id = uuid.uuid4().hex
@@ -191,10 +196,11 @@ def _check(args) -> None:
     check_number(args.momentum, "--momentum", at_least=0, below=1)
     check_number(args.weight_decay, "--weight-decay", at_least=0)
     check_number(args.min_delta, "--min-delta", at_least=0)
-    if args.data_path and args.data != "mnist":
+    if args.data_path and args.data not in ("mnist", table_data.TABLE):
         raise ValueError(
             f"--data-path is for --data mnist (IDX files or Kaggle's train.csv); --data {args.data} is built in"
         )
+    table_data.check_options(args)
     if args.plots and not args.out:
         raise ValueError("--plots writes into the --out folder; give --out DIR")
     if args.out:
@@ -245,7 +251,7 @@ def _saved(folder: str) -> tuple[dict, int, dict]:
             )
         if value is not None and value is not False:
             argv.append(_flag(name) if value is True else f"{_flag(name)}={_shown(value)}")
-    missing = sorted(known - set(options) - {"data_path", "patience"})
+    missing = sorted(known - set(options) - {"data_path", "patience", *table_data.TABLE_OPTIONS})
     try:
         if missing:
             raise ValueError(f"{', '.join(map(_flag, missing))} missing")
@@ -282,6 +288,11 @@ def _resumed(args, notes: list):
         raise ValueError(
             f"--resume {folder}: the run read its data from {saved['data_path'][:200]!r}, as its training state says; "
             "funcmlp reads only files named on its command line: give --data-path again"
+        )
+    if saved.get("test") is not None and args.test is None:  # the same: a path inside a file is never opened
+        raise ValueError(
+            f"--resume {folder}: the run read its test rows from {saved['test'][:200]!r}, as its training state says; "
+            "funcmlp reads only files named on its command line: give --test again"
         )
     resumed = argparse.Namespace(**{**vars(args), **saved, "out": folder})
     for name in MAY_CHANGE:

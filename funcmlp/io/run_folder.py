@@ -48,6 +48,7 @@ RECORD = {
     "epochs": int,
     "status": str,
     "run_id": str,
+    "table": dict,
 }
 """What a model's record may hold and of which type (each may be absent or null)."""
 
@@ -208,7 +209,8 @@ def _record(values: dict, path) -> dict:
         if value is not None and (type(value) is not kind or (kind is int and not 0 <= value < SEEDS)):
             raise ValueError(
                 f"{path}: the recorded {name} is {str(value)[:80]!r}, expected "
-                f"{'a whole number from 0 to 2**32 - 1' if kind is int else 'text'}; the file was edited or damaged: "
+                f"{'a whole number from 0 to 2**32 - 1' if kind is int else 'text' if kind is str else 'an object'}; "
+                "the file was edited or damaged: "
                 "train again"
             )
         record[name] = value

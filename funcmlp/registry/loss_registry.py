@@ -45,7 +45,9 @@ def register_loss(
             ``"class"``, ``"binary"``): what the targets are checked against.
         sympy_value: ``(a, y) -> sympy expression``, the loss of one output unit for scalars
             ``a`` and ``y``; ``funcmlp derive`` sums it over the units and differentiates it with
-            sympy (the closed form of ``dL/da`` there is ``sympy.diff``'s).
+            sympy (the closed form of ``dL/da`` there is ``sympy.diff``'s: ``derive check`` proves the
+            chain rule through the loss, while :func:`funcmlp.check_gradients` checks ``gradient``
+            against ``jax.grad`` of ``value`` and finite differences).
 
     Example:
         >>> import jax.numpy as jnp

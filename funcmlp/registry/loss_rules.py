@@ -270,7 +270,8 @@ BUILTIN = (
     ),
     LossSpec(
         "absolute_error",
-        lambda a, y: jnp.sum(jnp.abs(a - y), axis=-1),
+        # r sign(r): jax.grad of it is sign(r), 0 at r = 0 as the closed form (jax.grad of |r| gives 1 there)
+        lambda a, y: jnp.sum((a - y) * jnp.sign(a - y), axis=-1),
         lambda a, y: jnp.sign(a - y),
         "real",
         sympy_value=lambda a, y: sp.Add(*[sp.Abs(aj - yj) for aj, yj in zip(a, y, strict=True)]),
@@ -291,7 +292,8 @@ BUILTIN = (
     ),
     LossSpec(
         "hinge",
-        lambda a, y: jnp.sum(jnp.maximum(0, 1 - _sign(y) * a), axis=-1),
+        # a where, not jnp.maximum: jax.grad then gives 0 at the kink s a = 1 as the closed form (maximum splits a tie)
+        lambda a, y: jnp.sum(jnp.where(_sign(y) * a < 1, 1 - _sign(y) * a, 0), axis=-1),
         lambda a, y: jnp.where(_sign(y) * a < 1, -_sign(y), 0),
         "binary",
         takes="scores",

@@ -169,10 +169,14 @@ class Loss:
     def _symbolic_arguments(self) -> tuple:
         return tuple(sp.nsimplify(repr(p)) for p in self._arguments)
 
+    def __reduce__(self):
+        """Pickled (copied, sent to a process) as its name: the entry is looked up again where it is read."""
+        return get_loss, (str(self),)
+
     def __str__(self) -> str:
         if self.parameter is None or self.parameter == self.spec.default_parameter:
             return self.name
-        return f"{self.name}({self.parameter:g})"
+        return f"{self.name}({self.parameter!r})"  # repr: the shortest text that reads back as the same float
 
     def check_output(self, activation: Activation, units: int) -> None:
         """Raise ``ValueError`` if the output layer cannot feed this loss (with the fix).

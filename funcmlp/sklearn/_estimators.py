@@ -158,10 +158,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if first:
             loss = self._funcmlp_loss()
             self.funcmlp_loss_ = str(loss)
-            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
-        # scikit-learn's half Poisson deviance is funcmlp's poisson plus the mean of y log y - y
-        self._loss_offset = float(np.sum(np.mean(xlogy(y, y) - y, axis=0))) if self.funcmlp_loss_ == "poisson" else 0.0
+            self.out_activation_ = "exp" if loss.spec.mean is not None else "identity"
         return y
+
+    def _constant_of_loss(self, Y, sample_weight) -> float:
+        # scikit-learn's half Poisson deviance is funcmlp's poisson plus the (weighted) mean of y log y - y
+        if self.funcmlp_loss_ != "poisson":
+            return 0.0
+        return float(np.sum(np.average(xlogy(Y, Y) - Y, axis=0, weights=sample_weight)))
 
     def _funcmlp_loss(self):
         name = REGRESSION_LOSSES.get(self.loss, self.loss)
@@ -182,7 +186,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return outputs[:, 0] if self.n_outputs_ == 1 else outputs
 
     def _predictions(self, outputs: np.ndarray) -> np.ndarray:
-        return np.exp(outputs) if self.out_activation_ == "exp" else outputs
+        return np.asarray(get_loss(self.funcmlp_loss_).mean(outputs))
 
     def _score_checked(self, X, y, sample_weight, params) -> float:
         return r2_score(y, self._predictions(self._outputs(X, params)), sample_weight=sample_weight)

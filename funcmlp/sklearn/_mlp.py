@@ -92,6 +92,10 @@ class _BaseMLP(BaseEstimator):
         """``loss_`` from funcmlp's epoch loss (the regressor reports scikit-learn's per output)."""
         return loss
 
+    def _constant_of_loss(self, Y, sample_weight) -> float:
+        """What ``loss_`` adds to funcmlp's training loss (a constant of the training rows): 0."""
+        return 0.0
+
     def _targets(self, y, first: bool, classes=None) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -187,6 +191,7 @@ class _BaseMLP(BaseEstimator):
             if sample_weight is not None:
                 sample_weight, weight_val = parts[6:]
         samples = X.shape[0]
+        self._loss_offset = self._constant_of_loss(Y, sample_weight)
         batch = min(200, samples) if self.batch_size == "auto" else int(self.batch_size)
         if batch > samples:
             warnings.warn(

@@ -1,0 +1,209 @@
+"""The command line's tables: ``--data FILE.csv`` / ``FILE.npz`` (or scikit-learn's ``iris``, ``wine``,
+``breast_cancer``, ``diabetes``) with ``--target``, ``--task``, ``--missing``, ``--split`` and
+``--test``; the preprocessing saved in the model's record, and applied again by ``predict`` and
+``evaluate``.
+
+Example:
+    >>> table_source("iris", None), table_source("table", "data/houses.csv"), table_source("xor", None)
+    ('iris', 'data/houses.csv', None)
+"""
+
+from __future__ import annotations
+
+import os
+
+from funcmlp.data.table import SKLEARN_TABLES
+
+TABLE = "table"
+"""``--data``'s value for a table file (its path is ``--data-path``)."""
+TABLE_SUFFIXES = (".csv", ".npz")
+TABLE_OPTIONS = ("target", "task", "missing", "split", "test")
+"""train's options for tables alone."""
+READ_FACTOR = 40
+"""Bytes of memory a byte of a CSV table may take: read, 24 (measured: short cells as Python strings in
+tuples), and its columns again while the preprocessing is fitted and applied."""
+DEFAULT_TARGET = "target"
+"""The target column of scikit-learn's tables."""
+
+
+def add_arguments(add) -> None:
+    """train's table options."""
+    from funcmlp.data.preprocessing import TASKS
+    from funcmlp.data.table_split import MISSING_RULES
+
+    add("--target", help="a table's column to predict (scikit-learn's sets: target; .npz: y)")
+    add("--task", choices=TASKS, help="a table's task (default: classification for text or few integer targets)")
+    add(
+        "--missing", choices=MISSING_RULES, help="a table's empty or NA cells: refuse them (default) or drop their rows"
+    )
+    add("--split", help="a table's train,validation,test fractions, seeded (default 0.8,0.1,0.1; with --test 0.9,0.1)")
+    add("--test", help="a table file of test rows (the same columns); the --data table is split into train,validation")
+
+
+def name_the_data(args) -> None:
+    """``--data``: a built-in name, or a table file (then ``--data table --data-path FILE``)."""
+    from funcmlp.data.datasets import DATASETS
+    from funcmlp.data.table import SKLEARN_TABLES
+
+    if args.data is not None and is_table_file(args.data):
+        if args.data_path is not None:
+            raise ValueError(f"--data {args.data} is the table; leave out --data-path {args.data_path}")
+        args.data, args.data_path = TABLE, args.data
+    names = [*DATASETS, "mnist", *SKLEARN_TABLES, TABLE]
+    if args.data is not None and args.data not in names:
+        raise ValueError(
+            f"--data {args.data!r} is neither a data set ({', '.join(names[:-1])}) nor a table file (.csv or .npz)"
+        )
+
+
+def is_table_file(text: str) -> bool:
+    return isinstance(text, str) and text.lower().endswith(TABLE_SUFFIXES)
+
+
+def table_source(data: str, data_path: str | None) -> str | None:
+    """The table a run reads: a scikit-learn set's name, the file of ``--data table``, or ``None``."""
+    if data in SKLEARN_TABLES:
+        return data
+    return data_path if data == TABLE else None
+
+
+def read(source: str):
+    """The :class:`~funcmlp.data.table.Table` of a scikit-learn set's name or of a file."""
+    from funcmlp.data.table import read_table, sklearn_table
+    from funcmlp.io.memory import check_fits
+
+    if source in SKLEARN_TABLES:
+        return sklearn_table(source)
+    if os.path.isfile(source):  # a cell of a few bytes becomes a Python string of about 50
+        check_fits(
+            READ_FACTOR * os.path.getsize(source),
+            f"reading the table {source}",
+            "give a smaller table (a sample of its rows), or train from Python with funcmlp.fit",
+        )
+    return read_table(source)
+
+
+def check_options(args) -> None:
+    """The table options of a fresh run: given only with a table, ``--target`` with every file."""
+    source = table_source(args.data, args.data_path)
+    given = [f"--{name}" for name in TABLE_OPTIONS if getattr(args, name, None) is not None]
+    if source is None and given:
+        raise ValueError(
+            f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for a table: --data FILE.csv, FILE.npz, "
+            f"or one of {', '.join(SKLEARN_TABLES)}; --data {args.data} is not one"
+        )
+    if source is not None and source not in SKLEARN_TABLES and args.target is None and not source.endswith(".npz"):
+        columns = ""
+        if os.path.isfile(source):
+            try:
+                columns = f" (its columns: {', '.join(read(source).names[:20])})"
+            except ValueError:
+                pass
+        raise ValueError(f"--data {source}: give --target COLUMN, the column to predict{columns}")
+    if args.split is not None:
+        from funcmlp.data.table_split import parse_split
+
+        parse_split(args.split, with_test=args.test is not None)
+
+
+def task_of(args) -> str:
+    """The task of a fresh table run (``--task``, or inferred from the target column), for its preset."""
+    from funcmlp.data.preprocessing import infer_task
+
+    check_options(args)
+    if args.task is not None:
+        return args.task
+    table = read(table_source(args.data, args.data_path))
+    return infer_task(table, target_column(args, table))[0]
+
+
+def target_column(args, table) -> str:
+    if args.target is not None:
+        return args.target
+    return "y" if "y" in table.names else DEFAULT_TARGET
+
+
+def load(args, scale_target: bool):
+    """A table run's :class:`~funcmlp.data.table_split.TableData` (split, preprocessing fitted, notes)."""
+    from funcmlp.data.table_split import parse_split, split_table
+
+    table = read(table_source(args.data, args.data_path))
+    test = read(args.test) if args.test is not None else None
+    fractions = parse_split(args.split, with_test=test is not None) if args.split else None
+    if fractions is None:
+        fractions = (0.9, 0.1, 0.0) if test is not None else (0.8, 0.1, 0.1)
+    return split_table(
+        table,
+        target_column(args, table),
+        task=args.task,
+        missing=args.missing or "refuse",
+        fractions=fractions,
+        seed=args.seed,
+        test=test,
+        scale_target=scale_target,
+    )
+
+
+def preprocessing_of(found):
+    """The table preprocessing a saved model records, or ``None`` for a model of another kind of data."""
+    from funcmlp.data.preprocessing import Preprocessing
+
+    record = found.record
+    if record.get("table") is None:
+        if table_source(record.get("data"), "?") is not None:
+            raise ValueError(
+                f"{found.path} holds no table preprocessing (a training state does not): give the run's model.npz"
+            )
+        return None
+    return Preprocessing.from_record(record["table"].get("preprocessing"), found.path)
+
+
+def error_in_units(preprocessing, mlp, params, x, y, loss) -> str:
+    """A regression table's test error in the target's own units: the root-mean-square error and the
+    mean absolute error of the predictions (``loss``'s prediction of the targets, mapped back)."""
+    import numpy as np
+
+    from funcmlp.evaluation import compiled_apply
+    from funcmlp.registry.losses import get_loss
+
+    predicted = preprocessing.values(np.asarray(get_loss(loss).mean(compiled_apply(mlp, params, x)), np.float64))
+    error = predicted - preprocessing.values(np.asarray(y, np.float64))
+    name = preprocessing.target.name
+    return (
+        f"{name!r} in its own units: root-mean-square error {float(np.sqrt(np.mean(error**2))):.4g}, "
+        f"mean absolute error {float(np.mean(np.abs(error))):.4g}"
+    )
+
+
+def predictions(found, preprocessing, path: str, proba: bool) -> tuple[list, list]:
+    """``(header, rows)`` of a table model's predictions for the table file ``path``: the class
+    names (with ``proba``: one probability column per class name) or the target's values, one row
+    per table row, numbered from 1; a text value never seen in training is refused."""
+    import jax
+    import numpy as np
+
+    from funcmlp.evaluation import classes_of_outputs, compiled_apply, decision_threshold
+    from funcmlp.registry.losses import get_loss
+
+    mlp, params, loss = found.mlp, found.params, found.record.get("loss")
+    table = read(path)
+    x = preprocessing.inputs(table).astype(np.asarray(params[0].W).dtype)
+    outputs = np.asarray(compiled_apply(mlp, params, x))
+    target = preprocessing.target
+    numbers = list(range(1, len(table) + 1))
+    if target.task == "regression":
+        if proba:
+            raise ValueError(f"--proba: {found.path} predicts numbers (regression of {target.name!r}), not classes")
+        values = preprocessing.values(np.asarray(get_loss(loss).mean(outputs), np.float64))[:, 0]
+        return ["row", target.name], [[i, f"{v:.10g}"] for i, v in zip(numbers, values, strict=True)]
+    if proba:
+        if mlp.activations[-1].spec.probabilities:
+            p = outputs
+        elif loss is not None and get_loss(loss).name == "softmax_cross_entropy":
+            p = np.asarray(jax.nn.softmax(outputs, axis=-1))
+        else:
+            raise ValueError(f"--proba needs a softmax output or softmax_cross_entropy logits; {found.path} has {loss}")
+        return ["row", *target.classes], [[i, *(f"{v:.6g}" for v in row)] for i, row in zip(numbers, p, strict=True)]
+    threshold = decision_threshold(mlp, loss) if mlp.sizes[-1] == 1 else None
+    labels = np.asarray(classes_of_outputs(mlp, outputs, threshold))
+    return ["row", target.name], [[i, target.classes[k]] for i, k in zip(numbers, labels, strict=True)]

@@ -1,0 +1,295 @@
+"""From a :class:`~funcmlp.data.table.Table` to the arrays a network takes, and back: numeric
+columns standardised and text columns one-hot, with statistics and categories fitted on the
+training rows only; the target's class names kept (classification) or the target standardised
+and mapped back (regression). A :class:`Preprocessing` is a value saved in the model file (as
+JSON, read back with every field checked), so that ``predict`` and ``evaluate`` apply the same.
+
+Example:
+    >>> from funcmlp.data.table import Table
+    >>> rows = (("1", "Oslo", "a"), ("3", "Rome", "b"), ("2", "Oslo", "a"))
+    >>> table = Table("t", ("size", "city", "kind"), rows, (2, 3, 4))
+    >>> prep, reason = fit_preprocessing(table, "kind")
+    >>> reason, prep.num_features, prep.target.classes
+    ("the target 'kind' holds text", 3, ('a', 'b'))
+    >>> prep.inputs(table).round(3).tolist()[0], prep.targets(table).tolist()
+    ([-1.225, 1.0, 0.0], [0, 1, 0])
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from funcmlp.data.table import Table, TableError
+
+TASKS = ("classification", "regression")
+MAX_INFERRED_CLASSES = 20
+"""A numeric target of at most this many integer values is read as classes (``--task`` overrides)."""
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One input column: ``numeric`` (standardised with ``mean`` and ``std``) or ``text`` (one-hot
+    over ``categories``, those of the training rows)."""
+
+    name: str
+    kind: str
+    mean: float = 0.0
+    std: float = 1.0
+    categories: tuple[str, ...] = ()
+
+    @property
+    def width(self) -> int:
+        return len(self.categories) if self.kind == "text" else 1
+
+
+@dataclass(frozen=True)
+class Target:
+    """The target column: ``classes`` (their names, label k is ``classes[k]``) for classification,
+    ``mean``/``std`` for regression (``std`` 1 and ``mean`` 0: not scaled)."""
+
+    name: str
+    task: str
+    classes: tuple[str, ...] = ()
+    mean: float = 0.0
+    std: float = 1.0
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """The fitted preprocessing of a table: its feature columns and its target."""
+
+    features: tuple[Feature, ...]
+    target: Target
+
+    @property
+    def num_features(self) -> int:
+        return sum(f.width for f in self.features)
+
+    def inputs(self, table: Table, *, unseen: str = "refuse") -> np.ndarray:
+        """``(N, num_features)`` float64 inputs of ``table``'s rows. A text value not seen in
+        training is refused naming it (``unseen="refuse"``) or encoded as no category (``"zero"``)."""
+        blocks = []
+        for feature in self.features:
+            cells = table.column(feature.name)
+            _refuse_missing(table, feature.name, cells)
+            if feature.kind == "numeric":
+                blocks.append(((_numbers(table, feature.name, cells) - feature.mean) / feature.std)[:, None])
+                continue
+            index = {c: k for k, c in enumerate(feature.categories)}
+            if unseen == "refuse":
+                bad = next((i for i, c in enumerate(cells) if c not in index), None)
+                if bad is not None:
+                    raise TableError(
+                        f"{table.source}:{table.lines[bad]}: column {feature.name!r} holds {cells[bad]!r}, a value "
+                        f"never seen in training (it saw {_listed(feature.categories)}); the model cannot encode it"
+                    )
+            block = np.zeros((len(cells), feature.width))
+            for i, c in enumerate(cells):
+                if c in index:
+                    block[i, index[c]] = 1.0
+            blocks.append(block)
+        return np.hstack(blocks) if blocks else np.zeros((len(table), 0))
+
+    def unseen(self, table: Table) -> list[str]:
+        """Notes on the text values of ``table`` not seen in training, one per column."""
+        notes = []
+        for feature in self.features:
+            if feature.kind == "text":
+                new = sorted({c for c in table.column(feature.name) if c not in feature.categories})
+                if new:
+                    notes.append(f"column {feature.name!r}: {_listed(tuple(new))}")
+        return notes
+
+    def targets(self, table: Table) -> np.ndarray:
+        """Labels ``(N,)`` int64 (classification) or ``(N, 1)`` float64 targets, scaled (regression)."""
+        name = self.target.name
+        cells = table.column(name)
+        _refuse_missing(table, name, cells)
+        if self.target.task == "regression":
+            return ((_numbers(table, name, cells) - self.target.mean) / self.target.std)[:, None]
+        names = _class_names(cells)
+        index = {c: k for k, c in enumerate(self.target.classes)}
+        bad = next((i for i, c in enumerate(names) if c not in index), None)
+        if bad is not None:
+            raise TableError(
+                f"{table.source}:{table.lines[bad]}: target {name!r} is {cells[bad]!r}, a class the training rows do "
+                f"not hold (they hold {_listed(self.target.classes)}); give more rows, or another --seed or --split"
+            )
+        return np.array([index[c] for c in names], np.int64)
+
+    def values(self, outputs: np.ndarray) -> np.ndarray:
+        """Regression outputs ``(N, 1)`` in the target's own units."""
+        return outputs * self.target.std + self.target.mean
+
+    def to_record(self) -> dict:
+        """A JSON value of the preprocessing (what the model file keeps)."""
+        return {
+            "features": [
+                {"name": f.name, "kind": f.kind, "mean": f.mean, "std": f.std, "categories": list(f.categories)}
+                for f in self.features
+            ],
+            "target": {
+                "name": self.target.name,
+                "task": self.target.task,
+                "classes": list(self.target.classes),
+                "mean": self.target.mean,
+                "std": self.target.std,
+            },
+        }
+
+    @classmethod
+    def from_record(cls, record, where: str) -> Preprocessing:
+        """The preprocessing of a model file's record, every field checked (a damaged file is refused)."""
+        try:
+            features = tuple(
+                Feature(
+                    _text(f["name"]), _kind(f["kind"]), _finite(f["mean"]), _scale(f["std"]), _texts(f["categories"])
+                )
+                for f in record["features"]
+            )
+            t = record["target"]
+            target = Target(
+                _text(t["name"]), _task(t["task"]), _texts(t["classes"]), _finite(t["mean"]), _scale(t["std"])
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{where}: its table preprocessing is damaged ({error}); train the model again") from None
+        return cls(features, target)
+
+
+def fit_preprocessing(
+    table: Table, target: str, *, task: str | None = None, scale_target: bool = True
+) -> tuple[Preprocessing, str]:
+    """The preprocessing fitted on ``table`` (the training rows) with ``target`` the column to
+    predict; the task inferred unless given, with the reason in words."""
+    cells = table.column(target)
+    _refuse_missing(table, target, cells)
+    inferred, reason = infer_task(table, target)
+    task = task or inferred
+    if task == "regression":
+        values = _numbers(table, target, cells, why="regression needs numbers; give --task classification")
+        mean, std = (float(values.mean()), _std(values)) if scale_target else (0.0, 1.0)
+        goal = Target(target, task, mean=mean, std=std)
+    else:
+        names = _class_names(cells)
+        goal = Target(target, task, classes=tuple(sorted(set(names), key=_class_order)))
+    features = []
+    for name in table.names:
+        if name == target:
+            continue
+        column = table.column(name)
+        _refuse_missing(table, name, column)
+        if all(_is_number(c) for c in column):
+            values = np.array([float(c) for c in column])
+            features.append(Feature(name, "numeric", float(values.mean()), _std(values)))
+        else:
+            features.append(Feature(name, "text", categories=tuple(sorted(set(column)))))
+    if not features:
+        raise TableError(f"{table.source}: no column besides the target {target!r} to learn from")
+    return Preprocessing(tuple(features), goal), reason
+
+
+def infer_task(table: Table, target: str) -> tuple[str, str]:
+    """``("classification" or "regression", the reason in words)`` from the target's cells."""
+    cells = [c for c in table.column(target) if c is not None]
+    if not all(_is_number(c) for c in cells):
+        return "classification", f"the target {target!r} holds text"
+    values = {float(c) for c in cells}
+    if all(v.is_integer() for v in values) and len(values) <= MAX_INFERRED_CLASSES:
+        return "classification", f"the target {target!r} holds {len(values)} integer values"
+    return "regression", f"the target {target!r} holds numbers"
+
+
+def missing_rows(table: Table, columns=None) -> np.ndarray:
+    """A boolean mask ``(N,)`` of the rows with a missing cell (in ``columns``, default all)."""
+    indices = [table.index(c) for c in columns] if columns is not None else range(len(table.names))
+    return np.array([any(row[j] is None for j in indices) for row in table.cells], bool)
+
+
+def refuse_missing(table: Table) -> None:
+    """Refuse the first missing cell of ``table`` (by row, then column), naming file, line and column."""
+    rows = np.flatnonzero(missing_rows(table))
+    if len(rows):
+        first = table.rows(rows[:1])
+        _refuse_missing(first, first.names[first.cells[0].index(None)], [None])
+
+
+def _refuse_missing(table: Table, name: str, cells) -> None:
+    bad = next((i for i, c in enumerate(cells) if c is None), None)
+    if bad is not None:
+        raise TableError(
+            f"{table.source}:{table.lines[bad]}: column {name!r} has a missing value (empty or NA); fill it in, "
+            "or leave such rows out with --missing drop"
+        )
+
+
+def _is_number(cell) -> bool:
+    try:
+        return math.isfinite(float(cell))
+    except (TypeError, ValueError):
+        return False
+
+
+def _numbers(table: Table, name: str, cells, why: str = "the column held numbers in training") -> np.ndarray:
+    bad = next((i for i, c in enumerate(cells) if not _is_number(c)), None)
+    if bad is not None:
+        raise TableError(
+            f"{table.source}:{table.lines[bad]}: column {name!r} holds {cells[bad]!r}, not a number; {why}"
+        )
+    return np.array([float(c) for c in cells])
+
+
+def _class_names(cells) -> list[str]:
+    """Class names: integer-valued numbers as integers (``1.0`` and ``1`` are one class), text as is."""
+    return [str(int(float(c))) if _is_number(c) and float(c).is_integer() else c for c in cells]
+
+
+def _class_order(name: str):
+    return (0, float(name), "") if _is_number(name) else (1, 0.0, name)
+
+
+def _std(values: np.ndarray) -> float:
+    std = float(values.std())
+    return std if std > 0 else 1.0  # a constant column is only centred
+
+
+def _listed(values: tuple) -> str:
+    return ", ".join(repr(v) for v in values[:10]) + (f" and {len(values) - 10} more" if len(values) > 10 else "")
+
+
+def _text(value) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a name")
+    return value
+
+
+def _texts(values) -> tuple[str, ...]:
+    if not isinstance(values, list):
+        raise ValueError(f"{values!r} is not a list of names")
+    return tuple(_text(v) for v in values)
+
+
+def _finite(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    return float(value)
+
+
+def _scale(value) -> float:
+    if _finite(value) <= 0:
+        raise ValueError(f"a scale of {value!r}")
+    return float(value)
+
+
+def _kind(value) -> str:
+    if value not in ("numeric", "text"):
+        raise ValueError(f"column kind {value!r}")
+    return value
+
+
+def _task(value) -> str:
+    if value not in TASKS:
+        raise ValueError(f"task {value!r}")
+    return value

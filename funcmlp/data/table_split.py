@@ -1,0 +1,128 @@
+"""A table as a training run's data: missing values refused or dropped, a seeded split into
+train / validation / test (or a test table of its own), the preprocessing fitted on the
+training rows, and the arrays of each split.
+
+Example:
+    >>> from funcmlp.data.table import Table
+    >>> rows = tuple((str(i), "ab"[i % 2], "yn"[i % 3 == 0]) for i in range(20))
+    >>> table = Table("t", ("size", "kind", "label"), rows, tuple(range(2, 22)))
+    >>> data = split_table(table, "label", fractions=(0.6, 0.2, 0.2))
+    >>> data.dataset.describe(), data.preprocessing.target.classes
+    ('t: 3 features, 2 classes; train 12, validation 4, test 4', ('n', 'y'))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from funcmlp.data.datasets import Dataset
+from funcmlp.data.preprocessing import Preprocessing, fit_preprocessing, missing_rows, refuse_missing
+from funcmlp.data.table import Table, TableError
+
+MISSING_RULES = ("refuse", "drop")
+
+
+@dataclass(frozen=True)
+class TableData:
+    """A split table's arrays (``dataset``), the ``preprocessing`` fitted on its training rows,
+    and ``notes`` (the task and why, rows dropped, values the training rows did not hold)."""
+
+    dataset: Dataset
+    preprocessing: Preprocessing
+    notes: tuple[str, ...]
+
+
+def parse_split(text: str, *, with_test: bool) -> tuple[float, ...]:
+    """``"0.8,0.1,0.1"`` (train, validation, test; two numbers with a test table of its own).
+
+    Example:
+        >>> parse_split("0.8, 0.1, 0.1", with_test=False), parse_split("0.9,0.1", with_test=True)
+        ((0.8, 0.1, 0.1), (0.9, 0.1, 0.0))
+    """
+    wanted = 2 if with_test else 3
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != wanted or any(not 0 <= v <= 1 for v in values) or abs(sum(values) - 1) > 1e-9:
+        form = "train,validation (the test rows are --test's)" if with_test else "train,validation,test"
+        example = "0.9,0.1" if with_test else "0.8,0.1,0.1"
+        raise ValueError(f"--split takes {wanted} fractions {form} summing to 1, e.g. {example}; got {text!r}")
+    return (*values, 0.0) if with_test else values
+
+
+def split_table(
+    table: Table,
+    target: str,
+    *,
+    task: str | None = None,
+    missing: str = "refuse",
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+    test: Table | None = None,
+    scale_target: bool = True,
+) -> TableData:
+    """Split ``table`` (seeded permutation) by ``fractions`` (train, validation, test; the test
+    rows are ``test``'s when given), fit the preprocessing on the training rows, return the arrays."""
+    if missing not in MISSING_RULES:
+        raise ValueError(f"--missing must be one of {', '.join(MISSING_RULES)}, got {missing!r}")
+    table.index(target)
+    notes = []
+    tables = [table] + ([test] if test is not None else [])
+    if test is not None and test.names != table.names:
+        raise TableError(
+            f"{test.source} has the columns {', '.join(test.names)}; {table.source} has {', '.join(table.names)}: "
+            "a test table needs the same columns in the same order"
+        )
+    if missing == "refuse":  # the first missing cell of the file, before any split
+        for t in tables:
+            refuse_missing(t)
+    if missing == "drop":
+        kept = []
+        for t in tables:
+            dropped = missing_rows(t)
+            if dropped.any():
+                notes.append(f"dropped {int(dropped.sum())} of {len(t)} rows of {t.source} with missing values")
+            kept.append(t.rows(~dropped))
+        tables = kept
+    table, test = tables[0], (tables[1] if test is not None else None)
+    order = np.random.default_rng(seed).permutation(len(table))
+    n_test = 0 if test is not None else int(round(len(table) * fractions[2]))
+    n_val = int(round(len(table) * fractions[1]))
+    train, val = order[n_test + n_val :], order[n_test : n_test + n_val]
+    if len(train) < 1 or len(val) < 1 or (test is None and n_test < 1) or (test is not None and len(test) < 1):
+        raise ValueError(
+            f"{table.source}: {len(table)} rows split {', '.join(f'{f:g}' for f in fractions)} leave "
+            f"{len(train)} training, {len(val)} validation and {n_test if test is None else len(test)} test rows; "
+            "each split needs at least one: give more rows or other --split fractions"
+        )
+    test = test if test is not None else table.rows(order[:n_test])
+    train, val = table.rows(train), table.rows(val)
+    preprocessing, reason = fit_preprocessing(train, target, task=task, scale_target=scale_target)
+    kind = preprocessing.target
+    if kind.task == "classification" and len(kind.classes) < 2:
+        raise TableError(
+            f"{table.source}: the training rows hold one class of {target!r} ({kind.classes[0]!r}); classification "
+            "needs two or more: give rows of other classes, or --task regression"
+        )
+    counted = (
+        f"{len(kind.classes)} classes"
+        if kind.task == "classification"
+        else "standardised"
+        if kind.std != 1 or kind.mean
+        else "as is"
+    )
+    how = "given by --task" if task else f"{reason}; --task overrides"
+    notes.insert(0, f"task {kind.task} of {target!r} ({counted}): {how}")
+    for part, rows in (("validation", val), ("test", test)):
+        unseen = preprocessing.unseen(rows)
+        if unseen:
+            notes.append(f"{part} rows hold text values the training rows do not, encoded as none: {'; '.join(unseen)}")
+    arrays = []
+    for rows in (train, val, test):
+        arrays += [preprocessing.inputs(rows, unseen="zero"), preprocessing.targets(rows)]
+    classes = len(kind.classes) if kind.task == "classification" else 0
+    source = table.source if "/" not in table.source else table.source.rsplit("/", 1)[1]
+    return TableData(Dataset(source, *arrays, classes), preprocessing, tuple(notes))
