@@ -74,9 +74,6 @@ TASKS: dict[str, TaskPreset] = {
     ),
     "table_regression": TaskPreset((64,), "relu", "identity", "mse", "adam", 3e-3, "cosine", 100, 32),
 }
-for _name, _task in (("iris", "classification"), ("wine", "classification"), ("breast_cancer", "classification")):
-    TASKS[_name] = TASKS[f"table_{_task}"]
-TASKS["diabetes"] = TASKS["table_regression"]
 """The presets by data set name (seed 000's house-price toy keeps the seed's plain SGD)."""
 
 

@@ -46,7 +46,8 @@ def test_a_table_trains_evaluates_and_predicts_from_the_command_line(houses, tmp
     assert main(argv) == 2  # missing cells are refused, naming file, line and column
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"funcmlp: error: {houses}:9: column 'age' has a missing value (empty or NA)")
-    assert error.endswith("or leave such rows out with --missing drop") and len(error.splitlines()) == 1
+    assert error.endswith("fill it in or leave the row out (funcmlp train --missing drop leaves such rows out)")
+    assert len(error.splitlines()) == 1
 
     assert main([*argv, "--missing", "drop"]) == 0
     out = capsys.readouterr().out
@@ -109,7 +110,7 @@ def test_a_regression_table_predicts_in_the_targets_own_units(tmp_path, capsys):
     run = str(tmp_path / "run")
     assert main(["train", "--data", table, "--target", "price", "--epochs", "150", "--no-check", "--out", run]) == 0
     out = capsys.readouterr().out
-    assert "task regression of 'price' (standardised): the target 'price' holds numbers" in out
+    assert "task regression of 'price' (standardised): the target 'price' holds numbers; --task overrides" in out
     rmse = float(out.split("root-mean-square error ")[1].split(",")[0])
     assert rmse < 0.1 * np.std([float(r[2]) for r in rows])  # in price units, not standardised ones
     new = _write(tmp_path / "new.csv", ["x", "group", "price"], [["4", "a", ""], ["4", "b", ""]])
@@ -130,7 +131,7 @@ def test_split_test_file_and_task_options(houses, tmp_path, capsys):
     )
     assert main([*argv[:-3], "--task", "regression", "--epochs", "1", "--no-check"]) == 2
     assert re.search(
-        rf"{houses}:\d+: column 'kind' holds '(big|small)', not a number; regression needs numbers; give --task classif",
+        rf"{houses}:\d+: column 'kind' holds '(big|small)', not a finite number; regression needs numbers; give --task cl",
         capsys.readouterr().err,
     )
     assert main(["train", "--data", houses, "--epochs", "1"]) == 2
@@ -178,3 +179,45 @@ def test_task_inference_and_table_reading(tmp_path):
     assert parse_split("0.6,0.2,0.2", with_test=False) == (0.6, 0.2, 0.2)
     data = split_table(npz, "y", fractions=(4 / 6, 1 / 6, 1 / 6))
     assert data.dataset.num_classes == 2 and len(data.dataset.x_train) == 4
+
+
+def test_what_a_review_found(houses, tmp_path, capsys):
+    """One-unit probabilities under the right class names; a typo in a numeric column refused, not
+    read as text; a loss on numbers makes a count target regression; the task of scikit-learn's
+    sets follows the target; a test table's columns matched by name; an all-empty column named."""
+    run = str(tmp_path / "bce")
+    argv = ["train", "--data", houses, "--target", "kind", "--missing", "drop", "--no-check", "--quiet"]
+    assert main([*argv, "--loss", "binary_cross_entropy", "--output", "sigmoid", "--epochs", "60", "--out", run]) == 0
+    new = _write(
+        tmp_path / "new.csv", ["size", "city", "age", "kind"], [["190", "Oslo", "3", ""], ["45", "Rome", "9", ""]]
+    )
+    assert main(["predict", run, "--data-path", new, "--out", str(tmp_path / "p.csv"), "--proba"]) == 0
+    header, first, second = (tmp_path / "p.csv").read_text().splitlines()
+    assert header == "row,big,small" and float(first.split(",")[1]) > 0.5 > float(second.split(",")[1])
+    capsys.readouterr()
+
+    rows = _houses(np.random.default_rng(0))
+    rows[100][0] = "?"
+    typo = _write(tmp_path / "typo.csv", ["size", "city", "age", "kind"], rows)
+    assert main(["train", "--data", typo, "--target", "kind", "--missing", "drop", "--epochs", "1"]) == 2
+    assert f"{typo}:102: column 'size' holds numbers, but '?' is not a finite one (1 such cell of 228)" in (
+        capsys.readouterr().err
+    )
+
+    counts = _write(tmp_path / "counts.csv", ["x", "n"], [[str(i / 10), str(i % 5)] for i in range(60)])
+    assert main(["train", "--data", counts, "--target", "n", "--loss", "poisson", "--epochs", "1", "--no-check"]) == 0
+    assert "task regression of 'n' (as is): set by --task (or by a --loss on numbers)" in capsys.readouterr().out
+    assert main(["train", "--data", "iris", "--target", "sepal length (cm)", "--epochs", "1", "--no-check"]) == 0
+    out = capsys.readouterr().out
+    assert "task regression of 'sepal length (cm)' (standardised)" in out and "loss mse" in out
+    assert main(["train", "--data", "table", "--epochs", "1"]) == 2
+    assert "--data table reads the table file --data-path names; give --data FILE.csv" in capsys.readouterr().err
+
+    shuffled = _write(tmp_path / "test.csv", ["kind", "age", "size", "city"], [["big", "3", "190", "Oslo"]])
+    assert main([*argv, "--test", shuffled, "--epochs", "1"]) == 0
+    assert "test 1" in capsys.readouterr().out
+    empty = _write(tmp_path / "empty.csv", ["x", "gone", "y"], [[str(i), "", "ab"[i % 2]] for i in range(20)])
+    assert main(["train", "--data", empty, "--target", "y", "--missing", "drop", "--epochs", "1"]) == 2
+    assert "every row has a missing value, --missing drop leaves none; column 'gone' is empty in every row" in (
+        capsys.readouterr().err
+    )

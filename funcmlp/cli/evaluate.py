@@ -18,8 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
-
 from funcmlp.cli import table_data
 from funcmlp.cli.common import add_compile_cache_option, loss_help, loss_name, seed
 
@@ -93,29 +91,32 @@ def _evaluate_table(args, found, preprocessing, loss) -> int:
     if args.data_path is not None:
         table = table_data.read(args.data_path)
         if (record["table"].get("missing") or "refuse") == "drop":  # as the run did
-            from funcmlp.data.preprocessing import missing_rows
+            from funcmlp.data.table import missing_rows
 
             dropped = missing_rows(table)
             if dropped.any():
                 print(f"dropped {int(dropped.sum())} of {len(table)} rows with missing values (--missing drop)")
             table = table.rows(~dropped)
+        if preprocessing.target.name not in table.names:
+            raise ValueError(
+                f"{args.data_path} has no column {preprocessing.target.name!r}, the target the model predicts: "
+                "evaluate needs the true values (for predictions alone: funcmlp predict)"
+            )
         x, y, what = preprocessing.inputs(table), preprocessing.targets(table), f"{args.data_path} (every row)"
-    elif record["data"] in table_data.SKLEARN_TABLES:
+    elif record["data"] in table_data.SKLEARN_TABLES:  # its test rows again, with the run's split
+        from funcmlp.data.table_split import parse_split, split_table
+
         saved = record["table"]
-        options = argparse.Namespace(
-            data=record["data"],
-            data_path=None,
-            target=preprocessing.target.name,
+        rows = split_table(
+            table_data.read(record["data"]),
+            preprocessing.target.name,
             task=preprocessing.target.task,
-            missing=saved.get("missing"),
-            split=saved.get("split"),
-            test=None,
+            missing=saved.get("missing") or "refuse",
+            fractions=parse_split(saved.get("split"), with_test=False),
             seed=args.seed if args.seed is not None else record["seed"] or 0,
-        )
-        split = table_data.load(options, scale_target=preprocessing.target.std != 1 or preprocessing.target.mean != 0)
-        if split.preprocessing != preprocessing:
-            raise ValueError(f"{record['data']} is not the data {found.path} was trained on (its columns changed)")
-        x, y, what = split.dataset.x_test, split.dataset.y_test, f"{record['data']} test split"
+        ).test_rows
+        x, y = preprocessing.inputs(rows, unseen="zero"), preprocessing.targets(rows)
+        what = f"{record['data']} test split"
     else:
         raise ValueError(
             f"{found.path} was trained on a table file; funcmlp reads only files named on its command line: "

@@ -27,12 +27,20 @@ DEFAULT_TARGET = "target"
 
 
 def add_arguments(add) -> None:
-    """train's table options."""
-    from funcmlp.data.preprocessing import TASKS
+    """train's data options: --data, --data-path and a table's."""
+    from funcmlp.data.datasets import DATASETS
+    from funcmlp.data.preprocessing import TABLE_TASKS
     from funcmlp.data.table_split import MISSING_RULES
 
+    add(
+        "--data",
+        help=f"data set: {', '.join(sorted([*DATASETS, 'mnist', *SKLEARN_TABLES]))}, or a table file (.csv with "
+        "a header row, or .npz with arrays x and y; with --target) (default: digits, bundled with scikit-learn); "
+        "mnist needs --data-path",
+    )
+    add("--data-path", help="for --data mnist: a folder with the four IDX files (gzip or not) or Kaggle's train.csv")
     add("--target", help="a table's column to predict (scikit-learn's sets: target; .npz: y)")
-    add("--task", choices=TASKS, help="a table's task (default: classification for text or few integer targets)")
+    add("--task", choices=TABLE_TASKS, help="a table's task (default: classification for text or few integer targets)")
     add(
         "--missing", choices=MISSING_RULES, help="a table's empty or NA cells: refuse them (default) or drop their rows"
     )
@@ -100,6 +108,8 @@ def check_options(args) -> None:
             except ValueError:
                 pass
         raise ValueError(f"--data {source}: give --target COLUMN, the column to predict{columns}")
+    if args.data == TABLE and args.data_path is None:
+        raise ValueError("--data table reads the table file --data-path names; give --data FILE.csv (or .npz)")
     if args.split is not None:
         from funcmlp.data.table_split import parse_split
 
@@ -107,14 +117,17 @@ def check_options(args) -> None:
 
 
 def task_of(args) -> str:
-    """The task of a fresh table run (``--task``, or inferred from the target column), for its preset."""
+    """The task of a fresh table run, for its preset: ``--task``; regression for a ``--loss`` on
+    numbers (then ``--task regression`` is set: a count of few values is not read as classes);
+    else inferred from the target column."""
     from funcmlp.data.preprocessing import infer_task
+    from funcmlp.registry.losses import get_loss
 
     check_options(args)
-    if args.task is not None:
-        return args.task
+    if args.task is None and args.loss is not None and not get_loss(args.loss).is_classification:
+        args.task = "regression"
     table = read(table_source(args.data, args.data_path))
-    return infer_task(table, target_column(args, table))[0]
+    return args.task or infer_task(table, target_column(args, table))[0]
 
 
 def target_column(args, table) -> str:
@@ -129,9 +142,7 @@ def load(args, scale_target: bool):
 
     table = read(table_source(args.data, args.data_path))
     test = read(args.test) if args.test is not None else None
-    fractions = parse_split(args.split, with_test=test is not None) if args.split else None
-    if fractions is None:
-        fractions = (0.9, 0.1, 0.0) if test is not None else (0.8, 0.1, 0.1)
+    fractions = parse_split(args.split, with_test=test is not None)
     return split_table(
         table,
         target_column(args, table),
@@ -193,16 +204,25 @@ def predictions(found, preprocessing, path: str, proba: bool) -> tuple[list, lis
     numbers = list(range(1, len(table) + 1))
     if target.task == "regression":
         if proba:
-            raise ValueError(f"--proba: {found.path} predicts numbers (regression of {target.name!r}), not classes")
+            raise ValueError(
+                f"--proba: {found.path} predicts numbers (regression of {target.name!r}), not classes; "
+                "leave out --proba"
+            )
         values = preprocessing.values(np.asarray(get_loss(loss).mean(outputs), np.float64))[:, 0]
         return ["row", target.name], [[i, f"{v:.10g}"] for i, v in zip(numbers, values, strict=True)]
     if proba:
+        takes_logits = loss is not None and get_loss(loss).spec.takes == "logits"
         if mlp.activations[-1].spec.probabilities:
             p = outputs
-        elif loss is not None and get_loss(loss).name == "softmax_cross_entropy":
-            p = np.asarray(jax.nn.softmax(outputs, axis=-1))
+        elif takes_logits:
+            p = np.asarray(jax.nn.softmax(outputs, axis=-1) if mlp.sizes[-1] > 1 else jax.nn.sigmoid(outputs))
         else:
-            raise ValueError(f"--proba needs a softmax output or softmax_cross_entropy logits; {found.path} has {loss}")
+            raise ValueError(
+                f"--proba needs probabilities: {found.path} has a {mlp.activations[-1]} output with loss {loss} "
+                "(scores); leave out --proba, or train with --loss softmax_cross_entropy"
+            )
+        if p.shape[1] == 1:  # one unit: the probability of the second class
+            p = np.hstack([1 - p, p])
         return ["row", *target.classes], [[i, *(f"{v:.6g}" for v in row)] for i, row in zip(numbers, p, strict=True)]
     threshold = decision_threshold(mlp, loss) if mlp.sizes[-1] == 1 else None
     labels = np.asarray(classes_of_outputs(mlp, outputs, threshold))

@@ -87,6 +87,11 @@ def _train(args) -> int:
         # a regression target is standardised for a loss on any real numbers (mapped back when predicting)
         table = table_data.load(args, scale_target=get_loss(args.loss).target_kind.low is None)
         data = table.dataset
+        if data.num_classes == 0 and get_loss(args.loss).is_classification:
+            raise ValueError(
+                f"the loss {args.loss} is for classes, but {table.preprocessing.target.name!r} is a regression target; "
+                "give a regression loss (mse, huber, absolute_error, poisson) or --task classification"
+            )
         for note in table.notes:
             print(f"table   {note}")
     else:

@@ -61,19 +61,10 @@ SESSION = ("out", "overwrite", "plots", "no_check", "quiet", "no_compile_cache",
 def add_arguments(train) -> None:
     """train's options; every run option defaults to None here, so that a given one is known."""
     from funcmlp import ACTIVATION_NAMES
-    from funcmlp.data.datasets import DATASETS
-    from funcmlp.data.table import SKLEARN_TABLES
     from funcmlp.training.optimizers import OPTIMIZER_NAMES, SCHEDULE_NAMES
 
     add = train.add_argument
-    add(
-        "--data",
-        help=f"data set: {', '.join(sorted([*DATASETS, 'mnist', *SKLEARN_TABLES]))}, or a table file (.csv with "
-        "a header row, or .npz with arrays x and y; with --target) (default: digits, bundled with scikit-learn); "
-        "mnist needs --data-path",
-    )
-    add("--data-path", help="for --data mnist: a folder with the four IDX files (gzip or not) or Kaggle's train.csv")
-    table_data.add_arguments(add)
+    table_data.add_arguments(add)  # --data, --data-path and the table options
     add("--hidden", type=int_list, help="hidden layer widths, comma-separated (digits default: 256)")
     add("--activation", help=f"hidden activation: {', '.join(ACTIVATION_NAMES)}; 'leaky_relu(0.2)' sets a parameter")
     add("--output", help="output layer activation (digits default: identity, i.e. logits)")
@@ -160,13 +151,14 @@ def _shown(value) -> str:
 def settle(args, notes: list | None = None):
     """The options of the run ``args`` asks for: a fresh run's with defaults and the task preset,
     or with ``--resume`` the saved run's with the allowed changes (one line each in ``notes``)."""
+    table_data.name_the_data(args)
     if args.resume:
         args = _resumed(args, notes if notes is not None else [])
     else:
         from funcmlp.tasks import task_preset
 
-        table_data.name_the_data(args)
-        preset = f"table_{table_data.task_of(args)}" if args.data == table_data.TABLE else args.data
+        table = table_data.table_source(args.data, args.data_path) is not None
+        preset = f"table_{table_data.task_of(args)}" if table else args.data
         for name, value in {**DEFAULTS, **task_preset(preset).options()}.items():
             if getattr(args, name) is None:
                 setattr(args, name, value)
@@ -279,10 +271,11 @@ def _resumed(args, notes: list):
         for name in sorted(given - set(MAY_CHANGE))
         if getattr(args, name) != saved[name]
     ]
+    paths = " (a file's path: give the run's)" if any(r.startswith(("--data-path", "--test")) for r in refused) else ""
     if refused:
         raise ValueError(
             f"--resume {folder}: {'; '.join(refused)} cannot change in a run that goes on; leave "
-            f"{'it' if len(refused) == 1 else 'them'} out, or start a new run with --out ANOTHER_DIR"
+            f"{'it' if len(refused) == 1 else 'them'} out{paths}, or start a new run with --out ANOTHER_DIR"
         )
     if saved["data_path"] is not None and args.data_path is None:  # a path inside a file is shown, never opened
         raise ValueError(

@@ -4,7 +4,8 @@ Contract::
 
     datasets.py   load_dataset(name, seed, path) -> Dataset(x/y train, validation, test, classes); DATASETS
     mnist.py      IDX files (gzip or not) and Kaggle's CSV, read with their sizes checked
-    table.py      read_table(path) / sklearn_table(name) -> Table (named columns of text cells, None missing)
+    table.py      read_table(path) / sklearn_table(name) -> Table (named columns of text cells, None missing);
+                  its missing cells and numeric columns, checked
     preprocessing.py  fit_preprocessing(table, target) -> Preprocessing (standardise, one-hot, class names),
                   applied to a table's rows and saved as JSON in the model file
     table_split.py    split_table(table, target, ...) -> TableData (missing refused or dropped, a seeded split,

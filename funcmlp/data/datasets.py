@@ -71,11 +71,15 @@ def standardize(train: np.ndarray, *others: np.ndarray, min_std: float = 0.0) ->
     The std is floored at ``min_std`` (features constant in the training split are only
     centred), so that a near-constant feature does not blow up a test value.
     """
-    mean = train.mean(axis=0)
-    std = train.std(axis=0)
-    std = np.maximum(std, min_std)
-    std = np.where(std > 0, std, 1.0)
+    mean, std = scale_of(train, min_std)
     return [(a - mean) / std for a in (train, *others)]
+
+
+def scale_of(train: np.ndarray, min_std: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean, std)`` per feature (axis 0) of the training rows, the std floored at ``min_std`` and
+    1 where it is 0 (a constant feature is only centred)."""
+    std = np.maximum(train.std(axis=0), min_std)
+    return train.mean(axis=0), np.where(std > 0, std, 1.0)
 
 
 def split_indices(
@@ -84,7 +88,7 @@ def split_indices(
     """Seeded permutation of ``range(n)`` (numpy's ``default_rng(seed)``: host work, nothing compiled)
     cut into train / validation / test index arrays."""
     val_fraction, test_fraction = fractions
-    if not (0 <= val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
+    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise ValueError(f"validation and test fractions must be in [0, 1) and sum below 1, got {fractions}")
     order = np.random.default_rng(seed).permutation(n)
     n_test = int(round(n * test_fraction))

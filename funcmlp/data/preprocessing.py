@@ -22,9 +22,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from funcmlp.data.table import Table, TableError
+from funcmlp.data.datasets import scale_of
+from funcmlp.data.table import (
+    Table,
+    TableError,
+    is_number,
+    numeric_columns,
+    refuse_missing_in,
+    shown,
+)
 
-TASKS = ("classification", "regression")
+TABLE_TASKS = ("classification", "regression")
 MAX_INFERRED_CLASSES = 20
 """A numeric target of at most this many integer values is read as classes (``--task`` overrides)."""
 
@@ -74,7 +82,7 @@ class Preprocessing:
         blocks = []
         for feature in self.features:
             cells = table.column(feature.name)
-            _refuse_missing(table, feature.name, cells)
+            refuse_missing_in(table, feature.name, cells)
             if feature.kind == "numeric":
                 blocks.append(((_numbers(table, feature.name, cells) - feature.mean) / feature.std)[:, None])
                 continue
@@ -83,8 +91,9 @@ class Preprocessing:
                 bad = next((i for i, c in enumerate(cells) if c not in index), None)
                 if bad is not None:
                     raise TableError(
-                        f"{table.source}:{table.lines[bad]}: column {feature.name!r} holds {cells[bad]!r}, a value "
-                        f"never seen in training (it saw {_listed(feature.categories)}); the model cannot encode it"
+                        f"{table.source}:{table.lines[bad]}: column {feature.name!r} holds {shown(cells[bad])}, a "
+                        f"value never seen in training (it saw {_listed(feature.categories)}); the model cannot encode "
+                        "it: give one of those values, or train again on rows that hold it"
                     )
             block = np.zeros((len(cells), feature.width))
             for i, c in enumerate(cells):
@@ -107,16 +116,18 @@ class Preprocessing:
         """Labels ``(N,)`` int64 (classification) or ``(N, 1)`` float64 targets, scaled (regression)."""
         name = self.target.name
         cells = table.column(name)
-        _refuse_missing(table, name, cells)
+        refuse_missing_in(table, name, cells)
         if self.target.task == "regression":
             return ((_numbers(table, name, cells) - self.target.mean) / self.target.std)[:, None]
         names = _class_names(cells)
         index = {c: k for k, c in enumerate(self.target.classes)}
         bad = next((i for i, c in enumerate(names) if c not in index), None)
         if bad is not None:
+            many = len(self.target.classes) > MAX_INFERRED_CLASSES
+            fix = "--task regression for a numeric target" if many else "more rows, or another --seed or --split"
             raise TableError(
-                f"{table.source}:{table.lines[bad]}: target {name!r} is {cells[bad]!r}, a class the training rows do "
-                f"not hold (they hold {_listed(self.target.classes)}); give more rows, or another --seed or --split"
+                f"{table.source}:{table.lines[bad]}: target {name!r} is {shown(cells[bad])}, a class the training "
+                f"rows do not hold (they hold {_listed(self.target.classes)}); give {fix}"
             )
         return np.array([index[c] for c in names], np.int64)
 
@@ -160,17 +171,19 @@ class Preprocessing:
 
 
 def fit_preprocessing(
-    table: Table, target: str, *, task: str | None = None, scale_target: bool = True
+    table: Table, target: str, *, task: str | None = None, scale_target: bool = True, numeric=None
 ) -> tuple[Preprocessing, str]:
     """The preprocessing fitted on ``table`` (the training rows) with ``target`` the column to
-    predict; the task inferred unless given, with the reason in words."""
+    predict; the task inferred unless given, with the reason in words. ``numeric``: the names of
+    the numeric columns (:func:`numeric_columns` of the whole table), default those of ``table``."""
+    numeric = numeric_columns(table) if numeric is None else numeric
     cells = table.column(target)
-    _refuse_missing(table, target, cells)
+    refuse_missing_in(table, target, cells)
     inferred, reason = infer_task(table, target)
     task = task or inferred
     if task == "regression":
         values = _numbers(table, target, cells, why="regression needs numbers; give --task classification")
-        mean, std = (float(values.mean()), _std(values)) if scale_target else (0.0, 1.0)
+        mean, std = (float(m) for m in scale_of(values)) if scale_target else (0.0, 1.0)
         goal = Target(target, task, mean=mean, std=std)
     else:
         names = _class_names(cells)
@@ -180,10 +193,10 @@ def fit_preprocessing(
         if name == target:
             continue
         column = table.column(name)
-        _refuse_missing(table, name, column)
-        if all(_is_number(c) for c in column):
-            values = np.array([float(c) for c in column])
-            features.append(Feature(name, "numeric", float(values.mean()), _std(values)))
+        refuse_missing_in(table, name, column)
+        if name in numeric:
+            mean, std = scale_of(_numbers(table, name, column))
+            features.append(Feature(name, "numeric", float(mean), float(std)))
         else:
             features.append(Feature(name, "text", categories=tuple(sorted(set(column)))))
     if not features:
@@ -194,7 +207,7 @@ def fit_preprocessing(
 def infer_task(table: Table, target: str) -> tuple[str, str]:
     """``("classification" or "regression", the reason in words)`` from the target's cells."""
     cells = [c for c in table.column(target) if c is not None]
-    if not all(_is_number(c) for c in cells):
+    if not all(is_number(c) for c in cells):
         return "classification", f"the target {target!r} holds text"
     values = {float(c) for c in cells}
     if all(v.is_integer() for v in values) and len(values) <= MAX_INFERRED_CLASSES:
@@ -202,61 +215,26 @@ def infer_task(table: Table, target: str) -> tuple[str, str]:
     return "regression", f"the target {target!r} holds numbers"
 
 
-def missing_rows(table: Table, columns=None) -> np.ndarray:
-    """A boolean mask ``(N,)`` of the rows with a missing cell (in ``columns``, default all)."""
-    indices = [table.index(c) for c in columns] if columns is not None else range(len(table.names))
-    return np.array([any(row[j] is None for j in indices) for row in table.cells], bool)
-
-
-def refuse_missing(table: Table) -> None:
-    """Refuse the first missing cell of ``table`` (by row, then column), naming file, line and column."""
-    rows = np.flatnonzero(missing_rows(table))
-    if len(rows):
-        first = table.rows(rows[:1])
-        _refuse_missing(first, first.names[first.cells[0].index(None)], [None])
-
-
-def _refuse_missing(table: Table, name: str, cells) -> None:
-    bad = next((i for i, c in enumerate(cells) if c is None), None)
-    if bad is not None:
-        raise TableError(
-            f"{table.source}:{table.lines[bad]}: column {name!r} has a missing value (empty or NA); fill it in, "
-            "or leave such rows out with --missing drop"
-        )
-
-
-def _is_number(cell) -> bool:
-    try:
-        return math.isfinite(float(cell))
-    except (TypeError, ValueError):
-        return False
-
-
 def _numbers(table: Table, name: str, cells, why: str = "the column held numbers in training") -> np.ndarray:
-    bad = next((i for i, c in enumerate(cells) if not _is_number(c)), None)
+    bad = next((i for i, c in enumerate(cells) if not is_number(c)), None)
     if bad is not None:
         raise TableError(
-            f"{table.source}:{table.lines[bad]}: column {name!r} holds {cells[bad]!r}, not a number; {why}"
+            f"{table.source}:{table.lines[bad]}: column {name!r} holds {shown(cells[bad])}, not a finite number; {why}"
         )
     return np.array([float(c) for c in cells])
 
 
 def _class_names(cells) -> list[str]:
     """Class names: integer-valued numbers as integers (``1.0`` and ``1`` are one class), text as is."""
-    return [str(int(float(c))) if _is_number(c) and float(c).is_integer() else c for c in cells]
+    return [str(int(float(c))) if is_number(c) and float(c).is_integer() else c for c in cells]
 
 
 def _class_order(name: str):
-    return (0, float(name), "") if _is_number(name) else (1, 0.0, name)
-
-
-def _std(values: np.ndarray) -> float:
-    std = float(values.std())
-    return std if std > 0 else 1.0  # a constant column is only centred
+    return (0, float(name), "") if is_number(name) else (1, 0.0, name)
 
 
 def _listed(values: tuple) -> str:
-    return ", ".join(repr(v) for v in values[:10]) + (f" and {len(values) - 10} more" if len(values) > 10 else "")
+    return ", ".join(shown(v) for v in values[:10]) + (f" and {len(values) - 10} more" if len(values) > 10 else "")
 
 
 def _text(value) -> str:
@@ -284,12 +262,14 @@ def _scale(value) -> float:
 
 
 def _kind(value) -> str:
-    if value not in ("numeric", "text"):
-        raise ValueError(f"column kind {value!r}")
-    return value
+    return _one_of(value, ("numeric", "text"), "column kind")
 
 
 def _task(value) -> str:
-    if value not in TASKS:
-        raise ValueError(f"task {value!r}")
+    return _one_of(value, TABLE_TASKS, "task")
+
+
+def _one_of(value, allowed, what) -> str:
+    if value not in allowed:
+        raise ValueError(f"{what} {value!r}")
     return value

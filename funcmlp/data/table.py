@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import math
 import os
 from dataclasses import dataclass
 
@@ -64,13 +65,13 @@ class Table:
 
 
 def read_table(path: str) -> Table:
-    """A CSV (by its header row) or ``.npz`` file (arrays ``x (N, d)``, ``y (N,)`` or ``(N, k)``) as a
-    :class:`Table`; ``.npz`` columns are named ``x1..xd`` and ``y`` (``y1..yk``)."""
+    """A CSV (by its header row) or ``.npz`` file (arrays ``x (N, d)`` and ``y (N,)`` or ``(N, 1)``) as a
+    :class:`Table`; ``.npz`` columns are named ``x1..xd`` and ``y``."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"table file {path!r} not found; give the path of a .csv or .npz file")
     if os.path.isdir(path):
         raise TableError(f"{path} is a folder; give a .csv or .npz file")
-    if path.endswith(".npz"):
+    if path.lower().endswith(".npz"):
         return _read_npz(path)
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
@@ -118,12 +119,17 @@ def _read_npz(path: str) -> Table:
         raise TableError(
             f"{path}: x has shape {x.shape} and y {y.shape}; expected x (N, d) and y (N,) or (N, k), N > 0 rows each"
         )
+    if y.ndim == 2 and y.shape[1] > 1:
+        raise TableError(
+            f"{path}: y has {y.shape[1]} columns; a table has one target column (y of shape (N,)): for several "
+            "targets train from Python with funcmlp.fit"
+        )
     if x.dtype.kind not in "biuf":
         raise TableError(f"{path}: x holds {x.dtype} values; expected numbers (text columns: give a CSV file)")
     y2 = y.reshape(len(y), -1)
     names = (
         *(f"x{j + 1}" for j in range(x.shape[1])),
-        *(["y"] if y.ndim == 1 else [f"y{k + 1}" for k in range(y2.shape[1])]),
+        "y",
     )
     text = lambda v: None if isinstance(v, float) and np.isnan(v) else str(v)
     cells = tuple(tuple(text(v) for v in (*xi.tolist(), *yi.tolist())) for xi, yi in zip(x, y2, strict=True))
@@ -149,3 +155,60 @@ def sklearn_table(name: str) -> Table:
     targets = [str(classes[t]) for t in bunch.target] if classes is not None else [repr(float(t)) for t in bunch.target]
     cells = tuple(tuple(repr(float(v)) for v in row) + (t,) for row, t in zip(bunch.data, targets, strict=True))
     return Table(name, (*names, "target"), cells, tuple(range(1, len(cells) + 1)))
+
+
+def numeric_columns(table: Table) -> set[str]:
+    """The columns whose cells (missing ones aside) are all finite numbers. A column of mostly
+    numbers with a few other cells (``?``, ``inf``, a typo) is refused, naming the first such cell:
+    read as text it would become one category per value."""
+    numeric = set()
+    for name in table.names:
+        cells = [(i, c) for i, c in enumerate(table.column(name)) if c is not None]
+        odd = [(i, c) for i, c in cells if not is_number(c)]
+        if not odd:
+            numeric.add(name)
+        elif len(odd) <= 0.05 * len(cells):
+            i, cell = odd[0]
+            raise TableError(
+                f"{table.source}:{table.lines[i]}: column {name!r} holds numbers, but {shown(cell)} is not a finite "
+                f"one ({len(odd)} such cell{'s' if len(odd) > 1 else ''} of {len(cells)}); write the number, or leave "
+                "the cell empty (funcmlp train --missing drop leaves such rows out)"
+            )
+    return numeric
+
+
+def missing_rows(table: Table, columns=None) -> np.ndarray:
+    """A boolean mask ``(N,)`` of the rows with a missing cell (in ``columns``, default all)."""
+    indices = [table.index(c) for c in columns] if columns is not None else range(len(table.names))
+    return np.array([any(row[j] is None for j in indices) for row in table.cells], bool)
+
+
+def refuse_missing(table: Table) -> None:
+    """Refuse the first missing cell of ``table`` (by row, then column), naming file, line and column."""
+    rows = np.flatnonzero(missing_rows(table))
+    if len(rows):
+        first = table.rows(rows[:1])
+        refuse_missing_in(first, first.names[first.cells[0].index(None)], [None])
+
+
+def refuse_missing_in(table: Table, name: str, cells) -> None:
+    """Refuse the first missing cell of column ``name`` (its ``cells``)."""
+    bad = next((i for i, c in enumerate(cells) if c is None), None)
+    if bad is not None:
+        raise TableError(
+            f"{table.source}:{table.lines[bad]}: column {name!r} has a missing value (empty or NA); fill it in or "
+            "leave the row out (funcmlp train --missing drop leaves such rows out)"
+        )
+
+
+def is_number(cell) -> bool:
+    """A cell that reads as a finite number."""
+    try:
+        return math.isfinite(float(cell))
+    except (TypeError, ValueError):
+        return False
+
+
+def shown(cell: str) -> str:
+    """A cell as an error message shows it: quoted, at most 60 characters."""
+    return repr(cell) if len(cell) <= 60 else f"{cell[:40]!r}... ({len(cell)} characters)"

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from funcmlp.data.datasets import Dataset
-from funcmlp.data.preprocessing import Preprocessing, fit_preprocessing, missing_rows, refuse_missing
-from funcmlp.data.table import Table, TableError
+from funcmlp.data.datasets import Dataset, split_indices
+from funcmlp.data.preprocessing import Preprocessing, fit_preprocessing
+from funcmlp.data.table import Table, TableError, missing_rows, numeric_columns, refuse_missing
 
 MISSING_RULES = ("refuse", "drop")
 
@@ -27,20 +25,25 @@ MISSING_RULES = ("refuse", "drop")
 @dataclass(frozen=True)
 class TableData:
     """A split table's arrays (``dataset``), the ``preprocessing`` fitted on its training rows,
-    and ``notes`` (the task and why, rows dropped, values the training rows did not hold)."""
+    ``notes`` (the task and why, rows dropped, values the training rows did not hold), and the
+    ``test_rows`` themselves."""
 
     dataset: Dataset
     preprocessing: Preprocessing
     notes: tuple[str, ...]
+    test_rows: Table
 
 
-def parse_split(text: str, *, with_test: bool) -> tuple[float, ...]:
-    """``"0.8,0.1,0.1"`` (train, validation, test; two numbers with a test table of its own).
+def parse_split(text: str | None, *, with_test: bool) -> tuple[float, ...]:
+    """``"0.8,0.1,0.1"`` (train, validation, test; two numbers with a test table of its own);
+    ``None``: 0.8, 0.1, 0.1 (with a test table: 0.9, 0.1).
 
     Example:
         >>> parse_split("0.8, 0.1, 0.1", with_test=False), parse_split("0.9,0.1", with_test=True)
         ((0.8, 0.1, 0.1), (0.9, 0.1, 0.0))
     """
+    if text is None:
+        return (0.9, 0.1, 0.0) if with_test else (0.8, 0.1, 0.1)
     wanted = 2 if with_test else 3
     try:
         values = tuple(float(v) for v in text.split(","))
@@ -70,12 +73,15 @@ def split_table(
         raise ValueError(f"--missing must be one of {', '.join(MISSING_RULES)}, got {missing!r}")
     table.index(target)
     notes = []
+    if test is not None:  # its columns by name, in the table's order
+        if set(test.names) != set(table.names):
+            raise TableError(
+                f"{test.source} has the columns {', '.join(test.names)}; {table.source} has "
+                f"{', '.join(table.names)}: a test table needs the same columns"
+            )
+        order = [test.index(name) for name in table.names]
+        test = Table(test.source, table.names, tuple(tuple(r[j] for j in order) for r in test.cells), test.lines)
     tables = [table] + ([test] if test is not None else [])
-    if test is not None and test.names != table.names:
-        raise TableError(
-            f"{test.source} has the columns {', '.join(test.names)}; {table.source} has {', '.join(table.names)}: "
-            "a test table needs the same columns in the same order"
-        )
     if missing == "refuse":  # the first missing cell of the file, before any split
         for t in tables:
             refuse_missing(t)
@@ -85,22 +91,25 @@ def split_table(
             dropped = missing_rows(t)
             if dropped.any():
                 notes.append(f"dropped {int(dropped.sum())} of {len(t)} rows of {t.source} with missing values")
+            if dropped.all():
+                empty = [name for name in t.names if all(cell is None for cell in t.column(name))]
+                why = f"column {empty[0]!r} is empty in every row: leave it out" if empty else "fill some rows in"
+                raise TableError(f"{t.source}: every row has a missing value, --missing drop leaves none; {why}")
             kept.append(t.rows(~dropped))
         tables = kept
     table, test = tables[0], (tables[1] if test is not None else None)
-    order = np.random.default_rng(seed).permutation(len(table))
-    n_test = 0 if test is not None else int(round(len(table) * fractions[2]))
-    n_val = int(round(len(table) * fractions[1]))
-    train, val = order[n_test + n_val :], order[n_test : n_test + n_val]
-    if len(train) < 1 or len(val) < 1 or (test is None and n_test < 1) or (test is not None and len(test) < 1):
+    train, val, held = split_indices(seed, len(table), (fractions[1], 0.0 if test is not None else fractions[2]))
+    n_test = len(held) if test is None else len(test)
+    if len(train) < 1 or len(val) < 1 or n_test < 1:
         raise ValueError(
             f"{table.source}: {len(table)} rows split {', '.join(f'{f:g}' for f in fractions)} leave "
-            f"{len(train)} training, {len(val)} validation and {n_test if test is None else len(test)} test rows; "
+            f"{len(train)} training, {len(val)} validation and {n_test} test rows; "
             "each split needs at least one: give more rows or other --split fractions"
         )
-    test = test if test is not None else table.rows(order[:n_test])
+    test = test if test is not None else table.rows(held)
+    numeric = set.intersection(*(numeric_columns(t) for t in tables))  # a column's kind from all its rows
     train, val = table.rows(train), table.rows(val)
-    preprocessing, reason = fit_preprocessing(train, target, task=task, scale_target=scale_target)
+    preprocessing, reason = fit_preprocessing(train, target, task=task, scale_target=scale_target, numeric=numeric)
     kind = preprocessing.target
     if kind.task == "classification" and len(kind.classes) < 2:
         raise TableError(
@@ -114,7 +123,7 @@ def split_table(
         if kind.std != 1 or kind.mean
         else "as is"
     )
-    how = "given by --task" if task else f"{reason}; --task overrides"
+    how = "set by --task (or by a --loss on numbers)" if task else f"{reason}; --task overrides"
     notes.insert(0, f"task {kind.task} of {target!r} ({counted}): {how}")
     for part, rows in (("validation", val), ("test", test)):
         unseen = preprocessing.unseen(rows)
@@ -125,4 +134,4 @@ def split_table(
         arrays += [preprocessing.inputs(rows, unseen="zero"), preprocessing.targets(rows)]
     classes = len(kind.classes) if kind.task == "classification" else 0
     source = table.source if "/" not in table.source else table.source.rsplit("/", 1)[1]
-    return TableData(Dataset(source, *arrays, classes), preprocessing, tuple(notes))
+    return TableData(Dataset(source, *arrays, classes), preprocessing, tuple(notes), test)

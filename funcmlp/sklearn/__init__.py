@@ -3,7 +3,9 @@ seed 003's ``Perceptron``, with scikit-learn's parameter names, attributes and m
 pipelines, grid searches and cross-validation work unchanged.
 
 The gradient is funcmlp's manual backprop (``gradient="autodiff"``: ``jax.grad``); funcmlp's own
-parameters are ``gradient``, ``dropout`` and ``dtype``; ``to_funcmlp()`` gives ``(mlp, params)``
+parameters are ``gradient``, ``dropout`` and ``dtype`` (default: the input's, float64 where JAX's
+64-bit mode is on, else float32); ``solver="lbfgs"`` is optax's L-BFGS (:mod:`._lbfgs`), the
+stochastic solvers funcmlp's compiled epochs; ``to_funcmlp()`` gives ``(mlp, params)``
 for the functional API and the derivations. Needs scikit-learn (``pip install funcmlp[sklearn]``);
 the rest of funcmlp does not import it.
 

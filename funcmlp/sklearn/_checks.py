@@ -3,9 +3,9 @@
 
 Example:
     >>> from funcmlp.sklearn import MLPRegressor
-    >>> check_params(MLPRegressor(solver="lbfgs"))  # doctest: +ELLIPSIS
+    >>> check_params(MLPRegressor(solver="newton"))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    ValueError: solver='lbfgs' is not supported; ...
+    ValueError: solver='newton' is not supported; ...
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from funcmlp.training.optimizers import OPTIMIZER_NAMES
 SKLEARN_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 """scikit-learn's activation names and funcmlp's; any other funcmlp activation name works too."""
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
-SOLVERS = ("sgd", "adam", *(name for name in OPTIMIZER_NAMES if name not in ("sgd", "adam")))
+SOLVERS = ("lbfgs", "sgd", "adam", *(name for name in OPTIMIZER_NAMES if name not in ("sgd", "adam")))
 
 
 def hidden_sizes(estimator) -> tuple[int, ...]:
@@ -61,8 +61,7 @@ def check_params(estimator) -> None:
     )  # names the known activations if unknown
     need(
         estimator.solver in SOLVERS,
-        f"solver={estimator.solver!r} is not supported; expected one of {', '.join(SOLVERS)} "
-        "(scikit-learn's 'lbfgs' is a full-batch quasi-Newton method that funcmlp does not offer)",
+        f"solver={estimator.solver!r} is not supported; expected one of {', '.join(SOLVERS)}",
     )
     need(
         np.isscalar(estimator.alpha) and estimator.alpha >= 0,
@@ -86,6 +85,10 @@ def check_params(estimator) -> None:
         f"max_iter must be a positive integer, got {estimator.max_iter!r}",
     )
     need(estimator.tol >= 0, f"tol must be >= 0, got {estimator.tol!r}")
+    need(
+        isinstance(estimator.max_fun, (int, np.integer)) and estimator.max_fun >= 1,
+        f"max_fun must be a positive integer (evaluations of the loss for solver='lbfgs'), got {estimator.max_fun!r}",
+    )
     need(0 <= estimator.momentum <= 1, f"momentum must be in [0, 1], got {estimator.momentum!r}")
     need(
         0 < estimator.validation_fraction < 1,
@@ -97,12 +100,30 @@ def check_params(estimator) -> None:
     )
     need(estimator.epsilon > 0, f"epsilon must be > 0, got {estimator.epsilon!r}")
     need(
-        isinstance(estimator.n_iter_no_change, (int, np.integer)) and estimator.n_iter_no_change >= 1,
-        f"n_iter_no_change must be a positive integer, got {estimator.n_iter_no_change!r}",
+        isinstance(estimator.n_iter_no_change, (int, np.integer, float))
+        and not isinstance(estimator.n_iter_no_change, bool)
+        and estimator.n_iter_no_change >= 1,
+        f"n_iter_no_change must be a number of epochs >= 1 (np.inf: never stop), got {estimator.n_iter_no_change!r}",
     )
     need(
         estimator.gradient in GRADIENT_SOURCES,
         f"gradient must be one of {', '.join(GRADIENT_SOURCES)}, got {estimator.gradient!r}",
     )
     need(0 <= estimator.dropout < 1, f"dropout must be in [0, 1), got {estimator.dropout!r}")
-    check_dtype(estimator.dtype)
+    if estimator.dtype is not None:
+        check_dtype(estimator.dtype)
+
+
+def stochastic(estimator) -> bool:
+    """``partial_fit`` is there for the stochastic solvers only (scikit-learn's rule).
+
+    Example:
+        >>> from funcmlp.sklearn import MLPClassifier
+        >>> hasattr(MLPClassifier(solver="adam"), "partial_fit"), hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
+        (True, False)
+    """
+    if estimator.solver == "lbfgs":
+        raise AttributeError(
+            "partial_fit is only available for stochastic optimizers; solver='lbfgs' minimises over the whole data"
+        )
+    return True

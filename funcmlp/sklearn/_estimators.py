@@ -6,9 +6,11 @@ import numpy as np
 from scipy.special import expit, log_expit, log_softmax, softmax, xlogy
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
 from funcmlp.registry.losses import get_loss
+from funcmlp.sklearn._checks import stochastic
 from funcmlp.sklearn._labels import check_first_partial_fit, encode_labels
 from funcmlp.sklearn._mlp import _BaseMLP
 
@@ -39,8 +41,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self.funcmlp_loss_ = (
                 "softmax_cross_entropy" if self.out_activation_ == "softmax" else "sigmoid_binary_cross_entropy"
             )
-        return targets.astype(self.dtype)
+        return targets.astype(self.dtype_)
 
+    def _check_warm_start(self, y) -> None:
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return
+        if not np.array_equal(np.unique(y), self.classes_):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in the previous call to fit. "
+                f"Previously got {self.classes_}, `y` has {np.unique(y)}; set warm_start=False to fit anew"
+            )
+
+    @available_if(stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``X``, ``y``; the first call needs ``classes`` (every label there will be)."""
         check_first_partial_fit(self, classes)
@@ -71,6 +83,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._labels(self._outputs(X))
 
     def _labels(self, logits) -> np.ndarray:
+        if len(self.classes_) == 1:  # fitted on one class (as scikit-learn allows): it is every prediction
+            return np.full(logits.shape[0], self.classes_[0])
         if self.out_activation_ == "softmax":
             return self.classes_[np.argmax(logits, axis=1)]
         if self._label_binarizer.y_type_ == "binary":
@@ -137,9 +151,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         gradient="manual",
         dropout=0.0,
-        dtype="float32",
+        dtype=None,
     ):
         self.loss = loss
         options = dict(locals())
@@ -147,13 +162,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             options.pop(name, None)
         super().__init__(**options)
 
-    def _reported_loss(self, loss: float) -> float:
-        if self.funcmlp_loss_ == "half_sse":
-            return loss / self.n_outputs_
-        return loss + self._loss_offset
+    def _loss_scale(self) -> float:
+        return 1.0 / self.n_outputs_ if self.funcmlp_loss_ == "half_sse" else 1.0
 
     def _targets(self, y, first: bool, classes=None) -> np.ndarray:
-        y = np.asarray(y, self.dtype)
+        y = np.asarray(y, self.dtype_)
         y = y.reshape(-1, 1) if y.ndim == 1 else y
         if first:
             loss = self._funcmlp_loss()
@@ -186,7 +199,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return outputs[:, 0] if self.n_outputs_ == 1 else outputs
 
     def _predictions(self, outputs: np.ndarray) -> np.ndarray:
-        return np.asarray(get_loss(self.funcmlp_loss_).mean(outputs))
+        return np.asarray(get_loss(self.funcmlp_loss_).mean(outputs), self.dtype_)
 
     def _score_checked(self, X, y, sample_weight, params) -> float:
         return r2_score(y, self._predictions(self._outputs(X, params)), sample_weight=sample_weight)

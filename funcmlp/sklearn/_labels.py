@@ -8,6 +8,20 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 
+def fitted_dtype(dtype, X) -> str:
+    """The dtype an MLP estimator trains in: ``dtype``, or for ``None`` the input's as scikit-learn
+    does (float64 arrays in float64 where JAX's 64-bit mode is on; float32 otherwise).
+
+    Example:
+        >>> fitted_dtype(None, np.zeros(2, np.float32)), fitted_dtype("float32", np.zeros(2))
+        ('float32', 'float32')
+    """
+    if dtype is None:
+        return "float64" if np.asarray(X).dtype == np.float64 and jax.config.jax_enable_x64 else "float32"
+    check_dtype(dtype)
+    return dtype
+
+
 def check_dtype(dtype: str) -> None:
     """funcmlp's ``dtype`` parameter: float32, or float64 with JAX's 64-bit mode on."""
     if dtype not in ("float32", "float64"):
@@ -31,12 +45,9 @@ def encode_labels(estimator, y, first: bool, classes=None) -> np.ndarray:
     class or label otherwise); on the first fit the binarizer and ``classes_`` are set from ``y``
     (or ``classes``), later labels must be among them."""
     check_classification_targets(y)
-    if first:
-        binarizer = LabelBinarizer().fit(y if classes is None else classes)
-        if len(binarizer.classes_) < 2 and binarizer.y_type_ != "multilabel-indicator":
-            raise ValueError(
-                f"y has only one class, {binarizer.classes_[0]!r}: a classifier needs samples of at least 2 classes"
-            )
+    if first:  # multi-label y: its columns are the labels (classes= names them, scikit-learn's rule)
+        multilabel = type_of_target(y).startswith("multilabel")
+        binarizer = LabelBinarizer().fit(y if classes is None or multilabel else classes)
         estimator._label_binarizer, estimator.classes_ = binarizer, binarizer.classes_
     elif classes is not None and not np.array_equal(np.unique(classes), estimator.classes_):
         raise ValueError(

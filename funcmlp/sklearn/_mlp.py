@@ -18,15 +18,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from funcmlp.core.model import MLP
 from funcmlp.core.padding import pad_rows, padded_rows
 from funcmlp.core.params import Layer
 from funcmlp.evaluation import compiled_apply
-from funcmlp.sklearn._checks import SKLEARN_ACTIVATIONS, check_params, hidden_sizes
+from funcmlp.sklearn._checks import SKLEARN_ACTIVATIONS, check_params, hidden_sizes, stochastic
+from funcmlp.sklearn._labels import fitted_dtype
+from funcmlp.sklearn._lbfgs import fit_lbfgs
 from funcmlp.sklearn._optimizers import _optimizer, _rate, _squared_weights, _with_rate
-from funcmlp.training import TrainConfig, Trainer
+from funcmlp.training import TrainConfig, Trainer, TrainingDiverged
 
 
 class _BaseMLP(BaseEstimator):
@@ -57,9 +60,10 @@ class _BaseMLP(BaseEstimator):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         gradient="manual",
         dropout=0.0,
-        dtype="float32",
+        dtype=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -83,14 +87,22 @@ class _BaseMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.gradient = gradient
         self.dropout = dropout
         self.dtype = dtype
 
     # -- what the subclasses define ------------------------------------------------------------
+    def _loss_scale(self) -> float:
+        """scikit-learn's loss over funcmlp's (the regressor's squared error is per output)."""
+        return 1.0
+
     def _reported_loss(self, loss: float) -> float:
-        """``loss_`` from funcmlp's epoch loss (the regressor reports scikit-learn's per output)."""
-        return loss
+        """``loss_`` from funcmlp's loss: scaled, plus the constant funcmlp leaves out."""
+        return loss * self._loss_scale() + self._loss_offset
+
+    def _check_warm_start(self, y) -> None:
+        """A warm-started ``fit`` takes the targets it fitted before (the classifier: the same classes)."""
 
     def _constant_of_loss(self, Y, sample_weight) -> float:
         """What ``loss_`` adds to funcmlp's training loss (a constant of the training rows): 0."""
@@ -125,7 +137,7 @@ class _BaseMLP(BaseEstimator):
         """
         check_is_fitted(self)
         params = tuple(
-            Layer(jnp.asarray(W, self.dtype), jnp.asarray(b, self.dtype))
+            Layer(jnp.asarray(W, self.dtype_), jnp.asarray(b, self.dtype_))
             for W, b in zip(self.coefs_, self.intercepts_, strict=True)
         )
         return self._mlp(), params
@@ -135,13 +147,14 @@ class _BaseMLP(BaseEstimator):
         ``params``, those of ``params`` on ``X`` already checked."""
         if params is None:
             check_is_fitted(self)
-            X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+            X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=("csr", "csc"))
+            X = X.toarray() if hasattr(X, "toarray") else X
             params = self.to_funcmlp()[1]
         # rows padded to training's size buckets (multiples of 64): one compiled program per bucket, and XLA's CPU
         # matmul rounds a row by where it falls in the last, partial tile, so without this a row's float32 output
         # could change by one unit in the last place when the batch around it changes (scikit-learn checks subset
         # and order invariance)
-        padded = pad_rows(np.asarray(X, self.dtype), padded_rows(X.shape[0]))
+        padded = pad_rows(np.asarray(X, self.dtype_), padded_rows(X.shape[0]))
         return np.asarray(compiled_apply(self._mlp(), params, padded), np.float64)[: X.shape[0]]
 
     # -- fitting ---------------------------------------------------------------------------------
@@ -153,11 +166,28 @@ class _BaseMLP(BaseEstimator):
         check_params(self)
         fitted = hasattr(self, "coefs_")
         keep = fitted and (incremental or self.warm_start)
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True; fit with early stopping, or set it False"
+            )
         X, y = validate_data(
-            self, X, y, reset=not keep, dtype=(np.float64, np.float32), multi_output=True, y_numeric=self._y_numeric
+            self,
+            X,
+            y,
+            reset=not keep,
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+            y_numeric=self._y_numeric,
+            accept_sparse=("csr", "csc"),
         )
+        if hasattr(X, "toarray"):  # scipy sparse inputs: dense for the network (funcmlp's layers are dense)
+            X = X.toarray()
+        if keep and not incremental:
+            self._check_warm_start(y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if not keep:
+            self.dtype_ = fitted_dtype(self.dtype, X)
         Y = self._targets(y, first=not keep, classes=classes)
         if not keep:
             self.n_outputs_ = Y.shape[1]
@@ -172,12 +202,18 @@ class _BaseMLP(BaseEstimator):
         if keep:
             params = self.to_funcmlp()[1]
         else:
-            params = mlp.init(key_init, init="glorot_uniform", dtype=self.dtype)
+            # drawn in float32 and cast: float32 and float64 fits of one random_state start from the same weights
+            params = jax.tree_util.tree_map(
+                lambda a: a.astype(self.dtype_), mlp.init(key_init, init="glorot_uniform", dtype="float32")
+            )
+        if self.solver == "lbfgs":  # the whole data at once: no batches, epochs or validation split
+            self._loss_offset = self._constant_of_loss(Y, sample_weight)
+            return fit_lbfgs(self, mlp, params, X, Y, sample_weight)
         X_val = y_val = weight_val = None
         early = self.early_stopping and not incremental
         if early:
             classifier = isinstance(self, ClassifierMixin) and self._label_binarizer.y_type_ != "multilabel-indicator"
-            stratify = y if classifier else None
+            stratify = Y.astype(bool) if classifier else None  # scikit-learn stratifies its 0/1 targets
             parts = train_test_split(
                 X,
                 Y,
@@ -190,6 +226,12 @@ class _BaseMLP(BaseEstimator):
             X, X_val, Y, _, _, y_val = parts[:6]
             if sample_weight is not None:
                 sample_weight, weight_val = parts[6:]
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    f"The validation set is too small: {X_val.shape[0]} sample of validation_fraction="
+                    f"{self.validation_fraction} of {X_val.shape[0] + X.shape[0]}; increase 'validation_fraction' or "
+                    "the size of your dataset (a score needs at least 2 samples)"
+                )
         samples = X.shape[0]
         self._loss_offset = self._constant_of_loss(Y, sample_weight)
         batch = min(200, samples) if self.batch_size == "auto" else int(self.batch_size)
@@ -207,7 +249,7 @@ class _BaseMLP(BaseEstimator):
             float(self.beta_2),
             float(self.epsilon),
             float(self.alpha),
-            str(np.dtype(self.dtype)),
+            str(np.dtype(self.dtype_)),
         )
         opt_state = self._opt_state if incremental and keep and hasattr(self, "_opt_state") else None
         if not keep:
@@ -236,7 +278,21 @@ class _BaseMLP(BaseEstimator):
         stopped = False
         try:
             for epoch in range(1, last_epoch + 1):
-                state, record = trainer.epoch(state, epoch, validate=False)
+                try:
+                    state, record = trainer.epoch(state, epoch, validate=False)
+                except TrainingDiverged as diverged:
+                    if not early:
+                        raise ValueError(
+                            "Solver produced non-finite parameter weights. The input data may contain large values "
+                            f"and need to be preprocessed ({diverged.where}); scale the inputs, or lower "
+                            "learning_rate_init"
+                        ) from None
+                    # scikit-learn goes on with NaN scores until early stopping ends it: the best params stay
+                    self.n_iter_ += 1
+                    self.loss_curve_.append(float("nan"))
+                    self.validation_scores_.append(float("nan"))
+                    stopped = True
+                    break
                 last = state
                 if self._record_epoch(record.train_loss, state.params, before, samples, batch_weight, validation):
                     best_params = state.params
@@ -255,6 +311,8 @@ class _BaseMLP(BaseEstimator):
         final = best_params if early else state.params
         self.coefs_, self.intercepts_ = self._arrays(final)
         self._opt_state = jax.device_get(state.opt_state)
+        # the rate the next epoch would take: SGD's as its schedule left it (invscaling, adaptive), Adam's constant
+        self.learning_rate_ = _rate(self._opt_state) if self.solver == "sgd" else float(self.learning_rate_init)
         self._key_data = np.asarray(jax.random.key_data(state.key))
         if not incremental and not stopped and self.n_iter_ >= self.max_iter:
             warnings.warn(
@@ -330,6 +388,7 @@ class _BaseMLP(BaseEstimator):
         layers = jax.device_get(params)
         return [np.asarray(layer.W) for layer in layers], [np.asarray(layer.b) for layer in layers]
 
+    @available_if(stochastic)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``X``, ``y``, going on from the current weights and optimizer state."""
         return self._fit(X, y, sample_weight, incremental=True)
@@ -337,4 +396,5 @@ class _BaseMLP(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True  # densified (the layers are dense)
         return tags
