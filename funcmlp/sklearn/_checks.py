@@ -100,7 +100,7 @@ def check_params(estimator) -> None:
     )
     need(estimator.epsilon > 0, f"epsilon must be > 0, got {estimator.epsilon!r}")
     need(
-        isinstance(estimator.n_iter_no_change, (int, np.integer, float))
+        (isinstance(estimator.n_iter_no_change, (int, np.integer)) or estimator.n_iter_no_change == np.inf)
         and not isinstance(estimator.n_iter_no_change, bool)
         and estimator.n_iter_no_change >= 1,
         f"n_iter_no_change must be a number of epochs >= 1 (np.inf: never stop), got {estimator.n_iter_no_change!r}",
@@ -110,6 +110,11 @@ def check_params(estimator) -> None:
         f"gradient must be one of {', '.join(GRADIENT_SOURCES)}, got {estimator.gradient!r}",
     )
     need(0 <= estimator.dropout < 1, f"dropout must be in [0, 1), got {estimator.dropout!r}")
+    need(
+        estimator.solver != "lbfgs" or estimator.dropout == 0,
+        f"solver='lbfgs' takes no dropout (its line search needs one loss to minimise), got {estimator.dropout!r}; "
+        "use solver='adam' or 'sgd' for dropout",
+    )
     if estimator.dtype is not None:
         check_dtype(estimator.dtype)
 

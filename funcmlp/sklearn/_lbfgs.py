@@ -87,7 +87,7 @@ def _objective(mlp, loss, gradient, scale, alpha, x, targets, weights):
 @partial(jax.jit, static_argnums=(0, 1, 2))
 def _step(mlp, loss, gradient, scale, alpha, params, state, x, targets, weights):
     """One L-BFGS iteration: ``(params, state, value before, value after, largest gradient entry
-    after, evaluations)``."""
+    after, evaluations, whether the line search failed to decrease the loss)``."""
     objective = _objective(mlp, loss, gradient, scale, alpha, x, targets, weights)
     optimizer = _optimizer()
     value, grad = optax.value_and_grad_from_state(objective)(params, state=state)
@@ -95,14 +95,17 @@ def _step(mlp, loss, gradient, scale, alpha, params, state, x, targets, weights)
     params = optax.apply_updates(params, updates)
     after, grad_after = optax.tree.get(state, "value"), optax.tree.get(state, "grad")
     largest = jnp.max(jnp.stack([jnp.max(jnp.abs(leaf)) for leaf in jax.tree_util.tree_leaves(grad_after)]))
-    steps = optax.tree.get(state, "info").num_linesearch_steps
-    return params, state, value, after, largest, steps
+    info = optax.tree.get(state, "info")
+    return params, state, value, after, largest, info.num_linesearch_steps, info.decrease_error > 0
 
 
 def _optimizer():
     return optax.lbfgs(
         memory_size=MEMORY,
-        linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=LINESEARCH_STEPS, initial_guess_strategy="one"),
+        # approx_dec_rtol=None: scipy's strict sufficient decrease (optax's default accepts a rise of 1e-6 |f|)
+        linesearch=optax.scale_by_zoom_linesearch(
+            max_linesearch_steps=LINESEARCH_STEPS, initial_guess_strategy="one", approx_dec_rtol=None
+        ),
     )
 
 
@@ -114,7 +117,8 @@ def minimize(mlp, loss, gradient, params, x, targets, weights, *, alpha, scale, 
     evaluations, value = 1, None  # the first iteration evaluates the loss at the start
     alpha, scale = jnp.asarray(alpha, x.dtype), jnp.asarray(scale, x.dtype)
     for iteration in range(1, max_iter + 1):
-        params, state, before, after, largest, steps = _step(
+        previous = params
+        params, state, before, after, largest, steps, failed = _step(
             mlp, loss, gradient, scale, alpha, params, state, x, targets, weights
         )
         evaluations += int(steps)
@@ -123,8 +127,8 @@ def minimize(mlp, loss, gradient, params, x, targets, weights, *, alpha, scale, 
             return Minimized(params, value, iteration, evaluations, "not finite")
         if float(largest) <= tol:
             return Minimized(params, value, iteration, evaluations, "converged")
-        if value >= before:  # the line search found no decrease (scipy: abnormal termination in the line search)
-            return Minimized(params, value, iteration, evaluations, "no decrease")
+        if bool(failed) and value > before:  # scipy: abnormal termination in the line search; the step is undone
+            return Minimized(previous, before, iteration, evaluations, "no decrease")
         if before - value <= FTOL * max(abs(before), abs(value), 1.0):
             return Minimized(params, value, iteration, evaluations, "converged")
         if evaluations >= max_fun:
@@ -167,6 +171,7 @@ def fit_lbfgs(estimator, mlp, params, X, Y, sample_weight):
     estimator.n_iter_ = result.iterations
     estimator.loss_ = result.value + estimator._loss_offset
     estimator.coefs_, estimator.intercepts_ = estimator._arrays(result.params)
+    estimator.learning_rate_ = None  # no rate: the line search takes each step's length
     if result.status != "converged":
         why = {
             "max_iter": f"it reached max_iter={estimator.max_iter}; increase it",
