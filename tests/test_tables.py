@@ -221,3 +221,12 @@ def test_what_a_review_found(houses, tmp_path, capsys):
     assert "every row has a missing value, --missing drop leaves none; column 'gone' is empty in every row" in (
         capsys.readouterr().err
     )
+
+
+def test_the_default_run_still_takes_the_digits_preset():
+    """funcmlp train with no --data: the digits and their preset (a regression slipped in while the
+    table presets were added: the preset of no name was the regression one)."""
+    from funcmlp.cli import train_options
+
+    args = train_options.settle(train_options.train_parser().parse_args([]))
+    assert (args.data, args.loss, args.hidden, args.optimizer) == ("digits", "softmax_cross_entropy", [256], "adamw")

@@ -158,7 +158,7 @@ def settle(args, notes: list | None = None):
         from funcmlp.tasks import task_preset
 
         table = table_data.table_source(args.data, args.data_path) is not None
-        preset = f"table_{table_data.task_of(args)}" if table else args.data
+        preset = f"table_{table_data.task_of(args)}" if table else args.data or DEFAULTS["data"]
         for name, value in {**DEFAULTS, **task_preset(preset).options()}.items():
             if getattr(args, name) is None:
                 setattr(args, name, value)
