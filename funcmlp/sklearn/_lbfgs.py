@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from typing import NamedTuple
 
@@ -122,10 +123,10 @@ def minimize(mlp, loss, gradient, params, x, targets, weights, *, alpha, scale, 
             mlp, loss, gradient, scale, alpha, params, state, x, targets, weights
         )
         evaluations += int(steps)
-        before, value = float(before), float(after)
-        if not (jnp.isfinite(after) and jnp.isfinite(largest)):
+        before, value, largest = float(before), float(after), float(largest)  # one transfer each, then host numbers
+        if not (math.isfinite(value) and math.isfinite(largest)):
             return Minimized(params, value, iteration, evaluations, "not finite")
-        if float(largest) <= tol:
+        if largest <= tol:
             return Minimized(params, value, iteration, evaluations, "converged")
         if bool(failed) and value > before:  # scipy: abnormal termination in the line search; the step is undone
             return Minimized(previous, before, iteration, evaluations, "no decrease")
