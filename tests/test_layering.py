@@ -130,7 +130,7 @@ def test_no_import_cycle():
 def test_modules_stay_small():
     """About 300 lines a module; the exceptions say why."""
     reasons = {
-        "funcmlp.sklearn._mlp": "scikit-learn's MLP contract in one class: its 27 parameters (checked in _checks.py), the "
+        "funcmlp.sklearn._mlp": "scikit-learn's MLP contract in one class (its parameters are _parameters.py): the "
         "fitting loop with scikit-learn's stopping rules, rate schedule, warm start, partial fit and the divergence "
         "and validation-size rules (L-BFGS is _lbfgs.py); next split: the stochastic loop into its own module",
     }

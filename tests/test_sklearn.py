@@ -49,7 +49,7 @@ def _estimator_checks():
             yield pytest.param(instance, check, marks=marks, id=f"{type(instance).__name__}-{name}")
 
 
-@pytest.mark.parametrize("estimator, check", _estimator_checks())
+@pytest.mark.parametrize("estimator, check", list(_estimator_checks()))
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -350,3 +350,82 @@ def test_regressor_takes_funcmlp_regression_losses_and_refuses_the_others():
     ]:
         with pytest.raises(ValueError, match=match):
             MLPRegressor(loss=loss).fit(X, y)
+
+
+@pytest.mark.parametrize("class_weight", ["balanced", {"b": 4.0, "c": 0.5}])
+def test_class_weight_trains_as_scikit_learns_mlp_on_the_weights_written_here(class_weight):
+    """class_weight="balanced" is n / (n_classes * count) per class, a dict its own numbers (classes it
+    does not name: 1), each times the row's sample_weight: 3 epochs in batches of 15 from the same
+    weights equal scikit-learn's MLPClassifier given those products as sample_weight, to 1e-10."""
+    from sklearn import neural_network
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 5))
+    y = np.array(["a"] * 26 + ["b"] * 10 + ["c"] * 4)[rng.permutation(40)]
+    rows = rng.uniform(0.5, 2.0, 40)
+    if class_weight == "balanced":
+        per_class = {"a": 40 / (3 * 26), "b": 40 / (3 * 10), "c": 40 / (3 * 4)}
+    else:
+        per_class = {"a": 1.0, "b": 4.0, "c": 0.5}
+    weights = rows * np.array([per_class[label] for label in y])
+    options = dict(
+        hidden_layer_sizes=(6,), activation="tanh", solver="adam", learning_rate_init=0.05, alpha=1e-3,
+        batch_size=15, shuffle=False, max_iter=3, tol=0.0, n_iter_no_change=100, random_state=0, warm_start=True,
+    )  # fmt: skip
+    ours = MLPClassifier(dtype="float64", class_weight=class_weight, **options)
+    theirs = neural_network.MLPClassifier(**options)
+    _same_start(ours, theirs, X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours.fit(X, y, sample_weight=rows)
+        theirs.fit(X, y, sample_weight=weights)
+    for mine, reference in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True):
+        assert np.max(np.abs(mine - reference)) <= 1e-10 * np.max(np.abs(reference))
+    unweighted = neural_network.MLPClassifier(**options)
+    _same_start(ours, unweighted, X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unweighted.fit(X, y, sample_weight=rows)
+    assert np.max(np.abs(unweighted.coefs_[0] - ours.coefs_[0])) > 1e-3  # the class weights changed the fit
+
+
+def test_class_weight_refuses_what_it_cannot_weigh():
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    y = np.array([0, 1, 2] * 4)
+    cases = [
+        (dict(class_weight="balance"), "class_weight must be None, 'balanced' or a dict"),
+        (dict(class_weight={3: 1.0}), r"class_weight names \[3\], not among the classes \[0, 1, 2\]"),
+        (dict(class_weight={1: -1.0}), r"weights must be finite numbers >= 0, got \{1: -1.0\}"),
+        (dict(class_weight={1: float("nan")}), "weights must be finite numbers >= 0"),
+    ]
+    for options, message in cases:
+        with pytest.raises(ValueError, match=message):
+            MLPClassifier((3,), max_iter=1, **options).fit(X, y)
+    with pytest.raises(ValueError, match="class_weight='balanced' needs every label at once"):
+        MLPClassifier((3,), class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="y is a label-indicator matrix"):
+        MLPClassifier((3,), max_iter=1, class_weight="balanced").fit(X, np.eye(3)[y])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MLPClassifier((3,), class_weight={2: 3.0}, random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+        lbfgs = dict(hidden_layer_sizes=(3,), max_iter=5, solver="lbfgs", random_state=0, dtype="float64")
+        by_class = MLPClassifier(class_weight={0: 0.5, 2: 2.0}, **lbfgs).fit(X, y)
+        weighted = MLPClassifier(**lbfgs).fit(X, y, sample_weight=np.array([0.5, 1.0, 2.0])[y])
+    assert model.n_iter_ == 1 and np.array_equal(by_class.coefs_[0], weighted.coefs_[0])
+
+
+def test_the_perceptrons_class_weight_scales_each_rows_step_as_its_sample_weight():
+    """The perceptron rule with class_weight={1: 2.5} and row weights s: the weights of the rule
+    given s * (2.5 for class 1, 1 otherwise) as sample_weight, which differ from the unweighted rule's."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(30, 3))
+    y = (X[:, 0] + 0.5 * rng.normal(size=30) > 0.3).astype(int)
+    rows = rng.uniform(0.5, 2.0, 30)
+    options = dict(shuffle=False, tol=None, max_iter=8, dtype="float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        by_class = Perceptron(class_weight={1: 2.5}, **options).fit(X, y, sample_weight=rows)
+        by_row = Perceptron(**options).fit(X, y, sample_weight=rows * np.where(y == 1, 2.5, 1.0))
+        plain = Perceptron(**options).fit(X, y, sample_weight=rows)
+    assert np.array_equal(by_class.coef_, by_row.coef_) and np.array_equal(by_class.intercept_, by_row.intercept_)
+    assert not np.allclose(by_class.coef_, plain.coef_)

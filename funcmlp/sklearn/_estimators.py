@@ -11,8 +11,9 @@ from sklearn.utils.validation import column_or_1d
 
 from funcmlp.registry.losses import get_loss
 from funcmlp.sklearn._checks import stochastic
-from funcmlp.sklearn._labels import check_first_partial_fit, encode_labels
+from funcmlp.sklearn._labels import check_first_partial_fit, encode_labels, weights_of_classes
 from funcmlp.sklearn._mlp import _BaseMLP
+from funcmlp.sklearn._parameters import estimator_init
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -21,6 +22,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Two classes: one logistic output unit and ``sigmoid_binary_cross_entropy``; more: a softmax
     over one unit per class and ``softmax_cross_entropy``; a label-indicator matrix
     (multi-label): one logistic unit per label. Labels may be strings or any sortable values.
+    ``class_weight`` (funcmlp's; scikit-learn's MLP has none): ``"balanced"`` (each class weighs
+    ``n / (n_classes * count)``) or ``{label: weight}`` multiplies each row's ``sample_weight``
+    in the loss, the L-BFGS objective and the early-stopping score (the accuracy weighs each
+    class as the loss does).
 
     Example:
         >>> from sklearn.datasets import load_iris
@@ -30,6 +35,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         (True, (2, 3), [(4, 16), (16, 3)])
     """
 
+    __init__ = estimator_init(last=(("class_weight", None),))
     _y_numeric = False
 
     def _targets(self, y, first: bool, classes=None) -> np.ndarray:
@@ -42,6 +48,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 "softmax_cross_entropy" if self.out_activation_ == "softmax" else "sigmoid_binary_cross_entropy"
             )
         return targets.astype(self.dtype_)
+
+    def _weighted(self, y, sample_weight, incremental: bool):
+        y = column_or_1d(y) if y.ndim == 2 and y.shape[1] == 1 else y
+        return weights_of_classes(self, y, sample_weight, incremental)
 
     def _check_warm_start(self, y) -> None:
         if self._label_binarizer.y_type_ == "multilabel-indicator":
@@ -125,42 +135,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     _y_numeric = True
 
-    def __init__(
-        self,
-        loss="squared_error",
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        gradient="manual",
-        dropout=0.0,
-        dtype=None,
-    ):
-        self.loss = loss
-        options = dict(locals())
-        for name in ("self", "loss", "__class__"):
-            options.pop(name, None)
-        super().__init__(**options)
+    __init__ = estimator_init(first=(("loss", "squared_error"),))
 
     def _loss_scale(self) -> float:
         return 1.0 / self.n_outputs_ if self.funcmlp_loss_ == "half_sse" else 1.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 
@@ -61,3 +62,50 @@ def encode_labels(estimator, y, first: bool, classes=None) -> np.ndarray:
                 f"expected labels among {estimator.classes_.tolist()!r}"
             )
     return estimator._label_binarizer.transform(y)
+
+
+def weights_of_classes(estimator, y, sample_weight, incremental: bool):
+    """``sample_weight`` ``(n,)`` (None: ones) times each row's weight in ``estimator.class_weight``:
+    None (every class 1), ``"balanced"`` (scikit-learn's ``n / (n_classes * count)``, from ``y``)
+    or a dict ``{label: weight}`` (labels not named weigh 1). Call after :func:`encode_labels`.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> model = SimpleNamespace(class_weight="balanced", classes_=np.array(["a", "b"]))
+        >>> model._label_binarizer = SimpleNamespace(y_type_="binary")
+        >>> weights_of_classes(model, np.array(["a", "a", "a", "b"]), None, incremental=False).tolist()
+        [0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 2.0]
+    """
+    class_weight = getattr(estimator, "class_weight", None)
+    if class_weight is None:
+        return sample_weight
+    if estimator._label_binarizer.y_type_ == "multilabel-indicator":
+        raise ValueError(
+            "class_weight weighs the classes of one label, and y is a label-indicator matrix (multi-label); "
+            "give sample_weight instead, or class_weight=None"
+        )
+    classes = estimator.classes_.tolist()
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        if incremental:
+            raise ValueError(
+                "class_weight='balanced' needs every label at once, and partial_fit sees one batch; give a dict, "
+                "e.g. class_weight=dict(zip(classes, compute_class_weight('balanced', classes=classes, y=y))) "
+                "from sklearn.utils.class_weight"
+            )
+        present = np.unique(y)
+        per_class = dict(
+            zip(present.tolist(), compute_class_weight("balanced", classes=present, y=y).tolist(), strict=True)
+        )
+    elif isinstance(class_weight, dict):
+        unknown = [label for label in class_weight if label not in set(classes)]
+        if unknown:
+            raise ValueError(f"class_weight names {unknown!r}, not among the classes {classes!r}; name only those")
+        bad = {label: w for label, w in class_weight.items() if not (np.isscalar(w) and np.isfinite(w) and w >= 0)}
+        if bad:
+            raise ValueError(f"class_weight's weights must be finite numbers >= 0, got {bad!r}")
+        per_class = class_weight
+    else:
+        raise ValueError(f"class_weight must be None, 'balanced' or a dict {{label: weight}}, got {class_weight!r}")
+    weight_of_class = np.array([float(per_class.get(label, 1.0)) for label in classes])
+    weights = weight_of_class[np.searchsorted(estimator.classes_, y)]
+    return weights if sample_weight is None else sample_weight * weights

@@ -29,68 +29,14 @@ from funcmlp.sklearn._checks import SKLEARN_ACTIVATIONS, check_params, hidden_si
 from funcmlp.sklearn._labels import fitted_dtype
 from funcmlp.sklearn._lbfgs import fit_lbfgs
 from funcmlp.sklearn._optimizers import _optimizer, _rate, _squared_weights, _with_rate
+from funcmlp.sklearn._parameters import estimator_init
 from funcmlp.training import TrainConfig, Trainer, TrainingDiverged
 
 
 class _BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share: scikit-learn's parameters and fitting loop."""
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        gradient="manual",
-        dropout=0.0,
-        dtype=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.gradient = gradient
-        self.dropout = dropout
-        self.dtype = dtype
+    __init__ = estimator_init()
 
     # -- what the subclasses define ------------------------------------------------------------
     def _loss_scale(self) -> float:
@@ -103,6 +49,10 @@ class _BaseMLP(BaseEstimator):
 
     def _check_warm_start(self, y) -> None:
         """A warm-started ``fit`` takes the targets it fitted before (the classifier: the same classes)."""
+
+    def _weighted(self, y, sample_weight, incremental: bool):
+        """The rows' weights in training (the classifier multiplies in its ``class_weight``)."""
+        return sample_weight
 
     def _constant_of_loss(self, Y, sample_weight) -> float:
         """What ``loss_`` adds to funcmlp's training loss (a constant of the training rows): 0."""
@@ -189,6 +139,7 @@ class _BaseMLP(BaseEstimator):
         if not keep:
             self.dtype_ = fitted_dtype(self.dtype, X)
         Y = self._targets(y, first=not keep, classes=classes)
+        sample_weight = self._weighted(y, sample_weight, incremental)
         if not keep:
             self.n_outputs_ = Y.shape[1]
             self.n_layers_ = len(hidden_sizes(self)) + 2

@@ -14,7 +14,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Layer
-from funcmlp.sklearn._labels import check_dtype, check_first_partial_fit, encode_labels
+from funcmlp.sklearn._labels import check_dtype, check_first_partial_fit, encode_labels, weights_of_classes
 from funcmlp.training.perceptron import perceptron_epoch
 
 
@@ -27,7 +27,9 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     Parameters (scikit-learn's names): ``eta0`` (eta), ``max_iter`` (epochs), ``tol`` and
     ``n_iter_no_change`` (stop when the epoch's error rate has not dropped by ``tol`` for that
     many epochs; ``tol=None``: only at ``max_iter`` or when an epoch makes no mistake),
-    ``shuffle``, ``random_state``, ``fit_intercept``, ``warm_start``, ``verbose``; ``dtype``.
+    ``shuffle``, ``random_state``, ``fit_intercept``, ``warm_start``, ``verbose``,
+    ``class_weight`` (``"balanced"`` or ``{label: weight}``: each row's step times its class's
+    weight and its ``sample_weight``); ``dtype``.
     Attributes: ``coef_`` ``(1 or n_classes, n_features)``, ``intercept_``, ``classes_``,
     ``n_iter_``, ``t_`` (examples seen + 1), ``mistakes_`` (per epoch: examples that moved the
     weights), ``n_features_in_``.
@@ -55,6 +57,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         fit_intercept=True,
         warm_start=False,
         verbose=0,
+        class_weight=None,
         dtype="float32",
     ):
         self.eta0 = eta0
@@ -66,6 +69,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.fit_intercept = fit_intercept
         self.warm_start = warm_start
         self.verbose = verbose
+        self.class_weight = class_weight
         self.dtype = dtype
 
     def _check_params(self) -> None:
@@ -99,13 +103,17 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self._check_params()
         keep = hasattr(self, "coef_") and (incremental or self.warm_start)
         X, y = validate_data(self, X, y, reset=not keep, dtype=(np.float64, np.float32))
-        targets = jnp.asarray(encode_labels(self, column_or_1d(y, warn=True), not keep, classes), self.dtype)
+        y = column_or_1d(y, warn=True)
+        targets = jnp.asarray(encode_labels(self, y, not keep, classes), self.dtype)
         if not keep:
             self.coef_ = np.zeros((targets.shape[1], X.shape[1]), self.dtype)
             self.intercept_ = np.zeros(targets.shape[1], self.dtype)
             self.t_, self.mistakes_ = 1, []
         self.n_iter_ = 0  # the epochs of this call, as scikit-learn counts them
-        weights = None if sample_weight is None else jnp.asarray(_check_sample_weight(sample_weight, X), self.dtype)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        weights = weights_of_classes(self, y, sample_weight, incremental)
+        weights = None if weights is None else jnp.asarray(weights, self.dtype)
         x = jnp.asarray(X, self.dtype)
         params = (Layer(jnp.asarray(self.coef_.T), jnp.asarray(self.intercept_)),)
         rng = check_random_state(self.random_state)
