@@ -389,7 +389,7 @@ def test_class_weight_trains_as_scikit_learns_mlp_on_the_weights_written_here(cl
     assert np.max(np.abs(unweighted.coefs_[0] - ours.coefs_[0])) > 1e-3  # the class weights changed the fit
 
 
-def test_class_weight_refuses_what_it_cannot_weigh():
+def test_class_weight_refuses_what_it_cannot_weigh_and_a_refusal_changes_nothing():
     X = np.random.default_rng(0).normal(size=(12, 2))
     y = np.array([0, 1, 2] * 4)
     cases = [
@@ -397,6 +397,7 @@ def test_class_weight_refuses_what_it_cannot_weigh():
         (dict(class_weight={3: 1.0}), r"class_weight names \[3\], not among the classes \[0, 1, 2\]"),
         (dict(class_weight={1: -1.0}), r"weights must be finite numbers >= 0, got \{1: -1.0\}"),
         (dict(class_weight={1: float("nan")}), "weights must be finite numbers >= 0"),
+        (dict(class_weight={1: "3"}), r"weights must be finite numbers >= 0, got \{1: '3'\}"),
     ]
     for options, message in cases:
         with pytest.raises(ValueError, match=message):
@@ -405,13 +406,39 @@ def test_class_weight_refuses_what_it_cannot_weigh():
         MLPClassifier((3,), class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
     with pytest.raises(ValueError, match="y is a label-indicator matrix"):
         MLPClassifier((3,), max_iter=1, class_weight="balanced").fit(X, np.eye(3)[y])
+    with warnings.catch_warnings():  # a fitted model refused a class_weight for other data: as it was
+        warnings.simplefilter("ignore")
+        for model in (MLPClassifier((3,), max_iter=5, random_state=0), Perceptron(max_iter=5)):
+            model.fit(X, y)
+            before = model.predict_proba(X) if hasattr(model, "predict_proba") else model.decision_function(X)
+            with pytest.raises(ValueError, match=r"class_weight names \[2\], not among the classes \[0, 1\]"):
+                model.set_params(class_weight={2: 1.0}).fit(X[y < 2], y[y < 2])
+            after = model.predict_proba(X) if hasattr(model, "predict_proba") else model.decision_function(X)
+            assert model.classes_.tolist() == [0, 1, 2] and np.array_equal(before, after)
+
+
+def test_class_weight_in_partial_fit_lbfgs_and_column_labels_equals_the_sample_weights_written_here():
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    y = np.array([0, 1, 2] * 4)
+    per_row = np.array([1.0, 1.0, 3.0])[y]
+    lbfgs = dict(hidden_layer_sizes=(3,), max_iter=5, solver="lbfgs", random_state=0, dtype="float64")
+    adam = dict(hidden_layer_sizes=(3,), random_state=0, dtype="float64", learning_rate_init=0.1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = MLPClassifier((3,), class_weight={2: 3.0}, random_state=0).partial_fit(X, y, classes=[0, 1, 2])
-        lbfgs = dict(hidden_layer_sizes=(3,), max_iter=5, solver="lbfgs", random_state=0, dtype="float64")
-        by_class = MLPClassifier(class_weight={0: 0.5, 2: 2.0}, **lbfgs).fit(X, y)
-        weighted = MLPClassifier(**lbfgs).fit(X, y, sample_weight=np.array([0.5, 1.0, 2.0])[y])
-    assert model.n_iter_ == 1 and np.array_equal(by_class.coefs_[0], weighted.coefs_[0])
+        pairs = [
+            (
+                MLPClassifier(class_weight={2: 3.0}, **adam).partial_fit(X, y, classes=[0, 1, 2]),
+                MLPClassifier(**adam).partial_fit(X, y, classes=[0, 1, 2], sample_weight=per_row),
+            ),
+            (
+                MLPClassifier(class_weight={0: 0.5, 2: 2.0}, **lbfgs).fit(X, y.reshape(-1, 1)),
+                MLPClassifier(**lbfgs).fit(X, y, sample_weight=np.array([0.5, 1.0, 2.0])[y]),
+            ),
+        ]
+        unweighted = MLPClassifier(**adam).partial_fit(X, y, classes=[0, 1, 2])
+    for by_class, by_row in pairs:
+        assert np.array_equal(by_class.coefs_[0], by_row.coefs_[0])
+    assert not np.array_equal(pairs[0][0].coefs_[0], unweighted.coefs_[0])
 
 
 def test_the_perceptrons_class_weight_scales_each_rows_step_as_its_sample_weight():

@@ -23,7 +23,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     over one unit per class and ``softmax_cross_entropy``; a label-indicator matrix
     (multi-label): one logistic unit per label. Labels may be strings or any sortable values.
     ``class_weight`` (funcmlp's; scikit-learn's MLP has none): ``"balanced"`` (each class weighs
-    ``n / (n_classes * count)``) or ``{label: weight}`` multiplies each row's ``sample_weight``
+    ``n / (n_classes * count)``, counted in ``y``) or ``{label: weight}`` multiplies each row's ``sample_weight``
     in the loss, the L-BFGS objective and the early-stopping score (the accuracy weighs each
     class as the loss does).
 
@@ -49,9 +49,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             )
         return targets.astype(self.dtype_)
 
-    def _weighted(self, y, sample_weight, incremental: bool):
-        y = column_or_1d(y) if y.ndim == 2 and y.shape[1] == 1 else y
-        return weights_of_classes(self, y, sample_weight, incremental)
+    def _weighted(self, y, sample_weight, *, keep: bool, classes, incremental: bool):
+        return weights_of_classes(self, y, sample_weight, keep=keep, classes=classes, incremental=incremental)
 
     def _check_warm_start(self, y) -> None:
         if self._label_binarizer.y_type_ == "multilabel-indicator":

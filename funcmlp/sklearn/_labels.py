@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import jax
 import numpy as np
 from sklearn.preprocessing import LabelBinarizer
@@ -64,27 +66,31 @@ def encode_labels(estimator, y, first: bool, classes=None) -> np.ndarray:
     return estimator._label_binarizer.transform(y)
 
 
-def weights_of_classes(estimator, y, sample_weight, incremental: bool):
+def weights_of_classes(estimator, y, sample_weight, *, keep: bool, classes=None, incremental: bool = False):
     """``sample_weight`` ``(n,)`` (None: ones) times each row's weight in ``estimator.class_weight``:
-    None (every class 1), ``"balanced"`` (scikit-learn's ``n / (n_classes * count)``, from ``y``)
-    or a dict ``{label: weight}`` (labels not named weigh 1). Call after :func:`encode_labels`.
+    None (every class 1), ``"balanced"`` (scikit-learn's ``n / (n_classes * count)``, from the
+    counts of ``y``, not from ``sample_weight``, as ``SGDClassifier`` counts) or a dict
+    ``{label: weight}`` (labels not named weigh 1). The classes are the fitted ones when the fit
+    goes on (``keep``), else ``classes`` or those of ``y``. Call it before :func:`encode_labels`:
+    it changes nothing, so a refused ``class_weight`` leaves a fitted model as it was.
 
     Example:
         >>> from types import SimpleNamespace
-        >>> model = SimpleNamespace(class_weight="balanced", classes_=np.array(["a", "b"]))
-        >>> model._label_binarizer = SimpleNamespace(y_type_="binary")
-        >>> weights_of_classes(model, np.array(["a", "a", "a", "b"]), None, incremental=False).tolist()
+        >>> model = SimpleNamespace(class_weight="balanced")
+        >>> weights_of_classes(model, np.array(["a", "a", "a", "b"]), None, keep=False).tolist()
         [0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 2.0]
     """
     class_weight = getattr(estimator, "class_weight", None)
     if class_weight is None:
         return sample_weight
-    if estimator._label_binarizer.y_type_ == "multilabel-indicator":
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
         raise ValueError(
             "class_weight weighs the classes of one label, and y is a label-indicator matrix (multi-label); "
             "give sample_weight instead, or class_weight=None"
         )
-    classes = estimator.classes_.tolist()
+    y = y.ravel()
+    known = estimator.classes_ if keep else np.unique(y if classes is None else np.asarray(classes))
     if isinstance(class_weight, str) and class_weight == "balanced":
         if incremental:
             raise ValueError(
@@ -97,15 +103,23 @@ def weights_of_classes(estimator, y, sample_weight, incremental: bool):
             zip(present.tolist(), compute_class_weight("balanced", classes=present, y=y).tolist(), strict=True)
         )
     elif isinstance(class_weight, dict):
-        unknown = [label for label in class_weight if label not in set(classes)]
+        unknown = [label for label in class_weight if label not in set(known.tolist())]
         if unknown:
-            raise ValueError(f"class_weight names {unknown!r}, not among the classes {classes!r}; name only those")
-        bad = {label: w for label, w in class_weight.items() if not (np.isscalar(w) and np.isfinite(w) and w >= 0)}
+            raise ValueError(
+                f"class_weight names {unknown!r}, not among the classes {known.tolist()!r}; name only those"
+            )
+        bad = {
+            label: w
+            for label, w in class_weight.items()
+            if not (isinstance(w, numbers.Real) and np.isfinite(w) and w >= 0)
+        }
         if bad:
             raise ValueError(f"class_weight's weights must be finite numbers >= 0, got {bad!r}")
         per_class = class_weight
     else:
         raise ValueError(f"class_weight must be None, 'balanced' or a dict {{label: weight}}, got {class_weight!r}")
-    weight_of_class = np.array([float(per_class.get(label, 1.0)) for label in classes])
-    weights = weight_of_class[np.searchsorted(estimator.classes_, y)]
+    weight_of_class = np.array([float(per_class.get(label, 1.0)) for label in known.tolist()])
+    # a label not among the classes weighs 1 here: encode_labels refuses it next
+    where = np.clip(np.searchsorted(known, y), 0, len(known) - 1)
+    weights = np.where(known[where] == y, weight_of_class[where], 1.0)
     return weights if sample_weight is None else sample_weight * weights

@@ -50,8 +50,9 @@ class _BaseMLP(BaseEstimator):
     def _check_warm_start(self, y) -> None:
         """A warm-started ``fit`` takes the targets it fitted before (the classifier: the same classes)."""
 
-    def _weighted(self, y, sample_weight, incremental: bool):
-        """The rows' weights in training (the classifier multiplies in its ``class_weight``)."""
+    def _weighted(self, y, sample_weight, *, keep: bool, classes, incremental: bool):
+        """The rows' weights in training (the classifier multiplies in its ``class_weight``); before
+        anything of the estimator changes."""
         return sample_weight
 
     def _constant_of_loss(self, Y, sample_weight) -> float:
@@ -136,10 +137,10 @@ class _BaseMLP(BaseEstimator):
             self._check_warm_start(y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sample_weight = self._weighted(y, sample_weight, keep=keep, classes=classes, incremental=incremental)
         if not keep:
             self.dtype_ = fitted_dtype(self.dtype, X)
         Y = self._targets(y, first=not keep, classes=classes)
-        sample_weight = self._weighted(y, sample_weight, incremental)
         if not keep:
             self.n_outputs_ = Y.shape[1]
             self.n_layers_ = len(hidden_sizes(self)) + 2

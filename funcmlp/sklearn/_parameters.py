@@ -63,7 +63,7 @@ def estimator_init(*, first=(), last=()):
         ('poisson', (8,), 'relu', 'sgd')
         >>> Model(solvr="sgd")
         Traceback (most recent call last):
-        TypeError: got an unexpected keyword argument 'solvr'
+        TypeError: Model(): got an unexpected keyword argument 'solvr'
     """
     signature = Signature(
         [
@@ -74,11 +74,15 @@ def estimator_init(*, first=(), last=()):
     )
 
     def __init__(self, *args, **kwargs):
-        arguments = signature.bind(self, *args, **kwargs)
+        try:
+            arguments = signature.bind(self, *args, **kwargs)
+        except TypeError as error:
+            raise TypeError(f"{type(self).__name__}(): {error}") from None
         arguments.apply_defaults()
         for name, value in arguments.arguments.items():
             if name != "self":
                 setattr(self, name, value)
 
     __init__.__signature__ = signature
+    __init__.__doc__ = "Store every parameter as an attribute of the same name (checked when ``fit`` starts)."
     return __init__

@@ -28,8 +28,9 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     ``n_iter_no_change`` (stop when the epoch's error rate has not dropped by ``tol`` for that
     many epochs; ``tol=None``: only at ``max_iter`` or when an epoch makes no mistake),
     ``shuffle``, ``random_state``, ``fit_intercept``, ``warm_start``, ``verbose``,
-    ``class_weight`` (``"balanced"`` or ``{label: weight}``: each row's step times its class's
-    weight and its ``sample_weight``); ``dtype``.
+    ``class_weight`` (``"balanced"`` or ``{label: weight}``: each row's step, on every unit,
+    times its class's weight and its ``sample_weight``; scikit-learn's ``Perceptron`` weighs, on
+    the unit of class c, only the rows of class c: the two agree for two classes); ``dtype``.
     Attributes: ``coef_`` ``(1 or n_classes, n_features)``, ``intercept_``, ``classes_``,
     ``n_iter_``, ``t_`` (examples seen + 1), ``mistakes_`` (per epoch: examples that moved the
     weights), ``n_features_in_``.
@@ -104,15 +105,15 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         keep = hasattr(self, "coef_") and (incremental or self.warm_start)
         X, y = validate_data(self, X, y, reset=not keep, dtype=(np.float64, np.float32))
         y = column_or_1d(y, warn=True)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        weights = weights_of_classes(self, y, sample_weight, keep=keep, classes=classes, incremental=incremental)
         targets = jnp.asarray(encode_labels(self, y, not keep, classes), self.dtype)
         if not keep:
             self.coef_ = np.zeros((targets.shape[1], X.shape[1]), self.dtype)
             self.intercept_ = np.zeros(targets.shape[1], self.dtype)
             self.t_, self.mistakes_ = 1, []
         self.n_iter_ = 0  # the epochs of this call, as scikit-learn counts them
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        weights = weights_of_classes(self, y, sample_weight, incremental)
         weights = None if weights is None else jnp.asarray(weights, self.dtype)
         x = jnp.asarray(X, self.dtype)
         params = (Layer(jnp.asarray(self.coef_.T), jnp.asarray(self.intercept_)),)
