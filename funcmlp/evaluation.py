@@ -85,13 +85,14 @@ def classes_of_outputs(mlp: MLP, outputs: jax.Array, threshold: float | None) ->
 def classes_of_targets(mlp: MLP, targets: jax.Array) -> jax.Array:
     """Classes ``(N,)`` of checked targets ``(N, d_L)``: the argmax of a row, or for one unit
     the targets above the middle of the output range (0 for the -1/+1 targets of tanh and
-    symmetric hard limits, 0.5 otherwise)."""
+    symmetric hard limits, 0.5 otherwise). numpy targets give numpy classes (no program compiled)."""
+    xp = np if isinstance(targets, np.ndarray) else jnp
     if mlp.sizes[-1] == 1:
         output_range = mlp.activations[-1].spec.output_range
         negative = output_range is not None and output_range[0] < 0
         midpoint = (output_range[0] + output_range[1]) / 2 if negative else 0.5
-        return (targets[:, 0] > midpoint).astype(jnp.int32)
-    return jnp.argmax(targets, axis=-1)
+        return (targets[:, 0] > midpoint).astype(xp.int32)
+    return xp.argmax(targets, axis=-1).astype(xp.int32)
 
 
 def predict(mlp: MLP, params: Params, x, *, loss=None, threshold: float | None = None) -> jax.Array:

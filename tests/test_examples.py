@@ -140,3 +140,13 @@ def test_estimator_benchmark_quick(tmp_path, capsys):
     assert out.startswith("Machine: ") and "| digits: Perceptron (one-vs-rest) | second fit |" in out
     assert "| digits: GridSearchCV of MLPClassifier (8,), 2 x 2 grid, cv=3, then the refit | the whole search" in out
     assert out_file.read_text().count("\n| digits") == 9
+
+
+def test_first_call_benchmark_measures_in_a_new_process():
+    """benchmarks/first_call.py: a case's code runs in a new process and reports its seconds and test
+    accuracy (the quick fit of funcmlp, and the compile case, which has no accuracy; no timing asserted)."""
+    module = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "first_call.py"), run_name="benchmarks")
+    seconds, accuracy = module["in_new_process"](module["FIT"], True)
+    assert seconds > 0 and 0.0 <= accuracy <= 1.0
+    seconds, accuracy = module["in_new_process"](module["COMPILE"], True)
+    assert seconds > 0 and accuracy != accuracy

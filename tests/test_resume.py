@@ -312,7 +312,16 @@ def test_early_stopping_keeps_the_best_epoch_and_resumes_bitwise(tmp_path):
 RUN_FILES = {"model.npz", "training_state.npz", "history.csv", "history.json", "manifest.json"}
 
 
-def test_ctrl_c_during_the_gradient_check_exits_130_in_one_line_and_keeps_the_run(tmp_path):
+@pytest.mark.parametrize(
+    "interrupt",
+    [
+        "raise KeyboardInterrupt",
+        # a Ctrl-C landing in a C callback (numpy's dtype lookup) reaches Python as a SystemError caused by it
+        "try:\n        raise KeyboardInterrupt\n    except KeyboardInterrupt as error:\n"
+        "        raise SystemError('returned a result with an exception set') from error",
+    ],
+)
+def test_ctrl_c_during_the_gradient_check_exits_130_in_one_line_and_keeps_the_run(tmp_path, interrupt):
     """The check runs after the model is saved: a Ctrl-C in it (raised there: deterministic) ends the
     funcmlp program (``funcmlp.cli.run``, in a process of its own) with 130, one line, every output of
     the run in place."""
@@ -322,7 +331,7 @@ def test_ctrl_c_during_the_gradient_check_exits_130_in_one_line_and_keeps_the_ru
         "import sys, funcmlp\n"
         "from funcmlp.cli import run\n"
         "def interrupted(*args, **kwargs):\n"
-        "    raise KeyboardInterrupt\n"
+        f"    {interrupt}\n"
         "funcmlp.check_gradients = interrupted\n"
         "sys.exit(run())\n"
     )

@@ -70,6 +70,23 @@ def main(argv=None) -> int:
     except KeyboardInterrupt as interrupt:
         print("funcmlp: interrupted" + (f"; {interrupt}" if str(interrupt) else ""), file=sys.stderr)
         return 130
+    except SystemError as error:  # a Ctrl-C that landed in a C callback (numpy's dtype lookup) arrives wrapped
+        if not _interrupted_by(error):
+            raise
+        print("funcmlp: interrupted", file=sys.stderr)
+        return 130
+
+
+def _interrupted_by(error: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is among the causes of ``error`` (``SystemError: ... returned a
+    result with an exception set`` carries the interrupt a C function was given back)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def run() -> int:

@@ -3,7 +3,7 @@
 Contract::
 
     TrainConfig(loss, optimizer, batch_size, ...)      config.py: how to train, frozen, checked when built
-    epoch_order(key, rows, size, shuffle=)             batching.py: an epoch's draw (order, keys), one program per size
+    epoch_order(key, rows, size, shuffle=)             batching.py: an epoch's draw (order, key data), on the host
     run_epoch(mlp, TrainState, EpochDraw, TrainData, config)   epoch.py: one compiled epoch -> (state, metrics)
     Trainer / train_epochs                             loop.py: checked data, the epoch loop as an iterator
     fit                                                fit.py: the loop + callbacks.py (checkpoints, early stopping);

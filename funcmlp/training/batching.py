@@ -6,8 +6,8 @@ The data of a training run are padded with weight-0 rows to
 ``64 * 3 * 2^k``: less than twice the rows, at most 1.5 times from 129 on), so that every data
 set of the same bucket (a grid search's folds, a second fit on more data) runs the same compiled
 program; the number of real rows ``N`` is an argument of that program, not part of its shape.
-Each epoch draws an order of the rows with the real rows first (:func:`epoch_order`, one small
-program per padded size, whatever the network), and the compiled epoch runs its ``ceil(N / B)``
+Each epoch draws an order of the rows with the real rows first (:func:`epoch_order`, on the
+host: no program), and the compiled epoch runs its ``ceil(N / B)``
 batches from it: the last one partial (its missing examples are row 0 at weight 0) or, with
 ``drop_last``, dropped. No batch reads a padding row.
 
@@ -23,11 +23,11 @@ Example:
 from __future__ import annotations
 
 import math
-from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def iterations_per_epoch(n_examples: int, batch_size: int, *, drop_last: bool = False) -> int:
@@ -46,28 +46,36 @@ def iterations_per_epoch(n_examples: int, batch_size: int, *, drop_last: bool = 
 
 
 class EpochDraw(NamedTuple):
-    """An epoch's randomness: the key the next epoch starts from, the order of the rows
-    ``(size,)`` (the real rows first) and the key of the epoch's dropout masks."""
+    """An epoch's randomness, drawn on the host: the data of the key the next epoch starts from and
+    of the key of the epoch's dropout masks (``uint32``, the shape of the epoch's key's data), and
+    the order of the rows ``(size,)`` (the real rows first)."""
 
-    next_key: jax.Array
-    order: jax.Array
-    dropout_key: jax.Array
+    next_key_data: np.ndarray
+    order: np.ndarray
+    dropout_key_data: np.ndarray
 
 
-@partial(jax.jit, static_argnums=(2,), static_argnames=("shuffle",))
-def epoch_order(key: jax.Array, rows, size: int, *, shuffle: bool) -> EpochDraw:
-    """The draw of an epoch from ``key``, for ``rows`` real rows (a traced number) padded to ``size``.
+def epoch_order(key: jax.Array, rows: int, size: int, *, shuffle: bool) -> EpochDraw:
+    """The draw of an epoch from ``key`` (a typed key or a legacy ``uint32[2]`` one), for ``rows``
+    real rows padded to ``size``.
 
-    The order of the real rows is uniform (those of one ``jax.random.permutation`` of the ``size``
-    positions, kept in its order) or, without ``shuffle``, the data's; the padding rows follow.
-    Compiled once per ``size``: every network and data set of that size shares it.
+    Drawn with numpy, seeded by the key's data: no program is compiled for it (a
+    ``jax.random.permutation`` in a program of its own took 0.3-0.5 s to compile, more than a
+    small network's whole epoch). The order of the real rows is uniform (a permutation) or,
+    without ``shuffle``, the data's; the padding rows follow. The same key gives the same draw.
     """
-    key, shuffle_key, dropout_key = jax.random.split(key, 3)
-    positions = jnp.arange(size)
-    if not shuffle:
-        return EpochDraw(key, positions, dropout_key)
-    drawn = jax.random.permutation(shuffle_key, size)
-    padding = drawn >= rows
-    # the real rows where they fall in the permutation, packed to the front in its order; the padding after them
-    slot = jnp.where(padding, rows + jnp.cumsum(padding) - 1, jnp.cumsum(~padding) - 1)
-    return EpochDraw(key, jnp.zeros(size, drawn.dtype).at[slot].set(drawn, unique_indices=True), dropout_key)
+    data = np.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key)
+    generator = np.random.default_rng([int(word) for word in data.ravel()])
+    next_key_data, dropout_key_data = generator.integers(0, 2**32, size=(2, *data.shape), dtype=np.uint32)
+    order = np.arange(size, dtype=np.int32)
+    if shuffle:
+        order[: int(rows)] = generator.permutation(int(rows))
+    return EpochDraw(next_key_data, order, dropout_key_data)
+
+
+def key_like(key: jax.Array, data) -> jax.Array:
+    """A key of ``key``'s kind (its implementation, or a legacy ``uint32`` key) from ``data``;
+    traceable (the compiled epoch makes the next epoch's and the dropout keys with it)."""
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(key))
+    return jnp.asarray(data, jnp.uint32)

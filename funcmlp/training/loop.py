@@ -106,7 +106,8 @@ class Trainer:
         self.mlp, self._init = mlp, config.optimizer.init
         self.config = config = dataclasses.replace(config, optimizer=same_optimizer(config.optimizer, params))
         data = prepare_data(mlp, params, data, config, sample_weight)
-        iterations_per_epoch(int(data.rows), config.batch_size, drop_last=config.drop_last)  # the batch layout, checked
+        self.rows = int(data.rows)  # the real rows, on the host for each epoch's draw
+        iterations_per_epoch(self.rows, config.batch_size, drop_last=config.drop_last)  # the batch layout, checked
         validation = None if validation is None else prepare_data(mlp, params, validation, config)
         if config.mesh is None:
             self.data, self.validation = jax.device_put((data, validation))
@@ -147,7 +148,7 @@ class Trainer:
         or gradient is not finite and the configuration says stop.
         """
         start = time.perf_counter()
-        draw = epoch_order(state.key, self.data.rows, self.data.x.shape[0], shuffle=self.config.shuffle)
+        draw = epoch_order(state.key, self.rows, self.data.x.shape[0], shuffle=self.config.shuffle)
         new, metrics = run_epoch(self.mlp, state, draw, self.data, self.config)
         validated = self.validate(new.params) if validate and self.validation is not None else None
         numbers, validated = jax.device_get((metrics, validated))  # the epoch's one transfer
