@@ -22,6 +22,7 @@ Example:
     [[8.0, 8.0], [8.0]]
 """
 
+from funcmlp.compile_cache import enable_compile_cache
 from funcmlp.core.backward import backward
 from funcmlp.core.initializers import get_initializer
 from funcmlp.core.model import MLP, Trace
@@ -74,6 +75,7 @@ __all__ = [
     "check_function",
     "check_gradients",
     "decision_threshold",
+    "enable_compile_cache",
     "evaluate",
     "finite_difference_grad",
     "fit",

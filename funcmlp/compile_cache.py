@@ -40,7 +40,16 @@ def enable_compile_cache(folder: str | None = None) -> str | None:
     """Store every compiled program in ``folder`` (default :func:`cache_folder`) and load it
     from there next time; returns the folder, or None when the environment turns it off or
     the folder cannot be created or written (the run then compiles as usual: JAX would warn once
-    per program it fails to store)."""
+    per program it fails to store). A script's first ``fit`` in a new process then loads what an
+    earlier process compiled (``benchmarks/first_call.py`` measures it).
+
+    Example (the environment switch wins; nothing is changed then):
+        >>> import os
+        >>> os.environ[ENVIRONMENT_SWITCH] = "1"
+        >>> enable_compile_cache("/tmp/funcmlp-cache") is None
+        True
+        >>> del os.environ[ENVIRONMENT_SWITCH]
+    """
     if disabled_by_environment():
         return None
     folder = folder or cache_folder()

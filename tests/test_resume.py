@@ -368,13 +368,17 @@ def test_a_late_ctrl_c_never_gives_a_traceback_and_keeps_the_run(tmp_path):
 def test_an_update_that_overflows_the_params_dtype_stops_at_its_step_with_the_finite_params():
     """sgd at 1e37 in float32: every gradient is finite (~100), the update is not (1e39 > 3.4e38).
     The step is named (epoch 1, step 1, an update) and the params kept are the initial ones; before,
-    epoch 1 ended with infinite params, saved as "the last finite" ones."""
+    epoch 1 ended with infinite params, saved as "the last finite" ones. One step an epoch: only the
+    final params show it; two: the next step's loss."""
     mlp = MLP((2, 3, 1), "tanh", output="identity")
     params = mlp.init(jax.random.key(0), dtype=jnp.float32)
     x, y = jnp.ones((4, 2), jnp.float32), jnp.full((4, 1), 100.0, jnp.float32)
     with pytest.raises(funcmlp.TrainingDiverged, match="epoch 1, step 1: the update of layer 1 overflowed") as caught:
         fit(mlp, params, (x, y), loss="mse", optimizer=optax.sgd(1e37), epochs=3, batch_size=4, key=jax.random.key(1))
     assert caught.value.cause == "update" and caught.value.layer == 1
+    # two steps an epoch: the epoch's first run reads the losses (step 2's is NaN), its checked replay names step 1
+    with pytest.raises(funcmlp.TrainingDiverged, match="epoch 1, step 1: the update of layer 1 overflowed"):
+        fit(mlp, params, (x, y), loss="mse", optimizer=optax.sgd(1e37), epochs=3, batch_size=2, key=jax.random.key(1))
     leaves = zip(jax.tree_util.tree_leaves(caught.value.params), jax.tree_util.tree_leaves(params), strict=True)
     for kept, initial in leaves:
         assert np.array_equal(np.asarray(kept), np.asarray(initial))

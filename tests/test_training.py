@@ -7,7 +7,7 @@ import optax
 import pytest
 from counting import compilations
 
-from funcmlp import MLP, evaluate, fit, make_optimizer, make_schedule, predict
+from funcmlp import MLP, evaluate, fit, make_optimizer, make_schedule, predict, train_epochs
 from funcmlp.core.padding import padded_rows
 from funcmlp.data.datasets import load_digits, logic_gate
 from funcmlp.training.batching import epoch_order, iterations_per_epoch
@@ -85,6 +85,31 @@ def test_iterations_per_epoch_and_partial_batches():
     assert np.asarray(epoch_order(jax.random.key(0), 10, 64, shuffle=False).order).tolist() == list(range(64))
     with pytest.raises(ValueError, match="batch size must be at least 1"):
         iterations_per_epoch(10, 0)
+
+
+def test_an_epochs_draw_is_made_on_the_host_from_the_key_and_keeps_the_keys_kind():
+    """No program is compiled for a draw; one key gives one draw; the next key and the dropout key
+    are of the given key's kind (typed threefry or rbg, or a legacy uint32[2] key); a run of typed
+    rbg keys trains (its keys made in the compiled epoch)."""
+    key = jax.random.key(7)
+    jax.random.key_data(key)  # the one small program a typed key's data needs, shared by every draw after
+    assert compilations(lambda: epoch_order(key, 100, 128, shuffle=True)) == 0
+    first, again = epoch_order(key, 100, 128, shuffle=True), epoch_order(key, 100, 128, shuffle=True)
+    assert np.array_equal(first.order, again.order) and np.array_equal(first.next_key_data, again.next_key_data)
+    assert not np.array_equal(first.order, epoch_order(jax.random.key(8), 100, 128, shuffle=True).order)
+    assert not np.array_equal(first.next_key_data, jax.random.key_data(key))
+    mlp = MLP((2, 3, 1), "tanh", dropout=0.5)
+    x, y = np.random.default_rng(0).normal(size=(20, 2)), np.zeros(20)
+    for start in (jax.random.key(1, impl="rbg"), jax.random.PRNGKey(1), jax.random.key(1)):
+        state = next(
+            train_epochs(mlp, mlp.init(jax.random.key(0)), (x, y), loss="sse", optimizer=optax.sgd(0.1),
+                         batch_size=5, key=start)
+        )  # fmt: skip
+        assert state.key.dtype == start.dtype and state.key.shape == start.shape
+        if start.dtype == jnp.uint32:
+            assert not np.array_equal(state.key, start)
+        else:
+            assert jax.random.key_impl(state.key) == jax.random.key_impl(start)
 
 
 def test_the_first_non_finite_layer_of_a_gradient_is_named():

@@ -71,10 +71,15 @@ class ScaledDraw:
         return shift + scale * _STANDARD[self.kind](key, shape, dtype)
 
 
+_KEY_OF = ("normal", "uniform", "other")
+"""The three keys ``jax.random.split(key, 3)`` gives an init: its normal draws, its uniform ones, the rest."""
+
+
 @partial(jax.jit, static_argnums=(1, 2, 3))
 def standard_draws(key, kind: str, size: int, dtype) -> jax.Array:
-    """``size`` standard draws ``(size,)`` of ``kind`` (one compiled program per kind, size and dtype)."""
-    return _STANDARD[kind](key, (size,), dtype)
+    """``size`` standard draws ``(size,)`` of ``kind``, from ``kind``'s key of ``jax.random.split(key, 3)``
+    (one compiled program per kind, size and dtype; the split inside it: no program of its own)."""
+    return _STANDARD[kind](jax.random.split(key, 3)[_KEY_OF.index(kind)], (size,), dtype)
 
 
 def draw_entries(key, entries: list[tuple[Initializer, tuple[int, ...]]], dtype) -> list[jax.Array]:
@@ -91,7 +96,6 @@ def draw_entries(key, entries: list[tuple[Initializer, tuple[int, ...]]], dtype)
         ((4, 3), [1.0, 1.0, 1.0])
     """
     dtype = np.dtype(dtype)
-    keys = dict(zip(("normal", "uniform", "other"), jax.random.split(key, 3), strict=True))
     traced = isinstance(key, jax.core.Tracer)  # under jit or vmap: scaled on the device, with jnp
     arrays: list = [None] * len(entries)
     for kind in _STANDARD:
@@ -100,7 +104,7 @@ def draw_entries(key, entries: list[tuple[Initializer, tuple[int, ...]]], dtype)
         if not members:
             continue
         size = max(1024, 1 << (sum(sizes) - 1).bit_length())
-        draws = standard_draws(keys[kind], kind, size, dtype)
+        draws = standard_draws(key, kind, size, dtype)
         draws = draws if traced else np.asarray(draws, np.float64)
         offset = 0
         for i, count in zip(members, sizes, strict=True):
@@ -109,9 +113,12 @@ def draw_entries(key, entries: list[tuple[Initializer, tuple[int, ...]]], dtype)
             entry = (shift + scale * draws[offset : offset + count]).reshape(shape).astype(dtype)
             arrays[i] = entry if traced else jax.device_put(entry)  # jnp.asarray compiles a copy per shape
             offset += count
+    other = None
     for i, (init, shape) in enumerate(entries):
         if arrays[i] is None:
-            arrays[i] = init(None if isinstance(init, Constant) else jax.random.fold_in(keys["other"], i), shape, dtype)
+            if not isinstance(init, Constant) and other is None:
+                other = jax.random.split(key, 3)[_KEY_OF.index("other")]
+            arrays[i] = init(None if isinstance(init, Constant) else jax.random.fold_in(other, i), shape, dtype)
     return arrays
 
 

@@ -41,8 +41,10 @@ class TrainConfig:
         drop_last: drop the partial last batch instead of keeping it.
         shuffle: draw each epoch's batches in a new random order (default) or in the data's.
         classification: record accuracy (default: for the classification losses).
-        on_nonfinite: ``"stop"``: the first step whose loss or gradient is NaN or infinite ends
-            training with :class:`~funcmlp.TrainingDiverged`, carrying the last finite params;
+        on_nonfinite: ``"stop"``: the first step whose loss or updated params are NaN or infinite
+            (a gradient that is not finite makes them so, unless the optimizer drops it) ends
+            training with :class:`~funcmlp.TrainingDiverged`, carrying the last finite params
+            and naming the step and the first layer whose gradient or update was not finite;
             ``"skip"``: such steps change nothing and are counted in ``history.skipped_steps``.
         validate_every: epochs between validations (the history repeats the last value between).
         mesh: data parallelism (:mod:`funcmlp.training.parallel`): ``None``, a

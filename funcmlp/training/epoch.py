@@ -83,19 +83,25 @@ def _first_nonfinite_layer(layers) -> jax.Array:
     return jnp.where(jnp.any(bad), jnp.argmax(bad) + 1, 0).astype(jnp.int32)
 
 
-@partial(jax.jit, static_argnums=(0, 4))
+@partial(jax.jit, static_argnums=(0, 4), static_argnames=("checked",))
 def run_epoch(
-    mlp: MLP, state: TrainState, draw: EpochDraw, data: TrainData, config: TrainConfig
+    mlp: MLP, state: TrainState, draw: EpochDraw, data: TrainData, config: TrainConfig, *, checked: bool = True
 ) -> tuple[TrainState, EpochMetrics]:
     """One epoch in one compiled call, its batches taken in ``draw.order``.
 
     The epoch's training loss is the exact mean (or sum) over the epoch's examples of the losses
     each step computed before its update (weighted by the real examples of each batch and by
     the sample weights), the accuracy the (weighted) fraction of those examples the network
-    classified right at that moment. A step whose loss, gradient or updated params are not
-    finite is recorded (``first_bad``, ``bad_layer``, ``skipped``); with ``on_nonfinite="skip"``
-    it changes nothing, with ``"stop"`` the epoch's state and numbers after it are not to be used
-    (the trainer raises and keeps the state the epoch started from). With a mesh
+    classified right at that moment. ``checked``: a step whose loss, gradient or updated params
+    are not finite is recorded (``first_bad``, ``bad_layer``, ``skipped``); with
+    ``on_nonfinite="skip"`` it changes nothing, with ``"stop"`` the epoch's state and numbers
+    after it are not to be used (the trainer raises and keeps the state the epoch started from).
+    Not ``checked`` (``"stop"`` only: the trainer's first run of each epoch): only the steps'
+    losses and the epoch's final params are read; ``first_bad`` is then the first step whose
+    loss was not finite, or the last step when only the final params are not (a non-finite
+    update makes the next loss non-finite), ``bad_layer`` 0: the trainer runs such an epoch
+    again ``checked`` to name the step and the layer. (The per-step checks are a quarter of a
+    small network's compiled step: its compilation and its running time.) With a mesh
     each batch is split over its data axis (:mod:`funcmlp.training.parallel`).
 
     Example:
@@ -122,6 +128,8 @@ def run_epoch(
         columns = padded_size(batch_size, shards(config.mesh))  # each batch padded with weight-0 examples to split
     update = optax.with_extra_args_support(config.optimizer).update
     stop_at_first = config.on_nonfinite == "stop"
+    if not (checked or stop_at_first):
+        raise ValueError("on_nonfinite='skip' needs every step checked: run_epoch(..., checked=True)")
     dropout = any(mlp.dropout)
     dropout_key = key_like(state.key, draw.dropout_key_data)
     most = -(-size // batch_size)  # the batches of a full bucket
@@ -143,8 +151,12 @@ def run_epoch(
         # extra argument for the optimizers that take one (optax's GradientTransformationExtraArgs): the batch's weight
         updates, new_state = update(grads, opt_state, params, batch_weight=batch_weight)
         new_params = optax.apply_updates(params, updates)
-        bad_layer_now = _first_nonfinite_layer(grads)
-        bad_layer_now = jnp.where(bad_layer_now == 0, -_first_nonfinite_layer(new_params), bad_layer_now)  # < 0: update
+        if checked:
+            bad_layer_now = _first_nonfinite_layer(grads)
+            bad_update = -_first_nonfinite_layer(new_params)  # < 0: the update of that layer
+            bad_layer_now = jnp.where(bad_layer_now == 0, bad_update, bad_layer_now)
+        else:  # only the loss: an update that is not finite shows in the next step's loss, or in the final params
+            bad_layer_now = jnp.zeros((), jnp.int32)
         finite = jnp.isfinite(value) & (bad_layer_now == 0)
         if stop_at_first:  # the trainer raises and keeps the epoch's starting state: nothing after the step is read
             apply = finite & (first_bad == 0)
@@ -174,6 +186,8 @@ def run_epoch(
     params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum = jax.lax.fori_loop(
         0, steps, step, carry
     )
+    if not checked:  # the last update, no step after it to show it: the final params read once
+        first_bad = jnp.where((first_bad == 0) & (_first_nonfinite_layer(params) != 0), steps, first_bad)
     seen = weight_divisor(weight_sum)  # the epoch's example weight
     loss = loss_sum / seen if config.reduction == "mean" else loss_sum
     accuracy = jnp.nan if classes is None else correct_sum / seen

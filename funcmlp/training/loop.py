@@ -149,11 +149,16 @@ class Trainer:
         """
         start = time.perf_counter()
         draw = epoch_order(state.key, self.rows, self.data.x.shape[0], shuffle=self.config.shuffle)
-        new, metrics = run_epoch(self.mlp, state, draw, self.data, self.config)
+        stop = self.config.on_nonfinite == "stop"
+        # "stop": the steps' losses and the final params read (a smaller program); an epoch that went bad runs again
+        # with every step's gradient and update checked, to name its step and layer
+        new, metrics = run_epoch(self.mlp, state, draw, self.data, self.config, checked=not stop)
         validated = self.validate(new.params) if validate and self.validation is not None else None
         numbers, validated = jax.device_get((metrics, validated))  # the epoch's one transfer
+        if stop and int(numbers.first_bad):
+            replayed = jax.device_get(run_epoch(self.mlp, state, draw, self.data, self.config, checked=True)[1])
+            numbers = replayed if int(replayed.first_bad) else numbers  # (the replay's rounding could differ)
         first_bad, bad_layer, skipped = int(numbers.first_bad), int(numbers.bad_layer), int(numbers.skipped)
-        stop = self.config.on_nonfinite == "stop"
         if first_bad and stop:
             cause = "update" if bad_layer < 0 else "gradient" if bad_layer else "loss"
             raise TrainingDiverged(
