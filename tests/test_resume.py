@@ -415,3 +415,27 @@ def test_resuming_a_run_that_stopped_early_trains_nothing(tmp_path):
             np.array_equal(a, b)
             for a, b in zip(jax.tree_util.tree_leaves(kept), jax.tree_util.tree_leaves(params), strict=True)
         )
+
+
+def test_an_overflow_is_caught_under_xlas_fast_math_too():
+    """XLA_FLAGS=--xla_cpu_enable_fast_math=true folds x * 0 to 0: the non-finite checks must not rest
+    on it (a sum of x * 0 let sgd at 1e37 return infinite params there, silently). In a process of its
+    own (XLA reads its flags once): "stop" names the update of layer 1, "skip" skips and counts it."""
+    program = """
+import jax, jax.numpy as jnp, optax, funcmlp
+from funcmlp import MLP, fit
+mlp = MLP((2, 3, 1), "tanh", output="identity")
+params = mlp.init(jax.random.key(0), dtype=jnp.float32)
+x, y = jnp.ones((4, 2), jnp.float32), jnp.full((4, 1), 100.0, jnp.float32)
+options = dict(loss="mse", optimizer=optax.sgd(1e37), epochs=1, batch_size=4, key=jax.random.key(1))
+try:
+    fit(mlp, params, (x, y), **options)
+    print("no error")
+except funcmlp.TrainingDiverged as diverged:
+    print(diverged.cause, diverged.layer, diverged.step)
+kept, history = fit(mlp, params, (x, y), on_nonfinite="skip", **options)
+print(history.skipped_steps, bool(all(jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(kept))))
+"""
+    environ = {**os.environ, "XLA_FLAGS": "--xla_cpu_enable_fast_math=true", "JAX_PLATFORMS": "cpu"}
+    finished = subprocess.run([sys.executable, "-c", program], env=environ, capture_output=True, text=True, timeout=300)
+    assert finished.stdout.split("\n")[:2] == ["update 1 1", "[1] True"], finished.stdout + finished.stderr

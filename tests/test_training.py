@@ -153,9 +153,9 @@ def test_partial_last_batch_gives_the_mean_over_real_examples():
     kept, _ = fit(
         mlp, start, (x, y), loss="mse", optimizer=optax.sgd(0.1), epochs=1, batch_size=3, key=jax.random.key(4)
     )
-    # the documented draw: one permutation of the 64 padded positions, its real rows (< 5) kept in its order
-    drawn = np.asarray(jax.random.permutation(jax.random.split(jax.random.key(4), 3)[1], 64))
-    order = drawn[drawn < 5]
+    # the documented draw: Philox keyed by the key's data; after the two keys' words, one word per real row, argsorted
+    raw = np.random.Philox(key=sum(int(w) << (32 * i) for i, w in enumerate(jax.random.key_data(jax.random.key(4)))))
+    order = np.argsort(raw.random_raw(4 + 5)[4:], kind="stable")
     from funcmlp import backprop
 
     params = start

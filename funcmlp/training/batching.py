@@ -59,18 +59,29 @@ def epoch_order(key: jax.Array, rows: int, size: int, *, shuffle: bool) -> Epoch
     """The draw of an epoch from ``key`` (a typed key or a legacy ``uint32[2]`` one), for ``rows``
     real rows padded to ``size``.
 
-    Drawn with numpy, seeded by the key's data: no program is compiled for it (a
-    ``jax.random.permutation`` in a program of its own took 0.3-0.5 s to compile, more than a
-    small network's whole epoch). The order of the real rows is uniform (a permutation) or,
-    without ``shuffle``, the data's; the padding rows follow. The same key gives the same draw.
+    Drawn with numpy, so no program is compiled for it (a ``jax.random.permutation`` in a
+    program of its own took 0.3-0.5 s to compile, more than a small network's whole epoch): the
+    key's data are the key of numpy's Philox generator, whose raw 64-bit words (a fixed
+    algorithm: the same in every numpy version) give the next key's and the dropout key's data
+    (their low 32 bits) and, without ties in practice, the order of the real rows (a stable
+    argsort of one word per row: a uniform permutation). Without ``shuffle`` the order is the
+    data's; the padding rows follow. The same key gives the same draw.
+
+    Example:
+        >>> draw = epoch_order(jax.random.key(0), 5, 64, shuffle=True)
+        >>> sorted(draw.order[:5].tolist()), draw.order[5:8].tolist(), draw.next_key_data.shape
+        ([0, 1, 2, 3, 4], [5, 6, 7], (2,))
     """
     data = np.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key)
-    generator = np.random.default_rng([int(word) for word in data.ravel()])
-    next_key_data, dropout_key_data = generator.integers(0, 2**32, size=(2, *data.shape), dtype=np.uint32)
+    words = data.ravel().astype(np.uint32)
+    seed = sum(int(word) << (32 * i) for i, word in enumerate(words)) % 2**128
+    rows, keys = int(rows), words.size
+    raw = np.random.Philox(key=seed).random_raw(2 * keys + (rows if shuffle else 0))
+    low = (raw[: 2 * keys] & 0xFFFFFFFF).astype(np.uint32)
     order = np.arange(size, dtype=np.int32)
     if shuffle:
-        order[: int(rows)] = generator.permutation(int(rows))
-    return EpochDraw(next_key_data, order, dropout_key_data)
+        order[:rows] = np.argsort(raw[2 * keys :], kind="stable")
+    return EpochDraw(low[:keys].reshape(data.shape), order, low[keys:].reshape(data.shape))
 
 
 def key_like(key: jax.Array, data) -> jax.Array:

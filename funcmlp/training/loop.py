@@ -145,7 +145,8 @@ class Trainer:
         """Epoch number ``epoch`` from ``state``: the new state and the epoch's numbers (one transfer).
 
         Raises :class:`~funcmlp.TrainingDiverged` (its history left ``None``) when a step's loss
-        or gradient is not finite and the configuration says stop.
+        or updated params are not finite (the step and the layer named: its gradient, or its
+        update) and the configuration says stop.
         """
         start = time.perf_counter()
         draw = epoch_order(state.key, self.rows, self.data.x.shape[0], shuffle=self.config.shuffle)
