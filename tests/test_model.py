@@ -187,3 +187,20 @@ def test_numpy_integer_sizes_are_sizes():
     for bad in [(2, 3.0, 1), (2, True, 1), (2, np.int64(0), 1)]:
         with pytest.raises(ValueError, match=r"sizes\[1\] must be a positive integer"):
             MLP(bad)
+
+
+def test_one_initializer_function_serves_every_layer():
+    """init= takes one callable for every layer as it takes one name (it raised "'function' object is not
+    iterable"); a list must still give one per layer."""
+    import jax
+    import jax.numpy as jnp
+
+    from funcmlp import MLP
+
+    def halves(key, shape, dtype):
+        return jnp.full(shape, 0.5, dtype)
+
+    params = MLP((3, 2, 1), "tanh").init(jax.random.key(0), init=halves)
+    assert [layer.W.tolist() for layer in params] == [[[0.5, 0.5]] * 3, [[0.5]] * 2]
+    with pytest.raises(ValueError, match="expected 2 initializers"):
+        MLP((3, 2, 1), "tanh").init(jax.random.key(0), init=[halves])

@@ -394,6 +394,7 @@ def test_an_update_that_overflows_the_params_dtype_stops_at_its_step_with_the_fi
         on_nonfinite="skip",
     )
     assert history.skipped_steps == [2, 2, 2]  # every step would overflow: each is skipped and counted
+    assert all(np.isnan(loss) for loss in history.train_loss)  # nothing trained, nothing measured (was 0.0)
 
 
 def test_resuming_a_run_that_stopped_early_trains_nothing(tmp_path):

@@ -48,8 +48,8 @@ class Trace(NamedTuple):
 
 
 def _as_tuple(value, count: int, what: str) -> tuple:
-    if isinstance(value, (str, Activation, int, float)) or value is None:
-        return (value,) * count
+    if isinstance(value, (str, Activation, int, float)) or value is None or callable(value):
+        return (value,) * count  # one for every layer (an initializer may be a function)
     value = tuple(value)
     if len(value) != count:
         raise ValueError(f"expected {count} {what} (one per layer), got {len(value)}: {value!r}")

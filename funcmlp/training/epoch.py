@@ -195,5 +195,8 @@ def run_epoch(
     seen = weight_divisor(weight_sum)  # the epoch's example weight
     loss = loss_sum / seen if config.reduction == "mean" else loss_sum
     accuracy = jnp.nan if classes is None else correct_sum / seen
+    if not stop_at_first:  # skip: an epoch whose every step was skipped measured nothing (it read 0 before)
+        nothing_applied = (weight_sum == 0) & (skipped > 0)
+        loss, accuracy = jnp.where(nothing_applied, jnp.nan, loss), jnp.where(nothing_applied, jnp.nan, accuracy)
     metrics = EpochMetrics(loss, accuracy, first_bad, bad_layer, skipped)
     return TrainState(params, opt_state, key_like(state.key, draw.next_key_data)), metrics
