@@ -23,9 +23,8 @@ from sklearn import linear_model, neural_network
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import machine
+from run import machine, publish
 
-from funcmlp.io.files import atomic_write
 from funcmlp.sklearn import MLPClassifier, MLPRegressor, Perceptron
 
 
@@ -147,14 +146,12 @@ def main(argv=None) -> int:
         f"| {seconds / reference:.2f} | {ours_epochs}, {their_epochs} |"
         for name, what, seconds, score, reference, reference_score, ours_epochs, their_epochs in rows
     ]
-    table = "\n".join(lines)
-    print(table)
-    if args.out:
-        with atomic_write(args.out) as handle:
-            handle.write(
-                "# funcmlp.sklearn against scikit-learn\n\n"
-                "`python benchmarks/estimators.py --out benchmarks/ESTIMATORS.md`\n\n" + table + "\n"
-            )
+    publish(
+        lines,
+        args.out,
+        "funcmlp.sklearn against scikit-learn",
+        "python benchmarks/estimators.py --out benchmarks/ESTIMATORS.md",
+    )
     return 0
 
 

@@ -36,9 +36,7 @@ import tempfile
 import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import machine
-
-from funcmlp.io.files import atomic_write
+from run import machine, publish
 
 PRELUDE = """
 import json, time, warnings
@@ -224,14 +222,12 @@ def main(argv=None) -> int:
             f"| {name} | {what} | {seconds:.3f} | {shown(score)} | {reference} | {reference_seconds:.3f} "
             f"| {shown(reference_score)} | {seconds / reference_seconds:.2f} |"
         )
-    table = "\n".join(lines)
-    print(table)
-    if args.out:
-        with atomic_write(args.out) as handle:
-            handle.write(
-                "# The first call, compilation included\n\n"
-                "`python benchmarks/first_call.py --out benchmarks/FIRST_CALL.md`\n\n" + table + "\n"
-            )
+    publish(
+        lines,
+        args.out,
+        "The first call, compilation included",
+        "python benchmarks/first_call.py --out benchmarks/FIRST_CALL.md",
+    )
     return 0
 
 

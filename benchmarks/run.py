@@ -51,6 +51,16 @@ from funcmlp.data.datasets import load_dataset
 from funcmlp.io.files import atomic_write
 
 
+def publish(lines: list[str], out: str | None, title: str, command: str) -> None:
+    """Print the table ``lines`` and, with ``out``, write it atomically under a ``title`` heading and the
+    ``command`` that makes it (every benchmark script's Markdown file)."""
+    table = "\n".join(lines)
+    print(table)
+    if out:
+        with atomic_write(out) as handle:
+            handle.write(f"# {title}\n\n`{command}`\n\n{table}\n")
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -536,13 +546,7 @@ def main(argv=None) -> int:
         f"| {seconds / reference_seconds:.2f} |"
         for name, what, seconds, reference, reference_seconds in rows
     ]
-    table = "\n".join(lines)
-    print(table)
-    if args.out:
-        with atomic_write(args.out) as handle:
-            handle.write(
-                "# funcmlp benchmarks\n\n`python benchmarks/run.py --out benchmarks/RESULTS.md`\n\n" + table + "\n"
-            )
+    publish(lines, args.out, "funcmlp benchmarks", "python benchmarks/run.py --out benchmarks/RESULTS.md")
     return 0
 
 

@@ -81,6 +81,12 @@ def _same_start(ours, theirs, X, y):
     return [W.copy() for W in ours.coefs_], [b.copy() for b in ours.intercepts_]
 
 
+def _assert_same_weights(ours, theirs):
+    """Every weight and bias of ``ours`` in float64 and within 1e-10 of the largest of ``theirs`` (scikit-learn's)."""
+    for mine, reference in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True):
+        assert mine.dtype == np.float64 and np.max(np.abs(mine - reference)) <= 1e-10 * np.max(np.abs(reference))
+
+
 @pytest.mark.parametrize(
     "task, solver, learning_rate, nesterov",
     [
@@ -143,8 +149,7 @@ def test_epochs_from_the_same_weights_equal_scikit_learns_own_mlp(task, solver, 
         warnings.simplefilter("ignore")
         ours.fit(X, y, sample_weight=weights)
         theirs.fit(X, y, sample_weight=weights)
-    for mine, reference in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True):
-        assert mine.dtype == np.float64 and np.max(np.abs(mine - reference)) <= 1e-10 * np.max(np.abs(reference))
+    _assert_same_weights(ours, theirs)
     if not minibatch:  # loss_ with several batches: scikit-learn adds each batch's penalty at its own weights
         assert np.allclose(ours.loss_curve_[-3:], theirs.loss_curve_[-3:], rtol=1e-10)
     if not regression:
@@ -379,8 +384,7 @@ def test_class_weight_trains_as_scikit_learns_mlp_on_the_weights_written_here(cl
         warnings.simplefilter("ignore")
         ours.fit(X, y, sample_weight=rows)
         theirs.fit(X, y, sample_weight=weights)
-    for mine, reference in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True):
-        assert np.max(np.abs(mine - reference)) <= 1e-10 * np.max(np.abs(reference))
+    _assert_same_weights(ours, theirs)
     unweighted = neural_network.MLPClassifier(**options)
     _same_start(ours, unweighted, X, y)
     with warnings.catch_warnings():
