@@ -62,7 +62,8 @@ class EpochMetrics(NamedTuple):
     """An epoch's numbers, on the device: the training loss and accuracy (NaN without classes),
     the first step whose loss, gradient or updated params were not finite (0: none), its first
     non-finite layer (``k``: the gradient of layer k, ``-k``: the updated params of layer k while
-    every gradient was finite, 0: only the loss), and the number of such steps."""
+    every gradient was finite, 0: only the loss), and the number of such steps (skipped; 0 under
+    ``on_nonfinite="stop"``, whose epoch with a bad step is discarded, its loss and accuracy too)."""
 
     loss: jax.Array
     accuracy: jax.Array
@@ -134,19 +135,22 @@ def run_epoch(
         raise ValueError("on_nonfinite='skip' needs every step checked: run_epoch(..., checked=True)")
     dropout = any(mlp.dropout)
     dropout_key = key_like(state.key, draw.dropout_key_data)
-    most = -(-size // batch_size)  # the batches of a full bucket
-    batches = jnp.pad(draw.order, (0, most * batch_size - size)).reshape(most, batch_size)
-    batches = jnp.pad(batches, ((0, 0), (0, columns - batch_size)))
-    column = jnp.arange(columns)
     rows = data.rows.astype(jnp.int32)
     total = jnp.promote_types(x.dtype, jnp.float32)  # the epoch's sums: float16 would stall or overflow over many steps
     steps = rows // batch_size if config.drop_last else (rows + batch_size - 1) // batch_size
+    # the epoch's batches (most, columns) of row numbers, their weights and classes, laid out once before the loop: a
+    # partial batch's missing examples (and a sharded batch's padding columns) are row 0 at weight 0
+    most = -(-size // batch_size)  # the batches of a full bucket
+    position = jnp.arange(most)[:, None] * batch_size + jnp.arange(columns)[None, :]
+    real = (jnp.arange(columns) < batch_size)[None, :] & (position < rows)
+    batches = jnp.pad(draw.order, (0, most * batch_size - size)).reshape(most, batch_size)
+    batches = jnp.where(real, jnp.pad(batches, ((0, 0), (0, columns - batch_size))), 0)
+    batch_weights = jnp.where(real, data.weights[batches], 0)
+    batch_classes = None if classes is None else classes[batches]
 
     def step(number, carry):
         params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum = carry
-        real = (column < batch_size) & (number * batch_size + column < rows)
-        indices = jnp.where(real, batches[number], 0)  # a partial batch's missing examples: row 0 at weight 0
-        weights = jnp.where(real, data.weights[indices], 0)
+        indices, weights = batches[number], batch_weights[number]
         key = jax.random.fold_in(dropout_key, number) if dropout else None
         value, grads, outputs = value_and_grad(params, x[indices], targets[indices], weights, key)
         batch_weight = jnp.sum(weights)
@@ -160,27 +164,24 @@ def run_epoch(
         else:  # only the loss: an update that is not finite shows in the next step's loss, or in the final params
             bad_new = bad_layer_now = jnp.zeros((), jnp.int32)
         finite = jnp.isfinite(value) & (bad_new == 0)
-        if stop_at_first:  # the trainer raises and keeps the epoch's starting state: nothing after the step is read
-            apply = finite & (first_bad == 0)
+        if stop_at_first:  # the trainer raises and keeps the epoch's starting state: no number of a bad epoch is read
+            applied = lambda amount: amount
             params, opt_state = new_params, new_state
-        else:  # skip: the step changes nothing
-            apply = finite
-            keep = lambda new, old: jnp.where(apply, new, old)
+        else:  # skip: the step changes nothing and counts nothing
+            applied = lambda amount: jnp.where(finite, amount, 0)
+            keep = lambda new, old: jnp.where(finite, new, old)
             params = jax.tree_util.tree_map(keep, new_params, params)
             opt_state = jax.tree_util.tree_map(keep, new_state, opt_state)
-        bad_layer = jnp.where((first_bad == 0) & ~finite, bad_layer_now, bad_layer)
+            skipped = skipped + (~finite).astype(jnp.int32)
+        if checked:
+            bad_layer = jnp.where((first_bad == 0) & ~finite, bad_layer_now, bad_layer)
         first_bad = jnp.where((first_bad == 0) & ~finite, number + 1, first_bad)
         value, batch_weight_sum = value.astype(total), batch_weight.astype(total)
-        if config.reduction == "mean":
-            loss_sum = loss_sum + jnp.where(apply, value * batch_weight_sum, 0)
-        else:
-            loss_sum = loss_sum + jnp.where(apply, value, 0)
-        weight_sum = weight_sum + jnp.where(apply, batch_weight_sum, 0)
+        loss_sum = loss_sum + applied(value * batch_weight_sum if config.reduction == "mean" else value)
+        weight_sum = weight_sum + applied(batch_weight_sum)
         if classes is not None:
-            hits = classes_of_outputs(mlp, outputs, threshold) == classes[indices]
-            correct = jnp.sum(weights.astype(total) * hits)
-            correct_sum = correct_sum + jnp.where(apply, correct, 0)
-        skipped = skipped + (~finite).astype(jnp.int32)
+            hits = classes_of_outputs(mlp, outputs, threshold) == batch_classes[number]
+            correct_sum = correct_sum + applied(jnp.sum(weights.astype(total) * hits))
         return params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum
 
     zero, nothing = jnp.zeros((), jnp.int32), jnp.zeros((), total)
