@@ -16,8 +16,11 @@ layers before their own (a test walks the imports):
    file's text read), ``seed004`` (the optimizer formulas)
 5. ``textbook`` (entry-by-entry lines)
 6. ``spec`` (a checked worked example), ``picture`` (Mermaid, PNG)
-7. ``iterate`` (many steps, fast), ``layout`` (a step's quantities as named steps in the file's layout)
-8. ``variants`` (an example replayed with a slip in its computation)
+7. ``iterate`` (many steps, fast), ``layout`` (a step's quantities as named steps in the file's layout),
+   ``numpy_source`` (numbers and closed forms as NumPy source), ``expression_graph`` (the loss as a graph of
+   scalars, each node's value and gradient, as Graphviz dot)
+8. ``variants`` (an example replayed with a slip in its computation), ``program`` (an example's backward pass
+   as a standalone NumPy script)
 9. ``slips`` (the slips texts make, tried on each erratum)
 10. ``replay`` (a spec through the engine), 11. ``worked`` (the seeds' and the literature's examples),
    12. ``catalogue`` (what ``funcmlp derive`` names)
@@ -30,8 +33,8 @@ LAYERS = (
     ("chain", "factors", "specfile", "seed004"),
     ("textbook",),
     ("spec", "picture"),
-    ("iterate", "layout"),
-    ("variants",),
+    ("iterate", "layout", "numpy_source", "expression_graph"),
+    ("variants", "program", "page"),
     ("slips",),
     ("replay",),
     ("worked",),

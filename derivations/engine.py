@@ -161,6 +161,15 @@ class Pass:
     changes: tuple = ()
 
 
+def batch_loss(alg: Algebra, net: Net, totals: list, l2=None):
+    """The mean of the examples' losses ``totals``, plus ``l2/2`` times the sum of the squared weights."""
+    loss = alg.mul(alg.add(*totals), sp.Rational(1, len(totals)))
+    if l2 is not None:
+        squares = [alg.mul(w, w) for W, _ in net.layers for row in W for w in row]
+        loss = alg.add(loss, alg.mul(l2, sp.Rational(1, 2), alg.add(*squares)))
+    return loss
+
+
 def gradients(alg: Algebra, net: Net, xs, ys, l2=None, inputs: bool = False) -> Pass:
     """Forward pass, mean loss, sensitivities (``s^L`` carries the batch mean's ``1/B``) and the
     gradients summed over the batch; ``l2`` adds ``l2/2`` times the sum of the squared weights to
@@ -181,11 +190,7 @@ def gradients(alg: Algebra, net: Net, xs, ys, l2=None, inputs: bool = False) -> 
             result.s.setdefault(k, []).append(s[k])
         for k in g:
             result.g.setdefault(k, []).append(g[k])
-    loss = alg.mul(alg.add(*totals), sp.Rational(1, batch))
-    if l2 is not None:
-        squares = [alg.mul(w, w) for W, _ in net.layers for row in W for w in row]
-        loss = alg.add(loss, alg.mul(l2, sp.Rational(1, 2), alg.add(*squares)))
-    result.loss = alg.settle([loss])[0]
+    result.loss = alg.settle([batch_loss(alg, net, totals, l2)])[0]
     for k in range(depth, 0, -1):
         per_example = [weight_gradient(alg, s, a) for s, a in zip(result.s[k], result.a[k - 1], strict=True)]
         W, b = net.layers[k - 1]

@@ -112,7 +112,14 @@ def reverse_gradient(expr, params, env) -> list:
     accumulation over the unique subexpressions of ``expr``, each local derivative by sympy
     (sums, products, powers, and sympy.diff of each function)."""
     order = postorder([expr])
-    value = values_at(order, env)
+    adjoint = adjoints(expr, order, values_at(order, env))
+    return [adjoint.get(p, mpmath.mpf(0)) for p in params]
+
+
+def adjoints(expr, order: list, value: dict) -> dict:
+    """{subexpression: d expr / d subexpression} over ``order`` (:func:`postorder` of ``expr``)
+    at the point whose :func:`values_at` is ``value``; a subexpression that ``expr`` does not
+    depend on through a derivative (a Piecewise condition, a number) has none."""
     adjoint = {expr: mpmath.mpf(1)}
     for node in reversed(order):
         bar = adjoint.get(node)
@@ -141,4 +148,4 @@ def reverse_gradient(expr, params, env) -> list:
         for arg, d in zip(args, local, strict=True):
             if not arg.is_Number:
                 adjoint[arg] = adjoint.get(arg, mpmath.mpf(0)) + bar * d
-    return [adjoint.get(p, mpmath.mpf(0)) for p in params]
+    return adjoint

@@ -43,7 +43,7 @@ class Edge:
     fixed: bool = False
 
 
-def _first(values: list, units: int, batch: int, column: bool) -> list:
+def first_example(values: list, units: int, batch: int, column: bool) -> list:
     """The first example's entries of a step shown in the file's layout."""
     if batch == 1:
         return list(values)
@@ -74,7 +74,7 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
     layers = [[{"x": v} for v in ex.x[0]]]
     for k in range(1, len(sizes)):
         units = sizes[k]
-        n, a, s = (_first(values[f"{q}^{k}"], units, batch, column) for q in ("n", "a", "s"))
+        n, a, s = (first_example(values[f"{q}^{k}"], units, batch, column) for q in ("n", "a", "s"))
         layers.append([{"n": n[j], "a": a[j], "s": s[j]} for j in range(units)])
     edges = []
     for k in range(1, len(sizes)):

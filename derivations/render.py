@@ -185,7 +185,7 @@ def _math_values(step, column: bool = False) -> tuple[str, bool]:
     return r"\begin{bmatrix}" + " & ".join(cells) + r"\end{bmatrix}", exact
 
 
-def _step_math(step, column: bool = False) -> tuple[str | None, str]:
+def step_math(step, column: bool = False) -> tuple[str | None, str]:
     """(the display ``name = formula = values``, or None if the name is free text; the values)."""
     values, exact = _math_values(step, column)
     relation = "=" if exact else r"\approx"
@@ -200,7 +200,7 @@ def latex_block(d) -> str:
     """The steps as one ``$$\\begin{aligned}...\\end{aligned}$$`` block (free-text steps as \\text)."""
     rows = []
     for step in d.steps:
-        display, values = _step_math(step, getattr(d, "column", False))
+        display, values = step_math(step, getattr(d, "column", False))
         if display is None:
             rows.append(rf"\text{{{escape(step.name)}}} &: {values}")
         else:
@@ -214,7 +214,7 @@ def markdown(d) -> str:
     """Markdown with ``$$...$$`` math (GitHub, Jupyter): one display per step, errata as a table."""
     lines = [f"## {markdown_text(d.title)}", ""]
     for step in d.steps:
-        display, values = _step_math(step, getattr(d, "column", False))
+        display, values = step_math(step, getattr(d, "column", False))
         if display is None:
             lines += [f"**{step.name}**: {step.formula}", "", f"$$ {values} $$", ""]
         else:
@@ -249,7 +249,7 @@ def latex(d, *, standalone: bool = False) -> str:
     to 9 significant digits where not exact, the errata as a table that wraps its text."""
     lines = [f"% {one_line(d.title)}", rf"\subsection*{{{escape(d.title)}}}"]
     for step in d.steps:
-        display, values = _step_math(step, getattr(d, "column", False))
+        display, values = step_math(step, getattr(d, "column", False))
         if display is None:
             lines.append(rf"\noindent\textbf{{{escape(step.name)}}}: {escape(step.formula)}")
             lines.append(rf"\[ {values} \]")

@@ -99,7 +99,7 @@ def test_cli_mermaid_and_plot(tmp_path, capsys):
     [
         (
             ["derive", "seed003_xor", "--format", "mermaid"],
-            "draws a network worked example: give --example FILE or one of seed000_house_price",
+            "--format mermaid is for a network worked example: give --example FILE or one of seed000_house_price",
         ),
         (["derive", "--example", MAZUR, "--plot", "net.pdf"], "give a file name ending in .png, got 'net.pdf'"),
         (

@@ -9,10 +9,14 @@ Example:
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import replace
 
 from funcmlp.cli.common import check_writable_file, int_list, loss_help, loss_name, str_list
+
+NETWORK_FORMATS = ("html", "mermaid", "python", "graph", "graph-svg")
+"""The formats that show a network worked example only."""
 
 
 def add_parser(sub) -> None:
@@ -43,9 +47,18 @@ def add_parser(sub) -> None:
     )
     derive.add_argument(
         "--format",
-        choices=("text", "latex", "markdown", "mermaid"),
+        choices=("text", "latex", "markdown", *NETWORK_FORMATS),
         default="text",
-        help="output format (default text); mermaid draws a network example as a flowchart",
+        help="output format (default text); a network example: html is a page for the browser (the network, a step "
+        "control, each weight's chain rule, the errata; self-contained, offline), mermaid draws it as a flowchart, "
+        "python writes its "
+        "backward pass as a standalone NumPy script that prints the same numbers, graph writes its loss as a "
+        "Graphviz graph of scalars with each node's value and gradient (graph-svg: drawn by Graphviz's dot)",
+    )
+    derive.add_argument(
+        "--open",
+        action="store_true",
+        help="with --format html: write the page to a file in the temporary folder and open it in the browser",
     )
     derive.add_argument(
         "--chain",
@@ -95,10 +108,12 @@ def run(args) -> int:
     entries = catalogue.ENTRIES
     if args.standalone and args.format != "latex":
         raise ValueError("--standalone makes a LaTeX document; add --format latex")
+    if args.open and args.format != "html":
+        raise ValueError("--open opens the page of a network example in the browser; add --format html")
     if args.example and args.name:
         raise ValueError(f"give either a derivation name ({args.name!r}) or --example FILE, not both")
     if (
-        args.format == "mermaid"
+        args.format in NETWORK_FORMATS
         or args.plot
         or args.example
         or args.chain
@@ -150,9 +165,9 @@ def _network(args) -> int:
     elif args.name in NETWORK_EXAMPLES:
         source = seed_spec_path(args.name)
     else:
-        what = "--format mermaid" if args.format == "mermaid" else ("--plot" if args.plot else "--chain")
+        what = f"--format {args.format}" if args.format in NETWORK_FORMATS else ("--plot" if args.plot else "--chain")
         raise ValueError(
-            f"{what} draws a network worked example: give --example FILE or one of {', '.join(NETWORK_EXAMPLES)}"
+            f"{what} is for a network worked example: give --example FILE or one of {', '.join(NETWORK_EXAMPLES)}"
             + (f"; {args.name!r} is not one" if args.name else "")
         )
     if args.plot:
@@ -165,11 +180,45 @@ def _network(args) -> int:
         line = chain_rule(derivation, example, args.chain)
         derivation.add(line.text_parts[0], f"chain rule: {line.text_parts[1]}", [line.value])
         derivation.steps[-1] = replace(derivation.steps[-1], lines=(line,))
-    print(
-        mermaid(example, derivation)
-        if args.format == "mermaid"
-        else render(derivation, args.format, standalone=args.standalone)
-    )
+    if args.format == "python":
+        from derivations.program import program
+
+        print(program(example, derivation), end="")
+    elif args.format == "html":
+        _page(args, example, derivation)
+    elif args.format in ("graph", "graph-svg"):
+        from derivations.expression_graph import dot, expression_graph, svg
+
+        source = dot(example, expression_graph(example))
+        print(source if args.format == "graph" else svg(source), end="")
+    else:
+        print(
+            mermaid(example, derivation)
+            if args.format == "mermaid"
+            else render(derivation, args.format, standalone=args.standalone)
+        )
     if args.plot:
         print(f"wrote {plot_network(example, derivation, args.plot)}", file=sys.stderr)
     return 0 if not any(e.slip == "unexplained" for e in derivation.errata) or args.example else 1
+
+
+def _page(args, example, derivation) -> None:
+    """The page on standard output, or with --open written to the temporary folder and opened in the browser."""
+    from derivations.page import page
+
+    text = page(example, derivation)
+    if not args.open:
+        print(text)
+        return
+    import tempfile
+    import webbrowser
+    from pathlib import Path
+
+    from funcmlp.io.files import atomic_write
+
+    path = Path(tempfile.gettempdir()) / f"funcmlp-{re.sub(r'[^A-Za-z0-9_.-]', '_', example.name)}.html"
+    with atomic_write(path) as handle:
+        handle.write(text)
+    print(f"wrote {path}", file=sys.stderr)
+    if not webbrowser.open(path.as_uri()):
+        print(f"no browser could be started: open {path} yourself", file=sys.stderr)

@@ -1,0 +1,59 @@
+// funcmlp derive --format html: the step control and the chain rule of a clicked weight.
+// Reads the page's JSON (id "data"); fetches nothing.
+"use strict";
+(function () {
+  const data = JSON.parse(document.getElementById("data").textContent);
+  const stages = Array.from(document.querySelectorAll(".stage"));
+  const select = document.getElementById("stage-list");
+  let current = 0;
+
+  function element(id) { return document.getElementById(id); }
+
+  function show(index) {
+    current = Math.max(0, Math.min(stages.length - 1, index));
+    stages.forEach((stage, i) => { stage.hidden = i !== current; });
+    select.value = String(current);
+    document.querySelectorAll(".reads, .writes").forEach((e) => e.classList.remove("reads", "writes"));
+    const values = {};
+    data.stages.slice(0, current + 1).forEach((stage) => {
+      stage.marks.forEach(([id, key, text]) => { (values[id] = values[id] || {})[key] = text; });
+    });
+    document.querySelectorAll("[data-values]").forEach((node) => {
+      const shown = values[node.dataset.values] || {};
+      const keys = JSON.parse(node.dataset.keys);
+      node.querySelectorAll("tspan").forEach((span, i) => {
+        const key = keys[i];
+        span.textContent = key in shown ? key + " " + shown[key] : "";
+      });
+    });
+    const stage = data.stages[current];
+    stage.reads.forEach((id) => { const e = element(id); if (e) e.classList.add("reads"); });
+    stage.writes.forEach((id) => { const e = element(id); if (e) e.classList.add("writes"); });
+    element("position").textContent = (current + 1) + " / " + stages.length;
+  }
+
+  function choose(name) {
+    document.querySelectorAll(".weight.chosen").forEach((e) => e.classList.remove("chosen"));
+    const weight = document.querySelector('.weight[data-name="' + CSS.escape(name) + '"]');
+    if (weight) weight.classList.add("chosen");
+    const panel = element("chain");
+    panel.innerHTML = data.chain[name] || data.no_chain;
+    panel.dataset.weight = name;
+  }
+
+  element("previous").addEventListener("click", () => show(current - 1));
+  element("next").addEventListener("click", () => show(current + 1));
+  select.addEventListener("change", () => show(Number(select.value)));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowRight") show(current + 1);
+    if (event.key === "ArrowLeft") show(current - 1);
+  });
+  document.querySelectorAll(".weight").forEach((weight) => {
+    weight.addEventListener("click", () => choose(weight.dataset.name));
+  });
+  // a link may name a step and a weight: page.html#step=12&weight=w^2_{1,1}
+  const asked = new URLSearchParams(decodeURIComponent(location.hash.slice(1)));
+  show(asked.has("step") ? Number(asked.get("step")) - 1 : 0);
+  if (asked.has("weight")) choose(asked.get("weight"));
+  document.body.dataset.ready = "true";
+})();

@@ -1,0 +1,166 @@
+"""The pieces of a worked example's NumPy program (:mod:`derivations.program`) as Python source:
+numbers (the file's exact decimals), arrays, the activations' and losses' closed forms printed
+from the registry's sympy forms by sympy's NumPy printer, and the file's convention (units on the
+last axis, one example per row, or on the first, one example per column).
+
+Contract: sympy numbers and registry entries in, Python source text out; nothing is evaluated.
+
+Example:
+    >>> number(sp.Rational(1, 20)), number(sp.Rational(1, 3)), array([[1, sp.Rational(1, 2)]])
+    ('0.05', '1 / 3', 'numpy.array([[1.0, 0.5]])')
+    >>> Layout(column=False).stack(["out[:, 0] - y[:, 0]"])
+    'numpy.stack([out[:, 0] - y[:, 0]], axis=-1)'
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from derivations.spec import OUTPUT, WorkedExample
+from funcmlp.registry.activations import get_activation
+from funcmlp.registry.losses import LOSSES, get_loss
+
+
+class _Printer(NumPyPrinter):
+    """sympy's NumPy printer, ``erfc`` elementwise (NumPy has none: the script defines one)."""
+
+    def _print_erfc(self, expr):
+        return f"erfc({self._print(expr.args[0])})"
+
+
+_PRINTER = _Printer({"fully_qualified_modules": True, "allow_unknown_functions": False})
+
+
+def code(expr, like: str | None = None) -> str:
+    """``expr`` as NumPy source; a constant (no symbol) as an array shaped like ``like``."""
+    expr = sp.sympify(expr)
+    code = _PRINTER.doprint(expr)
+    return f"{code} + 0 * {like}" if like and not expr.free_symbols else code
+
+
+def number(value) -> str:
+    """An exact number as Python source: its decimal where that is exact (``0.05``), else a quotient
+    of integers, or the closed form (``numpy.sqrt(2)``)."""
+    value = sp.sympify(value)
+    if not value.is_Rational:
+        return code(value)
+    if value.is_Integer:
+        return f"{int(value)}.0"
+    text = str(sp.N(value, 40)).rstrip("0")
+    return text if sp.Rational(text) == value else f"{value.p} / {value.q}"
+
+
+def array(rows) -> str:
+    return "numpy.array([" + ", ".join("[" + ", ".join(number(v) for v in row) + "]" for row in rows) + "])"
+
+
+def columns(rows) -> list:
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+class Layout:
+    """The file's convention: the units on the last axis (one example per row) or the first
+    (one per column), and each formula of seed 003 in that layout."""
+
+    def __init__(self, column: bool):
+        self.column = column
+
+    def unit(self, name: str, j: int) -> sp.Symbol:
+        return sp.Symbol(f"{name}[{j}]" if self.column else f"{name}[:, {j}]")
+
+    def stack(self, parts: list) -> str:
+        return "numpy.stack([" + ", ".join(parts) + "]" + ("" if self.column else ", axis=-1") + ")"
+
+    def over_units(self) -> int:
+        return 0 if self.column else -1
+
+    def net_input(self, k: int, bias: str) -> str:
+        return (f"W{k} @ a{k - 1}" if self.column else f"a{k - 1} @ W{k}") + bias
+
+    def back(self, k: int) -> str:
+        return f"W{k}.T @ s{k}" if self.column else f"s{k} @ W{k}.T"
+
+    def weight_gradient(self, k: int) -> str:
+        return f"s{k} @ a{k - 1}.T" if self.column else f"a{k - 1}.T @ s{k}"
+
+    def bias_gradient(self, k: int) -> str:
+        return f"s{k}.sum(axis=1, keepdims=True)" if self.column else f"s{k}.sum(axis=0)"
+
+    def vector(self, values) -> str:
+        """A bias (or threshold) vector: a column in the column convention."""
+        return array([[v] for v in values]) if self.column else "numpy.array([" + ", ".join(map(number, values)) + "])"
+
+
+def function_name(activation) -> str:
+    return "".join(c if c.isalnum() else "_" for c in str(activation)).strip("_")
+
+
+def activation_source(names) -> list:
+    """``f`` and ``f'`` of each elementwise activation used (a vector one is written in place)."""
+    lines, done, n = [], set(), sp.Symbol("n", real=True)
+    for name in names:
+        activation = get_activation(name)
+        if not activation.is_elementwise or str(activation) in done:
+            continue
+        done.add(str(activation))
+        spec, alpha, function = activation.spec, activation.symbolic_alpha(), function_name(activation)
+        lines += [
+            f"def {function}(n):",
+            f'    """{activation}: {spec.description}"""',
+            f"    return {code(spec.sympy_forward(n, alpha), 'n')}",
+            "",
+            "",
+            f"def {function}_slope(n):",
+            f'    """f\'(n) of {activation}, as funcmlp takes it (at a kink too)"""',
+            f"    return {code(spec.sympy_derivative(n, alpha), 'n')}",
+            "",
+            "",
+        ]
+    return lines
+
+
+def vector(activation, units: int, layout: Layout, n: str, g: str | None = None) -> str:
+    """A vector activation's ``f(n)`` (no ``g``) or its vector-Jacobian product ``g J_f(n)``, unit by unit."""
+    spec, alpha = activation.spec, activation.symbolic_alpha()
+    ns = [layout.unit(n, j) for j in range(units)]
+    if g is None:
+        return layout.stack([code(e) for e in spec.sympy_forward(ns, alpha)])
+    return layout.stack([code(e) for e in spec.sympy_vjp(ns, [layout.unit(g, j) for j in range(units)], alpha)])
+
+
+def loss_source(ex: WorkedExample, layout: Layout, units: int) -> tuple[list, bool]:
+    """``loss(out, y)`` (each example's loss) and ``loss_gradient(out, y)`` (its gradient with
+    respect to ``out``), and whether ``out`` is ``n^L``: where the registry pairs the output
+    activation with the loss (the replay's rule), the loss is written on the net input."""
+    if ex.loss == OUTPUT:
+        lines = [
+            "def loss(out, y):",
+            '    """loss = "output": L is the sum of the output units (the network\'s own gradients)"""',
+            f"    return out.sum(axis={layout.over_units()})",
+            "",
+            "",
+            "def loss_gradient(out, y):",
+            "    return numpy.ones_like(out)",
+            "",
+            "",
+        ]
+        return lines, False
+    entry = get_loss(ex.loss)
+    paired = entry.spec.paired.get(get_activation(ex.activations[-1]).name)
+    used = LOSSES[paired] if paired is not None else entry
+    on = f"n^{len(ex.weights)} ({entry} of {ex.activations[-1]} is {used} of the net input)" if paired else "a^L"
+    out, y = [layout.unit("out", j) for j in range(units)], [layout.unit("y", j) for j in range(units)]
+    lines = [
+        "def loss(out, y):",
+        f'    """{entry}: each example\'s loss, summed over the output units, on {on}"""',
+        f"    return {code(used.sympy_value(out, y))}",
+        "",
+        "",
+        "def loss_gradient(out, y):",
+        f'    """its closed-form gradient with respect to {on.split(" ")[0]}"""',
+        f"    return {layout.stack([code(e, str(o)) for e, o in zip(used.sympy_gradient(out, y), out, strict=True)])}",
+        "",
+        "",
+    ]
+    return lines, paired is not None

@@ -1,0 +1,271 @@
+"""A worked example as a page in the browser: one self-contained HTML file (styles, script and
+data inlined, math as MathML, nothing fetched) showing the network as SVG, a step control that
+walks the replay's steps (forward pass, loss, sensitivities, gradients, update, the later steps)
+highlighting what each step reads (blue) and writes (orange) and putting its numbers on the
+units and weights, the chain rule of a clicked weight with its numbers, and the errata.
+
+Contract: a checked :class:`~derivations.spec.WorkedExample` and its replayed derivation in, the
+page's HTML out; every number is the replay's (formatted by :mod:`derivations.numbers`), every
+formula its LaTeX converted to MathML by ``latex2mathml``; networks too big to draw legibly are
+refused as :func:`derivations.picture.network` refuses them.
+
+Example:
+    >>> from derivations.spec import read_spec
+    >>> from derivations.replay import run
+    >>> ex = read_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.1",
+    ...                 "x": ["2"], "y": ["1"], "layers": [{"W": [["3"]], "b": ["0.5"]}]})
+    >>> html = page(ex, run(ex))
+    >>> html.startswith("<!DOCTYPE html>"), html.count('class="stage"'), 'data-name="w^1_{1,1}"' in html
+    (True, 9, True)
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from importlib import resources
+
+from derivations.factors import chain_rule
+from derivations.numbers import number_text
+from derivations.picture import first_example, network
+from derivations.render import math_formula, step_math
+
+UNIT_KEYS, INPUT_KEYS, WEIGHT_KEYS, LOSS_KEYS = (
+    ["n", "a", "s", "dL/da"],
+    ["x", "dL/dx"],
+    ["dL/dw", "new"],
+    ["L", "then"],
+)
+X0, DX, DY, TOP = 90, 280, 190, 110
+
+
+def _math(latex: str, display: bool = False) -> str:
+    from latex2mathml.converter import convert
+
+    return convert(latex, display="block" if display else "inline")
+
+
+def _short(value) -> str:
+    return number_text(value, 4)[0]
+
+
+SYMBOLS = {"sigmoid": "σ", "identity": "id ", "linear": "id ", "relu": "ReLU ", "softmax": "sm ", "hardlimit": "hlim "}
+
+
+def _symbol(activation: str) -> str:
+    """A unit's short label: its activation's symbol."""
+    name = str(activation).split("(")[0]
+    return SYMBOLS.get(name, name[:5] + " ")
+
+
+def _keys(edge) -> list:
+    """What a parameter's label shows under its value: its gradient, then its new value."""
+    return ["dL/dw" if edge.i is not None else "dL/dθ" if edge.name.startswith("theta") else "dL/db", "new"]
+
+
+def _layout(sizes: list) -> dict:
+    """{(k, j): (x, y)} of every unit, each layer's column centred."""
+    tallest = max(sizes)
+    return {
+        (k, j): (X0 + k * DX, TOP + (tallest - units) * DY / 2 + j * DY)
+        for k, units in enumerate(sizes)
+        for j in range(units)
+    }
+
+
+def _lines(node_id: str, keys: list, x: float, y: float) -> str:
+    spans = "".join(f'<tspan x="{x:.0f}" dy="1.2em"></tspan>' for _ in keys)
+    where = f'data-values="{node_id}" data-keys=\'{json.dumps(keys)}\' x="{x:.0f}" y="{y:.0f}"'
+    return f'<text class="values" {where}>{spans}</text>'
+
+
+def _svg(ex, sizes: list, edges: list) -> str:
+    """The network: units (inputs left, the loss right), edges with their weights, biases under the units."""
+    at, depth = _layout(sizes), len(sizes) - 1
+    width, height = X0 + (depth + 1) * DX + 40, TOP + (max(sizes) - 1) * DY + 140
+    parts = [f'<svg id="network" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" role="img">']
+    for edge in (e for e in edges if e.i is not None):
+        (x1, y1), (x2, y2) = at[(edge.k - 1, edge.i)], at[(edge.k, edge.j)]
+        line = f'<line x1="{x1 + 28}" y1="{y1}" x2="{x2 - 28}" y2="{y2}"/>'
+        parts.append(f'<g class="edge" id="edge-{edge.k}-{edge.i}-{edge.j}">{line}</g>')
+    for edge in edges:
+        if edge.i is None:  # above its unit, its numbers above it
+            x, y = at[(edge.k, edge.j)][0], at[(edge.k, edge.j)][1] - 48
+            node_id, below = f"bias-{edge.k}-{edge.j}", y - 40
+        else:  # on its edge, a third of the way, its numbers below it
+            (x1, y1), (x2, y2) = at[(edge.k - 1, edge.i)], at[(edge.k, edge.j)]
+            x, y = x1 + 28 + 0.3 * (x2 - x1 - 56), y1 + 0.3 * (y2 - y1)
+            node_id, below = f"weight-{edge.k}-{edge.i}-{edge.j}", y + 8
+        label = html.escape(f"{edge.name} = {_short(edge.weight)}" + (" (fixed)" if edge.fixed else ""))
+        parts.append(
+            f'<g class="weight" id="{node_id}" data-name="{html.escape(edge.name)}" tabindex="0"><title>{label}</title>'
+            f'<rect x="{x - 42:.0f}" y="{y - 11:.0f}" width="84" height="20"/>'
+            f'<text x="{x:.0f}" y="{y + 4:.0f}">{html.escape(_short(edge.weight))}</text>'
+            f"{_lines(node_id, _keys(edge), x, below)}</g>"
+        )
+    for (k, j), (x, y) in at.items():
+        name = f"x_{j + 1}" if k == 0 else f"unit {j + 1} of layer {k}"
+        keys = INPUT_KEYS if k == 0 else UNIT_KEYS
+        parts.append(
+            f'<g class="unit" id="unit-{k}-{j}"><title>{name}</title><circle cx="{x:.0f}" cy="{y:.0f}" r="28"/>'
+            f'<text x="{x:.0f}" y="{y + 4:.0f}">{"x" if k == 0 else _symbol(ex.activations[k - 1])}{j + 1}</text>'
+            f"{_lines(f'unit-{k}-{j}', keys, x, y + 30)}</g>"
+        )
+    x, y = X0 + (depth + 1) * DX - 60, TOP + (max(sizes) - 1) * DY / 2
+    parts.append(
+        f'<g class="loss" id="loss"><title>the loss L</title><rect x="{x - 40}" y="{y - 22}" width="80" height="44"/>'
+        f'<text x="{x}" y="{y + 5}">L</text>{_lines("loss", LOSS_KEYS, x, y + 22)}</g>'
+    )
+    return "\n".join(parts + ["</svg>"])
+
+
+_STEP = re.compile(r"(?P<q>dL/d(?:W|b|theta|a)|[nasWb]|delta|theta)\^(?P<k>\d+)(?P<rest>.*)")
+
+
+def _touches(name: str, sizes: list, ex) -> tuple[list, list]:
+    """(the element ids a step reads, those it writes) on the picture."""
+    depth = len(sizes) - 1
+    units = lambda k: [f"unit-{k}-{j}" for j in range(sizes[k])]
+    weights = lambda k: [
+        f"{p}-{k}-{i}-{j}" for p in ("edge", "weight") for i in range(sizes[k - 1]) for j in range(sizes[k])
+    ]
+    biases = lambda k: [f"bias-{k}-{j}" for j in range(sizes[k])]
+    if name == "L" or name.startswith("L "):
+        return units(depth), ["loss"]
+    match = _STEP.fullmatch(name)
+    if not match:
+        return [], []
+    q, k = match["q"], int(match["k"])
+    if q in ("W", "b", "theta"):  # new or later parameters
+        return (weights(k) if q == "W" else biases(k)), (weights(k) if q == "W" else biases(k))
+    return {
+        "n": (units(k - 1) + weights(k) + biases(k), units(k)) if k else ([], units(0)),
+        "a": (units(k), units(k)),
+        "s": (units(k) + (["loss"] if k == depth else []), units(k)),
+        "delta": (units(k), units(k)),
+        "dL/da": (units(k + 1) + weights(k + 1), units(k)) if k < depth else ([], []),
+        "dL/dW": (units(k - 1) + units(k), weights(k)),
+        "dL/db": (units(k), biases(k)),
+        "dL/dtheta": (units(k), biases(k)),
+    }.get(q, ([], []))
+
+
+def _marks(step, sizes: list, ex, edges: list) -> list:
+    """[element id, key, text] the step puts on the picture (the first example's values)."""
+    batch, column = len(ex.x), ex.convention == "column"
+    if step.name == "L":
+        return [["loss", "L", _short(step.values[0])]]
+    if step.name.startswith("L after"):
+        return [["loss", "then", f"{_short(step.values[0])} ({step.name[2:]})"]]
+    match = _STEP.fullmatch(step.name)
+    if not match:
+        return []
+    q, k, rest = match["q"], int(match["k"]), match["rest"]
+    if q in ("n", "a", "s", "dL/da", "delta") and rest == "":
+        values = first_example(step.values, sizes[k], batch, column)
+        key = "x" if q == "a" and k == 0 else "dL/dx" if q == "dL/da" and k == 0 else "s" if q == "delta" else q
+        return [[f"unit-{k}-{j}", key, _short(v)] for j, v in enumerate(values)]
+    key = "dL/dw" if q.startswith("dL/d") else "new"
+    if q in ("W", "dL/dW"):
+        cols = sizes[k - 1] if column else sizes[k]
+        at = lambda i, j: j * cols + i if column else i * cols + j
+        return [
+            [f"weight-{k}-{i}-{j}", key, _short(step.values[at(i, j)])]
+            for i in range(sizes[k - 1])
+            for j in range(sizes[k])
+        ]
+    if key == "dL/dw":
+        key = "dL/dθ" if q == "dL/dtheta" else "dL/db"
+    return [[f"bias-{k}-{j}", key, _short(v)] for j, v in enumerate(step.values[: sizes[k]])]
+
+
+def _chains(ex, d, edges: list) -> dict:
+    """{weight name: its chain rule with the numbers, as MathML} (one example: a batch's dL/dw is a mean)."""
+    if len(ex.x) != 1:
+        return {}
+    return {edge.name: _math(chain_rule(d, ex, edge.name).latex(), display=True) for edge in edges}
+
+
+def _stage(index: int, step, column: bool) -> str:
+    display, values = step_math(step, column)
+    if display is None:
+        formula = math_formula(step.formula)[0]
+        head = f"{html.escape(step.name)}: " + (_math(formula) if formula else html.escape(step.formula))
+        display = values
+    else:
+        head = ""
+    lines = "".join(f"<div>{_math(line.latex())}</div>" for line in step.lines)
+    return (
+        f'<section class="stage" id="stage-{index}"><h3>{index + 1}. {html.escape(step.name)}</h3>'
+        f'<div>{head}{_math(display, display=True)}</div><div class="lines">{lines}</div></section>'
+    )
+
+
+def _errata(d) -> str:
+    if not d.errata:
+        return "<p>No errata: every number the text printed is right.</p>"
+    rows = "".join(
+        f"<tr><td>{html.escape(e.where)}</td><td>{html.escape(e.step)}[{e.index}]</td><td>{html.escape(e.printed)}</td>"
+        f"<td>{html.escape(number_text(e.exact)[0] if not e.exact.free_symbols else str(e.exact))}</td>"
+        f"<td>{html.escape(e.slip)}</td></tr>"
+        for e in d.errata
+    )
+    head = (
+        "<tr><th>where</th><th>quantity</th><th>printed</th><th>right</th><th>the slip, and how it was found</th></tr>"
+    )
+    return f'<table class="errata">{head}{rows}</table>'
+
+
+def page(ex, d) -> str:
+    """The page's HTML (see the module docstring)."""
+    layers, edges, _ = network(ex, d)
+    sizes = [len(layer) for layer in layers]
+    column = ex.convention == "column"
+    stages = [
+        {"reads": reads, "writes": writes, "marks": _marks(step, sizes, ex, edges)}
+        for step in d.steps
+        for reads, writes in [_touches(step.name, sizes, ex)]
+    ]
+    data = {
+        "stages": stages,
+        "chain": _chains(ex, d, edges),
+        "no_chain": "<p>The chain rule is shown per example; this example is a batch (its dL/dw is the mean "
+        "of each example's).</p>",
+    }
+    options = "".join(f'<option value="{i}">{i + 1}. {html.escape(s.name)}</option>' for i, s in enumerate(d.steps))
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in d.notes)
+    asset = lambda name: resources.files("derivations").joinpath("assets", name).read_text(encoding="utf-8")
+    batch = f" The units show the first of the {len(ex.x)} examples." if len(ex.x) > 1 else ""
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{html.escape(d.title)}</title>",
+            f"<style>{asset('page.css')}</style></head><body>",
+            f"<h1>{html.escape(d.title)}</h1>",
+            f'<p class="notes">Replayed exactly by funcmlp derive ({html.escape(d.name)}).{batch}</p>',
+            f'<ul class="notes">{notes}</ul>' if notes else "",
+            '<p class="legend">Step through the computation: what a step reads is outlined in blue, what it writes in '
+            "orange. Click a weight or a bias for its chain rule.</p>",
+            '<div id="controls"><button id="previous" type="button">&#9664; back</button>'
+            '<button id="next" type="button">next &#9654;</button>'
+            f'<select id="stage-list" aria-label="step">{options}</select><span id="position"></span></div>',
+            _svg(ex, sizes, edges),
+            '<section id="chain-section"><h2>Chain rule of the chosen weight</h2>'
+            '<div id="chain">Click a weight or a bias in the picture.</div></section>',
+            "<h2>Steps</h2>",
+            *(_stage(i, step, column) for i, step in enumerate(d.steps)),
+            "<h2>Errata</h2>",
+            _errata(d),
+            f'<script id="data" type="application/json">{_json(data)}</script>',
+            f"<script>{asset('page.js')}</script>",
+            "</body></html>",
+        ]
+    )
+
+
+def _json(data) -> str:
+    """JSON safe inside a script element (no ``</``)."""
+    return json.dumps(data).replace("</", "<\\/")

@@ -1,0 +1,259 @@
+"""A worked example's backward pass as a program you can run: a standalone NumPy script, written
+out layer by layer with the example's numbers, that prints what the replay computes.
+
+The script holds the example's inputs, targets and parameters as the file writes them (its
+convention: ``n = b + a W`` with one example per row, or ``n = W a + b`` with one per column),
+the activations' and the loss's closed forms printed from the registry's sympy forms (those the
+replay uses; ``f'`` as funcmlp takes it at the kinks), and one function, ``backward_pass``, that
+computes in float64 the forward pass, the loss, the output sensitivity, the sensitivity
+recursion, the gradients and the update, each line naming its equation of seed 003. It prints
+one quantity per line: its name as the derivation writes it (``n^1``, ``s^2``, ``dL/dW^1``,
+``W^1 new``), a colon and its entries in the file's layout, row by row, as Python floats; ``steps = N``
+adds the loss after each step the replay shows and the final parameters.
+
+Contract: a checked :class:`~derivations.spec.WorkedExample` and its replayed derivation (which
+steps' losses to print) in, Python source out; numbers are the file's decimals (exact), formulas
+printed by sympy's NumPy printer from the registry (a user's text is never evaluated). Online
+updates are refused with the fix.
+
+Example:
+    >>> from derivations.spec import read_spec
+    >>> from derivations.replay import run
+    >>> ex = read_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.1",
+    ...                 "x": ["2"], "y": ["1"], "layers": [{"W": [["3"]], "b": ["0.5"]}]})
+    >>> exec(compile(program(ex, run(ex)), "example.py", "exec"), {})
+    a^0: 2.0
+    n^1: 6.5
+    a^1: 6.5
+    L: 15.125
+    s^1: 5.5
+    dL/da^0: 16.5
+    dL/dW^1: 11.0
+    dL/db^1: 5.5
+    W^1 new: 1.9
+    b^1 new: -0.050000000000000044
+"""
+
+from __future__ import annotations
+
+from derivations.numpy_source import (
+    Layout,
+    activation_source,
+    array,
+    columns,
+    function_name,
+    loss_source,
+    number,
+    vector,
+)
+from derivations.spec import OUTPUT, WorkedExample
+from funcmlp.registry.activations import get_activation
+
+
+def _data_source(ex: WorkedExample, layout: Layout) -> list:
+    """The example's numbers as the file writes them."""
+    column = layout.column
+    where = "one example per column" if column else "one example per row"
+    lines = [
+        f"# the example ({where})",
+        f"x = {array(columns(ex.x) if column else ex.x)}  # a^0, the inputs",
+    ]
+    if ex.loss != OUTPUT:
+        lines.append(f"y = {array(columns(ex.y) if column else ex.y)}  # the targets")
+    else:
+        lines.append("y = None  # no targets: L is the sum of the output units")
+    eta = 0 if ex.learning_rate is None else ex.learning_rate
+    lines.append(f"eta = {number(eta)}  # the learning rate" + (" (none given: no update)" if not eta else ""))
+    if ex.momentum is not None:
+        lines.append(f"momentum = {number(ex.momentum)}  # Delta w(t) = -eta dL/dw + momentum Delta w(t - 1)")
+    if ex.l2 is not None:
+        lines.append(f"l2 = {number(ex.l2)}  # L + l2/2 sum of the squared weights (not the biases)")
+    for k, (W, b) in enumerate(zip(ex.weights, ex.biases, strict=True), start=1):
+        shape = "(units, inputs): n = W a" if column else "(inputs, units): n = a W"
+        kept = _kept(ex, k)
+        note = f"; kept (not updated): {', '.join(sorted(kept))}" if kept and ex.learning_rate is not None else ""
+        lines.append(f"# layer {k}: {ex.activations[k - 1]}, W{k} is {shape}{note}")
+        lines.append(f"W{k} = {array(columns(W) if column else W)}")
+        if b is not None and _thresholds(ex, k):
+            lines.append(f"theta{k} = {layout.vector([-v for v in b])}  # thresholds: n = ... - theta")
+        elif b is not None:
+            lines.append(f"b{k} = {layout.vector(b)}")
+    return lines + ["", ""]
+
+
+def _thresholds(ex: WorkedExample, k: int) -> bool:
+    return bool(ex.thresholds and ex.thresholds[k - 1])
+
+
+def _kept(ex: WorkedExample, k: int) -> frozenset:
+    """The parameters of layer ``k`` that no step changes (all of them without a learning rate)."""
+    return frozenset(("W", "b")) if ex.learning_rate is None else (ex.fixed[k - 1] if ex.fixed else frozenset())
+
+
+def _bias_name(ex: WorkedExample, k: int) -> str | None:
+    if ex.biases[k - 1] is None:
+        return None
+    return f"theta{k}" if _thresholds(ex, k) else f"b{k}"
+
+
+def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: bool) -> list:
+    """``backward_pass(params, changes)``: every quantity of one step, by name, the new
+    parameters and their changes; each line naming its equation of seed 003."""
+    depth, batch = len(ex.weights), len(ex.x)
+    names = [f"W{k}, {_bias_name(ex, k)}" if _bias_name(ex, k) else f"W{k}, _" for k in range(1, depth + 1)]
+    lines = [
+        "def backward_pass(params, changes=None):",
+        '    """One gradient step on the mean loss of the examples: (the quantities by name, the new',
+        '    params, their changes)."""',
+        f"    [{', '.join('(' + name + ')' for name in names)}] = params",
+        f"    batch = {batch}  # the loss is the mean over the examples: s^L carries 1 / batch",
+        "    q = {}",
+        "    q['a^0'] = a0 = x  # seed 003 eq. 39: the input",
+    ]
+    for k in range(1, depth + 1):
+        activation, bias = get_activation(ex.activations[k - 1]), _bias_name(ex, k)
+        term = "" if bias is None else (f" - {bias}" if bias.startswith("theta") else f" + {bias}")
+        lines.append(f"    q['n^{k}'] = n{k} = {layout.net_input(k, term)}  # eq. 16: the net input of layer {k}")
+        forward = (
+            f"{function_name(activation)}(n{k})"
+            if activation.is_elementwise
+            else vector(activation, sizes[k], layout, f"n{k}")
+        )
+        lines.append(f"    q['a^{k}'] = a{k} = {forward}  # eq. 20: a^{k} = f^{k}(n^{k})")
+    out = f"n{depth}" if paired else f"a{depth}"
+    lines.append(f"    L = numpy.mean(loss({out}, y))  # eq. 11: the loss, the mean over the examples")
+    if ex.l2 is not None:
+        squares = " + ".join(f"numpy.sum(W{k} ** 2)" for k in range(1, depth + 1))
+        lines.append(f"    L = L + l2 / 2 * ({squares})  # the L2 penalty")
+    lines.append("    q['L'] = L")
+    last = get_activation(ex.activations[-1])
+    if paired:
+        lines.append(f"    s{depth} = loss_gradient(n{depth}, y) / batch  # eq. 24, on the net input: s^L = dL/dn^L")
+    elif last.is_elementwise:
+        lines.append(
+            f"    s{depth} = loss_gradient(a{depth}, y) / batch * {function_name(last)}_slope(n{depth})"
+            "  # eq. 24: s^L = dL/da^L f'(n^L)"
+        )
+    else:
+        lines.append(f"    g{depth} = loss_gradient(a{depth}, y) / batch  # dL/da^L")
+        lines.append(
+            f"    s{depth} = {vector(last, sizes[depth], layout, f'n{depth}', f'g{depth}')}  # eq. 24: dL/da^L J_f"
+        )
+    lines.append(f"    q['s^{depth}'] = s{depth}")
+    for k in range(depth - 1, -1, -1):
+        lines.append(f"    q['dL/da^{k}'] = g{k} = {layout.back(k + 1)}  # eq. 33: back through W^{k + 1}")
+        if k == 0:
+            break
+        activation = get_activation(ex.activations[k - 1])
+        slope = (
+            f"g{k} * {function_name(activation)}_slope(n{k})"
+            if activation.is_elementwise
+            else vector(activation, sizes[k], layout, f"n{k}", f"g{k}")
+        )
+        lines.append(f"    q['s^{k}'] = s{k} = {slope}  # eq. 33: s^{k} = dL/da^{k} f'(n^{k})")
+    for k in range(depth, 0, -1):
+        bias, kept = _bias_name(ex, k), _kept(ex, k)
+        l2 = f" + l2 * W{k}" if ex.l2 is not None else ""
+        lines.append(
+            f"    q['dL/dW^{k}'] = dW{k} = {layout.weight_gradient(k)}{l2}  # eq. 19, summed over the examples"
+        )
+        if bias is not None and bias.startswith("theta"):
+            lines.append(f"    q['dL/dtheta^{k}'] = d{bias} = -{layout.bias_gradient(k)}  # theta = -b")
+        elif bias is not None:
+            lines.append(f"    q['dL/db^{k}'] = d{bias} = {layout.bias_gradient(k)}  # eq. 19, the bias's input is 1")
+        for index, name in enumerate((f"W{k}", bias)):
+            if name is None:
+                lines.append(f"    b{k}_new = change_b{k} = None  # no biases")
+                continue
+            if ("W" if index == 0 else "b") in kept:
+                lines.append(f"    {name}_new, change_{name} = {name}, 0 * {name}  # kept")
+                continue
+            earlier = f" + (0 if changes is None else momentum * changes[{k - 1}][{index}])" if ex.momentum else ""
+            label = f"{name[: -len(str(k))]}^{k}"
+            lines.append(
+                f"    change_{name} = -eta * d{name}{earlier}  # eq. 14: the step" + (" (+ momentum)" * bool(earlier))
+            )
+            lines.append(f"    q['{label} new'] = {name}_new = {name} + change_{name}")
+    new = ", ".join(f"({f'W{k}_new'}, {(_bias_name(ex, k) or f'b{k}')}_new)" for k in range(1, depth + 1))
+    changes = ", ".join(f"(change_W{k}, change_{_bias_name(ex, k) or f'b{k}'})" for k in range(1, depth + 1))
+    lines += [f"    new = [{new}]", f"    changes = [{changes}]"]
+    return lines + ["    return q, new, changes", "", ""]
+
+
+def _main_source(ex: WorkedExample, derivation, depth: int) -> list:
+    """Print the first step's quantities; with ``steps = N``, the loss after each shown step and the last parameters."""
+    shown = sorted(int(name.rsplit(" ", 1)[1]) for name in derivation.values if name.startswith("L after step "))
+    params = ", ".join(f"(W{k}, {_bias_name(ex, k) or 'None'})" for k in range(1, depth + 1))
+    lines = [
+        "def show(name, value):",
+        "    print(f'{name}:', *(repr(float(v)) for v in numpy.ravel(value)))",
+        "",
+        "",
+        f"params = [{params}]",
+        "quantities, params, changes = backward_pass(params)",
+        "for name, value in quantities.items():",
+        "    show(name, value)",
+    ]
+    if ex.steps > 1:
+        lines += [
+            f"SHOWN = {set(shown)}  # the steps whose loss funcmlp derive shows",
+            f"for t in range(1, {ex.steps} + 1):  # the loss after step t is the next step's loss",
+            "    quantities, after, next_changes = backward_pass(params, changes)",
+            "    if t in SHOWN:",
+            "        show(f'L after step {t}', quantities['L'])",
+            f"    if t < {ex.steps}:",
+            "        params, changes = after, next_changes",
+        ]
+        for k in range(1, depth + 1):
+            bias = _bias_name(ex, k)
+            lines.append(f"show('W^{k} after {ex.steps} steps', params[{k - 1}][0])")
+            if bias is not None:
+                label = f"theta^{k}" if bias.startswith("theta") else f"b^{k}"
+                lines.append(f"show('{label} after {ex.steps} steps', params[{k - 1}][1])")
+    return lines
+
+
+def _check(ex: WorkedExample) -> None:
+    if ex.update == "online" and len(ex.x) > 1:
+        raise ValueError(
+            'update = "online" takes one step per example; --format python writes the batch step of a worked '
+            'example: remove update = "online" (or give one example) to write its program'
+        )
+    for name in ex.activations:
+        if not get_activation(name).spec.symbolic:
+            raise ValueError(
+                f"activation {name!r} has no sympy form to write as NumPy; register it with "
+                "funcmlp.register_activation(..., sympy_forward=...) to write its program"
+            )
+
+
+def program(ex: WorkedExample, derivation) -> str:
+    """The example as a standalone NumPy script (see the module docstring); ``derivation``:
+    the replay of ``ex`` (its ``L after step t`` entries say which losses to print)."""
+    _check(ex)
+    layout, depth = Layout(ex.convention == "column"), len(ex.weights)
+    sizes = [len(ex.x[0])] + [len(W[0]) for W in ex.weights]
+    loss_lines, paired = loss_source(ex, layout, sizes[-1])
+    lines = [
+        f'"""{ex.title}',
+        "",
+        "The worked example's backward pass as a NumPy program, written by funcmlp derive --format python:",
+        "the forward pass, the loss, the sensitivities (seed 003 eqs. 24 and 33), the gradients and the update,",
+        "layer by layer, in float64. It prints each quantity as funcmlp derive names it, one per line, with",
+        "its entries in the file's layout" + (" (one example per column)." if layout.column else "."),
+        '"""',
+        "",
+        "import math",
+        "",
+        "import numpy",
+        "",
+        "erfc = numpy.vectorize(math.erfc, otypes=[float])  # the complementary error function, elementwise",
+        "",
+        "",
+        *activation_source(ex.activations),
+        *loss_lines,
+        *_data_source(ex, layout),
+        *_backward_source(ex, layout, sizes, paired),
+        *_main_source(ex, derivation, depth),
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,120 @@
+"""`funcmlp derive --format graph`: the loss of every shipped example as a graph of scalars whose
+values are the replay's and whose gradients, found by reverse accumulation over the graph alone,
+are the replay's sensitivities, dL/da and dL/dW (its recursion), to 40 digits."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import mpmath
+import pytest
+import sympy as sp
+from replayed import EXAMPLES, replayed
+
+from derivations import expression_graph as eg
+from derivations.spec import read_spec
+from funcmlp.cli import main
+
+NAMED = re.compile(r"(?P<q>[nab])\^(?P<k>\d+)_(?P<j>\d+)(?: \(example (?P<e>\d+)\))?")
+WEIGHT = re.compile(r"w\^(?P<k>\d+)_\{(?P<r>\d+),(?P<c>\d+)\}")
+
+
+def close(value, exact) -> bool:
+    """Within 1e-40 (relative, or absolute below 1) of the exact value, read in 60-digit arithmetic."""
+    with mpmath.workdps(60):
+        exact = mpmath.mpf(str(sp.N(exact, 60)))
+        return abs(exact - value) <= mpmath.mpf("1e-40") * max(1, abs(exact))
+
+
+def entry(derivation, ex, step: str, unit: int, example: int):
+    """Entry ``unit`` (0-based) of example ``example`` of a vector step, in the file's layout."""
+    values, batch = derivation.values[step], len(ex.x)
+    if batch == 1:
+        return values[unit]
+    return (
+        values[unit * batch + example] if ex.convention == "column" else values[example * len(values) // batch + unit]
+    )
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_nodes_value_and_gradient_are_the_replays(path):
+    ex, derivation = replayed(path)
+    nodes = eg.expression_graph(ex)
+    depth, checked = len(ex.weights), set()
+    root = nodes[-1]
+    assert root.name.endswith("L") and root.gradient == 1 and close(root.value, derivation.values["L"][0])
+    for node in nodes:
+        assert (node.gradient is None) == (not node.inputs and node.name is None), node
+        named, weight = NAMED.fullmatch(node.name or ""), WEIGHT.fullmatch(node.name or "")
+        if named and named["q"] in "na":
+            q, k, j, e = named["q"], int(named["k"]), int(named["j"]) - 1, int(named["e"] or 1) - 1
+            assert close(node.value, entry(derivation, ex, f"{q}^{k}", j, e)), node
+            gradient = f"s^{k}" if q == "n" else f"dL/da^{k}"
+            if q == "a" and k == depth:  # the output: dL/da^L is the loss's own derivative, checked through s^L
+                continue
+            assert close(node.gradient, entry(derivation, ex, gradient, j, e)), (node, gradient)
+            checked.add(q)
+        elif weight:
+            k, r, c = int(weight["k"]), int(weight["r"]) - 1, int(weight["c"]) - 1
+            rows, columns = next(s.shape for s in derivation.steps if s.name == f"dL/dW^{k}") or (1, 1)
+            assert close(node.gradient, derivation.values[f"dL/dW^{k}"][r * columns + c]), node
+            checked.add("w")
+        elif named and named["q"] == "b":
+            k, j = int(named["k"]), int(named["j"]) - 1
+            thresholds = ex.thresholds and ex.thresholds[k - 1]
+            exact = -derivation.values[f"dL/dtheta^{k}"][j] if thresholds else derivation.values[f"dL/db^{k}"][j]
+            assert close(node.gradient, exact), node
+            checked.add("b")
+    assert {"n", "w"} <= checked and ("a" in checked or depth == 1)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_shipped_example_writes_a_graph_graphviz_draws(path):
+    ex = read_spec(path)
+    nodes = eg.expression_graph(ex)
+    source = eg.dot(ex, nodes)
+    assert source.startswith("digraph loss {") and source.count("[label=<<TABLE") == len(nodes)
+    assert source.count(" -> ") == sum(len(node.inputs) for node in nodes)
+    if shutil.which("dot") is None and not os.environ.get("CI"):
+        pytest.skip("Graphviz's dot is not installed (CI installs it)")
+    drawn = subprocess.run(["dot", "-Tsvg"], input=source, capture_output=True, text=True, check=True).stdout
+    assert drawn.count('class="node"') == len(nodes) and drawn.count('class="edge"') == source.count(" -> ")
+
+
+def test_graph_svg_is_drawn_by_graphviz_or_refused_with_the_fix(capsys, monkeypatch):
+    micrograd = "derivations/examples/micrograd_tanh.toml"
+    assert main(["derive", "--example", micrograd, "--format", "graph"]) == 0
+    ex = read_spec(micrograd)
+    assert capsys.readouterr().out == eg.dot(ex, eg.expression_graph(ex))
+    if shutil.which("dot") is not None or os.environ.get("CI"):
+        assert main(["derive", "--example", micrograd, "--format", "graph-svg"]) == 0
+        out = capsys.readouterr().out
+        assert "<svg" in out and "tanh" in out and "grad 0.5000" in out
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert main(["derive", "--example", micrograd, "--format", "graph-svg"]) == 2
+    assert "Graphviz's dot program, which is not installed: install graphviz" in capsys.readouterr().err
+
+
+def test_micrograd_neuron_is_karpathys_picture():
+    """micrograd's README neuron: o = tanh(x1 w1 + x2 w2 + b) = 0.7071, do/dn = 0.5, do/dx1 = -1.5, do/dw1 = 1."""
+    graph = eg.expression_graph(read_spec("derivations/examples/micrograd_tanh.toml"))
+    assert [node.op for node in graph if node.name is None] == ["×", "×"] and len(graph) == 9
+    nodes = {node.name: node for node in graph}
+    assert mpmath.nstr(nodes["a^1_1 = L"].value, 4) == "0.7071" and mpmath.nstr(nodes["n^1_1"].gradient, 4) == "0.5"
+    assert mpmath.nstr(nodes["x_{1}"].gradient, 4) == "-1.5" and mpmath.nstr(nodes["w^1_{1,1}"].gradient, 4) == "1.0"
+    assert nodes["w^1_{2,1}"].gradient == 0  # x2 = 0
+
+
+def test_a_graph_too_big_to_read_is_refused_with_the_fix(tmp_path, capsys):
+    spec = tmp_path / "wide.toml"
+    rows = ", ".join('["0.1", "0.2", "0.3", "0.4"]' for _ in range(4))
+    spec.write_text(
+        'activations = ["tanh", "tanh", "identity"]\nloss = "sse"\nlearning_rate = "0.1"\n'
+        'x = [["1", "2", "3", "4"], ["4", "3", "2", "1"]]\ny = [["1", "0", "1", "0"], ["0", "1", "0", "1"]]\n'
+        + f"[[layers]]\nW = [{rows}]\n"
+        * 3
+    )
+    assert main(["derive", "--example", str(spec), "--format", "graph"]) == 2
+    err = capsys.readouterr().err
+    assert "scalar nodes; a graph is drawn up to 150" in err and "draw a smaller example" in err

@@ -1,0 +1,148 @@
+"""`funcmlp derive --format html`: every shipped example's page, loaded in a real browser (headless
+Chromium driven by Selenium), runs without a console error and without fetching anything, walks
+its steps, and shows a clicked weight's chain rule with the replay's numbers (read from the DOM).
+CI installs Chromium and its driver (.ci/run); elsewhere the browser tests skip without them."""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from replayed import EXAMPLES, replayed
+
+from derivations.factors import chain_rule
+from derivations.numbers import number_text
+from derivations.page import page
+from derivations.replay import run
+from derivations.spec import read_spec
+from funcmlp.cli import main
+
+
+def written(path: Path, tmp_path: Path) -> Path:
+    out = tmp_path / f"{path.stem}.html"
+    out.write_text(page(*replayed(path)), encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_page_is_one_file_that_fetches_nothing(path, tmp_path):
+    text = written(path, tmp_path).read_text(encoding="utf-8")
+    ex, derivation = replayed(path)
+    assert text.startswith("<!DOCTYPE html>") and text.count('<section class="stage"') == len(derivation.steps)
+    assert not re.search(r"\b(src|href)\s*=|url\(|@import|<link\b|\bfetch\(|XMLHttpRequest", text)
+    assert set(re.findall(r"https?://[^\s\"'<\\]+", text)) <= {
+        "http://www.w3.org/1998/Math/MathML",  # namespaces, never fetched
+        "http://www.w3.org/2000/svg",
+    }
+    assert "<math" in text and "<svg" in text
+    assert text.count('class="weight"') == sum(
+        len(W) * len(W[0]) + (0 if b is None else len(b)) for W, b in zip(ex.weights, ex.biases, strict=True)
+    )
+
+
+def test_open_writes_the_page_and_opens_it(monkeypatch, tmp_path, capsys):
+    opened = []
+    monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr("webbrowser.open", lambda uri: opened.append(uri) or True)
+    assert main(["derive", "micrograd_tanh", "--format", "html", "--open"]) == 0
+    page_file = tmp_path / "funcmlp-micrograd_tanh.html"
+    assert opened == [page_file.as_uri()] and f"wrote {page_file}" in capsys.readouterr().err
+    assert page_file.read_text(encoding="utf-8") == page(*replayed(Path("derivations/examples/micrograd_tanh.toml")))
+    assert main(["derive", "micrograd_tanh", "--open"]) == 2
+    assert "--open opens the page of a network example in the browser; add --format html" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    driver_path = shutil.which("chromedriver")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        webdriver = None
+    if not (chromium and driver_path and webdriver):
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Chromium, chromedriver and selenium for the browser tests (.ci/run installs them)")
+        pytest.skip("needs Chromium, chromedriver and selenium (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1200,1000",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    yield driver
+    driver.quit()
+
+
+def load(browser, uri: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(uri)
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_page_runs_in_the_browser_and_shows_a_clicked_weights_chain_rule(path, tmp_path, browser):
+    from selenium.webdriver.common.by import By
+
+    page_file = written(path, tmp_path)
+    ex, derivation = replayed(path)
+    load(browser, page_file.as_uri())
+    assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0  # nothing fetched
+    position = browser.find_element(By.ID, "position")
+    assert position.text == f"1 / {len(derivation.steps)}"
+    for _ in range(3):
+        browser.find_element(By.ID, "next").click()
+    visible = [s.get_attribute("id") for s in browser.find_elements(By.CSS_SELECTOR, ".stage") if s.is_displayed()]
+    assert position.text == f"4 / {len(derivation.steps)}" and visible == ["stage-3"]
+    assert browser.find_elements(By.CSS_SELECTOR, ".writes"), "the step highlights what it writes"
+    weight = browser.find_elements(By.CSS_SELECTOR, ".weight")[0]
+    name = weight.get_attribute("data-name")
+    weight.find_element(By.CSS_SELECTOR, "text:not(.values)").click()  # where a reader clicks: its value
+    chain = browser.find_element(By.ID, "chain")
+    assert chain.get_attribute("data-weight") == name
+    if len(ex.x) == 1:
+        line = chain_rule(derivation, ex, name)
+        assert chain.find_elements(By.TAG_NAME, "math"), "the chain rule is MathML"
+        shown = "".join(chain.text.split()).replace("\u2212", "-")  # MathML puts each token on a line of its own
+        assert "≈" + number_text(line.value)[0] in shown or "=" + number_text(line.value)[0] in shown, (name, shown)
+    else:
+        assert "this example is a batch" in chain.text
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+    assert not errors, errors
+
+
+def test_the_screenshot_of_a_page(tmp_path, browser):
+    """The README's gallery image is such a screenshot: a page at a step, a weight chosen (by the link's hash)."""
+    from selenium.webdriver.common.by import By
+
+    page_file = written(Path("derivations/examples/mazur_2015.toml"), tmp_path)
+    load(browser, page_file.as_uri() + "#step=12&weight=w^2_{1,1}")
+    chain = browser.find_element(By.ID, "chain")
+    assert chain.get_attribute("data-weight") == "w^2_{1,1}" and "≈0.0821670406" in "".join(chain.text.split())
+    assert browser.find_element(By.ID, "position").text.startswith("12 / ")
+    shot = tmp_path / "page.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 20_000
+
+
+def test_a_network_too_big_to_draw_is_refused(capsys):
+    ex = read_spec(
+        {
+            "activations": ["tanh", "identity"],
+            "loss": "sse",
+            "learning_rate": "0.1",
+            "x": [str(i) for i in range(12)],
+            "y": ["1"] * 12,
+            "layers": [{"W": [["0.1"] * 12] * 12}, {"W": [["0.1"] * 12] * 12}],
+        }
+    )
+    with pytest.raises(ValueError, match="a picture shows every weight legibly up to"):
+        page(ex, run(ex))
