@@ -65,6 +65,11 @@ def _symbols(ex: WorkedExample) -> tuple[list, dict]:
     for k, (W, b) in enumerate(zip(ex.weights, ex.biases, strict=True), start=1):
         rows = [[sp.Symbol(weight_name(k, i, j, column)[0]) for j in range(len(W[0]))] for i in range(len(W))]
         values.update({rows[i][j]: W[i][j] for i in range(len(W)) for j in range(len(W[0]))})
+        if b is not None and ex.thresholds and ex.thresholds[k - 1]:  # n = a W - theta, as the file writes it
+            theta = [sp.Symbol(f"theta^{k}_{{{j + 1}}}") for j in range(len(b))]
+            values.update({t: -v for t, v in zip(theta, b, strict=True)})
+            layers.append((rows, [-t for t in theta]))
+            continue
         bias = None if b is None else [sp.Symbol(f"b^{k}_{{{j + 1}}}") for j in range(len(b))]
         values.update({} if b is None else dict(zip(bias, b, strict=True)))
         layers.append((rows, bias))
@@ -91,7 +96,8 @@ def composed(ex: WorkedExample) -> tuple[sp.Expr, dict, dict]:
     names, totals, batch = {}, [], len(xs)
     for e, (x, y) in enumerate(zip(xs, ys, strict=True), start=1):
         ns, outputs = engine.forward(COMPOSED, net, x)
-        total = engine.loss_terms(COMPOSED, net.loss, net.activations[-1], ns[-1], y, outputs[-1])[0]
+        # the loss on the outputs a^L (never the registry's paired form on n^L, whose sum sympy would merge with n^L's)
+        total = sp.Add(*outputs[-1]) if net.loss is None else net.loss.sympy_value(list(outputs[-1]), list(y))
         of = f" (example {e})" if batch > 1 else ""
         for k, (n, a) in enumerate(zip(ns, outputs[1:], strict=True), start=1):
             names.update({v: f"a^{k}_{j + 1}{of}" for j, v in enumerate(a)})
@@ -123,13 +129,18 @@ def _op(node) -> str:
 
 def expression_graph(ex: WorkedExample, *, limit: int = GRAPH_LIMIT) -> list[Node]:
     """Every node of the example's loss, inputs before the nodes that use them (the loss last)."""
+    if ex.update == "online" and len(ex.x) > 1:
+        raise ValueError(
+            'update = "online" takes one step per example; the graph is of one loss: give the example alone, or '
+            'remove update = "online" for the graph of the mean loss'
+        )
+    least = len(ex.x) * sum(len(W) * len(W[0]) for W in ex.weights)  # a product per weight and example at least
+    if least > limit:
+        raise ValueError(_too_big(ex, f"at least {least}", limit))
     loss, exact, names = composed(ex)
     order = [node for node in graph.postorder([loss]) if not _is_condition(node)]
     if len(order) > limit:
-        raise ValueError(
-            f"the loss of {ex.name} is a graph of {len(order)} scalar nodes; a graph is drawn up to {limit}, what a "
-            "page shows legibly: draw a smaller example (fewer units, layers or examples), or read --format text"
-        )
+        raise ValueError(_too_big(ex, str(len(order)), limit))
     with mpmath.workdps(50):
         env = {
             symbol: mpmath.mpf(value.p) / value.q if value.is_Rational else mpmath.mpf(str(sp.N(value, 60)))
@@ -155,6 +166,13 @@ def expression_graph(ex: WorkedExample, *, limit: int = GRAPH_LIMIT) -> list[Nod
     return nodes
 
 
+def _too_big(ex: WorkedExample, nodes: str, limit: int) -> str:
+    return (
+        f"the loss of {ex.name} is a graph of {nodes} scalar nodes; a graph is drawn up to {limit}, what a page "
+        "shows legibly: draw a smaller example (fewer units, layers or examples), or read --format text"
+    )
+
+
 def _is_condition(node) -> bool:
     return isinstance(node, ExprCondPair) or node.is_Relational or node in (sp.true, sp.false)
 
@@ -168,7 +186,8 @@ def _label(text: str) -> str:
         return html.escape(text)
     if text.count("^"):
         base, up, down, rest = match.groups()
-        return f"{html.escape(base)}<SUP>{up}</SUP><SUB>{down}</SUB>{html.escape(rest)}"
+        base = "θ" if base == "theta" else html.escape(base)
+        return f"{base}<SUP>{up}</SUP><SUB>{down}</SUB>{html.escape(rest)}"
     base, down, _, rest = match.groups()
     return f"{html.escape(base)}<SUB>{down}</SUB>{html.escape(rest)}"
 
@@ -183,10 +202,11 @@ def dot(ex: WorkedExample, nodes: list[Node]) -> str:
     lines = [
         "digraph loss {",
         "  rankdir=LR;",
-        f'  label="{html.escape(ex.title)}: the loss as a graph of scalars, each node\'s value and dL/dnode";',
+        f'  label="{html.escape(ex.title).replace(chr(92), chr(92) * 2)}: the loss as a graph of scalars, each '
+        "node's value and dL/dnode\";",
         '  labelloc=t; fontname="Helvetica"; node [shape=plaintext, fontname="Helvetica", fontsize=11];',
     ]
-    leaves = {"x": "#e8f0fe", "y": "#fdf3e1", "w": "#e6f4ea", "b": "#e6f4ea"}
+    leaves = {"x": "#e8f0fe", "y": "#fdf3e1", "w": "#e6f4ea", "b": "#e6f4ea", "t": "#e6f4ea"}
     for node in nodes:
         colour = (
             "#fde8e8"

@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
@@ -92,19 +94,30 @@ class Layout:
         return array([[v] for v in values]) if self.column else "numpy.array([" + ", ".join(map(number, values)) + "])"
 
 
-def function_name(activation) -> str:
-    return "".join(c if c.isalnum() else "_" for c in str(activation)).strip("_")
+def function_names(names) -> dict:
+    """{an elementwise activation's text (``elu(0.5)``): the name of its function in the script},
+    one per distinct activation (``elu``, then ``elu_2`` for another parameter).
+
+    Example:
+        >>> function_names(["elu(1e-20)", "elu(1e20)", "elu(1e-20)", "softmax"])
+        {'elu(1e-20)': 'elu', 'elu(1e+20)': 'elu_2'}
+    """
+    found: dict = {}
+    for name in names:
+        activation = get_activation(name)
+        if activation.is_elementwise and str(activation) not in found:
+            base = re.sub(r"\W", "_", activation.name)
+            taken = sum(1 for function in found.values() if function == base or function.startswith(base + "_"))
+            found[str(activation)] = base + (f"_{taken + 1}" if taken else "")
+    return found
 
 
 def activation_source(names) -> list:
     """``f`` and ``f'`` of each elementwise activation used (a vector one is written in place)."""
-    lines, done, n = [], set(), sp.Symbol("n", real=True)
-    for name in names:
-        activation = get_activation(name)
-        if not activation.is_elementwise or str(activation) in done:
-            continue
-        done.add(str(activation))
-        spec, alpha, function = activation.spec, activation.symbolic_alpha(), function_name(activation)
+    lines, n = [], sp.Symbol("n", real=True)
+    for text, function in function_names(names).items():
+        activation = get_activation(text)
+        spec, alpha = activation.spec, activation.symbolic_alpha()
         lines += [
             f"def {function}(n):",
             f'    """{activation}: {spec.description}"""',

@@ -24,12 +24,14 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
 from importlib import resources
 
 from derivations.factors import chain_rule
 from derivations.numbers import number_text
 from derivations.picture import first_example, network
 from derivations.render import math_formula, step_math
+from funcmlp.registry.activations import get_activation
 
 UNIT_KEYS, INPUT_KEYS, WEIGHT_KEYS, LOSS_KEYS = (
     ["n", "a", "s", "dL/da"],
@@ -107,9 +109,10 @@ def _svg(ex, sizes: list, edges: list) -> str:
     for (k, j), (x, y) in at.items():
         name = f"x_{j + 1}" if k == 0 else f"unit {j + 1} of layer {k}"
         keys = INPUT_KEYS if k == 0 else UNIT_KEYS
+        symbol = "x" if k == 0 else _symbol(get_activation(ex.activations[k - 1]).name)
         parts.append(
             f'<g class="unit" id="unit-{k}-{j}"><title>{name}</title><circle cx="{x:.0f}" cy="{y:.0f}" r="28"/>'
-            f'<text x="{x:.0f}" y="{y + 4:.0f}">{"x" if k == 0 else _symbol(ex.activations[k - 1])}{j + 1}</text>'
+            f'<text x="{x:.0f}" y="{y + 4:.0f}">{symbol}{j + 1}</text>'
             f"{_lines(f'unit-{k}-{j}', keys, x, y + 30)}</g>"
         )
     x, y = X0 + (depth + 1) * DX - 60, TOP + (max(sizes) - 1) * DY / 2
@@ -120,10 +123,21 @@ def _svg(ex, sizes: list, edges: list) -> str:
     return "\n".join(parts + ["</svg>"])
 
 
-_STEP = re.compile(r"(?P<q>dL/d(?:W|b|theta|a)|[nasWb]|delta|theta)\^(?P<k>\d+)(?P<rest>.*)")
+_STEP = re.compile(
+    r"(?P<q>dL/d(?:W|b|theta|a)|[nas]|delta)\^(?P<k>\d+)"  # a whole quantity of a layer
+    r"|(?P<p>W|b|theta)\^(?P<layer>\d+)(?: new| after .*)"  # a layer's parameters, updated
+)
 
 
-def _touches(name: str, sizes: list, ex) -> tuple[list, list]:
+def _step(name: str) -> tuple[str, int] | None:
+    """(the quantity, its layer) of a step the picture shows; None for others (a single entry's chain rule)."""
+    match = _STEP.fullmatch(name)
+    if not match:
+        return None
+    return (match["q"], int(match["k"])) if match["q"] else (match["p"], int(match["layer"]))
+
+
+def _touches(name: str, sizes: list) -> tuple[list, list]:
     """(the element ids a step reads, those it writes) on the picture."""
     depth = len(sizes) - 1
     units = lambda k: [f"unit-{k}-{j}" for j in range(sizes[k])]
@@ -133,10 +147,10 @@ def _touches(name: str, sizes: list, ex) -> tuple[list, list]:
     biases = lambda k: [f"bias-{k}-{j}" for j in range(sizes[k])]
     if name == "L" or name.startswith("L "):
         return units(depth), ["loss"]
-    match = _STEP.fullmatch(name)
-    if not match:
+    step = _step(name)
+    if step is None:
         return [], []
-    q, k = match["q"], int(match["k"])
+    q, k = step
     if q in ("W", "b", "theta"):  # new or later parameters
         return (weights(k) if q == "W" else biases(k)), (weights(k) if q == "W" else biases(k))
     return {
@@ -151,18 +165,18 @@ def _touches(name: str, sizes: list, ex) -> tuple[list, list]:
     }.get(q, ([], []))
 
 
-def _marks(step, sizes: list, ex, edges: list) -> list:
+def _marks(step, sizes: list, ex) -> list:
     """[element id, key, text] the step puts on the picture (the first example's values)."""
     batch, column = len(ex.x), ex.convention == "column"
     if step.name == "L":
         return [["loss", "L", _short(step.values[0])]]
     if step.name.startswith("L after"):
         return [["loss", "then", f"{_short(step.values[0])} ({step.name[2:]})"]]
-    match = _STEP.fullmatch(step.name)
-    if not match:
+    shown = _step(step.name)
+    if shown is None:
         return []
-    q, k, rest = match["q"], int(match["k"]), match["rest"]
-    if q in ("n", "a", "s", "dL/da", "delta") and rest == "":
+    q, k = shown
+    if q in ("n", "a", "s", "dL/da", "delta"):
         values = first_example(step.values, sizes[k], batch, column)
         key = "x" if q == "a" and k == 0 else "dL/dx" if q == "dL/da" and k == 0 else "s" if q == "delta" else q
         return [[f"unit-{k}-{j}", key, _short(v)] for j, v in enumerate(values)]
@@ -181,7 +195,10 @@ def _marks(step, sizes: list, ex, edges: list) -> list:
 
 
 def _chains(ex, d, edges: list) -> dict:
-    """{weight name: its chain rule with the numbers, as MathML} (one example: a batch's dL/dw is a mean)."""
+    """{weight name: its chain rule with the numbers, as MathML}: of the one example, or of the
+    first of an online pass (the step the page shows in full); none for a batch (a mean of each example's)."""
+    if ex.update == "online":
+        ex = replace(ex, x=ex.x[:1], y=ex.y[:1])
     if len(ex.x) != 1:
         return {}
     return {edge.name: _math(chain_rule(d, ex, edge.name).latex(), display=True) for edge in edges}
@@ -223,9 +240,9 @@ def page(ex, d) -> str:
     sizes = [len(layer) for layer in layers]
     column = ex.convention == "column"
     stages = [
-        {"reads": reads, "writes": writes, "marks": _marks(step, sizes, ex, edges)}
+        {"reads": reads, "writes": writes, "marks": _marks(step, sizes, ex)}
         for step in d.steps
-        for reads, writes in [_touches(step.name, sizes, ex)]
+        for reads, writes in [_touches(step.name, sizes)]
     ]
     data = {
         "stages": stages,

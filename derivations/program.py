@@ -41,7 +41,7 @@ from derivations.numpy_source import (
     activation_source,
     array,
     columns,
-    function_name,
+    function_names,
     loss_source,
     number,
     vector,
@@ -72,7 +72,7 @@ def _data_source(ex: WorkedExample, layout: Layout) -> list:
         shape = "(units, inputs): n = W a" if column else "(inputs, units): n = a W"
         kept = _kept(ex, k)
         note = f"; kept (not updated): {', '.join(sorted(kept))}" if kept and ex.learning_rate is not None else ""
-        lines.append(f"# layer {k}: {ex.activations[k - 1]}, W{k} is {shape}{note}")
+        lines.append(f"# layer {k}: {get_activation(ex.activations[k - 1])}, W{k} is {shape}{note}")
         lines.append(f"W{k} = {array(columns(W) if column else W)}")
         if b is not None and _thresholds(ex, k):
             lines.append(f"theta{k} = {layout.vector([-v for v in b])}  # thresholds: n = ... - theta")
@@ -99,7 +99,7 @@ def _bias_name(ex: WorkedExample, k: int) -> str | None:
 def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: bool) -> list:
     """``backward_pass(params, changes)``: every quantity of one step, by name, the new
     parameters and their changes; each line naming its equation of seed 003."""
-    depth, batch = len(ex.weights), len(ex.x)
+    depth, batch, functions = len(ex.weights), len(ex.x), function_names(ex.activations)
     names = [f"W{k}, {_bias_name(ex, k)}" if _bias_name(ex, k) else f"W{k}, _" for k in range(1, depth + 1)]
     lines = [
         "def backward_pass(params, changes=None):",
@@ -115,7 +115,7 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
         term = "" if bias is None else (f" - {bias}" if bias.startswith("theta") else f" + {bias}")
         lines.append(f"    q['n^{k}'] = n{k} = {layout.net_input(k, term)}  # eq. 16: the net input of layer {k}")
         forward = (
-            f"{function_name(activation)}(n{k})"
+            f"{functions[str(activation)]}(n{k})"
             if activation.is_elementwise
             else vector(activation, sizes[k], layout, f"n{k}")
         )
@@ -131,7 +131,7 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
         lines.append(f"    s{depth} = loss_gradient(n{depth}, y) / batch  # eq. 24, on the net input: s^L = dL/dn^L")
     elif last.is_elementwise:
         lines.append(
-            f"    s{depth} = loss_gradient(a{depth}, y) / batch * {function_name(last)}_slope(n{depth})"
+            f"    s{depth} = loss_gradient(a{depth}, y) / batch * {functions[str(last)]}_slope(n{depth})"
             "  # eq. 24: s^L = dL/da^L f'(n^L)"
         )
     else:
@@ -146,7 +146,7 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
             break
         activation = get_activation(ex.activations[k - 1])
         slope = (
-            f"g{k} * {function_name(activation)}_slope(n{k})"
+            f"g{k} * {functions[str(activation)]}_slope(n{k})"
             if activation.is_elementwise
             else vector(activation, sizes[k], layout, f"n{k}", f"g{k}")
         )
@@ -219,12 +219,6 @@ def _check(ex: WorkedExample) -> None:
             'update = "online" takes one step per example; --format python writes the batch step of a worked '
             'example: remove update = "online" (or give one example) to write its program'
         )
-    for name in ex.activations:
-        if not get_activation(name).spec.symbolic:
-            raise ValueError(
-                f"activation {name!r} has no sympy form to write as NumPy; register it with "
-                "funcmlp.register_activation(..., sympy_forward=...) to write its program"
-            )
 
 
 def program(ex: WorkedExample, derivation) -> str:
@@ -235,9 +229,8 @@ def program(ex: WorkedExample, derivation) -> str:
     sizes = [len(ex.x[0])] + [len(W[0]) for W in ex.weights]
     loss_lines, paired = loss_source(ex, layout, sizes[-1])
     lines = [
-        f'"""{ex.title}',
-        "",
-        "The worked example's backward pass as a NumPy program, written by funcmlp derive --format python:",
+        f"# {ex.title}",  # the file's text, one line (read_spec refuses control characters): a comment, never code
+        '"""The worked example\'s backward pass as a NumPy program, written by funcmlp derive --format python:',
         "the forward pass, the loss, the sensitivities (seed 003 eqs. 24 and 33), the gradients and the update,",
         "layer by layer, in float64. It prints each quantity as funcmlp derive names it, one per line, with",
         "its entries in the file's layout" + (" (one example per column)." if layout.column else "."),

@@ -9,11 +9,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from replayed import built
 
 from derivations.render import math_formula, math_name, render
 from derivations.replay import from_spec
 from derivations.text import escape
-from derivations.worked import BUILDERS, build
+from derivations.worked import BUILDERS
 
 OWN = {
     "title": "Own: 2-2-1, tanh then sigmoid, binary cross-entropy & a 50% learning rate",
@@ -111,7 +112,7 @@ def compile_latex(folder, source: str, *options) -> str:
 @pytest.mark.parametrize("name", [*BUILDERS, "own", "mazur", *WIDE])
 def test_latex_compiles_without_overfull_lines(name, tmp_path):
     derivation = {"own": lambda: from_spec(OWN), "mazur": lambda: from_spec(MAZUR)}.get(
-        name, lambda: from_spec(WIDE[name]) if name in WIDE else build(name)
+        name, lambda: from_spec(WIDE[name]) if name in WIDE else built(name)
     )()
     log = compile_latex(tmp_path, render(derivation, "latex", standalone=True))
     assert "Overfull \\hbox" not in log, log[log.index("Overfull") :][:300]
@@ -134,7 +135,7 @@ def test_math_notation_of_step_names_and_formulas():
 
 
 def test_markdown_has_math_and_an_errata_table():
-    d = build("seed000_house_price")
+    d = built("seed000_house_price")
     text = render(d, "markdown")
     assert r"$$ n^{2} = W^{2} a^{1} + b^{2} = \begin{bmatrix}-3.5208 \\ 5.989\end{bmatrix} $$"  # a column in text
     assert "| eq. 11 | n^2[0] | `-3.5308` | -3.5208 | a term left out: the bias b^[2] = 0.01 |" in text
@@ -142,13 +143,13 @@ def test_markdown_has_math_and_an_errata_table():
 
 
 def test_decimals_have_nine_significant_digits_where_not_exact():
-    text = render(build("seed002_sigmoid_221"), "latex")
+    text = render(built("seed002_sigmoid_221"), "latex")
     assert r"a^{1} = \sigma(n^{1}) \approx \begin{bmatrix}0.627147766 \\ 0.757679639\end{bmatrix}" in text
     assert r"n^{1} = W^{1} a^{0} + b^{1} = \begin{bmatrix}0.52 \\ 1.14\end{bmatrix}" in text  # exact: stay exact
 
 
 def test_jupyter_latex_display_is_one_aligned_block():
-    text = build("seed003_relu_linear")._repr_latex_()
+    text = built("seed003_relu_linear")._repr_latex_()
     assert text.startswith("$$\\begin{aligned}") and text.endswith("\\end{aligned}$$")
     assert r"s^{1} & = \frac{\partial L}{\partial a^{1}} \odot f'(n^{1}) = \begin{bmatrix}8 & 8\end{bmatrix}" in text
     assert r"a^{2} & = \operatorname{linear}(n^{2}) = 4" in text

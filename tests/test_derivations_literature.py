@@ -10,10 +10,10 @@ import functools
 
 import mpmath
 import sympy as sp
+from replayed import built
 
 from derivations.replay import from_spec
 from derivations.spec import seed_spec_path
-from derivations.worked import build
 
 
 @functools.cache  # two tests replay the same 10,000 steps: a worker computes them once
@@ -46,7 +46,7 @@ def test_mazur_replayed_ten_thousand_steps():
     """Its "after 10,000 iterations" error, exact to 30 digits (how long the replay takes is
     benchmarks/'s to measure, not a test's to assert)."""
     reference = mazur_losses(10_000)
-    d = build("mazur_2015")
+    d = built("mazur_2015")
     assert close(d.values["L"][0], reference[0])
     for t in (1, 2, 10, 100, 1000, 10_000):
         assert close(d.values[f"L after step {t}"][0], reference[t]), t
@@ -59,7 +59,7 @@ def test_mazur_replayed_ten_thousand_steps():
 def test_mazur_errata_and_their_slips():
     """Every number the text prints agrees (19 of them) but two: its error after the first round is
     the one of hidden deltas taken with the updated w5..w8, its error "after 10,000" is after 9,999."""
-    d = build("mazur_2015")
+    d = built("mazur_2015")
     assert [(e.step, e.printed) for e in d.errata] == [
         ("L after step 1", "0.291027924"),
         ("L after step 10000", "0.0000351085"),
@@ -114,7 +114,7 @@ def test_negnevitsky_xor_first_iteration():
             "W^1 new": [m("0.5") + a * d3, m("0.9") + a * d4, m("0.4") + a * d3, m("1.0") + a * d4],
             "theta^1 new": [m("0.8") - a * d3, m("-0.1") - a * d4],
         }
-    d = build("negnevitsky_xor")
+    d = built("negnevitsky_xor")
     check(d, expected)
     assert d.errata == []  # every number printed to 4 decimals is right
 
@@ -141,7 +141,7 @@ def test_hagan_chapter_11_example():
             "W^1 new": [m("-0.27") - alpha * s1[0], m("-0.41") - alpha * s1[1]],
             "b^1 new": [m("-0.48") - alpha * s1[0], m("-0.13") - alpha * s1[1]],
         }
-    d = build("hagan_ch11")
+    d = built("hagan_ch11")
     check(d, expected)
     assert d.errata == [] and mpmath.nstr(expected["s^2"][0], 4) == "-2.522"
 
@@ -178,7 +178,7 @@ def test_hmkcode_linear_network_without_biases():
                 w4 - eta * delta * w6 * i2,
             ],
         }
-    d = build("hmkcode_221")
+    d = built("hmkcode_221")
     check(d, expected)
     assert d.errata == [] and not any(name.startswith(("b^", "dL/db")) for name in d.values)
 
@@ -201,6 +201,6 @@ def test_cs231n_sigmoid_neuron_and_micrograd_tanh_neuron():
         grad = 1 - o**2
         micrograd = {"a^1": [o], "s^1": [grad], "dL/da^0": [-3 * grad, 1 * grad], "dL/dW^1": [2 * grad, 0 * grad]}
     for name, expected in (("cs231n_sigmoid", cs231n), ("micrograd_tanh", micrograd)):
-        d = build(name)
+        d = built(name)
         check(d, expected)
         assert d.errata == [] and not any(step.endswith("new") for step in d.values)  # no learning rate: no update

@@ -5,9 +5,10 @@ from fractions import Fraction as F
 
 import pytest
 import sympy as sp
+from replayed import built
 
 from derivations.render import render
-from derivations.worked import BUILDERS, build
+from derivations.worked import BUILDERS
 
 
 def frac(values):
@@ -20,7 +21,7 @@ def flagged(derivation):
 
 @pytest.mark.parametrize("name", list(BUILDERS))
 def test_every_erratum_is_explained_and_every_format_renders(name):
-    d = build(name)
+    d = built(name)
     assert all(e.slip != "unexplained" for e in d.errata), [str(e) for e in d.errata if e.slip == "unexplained"]
     for fmt in ("text", "markdown", "latex"):
         text = render(d, fmt)
@@ -39,7 +40,7 @@ def test_every_erratum_is_explained_and_every_format_renders(name):
 
 
 def test_seed_003_relu_linear_eqs_39_to_51_are_right():
-    d = build("seed003_relu_linear")
+    d = built("seed003_relu_linear")
     assert frac(d.values["s^2"]) == [8]  # -2 (0 - 4) * 1, eq. 45
     assert frac(d.values["s^1"]) == [8, 8]  # 8 [1 1] I, eq. 47
     assert frac(d.values["W^1 new"]) == [F(1, 5)] * 4  # 1 - 0.1 * 8, eq. 48
@@ -49,7 +50,7 @@ def test_seed_003_relu_linear_eqs_39_to_51_are_right():
 
 
 def test_seed_000_house_price_errata():
-    d = build("seed000_house_price")
+    d = built("seed000_house_price")
     # by hand: z2 = [0.1*12.241 - 0.1*47.549 + 0.01, 0.1*12.241 + 0.1*47.549 + 0.01] = [-3.5208, 5.989]
     assert frac(d.values["n^2"]) == [F("-3.5208"), F("5.989")]
     assert frac(d.values["n^3"]) == [F("0.6089")]  # 0.1 * 5.989 + 0.01
@@ -68,28 +69,28 @@ def test_seed_000_house_price_errata():
 
 
 def test_seed_000_dropout_scaling_erratum():
-    d = build("seed000_dropout")
+    d = built("seed000_dropout")
     assert frac(d.values["a^1 scaled"]) == [0, F("47.549") * 2]  # divide by keep_prob 0.5
     assert "wrong scaling" in flagged(d)[("a^1 scaled", 1)]
     assert ("mask", 0) not in flagged(d)  # 0.38298 < 0.5 -> 0, 0.78923 -> 1: right
 
 
 def test_seed_000_vanishing_errata():
-    d = build("seed000_vanishing")
+    d = built("seed000_vanishing")
     assert frac(d.values["dL/dW^3"]) == [0, F("-0.001") * F("5.979")]
     slips = flagged(d)
     assert {("dL/dW^3", 1), ("dL/db^3", 0), ("W^3 new", 1), ("b^3 new", 0)} <= set(slips)
 
 
 def test_seed_000_exploding_is_right_under_its_assumptions():
-    d = build("seed000_exploding")
+    d = built("seed000_exploding")
     assert frac(d.values["W^3 new"]) == [F("10.3921")] * 2  # 10 - 0.1 * (-0.3921 * 10)
     assert d.errata == []
     assert frac(d.values["dL/da^3 (consistent)"]) == [F("199.01")]  # -(1 - 200.01)
 
 
 def test_seed_002_sigmoid_network():
-    d = build("seed002_sigmoid_221")
+    d = built("seed002_sigmoid_221")
     sig = lambda v: 1 / (1 + sp.exp(-v))
     h = [sig(sp.Rational(13, 25)), sig(sp.Rational(57, 50))]  # z = [0.52, 1.14], computed by hand
     y_hat = sig(sp.Rational(3, 10) * h[0] + sp.Rational(1, 2) * h[1] + sp.Rational(2, 5))
@@ -104,10 +105,10 @@ def test_seed_002_sigmoid_network():
 
 
 def test_seed_003_perceptrons_and_xor():
-    slp = build("seed003_slp")
+    slp = built("seed003_slp")
     assert frac(slp.values["and a^1"]) == [0, 0, 0, 1] and frac(slp.values["or a^1"]) == [0, 1, 1, 1]
-    assert frac(build("seed003_xor").values["x=01 a^2"]) == [1]
-    learned = build("seed003_perceptron_and")
+    assert frac(built("seed003_xor").values["x=01 a^2"]) == [1]
+    learned = built("seed003_perceptron_and")
     b, w1, w2 = learned.steps[-1].values
     # the learned perceptron classifies the AND table (checked here by hand-written hard limit)
     assert [1 if float(b + w1 * x1 + w2 * x2) >= 0 else 0 for x1, x2 in [(0, 0), (0, 1), (1, 0), (1, 1)]] == [
@@ -117,19 +118,19 @@ def test_seed_003_perceptrons_and_xor():
         1,
     ]
     assert any("converged" in n for n in learned.notes)
-    assert any("no convergence" in n for n in build("seed003_perceptron_xor").notes)
+    assert any("no convergence" in n for n in built("seed003_perceptron_xor").notes)
 
 
 def test_seed_003_jacobian_index_erratum():
-    d = build("seed003_jacobian")
+    d = built("seed003_jacobian")
     assert any(e.where == "eq. 30" and "transposed" in e.slip for e in d.errata)
 
 
 def test_seed_004_minibatch_and_formulas():
-    mb = build("seed004_minibatch")
+    mb = built("seed004_minibatch")
     assert any("difference simplifies to 0" in n for n in mb.notes)
     assert any("concrete instance equal: True" in n for n in mb.notes)
-    formulas = build("seed004_formulas")
+    formulas = built("seed004_formulas")
     assert any(e.where == "RMSprop" for e in formulas.errata)
     assert any("equal: True" in n for n in formulas.notes)  # AdaGrad's two forms agree
 
@@ -138,11 +139,11 @@ def test_text_writes_a_column_conventions_vectors_as_columns():
     """Hagan et al. ch. 11 (column convention): n^1 = W^1 a^0 + b^1 = (-0.27 - 0.48, -0.41 - 0.13)
     = (-0.75, -0.54), a column, written as a transposed row; the 1 x 2 matrix W^2 stays a row.
     CS231n's neuron (row convention): its input x = (-1, -2) is a row."""
-    hagan = render(build("hagan_ch11"), "text").splitlines()
+    hagan = render(built("hagan_ch11"), "text").splitlines()
     n1 = hagan.index("n^1                    = W^1 a^0 + b^1")
     assert hagan[n1 + 1].split() == ["exact", "[-3/4,", "-27/50]^T"]
     assert hagan[n1 + 2].split() == ["decimal", "[-0.75,", "-0.54]^T"]
     w2 = hagan.index("W^2 new                = W^2 - eta dL/dW^2")
     assert not hagan[w2 + 2].endswith("^T")
-    cs231n = render(build("cs231n_sigmoid"), "text").splitlines()
+    cs231n = render(built("cs231n_sigmoid"), "text").splitlines()
     assert cs231n[cs231n.index("a^0                    = x") + 2].split() == ["decimal", "[-1,", "-2]"]

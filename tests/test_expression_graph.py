@@ -10,13 +10,14 @@ import subprocess
 import mpmath
 import pytest
 import sympy as sp
-from replayed import EXAMPLES, replayed
+from replayed import EXAMPLES, NETWORKS, ONLINE, replayed
 
 from derivations import expression_graph as eg
+from derivations.replay import run
 from derivations.spec import read_spec
 from funcmlp.cli import main
 
-NAMED = re.compile(r"(?P<q>[nab])\^(?P<k>\d+)_(?P<j>\d+)(?: \(example (?P<e>\d+)\))?")
+NAMED = re.compile(r"(?P<q>[na]|b|theta)\^(?P<k>\d+)_\{?(?P<j>\d+)\}?(?: \(example (?P<e>\d+)\))?")
 WEIGHT = re.compile(r"w\^(?P<k>\d+)_\{(?P<r>\d+),(?P<c>\d+)\}")
 
 
@@ -37,9 +38,16 @@ def entry(derivation, ex, step: str, unit: int, example: int):
     )
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
-def test_every_nodes_value_and_gradient_are_the_replays(path):
-    ex, derivation = replayed(path)
+def replays(name: str) -> tuple:
+    if name in NETWORKS:
+        ex = read_spec({"learning_rate": "0.1", **NETWORKS[name]})
+        return ex, run(ex)
+    return replayed(next(path for path in EXAMPLES if path.stem == name))
+
+
+@pytest.mark.parametrize("name", [path.stem for path in EXAMPLES] + list(NETWORKS))
+def test_every_nodes_value_and_gradient_are_the_replays(name):
+    ex, derivation = replays(name)
     nodes = eg.expression_graph(ex)
     depth, checked = len(ex.weights), set()
     root = nodes[-1]
@@ -60,13 +68,12 @@ def test_every_nodes_value_and_gradient_are_the_replays(path):
             rows, columns = next(s.shape for s in derivation.steps if s.name == f"dL/dW^{k}") or (1, 1)
             assert close(node.gradient, derivation.values[f"dL/dW^{k}"][r * columns + c]), node
             checked.add("w")
-        elif named and named["q"] == "b":
+        elif named:  # a bias, or a threshold as the file gives it
             k, j = int(named["k"]), int(named["j"]) - 1
-            thresholds = ex.thresholds and ex.thresholds[k - 1]
-            exact = -derivation.values[f"dL/dtheta^{k}"][j] if thresholds else derivation.values[f"dL/db^{k}"][j]
-            assert close(node.gradient, exact), node
-            checked.add("b")
+            assert close(node.gradient, derivation.values[f"dL/d{named['q']}^{k}"][j]), node
+            checked.add(named["q"])
     assert {"n", "w"} <= checked and ("a" in checked or depth == 1)
+    assert (checked & {"b", "theta"}) or all(b is None for b in ex.biases)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -118,3 +125,14 @@ def test_a_graph_too_big_to_read_is_refused_with_the_fix(tmp_path, capsys):
     assert main(["derive", "--example", str(spec), "--format", "graph"]) == 2
     err = capsys.readouterr().err
     assert "scalar nodes; a graph is drawn up to 150" in err and "draw a smaller example" in err
+
+
+def test_an_online_example_and_options_the_graph_cannot_take_are_refused(capsys):
+    online = read_spec(ONLINE)
+    with pytest.raises(ValueError, match='update = "online" takes one step per example; the graph is of one loss'):
+        eg.expression_graph(online)
+    assert main(["derive", "hmkcode_221", "--format", "graph", "--steps", "3"]) == 2
+    assert "--format graph draws the loss before the first step; --steps changes nothing" in capsys.readouterr().err
+    for form in ("graph", "graph-svg", "python", "mermaid"):
+        assert main(["derive", "hmkcode_221", "--format", form, "--chain", "w^1_{1,1}"]) == 2
+        assert f"--format {form} has no place for it" in capsys.readouterr().err

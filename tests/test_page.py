@@ -146,3 +146,76 @@ def test_a_network_too_big_to_draw_is_refused(capsys):
     )
     with pytest.raises(ValueError, match="a picture shows every weight legibly up to"):
         page(ex, run(ex))
+
+
+def test_a_step_outlines_what_it_reads_and_fills_what_it_writes(tmp_path, browser):
+    """n^2 = a^1 W^2 + b^2 of Mazur's network reads layer 1's units, W^2 and b^2, and writes layer 2's units."""
+    from selenium.webdriver.common.by import By
+
+    path = Path("derivations/examples/mazur_2015.toml")
+    ex, derivation = replayed(path)
+    step = [s.name for s in derivation.steps].index("n^2") + 1
+    load(browser, written(path, tmp_path).as_uri() + f"#step={step}")
+    classes = lambda css: {e.get_attribute("id") for e in browser.find_elements(By.CSS_SELECTOR, css)}
+    assert classes(".writes") == {"unit-2-0", "unit-2-1"}
+    assert classes(".reads") == {"unit-1-0", "unit-1-1", "bias-2-0", "bias-2-1"} | {
+        f"{kind}-2-{i}-{j}" for kind in ("edge", "weight") for i in range(2) for j in range(2)
+    }
+    n2 = browser.find_element(By.ID, "unit-2-0").text
+    assert "n 1.106" in n2 and "a 0.7514" not in n2  # a^2 comes at the next step
+    browser.find_element(By.ID, "next").click()
+    assert "a 0.7514" in browser.find_element(By.ID, "unit-2-0").text
+
+
+@pytest.mark.parametrize("link", ["#step=abc", "#step=50%", "#step=-3", "#step=99999&weight=nothing"])
+def test_a_bad_link_opens_the_first_step(link, tmp_path, browser):
+    from selenium.webdriver.common.by import By
+
+    page_file = written(Path("derivations/examples/hmkcode_221.toml"), tmp_path)
+    load(browser, page_file.as_uri() + link)
+    steps = len(replayed(Path("derivations/examples/hmkcode_221.toml"))[1].steps)
+    expected = f"{steps} / {steps}" if link.startswith("#step=99999") else f"1 / {steps}"
+    assert browser.find_element(By.ID, "position").text == expected
+    browser.find_element(By.ID, "previous").click()
+    assert not [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+
+
+@pytest.mark.parametrize("update", ["batch", "online"])
+def test_a_batch_page_says_why_it_has_no_chain_rule_and_an_online_page_shows_the_first_examples(
+    update, tmp_path, browser
+):
+    from selenium.webdriver.common.by import By
+
+    ex = read_spec(
+        {
+            "activations": ["sigmoid", "identity"],
+            "loss": "half_sse",
+            "learning_rate": "0.5",
+            "update": update,
+            "x": [["1", "2"], ["0", "1"]],
+            "y": [["1"], ["0"]],
+            "layers": [{"W": [["0.1", "0.2"], ["0.3", "0.4"]], "b": ["0", "0"]}, {"W": [["1"], ["-1"]], "b": ["0.5"]}],
+        }
+    )
+    derivation = run(ex)
+    page_file = tmp_path / "batch.html"
+    page_file.write_text(page(ex, derivation), encoding="utf-8")
+    load(browser, page_file.as_uri() + "#weight=w^2_{1,1}")
+    chain = "".join(browser.find_element(By.ID, "chain").text.split()).replace("\u2212", "-")
+    if update == "batch":
+        assert "thisexampleisabatch" in chain
+    else:
+        first = read_spec(
+            {
+                **{"activations": ["sigmoid", "identity"], "loss": "half_sse", "learning_rate": "0.5"},
+                "x": [["1", "2"]],
+                "y": [["1"]],
+                "layers": [
+                    {"W": [["0.1", "0.2"], ["0.3", "0.4"]], "b": ["0", "0"]},
+                    {"W": [["1"], ["-1"]], "b": ["0.5"]},
+                ],
+            }
+        )
+        value = number_text(chain_rule(run(first), first, "w^2_{1,1}").value)[0]
+        assert chain.endswith(value) and "∂L" in chain
+    assert not [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]

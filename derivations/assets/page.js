@@ -10,7 +10,7 @@
   function element(id) { return document.getElementById(id); }
 
   function show(index) {
-    current = Math.max(0, Math.min(stages.length - 1, index));
+    current = Number.isInteger(index) ? Math.max(0, Math.min(stages.length - 1, index)) : 0;
     stages.forEach((stage, i) => { stage.hidden = i !== current; });
     select.value = String(current);
     document.querySelectorAll(".reads, .writes").forEach((e) => e.classList.remove("reads", "writes"));
@@ -45,6 +45,7 @@
   element("next").addEventListener("click", () => show(current + 1));
   select.addEventListener("change", () => show(Number(select.value)));
   document.addEventListener("keydown", (event) => {
+    if (event.target === select) return;  // the list moves by its own arrow keys
     if (event.key === "ArrowRight") show(current + 1);
     if (event.key === "ArrowLeft") show(current - 1);
   });
@@ -52,8 +53,9 @@
     weight.addEventListener("click", () => choose(weight.dataset.name));
   });
   // a link may name a step and a weight: page.html#step=12&weight=w^2_{1,1}
-  const asked = new URLSearchParams(decodeURIComponent(location.hash.slice(1)));
-  show(asked.has("step") ? Number(asked.get("step")) - 1 : 0);
+  const asked = new URLSearchParams(location.hash.slice(1));
+  const step = Number(asked.get("step"));
+  show(Number.isInteger(step) && step >= 1 ? step - 1 : 0);
   if (asked.has("weight")) choose(asked.get("weight"));
   document.body.dataset.ready = "true";
 })();

@@ -172,7 +172,23 @@ def _network(args) -> int:
         )
     if args.plot:
         check_writable_file(args.plot, "--plot", ".png")
+    graph = args.format in ("graph", "graph-svg")
+    if args.chain and args.format not in ("text", "markdown", "latex", "html"):
+        raise ValueError(
+            f"--chain adds a chain-rule step to the text, markdown, latex or html of an example; --format "
+            f"{args.format} has no place for it: leave out --chain or take one of those formats"
+        )
+    if graph and args.steps is not None:
+        raise ValueError(f"--format {args.format} draws the loss before the first step; --steps changes nothing there")
     example = read_spec(source, steps=args.steps)
+    if graph:  # the graph needs no replay (but a --plot does)
+        from derivations.expression_graph import dot, expression_graph, svg
+
+        source = dot(example, expression_graph(example))
+        print(source if args.format == "graph" else svg(source), end="")
+        if args.plot:
+            print(f"wrote {plot_network(example, replay(example), args.plot)}", file=sys.stderr)
+        return 0
     derivation = replay(example)
     if args.chain:
         from derivations.factors import chain_rule
@@ -186,11 +202,6 @@ def _network(args) -> int:
         print(program(example, derivation), end="")
     elif args.format == "html":
         _page(args, example, derivation)
-    elif args.format in ("graph", "graph-svg"):
-        from derivations.expression_graph import dot, expression_graph, svg
-
-        source = dot(example, expression_graph(example))
-        print(source if args.format == "graph" else svg(source), end="")
     else:
         print(
             mermaid(example, derivation)
