@@ -22,7 +22,8 @@ layers before their own (a test walks the imports):
 8. ``variants`` (an example replayed with a slip in its computation), ``program`` (an example's backward pass
    as a standalone NumPy script)
 9. ``slips`` (the slips texts make, tried on each erratum)
-10. ``replay`` (a spec through the engine), 11. ``worked`` (the seeds' and the literature's examples),
+10. ``replay`` (a spec through the engine), 11. ``worked`` (the seeds' and the literature's examples), ``page``
+   (an example as a page for the browser),
    12. ``catalogue`` (what ``funcmlp derive`` names)
 """
 
@@ -34,10 +35,10 @@ LAYERS = (
     ("textbook",),
     ("spec", "picture"),
     ("iterate", "layout", "numpy_source", "expression_graph"),
-    ("variants", "program", "page"),
+    ("variants", "program"),
     ("slips",),
     ("replay",),
-    ("worked",),
+    ("worked", "page"),
     ("catalogue",),
 )
 """The modules by layer, lowest first: a module imports only from earlier layers."""

@@ -28,9 +28,10 @@ from dataclasses import replace
 from importlib import resources
 
 from derivations.factors import chain_rule
-from derivations.numbers import number_text
+from derivations.numbers import latex_number, number_text
 from derivations.picture import first_example, network
 from derivations.render import math_formula, step_math
+from derivations.replay import run
 from funcmlp.registry.activations import get_activation
 
 UNIT_KEYS, INPUT_KEYS, WEIGHT_KEYS, LOSS_KEYS = (
@@ -195,13 +196,31 @@ def _marks(step, sizes: list, ex) -> list:
 
 
 def _chains(ex, d, edges: list) -> dict:
-    """{weight name: its chain rule with the numbers, as MathML}: of the one example, or of the
-    first of an online pass (the step the page shows in full); none for a batch (a mean of each example's)."""
+    """{weight name: its chain rule with the numbers, as MathML}: of the one example, of the first of
+    an online pass (the step the page shows in full), or for a batch each example's (its own replay
+    of one step) and their mean, the batch's dL/dw."""
     if ex.update == "online":
         ex = replace(ex, x=ex.x[:1], y=ex.y[:1])
-    if len(ex.x) != 1:
-        return {}
-    return {edge.name: _math(chain_rule(d, ex, edge.name).latex(), display=True) for edge in edges}
+    if len(ex.x) == 1:
+        return {edge.name: _math(chain_rule(d, ex, edge.name).latex(), display=True) for edge in edges}
+    singles = [replace(ex, x=(x,), y=(y,), steps=1, printed={}) for x, y in zip(ex.x, ex.y, strict=True)]
+    replays = [run(single) for single in singles]
+    return {edge.name: _batch_chain(edge, singles, replays, ex.l2) for edge in edges}
+
+
+def _batch_chain(edge, singles: list, replays: list, l2) -> str:
+    """Each example's chain rule of ``edge``'s dL/dw, then dL/dw = (1/B)(sum of them) (+ l2 w)."""
+    lines = [chain_rule(d, single, edge.name) for single, d in zip(singles, replays, strict=True)]
+    total = sum(line.value for line in lines) / len(lines)
+    terms = " + ".join(latex_number(number_text(line.value)[0]) for line in lines)
+    mean = rf"{lines[0].latex_parts[0]} = \frac{{1}}{{{len(lines)}}}\left({terms}\right)"
+    if l2 is not None and edge.i is not None:  # the L2 penalty's l2 w, on the weights only
+        total += l2 * edge.weight
+        mean += rf" + {latex_number(number_text(l2)[0])} \cdot {latex_number(number_text(edge.weight)[0])}"
+    relation = "=" if number_text(total)[1] else r"\approx"
+    parts = [f"<p>example {e}:</p>{_math(line.latex(), display=True)}" for e, line in enumerate(lines, start=1)]
+    parts.append(f"<p>the batch's mean:</p>{_math(f'{mean} {relation} {latex_number(number_text(total)[0])}', True)}")
+    return "".join(parts)
 
 
 def _stage(index: int, step, column: bool) -> str:
@@ -247,8 +266,7 @@ def page(ex, d) -> str:
     data = {
         "stages": stages,
         "chain": _chains(ex, d, edges),
-        "no_chain": "<p>The chain rule is shown per example; this example is a batch (its dL/dw is the mean "
-        "of each example's).</p>",
+        "no_chain": "<p>No chain rule for this name.</p>",
     }
     options = "".join(f'<option value="{i}">{i + 1}. {html.escape(s.name)}</option>' for i, s in enumerate(d.steps))
     notes = "".join(f"<li>{html.escape(note)}</li>" for note in d.notes)

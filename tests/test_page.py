@@ -115,7 +115,7 @@ def test_every_page_runs_in_the_browser_and_shows_a_clicked_weights_chain_rule(p
         shown = "".join(chain.text.split()).replace("\u2212", "-")  # MathML puts each token on a line of its own
         assert "≈" + number_text(line.value)[0] in shown or "=" + number_text(line.value)[0] in shown, (name, shown)
     else:
-        assert "this example is a batch" in chain.text
+        assert "the batch's mean:" in chain.text
     errors = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
     assert not errors, errors
 
@@ -181,7 +181,7 @@ def test_a_bad_link_opens_the_first_step(link, tmp_path, browser):
 
 
 @pytest.mark.parametrize("update", ["batch", "online"])
-def test_a_batch_page_says_why_it_has_no_chain_rule_and_an_online_page_shows_the_first_examples(
+def test_a_batch_page_shows_each_examples_chain_rule_and_their_mean_an_online_page_the_first_examples(
     update, tmp_path, browser
 ):
     from selenium.webdriver.common.by import By
@@ -202,8 +202,9 @@ def test_a_batch_page_says_why_it_has_no_chain_rule_and_an_online_page_shows_the
     page_file.write_text(page(ex, derivation), encoding="utf-8")
     load(browser, page_file.as_uri() + "#weight=w^2_{1,1}")
     chain = "".join(browser.find_element(By.ID, "chain").text.split()).replace("\u2212", "-")
-    if update == "batch":
-        assert "thisexampleisabatch" in chain
+    if update == "batch":  # each example's chain rule (its own replay), then their mean: the batch's dL/dw
+        assert "example1:" in chain and "example2:" in chain and "thebatch'smean:" in chain
+        assert chain.endswith(number_text(derivation.values["dL/dW^2"][0])[0])
     else:
         first = read_spec(
             {
