@@ -132,11 +132,16 @@ def math_name(step: str) -> str | None:
     return None
 
 
+_PHRASE = re.compile(r",? (?:mean|summed) over (?:the batch|\d+ examples)")
+
+
 def math_formula(formula: str) -> tuple[str | None, str]:
     """A network step's formula in math notation (None when it is free text), and its trailing
     comment as LaTeX text (``"  (seed 003 eq. 33)"``), or ``""``."""
     text, _, comment = formula.partition("  (")
     comment = rf"\quad\text{{({escape(comment)}}}" if comment else ""
+    phrases = _PHRASE.findall(text)  # words within the math, kept as text: ", mean over 2 examples"
+    text = _PHRASE.sub(" WORDS", text)
     if not re.fullmatch(r"[\w^/*'() ,.+\-]+", text) or " = " in text or re.search(r" (with the|after) ", text):  # words
         return None, comment
     out = re.sub(_PARTIAL, _partial, text)
@@ -147,6 +152,8 @@ def math_formula(formula: str) -> tuple[str | None, str]:
     out = re.sub(
         r"(?<![\\\w])([a-z][a-z0-9_]+)\(", lambda m: r"\operatorname{" + m.group(1).replace("_", r"\_") + "}(", out
     )
+    for phrase in phrases:
+        out = out.replace(" WORDS", rf"\text{{{escape(phrase)}}}", 1)
     return out, comment
 
 

@@ -131,6 +131,12 @@ def test_math_notation_of_step_names_and_formulas():
         r"\frac{\partial L}{\partial a^{1}} \odot f'(n^{1})",
         r"\quad\text{(seed 003 eq. 33)}",
     )
+    # a batch's words stay words, upright and spaced, within the math
+    assert math_formula("(a^0)^T s^1 summed over the batch + l2 W^1") == (
+        r"(a^{0})^{\top} s^{1}\text{ summed over the batch} + l2 W^{1}",
+        "",
+    )
+    assert math_formula("1/2 sum_j (y_j - a^2_j)^2, mean over 3 examples")[0].endswith(r"\text{, mean over 3 examples}")
     assert escape("50% of y_1 & {a}^2") == r"50\% of y\_1 \& \{a\}\textasciicircum{}2"
 
 
