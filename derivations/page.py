@@ -166,6 +166,11 @@ def _touches(name: str, sizes: list) -> tuple[list, list]:
     }.get(q, ([], []))
 
 
+def _entry(k: int, i: int, j: int, sizes: list, column: bool) -> int:
+    """Where the weight from unit i to unit j of layer k is in W^k as the file writes it (row-major)."""
+    return j * sizes[k - 1] + i if column else i * sizes[k] + j
+
+
 def _marks(step, sizes: list, ex) -> list:
     """[element id, key, text] the step puts on the picture (the first example's values)."""
     batch, column = len(ex.x), ex.convention == "column"
@@ -183,10 +188,8 @@ def _marks(step, sizes: list, ex) -> list:
         return [[f"unit-{k}-{j}", key, _short(v)] for j, v in enumerate(values)]
     key = "dL/dw" if q.startswith("dL/d") else "new"
     if q in ("W", "dL/dW"):
-        cols = sizes[k - 1] if column else sizes[k]
-        at = lambda i, j: j * cols + i if column else i * cols + j
         return [
-            [f"weight-{k}-{i}-{j}", key, _short(step.values[at(i, j)])]
+            [f"weight-{k}-{i}-{j}", key, _short(step.values[_entry(k, i, j, sizes, column)])]
             for i in range(sizes[k - 1])
             for j in range(sizes[k])
         ]
@@ -195,32 +198,56 @@ def _marks(step, sizes: list, ex) -> list:
     return [[f"bias-{k}-{j}", key, _short(v)] for j, v in enumerate(step.values[: sizes[k]])]
 
 
-def _chains(ex, d, edges: list) -> dict:
+SHOWN_EXAMPLES = 4
+"""A batch page writes out the chain rule of this many of its examples (each is a replay and MathML)."""
+
+
+def _chains(ex, d, edges: list, sizes: list) -> dict:
     """{weight name: its chain rule with the numbers, as MathML}: of the one example, of the first of
-    an online pass (the step the page shows in full), or for a batch each example's (its own replay
-    of one step) and their mean, the batch's dL/dw."""
+    an online pass (the step the page shows in full), or for a batch that of each of its first
+    :data:`SHOWN_EXAMPLES` examples (a replay of it alone) and the batch's dL/dw, their mean."""
     if ex.update == "online":
         ex = replace(ex, x=ex.x[:1], y=ex.y[:1])
     if len(ex.x) == 1:
         return {edge.name: _math(chain_rule(d, ex, edge.name).latex(), display=True) for edge in edges}
-    singles = [replace(ex, x=(x,), y=(y,), steps=1, printed={}) for x, y in zip(ex.x, ex.y, strict=True)]
+    shown = list(zip(ex.x, ex.y, strict=True))[:SHOWN_EXAMPLES]
+    singles = [replace(ex, x=(x,), y=(y,), steps=1, printed={}) for x, y in shown]
     replays = [run(single) for single in singles]
-    return {edge.name: _batch_chain(edge, singles, replays, ex.l2) for edge in edges}
+    column = ex.convention == "column"
+    chains = {}
+    for edge in edges:
+        if edge.i is not None:
+            total = d.values[f"dL/dW^{edge.k}"][_entry(edge.k, edge.i, edge.j, sizes, column)]
+        else:
+            total = d.values[f"dL/d{'theta' if edge.name.startswith('theta') else 'b'}^{edge.k}"][edge.j]
+        chains[edge.name] = _batch_chain(edge, singles, replays, len(ex.x), ex.l2, total)
+    return chains
 
 
-def _batch_chain(edge, singles: list, replays: list, l2) -> str:
-    """Each example's chain rule of ``edge``'s dL/dw, then dL/dw = (1/B)(sum of them) (+ l2 w)."""
+def _term(value) -> str:
+    """A number in a sum or product: parenthesised when negative."""
+    text = latex_number(number_text(value)[0])
+    return rf"\left({text}\right)" if text.startswith("-") else text
+
+
+def _batch_chain(edge, singles: list, replays: list, batch: int, l2, total) -> str:
+    """The chain rule of ``edge``'s dL_e/dw for the examples shown, then the batch's dL/dw: their
+    mean (written out when every example is shown), plus ``l2 w`` for a weight under L2."""
     lines = [chain_rule(d, single, edge.name) for single, d in zip(singles, replays, strict=True)]
-    total = sum(line.value for line in lines) / len(lines)
-    terms = " + ".join(latex_number(number_text(line.value)[0]) for line in lines)
-    mean = rf"{lines[0].latex_parts[0]} = \frac{{1}}{{{len(lines)}}}\left({terms}\right)"
+    own = lambda line, e: line.latex().replace(r"\partial L}", rf"\partial L_{{{e}}}}}")  # example e's loss
+    parts = [f"<p>example {e}:</p>" + _math(own(line, e), display=True) for e, line in enumerate(lines, start=1)]
+    lhs = lines[0].latex_parts[0]
+    if len(lines) == batch:
+        mean = rf"\frac{{1}}{{{batch}}}\left({' + '.join(_term(line.value) for line in lines)}\right)"
+    else:
+        parts.append(f"<p>examples {len(lines) + 1} to {batch} likewise.</p>")
+        each = lhs.replace(r"\partial L}", r"\partial L_{e}}")
+        mean = rf"\frac{{1}}{{{batch}}}\sum_{{e=1}}^{{{batch}}} {each}"
     if l2 is not None and edge.i is not None:  # the L2 penalty's l2 w, on the weights only
-        total += l2 * edge.weight
-        mean += rf" + {latex_number(number_text(l2)[0])} \cdot {latex_number(number_text(edge.weight)[0])}"
+        mean += rf" + {_term(l2)} \cdot {_term(edge.weight)}"
     relation = "=" if number_text(total)[1] else r"\approx"
-    parts = [f"<p>example {e}:</p>{_math(line.latex(), display=True)}" for e, line in enumerate(lines, start=1)]
-    parts.append(f"<p>the batch's mean:</p>{_math(f'{mean} {relation} {latex_number(number_text(total)[0])}', True)}")
-    return "".join(parts)
+    result = f"{lhs} = {mean} {relation} {latex_number(number_text(total)[0])}"
+    return "".join(parts) + f"<p>the batch's dL/dw, the mean:</p>{_math(result, display=True)}"
 
 
 def _stage(index: int, step, column: bool) -> str:
@@ -265,7 +292,7 @@ def page(ex, d) -> str:
     ]
     data = {
         "stages": stages,
-        "chain": _chains(ex, d, edges),
+        "chain": _chains(ex, d, edges, sizes),
         "no_chain": "<p>No chain rule for this name.</p>",
     }
     options = "".join(f'<option value="{i}">{i + 1}. {html.escape(s.name)}</option>' for i, s in enumerate(d.steps))

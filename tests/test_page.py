@@ -3,13 +3,15 @@ Chromium driven by Selenium), runs without a console error and without fetching 
 its steps, and shows a clicked weight's chain rule with the replay's numbers (read from the DOM).
 CI installs Chromium and its driver (.ci/run); elsewhere the browser tests skip without them."""
 
+import functools
 import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
-from replayed import EXAMPLES, replayed
+import sympy as sp
+from replayed import EXAMPLES, NETWORKS, replayed
 
 from derivations.factors import chain_rule
 from derivations.numbers import number_text
@@ -19,9 +21,14 @@ from derivations.spec import read_spec
 from funcmlp.cli import main
 
 
+@functools.cache
+def page_of(path: Path) -> str:
+    return page(*replayed(path))
+
+
 def written(path: Path, tmp_path: Path) -> Path:
     out = tmp_path / f"{path.stem}.html"
-    out.write_text(page(*replayed(path)), encoding="utf-8")
+    out.write_text(page_of(path), encoding="utf-8")
     return out
 
 
@@ -115,7 +122,7 @@ def test_every_page_runs_in_the_browser_and_shows_a_clicked_weights_chain_rule(p
         shown = "".join(chain.text.split()).replace("\u2212", "-")  # MathML puts each token on a line of its own
         assert "≈" + number_text(line.value)[0] in shown or "=" + number_text(line.value)[0] in shown, (name, shown)
     else:
-        assert "the batch's mean:" in chain.text
+        assert "the batch's dL/dw, the mean:" in chain.text
     errors = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
     assert not errors, errors
 
@@ -203,7 +210,7 @@ def test_a_batch_page_shows_each_examples_chain_rule_and_their_mean_an_online_pa
     load(browser, page_file.as_uri() + "#weight=w^2_{1,1}")
     chain = "".join(browser.find_element(By.ID, "chain").text.split()).replace("\u2212", "-")
     if update == "batch":  # each example's chain rule (its own replay), then their mean: the batch's dL/dw
-        assert "example1:" in chain and "example2:" in chain and "thebatch'smean:" in chain
+        assert "example1:" in chain and "example2:" in chain and "thebatch'sdL/dw,themean:" in chain
         assert chain.endswith(number_text(derivation.values["dL/dW^2"][0])[0])
     else:
         first = read_spec(
@@ -220,3 +227,55 @@ def test_a_batch_page_shows_each_examples_chain_rule_and_their_mean_an_online_pa
         value = number_text(chain_rule(run(first), first, "w^2_{1,1}").value)[0]
         assert chain.endswith(value) and "∂L" in chain
     assert not [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+
+
+def test_a_batch_chain_rule_is_each_examples_gradient_and_their_mean():
+    """Thresholds in columns, a layer without biases, L2: the page's chain rule of every weight, bias and
+    threshold shows each example's dL_e/dw (funcmlp.backprop on that example alone, float64, here) and
+    the batch's dL/dw, which is their mean plus l2 w: the replay's exact value."""
+    import numpy as np
+    from jax import numpy as jnp
+
+    from derivations.page import _chains
+    from derivations.picture import network
+    from funcmlp import MLP, backprop, params_from_arrays
+
+    ex = read_spec(
+        {
+            **NETWORKS["thresholds in columns, a layer without biases, fixed parameters"],
+            "learning_rate": "0.1",
+            "l2": "0.01",
+        }
+    )
+    derivation = run(ex)
+    layers, edges, _ = network(ex, derivation)
+    chains = _chains(ex, derivation, edges, [len(layer) for layer in layers])
+    arrays = [
+        (np.array(W, float), np.zeros(len(W[0])) if b is None else np.array(b, float))
+        for W, b in zip(ex.weights, ex.biases, strict=True)
+    ]
+    mlp = MLP((2, 2, 1, 1), ["sigmoid", "sigmoid", "identity"])
+    per_example = [
+        backprop(
+            mlp, params_from_arrays(arrays, dtype=jnp.float64), np.array([x], float), np.array([y], float), "sse"
+        ).grads
+        for x, y in zip(ex.x, ex.y, strict=True)
+    ]
+    column = True
+    for edge in edges:
+        k = edge.k
+        if edge.i is None:
+            sign = -1 if edge.name.startswith("theta") else 1  # dL/dtheta = -dL/db
+            values = [sign * float(g[k - 1].b[edge.j]) for g in per_example]
+            exact = derivation.values[f"dL/d{'theta' if sign < 0 else 'b'}^{k}"][edge.j]
+            mean = sum(values) / len(values)
+        else:
+            values = [float(g[k - 1].W[edge.i, edge.j]) for g in per_example]
+            cols = len(ex.weights[k - 1]) if column else len(ex.weights[k - 1][0])
+            exact = derivation.values[f"dL/dW^{k}"][edge.j * cols + edge.i]
+            mean = sum(values) / len(values) + 0.01 * float(edge.weight)
+        assert abs(mean - float(exact)) <= 1e-12 * max(1.0, abs(float(exact))), edge.name
+        shown = "".join(re.sub(r"<[^>]+>", " ", chains[edge.name]).split()).replace("\u2212", "-")
+        for e, value in enumerate(values, start=1):
+            assert f"example{e}:" in shown and number_text(sp.Float(value))[0].lstrip("-") in shown, (edge.name, value)
+        assert shown.endswith(number_text(exact)[0].lstrip("-")), (edge.name, shown[-60:])

@@ -94,10 +94,12 @@ def run_epoch(
     The epoch's training loss is the exact mean (or sum) over the epoch's examples of the losses
     each step computed before its update (weighted by the real examples of each batch and by
     the sample weights), the accuracy the (weighted) fraction of those examples the network
-    classified right at that moment. ``checked``: a step whose loss, gradient or updated params
-    are not finite is recorded (``first_bad``, ``bad_layer``, ``skipped``); with
-    ``on_nonfinite="skip"`` it changes nothing, with ``"stop"`` the epoch's state and numbers
-    after it are not to be used (the trainer raises and keeps the state the epoch started from).
+    classified right at that moment. ``checked``: the first step whose loss or updated params
+    are not finite is recorded (``first_bad``, ``bad_layer``: the gradient's layer, else the
+    update's); with ``on_nonfinite="skip"`` such steps change nothing and are counted
+    (``skipped``), with ``"stop"`` only ``first_bad`` and ``bad_layer`` of such an epoch mean
+    anything (its loss, accuracy and state are discarded: the trainer raises and keeps the state
+    the epoch started from).
     Not ``checked`` (``"stop"`` only: the trainer's first run of each epoch): only the steps'
     losses and the epoch's final params are read; ``first_bad`` is then the first step whose
     loss was not finite (``bad_layer`` 0), or the last step when only the final params are not
@@ -164,7 +166,7 @@ def run_epoch(
         else:  # only the loss: an update that is not finite shows in the next step's loss, or in the final params
             bad_new = bad_layer_now = jnp.zeros((), jnp.int32)
         finite = jnp.isfinite(value) & (bad_new == 0)
-        if stop_at_first:  # the trainer raises and keeps the epoch's starting state: no number of a bad epoch is read
+        if stop_at_first:  # the trainer raises and keeps the epoch's starting state: no loss of a bad epoch is read
             applied = lambda amount: amount
             params, opt_state = new_params, new_state
         else:  # skip: the step changes nothing and counts nothing
