@@ -15,7 +15,7 @@ layers before their own (a test walks the imports):
 4. ``chain`` (the whole-chain proof), ``factors`` (one derivative's chain-rule factors), ``specfile`` (a spec
    file's text read), ``seed004`` (the optimizer formulas)
 5. ``textbook`` (entry-by-entry lines)
-6. ``spec`` (a checked worked example), ``picture`` (Mermaid, PNG)
+6. ``spec`` (a checked worked example), ``picture`` (Mermaid, PNG), ``page_svg`` (the page's network as SVG)
 7. ``iterate`` (many steps, fast), ``layout`` (a step's quantities as named steps in the file's layout),
    ``numpy_source`` (numbers and closed forms as NumPy source), ``expression_graph`` (the loss as a graph of
    scalars, each node's value and gradient, as Graphviz dot)
@@ -33,7 +33,7 @@ LAYERS = (
     ("sensitivities", "network", "notation", "derivation"),
     ("chain", "factors", "specfile", "seed004"),
     ("textbook",),
-    ("spec", "picture"),
+    ("spec", "picture", "page_svg"),
     ("iterate", "layout", "numpy_source", "expression_graph"),
     ("variants", "program"),
     ("slips",),

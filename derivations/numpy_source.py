@@ -160,9 +160,10 @@ def loss_source(ex: WorkedExample, layout: Layout, units: int) -> tuple[list, bo
         ]
         return lines, False
     entry = get_loss(ex.loss)
-    paired = entry.spec.paired.get(get_activation(ex.activations[-1]).name)
+    output = get_activation(ex.activations[-1])
+    paired = entry.spec.paired.get(output.name)
     used = LOSSES[paired] if paired is not None else entry
-    on = f"n^{len(ex.weights)} ({entry} of {ex.activations[-1]} is {used} of the net input)" if paired else "a^L"
+    on = f"n^{len(ex.weights)} ({entry} of {output} is {used} of the net input)" if paired else "a^L"
     out, y = [layout.unit("out", j) for j in range(units)], [layout.unit("y", j) for j in range(units)]
     lines = [
         "def loss(out, y):",

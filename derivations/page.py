@@ -29,99 +29,16 @@ from importlib import resources
 
 from derivations.factors import chain_rule
 from derivations.numbers import latex_number, number_text
+from derivations.page_svg import GRADIENT_KEYS, short, svg
 from derivations.picture import first_example, network
 from derivations.render import math_formula, step_math
 from derivations.replay import run
-from funcmlp.registry.activations import get_activation
-
-UNIT_KEYS, INPUT_KEYS, WEIGHT_KEYS, LOSS_KEYS = (
-    ["n", "a", "s", "dL/da"],
-    ["x", "dL/dx"],
-    ["dL/dw", "new"],
-    ["L", "then"],
-)
-X0, DX, DY, TOP = 90, 280, 190, 110
 
 
 def _math(latex: str, display: bool = False) -> str:
     from latex2mathml.converter import convert
 
     return convert(latex, display="block" if display else "inline")
-
-
-def _short(value) -> str:
-    return number_text(value, 4)[0]
-
-
-SYMBOLS = {"sigmoid": "σ", "identity": "id ", "linear": "id ", "relu": "ReLU ", "softmax": "sm ", "hardlimit": "hlim "}
-
-
-def _symbol(activation: str) -> str:
-    """A unit's short label: its activation's symbol."""
-    name = str(activation).split("(")[0]
-    return SYMBOLS.get(name, name[:5] + " ")
-
-
-def _keys(edge) -> list:
-    """What a parameter's label shows under its value: its gradient, then its new value."""
-    return ["dL/dw" if edge.i is not None else "dL/dθ" if edge.name.startswith("theta") else "dL/db", "new"]
-
-
-def _layout(sizes: list) -> dict:
-    """{(k, j): (x, y)} of every unit, each layer's column centred."""
-    tallest = max(sizes)
-    return {
-        (k, j): (X0 + k * DX, TOP + (tallest - units) * DY / 2 + j * DY)
-        for k, units in enumerate(sizes)
-        for j in range(units)
-    }
-
-
-def _lines(node_id: str, keys: list, x: float, y: float) -> str:
-    spans = "".join(f'<tspan x="{x:.0f}" dy="1.2em"></tspan>' for _ in keys)
-    where = f'data-values="{node_id}" data-keys=\'{json.dumps(keys)}\' x="{x:.0f}" y="{y:.0f}"'
-    return f'<text class="values" {where}>{spans}</text>'
-
-
-def _svg(ex, sizes: list, edges: list) -> str:
-    """The network: units (inputs left, the loss right), edges with their weights, biases under the units."""
-    at, depth = _layout(sizes), len(sizes) - 1
-    width, height = X0 + (depth + 1) * DX + 40, TOP + (max(sizes) - 1) * DY + 140
-    parts = [f'<svg id="network" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" role="img">']
-    for edge in (e for e in edges if e.i is not None):
-        (x1, y1), (x2, y2) = at[(edge.k - 1, edge.i)], at[(edge.k, edge.j)]
-        line = f'<line x1="{x1 + 28}" y1="{y1}" x2="{x2 - 28}" y2="{y2}"/>'
-        parts.append(f'<g class="edge" id="edge-{edge.k}-{edge.i}-{edge.j}">{line}</g>')
-    for edge in edges:
-        if edge.i is None:  # above its unit, its numbers above it
-            x, y = at[(edge.k, edge.j)][0], at[(edge.k, edge.j)][1] - 48
-            node_id, below = f"bias-{edge.k}-{edge.j}", y - 40
-        else:  # on its edge, a third of the way, its numbers below it
-            (x1, y1), (x2, y2) = at[(edge.k - 1, edge.i)], at[(edge.k, edge.j)]
-            x, y = x1 + 28 + 0.3 * (x2 - x1 - 56), y1 + 0.3 * (y2 - y1)
-            node_id, below = f"weight-{edge.k}-{edge.i}-{edge.j}", y + 8
-        label = html.escape(f"{edge.name} = {_short(edge.weight)}" + (" (fixed)" if edge.fixed else ""))
-        parts.append(
-            f'<g class="weight" id="{node_id}" data-name="{html.escape(edge.name)}" tabindex="0"><title>{label}</title>'
-            f'<rect x="{x - 42:.0f}" y="{y - 11:.0f}" width="84" height="20"/>'
-            f'<text x="{x:.0f}" y="{y + 4:.0f}">{html.escape(_short(edge.weight))}</text>'
-            f"{_lines(node_id, _keys(edge), x, below)}</g>"
-        )
-    for (k, j), (x, y) in at.items():
-        name = f"x_{j + 1}" if k == 0 else f"unit {j + 1} of layer {k}"
-        keys = INPUT_KEYS if k == 0 else UNIT_KEYS
-        symbol = "x" if k == 0 else _symbol(get_activation(ex.activations[k - 1]).name)
-        parts.append(
-            f'<g class="unit" id="unit-{k}-{j}"><title>{name}</title><circle cx="{x:.0f}" cy="{y:.0f}" r="28"/>'
-            f'<text x="{x:.0f}" y="{y + 4:.0f}">{symbol}{j + 1}</text>'
-            f"{_lines(f'unit-{k}-{j}', keys, x, y + 30)}</g>"
-        )
-    x, y = X0 + (depth + 1) * DX - 60, TOP + (max(sizes) - 1) * DY / 2
-    parts.append(
-        f'<g class="loss" id="loss"><title>the loss L</title><rect x="{x - 40}" y="{y - 22}" width="80" height="44"/>'
-        f'<text x="{x}" y="{y + 5}">L</text>{_lines("loss", LOSS_KEYS, x, y + 22)}</g>'
-    )
-    return "\n".join(parts + ["</svg>"])
 
 
 _STEP = re.compile(
@@ -175,9 +92,9 @@ def _marks(step, sizes: list, ex) -> list:
     """[element id, key, text] the step puts on the picture (the first example's values)."""
     batch, column = len(ex.x), ex.convention == "column"
     if step.name == "L":
-        return [["loss", "L", _short(step.values[0])]]
+        return [["loss", "L", short(step.values[0])]]
     if step.name.startswith("L after"):
-        return [["loss", "then", f"{_short(step.values[0])} ({step.name[2:]})"]]
+        return [["loss", "then", f"{short(step.values[0])} ({step.name[2:]})"]]
     shown = _step(step.name)
     if shown is None:
         return []
@@ -185,17 +102,15 @@ def _marks(step, sizes: list, ex) -> list:
     if q in ("n", "a", "s", "dL/da", "delta"):
         values = first_example(step.values, sizes[k], batch, column)
         key = "x" if q == "a" and k == 0 else "dL/dx" if q == "dL/da" and k == 0 else "s" if q == "delta" else q
-        return [[f"unit-{k}-{j}", key, _short(v)] for j, v in enumerate(values)]
-    key = "dL/dw" if q.startswith("dL/d") else "new"
+        return [[f"unit-{k}-{j}", key, short(v)] for j, v in enumerate(values)]
+    key = GRADIENT_KEYS[q[4:]] if q.startswith("dL/d") else "new"
     if q in ("W", "dL/dW"):
         return [
-            [f"weight-{k}-{i}-{j}", key, _short(step.values[_entry(k, i, j, sizes, column)])]
+            [f"weight-{k}-{i}-{j}", key, short(step.values[_entry(k, i, j, sizes, column)])]
             for i in range(sizes[k - 1])
             for j in range(sizes[k])
         ]
-    if key == "dL/dw":
-        key = "dL/dθ" if q == "dL/dtheta" else "dL/db"
-    return [[f"bias-{k}-{j}", key, _short(v)] for j, v in enumerate(step.values[: sizes[k]])]
+    return [[f"bias-{k}-{j}", key, short(v)] for j, v in enumerate(step.values[: sizes[k]])]
 
 
 SHOWN_EXAMPLES = 4
@@ -314,7 +229,7 @@ def page(ex, d) -> str:
             '<div id="controls"><button id="previous" type="button">&#9664; back</button>'
             '<button id="next" type="button">next &#9654;</button>'
             f'<select id="stage-list" aria-label="step">{options}</select><span id="position"></span></div>',
-            _svg(ex, sizes, edges),
+            svg(ex, sizes, edges),
             '<section id="chain-section"><h2>Chain rule of the chosen weight</h2>'
             '<div id="chain">Click a weight or a bias in the picture.</div></section>',
             "<h2>Steps</h2>",

@@ -126,3 +126,10 @@ ONLINE = {
     "layers": [{"W": [["1"]], "b": ["0"]}],
 }
 """Two examples, one online step each."""
+
+
+@functools.cache
+def replayed_network(name: str) -> tuple:
+    """(the checked example, its derivation) of ``NETWORKS[name]``, at a learning rate of 0.1 unless it gives one."""
+    ex = read_spec({"learning_rate": "0.1", **NETWORKS[name]})
+    return ex, run(ex)

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import sympy as sp
-from replayed import EXAMPLES, NETWORKS, ONLINE, replayed
+from replayed import EXAMPLES, NETWORKS, ONLINE, replayed, replayed_network
 
 from derivations.program import program
 from derivations.replay import run
@@ -83,9 +83,7 @@ def test_every_shipped_examples_program_prints_the_replay_and_backprop(path, tmp
 
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_every_kind_of_network_writes_a_program_that_prints_its_numbers(name, tmp_path):
-    spec = {"learning_rate": "0.1", **NETWORKS[name]}
-    ex = read_spec(spec)
-    derivation = run(ex)
+    ex, derivation = replayed_network(name)
     printed = run_script(program(ex, derivation), tmp_path)
     assert_equals_the_replay(printed, derivation)
     if ex.l2 is None:
@@ -112,7 +110,7 @@ def test_python_format_of_a_derivation_that_is_not_a_network_is_refused(capsys):
 def test_momentum_and_l2_steps_equal_an_update_written_here(tmp_path):
     """Three steps with momentum 0.9 and L2 0.01: the script's losses and final weights equal an
     update rule written in this test over funcmlp.backprop's gradients (no derivations code)."""
-    ex, derivation = replayed_spec("softmax logits, momentum and L2, three steps")
+    ex, derivation = replayed_network("softmax logits, momentum and L2, three steps")
     printed = run_script(program(ex, derivation), tmp_path)
     mlp = MLP((2, 2, 2), ["relu", "identity"])
     layers = [(np.array(W, float), np.array(b, float)) for W, b in zip(ex.weights, ex.biases, strict=True)]
@@ -149,8 +147,3 @@ def test_the_files_text_stays_text_in_the_program(title, tmp_path):
     assert source.splitlines()[0] == f"# {title}" and "# layer 1: tanh," in source
     printed = run_script(source, tmp_path)
     assert "INJECTED" not in "".join(printed) and "L" in printed
-
-
-def replayed_spec(name: str) -> tuple:
-    ex = read_spec({"learning_rate": "0.1", **NETWORKS[name]})
-    return ex, run(ex)

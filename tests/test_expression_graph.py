@@ -10,10 +10,9 @@ import subprocess
 import mpmath
 import pytest
 import sympy as sp
-from replayed import EXAMPLES, NETWORKS, ONLINE, replayed
+from replayed import EXAMPLES, NETWORKS, ONLINE, replayed, replayed_network
 
 from derivations import expression_graph as eg
-from derivations.replay import run
 from derivations.spec import read_spec
 from funcmlp.cli import main
 
@@ -40,8 +39,7 @@ def entry(derivation, ex, step: str, unit: int, example: int):
 
 def replays(name: str) -> tuple:
     if name in NETWORKS:
-        ex = read_spec({"learning_rate": "0.1", **NETWORKS[name]})
-        return ex, run(ex)
+        return replayed_network(name)
     return replayed(next(path for path in EXAMPLES if path.stem == name))
 
 
