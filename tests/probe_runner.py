@@ -9,7 +9,13 @@ exception escaping main is printed with its traceback and exits 70). The runner 
 runs past its wall-clock limit (SIGKILL) and records, per case: the exit status (or minus the signal
 that ended the child), its stdout and stderr, the seconds it ran and its peak resident memory.
 
-CASES.json: a list of ``{"id", "argv", "cwd", "memory", "seconds", "file_size" (or null)}``.
+A case of ``kind`` ``"python"`` runs its ``code`` instead of ``main`` (a test's own lines calling
+the library): an exception escaping it is written as one line, ``TypeName: message``, and exits 3
+(a crash, a hang or no exception at all is what the test looks for); ``stdin``, where given, is a
+file opened as the child's standard input (otherwise it reads nothing: /dev/null).
+
+CASES.json: a list of ``{"id", "kind", "argv" or "code", "cwd", "memory", "seconds", "file_size" (or null),
+"stdin" (or null)}``.
 """
 
 import importlib
@@ -30,6 +36,9 @@ def _child(case: dict, out: str, err: str) -> None:
             handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.dup2(handle, fd)
             os.close(handle)
+        handle = os.open(case.get("stdin") or os.devnull, os.O_RDONLY)
+        os.dup2(handle, 0)
+        os.close(handle)
         memory, seconds = case["memory"], case["seconds"]
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
@@ -37,15 +46,28 @@ def _child(case: dict, out: str, err: str) -> None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (case["file_size"], case["file_size"]))
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
         os.chdir(case["cwd"])
-        from funcmlp.cli import main
+        if case.get("kind", "cli") == "python":
+            code = _python(case["code"])
+        else:
+            from funcmlp.cli import main
 
-        code = main(case["argv"])
+            code = main(case["argv"])
     except BaseException:  # what escapes main is a finding: shown as Python would show it
         traceback.print_exc()
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code if isinstance(code, int) else 70)
+
+
+def _python(code: str) -> int:
+    """Run a python case's code: 0 when it ends, 3 with one line ``TypeName: message`` when it raises."""
+    try:
+        exec(compile(code, "<probe case>", "exec"), {"__name__": "__probe__"})
+    except Exception as error:
+        sys.stderr.write(f"{type(error).__name__}: {error}\n")
+        return 3
+    return 0
 
 
 def run_case(case: dict, scratch: str) -> dict:

@@ -1,46 +1,21 @@
-"""Issue 22, item 8: the probe suite. Each case the probe of the command line found (a careless or
-hostile user's input) runs in its own process (tests/probe_runner.py forks one per case) under
-``resource.setrlimit`` limits: 4 GiB of address space, 60 s of CPU and of wall time, and, for the
+"""Issue 22, item 8, and issue 33: the probe suite (its machinery: tests/probe_case.py). Each case the
+probe of the command line found (a careless or hostile user's input) runs in its own process
+(tests/probe_runner.py forks one per case) under ``resource.setrlimit`` limits: 4 GiB of address space, 60 s of CPU and of wall time, and, for the
 full-disk case, a file-size limit. Each must end in exit 2 with one line on stderr, ``funcmlp:
 error: ...`` naming what was wrong, within its limits, and leave every file
 of its folder as it was (contents, kinds, links, the device node and the FIFO: nothing replaced,
 nothing left behind)."""
 
-import dataclasses
-import hashlib
+import importlib
 import json
 import os
 import shutil
 import socket
 import stat
-import subprocess
-import sys
-from collections.abc import Callable
 
 import numpy as np
 import pytest
-
-from funcmlp.cli import main
-
-GiB = 1 << 30
-XOR = ["train", "--data", "xor", "--hidden", "4", "--epochs", "2", "--quiet", "--no-check", "--no-compile-cache"]
-RUNNER = os.path.join(os.path.dirname(__file__), "probe_runner.py")
-
-
-@dataclasses.dataclass(frozen=True)
-class Case:
-    """One probe: ``make(folder, base)`` writes the case's files into ``folder`` (``base``: the
-    folder of two finished xor runs, ``run`` and ``other``) and returns the command line; the one
-    line of stderr must hold every text of ``says`` and none of ``never``."""
-
-    id: str
-    make: Callable
-    says: tuple
-    never: tuple = ()
-    file_size: int | None = None
-    root_only: bool = False
-    peak_mb: int = 1024
-    """The most resident memory the case's process may reach (a bomb's payload is larger)."""
+from probe_case import XOR, Case, make_base, run_cases
 
 
 def _copy(base, name, folder):
@@ -315,86 +290,22 @@ CASES = [
 ]
 
 
-def snapshot(folder) -> dict:
-    """Every entry under ``folder`` (links not followed, FIFOs not opened): its kind and its content
-    (a file's SHA-256, a link's target, a device's numbers)."""
-    found = {}
-    for root, folders, files in os.walk(folder):
-        for name in folders + files:
-            path = os.path.join(root, name)
-            info = os.lstat(path)
-            if stat.S_ISREG(info.st_mode):
-                with open(path, "rb") as handle:
-                    found[path] = ("file", hashlib.sha256(handle.read()).hexdigest())
-            elif stat.S_ISLNK(info.st_mode):
-                found[path] = ("link", os.readlink(path))
-            else:
-                found[path] = (stat.filemode(info.st_mode)[0], info.st_rdev)
-    return found
+ROUND_2 = ()
+"""Issue 33's cases, one module of ``CASES`` per kind of door (tests/probe_*.py)."""
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     """Two finished xor runs (``run``, ``other``) and a model trained on mnist's shape (``mnist``)."""
-    import jax
-
-    from funcmlp import MLP
-    from funcmlp.io.model_file import save_model
-
-    folder = tmp_path_factory.mktemp("base")
-    for name in ("run", "other"):
-        assert main([*XOR, "--out", str(folder / name)]) == 0
-    (folder / "mnist").mkdir()
-    mlp = MLP((784, 10), "softmax")
-    save_model(folder / "mnist" / "model.npz", mlp, mlp.init(jax.random.key(0)), extra={"data": "mnist"})
-    return str(folder)
+    return make_base(tmp_path_factory.mktemp("base"))
 
 
 def test_every_probe_case_ends_in_one_line_and_exit_2_within_its_limits_and_damages_nothing(base, tmp_path):
-    cases = [case for case in CASES if not case.root_only or os.geteuid() == 0]
-    if os.geteuid() != 0:
-        assert os.environ.get("CI") != "true", "CI runs as root: the device-node case must run there"
-    made, before = [], {}
-    for number, case in enumerate(cases):
-        folder = tmp_path / f"case{number}"
-        folder.mkdir()
-        argv = case.make(str(folder), base)
-        before[case.id] = snapshot(folder)
-        made.append(
-            {
-                "id": case.id,
-                "argv": argv,
-                "cwd": str(folder),
-                "memory": 4 * GiB,
-                "seconds": 60,
-                "file_size": case.file_size,
-            }
-        )
-    (tmp_path / "scratch").mkdir()
-    with open(tmp_path / "cases.json", "w") as handle:
-        json.dump(made, handle)
-    results_path = tmp_path / "scratch" / "results.json"
-    runner = [sys.executable, RUNNER, str(tmp_path / "cases.json"), str(results_path)]
-    subprocess.run(runner, check=True, timeout=60 * len(made) + 120)  # each case's own limit, and the runner's start
-    with open(results_path) as handle:
-        results = json.load(handle)
-    failures = []
-    for number, case in enumerate(cases):
-        result, folder = results[case.id], tmp_path / f"case{number}"
-        lines = result["stderr"].strip().splitlines()
-        checks = {
-            "exit 2": result["status"] == 2,
-            "one line": len(lines) == 1 and lines[0].startswith("funcmlp: error: "),
-            "says": all(text in result["stderr"] for text in case.says),
-            "never says": not any(text in result["stderr"] + result["stdout"] for text in case.never),
-            "no traceback on stdout": "Traceback" not in result["stdout"],
-            "within its memory": result["peak_rss_mb"] <= case.peak_mb,
-            "nothing damaged": snapshot(folder) == before[case.id],
-        }
-        failed = [name for name, ok in checks.items() if not ok]
-        if failed:
-            failures.append(
-                f"{case.id}: {', '.join(failed)} (exit {result['status']}, {result['seconds']:.1f} s): "
-                f"{result['stderr'][-600:]!r}"
-            )
+    failures = run_cases(CASES, base, tmp_path)
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("module", ROUND_2)
+def test_every_round_2_case_ends_in_one_clear_error_within_its_limits_and_damages_nothing(module, base, tmp_path):
+    failures = run_cases(importlib.import_module(module).CASES, base, tmp_path)
     assert not failures, "\n".join(failures)
