@@ -9,6 +9,7 @@ nothing left behind)."""
 import importlib
 import json
 import os
+import pathlib
 import shutil
 import socket
 import stat
@@ -290,7 +291,11 @@ CASES = [
 ]
 
 
-ROUND_2 = ()
+ROUND_2 = sorted(
+    path.stem
+    for path in pathlib.Path(__file__).parent.glob("probe_*.py")
+    if path.stem not in ("probe_case", "probe_runner")
+)
 """Issue 33's cases, one module of ``CASES`` per kind of door (tests/probe_*.py)."""
 
 
