@@ -8,7 +8,7 @@ the proofs, the replayed examples and the textbook lines alike; modules import o
 layers before their own (a test walks the imports):
 
 1. ``numbers`` (the one number formatter), ``grammar`` (reading numbers), ``symbolic`` (the registry's
-   sympy forms), ``activations`` (their proofs)
+   sympy forms), ``activations`` (their proofs), ``cost`` (the bounds on what a worked example costs)
 2. ``engine`` (forward, sensitivities, recursion, gradients, updates), ``graph`` (reverse accumulation), ``render``
 3. ``sensitivities`` (proofs of the engine's layer formulas), ``network`` (what the chain proof checks),
    ``notation`` (the symbols of the lines), ``derivation`` (the model)
@@ -28,7 +28,7 @@ layers before their own (a test walks the imports):
 """
 
 LAYERS = (
-    ("numbers", "text", "grammar", "symbolic", "activations"),
+    ("numbers", "text", "grammar", "symbolic", "activations", "cost"),
     ("engine", "graph", "render"),
     ("sensitivities", "network", "notation", "derivation"),
     ("chain", "factors", "specfile", "seed004"),

@@ -16,7 +16,10 @@ left; a unary sign binds looser than ``^``, so ``-2^2`` is -4)::
 
 Limits: at most :data:`MAX_LENGTH` characters, :data:`MAX_DIGITS` digits in a literal, decimal
 exponents and powers of at most :data:`MAX_EXPONENT`, parentheses nested at most
-:data:`MAX_DEPTH` deep, and a value of magnitude at most 10^100.
+:data:`MAX_DEPTH` deep; every value, the intermediate ones too, of magnitude at most 10^100 (and
+zero or at least 10^-100), an exact fraction of at most :data:`MAX_VALUE_DIGITS` digits above and
+below its bar. A power or an ``exp`` is bounded from its operands before it is computed, so a
+tower such as ``((9^99)^99)^99`` or ``exp(exp(exp(5)))`` is refused at once, never evaluated.
 
 Example:
     >>> parse("1 + sin(pi/4)", "y[0]"), parse("3/8", "learning_rate"), parse(0.1, "x[0]")
@@ -25,18 +28,28 @@ Example:
     Traceback (most recent call last):
     ...
     ValueError: x[0] = "__import__('os')": unknown name '__import__' at position 1; ...
+    >>> parse("((((9^99)^99)^99)^99)", "x[0]")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: x[0] = '((((9^99)^99)^99)^99)': a power of about 10^9353 in magnitude, larger than 10^100 ...
 """
 
 from __future__ import annotations
 
+import math
 import re
 
+import mpmath
 import sympy as sp
 
 MAX_LENGTH = 200
 MAX_DIGITS = 100
 MAX_EXPONENT = 100
 MAX_DEPTH = 20
+MAX_MAGNITUDE = 100
+"""Every value, intermediate ones too, is zero or between 10^-MAX_MAGNITUDE and 10^MAX_MAGNITUDE in magnitude."""
+MAX_VALUE_DIGITS = 200
+"""An exact fraction holds at most this many digits above and below its bar (``0.3^100`` has 48 and 101)."""
 CONSTANTS = {"pi": sp.pi, "e": sp.E}
 FUNCTIONS = {"sqrt": sp.sqrt, "exp": sp.exp, "log": sp.log, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan}
 ACCEPTED = (
@@ -82,8 +95,8 @@ class _Parser:
     def expr(self):
         value = self.term()
         while self.peek()[1] in ("+", "-"):
-            _, op, _ = self.take()
-            value = value + self.term() if op == "+" else value - self.term()
+            _, op, column = self.take()
+            value = self.bounded(value + self.term() if op == "+" else value - self.term(), column)
         return value
 
     def term(self):
@@ -95,7 +108,7 @@ class _Parser:
             right = self.unary()
             if op == "/" and right == 0:
                 self.fail("division by zero", column)
-            value = value * right if op == "*" else value / right
+            value = self.bounded(value * right if op == "*" else value / right, column)
         return value
 
     def unary(self):
@@ -114,7 +127,8 @@ class _Parser:
             self.fail(f"an exponent of at most {MAX_EXPONENT} in magnitude is accepted", column)
         if base == 0 and sp.N(exponent, 30) <= 0:
             self.fail("0 to a power that is not positive", column)
-        return base**exponent
+        self.power_fits(base, exponent, column)
+        return self.bounded(base**exponent, column)
 
     def atom(self):
         kind, value, column = self.take()
@@ -132,12 +146,58 @@ class _Parser:
                 self.fail(f"unknown name {value!r}", column)
             argument = self.nested(self.take("(")[2])
             self.take(")")
-            return FUNCTIONS[value](argument)
+            if value == "exp":
+                self.power_fits(sp.E, argument, column)
+            return self.bounded(FUNCTIONS[value](argument), column)
         if value == "(":
             inner = self.nested(column)
             self.take(")")
             return inner
         self.fail(f"expected a number, a name or '(', found {value or 'the end'!r}", column)
+
+    def power_fits(self, base, exponent, column: int):
+        """Refuse ``base^exponent`` (both bounded already) from its operands' sizes, before it is computed:
+        its magnitude (exponent x log10|base|) and, for a fraction to a rational power, its digits."""
+        size = _log10(base)
+        power = sp.N(exponent, 15)
+        if size is None or not power.is_comparable:
+            return  # zero, or not a real number: the value itself is refused at the end
+        magnitude = float(power) * size
+        if abs(magnitude) > MAX_MAGNITUDE + 1:  # (the exact value decides at the bound: bounded())
+            what = "exp(...)" if base == sp.E else "a power"
+            self.fail(
+                f"{what} of about 10^{_exponent(magnitude)} in magnitude, "
+                + (f"larger than 10^{MAX_MAGNITUDE}" if magnitude > 0 else f"smaller than 10^-{MAX_MAGNITUDE}")
+                + " (every value, intermediate ones too, must be within them)",
+                column,
+            )
+        if base.is_Rational and exponent.is_Rational:
+            digits = abs(int(exponent.p)) * max(_digits(base.p), _digits(base.q))
+            if digits > MAX_VALUE_DIGITS:
+                self.fail(
+                    f"a power of an exact fraction of about {digits} digits; exact values hold at most "
+                    f"{MAX_VALUE_DIGITS} (write the number as a decimal of at most {MAX_DIGITS} digits)",
+                    column,
+                )
+
+    def bounded(self, value, column: int):
+        """``value`` (the operation's at ``column``) when it is within the bounds on every value; the
+        operands were, so the value was cheap to compute."""
+        if value.is_Rational and max(_digits(value.p), _digits(value.q)) > MAX_VALUE_DIGITS:
+            self.fail(
+                f"an exact fraction of more than {MAX_VALUE_DIGITS} digits above or below its bar "
+                f"(write the number as a decimal of at most {MAX_DIGITS} digits)",
+                column,
+            )
+        size = _log10(value)
+        if size is not None and abs(size) > MAX_MAGNITUDE:
+            self.fail(
+                f"a value larger than 10^{MAX_MAGNITUDE} in magnitude"
+                if size > 0
+                else f"a value smaller than 10^-{MAX_MAGNITUDE} in magnitude (and not zero)",
+                column,
+            )
+        return value
 
     def nested(self, column: int):
         """The expression inside the parenthesis opened at ``column``."""
@@ -147,6 +207,23 @@ class _Parser:
         value = self.expr()
         self.depth -= 1
         return value
+
+
+def _exponent(magnitude: float) -> str:
+    return f"{magnitude:.0f}" if abs(magnitude) < 1e6 else f"({magnitude:.2g})"
+
+
+def _digits(n) -> int:
+    """The decimal digits of the integer ``n`` (within one: from its bits, without writing it out)."""
+    return max(1, math.ceil(abs(int(n)).bit_length() * math.log10(2)))
+
+
+def _log10(value) -> float | None:
+    """log10 of ``|value|``, from 15 digits of it; None for zero or what is not a finite real number."""
+    approx = sp.N(value, 15)
+    if not approx.is_Number or not approx.is_finite or approx.is_zero or not approx.is_real:
+        return None
+    return float(mpmath.log10(abs(mpmath.mpf(approx._mpf_))))
 
 
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")

@@ -239,5 +239,7 @@ def plot_network(ex, d, path: str, *, title: str | None = None) -> str:
     ax.set_aspect("equal")
     ax.axis("off")
     rate = f" (η = {_short(ex.learning_rate)})" if ex.learning_rate is not None else ""
-    ax.set_title(title or f"{ex.title}: a = output, s = dL/dn, edges w → w - η dL/dw{rate}", fontsize=9)
+    # the file's text is text: never parsed as mathtext ($, \frac, unbalanced braces shown as written)
+    heading = title or f"{ex.title}: a = output, s = dL/dn, edges w → w - η dL/dw{rate}"
+    ax.set_title(heading, fontsize=9, parse_math=False)
     return save_figure(fig, path)

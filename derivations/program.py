@@ -36,6 +36,8 @@ Example:
 
 from __future__ import annotations
 
+import re
+
 from derivations.numpy_source import (
     Layout,
     activation_source,
@@ -221,6 +223,11 @@ def _check(ex: WorkedExample) -> None:
         )
 
 
+_CODING = re.compile(r"coding([:=])")
+"""PEP 263: a comment on line 1 or 2 holding ``coding:`` or ``coding=`` sets the source's encoding; the title,
+on line 1, gets a space before the colon ("coding :"), so it never does."""
+
+
 def program(ex: WorkedExample, derivation) -> str:
     """The example as a standalone NumPy script (see the module docstring); ``derivation``:
     the replay of ``ex`` (its ``L after step t`` entries say which losses to print)."""
@@ -229,7 +236,7 @@ def program(ex: WorkedExample, derivation) -> str:
     sizes = [len(ex.x[0])] + [len(W[0]) for W in ex.weights]
     loss_lines, paired = loss_source(ex, layout, sizes[-1])
     lines = [
-        f"# {ex.title}",  # the file's text, one line (read_spec refuses control characters): a comment, never code
+        "# " + _CODING.sub(r"coding \1", ex.title),  # the file's text, one line (no control characters): a comment
         '"""The worked example\'s backward pass as a NumPy program, written by funcmlp derive --format python:',
         "the forward pass, the loss, the sensitivities (seed 003 eqs. 24 and 33), the gradients and the update,",
         "layer by layer, in float64. It prints each quantity as funcmlp derive names it, one per line, with",

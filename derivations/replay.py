@@ -23,7 +23,7 @@ from dataclasses import replace
 
 import sympy as sp
 
-from derivations import engine, slips, textbook
+from derivations import cost, engine, slips, textbook
 from derivations.derivation import Derivation
 from derivations.iterate import iterate, shown, step
 from derivations.layout import WORKED, matrix, record, resolve_printed
@@ -54,6 +54,7 @@ def run(ex: WorkedExample) -> Derivation:
     exactly, for one example or a batch (mean loss); then, with ``steps = N``, the loss after
     each further full-batch step and the final weights. Matrices are shown in the file's
     convention; printed numbers are compared."""
+    cost.check_replay(ex)  # refused before any work when it would cost more than a minute
     d = Derivation(ex.name, ex.title, notes=list(ex.notes), column=ex.convention == "column")
     inputs = ex.loss == OUTPUT or any(key.startswith("dL/da^0") for key in ex.printed)
     eta = sp.Integer(0) if ex.learning_rate is None else ex.learning_rate  # no learning rate: no update shown

@@ -24,11 +24,12 @@ from dataclasses import replace
 import sympy as sp
 
 from derivations import engine
+from derivations.cost import Budget
 from derivations.derivation import Derivation, agrees
 from derivations.layout import WORKED, resolve_printed
 from derivations.numbers import number_text
 from derivations.spec import WorkedExample
-from derivations.variants import losses_after, reproduce, updated_next_step, variants
+from derivations.variants import Replays, reproduce, updated_next_step, variants
 
 TRIED = (
     "a flipped sign",
@@ -129,6 +130,7 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
     if not open_errata:
         return
     losses_asked = {int(e.step.rsplit(" ", 1)[1]) for e in open_errata if e.step.startswith("L after step ")}
+    replays = Replays(losses_asked | {t + 1 for t in losses_asked} | {t - 1 for t in losses_asked} - {0}, Budget())
     plain = replace(ex, printed={}, steps=1)
     one_example = len(ex.x) == 1 and ex.momentum is None and ex.l2 is None and ex.learning_rate is not None
     batch = ex.update == "batch"  # losses after N steps are replayed for batch steps; online passes get the rest
@@ -147,7 +149,7 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
             for label, variant in changed.items():
                 if e.step.startswith("L after step ") and not (batch and variant.update == "batch"):
                     continue  # a loss after N steps is replayed for batch steps only
-                found = reproduce(e, label, variant, losses_asked, None, len(d.values.get(e.step, ()))) or found
+                found = reproduce(e, label, variant, replays, None, len(d.values.get(e.step, ()))) or found
                 if found:
                     break
         if found is None and one_example:
@@ -155,15 +157,15 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
                 e,
                 "hidden sensitivities computed with the already updated weights of the next layer",
                 plain,
-                losses_asked,
+                replays,
                 engine_step=updated_next_step,
             )
         if found is None and e.step == "L after step 1" and batch:
             found = _rounded_carried_on(ex, d, e)
         if found is None and e.step.startswith("L after step ") and batch:
             t = int(e.step.rsplit(" ", 1)[1])
-            near = losses_after(plain, None, {t - 1, t + 1} - {0})
-            for other, value in sorted(near.items()):
+            near = replays.losses("a step early or late", plain)
+            for other, value in sorted((s, v) for s, v in near.items() if s in (t - 1, t + 1)):
                 if agrees(e.printed, value):
                     found = (f"one step {'early' if other < t else 'late'}: the loss after step {other}", value)
                     break
@@ -175,6 +177,11 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
                 + ", ".join(TRIED)
                 + ")"
             )
+    for label, units in replays.skipped:
+        d.notes.append(
+            f"slip not tried: {label} (replaying {max(replays.steps):,} steps costs about {units:,} units; the slip "
+            f"search spends at most {replays.budget.limit:,}): give fewer steps to try it"
+        )
 
 
 def _rounded_carried_on(ex: WorkedExample, d: Derivation, e) -> tuple | None:

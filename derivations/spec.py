@@ -52,7 +52,7 @@ from importlib import resources
 
 import sympy as sp
 
-from derivations import engine, specfile, symbolic
+from derivations import cost, engine, specfile, symbolic
 from funcmlp.registry.activations import get_activation
 from funcmlp.registry.losses import get_loss
 
@@ -139,6 +139,7 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
     steps = spec.get("steps", 1) if steps is None else steps
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be a whole number of gradient steps from 1 to {MAX_STEPS}, got {steps!r}")
+    cost.check_sizes(spec, steps)  # (counted in the raw lists, before any number is read)
     names = spec["activations"]
     if not isinstance(names, (list, tuple)) or not names or not all(isinstance(a, str) for a in names):
         raise ValueError(
@@ -171,7 +172,6 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
         raise ValueError(
             f"layers has {count} tables, expected {len(activations)}: one [[layers]] table with W and b per activation"
         )
-    specfile.check_size(layers, len(xs), steps)
     weights, biases, fixed, inputs = [], [], [], len(x)
     for k, layer in enumerate(layers, start=1):
         W, b, kept = _layer(k, layer, inputs, convention)

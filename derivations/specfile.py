@@ -1,6 +1,6 @@
 """A spec file's text read into checked Python data: the file loaded (TOML or JSON), its
 numbers (:mod:`derivations.grammar`), lists and matrices of them, the printed values, and the
-sizes a person can read, checked before any number is read.
+sizes a person can read checked before any number is read (:mod:`derivations.cost`).
 
 Contract: raw data from a file (or a dict) in, exact sympy numbers, lists and
 :class:`~derivations.derivation.Printed` values out, or one ``ValueError`` line naming the key,
@@ -22,6 +22,7 @@ import sympy as sp
 
 from derivations import grammar
 from derivations.derivation import Printed
+from funcmlp.sources import open_source
 
 
 def number(value, where: str) -> sp.Expr:
@@ -49,7 +50,7 @@ def free_text(value, where: str) -> str:
     Example:
         >>> free_text("2-2-1 network, one step", "title")
         '2-2-1 network, one step'
-        >>> free_text("x" + chr(10) + "\\input{/etc/passwd}", "title")  # doctest: +ELLIPSIS
+        >>> free_text("x" + chr(10) + chr(92) + "input{/etc/passwd}", "title")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ValueError: title holds the control character '\\n' at position 1; free text is one line of printable ...
     """
@@ -88,7 +89,13 @@ def transpose(m):
     return [list(col) for col in zip(*m, strict=True)]
 
 
+MAX_BYTES = 2_000_000
+"""The largest spec file read, in bytes (a network of 1,000 parameters and 100 examples takes far less)."""
+
+
 def load(source) -> tuple[dict, str]:
+    """The spec's keys and where they came from: a dict as it is, or a ``.toml``/``.json`` file read through
+    :func:`funcmlp.sources.open_source` (a folder, FIFO, device or a file over :data:`MAX_BYTES` refused)."""
     if isinstance(source, dict):
         return source, "spec"
     if not isinstance(source, (str, os.PathLike)):
@@ -97,25 +104,31 @@ def load(source) -> tuple[dict, str]:
             f"{source!r:.60}; e.g. from_spec('derivations/examples/seed003_relu_linear.toml')"
         )
     path = os.fspath(source)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"worked-example spec {path} does not exist")
+    json_file = path.endswith(".json")
     try:
-        if path.endswith(".json"):
-            with open(path, encoding="utf-8") as handle:
+        with open_source(path, "worked-example spec", "r" if json_file else "rb", max_bytes=MAX_BYTES) as handle:
+            if json_file:
                 return json.load(handle), path
-        try:
-            import tomllib
-        except ModuleNotFoundError:  # Python 3.10
-            import tomli as tomllib
-        with open(path, "rb") as handle:
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib
             return tomllib.load(handle), path
-    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError and TOMLDecodeError are ValueErrors
-        raise ValueError(f"{path} is not valid {'JSON' if path.endswith('.json') else 'TOML'}: {error}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, _toml_error()) as error:
+        raise ValueError(f"{path} is not valid {'JSON' if json_file else 'TOML'}: {error}") from None
     except RecursionError:
         raise ValueError(
             f"{path} nests arrays deeper than its parser can read; a spec nests at most 3 levels "
             "(a matrix of numbers, a batch of examples)"
         ) from None
+
+
+def _toml_error() -> type:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    return tomllib.TOMLDecodeError
 
 
 def printed_values(entries: dict, where: str) -> dict:
@@ -148,35 +161,3 @@ def printed_values(entries: dict, where: str) -> dict:
         kinds = [free_text(slips.get(str(i), slip), f"printed.{step!r}.slips.{i}") for i in range(len(texts))]
         printed[step] = tuple(Printed(text, label, kind) for text, kind in zip(texts, kinds, strict=True))
     return printed
-
-
-MAX_PARAMETERS = 1_000
-"""The largest network a worked example replays (every entry exact and shown): a textbook's size."""
-MAX_EXAMPLES = 100
-MAX_WORK = 2_000_000
-"""The most parameter-steps (parameters x examples x steps) a replay runs: about half a minute."""
-
-
-def check_size(layers, examples: int, steps: int) -> None:
-    """Refuse, before any number is read, a network or a replay too big to read or to wait for."""
-
-    def entries(table, key):
-        value = table.get(key) if isinstance(table, dict) else None
-        if not isinstance(value, (list, tuple)):
-            return 0
-        return sum(len(row) if isinstance(row, (list, tuple)) else 1 for row in value)
-
-    parameters = sum(entries(layer, "W") + entries(layer, "b") + entries(layer, "theta") for layer in layers)
-    if parameters > MAX_PARAMETERS:
-        raise ValueError(
-            f"layers: the network has {parameters:,} parameters; a worked example shows every entry of networks of at "
-            f"most {MAX_PARAMETERS:,} (check a big network's gradients with funcmlp check or funcmlp derive check)"
-        )
-    if examples > MAX_EXAMPLES:
-        raise ValueError(f"x: {examples:,} examples; a worked example replays a batch of at most {MAX_EXAMPLES}")
-    if parameters * examples * steps > MAX_WORK:
-        raise ValueError(
-            f"steps: {steps:,} steps of {parameters:,} parameters on {examples} example(s) is "
-            f"{parameters * examples * steps:,} parameter-steps; a replay runs at most {MAX_WORK:,} "
-            f"(about half a minute): at most {MAX_WORK // (parameters * examples):,} steps here"
-        )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from derivations import engine
+from derivations import cost, engine
 from derivations.derivation import Derivation, agrees
 from derivations.iterate import iterate
 from derivations.layout import WORKED, record
@@ -124,20 +124,49 @@ def first_step_values(ex: WorkedExample) -> dict:
     return variant_values(first, result)
 
 
-def reproduce(e, label: str, variant: WorkedExample, losses_asked: set, engine_step, size: int = 0) -> tuple | None:
+class Replays:
+    """Each variant of the computation replayed once and shared by every printed number compared with it
+    (five wrong losses after N steps replay each variant once, not five times): the losses after the
+    steps ``steps`` (all asked at once), and the first step's values; replays past ``budget``
+    (:class:`derivations.cost.Budget`) are left out and named in :attr:`skipped`."""
+
+    def __init__(self, steps: set, budget: cost.Budget):
+        self.steps, self.budget, self.skipped = set(steps), budget, []
+        self._losses: dict = {}
+        self._first: dict = {}
+
+    def losses(self, label: str, variant: WorkedExample, engine_step=None) -> dict:
+        """{t: the loss after step t} under the variant, for every step asked; {} where over the budget."""
+        if label not in self._losses:
+            parameters = sum(
+                len(W) * len(W[0]) + len(b or ()) for W, b in zip(variant.weights, variant.biases, strict=True)
+            )
+            units, _ = cost.replay_cost(parameters=parameters, examples=len(variant.x), steps=max(self.steps) + 1)
+            rule = (lambda ex, layers, changes: engine_step(ex, layers, changes)) if engine_step else None
+            self._losses[label] = losses_after(variant, rule, self.steps) if self.budget.spend(units) else {}
+            if not self._losses[label]:
+                self.skipped.append((label, units))
+        return self._losses[label]
+
+    def first(self, label: str, variant: WorkedExample, engine_step=None) -> dict:
+        """The variant's first step, by step name (:func:`first_step_values`, or ``engine_step``'s)."""
+        if label not in self._first:
+            layers = tuple(zip(variant.weights, variant.biases, strict=True))
+            self._first[label] = (
+                variant_values(variant, engine_step(variant, layers, None, WORKED))
+                if engine_step
+                else first_step_values(variant)
+            )
+        return self._first[label]
+
+
+def reproduce(e, label: str, variant: WorkedExample, replays: Replays, engine_step, size: int = 0) -> tuple | None:
     """The erratum's step under a variant of the computation, or None where it does not reproduce the
     number (or where the variant's step has another number of entries than the ``size`` shown)."""
     if e.step.startswith("L after step "):
-        t = int(e.step.rsplit(" ", 1)[1])
-        rule = (lambda ex, layers, changes: engine_step(ex, layers, changes)) if engine_step else None
-        value = losses_after(variant, rule, {t}).get(t)
+        value = replays.losses(label, variant, engine_step).get(int(e.step.rsplit(" ", 1)[1]))
     else:
-        if engine_step:
-            values = variant_values(
-                variant, engine_step(variant, tuple(zip(variant.weights, variant.biases, strict=True)), None, WORKED)
-            )
-        else:
-            values = first_step_values(variant)
+        values = replays.first(label, variant, engine_step)
         same = e.step in values and (not size or len(values[e.step]) == size)
         value = values[e.step][e.index] if same and e.index < len(values[e.step]) else None
     return (label, value) if value is not None and agrees(e.printed, value) else None

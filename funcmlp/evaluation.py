@@ -109,7 +109,7 @@ def predict(mlp: MLP, params: Params, x, *, loss=None, threshold: float | None =
     if mlp.sizes[-1] == 1 and threshold is None:
         threshold = decision_threshold(mlp, loss)
     check_params(mlp, params)
-    x = jnp.atleast_2d(check_inputs(mlp, x))
+    x = jnp.atleast_2d(check_inputs(mlp, x, params[0].W.dtype))
     return classes_of_outputs(mlp, compiled_apply(mlp, params, x), threshold)
 
 

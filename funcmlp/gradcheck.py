@@ -23,12 +23,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from funcmlp.arguments import check_number
+from funcmlp.arguments import check_number, check_positive_int
 from funcmlp.checks import check_batch
 from funcmlp.core.backward import backward, batch_loss, output_terms
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Params
 from funcmlp.gradcheck_report import GradCheckReport, compare
+from funcmlp.memory import check_fits, gradient_check_bytes, parameter_count
 from funcmlp.registry.losses import get_loss
 
 
@@ -38,6 +39,23 @@ def _check_eps(eps) -> float:
         "the finite-difference step eps",
         above=0,
         example="1e-6, which suits float64 (error ~ eps^2 + 1e-16 / eps)",
+    )
+
+
+def _check_memory(mlp: MLP, x, copies: int) -> None:
+    """The check's float64 arrays (``copies`` of the params, the batch's trace) against what the
+    process may use, before anything is cast (what is not an MLP is named by :func:`check_batch`)."""
+    if not isinstance(mlp, MLP):
+        return
+    try:
+        shape = np.shape(x)
+    except ValueError:  # ragged: check_batch names it
+        shape = ()
+    batch = int(shape[0]) if len(shape) > 1 else 1
+    check_fits(
+        gradient_check_bytes(mlp.sizes, batch, copies),
+        f"the gradient check of {mlp} ({parameter_count(mlp.sizes):,} parameters, a batch of {batch}, float64)",
+        "check a smaller network, or on fewer examples (x[:8], y[:8])",
     )
 
 
@@ -94,6 +112,7 @@ def finite_difference_grad(
         ([36.0, 12.0], [False, False])
     """
     eps = _check_eps(eps)
+    _check_memory(mlp, x, copies=3)  # the params' float64 copy, the perturbed ones (the scan's carry), the differences
     with jax.enable_x64(True):
         params, x, y, weights = _in_float64(params, x, y, weights)
         x, y, weights = check_batch(mlp, params, x, y, loss, reduction=reduction, weights=weights)
@@ -199,10 +218,15 @@ def check_gradients(
         finite_differences: also compare with central differences.
         eps: finite-difference step, a finite number above 0 (``ValueError`` otherwise; a
             ``TypeError`` for what is not a number).
-        max_fd_entries: perturb at most this many parameter entries, chosen at random with
-            ``key`` (each costs two forward passes); ``None`` for all.
+        max_fd_entries: perturb at most this many parameter entries (a whole number, at least 1),
+            chosen at random with ``key`` (each costs two forward passes); ``None`` for all.
         key: ``jax.random`` key for that choice (default ``key(0)``).
-        rtol_autodiff, rtol_fd: tolerances that decide ``report.passed``.
+        rtol_autodiff, rtol_fd: tolerances that decide ``report.passed``, finite numbers above 0.
+
+    Raises:
+        ValueError: for a count or tolerance out of its range, or where the check's float64 arrays
+            (:func:`funcmlp.memory.gradient_check_bytes`) would not fit the memory this process may
+            use, before anything is allocated.
 
     Example:
         >>> import jax
@@ -213,6 +237,13 @@ def check_gradients(
         True
     """
     eps = _check_eps(eps)
+    if max_fd_entries is not None:
+        max_fd_entries = check_positive_int(
+            max_fd_entries, "max_fd_entries", "entries to difference; None for all, or finite_differences=False"
+        )
+    for name, value in (("rtol_autodiff", rtol_autodiff), ("rtol_fd", rtol_fd)):
+        check_number(value, name, above=0, example="1e-10 against jax.grad, 1e-6 against finite differences")
+    _check_memory(mlp, x, copies=6)
     with jax.enable_x64(True):
         params64, x64, y64, _ = _in_float64(params, x, y)
         batch = check_batch(mlp, params64, x64, y64, loss, reduction=reduction)

@@ -30,8 +30,8 @@ def _write_forever(folder: str, first: int, ready: int, parent: int) -> None:
     import optax
 
     from funcmlp import MLP, History, Layer
-    from funcmlp.cli import train as train_command
-    from funcmlp.cli.train_options import settle, train_parser
+    from funcmlp.cli import run_output
+    from funcmlp.cli.train_options import run_options, settle, train_parser
     from funcmlp.io.run_claim import start_writing
     from funcmlp.io.run_lock import lock_folder
     from funcmlp.io.training_state import TrainingState, save_state
@@ -45,11 +45,11 @@ def _write_forever(folder: str, first: int, ready: int, parent: int) -> None:
         params = tuple(Layer(np.full((m, n), float(epoch)), np.full(n, float(epoch))) for m, n in ((2, 4), (4, 1)))
         opt_state = optax.sgd(0.1).init(params)  # plain SGD keeps no state
         history = History(train_loss=[float(e) for e in range(1, epoch + 1)], epoch_seconds=[0.0] * epoch)
-        options = train_command.train_options.run_options(args)
+        options = run_options(args)
         started = time.monotonic()
         start_writing(args)  # as the command does before it trains: the manifest goes first
         save_state(folder, mlp, TrainingState(params, opt_state, key, epoch, history, options))
-        train_command._save(args, mlp, params, history, epoch, "finished")
+        run_output.save(args, mlp, params, history, epoch, "finished")
         if epoch < first + 2:
             os.write(ready, b"r")
         time.sleep(time.monotonic() - started)  # the run ended; another --resume comes as long after

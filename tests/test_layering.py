@@ -16,7 +16,9 @@ LAYERS = {
     "funcmlp.version": 0,
     "funcmlp.compile_cache": 0,
     "funcmlp.data": 0,
+    "funcmlp.sources": 0,  # the one reader of files (imports nothing of funcmlp): data, io, derivations read through it
     "funcmlp.arguments": 1,  # the checks of one argument (a key, a count, a number in a range): imports nothing
+    "funcmlp.memory": 1,  # memory estimates and the process's limits (imports nothing of funcmlp): MLP.init reads it
     "funcmlp.registry": 1,
     "funcmlp.core": 2,
     "funcmlp.checks": 3,

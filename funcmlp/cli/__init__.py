@@ -23,6 +23,7 @@ import sys
 
 from funcmlp.cli import check, derive, evaluate, predict, train
 from funcmlp.cli.common import Parser
+from funcmlp.sources import command_scope
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check": check, "derive": derive}
 COMPILING = ("train", "evaluate", "predict", "check")
@@ -62,7 +63,8 @@ def main(argv=None) -> int:
             if enable_compile_cache() is None and not disabled_by_environment():
                 note = f"note    the compile cache {cache_folder()} cannot be written: compiling afresh"
                 print(note, file=sys.stderr)
-        return COMMANDS[args.command].run(args)
+        with command_scope():  # the files it reads, which no output of it may replace
+            return COMMANDS[args.command].run(args)
     except ERRORS as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"funcmlp: error: {message}", file=sys.stderr)

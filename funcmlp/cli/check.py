@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 from funcmlp.cli.common import add_compile_cache_option, int_list, loss_help, loss_name, seed, str_list
-from funcmlp.io.memory import check_fits, parameter_count
+from funcmlp.memory import check_fits, gradient_check_bytes, parameter_count
 
 FD_BUDGET = 10**11
 """Multiply-adds the finite differences may take (two forward passes per entry): about a minute on a CPU."""
@@ -57,9 +57,8 @@ def run(args) -> int:
     if args.batch < 1:
         raise ValueError(f"--batch must be at least 1, got {args.batch}")
     count = parameter_count(mlp.sizes)
-    # float64: params, three gradients, the finite differences' two copies, and the batch's trace
     check_fits(
-        8 * (6 * count + 4 * args.batch * sum(mlp.sizes)),
+        gradient_check_bytes(mlp.sizes, args.batch),  # what check_gradients allocates (it checks too)
         f"--sizes {','.join(map(str, mlp.sizes))} ({count:,} parameters)",
         "check a smaller network",
     )

@@ -106,8 +106,15 @@ def check_writable_folder(folder: str, option: str = "--out") -> None:
         raise ValueError(f"{option} {folder}: {existing} is not writable; give a folder you can write to")
 
 
-def check_writable_file(path: str, option: str, suffix: str = "") -> None:
-    """A one-line error, before any work, where the file ``path`` could not be written."""
+def check_writable_file(path: str, option: str, suffix: str = "", *, reads: dict | None = None) -> None:
+    """A one-line error, before any work, where the file ``path`` could not be written, or is one
+    of the files the command will read (``reads``: option -> path, such as ``{"--data-path": ...}``)."""
+    for what, source in (reads or {}).items():
+        if os.path.exists(path) and os.path.exists(source) and os.path.samefile(path, source):
+            raise ValueError(
+                f"{option} {path} is the {what} this command reads: writing there would replace it; give another "
+                "file name"
+            )
     if suffix and not path.lower().endswith(suffix):
         raise ValueError(f"{option} writes a {suffix} file; give a file name ending in {suffix}, got {path!r}")
     folder = os.path.dirname(os.path.abspath(path))

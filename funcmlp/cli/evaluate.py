@@ -89,7 +89,7 @@ def _evaluate_table(args, found, preprocessing, loss) -> int:
 
     record = found.record
     if args.data_path is not None:
-        table = table_data.read(args.data_path)
+        table = table_data.read(args.data_path, "--data-path")
         if (record["table"].get("missing") or "refuse") == "drop":  # as the run did
             from funcmlp.data.table import missing_rows
 

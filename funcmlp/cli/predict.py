@@ -55,15 +55,13 @@ def add_parser(sub) -> None:
 
 def _inputs(path: str, trained_on, features: int):
     """The inputs of a prediction file ``(N, features)``, scaled as the model's training data were."""
-    import os
-
     from funcmlp.data.datasets import scale_pixels
     from funcmlp.data.mnist import PIXELS, load_kaggle_csv, read_idx
     from funcmlp.io.arrays import load_npy
-    from funcmlp.io.memory import available_bytes
+    from funcmlp.memory import available_bytes
+    from funcmlp.sources import check_source
 
-    if not os.path.isfile(path) and not os.path.isdir(path):
-        raise FileNotFoundError(f"--data-path {path} does not exist")
+    check_source(path, "--data-path")  # a file, not a FIFO, a device or a folder
     if path.endswith(".npy"):
         x = load_npy(path, path, max_bytes=available_bytes())
     else:
@@ -96,9 +94,10 @@ def run(args) -> int:
     import numpy as np
 
     from funcmlp import get_loss, predict
+    from funcmlp.checks import check_fits_dtype
     from funcmlp.io.run_folder import open_model
 
-    check_writable_file(args.out, "--out")
+    check_writable_file(args.out, "--out", reads={"--data-path": args.data_path, "model": args.model})
     found = open_model(args.model)
     print(f"{found.describe()}, predicting with {'it' if found.kind == 'model' else 'its params'}")
     preprocessing = table_data.preprocessing_of(found)
@@ -111,7 +110,9 @@ def run(args) -> int:
         print(f"wrote {args.out}: {len(rows)} {'probability rows' if args.proba else 'predictions'} (row from 1)")
         return 0
     mlp, params, loss = found.mlp, found.params, found.record["loss"]
-    x = _inputs(args.data_path, found.record["data"], mlp.sizes[0]).astype(np.asarray(params[0].W).dtype)
+    x, dtype = _inputs(args.data_path, found.record["data"], mlp.sizes[0]), np.asarray(params[0].W).dtype
+    check_fits_dtype(x, dtype, f"{args.data_path}: the inputs", "train the model with --float64")
+    x = x.astype(dtype)
     ids = np.arange(1, len(x) + 1)
     if args.proba:
         outputs = np.asarray(mlp.apply(params, x))

@@ -22,8 +22,25 @@ import time
 GREETING = "funcmlp-join"
 
 
-def _address(coordinator: str) -> tuple[str, int]:
+def coordinator_address(coordinator: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[IPv6]:PORT`` too) as ``(host, port)``, the port a number from 1 to 65535; a
+    one-line ``ValueError`` otherwise.
+
+    Example:
+        >>> coordinator_address("[::1]:1234")
+        ('::1', 1234)
+        >>> coordinator_address("10.0.0.1:65536")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ValueError: --coordinator 10.0.0.1:65536: the port must be a number from 1 to 65535, got '65536'; ...
+    """
     host, _, port = coordinator.rpartition(":")
+    if not host.strip("[]"):
+        raise ValueError(f"--coordinator {coordinator[:80]}: expected HOST:PORT, e.g. 10.0.0.1:1234")
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError(
+            f"--coordinator {coordinator[:80]}: the port must be a number from 1 to 65535, got {port[:20]!r}; "
+            f"e.g. {host[:60]}:1234"
+        )
     return host.strip("[]"), int(port)
 
 
@@ -60,7 +77,7 @@ def meet(coordinator: str, num_processes: int, process_id: int, *, timeout: floa
 
 def _listen(coordinator: str) -> socket.socket:
     """A listener on the coordinator's port on every interface, as JAX's coordinator binds it."""
-    port = _address(coordinator)[1]
+    port = coordinator_address(coordinator)[1]
     try:
         if socket.has_dualstack_ipv6():
             return socket.create_server(("", port), family=socket.AF_INET6, dualstack_ipv6=True, reuse_port=False)
@@ -84,6 +101,9 @@ def _host(coordinator: str, num_processes: int, deadline: float, timeout: float)
                 connection, _ = server.accept()
             except TimeoutError:
                 break
+            except OSError as error:  # no file descriptor left for one more connection (ulimit -n)
+                problems.append(f"process 0 could not accept another process ({error.strerror}; raise ulimit -n)")
+                break
             try:
                 hello = _receive(connection, min(deadline, time.monotonic() + 5))
             except OSError:
@@ -105,9 +125,9 @@ def _host(coordinator: str, num_processes: int, deadline: float, timeout: float)
         missing = sorted(set(range(1, num_processes)) - ids)
         verdict = None
         if problems or missing:
-            verdict = "; ".join(problems) or (
-                f"process{'es' if len(missing) > 1 else ''} {', '.join(map(str, missing))} did not join within "
-                f"{timeout:g} s"
+            shown = ", ".join(map(str, missing[:10])) + (f", ... ({len(missing)} in all)" if len(missing) > 10 else "")
+            verdict = "; ".join(problems[:3]) or (
+                f"process{'es' if len(missing) > 1 else ''} {shown} did not join within {timeout:g} s"
             )
         for connection in connections:
             try:
@@ -127,7 +147,7 @@ def _host(coordinator: str, num_processes: int, deadline: float, timeout: float)
 
 
 def _join(coordinator: str, num_processes: int, process_id: int, deadline: float, timeout: float) -> None:
-    host, port = _address(coordinator)
+    host, port = coordinator_address(coordinator)
     while True:
         try:
             connection = socket.create_connection((host, port), timeout=max(0.01, deadline - time.monotonic()))

@@ -1,7 +1,7 @@
 """The command line's tables: ``--data FILE.csv`` / ``FILE.npz`` (or scikit-learn's ``iris``, ``wine``,
-``breast_cancer``, ``diabetes``) with ``--target``, ``--task``, ``--missing``, ``--split`` and
-``--test``; the preprocessing saved in the model's record, and applied again by ``predict`` and
-``evaluate``.
+``breast_cancer``, ``diabetes``) with ``--target``, ``--task``, ``--missing``, ``--split``, ``--test``
+and ``--ignore``; the preprocessing saved in the model's record, and applied again by ``predict`` and
+``evaluate``. A table file is read only if the memory it will take is available.
 
 Example:
     >>> table_source("iris", None), table_source("table", "data/houses.csv"), table_source("xor", None)
@@ -17,11 +17,8 @@ from funcmlp.data.table import SKLEARN_TABLES
 TABLE = "table"
 """``--data``'s value for a table file (its path is ``--data-path``)."""
 TABLE_SUFFIXES = (".csv", ".npz")
-TABLE_OPTIONS = ("target", "task", "missing", "split", "test")
+TABLE_OPTIONS = ("target", "task", "missing", "split", "test", "ignore")
 """train's options for tables alone."""
-READ_FACTOR = 40
-"""Bytes of memory a byte of a CSV table may take: read, 24 (measured: short cells as Python strings in
-tuples), and its columns again while the preprocessing is fitted and applied."""
 DEFAULT_TARGET = "target"
 """The target column of scikit-learn's tables."""
 
@@ -46,6 +43,12 @@ def add_arguments(add) -> None:
     )
     add("--split", help="a table's train,validation,test fractions, seeded (default 0.8,0.1,0.1; with --test 0.9,0.1)")
     add("--test", help="a table file of test rows (the same columns); the --data table is split into train,validation")
+    add(
+        "--ignore",
+        metavar="COLUMNS",
+        help="a table's columns to leave out, comma-separated (an id or free-text column, say): no feature is made "
+        "of them, and predict and evaluate do not read them",
+    )
 
 
 def name_the_data(args) -> None:
@@ -75,20 +78,60 @@ def table_source(data: str, data_path: str | None) -> str | None:
     return data_path if data == TABLE else None
 
 
-def read(source: str):
-    """The :class:`~funcmlp.data.table.Table` of a scikit-learn set's name or of a file."""
+def read(source: str, what: str = "the table"):
+    """The :class:`~funcmlp.data.table.Table` of a scikit-learn set's name or of a file (``what``: the
+    option that names it, for its errors), read only where the memory it takes is available."""
     from funcmlp.data.table import read_table, sklearn_table
-    from funcmlp.io.memory import check_fits
+    from funcmlp.memory import check_fits
 
     if source in SKLEARN_TABLES:
         return sklearn_table(source)
-    if os.path.isfile(source):  # a cell of a few bytes becomes a Python string of about 50
-        check_fits(
-            READ_FACTOR * os.path.getsize(source),
-            f"reading the table {source}",
-            "give a smaller table (a sample of its rows), or train from Python with funcmlp.fit",
-        )
-    return read_table(source)
+
+    def fits(needed: int, doing: str) -> None:
+        check_fits(needed, doing, "give a smaller table (a sample of its rows), or train from Python with funcmlp.fit")
+
+    try:
+        info = os.stat(source)
+        key = (source, what, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        key = key if info.st_size > 1 << 20 else None
+    except OSError:
+        key = None  # (refused by read_table, in words)
+    if key is not None and key in _LAST_READ:
+        return _LAST_READ[key]
+    table = read_table(source, what, fits=fits)
+    _LAST_READ.clear()
+    if key is not None:
+        _LAST_READ[key] = table
+    return table
+
+
+_LAST_READ: dict = {}
+"""The last large table read, by its path and its file's identity, size and time of change: train reads
+its table to choose the task's preset and again to load it (a million rows take a second to read); the
+table is let go when loaded (:func:`load`)."""
+
+
+def ignored(args, table):
+    """``table`` less the columns of ``--ignore`` (each must be one of its columns, and not the target).
+
+    Example:
+        >>> import argparse
+        >>> from funcmlp.data.table import Table
+        >>> table = Table("t.csv", ("id", "size", "kind"), (("u1", "1", "a"),), (2,))
+        >>> ignored(argparse.Namespace(ignore="id", target="kind", data="table"), table).names
+        ('size', 'kind')
+    """
+    if args.ignore is None:
+        return table
+    names = table_dropped(args)
+    target = target_column(args, table)
+    for name in names:
+        if name not in table.positions:
+            shown = ", ".join(repr(n) for n in table.names[:20]) + (", ..." if len(table.names) > 20 else "")
+            raise ValueError(f"--ignore {args.ignore}: {table.source} has no column {name!r}; its columns: {shown}")
+        if name == target:
+            raise ValueError(f"--ignore {args.ignore} names the target {name!r}; leave it out of --ignore")
+    return table.without(names)
 
 
 def check_options(args) -> None:
@@ -104,7 +147,7 @@ def check_options(args) -> None:
         columns = ""
         if os.path.isfile(source):
             try:
-                columns = f" (its columns: {', '.join(read(source).names[:20])})"
+                columns = f" (its columns: {', '.join(read(source, '--data').names[:20])})"
             except ValueError:
                 pass
         raise ValueError(f"--data {source}: give --target COLUMN, the column to predict{columns}")
@@ -126,8 +169,12 @@ def task_of(args) -> str:
     check_options(args)
     if args.task is None and args.loss is not None and not get_loss(args.loss).is_classification:
         args.task = "regression"
-    table = read(table_source(args.data, args.data_path))
+    table = read(table_source(args.data, args.data_path), _option(args))
     return args.task or infer_task(table, target_column(args, table))[0]
+
+
+def _option(args) -> str:
+    return "--data" if args.data_path is not None and args.data == TABLE else "the table"
 
 
 def target_column(args, table) -> str:
@@ -137,11 +184,15 @@ def target_column(args, table) -> str:
 
 
 def load(args, scale_target: bool):
-    """A table run's :class:`~funcmlp.data.table_split.TableData` (split, preprocessing fitted, notes)."""
+    """A table run's :class:`~funcmlp.data.table_split.TableData` (split, preprocessing fitted, notes;
+    a value beyond the params' dtype refused, naming its column and ``--float64``)."""
     from funcmlp.data.table_split import parse_split, split_table
 
-    table = read(table_source(args.data, args.data_path))
-    test = read(args.test) if args.test is not None else None
+    table = ignored(args, read(table_source(args.data, args.data_path), _option(args)))
+    test = read(args.test, "--test") if args.test is not None else None
+    if test is not None and args.ignore is not None:
+        test = test.without([name for name in table_dropped(args) if name in test.positions])
+    _LAST_READ.clear()
     fractions = parse_split(args.split, with_test=test is not None)
     return split_table(
         table,
@@ -152,7 +203,13 @@ def load(args, scale_target: bool):
         seed=args.seed,
         test=test,
         scale_target=scale_target,
+        dtype="float64" if getattr(args, "float64", False) else "float32",
     )
+
+
+def table_dropped(args) -> list[str]:
+    """The column names ``--ignore`` gives."""
+    return [name.strip() for name in args.ignore.split(",")] if args.ignore is not None else []
 
 
 def preprocessing_of(found):
@@ -197,8 +254,12 @@ def predictions(found, preprocessing, path: str, proba: bool) -> tuple[list, lis
     from funcmlp.registry.losses import get_loss
 
     mlp, params, loss = found.mlp, found.params, found.record.get("loss")
-    table = read(path)
-    x = preprocessing.inputs(table).astype(np.asarray(params[0].W).dtype)
+    from funcmlp.checks import check_fits_dtype
+
+    table = read(path, "--data-path")
+    x, dtype = preprocessing.inputs(table), np.asarray(params[0].W).dtype
+    check_fits_dtype(x, dtype, f"{path}: the standardised inputs (row, feature)", "train the model with --float64")
+    x = x.astype(dtype)
     outputs = np.asarray(compiled_apply(mlp, params, x))
     target = preprocessing.target
     numbers = list(range(1, len(table) + 1))

@@ -21,11 +21,11 @@ import io
 import os
 import time
 
-from funcmlp.cli import processes, table_data, train_options
+from funcmlp.cli import data_record, processes, run_output, table_data, train_options
 from funcmlp.cli.common import Interrupted
 from funcmlp.cli.progress import progress_callback
-from funcmlp.io.memory import OPTIMIZER_SLOTS, check_fits, parameter_count, training_bytes
 from funcmlp.io.run_claim import check_folder, claim_folder, start_writing
+from funcmlp.memory import OPTIMIZER_SLOTS, check_fits, parameter_count, training_bytes
 
 
 def add_parser(sub) -> None:
@@ -96,6 +96,10 @@ def _train(args) -> int:
             print(f"table   {note}")
     else:
         data = load_dataset(args.data, seed=args.seed, path=args.data_path)
+    if args.resume:
+        for note in data_record.check_unchanged(args, args.data_files, args.out):
+            print(note)
+    args.data_files = data_record.fingerprints(args)  # recorded with the run's options
     if args.batch_size > len(data.x_train):
         print(
             f"note    --batch-size {args.batch_size} is more than the {len(data.x_train)} training examples: "
@@ -172,7 +176,9 @@ def _train(args) -> int:
     except TrainingDiverged as diverged:
         message = f"training diverged at epoch {diverged.epoch}, step {diverged.step}: {diverged.where}; "
         if writes:
-            _save(args, mlp, jax.device_get(diverged.params), diverged.history, diverged.epoch - 1, "diverged")
+            run_output.save(
+                args, mlp, jax.device_get(diverged.params), diverged.history, diverged.epoch - 1, "diverged"
+            )
         if args.out is not None:  # written by process 0
             raise ValueError(
                 message + f"the last finite model is saved in {os.path.join(args.out, 'model.npz')}; go on with a "
@@ -183,7 +189,7 @@ def _train(args) -> int:
         ) from None
     except KeyboardInterrupt:
         if writes:
-            raise Interrupted(_save_interrupted(args, mlp, params)) from None
+            raise Interrupted(run_output.save_interrupted(args, mlp, params)) from None
         raise
     finally:
         if hasattr(progress, "close"):
@@ -209,8 +215,8 @@ def _train(args) -> int:
     if writes:
         stopped = args.patience is not None and len(history.train_loss) < args.epochs
         epoch = history.best_epoch if args.patience is not None else len(history.train_loss)
-        plots = _plots(args, mlp, params, history, data, x_test)
-        written = _save(
+        plots = run_output.plots(args, mlp, params, history, data, x_test)
+        written = run_output.save(
             args,
             mlp,
             params,
@@ -242,77 +248,3 @@ def _train(args) -> int:
         )
         print(f"check   {report.summary()} (float64, {batch} training examples, {time.perf_counter() - start:.1f} s)")
     return 0
-
-
-def _save(args, mlp, params, history, epoch: int, status: str, extra: dict | None = None, plots=None) -> list[str]:
-    """The run folder's model, history and plots, then its manifest (written last); the names."""
-    from funcmlp.io.model_file import MODEL_FILE, save_model
-    from funcmlp.io.run_folder import MANIFEST, clear_manifest, write_history, write_manifest
-    from funcmlp.io.training_state import STATE_FILE
-
-    os.makedirs(args.out, exist_ok=True)
-    clear_manifest(args.out)
-    record = {
-        "data": args.data,
-        "data_path": args.data_path,
-        "loss": args.loss,
-        "seed": args.seed,
-        "epoch": epoch,
-        "epochs": args.epochs,
-        "status": status,
-        "run_id": args.run_id,
-        **(extra or {}),
-    }
-    save_model(os.path.join(args.out, MODEL_FILE), mlp, params, extra=record)
-    names = [MODEL_FILE, *write_history(args.out, history, train_options.run_options(args))]
-    names += [os.path.basename(path) for path in (plots() if plots else [])]
-    names += [STATE_FILE] if os.path.isfile(os.path.join(args.out, STATE_FILE)) else []
-    write_manifest(args.out, names, args.run_id)
-    return [*names, MANIFEST]
-
-
-def _save_interrupted(args, mlp, initial) -> str:
-    """After a Ctrl-C in training: the model of the training state fit saved (or the initial
-    params where it saved none); the line that says where it is."""
-    from funcmlp import History
-    from funcmlp.io.training_state import read_state_model, state_path
-
-    params, epoch, history = initial, 0, History()
-    if os.path.exists(state_path(args.out)):
-        saved_mlp, saved, header = read_state_model(state_path(args.out))
-        if saved_mlp == mlp:  # fit saved it (or the run resumed from it)
-            params, epoch, history = saved, header["epoch"], History(**header["history"])
-    _save(args, mlp, params, history, epoch, "interrupted")
-    return (
-        f"the model of epoch {epoch} is saved in {os.path.join(args.out, 'model.npz')}; go on with: "
-        f"funcmlp train --resume {args.out}"
-    )
-
-
-def _plots(args, mlp, params, history, data, x_test):
-    """A function writing the plots asked for (after the model, before the manifest); their paths."""
-    if not args.plots:
-        return None
-
-    def write() -> list[str]:
-        import numpy as np
-
-        from funcmlp import predict
-        from funcmlp.io.plots import plot_confusion, plot_history
-
-        written = [plot_history(history, os.path.join(args.out, "curves.png"), title=f"{args.data}: {mlp}")]
-        if data.num_classes > 2:
-            predictions = np.asarray(predict(mlp, params, x_test))
-            written.append(
-                plot_confusion(
-                    data.y_test,
-                    predictions,
-                    os.path.join(args.out, "confusion.png"),
-                    data.num_classes,
-                    title=f"{args.data} test split",
-                )
-            )
-        print(f"plots   {', '.join(written)}")
-        return written
-
-    return write

@@ -203,12 +203,13 @@ def _check(args) -> None:
         raise ValueError(f"--checkpoint-every must be at least 1 epoch, got {args.checkpoint_every}")
     if args.patience is not None and args.patience < 1:
         raise ValueError(f"--patience must be at least 1 epoch, got {args.patience}")
+    processes.check_options(args)  # the distributed options, before any folder is claimed or process waited for
 
 
 def _saved(folder: str) -> tuple[dict, int, dict]:
     """The run options saved in ``folder``'s training state, parsed again as if typed (with the
     run id), its epoch and its history."""
-    from funcmlp.io.run_folder import OLD_NAMES
+    from funcmlp.io.run_names import OLD_NAMES
     from funcmlp.io.training_state import read_state_header, state_path
 
     path = state_path(folder)
@@ -221,6 +222,12 @@ def _saved(folder: str) -> tuple[dict, int, dict]:
     header = read_state_header(path)
     options = dict(header["options"])
     run_id = options.pop("run_id", None)
+    data_files = options.pop("data_files", None)
+    if data_files is not None and not isinstance(data_files, dict):
+        raise ValueError(
+            f"--resume {folder}: the saved data_files is not a record of files; the training state was edited or "
+            "damaged: start a new run with --out ANOTHER_DIR"
+        )
     if run_id is not None and not (isinstance(run_id, str) and re.fullmatch(r"[0-9a-f]{32}", run_id)):
         raise ValueError(
             f"--resume {folder}: the saved run id {str(run_id)[:40]!r} is not one funcmlp writes; the training state "
@@ -254,7 +261,7 @@ def _saved(folder: str) -> tuple[dict, int, dict]:
             "the training state was edited or damaged: start a new run with --out ANOTHER_DIR"
         ) from None
     parsed.update({name: False for name in ("drop_last", "float64") if not parsed[name]})
-    options = {**{name: parsed[name] for name in known}, "run_id": run_id or uuid.uuid4().hex}
+    options = {**{name: parsed[name] for name in known}, "run_id": run_id or uuid.uuid4().hex, "data_files": data_files}
     return options, header["epoch"], header["history"]
 
 

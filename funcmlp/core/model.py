@@ -14,6 +14,7 @@ closed over. Parameters are a separate pytree (:mod:`funcmlp.core.params`).
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from funcmlp.core.initializers import draw_entries, get_initializer
+from funcmlp.arguments import check_key
+from funcmlp.core.initializers import ScaledDraw, draw_entries, get_initializer
 from funcmlp.core.params import Layer, Params
+from funcmlp.memory import check_fits, parameter_count
 from funcmlp.registry.activations import Activation, get_activation
 
 Array = jax.Array
@@ -122,11 +125,19 @@ class MLP:
             bias_init: bias initializer, zeros unless asked.
             dtype: float dtype (default: JAX's default float, float64 under x64).
 
+        Raises:
+            ValueError: where the params (and the draws they are made from) would not fit the
+                memory this process may use (:func:`funcmlp.memory.available_bytes`), before
+                anything is allocated.
+
         Example:
             >>> import jax
             >>> p = MLP((3, 2, 1), "relu").init(jax.random.key(1), init="glorot_uniform")
             >>> [tuple(l.W.shape) for l in p], [tuple(l.b.shape) for l in p]
             ([(3, 2), (2, 1)], [(2,), (1,)])
+            >>> MLP((4, 10**12, 3)).init(jax.random.key(0))  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ValueError: MLP.init of MLP 4 -> 1000000000000(relu) -> 3(relu) (8,000,000,000,003 parameters, ...
         """
         if not hasattr(key, "dtype"):  # an int or None: jax's own message would not name the argument
             seed = key if isinstance(key, int) and not isinstance(key, bool) and 0 <= key < 2**32 else 0
@@ -134,6 +145,7 @@ class MLP:
                 f"MLP.init: key must be a JAX random key, got {type(key).__name__} {key!r:.40}; make one from a "
                 f"seed: mlp.init(jax.random.key({seed}))"
             )
+        check_key(key, "MLP.init: key")  # one key, not a batch of them (jax.random.split(key, 4))
         dtype = np.dtype(dtype or jnp.result_type(float))
         weight_inits = [get_initializer(i) for i in _as_tuple(init, self.depth, "initializers")]
         bias_inits = [get_initializer(i) for i in _as_tuple(bias_init, self.depth, "bias initializers")]
@@ -142,6 +154,14 @@ class MLP:
             *zip(weight_inits, shapes, strict=True),
             *((b, (s[1],)) for b, s in zip(bias_inits, shapes, strict=True)),
         ]
+        # the params, and the standard draws they are scaled from (float64, on the host, where the key is concrete)
+        drawn = sum(math.prod(s) for i, s in entries if isinstance(i, ScaledDraw))
+        count = parameter_count(self.sizes)
+        check_fits(
+            dtype.itemsize * count + (0 if isinstance(key, jax.core.Tracer) else 8 * drawn),
+            f"MLP.init of {self} ({count:,} parameters, {dtype})",
+            "use fewer or narrower layers" + (", or float32 (dtype='float32')" if dtype.itemsize > 4 else ""),
+        )
         arrays = draw_entries(key, entries, dtype)
         return tuple(Layer(arrays[k], arrays[self.depth + k]) for k in range(self.depth))
 
@@ -173,7 +193,7 @@ class MLP:
         use_dropout = train and any(self.dropout)
         if use_dropout and key is None:
             raise ValueError(f"dropout {list(self.dropout)} in training needs a key: pass key=jax.random.key(...)")
-        keys = jax.random.split(key, self.depth) if use_dropout else [None] * self.depth
+        keys = jax.random.split(check_key(key), self.depth) if use_dropout else [None] * self.depth
         ns, As, masks = [], [], []
         a = x
         for k, (layer, act) in enumerate(zip(params, self.activations, strict=True), start=1):

@@ -21,6 +21,8 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
+from funcmlp.data.scaling import scale_of, standardised
+
 
 class Dataset(NamedTuple):
     """A split data set. ``num_classes`` is 0 for regression.
@@ -72,14 +74,7 @@ def standardize(train: np.ndarray, *others: np.ndarray, min_std: float = 0.0) ->
     centred), so that a near-constant feature does not blow up a test value.
     """
     mean, std = scale_of(train, min_std)
-    return [(a - mean) / std for a in (train, *others)]
-
-
-def scale_of(train: np.ndarray, min_std: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """``(mean, std)`` per feature (axis 0) of the training rows, the std floored at ``min_std`` and
-    1 where it is 0 (a constant feature is only centred)."""
-    std = np.maximum(train.std(axis=0), min_std)
-    return train.mean(axis=0), np.where(std > 0, std, 1.0)
+    return [standardised(a, mean, std) for a in (train, *others)]
 
 
 def split_indices(

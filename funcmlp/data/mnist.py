@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import math
 import os
@@ -27,6 +28,8 @@ import struct
 import zlib
 
 import numpy as np
+
+from funcmlp.sources import open_source
 
 IDX_NAMES = {
     "train_images": "train-images-idx3-ubyte",
@@ -43,10 +46,17 @@ class DataFileError(ValueError):
     """A data file that is missing, malformed or out of range; the message names the file."""
 
 
+@contextlib.contextmanager
 def _open(path: str):
-    with open(path, "rb") as handle:
-        start = handle.read(2)
-    return gzip.open(path, "rb") if start == b"\x1f\x8b" else open(path, "rb")
+    """The IDX file's bytes, inflated where it is gzip."""
+    with open_source(path, "the IDX file") as raw:
+        zipped = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        if not zipped:
+            yield raw
+            return
+        with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
+            yield handle
 
 
 def read_idx(path: str) -> np.ndarray:
@@ -141,7 +151,7 @@ def load_kaggle_csv(path: str, *, labelled: bool | None = None) -> tuple[np.ndar
         raise DataFileError(f"{path} is a folder; give the CSV file itself (e.g. {os.path.join(path, 'test.csv')})")
     # utf-8-sig: a byte-order mark (as some editors save CSV) is not part of the header
     try:
-        with open(path, encoding="utf-8-sig") as handle:
+        with open_source(path, "the Kaggle CSV", "r", encoding="utf-8-sig") as handle:
             header = handle.readline().strip().split(",")
             has_label = header[0] == "label"
             if labelled is not None and labelled != has_label:

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from funcmlp.data.datasets import scale_of
-from funcmlp.data.table import (
-    Table,
-    TableError,
+from funcmlp.data.scaling import scale_of_column, standardised
+from funcmlp.data.table import Table, TableError, refuse_missing_in
+from funcmlp.data.table_columns import (
+    check_categories,
+    check_one_hot,
     is_number,
     numeric_columns,
-    refuse_missing_in,
     shown,
 )
 
@@ -84,7 +84,7 @@ class Preprocessing:
             cells = table.column(feature.name)
             refuse_missing_in(table, feature.name, cells)
             if feature.kind == "numeric":
-                blocks.append(((_numbers(table, feature.name, cells) - feature.mean) / feature.std)[:, None])
+                blocks.append(standardised(_numbers(table, feature.name, cells), feature.mean, feature.std)[:, None])
                 continue
             index = {c: k for k, c in enumerate(feature.categories)}
             if unseen == "refuse":
@@ -107,7 +107,7 @@ class Preprocessing:
         notes = []
         for feature in self.features:
             if feature.kind == "text":
-                new = sorted({c for c in table.column(feature.name) if c not in feature.categories})
+                new = sorted(set(table.column(feature.name)) - set(feature.categories))
                 if new:
                     notes.append(f"column {feature.name!r}: {_listed(tuple(new))}")
         return notes
@@ -118,7 +118,7 @@ class Preprocessing:
         cells = table.column(name)
         refuse_missing_in(table, name, cells)
         if self.target.task == "regression":
-            return ((_numbers(table, name, cells) - self.target.mean) / self.target.std)[:, None]
+            return standardised(_numbers(table, name, cells), self.target.mean, self.target.std)[:, None]
         names = _class_names(cells)
         index = {c: k for k, c in enumerate(self.target.classes)}
         bad = next((i for i, c in enumerate(names) if c not in index), None)
@@ -183,22 +183,26 @@ def fit_preprocessing(
     task = task or inferred
     if task == "regression":
         values = _numbers(table, target, cells, why="regression needs numbers; give --task classification")
-        mean, std = (float(m) for m in scale_of(values)) if scale_target else (0.0, 1.0)
+        mean, std = scale_of_column(values) if scale_target else (0.0, 1.0)
         goal = Target(target, task, mean=mean, std=std)
     else:
-        names = _class_names(cells)
-        goal = Target(target, task, classes=tuple(sorted(set(names), key=_class_order)))
-    features = []
+        names = set(_class_names(cells))
+        check_categories(table, target, names, len(cells), target=True)
+        goal = Target(target, task, classes=tuple(sorted(names, key=_class_order)))
+    features, widths = [], {}
     for name in table.names:
         if name == target:
             continue
         column = table.column(name)
         refuse_missing_in(table, name, column)
         if name in numeric:
-            mean, std = scale_of(_numbers(table, name, column))
-            features.append(Feature(name, "numeric", float(mean), float(std)))
+            features.append(Feature(name, "numeric", *scale_of_column(_numbers(table, name, column))))
         else:
-            features.append(Feature(name, "text", categories=tuple(sorted(set(column)))))
+            categories = set(column)
+            check_categories(table, name, categories, len(column))
+            widths[name] = len(categories)
+            features.append(Feature(name, "text", categories=tuple(sorted(categories))))
+    check_one_hot(table, widths)
     if not features:
         raise TableError(f"{table.source}: no column besides the target {target!r} to learn from")
     return Preprocessing(tuple(features), goal), reason
@@ -216,17 +220,22 @@ def infer_task(table: Table, target: str) -> tuple[str, str]:
 
 
 def _numbers(table: Table, name: str, cells, why: str = "the column held numbers in training") -> np.ndarray:
-    bad = next((i for i, c in enumerate(cells) if not is_number(c)), None)
-    if bad is not None:
-        raise TableError(
-            f"{table.source}:{table.lines[bad]}: column {name!r} holds {shown(cells[bad])}, not a finite number; {why}"
-        )
-    return np.array([float(c) for c in cells])
+    try:
+        values = np.array(list(map(float, cells)))
+        if np.isfinite(values).all():
+            return values
+    except (TypeError, ValueError):
+        pass
+    bad = next(i for i, c in enumerate(cells) if not is_number(c))
+    raise TableError(
+        f"{table.source}:{table.lines[bad]}: column {name!r} holds {shown(cells[bad])}, not a finite number; {why}"
+    )
 
 
 def _class_names(cells) -> list[str]:
     """Class names: integer-valued numbers as integers (``1.0`` and ``1`` are one class), text as is."""
-    return [str(int(float(c))) if is_number(c) and float(c).is_integer() else c for c in cells]
+    names = {c: str(int(float(c))) if is_number(c) and float(c).is_integer() else c for c in set(cells)}
+    return [names[c] for c in cells]
 
 
 def _class_order(name: str):

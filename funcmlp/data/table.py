@@ -4,7 +4,11 @@ tabular sets (``iris``, ``wine``, ``breast_cancer``, ``diabetes``).
 
 Cells stay text until :mod:`funcmlp.data.preprocessing` decides each column's kind; a missing
 cell is ``None``, and each row keeps the line of the file it came from, so that an error names
-file, line and column. Read with the standard library's ``csv`` (no pandas needed).
+file, line and column. Read with the standard library's ``csv`` (no pandas needed), through
+:func:`funcmlp.sources.open_source` (regular files only), in time linear in the file's size; a NUL
+byte is refused. A ``.npz`` table is read entry by entry, each ``.npy`` header (numbers only: no
+objects, no complex numbers) checked against the size its zip entry declares before anything is
+decompressed. Which columns are numbers: :mod:`funcmlp.data.table_columns`.
 
 Example:
     >>> import os, tempfile
@@ -17,17 +21,27 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
+import io
 import math
+import operator
 import os
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from funcmlp.sources import npy_header, open_source
 
 MISSING = ("", "NA", "N/A", "NaN", "nan", "null")
 """Cells read as missing (after surrounding spaces are stripped)."""
 SKLEARN_TABLES = ("iris", "wine", "breast_cancer", "diabetes")
 """scikit-learn's bundled tabular sets, read as tables by name (their target column: ``target``)."""
+CSV_BYTES = 40
+"""Bytes of memory a byte of a CSV table may take: read, 24 (measured: short cells as Python strings in
+tuples), and its columns again while the preprocessing is fitted and applied."""
 
 
 class TableError(ValueError):
@@ -43,78 +57,192 @@ class Table:
     names: tuple[str, ...]
     cells: tuple[tuple, ...]
     lines: tuple[int, ...]
+    positions: dict = field(init=False, repr=False, compare=False)
+    """Each column's index by its name (a look-up in constant time, also for 100,000 columns)."""
+
+    def __post_init__(self):
+        object.__setattr__(self, "positions", {name: j for j, name in enumerate(self.names)})
 
     def column(self, name: str) -> list:
         """The cells of column ``name``, one per row."""
-        j = self.index(name)
-        return [row[j] for row in self.cells]
+        return list(map(operator.itemgetter(self.index(name)), self.cells))
 
     def index(self, name: str) -> int:
-        if name not in self.names:
+        j = self.positions.get(name)
+        if j is None:
             shown = ", ".join(repr(n) for n in self.names[:20]) + (", ..." if len(self.names) > 20 else "")
             raise TableError(f"{self.source} has no column {name!r}; its columns: {shown}")
-        return self.names.index(name)
+        return j
+
+    def without(self, names) -> Table:
+        """The table less the columns ``names`` (each refused unless the table has it).
+
+        Example:
+            >>> Table("t", ("a", "b"), (("1", "x"),), (2,)).without(["b"]).names
+            ('a',)
+        """
+        gone = {self.index(name) for name in names}
+        keep = [j for j in range(len(self.names)) if j not in gone]
+        cells = tuple(tuple(row[j] for j in keep) for row in self.cells)
+        return Table(self.source, tuple(self.names[j] for j in keep), cells, self.lines)
 
     def rows(self, keep) -> Table:
         """The table of the rows ``keep`` (indices or a boolean mask), in that order."""
         keep = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else np.asarray(keep, int)
-        return Table(self.source, self.names, tuple(self.cells[i] for i in keep), tuple(self.lines[i] for i in keep))
+        keep = keep.tolist()
+        return Table(
+            self.source, self.names, tuple(map(self.cells.__getitem__, keep)), tuple(map(self.lines.__getitem__, keep))
+        )
 
     def __len__(self) -> int:
         return len(self.cells)
 
 
-def read_table(path: str) -> Table:
-    """A CSV (by its header row) or ``.npz`` file (arrays ``x (N, d)`` and ``y (N,)`` or ``(N, 1)``) as a
-    :class:`Table`; ``.npz`` columns are named ``x1..xd`` and ``y``."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"table file {path!r} not found; give the path of a .csv or .npz file")
-    if os.path.isdir(path):
-        raise TableError(f"{path} is a folder; give a .csv or .npz file")
-    if path.lower().endswith(".npz"):
-        return _read_npz(path)
+@contextlib.contextmanager
+def without_gc():
+    """Python's cyclic garbage collector paused while the block runs: building a million rows of tuples
+    (none of them in a cycle) otherwise starts it thousands of times, each pass over every row made so far."""
+    was = gc.isenabled()
+    gc.disable()
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None or not any(h.strip() for h in header):
-                raise TableError(f"{path}: no header row; the first line names the columns, e.g. size,city,price")
-            names = tuple(h.strip() for h in header)
-            duplicate = next((n for n in names if names.count(n) > 1 or not n), None)
-            if duplicate is not None:
-                what = "an empty column name" if not duplicate else f"the column name {duplicate!r} twice"
-                raise TableError(f"{path}:1: the header has {what}; give each column its own name")
-            cells, lines = [], []
-            for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue  # a blank line
-                if len(row) != len(names):
-                    raise TableError(
-                        f"{path}:{reader.line_num}: {len(row)} cells, the header names {len(names)} columns"
-                    )
-                cells.append(tuple(None if cell.strip() in MISSING else cell.strip() for cell in row))
-                lines.append(reader.line_num)
-    except UnicodeDecodeError as error:
-        raise TableError(
-            f"{path}: not a text CSV file ({error.reason} at byte {error.start}); save the table as UTF-8 CSV"
-        ) from None
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def read_table(path, what: str = "the table", *, fits=None) -> Table:
+    """A CSV (by its header row) or ``.npz`` file (arrays ``x (N, d)`` and ``y (N,)`` or ``(N, 1)``) as a
+    :class:`Table`; ``.npz`` columns are named ``x1..xd`` and ``y``. The file is opened with
+    :func:`funcmlp.sources.open_source` (a folder, FIFO or device is refused, naming ``what``);
+    ``fits(needed_bytes, what_needs_them)``, where given, is called with the memory the table will take
+    before it is read (and raises where that is too much)."""
+    path = os.fspath(path)
+    npz = path.lower().endswith(".npz")
+    with open_source(path, what, "rb" if npz else "r", encoding="utf-8-sig", newline="") as handle:
+        if npz:
+            return _read_npz(handle, path, fits)
+        if fits is not None:
+            fits(CSV_BYTES * os.fstat(handle.fileno()).st_size, f"reading the table {path}")
+        try:
+            text = handle.read()
+        except UnicodeDecodeError as error:
+            raise TableError(
+                f"{path}: not a text CSV file ({error.reason} at byte {error.start}); save the table as UTF-8 CSV"
+            ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        _refuse_nul(path, text, nul)
+    try:
+        with without_gc():
+            return _read_csv(path, text)
     except csv.Error as error:
         raise TableError(f"{path}: not a CSV table ({error}); save the table as CSV with a header row") from None
-    if not cells:
+
+
+def _read_csv(path: str, text: str) -> Table:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None or not any(h.strip() for h in header):
+        raise TableError(f"{path}: no header row; the first line names the columns, e.g. size,city,price")
+    names = tuple(h.strip() for h in header)
+    seen = set()
+    for name in names:
+        if not name or name in seen:
+            what = "an empty column name" if not name else f"the column name {name!r} twice"
+            raise TableError(f"{path}:1: the header has {what}; give each column its own name")
+        seen.add(name)
+    pairs = [(row, reader.line_num) for row in reader if "".join(row).strip()]  # blank lines left out
+    if not pairs:
         raise TableError(f"{path}: no data rows after the header")
-    return Table(path, names, tuple(cells), tuple(lines))
+    rows, lines = zip(*pairs, strict=True)
+    if set(map(len, rows)) != {len(names)}:
+        row, line = next((row, line) for row, line in pairs if len(row) != len(names))
+        raise TableError(f"{path}:{line}: {len(row)} cells, the header names {len(names)} columns")
+    missing = frozenset(MISSING)
+    columns = [[None if c in missing else c for c in map(str.strip, column)] for column in zip(*rows, strict=True)]
+    cells = tuple(zip(*columns, strict=True))  # by column, then back to rows: no loop per cell
+    return Table(path, names, cells, lines)
 
 
-def _read_npz(path: str) -> Table:
+def _refuse_nul(path: str, text: str, at: int) -> None:
+    line = text.count("\n", 0, at) + 1
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    where = ""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not {"x", "y"} <= set(archive.files):
-                raise TableError(f"{path} holds {', '.join(archive.files) or 'no arrays'}; expected arrays x and y")
-            x, y = archive["x"], archive["y"]
-    except (OSError, ValueError) as error:
-        if isinstance(error, TableError):
-            raise
-        raise TableError(f"{path}: not a readable .npz file ({error}); save x and y with numpy.savez") from None
+        row = next(csv.reader([text[start : end if end >= 0 else len(text)]]))
+        header = next(csv.reader([text[: text.find("\n")]])) if line > 1 else row
+        j = next(j for j, cell in enumerate(row) if "\x00" in cell)
+        column = header[j].strip() if j < len(header) else f"number {j + 1}"
+        where = f", column {column!r}, cell {row[j][:40]!r}"
+    except (csv.Error, StopIteration):
+        pass
+    raise TableError(
+        f"{path}:{line}: a NUL byte (\\x00){where}; a CSV table is text, and NUL is no character of it: remove "
+        "it, or if the file is binary or UTF-16, save the table as UTF-8 CSV"
+    )
+
+
+def _read_npz(handle, path: str, fits) -> Table:
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            entries = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+            if not {"x", "y"} <= set(entries):
+                held = ", ".join(sorted(entries)[:10]) or "no arrays"
+                raise TableError(f"{path} holds {held}; expected arrays x and y (numpy.savez(path, x=x, y=y))")
+            x, y = (_read_npy(archive, entries[name], path, name, fits) for name in ("x", "y"))
+    except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise TableError(f"{path}: not a readable .npz file ({reason}); save x and y with numpy.savez") from None
+    return _npz_table(path, x, y)
+
+
+NPZ_KINDS = {"x": "biuf", "y": "biufU"}
+"""The dtype kinds a table's ``.npz`` arrays may hold: numbers, and class names as text for ``y``."""
+NPZ_CELL_BYTES = 100
+"""Bytes of memory a number of a table's ``.npz`` takes as a cell (its text, in a tuple), about."""
+
+
+def _read_npy(archive, info, path: str, name: str, fits) -> np.ndarray:
+    """One array of a table's ``.npz``, its ``.npy`` header checked against the size its zip entry
+    declares (which the zip reader never reads past) before anything is decompressed or allocated."""
+    with archive.open(info) as entry:
+        try:
+            shape, dtype, _ = npy_header(entry)
+        except ValueError as error:
+            raise TableError(
+                f"{path}: its array {name} is not a NumPy .npy array ({error}); save x and y with numpy.savez"
+            ) from None
+        if dtype.hasobject or dtype.kind not in NPZ_KINDS[name]:
+            held = "Python objects" if dtype.hasobject else f"{dtype} values"
+            expected = "numbers (or class names as text)" if name == "y" else "numbers (integer or floating point)"
+            fix = "x=np.asarray(x, float)), or give a CSV file" if name == "x" else "y=np.asarray(y, str)) for classes"
+            raise TableError(
+                f"{path}: its array {name} holds {held}; expected {expected}: save it with numpy.savez(path, {fix}"
+            )
+        cells = math.prod(shape)
+        claimed = cells * dtype.itemsize
+        if claimed != info.file_size - entry.tell():
+            raise TableError(
+                f"{path}: its array {name} claims shape {tuple(shape)} of {dtype} ({claimed:,} bytes) but its entry "
+                f"holds {info.file_size - entry.tell():,}; the file is damaged: save x and y with numpy.savez again"
+            )
+        if fits is not None:
+            fits(
+                claimed + NPZ_CELL_BYTES * cells,
+                f"reading the table {path} (its array {name}: {claimed:,} bytes, {info.compress_size:,} in the file)",
+            )
+        entry.seek(0)
+        try:
+            return np.lib.format.read_array(entry, allow_pickle=False)
+        except ValueError as error:
+            raise TableError(
+                f"{path}: its array {name} cannot be read ({error}); save x and y with numpy.savez"
+            ) from None
+
+
+def _npz_table(path: str, x: np.ndarray, y: np.ndarray) -> Table:
     if x.ndim != 2 or y.ndim not in (1, 2) or len(x) != len(y) or len(x) == 0:
         raise TableError(
             f"{path}: x has shape {x.shape} and y {y.shape}; expected x (N, d) and y (N,) or (N, k), N > 0 rows each"
@@ -124,15 +252,14 @@ def _read_npz(path: str) -> Table:
             f"{path}: y has {y.shape[1]} columns; a table has one target column (y of shape (N,)): for several "
             "targets train from Python with funcmlp.fit"
         )
-    if x.dtype.kind not in "biuf":
-        raise TableError(f"{path}: x holds {x.dtype} values; expected numbers (text columns: give a CSV file)")
     y2 = y.reshape(len(y), -1)
     names = (
         *(f"x{j + 1}" for j in range(x.shape[1])),
         "y",
     )
     text = lambda v: None if isinstance(v, float) and np.isnan(v) else str(v)
-    cells = tuple(tuple(text(v) for v in (*xi.tolist(), *yi.tolist())) for xi, yi in zip(x, y2, strict=True))
+    with without_gc():
+        cells = tuple(tuple(text(v) for v in (*xi, *yi)) for xi, yi in zip(x.tolist(), y2.tolist(), strict=True))
     return Table(path, names, cells, tuple(range(1, len(x) + 1)))
 
 
@@ -157,29 +284,11 @@ def sklearn_table(name: str) -> Table:
     return Table(name, (*names, "target"), cells, tuple(range(1, len(cells) + 1)))
 
 
-def numeric_columns(table: Table) -> set[str]:
-    """The columns whose cells (missing ones aside) are all finite numbers. A column of mostly
-    numbers with a few other cells (``?``, ``inf``, a typo) is refused, naming the first such cell:
-    read as text it would become one category per value."""
-    numeric = set()
-    for name in table.names:
-        cells = [(i, c) for i, c in enumerate(table.column(name)) if c is not None]
-        odd = [(i, c) for i, c in cells if not is_number(c)]
-        if not odd:
-            numeric.add(name)
-        elif len(odd) <= 0.05 * len(cells):
-            i, cell = odd[0]
-            raise TableError(
-                f"{table.source}:{table.lines[i]}: column {name!r} holds numbers, but {shown(cell)} is not a finite "
-                f"one ({len(odd)} such cell{'s' if len(odd) > 1 else ''} of {len(cells)}); write the number, or leave "
-                "the cell empty (funcmlp train --missing drop leaves such rows out)"
-            )
-    return numeric
-
-
 def missing_rows(table: Table, columns=None) -> np.ndarray:
     """A boolean mask ``(N,)`` of the rows with a missing cell (in ``columns``, default all)."""
-    indices = [table.index(c) for c in columns] if columns is not None else range(len(table.names))
+    if columns is None:
+        return np.array([None in row for row in table.cells], bool)
+    indices = [table.index(c) for c in columns]
     return np.array([any(row[j] is None for j in indices) for row in table.cells], bool)
 
 
@@ -193,22 +302,9 @@ def refuse_missing(table: Table) -> None:
 
 def refuse_missing_in(table: Table, name: str, cells) -> None:
     """Refuse the first missing cell of column ``name`` (its ``cells``)."""
-    bad = next((i for i, c in enumerate(cells) if c is None), None)
-    if bad is not None:
+    if None in cells:
+        bad = cells.index(None)
         raise TableError(
             f"{table.source}:{table.lines[bad]}: column {name!r} has a missing value (empty or NA); fill it in or "
             "leave the row out (funcmlp train --missing drop leaves such rows out)"
         )
-
-
-def is_number(cell) -> bool:
-    """A cell that reads as a finite number."""
-    try:
-        return math.isfinite(float(cell))
-    except (TypeError, ValueError):
-        return False
-
-
-def shown(cell: str) -> str:
-    """A cell as an error message shows it: quoted, at most 60 characters."""
-    return repr(cell) if len(cell) <= 60 else f"{cell[:40]!r}... ({len(cell)} characters)"

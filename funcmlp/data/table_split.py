@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from funcmlp.data.datasets import Dataset, split_indices
 from funcmlp.data.preprocessing import Preprocessing, fit_preprocessing
-from funcmlp.data.table import Table, TableError, missing_rows, numeric_columns, refuse_missing
+from funcmlp.data.table import Table, TableError, missing_rows, refuse_missing, without_gc
+from funcmlp.data.table_columns import check_categories, numeric_columns, shown
 
 MISSING_RULES = ("refuse", "drop")
 
@@ -66,9 +69,17 @@ def split_table(
     seed: int = 0,
     test: Table | None = None,
     scale_target: bool = True,
+    dtype=None,
 ) -> TableData:
     """Split ``table`` (seeded permutation) by ``fractions`` (train, validation, test; the test
-    rows are ``test``'s when given), fit the preprocessing on the training rows, return the arrays."""
+    rows are ``test``'s when given), fit the preprocessing on the training rows, return the arrays.
+    With ``dtype`` (the params' dtype), a value that the preprocessing leaves beyond its range (a
+    target near 1e300 not standardised, in float32) is refused naming its line and column."""
+    with without_gc():
+        return _split(table, target, task, missing, fractions, seed, test, scale_target, dtype)
+
+
+def _split(table, target, task, missing, fractions, seed, test, scale_target, dtype) -> TableData:
     if missing not in MISSING_RULES:
         raise ValueError(f"--missing must be one of {', '.join(MISSING_RULES)}, got {missing!r}")
     table.index(target)
@@ -106,8 +117,11 @@ def split_table(
             f"{len(train)} training, {len(val)} validation and {n_test} test rows; "
             "each split needs at least one: give more rows or other --split fractions"
         )
-    test = test if test is not None else table.rows(held)
     numeric = set.intersection(*(numeric_columns(t) for t in tables))  # a column's kind from all its rows
+    for name in table.names:  # an id column refused by the whole file's numbers, before the split
+        if name not in numeric and name != target:
+            check_categories(table, name, set(table.column(name)), len(table))
+    test = test if test is not None else table.rows(held)
     train, val = table.rows(train), table.rows(val)
     preprocessing, reason = fit_preprocessing(train, target, task=task, scale_target=scale_target, numeric=numeric)
     kind = preprocessing.target
@@ -132,6 +146,37 @@ def split_table(
     arrays = []
     for rows in (train, val, test):
         arrays += [preprocessing.inputs(rows, unseen="zero"), preprocessing.targets(rows)]
+        if dtype is not None:
+            _check_range(rows, preprocessing, *arrays[-2:], np.dtype(dtype))
     classes = len(kind.classes) if kind.task == "classification" else 0
     source = table.source if "/" not in table.source else table.source.rsplit("/", 1)[1]
     return TableData(Dataset(source, *arrays, classes), preprocessing, tuple(notes), test)
+
+
+def _check_range(rows: Table, preprocessing: Preprocessing, x: np.ndarray, y: np.ndarray, dtype: np.dtype) -> None:
+    """Refuse the first value of the arrays ``x`` and ``y`` of ``rows`` beyond the range of ``dtype``
+    (floating point), naming its line, its column and ``--float64``."""
+    if dtype.kind != "f":
+        return
+    largest = float(np.finfo(dtype).max)
+    for array, target in ((x, False), (y if y.dtype.kind == "f" else None, True)):
+        if array is None or not array.size or np.abs(array).max() <= largest:
+            continue
+        found = np.argwhere(np.abs(array) > largest)
+        i, k = (int(n) for n in found[np.argmin(np.asarray(rows.lines)[found[:, 0]])])  # the first in the file
+        name = preprocessing.target.name if target else _feature_of(preprocessing, k)
+        cell = rows.column(name)[i]
+        raise TableError(
+            f"{rows.source}:{rows.lines[i]}: column {name!r} holds {shown(cell)}, "
+            f"{'a target' if target else 'a value'} of {float(array[i, k]):.3g} as the network takes it, beyond "
+            f"{dtype.name}'s range (at most {largest:.3g}); train with --float64, or rescale the column"
+        )
+
+
+def _feature_of(preprocessing: Preprocessing, k: int) -> str:
+    """The column of input feature ``k``."""
+    for feature in preprocessing.features:
+        if k < feature.width:
+            return feature.name
+        k -= feature.width
+    raise IndexError(k)

@@ -5,8 +5,8 @@ Contract:
         entry's size checked before it is loaded), ``model_file`` (``model.npz``: MLP + params),
         ``training_state`` (``training_state.npz``: all ``--resume`` needs), ``run_folder`` (a run's
         outputs, ``manifest.json`` with their SHA-256, and :func:`~funcmlp.io.run_folder.open_model`
-        for a folder or either file), ``files`` (``atomic_write``), ``plots``, ``memory`` (bytes a
-        run needs against the machine's).
+        for a folder or either file), ``files`` (``atomic_write``), ``plots``. (What a run needs
+        in memory is estimated by :mod:`funcmlp.memory`, below the core.)
     In: an MLP, params, optimizer states, histories, paths. Out: files, and from files the same
         values, or one ``ValueError`` line naming the file, the field and the fix.
     Imports: the registry, the core, the checks and ``funcmlp.training.history`` (a training

@@ -26,6 +26,7 @@ import zipfile
 import numpy as np
 
 from funcmlp.io.files import atomic_write
+from funcmlp.sources import npy_header, open_source
 
 HEADER = "meta"
 
@@ -68,18 +69,13 @@ def read_npy_header(handle, what: str, kinds: str = "biuf") -> tuple[tuple[int, 
         >>> read_npy_header(buffer, "demo")[:2]
         ((3, 2), dtype('float64'))
     """
-    start = handle.tell()
     try:
-        major, _ = np.lib.format.read_magic(handle)
-        read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read(handle, max_header_size=10000)
-    except (ValueError, EOFError, OSError, SyntaxError, TypeError) as error:
-        raise ValueError(
-            f"{what} is not a NumPy .npy array ({str(error).splitlines()[0] or 'empty'}); write it with numpy.save"
-        ) from None
+        shape, dtype, header_bytes = npy_header(handle)
+    except ValueError as error:
+        raise ValueError(f"{what} is not a NumPy .npy array ({error}); write it with numpy.save") from None
     if dtype.hasobject or dtype.kind not in kinds:
         raise ValueError(f"{what} holds {dtype} values; expected numbers (integer or floating point)")
-    return tuple(int(n) for n in shape), dtype, handle.tell() - start
+    return shape, dtype, header_bytes
 
 
 def _data_bytes(shape, dtype) -> int:
@@ -133,8 +129,13 @@ def _read(path, what: str, *, arrays: bool) -> tuple[dict, dict]:
         raise FileNotFoundError(f"{name!r} does not exist")
     if os.path.isdir(name):
         raise ValueError(f"{name!r} is a folder, not a {what}")
+    with open_source(name, f"the {what}") as source:
+        return _read_archive(source, name, what, arrays=arrays)
+
+
+def _read_archive(source, name: str, what: str, *, arrays: bool) -> tuple[dict, dict]:
     try:
-        with zipfile.ZipFile(name) as archive:
+        with zipfile.ZipFile(source) as archive:
             members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
             if HEADER not in members:
                 raise ValueError("no funcmlp header")
@@ -195,17 +196,18 @@ def load_npy(path, what: str, *, max_bytes: int | None = None) -> np.ndarray:
         >>> load_npy(path, "x.npy").shape
         (2, 3)
     """
-    size = os.path.getsize(path)
-    with open(path, "rb") as handle:
+    with open_source(path, "the .npy file") as handle:
+        size = os.fstat(handle.fileno()).st_size
         shape, dtype, header_bytes = read_npy_header(handle, what)
-    claimed = _data_bytes(shape, dtype)
-    if claimed != size - header_bytes:
-        raise ValueError(
-            f"{what}: its header says shape {shape} of {dtype} ({claimed:,} bytes) but the file holds "
-            f"{size - header_bytes:,}; the file is damaged or was cut short"
-        )
-    if max_bytes is not None and claimed > max_bytes:
-        raise ValueError(
-            f"{what}: shape {shape} of {dtype} needs {claimed:,} bytes, more than the {max_bytes:,} available"
-        )
-    return np.load(path, allow_pickle=False)
+        claimed = _data_bytes(shape, dtype)
+        if claimed != size - header_bytes:
+            raise ValueError(
+                f"{what}: its header says shape {shape} of {dtype} ({claimed:,} bytes) but the file holds "
+                f"{size - header_bytes:,}; the file is damaged or was cut short"
+            )
+        if max_bytes is not None and claimed > max_bytes:
+            raise ValueError(
+                f"{what}: shape {shape} of {dtype} needs {claimed:,} bytes, more than the {max_bytes:,} available"
+            )
+        handle.seek(0)
+        return np.load(handle, allow_pickle=False)

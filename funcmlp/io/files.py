@@ -3,7 +3,11 @@
 Every file funcmlp writes goes through :func:`atomic_write`: a new temporary file in the
 target's folder, fsync'd, then renamed over the target. Only a regular file (or nothing) may
 stand at the target: a symbolic link, a device, a FIFO, a socket or a folder there is refused
-(:func:`check_target`), never followed and never replaced. Temporary files carry their
+(:func:`check_target`), never followed and never replaced; so is a file the running command
+reads (:func:`funcmlp.sources.read_here`: ``predict --out`` naming its own ``--data-path``), and a
+run folder's own files (:data:`funcmlp.io.run_names.RUN_FILES` in a folder holding a run) written by
+anything but that run's writer: the process holding the folder's lock (:func:`hold_run_folder`,
+called by :func:`funcmlp.io.run_lock.lock_folder`). Temporary files carry their
 writer's process id; those of a writer that no longer runs (killed in the middle of a write)
 are removed by :func:`remove_stale_temporaries`.
 
@@ -28,6 +32,9 @@ import re
 import stat
 import uuid
 
+from funcmlp.io.run_names import RUN_FILES, RUN_MARKERS
+from funcmlp.sources import read_here
+
 _KINDS = (
     (stat.S_ISLNK, "a symbolic link"),
     (stat.S_ISDIR, "a folder"),
@@ -37,16 +44,59 @@ _KINDS = (
     (stat.S_ISSOCK, "a socket"),
 )
 _TEMPORARY = re.compile(r"^\.tmp-(\d+)-[0-9a-f]{32}-")
+_HELD: dict[str, int] = {}
+"""The run folders this process holds the lock of (their real paths), each with its count of holds."""
+
+
+def hold_run_folder(folder) -> None:
+    """This process writes the run in ``folder`` (it holds the folder's lock): its run files may be replaced."""
+    key = os.path.realpath(folder)
+    _HELD[key] = _HELD.get(key, 0) + 1
+
+
+def let_go_run_folder(folder) -> None:
+    """The end of one :func:`hold_run_folder`."""
+    key = os.path.realpath(folder)
+    if _HELD.get(key, 0) > 1:
+        _HELD[key] -= 1
+    else:
+        _HELD.pop(key, None)
+
+
+def holds_run_folder(folder) -> bool:
+    """Whether this process holds ``folder``'s lock (is the writer of the run there)."""
+    return os.path.realpath(folder) in _HELD
+
+
+def _check_owner(path, option: str) -> None:
+    """Refuse to replace a file the running command reads, or a run's file from outside its writer."""
+    shown = f"{option + ' ' if option else ''}{os.fspath(path)}"
+    folder, name = os.path.split(os.path.abspath(path))
+    is_run = name in RUN_FILES and any(os.path.lexists(os.path.join(folder, m)) for m in RUN_MARKERS)
+    if is_run and holds_run_folder(folder):
+        return  # the run's own writer (it may also have read the file: a resumed state)
+    if is_run:
+        raise ValueError(
+            f"{shown} is the {name} of the run in {folder}: only that run's training (funcmlp train --out/--resume, "
+            "funcmlp.fit(checkpoint_dir=)) replaces it; give another file name"
+        )
+    reads = read_here(path)
+    if reads is not None:
+        raise ValueError(
+            f"{shown} is the {reads} this command reads: writing there would replace it; give another file name"
+        )
 
 
 def check_target(path, option: str = "") -> None:
     """Refuse, with one ``ValueError`` line, a ``path`` where something other than a regular file
-    stands (checked with ``lstat``: a link is never followed). Nothing there, or a regular file,
+    stands (checked with ``lstat``: a link is never followed), a file the running command reads, or a
+    run's own file (from anything but the run's writer). Nothing there, or another regular file,
     passes. ``option`` (e.g. ``"--out"``) starts the message."""
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return
+    _check_owner(path, option)
     for test, kind in _KINDS:
         if test(mode):
             raise ValueError(

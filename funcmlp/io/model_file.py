@@ -30,9 +30,9 @@ from funcmlp.checks import check_params
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Layer
 from funcmlp.io.arrays import read_header, read_npz, write_npz
+from funcmlp.io.run_names import MODEL_FILE  # noqa: F401 (the example)
 from funcmlp.registry.activations import Activation
 
-MODEL_FILE = "model.npz"
 MODEL_FORMAT = "funcmlp-model"
 MODEL_VERSION = 1
 OLD_FORMATS = {"funcmlp-checkpoint": "params.npz"}

@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import os
 
-from funcmlp.io.model_file import MODEL_FILE
-from funcmlp.io.run_folder import MANIFEST, OLD_NAMES, clear_manifest, folder_run_ids
+from funcmlp.io.files import holds_run_folder
+from funcmlp.io.run_folder import clear_manifest, folder_run_ids
 from funcmlp.io.run_lock import FolderLock, lock_folder
-from funcmlp.io.training_state import STATE_FILE
-
-RUN_FILES = (MODEL_FILE, STATE_FILE, "history.csv", "history.json", "curves.png", "confusion.png", MANIFEST, *OLD_NAMES)
-"""Every file ``funcmlp train --out`` writes (and the earlier names): what ``--overwrite`` removes."""
+from funcmlp.io.run_names import RUN_FILES
 
 
 def remove_run(folder) -> list[str]:
@@ -83,3 +80,39 @@ def start_writing(args) -> str:
         if removed:
             return f"note    --overwrite: removed the earlier run's {', '.join(removed)}"
     return ""
+
+
+def claim_checkpoint_dir(folder, *, resume: bool, run_id: str | None) -> FolderLock | None:
+    """What :func:`funcmlp.fit` does with ``checkpoint_dir=folder`` before it trains: lock the folder
+    (unless this process holds it already: the command line's ``train`` does) and check what it
+    holds, as ``funcmlp train`` does: without ``resume`` a folder holding no run's files; with it, a
+    folder whose files carry ``run_id`` (``None``: a state ``fit`` wrote without one). One
+    ``ValueError`` line otherwise, naming the way on. Returns the lock to release (or None).
+
+    Example:
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp(); lock = claim_checkpoint_dir(folder, resume=False, run_id=None)
+        >>> holds_run_folder(folder), lock.release(), holds_run_folder(folder)
+        (True, None, False)
+    """
+    if holds_run_folder(folder):
+        return None  # the command line's train holds it and has checked it (check_folder)
+    lock = lock_folder(folder, "checkpoint_dir")
+    try:
+        present = [name for name in RUN_FILES if os.path.lexists(os.path.join(folder, name))]
+        others = {name: run for name, run in folder_run_ids(folder).items() if run != run_id}
+        if others:
+            runs = ", ".join(f"{name} of run {run}" for name, run in others.items())
+            raise ValueError(
+                f"checkpoint_dir {folder} holds another run's files ({runs}, written by funcmlp train): fit never "
+                f"replaces them; go on with that run: funcmlp train --resume {folder}, or give fit another folder"
+            )
+        if present and not resume:
+            raise ValueError(
+                f"checkpoint_dir {folder} already holds a run ({', '.join(present)}): fit never replaces it; go on "
+                "with it: resume=True, or give another folder (or remove those files)"
+            )
+    except BaseException:
+        lock.release()
+        raise
+    return lock

@@ -30,13 +30,17 @@ from typing import Any
 
 from funcmlp.io.arrays import parse_json, read_header
 from funcmlp.io.files import atomic_write
-from funcmlp.io.model_file import MODEL_FILE, MODEL_FORMAT, OLD_FORMATS, read_model, save_model  # noqa: F401 (the examples)
+from funcmlp.io.model_file import MODEL_FORMAT, OLD_FORMATS, read_model, save_model  # noqa: F401 (the examples)
 from funcmlp.io.run_lock import holder
-from funcmlp.io.training_state import STATE_FILE, STATE_FORMAT, read_state_model
+from funcmlp.io.run_names import MANIFEST, MODEL_FILE, OLD_NAMES, STATE_FILE
+from funcmlp.io.training_state import STATE_FORMAT, read_state_model
+from funcmlp.sources import open_source
 
-MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "funcmlp-run-manifest"
-OLD_NAMES = ("params.npz", "checkpoint.npz")
+MANIFEST_BYTES = 1 << 24
+"""The largest manifest read (a run's has a few hundred bytes)."""
+HISTORY_BYTES = 1 << 26
+"""The largest history.json read (a million epochs' rows)."""
 SEEDS = 2**32
 """Seeds run from 0 to 2**32 - 1 (``jax.random.key`` keeps 32 bits of a seed without float64)."""
 RECORD = {
@@ -56,7 +60,7 @@ RECORD = {
 def sha256(path) -> str:
     """The SHA-256 of a file's bytes, in hex."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_source(path, "the file") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -89,8 +93,8 @@ def read_manifest(folder) -> dict | None:
     if not os.path.isfile(path) or os.path.islink(path):
         raise ValueError(f"{path} is not a regular file; {fix}")
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read(1 << 24)
+        with open_source(path, "the manifest", "r", max_bytes=MANIFEST_BYTES) as handle:
+            text = handle.read()
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(f"{path} cannot be read ({error}); {fix}") from None
     try:
@@ -162,8 +166,8 @@ def folder_run_ids(folder) -> dict[str, str]:
         ids[MANIFEST] = manifest["run_id"]
     history = os.path.join(folder, "history.json")
     if os.path.isfile(history):
-        with open(history, encoding="utf-8") as handle:
-            content = parse_json(handle.read(1 << 26), history)
+        with open_source(history, "the history", "r", max_bytes=HISTORY_BYTES) as handle:
+            content = parse_json(handle.read(), history)
         options = content.get("options") if isinstance(content, dict) else None
         ids["history.json"] = options.get("run_id") if isinstance(options, dict) else None
     return {name: value for name, value in ids.items() if isinstance(value, str)}

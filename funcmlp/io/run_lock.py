@@ -29,14 +29,13 @@ import os
 import socket
 import time
 
-from funcmlp.io.files import remove_stale_temporaries
+from funcmlp.io.files import hold_run_folder, let_go_run_folder, remove_stale_temporaries
+from funcmlp.io.run_names import LOCK_FILE
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no advisory locks; the folder checks still run
     fcntl = None
-
-LOCK_FILE = ".funcmlp-lock"
 
 
 @dataclasses.dataclass
@@ -58,6 +57,7 @@ class FolderLock:
                 os.remove(self.path)
             os.close(self.handle)
             self.handle = None
+            let_go_run_folder(os.path.dirname(self.path))
             for folder in self.made:
                 try:
                     os.rmdir(folder)
@@ -124,6 +124,7 @@ def lock_folder(folder, option: str = "--out") -> FolderLock:
             + (f" (process {earlier})" if earlier else "")
             + (files if removed else "")
         )
+    hold_run_folder(folder)
     return FolderLock(path, handle, note, tuple(made))
 
 

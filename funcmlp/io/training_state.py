@@ -32,10 +32,10 @@ import numpy as np
 
 from funcmlp.io.arrays import read_header, read_npz, write_npz
 from funcmlp.io.model_file import check_not_old, layer_arrays, layers_from_arrays, network_from_header, network_header
+from funcmlp.io.run_names import STATE_FILE
 from funcmlp.training.history import History
 from funcmlp.version import __version__
 
-STATE_FILE = "training_state.npz"
 STATE_FORMAT = "funcmlp-training-state"
 STATE_VERSION = 2
 

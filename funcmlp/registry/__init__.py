@@ -8,5 +8,6 @@ Contract::
                      register_loss / unregister_loss; loss_rules.py the built-in entries (each loss's value,
                      closed-form dL/da, target kind, the output activations it takes, its paired logits form)
 
-Entries only: no checks of data, no training. Imports nothing of funcmlp's but itself.
+Entries only: no checks of data, no training; entry_checks.py probes an entry once, when it is made.
+Imports nothing of funcmlp's but itself and funcmlp.arguments.
 """

@@ -16,6 +16,9 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import erfc
 
+from funcmlp.arguments import check_number
+from funcmlp.registry.entry_checks import entry_kinks, entry_output_range
+
 Array = jax.Array
 
 
@@ -67,6 +70,18 @@ class ActivationSpec:
     output_range: tuple[float, float] | None = None
     probabilities: bool = False
     description: str = ""
+
+    def __post_init__(self):
+        # the fields read as what they say, for the built-ins and registered entries alike: kinks and the output
+        # range as numbers (text read as one once: kinks="0" were the characters of a string)
+        owner = f"activation {self.name!r}"
+        object.__setattr__(self, "kinks", entry_kinks(self.kinks, owner))
+        object.__setattr__(self, "output_range", entry_output_range(self.output_range, owner))
+        if self.default_alpha is not None:
+            alpha = check_number(self.default_alpha, f"{owner}: default_alpha", example="default_alpha=0.01")
+            object.__setattr__(self, "default_alpha", alpha)
+        if not isinstance(self.probabilities, bool):
+            raise TypeError(f"{owner}: probabilities must be True or False, got {self.probabilities!r:.40}")
 
     @property
     def elementwise(self) -> bool:

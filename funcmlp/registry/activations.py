@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 
 from funcmlp.registry.activation_rules import BUILTIN, ActivationSpec, largest, sp
+from funcmlp.registry.entry_checks import probe_activation
 
 Array = jax.Array
 __all__ = [
@@ -93,15 +94,23 @@ def register_activation(
 
     Args:
         name: a new lower-case name (letters, digits, underscores).
-        forward, derivative: JAX functions ``(n, alpha) -> array`` of ``n``'s shape;
-            ``alpha`` is ``default_alpha`` unless a layer sets it (``"name(0.5)"``).
-        default_alpha: the parameter's default, or ``None`` for an activation without one.
-        kinks: net inputs where the derivative jumps.
+        forward, derivative: JAX functions ``(n, alpha) -> array`` of ``n``'s shape and dtype
+            (elementwise); ``alpha`` is ``default_alpha`` unless a layer sets it (``"name(0.5)"``).
+        default_alpha: the parameter's default (a finite number), or ``None`` for an activation without one.
+        kinks: net inputs where the derivative jumps, a tuple of numbers such as ``(0.0,)``.
         convention: the derivative's value at the kinks, in words.
         sympy_forward, sympy_derivative: ``(x, alpha) -> sympy expression``; without
             ``sympy_derivative`` derivations use ``sympy.diff`` of ``sympy_forward``.
-        output_range: ``(low, high)`` for bounded outputs (decides one-unit thresholds).
+        output_range: ``(low, high)``, finite numbers with ``low < high``, for bounded outputs (decides
+            one-unit thresholds).
         probabilities: its outputs are probabilities (refused by the logits losses).
+
+    Raises:
+        ValueError: for a name taken or malformed, or where ``forward`` or ``derivative``, traced once on
+            probe inputs ``n`` of shape ``(3, 2)`` (float32, and float64 under x64), fails or does not return
+            ``n``'s shape and dtype (:func:`funcmlp.registry.entry_checks.probe_activation`); a reversed
+            ``output_range`` or a kink that is not finite.
+        TypeError: for kinks, an output range or a default alpha that are not numbers (text included).
 
     Example:
         >>> import jax, jax.numpy as jnp, sympy
@@ -133,7 +142,7 @@ def register_activation(
         forward,
         derivative,
         default_alpha=default_alpha,
-        kinks=tuple(float(k) for k in kinks),
+        kinks=kinks,
         convention=convention,
         sympy_forward=sympy_forward,
         sympy_derivative=sympy_derivative,
@@ -141,6 +150,7 @@ def register_activation(
         probabilities=probabilities,
         description=description,
     )
+    probe_activation(spec)  # forward and derivative return n's shape and dtype, checked once, here
     ACTIVATIONS[name] = spec
     return spec
 

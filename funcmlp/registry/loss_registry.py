@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from funcmlp.registry.activation_rules import sp
+from funcmlp.registry.entry_checks import probe_loss
 from funcmlp.registry.loss_rules import BUILTIN, TARGET_KINDS, LossSpec
 
 __all__ = ["LOSSES", "LOSS_NAMES", "register_loss", "unregister_loss"]
@@ -39,8 +40,8 @@ def register_loss(
     Args:
         name: a new lower-case name (letters, digits, underscores).
         value: ``(a, y) -> (batch,)``, JAX: each example's loss summed over the output units,
-            for outputs and targets ``(batch, d)``.
-        gradient: ``(a, y) -> (batch, d)``, JAX: its closed form ``dL_i/da_i``.
+            for outputs and targets ``(batch, d)``, in their dtype.
+        gradient: ``(a, y) -> (batch, d)``, JAX: its closed form ``dL_i/da_i``, in ``a``'s dtype.
         targets: a key of :data:`TARGET_KINDS` (``"real"``, ``"nonnegative"``, ``"probability"``,
             ``"class"``, ``"binary"``): what the targets are checked against.
         sympy_value: ``(a, y) -> sympy expression``, the loss of one output unit for scalars
@@ -48,6 +49,13 @@ def register_loss(
             sympy (the closed form of ``dL/da`` there is ``sympy.diff``'s: ``derive check`` proves the
             chain rule through the loss, while :func:`funcmlp.check_gradients` checks ``gradient``
             against ``jax.grad`` of ``value`` and finite differences).
+
+    Raises:
+        ValueError: for a name taken or malformed, an unknown target kind, or where ``value`` or
+            ``gradient``, traced once on probe outputs and targets of shape ``(3, 2)`` (float32, and
+            float64 under x64), fails or returns another shape or dtype
+            (:func:`funcmlp.registry.entry_checks.probe_loss`): a gradient summed to one number would
+            otherwise be broadcast into wrong gradients, a value summed over the batch a loss B times too large.
 
     Example:
         >>> import jax.numpy as jnp
@@ -88,6 +96,7 @@ def register_loss(
         sympy_gradient=closed_form,
         description=description,
     )
+    probe_loss(spec)  # the value one number per example, the gradient a's shape, in a's dtype: checked once, here
     LOSSES[name] = spec
     return spec
 

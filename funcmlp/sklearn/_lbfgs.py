@@ -173,6 +173,7 @@ def fit_lbfgs(estimator, mlp, params, X, Y, sample_weight):
     estimator.loss_ = result.value + estimator._loss_offset
     estimator.coefs_, estimator.intercepts_ = estimator._arrays(result.params)
     estimator.learning_rate_ = None  # no rate: the line search takes each step's length
+    estimator._opt_state = None  # a later partial_fit starts a new optimizer state, not one from before this fit
     if result.status != "converged":
         why = {
             "max_iter": f"it reached max_iter={estimator.max_iter}; increase it",

@@ -18,15 +18,19 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from funcmlp.checks import check_fits_dtype
 from funcmlp.core.model import MLP
 from funcmlp.core.padding import pad_rows, padded_rows
 from funcmlp.core.params import Layer
 from funcmlp.evaluation import compiled_apply
 from funcmlp.sklearn._checks import SKLEARN_ACTIVATIONS, check_params, hidden_sizes, stochastic
+from funcmlp.sklearn._continuing import check_memory, check_same_network
 from funcmlp.sklearn._labels import fitted_dtype
 from funcmlp.sklearn._lbfgs import fit_lbfgs
 from funcmlp.sklearn._parameters import estimator_init
 from funcmlp.sklearn._stochastic import fit_stochastic
+
+SKLEARN_FLOAT64 = "fit with dtype='float64' (after jax.config.update('jax_enable_x64', True))"
 
 
 class _BaseMLP(BaseEstimator):
@@ -101,6 +105,7 @@ class _BaseMLP(BaseEstimator):
         # matmul rounds a row by where it falls in the last, partial tile, so without this a row's float32 output
         # could change by one unit in the last place when the batch around it changes (scikit-learn checks subset
         # and order invariance)
+        check_fits_dtype(np.asarray(X), self.dtype_, "X", SKLEARN_FLOAT64)
         padded = pad_rows(np.asarray(X, self.dtype_), padded_rows(X.shape[0]))
         return np.asarray(compiled_apply(self._mlp(), params, padded), np.float64)[: X.shape[0]]
 
@@ -113,6 +118,8 @@ class _BaseMLP(BaseEstimator):
         check_params(self)
         fitted = hasattr(self, "coefs_")
         keep = fitted and (incremental or self.warm_start)
+        if keep:
+            check_same_network(self, incremental)
         if incremental and self.early_stopping:
             raise ValueError(
                 "partial_fit does not support early_stopping=True; fit with early stopping, or set it False"
@@ -136,10 +143,12 @@ class _BaseMLP(BaseEstimator):
         sample_weight = self._weighted(y, sample_weight, keep=keep, classes=classes, incremental=incremental)
         if not keep:
             self.dtype_ = fitted_dtype(self.dtype, X)
+        check_fits_dtype(np.asarray(X), self.dtype_, "X", SKLEARN_FLOAT64)
         Y = self._targets(y, first=not keep, classes=classes)
         if not keep:
             self.n_outputs_ = Y.shape[1]
             self.n_layers_ = len(hidden_sizes(self)) + 2
+        check_memory(self, X.shape[0])
         rng = check_random_state(self.random_state)
         if keep and incremental and hasattr(self, "_key_data"):
             key = jax.random.wrap_key_data(jnp.asarray(self._key_data))

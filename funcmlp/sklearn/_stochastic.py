@@ -19,6 +19,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from funcmlp.sklearn._continuing import check_same_optimizer, optimizer_settings
 from funcmlp.sklearn._optimizers import _optimizer, _rate, _squared_weights, _with_rate
 from funcmlp.training import TrainConfig, Trainer, TrainingDiverged
 
@@ -73,6 +74,8 @@ def fit_stochastic(estimator, mlp, params, data: tuple, key, rng, *, keep: bool,
         str(np.dtype(estimator.dtype_)),
     )
     opt_state = estimator._opt_state if incremental and keep and hasattr(estimator, "_opt_state") else None
+    if opt_state is not None:
+        check_same_optimizer(estimator, optimizer, params, opt_state)
     if not keep:
         estimator.loss_curve_, estimator.t_ = [], 0
         estimator.best_loss_ = None if estimator.early_stopping else np.inf
@@ -130,6 +133,7 @@ def fit_stochastic(estimator, mlp, params, data: tuple, key, rng, *, keep: bool,
     final = best_params if early else state.params
     estimator.coefs_, estimator.intercepts_ = estimator._arrays(final)
     estimator._opt_state = jax.device_get(state.opt_state)
+    estimator._opt_settings = optimizer_settings(estimator)
     # the rate the next epoch would take: SGD's as its schedule left it (invscaling, adaptive), Adam's constant
     estimator.learning_rate_ = (
         _rate(estimator._opt_state) if estimator.solver == "sgd" else float(estimator.learning_rate_init)

@@ -21,6 +21,8 @@ from funcmlp.registry.losses import Loss, get_loss
 from funcmlp.training.parallel import resolve_mesh
 
 ON_NONFINITE = ("stop", "skip")
+MAX_BATCH_SIZE = 2**31 - 1
+"""The largest ``batch_size``: the compiled epoch numbers a batch's rows with 32-bit integers."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class TrainConfig:
             argument ``batch_weight``, the batch's sum of example weights (its number of real
             examples without sample weights), which transformations that take no extra
             arguments never see.
-        batch_size: examples per step; ``ceil(N / B)`` steps per epoch.
+        batch_size: examples per step; ``ceil(N / B)`` steps per epoch (one step of all ``N`` when
+            ``B >= N``); at most :data:`MAX_BATCH_SIZE`.
         reduction: batch reduction of the loss, ``"mean"`` or ``"sum"``.
         gradient: ``"manual"`` (the sensitivity recursion) or ``"autodiff"`` (``jax.grad``).
         drop_last: drop the partial last batch instead of keeping it.
@@ -81,7 +84,15 @@ class TrainConfig:
                 f"optimizer must be an optax.GradientTransformation (init and update), got "
                 f"{type(self.optimizer).__name__}; e.g. optax.adam(1e-3) or funcmlp.make_optimizer('adam', 1e-3)"
             )
-        object.__setattr__(self, "batch_size", check_positive_int(self.batch_size, "batch_size", "examples per step"))
+        batch_size = check_positive_int(
+            self.batch_size,
+            "batch_size",
+            "examples per step",
+            at_most=MAX_BATCH_SIZE,
+            fix="a batch's rows are numbered with 32-bit integers, and a batch_size at or above the number of examples "
+            "trains on all of them in each step: batch_size=len(x)",
+        )
+        object.__setattr__(self, "batch_size", batch_size)
         check_reduction(self.reduction)
         if self.gradient not in GRADIENT_SOURCES:
             raise ValueError(

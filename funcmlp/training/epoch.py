@@ -122,7 +122,9 @@ def run_epoch(
         ((), 0)
     """
     x, targets, classes = data.x, data.targets, data.classes
-    size, batch_size = x.shape[0], config.batch_size
+    # a batch larger than the data (padded to its size bucket) is the whole data: laid out as such, it costs the data
+    size = x.shape[0]
+    batch_size = min(config.batch_size, size)
     threshold = class_threshold(mlp, config.loss, config.classification)
     if config.mesh is None:
         value_and_grad = gradient_fn(mlp, config.loss, config.reduction, config.gradient)

@@ -11,11 +11,14 @@ import os
 from collections.abc import Callable
 
 import jax
+import numpy as np
 
 from funcmlp.arguments import check_positive_int
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Params
+from funcmlp.io.run_claim import claim_checkpoint_dir
 from funcmlp.io.training_state import load_state, state_path
+from funcmlp.memory import check_fits, parameter_count, training_bytes
 from funcmlp.training.callbacks import Checkpoints, EarlyStopping
 from funcmlp.training.config import TrainConfig
 from funcmlp.training.history import EpochState, History, TrainingDiverged
@@ -65,6 +68,9 @@ def fit(
         checkpoint_dir: a folder for the training state (:mod:`funcmlp.io.training_state`:
             params, optimizer state, key, epoch, history), written atomically every
             ``checkpoint_every`` epochs, after the last and on Ctrl-C (``KeyboardInterrupt``).
+            The folder is locked while ``fit`` runs (one writer at a time, as ``funcmlp train``);
+            a folder already holding a run is refused unless ``resume`` (and a run of ``funcmlp
+            train``'s, whose files carry its run id, is never taken over).
         resume: go on from ``checkpoint_dir``'s state when there is one (``params`` then serve
             as the template of its structure and dtype): the run ends bit for bit where an
             uninterrupted one would; a larger ``epochs`` extends it. A run that had stopped early (its
@@ -127,32 +133,62 @@ def fit(
             options=checkpoint_options,
             early=early,
         )
+    _check_memory(mlp, params, data, validation, config)
     trainer = Trainer(mlp, params, data, config, validation=validation, sample_weight=sample_weight)
-    opt_state, history = None, History()
-    if resume and checkpoint_dir is not None and os.path.exists(state_path(checkpoint_dir)):
-        saved = load_state(checkpoint_dir, mlp, params, config.optimizer)
-        params, opt_state, key, history = saved.params, saved.opt_state, saved.key, saved.history
-        if early is not None:
-            early.best = saved.best_params if saved.best_params is not None else params
-            if history.best_epoch and history.epochs - history.best_epoch >= early.patience:
-                epochs = history.epochs  # the run stopped early: going on trains nothing
-    state = trainer.start(params, key, opt_state)
-    last = EpochState(history.epochs, state.params, state.opt_state, state.key, history)
+    lock = None
+    if checkpoint_dir is not None and jax.process_index() == 0:
+        lock = claim_checkpoint_dir(checkpoint_dir, resume=resume, run_id=(checkpoint_options or {}).get("run_id"))
     try:
-        for last in epoch_loop(trainer, state, history, epochs):
-            stop = early.update(last) if early is not None else False
+        opt_state, history = None, History()
+        if resume and checkpoint_dir is not None and os.path.exists(state_path(checkpoint_dir)):
+            saved = load_state(checkpoint_dir, mlp, params, config.optimizer)
+            params, opt_state, key, history = saved.params, saved.opt_state, saved.key, saved.history
+            if early is not None:
+                early.best = saved.best_params if saved.best_params is not None else params
+                if history.best_epoch and history.epochs - history.best_epoch >= early.patience:
+                    epochs = history.epochs  # the run stopped early: going on trains nothing
+        state = trainer.start(params, key, opt_state)
+        last = EpochState(history.epochs, state.params, state.opt_state, state.key, history)
+        try:
+            for last in epoch_loop(trainer, state, history, epochs):
+                stop = early.update(last) if early is not None else False
+                if checkpoints is not None:
+                    checkpoints.after(last, stop)
+                if callback is not None:
+                    callback(last.epoch, history)
+                if stop:
+                    break
+        except KeyboardInterrupt:
             if checkpoints is not None:
-                checkpoints.after(last, stop)
-            if callback is not None:
-                callback(last.epoch, history)
-            if stop:
-                break
-    except KeyboardInterrupt:
-        if checkpoints is not None:
-            checkpoints.save(last)  # the state after the last whole epoch
-        raise
-    except TrainingDiverged as diverged:
-        if checkpoints is not None:
-            checkpoints.save(EpochState(diverged.epoch - 1, diverged.params, diverged.opt_state, last.key, history))
-        raise
-    return (early.best if early is not None else last.params), history
+                checkpoints.save(last)  # the state after the last whole epoch
+            raise
+        except TrainingDiverged as diverged:
+            if checkpoints is not None:
+                checkpoints.save(EpochState(diverged.epoch - 1, diverged.params, diverged.opt_state, last.key, history))
+            raise
+        return (early.best if early is not None else last.params), history
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _check_memory(mlp: MLP, params: Params, data: tuple, validation, config: TrainConfig) -> None:
+    """What ``fit`` allocates beyond the params and data it is given (from below): the gradients,
+    update and new params, the optimizer's state, the data's copy on the device and one batch's
+    trace; refused before any of it is. Params or data that are not arrays are left to the checks
+    of :class:`~funcmlp.training.Trainer`, which name them."""
+    try:
+        leaves = jax.tree_util.tree_leaves(params)
+        itemsize = max(np.dtype(leaf.dtype).itemsize for leaf in leaves)
+        state = jax.tree_util.tree_leaves(jax.eval_shape(config.optimizer.init, params))
+        rows = sum(int(np.shape(part[0])[0]) for part in (data, validation) if part is not None)
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError):
+        return
+    count = parameter_count(mlp.sizes)
+    batch = min(config.batch_size, max(rows, 1))
+    needed = training_bytes(mlp.sizes, batch_size=batch, examples=rows, itemsize=itemsize, optimizer_slots=0)
+    check_fits(
+        needed - itemsize * count + sum(leaf.size * np.dtype(leaf.dtype).itemsize for leaf in state),
+        f"fit of {mlp} ({count:,} parameters, {rows:,} examples, batches of {batch})",
+        "train a smaller network, on fewer examples at once, or in smaller batches",
+    )

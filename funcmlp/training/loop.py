@@ -23,7 +23,7 @@ import jax
 import numpy as np
 
 from funcmlp.arguments import check_key, check_positive_int
-from funcmlp.checks import check_data
+from funcmlp.checks import check_data, check_params
 from funcmlp.core.model import MLP
 from funcmlp.core.padding import padded_rows
 from funcmlp.core.params import Params
@@ -103,6 +103,7 @@ class Trainer:
     ):
         # an optimizer whose update computes what one seen before does stands for it in the compiled epoch (reused);
         # the state is still made by the given optimizer's own init
+        check_params(mlp, params)  # first: the optimizer's reuse below reads the params' arrays
         self.mlp, self._init = mlp, config.optimizer.init
         self.config = config = dataclasses.replace(config, optimizer=same_optimizer(config.optimizer, params))
         data = prepare_data(mlp, params, data, config, sample_weight)

@@ -12,7 +12,8 @@ assumes what comes out of here. Values (labels in range, targets in [0, 1], fini
 be looked at only when they are concrete: under a caller's ``jax.jit`` they are tracers and
 only shapes are checked. Concrete values are checked and converted with numpy, on the host,
 and come back as numpy arrays (no JAX program is compiled for a data set's shape); traced ones
-come back traced. Imports: the registry and the core only.
+come back traced. Imports: the registry and the core only. The params' check is
+:mod:`funcmlp.checks.params`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from funcmlp.checks.params import check_params
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Params
 from funcmlp.core.reduction import REDUCTIONS
@@ -56,41 +58,37 @@ def _first_bad(mask: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
-def check_params(mlp: MLP, params: Params) -> Params:
-    """``params`` if they fit ``mlp``: one ``Layer(W (d_{k-1}, d_k), b (d_k,))`` per layer, floats of one dtype.
+FLOAT64_FIX = (
+    "use float64 params (jax.config.update('jax_enable_x64', True); mlp.init(key, dtype=jnp.float64); "
+    "the command line: --float64)"
+)
+
+
+def check_fits_dtype(values: np.ndarray, dtype, what: str, fix: str = FLOAT64_FIX) -> None:
+    """Refuse finite ``values`` (concrete, float64 or wider) that the params' ``dtype`` cannot hold:
+    cast, they would be infinite (a float64 of 1e300 in a float32 network), and every output NaN.
 
     Example:
-        >>> import jax
-        >>> params = MLP((3, 2), "relu").init(jax.random.key(0))
-        >>> check_params(MLP((2, 3), "relu"), params)  # doctest: +NORMALIZE_WHITESPACE
+        >>> check_fits_dtype(np.array([1.0, 1e300]), np.float32, "inputs")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        ...
-        ValueError: layer 1: W has shape (3, 2), expected (2, 3) (d_in, d_out)
-        (looks transposed: use params_from_arrays(..., convention='column'))
+        ValueError: inputs hold 1e+300 at index (1,), beyond float32's range (at most 3.4e+38): the network ...
     """
-    if not isinstance(params, (tuple, list)) or len(params) != mlp.depth:
-        got = len(params) if isinstance(params, (tuple, list)) else type(params).__name__
-        raise ValueError(f"params must be a tuple of {mlp.depth} Layer(W, b), one per layer of {mlp}; got {got}")
-    for k, layer in enumerate(params, start=1):
-        expected_W = (mlp.sizes[k - 1], mlp.sizes[k])
-        W, b = layer
-        if tuple(jnp.shape(W)) != expected_W:
-            transposed = tuple(jnp.shape(W)) == expected_W[::-1]
-            hint = " (looks transposed: use params_from_arrays(..., convention='column'))" if transposed else ""
-            raise ValueError(f"layer {k}: W has shape {tuple(jnp.shape(W))}, expected {expected_W} (d_in, d_out){hint}")
-        if tuple(jnp.shape(b)) != (mlp.sizes[k],):
-            raise ValueError(f"layer {k}: b has shape {tuple(jnp.shape(b))}, expected {(mlp.sizes[k],)}")
-    dtypes = {jnp.result_type(leaf) for layer in params for leaf in layer}
-    if len(dtypes) > 1 or not jnp.issubdtype(next(iter(dtypes)), jnp.floating):
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f" or values.dtype.kind not in "iuf" or values.size == 0:
+        return
+    limit = float(np.finfo(dtype).max)
+    beyond = np.abs(values.astype(np.float64)) > limit
+    if beyond.any():
+        where = _first_bad(beyond)
         raise ValueError(
-            f"params must be floating point arrays of one dtype, got {sorted(str(d) for d in dtypes)}; "
-            "cast them, e.g. jax.tree_util.tree_map(lambda a: a.astype('float32'), params)"
+            f"{what} hold {float(values[where]):g} at index {where}, beyond {dtype}'s range (at most {limit:.2g}): the "
+            f"network computes in {dtype} and would see inf; rescale them, or {fix}"
         )
-    return params
 
 
-def check_inputs(mlp: MLP, x) -> Array:
-    """Inputs as an array ``(batch, d_0)`` or ``(d_0,)``: numbers, finite, at least one example.
+def check_inputs(mlp: MLP, x, dtype=None) -> Array:
+    """Inputs as an array ``(batch, d_0)`` or ``(d_0,)``: numbers, finite, at least one example;
+    with ``dtype`` (the params'), within its range.
 
     Example:
         >>> check_inputs(MLP((2, 1), "relu"), [[1.0, float("nan")]])
@@ -105,6 +103,8 @@ def check_inputs(mlp: MLP, x) -> Array:
         if x.dtype.kind == "f" and not np.isfinite(x).all():
             where = _first_bad(~np.isfinite(x))
             raise ValueError(f"inputs must be finite numbers; found {x[where]} at index {where}")
+        if dtype is not None:
+            check_fits_dtype(x, dtype, "inputs")
     else:
         x = jnp.asarray(x)
     if x.ndim not in (1, 2) or x.shape[-1] != mlp.sizes[0]:
@@ -172,7 +172,8 @@ def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
             check_labels(values, units, loss.name)
             return np.eye(units, dtype=dtype)[values.reshape(batch)]
         return jax.nn.one_hot(y.reshape(batch), units, dtype=dtype)
-    y = y.astype(dtype)
+    with np.errstate(over="ignore"):  # a value beyond dtype's range is refused below, naming it
+        y = y.astype(dtype)
     if y.shape in ((batch,), ()) and units == 1:
         y = y.reshape(batch, 1)
     elif y.shape == (units,) and batch == 1:
@@ -193,6 +194,7 @@ def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
         if not np.isfinite(values).all():
             where = _first_bad(~np.isfinite(values))
             raise ValueError(f"targets must be finite numbers; found {values[where]} at index {where}")
+        check_fits_dtype(values, dtype, "targets")
         kind = loss.target_kind
         outside = np.zeros(values.shape, bool)
         if kind.low is not None:
@@ -222,7 +224,8 @@ def check_weights(weights, batch: int, dtype, reduction: str) -> Array:
         return np.ones((batch,), dtype)
     concrete = is_concrete(weights)
     values = np.asarray(weights, np.float64) if concrete else None
-    weights = np.asarray(weights, dtype) if concrete else jnp.asarray(weights, dtype)
+    with np.errstate(over="ignore"):  # a weight beyond dtype's range is refused below, naming it
+        weights = np.asarray(weights, dtype) if concrete else jnp.asarray(weights, dtype)
     if weights.shape != (batch,):
         raise ValueError(f"example weights have shape {tuple(weights.shape)}, expected ({batch},), one per example")
     if concrete:
@@ -230,6 +233,7 @@ def check_weights(weights, batch: int, dtype, reduction: str) -> Array:
         if bad.any():
             index = _first_bad(bad)[0]
             raise ValueError(f"example weights must be finite and >= 0; found {values[index]} at index {index}")
+        check_fits_dtype(values, dtype, "example weights")
         if reduction == "mean" and not values.any():
             raise ValueError(
                 "example weights are all 0: the mean over no examples is undefined; give at least one positive weight"
@@ -281,7 +285,7 @@ def _checked(mlp: MLP, params: Params, x, y, loss, reduction: str, weights, *, w
     check_params(mlp, params)
     loss.check_output(mlp.activations[-1], mlp.sizes[-1])
     dtype = params[0].W.dtype
-    x = check_inputs(mlp, x).astype(dtype)  # data follow the params' dtype
+    x = check_inputs(mlp, x, dtype).astype(dtype)  # data follow the params' dtype
     if whole_data and x.ndim != 2:
         raise ValueError(f"data inputs must be a batch (N, {mlp.sizes[0]}), got shape {tuple(x.shape)}")
     x = x.reshape(1, -1) if x.ndim == 1 else x
