@@ -94,12 +94,12 @@ CASES = [
     Case(
         "predict over its own table",
         _predict_over_its_own_table,
-        ("--out", "test.csv is the --data-path this command reads", "give another file name"),
+        ("--out", "test.csv is a file this command reads (--data-path)", "give another file name"),
     ),
     Case(
         "predict over its own inputs under another name",
         _predict_over_its_own_inputs_through_a_link,
-        ("same.npy is the --data-path this command reads",),
+        ("same.npy is a file this command reads (--data-path)",),
     ),
     Case(
         "predict over the run's model",

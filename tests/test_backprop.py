@@ -136,17 +136,20 @@ def assert_trees_close(actual, expected, rtol, atol_scale=1e-13, floor=1e-300):
         np.testing.assert_allclose(a, e, rtol=rtol, atol=max(atol_scale * scale, leaf_floor))
 
 
-def flush_floors(params, x, trace_a, weights_total: float) -> list[float]:
+def flush_floors(mlp, params, x, weights_total: float) -> list[float]:
     """The most each float32 gradient entry may lose where XLA's CPU flushes subnormal numbers to zero
     (a sensitivity below float32's smallest normal, ``tiny``, becomes 0): each layer's sensitivities
     may each lose ``tiny``, and the sensitivities above it, carried down by the recursion
     ``s^k = s^{k+1} (W^{k+1})^T F'(n^k)``, lose what they lost times ``max_i sum_j |W^{k+1}_ij|`` times
     ``|F'| <= 1.2`` (the largest slope of the built-in activations: GELU's 1.13); dL/dW^k sums
     ``a^{k-1} s^k`` over the batch (its weights summing to at most ``weights_total``), dL/db^k sums ``s^k``.
-    One floor per leaf, in the params' order (W^1, b^1, W^2, ...)."""
+    One floor per leaf, in the params' order (W^1, b^1, W^2, ...). The layers' inputs ``a^{k-1}`` come
+    from the independent forward pass of tests/reference.py, in float64."""
     tiny = float(np.finfo(np.float32).tiny)
     Ws = [np.abs(np.asarray(layer.W, np.float64)) for layer in params]
-    inputs = [np.asarray(x, np.float64), *(np.asarray(a, np.float64) for a in trace_a[:-1])]
+    plain = [(np.asarray(W, np.float64), np.asarray(b, np.float64)) for W, b in params]
+    acts, x64 = reference_activations(mlp), np.asarray(x, np.float64)
+    inputs = [x64, *(np.asarray(reference.forward(plain[:k], x64, acts[:k])[1]) for k in range(1, len(plain)))]
     lost = [0.0] * len(Ws)
     for k in reversed(range(len(Ws))):
         carried = 1.2 * float(Ws[k + 1].sum(axis=1).max()) * lost[k + 1] if k + 1 < len(Ws) else 0.0
@@ -232,7 +235,7 @@ def test_manual_backprop_equals_an_independent_reference(loss, data):
         logits = float(jnp.max(jnp.abs(manual.trace.n[-1])))
         atol_scale = max(1e-6, 10 * np.finfo(np.float32).eps / 2 * logits)
         total = float(np.sum(weights)) if weights is not None else float(len(x))
-        floors = flush_floors(params, x, manual.trace.a, 2 * total)  # (twice: a little room for rounding)
+        floors = flush_floors(mlp, params, x, 2 * total)  # (twice: a little room for rounding)
         assert_trees_close(manual.grads, expected, rtol=1e-4, atol_scale=atol_scale, floor=floors)
         assert float(manual.loss) == pytest.approx(expected_loss, rel=1e-4, abs=1e-5)
 

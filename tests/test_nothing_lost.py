@@ -46,12 +46,19 @@ def _digest(path):
 def test_fit_never_replaces_a_state_it_was_not_told_to_resume(tmp_path):
     params, _ = _fit(tmp_path)
     saved = _digest(tmp_path / "training_state.npz")
-    with pytest.raises(ValueError, match="already holds a run .*training_state.npz.*resume=True, or give another"):
+    refusal = "already holds a run .*training_state.npz.*resume=True, replace it: overwrite=True, or give another"
+    with pytest.raises(ValueError, match=refusal):
         _fit(tmp_path)
     assert _digest(tmp_path / "training_state.npz") == saved
     resumed, history = _fit(tmp_path, epochs=3, resume=True)  # told to: it goes on from epoch 2
     assert history.epochs == 3 and _digest(tmp_path / "training_state.npz") != saved
     assert not os.path.exists(tmp_path / ".funcmlp-lock")  # the lock went with the call
+    with pytest.raises(ValueError, match="resume=True goes on with the run .*overwrite=True replaces it: give one"):
+        _fit(tmp_path, resume=True, overwrite=True)
+    again, history = _fit(tmp_path, overwrite=True)  # told to: a new run of 2 epochs, the first one's params
+    assert history.epochs == 2
+    pairs = zip(jax.tree_util.tree_leaves(again), jax.tree_util.tree_leaves(params), strict=True)
+    assert all(np.array_equal(a, b) for a, b in pairs)
 
 
 def test_fit_waits_for_no_one_a_folder_another_process_writes_is_refused(tmp_path):

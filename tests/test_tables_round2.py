@@ -211,8 +211,14 @@ def test_a_table_near_1e300_trains_and_its_model_is_evaluated_and_predicts(tmp_p
         main(["train", "--data", table, "--target", "label", "--epochs", "2", "--no-check", "--quiet", "--out", run])
         == 0
     )
+    capsys.readouterr()
     assert main(["evaluate", run, "--data-path", table]) == 0
+    loss = float(capsys.readouterr().out.split("loss ")[1].split(",")[0])
+    assert np.isfinite(loss) and 0 < loss < 10  # a finite cross-entropy of 2 classes after 2 epochs
     assert main(["predict", run, "--data-path", table, "--out", str(tmp_path / "p.csv")]) == 0
+    predicted = (tmp_path / "p.csv").read_text().splitlines()
+    assert predicted[0] == "row,label" and len(predicted) == 61
+    assert {line.split(",")[1] for line in predicted[1:]} <= {"a", "b"}
     assert "damaged" not in capsys.readouterr().err
 
 

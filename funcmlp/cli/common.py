@@ -112,8 +112,8 @@ def check_writable_file(path: str, option: str, suffix: str = "", *, reads: dict
     for what, source in (reads or {}).items():
         if os.path.exists(path) and os.path.exists(source) and os.path.samefile(path, source):
             raise ValueError(
-                f"{option} {path} is the {what} this command reads: writing there would replace it; give another "
-                "file name"
+                f"{option} {path} is a file this command reads ({what}): writing there would replace it; give "
+                "another file name"
             )
     if suffix and not path.lower().endswith(suffix):
         raise ValueError(f"{option} writes a {suffix} file; give a file name ending in {suffix}, got {path!r}")

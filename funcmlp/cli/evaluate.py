@@ -123,7 +123,7 @@ def _evaluate_table(args, found, preprocessing, loss) -> int:
             "pass --data-path with a labelled table of the same columns (e.g. the test rows)"
         )
     classification = preprocessing.target.task == "classification"
-    x = x.astype(found.params[0].W.dtype)
+    x = table_data.as_model_inputs(x, found.params, what)
     result = evaluate(found.mlp, found.params, x, y, loss, classification=classification)
     acc = f", accuracy {result.accuracy:.4f}" if result.accuracy is not None else ""
     print(f"{found.mlp} on {what} ({len(x)} examples): loss {result.loss:.4f}{acc}")

@@ -97,12 +97,27 @@ def read(source: str, what: str = "the table"):
     except OSError:
         key = None  # (refused by read_table, in words)
     if key is not None and key in _LAST_READ:
+        from funcmlp.sources import check_source
+
+        check_source(source, what)  # read by this command too: no output of it may replace the file
         return _LAST_READ[key]
     table = read_table(source, what, fits=fits)
     _LAST_READ.clear()
     if key is not None:
         _LAST_READ[key] = table
     return table
+
+
+def as_model_inputs(x, params, where: str):
+    """A table's standardised inputs ``(N, d)`` in the model's dtype, refused (naming ``where``, the row
+    and the feature, and ``--float64``) where a value is beyond what that dtype holds."""
+    import numpy as np
+
+    from funcmlp.checks import check_fits_dtype
+
+    dtype = np.asarray(params[0].W).dtype
+    check_fits_dtype(x, dtype, f"{where}: the standardised inputs (row, feature)", "train the model with --float64")
+    return x.astype(dtype)
 
 
 _LAST_READ: dict = {}
@@ -254,12 +269,8 @@ def predictions(found, preprocessing, path: str, proba: bool) -> tuple[list, lis
     from funcmlp.registry.losses import get_loss
 
     mlp, params, loss = found.mlp, found.params, found.record.get("loss")
-    from funcmlp.checks import check_fits_dtype
-
     table = read(path, "--data-path")
-    x, dtype = preprocessing.inputs(table), np.asarray(params[0].W).dtype
-    check_fits_dtype(x, dtype, f"{path}: the standardised inputs (row, feature)", "train the model with --float64")
-    x = x.astype(dtype)
+    x = as_model_inputs(preprocessing.inputs(table), params, path)
     outputs = np.asarray(compiled_apply(mlp, params, x))
     target = preprocessing.target
     numbers = list(range(1, len(table) + 1))

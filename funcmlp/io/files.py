@@ -83,7 +83,7 @@ def _check_owner(path, option: str) -> None:
     reads = read_here(path)
     if reads is not None:
         raise ValueError(
-            f"{shown} is the {reads} this command reads: writing there would replace it; give another file name"
+            f"{shown} is a file this command reads ({reads}): writing there would replace it; give another file name"
         )
 
 

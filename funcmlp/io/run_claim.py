@@ -82,12 +82,13 @@ def start_writing(args) -> str:
     return ""
 
 
-def claim_checkpoint_dir(folder, *, resume: bool, run_id: str | None) -> FolderLock | None:
+def claim_checkpoint_dir(folder, *, resume: bool, run_id: str | None, overwrite: bool = False) -> FolderLock | None:
     """What :func:`funcmlp.fit` does with ``checkpoint_dir=folder`` before it trains: lock the folder
     (unless this process holds it already: the command line's ``train`` does) and check what it
-    holds, as ``funcmlp train`` does: without ``resume`` a folder holding no run's files; with it, a
-    folder whose files carry ``run_id`` (``None``: a state ``fit`` wrote without one). One
-    ``ValueError`` line otherwise, naming the way on. Returns the lock to release (or None).
+    holds, as ``funcmlp train`` does: without ``resume`` a folder holding no run's files (with
+    ``overwrite``, the run's files there are removed first, as ``--overwrite`` does); with it, a folder
+    whose files carry ``run_id`` (``None``: a state ``fit`` wrote without one). One ``ValueError`` line
+    otherwise, naming the ways on. Returns the lock to release (or None).
 
     Example:
         >>> import tempfile
@@ -97,20 +98,24 @@ def claim_checkpoint_dir(folder, *, resume: bool, run_id: str | None) -> FolderL
     """
     if holds_run_folder(folder):
         return None  # the command line's train holds it and has checked it (check_folder)
+    if resume and overwrite:
+        raise ValueError("resume=True goes on with the run in checkpoint_dir, overwrite=True replaces it: give one")
     lock = lock_folder(folder, "checkpoint_dir")
     try:
+        if overwrite:
+            remove_run(folder)
         present = [name for name in RUN_FILES if os.path.lexists(os.path.join(folder, name))]
         others = {name: run for name, run in folder_run_ids(folder).items() if run != run_id}
         if others:
             runs = ", ".join(f"{name} of run {run}" for name, run in others.items())
             raise ValueError(
-                f"checkpoint_dir {folder} holds another run's files ({runs}, written by funcmlp train): fit never "
-                f"replaces them; go on with that run: funcmlp train --resume {folder}, or give fit another folder"
+                f"checkpoint_dir {folder} holds another run's files ({runs}, written by funcmlp train): go on with "
+                f"that run: funcmlp train --resume {folder}, replace it: overwrite=True, or give fit another folder"
             )
         if present and not resume:
             raise ValueError(
-                f"checkpoint_dir {folder} already holds a run ({', '.join(present)}): fit never replaces it; go on "
-                "with it: resume=True, or give another folder (or remove those files)"
+                f"checkpoint_dir {folder} already holds a run ({', '.join(present)}): fit replaces it only when told "
+                "to; go on with it: resume=True, replace it: overwrite=True, or give another folder"
             )
     except BaseException:
         lock.release()

@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import os
 import socket
+import stat
 import time
 
 from funcmlp.io.files import hold_run_folder, let_go_run_folder, remove_stale_temporaries
@@ -65,6 +66,22 @@ class FolderLock:
                     break
 
 
+_NO_WAIT = os.O_NOFOLLOW | os.O_NONBLOCK if hasattr(os, "O_NONBLOCK") else getattr(os, "O_NOFOLLOW", 0)
+"""A lock file is opened without following a link and without waiting (a FIFO there would block for ever)."""
+
+
+def _open_lock_file(path: str, flags: int) -> int:
+    """Open the lock file ``path``; anything there but a regular file is refused in one line."""
+    handle = os.open(path, flags | _NO_WAIT, 0o644)
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        raise ValueError(
+            f"{path} is not a regular file: funcmlp's lock file of this folder was replaced by something else; "
+            "remove it (no funcmlp runs there now) and run again"
+        )
+    return handle
+
+
 def _try_lock(handle: int) -> bool:
     if fcntl is None:  # pragma: no cover
         return True
@@ -91,7 +108,7 @@ def lock_folder(folder, option: str = "--out") -> FolderLock:
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, LOCK_FILE)
     while True:  # a lock taken on a file its holder removed meanwhile is no lock: take the new file's
-        handle = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        handle = _open_lock_file(path, os.O_RDWR | os.O_CREAT)
         if not _try_lock(handle):
             who = _read(handle) or "unknown"
             os.close(handle)
@@ -132,7 +149,7 @@ def holder(folder) -> str | None:
     """Who holds ``folder``'s lock now (``"PID on HOST since TIME"``), or None when no run does."""
     path = os.path.join(os.fspath(folder), LOCK_FILE)
     try:
-        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        handle = _open_lock_file(path, os.O_RDONLY)
     except OSError:
         return None
     try:

@@ -9,10 +9,11 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
+from funcmlp.checks import check_fits_dtype
 from funcmlp.registry.losses import get_loss
 from funcmlp.sklearn._checks import stochastic
 from funcmlp.sklearn._labels import check_first_partial_fit, encode_labels, weights_of_classes
-from funcmlp.sklearn._mlp import _BaseMLP
+from funcmlp.sklearn._mlp import SKLEARN_FLOAT64, _BaseMLP
 from funcmlp.sklearn._parameters import estimator_init
 
 
@@ -140,6 +141,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return 1.0 / self.n_outputs_ if self.funcmlp_loss_ == "half_sse" else 1.0
 
     def _targets(self, y, first: bool, classes=None) -> np.ndarray:
+        check_fits_dtype(np.asarray(y), self.dtype_, "y", SKLEARN_FLOAT64)
         y = np.asarray(y, self.dtype_)
         y = y.reshape(-1, 1) if y.ndim == 1 else y
         if first:

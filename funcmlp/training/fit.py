@@ -38,6 +38,7 @@ def fit(
     checkpoint_dir=None,
     checkpoint_every: int = 1,
     resume: bool = False,
+    overwrite: bool = False,
     checkpoint_options: dict | None = None,
     early_stopping: int | None = None,
     min_delta: float = 0.0,
@@ -69,12 +70,15 @@ def fit(
             params, optimizer state, key, epoch, history), written atomically every
             ``checkpoint_every`` epochs, after the last and on Ctrl-C (``KeyboardInterrupt``).
             The folder is locked while ``fit`` runs (one writer at a time, as ``funcmlp train``);
-            a folder already holding a run is refused unless ``resume`` (and a run of ``funcmlp
-            train``'s, whose files carry its run id, is never taken over).
+            a folder already holding a run is refused unless ``resume`` (a run of ``funcmlp
+            train``'s, whose files carry its run id, only by ``funcmlp train --resume``) or
+            ``overwrite``.
         resume: go on from ``checkpoint_dir``'s state when there is one (``params`` then serve
             as the template of its structure and dtype): the run ends bit for bit where an
             uninterrupted one would; a larger ``epochs`` extends it. A run that had stopped early (its
             ``early_stopping`` rule holds for the saved history) trains nothing more.
+        overwrite: remove the run's files in ``checkpoint_dir`` first and train anew (as the command
+            line's ``--overwrite``); not with ``resume``.
         checkpoint_options: JSON-serialisable options saved with the state (the command line's).
         early_stopping: stop when the validation loss has not improved by more than
             ``min_delta`` for this many epochs, and return the params of the best epoch
@@ -137,7 +141,8 @@ def fit(
     trainer = Trainer(mlp, params, data, config, validation=validation, sample_weight=sample_weight)
     lock = None
     if checkpoint_dir is not None and jax.process_index() == 0:
-        lock = claim_checkpoint_dir(checkpoint_dir, resume=resume, run_id=(checkpoint_options or {}).get("run_id"))
+        run_id = (checkpoint_options or {}).get("run_id")
+        lock = claim_checkpoint_dir(checkpoint_dir, resume=resume, run_id=run_id, overwrite=overwrite)
     try:
         opt_state, history = None, History()
         if resume and checkpoint_dir is not None and os.path.exists(state_path(checkpoint_dir)):
