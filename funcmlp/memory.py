@@ -178,9 +178,9 @@ def _machine_available() -> int | None:
 
 
 def memory_limits() -> dict[str, int]:
-    """Each limit this process is under, as the words naming it and the bytes it leaves: the first
-    JAX device's free memory where it reports one (a GPU, a TPU); else the machine's available
-    memory, the address-space limit and the cgroup's (those set). JAX's backend is started first,
+    """Each limit this process is under, as the words naming it and the bytes it leaves: the machine's
+    available memory, the address-space limit and the cgroup's (those set), and the first JAX
+    device's free memory where it reports one (a GPU, a TPU). JAX's backend is started first,
     so that what it maps is counted.
 
     Example:
@@ -195,14 +195,14 @@ def memory_limits() -> dict[str, int]:
         stats = device.memory_stats() or {}
     except Exception:
         device, stats = None, {}
-    if stats.get("bytes_limit"):
-        free = int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
-        return {f"the accelerator ({device}) has": max(0, free)}
     found = {
         "the machine has": _machine_available(),
         "the address-space limit (ulimit -v) leaves": address_space_left(),
         "the memory cgroup's limit leaves": cgroup_left(),
     }
+    if stats.get("bytes_limit"):  # the arrays live on the accelerator, their host copies in the process
+        free = int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
+        found[f"the accelerator ({device}) has"] = max(0, free)
     return {what: left for what, left in found.items() if left is not None}
 
 

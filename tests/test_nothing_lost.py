@@ -233,3 +233,15 @@ def test_predict_refuses_inputs_its_float32_model_cannot_hold(tmp_path, capsys):
         f"funcmlp: error: {tmp_path / 'x.npy'}: the inputs hold 4e+38 at index (1, 1), beyond float32"
     )
     assert err.endswith("train the model with --float64") and not os.path.exists(tmp_path / "p.csv")
+
+
+def test_an_allocation_no_estimate_foresaw_still_ends_in_one_line(monkeypatch, capsys):
+    import funcmlp.cli as cli
+
+    def exhausted(args):
+        raise MemoryError
+
+    monkeypatch.setattr(cli.COMMANDS["check"], "run", exhausted)
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("funcmlp: error: out of memory (an allocation failed);") and len(err.splitlines()) == 1

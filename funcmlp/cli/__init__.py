@@ -65,6 +65,13 @@ def main(argv=None) -> int:
                 print(note, file=sys.stderr)
         with command_scope():  # the files it reads, which no output of it may replace
             return COMMANDS[args.command].run(args)
+    except MemoryError:  # an allocation no estimate foresaw: one line still, never a traceback
+        print(
+            "funcmlp: error: out of memory (an allocation failed); give smaller data or a smaller network, or raise "
+            "the process's memory limit (ulimit -v)",
+            file=sys.stderr,
+        )
+        return 2
     except ERRORS as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"funcmlp: error: {message}", file=sys.stderr)

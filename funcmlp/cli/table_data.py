@@ -250,12 +250,11 @@ def error_in_units(preprocessing, mlp, params, x, y, loss) -> str:
     from funcmlp.registry.losses import get_loss
 
     predicted = preprocessing.values(np.asarray(get_loss(loss).mean(compiled_apply(mlp, params, x)), np.float64))
-    error = predicted - preprocessing.values(np.asarray(y, np.float64))
+    error = np.abs(predicted - preprocessing.values(np.asarray(y, np.float64)))
+    top = float(error.max(initial=0.0)) or 1.0  # divided by the largest first: errors of 1e300 have no square
+    rmse = float(np.sqrt(np.mean((error / top) ** 2))) * top
     name = preprocessing.target.name
-    return (
-        f"{name!r} in its own units: root-mean-square error {float(np.sqrt(np.mean(error**2))):.4g}, "
-        f"mean absolute error {float(np.mean(np.abs(error))):.4g}"
-    )
+    return f"{name!r} in its own units: root-mean-square error {rmse:.4g}, mean absolute error {np.mean(error):.4g}"
 
 
 def predictions(found, preprocessing, path: str, proba: bool) -> tuple[list, list]:
