@@ -22,7 +22,7 @@ import sympy as sp
 
 from derivations import grammar
 from derivations.derivation import Printed
-from funcmlp.sources import open_source
+from funcmlp.sources import read_source
 
 
 def number(value, where: str) -> sp.Expr:
@@ -106,14 +106,14 @@ def load(source) -> tuple[dict, str]:
     path = os.fspath(source)
     json_file = path.endswith(".json")
     try:
-        with open_source(path, "worked-example spec", "r" if json_file else "rb", max_bytes=MAX_BYTES) as handle:
-            if json_file:
-                return json.load(handle), path
-            try:
-                import tomllib
-            except ModuleNotFoundError:  # Python 3.10
-                import tomli as tomllib
-            return tomllib.load(handle), path
+        text = read_source(path, "worked-example spec", "r", MAX_BYTES)
+        if json_file:
+            return json.loads(text), path
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        return tomllib.loads(text), path
     except (UnicodeDecodeError, json.JSONDecodeError, _toml_error()) as error:
         raise ValueError(f"{path} is not valid {'JSON' if json_file else 'TOML'}: {error}") from None
     except RecursionError:

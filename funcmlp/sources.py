@@ -94,6 +94,27 @@ def open_source(path, what: str = "", mode: str = "rb", *, encoding: str = "utf-
         raise
 
 
+def read_source(path, what: str, mode: str, max_bytes: int, *, encoding: str = "utf-8"):
+    """The whole content (``str`` for mode ``"r"``, ``bytes`` for ``"rb"``) of the file ``path``,
+    opened by :func:`open_source` and read to at most ``max_bytes`` bytes: a file that grew past it
+    after it was opened is refused as one larger from the start is.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.json"); _ = open(path, "w").write("[1, 2]")
+        >>> read_source(path, "the list", "r", 100)
+        '[1, 2]'
+    """
+    with open_source(path, what, mode, encoding=encoding, max_bytes=max_bytes) as handle:
+        content = handle.read(max_bytes + 1) if mode == "rb" else handle.buffer.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise ValueError(
+            f"{what + ' ' if what else ''}{os.fspath(path)} holds more than the {_size(max_bytes)} funcmlp reads from "
+            "such a file (it grew while read); give a smaller file"
+        )
+    return content if mode == "rb" else content.decode(encoding)
+
+
 def check_source(path, what: str = "", *, max_bytes=None) -> int:
     """Refuse ``path`` as :func:`open_source` would (and remember it as read); its size in bytes."""
     with open_source(path, what, max_bytes=max_bytes) as handle:

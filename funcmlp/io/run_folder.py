@@ -34,7 +34,7 @@ from funcmlp.io.model_file import MODEL_FORMAT, OLD_FORMATS, read_model, save_mo
 from funcmlp.io.run_lock import holder
 from funcmlp.io.run_names import MANIFEST, MODEL_FILE, OLD_NAMES, STATE_FILE
 from funcmlp.io.training_state import STATE_FORMAT, read_state_model
-from funcmlp.sources import open_source
+from funcmlp.sources import open_source, read_source
 
 MANIFEST_FORMAT = "funcmlp-run-manifest"
 MANIFEST_BYTES = 1 << 24
@@ -93,8 +93,7 @@ def read_manifest(folder) -> dict | None:
     if not os.path.isfile(path) or os.path.islink(path):
         raise ValueError(f"{path} is not a regular file; {fix}")
     try:
-        with open_source(path, "the manifest", "r", max_bytes=MANIFEST_BYTES) as handle:
-            text = handle.read()
+        text = read_source(path, "the manifest", "r", MANIFEST_BYTES)
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(f"{path} cannot be read ({error}); {fix}") from None
     try:
@@ -166,8 +165,7 @@ def folder_run_ids(folder) -> dict[str, str]:
         ids[MANIFEST] = manifest["run_id"]
     history = os.path.join(folder, "history.json")
     if os.path.isfile(history):
-        with open_source(history, "the history", "r", max_bytes=HISTORY_BYTES) as handle:
-            content = parse_json(handle.read(), history)
+        content = parse_json(read_source(history, "the history", "r", HISTORY_BYTES), history)
         options = content.get("options") if isinstance(content, dict) else None
         ids["history.json"] = options.get("run_id") if isinstance(options, dict) else None
     return {name: value for name, value in ids.items() if isinstance(value, str)}
