@@ -32,6 +32,7 @@ from funcmlp.function_check import FunctionCheckReport, check_function
 from funcmlp.gradcheck import GradCheckReport, check_gradients, finite_difference_grad
 from funcmlp.gradients import Backprop, autodiff_grad, backprop, objective
 from funcmlp.io.model_file import load_checkpoint, save_checkpoint
+from funcmlp.per_example import GradMoments, clipped_grad, grad_moments, per_example_grad_norms
 from funcmlp.registry.activations import (
     ACTIVATION_NAMES,
     ACTIVATIONS,
@@ -57,6 +58,7 @@ __all__ = [
     "Evaluation",
     "FunctionCheckReport",
     "GradCheckReport",
+    "GradMoments",
     "History",
     "LOSSES",
     "LOSS_NAMES",
@@ -74,6 +76,7 @@ __all__ = [
     "backward",
     "check_function",
     "check_gradients",
+    "clipped_grad",
     "decision_threshold",
     "enable_compile_cache",
     "evaluate",
@@ -82,11 +85,13 @@ __all__ = [
     "get_activation",
     "get_initializer",
     "get_loss",
+    "grad_moments",
     "load_checkpoint",
     "make_optimizer",
     "make_schedule",
     "objective",
     "params_from_arrays",
+    "per_example_grad_norms",
     "predict",
     "register_activation",
     "register_loss",

@@ -23,6 +23,7 @@ LAYERS = {
     "funcmlp.core": 2,
     "funcmlp.checks": 3,
     "funcmlp.gradients": 4,
+    "funcmlp.per_example": 4,
     "funcmlp.evaluation": 4,
     "funcmlp.gradcheck": 4,
     "funcmlp.gradcheck_report": 4,
