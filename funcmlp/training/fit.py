@@ -138,12 +138,12 @@ def fit(
             early=early,
         )
     _check_memory(mlp, params, data, validation, config)
-    trainer = Trainer(mlp, params, data, config, validation=validation, sample_weight=sample_weight)
     lock = None
-    if checkpoint_dir is not None and jax.process_index() == 0:
+    if checkpoint_dir is not None and jax.process_index() == 0:  # process 0 writes: it holds the folder
         run_id = (checkpoint_options or {}).get("run_id")
         lock = claim_checkpoint_dir(checkpoint_dir, resume=resume, run_id=run_id, overwrite=overwrite)
     try:
+        trainer = Trainer(mlp, params, data, config, validation=validation, sample_weight=sample_weight)
         opt_state, history = None, History()
         if resume and checkpoint_dir is not None and os.path.exists(state_path(checkpoint_dir)):
             saved = load_state(checkpoint_dir, mlp, params, config.optimizer)
