@@ -34,13 +34,14 @@ import stat
 
 import numpy as np
 
-_KINDS = (
+NOT_FILES = (
     (stat.S_ISDIR, "a folder"),
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
     (stat.S_ISSOCK, "a socket"),
 )
+"""What a path to read (or write) may name besides a regular file, each with the words for it."""
 _SCOPES: list[dict] = []
 """The files read by each command running in this process (innermost last): ``(device, inode) -> (what, path)``."""
 
@@ -73,7 +74,7 @@ def open_source(path, what: str = "", mode: str = "rb", *, encoding: str = "utf-
         raise PermissionError(f"{name} cannot be read (permission denied); give a file you may read") from None
     try:
         info = os.fstat(handle)
-        for test, kind in _KINDS:
+        for test, kind in NOT_FILES:
             if test(info.st_mode):
                 raise ValueError(
                     f"{name} is {kind}, not a file: funcmlp reads only regular files; give the path of a file"

@@ -33,16 +33,10 @@ import stat
 import uuid
 
 from funcmlp.io.run_names import RUN_FILES, RUN_MARKERS
-from funcmlp.sources import read_here
+from funcmlp.sources import NOT_FILES, read_here
 
-_KINDS = (
-    (stat.S_ISLNK, "a symbolic link"),
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISSOCK, "a socket"),
-)
+_KINDS = ((stat.S_ISLNK, "a symbolic link"), *NOT_FILES)
+"""What may not stand at an output path: a link (never followed) and whatever is not a file."""
 _TEMPORARY = re.compile(r"^\.tmp-(\d+)-[0-9a-f]{32}-")
 _HELD: dict[str, int] = {}
 """The run folders this process holds the lock of (their real paths), each with its count of holds."""
