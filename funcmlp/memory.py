@@ -134,12 +134,13 @@ def cgroup_left(root: str = "/sys/fs/cgroup", membership: str = "/proc/self/cgro
     return min(found) if found else None
 
 
-def _mapped_bytes() -> int | None:
-    """The address space this process maps now (``VmSize`` of ``/proc/self/status``)."""
+def _proc_bytes(path: str, field: str) -> int | None:
+    """The bytes of a ``field: N kB`` line of a /proc file (``VmSize`` of /proc/self/status,
+    ``MemAvailable`` of /proc/meminfo); ``None`` where there is none."""
     try:
-        with open("/proc/self/status") as handle:
+        with open(path) as handle:
             for line in handle:
-                if line.startswith("VmSize:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
@@ -159,18 +160,14 @@ def address_space_left() -> int | None:
     limit = resource.getrlimit(resource.RLIMIT_AS)[0]
     if limit == resource.RLIM_INFINITY:
         return None
-    mapped = _mapped_bytes()
+    mapped = _proc_bytes("/proc/self/status", "VmSize")  # the address space this process maps now
     return max(0, limit - (mapped or 0) - JAX_GROWTH)
 
 
 def _machine_available() -> int | None:
-    try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
+    available = _proc_bytes("/proc/meminfo", "MemAvailable")
+    if available is not None:
+        return available
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):

@@ -207,7 +207,7 @@ def test_finite_float64_beyond_float32s_range_is_refused_where_the_network_compu
 
 
 def test_the_estimators_refuse_what_their_float32_network_cannot_hold():
-    from funcmlp.sklearn import MLPClassifier
+    from funcmlp.sklearn import MLPClassifier, MLPRegressor
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 3))
@@ -220,6 +220,14 @@ def test_the_estimators_refuse_what_their_float32_network_cannot_hold():
         model.predict(wide)
     with pytest.raises(ValueError, match=r"X hold -1e\+300 at index \(3, 1\), " + fix):
         MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, dtype="float32").fit(wide, y)
+    heavy = np.ones(len(X))
+    heavy[5] = 1e300
+    with pytest.raises(ValueError, match=r"sample_weight hold 1e\+300 at index \(5,\), " + fix):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, dtype="float32").fit(X, y, sample_weight=heavy)
+    targets = X[:, 0].copy()
+    targets[7] = 1e300
+    with pytest.raises(ValueError, match=r"y hold 1e\+300 at index \(7,\), " + fix):
+        MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, dtype="float32").fit(X, targets)
 
 
 def test_predict_refuses_inputs_its_float32_model_cannot_hold(tmp_path, capsys):
@@ -245,3 +253,17 @@ def test_an_allocation_no_estimate_foresaw_still_ends_in_one_line(monkeypatch, c
     assert main(["check"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("funcmlp: error: out of memory (an allocation failed);") and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "record",
+    [[], {"--data-path": "cars.csv"}, {"--data-path": {"path": "c", "files": {"c": {"size": "8", "sha256": "a"}}}}],
+)
+def test_an_edited_record_of_the_data_is_refused_as_damaged(record):
+    import argparse
+
+    from funcmlp.cli.data_record import check_unchanged
+
+    args = argparse.Namespace(data_path=None, test=None)
+    with pytest.raises(ValueError, match="the saved record of the data files is not one funcmlp writes"):
+        check_unchanged(args, record, "run")

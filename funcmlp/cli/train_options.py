@@ -222,12 +222,7 @@ def _saved(folder: str) -> tuple[dict, int, dict]:
     header = read_state_header(path)
     options = dict(header["options"])
     run_id = options.pop("run_id", None)
-    data_files = options.pop("data_files", None)
-    if data_files is not None and not isinstance(data_files, dict):
-        raise ValueError(
-            f"--resume {folder}: the saved data_files is not a record of files; the training state was edited or "
-            "damaged: start a new run with --out ANOTHER_DIR"
-        )
+    data_files = options.pop("data_files", None)  # checked where it is read (data_record.check_unchanged)
     if run_id is not None and not (isinstance(run_id, str) and re.fullmatch(r"[0-9a-f]{32}", run_id)):
         raise ValueError(
             f"--resume {folder}: the saved run id {str(run_id)[:40]!r} is not one funcmlp writes; the training state "

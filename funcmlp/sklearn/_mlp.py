@@ -144,6 +144,8 @@ class _BaseMLP(BaseEstimator):
         if not keep:
             self.dtype_ = fitted_dtype(self.dtype, X)
         check_fits_dtype(np.asarray(X), self.dtype_, "X", SKLEARN_FLOAT64)
+        if sample_weight is not None:  # (class weights included) in the estimator's words, as X and y
+            check_fits_dtype(np.asarray(sample_weight), self.dtype_, "sample_weight", SKLEARN_FLOAT64)
         Y = self._targets(y, first=not keep, classes=classes)
         if not keep:
             self.n_outputs_ = Y.shape[1]
