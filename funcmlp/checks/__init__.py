@@ -74,7 +74,8 @@ def check_fits_dtype(values: np.ndarray, dtype, what: str, fix: str = FLOAT64_FI
         ValueError: inputs hold 1e+300 at index (1,), beyond float32's range (at most 3.4e+38): the network ...
     """
     dtype = np.dtype(dtype)
-    if dtype.kind != "f" or values.dtype.kind not in "iuf" or values.size == 0:
+    if dtype.kind != "f" or values.dtype.kind != "f" or values.dtype.itemsize <= dtype.itemsize or values.size == 0:
+        return  # (integers of up to 64 bits, and floats no wider than dtype, always fit: no pass over the data)
         return
     limit = float(np.finfo(dtype).max)
     beyond = np.abs(values.astype(np.float64)) > limit
