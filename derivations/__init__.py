@@ -9,12 +9,14 @@ layers before their own (a test walks the imports):
 
 1. ``numbers`` (the one number formatter), ``grammar`` (reading numbers), ``symbolic`` (the registry's
    sympy forms), ``activations`` (their proofs), ``cost`` (the bounds on what a worked example costs)
-2. ``engine`` (forward, sensitivities, recursion, gradients, updates), ``graph`` (reverse accumulation), ``render``
+2. ``engine`` (forward, sensitivities, recursion, gradients, updates), ``graph`` (reverse accumulation), ``render``,
+   ``hessians`` (proofs of the registry's curvature forms: each loss's Hessian factor, each activation's f'')
 3. ``sensitivities`` (proofs of the engine's layer formulas), ``network`` (what the chain proof checks),
    ``notation`` (the symbols of the lines), ``derivation`` (the model)
 4. ``chain`` (the whole-chain proof), ``factors`` (one derivative's chain-rule factors), ``specfile`` (a spec
    file's text read), ``seed004`` (the optimizer formulas)
-5. ``textbook`` (entry-by-entry lines)
+5. ``textbook`` (entry-by-entry lines), ``curvature`` (per-example norms, the GGN's and the Hessian's diagonals
+   proven on a symbolic network)
 6. ``spec`` (a checked worked example), ``picture`` (Mermaid, PNG), ``page_svg`` (the page's network as SVG)
 7. ``iterate`` (many steps, fast), ``layout`` (a step's quantities as named steps in the file's layout),
    ``numpy_source`` (numbers and closed forms as NumPy source), ``expression_graph`` (the loss as a graph of
@@ -29,10 +31,10 @@ layers before their own (a test walks the imports):
 
 LAYERS = (
     ("numbers", "text", "grammar", "symbolic", "activations", "cost"),
-    ("engine", "graph", "render"),
+    ("engine", "graph", "render", "hessians"),
     ("sensitivities", "network", "notation", "derivation"),
     ("chain", "factors", "specfile", "seed004"),
-    ("textbook",),
+    ("textbook", "curvature"),
     ("spec", "picture", "page_svg"),
     ("iterate", "layout", "numpy_source", "expression_graph"),
     ("variants", "program"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations import activations, chain, engine, network, sensitivities, symbolic, worked
+from derivations import activations, chain, curvature, engine, hessians, network, sensitivities, symbolic, worked
 from derivations.render import render
 from derivations.text import escape
 from funcmlp.registry.losses import get_loss
@@ -67,6 +67,14 @@ ENTRIES = {
             fmt,
         ),
     ),
+    "curvature": (
+        "each loss's Hessian factor S S^T = d^2L/da^2 and each activation's f'' (the GGN's and the Hessian's forms)",
+        lambda fmt: _identities(
+            hessians.prove_curvature_forms(),
+            "Curvature forms: the losses' Hessian factors, the activations' second derivatives",
+            fmt,
+        ),
+    ),
     **{name: (title, _worked(name)) for name, title in worked.TITLES.items()},
 }
 
@@ -75,30 +83,75 @@ SHOW_LIMIT = 100
 """``show`` prints every expression for networks of at most this many parameters."""
 
 
-def architecture_check(sizes, activation_names, loss, convention="row", method="auto", show=False):
+QUANTITIES = ("gradient", *curvature.QUANTITIES)
+"""What ``derive check`` proves: the gradient (:mod:`derivations.chain`), :data:`derivations.curvature.QUANTITIES`."""
+
+
+def architecture_check(
+    sizes, activation_names, loss, convention="row", method="auto", show=False, quantities=("gradient",)
+):
     """Prove the backprop formulas for a user-given architecture: ``(summary, passed)``.
 
     The summary says what was proven, by which method, over how many entries, and the worst
-    difference (at most a few lines per layer, each at most 200 characters); ``show`` adds
-    every derived expression (networks of at most ``SHOW_LIMIT`` parameters).
+    difference (at most a few lines per layer and quantity, each at most 200 characters); ``show``
+    adds every derived gradient expression (networks of at most ``SHOW_LIMIT`` parameters).
+    ``quantities`` (of :data:`QUANTITIES`): the gradient's closed forms, and per-example gradient
+    norms, the GGN's diagonal, the Hessian's diagonal (:func:`derivations.curvature.check_quantity`).
 
     Example:
         >>> text, passed = architecture_check((2, 2, 1), ("sigmoid", "sigmoid"), "sse")
         >>> passed, text.count("PASS")
         (True, 2)
+        >>> text, passed = architecture_check((2, 2, 1), ("tanh", "identity"), "sse", quantities=("norms", "ggn"))
+        >>> passed, [line[:26] for line in text.splitlines() if line.startswith("PASS")]
+        (True, ['PASS  per-example gradient', 'PASS  GGN diagonal, 2-2-1 '])
     """
+    unknown = [q for q in quantities if q not in QUANTITIES]
+    if unknown or not quantities:
+        raise ValueError(
+            f"quantities: {', '.join(map(repr, unknown)) or 'none given'}; expected some of {', '.join(QUANTITIES)}"
+        )
     net = network.Network(tuple(sizes), tuple(activation_names), loss)
+    extra = [q for q in curvature.QUANTITIES if q in quantities]
+    for quantity in extra:  # refused before any work
+        curvature.check_network(net, quantity)
+    lines = [
+        f"network {'-'.join(map(str, sizes))} ({net.count_parameters():,} parameters), activations "
+        f"{'/'.join(activation_names)}, loss {loss}"
+        + (f", {convention} convention" if "gradient" in quantities else "")
+    ]
+    passed = True
+    if "gradient" in quantities:
+        passed, gradient = _gradient(net, convention, method, show)
+        lines += gradient
+    else:
+        given = [
+            f"--{o}"
+            for o, v in (("method", method != "auto"), ("convention", convention != "row"), ("show", show))
+            if v
+        ]
+        if given:
+            raise ValueError(
+                f"{' and '.join(given)} {'choose' if len(given) > 1 else 'chooses'} how the gradient is proved and "
+                "shown; add gradient to the quantities or leave them out"
+            )
+    for quantity in extra:
+        report = curvature.check_quantity(net, quantity)
+        passed &= report.passed
+        lines.append(str(report))
+    return "\n".join(lines), passed
+
+
+def _gradient(net: network.Network, convention: str, method: str, show: bool) -> tuple[bool, list]:
+    """The gradient's lines: the output sensitivity, each Jacobian, the chain proof (and with ``show`` every
+    derived expression); ``(passed, lines)``."""
     if show and net.count_parameters() > SHOW_LIMIT:
         raise ValueError(
             f"--show prints every expression, for networks of at most {SHOW_LIMIT} parameters; this one has "
             f"{net.count_parameters():,}: leave out --show for the summary"
         )
-    L = net.depth
-    lines = [
-        f"network {'-'.join(map(str, sizes))} ({net.count_parameters():,} parameters), activations "
-        f"{'/'.join(activation_names)}, "
-        f"loss {loss}, {convention} convention"
-    ]
+    sizes, loss, L = net.sizes, net.loss, net.depth
+    lines = []
     n = [sp.Symbol(f"n^{L}_{{{j + 1}}}", real=True) for j in range(sizes[-1])]
     y = [sp.Symbol(f"y_{{{j + 1}}}", real=True) for j in range(sizes[-1])]
     s_out = engine.loss_terms(
@@ -144,7 +197,7 @@ def architecture_check(sizes, activation_names, loss, convention="row", method="
         composed = chain.composed_loss(net, layers, xs, ys)
         lines.append("derived by sympy.diff of the composed loss:")
         lines += [f"  dL/d{p} = {network.readable(sp.diff(composed, p))}" for W, b in layers for p in list(W) + b]
-    return "\n".join(lines), passed
+    return passed, lines
 
 
 def _tidy(expr):

@@ -27,6 +27,7 @@ from funcmlp.core.backward import backward
 from funcmlp.core.initializers import get_initializer
 from funcmlp.core.model import MLP, Trace
 from funcmlp.core.params import Layer, params_from_arrays, to_column_convention
+from funcmlp.curvature import diag_ggn, diag_hessian, kfac_factors
 from funcmlp.evaluation import Evaluation, accuracy, decision_threshold, evaluate, predict
 from funcmlp.function_check import FunctionCheckReport, check_function
 from funcmlp.gradcheck import GradCheckReport, check_gradients, finite_difference_grad
@@ -47,6 +48,7 @@ from funcmlp.registry.losses import Loss, LossSpec, get_loss
 from funcmlp.training import EpochState, History, TrainConfig, Trainer, TrainingDiverged, train_epochs
 from funcmlp.training.fit import fit
 from funcmlp.training.optimizers import make_optimizer, make_schedule
+from funcmlp.training.private import DPSGD
 
 __all__ = [
     "ACTIVATIONS",
@@ -54,6 +56,7 @@ __all__ = [
     "Activation",
     "ActivationSpec",
     "Backprop",
+    "DPSGD",
     "EpochState",
     "Evaluation",
     "FunctionCheckReport",
@@ -78,6 +81,8 @@ __all__ = [
     "check_gradients",
     "clipped_grad",
     "decision_threshold",
+    "diag_ggn",
+    "diag_hessian",
     "enable_compile_cache",
     "evaluate",
     "finite_difference_grad",
@@ -86,6 +91,7 @@ __all__ = [
     "get_initializer",
     "get_loss",
     "grad_moments",
+    "kfac_factors",
     "load_checkpoint",
     "make_optimizer",
     "make_schedule",

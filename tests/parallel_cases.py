@@ -12,7 +12,7 @@ import optax
 
 jax.config.update("jax_enable_x64", True)
 
-from funcmlp import MLP, fit  # noqa: E402
+from funcmlp import DPSGD, MLP, fit  # noqa: E402
 from funcmlp.training.parallel import data_mesh  # noqa: E402
 
 
@@ -35,6 +35,7 @@ def run(
     loss="softmax_cross_entropy",
     targets=None,
     sample_weight=None,
+    dp_sgd=None,
 ):
     mlp, params, x, y = problem(dtype, dropout)
     y = y if targets is None else targets
@@ -52,9 +53,10 @@ def run(
         reduction=reduction,
         mesh=mesh,
         sample_weight=sample_weight,
+        dp_sgd=dp_sgd,
     )
     leaves = [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(jax.device_get(params))]
-    return leaves, np.array(history.train_loss + history.val_loss)
+    return leaves, np.array(history.train_loss + history.val_loss + history.clipped_fraction)
 
 
 def main(out):
@@ -91,6 +93,9 @@ def main(out):
         "dropout_a": run(eight, dropout=0.3),
         "dropout_b": run(eight, dropout=0.3),
         "dropout_other_key": run(eight, dropout=0.3, key=3),
+        # DP-SGD: per-example clipping in each shard, the clipped counts summed, the noise added once
+        "single_dp": run(None, batch=13, sample_weight=jnp.where(weights > 0, 1.0, 0.0), dp_sgd=DPSGD(0.5, 1.1)),
+        "eight_dp": run(eight, batch=13, sample_weight=jnp.where(weights > 0, 1.0, 0.0), dp_sgd=DPSGD(0.5, 1.1)),
     }
     arrays = {}
     for name, (leaves, losses) in cases.items():

@@ -24,6 +24,7 @@ LAYERS = {
     "funcmlp.checks": 3,
     "funcmlp.gradients": 4,
     "funcmlp.per_example": 4,
+    "funcmlp.curvature": 4,
     "funcmlp.evaluation": 4,
     "funcmlp.gradcheck": 4,
     "funcmlp.gradcheck_report": 4,

@@ -59,6 +59,7 @@ def _relative(a, b):
         ("eight_sum", "single_sum"),
         ("eight_soft", "single_soft"),
         ("eight_weighted", "single_weighted"),
+        ("eight_dp", "single_dp"),  # DP-SGD: the losses carry the clipped fractions too
     ],
 )
 def test_eight_devices_give_the_params_of_one_in_float64(cases, sharded, single):

@@ -90,14 +90,26 @@ def add_parser(sub) -> None:
         help="check: weight layout of the printed Jacobians (default row)",
     )
     derive.add_argument(
-        "--show", action="store_true", help="check: print every derived expression too (networks up to 100 parameters)"
+        "--show",
+        action="store_true",
+        help="check, the gradient: print every derived expression too (networks up to 100 parameters)",
+    )
+    derive.add_argument(
+        "--quantities",
+        type=str_list,
+        metavar="Q1,Q2",
+        help="check: what to prove, comma-separated (default gradient): gradient (dL/dw and dL/db, the closed forms "
+        "of backprop), norms (each example's squared gradient norm sum_k ||s_i^k||^2 (||a_i^(k-1)||^2 + 1)), ggn "
+        "(the GGN's diagonal from the loss's Hessian factor pushed down the recursion), hessian (the exact Hessian "
+        "diagonal's recursion, elementwise activations), or all; norms, ggn and hessian are proved against "
+        "sympy.diff on a batch of 2 symbolic examples, for networks of at most 40 parameters and 3 layers",
     )
     derive.add_argument(
         "--method",
         choices=("auto", "composed", "graph", "local"),
         default="auto",
-        help="check: sympy.diff of the composed loss (small networks), reverse accumulation over its expression "
-        "graph, or the local definitions; auto = composed up to 40 parameters, graph beyond",
+        help="check, the gradient: sympy.diff of the composed loss (small networks), reverse accumulation over its "
+        "expression graph, or the local definitions; auto = composed up to 40 parameters, graph beyond",
     )
 
 
@@ -125,17 +137,27 @@ def run(args) -> int:
             "--steps replays gradient steps of a network example: give --example FILE or one of "
             + ", ".join(NETWORK_EXAMPLES)
         )
+    if args.quantities is not None and args.name != "check":
+        raise ValueError("--quantities chooses what derive check proves: give it with check (funcmlp derive check ...)")
     if args.list or not args.name:
         print(
             f"{'check':<26} symbolic check of an architecture: "
-            "funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse"
+            "funcmlp derive check --sizes 4,8,8,3 --activations sigmoid --loss sse "
+            "(--quantities all: per-example norms, the GGN's and the Hessian's diagonals too)"
         )
         print("\n".join(f"{name:<26} {title}" for name, (title, _) in entries.items()))
         return 0
     if args.name == "check":
         activations = args.activations * (len(args.sizes) - 1) if len(args.activations) == 1 else args.activations
+        quantities = ["gradient"] if args.quantities is None else args.quantities
         text, passed = catalogue.architecture_check(
-            tuple(args.sizes), tuple(activations), args.loss, args.convention, args.method, show=args.show
+            tuple(args.sizes),
+            tuple(activations),
+            args.loss,
+            args.convention,
+            args.method,
+            show=args.show,
+            quantities=tuple(catalogue.QUANTITIES if "all" in quantities else quantities),
         )
         print(text)
         return 0 if passed else 1

@@ -17,21 +17,11 @@ import jax.numpy as jnp
 from jax.scipy.special import erfc
 
 from funcmlp.arguments import check_number
+from funcmlp.registry import activation_curvature as second
 from funcmlp.registry.entry_checks import entry_kinks, entry_output_range
+from funcmlp.registry.lazy_sympy import sp
 
 Array = jax.Array
-
-
-class _LazySympy:
-    """``sp.X`` imports sympy on first use, so importing funcmlp does not pay for sympy."""
-
-    def __getattr__(self, name):
-        import sympy
-
-        return getattr(sympy, name)
-
-
-sp = _LazySympy()
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +45,9 @@ class ActivationSpec:
         probabilities: the outputs are probabilities (feed a probability loss, never a
             logits loss).
         description: one line for listings.
+        second_derivative: ``(n, alpha) -> f''(n)`` elementwise, JAX (the Hessian's diagonal); ``None``:
+            ``jax.grad`` of ``derivative`` (:func:`~funcmlp.registry.activation_curvature.autodiff_second_derivative`).
+        sympy_second_derivative: ``(x, alpha) -> f''(x)``; ``None``: ``sympy.diff`` of ``sympy_derivative``.
     """
 
     name: str
@@ -70,6 +63,8 @@ class ActivationSpec:
     output_range: tuple[float, float] | None = None
     probabilities: bool = False
     description: str = ""
+    second_derivative: Callable | None = None
+    sympy_second_derivative: Callable | None = None
 
     def __post_init__(self):
         # the fields read as what they say, for the built-ins and registered entries alike: kinks and the output
@@ -140,6 +135,8 @@ BUILTIN = (
         sympy_forward=lambda x, alpha: x,
         sympy_derivative=lambda x, alpha: sp.Integer(1),
         description="f(n) = n (seed 003 eq. 36, 'purelin')",
+        second_derivative=second.zero,
+        sympy_second_derivative=second.sympy_zero,
     ),
     ActivationSpec(
         "hardlimit",
@@ -151,6 +148,8 @@ BUILTIN = (
         sympy_derivative=lambda x, alpha: sp.Integer(0),
         output_range=(0.0, 1.0),
         description="1 if n >= 0 else 0 (seed 003 eq. 4)",
+        second_derivative=second.zero,
+        sympy_second_derivative=second.sympy_zero,
     ),
     ActivationSpec(
         "symmetric_hardlimit",
@@ -162,6 +161,8 @@ BUILTIN = (
         sympy_derivative=lambda x, alpha: sp.Integer(0),
         output_range=(-1.0, 1.0),
         description="+1 if n >= 0 else -1 ('hardlims')",
+        second_derivative=second.zero,
+        sympy_second_derivative=second.sympy_zero,
     ),
     ActivationSpec(
         "relu",
@@ -172,6 +173,8 @@ BUILTIN = (
         sympy_forward=lambda x, alpha: sp.Piecewise((x, x > 0), (0, True)),
         sympy_derivative=lambda x, alpha: sp.Piecewise((1, x > 0), (0, True)),
         description="max(0, n) (seed 003 eq. 35)",
+        second_derivative=second.zero,
+        sympy_second_derivative=second.sympy_zero,
     ),
     ActivationSpec(
         "leaky_relu",
@@ -183,6 +186,8 @@ BUILTIN = (
         sympy_forward=lambda x, alpha: sp.Piecewise((x, x > 0), (alpha * x, True)),
         sympy_derivative=lambda x, alpha: sp.Piecewise((1, x > 0), (alpha, True)),
         description="n if n > 0 else alpha n (alpha = 0.01)",
+        second_derivative=second.zero,
+        sympy_second_derivative=second.sympy_zero,
     ),
     ActivationSpec(
         # f (1 - f) evaluated as sigmoid(n) sigmoid(-n): 1 - f cancels to 0 in float32 for n > 17
@@ -194,6 +199,8 @@ BUILTIN = (
         output_range=(0.0, 1.0),
         probabilities=True,
         description="1 / (1 + exp(-n)), f' = f (1 - f) (seed 003 eq. 37)",
+        second_derivative=second.sigmoid_second,
+        sympy_second_derivative=second.sympy_sigmoid_second,
     ),
     ActivationSpec(
         # 1 - f^2 evaluated as sech(n)^2: 1 - tanh^2 cancels to 0 in float32 for |n| > 9
@@ -204,6 +211,8 @@ BUILTIN = (
         sympy_derivative=lambda x, alpha: 1 - sp.tanh(x) ** 2,
         output_range=(-1.0, 1.0),
         description="tanh(n) = 2 sigmoid(2n) - 1, f' = 1 - f^2 (seed 003 eq. 38)",
+        second_derivative=second.tanh_second,
+        sympy_second_derivative=second.sympy_tanh_second,
     ),
     ActivationSpec(
         "softplus",
@@ -212,6 +221,8 @@ BUILTIN = (
         sympy_forward=lambda x, alpha: sp.log(1 + sp.exp(x)),
         sympy_derivative=lambda x, alpha: _sigmoid_sympy(x),
         description="log(1 + exp(n)), f' = sigmoid",
+        second_derivative=second.softplus_second,
+        sympy_second_derivative=second.sympy_softplus_second,
     ),
     ActivationSpec(
         "elu",
@@ -223,6 +234,8 @@ BUILTIN = (
         sympy_forward=lambda x, alpha: sp.Piecewise((x, x >= 0), (alpha * (sp.exp(x) - 1), True)),
         sympy_derivative=lambda x, alpha: sp.Piecewise((1, x >= 0), (alpha * sp.exp(x), True)),
         description="n if n >= 0 else alpha (exp(n) - 1) (alpha = 1)",
+        second_derivative=second.elu_second,
+        sympy_second_derivative=second.sympy_elu_second,
     ),
     # GELU in the erfc form: 1 + erf(n / sqrt 2) cancels to 0 in the left tail (float32 gelu(-6)
     # would be 0, true -5.9e-9); erfc(-n / sqrt 2) keeps its relative accuracy there
@@ -233,6 +246,8 @@ BUILTIN = (
         sympy_forward=lambda x, alpha: x * sp.erfc(-x / sp.sqrt(2)) / 2,
         sympy_derivative=lambda x, alpha: sp.erfc(-x / sp.sqrt(2)) / 2 + x * sp.exp(-(x**2) / 2) / sp.sqrt(2 * sp.pi),
         description="exact GELU n Phi(n) = n erfc(-n / sqrt 2) / 2, f' = Phi(n) + n phi(n)",
+        second_derivative=second.gelu_second,
+        sympy_second_derivative=second.sympy_gelu_second,
     ),
     ActivationSpec(
         "softmax",

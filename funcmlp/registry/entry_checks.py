@@ -3,8 +3,9 @@ their fields read as what they say.
 
 Contract::
 
-    probe_activation(spec)        forward and derivative (or vjp): n (3, 2) -> (3, 2) in n's dtype
-    probe_loss(spec)              value -> (3,), gradient (and mean) -> (3, d) in a's dtype, for a, y (3, d)
+    probe_activation(spec)        forward, derivative (or vjp), second_derivative: n (3, 2) -> (3, 2) in n's dtype
+    probe_loss(spec)              value -> (3,), gradient (mean, sample) -> (3, d), hessian_factor -> (3, d, C)
+                                  in a's dtype, for a, y (3, d) (and a key)
     entry_kinks(kinks, owner)     -> tuple of floats            entry_output_range(value, owner) -> (low, high) | None
 
 A wrong shape is what broadcasting would otherwise hide (a gradient that is one number for the
@@ -48,14 +49,17 @@ def _shown(out) -> str:
 
 
 def _probe(owner: str, role: str, function, arrays: tuple, static: tuple, expected: tuple, meaning: str, fix: str):
-    """Trace ``function(*arrays, *static)`` (``role``: its name and arguments, ``arrays[0]`` named first);
-    refuse an error, or a result not one array of shape ``expected`` in the dtype of ``arrays[0]``."""
-    dtype, first = arrays[0].dtype, role.partition("(")[2][0]
-    name = getattr(function, "__name__", None)
+    """Trace ``function(*arrays, *static)`` (``role``: its name and arguments, the arrays first); refuse an
+    error, or a result not one array of shape ``expected`` (``"C"``: any size) in the dtype of the first
+    floating array (a random key is not one)."""
     kind, _, signature = role.partition("(")
+    given = [argument.strip() for argument in signature.rstrip(")").split(",")][: len(arrays)]
+    floats = [(argument, array) for argument, array in zip(given, arrays, strict=True) if _floating(array)]
+    (first, lead), dtype = floats[0], floats[0][1].dtype
+    name = getattr(function, "__name__", None)
     called = f"{kind} {name}({signature}" if isinstance(name, str) and name.isidentifier() else role
-    names = f"{first} and {role.partition(', ')[2][0]}" if len(arrays) > 1 else first
-    inputs = f"for {names} of shape {tuple(arrays[0].shape)} {dtype}"
+    names = " and ".join(argument for argument, _ in floats)
+    inputs = f"for {names} of shape {tuple(lead.shape)} {dtype}"
     try:
         out = jax.eval_shape(lambda *given: function(*given, *static), *arrays)
     except Exception as error:  # the user's function: whatever it raises is reported, with the function named
@@ -64,14 +68,20 @@ def _probe(owner: str, role: str, function, arrays: tuple, static: tuple, expect
             f"{owner}: {called} raised {type(error).__name__} {inputs}: {said}; it must be a function {role} "
             "that jax.jit can trace: jax.numpy, not numpy, and no Python branches on the values"
         ) from error
-    if not isinstance(out, jax.ShapeDtypeStruct) or tuple(out.shape) != expected:
-        raise ValueError(f"{owner}: {called} returned {_shown(out)} {inputs}, expected {expected} = {meaning}; {fix}")
+    shaped = isinstance(out, jax.ShapeDtypeStruct) and len(out.shape) == len(expected)
+    if not shaped or any(want != "C" and want != got for want, got in zip(expected, out.shape, strict=True)):
+        wanted = f"({', '.join(map(str, expected))})" if "C" in expected else str(expected)
+        raise ValueError(f"{owner}: {called} returned {_shown(out)} {inputs}, expected {wanted} = {meaning}; {fix}")
     weak_float = getattr(out, "weak_type", False) and jnp.issubdtype(out.dtype, jnp.floating)
     if out.dtype != dtype and not weak_float:  # a weakly typed float (jnp.where(n > 0, 1.0, 0.0)) takes n's dtype
         raise ValueError(
             f"{owner}: {called} returned {out.dtype} {inputs}, expected {dtype}, {first}'s dtype; "
             f"compute in it, e.g. jnp.ones_like({first}) or .astype({first}.dtype)"
         )
+
+
+def _floating(array) -> bool:
+    return jnp.issubdtype(array.dtype, jnp.floating)
 
 
 def probe_activation(spec) -> None:
@@ -98,6 +108,8 @@ def probe_activation(spec) -> None:
         _probe(owner, "forward(n, alpha)", spec.forward, (n,), alpha, shape, meaning, fix)
         if spec.derivative is not None:
             _probe(owner, "derivative(n, alpha)", spec.derivative, (n,), alpha, shape, meaning, fix)
+            if spec.second_derivative is not None:
+                _probe(owner, "second_derivative(n, alpha)", spec.second_derivative, (n,), alpha, shape, meaning, fix)
         else:
             _probe(owner, "vjp(n, g, alpha)", spec.vjp, (n, n), alpha, shape, "n's shape, g @ J_f(n)", fix)
 
@@ -133,6 +145,24 @@ def probe_loss(spec) -> None:
         _probe(owner, f"gradient({arguments})", spec.gradient, (a, a), static, (PROBE_BATCH, units), each, unsummed)
         if spec.mean is not None:
             _probe(owner, "mean(a)", spec.mean, (a,), (), (PROBE_BATCH, units), "a's shape", unsummed)
+        _probe_curvature(spec, owner, a, static, arguments)
+
+
+def _probe_curvature(spec, owner: str, a, static: tuple, arguments: str) -> None:
+    """The curvature rules of a loss, where given: ``hessian_factor`` ``(batch, units, C)``, ``sample``
+    ``(batch, units)``, both in ``a``'s dtype."""
+    batch, units = a.shape
+    if spec.hessian_factor is not None:
+        factor = "(batch, units, C), a factor S of each example's Hessian in a (S S^T = d^2 L_i/da^2), C columns"
+        fix = "return one (units, C) matrix per example, e.g. jnp.sqrt(2.0) * jnp.eye(d) * jnp.ones_like(a)[..., None]"
+        role, expected = f"hessian_factor({arguments})", (batch, units, "C")
+        _probe(owner, role, spec.hessian_factor, (a, a), static, expected, factor, fix)
+    if spec.sample is not None:
+        key = jax.ShapeDtypeStruct((), jax.random.key(0).dtype)
+        drawn = "(batch, units), a's shape: one target row drawn from the model's distribution per example"
+        fix = "draw one target per output, e.g. a + jax.random.normal(key, a.shape, a.dtype)"
+        sample_arguments = "key, a" if spec.parameter is None else f"key, a, {spec.parameter}"
+        _probe(owner, f"sample({sample_arguments})", spec.sample, (key, a), static, (batch, units), drawn, fix)
 
 
 def entry_kinks(kinks, owner: str) -> tuple[float, ...]:

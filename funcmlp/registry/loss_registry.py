@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from funcmlp.registry.activation_rules import sp
 from funcmlp.registry.entry_checks import probe_loss
-from funcmlp.registry.loss_rules import BUILTIN, TARGET_KINDS, LossSpec
+from funcmlp.registry.lazy_sympy import sp
+from funcmlp.registry.loss_rules import BUILTIN
+from funcmlp.registry.loss_spec import TARGET_KINDS, LossSpec
 
 __all__ = ["LOSSES", "LOSS_NAMES", "register_loss", "unregister_loss"]
 
@@ -32,6 +33,9 @@ def register_loss(
     targets: str = "real",
     sympy_value: Callable | None = None,
     description: str = "",
+    hessian_factor: Callable | None = None,
+    sympy_hessian_factor: Callable | None = None,
+    sample: Callable | None = None,
 ) -> LossSpec:
     """Add a loss to the registry; backprop, ``fit``, gradient checks, the estimators, the command
     line (run in the same process: :func:`funcmlp.cli.main`) and, with ``sympy_value``,
@@ -49,6 +53,16 @@ def register_loss(
             sympy (the closed form of ``dL/da`` there is ``sympy.diff``'s: ``derive check`` proves the
             chain rule through the loss, while :func:`funcmlp.check_gradients` checks ``gradient``
             against ``jax.grad`` of ``value`` and finite differences).
+        hessian_factor: ``(a, y) -> (batch, d, C)``, JAX: a factor ``S`` of each example's Hessian in ``a``,
+            ``S S^T = d^2 L_i/da^2`` (the GGN's curvature). Without it :meth:`Loss.hessian_factor` takes
+            ``jax.hessian`` of ``value`` and its eigendecomposition, NaN columns where the Hessian has a clearly
+            negative eigenvalue (:func:`~funcmlp.registry.loss_curvature_rules.autodiff_hessian_factor`).
+        sympy_hessian_factor: ``(a, y) -> sympy expression``, for scalars as ``sympy_value``: ``s`` with
+            ``s^2`` the second derivative of one unit's loss (the factor is ``diag(s)``); without it
+            ``sympy.sqrt`` of ``sympy.diff(sympy_value, a, 2)``.
+        sample: ``(key, a) -> (batch, d)``, JAX: targets drawn from the model's predictive distribution at
+            outputs ``a``, of which the loss is the negative log-likelihood (up to a constant): Monte Carlo
+            curvature. Without it the loss has none (:attr:`Loss.has_likelihood` is False).
 
     Raises:
         ValueError: for a name taken or malformed, an unknown target kind, or where ``value`` or
@@ -56,6 +70,7 @@ def register_loss(
             float64 under x64), fails or returns another shape or dtype
             (:func:`funcmlp.registry.entry_checks.probe_loss`): a gradient summed to one number would
             otherwise be broadcast into wrong gradients, a value summed over the batch a loss B times too large.
+            So are ``hessian_factor`` (``(batch, d, C)``) and ``sample`` (``(batch, d)``), where given.
 
     Example:
         >>> import jax.numpy as jnp
@@ -70,14 +85,15 @@ def register_loss(
         raise ValueError(f"loss name must be lower-case letters, digits and underscores, got {name!r}")
     if name in LOSSES:
         raise ValueError(f"loss {name!r} is already registered; choose another name")
-    if not callable(value) or not callable(gradient) or (sympy_value is not None and not callable(sympy_value)):
+    optional = (sympy_value, hessian_factor, sympy_hessian_factor, sample)
+    if not callable(value) or not callable(gradient) or not all(f is None or callable(f) for f in optional):
         raise ValueError(
-            f"loss {name!r}: value and gradient must be functions (a, y) -> array "
-            "(and sympy_value one (a, y) -> sympy expression of one output unit)"
+            f"loss {name!r}: value and gradient must be functions (a, y) -> array, as hessian_factor and sample "
+            "((key, a) -> array) where given (and sympy_value one (a, y) -> sympy expression of one output unit)"
         )
     if targets not in TARGET_KINDS:
         raise ValueError(f"loss {name!r}: targets must be one of {', '.join(TARGET_KINDS)}, got {targets!r}")
-    symbolic, closed_form = None, None
+    symbolic, closed_form, symbolic_factor = None, None, None
     if sympy_value is not None:
 
         def symbolic(a, y):
@@ -87,6 +103,18 @@ def register_loss(
             t = sp.Dummy("t", real=True)
             return [sp.diff(sympy_value(t, yj), t).subs(t, aj) for aj, yj in zip(a, y, strict=True)]
 
+    if sympy_value is not None or sympy_hessian_factor is not None:
+
+        def unit_factor(aj, yj):
+            if sympy_hessian_factor is not None:
+                return sympy_hessian_factor(aj, yj)
+            t = sp.Dummy("t", real=True)
+            return sp.sqrt(sp.diff(sympy_value(t, yj), t, 2)).subs(t, aj)
+
+        def symbolic_factor(a, y):
+            units = [unit_factor(aj, yj) for aj, yj in zip(a, y, strict=True)]
+            return [[u if i == j else sp.Integer(0) for j in range(len(units))] for i, u in enumerate(units)]
+
     spec = LossSpec(
         name,
         value,
@@ -95,6 +123,9 @@ def register_loss(
         sympy_value=symbolic,
         sympy_gradient=closed_form,
         description=description,
+        hessian_factor=hessian_factor,
+        sympy_hessian_factor=symbolic_factor,
+        sample=sample,
     )
     probe_loss(spec)  # the value one number per example, the gradient a's shape, in a's dtype: checked once, here
     LOSSES[name] = spec

@@ -1,97 +1,22 @@
 """The built-in losses: each one's JAX and sympy forms, written once, as registry entries.
 
-Contract: :class:`LossSpec` (one loss's definition), :data:`TARGET_KINDS` (what a loss's
-targets may be) and ``BUILTIN`` (the entries :mod:`funcmlp.registry.losses` starts from). See
-:mod:`funcmlp.registry.losses` for what each loss computes and accepts.
+Contract: ``BUILTIN``, the :class:`~funcmlp.registry.loss_spec.LossSpec` entries
+:mod:`funcmlp.registry.loss_registry` starts from; their curvature rules (Hessian factors, samplers) are
+:mod:`funcmlp.registry.loss_curvature_rules`. See :mod:`funcmlp.registry.losses` for what each loss
+computes and accepts.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import xlog1py, xlogy
 
+from funcmlp.registry import loss_curvature_rules as curvature
 from funcmlp.registry.activations import ACTIVATIONS, largest, sp
+from funcmlp.registry.loss_spec import LossSpec
 
 Array = jax.Array
-
-
-@dataclass(frozen=True)
-class TargetKind:
-    """What the targets of a loss may be: ``low``/``high`` bounds (``None``: unbounded),
-    ``labels`` (only the values 0 and 1), ``classification`` (accuracy is meaningful);
-    ``words`` and ``fix`` name them and the remedy in an error message."""
-
-    low: float | None
-    high: float | None
-    classification: bool
-    words: str
-    fix: str = ""
-    labels: bool = False
-
-
-_RESCALE = "rescale the targets, or use a regression loss such as 'sse' for other values"
-TARGET_KINDS: dict[str, TargetKind] = {
-    "real": TargetKind(None, None, False, "that are finite numbers"),
-    "nonnegative": TargetKind(
-        0.0, None, False, ">= 0 (counts or rates)", "counts and rates are never negative; for other values use 'sse'"
-    ),
-    "probability": TargetKind(0.0, 1.0, True, "in [0, 1] (probabilities)", _RESCALE),
-    "class": TargetKind(0.0, 1.0, True, "in [0, 1] (one-hot, soft or multi-hot rows)", _RESCALE),
-    "binary": TargetKind(
-        0.0, 1.0, True, "0 or 1 (labels)", "relabel the two classes as 0 and 1 (of -1/+1 labels, -1 becomes 0)", True
-    ),
-}
-"""The target kinds a loss may declare (:attr:`LossSpec.targets`)."""
-
-
-@dataclass(frozen=True, eq=False)
-class LossSpec:
-    """One loss's definition: JAX forms for funcmlp, sympy forms for derivations.
-
-    Attributes:
-        name: registry name.
-        value: ``(a, y) -> (batch,)`` per-example loss, JAX.
-        gradient: ``(a, y) -> (batch, d)`` closed-form ``dL_i/da_i``, JAX.
-        targets: a key of :data:`TARGET_KINDS`: ``"real"`` (any finite number),
-            ``"nonnegative"`` (>= 0), ``"probability"`` (in [0, 1]), ``"class"`` (integer labels,
-            or rows in [0, 1]) or ``"binary"`` (0 or 1).
-        takes: ``"outputs"`` (any output activation), ``"logits"`` (no probability
-            output), ``"scores"`` (margins, unbounded: no probability output either), or
-            ``"probabilities"`` (only the output activations in ``paired``). A one-unit network
-            of a ``logits`` or ``scores`` loss predicts class 1 above 0.
-        paired: output activation -> the logits loss this loss equals on ``n^L``; its
-            value and closed-form gradient are then evaluated on ``n^L``.
-        min_units: fewest output units it makes sense with.
-        sympy_value: ``(list of a, list of y) -> sympy expression``.
-        sympy_gradient: ``(list of a, list of y) -> list``, the closed form of ``dL/da``.
-        parameter: the name of the loss's parameter (``"delta"`` of Huber), ``None`` for a loss
-            without one; ``value``, ``gradient`` and the sympy forms then take it as a third
-            argument, a number > 0 (a sympy Rational in the sympy forms).
-        default_parameter: its value where a name gives none (``"huber"`` is ``"huber(1)"``).
-        convention: the value of ``dL/da`` chosen where the loss has a kink, in words.
-        mean: ``a -> (batch, d)`` the prediction of the target's value from the outputs (the
-            rate ``exp(a)`` of the Poisson loss on the log of the rate), ``None`` for ``a`` itself.
-        description: one line for listings.
-    """
-
-    name: str
-    value: Callable
-    gradient: Callable
-    targets: str
-    sympy_value: Callable | None
-    sympy_gradient: Callable | None
-    takes: str = "outputs"
-    paired: dict = field(default_factory=dict)
-    min_units: int = 1
-    parameter: str | None = None
-    default_parameter: float | None = None
-    convention: str = ""
-    mean: Callable | None = None
-    description: str = ""
 
 
 def _sum_squares(a, y):
@@ -189,6 +114,9 @@ BUILTIN = (
         sympy_value=_sum_squares,
         sympy_gradient=lambda a, y: [-2 * (yj - aj) for aj, yj in zip(a, y, strict=True)],
         description="sum_j (y_j - a_j)^2 (seed 003 eq. 11)",
+        hessian_factor=curvature.sse_factor,
+        sympy_hessian_factor=curvature.sympy_sse_factor,
+        sample=curvature.sample_sse,
     ),
     LossSpec(
         "half_sse",
@@ -198,6 +126,9 @@ BUILTIN = (
         sympy_value=lambda a, y: sp.Rational(1, 2) * _sum_squares(a, y),
         sympy_gradient=lambda a, y: [-(yj - aj) for aj, yj in zip(a, y, strict=True)],
         description="1/2 sum_j (y_j - a_j)^2 (seed 000 eq. 16)",
+        hessian_factor=curvature.half_sse_factor,
+        sympy_hessian_factor=curvature.sympy_half_sse_factor,
+        sample=curvature.sample_half_sse,
     ),
     LossSpec(
         "mse",
@@ -207,6 +138,9 @@ BUILTIN = (
         sympy_value=lambda a, y: _sum_squares(a, y) / len(a),
         sympy_gradient=lambda a, y: [-2 * (yj - aj) / len(a) for aj, yj in zip(a, y, strict=True)],
         description="1/d sum_j (y_j - a_j)^2, the mean over output units (seed 002)",
+        hessian_factor=curvature.mse_factor,
+        sympy_hessian_factor=curvature.sympy_mse_factor,
+        sample=curvature.sample_mse,
     ),
     LossSpec(
         "sigmoid_binary_cross_entropy",
@@ -217,6 +151,9 @@ BUILTIN = (
         sympy_value=_sympy_sigmoid_bce,
         sympy_gradient=lambda z, y: [_sympy_sigmoid(zj) - yj for zj, yj in zip(z, y, strict=True)],
         description="binary cross-entropy of sigmoid(z) computed on the logits z",
+        hessian_factor=curvature.sigmoid_binary_cross_entropy_factor,
+        sympy_hessian_factor=curvature.sympy_sigmoid_binary_cross_entropy_factor,
+        sample=curvature.sample_bernoulli_logits,
     ),
     LossSpec(
         "softmax_cross_entropy",
@@ -228,6 +165,9 @@ BUILTIN = (
         sympy_value=_sympy_softmax_ce,
         sympy_gradient=_sympy_softmax_ce_gradient,
         description="cross-entropy of softmax(z) computed on the logits z",
+        hessian_factor=curvature.softmax_cross_entropy_factor,
+        sympy_hessian_factor=curvature.sympy_softmax_cross_entropy_factor,
+        sample=curvature.sample_categorical_logits,
     ),
     LossSpec(
         "binary_cross_entropy",
@@ -241,6 +181,9 @@ BUILTIN = (
         ),
         sympy_gradient=lambda a, y: [(aj - yj) / (aj * (1 - aj)) for aj, yj in zip(a, y, strict=True)],
         description="-sum_j y_j log a_j + (1 - y_j) log(1 - a_j) on a sigmoid output",
+        hessian_factor=curvature.binary_cross_entropy_factor,
+        sympy_hessian_factor=curvature.sympy_binary_cross_entropy_factor,
+        sample=curvature.sample_bernoulli,
     ),
     LossSpec(
         "cross_entropy",
@@ -253,6 +196,9 @@ BUILTIN = (
         sympy_value=lambda a, y: -sp.Add(*[yj * sp.log(aj) for aj, yj in zip(a, y, strict=True)]),
         sympy_gradient=lambda a, y: [-yj / aj for aj, yj in zip(a, y, strict=True)],
         description="-sum_j y_j log a_j on a softmax output",
+        hessian_factor=curvature.cross_entropy_factor,
+        sympy_hessian_factor=curvature.sympy_cross_entropy_factor,
+        sample=curvature.sample_categorical,
     ),
     LossSpec(
         "huber",
@@ -267,6 +213,8 @@ BUILTIN = (
         parameter="delta",
         default_parameter=1.0,
         description="sum_j 1/2 r_j^2 where |r_j| <= delta, else delta (|r_j| - delta/2); r = a - y",
+        hessian_factor=curvature.huber_factor,
+        sympy_hessian_factor=curvature.sympy_huber_factor,
     ),
     LossSpec(
         "absolute_error",
@@ -278,6 +226,8 @@ BUILTIN = (
         sympy_gradient=lambda a, y: [sp.sign(aj - yj) for aj, yj in zip(a, y, strict=True)],
         convention="dL/da_j = sign(a_j - y_j), 0 where a_j = y_j (the subgradient of least size)",
         description="sum_j |a_j - y_j|",
+        hessian_factor=curvature.zero_factor,
+        sympy_hessian_factor=curvature.sympy_zero_factor,
     ),
     LossSpec(
         "poisson",
@@ -289,6 +239,9 @@ BUILTIN = (
         mean=jnp.exp,
         description="sum_j exp(a_j) - y_j a_j: the Poisson negative log-likelihood of the rate exp(a), "
         "without the constant log(y_j!)",
+        hessian_factor=curvature.poisson_factor,
+        sympy_hessian_factor=curvature.sympy_poisson_factor,
+        sample=curvature.sample_poisson,
     ),
     LossSpec(
         "hinge",
@@ -303,5 +256,7 @@ BUILTIN = (
         ],
         convention="dL/da_j = -s_j where the margin s_j a_j < 1, 0 where it is 1 or more (the kink included)",
         description="sum_j max(0, 1 - s_j a_j) with s_j = 2 y_j - 1 for labels y_j in {0, 1}",
+        hessian_factor=curvature.zero_factor,
+        sympy_hessian_factor=curvature.sympy_zero_factor,
     ),
 )

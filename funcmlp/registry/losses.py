@@ -31,6 +31,32 @@ constant log(y!), on targets >= 0; the prediction is the rate exp(a) (:meth:`Los
 ``hinge`` takes labels 0 and 1 as the margins' signs -1 and +1, on scores (a one-unit network
 predicts class 1 above 0). :func:`funcmlp.register_loss` adds losses of one's own.
 
+Curvature (:class:`~funcmlp.registry.loss_curvature.LossCurvature`, the Hessian's factors and sampled
+labels of the GGN, its Kronecker factors and the Hessian's diagonal). Each loss with a sampler is the
+negative log-likelihood (up to a constant) of the distribution ``sample`` draws from, so the expected
+outer product of the gradient at drawn targets is the expected Hessian, the Fisher (the GGN); ``N(a, v)``
+has mean ``a`` and variance ``v``:
+
+===================================  ==============================================  ===============================
+name                                 S (S S^T = d^2 L_i/da^2)                        sample draws targets from
+===================================  ==============================================  ===============================
+``"sse"``                            sqrt(2) I                                       N(a, 1/2) per unit
+``"half_sse"``                       I                                               N(a, 1) per unit
+``"mse"``                            sqrt(2/d) I                                     N(a, d/2) per unit
+``"sigmoid_binary_cross_entropy"``   diag(sqrt(p (1 - p))), p = sigmoid(z)           Bernoulli(p) per unit
+``"softmax_cross_entropy"``          sqrt(sum_j y_j) (diag(sqrt p) - p sqrt(p)^T)    one-hot Categorical(softmax(z))
+``"binary_cross_entropy"``           diag(sqrt(y / a^2 + (1-y) / (1-a)^2))           Bernoulli(a) per unit
+``"cross_entropy"``                  diag(sqrt(y) / a)                               one-hot Categorical(a)
+``"huber"`` / ``"huber(delta)"``     diag(1 where |a - y| <= delta, else 0)          none (no likelihood)
+``"absolute_error"``, ``"hinge"``    0, d x d (the kinks' Dirac deltas left out)     none (no likelihood)
+``"poisson"``                        diag(exp(a / 2))                                Poisson(exp(a)) per unit
+===================================  ==============================================  ===============================
+
+``softmax_cross_entropy``'s sampled one-hot rows average to ``diag p - p p^T``, its Hessian at rows summing
+to 1 (``t`` times it at rows summing to ``t``). A probability loss on its paired output (``cross_entropy``
+on ``softmax``) takes its logits loss's factor and sampler at ``n^L``. A registered loss without a factor
+gets one by autodiff (``jax.hessian``, an eigendecomposition; NaN where the loss is not convex).
+
 What is accepted (checked eagerly at every entry point, see :meth:`Loss.check_output` and
 :func:`funcmlp.checks.check_targets`):
 
@@ -71,17 +97,19 @@ from dataclasses import dataclass, field
 import jax
 
 from funcmlp.registry.activations import Activation, sp
+from funcmlp.registry.loss_curvature import LossCurvature
 from funcmlp.registry.loss_registry import LOSS_NAMES, LOSSES
-from funcmlp.registry.loss_rules import TARGET_KINDS, LossSpec, TargetKind
+from funcmlp.registry.loss_spec import TARGET_KINDS, LossSpec, TargetKind
 
 Array = jax.Array
 __all__ = ["LOSSES", "LOSS_NAMES", "TARGET_KINDS", "Loss", "LossSpec", "TargetKind", "get_loss"]
 
 
 @dataclass(frozen=True)
-class Loss:
+class Loss(LossCurvature):
     """A named loss (with its parameter, for ``huber``): per-example value and its closed-form
-    gradient with respect to ``a``.
+    gradient with respect to ``a``; its curvature (Hessian factors, sampled labels) from
+    :class:`~funcmlp.registry.loss_curvature.LossCurvature`.
 
     Frozen and hashable, so a :class:`~funcmlp.TrainConfig` holding it is static under ``jit``.
 

@@ -10,6 +10,7 @@ Contract::
                                                        above io (a checkpoint is a file): import it from funcmlp
     History, EpochState, TrainingDiverged              history.py
     same_optimizer                                     reuse.py: optimizers computing the same update share the epoch
+    DPSGD                                              private.py: DP-SGD's clipping and noise (TrainConfig(dp_sgd=))
     optimizers, batching, parallel, regularizers, perceptron: what the loop is made of
 
 Imports: registry, core, checks, evaluation; fit.py and callbacks.py also io; never cli.
@@ -18,5 +19,6 @@ Imports: registry, core, checks, evaluation; fit.py and callbacks.py also io; ne
 from funcmlp.training.config import TrainConfig
 from funcmlp.training.history import EpochState, History, TrainingDiverged
 from funcmlp.training.loop import Trainer, train_epochs
+from funcmlp.training.private import DPSGD
 
-__all__ = ["EpochState", "History", "TrainConfig", "Trainer", "TrainingDiverged", "train_epochs"]
+__all__ = ["DPSGD", "EpochState", "History", "TrainConfig", "Trainer", "TrainingDiverged", "train_epochs"]

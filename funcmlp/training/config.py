@@ -19,6 +19,7 @@ from funcmlp.checks import check_reduction
 from funcmlp.core.backward import GRADIENT_SOURCES
 from funcmlp.registry.losses import Loss, get_loss
 from funcmlp.training.parallel import resolve_mesh
+from funcmlp.training.private import DPSGD
 
 ON_NONFINITE = ("stop", "skip")
 MAX_BATCH_SIZE = 2**31 - 1
@@ -52,6 +53,10 @@ class TrainConfig:
         validate_every: epochs between validations (the history repeats the last value between).
         mesh: data parallelism (:mod:`funcmlp.training.parallel`): ``None``, a
             ``jax.sharding.Mesh`` with a ``"data"`` axis, or ``"auto"`` for every device.
+        dp_sgd: a :class:`~funcmlp.DPSGD` (``max_norm``, ``noise_multiplier``): each step's gradient is DP-SGD's,
+            each example's clipped and Gaussian noise added (:mod:`funcmlp.training.private`: the definition,
+            the noise's key), the fraction of clipped examples recorded in ``history.clipped_fraction``; needs
+            ``gradient="manual"`` and sample weights of 0 and 1 only. Privacy accounting is not funcmlp's.
 
     Example:
         >>> import optax
@@ -75,6 +80,7 @@ class TrainConfig:
     on_nonfinite: str = "stop"
     validate_every: int = 1
     mesh: Any = None
+    dp_sgd: DPSGD | None = None
 
     def __post_init__(self):
         loss = get_loss(self.loss)
@@ -108,6 +114,17 @@ class TrainConfig:
         if self.classification is None:
             object.__setattr__(self, "classification", loss.is_classification)
         object.__setattr__(self, "mesh", resolve_mesh(self.mesh))
+        if self.dp_sgd is not None:
+            if not isinstance(self.dp_sgd, DPSGD):
+                raise ValueError(
+                    f"dp_sgd must be None or a funcmlp.DPSGD, got {type(self.dp_sgd).__name__}; "
+                    "e.g. dp_sgd=funcmlp.DPSGD(max_norm=1.0, noise_multiplier=1.1)"
+                )
+            if self.gradient != "manual":
+                raise ValueError(
+                    f"DP-SGD clips each example's gradient with norms from the manual backward pass, not "
+                    f"gradient={self.gradient!r}: use gradient='manual' (the default)"
+                )
 
     @classmethod
     def from_options(cls, options: dict, config: TrainConfig | None = None) -> TrainConfig:
@@ -120,7 +137,7 @@ class TrainConfig:
             Traceback (most recent call last):
             ...
             ValueError: unknown training option 'epoch'; TrainConfig takes loss, optimizer, batch_size, reduction,
-            gradient, drop_last, shuffle, classification, on_nonfinite, validate_every, mesh
+            gradient, drop_last, shuffle, classification, on_nonfinite, validate_every, mesh, dp_sgd
         """
         fields = [field.name for field in dataclasses.fields(cls)]
         if config is not None:

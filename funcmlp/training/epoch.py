@@ -9,7 +9,7 @@ Contract::
                                                targets (S, d_L), classes (S,) or None, weights (S,): the
                                                sample weights (1 without), 0 on padding; rows, the real rows
                                                N <= S, a traced number
-    EpochMetrics(loss, accuracy, first_bad, bad_layer, skipped)   device scalars
+    EpochMetrics(loss, accuracy, first_bad, bad_layer, skipped, clipped)   device scalars
 
 The ``ceil(N / B)`` mini-batches run in one ``lax.fori_loop``: the per-batch loop never returns to
 Python. Pure: the data are checked before (:func:`funcmlp.training.loop.prepare_data`), the
@@ -35,6 +35,7 @@ from funcmlp.evaluation import class_threshold, classes_of_outputs
 from funcmlp.training.batching import EpochDraw, key_like
 from funcmlp.training.config import TrainConfig
 from funcmlp.training.parallel import padded_size, sharded_gradient_fn, shards
+from funcmlp.training.private import add_noise, clipped_gradient_fn
 
 
 class TrainState(NamedTuple):
@@ -63,13 +64,15 @@ class EpochMetrics(NamedTuple):
     the first step whose loss, gradient or updated params were not finite (0: none), its first
     non-finite layer (``k``: the gradient of layer k, ``-k``: the updated params of layer k while
     every gradient was finite, 0: only the loss), and the number of such steps (skipped; 0 under
-    ``on_nonfinite="stop"``, whose epoch with a bad step is discarded, its loss and accuracy too)."""
+    ``on_nonfinite="stop"``, whose epoch with a bad step is discarded, its loss and accuracy too), and with
+    DP-SGD the fraction of the epoch's examples whose gradient was clipped (NaN without DP-SGD)."""
 
     loss: jax.Array
     accuracy: jax.Array
     first_bad: jax.Array
     bad_layer: jax.Array
     skipped: jax.Array
+    clipped: jax.Array
 
 
 def _first_nonfinite_layer(layers) -> jax.Array:
@@ -107,7 +110,10 @@ def run_epoch(
     non-finite): the trainer runs such an epoch
     again ``checked`` to name the step and the layer. (The per-step checks are a quarter of a
     small network's compiled step: its compilation and its running time.) With a mesh
-    each batch is split over its data axis (:mod:`funcmlp.training.parallel`).
+    each batch is split over its data axis (:mod:`funcmlp.training.parallel`). With
+    ``config.dp_sgd`` each step's gradient is DP-SGD's (:mod:`funcmlp.training.private`), its noise
+    drawn from ``state.key`` and the step's number, and ``clipped`` is the fraction of the epoch's
+    examples whose gradient was clipped.
 
     Example:
         >>> import jax, jax.numpy as jnp, optax
@@ -126,12 +132,20 @@ def run_epoch(
     size = x.shape[0]
     batch_size = min(config.batch_size, size)
     threshold = class_threshold(mlp, config.loss, config.classification)
+    private = config.dp_sgd  # DP-SGD (funcmlp.training.private): clipped gradients, their count, noise
+
+    def local_gradient(reduction):
+        if private is None:
+            return gradient_fn(mlp, config.loss, reduction, config.gradient)
+        return clipped_gradient_fn(mlp, config.loss, reduction, private.max_norm)
+
     if config.mesh is None:
-        value_and_grad = gradient_fn(mlp, config.loss, config.reduction, config.gradient)
+        value_and_grad = local_gradient(config.reduction)
         columns = batch_size
     else:
-        local = gradient_fn(mlp, config.loss, "sum", config.gradient)
-        value_and_grad = sharded_gradient_fn(local, config.mesh, config.reduction)
+        value_and_grad = sharded_gradient_fn(
+            local_gradient("sum"), config.mesh, config.reduction, sums=int(private is not None)
+        )
         columns = padded_size(batch_size, shards(config.mesh))  # each batch padded with weight-0 examples to split
     update = optax.with_extra_args_support(config.optimizer).update
     stop_at_first = config.on_nonfinite == "stop"
@@ -153,11 +167,14 @@ def run_epoch(
     batch_classes = None if classes is None else classes[batches]
 
     def step(number, carry):
-        params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum = carry
+        params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum, clipped_sum = carry
         indices, weights = batches[number], batch_weights[number]
         key = jax.random.fold_in(dropout_key, number) if dropout else None
-        value, grads, outputs = value_and_grad(params, x[indices], targets[indices], weights, key)
+        value, grads, outputs, *clipped = value_and_grad(params, x[indices], targets[indices], weights, key)
         batch_weight = jnp.sum(weights)
+        if private is not None:  # the noise of step `number`, drawn from the epoch's key; the mean's over B real
+            scale = 1 / weight_divisor(batch_weight) if config.reduction == "mean" else 1
+            grads = add_noise(grads, private, state.key, number, scale)
         # extra argument for the optimizers that take one (optax's GradientTransformationExtraArgs): the batch's weight
         updates, new_state = update(grads, opt_state, params, batch_weight=batch_weight)
         new_params = optax.apply_updates(params, updates)
@@ -183,15 +200,17 @@ def run_epoch(
         value, batch_weight_sum = value.astype(total), batch_weight.astype(total)
         loss_sum = loss_sum + applied(value * batch_weight_sum if config.reduction == "mean" else value)
         weight_sum = weight_sum + applied(batch_weight_sum)
+        if private is not None:
+            clipped_sum = clipped_sum + applied(clipped[0].astype(total))
         if classes is not None:
             hits = classes_of_outputs(mlp, outputs, threshold) == batch_classes[number]
             correct_sum = correct_sum + applied(jnp.sum(weights.astype(total) * hits))
-        return params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum
+        return params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum, clipped_sum
 
     zero, nothing = jnp.zeros((), jnp.int32), jnp.zeros((), total)
-    carry = (state.params, state.opt_state, zero, zero, zero, nothing, nothing, nothing)
-    params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum = jax.lax.fori_loop(
-        0, steps, step, carry
+    carry = (state.params, state.opt_state, zero, zero, zero, nothing, nothing, nothing, nothing)
+    params, opt_state, first_bad, bad_layer, skipped, loss_sum, weight_sum, correct_sum, clipped_sum = (
+        jax.lax.fori_loop(0, steps, step, carry)
     )
     if not checked:  # the last update, no step after it to show it: the final params read once
         bad_end = _first_nonfinite_layer(params)
@@ -200,8 +219,10 @@ def run_epoch(
     seen = weight_divisor(weight_sum)  # the epoch's example weight
     loss = loss_sum / seen if config.reduction == "mean" else loss_sum
     accuracy = jnp.nan if classes is None else correct_sum / seen
+    clipped = jnp.nan if private is None else clipped_sum / seen  # with 0/1 weights: of the epoch's examples
     if not stop_at_first:  # skip: an epoch whose every step was skipped measured nothing (it read 0 before)
         nothing_applied = (weight_sum == 0) & (skipped > 0)
         loss, accuracy = jnp.where(nothing_applied, jnp.nan, loss), jnp.where(nothing_applied, jnp.nan, accuracy)
-    metrics = EpochMetrics(loss, accuracy, first_bad, bad_layer, skipped)
+        clipped = jnp.where(nothing_applied, jnp.nan, clipped)
+    metrics = EpochMetrics(loss, accuracy, first_bad, bad_layer, skipped, clipped)
     return TrainState(params, opt_state, key_like(state.key, draw.next_key_data)), metrics

@@ -88,7 +88,8 @@ def fit(
             ``drop_last``, ``shuffle``, ``classification``, ``on_nonfinite``,
             ``validate_every``, ``mesh`` (data parallelism: each batch split over the mesh's
             ``"data"`` axis, the shards' gradients summed with ``psum``; the result is one
-            device's up to the order of the sums; only process 0 writes checkpoints).
+            device's up to the order of the sums; only process 0 writes checkpoints), ``dp_sgd``
+            (a :class:`~funcmlp.DPSGD`: DP-SGD's clipping and noise, :mod:`funcmlp.training.private`).
 
     Returns:
         ``(params, history)``; ``history.epoch_seconds`` counts all of each epoch's work

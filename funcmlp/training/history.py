@@ -2,7 +2,7 @@
 
 Contract::
 
-    History: per-epoch lists (train/val loss and accuracy, seconds, skipped steps), best_epoch
+    History: per-epoch lists (train/val loss and accuracy, seconds, skipped steps, clipped fraction), best_epoch
     EpochState(epoch, params, opt_state, key, history): where a run stands after an epoch
     TrainingDiverged(message, params=, opt_state=, history=, epoch=, step=, layer=, cause=)
 """
@@ -25,6 +25,9 @@ class History:
     ``train_loss`` / ``train_accuracy`` are the epoch's own: over its examples, each as the
     step that used it found it before its update (with dropout, if any), as Keras and
     PyTorch loops report; ``val_*`` are measured after the epoch without dropout.
+    ``skipped_steps`` is kept with ``on_nonfinite="skip"`` only; ``clipped_fraction`` with DP-SGD only
+    (``TrainConfig(dp_sgd=...)``): the fraction of the epoch's examples (of its applied steps) whose
+    gradient was clipped to ``max_norm``.
 
     Example:
         >>> h = History()
@@ -39,6 +42,7 @@ class History:
     val_accuracy: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
     skipped_steps: list[int] = field(default_factory=list)
+    clipped_fraction: list[float] = field(default_factory=list)
     best_epoch: int = 0  # with early stopping: the epoch whose params fit returned
 
     @property

@@ -33,6 +33,7 @@ from funcmlp.training.config import TrainConfig
 from funcmlp.training.epoch import TrainData, TrainState, run_epoch
 from funcmlp.training.history import EpochState, History, TrainingDiverged
 from funcmlp.training.parallel import padded_size, replicate, shard_rows, shards
+from funcmlp.training.private import check_dp_weights
 from funcmlp.training.reuse import same_optimizer
 
 
@@ -45,6 +46,7 @@ class EpochRecord(NamedTuple):
     val_accuracy: float | None
     skipped: int | None
     seconds: float
+    clipped_fraction: float | None = None  # DP-SGD's: of the epoch's examples, those whose gradient was clipped
 
     def add_to(self, history: History) -> None:
         """Append this epoch to ``history``."""
@@ -55,6 +57,7 @@ class EpochRecord(NamedTuple):
             (history.val_loss, self.val_loss),
             (history.val_accuracy, self.val_accuracy),
             (history.skipped_steps, self.skipped),
+            (history.clipped_fraction, self.clipped_fraction),
         )
         for values, value in pairs:
             if value is not None:
@@ -107,6 +110,8 @@ class Trainer:
         self.mlp, self._init = mlp, config.optimizer.init
         self.config = config = dataclasses.replace(config, optimizer=same_optimizer(config.optimizer, params))
         data = prepare_data(mlp, params, data, config, sample_weight)
+        if config.dp_sgd is not None and sample_weight is not None:
+            check_dp_weights(data.weights)
         self.rows = int(data.rows)  # the real rows, on the host for each epoch's draw
         iterations_per_epoch(self.rows, config.batch_size, drop_last=config.drop_last)  # the batch layout, checked
         validation = None if validation is None else prepare_data(mlp, params, validation, config)
@@ -183,6 +188,7 @@ class Trainer:
             None if validated is None or not classification else float(validated[1]),
             None if stop else skipped,
             time.perf_counter() - start,
+            None if self.config.dp_sgd is None else float(numbers.clipped),
         )
         return new, record
 

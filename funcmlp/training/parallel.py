@@ -155,7 +155,7 @@ def replicate(tree, mesh: Mesh):
     return jax.tree_util.tree_map(put, tree)
 
 
-def sharded_gradient_fn(local_value_and_grad, mesh: Mesh, reduction: str):
+def sharded_gradient_fn(local_value_and_grad, mesh: Mesh, reduction: str, *, sums: int = 0):
     """The batch's ``(loss, grads, outputs)`` from ``local_value_and_grad`` (a function of
     :func:`funcmlp.core.backward.gradient_fn`'s signature built with ``reduction="sum"``) run
     on each device's shard of the batch and summed over the data axis.
@@ -163,6 +163,8 @@ def sharded_gradient_fn(local_value_and_grad, mesh: Mesh, reduction: str):
     ``reduction="mean"``: each example weighs ``w_i / W`` (``W`` over the global batch), so the
     sums are the global batch's mean. The dropout key is folded with the shard's index when
     there is more than one shard: the masks depend on the key and the number of devices only.
+    ``sums``: the number of further outputs ``local_value_and_grad`` returns after ``outputs`` (e.g. DP-SGD's
+    count of clipped examples), each summed over the shards too.
     """
     count = shards(mesh)
 
@@ -171,8 +173,9 @@ def sharded_gradient_fn(local_value_and_grad, mesh: Mesh, reduction: str):
             weights = weights / weight_divisor(jax.lax.psum(jnp.sum(weights), DATA_AXIS))
         if count > 1 and key is not None:
             key = jax.random.fold_in(key, jax.lax.axis_index(DATA_AXIS))
-        value, grads, outputs = local_value_and_grad(params, x, y, weights, key)
-        return jax.lax.psum(value, DATA_AXIS), jax.lax.psum(grads, DATA_AXIS), outputs
+        value, grads, outputs, *more = local_value_and_grad(params, x, y, weights, key)
+        summed = (jax.lax.psum(m, DATA_AXIS) for m in more)
+        return jax.lax.psum(value, DATA_AXIS), jax.lax.psum(grads, DATA_AXIS), outputs, *summed
 
     batch, whole = PartitionSpec(DATA_AXIS), PartitionSpec()
     # check_vma=False: the psum above is the only sum over the shards (with the check on,
@@ -181,6 +184,6 @@ def sharded_gradient_fn(local_value_and_grad, mesh: Mesh, reduction: str):
         per_shard,
         mesh=mesh,
         in_specs=(whole, batch, batch, batch, whole),
-        out_specs=(whole, whole, batch),
+        out_specs=(whole, whole, batch, *[whole] * sums),
         check_vma=False,
     )
