@@ -11,7 +11,7 @@ step in 50-digit decimals, about 13 microseconds):
 - the closed form of one step, built over parameter symbols and compiled once when there are
   steps after the first: about :data:`COMPILE` units per parameter squared and example (its
   expressions grow with the network: 165 parameters and 4 examples take 100 s); an online pass
-  composes its examples' steps, so its closed form is bounded to :data:`MAX_ONLINE_EXAMPLES`.
+  compiles one example's step and its loss (the example's numbers are arguments), whatever its examples.
 
 Contract: a spec's raw keys, or a checked example, in; nothing out but one ``ValueError`` line naming
 the key, the cost, the bound and the fix, raised before the work; the slip search's :class:`Budget`.
@@ -42,8 +42,8 @@ COMPILE = 75
 """The compiled step's cost per parameter squared and example, in units."""
 MAX_COST = 4_000_000
 """The most units a replay costs in all (about a minute on the 2-core machine), and its slip search as much."""
-MAX_ONLINE_EXAMPLES = 4
-"""An online replay of more steps than one compiles a whole pass: at most this many examples."""
+ONLINE_COMPILED = 2
+"""An online replay compiles one example's step and that example's loss: about two one-example steps."""
 
 
 def _count(value) -> int:
@@ -111,16 +111,12 @@ def replay_cost(*, parameters: int, examples: int, steps: int, digits: int = 1, 
     if steps == 1:
         return first, what
     iterated = parameters * examples * steps
-    growth = ONLINE_GROWTH ** (examples - 1) if online else examples  # an online pass composes its examples' steps
-    compiled = COMPILE * parameters**2 * growth
+    compiled = COMPILE * parameters**2 * (ONLINE_COMPILED if online else examples)
+    one = "one example's step" if online else "one step"  # online: the closed form of a pass would grow with it
     return first + iterated + compiled, (
-        f"{what}, compiling one {'pass' if online else 'step'} ({compiled:,}) and {steps - 1:,} more "
+        f"{what}, compiling {one} ({compiled:,}) and {steps - 1:,} more "
         f"{'passes' if online else 'steps'} ({iterated:,})"
     )
-
-
-ONLINE_GROWTH = 15
-"""How much an online pass's closed form grows with each example (3 examples: 16 s for 9 parameters, 4: minutes)."""
 
 
 def check_replay(ex) -> None:
@@ -139,7 +135,7 @@ def check_replay(ex) -> None:
         raise ValueError(
             f"steps: replaying this example costs about {units:,} units (parameter-steps): {what}; a replay costs "
             f"at most {MAX_COST:,} (about a minute): give steps = 1, fewer "
-            + ('examples or update = "batch"' if online else "parameters or examples, or shorter numbers")
+            + ("passes, parameters or examples" if online else "parameters or examples, or shorter numbers")
         )
 
 

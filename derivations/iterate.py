@@ -5,7 +5,9 @@ each step and the final parameters out. Exact rationals stay exact while they ar
 value is irrational or long, the engine's closed form of one step over parameter symbols
 (:func:`derivations.engine.run_step` with :data:`derivations.engine.SYMPY`) is compiled once
 with ``sympy.lambdify`` and iterated in :data:`DIGITS`-digit decimal arithmetic (Python's
-``decimal``; mpmath where the closed form holds a function ``decimal`` lacks, such as erfc).
+``decimal``; mpmath where the closed form holds a function ``decimal`` lacks, such as erfc). An online
+pass is one example's step compiled once (the example's numbers its arguments) and applied example by
+example: a replay costs time in proportion to its steps.
 
 Example:
     >>> from derivations.spec import read_spec
@@ -18,7 +20,9 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal, localcontext
+from functools import partial
 
 import mpmath
 import sympy as sp
@@ -102,29 +106,83 @@ def _settled(layers) -> tuple:
     )
 
 
-def compiled_step(ex: WorkedExample, like, momentum: bool, rule=step):
-    """The engine's closed form of one step, ``flat parameters (and their last changes, with
-    momentum) -> [loss before the step, *new parameters (, *their changes)]``, compiled (common
-    subexpressions evaluated once) for ``decimal`` numbers where its functions are exp, log, sqrt
-    and tanh, else for mpmath: ``(function, to_number)``."""
-    count = len(_flat(like))
-    symbols = [sp.Symbol(f"theta_{i}", real=True) for i in range(count * (2 if momentum else 1))]
-    layers, changes = _shaped(symbols[:count], like), (_shaped(symbols[count:], like) if momentum else None)
-    result = rule(ex, layers, changes)
-    outputs = [
-        sp.sympify(v) for v in [result.loss, *_flat(result.new_layers), *(_flat(result.changes) if momentum else [])]
+def _compile(pieces: list) -> tuple:
+    """Each ``(symbols, outputs)`` of ``pieces`` as a function ``symbols -> outputs``, compiled (common
+    subexpressions evaluated once) for ``decimal`` numbers where the functions of them all are exp, log, sqrt
+    and tanh, else for mpmath (all of one kind, so that their numbers mix): ``([function, ...], to_number)``."""
+    pieces = [(symbols, [sp.sympify(v) for v in outputs]) for symbols, outputs in pieces]
+    names = {type(f).__name__ for _, outputs in pieces for v in outputs for f in v.atoms(sp.Function)}
+    if not names <= set(DECIMAL_FUNCTIONS):
+        functions = [sp.lambdify(symbols, outputs, modules="mpmath", cse=True) for symbols, outputs in pieces]
+        return functions, lambda v: mpmath.mpf(v.p) / v.q if v.is_Rational else mpmath.mpf(str(v))
+    table: dict = {}
+    pieces = [(symbols, [_constants(v, table) for v in outputs]) for symbols, outputs in pieces]
+    constants = [Decimal(str(sp.N(c, DIGITS + 5))) for c in table]
+    functions = [
+        sp.lambdify(symbols + list(table.values()), outputs, modules=[DECIMAL_FUNCTIONS], cse=True)
+        for symbols, outputs in pieces
     ]
-    names = {type(f).__name__ for v in outputs for f in v.atoms(sp.Function)}
-    if names <= set(DECIMAL_FUNCTIONS):
-        table: dict = {}
-        outputs = [_constants(v, table) for v in outputs]
-        function = sp.lambdify(symbols + list(table.values()), outputs, modules=[DECIMAL_FUNCTIONS], cse=True)
-        values = [Decimal(str(sp.N(c, DIGITS + 5))) for c in table]
-        return (
-            lambda *theta: function(*theta, *values)
-        ), lambda v: Decimal(v.p) / Decimal(v.q) if v.is_Rational else Decimal(str(v))
-    function = sp.lambdify(symbols, outputs, modules="mpmath", cse=True)
-    return function, lambda v: mpmath.mpf(v.p) / v.q if v.is_Rational else mpmath.mpf(str(v))
+    return [lambda *theta, f=f: f(*theta, *constants) for f in functions], (
+        lambda v: Decimal(v.p) / Decimal(v.q) if v.is_Rational else Decimal(str(v))
+    )
+
+
+def compiled_step(ex: WorkedExample, like, momentum: bool, rule=step, online: bool = False):
+    """The engine's closed form of one step, ``flat parameters (and their last changes, with
+    momentum) -> [loss before the step, *new parameters (, *their changes)]``, compiled (:func:`_compile`):
+    ``(function, to_number)``. ``online``: the step on one example whose inputs and targets are arguments
+    too, ``(*parameters, *changes, *x, *y) -> [...]``, and beside it ``(*parameters, *x, *y) -> [that
+    example's loss]``: ``((step, loss), to_number)``. An online pass applies them example by example, so
+    what is compiled does not grow with the examples or the passes (composing a pass's steps did)."""
+    count = len(_flat(like))
+    theta = [sp.Symbol(f"theta_{i}", real=True) for i in range(count * (2 if momentum else 1))]
+    layers, changes = _shaped(theta[:count], like), (_shaped(theta[count:], like) if momentum else None)
+    data = []
+    if online:
+        x = tuple(sp.Symbol(f"x_{i}", real=True) for i in range(len(ex.x[0])))
+        y = tuple(sp.Symbol(f"y_{j}", real=True) for j in range(len(ex.y[0])))
+        ex, data = replace(ex, x=(x,), y=(y,)), [*x, *y]
+    result = rule(ex, layers, changes)
+    outputs = [result.loss, *_flat(result.new_layers), *(_flat(result.changes) if momentum else [])]
+    if not online:
+        (function,), to_number = _compile([(theta, outputs)])
+        return function, to_number
+    functions, to_number = _compile([(theta + data, outputs), (theta[:count] + data, [mean_loss(ex, layers)])])
+    return tuple(functions), to_number
+
+
+def mean_loss(ex: WorkedExample, layers):
+    """The mean loss of the example's examples at ``layers``, with its L2 term (the loss an online pass shows)."""
+    return engine.gradients(engine.SYMPY, ex.network(layers), ex.x, ex.y, ex.l2).loss
+
+
+def online_pass(ex: WorkedExample, layers, changes, rule=step) -> engine.Pass:
+    """One online pass, exact: the mean loss over the examples at ``layers``, then one ``rule`` step per
+    example, in order, each step's parameters settled (:func:`_settle`) before the next example's step."""
+    loss = mean_loss(ex, layers)
+    for x, y in zip(ex.x, ex.y, strict=True):
+        after = rule(replace(ex, x=(x,), y=(y,)), layers, changes)
+        layers, changes = _settled(after.new_layers), (_settled(after.changes) if ex.momentum is not None else None)
+    return engine.Pass(loss=loss, new_layers=layers, changes=changes)
+
+
+def _compiled_pass(ex: WorkedExample, like, momentum: bool, rule, online: bool) -> tuple:
+    """``(advance, to_number)``: ``advance(values) -> (loss before, values after)`` for one step, or with
+    ``online`` one pass (the mean of the examples' losses, then the compiled step example by example)."""
+    if not online:
+        compiled, to_number = compiled_step(ex, like, momentum, rule)
+        return (lambda values: (lambda out: (out[0], out[1:]))(compiled(*values))), to_number
+    (compiled, loss), to_number = compiled_step(ex, like, momentum, rule, online=True)
+    count = len(_flat(like))
+    data = [[to_number(_settle(v)) for v in (*x, *y)] for x, y in zip(ex.x, ex.y, strict=True)]
+
+    def advance(values):
+        mean = sum(loss(*values[:count], *row)[0] for row in data) / len(data)
+        for row in data:
+            values = compiled(*values, *row)[1:]
+        return mean, values
+
+    return advance, to_number
 
 
 def shown(t: int, steps: int) -> bool:
@@ -133,12 +191,14 @@ def shown(t: int, steps: int) -> bool:
 
 
 def iterate(
-    ex: WorkedExample, layers, steps: int, *, start: int = 1, keep=None, changes=None, rule=step
+    ex: WorkedExample, layers, steps: int, *, start: int = 1, keep=None, changes=None, rule=step, online=False
 ) -> tuple[dict, tuple]:
     """``({t: the loss after step t}, the parameters after step ``steps``)`` from ``layers``, the
     parameters after step ``start`` (and ``changes``, that step's parameter changes, for momentum);
     the losses (of the steps ``keep(t)`` selects, all by default) and the parameters as sympy numbers.
-    ``rule(ex, layers, changes)``: one step (:func:`step`, or a slip's variant of it)."""
+    ``rule(ex, layers, changes)``: one step (:func:`step`, or a slip's variant of it). ``online``: each
+    "step" is a pass of one step per example, in order (:func:`online_pass`), its loss the mean loss
+    before the pass; it costs the examples' steps, in proportion to the passes."""
     keep = keep or (lambda t: True)
     if not 1 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be a whole number from 1 to {MAX_STEPS:,}, got {steps!r}")
@@ -150,8 +210,9 @@ def iterate(
         )
     changes = _settled(changes) if momentum else None
     losses, t, layers = {}, start, _settled(layers)
+    one = partial(online_pass, rule=rule) if online else rule
     while t <= steps and _short_rationals(layers) and (not momentum or _short_rationals(changes)):  # exact while short
-        after = rule(ex, layers, changes)
+        after = one(ex, layers, changes)
         if keep(t):
             losses[t] = after.loss
         if t == steps:
@@ -160,11 +221,11 @@ def iterate(
         t += 1
     with mpmath.workdps(DIGITS), localcontext() as context:
         context.prec = DIGITS
-        compiled, to_number = compiled_step(ex, layers, momentum, rule)
+        advance, to_number = _compiled_pass(ex, layers, momentum, rule, online)
         count = len(_flat(layers))
         values = [to_number(v) for v in _flat(layers) + (_flat(changes) if momentum else [])]
         while t <= steps:
-            loss, *new = compiled(*values)
+            loss, new = advance(values)
             if keep(t):
                 losses[t] = _number(loss)
             if t == steps:

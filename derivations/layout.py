@@ -123,7 +123,7 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
     delta(depth)
     for k in range(depth - 1, 0, -1):
         add(f"dL/da^{k}", f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T", result.g[k])
-        add(f"s^{k}", f"dL/da^{k} * f'(n^{k})  (seed 003 eq. 33)", result.s[k])
+        add(f"s^{k}", f"dL/da^{k} * f'(n^{k})  (the sensitivity recursion)", result.s[k])
         delta(k)
     if 0 in result.g:  # the gradient with respect to the inputs
         add("dL/da^0", "(W^1)^T s^1" if column else "s^1 (W^1)^T", result.g[0])

@@ -21,7 +21,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from derivations.spec import OUTPUT, WorkedExample
 from funcmlp.registry.activations import get_activation
-from funcmlp.registry.losses import LOSSES, get_loss
+from funcmlp.registry.losses import get_loss
 
 
 class _Printer(NumPyPrinter):
@@ -63,7 +63,7 @@ def columns(rows) -> list:
 
 class Layout:
     """The file's convention: the units on the last axis (one example per row) or the first
-    (one per column), and each formula of seed 003 in that layout."""
+    (one per column), and each formula of the backward pass in that layout."""
 
     def __init__(self, column: bool):
         self.column = column
@@ -120,7 +120,7 @@ def activation_source(names) -> list:
         spec, alpha = activation.spec, activation.symbolic_alpha()
         lines += [
             f"def {function}(n):",
-            f'    """{activation}: {spec.description}"""',
+            f'    """f(n) of {activation}"""',
             f"    return {code(spec.sympy_forward(n, alpha), 'n')}",
             "",
             "",
@@ -162,7 +162,7 @@ def loss_source(ex: WorkedExample, layout: Layout, units: int) -> tuple[list, bo
     entry = get_loss(ex.loss)
     output = get_activation(ex.activations[-1])
     paired = entry.spec.paired.get(output.name)
-    used = LOSSES[paired] if paired is not None else entry
+    used = get_loss(paired) if paired is not None else entry  # a registry Loss: printed by its name
     on = f"n^{len(ex.weights)} ({entry} of {output} is {used} of the net input)" if paired else "a^L"
     out, y = [layout.unit("out", j) for j in range(units)], [layout.unit("y", j) for j in range(units)]
     lines = [

@@ -6,7 +6,7 @@ convention: ``n = b + a W`` with one example per row, or ``n = W a + b`` with on
 the activations' and the loss's closed forms printed from the registry's sympy forms (those the
 replay uses; ``f'`` as funcmlp takes it at the kinks), and one function, ``backward_pass``, that
 computes in float64 the forward pass, the loss, the output sensitivity, the sensitivity
-recursion, the gradients and the update, each line naming its equation of seed 003. It prints
+recursion, the gradients and the update, each line naming its step in a textbook's words. It prints
 one quantity per line: its name as the derivation writes it (``n^1``, ``s^2``, ``dL/dW^1``,
 ``W^1 new``), a colon and its entries in the file's layout, row by row, as Python floats; ``steps = N``
 adds the loss after each step the replay shows and the final parameters.
@@ -100,7 +100,7 @@ def _bias_name(ex: WorkedExample, k: int) -> str | None:
 
 def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: bool) -> list:
     """``backward_pass(params, changes)``: every quantity of one step, by name, the new
-    parameters and their changes; each line naming its equation of seed 003."""
+    parameters and their changes; each line naming its step in a textbook's words."""
     depth, batch, functions = len(ex.weights), len(ex.x), function_names(ex.activations)
     names = [f"W{k}, {_bias_name(ex, k)}" if _bias_name(ex, k) else f"W{k}, _" for k in range(1, depth + 1)]
     lines = [
@@ -110,40 +110,46 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
         f"    [{', '.join('(' + name + ')' for name in names)}] = params",
         f"    batch = {batch}  # the loss is the mean over the examples: s^L carries 1 / batch",
         "    q = {}",
-        "    q['a^0'] = a0 = x  # seed 003 eq. 39: the input",
+        "    q['a^0'] = a0 = x  # the input",
     ]
     for k in range(1, depth + 1):
         activation, bias = get_activation(ex.activations[k - 1]), _bias_name(ex, k)
         term = "" if bias is None else (f" - {bias}" if bias.startswith("theta") else f" + {bias}")
-        lines.append(f"    q['n^{k}'] = n{k} = {layout.net_input(k, term)}  # eq. 16: the net input of layer {k}")
+        lines.append(f"    q['n^{k}'] = n{k} = {layout.net_input(k, term)}  # the net input of layer {k}")
         forward = (
             f"{functions[str(activation)]}(n{k})"
             if activation.is_elementwise
             else vector(activation, sizes[k], layout, f"n{k}")
         )
-        lines.append(f"    q['a^{k}'] = a{k} = {forward}  # eq. 20: a^{k} = f^{k}(n^{k})")
+        lines.append(f"    q['a^{k}'] = a{k} = {forward}  # the activation: a^{k} = f^{k}(n^{k})")
     out = f"n{depth}" if paired else f"a{depth}"
-    lines.append(f"    L = numpy.mean(loss({out}, y))  # eq. 11: the loss, the mean over the examples")
+    lines.append(f"    L = numpy.mean(loss({out}, y))  # the loss, the mean over the examples")
     if ex.l2 is not None:
         squares = " + ".join(f"numpy.sum(W{k} ** 2)" for k in range(1, depth + 1))
         lines.append(f"    L = L + l2 / 2 * ({squares})  # the L2 penalty")
     lines.append("    q['L'] = L")
     last = get_activation(ex.activations[-1])
     if paired:
-        lines.append(f"    s{depth} = loss_gradient(n{depth}, y) / batch  # eq. 24, on the net input: s^L = dL/dn^L")
+        lines.append(
+            f"    s{depth} = loss_gradient(n{depth}, y) / batch"
+            "  # the output sensitivity, on the net input: s^L = dL/dn^L"
+        )
     elif last.is_elementwise:
         lines.append(
             f"    s{depth} = loss_gradient(a{depth}, y) / batch * {functions[str(last)]}_slope(n{depth})"
-            "  # eq. 24: s^L = dL/da^L f'(n^L)"
+            "  # the output sensitivity: s^L = dL/da^L f'(n^L)"
         )
     else:
         lines.append(f"    g{depth} = loss_gradient(a{depth}, y) / batch  # dL/da^L")
         lines.append(
-            f"    s{depth} = {vector(last, sizes[depth], layout, f'n{depth}', f'g{depth}')}  # eq. 24: dL/da^L J_f"
+            f"    s{depth} = {vector(last, sizes[depth], layout, f'n{depth}', f'g{depth}')}"
+            "  # the output sensitivity: dL/da^L J_f"
         )
     lines.append(f"    q['s^{depth}'] = s{depth}")
     for k in range(depth - 1, -1, -1):
-        lines.append(f"    q['dL/da^{k}'] = g{k} = {layout.back(k + 1)}  # eq. 33: back through W^{k + 1}")
+        lines.append(
+            f"    q['dL/da^{k}'] = g{k} = {layout.back(k + 1)}  # the sensitivity recursion: back through W^{k + 1}"
+        )
         if k == 0:
             break
         activation = get_activation(ex.activations[k - 1])
@@ -152,17 +158,20 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
             if activation.is_elementwise
             else vector(activation, sizes[k], layout, f"n{k}", f"g{k}")
         )
-        lines.append(f"    q['s^{k}'] = s{k} = {slope}  # eq. 33: s^{k} = dL/da^{k} f'(n^{k})")
+        lines.append(f"    q['s^{k}'] = s{k} = {slope}  # the sensitivity recursion: s^{k} = dL/da^{k} f'(n^{k})")
     for k in range(depth, 0, -1):
         bias, kept = _bias_name(ex, k), _kept(ex, k)
         l2 = f" + l2 * W{k}" if ex.l2 is not None else ""
         lines.append(
-            f"    q['dL/dW^{k}'] = dW{k} = {layout.weight_gradient(k)}{l2}  # eq. 19, summed over the examples"
+            f"    q['dL/dW^{k}'] = dW{k} = {layout.weight_gradient(k)}{l2}"
+            "  # the weight gradient, summed over the examples"
         )
         if bias is not None and bias.startswith("theta"):
             lines.append(f"    q['dL/dtheta^{k}'] = d{bias} = -{layout.bias_gradient(k)}  # theta = -b")
         elif bias is not None:
-            lines.append(f"    q['dL/db^{k}'] = d{bias} = {layout.bias_gradient(k)}  # eq. 19, the bias's input is 1")
+            lines.append(
+                f"    q['dL/db^{k}'] = d{bias} = {layout.bias_gradient(k)}  # the bias gradient (the bias's input is 1)"
+            )
         for index, name in enumerate((f"W{k}", bias)):
             if name is None:
                 lines.append(f"    b{k}_new = change_b{k} = None  # no biases")
@@ -173,7 +182,8 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
             earlier = f" + (0 if changes is None else momentum * changes[{k - 1}][{index}])" if ex.momentum else ""
             label = f"{name[: -len(str(k))]}^{k}"
             lines.append(
-                f"    change_{name} = -eta * d{name}{earlier}  # eq. 14: the step" + (" (+ momentum)" * bool(earlier))
+                f"    change_{name} = -eta * d{name}{earlier}  # the gradient-descent update: the step"
+                + (" (+ momentum)" * bool(earlier))
             )
             lines.append(f"    q['{label} new'] = {name}_new = {name} + change_{name}")
     new = ", ".join(f"({f'W{k}_new'}, {(_bias_name(ex, k) or f'b{k}')}_new)" for k in range(1, depth + 1))
@@ -238,9 +248,9 @@ def program(ex: WorkedExample, derivation) -> str:
     lines = [
         "# " + _CODING.sub(r"coding \1", ex.title),  # the file's text, one line (no control characters): a comment
         '"""The worked example\'s backward pass as a NumPy program, written by funcmlp derive --format python:',
-        "the forward pass, the loss, the sensitivities (seed 003 eqs. 24 and 33), the gradients and the update,",
-        "layer by layer, in float64. It prints each quantity as funcmlp derive names it, one per line, with",
-        "its entries in the file's layout" + (" (one example per column)." if layout.column else "."),
+        "the forward pass, the loss, the output sensitivity and the sensitivity recursion, the gradients and the",
+        "update, layer by layer, in float64. It prints each quantity as funcmlp derive names it, one per line,",
+        "with its entries in the file's layout" + (" (one example per column)." if layout.column else "."),
         '"""',
         "",
         "import math",

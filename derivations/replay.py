@@ -25,7 +25,7 @@ import sympy as sp
 
 from derivations import cost, engine, slips, textbook
 from derivations.derivation import Derivation
-from derivations.iterate import iterate, shown, step
+from derivations.iterate import iterate, shown
 from derivations.layout import WORKED, matrix, record, resolve_printed
 from derivations.spec import OUTPUT, WorkedExample, read_spec
 
@@ -78,11 +78,11 @@ def run(ex: WorkedExample) -> Derivation:
     if online:
         d.notes.append(f"online: one step per example, in order; the first in full, then examples 2 to {len(ex.x)}")
         layers, changes = _online_rest(d, ex, layers, changes)
-    unit, rule = ("pass", online_pass) if online else ("step", step)
+    unit = "pass" if online else "step"
     if ex.steps > 1:
         asked = {key for key in ex.printed if key.startswith(f"L after {unit} ")}
         keep = lambda t: shown(t, ex.steps) or f"L after {unit} {t}" in asked
-        losses, layers = iterate(ex, layers, ex.steps, keep=keep, changes=changes, rule=rule)
+        losses, layers = iterate(ex, layers, ex.steps, keep=keep, changes=changes, online=online)
         for t, loss in losses.items():  # the first ten, every power of ten, the last, and those printed
             d.add(
                 f"L after {unit} {t}",
@@ -130,15 +130,6 @@ def _online_rest(d: Derivation, ex: WorkedExample, layers, changes) -> tuple:
         layers, changes = result.new_layers, result.changes
         _final(d, ex, layers, f"after example {e + 1}", f"after the step on example {e + 1}")
     return layers, changes
-
-
-def online_pass(ex: WorkedExample, layers, changes) -> engine.Pass:
-    """One online pass: the mean loss over the examples at ``layers``, then one step per example, in order."""
-    loss = engine.gradients(engine.SYMPY, ex.network(layers), ex.x, ex.y, ex.l2).loss
-    for x, y in zip(ex.x, ex.y, strict=True):
-        after = step(replace(ex, x=(x,), y=(y,)), layers, changes)
-        layers, changes = after.new_layers, after.changes
-    return engine.Pass(loss=loss, new_layers=layers, changes=changes)
 
 
 def from_spec(source, *, name: str | None = None, steps: int | None = None) -> Derivation:

@@ -45,6 +45,15 @@ TRIED = (
     "a step early or late",
 )
 
+UPDATE_SLIPS = (
+    "the learning rate twice or not at all",
+    "biases updated or not",
+    "online steps for a batch step or the other way round",
+    "hidden sensitivities with the updated weights",
+    "printed intermediates carried on",
+    "a step early or late",
+)
+"""The slips of an update: not tried for a spec without a learning rate (no update is shown)."""
 
 MIN_DIGITS = 3
 """Slips are named only for printed numbers of at least this many significant digits."""
@@ -135,6 +144,7 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
     one_example = len(ex.x) == 1 and ex.momentum is None and ex.l2 is None and ex.learning_rate is not None
     batch = ex.update == "batch"  # losses after N steps are replayed for batch steps; online passes get the rest
     changed = variants(plain)
+    tried = [slip for slip in TRIED if ex.learning_rate is not None or slip not in UPDATE_SLIPS]
     for e in open_errata:
         if _significant(e.printed) < MIN_DIGITS:
             d.notes.append(
@@ -174,9 +184,13 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
         else:
             d.notes.append(
                 f"{e.where}: {e.step}[{e.index}] printed {e.printed}: none of the slips tried reproduces it ("
-                + ", ".join(TRIED)
+                + ", ".join(tried)
                 + ")"
             )
+    if ex.learning_rate is None and any(e.slip == "unexplained" for e in open_errata):
+        d.notes.append(
+            "no learning_rate, so no update: the slips of an update (" + ", ".join(UPDATE_SLIPS) + ") were not tried"
+        )
     for label, units in replays.skipped:
         d.notes.append(
             f"slip not tried: {label} (replaying {max(replays.steps):,} steps costs about {units:,} units; the slip "

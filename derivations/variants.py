@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import sympy as sp
+
 from derivations import cost, engine
 from derivations.derivation import Derivation, agrees
 from derivations.iterate import iterate
@@ -79,7 +81,7 @@ def variants(plain: WorkedExample) -> dict:
     """{slip: the example computed with it}, for the slips that change the computation of the step
     (a batch example taken ``update = "online"`` stands for its whole pass of one step per example)."""
     variants = {}  # (a flag in the name: WorkedExample has no field for "replay the whole online pass")
-    if any(plain.biases):
+    if any(plain.biases) and plain.learning_rate is not None:  # no learning rate: no update, nothing to toggle
         toggled = tuple(frozenset(names ^ {"b"}) for names in (plain.fixed or (frozenset(),) * len(plain.weights)))
         kept = any("b" in names for names in (plain.fixed or ()))
         variants["biases updated (the rule keeps them)" if kept else "biases not updated"] = replace(
@@ -109,7 +111,8 @@ def first_step_values(ex: WorkedExample) -> dict:
     online = ex.update == "online" and len(ex.x) > 1
     first = replace(ex, x=ex.x[:1], y=ex.y[:1]) if online else ex
     options = {"alg": WORKED, "fixed": ex.fixed, "momentum": ex.momentum, "l2": ex.l2}
-    result = engine.run_step(first.network(), first.x, first.y, ex.learning_rate, **options)
+    eta = sp.Integer(0) if ex.learning_rate is None else ex.learning_rate  # as the replay: no update shown
+    result = engine.run_step(first.network(), first.x, first.y, eta, **options)
     if ex.name == WHOLE_PASS:
         for e in range(1, len(ex.x)):
             result = engine.run_step(

@@ -104,9 +104,9 @@ CASES = [
         ("steps: replaying this example costs about", "compiling one step", "a replay costs at most 4,000,000"),
     ),
     Case(
-        "an online spec of 4 examples and 3 passes",
-        lambda folder, base: _network(folder, (2, 2, 1), 4, 3, update="online"),
-        ("compiling one pass", 'update = "batch"'),
+        "an online spec whose one example's step costs minutes to compile",
+        lambda folder, base: _network(folder, (20, 20, 5), 2, 3, update="online"),
+        ("compiling one example's step", "fewer passes, parameters or examples"),
     ),
     Case(
         "a spec file of a million inputs",

@@ -89,7 +89,7 @@ def _network(sizes, examples, steps, **more):
 
 def test_a_replay_is_refused_by_what_it_costs_before_any_work():
     """525 parameters and 3 steps: 1,575 parameter-steps, far inside the old bound, but compiling the closed
-    form of one step of 525 parameters took 270 s; 4 examples online compose a pass of 4 steps."""
+    form of one step of 525 parameters took 270 s; online, one example's step is compiled (2 x 75 x 525^2 units)."""
     ex = read_spec(_network((20, 20, 5), 1, 3))
     with pytest.raises(ValueError) as error:
         run(ex)
@@ -99,8 +99,8 @@ def test_a_replay_is_refused_by_what_it_costs_before_any_work():
         "costs at most 4,000,000 (about a minute): give steps = 1, fewer parameters or examples, or shorter numbers"
     )
     run(read_spec(_network((20, 20, 5), 1, 1)))  # one step: no closed form compiled, about 3 s
-    with pytest.raises(ValueError, match=r'compiling one pass \(20,503,125\).* fewer examples or update = "batch"'):
-        run(read_spec(_network((2, 2, 1), 4, 3, update="online")))
+    with pytest.raises(ValueError, match=r"compiling one example's step \(41,343,750\).* fewer passes, parameters or"):
+        run(read_spec(_network((20, 20, 5), 2, 3, update="online")))  # one example's step: not a pass composed
 
 
 def test_long_numbers_count_in_the_cost():

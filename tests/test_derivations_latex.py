@@ -127,9 +127,9 @@ def test_math_notation_of_step_names_and_formulas():
     assert math_name("epoch 1 x=00") is None
     assert math_formula("(W^2)^T s^2") == (r"(W^{2})^{\top} s^{2}", "")
     assert math_formula("sigmoid(n^1)") == (r"\sigma(n^{1})", "")
-    assert math_formula("dL/da^1 * f'(n^1)  (seed 003 eq. 33)") == (
+    assert math_formula("dL/da^1 * f'(n^1)  (the sensitivity recursion)") == (
         r"\frac{\partial L}{\partial a^{1}} \odot f'(n^{1})",
-        r"\quad\text{(seed 003 eq. 33)}",
+        r"\quad\text{(the sensitivity recursion)}",
     )
     # a batch's words stay words, upright and spaced, within the math
     assert math_formula("(a^0)^T s^1 summed over the batch + l2 W^1") == (
@@ -144,7 +144,7 @@ def test_markdown_has_math_and_an_errata_table():
     d = built("seed000_house_price")
     text = render(d, "markdown")
     assert r"$$ n^{2} = W^{2} a^{1} + b^{2} = \begin{bmatrix}-3.5208 \\ 5.989\end{bmatrix} $$"  # a column in text
-    assert "| eq. 11 | n^2[0] | `-3.5308` | -3.5208 | a term left out: the bias b^[2] = 0.01 |" in text
+    assert "| forward pass: z^[2] | n^2[0] | `-3.5308` | -3.5208 | a term left out: the bias b^[2] = 0.01 |" in text
     assert d._repr_markdown_() == text
 
 
