@@ -5,6 +5,7 @@
 Rows (784-256-256-10 ReLU, softmax cross-entropy, float32, batch 128 and 1024; medians of interleaved
 repeats after a warm-up call, every function one jitted program):
 
+* a ``fit`` epoch with DP-SGD (:class:`funcmlp.DPSGD`, clipping and noise) against the same epoch without;
 * the clipped-gradient SGD step (norms and clipping from the one backward pass, :func:`funcmlp.clipped_grad`)
   and :func:`funcmlp.per_example_grad_norms` against the plain manual step; ``jax.vmap(jax.grad)`` plus
   optax's DP aggregate (noise 0) against the clipped step; the compiled programs' temporary memory (XLA's
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # its sibling benchmarks/run.py
 
@@ -78,6 +80,23 @@ def _programs(mlp, x, y, max_norm):
     }
 
 
+def bench_dp_epoch(mlp, params, x, y, max_norm, batch, repeats, steps=8) -> tuple:
+    """A second ``fit`` call of one epoch (nothing to compile) with DP-SGD (clipping and noise) against the
+    same epoch without it: ``steps`` batches of ``batch`` rows."""
+    rows = jnp.tile(x, (steps, 1)), jnp.tile(y, steps)
+    options = dict(loss=LOSS, optimizer=optax.sgd(1e-3), batch_size=batch, epochs=1, key=jax.random.key(3))
+    private = funcmlp.DPSGD(max_norm=max_norm, noise_multiplier=1.0)
+    t = median_seconds(
+        {
+            "plain": lambda: jax.block_until_ready(funcmlp.fit(mlp, params, rows, **options)[0]),
+            "dp": lambda: jax.block_until_ready(funcmlp.fit(mlp, params, rows, dp_sgd=private, **options)[0]),
+        },
+        max(3, repeats // 3),
+    )
+    name = f"{'-'.join(map(str, mlp.sizes))} ReLU, batch {batch}, {steps} steps"
+    return (name, "fit epoch with DP-SGD (clipping, noise 1.0)", t["dp"], "the same epoch without DP-SGD", t["plain"])
+
+
 def temporary_bytes(function, params) -> int:
     """XLA's temporary allocation of the compiled ``function(params)`` (bytes)."""
     return int(jax.jit(function).lower(params).compile().memory_analysis().temp_size_in_bytes)
@@ -107,6 +126,7 @@ def bench_beyond(sizes, batch, repeats) -> tuple[list, list]:
         (name, "kfac_factors, KFLR (exact columns)", t["kflr"], *plain),
         (name, "diag_hessian (exact)", t["hessian"], *plain),
     ]
+    rows.append(bench_dp_epoch(mlp, params, x, y, max_norm, batch, repeats))
     plain_bytes = temporary_bytes(programs["plain"], params)
     notes = [
         f"{name}: temporary memory of the compiled clipped step {temporary_bytes(programs['clipped'], params):,} "
@@ -125,6 +145,8 @@ def _backpack_rows(name, mlp, params, x, y, programs, t, repeats) -> tuple[list,
     except ImportError:
         return [], [f"{name}: BackPACK not installed (pip install -e '.[bench]'): no peer rows"]
     torch.set_num_threads(os.cpu_count() or 1)
+    # BackPACK's module hooks fire on outputs when the inputs need no gradient, as here: PyTorch warns each time
+    warnings.filterwarnings("ignore", message="Full backward hook is firing")
     layers = []
     for k, layer in enumerate(params):
         linear = torch.nn.Linear(*layer.W.shape)

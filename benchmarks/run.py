@@ -22,6 +22,8 @@ Rows (float32, medians of interleaved repeats, after one warm-up call each):
 * ``compile``: compilation time of one epoch vs depth (1 to 16 hidden layers of 64).
 * ``warm start``: ``funcmlp train`` of the digits in a new process with JAX's persistent
   compilation cache filled by a first run (a fresh cache folder) vs that first, cold run.
+* ``beyond``: per-example norms, the clipped gradient and curvature against the plain step, and BackPACK's
+  where installed (``benchmarks/beyond.py`` says what each row compares).
 * ``symbolic``: ``funcmlp derive check`` of tanh networks, the cost per parameter against the
   smallest network's (``benchmarks/symbolic.py`` prints the full table with sympy's references).
 
@@ -516,7 +518,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="also write the table to this Markdown file (e.g. benchmarks/RESULTS.md)")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 15
-    rows = []
+    from beyond import bench_beyond  # benchmarks/beyond.py: per-example quantities and curvature
+
+    rows, notes = [], []
     if args.quick:
         rows += bench_step((16, 8, 4), 8, repeats)
         rows += bench_fit(256, (16, 8, 4), 32, 2, repeats)
@@ -524,6 +528,8 @@ def main(argv=None) -> int:
         rows += bench_compile([1, 2])
         rows += bench_symbolic([(2, 3, 2), (3, 4, 2)])
         rows += bench_worked_steps(100)
+        beyond_rows, notes = bench_beyond((16, 8, 4), 8, repeats)
+        rows += beyond_rows
     else:
         for batch in (128, 1024):
             rows += bench_step((784, 256, 256, 10), batch, repeats)
@@ -535,6 +541,10 @@ def main(argv=None) -> int:
         rows += bench_warm_start(10)
         rows += bench_symbolic([(16, 16, 16, 16), (32, 32, 32, 32), (64, 64, 64, 64)])
         rows += bench_worked_steps(10_000)
+        for batch, beyond_repeats in ((128, repeats), (1024, 7)):
+            beyond_rows, beyond_notes = bench_beyond((784, 256, 256, 10), batch, beyond_repeats)
+            rows += beyond_rows
+            notes += beyond_notes
     lines = [
         f"Machine: {machine()}",
         "",
@@ -546,6 +556,7 @@ def main(argv=None) -> int:
         f"| {seconds / reference_seconds:.2f} |"
         for name, what, seconds, reference, reference_seconds in rows
     ]
+    lines += ["", *(f"- {note}" for note in notes)] if notes else []
     publish(lines, args.out, "funcmlp benchmarks", "python benchmarks/run.py --out benchmarks/RESULTS.md")
     return 0
 

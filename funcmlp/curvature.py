@@ -69,7 +69,10 @@ def diag_ggn(
 
     Args:
         mlp, params, x, y, loss, reduction, weights: as :func:`funcmlp.backprop`.
-        samples, key: Monte Carlo: that many draws, a JAX random key (both or neither).
+        samples, key: Monte Carlo: that many draws, a JAX random key (both or neither). The labels are
+            drawn from the model whatever ``y`` is: the estimate is of the Fisher, equal to the GGN for
+            targets that are distributions (class rows summing to 1; for softmax cross-entropy rows summing
+            to t the exact GGN is t times it).
         per_example: each example's own ``J_i^T H_i J_i`` (of ``L_i``, ``r_i`` taken out; 0 for rows of
             weight 0), each leaf with a leading ``(B,)`` axis: ``B`` times the params' memory.
         dropout_key: the curvature of the network with the dropout masks this key draws.
