@@ -72,7 +72,9 @@ def diag_ggn(
         samples, key: Monte Carlo: that many draws, a JAX random key (both or neither). The labels are
             drawn from the model whatever ``y`` is: the estimate is of the Fisher, equal to the GGN for
             targets that are distributions (class rows summing to 1; for softmax cross-entropy rows summing
-            to t the exact GGN is t times it).
+            to t the exact GGN is t times it). Its variance grows as the network grows confident: a rare label
+            drawn for a confident example weighs heavily (on the digits after 30 epochs, 8 draws were 112 % off
+            the exact diagonal, 64 draws 30 %); the exact diagonal costs ``d_L`` columns.
         per_example: each example's own ``J_i^T H_i J_i`` (of ``L_i``, ``r_i`` taken out; 0 for rows of
             weight 0), each leaf with a leading ``(B,)`` axis: ``B`` times the params' memory.
         dropout_key: the curvature of the network with the dropout masks this key draws.
