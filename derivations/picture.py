@@ -44,8 +44,8 @@ class Edge:
 
 
 def first_example(values: list, units: int, batch: int, column: bool) -> list:
-    """The first example's entries of a step shown in the file's layout."""
-    if batch == 1:
+    """The first example's entries of a step shown in the file's layout (an online step holds one example's)."""
+    if batch == 1 or len(values) == units:
         return list(values)
     return [values[u * batch] for u in range(units)] if column else list(values[:units])
 

@@ -293,7 +293,17 @@ def _layer(k: int, layer, inputs: int, convention: str) -> tuple:
 
 SEED_EXAMPLES = ("seed000_house_price", "seed002_sigmoid_221", "seed003_relu_linear")
 """The seeds' network examples, shipped as spec files in ``derivations/examples``."""
-LITERATURE = ("mazur_2015", "negnevitsky_xor", "hagan_ch11", "hmkcode_221", "cs231n_sigmoid", "micrograd_tanh")
+LITERATURE = (
+    "mazur_2015",
+    "negnevitsky_xor",
+    "hagan_ch11",
+    "hmkcode_221",
+    "cs231n_sigmoid",
+    "micrograd_tanh",
+    "nnfs_relu_neuron",
+    "kushwaha_softmax",
+    "nafiz_relu_softmax",
+)
 """Published worked examples, shipped the same way, each with its citation and printed numbers."""
 NETWORK_EXAMPLES = SEED_EXAMPLES + LITERATURE
 """The shipped network examples: ``funcmlp derive NAME`` draws them, and replays them ``--steps`` long."""
