@@ -119,18 +119,31 @@ def replay_cost(*, parameters: int, examples: int, steps: int, digits: int = 1, 
     )
 
 
-def check_replay(ex) -> None:
-    """Refuse, before any work, a replay of the checked example ``ex`` that would cost more than :data:`MAX_COST`."""
-    values = [v for W, b in zip(ex.weights, ex.biases, strict=True) for v in [*(w for r in W for w in r), *(b or [])]]
-    parameters = len(values)
-    online = ex.update == "online" and len(ex.x) > 1
-    units, what = replay_cost(
-        parameters=parameters,
+def _parameters(ex) -> list:
+    return [v for W, b in zip(ex.weights, ex.biases, strict=True) for v in [*(w for r in W for w in r), *(b or [])]]
+
+
+def replay_units(ex) -> tuple:
+    """``(units, what)``: :func:`replay_cost` of the checked example ``ex``."""
+    values = _parameters(ex)
+    return replay_cost(
+        parameters=len(values),
         examples=len(ex.x),
         steps=ex.steps,
         digits=digits(values + [v for row in ex.x + ex.y for v in row]),
-        online=online,
+        online=ex.update == "online" and len(ex.x) > 1,
     )
+
+
+def written_units(ex, count: int) -> int:
+    """What writing out ``count`` more steps in full costs (each as the exact first step of 2-digit numbers)."""
+    return FIRST_STEP * len(_parameters(ex)) * len(ex.x) * count
+
+
+def check_replay(ex) -> None:
+    """Refuse, before any work, a replay of the checked example ``ex`` that would cost more than :data:`MAX_COST`."""
+    online = ex.update == "online" and len(ex.x) > 1
+    units, what = replay_units(ex)
     if units > MAX_COST:
         raise ValueError(
             f"steps: replaying this example costs about {units:,} units (parameter-steps): {what}; a replay costs "

@@ -64,15 +64,33 @@ def P(where: str, *values: str, slips: dict | None = None, slip: str = "") -> tu
 
 
 @dataclass(frozen=True)
+class StepKey:
+    """Where a step of a replay of several gradient steps belongs, passed as data (never read back from its
+    name): the gradient step ``t`` (1 the first), the quantity as the first step names it (``"n^1"``, ``"W^2
+    new"``), and for the quantities that name does not describe, what they are: ``parameter`` ``("W", k)``,
+    ``("b", k)`` or ``("theta", k)`` with ``kind`` ``"value"`` (the parameter a step starts from) or
+    ``"velocity"`` (momentum's v, the change a step makes), their LaTeX name and formula."""
+
+    t: int
+    quantity: str
+    parameter: tuple | None = None
+    kind: str = ""
+    latex: str = ""
+    formula_latex: str = ""
+
+
+@dataclass(frozen=True)
 class Step:
     """One quantity: its name, the formula in words, its values (row-major), the shape shown,
-    and optionally one :class:`derivations.textbook.Line` per entry (formula, numbers, result)."""
+    optionally one :class:`derivations.textbook.Line` per entry (formula, numbers, result), and
+    its :class:`StepKey` in a replay of several steps (None for a one-step example)."""
 
     name: str
     formula: str
     values: tuple
     shape: tuple = ()
     lines: tuple = ()
+    key: StepKey | None = None
 
 
 @dataclass
@@ -102,6 +120,7 @@ class Derivation:
     errata: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     column: bool = False  # the column convention: vectors shown as columns in the math formats
+    gradient_steps: int = 1  # the steps replayed (batch steps; the keyed steps are those written out)
 
     def _repr_markdown_(self) -> str:
         """Jupyter shows a derivation rendered (Markdown with $$ math)."""
@@ -115,9 +134,9 @@ class Derivation:
     def values(self) -> dict:
         return {s.name: list(s.values) for s in self.steps}
 
-    def add(self, name: str, formula: str, values, shape=()) -> list:
+    def add(self, name: str, formula: str, values, shape=(), key: StepKey | None = None) -> list:
         values = [sp.nsimplify(v) if isinstance(v, (int, Fraction)) else sp.sympify(v) for v in values]
-        self.steps.append(Step(name, formula, tuple(values), tuple(shape)))
+        self.steps.append(Step(name, formula, tuple(values), tuple(shape), key=key))
         return values
 
     def compare(self, printed: dict) -> None:

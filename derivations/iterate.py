@@ -191,20 +191,31 @@ def shown(t: int, steps: int) -> bool:
 
 
 def iterate(
-    ex: WorkedExample, layers, steps: int, *, start: int = 1, keep=None, changes=None, rule=step, online=False
+    ex: WorkedExample,
+    layers,
+    steps: int,
+    *,
+    start: int = 1,
+    keep=None,
+    changes=None,
+    rule=step,
+    online=False,
+    states: dict | None = None,
 ) -> tuple[dict, tuple]:
     """``({t: the loss after step t}, the parameters after step ``steps``)`` from ``layers``, the
     parameters after step ``start`` (and ``changes``, that step's parameter changes, for momentum);
     the losses (of the steps ``keep(t)`` selects, all by default) and the parameters as sympy numbers.
     ``rule(ex, layers, changes)``: one step (:func:`step`, or a slip's variant of it). ``online``: each
     "step" is a pass of one step per example, in order (:func:`online_pass`), its loss the mean loss
-    before the pass; it costs the examples' steps, in proportion to the passes."""
-    keep = keep or (lambda t: True)
+    before the pass; it costs the examples' steps, in proportion to the passes. ``states``: a dict whose keys
+    are steps u; each gets ``(the parameters before step u, the changes of step u - 1 or None without
+    momentum)``, as sympy numbers (a step written out in full starts from them)."""
+    keep, states = keep or (lambda t: True), {} if states is None else states
     if not 1 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be a whole number from 1 to {MAX_STEPS:,}, got {steps!r}")
     momentum = ex.momentum is not None
-    if momentum and changes is None:
-        changes = tuple(
+    if momentum and changes is None:  # from the example's starting velocity, or from rest
+        changes = ex.velocity or tuple(
             ([[sp.Integer(0)] * len(row) for row in W], None if b is None else [sp.Integer(0)] * len(b))
             for W, b in layers
         )
@@ -212,6 +223,8 @@ def iterate(
     losses, t, layers = {}, start, _settled(layers)
     one = partial(online_pass, rule=rule) if online else rule
     while t <= steps and _short_rationals(layers) and (not momentum or _short_rationals(changes)):  # exact while short
+        if t + 1 in states:
+            states[t + 1] = (layers, changes)
         after = one(ex, layers, changes)
         if keep(t):
             losses[t] = after.loss
@@ -225,6 +238,11 @@ def iterate(
         count = len(_flat(layers))
         values = [to_number(v) for v in _flat(layers) + (_flat(changes) if momentum else [])]
         while t <= steps:
+            if t + 1 in states:
+                states[t + 1] = (
+                    _kept(ex, layers, _shaped([_number(v) for v in values[:count]], layers)),
+                    _shaped([_number(v) for v in values[count:]], layers) if momentum else None,
+                )
             loss, new = advance(values)
             if keep(t):
                 losses[t] = _number(loss)
@@ -233,8 +251,13 @@ def iterate(
             values = new
             t += 1
         final = _shaped([_number(v) for v in values[:count]], layers)
-    kept = ex.fixed or ((),) * len(layers)  # fixed parameters keep their exact values
-    return losses, tuple(
+    return losses, _kept(ex, layers, final)
+
+
+def _kept(ex: WorkedExample, layers, new) -> tuple:
+    """``new`` with the fixed parameters' exact values of ``layers`` (a decimal 0.1 is not the file's 1/10)."""
+    kept = ex.fixed or ((),) * len(layers)
+    return tuple(
         (W if "W" in names else new_W, b if "b" in names else new_b)
-        for (W, b), (new_W, new_b), names in zip(layers, final, kept, strict=True)
+        for (W, b), (new_W, new_b), names in zip(layers, new, kept, strict=True)
     )

@@ -23,7 +23,7 @@ import re
 import sympy as sp
 
 from derivations import engine
-from derivations.derivation import Derivation, Printed
+from derivations.derivation import Derivation, Printed, StepKey
 from derivations.spec import OUTPUT, WorkedExample
 
 
@@ -75,14 +75,21 @@ def loss_formula(name: str, depth: int, units: int) -> str:
     return form.replace("{L}", str(depth)).replace("{d}", str(units)) if form else f"{name}(y, a^{depth})"
 
 
-def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
-    """Every quantity of one step (an :class:`engine.Pass`) as a step of ``d``, in the file's layout."""
+def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1) -> None:
+    """Every quantity of one step (an :class:`engine.Pass`) as a step of ``d``, in the file's layout, each
+    with its :class:`~derivations.derivation.StepKey` (gradient step ``t``). A step after the first opens with
+    the parameters it starts from (``ex``'s) and, with momentum, the velocity (``ex.velocity``); with momentum
+    each parameter's velocity comes before its new value."""
     column, batch, depth = ex.convention == "column", len(ex.x), len(ex.weights)
+
+    def put(name, formula, values, shape=(), **more):
+        d.add(name, formula, values, shape, key=StepKey(t, name, **more))
 
     def add(name, formula, per_example):
         values, shape = _shown(per_example, column)
-        d.add(name, formula, values, shape)
+        put(name, formula, values, shape)
 
+    _before(put, ex, t)
     add("a^0", "x", result.a[0])
     for k in range(1, depth + 1):
         biased = ex.biases[k - 1] is not None
@@ -101,7 +108,7 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
     over = f", mean over {batch} examples" if batch > 1 else ""
     own = ex.loss == OUTPUT
     penalty = f" + l2/2 sum_k |W^k|^2 (l2 = {ex.l2})" if ex.l2 is not None else ""
-    d.add(
+    put(
         "L",
         (f"sum_j a^{depth}_j (loss = output)" if own else loss_formula(ex.loss, depth, len(ex.weights[-1][0])))
         + over
@@ -130,7 +137,7 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
     over = " summed over the batch" if batch > 1 else ""
     for k in range(depth, 0, -1):
         grad, shape = matrix(result.dW[k], column)
-        d.add(
+        put(
             f"dL/dW^{k}",
             (f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}")
             + over
@@ -138,27 +145,98 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass) -> None:
             grad,
             shape,
         )
-        kept = ("W", "b") if ex.learning_rate is None else (ex.fixed[k - 1] if ex.fixed else ())
         if ex.thresholds and ex.thresholds[k - 1]:  # thresholds: b = -theta
-            d.add(f"dL/dtheta^{k}", f"-s^{k}" + over, [-v for v in result.db[k]])
-            if "W" not in kept:
-                new, shape = matrix(result.new_layers[k - 1][0], column)
-                d.add(f"W^{k} new", f"W^{k} - eta dL/dW^{k}", new, shape)
-            if "b" not in kept:
-                d.add(f"theta^{k} new", f"theta^{k} - eta dL/dtheta^{k}", [-v for v in result.new_layers[k - 1][1]])
-            continue
-        if result.db[k] is not None:
-            d.add(f"dL/db^{k}", f"s^{k}" + over, result.db[k])
-        if "W" not in kept:
-            new, shape = matrix(result.new_layers[k - 1][0], column)
-            d.add(f"W^{k} new", f"W^{k} - eta dL/dW^{k}", new, shape)
-        if result.db[k] is not None and "b" not in kept:
-            d.add(f"b^{k} new", f"b^{k} - eta dL/db^{k}", result.new_layers[k - 1][1])
+            put(f"dL/dtheta^{k}", f"-s^{k}" + over, [-v for v in result.db[k]])
+        elif result.db[k] is not None:
+            put(f"dL/db^{k}", f"s^{k}" + over, result.db[k])
+        kept = ("W", "b") if ex.learning_rate is None else (ex.fixed[k - 1] if ex.fixed else ())
+        for kind, sign, new, change in _parts(ex, k, result.new_layers[k - 1], (result.changes or [None] * k)[k - 1]):
+            if ("W" if kind == "W" else "b") in kept:
+                continue
+            values, shape = matrix(new, column) if kind == "W" else ([sign * v for v in new], ())
+            if ex.momentum is None:
+                put(f"{kind}^{k} new", f"{kind}^{k} - eta dL/d{kind}^{k}", values, shape)
+                continue
+            velocity, _ = matrix(change, column) if kind == "W" else ([sign * v for v in change], ())
+            text, math = _velocity_formulas(kind, k, t, first=t == 1 and ex.velocity is None)
+            put(
+                f"v_{kind}^{k}",
+                text,
+                velocity,
+                shape,
+                parameter=(kind, k),
+                kind="velocity",
+                latex=rf"v^{{{k}}}_{{{_LATEX[kind]}}}",
+                formula_latex=math,
+            )
+            put(
+                f"{kind}^{k} new",
+                f"{kind}^{k} + v_{kind}^{k}",
+                values,
+                shape,
+                formula_latex=rf"{_LATEX[kind]}^{{{k}}} + v^{{{k}}}_{{{_LATEX[kind]}}}",
+            )
+
+
+_LATEX = {"W": "W", "b": "b", "theta": r"\theta"}
+
+
+def _parts(ex: WorkedExample, k: int, layer, changes) -> list:
+    """``(kind, sign, values, changes)`` of layer ``k``'s parameters: W, then b or theta (``-b``), as rows or a
+    list in the row convention (``changes`` None without momentum)."""
+    changes = changes or (None, None)
+    theta = bool(ex.thresholds and ex.thresholds[k - 1])
+    parts = [("W", 1, layer[0], changes[0])]
+    if layer[1] is not None:
+        parts.append(("theta" if theta else "b", -1 if theta else 1, layer[1], changes[1]))
+    return parts
+
+
+def _velocity_formulas(kind: str, k: int, t: int, first: bool) -> tuple[str, str]:
+    """(text) the formula of momentum's velocity of a parameter at step ``t``; its math goes in the key."""
+    grad = rf"\eta\, \frac{{\partial L}}{{\partial {_LATEX[kind]}^{{{k}}}}}"
+    if first:  # no velocity before the first step
+        return f"-eta dL/d{kind}^{k} (the first step: no velocity before it)", f"-{grad}"
+    return (
+        f"mu (v_{kind}^{k} before step {t}) - eta dL/d{kind}^{k}",
+        rf"\mu\, v^{{{k}}}_{{{_LATEX[kind]},({t - 1})}} - {grad}",
+    )
+
+
+def _before(put, ex: WorkedExample, t: int) -> None:
+    """A step after the first: the parameters it starts from (``ex``'s); with momentum, the velocity before
+    it (``ex.velocity``: the starting velocity before step 1, where the spec gives one)."""
+    column = ex.convention == "column"
+    for k, layer in enumerate(zip(ex.weights, ex.biases, strict=True), start=1):
+        kept = ex.fixed[k - 1] if ex.fixed else ()
+        velocity = ex.velocity[k - 1] if ex.momentum is not None and ex.velocity else None
+        for kind, sign, value, change in _parts(ex, k, layer, velocity):
+            shaped = (lambda rows: matrix(rows, column)) if kind == "W" else (lambda v: ([sign * x for x in v], ()))
+            if t > 1:
+                put(
+                    f"{kind}^{k} before step {t}",
+                    f"{kind}^{k} after step {t - 1}",
+                    *shaped(value),
+                    parameter=(kind, k),
+                    kind="value",
+                    latex=rf"{_LATEX[kind]}^{{{k}}}_{{({t - 1})}}",
+                )
+            if change is not None and ("W" if kind == "W" else "b") not in kept:
+                words = f"the velocity of step {t - 1}" if t > 1 else "the starting velocity (the spec's velocity)"
+                put(
+                    f"v_{kind}^{k} before step {t}",
+                    words,
+                    *shaped(change),
+                    parameter=(kind, k),
+                    kind="start velocity",
+                    latex=rf"v^{{{k}}}_{{{_LATEX[kind]},({t - 1})}}",
+                    formula_latex=rf"\text{{{words}}}",
+                )
 
 
 _ENTRY = re.compile(
-    r"(?P<name>dL/d(?:theta|[a-z])|theta|delta|[a-z])\^(?P<k>\d+)_"
-    r"(?:\{(?P<r>\d+),(?P<c>\d+)\}|(?P<j>\d+))(?P<new> new)?"
+    r"(?P<name>dL/d(?:theta|[a-z])|v_(?:theta|[wb])|theta|delta|[a-z])\^(?P<k>\d+)_"
+    r"(?:\{(?P<r>\d+),(?P<c>\d+)\}|(?P<j>\d+))(?P<new> new)?(?: \(step (?P<t>\d+)\))?"
 )
 _STEPS = {
     ("w", True): "W^{k} new",
@@ -172,6 +250,9 @@ _STEPS = {
     ("theta", True): "theta^{k} new",
     ("dL/dtheta", False): "dL/dtheta^{k}",
     ("delta", False): "delta^{k}",
+    ("v_w", False): "v_W^{k}",
+    ("v_b", False): "v_b^{k}",
+    ("v_theta", False): "v_theta^{k}",
 }
 
 
@@ -181,6 +262,7 @@ def resolve_printed(ex: WorkedExample, d: Derivation) -> dict:
     ``"dL/dw^2_{1,2}"``, ``"w^2_{1,2} new"``, ``"b^1_2 new"``: row r, column c of W^k as the file
     writes it) as that entry of its step; a ``ValueError`` naming the key otherwise."""
     values, shapes = d.values, {step.name: step.shape for step in d.steps}
+    written = {(step.key.t, step.key.quantity): step.name for step in d.steps if step.key}  # step t's own names
     resolved: dict = {}
     for key, entries in ex.printed.items():
         if key in values:
@@ -189,18 +271,20 @@ def resolve_printed(ex: WorkedExample, d: Derivation) -> dict:
             resolved[key] = entries
             continue
         match = _ENTRY.fullmatch(key)
-        step = match and _STEPS.get((match["name"], bool(match["new"])), "").format(k=match["k"])
+        base = match and _STEPS.get((match["name"], bool(match["new"])), "").format(k=match["k"])
+        step = base and written.get((int(match["t"] or 1), base), base if match["t"] is None else None)
         if not step or step not in values:
             raise ValueError(
                 f"printed step {key!r} is not a step of this example; the steps are {', '.join(values)} "
-                "(or one entry of them, as a^1_2, s^2_1, dL/dw^2_{1,2}, w^2_{1,2} new, b^1_2 new, theta^1_2 new)"
+                "(or one entry of them, as a^1_2, s^2_1, dL/dw^2_{1,2}, w^2_{1,2} new, b^1_2 new, theta^1_2 new, "
+                "v_w^2_{1,2}; of a step written out after the first as w^2_{1,2} new (step 2))"
             )
         if len(ex.x) != 1 and ex.update != "online":  # online: the steps shown in full are the first example's
             raise ValueError(
                 f"printed {key!r} names one entry; single entries are for one example, this is a batch of {len(ex.x)}"
             )
         matrix = match["r"] is not None
-        if matrix != step.lower().startswith(("w^", "dl/dw^")) or len(entries) != 1:
+        if matrix != base.lower().startswith(("w^", "dl/dw^", "v_w^")) or len(entries) != 1:
             raise ValueError(
                 f"printed {key!r} must be one number of the {'matrix' if matrix else 'vector'} {step}; "
                 "write w^k_{r,c} for a weight, a^k_j for an entry of a vector"

@@ -25,7 +25,7 @@ from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 from derivations.numbers import latex_number, number_text
-from derivations.render import visible_width
+from derivations.typeset import visible_width
 
 
 @dataclass(frozen=True)

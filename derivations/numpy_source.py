@@ -178,3 +178,56 @@ def loss_source(ex: WorkedExample, layout: Layout, units: int) -> tuple[list, bo
         "",
     ]
     return lines, paired is not None
+
+
+def data_source(ex: WorkedExample, layout: Layout) -> list:
+    """The example's numbers as the file writes them."""
+    column = layout.column
+    where = "one example per column" if column else "one example per row"
+    lines = [
+        f"# the example ({where})",
+        f"x = {array(columns(ex.x) if column else ex.x)}  # a^0, the inputs",
+    ]
+    if ex.loss != OUTPUT:
+        lines.append(f"y = {array(columns(ex.y) if column else ex.y)}  # the targets")
+    else:
+        lines.append("y = None  # no targets: L is the sum of the output units")
+    eta = 0 if ex.learning_rate is None else ex.learning_rate
+    lines.append(f"eta = {number(eta)}  # the learning rate" + (" (none given: no update)" if not eta else ""))
+    if ex.momentum is not None:
+        lines.append(f"momentum = {number(ex.momentum)}  # Delta w(t) = -eta dL/dw + momentum Delta w(t - 1)")
+    if ex.l2 is not None:
+        lines.append(f"l2 = {number(ex.l2)}  # L + l2/2 sum of the squared weights (not the biases)")
+    for k, (W, b) in enumerate(zip(ex.weights, ex.biases, strict=True), start=1):
+        shape = "(units, inputs): n = W a" if column else "(inputs, units): n = a W"
+        fixed = kept_names(ex, k)
+        note = f"; kept (not updated): {', '.join(sorted(fixed))}" if fixed and ex.learning_rate is not None else ""
+        lines.append(f"# layer {k}: {get_activation(ex.activations[k - 1])}, W{k} is {shape}{note}")
+        lines.append(f"W{k} = {array(columns(W) if column else W)}")
+        if b is not None and thresholds(ex, k):
+            lines.append(f"theta{k} = {layout.vector([-v for v in b])}  # thresholds: n = ... - theta")
+        elif b is not None:
+            lines.append(f"b{k} = {layout.vector(b)}")
+    if ex.velocity is not None:  # momentum's starting velocity, shaped like the parameters
+        starts = []
+        for k, (vW, vb) in enumerate(ex.velocity, start=1):
+            bias = bias_name(ex, k)
+            part = "None" if bias is None else layout.vector([-v for v in vb] if thresholds(ex, k) else vb)
+            starts.append(f"({array(columns(vW) if column else vW)}, {part})")
+        lines.append(f"velocity = [{', '.join(starts)}]  # momentum's velocity before step 1, as the file gives it")
+    return lines + ["", ""]
+
+
+def thresholds(ex: WorkedExample, k: int) -> bool:
+    return bool(ex.thresholds and ex.thresholds[k - 1])
+
+
+def kept_names(ex: WorkedExample, k: int) -> frozenset:
+    """The parameters of layer ``k`` that no step changes (all of them without a learning rate)."""
+    return frozenset(("W", "b")) if ex.learning_rate is None else (ex.fixed[k - 1] if ex.fixed else frozenset())
+
+
+def bias_name(ex: WorkedExample, k: int) -> str | None:
+    if ex.biases[k - 1] is None:
+        return None
+    return f"theta{k}" if thresholds(ex, k) else f"b{k}"

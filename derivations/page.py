@@ -31,8 +31,8 @@ from derivations.factors import chain_rule
 from derivations.numbers import latex_number, number_text
 from derivations.page_svg import GRADIENT_KEYS, short, svg
 from derivations.picture import first_example, network
-from derivations.render import math_formula, step_math
 from derivations.replay import run
+from derivations.typeset import math_formula, sections, step_math
 
 
 def _math(latex: str, display: bool = False) -> str:
@@ -55,8 +55,21 @@ def _step(name: str) -> tuple[str, int] | None:
     return (match["q"], int(match["k"])) if match["q"] else (match["p"], int(match["layer"]))
 
 
-def _touches(name: str, sizes: list) -> tuple[list, list]:
-    """(the element ids a step reads, those it writes) on the picture."""
+def _parameters(kind: str, k: int, sizes: list) -> list:
+    """The element ids of layer ``k``'s weights (``kind`` W: their edges too) or biases (b, theta)."""
+    if kind == "W":
+        return [f"{p}-{k}-{i}-{j}" for p in ("edge", "weight") for i in range(sizes[k - 1]) for j in range(sizes[k])]
+    return [f"bias-{k}-{j}" for j in range(sizes[k])]
+
+
+def _touches(step, sizes: list) -> tuple[list, list]:
+    """(the element ids a step reads, those it writes) on the picture: a keyed step by its key (a parameter's
+    value or velocity; else the quantity as the first step names it), others by their name."""
+    key = step.key
+    if key is not None and key.parameter is not None:
+        ids = _parameters(*key.parameter, sizes)
+        return (ids, []) if key.kind == "start velocity" else (ids, ids)
+    name = step.name if key is None else key.quantity
     depth = len(sizes) - 1
     units = lambda k: [f"unit-{k}-{j}" for j in range(sizes[k])]
     weights = lambda k: [
@@ -88,14 +101,32 @@ def _entry(k: int, i: int, j: int, sizes: list, column: bool) -> int:
     return j * sizes[k - 1] + i if column else i * sizes[k] + j
 
 
+MARK = {"value": "w", "after": "w", "velocity": "v"}
+"""What a parameter's key puts beside it: its value in its box (``w``: what was beside the old one goes), its
+velocity (``v``); the velocity a step starts from puts nothing (the step's own comes with its formula)."""
+
+
 def _marks(step, sizes: list, ex) -> list:
     """[element id, key, text] the step puts on the picture (the first example's values)."""
-    batch, column = len(ex.x), ex.convention == "column"
-    if step.name == "L":
+    batch, column, key = len(ex.x), ex.convention == "column", step.key
+    if key is not None and key.parameter is not None:
+        kind, k = key.parameter
+        mark = MARK.get(key.kind)
+        if mark is None:
+            return []
+        if kind == "W":
+            return [
+                [f"weight-{k}-{i}-{j}", mark, short(step.values[_entry(k, i, j, sizes, column)])]
+                for i in range(sizes[k - 1])
+                for j in range(sizes[k])
+            ]
+        return [[f"bias-{k}-{j}", mark, short(v)] for j, v in enumerate(step.values[: sizes[k]])]
+    name = step.name if key is None else key.quantity
+    if name == "L":
         return [["loss", "L", short(step.values[0])]]
-    if step.name.startswith("L after"):
-        return [["loss", "then", f"{short(step.values[0])} ({step.name[2:]})"]]
-    shown = _step(step.name)
+    if name.startswith("L after"):
+        return [["loss", "then", f"{short(step.values[0])} ({name[2:]})"]]
+    shown = _step(name)
     if shown is None:
         return []
     q, k = shown
@@ -200,17 +231,27 @@ def page(ex, d) -> str:
     layers, edges, _ = network(ex, d)
     sizes = [len(layer) for layer in layers]
     column = ex.convention == "column"
-    stages = [
-        {"reads": reads, "writes": writes, "marks": _marks(step, sizes, ex)}
+    stages = [  # a stage's group: its gradient step (what a stage shows beside a parameter is of its own step)
+        {
+            "reads": reads,
+            "writes": writes,
+            "marks": _marks(step, sizes, ex),
+            "group": step.key.t if step.key is not None and step.key.kind != "after" else 0,
+        }
         for step in d.steps
-        for reads, writes in [_touches(step.name, sizes)]
+        for reads, writes in [_touches(step, sizes)]
     ]
     data = {
         "stages": stages,
         "chain": _chains(ex, d, edges, sizes),
         "no_chain": "<p>No chain rule for this name.</p>",
     }
-    options = "".join(f'<option value="{i}">{i + 1}. {html.escape(s.name)}</option>' for i, s in enumerate(d.steps))
+    options = ""
+    for i, (s, heading) in enumerate(zip(d.steps, sections(d), strict=True)):  # a group of options per step
+        opening = f'<optgroup label="{html.escape(heading)}">' if heading else ""
+        options += ("</optgroup>" if heading and i and "<optgroup" in options else "") + opening
+        options += f'<option value="{i}">{i + 1}. {html.escape(s.name)}</option>'
+    options += "</optgroup>" if "<optgroup" in options else ""
     notes = "".join(f"<li>{html.escape(note)}</li>" for note in d.notes)
     asset = lambda name: resources.files("derivations").joinpath("assets", name).read_text(encoding="utf-8")
     batch = f" The units show the first of the {len(ex.x)} examples." if len(ex.x) > 1 else ""
@@ -230,7 +271,9 @@ def page(ex, d) -> str:
             '<button id="next" type="button">next &#9654;</button>'
             f'<select id="stage-list" aria-label="step">{options}</select><span id="position"></span></div>',
             svg(ex, sizes, edges),
-            '<section id="chain-section"><h2>Chain rule of the chosen weight</h2>'
+            '<section id="chain-section"><h2>Chain rule of the chosen weight'
+            + (" (step 1)" if d.gradient_steps > 1 else "")
+            + "</h2>"
             '<div id="chain">Click a weight or a bias in the picture.</div></section>',
             "<h2>Steps</h2>",
             *(_stage(i, step, column) for i, step in enumerate(d.steps)),

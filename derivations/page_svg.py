@@ -41,10 +41,10 @@ def _symbol(name: str) -> str:
     return SYMBOLS.get(name, name[:5] + " ")
 
 
-def _keys(edge) -> list:
-    """What a parameter's label shows under its value: its gradient, then its new value."""
+def _keys(edge, momentum: bool) -> list:
+    """What a parameter's label shows under its value: its gradient, with momentum its velocity, its new value."""
     kind = "W" if edge.i is not None else "theta" if edge.name.startswith("theta") else "b"
-    return [GRADIENT_KEYS[kind], "new"]
+    return [GRADIENT_KEYS[kind], *(["v"] if momentum else []), "new"]
 
 
 def _layout(sizes: list) -> dict:
@@ -85,7 +85,7 @@ def svg(ex, sizes: list, edges: list) -> str:
             f'<g class="weight" id="{node_id}" data-name="{html.escape(edge.name)}" tabindex="0"><title>{label}</title>'
             f'<rect x="{x - 42:.0f}" y="{y - 11:.0f}" width="84" height="20"/>'
             f'<text x="{x:.0f}" y="{y + 4:.0f}">{html.escape(short(edge.weight))}</text>'
-            f"{_lines(node_id, _keys(edge), x, below)}</g>"
+            f"{_lines(node_id, _keys(edge, ex.momentum is not None), x, below)}</g>"
         )
     for (k, j), (x, y) in at.items():
         name = f"x_{j + 1}" if k == 0 else f"unit {j + 1} of layer {k}"

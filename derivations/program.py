@@ -9,7 +9,9 @@ computes in float64 the forward pass, the loss, the output sensitivity, the sens
 recursion, the gradients and the update, each line naming its step in a textbook's words. It prints
 one quantity per line: its name as the derivation writes it (``n^1``, ``s^2``, ``dL/dW^1``,
 ``W^1 new``), a colon and its entries in the file's layout, row by row, as Python floats; ``steps = N``
-adds the loss after each step the replay shows and the final parameters.
+adds each step the replay writes out in full (``n^1 (step 2)``, ..., with the parameters and velocity it
+starts from), the loss after each step the replay shows and the final parameters; with momentum each
+parameter's velocity (``v_W^1``) comes before its new value.
 
 Contract: a checked :class:`~derivations.spec.WorkedExample` and its replayed derivation (which
 steps' losses to print) in, Python source out; numbers are the file's decimals (exact), formulas
@@ -41,68 +43,22 @@ import re
 from derivations.numpy_source import (
     Layout,
     activation_source,
-    array,
-    columns,
+    bias_name,
+    data_source,
     function_names,
+    kept_names,
     loss_source,
-    number,
     vector,
 )
-from derivations.spec import OUTPUT, WorkedExample
+from derivations.spec import WorkedExample
 from funcmlp.registry.activations import get_activation
-
-
-def _data_source(ex: WorkedExample, layout: Layout) -> list:
-    """The example's numbers as the file writes them."""
-    column = layout.column
-    where = "one example per column" if column else "one example per row"
-    lines = [
-        f"# the example ({where})",
-        f"x = {array(columns(ex.x) if column else ex.x)}  # a^0, the inputs",
-    ]
-    if ex.loss != OUTPUT:
-        lines.append(f"y = {array(columns(ex.y) if column else ex.y)}  # the targets")
-    else:
-        lines.append("y = None  # no targets: L is the sum of the output units")
-    eta = 0 if ex.learning_rate is None else ex.learning_rate
-    lines.append(f"eta = {number(eta)}  # the learning rate" + (" (none given: no update)" if not eta else ""))
-    if ex.momentum is not None:
-        lines.append(f"momentum = {number(ex.momentum)}  # Delta w(t) = -eta dL/dw + momentum Delta w(t - 1)")
-    if ex.l2 is not None:
-        lines.append(f"l2 = {number(ex.l2)}  # L + l2/2 sum of the squared weights (not the biases)")
-    for k, (W, b) in enumerate(zip(ex.weights, ex.biases, strict=True), start=1):
-        shape = "(units, inputs): n = W a" if column else "(inputs, units): n = a W"
-        kept = _kept(ex, k)
-        note = f"; kept (not updated): {', '.join(sorted(kept))}" if kept and ex.learning_rate is not None else ""
-        lines.append(f"# layer {k}: {get_activation(ex.activations[k - 1])}, W{k} is {shape}{note}")
-        lines.append(f"W{k} = {array(columns(W) if column else W)}")
-        if b is not None and _thresholds(ex, k):
-            lines.append(f"theta{k} = {layout.vector([-v for v in b])}  # thresholds: n = ... - theta")
-        elif b is not None:
-            lines.append(f"b{k} = {layout.vector(b)}")
-    return lines + ["", ""]
-
-
-def _thresholds(ex: WorkedExample, k: int) -> bool:
-    return bool(ex.thresholds and ex.thresholds[k - 1])
-
-
-def _kept(ex: WorkedExample, k: int) -> frozenset:
-    """The parameters of layer ``k`` that no step changes (all of them without a learning rate)."""
-    return frozenset(("W", "b")) if ex.learning_rate is None else (ex.fixed[k - 1] if ex.fixed else frozenset())
-
-
-def _bias_name(ex: WorkedExample, k: int) -> str | None:
-    if ex.biases[k - 1] is None:
-        return None
-    return f"theta{k}" if _thresholds(ex, k) else f"b{k}"
 
 
 def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: bool) -> list:
     """``backward_pass(params, changes)``: every quantity of one step, by name, the new
     parameters and their changes; each line naming its step in a textbook's words."""
     depth, batch, functions = len(ex.weights), len(ex.x), function_names(ex.activations)
-    names = [f"W{k}, {_bias_name(ex, k)}" if _bias_name(ex, k) else f"W{k}, _" for k in range(1, depth + 1)]
+    names = [f"W{k}, {bias_name(ex, k)}" if bias_name(ex, k) else f"W{k}, _" for k in range(1, depth + 1)]
     lines = [
         "def backward_pass(params, changes=None):",
         '    """One gradient step on the mean loss of the examples: (the quantities by name, the new',
@@ -113,7 +69,7 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
         "    q['a^0'] = a0 = x  # the input",
     ]
     for k in range(1, depth + 1):
-        activation, bias = get_activation(ex.activations[k - 1]), _bias_name(ex, k)
+        activation, bias = get_activation(ex.activations[k - 1]), bias_name(ex, k)
         term = "" if bias is None else (f" - {bias}" if bias.startswith("theta") else f" + {bias}")
         lines.append(f"    q['n^{k}'] = n{k} = {layout.net_input(k, term)}  # the net input of layer {k}")
         forward = (
@@ -160,7 +116,7 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
         )
         lines.append(f"    q['s^{k}'] = s{k} = {slope}  # the sensitivity recursion: s^{k} = dL/da^{k} f'(n^{k})")
     for k in range(depth, 0, -1):
-        bias, kept = _bias_name(ex, k), _kept(ex, k)
+        bias, kept = bias_name(ex, k), kept_names(ex, k)
         l2 = f" + l2 * W{k}" if ex.l2 is not None else ""
         lines.append(
             f"    q['dL/dW^{k}'] = dW{k} = {layout.weight_gradient(k)}{l2}"
@@ -179,15 +135,20 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
             if ("W" if index == 0 else "b") in kept:
                 lines.append(f"    {name}_new, change_{name} = {name}, 0 * {name}  # kept")
                 continue
-            earlier = f" + (0 if changes is None else momentum * changes[{k - 1}][{index}])" if ex.momentum else ""
             label = f"{name[: -len(str(k))]}^{k}"
+            if ex.momentum is None:
+                lines.append(f"    change_{name} = -eta * d{name}  # the gradient-descent update: the step")
+            else:
+                lines += [
+                    f"    earlier = 0 if changes is None else changes[{k - 1}][{index}]  # the velocity before it",
+                    f"    q['v_{label}'] = change_{name} = momentum * earlier - eta * d{name}  # momentum's velocity",
+                ]
             lines.append(
-                f"    change_{name} = -eta * d{name}{earlier}  # the gradient-descent update: the step"
-                + (" (+ momentum)" * bool(earlier))
+                f"    q['{label} new'] = {name}_new = {name} + change_{name}"
+                + ("  # w + v" if ex.momentum is not None else "")
             )
-            lines.append(f"    q['{label} new'] = {name}_new = {name} + change_{name}")
-    new = ", ".join(f"({f'W{k}_new'}, {(_bias_name(ex, k) or f'b{k}')}_new)" for k in range(1, depth + 1))
-    changes = ", ".join(f"(change_W{k}, change_{_bias_name(ex, k) or f'b{k}'})" for k in range(1, depth + 1))
+    new = ", ".join(f"({f'W{k}_new'}, {(bias_name(ex, k) or f'b{k}')}_new)" for k in range(1, depth + 1))
+    changes = ", ".join(f"(change_W{k}, change_{bias_name(ex, k) or f'b{k}'})" for k in range(1, depth + 1))
     lines += [f"    new = [{new}]", f"    changes = [{changes}]"]
     return lines + ["    return q, new, changes", "", ""]
 
@@ -195,34 +156,66 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
 def _main_source(ex: WorkedExample, derivation, depth: int) -> list:
     """Print the first step's quantities; with ``steps = N``, the loss after each shown step and the last parameters."""
     shown = sorted(int(name.rsplit(" ", 1)[1]) for name in derivation.values if name.startswith("L after step "))
-    params = ", ".join(f"(W{k}, {_bias_name(ex, k) or 'None'})" for k in range(1, depth + 1))
+    params = ", ".join(f"(W{k}, {bias_name(ex, k) or 'None'})" for k in range(1, depth + 1))
+    written: dict = {}  # the steps after the first written out in full, and their quantities (the program's)
+    for step in derivation.steps:
+        key = step.key
+        if key and key.t > 1 and key.kind not in ("value", "start velocity", "after"):
+            if not key.quantity.startswith("delta^"):  # (a text's delta = -s: not computed here)
+                written.setdefault(key.t, []).append(key.quantity)
     lines = [
         "def show(name, value):",
         "    print(f'{name}:', *(repr(float(v)) for v in numpy.ravel(value)))",
         "",
         "",
+        *(_before_source(ex, depth) if written or ex.velocity else []),
         f"params = [{params}]",
-        "quantities, params, changes = backward_pass(params)",
+        *(["show_before(1, params, velocity)"] if ex.velocity else []),
+        f"quantities, params, changes = backward_pass(params{', velocity' if ex.velocity else ''})",
         "for name, value in quantities.items():",
         "    show(name, value)",
     ]
     if ex.steps > 1:
         lines += [
             f"SHOWN = {set(shown)}  # the steps whose loss funcmlp derive shows",
+            f"WRITTEN = {written}  # the steps after the first it writes out in full",
             f"for t in range(1, {ex.steps} + 1):  # the loss after step t is the next step's loss",
             "    quantities, after, next_changes = backward_pass(params, changes)",
             "    if t in SHOWN:",
             "        show(f'L after step {t}', quantities['L'])",
+            "    if t + 1 in WRITTEN:  # step t + 1 in full: it starts from the parameters after step t",
+            "        show_before(t + 1, params, changes)",
+            "        for name in WRITTEN[t + 1]:",
+            "            show(f'{name} (step {t + 1})', quantities[name])",
             f"    if t < {ex.steps}:",
             "        params, changes = after, next_changes",
         ]
         for k in range(1, depth + 1):
-            bias = _bias_name(ex, k)
+            bias = bias_name(ex, k)
             lines.append(f"show('W^{k} after {ex.steps} steps', params[{k - 1}][0])")
             if bias is not None:
                 label = f"theta^{k}" if bias.startswith("theta") else f"b^{k}"
                 lines.append(f"show('{label} after {ex.steps} steps', params[{k - 1}][1])")
     return lines
+
+
+def _before_source(ex: WorkedExample, depth: int) -> list:
+    """``show_before(t, params, changes)``: what step t starts from, its parameters (after the first step) and with
+    momentum the velocity before it, as funcmlp derive names them."""
+    lines = [
+        "def show_before(t, params, changes):",
+        '    """What step t starts from: its parameters (after step 1), with momentum the velocity before it."""',
+    ]
+    for k in range(1, depth + 1):
+        kept = kept_names(ex, k)
+        for index, name in enumerate((f"W{k}", bias_name(ex, k))):
+            if name is None:
+                continue
+            label = f"{name[: -len(str(k))]}^{k}"
+            lines.append(f"    if t > 1:\n        show(f'{label} before step {{t}}', params[{k - 1}][{index}])")
+            if ex.momentum is not None and ("W" if index == 0 else "b") not in kept:
+                lines.append(f"    show(f'v_{label} before step {{t}}', changes[{k - 1}][{index}])")
+    return lines + ["", ""]
 
 
 def _check(ex: WorkedExample) -> None:
@@ -262,7 +255,7 @@ def program(ex: WorkedExample, derivation) -> str:
         "",
         *activation_source(ex.activations),
         *loss_lines,
-        *_data_source(ex, layout),
+        *data_source(ex, layout),
         *_backward_source(ex, layout, sizes, paired),
         *_main_source(ex, derivation, depth),
     ]

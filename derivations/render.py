@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import re
 
-import sympy as sp
+import sympy as sp  # noqa: F401 (the example above)
 
 from derivations.numbers import decimal, exact, latex_number, number_text
 from derivations.text import escape, markdown_text, one_line
+from derivations.typeset import math_formula, math_name, sections, step_math, visible_width  # noqa: F401 (re-exported)
 
 
 def _shaped(step, fmt, column: bool = False) -> str:
@@ -47,7 +48,9 @@ def render(d, fmt: str = "text", *, standalone: bool = False) -> str:
     if fmt == "text":
         lines = [d.title, "=" * len(d.title)]
         column = getattr(d, "column", False)  # the contract: anything with title, steps, errata and notes
-        for s in d.steps:
+        for s, heading in zip(d.steps, sections(d), strict=True):
+            if heading:
+                lines += [heading, "-" * len(heading)]
             lines.append(f"{s.name:<22} = {s.formula}")
             lines.append(f"{'':<22}   exact   {_shaped(s, exact, column)}")
             lines.append(f"{'':<22}   decimal {_shaped(s, decimal, column)}")
@@ -81,16 +84,7 @@ def _text_rows(line, width: int = 160) -> list[str]:
 
 
 # ---------------------------------------------------------------------------
-# math notation
-
-_FUNCTIONS = {
-    "sigmoid": r"\sigma",
-    "tanh": r"\tanh",
-    "eta": r"\eta",
-    "alpha": r"\alpha",
-    "log": r"\log",
-    "sum_j": r"\sum_j",
-}
+# math notation (:mod:`derivations.typeset`)
 
 
 def _breakable(text: str) -> str:
@@ -98,115 +92,12 @@ def _breakable(text: str) -> str:
     return re.sub(r"([/*(,=]|\\_)", r"\1\\allowbreak{}", escape(text))
 
 
-def _symbol(match: re.Match) -> str:
-    name, layer = match.group(1), match.group(2)
-    return f"{name}^{{{layer}}}"
-
-
-_PARTIAL = r"dL/d([a-zA-Z])\^(\d+)"
-
-
-def _partial(match: re.Match) -> str:
-    return rf"\frac{{\partial L}}{{\partial {_symbol(match)}}}"
-
-
-def math_name(step: str) -> str | None:
-    """A step name in math notation (``"dL/dW^2"`` -> ``\\frac{\\partial L}{\\partial W^{2}}``), or None
-    for free text."""
-    patterns = [
-        (_PARTIAL, _partial),
-        (
-            r"dL/d([a-z])\^(\d+)_\{(\d+),(\d+)\}",
-            lambda m: rf"\frac{{\partial L}}{{\partial {m.group(1)}^{{{m.group(2)}}}_{{{m.group(3)},{m.group(4)}}}}}",
-        ),
-        (r"([a-zA-Z])\^(\d+)", _symbol),
-        (r"([a-zA-Z])\^(\d+) new", lambda m: rf"{m.group(1)}^{{{m.group(2)}}}_{{\mathrm{{new}}}}"),
-        (r"([a-zA-Z])\^(\d+) after (\d+) steps", lambda m: rf"{m.group(1)}^{{{m.group(2)}}}_{{({m.group(3)})}}"),
-        (r"L", lambda m: "L"),
-        (r"L after step (\d+)", lambda m: rf"L_{{({m.group(1)})}}"),
-    ]
-    for pattern, make in patterns:
-        match = re.fullmatch(pattern, step)
-        if match:
-            return make(match)
-    return None
-
-
-_PHRASE = re.compile(r",? (?:mean|summed) over (?:the batch|\d+ examples)")
-
-
-def math_formula(formula: str) -> tuple[str | None, str]:
-    """A network step's formula in math notation (None when it is free text), and its trailing
-    comment as LaTeX text (``"  (seed 003 eq. 33)"``), or ``""``."""
-    text, _, comment = formula.partition("  (")
-    comment = rf"\quad\text{{({escape(comment)}}}" if comment else ""
-    phrases = _PHRASE.findall(text)  # words within the math, kept as text: ", mean over 2 examples"
-    text = _PHRASE.sub(" WORDS", text)
-    if not re.fullmatch(r"[\w^/*'() ,.+\-]+", text) or " = " in text or re.search(r" (with the|after) ", text):  # words
-        return None, comment
-    out = re.sub(_PARTIAL, _partial, text)
-    out = re.sub(r"\b([a-zA-Z])\^(\d+)", _symbol, out)
-    out = re.sub(r"\)\^T", r")^{\\top}", out)
-    out = out.replace(" * ", r" \odot ")
-    out = re.sub(r"\b(sigmoid|tanh|eta|alpha|log|sum_j)\b", lambda m: _FUNCTIONS[m.group(1)], out)
-    out = re.sub(
-        r"(?<![\\\w])([a-z][a-z0-9_]+)\(", lambda m: r"\operatorname{" + m.group(1).replace("_", r"\_") + "}(", out
-    )
-    for phrase in phrases:
-        out = out.replace(" WORDS", rf"\text{{{escape(phrase)}}}", 1)
-    return out, comment
-
-
-def visible_width(latex: str) -> int:
-    """About how many characters ``latex`` takes on the page (commands, braces, scripts dropped).
-
-    Example:
-        >>> visible_width(r"\\frac{\\partial L}{\\partial a^{1}} = 0.25")
-        10
-    """
-    text = re.sub(r"\\(left|right|cdot|mathrm|operatorname|quad)", " ", latex)
-    text = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: max(m.group(1), m.group(2), key=len), text)
-    return len(re.sub(r"\\[a-zA-Z]+|[{}^_\s]", "", text)) + text.count(" = ") * 2
-
-
-def _math_values(step, column: bool = False) -> tuple[str, bool]:
-    """The values as a bmatrix (or one number), and whether all are exact; in the ``column``
-    convention a vector is a column, in the row one a row (a long one down the page, transposed)."""
-    if any(v.free_symbols for v in step.values):
-        if len(step.values) == 1:
-            return sp.latex(step.values[0]), True
-        return r"\begin{bmatrix}" + r" \\ ".join(sp.latex(v) for v in step.values) + r"\end{bmatrix}", True
-    texts = [(latex_number(t), e) for t, e in (number_text(v) for v in step.values)]
-    exact = all(e for _, e in texts)
-    cells = [t for t, _ in texts]
-    if len(cells) == 1 and not step.shape:
-        return cells[0], exact
-    if len(step.shape) == 2:
-        rows, cols = step.shape
-        body = r" \\ ".join(" & ".join(cells[r * cols : (r + 1) * cols]) for r in range(rows))
-        return r"\begin{bmatrix}" + body + r"\end{bmatrix}", exact
-    if column:
-        return r"\begin{bmatrix}" + r" \\ ".join(cells) + r"\end{bmatrix}", exact
-    if len(cells) > 4:  # a long vector goes down the page, transposed
-        return r"\begin{bmatrix}" + r" \\ ".join(cells) + r"\end{bmatrix}^{\top}", exact
-    return r"\begin{bmatrix}" + " & ".join(cells) + r"\end{bmatrix}", exact
-
-
-def step_math(step, column: bool = False) -> tuple[str | None, str]:
-    """(the display ``name = formula = values``, or None if the name is free text; the values)."""
-    values, exact = _math_values(step, column)
-    relation = "=" if exact else r"\approx"
-    name, (formula, comment) = math_name(step.name), math_formula(step.formula)
-    if name is None:
-        return None, values
-    middle = f" = {formula}" if formula and formula != name else ""
-    return f"{name}{middle} {relation} {values}{comment}", values
-
-
 def latex_block(d) -> str:
     """The steps as one ``$$\\begin{aligned}...\\end{aligned}$$`` block (free-text steps as \\text)."""
     rows = []
-    for step in d.steps:
+    for step, heading in zip(d.steps, sections(d), strict=True):
+        if heading:
+            rows.append(rf"\textbf{{{escape(heading)}}} &")
         display, values = step_math(step, getattr(d, "column", False))
         if display is None:
             rows.append(rf"\text{{{escape(step.name)}}} &: {values}")
@@ -220,7 +111,9 @@ def latex_block(d) -> str:
 def markdown(d) -> str:
     """Markdown with ``$$...$$`` math (GitHub, Jupyter): one display per step, errata as a table."""
     lines = [f"## {markdown_text(d.title)}", ""]
-    for step in d.steps:
+    for step, heading in zip(d.steps, sections(d), strict=True):
+        if heading:
+            lines += [f"### {markdown_text(heading[0].upper() + heading[1:])}", ""]
         display, values = step_math(step, getattr(d, "column", False))
         if display is None:
             lines += [f"**{step.name}**: {step.formula}", "", f"$$ {values} $$", ""]
@@ -255,7 +148,9 @@ def latex(d, *, standalone: bool = False) -> str:
     """LaTeX in math notation: a display per step (page breaks allowed between them), decimals
     to 9 significant digits where not exact, the errata as a table that wraps its text."""
     lines = [f"% {one_line(d.title)}", rf"\subsection*{{{escape(d.title)}}}"]
-    for step in d.steps:
+    for step, heading in zip(d.steps, sections(d), strict=True):
+        if heading:
+            lines.append(rf"\subsubsection*{{{escape(heading[0].upper() + heading[1:])}}}")
         display, values = step_math(step, getattr(d, "column", False))
         if display is None:
             lines.append(rf"\noindent\textbf{{{escape(step.name)}}}: {escape(step.formula)}")

@@ -25,8 +25,9 @@ import sympy as sp
 
 from derivations import cost, engine, slips, textbook
 from derivations.derivation import Derivation
+from derivations.every_step import step_written, write_final, written
 from derivations.iterate import iterate, shown
-from derivations.layout import WORKED, matrix, record, resolve_printed
+from derivations.layout import WORKED, record, resolve_printed
 from derivations.spec import OUTPUT, WorkedExample, read_spec
 
 
@@ -35,8 +36,9 @@ def _kept_notes(ex: WorkedExample) -> list:
     notes = []
     if ex.momentum is not None:
         notes.append(
-            f"momentum {ex.momentum}: Delta w(t) = -eta dL/dw + {ex.momentum} Delta w(t - 1), w + Delta w; "
-            "the first step has no earlier change"
+            f"momentum mu = {ex.momentum}: each step's update is written out as each parameter's velocity v (the "
+            "rows v_W^k, v_b^k) and its new value w + v; "
+            + ("the velocity before step 1 is the spec's" if ex.velocity else "there is no velocity before step 1")
         )
     bare = [str(k) for k, b in enumerate(ex.biases, start=1) if b is None]
     if bare:
@@ -50,15 +52,17 @@ def _kept_notes(ex: WorkedExample) -> list:
 
 
 def run(ex: WorkedExample) -> Derivation:
-    """Forward pass, loss, sensitivities (seed 003 eqs. 24, 33), gradients and one update,
-    exactly, for one example or a batch (mean loss); then, with ``steps = N``, the loss after
-    each further full-batch step and the final weights. Matrices are shown in the file's
-    convention; printed numbers are compared."""
+    """Forward pass, loss, sensitivities (seed 003 eqs. 24, 33), gradients and one update (with momentum each
+    velocity first), exactly, for one example or a batch (mean loss); then, with ``steps = N``, each step chosen
+    by :func:`derivations.every_step.written` in full, the loss after each further full-batch step and the final
+    weights. Matrices are shown in the file's convention; printed numbers are compared."""
     cost.check_replay(ex)  # refused before any work when it would cost more than a minute
+    steps_written, steps_notes = written(ex)
     d = Derivation(ex.name, ex.title, notes=list(ex.notes), column=ex.convention == "column")
+    online = ex.update == "online" and len(ex.x) > 1
+    d.gradient_steps = 1 if online else ex.steps
     inputs = ex.loss == OUTPUT or any(key.startswith("dL/da^0") for key in ex.printed)
     eta = sp.Integer(0) if ex.learning_rate is None else ex.learning_rate  # no learning rate: no update shown
-    online = ex.update == "online" and len(ex.x) > 1
     first = replace(ex, x=ex.x[:1], y=ex.y[:1]) if online else ex  # online: the first example's step in full
     result = engine.run_step(
         first.network(),
@@ -69,10 +73,11 @@ def run(ex: WorkedExample) -> Derivation:
         fixed=ex.fixed,
         inputs=inputs,
         momentum=ex.momentum,
+        previous=ex.velocity,
         l2=ex.l2,
     )
     record(d, first, result)
-    d.notes += _kept_notes(ex)
+    d.notes += _kept_notes(ex) + steps_notes
     textbook.annotate(d, first)
     layers, changes = result.new_layers, result.changes
     if online:
@@ -82,34 +87,27 @@ def run(ex: WorkedExample) -> Derivation:
     if ex.steps > 1:
         asked = {key for key in ex.printed if key.startswith(f"L after {unit} ")}
         keep = lambda t: shown(t, ex.steps) or f"L after {unit} {t}" in asked
-        losses, layers = iterate(ex, layers, ex.steps, keep=keep, changes=changes, online=online)
+        states = {t: None for t in steps_written if t > 1}  # each filled with the parameters before step t
+        losses, layers = iterate(ex, layers, ex.steps, keep=keep, changes=changes, online=online, states=states)
+        for t in sorted(states):
+            d.steps += step_written(ex, t, states[t])
         for t, loss in losses.items():  # the first ten, every power of ten, the last, and those printed
             d.add(
                 f"L after {unit} {t}",
                 f"L with the weights after {unit} {t}" + (" (mean over the examples)" if online else ""),
                 [loss],
             )
-        _final(
+        write_final(
             d,
             ex,
             layers,
             f"after {ex.steps} {'passes' if online else 'steps'}",
             f"after {ex.steps} {'online passes' if online else 'gradient steps'}",
+            ex.steps,
         )
     d.compare(resolve_printed(ex, d))
     slips.explain(ex, d)
     return d
-
-
-def _final(d: Derivation, ex: WorkedExample, layers, when: str, described: str) -> None:
-    """The parameters ``layers`` as steps ``W^k {when}`` (and ``b^k`` or ``theta^k``), in the file's layout."""
-    for k, (W, b) in enumerate(layers, start=1):
-        values, shape = matrix(W, ex.convention == "column")
-        d.add(f"W^{k} {when}", f"W^{k} {described}", values, shape)
-        if b is not None and ex.thresholds and ex.thresholds[k - 1]:
-            d.add(f"theta^{k} {when}", f"theta^{k} {described}", [-v for v in b])
-        elif b is not None:
-            d.add(f"b^{k} {when}", f"b^{k} {described}", b)
 
 
 def _online_rest(d: Derivation, ex: WorkedExample, layers, changes) -> tuple:
@@ -128,10 +126,12 @@ def _online_rest(d: Derivation, ex: WorkedExample, layers, changes) -> tuple:
         )
         d.add(f"L (example {e + 1})", f"the loss of example {e + 1} before its step", [result.loss])
         layers, changes = result.new_layers, result.changes
-        _final(d, ex, layers, f"after example {e + 1}", f"after the step on example {e + 1}")
+        write_final(d, ex, layers, f"after example {e + 1}", f"after the step on example {e + 1}", 1)
     return layers, changes
 
 
-def from_spec(source, *, name: str | None = None, steps: int | None = None) -> Derivation:
+def from_spec(
+    source, *, name: str | None = None, steps: int | None = None, show_steps: list | None = None
+) -> Derivation:
     """The derivation of a spec (path to ``.toml``/``.json``, or a dict): :func:`read_spec` then :func:`run`."""
-    return run(read_spec(source, name=name, steps=steps))
+    return run(read_spec(source, name=name, steps=steps, show_steps=show_steps))

@@ -11,7 +11,9 @@ engine (a variant of its step where the slip changes the computation: :mod:`deri
 The slips, in the order tried: a flipped sign; a missing or extra factor 2 (the 1/2 of the
 loss); a batch's losses or gradients summed instead of averaged (and the step taken on the sum);
 a transposed matrix; the learning rate applied twice or not at all; biases updated or not; the
-L2 term left out; one step per example (online) for one batch step, or the other way round;
+L2 term left out; momentum left out (each step plain gradient descent: tried on the steps written out
+after the first, the losses after each step and the final parameters too); one step per example
+(online) for one batch step, or the other way round;
 hidden sensitivities computed with the already updated weights of the next layer; an
 intermediate rounded to the printed digits and carried on; a loss one step early or late. The
 variants are replayed as the example is (momentum, L2, fixed parameters, online steps).
@@ -39,6 +41,7 @@ TRIED = (
     "the learning rate twice or not at all",
     "biases updated or not",
     "the L2 term left out",
+    "momentum left out",
     "online steps for a batch step or the other way round",
     "hidden sensitivities with the updated weights",
     "printed intermediates carried on",
@@ -48,6 +51,7 @@ TRIED = (
 UPDATE_SLIPS = (
     "the learning rate twice or not at all",
     "biases updated or not",
+    "momentum left out",
     "online steps for a batch step or the other way round",
     "hidden sensitivities with the updated weights",
     "printed intermediates carried on",
@@ -145,7 +149,13 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
     batch = ex.update == "batch"  # losses after N steps are replayed for batch steps; online passes get the rest
     changed = variants(plain)
     tried = [slip for slip in TRIED if ex.learning_rate is not None or slip not in UPDATE_SLIPS]
+    keys = {step.name: step.key for step in d.steps}
     for e in open_errata:
+        key, later = keys.get(e.step), False  # later: a step written out after the first (its t), the final (None)
+        if key is not None and batch and key.kind == "after":
+            later = None
+        elif key is not None and batch and key.t > 1:
+            later = key.t
         if _significant(e.printed) < MIN_DIGITS:
             d.notes.append(
                 f"{e.where}: {e.step}[{e.index}] printed {e.printed}: too few digits ({_significant(e.printed)}) "
@@ -157,9 +167,10 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
         found = (" or ".join(dict.fromkeys(slip for slip, _ in matches)), matches[0][1]) if matches else None  # ties
         if found is None:
             for label, variant in changed.items():
-                if e.step.startswith("L after step ") and not (batch and variant.update == "batch"):
-                    continue  # a loss after N steps is replayed for batch steps only
-                found = reproduce(e, label, variant, replays, None, len(d.values.get(e.step, ()))) or found
+                if (e.step.startswith("L after step ") or later is not False) and variant.update != "batch":
+                    continue  # a loss after N steps, a later step, the final parameters: replayed for batch steps
+                full = variant if later is False else replace(variant, steps=ex.steps)  # replays the steps
+                found = reproduce(e, label, full, replays, None, len(d.values.get(e.step, ())), later) or found
                 if found:
                     break
         if found is None and one_example:

@@ -53,6 +53,13 @@ from importlib import resources
 import sympy as sp
 
 from derivations import cost, engine, specfile, symbolic
+from derivations.spec_keys import (
+    layer_table,
+    read_coefficient,
+    read_learning_rate,
+    read_show_steps,
+    read_update,
+)
 from funcmlp.registry.activations import get_activation
 from funcmlp.registry.losses import get_loss
 
@@ -72,6 +79,7 @@ KEYS = (
     "momentum",
     "l2",
     "update",
+    "show_steps",
 )
 MAX_STEPS = 100_000
 """The most gradient steps a spec replays (:mod:`derivations.iterate` runs them)."""
@@ -100,8 +108,10 @@ class WorkedExample:
     fixed: tuple = ()  # per layer, a frozenset of the parameters kept ("W", "b")
     thresholds: tuple = ()  # per layer, True where the file gives theta (b = -theta, shown as theta)
     update: str = "batch"  # "batch": one step on the mean loss; "online": one step per example, in order
-    momentum: sp.Expr | None = None  # Delta w(t) = -eta dL/dw + momentum Delta w(t - 1)
+    momentum: sp.Expr | None = None  # v(t) = momentum v(t - 1) - eta dL/dw, w(t) = w(t - 1) + v(t)
     l2: sp.Expr | None = None  # L + l2/2 sum of the squared weights (not biases)
+    velocity: tuple | None = None  # momentum's velocity before step 1, per layer (rows like W, like b or None)
+    show_steps: tuple | None = None  # the gradient steps to write out in full (None: the default choice)
 
     @property
     def loss_entry(self):
@@ -115,9 +125,11 @@ class WorkedExample:
         return engine.Net(tuple(get_activation(a) for a in self.activations), self.loss_entry, layers)
 
 
-def read_spec(source, *, name: str | None = None, steps: int | None = None) -> WorkedExample:
+def read_spec(
+    source, *, name: str | None = None, steps: int | None = None, show_steps: list | None = None
+) -> WorkedExample:
     """Read and check a spec: a path to a ``.toml`` or ``.json`` file, or a dict of the same keys.
-    ``name`` and ``steps`` override the file's.
+    ``name``, ``steps`` and ``show_steps`` override the file's.
 
     Every problem is a ``ValueError`` naming the key, what was expected and the fix.
     """
@@ -172,13 +184,14 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
         raise ValueError(
             f"layers has {count} tables, expected {len(activations)}: one [[layers]] table with W and b per activation"
         )
-    weights, biases, fixed, inputs = [], [], [], len(x)
+    weights, biases, fixed, velocity, inputs = [], [], [], [], len(x)
     for k, layer in enumerate(layers, start=1):
-        W, b, kept = _layer(k, layer, inputs, convention)
+        W, b, kept, start = layer_table(k, layer, inputs, convention)
         b = b if not (isinstance(layer, dict) and "theta" in layer) else [-v for v in b]
         weights.append(W)
         biases.append(b)
         fixed.append(kept)
+        velocity.append(start)
         inputs = len(W[0])
     if len(y) != inputs and not output:
         raise ValueError(
@@ -191,12 +204,22 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
         raise ValueError(f"notes must be a list of strings, got {specfile.brief(notes)}")
     notes = [specfile.free_text(note, f"notes[{i}]") for i, note in enumerate(notes)]
     default_name = os.path.splitext(os.path.basename(origin))[0] if origin != "spec" else "example"
+    momentum, update = read_coefficient(spec, "momentum", below_one=True), read_update(spec)
+    if any(v is not None for v in velocity) and momentum is None:
+        k = next(k for k, v in enumerate(velocity, start=1) if v is not None)
+        raise ValueError(f'layers[{k}].velocity is the starting velocity of momentum: give momentum, e.g. "0.9"')
+    shown = read_show_steps(
+        spec.get("show_steps") if show_steps is None else show_steps,
+        steps,
+        update == "online" and batched and len(xs) > 1,
+        "show_steps" if show_steps is None else "--show-steps",
+    )
     return WorkedExample(
         name=name or specfile.free_text(spec.get("name", default_name), "name"),
         title=specfile.free_text(spec.get("title", default_name), "title"),
         activations=tuple(names),
         loss=OUTPUT if output else str(get_loss(spec["loss"])),
-        learning_rate=_learning_rate(spec, steps),
+        learning_rate=read_learning_rate(spec, steps),
         x=tuple(tuple(r) for r in xs),
         y=tuple(tuple(r) for r in ys),
         weights=tuple(weights),
@@ -205,90 +228,22 @@ def read_spec(source, *, name: str | None = None, steps: int | None = None) -> W
         printed=specfile.printed_values(spec.get("printed", {}), origin),
         notes=tuple(notes),
         steps=steps,
-        update=_update(spec),
+        update=update,
         fixed=tuple(fixed),
         thresholds=tuple(isinstance(layer, dict) and "theta" in layer for layer in layers),
-        momentum=_coefficient(spec, "momentum", below_one=True),
-        l2=_coefficient(spec, "l2"),
+        momentum=momentum,
+        l2=read_coefficient(spec, "l2"),
+        velocity=_starting_velocity(velocity, weights, biases),
+        show_steps=shown,
     )
 
 
-def _update(spec: dict) -> str:
-    update = spec.get("update", "batch")
-    if update not in ("batch", "online"):
-        raise ValueError(
-            f'update is {specfile.brief(update)}; expected "batch" (one step on the mean loss of the examples) or '
-            '"online" (one step per example, in order)'
-        )
-    if update == "online" and "learning_rate" not in spec:
-        raise ValueError(
-            'update = "online" takes steps on the examples: give a learning_rate, e.g. learning_rate = "0.5"'
-        )
-    return update
-
-
-def _learning_rate(spec: dict, steps: int):
-    """The learning rate, or None where the spec leaves it out (gradients only: one step, no update)."""
-    if "learning_rate" not in spec:
-        if steps > 1:
-            raise ValueError(f'steps is {steps}; gradient steps need a learning_rate, e.g. learning_rate = "0.5"')
+def _starting_velocity(given: list, weights: list, biases: list) -> tuple | None:
+    """The starting velocity of every layer (zero where a layer gives none), or None where no layer gives one."""
+    if all(v is None for v in given):
         return None
-    return specfile.number(spec["learning_rate"], "learning_rate")
-
-
-def _coefficient(spec: dict, key: str, below_one: bool = False):
-    """An optional coefficient: ``momentum`` in [0, 1), ``l2`` >= 0; None when left out."""
-    if key not in spec:
-        return None
-    value = specfile.number(spec[key], key)
-    if value < 0 or (below_one and value >= 1):
-        raise ValueError(
-            f"{key} is {spec[key]!r}; expected a number "
-            + ('from 0 up to (not including) 1, e.g. "0.9"' if below_one else 'of at least 0, e.g. "0.01"')
-        )
-    return value
-
-
-LAYER_KEYS = ("W", "b", "theta", "fixed")
-
-
-def _layer(k: int, layer, inputs: int, convention: str) -> tuple:
-    """One ``[[layers]]`` table: (W in the row convention, b or None, the fixed parameter names)."""
-    if not isinstance(layer, dict) or "W" not in layer or set(layer) - set(LAYER_KEYS):
-        got = sorted(layer) if isinstance(layer, dict) else layer
-        raise ValueError(
-            f"layers[{k}] takes the keys W (required), b or theta (thresholds, b = -theta; neither: a layer "
-            f"without biases) and fixed; got {got!r}"
-        )
-    if "b" in layer and "theta" in layer:
-        raise ValueError(
-            f"layers[{k}] has both b and theta; give the biases b or the thresholds theta (b = -theta), not both"
-        )
-    W = specfile.matrix(layer["W"], f"layers[{k}].W")
-    column = convention == "column"
-    key = "theta" if "theta" in layer else "b"
-    b = specfile.vector(layer[key], f"layers[{k}].{key}") if key in layer else None
-    units = len(b) if b is not None else (len(W) if column else len(W[0]))
-    rows, cols = (units, inputs) if column else (inputs, units)
-    what = ("units", "inputs") if column else ("inputs", "units")
-    if len(W) != rows:
-        raise ValueError(
-            f"layers[{k}].W has {len(W)} rows, expected {rows} ({what[0]} of layer {k}, {convention} convention)"
-        )
-    if len(W[0]) != cols:
-        raise ValueError(
-            f"layers[{k}].W has {len(W[0])} columns, expected {cols} ({what[1]} of layer {k}, {convention} convention)"
-        )
-    kept = layer.get("fixed", [])
-    if not isinstance(kept, (list, tuple)) or not set(kept) <= {"W", "b"} or len(set(kept)) != len(kept):
-        raise ValueError(
-            f'layers[{k}].fixed is {kept!r}; expected a list of the parameters kept, ["W"], ["b"] or ["W", "b"]'
-        )
-    if "b" in kept and b is None:
-        raise ValueError(
-            f'layers[{k}].fixed names b, but the layer has no b; give b (or theta) or take "b" out of fixed'
-        )
-    return (specfile.transpose(W) if column else W), b, frozenset(kept)
+    zero = lambda W, b: ([[sp.Integer(0)] * len(W[0]) for _ in W], None if b is None else [sp.Integer(0)] * len(b))
+    return tuple(zero(W, b) if v is None else v for v, W, b in zip(given, weights, biases, strict=True))
 
 
 SEED_EXAMPLES = ("seed000_house_price", "seed002_sigmoid_221", "seed003_relu_linear")

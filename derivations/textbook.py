@@ -59,9 +59,10 @@ def _readable(expr, activation, n, prime: bool = False):
     return sp.Function(activation.name + ("'" if prime else ""))(n)
 
 
-def annotate(d, ex):
+def annotate(d, ex, t: int = 1, chain: bool = True):
     """The derivation ``d`` of one example ``ex`` (a :class:`~derivations.spec.WorkedExample`)
-    with a :class:`~derivations.notation.Line` per entry of its first step's quantities, and the
+    with a :class:`~derivations.notation.Line` per entry of the quantities of its gradient step ``t``
+    (``ex``'s parameters the step's, ``ex.velocity`` the velocity before it), and with ``chain`` the
     chain-rule factorisation of dL/dw for networks of at most :data:`CHAIN_LIMIT` weights. Each
     line's formula is the engine's (:mod:`derivations.engine`) over the example's named symbols."""
     weights_count = sum(len(W) * len(W[0]) for W in ex.weights)
@@ -91,6 +92,28 @@ def annotate(d, ex):
     loss, depth = ex.loss_entry, len(ex.weights)
     y = [note.entry("y", None, j + 1, v) for j, v in enumerate(ex.y[0])]
     eta = note.value(symbol("eta", r"\eta", note.latex), ex.learning_rate)
+    mu = None if ex.momentum is None else note.value(symbol("mu", r"\mu", note.latex), ex.momentum)
+    velocities = {s.key.parameter: s.values for s in d.steps if s.key and s.key.kind == "velocity"}
+    start = ex.velocity if mu is not None else None  # the velocity before the step (None: none, at step 1)
+
+    def update(param, grad, new, kind, layer, index, before):
+        """The new value's line (and with momentum first the velocity's), appended to ``lines``."""
+        value = values[f"{kind}^{layer} new"][index]
+        if mu is None:
+            return lines.setdefault(f"{kind}^{layer} new", []).append(
+                note.line(new, engine.update(alg, param, eta, grad)[0], value)
+            )
+        v_name, v_latex = f"v_{param.name}", rf"v_{{{note.latex[param]}}}"
+        v = note.value(symbol(v_name, v_latex, note.latex), velocities[(kind, layer)][index])
+        prior = (
+            None
+            if before is None
+            else note.value(symbol(f"{v_name}({t - 1})", rf"{v_latex}^{{({t - 1})}}", note.latex), before)
+        )
+        change = engine.update(alg, param, eta, grad, mu, prior)[1]
+        lines.setdefault(((kind, layer), "velocity"), []).append(note.line(v, change, velocities[(kind, layer)][index]))
+        lines.setdefault(f"{kind}^{layer} new", []).append(note.line(new, note.add(param, v), value))
+
     A, N, Ws = [[note.entry("x", None, i + 1, v) for i, v in enumerate(ex.x[0])]], [None], [None]
     for k, (W, b) in enumerate(zip(ex.weights, ex.biases, strict=True), start=1):
         units = range(len(W[0]))
@@ -153,7 +176,7 @@ def annotate(d, ex):
             note.line(g, total, values["dL/da^0"][i]) for i, (g, total) in enumerate(zip(gradient, sums, strict=True))
         ]
     gradient_of_output = output_gradient(ex, values)
-    chain = weights_count <= CHAIN_LIMIT and l2 is None  # the factors of the loss's data term only: not with L2
+    chain = chain and weights_count <= CHAIN_LIMIT and l2 is None  # of the loss's data term only: not with L2
     for k in range(depth, 0, -1):
         W = ex.weights[k - 1]
         rows, cols = (len(W[0]), len(W)) if note.column else (len(W), len(W[0]))
@@ -163,7 +186,7 @@ def annotate(d, ex):
                 [note.add(p, note.mul(l2, w)) for p, w in zip(row, w_row, strict=True)]
                 for row, w_row in zip(products, Ws[k], strict=True)
             ]
-        grad_lines, new_lines = [], []
+        grad_lines = []
         for r in range(rows):
             for c in range(cols):
                 i, j = (c, r) if note.column else (r, c)
@@ -186,8 +209,8 @@ def annotate(d, ex):
                     )
                 if f"W^{k} new" in values:  # not a fixed W
                     new = symbol(f"{w.name} new", rf"({note.latex[w]})_{{\mathrm{{new}}}}", note.latex)
-                    new_lines.append(note.line(new, engine.update(alg, w, eta, grad)[0], values[f"W^{k} new"][index]))
-        lines[f"dL/dW^{k}"], lines[f"W^{k} new"] = grad_lines, new_lines
+                    update(w, grad, new, "W", k, index, None if start is None else start[k - 1][0][i][j])
+        lines[f"dL/dW^{k}"] = grad_lines
         if ex.biases[k - 1] is None:
             continue
         if ex.thresholds and ex.thresholds[k - 1]:  # b = -theta: dL/dtheta = -s, theta + eta s
@@ -198,31 +221,19 @@ def annotate(d, ex):
             lines[f"dL/dtheta^{k}"] = [
                 note.line(g, note.mul(-1, S[k][j]), values[f"dL/dtheta^{k}"][j]) for j, g in enumerate(grad_t)
             ]
-            if f"theta^{k} new" in values:
-                lines[f"theta^{k} new"] = [
-                    note.line(
-                        symbol(
-                            f"theta^{k}_{j + 1} new", rf"(\theta^{{{k}}}_{{{j + 1}}})_{{\mathrm{{new}}}}", note.latex
-                        ),
-                        engine.update(alg, note.entry("theta", k, j + 1), eta, g)[0],
-                        values[f"theta^{k} new"][j],
-                    )
-                    for j, g in enumerate(grad_t)
-                ]
+            for j, g in enumerate(grad_t if f"theta^{k} new" in values else ()):
+                new = symbol(f"theta^{k}_{j + 1} new", rf"(\theta^{{{k}}}_{{{j + 1}}})_{{\mathrm{{new}}}}", note.latex)
+                before = None if start is None else -start[k - 1][1][j]
+                update(note.entry("theta", k, j + 1), g, new, "theta", k, j, before)
             continue
         grad_b = [
             note.partial("L", f"b^{k}_{j + 1}", "L", f"b^{{{k}}}_{{{j + 1}}}", v)
             for j, v in enumerate(values[f"dL/db^{k}"])
         ]
         lines[f"dL/db^{k}"] = [note.line(g, S[k][j], values[f"dL/db^{k}"][j]) for j, g in enumerate(grad_b)]
-        if f"b^{k} new" in values:  # not a fixed b
-            lines[f"b^{k} new"] = [
-                note.line(
-                    symbol(f"b^{k}_{j + 1} new", rf"(b^{{{k}}}_{{{j + 1}}})_{{\mathrm{{new}}}}", note.latex),
-                    engine.update(alg, note.entry("b", k, j + 1), eta, g)[0],
-                    values[f"b^{k} new"][j],
-                )
-                for j, g in enumerate(grad_b)
-            ]
-    d.steps = [replace(step, lines=tuple(lines.get(step.name, ()))) for step in d.steps]
+        for j, g in enumerate(grad_b if f"b^{k} new" in values else ()):  # not a fixed b
+            new = symbol(f"b^{k}_{j + 1} new", rf"(b^{{{k}}}_{{{j + 1}}})_{{\mathrm{{new}}}}", note.latex)
+            update(note.entry("b", k, j + 1), g, new, "b", k, j, None if start is None else start[k - 1][1][j])
+    velocity = lambda step: lines.get((step.key.parameter, step.key.kind), ()) if step.key else ()
+    d.steps = [replace(step, lines=tuple(lines.get(step.name, velocity(step)))) for step in d.steps]
     return d

@@ -17,6 +17,7 @@ import sympy as sp
 
 from derivations import cost, engine
 from derivations.derivation import Derivation, agrees
+from derivations.every_step import values_at
 from derivations.iterate import iterate
 from derivations.layout import WORKED, record
 from derivations.spec import WorkedExample
@@ -89,6 +90,8 @@ def variants(plain: WorkedExample) -> dict:
         )
     if plain.l2 is not None:
         variants["the L2 term left out of the gradients"] = replace(plain, l2=None)
+    if plain.momentum is not None and plain.learning_rate is not None:
+        variants[MOMENTUM_LEFT_OUT] = replace(plain, momentum=None, velocity=None)
     if len(plain.x) > 1 and plain.learning_rate is not None:
         if plain.update == "batch":
             variants["one step per example (online) instead of one step on the batch's mean"] = replace(
@@ -102,6 +105,7 @@ def variants(plain: WorkedExample) -> dict:
 
 
 WHOLE_PASS = "(a batch taken online: its whole pass)"
+MOMENTUM_LEFT_OUT = "momentum left out: each step w - eta dL/dw, no velocity carried from the step before"
 
 
 def first_step_values(ex: WorkedExample) -> dict:
@@ -112,7 +116,7 @@ def first_step_values(ex: WorkedExample) -> dict:
     first = replace(ex, x=ex.x[:1], y=ex.y[:1]) if online else ex
     options = {"alg": WORKED, "fixed": ex.fixed, "momentum": ex.momentum, "l2": ex.l2}
     eta = sp.Integer(0) if ex.learning_rate is None else ex.learning_rate  # as the replay: no update shown
-    result = engine.run_step(first.network(), first.x, first.y, eta, **options)
+    result = engine.run_step(first.network(), first.x, first.y, eta, previous=ex.velocity, **options)
     if ex.name == WHOLE_PASS:
         for e in range(1, len(ex.x)):
             result = engine.run_step(
@@ -137,6 +141,7 @@ class Replays:
         self.steps, self.budget, self.skipped = set(steps), budget, []
         self._losses: dict = {}
         self._first: dict = {}
+        self._later: dict = {}
 
     def losses(self, label: str, variant: WorkedExample, engine_step=None) -> dict:
         """{t: the loss after step t} under the variant, for every step asked; {} where over the budget."""
@@ -151,6 +156,20 @@ class Replays:
                 self.skipped.append((label, units))
         return self._losses[label]
 
+    def later(self, label: str, variant: WorkedExample, t: int | None) -> dict:
+        """The variant's step ``t`` written out as the replay writes it (``t`` >= 2), or with ``t`` None its final
+        parameters (:func:`derivations.every_step.values_at`); {} where over the budget."""
+        if (label, t) not in self._later:
+            parameters = sum(
+                len(W) * len(W[0]) + len(b or ()) for W, b in zip(variant.weights, variant.biases, strict=True)
+            )
+            steps = variant.steps if t is None else t
+            units, _ = cost.replay_cost(parameters=parameters, examples=len(variant.x), steps=steps)
+            self._later[(label, t)] = values_at(variant, t) if self.budget.spend(units) else {}
+            if not self._later[(label, t)]:
+                self.skipped.append((label, units))
+        return self._later[(label, t)]
+
     def first(self, label: str, variant: WorkedExample, engine_step=None) -> dict:
         """The variant's first step, by step name (:func:`first_step_values`, or ``engine_step``'s)."""
         if label not in self._first:
@@ -163,13 +182,17 @@ class Replays:
         return self._first[label]
 
 
-def reproduce(e, label: str, variant: WorkedExample, replays: Replays, engine_step, size: int = 0) -> tuple | None:
+def reproduce(
+    e, label: str, variant: WorkedExample, replays: Replays, engine_step, size: int = 0, later=False
+) -> tuple | None:
     """The erratum's step under a variant of the computation, or None where it does not reproduce the
-    number (or where the variant's step has another number of entries than the ``size`` shown)."""
+    number (or where the variant's step has another number of entries than the ``size`` shown). ``later``: the
+    erratum is of a step written out after the first (its ``t``) or of the final parameters (None); ``variant``
+    then replays the example's steps."""
     if e.step.startswith("L after step "):
         value = replays.losses(label, variant, engine_step).get(int(e.step.rsplit(" ", 1)[1]))
     else:
-        values = replays.first(label, variant, engine_step)
+        values = replays.first(label, variant, engine_step) if later is False else replays.later(label, variant, later)
         same = e.step in values and (not size or len(values[e.step]) == size)
         value = values[e.step][e.index] if same and e.index < len(values[e.step]) else None
     return (label, value) if value is not None and agrees(e.printed, value) else None

@@ -43,6 +43,14 @@ def add_parser(sub) -> None:
         help="a network example (--example FILE or a seed's): gradient steps to replay (overrides the file's)",
     )
     derive.add_argument(
+        "--show-steps",
+        type=int_list,
+        metavar="T1,T2",
+        help="a network example of several gradient steps: the steps to write out in full, e.g. 1,2,10 (step 1 "
+        "always; at most 20); default: every step of a run of up to 4, else steps 1, 2, 3 and the last (overrides "
+        "the file's show_steps)",
+    )
+    derive.add_argument(
         "--standalone", action="store_true", help="with --format latex: a complete document for pdflatex"
     )
     derive.add_argument(
@@ -129,14 +137,17 @@ def run(args) -> int:
         or args.plot
         or args.example
         or args.chain
-        or (args.steps is not None and args.name in NETWORK_EXAMPLES)
+        or ((args.steps is not None or args.show_steps is not None) and args.name in NETWORK_EXAMPLES)
     ):
         return _network(args)
-    if args.steps is not None:
-        raise ValueError(
-            "--steps replays gradient steps of a network example: give --example FILE or one of "
-            + ", ".join(NETWORK_EXAMPLES)
-        )
+    for option, value, what in (
+        ("--steps", args.steps, "replays gradient steps"),
+        ("--show-steps", args.show_steps, "writes out chosen gradient steps"),
+    ):
+        if value is not None:
+            raise ValueError(
+                f"{option} {what} of a network example: give --example FILE or one of " + ", ".join(NETWORK_EXAMPLES)
+            )
     if args.quantities is not None and args.name != "check":
         raise ValueError("--quantities chooses what derive check proves: give it with check (funcmlp derive check ...)")
     if args.list or not args.name:
@@ -200,9 +211,17 @@ def _network(args) -> int:
             f"--chain adds a chain-rule step to the text, markdown, latex or html of an example; --format "
             f"{args.format} has no place for it: leave out --chain or take one of those formats"
         )
-    if graph and args.steps is not None:
-        raise ValueError(f"--format {args.format} draws the loss before the first step; --steps changes nothing there")
-    example = read_spec(source, steps=args.steps)
+    for option, value in (("--steps", args.steps), ("--show-steps", args.show_steps)):
+        if graph and value is not None:
+            raise ValueError(
+                f"--format {args.format} draws the loss before the first step; {option} changes nothing there"
+            )
+    if args.format == "mermaid" and args.show_steps is not None:
+        raise ValueError(
+            "--format mermaid draws the network at the first step; --show-steps chooses the steps that text, "
+            "markdown, latex, html and python write out: leave it out or take one of those formats"
+        )
+    example = read_spec(source, steps=args.steps, show_steps=args.show_steps)
     if graph:  # the graph needs no replay (but a --plot does)
         from derivations.expression_graph import dot, expression_graph, svg
 
