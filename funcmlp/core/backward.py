@@ -72,12 +72,31 @@ def backward(mlp: MLP, params: Params, trace: Trace, output_sensitivity: Array) 
         sensitivities[k - 1] = s
         grads[k - 1] = Layer(a_prev.T @ s, jnp.sum(s, axis=0))
         if k > 1:
-            g = s @ params[k - 1].W.T
-            mask = trace.masks[k - 2]
-            if mask is not None:
-                g = g * mask
-            s = mlp.activations[k - 2].backward(trace.n[k - 2], g)
+            s = sensitivity_below(mlp, params, trace, k, s)
     return tuple(grads), tuple(sensitivities)
+
+
+def sensitivity_below(mlp: MLP, params: Params, trace: Trace, k: int, s: Array) -> Array:
+    """One step of the recursion: ``s^{k-1} = (s^k (W^k)^T * m^{k-1}) F'(n^{k-1})`` from ``s^k`` ``(..., B, d_k)``,
+    any leading axes (columns of virtual sensitivities, :mod:`funcmlp.core.curvature`) kept; the product with
+    ``(W^k)^T`` is one matrix product over every row.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> mlp = MLP((2, 3, 1), "tanh")
+        >>> params = mlp.init(jax.random.key(0))
+        >>> trace = mlp.trace(params, jnp.ones((4, 2)))
+        >>> columns = jnp.ones((5, 4, 1))  # five columns s^2, one row per example
+        >>> below = sensitivity_below(mlp, params, trace, 2, columns)
+        >>> below.shape, bool(jnp.allclose(below[0], sensitivity_below(mlp, params, trace, 2, columns[0])))
+        ((5, 4, 3), True)
+    """
+    W = params[k - 1].W
+    g = (s.reshape(-1, s.shape[-1]) @ W.T).reshape(*s.shape[:-1], W.shape[0])
+    mask = trace.masks[k - 2]
+    if mask is not None:
+        g = g * mask
+    return mlp.activations[k - 2].backward(trace.n[k - 2], g)
 
 
 def batch_loss(

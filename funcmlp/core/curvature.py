@@ -26,7 +26,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from funcmlp.core.backward import backward
+from funcmlp.core.backward import sensitivity_below
 from funcmlp.core.model import MLP, Trace
 from funcmlp.core.params import Layer, Params
 from funcmlp.registry.losses import Loss
@@ -66,7 +66,20 @@ def sampled_columns(mlp: MLP, trace: Trace, r: Array, loss: Loss, key: Array, sa
 def pushed_columns(mlp: MLP, params: Params, trace: Trace, columns: Array) -> tuple[Array, ...]:
     """Each column ``(B, d_L)`` of ``columns`` ``(C, B, d_L)`` down the sensitivity recursion: per layer
     ``(C, B, d_k)``, ``m^k`` of every column."""
-    return jax.vmap(lambda m: backward(mlp, params, trace, m)[1])(columns)
+    pushed: list[Array] = [None] * mlp.depth  # type: ignore[list-item]
+    m = columns
+    for k in range(mlp.depth, 0, -1):
+        pushed[k - 1] = m
+        if k > 1:
+            m = sensitivity_below(mlp, params, trace, k, m)
+    return tuple(pushed)
+
+
+def _sum_of_squares(m: Array) -> Array:
+    """``sum_c m_c * m_c`` of columns ``m`` ``(C, B, d)``: ``(B, d)``, as a product with a vector of ones (XLA's
+    CPU reduces over a leading axis an order of magnitude slower: 47 ms against 6 ms for 10 x 1024 x 256)."""
+    columns = m.shape[0]
+    return (jnp.ones((1, columns), m.dtype) @ (m * m).reshape(columns, -1)).reshape(m.shape[1:])
 
 
 def ggn_diagonal(trace: Trace, pushed: tuple[Array, ...]) -> Params:
@@ -82,7 +95,7 @@ def ggn_diagonal(trace: Trace, pushed: tuple[Array, ...]) -> Params:
     """
     diagonal = []
     for k, m in enumerate(pushed):
-        q = jnp.sum(m * m, axis=0)
+        q = _sum_of_squares(m)
         a_prev = _inputs(trace, k)
         diagonal.append(Layer((a_prev * a_prev).T @ q, jnp.sum(q, axis=0)))
     return tuple(diagonal)
@@ -103,7 +116,7 @@ def ggn_diagonal_per_example(trace: Trace, pushed: tuple[Array, ...], r: Array) 
     inverse = jnp.where(r > 0, 1 / jnp.where(r > 0, r, 1), 0)
     diagonal = []
     for k, m in enumerate(pushed):
-        q = jnp.sum(m * m, axis=0) * inverse[:, None]
+        q = _sum_of_squares(m) * inverse[:, None]
         a_prev = _inputs(trace, k)
         diagonal.append(Layer((a_prev * a_prev)[:, :, None] * q[:, None, :], q))
     return tuple(diagonal)
@@ -127,9 +140,19 @@ def kronecker_factors(trace: Trace, pushed: tuple[Array, ...], r: Array) -> tupl
         a_prev = _inputs(trace, k)
         extended = jnp.concatenate([a_prev, jnp.ones_like(a_prev[:, :1])], axis=1)
         A = extended.T @ (extended * weight[:, None])
-        G = jnp.einsum("cbi,cbj->ij", m, m)
+        rows = m.reshape(-1, m.shape[-1])  # every column of every example: one matrix product
+        G = rows.T @ rows
         factors.append((A, G))
     return tuple(factors)
+
+
+def _sandwich(W: Array, H: Array) -> Array:
+    """``W H_i W^T`` for each ``H_i`` of ``H`` ``(B, m, m)``, ``W`` ``(j, m)``: ``(B, j, j)``, as two matrix products
+    over every example at once (XLA's CPU runs the batched three-operand product several times slower)."""
+    batch, m, _ = H.shape
+    right = (H.reshape(batch * m, m) @ W.T).reshape(batch, m, -1)  # H_i W^T
+    left = W @ jnp.transpose(right, (1, 0, 2)).reshape(m, -1)  # W (H_i W^T), the examples side by side
+    return jnp.transpose(left.reshape(W.shape[0], batch, -1), (1, 0, 2))
 
 
 def hessian_diagonal(
@@ -160,7 +183,7 @@ def hessian_diagonal(
             curvature = g * activation.second_derivative(n)
             if mask is not None:
                 curvature = curvature * mask
-            through = jnp.einsum("jm,bmn,ln->bjl", W, H, W)
+            through = _sandwich(W, H)
             H = factor[:, :, None] * through * factor[:, None, :]
             H = H + jax.vmap(jnp.diag)(curvature)
     return tuple(diagonal)
