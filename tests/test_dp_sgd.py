@@ -267,3 +267,30 @@ def test_sample_weights_other_than_0_and_1_are_refused():
         match=r"DP-SGD takes sample weights 0 and 1 only \(1: the example is in, 0: left out\), got 0.5 at row 4",
     ):
         _resume_fit(mlp, params, x, y, 1, sample_weight=weights)
+
+
+def test_the_command_line_trains_with_dp_sgd_and_refuses_its_bad_options(tmp_path, capsys):
+    """funcmlp train --dp-max-norm/--dp-noise: the clipped fractions printed are the history's, saved with the run;
+    a noise without a norm, a norm <= 0, a negative noise and DP-SGD with jax.grad each one line and exit 2."""
+    import json
+
+    from funcmlp.cli import main
+
+    out = tmp_path / "run"
+    argv = ["train", "--data", "xor", "--epochs", "3", "--no-check", "--quiet", "--out", str(out)]
+    assert main([*argv, "--dp-max-norm", "0.05", "--dp-noise", "0.5"]) == 0
+    printed = capsys.readouterr().out
+    saved = json.loads((out / "history.json").read_text())
+    fractions = [row["clipped_fraction"] for row in saved["history"]]
+    assert saved["options"]["dp_max_norm"] == 0.05 and saved["options"]["dp_noise"] == 0.5
+    assert len(fractions) == 3 and all(0 <= f <= 1 for f in fractions)
+    assert f"{fractions[0]:.3f} of epoch 1, {fractions[-1]:.3f} of the last; noise multiplier 0.5" in printed
+    for options, message in [
+        (["--dp-noise", "1"], "--dp-noise is DP-SGD's noise multiplier and needs --dp-max-norm"),
+        (["--dp-max-norm", "0"], "--dp-max-norm must be a finite number above 0, got 0.0"),
+        (["--dp-max-norm", "1", "--dp-noise", "-1"], "--dp-noise must be a finite number from 0, got -1.0"),
+        (["--dp-max-norm", "1", "--gradient", "autodiff"], "DP-SGD clips each example's gradient with norms from"),
+    ]:
+        assert main(["train", "--data", "xor", "--epochs", "1", "--no-check", *options]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err

@@ -73,7 +73,7 @@ def _train(args) -> int:
     import jax
     import numpy as np
 
-    from funcmlp import MLP, TrainConfig, TrainingDiverged, check_gradients, evaluate, fit, get_loss
+    from funcmlp import DPSGD, MLP, TrainConfig, TrainingDiverged, check_gradients, evaluate, fit, get_loss
     from funcmlp.data.datasets import load_dataset
     from funcmlp.training.batching import iterations_per_epoch
     from funcmlp.training.parallel import data_mesh
@@ -149,6 +149,7 @@ def _train(args) -> int:
         drop_last=args.drop_last,
         on_nonfinite=args.on_nonfinite,
         mesh=mesh,
+        dp_sgd=None if args.dp_max_norm is None else DPSGD(args.dp_max_norm, args.dp_noise or 0.0),
     )
     progress = progress_callback(args)
     start = time.perf_counter()
@@ -202,6 +203,12 @@ def _train(args) -> int:
     per_epoch = float(np.median(history.epoch_seconds[1:] or history.epoch_seconds))
     acc = f", accuracy {test.accuracy:.4f}" if test.accuracy is not None else ""
     print(f"time    {seconds:.1f} s in all, {per_epoch * 1e3:.1f} ms per epoch (median, compiled)")
+    if history.clipped_fraction:
+        print(
+            f"dp-sgd  examples clipped to norm {args.dp_max_norm:g}: {history.clipped_fraction[0]:.3f} of epoch 1, "
+            f"{history.clipped_fraction[-1]:.3f} of the last; noise multiplier {args.dp_noise or 0:g} (the privacy "
+            "budget is not accounted here)"
+        )
     if args.patience is not None:
         print(
             f"stop    {len(history.train_loss)} of {args.epochs} epochs run; the params of epoch {history.best_epoch} "

@@ -1,10 +1,9 @@
 """``funcmlp train``'s options: their parser, a fresh run's defaults, and ``--resume``'s rules.
 
-A fresh run fills every option left out from :data:`DEFAULTS` and the data set's
-:func:`funcmlp.tasks.task_preset`. ``--resume DIR`` takes the options saved in
-``DIR/training_state.npz`` (parsed again, as if typed, so an edited file is refused in one
-line); of the options given with it, those in :data:`MAY_CHANGE` take effect and are reported,
-any other that differs from the run's is refused, naming each.
+A fresh run fills every option left out from :data:`DEFAULTS` and the data set's :func:`funcmlp.tasks.task_preset`.
+``--resume DIR`` takes the options saved in ``DIR/training_state.npz`` (parsed again, as if typed, so an edited file
+is refused in one line); of the options given with it, those in :data:`MAY_CHANGE` take effect and are reported, any
+other that differs from the run's is refused, naming each.
 
 Example:
     >>> args = train_parser().parse_args(["--data", "xor", "--lr", "0.1"])
@@ -81,10 +80,12 @@ def add_arguments(train) -> None:
     add("--dropout", type=float, help="inverted-dropout rate of the hidden layers (0 = none)")
     add("--init", help="weight initializer, e.g. glorot_uniform, normal(0.1) (default he_normal)")
     add("--gradient", choices=("manual", "autodiff"), help="manual backprop (default) or jax.grad")
+    add("--seed", type=seed, help="seed of every jax.random key (split, init, shuffling, dropout), 0 to 2**32 - 1")
+    add("--dp-max-norm", type=float, help="DP-SGD: clip each example's gradient to this L2 norm (see --dp-noise)")
     add(
-        "--seed",
-        type=seed,
-        help="seed of every jax.random key (split, init, shuffling, dropout), 0 to 2**32 - 1 (default 0)",
+        "--dp-noise",
+        type=float,
+        help="DP-SGD's noise multiplier, with --dp-max-norm (default 0); no privacy accounting",
     )
     add("--float64", action="store_true", default=None, help="train in float64 (default float32)")
     add("--out", help="folder for model.npz, training_state.npz, history.csv, history.json and manifest.json")
@@ -201,6 +202,11 @@ def _check(args) -> None:
         raise ValueError("--overwrite replaces the run in an --out folder with a new one; give --out DIR, not --resume")
     if args.checkpoint_every < 1:
         raise ValueError(f"--checkpoint-every must be at least 1 epoch, got {args.checkpoint_every}")
+    if args.dp_noise is not None and args.dp_max_norm is None:
+        raise ValueError("--dp-noise is DP-SGD's noise multiplier and needs --dp-max-norm, the norm it scales")
+    if args.dp_max_norm is not None:
+        check_number(args.dp_max_norm, "--dp-max-norm", above=0, example="--dp-max-norm 1.0")
+        check_number(args.dp_noise or 0.0, "--dp-noise", at_least=0, example="--dp-noise 1.1")
     if args.patience is not None and args.patience < 1:
         raise ValueError(f"--patience must be at least 1 epoch, got {args.patience}")
     processes.check_options(args)  # the distributed options, before any folder is claimed or process waited for
