@@ -11,7 +11,8 @@ each node's local derivative, no layers), so the gradients at the net inputs are
 sensitivities ``s^k`` and those at the weights ``dL/dW^k`` of the replay, found another way.
 
 Contract: a checked :class:`~derivations.spec.WorkedExample` in, nodes (values, gradients,
-inputs) out, and their ``dot`` source; a graph of more than :data:`GRAPH_LIMIT` nodes is refused
+inputs) out, and their ``dot`` source (an online example's: the loss of its step 1, the first
+example's, the step the replay writes out first); a graph of more than :data:`GRAPH_LIMIT` nodes is refused
 with the fix (a person cannot read it).
 
 Example:
@@ -29,7 +30,7 @@ import html
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import mpmath
 import sympy as sp
@@ -129,11 +130,8 @@ def _op(node) -> str:
 
 def expression_graph(ex: WorkedExample, *, limit: int = GRAPH_LIMIT) -> list[Node]:
     """Every node of the example's loss, inputs before the nodes that use them (the loss last)."""
-    if ex.update == "online" and len(ex.x) > 1:
-        raise ValueError(
-            'update = "online" takes one step per example; the graph is of one loss: give the example alone, or '
-            'remove update = "online" for the graph of the mean loss'
-        )
+    if online(ex):  # the loss of step 1, the first example's: the step the replay writes out first
+        ex = replace(ex, x=ex.x[:1], y=ex.y[:1])
     least = len(ex.x) * sum(len(W) * len(W[0]) for W in ex.weights)  # a product per weight and example at least
     if least > limit:
         raise ValueError(_too_big(ex, f"at least {least}", limit))
@@ -164,6 +162,11 @@ def expression_graph(ex: WorkedExample, *, limit: int = GRAPH_LIMIT) -> list[Nod
             )
         )
     return nodes
+
+
+def online(ex: WorkedExample) -> bool:
+    """Whether ``ex`` takes one step per example over several: its graph is then of step 1's loss, example 1's."""
+    return ex.update == "online" and len(ex.x) > 1
 
 
 def _too_big(ex: WorkedExample, nodes: str, limit: int) -> str:
@@ -198,11 +201,13 @@ def _number(value) -> str:
 
 def dot(ex: WorkedExample, nodes: list[Node]) -> str:
     """The graph as Graphviz ``dot`` source: one box per node (its operation or leaf, its name,
-    its value, ``dL/dnode``), an arrow from each input to the node that uses it, left to right."""
+    its value, ``dL/dnode``), an arrow from each input to the node that uses it, left to right; an online
+    example's graph is titled as step 1's, the first example's."""
+    loss = f"online: the loss of example 1 (of {len(ex.x)}), step 1," if online(ex) else "the loss"
     lines = [
         "digraph loss {",
         "  rankdir=LR;",
-        f'  label="{html.escape(ex.title).replace(chr(92), chr(92) * 2)}: the loss as a graph of scalars, each '
+        f'  label="{html.escape(ex.title).replace(chr(92), chr(92) * 2)}: {loss} as a graph of scalars, each '
         "node's value and dL/dnode\";",
         '  labelloc=t; fontname="Helvetica"; node [shape=plaintext, fontname="Helvetica", fontsize=11];',
     ]

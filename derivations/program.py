@@ -16,7 +16,8 @@ parameter's velocity (``v_W^1``) comes before its new value.
 Contract: a checked :class:`~derivations.spec.WorkedExample` and its replayed derivation (which
 steps' losses to print) in, Python source out; numbers are the file's decimals (exact), formulas
 printed by sympy's NumPy printer from the registry (a user's text is never evaluated). Online
-updates are refused with the fix.
+(``update = "online"``): step 1, the first example's, in full, then a loop over the examples, one step each,
+printing what the replay shows (each example's loss and the parameters after it, the mean loss after a pass).
 
 Example:
     >>> from derivations.spec import read_spec
@@ -59,12 +60,22 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
     parameters and their changes; each line naming its step in a textbook's words."""
     depth, batch, functions = len(ex.weights), len(ex.x), function_names(ex.activations)
     names = [f"W{k}, {bias_name(ex, k)}" if bias_name(ex, k) else f"W{k}, _" for k in range(1, depth + 1)]
-    lines = [
+    head = [
         "def backward_pass(params, changes=None):",
         '    """One gradient step on the mean loss of the examples: (the quantities by name, the new',
+        f"    batch = {batch}  # the loss is the mean over the examples: s^L carries 1 / batch",
+    ]
+    if online(ex):  # one example's step at a time, the mean loss over all of them after each pass
+        head = [
+            "def backward_pass(params, changes=None, x=x, y=y):",
+            '    """One gradient step on the mean loss of the examples x, y (online: one example), returning',
+            f"    batch = x.shape[{int(layout.column)}]  # the loss is the mean over these examples: s^L has 1 / batch",
+        ]
+    lines = [
+        *head[:2],
         '    params, their changes)."""',
         f"    [{', '.join('(' + name + ')' for name in names)}] = params",
-        f"    batch = {batch}  # the loss is the mean over the examples: s^L carries 1 / batch",
+        head[2],
         "    q = {}",
         "    q['a^0'] = a0 = x  # the input",
     ]
@@ -153,6 +164,9 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
     return lines + ["    return q, new, changes", "", ""]
 
 
+_SHOW = ["def show(name, value):", "    print(f'{name}:', *(repr(float(v)) for v in numpy.ravel(value)))", "", ""]
+
+
 def _main_source(ex: WorkedExample, derivation, depth: int) -> list:
     """Print the first step's quantities; with ``steps = N``, the loss after each shown step and the last parameters."""
     shown = sorted(int(name.rsplit(" ", 1)[1]) for name in derivation.values if name.startswith("L after step "))
@@ -164,10 +178,7 @@ def _main_source(ex: WorkedExample, derivation, depth: int) -> list:
             if not key.quantity.startswith("delta^"):  # (a text's delta = -s: not computed here)
                 written.setdefault(key.t, []).append(key.quantity)
     lines = [
-        "def show(name, value):",
-        "    print(f'{name}:', *(repr(float(v)) for v in numpy.ravel(value)))",
-        "",
-        "",
+        *_SHOW,
         *(_before_source(ex, depth) if written or ex.velocity else []),
         f"params = [{params}]",
         *(["show_before(1, params, velocity)"] if ex.velocity else []),
@@ -218,12 +229,55 @@ def _before_source(ex: WorkedExample, depth: int) -> list:
     return lines + ["", ""]
 
 
-def _check(ex: WorkedExample) -> None:
-    if ex.update == "online" and len(ex.x) > 1:
-        raise ValueError(
-            'update = "online" takes one step per example; --format python writes the batch step of a worked '
-            'example: remove update = "online" (or give one example) to write its program'
-        )
+def online(ex: WorkedExample) -> bool:
+    """Whether ``ex`` takes one step per example over several (its program loops over them)."""
+    return ex.update == "online" and len(ex.x) > 1
+
+
+def _online_source(ex: WorkedExample, derivation, depth: int) -> list:
+    """Print step 1's quantities (the first example's), each further example's loss before its step and the
+    parameters after it; with ``steps = N``, the mean loss after each pass the replay shows and the last parameters."""
+    shown = sorted(int(name.rsplit(" ", 1)[1]) for name in derivation.values if name.startswith("L after pass "))
+    params = ", ".join(f"(W{k}, {bias_name(ex, k) or 'None'})" for k in range(1, depth + 1))
+    at = "[:, e : e + 1]" if ex.convention == "column" else "[e : e + 1]"
+    lines = [*_SHOW, "def show_params(when, params):"]
+    for k in range(1, depth + 1):
+        bias = bias_name(ex, k)
+        lines.append(f"    show(f'W^{k} {{when}}', params[{k - 1}][0])")
+        if bias is not None:
+            label = f"theta^{k}" if bias.startswith("theta") else f"b^{k}"
+            lines.append(f"    show(f'{label} {{when}}', params[{k - 1}][1])")
+    lines += [
+        "",
+        "",
+        "def example(e):",
+        '    """Example e (from 0) alone, its inputs and targets in the file\'s layout."""',
+        f"    return x{at}, None if y is None else y{at}",
+        "",
+        "",
+        *(_before_source(ex, depth) if ex.velocity else []),
+        f"params = [{params}]",
+        *(["show_before(1, params, velocity)"] if ex.velocity else []),
+        f"changes = {'velocity' if ex.velocity else 'None'}",
+        "quantities, params, changes = backward_pass(params, changes, *example(0))  # step 1: example 1, in full",
+        "for name, value in quantities.items():",
+        "    show(name, value)",
+        f"for e in range(1, {len(ex.x)}):  # the rest of pass 1: each example's loss before its step",
+        "    quantities, params, changes = backward_pass(params, changes, *example(e))",
+        "    show(f'L (example {e + 1})', quantities['L'])",
+        "    show_params(f'after example {e + 1}', params)",
+    ]
+    if ex.steps > 1:
+        lines += [
+            f"SHOWN = {set(shown)}  # the passes whose mean loss funcmlp derive shows",
+            f"for t in range(1, {ex.steps} + 1):  # the mean loss after pass t, over all the examples",
+            "    if t in SHOWN:",
+            "        show(f'L after pass {t}', backward_pass(params, changes)[0]['L'])",
+            f"    for e in range({len(ex.x)}) if t < {ex.steps} else ():  # pass t + 1, one step per example",
+            "        quantities, params, changes = backward_pass(params, changes, *example(e))",
+            f"show_params('after {ex.steps} passes', params)",
+        ]
+    return lines
 
 
 _CODING = re.compile(r"coding([:=])")
@@ -234,7 +288,6 @@ on line 1, gets a space before the colon ("coding :"), so it never does."""
 def program(ex: WorkedExample, derivation) -> str:
     """The example as a standalone NumPy script (see the module docstring); ``derivation``:
     the replay of ``ex`` (its ``L after step t`` entries say which losses to print)."""
-    _check(ex)
     layout, depth = Layout(ex.convention == "column"), len(ex.weights)
     sizes = [len(ex.x[0])] + [len(W[0]) for W in ex.weights]
     loss_lines, paired = loss_source(ex, layout, sizes[-1])
@@ -257,6 +310,6 @@ def program(ex: WorkedExample, derivation) -> str:
         *loss_lines,
         *data_source(ex, layout),
         *_backward_source(ex, layout, sizes, paired),
-        *_main_source(ex, derivation, depth),
+        *(_online_source if online(ex) else _main_source)(ex, derivation, depth),
     ]
     return "\n".join(lines) + "\n"

@@ -257,6 +257,7 @@ LITERATURE = (
     "micrograd_tanh",
     "nnfs_relu_neuron",
     "kushwaha_softmax",
+    "and_delta_rule",
     "nafiz_relu_softmax",
 )
 """Published worked examples, shipped the same way, each with its citation and printed numbers."""

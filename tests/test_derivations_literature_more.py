@@ -17,7 +17,7 @@ import sympy as sp
 from derivations.replay import run
 from derivations.spec import read_spec
 
-NAMES = ("nnfs_relu_neuron", "kushwaha_softmax", "nafiz_relu_softmax")
+NAMES = ("nnfs_relu_neuron", "kushwaha_softmax", "and_delta_rule", "nafiz_relu_softmax")
 
 
 @functools.cache
@@ -126,6 +126,59 @@ def test_kushwaha_softmax_cross_entropy_and_its_z4_slip():
 
 
 # The slide's table: k, W(k) = (w0, w1, w2), then net and d - net of the sample presented next (p_k mod 4).
+AND_TABLE = """
+1 0.4 1.6 -0.4 -1.6 0.6
+2 0.58 1.42 -0.22 2.22 -3.22
+3 -0.386 0.454 0.746 0.814 0.186
+4 -0.3302 0.5098 0.8018 -1.6418 0.6418
+5 -0.13766 0.31726 0.60926 0.15434 -1.15434
+6 -0.48396 0.663562 0.262958 -0.08336 -0.91664
+7 -0.75895 0.388569 0.537951 0.167565 0.832435
+8 -0.50922 0.6383 0.787681 -1.9352 0.935205
+9 -0.22866 0.357738 0.507119 -0.07928 -0.92072
+10 -0.50488 0.633954 0.230904 -0.10183 -0.89817
+11 -0.77433 0.364502 0.500355 0.090528 0.909472
+12 -0.50149 0.637344 0.773197 -1.91203 0.912029
+13 -0.22788 0.363735 0.499588 -0.09203 -0.90797
+14 -0.50027 0.636127 0.227196 -0.09134 -0.90866
+15 -0.77287 0.363529 0.499794 0.090454 0.909546
+"""
+
+
+def test_and_delta_rule_online_over_three_passes():
+    """The slides' delta rule, W(k+1) = W(k) + 0.3 (d - net) p presented p0, p1, p2, p3 in turn from W(0) = (1, 1, -1):
+    the first pass step by step, the mean loss 1/2 (d - net)^2 after each pass, W(12) after three passes; every row
+    of the slide's table is the exact value rounded to the digits printed."""
+    samples, targets, eta = [(1, -1, -1), (1, -1, 1), (1, 1, -1), (1, 1, 1)], [-1, -1, -1, 1], F(3, 10)
+    net = lambda w, p: sum(wi * pi for wi, pi in zip(w, p, strict=True))
+    weights, nets = [[F(1), F(1), F(-1)]], []
+    for k in range(16):
+        p, t = samples[k % 4], targets[k % 4]
+        nets.append(net(weights[-1], p))
+        weights.append([wi + eta * (t - nets[-1]) * pi for wi, pi in zip(weights[-1], p, strict=True)])
+    for row in AND_TABLE.split("\n")[1:-1]:
+        k, *printed = row.split()
+        k = int(k)
+        exact = [*weights[k], nets[k], targets[k % 4] - nets[k]]
+        assert all(rounds_to(p, mp(v)) for p, v in zip(printed, exact, strict=True)), row
+    mean_loss = lambda w: sum((t - net(w, p)) ** 2 / 2 for p, t in zip(samples, targets, strict=True)) / 4
+    d = replay("and_delta_rule")
+    check(
+        d,
+        {
+            "n^1": [nets[0]],
+            "delta^1": [targets[0] - nets[0]],
+            "W^1 new": weights[1],
+            **{f"W^1 after example {k}": weights[k] for k in (2, 3, 4)},
+            **{f"L (example {k})": [(targets[k - 1] - nets[k - 1]) ** 2 / 2] for k in (2, 3, 4)},
+            **{f"L after pass {t}": [mean_loss(weights[4 * t])] for t in (1, 2, 3)},
+            "W^1 after 3 passes": weights[12],
+        },
+    )
+    assert weights[1] == [F("0.4"), F("1.6"), F("-0.4")] and net(weights[1], samples[0]) == F("-0.8")  # "New net"
+    assert d.errata == [] and "W^1 after 4 passes" not in d.values
+
+
 def nafiz_network():
     rows = [
         [["0.2", "-0.1", "0.4"], ["0.5", "0.3", "-0.6"], ["-0.2", "0.1", "0.3"]],

@@ -4,6 +4,7 @@ quantity's largest entry); the same for networks of every activation and loss ki
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -51,8 +52,11 @@ def assert_equals_the_replay(printed: dict, derivation) -> None:
 
 
 def assert_equals_backprop(printed: dict, ex) -> None:
-    """funcmlp's manual backprop (JAX, float64) at the example's numbers: n^k, a^k, L, s^k and dL/dW^k."""
+    """funcmlp's manual backprop (JAX, float64) at the example's numbers: n^k, a^k, L, s^k and dL/dW^k (online,
+    those of step 1: the first example's)."""
     column, depth = ex.convention == "column", len(ex.weights)
+    if ex.update == "online":
+        ex = replace(ex, x=ex.x[:1], y=ex.y[:1])
     arrays = [
         (np.array(W, float), np.zeros(len(W[0])) if b is None else np.array(b, float))
         for W, b in zip(ex.weights, ex.biases, strict=True)
@@ -78,7 +82,8 @@ def test_every_shipped_examples_program_prints_the_replay_and_backprop(path, tmp
     if ex.loss != OUTPUT and ex.l2 is None:
         assert_equals_backprop(printed, ex)
     if ex.steps > 1:
-        assert f"L after step {ex.steps}" in printed and f"W^1 after {ex.steps} steps" in printed
+        unit, units = ("pass", "passes") if ex.update == "online" else ("step", "steps")
+        assert f"L after {unit} {ex.steps}" in printed and f"W^1 after {ex.steps} {units}" in printed
 
 
 @pytest.mark.parametrize("name", list(NETWORKS))
@@ -96,10 +101,48 @@ def test_the_command_line_writes_the_program(capsys):
     assert capsys.readouterr().out == program(*replayed(path))
 
 
-def test_an_online_example_is_refused_with_the_fix():
-    ex = read_spec(ONLINE)
-    with pytest.raises(ValueError, match='update = "online" takes one step per example; .*remove update = "online"'):
-        program(ex, run(ex))
+@pytest.mark.parametrize("convention", ["row", "column"])
+def test_an_online_program_with_momentum_l2_and_a_starting_velocity_prints_the_replay(convention, tmp_path):
+    """Online, 3 examples, 3 passes with momentum, L2, thresholds, a kept W^1 and a starting velocity: step 1 (the
+    first example's) in full, then each example's loss and parameters, the mean loss after each pass, the last ones."""
+    spec = {
+        **ONLINE,
+        "convention": convention,
+        "activations": ["tanh", "identity"],
+        "x": [["1", "0.5"], ["2", "-1"], ["-0.5", "1"]],
+        "y": [["0"], ["1"], ["0.5"]],
+        "momentum": "0.5",
+        "l2": "0.1",
+        "steps": 3,
+        "layers": [
+            {"W": [["0.5", "-0.25"], ["0.75", "1"]], "b": ["0.1", "0"], "fixed": ["W"]},
+            {"W": [["1"], ["-0.5"]] if convention == "row" else [["1", "-0.5"]], "theta": ["0.2"]},
+        ],
+    }
+    spec["layers"][1]["velocity"] = {"W": [["0.1"], ["0"]] if convention == "row" else [["0.1", "0"]]}
+    ex = read_spec(spec)
+    derivation = run(ex)
+    printed = run_script(program(ex, derivation), tmp_path)
+    assert_equals_the_replay(printed, derivation)
+    assert "L (example 3)" in printed and "theta^2 after 3 passes" in printed and "v_W^2 before step 1" in printed
+
+
+def test_the_and_delta_rule_program_loops_over_the_four_examples_for_three_passes_to_w12(tmp_path):
+    """The slides' delta rule as the program writes it: step 1 on p0, then a loop over the four examples, one step
+    each, three passes, ending at the replay's W(12) = (-0.50149, 0.637344, 0.773197), and at W(12) of a delta rule
+    W + 0.3 (d - W p) p written here."""
+    ex, derivation = replayed(Path("derivations/examples/and_delta_rule.toml"))
+    source = program(ex, derivation)
+    assert "for e in range(1, 4):" in source and "for t in range(1, 3 + 1):" in source and "for e in range(4)" in source
+    printed = run_script(source, tmp_path)
+    assert_equals_the_replay(printed, derivation)
+    samples, targets, w = np.array([[1, -1, -1], [1, -1, 1], [1, 1, -1], [1, 1, 1.0]]), [-1, -1, -1, 1], np.ones(3)
+    w[2] = -1
+    for k in range(12):
+        w = w + 0.3 * (targets[k % 4] - w @ samples[k % 4]) * samples[k % 4]
+    assert_close(printed["W^1 after 3 passes"], w, "W(12)")
+    assert np.allclose(printed["W^1 after 3 passes"], [-0.50149, 0.637344, 0.773197], atol=5e-6)
+    assert_close(printed["W^1 after example 4"], np.array([-0.3302, 0.5098, 0.8018]), "W(4)")
 
 
 def test_python_format_of_a_derivation_that_is_not_a_network_is_refused(capsys):

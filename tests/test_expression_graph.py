@@ -28,8 +28,9 @@ def close(value, exact) -> bool:
 
 
 def entry(derivation, ex, step: str, unit: int, example: int):
-    """Entry ``unit`` (0-based) of example ``example`` of a vector step, in the file's layout."""
-    values, batch = derivation.values[step], len(ex.x)
+    """Entry ``unit`` (0-based) of example ``example`` of a vector step, in the file's layout (online: step 1 is
+    the first example's alone)."""
+    values, batch = derivation.values[step], 1 if eg.online(ex) else len(ex.x)
     if batch == 1:
         return values[unit]
     return (
@@ -125,10 +126,24 @@ def test_a_graph_too_big_to_read_is_refused_with_the_fix(tmp_path, capsys):
     assert "scalar nodes; a graph is drawn up to 150" in err and "draw a smaller example" in err
 
 
-def test_an_online_example_and_options_the_graph_cannot_take_are_refused(capsys):
+def test_an_online_example_is_the_graph_of_step_1_the_first_examples_loss():
+    """Online, the replay writes out step 1 first, on example 1 alone: the graph is of that loss (1/2 (1 - 0)^2 at
+    W = 1, x = 1, y = 0), its title says so, and example 2's numbers are in no node."""
     online = read_spec(ONLINE)
-    with pytest.raises(ValueError, match='update = "online" takes one step per example; the graph is of one loss'):
-        eg.expression_graph(online)
+    nodes = eg.expression_graph(online)
+    assert nodes[-1].name == "L" and nodes[-1].value == mpmath.mpf("0.5")
+    assert {node.name for node in nodes if not node.inputs} == {"x_{1}", "y_{1}", "w^1_{1,1}", "b^1_{1}", None}
+    assert "online: the loss of example 1 (of 2), step 1, as a graph of scalars" in eg.dot(online, nodes)
+    assert "online" not in eg.dot(read_spec({**ONLINE, "update": "batch"}), eg.expression_graph(read_spec(ONLINE)))
+    ex, derivation = replays("and_delta_rule")  # the slides' p0 = (1, -1, -1), d = -1 at W(0) = (1, 1, -1)
+    nodes = {node.name: node for node in eg.expression_graph(ex)}
+    assert "online: the loss of example 1 (of 4), step 1, as a graph" in eg.dot(ex, list(nodes.values()))
+    assert [nodes[f"x_{{{i}}}"].value for i in (1, 2, 3)] == [1, -1, -1] and nodes["y_{1}"].value == -1
+    assert nodes["n^1_1"].value == 1 and nodes["L"].value == 2 and nodes["n^1_1"].gradient == 2  # net 1, d - net = -2
+    assert [nodes[f"w^1_{{1,{j}}}"].gradient for j in (1, 2, 3)] == [2, -2, -2] == derivation.values["dL/dW^1"]
+
+
+def test_options_the_graph_cannot_take_are_refused(capsys):
     assert main(["derive", "hmkcode_221", "--format", "graph", "--steps", "3"]) == 2
     assert "--format graph draws the loss before the first step; --steps changes nothing" in capsys.readouterr().err
     for form in ("graph", "graph-svg", "python", "mermaid"):
