@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from run import machine, median_seconds, publish
+from run import median_seconds, publish, table
 
 import funcmlp
 from funcmlp import MLP
@@ -250,19 +250,9 @@ def main(argv=None) -> int:
         more_rows, more_notes = peer()
         rows += more_rows
         notes += more_notes
-    lines = [
-        f"Machine: {machine()}",
-        "",
-        "| benchmark | measured | ms | reference | ms | measured / reference |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {name} | {what} | {1e3 * seconds:.3f} | {reference} | {1e3 * reference_seconds:.3f} "
-        f"| {seconds / reference_seconds:.2f} |"
-        for name, what, seconds, reference, reference_seconds in rows
-    ]
-    lines += ["", *(f"- {note}" for note in notes)]
-    publish(lines, args.out, "Beyond the gradient", "python benchmarks/beyond.py --out benchmarks/BEYOND.md")
+    publish(
+        table(rows, notes), args.out, "Beyond the gradient", "python benchmarks/beyond.py --out benchmarks/BEYOND.md"
+    )
     return 0
 
 

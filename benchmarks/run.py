@@ -63,6 +63,23 @@ def publish(lines: list[str], out: str | None, title: str, command: str) -> None
             handle.write(f"# {title}\n\n`{command}`\n\n{table}\n")
 
 
+def table(rows: list, notes: list) -> list[str]:
+    """The machine line, the Markdown table of ``(benchmark, measured, seconds, reference, seconds)`` rows with
+    their ratios, and the ``notes`` as a list below it."""
+    lines = [
+        f"Machine: {machine()}",
+        "",
+        "| benchmark | measured | ms | reference | ms | measured / reference |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {what} | {1e3 * seconds:.3f} | {reference} | {1e3 * reference_seconds:.3f} "
+        f"| {seconds / reference_seconds:.2f} |"
+        for name, what, seconds, reference, reference_seconds in rows
+    ]
+    return lines + (["", *(f"- {note}" for note in notes)] if notes else [])
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -545,19 +562,7 @@ def main(argv=None) -> int:
             beyond_rows, beyond_notes = bench_beyond((784, 256, 256, 10), batch, beyond_repeats)
             rows += beyond_rows
             notes += beyond_notes
-    lines = [
-        f"Machine: {machine()}",
-        "",
-        "| benchmark | measured | ms | reference | ms | measured / reference |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {name} | {what} | {1e3 * seconds:.3f} | {reference} | {1e3 * reference_seconds:.3f} "
-        f"| {seconds / reference_seconds:.2f} |"
-        for name, what, seconds, reference, reference_seconds in rows
-    ]
-    lines += ["", *(f"- {note}" for note in notes)] if notes else []
-    publish(lines, args.out, "funcmlp benchmarks", "python benchmarks/run.py --out benchmarks/RESULTS.md")
+    publish(table(rows, notes), args.out, "funcmlp benchmarks", "python benchmarks/run.py --out benchmarks/RESULTS.md")
     return 0
 
 

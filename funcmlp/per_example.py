@@ -27,7 +27,7 @@ from funcmlp.checks import check_batch
 from funcmlp.core.backward import backward, output_terms
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Params
-from funcmlp.core.per_example import row_scaled_grads, second_moments, unweighted, weighted_sq_norms
+from funcmlp.core.per_example import clip_factors, example_norms, row_scaled_grads, second_moments
 from funcmlp.core.reduction import reduction_weights
 from funcmlp.registry.losses import get_loss
 
@@ -137,15 +137,13 @@ def _norms(mlp: MLP, loss, reduction: str, train: bool, params, x, targets, weig
     trace = mlp.trace(params, x, key=key, train=train)
     _, s = output_terms(mlp, trace, targets, weights, loss, reduction)
     sensitivities = backward(mlp, params, trace, s)[1]
-    r = reduction_weights(weights, reduction)
-    return jnp.sqrt(unweighted(weighted_sq_norms(trace, sensitivities), r)), trace, sensitivities
+    return example_norms(trace, sensitivities, reduction_weights(weights, reduction)), trace, sensitivities
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def _clipped(mlp: MLP, loss, reduction: str, train: bool, params, x, targets, weights, key, max_norm) -> Params:
     norms, trace, sensitivities = _norms(mlp, loss, reduction, train, params, x, targets, weights, key)
-    factor = jnp.where(norms > max_norm, max_norm / jnp.where(norms > 0, norms, 1), 1).astype(norms.dtype)
-    return row_scaled_grads(trace, sensitivities, factor)
+    return row_scaled_grads(trace, sensitivities, clip_factors(norms, max_norm))
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2))

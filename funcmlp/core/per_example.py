@@ -4,6 +4,8 @@ Contract (on the trace and the sensitivities of :func:`funcmlp.core.backward.bac
 
     weighted_sq_norms(trace, sensitivities) -> (B,)   ||grad of r_i L_i||^2, example by example
     unweighted(sq_norms, r)                 -> (B,)   ||grad L_i||^2 (r_i > 0), 0 where r_i = 0 (masked)
+    example_norms(trace, sensitivities, r)  -> (B,)   ||grad L_i||, 0 where r_i = 0
+    clip_factors(norms, max_norm)           -> (B,)   min(1, max_norm / norm_i)
     row_scaled_grads(trace, sensitivities, c) -> params tree   sum_i c_i grad(r_i L_i)
     second_moments(trace, sensitivities, r)   -> params tree   sum_i r_i (grad L_i)^2, entry by entry
 
@@ -56,6 +58,29 @@ def unweighted(sq_norms: Array, r: Array) -> Array:
     """
     safe = jnp.where(r > 0, r, 1)
     return jnp.where(r > 0, sq_norms / (safe * safe), 0)
+
+
+def example_norms(trace: Trace, sensitivities: tuple[Array, ...], r: Array) -> Array:
+    """``(B,)``: the norm of each example's gradient of its own loss ``L_i``, 0 for rows of ``r_i = 0``.
+
+    Example:
+        >>> trace = Trace(jnp.array([[1.0, 2.0]]), (jnp.zeros((1, 1)),), (jnp.zeros((1, 1)),), (None,))
+        >>> example_norms(trace, (jnp.array([[1.5]]),), jnp.array([0.5])).tolist()  # (3, 6, 3) / 1
+        [7.3484692283495345]
+    """
+    return jnp.sqrt(unweighted(weighted_sq_norms(trace, sensitivities), r))
+
+
+def clip_factors(norms: Array, max_norm) -> Array:
+    """``(B,)``: ``min(1, max_norm / norm_i)``, the factor that clips each example's gradient to ``max_norm``
+    (1 where the norm is 0: a padding row).
+
+    Example:
+        >>> clip_factors(jnp.array([0.5, 4.0, 0.0]), 2.0).tolist()
+        [1.0, 0.5, 1.0]
+    """
+    clipped = norms > max_norm
+    return jnp.where(clipped, max_norm / jnp.where(clipped, norms, 1), 1).astype(norms.dtype)
 
 
 def row_scaled_grads(trace: Trace, sensitivities: tuple[Array, ...], c: Array) -> Params:

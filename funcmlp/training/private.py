@@ -48,7 +48,7 @@ import numpy as np
 from funcmlp.arguments import check_number
 from funcmlp.core.backward import backward, output_terms
 from funcmlp.core.model import MLP
-from funcmlp.core.per_example import row_scaled_grads, unweighted, weighted_sq_norms
+from funcmlp.core.per_example import clip_factors, example_norms, row_scaled_grads
 from funcmlp.core.reduction import reduction_weights
 from funcmlp.registry.losses import Loss
 
@@ -101,11 +101,9 @@ def clipped_gradient_fn(mlp: MLP, loss: Loss, reduction: str, max_norm: float):
         trace = mlp.trace(params, x, key=key, train=True)
         value, s = output_terms(mlp, trace, targets, weights, loss, reduction)
         sensitivities = backward(mlp, params, trace, s)[1]  # (its gradient, unused, is never computed)
-        r = reduction_weights(weights, reduction)
-        norms = jnp.sqrt(unweighted(weighted_sq_norms(trace, sensitivities), r))
-        clip = (r > 0) & (norms > max_norm)
-        factor = jnp.where(clip, max_norm / jnp.where(clip, norms, 1), 1).astype(norms.dtype)
-        return value, row_scaled_grads(trace, sensitivities, factor), trace.a[-1], jnp.sum(clip, dtype=jnp.int32)
+        norms = example_norms(trace, sensitivities, reduction_weights(weights, reduction))  # 0 for padding rows
+        clipped = jnp.sum(norms > max_norm, dtype=jnp.int32)
+        return value, row_scaled_grads(trace, sensitivities, clip_factors(norms, max_norm)), trace.a[-1], clipped
 
     return value_and_grad
 
