@@ -6,15 +6,12 @@ bit. Inside the user's ``jax.jit`` over an Auto axis the rows stay split over th
 them round in another order (about 1e-15). Inside the user's ``jax.jit`` over an Explicit axis (what
 ``jax.make_mesh`` makes) every one of them fails to trace (see EXPLICIT_JIT)."""
 
-import fcntl
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from eight_devices import arrays_of
 
 HERE = Path(__file__).resolve().parent
 NAMES = [
@@ -43,22 +40,7 @@ class CallFailed(Exception):
 def results(tmp_path_factory, worker_id):
     """The eight-device subprocess runs once per test run: the first xdist worker to need it runs it under a
     lock in the folder the workers share, the others wait and read its file."""
-    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
-    out = shared / "beyond_mesh_cases.npz"
-    with open(shared / "beyond_mesh_cases.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not out.exists():
-            environ = {**os.environ, "JAX_NUM_CPU_DEVICES": "8", "JAX_PLATFORMS": "cpu"}
-            finished = subprocess.run(
-                [sys.executable, str(HERE / "beyond_mesh_cases.py"), str(out)],
-                env=environ,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            assert finished.returncode == 0, finished.stderr[-3000:]
-    with np.load(out) as saved:
-        arrays = dict(saved)
+    arrays = arrays_of("beyond_mesh_cases.py", tmp_path_factory, worker_id)
     errors = json.loads(str(arrays.pop("errors")))
 
     def get(case):

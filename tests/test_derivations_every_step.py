@@ -9,6 +9,7 @@ the refusals."""
 
 import functools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import sys
 
 import pytest
 import sympy as sp
+from test_page import browser, load  # noqa: F401  (the browser fixture: fails in CI without Chromium)
 
 from derivations.page import page
 from derivations.program import program
@@ -207,7 +209,10 @@ MATH |= {
 }
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+@pytest.mark.skipif(
+    shutil.which("pdflatex") is None and os.environ.get("CI") != "true",
+    reason="pdflatex not installed (CI installs it)",
+)
 def test_markdown_and_latex_typeset_step_2_and_the_momentum_rule(tmp_path):
     _, d = replayed(True)
     markdown, latex = render(d, "markdown"), render(d, "latex", standalone=True)
@@ -392,23 +397,13 @@ def test_the_command_line_refuses_a_bad_choice(arguments, message, tmp_path, cap
     assert "--show-steps writes out chosen gradient steps of a network example" in capsys.readouterr().err
 
 
-def test_the_page_in_a_browser_shows_each_steps_own_numbers_and_follows_its_address(tmp_path):
+def test_the_page_in_a_browser_shows_each_steps_own_numbers_and_follows_its_address(tmp_path, browser):  # noqa: F811
     """The teacher's page, walked in headless Chromium: at W^2 new (step 2) the weight w^2_{1,1} reads its value
     after step 1, step 2's dL/dw and v, and new = w + v; after the steps, its final value alone."""
-    chromium, driver_path = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    if not (chromium and driver_path):
-        pytest.skip("needs Chromium and chromedriver")
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
 
     ex, d = replayed(False)
     (tmp_path / "teacher.html").write_text(page(ex, d), encoding="utf-8")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    browser = webdriver.Chrome(service=Service(driver_path), options=options)
     names = [s.name for s in d.steps]
     one, two = worked(False)[1], worked(False)[2]
 
@@ -424,17 +419,13 @@ def test_the_page_in_a_browser_shows_each_steps_own_numbers_and_follows_its_addr
         )
         return {"w": float(box), **{row.rsplit(" ", 1)[0]: float(row.rsplit(" ", 1)[1]) for row in rows}}
 
-    try:
-        browser.get((tmp_path / "teacher.html").as_uri())
-        WebDriverWait(browser, 20).until(lambda b: b.execute_script("return document.body.dataset.ready === 'true'"))
-        shown = label("W^2 new (step 2)")
-        assert close(shown["w"], one["W^2 new"][0], 4) and close(shown["dL/dw"], two["dL/dW^2"][0], 4)
-        assert close(shown["v"], two["v_W^2"][0], 4) and close(shown["new"], two["W^2 new"][0], 4)
-        assert label("W^2 after 2 steps") == {"w": pytest.approx(float(two["W^2 new"][0]), rel=1e-3)}
-        browser.find_element("id", "previous").click()
-        assert browser.execute_script("return location.hash") == f"#step={names.index('W^2 after 2 steps')}"
-    finally:
-        browser.quit()
+    load(browser, (tmp_path / "teacher.html").as_uri())
+    shown = label("W^2 new (step 2)")
+    assert close(shown["w"], one["W^2 new"][0], 4) and close(shown["dL/dw"], two["dL/dW^2"][0], 4)
+    assert close(shown["v"], two["v_W^2"][0], 4) and close(shown["new"], two["W^2 new"][0], 4)
+    assert label("W^2 after 2 steps") == {"w": pytest.approx(float(two["W^2 new"][0]), rel=1e-3)}
+    browser.find_element("id", "previous").click()
+    assert browser.execute_script("return location.hash") == f"#step={names.index('W^2 after 2 steps')}"
 
 
 def test_a_default_past_the_cost_writes_step_1_only_and_a_chosen_set_past_it_is_refused(monkeypatch):

@@ -1,7 +1,6 @@
 """Data-parallel fit on eight CPU devices (a subprocess: the device count is fixed when JAX
 starts) equals fit on one device; two processes joined by jax.distributed equal one."""
 
-import fcntl
 import os
 import socket
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+from eight_devices import arrays_of
 
 from funcmlp.training.parallel import data_mesh, resolve_mesh
 
@@ -21,22 +21,7 @@ HERE = Path(__file__).resolve().parent
 def cases(tmp_path_factory, worker_id):
     """The eight-device subprocess runs once per test run: the first xdist worker to need it runs it
     under a lock in the folder the workers share, the others wait and read its file."""
-    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
-    out = shared / "parallel_cases.npz"
-    with open(shared / "parallel_cases.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not out.exists():
-            environ = {**os.environ, "JAX_NUM_CPU_DEVICES": "8", "JAX_PLATFORMS": "cpu"}
-            finished = subprocess.run(
-                [sys.executable, str(HERE / "parallel_cases.py"), str(out)],
-                env=environ,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            assert finished.returncode == 0, finished.stderr[-3000:]
-    with np.load(out) as saved:
-        arrays = dict(saved)
+    arrays = arrays_of("parallel_cases.py", tmp_path_factory, worker_id)
     return lambda name: ([arrays[f"{name}.{i}"] for i in range(6)], arrays[f"{name}.losses"])
 
 
