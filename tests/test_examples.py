@@ -154,16 +154,46 @@ def test_first_call_benchmark_measures_in_a_new_process():
     assert seconds > 0 and accuracy != accuracy
 
 
-def test_beyond_gradient(monkeypatch, capsys):
+# The script's main(), run in a new Python process as a user runs it (JAX's default configuration), its result
+# written as JSON. In the suite's long-lived workers, XLA's CPU executable.serialize() (the persistent cache's
+# write, jax/_src/compilation_cache.py put_executable_and_time) of its Monte-Carlo GGN program segfaulted inside
+# libgcc_s's unwinder after about a thousand earlier tests in the same process (three full runs of 2,200 tests,
+# core dump read with gdb; never alone or in a new process): a JAX/XLA defect of long-lived processes, not this
+# example's.
+_IN_A_NEW_PROCESS = """
+import json, runpy, sys
+import numpy as np
+result = runpy.run_path(sys.argv[1], run_name="example")["main"](sys.argv[3:])
+plain = lambda value: value.tolist() if isinstance(value, (np.ndarray, np.generic)) else str(value)
+with open(sys.argv[2], "w") as handle:
+    json.dump(result, handle, default=plain)
+"""
+
+
+def test_beyond_gradient(tmp_path):
     """examples/beyond_gradient.py --fast: DP-SGD clips (max_norm is half the median norm at initialisation) and its
     noise costs accuracy; EWC prints both task-A accuracies; the gradient noise scale is positive, finite and grows;
     the Monte-Carlo GGN diagonal is near the exact one and its error falls about as 1/sqrt(draws)."""
+    import json
     import math
+    import os
+    import subprocess
 
     import numpy as np
 
-    result = run_example("beyond_gradient.py", "--fast", monkeypatch=monkeypatch)
-    out = capsys.readouterr().out
+    script, saved = str(EXAMPLES / "beyond_gradient.py"), str(tmp_path / "result.json")
+    environment = {key: value for key, value in os.environ.items() if key != "JAX_ENABLE_X64"}
+    finished = subprocess.run(
+        [sys.executable, "-c", _IN_A_NEW_PROCESS, script, saved, "--fast"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=environment,
+    )
+    assert finished.returncode == 0, finished.stderr
+    out = finished.stdout
+    with open(saved) as handle:
+        result = json.load(handle)
     private = result["dp_sgd"]
     assert private["max_norm"] == 0.5 * private["median_norm"] > 0
     fractions = private["clipped_fraction"]
@@ -185,7 +215,7 @@ def test_beyond_gradient(monkeypatch, capsys):
     few, many = curvature["mc_whole"]
     assert 0 < few < 0.5 and all(0 < d < 1 for d in curvature["mc_relative_difference"].values())
     assert 0.2 < many / few < 0.55  # 8 times the draws: 1/sqrt(8) = 0.354 expected
-    assert curvature["kflr_shapes"] == [((65, 65), (64, 64)), ((65, 65), (10, 10))]
-    norms = curvature["norms"]
+    assert curvature["kflr_shapes"] == [[[65, 65], [64, 64]], [[65, 65], [10, 10]]]
+    norms = np.asarray(curvature["norms"])
     assert norms.shape == (1079,) and (norms >= 0).all() and norms.max() > 10 * np.median(norms)
     assert "pulling hardest (row: label -> predicted, norm): " in out

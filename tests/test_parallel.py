@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jax
@@ -200,8 +201,22 @@ def test_two_processes_train_and_resume_to_the_params_of_one(tmp_path):
         assert len(handle.read().splitlines()) == 3  # header and both epochs
 
 
-def _meet_all(port, members, timeout=3.0):
-    """Run ``meet`` for each (num_processes, process_id) in threads; each one's error line or None."""
+def _stray_connection(port, within=10.0):
+    """Connect to process 0 once it listens on ``port``, say nothing and go away."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
+            return
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _meet_all(port, members, timeout=3.0, before_the_last=None):
+    """Run ``meet`` for each (num_processes, process_id) in threads; each one's error line or None.
+    ``before_the_last`` runs after every member but the last has started, before the last starts."""
     import threading
 
     from funcmlp.cli.rendezvous import meet
@@ -216,6 +231,8 @@ def _meet_all(port, members, timeout=3.0):
 
     threads = [threading.Thread(target=run, args=(i, *member)) for i, member in enumerate(members)]
     for thread in threads:
+        if thread is threads[-1] and before_the_last is not None:
+            before_the_last()
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
@@ -240,9 +257,7 @@ def test_processes_meet_before_jax_joins_them_and_every_mismatch_is_one_line():
     twice = _meet_all(_free_port(), [(3, 0), (3, 1), (3, 1)])
     assert all("two processes say --process-id 1" in line for line in twice)
     port = _free_port()  # a stray connection that says nothing and goes away is not a process
-    stray = __import__("threading").Timer(0.3, lambda: socket.create_connection(("127.0.0.1", port)).close())
-    stray.start()
-    assert _meet_all(port, [(2, 0), (2, 1)]) == [None, None]
+    assert _meet_all(port, [(2, 0), (2, 1)], before_the_last=lambda: _stray_connection(port)) == [None, None]
     port = _free_port()
     with socket.socket() as taken:  # a process 0 already listening there
         taken.bind(("127.0.0.1", port))
