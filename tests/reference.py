@@ -2,6 +2,8 @@
 optax (or numpy formulas written here), and their jax.grad. Nothing here imports funcmlp's
 activations, losses, model or backprop: a slip there cannot be copied into the reference."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -134,7 +136,13 @@ def batch_loss(params, x, y, activations, loss, *, reduction="mean", weights=Non
     return total / jnp.sum(w) if reduction == "mean" else total
 
 
-def gradient(params, x, y, activations, loss, **kwargs):
-    """jax.grad of :func:`batch_loss`, as ((W, b), ...) plain tuples."""
+def gradient(params, x, y, activations, loss, *, reduction="mean", weights=None):
+    """jax.grad of :func:`batch_loss`, as ((W, b), ...) plain tuples (compiled: one program per network, loss and
+    shapes costs about half the time of jax.grad's operations run one by one)."""
     plain = tuple((W, b) for W, b in params)
-    return jax.grad(batch_loss)(plain, x, y, activations, loss, **kwargs)
+    return _compiled_gradient(plain, x, y, tuple(activations), loss, reduction, weights)
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4, 5))
+def _compiled_gradient(plain, x, y, activations, loss, reduction, weights):
+    return jax.grad(batch_loss)(plain, x, y, activations, loss, reduction=reduction, weights=weights)
