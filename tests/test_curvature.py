@@ -3,6 +3,8 @@ funcmlp: the explicit ``sum_i r_i J_i^T H_i J_i`` with ``J_i`` from ``jax.jacrev
 tests/reference.py and ``H_i`` from the Hessian (``jacrev`` of ``jacrev``) of its loss, and the Hessian of its batch loss;
 float64, 1e-10 relative."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -50,12 +52,13 @@ def _factors(x, weights, reduction):
     return w / w.sum() if reduction == "mean" else w
 
 
-def _explicit_ggn(mlp, params, x, y_reference, loss, r):
-    """sum_i r_i J_i^T H_i J_i (P x P) over the flattened params (W^1, b^1, W^2, ...: row-major [W; b] per
-    layer), J_i = jacfwd of example i's output (the logits n^L for a paired loss, else a^L) from
-    tests/reference.py, H_i = jax.hessian of its loss in that output."""
-    flat, unravel = ravel_pytree(_plain(params))
-    acts = reference_activations(mlp)
+@functools.partial(jax.jit, static_argnames=("acts", "loss"))
+def _ggn_terms(plain, x, y_reference, *, acts, loss):
+    """Each example's J_i^T H_i J_i (batch x P x P) over the flattened params (W^1, b^1, W^2, ...: row-major
+    [W; b] per layer), J_i = jacrev of example i's output (the logits n^L for a paired loss, else a^L) from
+    tests/reference.py, H_i = the Hessian of its loss in that output; and every layer's input a^{k-1} (x first).
+    One compiled call (the same operations run one by one cost about twice the time)."""
+    flat, unravel = ravel_pytree(plain)
     paired = loss in PAIRED
     per_example = reference.LOSSES[loss]
 
@@ -73,8 +76,26 @@ def _explicit_ggn(mlp, params, x, y_reference, loss, r):
         J = jax.jacrev(output)(flat, xi)
         return J.T @ _hessian(loss_of_output)(output(flat, xi), yi) @ J
 
-    total = jnp.einsum("i,ipq->pq", jnp.asarray(r), jax.jit(jax.vmap(term))(x, y_reference))
-    return np.asarray(total)
+    inputs = [x, *(reference.forward(plain[:k], x, acts[:k])[1] for k in range(1, len(plain)))]
+    return jax.vmap(term)(x, y_reference), inputs
+
+
+def _case_terms(case):
+    """:func:`_ggn_terms` of the case's problem, as numpy: computed once per case (the tests below share it)."""
+    return _terms_of_case(CASES.index(case))
+
+
+@functools.cache
+def _terms_of_case(index):
+    case = CASES[index]
+    mlp, params, x, _, y_reference, _ = _problem(case)
+    terms, inputs = _ggn_terms(_plain(params), x, y_reference, acts=reference_activations(mlp), loss=case[0])
+    return np.asarray(terms), [np.asarray(a) for a in inputs]
+
+
+def _explicit_ggn(case, r):
+    """sum_i r_i J_i^T H_i J_i (P x P) of the case's problem (:func:`_ggn_terms`)."""
+    return np.einsum("i,ipq->pq", np.asarray(r), _case_terms(case)[0])
 
 
 def _flat(tree):
@@ -87,7 +108,7 @@ def test_the_exact_ggn_diagonal_is_the_explicit_jacobian_product(case):
     loss = case[0]
     for reduction in ("sum",) if case[4] else ("mean",):  # the weighted cases summed (the sweep draws both)
         r = _factors(x, weights, reduction)
-        expected = np.diag(_explicit_ggn(mlp, params, x, y_reference, loss, r))
+        expected = np.diag(_explicit_ggn(case, r))
         diagonal = funcmlp.diag_ggn(mlp, params, x, y, loss, reduction=reduction, weights=weights)
         assert jax.tree_util.tree_structure(diagonal) == jax.tree_util.tree_structure(params)
         np.testing.assert_allclose(_flat(diagonal), expected, rtol=1e-10, atol=1e-14 * np.abs(expected).max())
@@ -107,7 +128,7 @@ def test_per_example_ggn_diagonals_are_each_examples_own_and_padding_rows_are_ze
             continue
         one = np.zeros(len(w))
         one[i] = 1.0
-        expected = np.diag(_explicit_ggn(mlp, params, x, y_reference, loss, one))
+        expected = np.diag(_explicit_ggn(case, one))
         np.testing.assert_allclose(flat[i], expected, rtol=1e-10, atol=1e-14 * np.abs(expected).max())
     batch = funcmlp.diag_ggn(mlp, params, x, y, loss, weights=jnp.asarray(w))
     np.testing.assert_allclose((w / w.sum()) @ flat, _flat(batch), rtol=1e-10)
@@ -118,18 +139,16 @@ def test_kronecker_factors_are_the_exact_blocks_at_batch_one_and_the_layer_sums_
     mlp, params, x, y, y_reference, weights = _problem(case)
     loss = case[0]
     offsets = np.cumsum([0] + [(W.shape[0] + 1) * W.shape[1] for W, _ in _plain(params)])
-    ggn = _explicit_ggn(mlp, params, x[:1], y_reference[:1], loss, np.ones(1))
+    ggn = _case_terms(case)[0][0]  # the first example's own J^T H J: the GGN of the batch x[:1]
     factors = funcmlp.kfac_factors(mlp, params, x[:1], y[:1], loss)
     for k, (A, G) in enumerate(factors):
         block = ggn[offsets[k] : offsets[k + 1], offsets[k] : offsets[k + 1]]
         np.testing.assert_allclose(np.kron(A, G), block, rtol=1e-10, atol=1e-14 * np.abs(block).max())
     # at any batch: A is the r-weighted mean of [a, 1][a, 1]^T; G's trace times A's corner (1) is the bias block's
     r = _factors(x, weights, "mean")
-    acts = reference_activations(mlp)
-    ggn = _explicit_ggn(mlp, params, x, y_reference, loss, r)
+    ggn = _explicit_ggn(case, r)
     for k, (A, G) in enumerate(funcmlp.kfac_factors(mlp, params, x, y, loss, weights=weights)):
-        inputs = x if k == 0 else reference.forward(_plain(params)[:k], x, acts[:k])[1]
-        extended = np.hstack([np.asarray(inputs), np.ones((x.shape[0], 1))])
+        extended = np.hstack([_case_terms(case)[1][k], np.ones((x.shape[0], 1))])
         np.testing.assert_allclose(A, (extended * r[:, None]).T @ extended / r.sum(), rtol=1e-10)
         d_out = params[k].W.shape[1]
         bias = slice(offsets[k + 1] - d_out, offsets[k + 1])  # the bias block is G exactly (its inputs are 1)

@@ -13,6 +13,7 @@ registries, against oracles written here (no funcmlp code in them), float64.
 * Registration: the autodiff fallbacks, the shape probes, the errors.
 """
 
+import functools
 import math
 
 import jax
@@ -95,8 +96,36 @@ def _outputs(name: str, rng, shape=(4, 3)) -> np.ndarray:
     return rng.normal(size=shape)
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _vmapped_hessian(function, a, y):
+    return jax.vmap(jax.hessian(function))(a, y)
+
+
 def _per_example_hessian(function, a, y):
-    return jax.vmap(jax.hessian(function))(jnp.asarray(a), jnp.asarray(y))
+    """Each example's Hessian by jax.hessian, one jitted program per function and shape (eager autodiff
+    dispatches op by op)."""
+    return _vmapped_hessian(function, jnp.asarray(a), jnp.asarray(y))
+
+
+@functools.cache
+def _loss_of_activation(name, output):
+    """The loss written here of the activation written here, one function per pair (one compile)."""
+    return lambda ni, yi: REFERENCE[name](FORWARD[output](ni), yi)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _activation_jacobian(output, n):
+    return jax.vmap(jax.jacfwd(FORWARD[output]))(n)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _sampled_gradients(name, a, drawn):
+    return jax.vmap(jax.vmap(jax.grad(REFERENCE[name])), in_axes=(None, 0))(a, drawn)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _forward_second_derivative(name, n):
+    return jax.vmap(jax.grad(jax.grad(lambda t: FORWARD[name](t[None])[0])))(n)
 
 
 def _outer(S):
@@ -167,7 +196,7 @@ def test_output_hessian_is_the_hessian_of_the_loss_of_the_activation(name, outpu
     """d^2 L_i/d(n^L)^2 = D S S^T D + diag(g F''(n)) (BEYOND.md "Exact Hessian diagonal"), the logits loss's
     Hessian on a paired output, jax.hessian on a vector one: each against jax.hessian of loss o f written here."""
     loss, activation, n, a, y = _output_problem(name, output)
-    expected = _per_example_hessian(lambda ni, yi: REFERENCE[name](FORWARD[output](ni), yi), n, y)
+    expected = _per_example_hessian(_loss_of_activation(name, output), n, y)
     _close(loss.output_hessian(activation, jnp.asarray(n), jnp.asarray(a), jnp.asarray(y)), expected)
 
 
@@ -177,9 +206,9 @@ def test_output_hessian_factor_is_a_factor_of_the_ggn_output_block(name, output)
     a; on a paired output the logits loss's Hessian in n (the activation is part of the loss)."""
     loss, activation, n, a, y = _output_problem(name, output, seed=1)
     if output in loss.spec.paired:
-        expected = _per_example_hessian(lambda ni, yi: REFERENCE[name](FORWARD[output](ni), yi), n, y)
+        expected = _per_example_hessian(_loss_of_activation(name, output), n, y)
     else:
-        J = jax.vmap(jax.jacfwd(FORWARD[output]))(jnp.asarray(n))
+        J = _activation_jacobian(output, jnp.asarray(n))
         H = _per_example_hessian(REFERENCE[name], a, y)
         expected = np.einsum("bki,bkl,blj->bij", J, H, J)
     F = loss.output_hessian_factor(activation, jnp.asarray(n), jnp.asarray(a), jnp.asarray(y))
@@ -213,7 +242,7 @@ def test_sampled_gradients_outer_products_average_to_the_expected_hessian(name):
     loss, keys = get_loss(name), jax.random.split(jax.random.key(7), draws)
     drawn = jax.vmap(lambda key: loss.sample(key, jnp.asarray(a)))(keys)
     assert drawn.shape == (draws, 3, 3) and drawn.dtype == jnp.float64
-    g = jax.vmap(jax.vmap(jax.grad(REFERENCE[name])), in_axes=(None, 0))(jnp.asarray(a), drawn)
+    g = _sampled_gradients(name, jnp.asarray(a), drawn)
     outer = np.asarray(g[..., :, None] * g[..., None, :])
     mean, error = outer.mean(0), outer.std(0) / math.sqrt(draws)
     expected = np.asarray(_per_example_hessian(REFERENCE[name], a, _mean_target(name, a)))
@@ -262,7 +291,7 @@ def test_second_derivative_is_the_second_derivative_of_the_forward(name):
     here, away from the kinks; n's shape and dtype."""
     assert Activation(name).spec.second_derivative is not None  # a closed form, not the autodiff fallback
     n = np.concatenate([np.linspace(-4, -0.05, 9), np.linspace(0.05, 4, 9)]).reshape(3, 6)
-    expected = jax.vmap(jax.grad(jax.grad(lambda t: FORWARD[name](t[None])[0])))(jnp.asarray(n.ravel()))
+    expected = _forward_second_derivative(name, jnp.asarray(n.ravel()))
     second = Activation(name).second_derivative(jnp.asarray(n))
     assert second.shape == n.shape and second.dtype == jnp.float64
     _close(second, np.asarray(expected).reshape(n.shape), rtol=1e-12)
@@ -322,6 +351,12 @@ def test_sympy_factor_times_its_transpose_is_sympy_hessian_of_the_value(name):
         assert sp.simplify(difference) == sp.zeros(d, d)
 
 
+@functools.cache
+def _exact(value: float):
+    """sympy.nsimplify of a float, once per value (the cases share most of their points; it is slow)."""
+    return sp.nsimplify(value)
+
+
 @pytest.mark.parametrize("name", [*LOSS_NAMES, "huber(0.5)"])
 def test_sympy_factor_is_the_jax_factor(name):
     rng = np.random.default_rng(11)
@@ -329,7 +364,7 @@ def test_sympy_factor_is_the_jax_factor(name):
     a_values = _outputs(name, rng, (1, 3))
     y_values = _example(name, a_values, rng)
     a, y = sp.symbols("a0:3", real=True), sp.symbols("y0:3", real=True)
-    exact = {s: sp.nsimplify(float(v)) for s, v in zip((*a, *y), (*a_values[0], *y_values[0]), strict=True)}
+    exact = {s: _exact(float(v)) for s, v in zip((*a, *y), (*a_values[0], *y_values[0]), strict=True)}
     symbolic = np.array(loss.sympy_hessian_factor(a, y).subs(exact).evalf(30), dtype=float)
     _close(loss.hessian_factor(jnp.asarray(a_values), jnp.asarray(y_values))[0], symbolic, rtol=1e-12)
 
