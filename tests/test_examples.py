@@ -154,12 +154,8 @@ def test_first_call_benchmark_measures_in_a_new_process():
     assert seconds > 0 and accuracy != accuracy
 
 
-# The script's main(), run in a new Python process as a user runs it (JAX's default configuration), its result
-# written as JSON. In the suite's long-lived workers, XLA's CPU executable.serialize() (the persistent cache's
-# write, jax/_src/compilation_cache.py put_executable_and_time) of its Monte-Carlo GGN program segfaulted inside
-# libgcc_s's unwinder after about a thousand earlier tests in the same process (three full runs of 2,200 tests,
-# core dump read with gdb; never alone or in a new process): a JAX/XLA defect of long-lived processes, not this
-# example's.
+# The script's main(), run in a new Python process as a user runs it (JAX's default configuration: float32, no
+# 64-bit mode), its result written as JSON.
 _IN_A_NEW_PROCESS = """
 import json, runpy, sys
 import numpy as np
