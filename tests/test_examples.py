@@ -7,10 +7,47 @@ from pathlib import Path
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run_example(name, *args, monkeypatch=None):
-    """Load the script as a module and call its main(argv); returns what main returns."""
-    monkeypatch.setattr(sys, "argv", [str(EXAMPLES / name), *args])
-    return runpy.run_path(str(EXAMPLES / name), run_name="example")["main"](list(args))
+# Each script's main(argv) runs in a new Python process, as a user runs it, its return value sent back as JSON: in the
+# suite's long-lived xdist workers, after about a thousand tests, XLA's CPU compiler and its executable serialisation
+# segfaulted inside libgcc_s's unwinder (jax 0.10.2; five full runs, always in an example run in the worker).
+_IN_A_NEW_PROCESS = """
+import json, runpy, sys
+import numpy as np
+result = runpy.run_path(sys.argv[1], run_name=sys.argv[2])["main"](sys.argv[4:])
+plain = lambda value: value.tolist() if isinstance(value, (np.ndarray, np.generic)) else str(value)
+with open(sys.argv[3], "w") as handle:
+    json.dump(result, handle, default=plain)
+"""
+
+
+def run_script(path, *args, x64=True, run_name="example"):
+    """``main(args)`` of the script at ``path`` in a new process; (what it returned, its standard output). ``x64``:
+    JAX's 64-bit mode on, as in the suite's own processes (conftest.py), or JAX's default configuration."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+
+    environment = {key: value for key, value in os.environ.items() if key != "JAX_ENABLE_X64"}
+    if x64:
+        environment["JAX_ENABLE_X64"] = "1"
+    with tempfile.TemporaryDirectory() as folder:
+        saved = os.path.join(folder, "result.json")
+        finished = subprocess.run(
+            [sys.executable, "-c", _IN_A_NEW_PROCESS, str(path), run_name, saved, *args],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=environment,
+        )
+        assert finished.returncode == 0, finished.stderr[-5000:]
+        with open(saved) as handle:
+            return json.load(handle), finished.stdout
+
+
+def run_example(name, *args):
+    """The example's main(args) in a new process: (what it returned, its standard output)."""
+    return run_script(EXAMPLES / name, *args)
 
 
 def test_benchmark_symbolic_quick(monkeypatch, capsys):
@@ -21,69 +58,62 @@ def test_benchmark_symbolic_quick(monkeypatch, capsys):
     assert "| 3-4-2 | 26 |" in out and "jacobian / graph" in out
 
 
-def test_logic_gates(monkeypatch, tmp_path, capsys):
-    run_example("logic_gates.py", "--fast", "--out", str(tmp_path), monkeypatch=monkeypatch)
-    out = capsys.readouterr().out
+def test_logic_gates(tmp_path):
+    _, out = run_example("logic_gates.py", "--fast", "--out", str(tmp_path))
     assert "perceptron rule on AND: converged" in out and "perceptron rule on XOR: no convergence" in out
     assert "hand-set hard-limit XOR network: [0, 1, 1, 0]" in out
     assert "predictions [0, 1, 1, 0]" in out
     assert (tmp_path / "decision_boundaries.png").stat().st_size > 10_000
 
 
-def test_house_price(monkeypatch, tmp_path, capsys):
-    run_example("house_price.py", "--fast", "--out", str(tmp_path), monkeypatch=monkeypatch)
-    out = capsys.readouterr().out
+def test_house_price(tmp_path):
+    _, out = run_example("house_price.py", "--fast", "--out", str(tmp_path))
     assert "n^2 = [-3.5208, 5.989]" in out and out.count("matches the exact update") == 3
     assert (tmp_path / "house_price_loss.png").exists()
 
 
-def test_digits(monkeypatch, tmp_path, capsys):
-    run_example("digits.py", "--fast", "--out", str(tmp_path), monkeypatch=monkeypatch)
-    out = capsys.readouterr().out
+def test_digits(tmp_path):
+    _, out = run_example("digits.py", "--fast", "--out", str(tmp_path))
     accuracy = float(out.split("test accuracy ")[1].split()[0])
     assert accuracy > 0.9  # 3 epochs
     assert {"model.npz", "curves.png", "confusion.png"} <= {p.name for p in tmp_path.iterdir()}
 
 
-def test_optimizers(monkeypatch, tmp_path, capsys):
-    run_example("optimizers.py", "--fast", "--out", str(tmp_path), monkeypatch=monkeypatch)
-    out = capsys.readouterr().out
+def test_optimizers(tmp_path):
+    _, out = run_example("optimizers.py", "--fast", "--out", str(tmp_path))
     for name in ("sgd", "momentum", "adagrad", "rmsprop", "adam", "radam", "momentum + warmup", "momentum + cosine"):
         assert f" {name} " in out
     assert (tmp_path / "optimizers.png").exists()
 
 
-def test_gradients(monkeypatch, tmp_path, capsys):
-    norms = run_example("gradients.py", "--fast", "--out", str(tmp_path), monkeypatch=monkeypatch)
+def test_gradients(tmp_path):
+    norms, _ = run_example("gradients.py", "--fast", "--out", str(tmp_path))
     sigmoid = norms["sigmoid, glorot"]
     assert sigmoid[0] / sigmoid[-1] < 1e-3  # vanishing: each sigmoid layer scales the sensitivity by at most 1/4
     assert min(norms["relu, normal(0.5) (too large)"]) > 100 * max(norms["relu, he"])  # exploding
     assert (tmp_path / "gradient_norms.png").exists()
 
 
-def test_critical_points(monkeypatch, capsys):
-    run_example("critical_points.py", "--fast", monkeypatch=monkeypatch)
-    out = capsys.readouterr().out
+def test_critical_points():
+    _, out = run_example("critical_points.py", "--fast")
     assert "a^2 - b^2     at (0, 0): eigenvalues [-2.0, 2.0] -> saddle point" in out
     assert "-> local minimum" in out and "-> local maximum" in out
     assert out.count("saddle point") == 2  # the quadratic and the zero-weight network on OR
 
 
-def test_research_script(monkeypatch, capsys):
-    run_example("research_script.py", "--fast", monkeypatch=monkeypatch)
-    out = capsys.readouterr().out
+def test_research_script():
+    _, out = run_example("research_script.py", "--fast")
     worst = float(out.split("worst relative error ")[1].split()[0])
     assert worst < 1e-5  # float32
     start, final = (float(v) for v in out.split("Huber loss ")[-1].split(" -> "))
     assert final < start
 
 
-def test_benchmark_suite_quick(tmp_path, capsys):
+def test_benchmark_suite_quick(tmp_path):
     """benchmarks/run.py in its quick mode: the table with its machine line, written atomically (no timing asserted)."""
-    module = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "run.py"), run_name="benchmarks")
     out_file = tmp_path / "RESULTS.md"
-    assert module["main"](["--quick", "--out", str(out_file)]) == 0
-    out = capsys.readouterr().out
+    returned, out = run_script(EXAMPLES.parent / "benchmarks" / "run.py", "--quick", "--out", str(out_file))
+    assert returned == 0
     assert (
         out.startswith("Machine: ")
         and "| step 16-8-4, batch 8 | manual backprop step |" in out
@@ -96,7 +126,7 @@ def test_benchmark_suite_quick(tmp_path, capsys):
     assert out_file.read_text().count("| ") > 20 and sorted(p.name for p in tmp_path.iterdir()) == ["RESULTS.md"]
 
 
-def test_digits_writes_a_kaggle_submission_from_a_saved_model(monkeypatch, tmp_path, capsys):
+def test_digits_writes_a_kaggle_submission_from_a_saved_model(tmp_path):
     """--model with --kaggle-test predicts with a model trained before (no training): funcmlp predict."""
     import jax
     import numpy as np
@@ -115,30 +145,26 @@ def test_digits_writes_a_kaggle_submission_from_a_saved_model(monkeypatch, tmp_p
         ",".join(f"pixel{i}" for i in range(784)) + "\n" + "\n".join(",".join(map(str, r)) for r in pixels) + "\n"
     )
     out = tmp_path / "run"
-    assert (
-        run_example(
-            "digits.py",
-            "--model",
-            str(tmp_path / "model.npz"),
-            "--kaggle-test",
-            str(tmp_path / "test.csv"),
-            "--out",
-            str(out),
-            monkeypatch=monkeypatch,
-        )
-        == 0
+    returned, printed = run_example(
+        "digits.py",
+        "--model",
+        str(tmp_path / "model.npz"),
+        "--kaggle-test",
+        str(tmp_path / "test.csv"),
+        "--out",
+        str(out),
     )
+    assert returned == 0
     rows = (out / "submission.csv").read_text().splitlines()
     assert rows[0] == "ImageId,Label" and [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
-    assert "test accuracy" not in capsys.readouterr().out  # nothing was trained
+    assert "test accuracy" not in printed  # nothing was trained
 
 
-def test_estimator_benchmark_quick(tmp_path, capsys):
+def test_estimator_benchmark_quick(tmp_path):
     """benchmarks/estimators.py in its quick mode: funcmlp.sklearn against scikit-learn, a table (no timing asserted)."""
-    module = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "estimators.py"), run_name="benchmarks")
     out_file = tmp_path / "ESTIMATORS.md"
-    assert module["main"](["--quick", "--out", str(out_file)]) == 0
-    out = capsys.readouterr().out
+    returned, out = run_script(EXAMPLES.parent / "benchmarks" / "estimators.py", "--quick", "--out", str(out_file))
+    assert returned == 0
     assert out.startswith("Machine: ") and "| digits: Perceptron (one-vs-rest) | second fit |" in out
     assert "| digits: GridSearchCV of MLPClassifier (8,), 2 x 2 grid, cv=3, then the refit | the whole search" in out
     assert out_file.read_text().count("\n| digits") == 9
@@ -154,42 +180,16 @@ def test_first_call_benchmark_measures_in_a_new_process():
     assert seconds > 0 and accuracy != accuracy
 
 
-# The script's main(), run in a new Python process as a user runs it (JAX's default configuration: float32, no
-# 64-bit mode), its result written as JSON.
-_IN_A_NEW_PROCESS = """
-import json, runpy, sys
-import numpy as np
-result = runpy.run_path(sys.argv[1], run_name="example")["main"](sys.argv[3:])
-plain = lambda value: value.tolist() if isinstance(value, (np.ndarray, np.generic)) else str(value)
-with open(sys.argv[2], "w") as handle:
-    json.dump(result, handle, default=plain)
-"""
-
-
-def test_beyond_gradient(tmp_path):
+def test_beyond_gradient():
     """examples/beyond_gradient.py --fast: DP-SGD clips (max_norm is half the median norm at initialisation) and its
     noise costs accuracy; EWC prints both task-A accuracies; the gradient noise scale is positive, finite and grows;
     the Monte-Carlo GGN diagonal is near the exact one and its error falls about as 1/sqrt(draws)."""
-    import json
     import math
-    import os
-    import subprocess
 
     import numpy as np
 
-    script, saved = str(EXAMPLES / "beyond_gradient.py"), str(tmp_path / "result.json")
-    environment = {key: value for key, value in os.environ.items() if key != "JAX_ENABLE_X64"}
-    finished = subprocess.run(
-        [sys.executable, "-c", _IN_A_NEW_PROCESS, script, saved, "--fast"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=environment,
-    )
-    assert finished.returncode == 0, finished.stderr
-    out = finished.stdout
-    with open(saved) as handle:
-        result = json.load(handle)
+    # JAX's default configuration (float32, no 64-bit mode), as a user runs it
+    result, out = run_script(EXAMPLES / "beyond_gradient.py", "--fast", x64=False)
     private = result["dp_sgd"]
     assert private["max_norm"] == 0.5 * private["median_norm"] > 0
     fractions = private["clipped_fraction"]
