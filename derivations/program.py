@@ -201,12 +201,19 @@ def _main_source(ex: WorkedExample, derivation, depth: int) -> list:
             f"    if t < {ex.steps}:",
             "        params, changes = after, next_changes",
         ]
-        for k in range(1, depth + 1):
-            bias = bias_name(ex, k)
-            lines.append(f"show('W^{k} after {ex.steps} steps', params[{k - 1}][0])")
-            if bias is not None:
-                label = f"theta^{k}" if bias.startswith("theta") else f"b^{k}"
-                lines.append(f"show('{label} after {ex.steps} steps', params[{k - 1}][1])")
+        lines += _show_parameters(ex, depth, f"'{{label}} after {ex.steps} steps'")
+    return lines
+
+
+def _show_parameters(ex: WorkedExample, depth: int, text: str, indent: str = "") -> list:
+    """One ``show`` line per parameter of every layer (W^k, then b^k or theta^k): ``text`` is the Python string
+    written for its name, ``{label}`` in it replaced by the parameter's label."""
+    lines = []
+    for k in range(1, depth + 1):
+        bias = bias_name(ex, k)
+        labels = [f"W^{k}"] + ([] if bias is None else [f"theta^{k}" if bias.startswith("theta") else f"b^{k}"])
+        for index, label in enumerate(labels):
+            lines.append(f"{indent}show({text.replace('{label}', label)}, params[{k - 1}][{index}])")
     return lines
 
 
@@ -240,13 +247,7 @@ def _online_source(ex: WorkedExample, derivation, depth: int) -> list:
     shown = sorted(int(name.rsplit(" ", 1)[1]) for name in derivation.values if name.startswith("L after pass "))
     params = ", ".join(f"(W{k}, {bias_name(ex, k) or 'None'})" for k in range(1, depth + 1))
     at = "[:, e : e + 1]" if ex.convention == "column" else "[e : e + 1]"
-    lines = [*_SHOW, "def show_params(when, params):"]
-    for k in range(1, depth + 1):
-        bias = bias_name(ex, k)
-        lines.append(f"    show(f'W^{k} {{when}}', params[{k - 1}][0])")
-        if bias is not None:
-            label = f"theta^{k}" if bias.startswith("theta") else f"b^{k}"
-            lines.append(f"    show(f'{label} {{when}}', params[{k - 1}][1])")
+    lines = [*_SHOW, "def show_params(when, params):", *_show_parameters(ex, depth, "f'{label} {when}'", "    ")]
     lines += [
         "",
         "",
