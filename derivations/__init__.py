@@ -32,7 +32,7 @@ layers before their own (a test walks the imports):
 """
 
 LAYERS = (
-    ("numbers", "text", "grammar", "symbolic", "activations", "cost"),
+    ("numbers", "text", "grammar", "symbolic", "activations", "cost", "quantity"),
     ("typeset",),
     ("engine", "graph", "render", "hessians"),
     ("sensitivities", "network", "notation", "derivation"),

@@ -17,7 +17,7 @@ notes); numbers are compared here, written by :mod:`derivations.numbers`, shown 
 
 Example:
     >>> d = Derivation("demo", "one step")
-    >>> d.add("L", "1/2 (y - a)^2", [sp.Rational(1, 8)])
+    >>> d.add(Key("L"), "1/2 (y - a)^2", [sp.Rational(1, 8)])
     [1/8]
     >>> d.compare({"L": P("eq. 1", "0.15", slip="arithmetic")}); [str(e) for e in d.errata]
     ['eq. 1: L[0] printed 0.15, exact 1/8 = 0.125 (arithmetic)']
@@ -32,6 +32,7 @@ from fractions import Fraction
 import sympy as sp
 
 from derivations.numbers import decimal
+from derivations.quantity import Key
 from derivations.render import latex_block, markdown
 
 
@@ -64,33 +65,19 @@ def P(where: str, *values: str, slips: dict | None = None, slip: str = "") -> tu
 
 
 @dataclass(frozen=True)
-class StepKey:
-    """Where a step of a replay of several gradient steps belongs, passed as data (never read back from its
-    name): the gradient step ``t`` (1 the first), the quantity as the first step names it (``"n^1"``, ``"W^2
-    new"``), and for the quantities that name does not describe, what they are: ``parameter`` ``("W", k)``,
-    ``("b", k)`` or ``("theta", k)`` with ``kind`` ``"value"`` (the parameter a step starts from) or
-    ``"velocity"`` (momentum's v, the change a step makes), their LaTeX name and formula."""
-
-    t: int
-    quantity: str
-    parameter: tuple | None = None
-    kind: str = ""
-    latex: str = ""
-    formula_latex: str = ""
-
-
-@dataclass(frozen=True)
 class Step:
     """One quantity: its name, the formula in words, its values (row-major), the shape shown,
-    optionally one :class:`derivations.textbook.Line` per entry (formula, numbers, result), and
-    its :class:`StepKey` in a replay of several steps (None for a one-step example)."""
+    optionally one :class:`derivations.textbook.Line` per entry (formula, numbers, result), and the
+    :class:`~derivations.quantity.Key` of a network quantity (its name is the key's text; None for the free-text
+    steps of a hand-built example), with the formula's LaTeX where its words are not the math's."""
 
     name: str
     formula: str
     values: tuple
     shape: tuple = ()
     lines: tuple = ()
-    key: StepKey | None = None
+    key: Key | None = None
+    formula_latex: str = ""
 
 
 @dataclass
@@ -134,10 +121,22 @@ class Derivation:
     def values(self) -> dict:
         return {s.name: list(s.values) for s in self.steps}
 
-    def add(self, name: str, formula: str, values, shape=(), key: StepKey | None = None) -> list:
+    @property
+    def quantities(self) -> dict:
+        """The values of the network quantities of the first gradient step, by :class:`~derivations.quantity.Key`."""
+        return {s.key: list(s.values) for s in self.steps if s.key is not None and s.key.t == 1}
+
+    def add(self, name: str | Key, formula: str, values, shape=(), formula_latex: str = "") -> list:
+        """Append a step named by a :class:`~derivations.quantity.Key` (or free text) and return its values."""
         values = [sp.nsimplify(v) if isinstance(v, (int, Fraction)) else sp.sympify(v) for v in values]
-        self.steps.append(Step(name, formula, tuple(values), tuple(shape), key=key))
+        key = name if isinstance(name, Key) else None
+        text = name.text() if key else name
+        self.steps.append(Step(text, formula, tuple(values), tuple(shape), key=key, formula_latex=formula_latex))
         return values
+
+    def step(self, key: Key) -> Step | None:
+        """The step of ``key``, or None where the replay has none."""
+        return next((s for s in self.steps if s.key == key), None)
 
     def compare(self, printed: dict) -> None:
         """Flag every printed number more than one unit in its last digit from the exact value."""

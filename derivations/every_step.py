@@ -6,7 +6,7 @@ parameters of a run.
 
 Contract: a checked example (and the parameters and velocities before a step, from
 :func:`derivations.iterate.iterate`'s ``states``) in, steps of a :class:`~derivations.derivation.Derivation`
-out, each with its :class:`~derivations.derivation.StepKey`; every number is the engine's
+out, each with its :class:`~derivations.quantity.Key`; every number is the engine's
 (:func:`derivations.engine.run_step`), laid out by :func:`derivations.layout.record`, written entry by
 entry by :func:`derivations.textbook.annotate`. A step ``t`` after the first is named as the first's with
 `` (step t)`` after it (``n^1 (step 2)``, ``W^1 new (step 2)``); the rows it opens with are ``W^1 before
@@ -30,9 +30,10 @@ from dataclasses import replace
 import sympy as sp  # noqa: F401 (the example above)
 
 from derivations import cost, engine, textbook
-from derivations.derivation import Derivation, StepKey
+from derivations.derivation import Derivation
 from derivations.iterate import iterate
 from derivations.layout import WORKED, matrix, record
+from derivations.quantity import Key, asked
 from derivations.spec import OUTPUT, WorkedExample
 
 FIRST = 3
@@ -114,7 +115,7 @@ def step_written(ex: WorkedExample, t: int, state: tuple, lines: bool = True) ->
     its steps named ``... (step t)``, entry by entry (no chain-rule factors: the first step has them) where the
     first step is."""
     at = at_step(ex, *state)
-    inputs = ex.loss == OUTPUT or any(key.startswith("dL/da^0") for key in ex.printed)
+    inputs = ex.loss == OUTPUT or Key("dL/da", 0) in asked(ex.printed)
     result = engine.run_step(
         at.network(),
         ex.x,
@@ -131,22 +132,19 @@ def step_written(ex: WorkedExample, t: int, state: tuple, lines: bool = True) ->
     record(part, at, result, t)
     if lines:
         textbook.annotate(part, at, t=t, chain=False)
-    opening = ("value", "start velocity")  # "W^1 before step 2" is named so already
-    return [s if s.key.kind in opening else replace(s, name=f"{s.name} (step {t})") for s in part.steps]
+    return part.steps
 
 
-def write_final(d: Derivation, ex: WorkedExample, layers, when: str, described: str, t: int) -> None:
-    """The parameters ``layers`` as steps ``W^k {when}`` (and ``b^k`` or ``theta^k``), in the file's layout, keyed
-    as the parameters after gradient step ``t``."""
+def write_final(d: Derivation, ex: WorkedExample, layers, unit: str, described: str, t: int) -> None:
+    """The parameters ``layers`` after ``t`` ``unit`` (steps, passes; or after example ``t``) as steps ``W^k after
+    ...`` (and ``b^k`` or ``theta^k``), in the file's layout."""
     for k, (W, b) in enumerate(layers, start=1):
         values, shape = matrix(W, ex.convention == "column")
-        after = lambda kind, name: StepKey(t, name, parameter=(kind, k), kind="after")
-        d.add(f"W^{k} {when}", f"W^{k} {described}", values, shape, key=after("W", f"W^{k} {when}"))
+        d.add(Key("W", k, t, "after", unit), f"W^{k} {described}", values, shape)
         if b is not None and ex.thresholds and ex.thresholds[k - 1]:
-            name = f"theta^{k} {when}"
-            d.add(name, f"theta^{k} {described}", [-v for v in b], key=after("theta", name))
+            d.add(Key("theta", k, t, "after", unit), f"theta^{k} {described}", [-v for v in b])
         elif b is not None:
-            d.add(f"b^{k} {when}", f"b^{k} {described}", b, key=after("b", f"b^{k} {when}"))
+            d.add(Key("b", k, t, "after", unit), f"b^{k} {described}", b)
 
 
 def values_at(ex: WorkedExample, t: int | None) -> dict:
@@ -156,7 +154,7 @@ def values_at(ex: WorkedExample, t: int | None) -> dict:
     layers = tuple(zip(ex.weights, ex.biases, strict=True))
     d = Derivation(ex.name, ex.title)
     if t is None:
-        write_final(d, ex, iterate(ex, layers, ex.steps, start=0)[1], f"after {ex.steps} steps", "", ex.steps)
+        write_final(d, ex, iterate(ex, layers, ex.steps, start=0)[1], "steps", "", ex.steps)
         return d.values
     states = {t: None}
     iterate(ex, layers, t - 1, start=0, states=states)

@@ -15,13 +15,12 @@ and by :mod:`derivations.textbook` for every dL/dw of a small network.
 
 from __future__ import annotations
 
-import re
-
 import sympy as sp
 
 from derivations import symbolic
 from derivations.notation import Line, Notation, symbol
 from derivations.numbers import latex_number, number_text
+from derivations.quantity import PARAMETERS, Key, parse
 from funcmlp.registry.activations import get_activation
 
 
@@ -32,7 +31,7 @@ def output_gradient(ex, values):
         return None
     if loss is None:  # L = sum of the outputs
         return [sp.Integer(1)] * len(ex.weights[-1][0])
-    return loss.sympy_gradient(list(values[f"a^{len(ex.weights)}"]), list(ex.y[0]))
+    return loss.sympy_gradient(list(values[Key("a", len(ex.weights))]), list(ex.y[0]))
 
 
 def chain_rule(d, ex, weight: str) -> Line:
@@ -53,9 +52,9 @@ def chain_rule(d, ex, weight: str) -> Line:
         dL/db^2_1 = dL/da^2_1 * da^2_1/dn^2_1 * dn^2_1/db^2_1 = (12)(1)(1) = 12
     """
     weight = weight.strip()
-    match = re.fullmatch(r"w\^(\d+)_\{(\d+),(\d+)\}", weight)
-    bias = re.fullmatch(r"(b|theta)\^(\d+)_(?:\{(\d+)\}|(\d+))", weight)
-    if not match and not bias:
+    key, entry = parse(weight) or (None, None)
+    named = key is not None and key.quantity in PARAMETERS and key.t == 1 and not key.stage and entry is not None
+    if not named or (len(entry) == 2) != (key.quantity == "W"):
         raise ValueError(
             f"a weight is named w^k_{{r,c}} (layer k, row r and column c of W^k as the spec file writes it), a bias "
             f"b^k_j or a threshold theta^k_j (unit j of layer k), got {weight!r}"
@@ -64,22 +63,22 @@ def chain_rule(d, ex, weight: str) -> Line:
         raise ValueError(
             "the chain-rule factorisation is for one example; a batch's dL/dw is the mean of each example's"
         )
-    k = int(match.group(1) if match else bias.group(2))
+    k = key.layer
     if not 1 <= k <= len(ex.weights):
         raise ValueError(f"{weight}: the network has layers 1 to {len(ex.weights)}, not {k}")
     inputs, units = len(ex.weights[k - 1]), len(ex.weights[k - 1][0])
     column = ex.convention == "column"
     note, depth = Notation(column), len(ex.weights)
-    if match:
-        r, c = int(match.group(2)), int(match.group(3))
+    if key.quantity == "W":
+        r, c = entry
         rows, cols = (units, inputs) if column else (inputs, units)
         if not (1 <= r <= rows and 1 <= c <= cols):
             raise ValueError(f"{weight}: W^{k} has {rows} rows and {cols} columns in the {ex.convention} convention")
         i, j = (c - 1, r - 1) if column else (r - 1, c - 1)
-        parameter, dn_dp = note.weight(k, i, j), d.values[f"a^{k - 1}"][i]
+        parameter, dn_dp = note.weight(k, i, j), d.step(Key("a", k - 1)).values[i]
     else:
-        j = int(bias.group(3) or bias.group(4)) - 1
-        parameter, dn_dp = _bias(ex, k, j, bias.group(1), note, weight, units)
+        j = entry[0] - 1
+        parameter, dn_dp = _bias(ex, k, j, key.quantity, note, weight, units)
     paired = ex.loss_entry and ex.loss_entry.spec.paired.get(ex.activations[-1])
     return chain_line(
         note,
@@ -88,8 +87,8 @@ def chain_rule(d, ex, weight: str) -> Line:
         (parameter, dn_dp),
         get_activation(ex.activations[k - 1]),
         k == depth and paired is not None,
-        d.values,
-        output_gradient(ex, d.values) if k == depth else None,
+        d.quantities,
+        output_gradient(ex, d.quantities) if k == depth else None,
     )
 
 
@@ -120,17 +119,17 @@ def chain_line(note: Notation, k, j, parameter, activation, through_logits, valu
     )
     if through_logits or not activation.is_elementwise:
         factors = [
-            (f"dL/dn^{k}_{unit}", rf"\frac{{\partial L}}{{\partial n^{{{k}}}_{{{unit}}}}}", values[f"s^{k}"][j]),
+            (f"dL/dn^{k}_{unit}", rf"\frac{{\partial L}}{{\partial n^{{{k}}}_{{{unit}}}}}", values[Key("s", k)][j]),
             dn_dw,
         ]
     else:
-        dL_da = output_gradient[j] if output_gradient is not None else values[f"dL/da^{k}"][j]
+        dL_da = output_gradient[j] if output_gradient is not None else values[Key("dL/da", k)][j]
         factors = [
             (f"dL/da^{k}_{unit}", rf"\frac{{\partial L}}{{\partial a^{{{k}}}_{{{unit}}}}}", dL_da),
             (
                 f"da^{k}_{unit}/dn^{k}_{unit}",
                 rf"\frac{{\partial a^{{{k}}}_{{{unit}}}}}{{\partial n^{{{k}}}_{{{unit}}}}}",
-                symbolic.derivative(activation, values[f"n^{k}"][j]),
+                symbolic.derivative(activation, values[Key("n", k)][j]),
             ),
             dn_dw,
         ]

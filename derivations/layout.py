@@ -18,12 +18,11 @@ Example:
 
 from __future__ import annotations
 
-import re
-
 import sympy as sp
 
 from derivations import engine
-from derivations.derivation import Derivation, Printed, StepKey
+from derivations.derivation import Derivation, Printed
+from derivations.quantity import Key, asked, parse
 from derivations.spec import OUTPUT, WorkedExample
 
 
@@ -82,34 +81,36 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1) ->
     each parameter's velocity comes before its new value."""
     column, batch, depth = ex.convention == "column", len(ex.x), len(ex.weights)
 
-    def put(name, formula, values, shape=(), **more):
-        d.add(name, formula, values, shape, key=StepKey(t, name, **more))
+    def put(quantity, layer, formula, values, shape=(), stage="", formula_latex=""):
+        d.add(Key(quantity, layer, t, stage), formula, values, shape, formula_latex)
 
-    def add(name, formula, per_example):
+    def add(quantity, layer, formula, per_example):
         values, shape = _shown(per_example, column)
-        put(name, formula, values, shape)
+        put(quantity, layer, formula, values, shape)
 
     _before(put, ex, t)
-    add("a^0", "x", result.a[0])
+    add("a", 0, "x", result.a[0])
     for k in range(1, depth + 1):
         biased = ex.biases[k - 1] is not None
         if biased and ex.thresholds and ex.thresholds[k - 1]:
-            add(f"n^{k}", f"W^{k} a^{k - 1} - theta^{k}" if column else f"a^{k - 1} W^{k} - theta^{k}", result.n[k])
-            add(f"a^{k}", f"{ex.activations[k - 1]}(n^{k})", result.a[k])
+            add("n", k, f"W^{k} a^{k - 1} - theta^{k}" if column else f"a^{k - 1} W^{k} - theta^{k}", result.n[k])
+            add("a", k, f"{ex.activations[k - 1]}(n^{k})", result.a[k])
             continue
         add(
-            f"n^{k}",
+            "n",
+            k,
             (f"W^{k} a^{k - 1}" + (f" + b^{k}" if biased else ""))
             if column
             else ((f"b^{k} + " if biased else "") + f"a^{k - 1} W^{k}"),
             result.n[k],
         )
-        add(f"a^{k}", f"{ex.activations[k - 1]}(n^{k})", result.a[k])
+        add("a", k, f"{ex.activations[k - 1]}(n^{k})", result.a[k])
     over = f", mean over {batch} examples" if batch > 1 else ""
     own = ex.loss == OUTPUT
     penalty = f" + l2/2 sum_k |W^k|^2 (l2 = {ex.l2})" if ex.l2 is not None else ""
     put(
         "L",
+        None,
         (f"sum_j a^{depth}_j (loss = output)" if own else loss_formula(ex.loss, depth, len(ex.weights[-1][0])))
         + over
         + penalty,
@@ -117,28 +118,41 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1) ->
         (),
     )
     add(
-        f"s^{depth}",
+        "s",
+        depth,
         (f"f'(n^{depth})" if own else f"dL/da^{depth} * f'(n^{depth})") + (f" / {batch}" if batch > 1 else ""),
         result.s[depth],
     )
-    deltas = any(key.startswith("delta^") for key in ex.printed)  # the classic delta = -dL/dn, where a text prints it
+    deltas = any(key.quantity == "delta" for key in asked(ex.printed))  # the classic delta = -dL/dn, where printed
 
     def delta(k):
         if deltas:
-            add(f"delta^{k}", f"-s^{k} (the classic delta = -dL/dn^{k})", [[-v for v in row] for row in result.s[k]])
+            values, shape = _shown([[-v for v in row] for row in result.s[k]], column)
+            words = (
+                rf"\quad\text{{(the classic }}\delta = -\frac{{\partial L}}{{\partial {Key('n', k).latex()}}}\text{{)}}"
+            )
+            put(
+                "delta",
+                k,
+                f"-s^{k} (the classic delta = -dL/dn^{k})",
+                values,
+                shape,
+                formula_latex=f"-s^{{{k}}}{words}",
+            )
 
     delta(depth)
     for k in range(depth - 1, 0, -1):
-        add(f"dL/da^{k}", f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T", result.g[k])
-        add(f"s^{k}", f"dL/da^{k} * f'(n^{k})  (the sensitivity recursion)", result.s[k])
+        add("dL/da", k, f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T", result.g[k])
+        add("s", k, f"dL/da^{k} * f'(n^{k})  (the sensitivity recursion)", result.s[k])
         delta(k)
     if 0 in result.g:  # the gradient with respect to the inputs
-        add("dL/da^0", "(W^1)^T s^1" if column else "s^1 (W^1)^T", result.g[0])
+        add("dL/da", 0, "(W^1)^T s^1" if column else "s^1 (W^1)^T", result.g[0])
     over = " summed over the batch" if batch > 1 else ""
     for k in range(depth, 0, -1):
         grad, shape = matrix(result.dW[k], column)
         put(
-            f"dL/dW^{k}",
+            "dL/dW",
+            k,
             (f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}")
             + over
             + (f" + l2 W^{k}" if ex.l2 is not None else ""),
@@ -146,39 +160,29 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1) ->
             shape,
         )
         if ex.thresholds and ex.thresholds[k - 1]:  # thresholds: b = -theta
-            put(f"dL/dtheta^{k}", f"-s^{k}" + over, [-v for v in result.db[k]])
+            put("dL/dtheta", k, f"-s^{k}" + over, [-v for v in result.db[k]])
         elif result.db[k] is not None:
-            put(f"dL/db^{k}", f"s^{k}" + over, result.db[k])
+            put("dL/db", k, f"s^{k}" + over, result.db[k])
         kept = ("W", "b") if ex.learning_rate is None else (ex.fixed[k - 1] if ex.fixed else ())
         for kind, sign, new, change in _parts(ex, k, result.new_layers[k - 1], (result.changes or [None] * k)[k - 1]):
             if ("W" if kind == "W" else "b") in kept:
                 continue
             values, shape = matrix(new, column) if kind == "W" else ([sign * v for v in new], ())
             if ex.momentum is None:
-                put(f"{kind}^{k} new", f"{kind}^{k} - eta dL/d{kind}^{k}", values, shape)
+                put(kind, k, f"{kind}^{k} - eta dL/d{kind}^{k}", values, shape, stage="new")
                 continue
             velocity, _ = matrix(change, column) if kind == "W" else ([sign * v for v in change], ())
             text, math = _velocity_formulas(kind, k, t, first=t == 1 and ex.velocity is None)
+            put(f"v_{kind}", k, text, velocity, shape, formula_latex=math)
             put(
-                f"v_{kind}^{k}",
-                text,
-                velocity,
-                shape,
-                parameter=(kind, k),
-                kind="velocity",
-                latex=rf"v^{{{k}}}_{{{_LATEX[kind]}}}",
-                formula_latex=math,
-            )
-            put(
-                f"{kind}^{k} new",
+                kind,
+                k,
                 f"{kind}^{k} + v_{kind}^{k}",
                 values,
                 shape,
-                formula_latex=rf"{_LATEX[kind]}^{{{k}}} + v^{{{k}}}_{{{_LATEX[kind]}}}",
+                stage="new",
+                formula_latex=Key(kind, k).latex() + " + " + Key(f"v_{kind}", k).latex(),
             )
-
-
-_LATEX = {"W": "W", "b": "b", "theta": r"\theta"}
 
 
 def _parts(ex: WorkedExample, k: int, layer, changes) -> list:
@@ -194,12 +198,12 @@ def _parts(ex: WorkedExample, k: int, layer, changes) -> list:
 
 def _velocity_formulas(kind: str, k: int, t: int, first: bool) -> tuple[str, str]:
     """(text) the formula of momentum's velocity of a parameter at step ``t``; its math goes in the key."""
-    grad = rf"\eta\, \frac{{\partial L}}{{\partial {_LATEX[kind]}^{{{k}}}}}"
+    grad = rf"\eta\, {Key(f'dL/d{kind}', k).latex()}"
     if first:  # no velocity before the first step
         return f"-eta dL/d{kind}^{k} (the first step: no velocity before it)", f"-{grad}"
     return (
         f"mu (v_{kind}^{k} before step {t}) - eta dL/d{kind}^{k}",
-        rf"\mu\, v^{{{k}}}_{{{_LATEX[kind]},({t - 1})}} - {grad}",
+        rf"\mu\, {Key(f'v_{kind}', k, t, 'before').latex()} - {grad}",
     )
 
 
@@ -213,93 +217,54 @@ def _before(put, ex: WorkedExample, t: int) -> None:
         for kind, sign, value, change in _parts(ex, k, layer, velocity):
             shaped = (lambda rows: matrix(rows, column)) if kind == "W" else (lambda v: ([sign * x for x in v], ()))
             if t > 1:
-                put(
-                    f"{kind}^{k} before step {t}",
-                    f"{kind}^{k} after step {t - 1}",
-                    *shaped(value),
-                    parameter=(kind, k),
-                    kind="value",
-                    latex=rf"{_LATEX[kind]}^{{{k}}}_{{({t - 1})}}",
-                )
+                put(kind, k, f"{kind}^{k} after step {t - 1}", *shaped(value), stage="before")
             if change is not None and ("W" if kind == "W" else "b") not in kept:
                 words = f"the velocity of step {t - 1}" if t > 1 else "the starting velocity (the spec's velocity)"
-                put(
-                    f"v_{kind}^{k} before step {t}",
-                    words,
-                    *shaped(change),
-                    parameter=(kind, k),
-                    kind="start velocity",
-                    latex=rf"v^{{{k}}}_{{{_LATEX[kind]},({t - 1})}}",
-                    formula_latex=rf"\text{{{words}}}",
-                )
-
-
-_ENTRY = re.compile(
-    r"(?P<name>dL/d(?:theta|[a-z])|v_(?:theta|[wb])|theta|delta|[a-z])\^(?P<k>\d+)_"
-    r"(?:\{(?P<r>\d+),(?P<c>\d+)\}|(?P<j>\d+))(?P<new> new)?(?: \(step (?P<t>\d+)\))?"
-)
-_STEPS = {
-    ("w", True): "W^{k} new",
-    ("dL/dw", False): "dL/dW^{k}",
-    ("b", True): "b^{k} new",
-    ("dL/db", False): "dL/db^{k}",
-    ("a", False): "a^{k}",
-    ("n", False): "n^{k}",
-    ("s", False): "s^{k}",
-    ("dL/da", False): "dL/da^{k}",
-    ("theta", True): "theta^{k} new",
-    ("dL/dtheta", False): "dL/dtheta^{k}",
-    ("delta", False): "delta^{k}",
-    ("v_w", False): "v_W^{k}",
-    ("v_b", False): "v_b^{k}",
-    ("v_theta", False): "v_theta^{k}",
-}
+                put(f"v_{kind}", k, words, *shaped(change), stage="before", formula_latex=rf"\text{{{words}}}")
 
 
 def resolve_printed(ex: WorkedExample, d: Derivation) -> dict:
     """The printed numbers by step: a key naming a whole step (``"W^2 new"``, ``"L after step 1"``)
-    as it is, a key naming one entry as the derivation writes it (``"a^1_2"``, ``"s^2_1"``,
-    ``"dL/dw^2_{1,2}"``, ``"w^2_{1,2} new"``, ``"b^1_2 new"``: row r, column c of W^k as the file
-    writes it) as that entry of its step; a ``ValueError`` naming the key otherwise."""
-    values, shapes = d.values, {step.name: step.shape for step in d.steps}
-    written = {(step.key.t, step.key.quantity): step.name for step in d.steps if step.key}  # step t's own names
+    or one entry as the derivation writes it (``"a^1_2"``, ``"s^2_1"``, ``"dL/dw^2_{1,2}"``,
+    ``"w^2_{1,2} new"``, ``"b^1_2 new"``: row r, column c of W^k as the file writes it), each read by
+    :func:`derivations.quantity.parse`; a ``ValueError`` naming the key otherwise."""
+    steps = {step.key: step for step in d.steps if step.key is not None}
     resolved: dict = {}
-    for key, entries in ex.printed.items():
-        if key in values:
-            if key in resolved:
-                raise ValueError(f"printed {key!r} is given whole and by its entries; give one or the other")
-            resolved[key] = entries
-            continue
-        match = _ENTRY.fullmatch(key)
-        base = match and _STEPS.get((match["name"], bool(match["new"])), "").format(k=match["k"])
-        step = base and written.get((int(match["t"] or 1), base), base if match["t"] is None else None)
-        if not step or step not in values:
+    for text, entries in ex.printed.items():
+        key, entry = parse(text) or (None, None)
+        step = steps.get(key)
+        if step is None:
             raise ValueError(
-                f"printed step {key!r} is not a step of this example; the steps are {', '.join(values)} "
+                f"printed step {text!r} is not a step of this example; the steps are {', '.join(d.values)} "
                 "(or one entry of them, as a^1_2, s^2_1, dL/dw^2_{1,2}, w^2_{1,2} new, b^1_2 new, theta^1_2 new, "
                 "v_w^2_{1,2}; of a step written out after the first as w^2_{1,2} new (step 2))"
             )
+        if entry is None:
+            if step.name in resolved:
+                raise ValueError(f"printed {text!r} is given whole and by its entries; give one or the other")
+            resolved[step.name] = entries
+            continue
         if len(ex.x) != 1 and ex.update != "online":  # online: the steps shown in full are the first example's
             raise ValueError(
-                f"printed {key!r} names one entry; single entries are for one example, this is a batch of {len(ex.x)}"
+                f"printed {text!r} names one entry; single entries are for one example, this is a batch of {len(ex.x)}"
             )
-        matrix = match["r"] is not None
-        if matrix != base.lower().startswith(("w^", "dl/dw^", "v_w^")) or len(entries) != 1:
+        matrix = len(entry) == 2
+        if matrix != (key.quantity in ("W", "dL/dW", "v_W")) or len(entries) != 1:
             raise ValueError(
-                f"printed {key!r} must be one number of the {'matrix' if matrix else 'vector'} {step}; "
+                f"printed {text!r} must be one number of the {'matrix' if matrix else 'vector'} {step.name}; "
                 "write w^k_{r,c} for a weight, a^k_j for an entry of a vector"
             )
-        rows, cols = shapes[step] if shapes[step] else (1, len(values[step]))
-        r, c = (int(match["r"]), int(match["c"])) if matrix else (1, int(match["j"]))
+        rows, cols = step.shape if step.shape else (1, len(step.values))
+        r, c = entry if matrix else (1, entry[0])
         if not (1 <= r <= rows and 1 <= c <= cols):
             raise ValueError(
-                f"printed {key!r}: {step} has {rows} rows and {cols} columns in the file's layout"
+                f"printed {text!r}: {step.name} has {rows} rows and {cols} columns in the file's layout"
                 if matrix
-                else f"printed {key!r}: {step} has {cols} entries"
+                else f"printed {text!r}: {step.name} has {cols} entries"
             )
         p = entries[0]
-        resolved.setdefault(step, ())
-        if resolved[step] and resolved[step][0].index is None:
-            raise ValueError(f"printed {step!r} is given whole and by its entries; give one or the other")
-        resolved[step] += (Printed(p.value, p.where, p.slip, (r - 1) * cols + (c - 1)),)
+        resolved.setdefault(step.name, ())
+        if resolved[step.name] and resolved[step.name][0].index is None:
+            raise ValueError(f"printed {step.name!r} is given whole and by its entries; give one or the other")
+        resolved[step.name] += (Printed(p.value, p.where, p.slip, (r - 1) * cols + (c - 1)),)
     return resolved

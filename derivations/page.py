@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from dataclasses import replace
 from importlib import resources
 
@@ -31,6 +30,7 @@ from derivations.factors import chain_rule
 from derivations.numbers import latex_number, number_text
 from derivations.page_svg import GRADIENT_KEYS, short, svg
 from derivations.picture import first_example, network
+from derivations.quantity import Key
 from derivations.replay import run
 from derivations.typeset import math_formula, sections, step_math
 
@@ -41,20 +41,6 @@ def _math(latex: str, display: bool = False) -> str:
     return convert(latex, display="block" if display else "inline")
 
 
-_STEP = re.compile(
-    r"(?P<q>dL/d(?:W|b|theta|a)|[nas]|delta)\^(?P<k>\d+)"  # a whole quantity of a layer
-    r"|(?P<p>W|b|theta)\^(?P<layer>\d+)(?: new| after .*)"  # a layer's parameters, updated
-)
-
-
-def _step(name: str) -> tuple[str, int] | None:
-    """(the quantity, its layer) of a step the picture shows; None for others (a single entry's chain rule)."""
-    match = _STEP.fullmatch(name)
-    if not match:
-        return None
-    return (match["q"], int(match["k"])) if match["q"] else (match["p"], int(match["layer"]))
-
-
 def _parameters(kind: str, k: int, sizes: list) -> list:
     """The element ids of layer ``k``'s weights (``kind`` W: their edges too) or biases (b, theta)."""
     if kind == "W":
@@ -63,27 +49,18 @@ def _parameters(kind: str, k: int, sizes: list) -> list:
 
 
 def _touches(step, sizes: list) -> tuple[list, list]:
-    """(the element ids a step reads, those it writes) on the picture: a keyed step by its key (a parameter's
-    value or velocity; else the quantity as the first step names it), others by their name."""
+    """(the element ids a step reads, those it writes) on the picture, by the step's key (none for free text)."""
     key = step.key
-    if key is not None and key.parameter is not None:
-        ids = _parameters(*key.parameter, sizes)
-        return (ids, []) if key.kind == "start velocity" else (ids, ids)
-    name = step.name if key is None else key.quantity
-    depth = len(sizes) - 1
-    units = lambda k: [f"unit-{k}-{j}" for j in range(sizes[k])]
-    weights = lambda k: [
-        f"{p}-{k}-{i}-{j}" for p in ("edge", "weight") for i in range(sizes[k - 1]) for j in range(sizes[k])
-    ]
-    biases = lambda k: [f"bias-{k}-{j}" for j in range(sizes[k])]
-    if name == "L" or name.startswith("L "):
-        return units(depth), ["loss"]
-    step = _step(name)
-    if step is None:
+    if key is None:
         return [], []
-    q, k = step
-    if q in ("W", "b", "theta"):  # new or later parameters
-        return (weights(k) if q == "W" else biases(k)), (weights(k) if q == "W" else biases(k))
+    if key.parameter is not None:  # a parameter's value (before, new, after) or its velocity
+        ids = _parameters(*key.parameter, sizes)
+        return (ids, []) if key.velocity and key.stage == "before" else (ids, ids)
+    depth, q, k = len(sizes) - 1, key.quantity, key.layer
+    units = lambda k: [f"unit-{k}-{j}" for j in range(sizes[k])]
+    weights, biases = (lambda k: _parameters("W", k, sizes)), (lambda k: _parameters("b", k, sizes))
+    if q == "L":
+        return units(depth), ["loss"]
     return {
         "n": (units(k - 1) + weights(k) + biases(k), units(k)) if k else ([], units(0)),
         "a": (units(k), units(k)),
@@ -93,7 +70,7 @@ def _touches(step, sizes: list) -> tuple[list, list]:
         "dL/dW": (units(k - 1) + units(k), weights(k)),
         "dL/db": (units(k), biases(k)),
         "dL/dtheta": (units(k), biases(k)),
-    }.get(q, ([], []))
+    }[q]
 
 
 def _entry(k: int, i: int, j: int, sizes: list, column: bool) -> int:
@@ -101,47 +78,41 @@ def _entry(k: int, i: int, j: int, sizes: list, column: bool) -> int:
     return j * sizes[k - 1] + i if column else i * sizes[k] + j
 
 
-MARK = {"value": "w", "after": "w", "velocity": "v"}
-"""What a parameter's key puts beside it: its value in its box (``w``: what was beside the old one goes), its
-velocity (``v``); the velocity a step starts from puts nothing (the step's own comes with its formula)."""
+def _mark(key) -> str | None:
+    """What a parameter's step puts beside it: its value in its box (``w``: what was beside the old one goes; ``new``
+    after the update), its velocity (``v``); the velocity a step starts from puts nothing (the step's own comes with
+    its formula)."""
+    if key.velocity:
+        return "v" if key.stage == "" else None
+    return "new" if key.stage == "new" else "w"
 
 
 def _marks(step, sizes: list, ex) -> list:
     """[element id, key, text] the step puts on the picture (the first example's values)."""
     batch, column, key = len(ex.x), ex.convention == "column", step.key
-    if key is not None and key.parameter is not None:
-        kind, k = key.parameter
-        mark = MARK.get(key.kind)
-        if mark is None:
-            return []
-        if kind == "W":
-            return [
-                [f"weight-{k}-{i}-{j}", mark, short(step.values[_entry(k, i, j, sizes, column)])]
-                for i in range(sizes[k - 1])
-                for j in range(sizes[k])
-            ]
-        return [[f"bias-{k}-{j}", mark, short(v)] for j, v in enumerate(step.values[: sizes[k]])]
-    name = step.name if key is None else key.quantity
-    if name == "L":
-        return [["loss", "L", short(step.values[0])]]
-    if name.startswith("L after"):
-        return [["loss", "then", f"{short(step.values[0])} ({name[2:]})"]]
-    shown = _step(name)
-    if shown is None:
+    if key is None or (key.quantity == "L" and key.stage == "example"):
         return []
-    q, k = shown
+    if key.quantity == "L":
+        return (
+            [["loss", "L", short(step.values[0])]]
+            if key.stage == ""
+            else [["loss", "then", f"{short(step.values[0])} ({key.text()[2:]})"]]
+        )
+    q, k = key.quantity, key.layer
     if q in ("n", "a", "s", "dL/da", "delta"):
         values = first_example(step.values, sizes[k], batch, column)
-        key = "x" if q == "a" and k == 0 else "dL/dx" if q == "dL/da" and k == 0 else "s" if q == "delta" else q
-        return [[f"unit-{k}-{j}", key, short(v)] for j, v in enumerate(values)]
-    key = GRADIENT_KEYS[q[4:]] if q.startswith("dL/d") else "new"
-    if q in ("W", "dL/dW"):
+        mark = "x" if q == "a" and k == 0 else "dL/dx" if q == "dL/da" and k == 0 else "s" if q == "delta" else q
+        return [[f"unit-{k}-{j}", mark, short(v)] for j, v in enumerate(values)]
+    mark = GRADIENT_KEYS[q[4:]] if q.startswith("dL/d") else _mark(key)
+    if mark is None:
+        return []
+    if q in ("W", "dL/dW", "v_W"):
         return [
-            [f"weight-{k}-{i}-{j}", key, short(step.values[_entry(k, i, j, sizes, column)])]
+            [f"weight-{k}-{i}-{j}", mark, short(step.values[_entry(k, i, j, sizes, column)])]
             for i in range(sizes[k - 1])
             for j in range(sizes[k])
         ]
-    return [[f"bias-{k}-{j}", key, short(v)] for j, v in enumerate(step.values[: sizes[k]])]
+    return [[f"bias-{k}-{j}", mark, short(v)] for j, v in enumerate(step.values[: sizes[k]])]
 
 
 SHOWN_EXAMPLES = 4
@@ -163,9 +134,9 @@ def _chains(ex, d, edges: list, sizes: list) -> dict:
     chains = {}
     for edge in edges:
         if edge.i is not None:
-            total = d.values[f"dL/dW^{edge.k}"][_entry(edge.k, edge.i, edge.j, sizes, column)]
+            total = d.step(Key("dL/dW", edge.k)).values[_entry(edge.k, edge.i, edge.j, sizes, column)]
         else:
-            total = d.values[f"dL/d{'theta' if edge.name.startswith('theta') else 'b'}^{edge.k}"][edge.j]
+            total = d.step(Key("dL/dtheta" if edge.name.startswith("theta") else "dL/db", edge.k)).values[edge.j]
         chains[edge.name] = _batch_chain(edge, singles, replays, len(ex.x), ex.l2, total)
     return chains
 
@@ -236,7 +207,7 @@ def page(ex, d) -> str:
             "reads": reads,
             "writes": writes,
             "marks": _marks(step, sizes, ex),
-            "group": step.key.t if step.key is not None and step.key.kind != "after" else 0,
+            "group": step.key.t if step.key is not None and step.key.stage not in ("after", "example") else 0,
         }
         for step in d.steps
         for reads, writes in [_touches(step, sizes)]

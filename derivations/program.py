@@ -51,6 +51,7 @@ from derivations.numpy_source import (
     loss_source,
     vector,
 )
+from derivations.quantity import Key
 from derivations.spec import WorkedExample
 from funcmlp.registry.activations import get_activation
 
@@ -167,16 +168,22 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
 _SHOW = ["def show(name, value):", "    print(f'{name}:', *(repr(float(v)) for v in numpy.ravel(value)))", "", ""]
 
 
+def _losses_shown(derivation, unit: str) -> list:
+    """The steps (``unit`` step) or passes (pass) after which the replay shows the loss."""
+    keys = [s.key for s in derivation.steps if s.key is not None]
+    return sorted(key.t for key in keys if key == Key("L", None, key.t, "after", unit))
+
+
 def _main_source(ex: WorkedExample, derivation, depth: int) -> list:
     """Print the first step's quantities; with ``steps = N``, the loss after each shown step and the last parameters."""
-    shown = sorted(int(name.rsplit(" ", 1)[1]) for name in derivation.values if name.startswith("L after step "))
+    shown = _losses_shown(derivation, "step")
     params = ", ".join(f"(W{k}, {bias_name(ex, k) or 'None'})" for k in range(1, depth + 1))
     written: dict = {}  # the steps after the first written out in full, and their quantities (the program's)
     for step in derivation.steps:
         key = step.key
-        if key and key.t > 1 and key.kind not in ("value", "start velocity", "after"):
-            if not key.quantity.startswith("delta^"):  # (a text's delta = -s: not computed here)
-                written.setdefault(key.t, []).append(key.quantity)
+        if key and key.t > 1 and key.stage in ("", "new"):
+            if key.quantity != "delta":  # (a text's delta = -s: not computed here)
+                written.setdefault(key.t, []).append(key.at(1).text())
     lines = [
         *_SHOW,
         *(_before_source(ex, depth) if written or ex.velocity else []),
@@ -244,7 +251,7 @@ def online(ex: WorkedExample) -> bool:
 def _online_source(ex: WorkedExample, derivation, depth: int) -> list:
     """Print step 1's quantities (the first example's), each further example's loss before its step and the
     parameters after it; with ``steps = N``, the mean loss after each pass the replay shows and the last parameters."""
-    shown = sorted(int(name.rsplit(" ", 1)[1]) for name in derivation.values if name.startswith("L after pass "))
+    shown = _losses_shown(derivation, "pass")
     params = ", ".join(f"(W{k}, {bias_name(ex, k) or 'None'})" for k in range(1, depth + 1))
     at = "[:, e : e + 1]" if ex.convention == "column" else "[e : e + 1]"
     lines = [*_SHOW, "def show_params(when, params):", *_show_parameters(ex, depth, "f'{label} {when}'", "    ")]

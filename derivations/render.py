@@ -7,7 +7,8 @@ the renderers for its Jupyter display, not the other way round).
 
 Example:
     >>> from derivations.derivation import Derivation
-    >>> d = Derivation("demo", "Demo"); _ = d.add("L", "1/2 (y - a)^2", [sp.Rational(1, 8)])
+    >>> from derivations.quantity import Key
+    >>> d = Derivation("demo", "Demo"); _ = d.add(Key("L"), "1/2 (y - a)^2", [sp.Rational(1, 8)])
     >>> print(render(d, "text"))
     Demo
     ====
@@ -25,7 +26,7 @@ import sympy as sp  # noqa: F401 (the example above)
 
 from derivations.numbers import decimal, exact, latex_number, number_text
 from derivations.text import escape, markdown_text, one_line
-from derivations.typeset import math_formula, math_name, sections, step_math, visible_width  # noqa: F401 (re-exported)
+from derivations.typeset import math_formula, sections, step_math, visible_width  # noqa: F401 (re-exported)
 
 
 def _shaped(step, fmt, column: bool = False) -> str:

@@ -28,6 +28,7 @@ from derivations.derivation import Derivation
 from derivations.every_step import step_written, write_final, written
 from derivations.iterate import iterate, shown
 from derivations.layout import WORKED, record, resolve_printed
+from derivations.quantity import Key, asked
 from derivations.spec import OUTPUT, WorkedExample, read_spec
 
 
@@ -61,7 +62,7 @@ def run(ex: WorkedExample) -> Derivation:
     d = Derivation(ex.name, ex.title, notes=list(ex.notes), column=ex.convention == "column")
     online = ex.update == "online" and len(ex.x) > 1
     d.gradient_steps = 1 if online else ex.steps
-    inputs = ex.loss == OUTPUT or any(key.startswith("dL/da^0") for key in ex.printed)
+    inputs = ex.loss == OUTPUT or Key("dL/da", 0) in asked(ex.printed)
     eta = sp.Integer(0) if ex.learning_rate is None else ex.learning_rate  # no learning rate: no update shown
     first = replace(ex, x=ex.x[:1], y=ex.y[:1]) if online else ex  # online: the first example's step in full
     result = engine.run_step(
@@ -85,15 +86,15 @@ def run(ex: WorkedExample) -> Derivation:
         layers, changes = _online_rest(d, ex, layers, changes)
     unit = "pass" if online else "step"
     if ex.steps > 1:
-        asked = {key for key in ex.printed if key.startswith(f"L after {unit} ")}
-        keep = lambda t: shown(t, ex.steps) or f"L after {unit} {t}" in asked
+        printed = asked(ex.printed)
+        keep = lambda t: shown(t, ex.steps) or Key("L", None, t, "after", unit) in printed
         states = {t: None for t in steps_written if t > 1}  # each filled with the parameters before step t
         losses, layers = iterate(ex, layers, ex.steps, keep=keep, changes=changes, online=online, states=states)
         for t in sorted(states):
             d.steps += step_written(ex, t, states[t])
         for t, loss in losses.items():  # the first ten, every power of ten, the last, and those printed
             d.add(
-                f"L after {unit} {t}",
+                Key("L", None, t, "after", unit),
                 f"L with the weights after {unit} {t}" + (" (mean over the examples)" if online else ""),
                 [loss],
             )
@@ -101,7 +102,7 @@ def run(ex: WorkedExample) -> Derivation:
             d,
             ex,
             layers,
-            f"after {ex.steps} {'passes' if online else 'steps'}",
+            "passes" if online else "steps",
             f"after {ex.steps} {'online passes' if online else 'gradient steps'}",
             ex.steps,
         )
@@ -124,9 +125,9 @@ def _online_rest(d: Derivation, ex: WorkedExample, layers, changes) -> tuple:
             previous=changes,
             l2=ex.l2,
         )
-        d.add(f"L (example {e + 1})", f"the loss of example {e + 1} before its step", [result.loss])
+        d.add(Key("L", None, e + 1, "example"), f"the loss of example {e + 1} before its step", [result.loss])
         layers, changes = result.new_layers, result.changes
-        write_final(d, ex, layers, f"after example {e + 1}", f"after the step on example {e + 1}", 1)
+        write_final(d, ex, layers, "example", f"after the step on example {e + 1}", e + 1)
     return layers, changes
 
 

@@ -152,9 +152,9 @@ def explain(ex: WorkedExample, d: Derivation) -> None:
     keys = {step.name: step.key for step in d.steps}
     for e in open_errata:
         key, later = keys.get(e.step), False  # later: a step written out after the first (its t), the final (None)
-        if key is not None and batch and key.kind == "after":
+        if key is not None and batch and key.stage == "after" and key.quantity != "L":
             later = None
-        elif key is not None and batch and key.t > 1:
+        elif key is not None and batch and key.t > 1 and key.stage in ("", "new", "before"):
             later = key.t
         if _significant(e.printed) < MIN_DIGITS:
             d.notes.append(

@@ -36,6 +36,7 @@ import sympy as sp
 from derivations import engine, symbolic
 from derivations.factors import chain_line, output_gradient
 from derivations.notation import Notation, symbol
+from derivations.quantity import Key
 from funcmlp.registry.activations import get_activation
 
 LIMIT = 60
@@ -78,7 +79,9 @@ def annotate(d, ex, t: int = 1, chain: bool = True):
             f"every dL/dw is factored by the chain rule for networks of at most {CHAIN_LIMIT} weights (this one has "
             f"{weights_count}); ask for one with --chain 'w^k_{{r,c}}' (derivations.factors.chain_rule)"
         )
-    values, lines = d.values, {}
+    step = [s for s in d.steps if s.key is not None and s.key.t == t]  # the quantities of gradient step t
+    values, lines = {s.key.at(1): list(s.values) for s in step}, {}  # each by its key as at step 1
+    K = lambda quantity, layer=None, stage="": Key(quantity, layer, 1, stage)
     note = Notation(ex.convention == "column")
     outputs_of = {}  # n symbol -> its a symbol: f'(n) written through a = f(n)
     alg = engine.Algebra(
@@ -93,14 +96,14 @@ def annotate(d, ex, t: int = 1, chain: bool = True):
     y = [note.entry("y", None, j + 1, v) for j, v in enumerate(ex.y[0])]
     eta = note.value(symbol("eta", r"\eta", note.latex), ex.learning_rate)
     mu = None if ex.momentum is None else note.value(symbol("mu", r"\mu", note.latex), ex.momentum)
-    velocities = {s.key.parameter: s.values for s in d.steps if s.key and s.key.kind == "velocity"}
+    velocities = {s.key.parameter: s.values for s in step if s.key.velocity and s.key.stage == ""}
     start = ex.velocity if mu is not None else None  # the velocity before the step (None: none, at step 1)
 
     def update(param, grad, new, kind, layer, index, before):
         """The new value's line (and with momentum first the velocity's), appended to ``lines``."""
-        value = values[f"{kind}^{layer} new"][index]
+        value = values[K(kind, layer, "new")][index]
         if mu is None:
-            return lines.setdefault(f"{kind}^{layer} new", []).append(
+            return lines.setdefault(K(kind, layer, "new"), []).append(
                 note.line(new, engine.update(alg, param, eta, grad)[0], value)
             )
         v_name, v_latex = f"v_{param.name}", rf"v_{{{note.latex[param]}}}"
@@ -111,15 +114,15 @@ def annotate(d, ex, t: int = 1, chain: bool = True):
             else note.value(symbol(f"{v_name}({t - 1})", rf"{v_latex}^{{({t - 1})}}", note.latex), before)
         )
         change = engine.update(alg, param, eta, grad, mu, prior)[1]
-        lines.setdefault(((kind, layer), "velocity"), []).append(note.line(v, change, velocities[(kind, layer)][index]))
-        lines.setdefault(f"{kind}^{layer} new", []).append(note.line(new, note.add(param, v), value))
+        lines.setdefault(K(f"v_{kind}", layer), []).append(note.line(v, change, velocities[(kind, layer)][index]))
+        lines.setdefault(K(kind, layer, "new"), []).append(note.line(new, note.add(param, v), value))
 
     A, N, Ws = [[note.entry("x", None, i + 1, v) for i, v in enumerate(ex.x[0])]], [None], [None]
     for k, (W, b) in enumerate(zip(ex.weights, ex.biases, strict=True), start=1):
         units = range(len(W[0]))
         w = [[note.weight(k, i, j, W[i][j]) for j in units] for i in range(len(W))]
-        n = [note.entry("n", k, j + 1, v) for j, v in enumerate(values[f"n^{k}"])]
-        a = [note.entry("a", k, j + 1, v) for j, v in enumerate(values[f"a^{k}"])]
+        n = [note.entry("n", k, j + 1, v) for j, v in enumerate(values[K("n", k)])]
+        a = [note.entry("a", k, j + 1, v) for j, v in enumerate(values[K("a", k)])]
         thresholds = ex.thresholds[k - 1] if ex.thresholds else False
         biases = (
             None
@@ -130,10 +133,10 @@ def annotate(d, ex, t: int = 1, chain: bool = True):
             ]
         )
         sums = engine.net_input(alg, w, biases, A[-1])
-        lines[f"n^{k}"] = [note.line(n[j], sums[j], values[f"n^{k}"][j]) for j in units]
+        lines[K("n", k)] = [note.line(n[j], sums[j], values[K("n", k)][j]) for j in units]
         act = activations[k - 1]
         rule = engine.SYMPY.activate(act, n)
-        lines[f"a^{k}"] = [note.line(a[j], _readable(rule[j], act, n[j]), values[f"a^{k}"][j]) for j in units]
+        lines[K("a", k)] = [note.line(a[j], _readable(rule[j], act, n[j]), values[K("a", k)][j]) for j in units]
         outputs_of.update(zip(n, a, strict=False))
         A.append(a), N.append(n), Ws.append(w)
     output = activations[-1]
@@ -146,7 +149,7 @@ def annotate(d, ex, t: int = 1, chain: bool = True):
         value = note.add(
             value, note.mul(sp.Rational(1, 2), l2, note.add(*[sp.Pow(w, 2) for W in Ws[1:] for row in W for w in row]))
         )
-    lines["L"] = [note.line(symbol("L", "L", note.latex), value, values["L"][0])]
+    lines[K("L")] = [note.line(symbol("L", "L", note.latex), value, values[K("L")][0])]
     S = {}
     for k in range(depth, 0, -1):
         act = activations[k - 1]
@@ -155,11 +158,11 @@ def annotate(d, ex, t: int = 1, chain: bool = True):
         else:
             upstream = [
                 note.partial("L", f"a^{k}_{i + 1}", "L", f"a^{{{k}}}_{{{i + 1}}}", v)
-                for i, v in enumerate(values[f"dL/da^{k}"])
+                for i, v in enumerate(values[K("dL/da", k)])
             ]
             sums = engine.upstream(alg, Ws[k + 1], S[k + 1])
-            lines[f"dL/da^{k}"] = [
-                note.line(g, total, values[f"dL/da^{k}"][i])
+            lines[K("dL/da", k)] = [
+                note.line(g, total, values[K("dL/da", k)][i])
                 for i, (g, total) in enumerate(zip(upstream, sums, strict=True))
             ]
             forms = engine.sensitivity(alg, act, N[k], upstream)
@@ -167,13 +170,16 @@ def annotate(d, ex, t: int = 1, chain: bool = True):
             k == depth and paired
         ):  # a vector activation's product, a paired loss's logits form
             forms = [_in_terms_of_output(form, act, N[k], A[k]) for form in forms]
-        S[k] = [note.entry("s", k, j + 1, v) for j, v in enumerate(values[f"s^{k}"])]
-        lines[f"s^{k}"] = [note.line(S[k][j], form, values[f"s^{k}"][j]) for j, form in enumerate(forms)]
-    if "dL/da^0" in values:  # the gradient with respect to the inputs
-        gradient = [note.partial("L", f"x_{i + 1}", "L", f"x_{{{i + 1}}}", v) for i, v in enumerate(values["dL/da^0"])]
+        S[k] = [note.entry("s", k, j + 1, v) for j, v in enumerate(values[K("s", k)])]
+        lines[K("s", k)] = [note.line(S[k][j], form, values[K("s", k)][j]) for j, form in enumerate(forms)]
+    if K("dL/da", 0) in values:  # the gradient with respect to the inputs
+        gradient = [
+            note.partial("L", f"x_{i + 1}", "L", f"x_{{{i + 1}}}", v) for i, v in enumerate(values[K("dL/da", 0)])
+        ]
         sums = engine.upstream(alg, Ws[1], S[1])
-        lines["dL/da^0"] = [
-            note.line(g, total, values["dL/da^0"][i]) for i, (g, total) in enumerate(zip(gradient, sums, strict=True))
+        lines[K("dL/da", 0)] = [
+            note.line(g, total, values[K("dL/da", 0)][i])
+            for i, (g, total) in enumerate(zip(gradient, sums, strict=True))
         ]
     gradient_of_output = output_gradient(ex, values)
     chain = chain and weights_count <= CHAIN_LIMIT and l2 is None  # of the loss's data term only: not with L2
@@ -192,48 +198,52 @@ def annotate(d, ex, t: int = 1, chain: bool = True):
                 i, j = (c, r) if note.column else (r, c)
                 index = r * cols + c
                 w = Ws[k][i][j]
-                grad = note.partial("L", w.name, "L", note.latex[w], values[f"dL/dW^{k}"][index])
-                grad_lines.append(note.line(grad, products[i][j], values[f"dL/dW^{k}"][index]))
+                grad = note.partial("L", w.name, "L", note.latex[w], values[K("dL/dW", k)][index])
+                grad_lines.append(note.line(grad, products[i][j], values[K("dL/dW", k)][index]))
                 if chain:
                     grad_lines.append(
                         chain_line(
                             note,
                             k,
                             j,
-                            (w, values[f"a^{k - 1}"][i]),
+                            (w, values[K("a", k - 1)][i]),
                             activations[k - 1],
                             k == depth and paired is not None,
                             values,
                             gradient_of_output if k == depth else None,
                         )
                     )
-                if f"W^{k} new" in values:  # not a fixed W
+                if K("W", k, "new") in values:  # not a fixed W
                     new = symbol(f"{w.name} new", rf"({note.latex[w]})_{{\mathrm{{new}}}}", note.latex)
                     update(w, grad, new, "W", k, index, None if start is None else start[k - 1][0][i][j])
-        lines[f"dL/dW^{k}"] = grad_lines
+        lines[K("dL/dW", k)] = grad_lines
         if ex.biases[k - 1] is None:
             continue
         if ex.thresholds and ex.thresholds[k - 1]:  # b = -theta: dL/dtheta = -s, theta + eta s
             grad_t = [
                 note.partial("L", f"theta^{k}_{j + 1}", "L", rf"\theta^{{{k}}}_{{{j + 1}}}", v)
-                for j, v in enumerate(values[f"dL/dtheta^{k}"])
+                for j, v in enumerate(values[K("dL/dtheta", k)])
             ]
-            lines[f"dL/dtheta^{k}"] = [
-                note.line(g, note.mul(-1, S[k][j]), values[f"dL/dtheta^{k}"][j]) for j, g in enumerate(grad_t)
+            lines[K("dL/dtheta", k)] = [
+                note.line(g, note.mul(-1, S[k][j]), values[K("dL/dtheta", k)][j]) for j, g in enumerate(grad_t)
             ]
-            for j, g in enumerate(grad_t if f"theta^{k} new" in values else ()):
+            for j, g in enumerate(grad_t if K("theta", k, "new") in values else ()):
                 new = symbol(f"theta^{k}_{j + 1} new", rf"(\theta^{{{k}}}_{{{j + 1}}})_{{\mathrm{{new}}}}", note.latex)
                 before = None if start is None else -start[k - 1][1][j]
                 update(note.entry("theta", k, j + 1), g, new, "theta", k, j, before)
             continue
         grad_b = [
             note.partial("L", f"b^{k}_{j + 1}", "L", f"b^{{{k}}}_{{{j + 1}}}", v)
-            for j, v in enumerate(values[f"dL/db^{k}"])
+            for j, v in enumerate(values[K("dL/db", k)])
         ]
-        lines[f"dL/db^{k}"] = [note.line(g, S[k][j], values[f"dL/db^{k}"][j]) for j, g in enumerate(grad_b)]
-        for j, g in enumerate(grad_b if f"b^{k} new" in values else ()):  # not a fixed b
+        lines[K("dL/db", k)] = [note.line(g, S[k][j], values[K("dL/db", k)][j]) for j, g in enumerate(grad_b)]
+        for j, g in enumerate(grad_b if K("b", k, "new") in values else ()):  # not a fixed b
             new = symbol(f"b^{k}_{j + 1} new", rf"(b^{{{k}}}_{{{j + 1}}})_{{\mathrm{{new}}}}", note.latex)
             update(note.entry("b", k, j + 1), g, new, "b", k, j, None if start is None else start[k - 1][1][j])
-    velocity = lambda step: lines.get((step.key.parameter, step.key.kind), ()) if step.key else ()
-    d.steps = [replace(step, lines=tuple(lines.get(step.name, velocity(step)))) for step in d.steps]
+    d.steps = [
+        replace(s, lines=tuple(lines[s.key.at(1)]))
+        if s.key is not None and s.key.t == t and s.key.at(1) in lines
+        else s
+        for s in d.steps
+    ]
     return d

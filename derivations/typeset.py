@@ -1,15 +1,15 @@
-"""Math notation of a derivation's steps (LaTeX): a step's name (``dL/dW^2`` as a partial derivative), its
-formula, its values as a matrix, the display ``name = formula = values``, and the heading of the gradient
-step a step belongs to in a replay of several.
+"""Math notation of a derivation's steps (LaTeX): a step's formula, its values as a matrix, the display
+``name = formula = values`` (the name is its :class:`~derivations.quantity.Key`'s LaTeX), and the heading of
+the gradient step a step belongs to in a replay of several.
 
-Contract: a step in (``name``, ``formula``, ``values``, ``shape``, and a
-:class:`~derivations.derivation.StepKey` or None as ``key``), LaTeX strings out; numbers written by
-:mod:`derivations.numbers`, free text escaped by :mod:`derivations.text`. A keyed step is named by its key
-(the quantity as the first step names it, or the key's own LaTeX), never by reading its name.
+Contract: a step in (``name``, ``formula``, ``values``, ``shape``, its ``key`` or None for free text, and
+``formula_latex`` where the formula's math is given), LaTeX strings out; numbers written by
+:mod:`derivations.numbers`, free text escaped by :mod:`derivations.text`. A step is named by its key, never by
+reading its name.
 
 Example:
-    >>> print(math_name("dL/dW^2"), heading(2, 3))
-    \\frac{\\partial L}{\\partial W^{2}} step 2 of 3 (from the parameters after step 1)
+    >>> print(math_formula("b^1 + a^0 W^1")[0], heading(2, 3))
+    b^{1} + a^{0} W^{1} step 2 of 3 (from the parameters after step 1)
 """
 
 from __future__ import annotations
@@ -41,28 +41,6 @@ _PARTIAL = r"dL/d([a-zA-Z])\^(\d+)"
 
 def _partial(match: re.Match) -> str:
     return rf"\frac{{\partial L}}{{\partial {_symbol(match)}}}"
-
-
-def math_name(step: str) -> str | None:
-    """A step name in math notation (``"dL/dW^2"`` -> ``\\frac{\\partial L}{\\partial W^{2}}``), or None
-    for free text."""
-    patterns = [
-        (_PARTIAL, _partial),
-        (
-            r"dL/d([a-z])\^(\d+)_\{(\d+),(\d+)\}",
-            lambda m: rf"\frac{{\partial L}}{{\partial {m.group(1)}^{{{m.group(2)}}}_{{{m.group(3)},{m.group(4)}}}}}",
-        ),
-        (r"([a-zA-Z])\^(\d+)", _symbol),
-        (r"([a-zA-Z])\^(\d+) new", lambda m: rf"{m.group(1)}^{{{m.group(2)}}}_{{\mathrm{{new}}}}"),
-        (r"([a-zA-Z])\^(\d+) after (\d+) steps", lambda m: rf"{m.group(1)}^{{{m.group(2)}}}_{{({m.group(3)})}}"),
-        (r"L", lambda m: "L"),
-        (r"L after step (\d+)", lambda m: rf"L_{{({m.group(1)})}}"),
-    ]
-    for pattern, make in patterns:
-        match = re.fullmatch(pattern, step)
-        if match:
-            return make(match)
-    return None
 
 
 _PHRASE = re.compile(r",? (?:mean|summed) over (?:the batch|\d+ examples)")
@@ -129,9 +107,10 @@ def step_math(step, column: bool = False) -> tuple[str | None, str]:
     """(the display ``name = formula = values``, or None if the name is free text; the values)."""
     values, exact = _math_values(step, column)
     relation = "=" if exact else r"\approx"
-    key = getattr(step, "key", None)  # a keyed step is named by its key: the first step's name, or its own LaTeX
-    name = math_name(step.name) if key is None else key.latex or math_name(key.quantity)
-    formula, comment = (key.formula_latex, "") if key is not None and key.formula_latex else math_formula(step.formula)
+    key = getattr(step, "key", None)  # a network quantity is named by its key; a free-text step has no math name
+    name = None if key is None else key.latex()
+    given = getattr(step, "formula_latex", "")
+    formula, comment = (given, "") if given else math_formula(step.formula)
     if name is None:
         return None, values
     middle = f" = {formula}" if formula and formula != name else ""
@@ -156,7 +135,7 @@ def sections(d) -> list:
     total, out, current = getattr(d, "gradient_steps", 1), [], 0
     for step in d.steps:
         key = getattr(step, "key", None)
-        t = key.t if key is not None and key.kind != "after" else None
+        t = key.t if key is not None and key.stage not in ("after", "example") else None
         out.append(heading(t, total) if total > 1 and t != current else None)
         current = t
     return out

@@ -311,12 +311,12 @@ def test_the_steps_written_out_are_chosen_by_show_steps_or_the_command_line(tmp_
         "y": ["0", "1"],
     }
     d = run(read_spec(one))
-    assert {s.key.t for s in d.steps if s.key and s.key.kind != "after"} == {1, 2, 3, 6}  # the first 3 and the last
+    assert {s.key.t for s in d.steps if s.key and s.key.stage != "after"} == {1, 2, 3, 6}  # the first 3 and the last
     assert any(
         "steps written out in full: 1, 2, 3 and 6 (steps 4 and 5 left out; choose with show_steps" in n for n in d.notes
     )
     d = run(read_spec({**one, "show_steps": [5, 2]}))
-    assert {s.key.t for s in d.steps if s.key and s.key.kind != "after"} == {1, 2, 5} and "n^1 (step 5)" in d.values
+    assert {s.key.t for s in d.steps if s.key and s.key.stage != "after"} == {1, 2, 5} and "n^1 (step 5)" in d.values
     assert any(n.startswith("step 1 is always written out in full") for n in d.notes)
     path = tmp_path / "teacher.json"
     path.write_text(json.dumps(one))
@@ -434,7 +434,7 @@ def test_a_default_past_the_cost_writes_step_1_only_and_a_chosen_set_past_it_is_
     ex = read_spec({**TEACHER, "steps": 6})
     monkeypatch.setattr(cost, "MAX_COST", cost.replay_units(ex)[0] + 1)  # the replay fits, a step more does not
     d = run(ex)
-    assert {s.key.t for s in d.steps if s.key} == {1, 6} and "n^1 (step 2)" not in d.values  # (6: the final)
+    assert {s.key.t for s in d.steps if s.key and s.key.quantity != "L"} == {1, 6} and "n^1 (step 2)" not in d.values  # (6: the final)
     assert any(n.startswith("only step 1 is written out in full: writing out more costs about") for n in d.notes)
     with pytest.raises(ValueError, match=r"^show_steps: writing out 1 more step\(s\) in full costs about [\d,]+ units"):
         run(read_spec({**TEACHER, "steps": 6, "show_steps": [4]}))

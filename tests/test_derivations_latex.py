@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from replayed import built
 
-from derivations.render import math_formula, math_name, render
+from derivations.quantity import Key
+from derivations.render import math_formula, render
 from derivations.replay import from_spec
 from derivations.text import escape
 from derivations.worked import BUILDERS
@@ -120,11 +121,10 @@ def test_latex_compiles_without_overfull_lines(name, tmp_path):
 
 
 def test_math_notation_of_step_names_and_formulas():
-    assert math_name("n^2") == "n^{2}"
-    assert math_name("dL/dW^3") == r"\frac{\partial L}{\partial W^{3}}"
-    assert math_name("W^1 new") == r"W^{1}_{\mathrm{new}}"
-    assert math_name("L after step 4") == "L_{(4)}"
-    assert math_name("epoch 1 x=00") is None
+    assert Key("n", 2).latex() == "n^{2}"
+    assert Key("dL/dW", 3).latex() == r"\frac{\partial L}{\partial W^{3}}"
+    assert Key("W", 1, stage="new").latex() == r"W^{1}_{\mathrm{new}}"
+    assert Key("L", None, 4, "after", "step").latex() == "L_{(4)}"
     assert math_formula("(W^2)^T s^2") == (r"(W^{2})^{\top} s^{2}", "")
     assert math_formula("sigmoid(n^1)") == (r"\sigma(n^{1})", "")
     assert math_formula("dL/da^1 * f'(n^1)  (the sensitivity recursion)") == (
