@@ -471,7 +471,7 @@ def bench_symbolic(shapes) -> list:
     from symbolic import timed  # benchmarks/symbolic.py: sympy's cache cleared, then timed
 
     from derivations.catalogue import architecture_check
-    from derivations.network import Network
+    from derivations.proofs.network import Network
 
     rows, base = [], None
     for shape in shapes:
@@ -493,13 +493,13 @@ def bench_symbolic(shapes) -> list:
 
 
 def bench_worked_steps(steps: int) -> list:
-    """A worked example's long replay (Mazur's 2-2-2 sigmoid network, biases fixed, derivations.iterate: the
+    """A worked example's long replay (Mazur's 2-2-2 sigmoid network, biases fixed, derivations.examples.iterate: the
     engine's closed form of one step compiled once, iterated in 50-digit decimals) against the same steps in a
     plain 50-digit mpmath loop written here."""
     import mpmath
 
-    from derivations.iterate import iterate
-    from derivations.spec import read_spec, seed_spec_path
+    from derivations.examples.iterate import iterate
+    from derivations.examples.spec import read_spec, seed_spec_path
 
     ex = read_spec(seed_spec_path("mazur_2015"))
     start = time.perf_counter()
@@ -521,7 +521,7 @@ def bench_worked_steps(steps: int) -> list:
     return [
         (
             f"worked example: {steps:,} steps of Mazur's 2-2-2 sigmoid network (50 digits)",
-            "derivations.iterate",
+            "derivations.examples.iterate",
             seconds,
             "a hand-written 50-digit mpmath loop of the same steps",
             reference,

@@ -21,8 +21,8 @@ import sympy as sp
 from sympy.core.cache import clear_cache
 
 from derivations.catalogue import architecture_check
-from derivations.chain import check_graph, check_local, composed_loss
-from derivations.network import Network
+from derivations.proofs.chain import check_graph, check_local, composed_loss
+from derivations.proofs.network import Network
 
 
 def reference_jacobian_seconds(net: Network) -> float:

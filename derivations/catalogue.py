@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations import activations, chain, curvature, engine, hessians, network, sensitivities, symbolic, worked
-from derivations.render import render
-from derivations.text import escape
+from derivations.examples import worked
+from derivations.formats.render import render
+from derivations.model import engine, symbolic
+from derivations.model.text import escape
+from derivations.proofs import activations, chain, curvature, hessians, network, sensitivities
 from funcmlp.registry.losses import get_loss
 
 
@@ -84,7 +86,8 @@ SHOW_LIMIT = 100
 
 
 QUANTITIES = ("gradient", *curvature.QUANTITIES)
-"""What ``derive check`` proves: the gradient (:mod:`derivations.chain`), :data:`derivations.curvature.QUANTITIES`."""
+"""What ``derive check`` proves: the gradient (:mod:`derivations.proofs.chain`),
+:data:`derivations.proofs.curvature.QUANTITIES`."""
 
 
 def architecture_check(
@@ -96,7 +99,7 @@ def architecture_check(
     difference (at most a few lines per layer and quantity, each at most 200 characters); ``show``
     adds every derived gradient expression (networks of at most ``SHOW_LIMIT`` parameters).
     ``quantities`` (of :data:`QUANTITIES`): the gradient's closed forms, and per-example gradient
-    norms, the GGN's diagonal, the Hessian's diagonal (:func:`derivations.curvature.check_quantity`).
+    norms, the GGN's diagonal, the Hessian's diagonal (:func:`derivations.proofs.curvature.check_quantity`).
 
     Example:
         >>> text, passed = architecture_check((2, 2, 1), ("sigmoid", "sigmoid"), "sse")

@@ -1,6 +1,6 @@
 """Seed 000's house-price network (3-2-2-1, ReLU, L = 1/2 (y - a)^2): its given weights in the
 column convention, one training iteration printed layer by layer and checked against the
-exact values of derivations.worked, then training to convergence. Writes house_price_loss.png.
+exact values of derivations.examples.worked, then training to convergence. Writes house_price_loss.png.
 
     python examples/house_price.py [--out DIR] [--fast]
 """
@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from derivations.worked import build
+from derivations.examples.worked import build
 from funcmlp import MLP, Layer, backprop, fit, params_from_arrays, to_column_convention
 from funcmlp.data.datasets import house_price
 from funcmlp.io.plots import plot_curves

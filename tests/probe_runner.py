@@ -99,7 +99,12 @@ def run_case(case: dict, scratch: str) -> dict:
 
 def main(cases_path: str, results_path: str) -> None:
     # imported once, before the forks (no JAX backend is started by importing): each child starts warm
-    for module in ("funcmlp.cli", "derivations.render", "derivations.replay", "derivations.spec"):
+    for module in (
+        "funcmlp.cli",
+        "derivations.formats.render",
+        "derivations.examples.replay",
+        "derivations.examples.spec",
+    ):
         importlib.import_module(module)
 
     with open(cases_path) as handle:

@@ -59,12 +59,12 @@ def _million_inputs(folder, base):
 
 
 MILLION_EXAMPLES = """
-from derivations.replay import from_spec
+from derivations.examples.replay import from_spec
 from_spec({"activations": ["sigmoid"], "loss": "half_sse", "x": [["1"]] * 1_000_000, "y": [["0"]] * 1_000_000,
            "layers": [{"W": [["1"]], "b": ["0"]}]})
 """
 MILLION_INPUTS = """
-from derivations.replay import from_spec
+from derivations.examples.replay import from_spec
 from_spec({"activations": ["sigmoid"], "loss": "output", "x": ["1"] * 1_000_000, "layers": [{"W": [["1"]]}]})
 """
 

@@ -3,8 +3,8 @@
 import functools
 from pathlib import Path
 
-from derivations.replay import run
-from derivations.spec import read_spec
+from derivations.examples.replay import run
+from derivations.examples.spec import read_spec
 
 EXAMPLES = sorted(Path("derivations/examples").glob("*.toml"))
 
@@ -110,8 +110,8 @@ NETWORKS = {
 
 @functools.cache
 def built(name: str):
-    """derivations.worked.build(name), once per test process (its derivations are only read)."""
-    from derivations.worked import build
+    """derivations.examples.worked.build(name), once per test process (its derivations are only read)."""
+    from derivations.examples.worked import build
 
     return build(name)
 

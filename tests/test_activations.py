@@ -143,8 +143,8 @@ def swish():
 
 
 def test_a_registered_activation_trains_checks_and_derives(swish):
-    from derivations.activations import prove_activation_derivatives
     from derivations.catalogue import architecture_check
+    from derivations.proofs.activations import prove_activation_derivatives
     from funcmlp import MLP, backprop, check_gradients
 
     mlp = MLP((3, 5, 2), ["swish", "identity"])

@@ -1,4 +1,4 @@
-"""derivations.activations: sympy proves the closed-form derivative of every entry of funcmlp's
+"""derivations.proofs.activations: sympy proves the closed-form derivative of every entry of funcmlp's
 activation registry (seed 002's derivative table, seed 003 eqs. 34-38), and each entry's JAX
 forward rule and derivative agree with its sympy forms in float64 (the registry walk)."""
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations.activations import (
+from derivations.proofs.activations import (
     equal,
     on_side,
     one_sided_limit,

@@ -14,11 +14,12 @@ import tokenize
 import pytest
 import sympy as sp
 
-from derivations import cost, specfile, variants
-from derivations.grammar import parse
-from derivations.program import program
-from derivations.replay import from_spec, run
-from derivations.spec import read_spec
+from derivations.examples import specfile, variants
+from derivations.examples.replay import from_spec, run
+from derivations.examples.spec import read_spec
+from derivations.formats.program import program
+from derivations.model import cost
+from derivations.model.grammar import parse
 
 UNIT = {"activations": ["sigmoid"], "loss": "half_sse", "learning_rate": "1", "x": ["1"], "y": ["0"]}
 UNIT_LAYERS = [{"W": [["0"]], "b": ["0"]}]
@@ -132,7 +133,7 @@ def test_the_slips_found_are_the_ones_found_one_replay_per_number():
 
 
 def test_slips_past_the_budget_are_left_untried_with_a_note(monkeypatch):
-    from derivations import slips
+    from derivations.examples import slips
 
     monkeypatch.setattr(slips, "Budget", lambda: cost.Budget(10))
     d = from_spec(_five_wrong_losses())
@@ -179,7 +180,7 @@ def test_a_title_never_declares_the_programs_encoding(title, tmp_path):
 
 @pytest.mark.parametrize("title", [r"$\frac{$", "$$", r"\$", "}{ {{ }", r"$a$ and $\sqrt{x$ and \\ end"])
 def test_a_plot_title_is_text_never_mathtext(title, tmp_path):
-    from derivations.picture import plot_network
+    from derivations.formats.picture import plot_network
 
     ex = read_spec({**UNIT, "title": title, "layers": UNIT_LAYERS})
     path = plot_network(ex, run(ex), str(tmp_path / "net.png"))

@@ -1,14 +1,14 @@
-"""derivations.chain: sympy's derivative of the whole loss equals the closed form of seed 003
+"""derivations.proofs.chain: sympy's derivative of the whole loss equals the closed form of seed 003
 eqs. 19, 24 and 33, and the three-way agreement sympy = funcmlp.core.backprop = jax.grad in float64."""
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from derivations.chain import check_composed, check_graph, check_local, lambdify_gradient
-from derivations.graph import reverse_gradient
-from derivations.network import Network
-from derivations.symbolic import activation_function
+from derivations.model.graph import reverse_gradient
+from derivations.model.symbolic import activation_function
+from derivations.proofs.chain import check_composed, check_graph, check_local, lambdify_gradient
+from derivations.proofs.network import Network
 from funcmlp import MLP, autodiff_grad, backprop, params_from_arrays
 from funcmlp.registry.activations import ACTIVATION_NAMES, ACTIVATIONS, Activation, ActivationSpec
 from funcmlp.registry.losses import LOSS_NAMES, get_loss

@@ -1,4 +1,4 @@
-"""derivations.hessians and derivations.curvature (BEYOND, "Beyond the gradient"): sympy proves each
+"""derivations.proofs.hessians and derivations.proofs.curvature (BEYOND, "Beyond the gradient"): sympy proves each
 loss's Hessian factor (S S^T = sympy.hessian of the loss) and each activation's f'' (= d/dx of the closed
 form f'), and, on symbolic networks, the per-example gradient norm identity, the GGN's diagonal from
 virtual sensitivities and the exact Hessian diagonal's recursion; a wrong factor or f'' is reported as
@@ -9,9 +9,9 @@ import pytest
 import sympy as sp
 
 from derivations.catalogue import architecture_check
-from derivations.curvature import check_quantity
-from derivations.hessians import prove_curvature_forms, prove_hessian_factor, prove_second_derivative, switches
-from derivations.network import Network
+from derivations.proofs.curvature import check_quantity
+from derivations.proofs.hessians import prove_curvature_forms, prove_hessian_factor, prove_second_derivative, switches
+from derivations.proofs.network import Network
 from funcmlp import (
     ACTIVATION_NAMES,
     LOSS_NAMES,

@@ -21,13 +21,13 @@ import pytest
 import sympy as sp
 from replayed import EXAMPLES, NETWORKS, ONLINE, replayed
 
-from derivations import cost
-from derivations.expression_graph import dot, expression_graph
-from derivations.page import page
-from derivations.picture import mermaid
-from derivations.program import program
-from derivations.render import render
-from derivations.replay import from_spec
+from derivations.examples.replay import from_spec
+from derivations.formats.expression_graph import dot, expression_graph
+from derivations.formats.page import page
+from derivations.formats.picture import mermaid
+from derivations.formats.program import program
+from derivations.formats.render import render
+from derivations.model import cost
 
 # ---------------------------------------------------------------------------------------------------------------
 # 1. no learning rate
@@ -209,9 +209,9 @@ _WRITE = """
 import sys
 sys.path.insert(0, "tests")  # (run in the repository root)
 from replayed import NETWORKS
-from derivations.program import program
-from derivations.replay import run
-from derivations.spec import read_spec
+from derivations.formats.program import program
+from derivations.examples.replay import run
+from derivations.examples.spec import read_spec
 for name in {names!r}:
     ex = read_spec({{"learning_rate": "0.1", **NETWORKS[name]}})
     sys.stdout.write(program(ex, run(ex)))

@@ -1,15 +1,15 @@
-"""derivations.engine: the numbers a worked example prints are the proven closed forms evaluated
-at the example's point. The closed forms (derivations.chain) are proven equal to sympy.diff of
+"""derivations.model.engine: the numbers a worked example prints are the proven closed forms evaluated
+at the example's point. The closed forms (derivations.proofs.chain) are proven equal to sympy.diff of
 the composed loss; here both the closed form and sympy.diff of the composed loss are evaluated at
 the spec's weights, inputs and targets in 50 digits and compared with the replayed values."""
 
 import pytest
 import sympy as sp
 
-from derivations.chain import check_composed, closed_form_gradients, composed_loss
-from derivations.network import Network
-from derivations.replay import run
-from derivations.spec import read_spec
+from derivations.examples.replay import run
+from derivations.examples.spec import read_spec
+from derivations.proofs.chain import check_composed, closed_form_gradients, composed_loss
+from derivations.proofs.network import Network
 
 MAZUR = {
     "convention": "column",

@@ -19,11 +19,11 @@ import pytest
 import sympy as sp
 from test_page import browser, load  # noqa: F401  (the browser fixture: fails in CI without Chromium)
 
-from derivations.page import page
-from derivations.program import program
-from derivations.render import render
-from derivations.replay import run
-from derivations.spec import read_spec
+from derivations.examples.replay import run
+from derivations.examples.spec import read_spec
+from derivations.formats.page import page
+from derivations.formats.program import program
+from derivations.formats.render import render
 from funcmlp.cli import main
 
 R = sp.Rational
@@ -429,12 +429,13 @@ def test_the_page_in_a_browser_shows_each_steps_own_numbers_and_follows_its_addr
 
 
 def test_a_default_past_the_cost_writes_step_1_only_and_a_chosen_set_past_it_is_refused(monkeypatch):
-    from derivations import cost
+    from derivations.model import cost
 
     ex = read_spec({**TEACHER, "steps": 6})
     monkeypatch.setattr(cost, "MAX_COST", cost.replay_units(ex)[0] + 1)  # the replay fits, a step more does not
     d = run(ex)
-    assert {s.key.t for s in d.steps if s.key and s.key.quantity != "L"} == {1, 6} and "n^1 (step 2)" not in d.values  # (6: the final)
+    written = {s.key.t for s in d.steps if s.key and s.key.quantity != "L"}
+    assert written == {1, 6} and "n^1 (step 2)" not in d.values  # (6: the final)
     assert any(n.startswith("only step 1 is written out in full: writing out more costs about") for n in d.notes)
     with pytest.raises(ValueError, match=r"^show_steps: writing out 1 more step\(s\) in full costs about [\d,]+ units"):
         run(read_spec({**TEACHER, "steps": 6, "show_steps": [4]}))

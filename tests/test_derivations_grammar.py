@@ -1,4 +1,4 @@
-"""derivations.grammar: the numbers of a spec file, read by a parser written for them. Expected
+"""derivations.model.grammar: the numbers of a spec file, read by a parser written for them. Expected
 values are written here as sympy expressions built directly (not parsed), and every refusal is
 one line naming the key and the position."""
 
@@ -7,8 +7,8 @@ import os
 import pytest
 import sympy as sp
 
-from derivations.grammar import parse, printed_decimal
-from derivations.replay import from_spec
+from derivations.examples.replay import from_spec
+from derivations.model.grammar import parse, printed_decimal
 
 R = sp.Rational
 

@@ -1,12 +1,12 @@
-"""derivations.iterate: many gradient steps, fast, in 50-digit decimals after the exact first step
+"""derivations.examples.iterate: many gradient steps, fast, in 50-digit decimals after the exact first step
 (exact rationals while they are short). Expected values are computed here: by hand (the identity
 unit) and by a loop written out in 40-digit mpmath. Mazur's 10,000 steps: test_derivations_literature."""
 
 import mpmath
 import sympy as sp
 
-from derivations.iterate import iterate, shown
-from derivations.spec import read_spec
+from derivations.examples.iterate import iterate, shown
+from derivations.examples.spec import read_spec
 
 
 def test_exact_while_short_then_decimals():
@@ -60,7 +60,7 @@ def test_shown_steps():
 def test_online_passes_in_decimals():
     """update = "online", a sigmoid unit, examples (x, y) = (1, 1), (-1, 0), eta = 1, L = 1/2 (y - a)^2, 50 passes:
     the mean loss after pass 50 against a loop written here in 40-digit mpmath."""
-    from derivations.replay import from_spec
+    from derivations.examples.replay import from_spec
 
     d = from_spec(
         {

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from replayed import built
 
-from derivations.quantity import Key
-from derivations.render import math_formula, render
-from derivations.replay import from_spec
-from derivations.text import escape
-from derivations.worked import BUILDERS
+from derivations.examples.replay import from_spec
+from derivations.examples.worked import BUILDERS
+from derivations.formats.render import math_formula, render
+from derivations.model.quantity import Key
+from derivations.model.text import escape
 
 OWN = {
     "title": "Own: 2-2-1, tanh then sigmoid, binary cross-entropy & a 50% learning rate",

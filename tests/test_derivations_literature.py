@@ -12,8 +12,8 @@ import mpmath
 import sympy as sp
 from replayed import built
 
-from derivations.replay import from_spec
-from derivations.spec import seed_spec_path
+from derivations.examples.replay import from_spec
+from derivations.examples.spec import seed_spec_path
 
 
 @functools.cache  # two tests replay the same 10,000 steps: a worker computes them once
@@ -64,7 +64,7 @@ def test_mazur_errata_and_their_slips():
         ("L after step 1", "0.291027924"),
         ("L after step 10000", "0.0000351085"),
     ]
-    assert [e.slip for e in d.errata] == [  # found by derivations.slips, not written in the spec file
+    assert [e.slip for e in d.errata] == [  # found by derivations.examples.slips, not written in the spec file
         "found: hidden sensitivities computed with the already updated weights of the next layer gives 0.291027924",
         "found: one step early: the loss after step 9999 gives 0.0000351085481",
     ]

@@ -14,8 +14,8 @@ from pathlib import Path
 import mpmath
 import sympy as sp
 
-from derivations.replay import run
-from derivations.spec import read_spec
+from derivations.examples.replay import run
+from derivations.examples.spec import read_spec
 
 NAMES = ("nnfs_relu_neuron", "kushwaha_softmax", "and_delta_rule", "nafiz_relu_softmax")
 

@@ -1,4 +1,4 @@
-"""derivations.picture: the network of a worked example as Mermaid and as a PNG, and the
+"""derivations.formats.picture: the network of a worked example as Mermaid and as a PNG, and the
 `funcmlp derive --format mermaid / --plot` command line."""
 
 import os
@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from derivations.picture import mermaid, plot_network
-from derivations.replay import run
-from derivations.spec import read_spec, seed_spec_path
+from derivations.examples.replay import run
+from derivations.examples.spec import read_spec, seed_spec_path
+from derivations.formats.picture import mermaid, plot_network
 from funcmlp.cli import main
 
 MAZUR = os.path.join(os.path.dirname(__file__), "..", "examples", "worked", "mazur_222.toml")

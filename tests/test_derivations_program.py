@@ -13,9 +13,9 @@ import pytest
 import sympy as sp
 from replayed import EXAMPLES, NETWORKS, ONLINE, replayed, replayed_network
 
-from derivations.program import program
-from derivations.replay import run
-from derivations.spec import OUTPUT, read_spec
+from derivations.examples.replay import run
+from derivations.examples.spec import OUTPUT, read_spec
+from derivations.formats.program import program
 from funcmlp import MLP, backprop, params_from_arrays
 from funcmlp.cli import main
 

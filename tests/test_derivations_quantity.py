@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from derivations.quantity import QUANTITIES, Key, asked, entry_text, parse
+from derivations.model.quantity import QUANTITIES, Key, asked, entry_text, parse
 
 
 def _keys():

@@ -1,4 +1,4 @@
-"""derivations.sensitivities: seed 003 eq. 24 (output sensitivity) for every loss, the paired
+"""derivations.proofs.sensitivities: seed 003 eq. 24 (output sensitivity) for every loss, the paired
 closed forms a - y and p - y, seed 002's 2/N factor, and eqs. 25-32 (the Jacobian) for concrete
 sizes, both conventions and arbitrary width."""
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations.activations import sigmoid
-from derivations.sensitivities import (
+from derivations.proofs.activations import sigmoid
+from derivations.proofs.sensitivities import (
     jacobian_concrete,
     prove_jacobian_any_width,
     prove_jacobian_concrete,
@@ -30,7 +30,7 @@ def test_jacobian_for_every_width():
 
 def test_a_wrong_jacobian_is_rejected():
     """The untransposed W F'(n) is not the row-convention Jacobian: the check can fail."""
-    from derivations.sensitivities import f
+    from derivations.proofs.sensitivities import f
 
     derived, _, W = jacobian_concrete(2, 2, "row")
     slopes = sp.diag(*[sp.Derivative(f(x), x) for x in [sp.Symbol(f"n_{{{j}}}", real=True) for j in (1, 2)]])
@@ -42,7 +42,9 @@ def test_symbolic_jacobian_matches_jax_jacobian():
     """Lambdify the sympy Jacobian with f = sigmoid and compare with jax.jacfwd of one funcmlp layer step."""
     derived, _, W = jacobian_concrete(3, 2, "row")
     n = [sp.Symbol(f"n_{{{j}}}", real=True) for j in (1, 2, 3)]
-    f = sp.Function("f", real=True)  # the generic activation of derivations.sensitivities (real: |f| has a derivative)
+    f = sp.Function(
+        "f", real=True
+    )  # the generic activation of derivations.proofs.sensitivities (real: |f| has a derivative)
     concrete = derived.subs({sp.Derivative(f(x), x): sigmoid(x) * (1 - sigmoid(x)) for x in n}).doit()
     values_W = np.array([[0.3, -1.2], [0.5, 0.7], [-0.4, 0.9]])
     values_n = np.array([0.2, -0.6, 1.3])

@@ -1,4 +1,4 @@
-"""derivations.slips: the slips texts make, planted in printed numbers computed here by hand
+"""derivations.examples.slips: the slips texts make, planted in printed numbers computed here by hand
 (Fractions), each found and named; a number no slip explains stays unexplained with a note.
 The network: one identity unit, x = [1, 2], W = [w1, w2] = [1, -1], b = 1/2, y = 0, L = 1/2 a^2,
 eta = 1/4: a = 1 - 2 + 1/2 = -1/2, s = a = -1/2, dL/dW = [-1/2, -1], W new = [9/8, -3/4], b new = 5/8."""
@@ -7,7 +7,7 @@ from fractions import Fraction as F
 
 import pytest
 
-from derivations.replay import from_spec
+from derivations.examples.replay import from_spec
 
 BASE = {
     "activations": ["identity"],

@@ -1,4 +1,4 @@
-"""derivations.spec: a worked example of one's own as a spec file (TOML or JSON), replayed
+"""derivations.examples.spec: a worked example of one's own as a spec file (TOML or JSON), replayed
 exactly. The expected numbers are computed here independently: Fractions in the file's own
 column layout (the spec runs in the row convention inside), and mpmath in 30 digits for the
 sigmoid."""
@@ -10,9 +10,9 @@ import mpmath
 import pytest
 import sympy as sp
 
-from derivations.render import render
-from derivations.replay import from_spec
-from derivations.spec import read_spec
+from derivations.examples.replay import from_spec
+from derivations.examples.spec import read_spec
+from derivations.formats.render import render
 from funcmlp.cli import main
 
 OWN = {
@@ -277,8 +277,8 @@ def test_steps_of_a_sigmoid_network_stay_small():
     steps): the final weights are plain numbers, not nested exponentials."""
     from dataclasses import replace
 
-    from derivations.replay import run
-    from derivations.spec import seed_spec_path
+    from derivations.examples.replay import run
+    from derivations.examples.spec import seed_spec_path
 
     d = run(replace(read_spec(seed_spec_path("seed002_sigmoid_221")), steps=20, printed={}))
     losses = [

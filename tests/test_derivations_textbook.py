@@ -1,4 +1,4 @@
-"""Each step as a textbook writes it (derivations.textbook): the formula, the numbers
+"""Each step as a textbook writes it (derivations.examples.textbook): the formula, the numbers
 substituted, the result, and the chain-rule factorisation of dL/dw.
 
 References: Matt Mazur's widely used "A Step by Step Backpropagation Example" (2-2-2 sigmoid
@@ -13,9 +13,9 @@ import pytest
 import sympy as sp
 from sympy.parsing.sympy_parser import convert_xor, implicit_multiplication, parse_expr, standard_transformations
 
-from derivations.render import render
-from derivations.replay import from_spec
-from derivations.spec import SEED_EXAMPLES, read_spec, seed_spec_path
+from derivations.examples.replay import from_spec
+from derivations.examples.spec import SEED_EXAMPLES, read_spec, seed_spec_path
+from derivations.formats.render import render
 
 MAZUR = {
     "title": "Mazur's step-by-step backpropagation example",
@@ -81,7 +81,7 @@ def test_mazur_chain_rule_factors_are_the_texts():
 def test_the_shipped_mazur_file_is_this_example_and_the_text_has_no_errata():
     from pathlib import Path
 
-    from derivations.spec import read_spec
+    from derivations.examples.spec import read_spec
 
     path = Path(__file__).parent.parent / "examples" / "worked" / "mazur_222.toml"
     shipped, here = read_spec(path), read_spec(MAZUR)
@@ -322,8 +322,8 @@ def test_chain_rule_of_a_bias_and_of_a_threshold():
     so dL/db = 5.5 * 1 * 1 = 5.5. With a threshold theta = 0.5 instead (n = 3*2 - 0.5 = 5.5,
     dL/da = 4.5), dL/dtheta = 4.5 * 1 * (-1) = -4.5. A bias where the file gives thresholds, a
     layer without biases and a unit out of range are refused naming the way."""
-    from derivations.factors import chain_rule
-    from derivations.replay import run
+    from derivations.examples.factors import chain_rule
+    from derivations.examples.replay import run
 
     one = {"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.1", "x": ["2"], "y": ["1"]}
     ex = read_spec({**one, "layers": [{"W": [["3"]], "b": ["0.5"]}]})

@@ -1,4 +1,4 @@
-"""derivations.worked: the seeds' worked examples recomputed exactly, with their errata.
+"""derivations.examples.worked: the seeds' worked examples recomputed exactly, with their errata.
 Expected values are worked out by hand in the comments (or with Fraction), not copied from the code."""
 
 from fractions import Fraction as F
@@ -7,8 +7,8 @@ import pytest
 import sympy as sp
 from replayed import built
 
-from derivations.render import render
-from derivations.worked import BUILDERS
+from derivations.examples.worked import BUILDERS
+from derivations.formats.render import render
 
 
 def frac(values):

@@ -120,7 +120,10 @@ def test_benchmark_suite_quick(tmp_path):
         and "| second fit call, its optimizer written again |" in out
     )
     assert "| symbolic: derive check 3-4-2 tanh sse | time per parameter |" in out
-    assert "| worked example: 100 steps of Mazur's 2-2-2 sigmoid network (50 digits) | derivations.iterate |" in out
+    assert (
+        "| worked example: 100 steps of Mazur's 2-2-2 sigmoid network (50 digits) | derivations.examples.iterate |"
+        in out
+    )
     assert "| 16-8-4 ReLU, batch 8 | clipped-gradient SGD step (one pass) |" in out
     assert "| 16-8-4 ReLU, batch 8 | diag_hessian (exact) | " in out and "temporary memory of the compiled" in out
     assert out_file.read_text().count("| ") > 20 and sorted(p.name for p in tmp_path.iterdir()) == ["RESULTS.md"]

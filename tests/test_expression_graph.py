@@ -12,8 +12,8 @@ import pytest
 import sympy as sp
 from replayed import EXAMPLES, NETWORKS, ONLINE, replayed, replayed_network
 
-from derivations import expression_graph as eg
-from derivations.spec import read_spec
+from derivations.examples.spec import read_spec
+from derivations.formats import expression_graph as eg
 from funcmlp.cli import main
 
 NAMED = re.compile(r"(?P<q>[na]|b|theta)\^(?P<k>\d+)_\{?(?P<j>\d+)\}?(?: \(example (?P<e>\d+)\))?")

@@ -14,11 +14,11 @@ import pytest
 import sympy as sp
 from replayed import EXAMPLES, NETWORKS, replayed
 
-from derivations.factors import chain_rule
-from derivations.numbers import number_text
-from derivations.page import page
-from derivations.replay import run
-from derivations.spec import read_spec
+from derivations.examples.factors import chain_rule
+from derivations.examples.replay import run
+from derivations.examples.spec import read_spec
+from derivations.formats.page import page
+from derivations.model.numbers import number_text
 from funcmlp.cli import main
 
 
@@ -237,8 +237,8 @@ def test_a_batch_chain_rule_is_each_examples_gradient_and_their_mean():
     import numpy as np
     from jax import numpy as jnp
 
-    from derivations.page import _chains
-    from derivations.picture import network
+    from derivations.formats.page import _chains
+    from derivations.formats.picture import network
     from funcmlp import MLP, backprop, params_from_arrays
 
     ex = read_spec(

@@ -123,7 +123,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from derivations import catalogue
-    from derivations.spec import NETWORK_EXAMPLES
+    from derivations.examples.spec import NETWORK_EXAMPLES
 
     entries = catalogue.ENTRIES
     if args.standalone and args.format != "latex":
@@ -178,7 +178,7 @@ def run(args) -> int:
         )
     text, passed = entries[args.name][1](args.format)
     if args.standalone:
-        from derivations.render import document
+        from derivations.formats.render import document
 
         text = document(text)
     print(text)
@@ -188,10 +188,10 @@ def run(args) -> int:
 def _network(args) -> int:
     """A network worked example (--example FILE or a seed's network): printed, drawn as
     Mermaid, and/or plotted to a PNG."""
-    from derivations.picture import mermaid, plot_network
-    from derivations.render import render
-    from derivations.replay import run as replay
-    from derivations.spec import NETWORK_EXAMPLES, read_spec, seed_spec_path
+    from derivations.examples.replay import run as replay
+    from derivations.examples.spec import NETWORK_EXAMPLES, read_spec, seed_spec_path
+    from derivations.formats.picture import mermaid, plot_network
+    from derivations.formats.render import render
 
     if args.example:
         source = args.example
@@ -223,7 +223,7 @@ def _network(args) -> int:
         )
     example = read_spec(source, steps=args.steps, show_steps=args.show_steps)
     if graph:  # the graph needs no replay (but a --plot does)
-        from derivations.expression_graph import dot, expression_graph, svg
+        from derivations.formats.expression_graph import dot, expression_graph, svg
 
         source = dot(example, expression_graph(example))
         print(source if args.format == "graph" else svg(source), end="")
@@ -232,13 +232,13 @@ def _network(args) -> int:
         return 0
     derivation = replay(example)
     if args.chain:
-        from derivations.factors import chain_rule
+        from derivations.examples.factors import chain_rule
 
         line = chain_rule(derivation, example, args.chain)
         derivation.add(line.text_parts[0], f"chain rule: {line.text_parts[1]}", [line.value])
         derivation.steps[-1] = replace(derivation.steps[-1], lines=(line,))
     if args.format == "python":
-        from derivations.program import program
+        from derivations.formats.program import program
 
         print(program(example, derivation), end="")
     elif args.format == "html":
@@ -256,7 +256,7 @@ def _network(args) -> int:
 
 def _page(args, example, derivation) -> None:
     """The page on standard output, or with --open written to the temporary folder and opened in the browser."""
-    from derivations.page import page
+    from derivations.formats.page import page
 
     text = page(example, derivation)
     if not args.open:

@@ -1,0 +1,270 @@
+"""A step's quantities in the spec file's layout: an :class:`~derivations.model.engine.Pass` recorded as
+the steps of a :class:`~derivations.model.derivation.Derivation` (vectors, matrices in the file's
+convention, a batch as (batch, units) or (units, batch)), and the printed keys of a spec (whole
+steps or single entries such as ``w^2_{1,2} new``) resolved to those steps.
+
+Contract: engine results and a checked example in, named steps out; used by the replay and by
+the slips tried on its errata alike, so both name and lay out every value the same way.
+
+Example:
+    >>> from derivations.examples.spec import read_spec
+    >>> from derivations.model.derivation import Derivation
+    >>> ex = read_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.5", "x": ["2"], "y": ["0"],
+    ...                 "layers": [{"W": [["1"]], "b": ["0"]}]})
+    >>> d = Derivation("demo", "demo"); record(d, ex, engine.run_step(ex.network(), ex.x, ex.y, ex.learning_rate))
+    >>> d.values["W^1 new"], d.values["b^1 new"]
+    ([-1], [-1])
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derivations.examples.spec import OUTPUT, WorkedExample
+from derivations.model import engine
+from derivations.model.derivation import Derivation, Printed
+from derivations.model.quantity import Key, asked, parse
+
+
+def _compact(values: list) -> list:
+    """Values kept exact while their closed form is short (``1/(exp(-13/25) + 1)``), as 50-digit
+    decimals once it is long: a deep sigmoid network's exact forms nest exponentials layer
+    after layer, and printing them would evaluate each from scratch (minutes for 3 layers)."""
+    return [v if v.is_Rational or sp.count_ops(v) <= 40 else sp.N(v, 50) for v in map(sp.sympify, values)]
+
+
+WORKED = engine.Algebra(settle=_compact)
+"""The engine on exact sympy numbers, long closed forms settled to 50-digit decimals."""
+
+
+def _transpose(m):
+    return [list(col) for col in zip(*m, strict=True)]
+
+
+def _shown(per_example: list, column: bool) -> tuple[list, tuple]:
+    """Values of one step for the whole batch, flattened in the file's layout, and their shape:
+    a vector for one example, else (batch, units) in the row convention, (units, batch) in the column one."""
+    if len(per_example) == 1:
+        return list(per_example[0]), ()
+    rows = _transpose(per_example) if column else per_example
+    return [v for row in rows for v in row], (len(rows), len(rows[0]))
+
+
+def matrix(rows, column: bool) -> tuple[list, tuple]:
+    shown = _transpose(rows) if column else rows
+    return [v for row in shown for v in row], (len(shown), len(shown[0]))
+
+
+LOSS_FORMULAS = {
+    "sse": "sum_j (y_j - a^{L}_j)^2",
+    "half_sse": "1/2 sum_j (y_j - a^{L}_j)^2",
+    "mse": "1/{d} sum_j (y_j - a^{L}_j)^2",
+    "binary_cross_entropy": "-sum_j (y_j log(a^{L}_j) + (1 - y_j) log(1 - a^{L}_j))",
+    "cross_entropy": "-sum_j y_j log(a^{L}_j)",
+    "sigmoid_binary_cross_entropy": "-sum_j (y_j log(sigmoid(a^{L}_j)) + (1 - y_j) log(1 - sigmoid(a^{L}_j)))",
+    "softmax_cross_entropy": "-sum_j y_j log(softmax(a^{L})_j)",
+}
+"""Each registry loss by its formula, as a textbook writes it (a^L the output, d its units)."""
+
+
+def loss_formula(name: str, depth: int, units: int) -> str:
+    """The loss ``name`` of a network of ``depth`` layers and ``units`` outputs by its formula
+    (``1/2 sum_j (y_j - a^2_j)^2``); a loss registered later by its name (``huber(y, a^2)``)."""
+    form = LOSS_FORMULAS.get(name)
+    return form.replace("{L}", str(depth)).replace("{d}", str(units)) if form else f"{name}(y, a^{depth})"
+
+
+def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1) -> None:
+    """Every quantity of one step (an :class:`engine.Pass`) as a step of ``d``, in the file's layout, each
+    with its :class:`~derivations.model.derivation.StepKey` (gradient step ``t``). A step after the first opens with
+    the parameters it starts from (``ex``'s) and, with momentum, the velocity (``ex.velocity``); with momentum
+    each parameter's velocity comes before its new value."""
+    column, batch, depth = ex.convention == "column", len(ex.x), len(ex.weights)
+
+    def put(quantity, layer, formula, values, shape=(), stage="", formula_latex=""):
+        d.add(Key(quantity, layer, t, stage), formula, values, shape, formula_latex)
+
+    def add(quantity, layer, formula, per_example):
+        values, shape = _shown(per_example, column)
+        put(quantity, layer, formula, values, shape)
+
+    _before(put, ex, t)
+    add("a", 0, "x", result.a[0])
+    for k in range(1, depth + 1):
+        biased = ex.biases[k - 1] is not None
+        if biased and ex.thresholds and ex.thresholds[k - 1]:
+            add("n", k, f"W^{k} a^{k - 1} - theta^{k}" if column else f"a^{k - 1} W^{k} - theta^{k}", result.n[k])
+            add("a", k, f"{ex.activations[k - 1]}(n^{k})", result.a[k])
+            continue
+        add(
+            "n",
+            k,
+            (f"W^{k} a^{k - 1}" + (f" + b^{k}" if biased else ""))
+            if column
+            else ((f"b^{k} + " if biased else "") + f"a^{k - 1} W^{k}"),
+            result.n[k],
+        )
+        add("a", k, f"{ex.activations[k - 1]}(n^{k})", result.a[k])
+    over = f", mean over {batch} examples" if batch > 1 else ""
+    own = ex.loss == OUTPUT
+    penalty = f" + l2/2 sum_k |W^k|^2 (l2 = {ex.l2})" if ex.l2 is not None else ""
+    put(
+        "L",
+        None,
+        (f"sum_j a^{depth}_j (loss = output)" if own else loss_formula(ex.loss, depth, len(ex.weights[-1][0])))
+        + over
+        + penalty,
+        [result.loss],
+        (),
+    )
+    add(
+        "s",
+        depth,
+        (f"f'(n^{depth})" if own else f"dL/da^{depth} * f'(n^{depth})") + (f" / {batch}" if batch > 1 else ""),
+        result.s[depth],
+    )
+    deltas = any(key.quantity == "delta" for key in asked(ex.printed))  # the classic delta = -dL/dn, where printed
+
+    def delta(k):
+        if deltas:
+            values, shape = _shown([[-v for v in row] for row in result.s[k]], column)
+            words = (
+                rf"\quad\text{{(the classic }}\delta = -\frac{{\partial L}}{{\partial {Key('n', k).latex()}}}\text{{)}}"
+            )
+            put(
+                "delta",
+                k,
+                f"-s^{k} (the classic delta = -dL/dn^{k})",
+                values,
+                shape,
+                formula_latex=f"-s^{{{k}}}{words}",
+            )
+
+    delta(depth)
+    for k in range(depth - 1, 0, -1):
+        add("dL/da", k, f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T", result.g[k])
+        add("s", k, f"dL/da^{k} * f'(n^{k})  (the sensitivity recursion)", result.s[k])
+        delta(k)
+    if 0 in result.g:  # the gradient with respect to the inputs
+        add("dL/da", 0, "(W^1)^T s^1" if column else "s^1 (W^1)^T", result.g[0])
+    over = " summed over the batch" if batch > 1 else ""
+    for k in range(depth, 0, -1):
+        grad, shape = matrix(result.dW[k], column)
+        put(
+            "dL/dW",
+            k,
+            (f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}")
+            + over
+            + (f" + l2 W^{k}" if ex.l2 is not None else ""),
+            grad,
+            shape,
+        )
+        if ex.thresholds and ex.thresholds[k - 1]:  # thresholds: b = -theta
+            put("dL/dtheta", k, f"-s^{k}" + over, [-v for v in result.db[k]])
+        elif result.db[k] is not None:
+            put("dL/db", k, f"s^{k}" + over, result.db[k])
+        kept = ("W", "b") if ex.learning_rate is None else (ex.fixed[k - 1] if ex.fixed else ())
+        for kind, sign, new, change in _parts(ex, k, result.new_layers[k - 1], (result.changes or [None] * k)[k - 1]):
+            if ("W" if kind == "W" else "b") in kept:
+                continue
+            values, shape = matrix(new, column) if kind == "W" else ([sign * v for v in new], ())
+            if ex.momentum is None:
+                put(kind, k, f"{kind}^{k} - eta dL/d{kind}^{k}", values, shape, stage="new")
+                continue
+            velocity, _ = matrix(change, column) if kind == "W" else ([sign * v for v in change], ())
+            text, math = _velocity_formulas(kind, k, t, first=t == 1 and ex.velocity is None)
+            put(f"v_{kind}", k, text, velocity, shape, formula_latex=math)
+            put(
+                kind,
+                k,
+                f"{kind}^{k} + v_{kind}^{k}",
+                values,
+                shape,
+                stage="new",
+                formula_latex=Key(kind, k).latex() + " + " + Key(f"v_{kind}", k).latex(),
+            )
+
+
+def _parts(ex: WorkedExample, k: int, layer, changes) -> list:
+    """``(kind, sign, values, changes)`` of layer ``k``'s parameters: W, then b or theta (``-b``), as rows or a
+    list in the row convention (``changes`` None without momentum)."""
+    changes = changes or (None, None)
+    theta = bool(ex.thresholds and ex.thresholds[k - 1])
+    parts = [("W", 1, layer[0], changes[0])]
+    if layer[1] is not None:
+        parts.append(("theta" if theta else "b", -1 if theta else 1, layer[1], changes[1]))
+    return parts
+
+
+def _velocity_formulas(kind: str, k: int, t: int, first: bool) -> tuple[str, str]:
+    """(text) the formula of momentum's velocity of a parameter at step ``t``; its math goes in the key."""
+    grad = rf"\eta\, {Key(f'dL/d{kind}', k).latex()}"
+    if first:  # no velocity before the first step
+        return f"-eta dL/d{kind}^{k} (the first step: no velocity before it)", f"-{grad}"
+    return (
+        f"mu (v_{kind}^{k} before step {t}) - eta dL/d{kind}^{k}",
+        rf"\mu\, {Key(f'v_{kind}', k, t, 'before').latex()} - {grad}",
+    )
+
+
+def _before(put, ex: WorkedExample, t: int) -> None:
+    """A step after the first: the parameters it starts from (``ex``'s); with momentum, the velocity before
+    it (``ex.velocity``: the starting velocity before step 1, where the spec gives one)."""
+    column = ex.convention == "column"
+    for k, layer in enumerate(zip(ex.weights, ex.biases, strict=True), start=1):
+        kept = ex.fixed[k - 1] if ex.fixed else ()
+        velocity = ex.velocity[k - 1] if ex.momentum is not None and ex.velocity else None
+        for kind, sign, value, change in _parts(ex, k, layer, velocity):
+            shaped = (lambda rows: matrix(rows, column)) if kind == "W" else (lambda v: ([sign * x for x in v], ()))
+            if t > 1:
+                put(kind, k, f"{kind}^{k} after step {t - 1}", *shaped(value), stage="before")
+            if change is not None and ("W" if kind == "W" else "b") not in kept:
+                words = f"the velocity of step {t - 1}" if t > 1 else "the starting velocity (the spec's velocity)"
+                put(f"v_{kind}", k, words, *shaped(change), stage="before", formula_latex=rf"\text{{{words}}}")
+
+
+def resolve_printed(ex: WorkedExample, d: Derivation) -> dict:
+    """The printed numbers by step: a key naming a whole step (``"W^2 new"``, ``"L after step 1"``)
+    or one entry as the derivation writes it (``"a^1_2"``, ``"s^2_1"``, ``"dL/dw^2_{1,2}"``,
+    ``"w^2_{1,2} new"``, ``"b^1_2 new"``: row r, column c of W^k as the file writes it), each read by
+    :func:`derivations.model.quantity.parse`; a ``ValueError`` naming the key otherwise."""
+    steps = {step.key: step for step in d.steps if step.key is not None}
+    resolved: dict = {}
+    for text, entries in ex.printed.items():
+        key, entry = parse(text) or (None, None)
+        step = steps.get(key)
+        if step is None:
+            raise ValueError(
+                f"printed step {text!r} is not a step of this example; the steps are {', '.join(d.values)} "
+                "(or one entry of them, as a^1_2, s^2_1, dL/dw^2_{1,2}, w^2_{1,2} new, b^1_2 new, theta^1_2 new, "
+                "v_w^2_{1,2}; of a step written out after the first as w^2_{1,2} new (step 2))"
+            )
+        if entry is None:
+            if step.name in resolved:
+                raise ValueError(f"printed {text!r} is given whole and by its entries; give one or the other")
+            resolved[step.name] = entries
+            continue
+        if len(ex.x) != 1 and ex.update != "online":  # online: the steps shown in full are the first example's
+            raise ValueError(
+                f"printed {text!r} names one entry; single entries are for one example, this is a batch of {len(ex.x)}"
+            )
+        matrix = len(entry) == 2
+        if matrix != (key.quantity in ("W", "dL/dW", "v_W")) or len(entries) != 1:
+            raise ValueError(
+                f"printed {text!r} must be one number of the {'matrix' if matrix else 'vector'} {step.name}; "
+                "write w^k_{r,c} for a weight, a^k_j for an entry of a vector"
+            )
+        rows, cols = step.shape if step.shape else (1, len(step.values))
+        r, c = entry if matrix else (1, entry[0])
+        if not (1 <= r <= rows and 1 <= c <= cols):
+            raise ValueError(
+                f"printed {text!r}: {step.name} has {rows} rows and {cols} columns in the file's layout"
+                if matrix
+                else f"printed {text!r}: {step.name} has {cols} entries"
+            )
+        p = entries[0]
+        resolved.setdefault(step.name, ())
+        if resolved[step.name] and resolved[step.name][0].index is None:
+            raise ValueError(f"printed {step.name!r} is given whole and by its entries; give one or the other")
+        resolved[step.name] += (Printed(p.value, p.where, p.slip, (r - 1) * cols + (c - 1)),)
+    return resolved

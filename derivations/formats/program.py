@@ -1,0 +1,323 @@
+"""A worked example's backward pass as a program you can run: a standalone NumPy script, written
+out layer by layer with the example's numbers, that prints what the replay computes.
+
+The script holds the example's inputs, targets and parameters as the file writes them (its
+convention: ``n = b + a W`` with one example per row, or ``n = W a + b`` with one per column),
+the activations' and the loss's closed forms printed from the registry's sympy forms (those the
+replay uses; ``f'`` as funcmlp takes it at the kinks), and one function, ``backward_pass``, that
+computes in float64 the forward pass, the loss, the output sensitivity, the sensitivity
+recursion, the gradients and the update, each line naming its step in a textbook's words. It prints
+one quantity per line: its name as the derivation writes it (``n^1``, ``s^2``, ``dL/dW^1``,
+``W^1 new``), a colon and its entries in the file's layout, row by row, as Python floats; ``steps = N``
+adds each step the replay writes out in full (``n^1 (step 2)``, ..., with the parameters and velocity it
+starts from), the loss after each step the replay shows and the final parameters; with momentum each
+parameter's velocity (``v_W^1``) comes before its new value.
+
+Contract: a checked :class:`~derivations.examples.spec.WorkedExample` and its replayed derivation (which
+steps' losses to print) in, Python source out; numbers are the file's decimals (exact), formulas
+printed by sympy's NumPy printer from the registry (a user's text is never evaluated). Online
+(``update = "online"``): step 1, the first example's, in full, then a loop over the examples, one step each,
+printing what the replay shows (each example's loss and the parameters after it, the mean loss after a pass).
+
+Example:
+    >>> from derivations.examples.spec import read_spec
+    >>> from derivations.examples.replay import run
+    >>> ex = read_spec({"activations": ["identity"], "loss": "half_sse", "learning_rate": "0.1",
+    ...                 "x": ["2"], "y": ["1"], "layers": [{"W": [["3"]], "b": ["0.5"]}]})
+    >>> exec(compile(program(ex, run(ex)), "example.py", "exec"), {})
+    a^0: 2.0
+    n^1: 6.5
+    a^1: 6.5
+    L: 15.125
+    s^1: 5.5
+    dL/da^0: 16.5
+    dL/dW^1: 11.0
+    dL/db^1: 5.5
+    W^1 new: 1.9
+    b^1 new: -0.050000000000000044
+"""
+
+from __future__ import annotations
+
+import re
+
+from derivations.examples.spec import WorkedExample
+from derivations.formats.numpy_source import (
+    Layout,
+    activation_source,
+    bias_name,
+    data_source,
+    function_names,
+    kept_names,
+    loss_source,
+    vector,
+)
+from derivations.model.quantity import Key
+from funcmlp.registry.activations import get_activation
+
+
+def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: bool) -> list:
+    """``backward_pass(params, changes)``: every quantity of one step, by name, the new
+    parameters and their changes; each line naming its step in a textbook's words."""
+    depth, batch, functions = len(ex.weights), len(ex.x), function_names(ex.activations)
+    names = [f"W{k}, {bias_name(ex, k)}" if bias_name(ex, k) else f"W{k}, _" for k in range(1, depth + 1)]
+    head = [
+        "def backward_pass(params, changes=None):",
+        '    """One gradient step on the mean loss of the examples: (the quantities by name, the new',
+        f"    batch = {batch}  # the loss is the mean over the examples: s^L carries 1 / batch",
+    ]
+    if online(ex):  # one example's step at a time, the mean loss over all of them after each pass
+        head = [
+            "def backward_pass(params, changes=None, x=x, y=y):",
+            '    """One gradient step on the mean loss of the examples x, y (online: one example), returning',
+            f"    batch = x.shape[{int(layout.column)}]  # the loss is the mean over these examples: s^L has 1 / batch",
+        ]
+    lines = [
+        *head[:2],
+        '    params, their changes)."""',
+        f"    [{', '.join('(' + name + ')' for name in names)}] = params",
+        head[2],
+        "    q = {}",
+        "    q['a^0'] = a0 = x  # the input",
+    ]
+    for k in range(1, depth + 1):
+        activation, bias = get_activation(ex.activations[k - 1]), bias_name(ex, k)
+        term = "" if bias is None else (f" - {bias}" if bias.startswith("theta") else f" + {bias}")
+        lines.append(f"    q['n^{k}'] = n{k} = {layout.net_input(k, term)}  # the net input of layer {k}")
+        forward = (
+            f"{functions[str(activation)]}(n{k})"
+            if activation.is_elementwise
+            else vector(activation, sizes[k], layout, f"n{k}")
+        )
+        lines.append(f"    q['a^{k}'] = a{k} = {forward}  # the activation: a^{k} = f^{k}(n^{k})")
+    out = f"n{depth}" if paired else f"a{depth}"
+    lines.append(f"    L = numpy.mean(loss({out}, y))  # the loss, the mean over the examples")
+    if ex.l2 is not None:
+        squares = " + ".join(f"numpy.sum(W{k} ** 2)" for k in range(1, depth + 1))
+        lines.append(f"    L = L + l2 / 2 * ({squares})  # the L2 penalty")
+    lines.append("    q['L'] = L")
+    last = get_activation(ex.activations[-1])
+    if paired:
+        lines.append(
+            f"    s{depth} = loss_gradient(n{depth}, y) / batch"
+            "  # the output sensitivity, on the net input: s^L = dL/dn^L"
+        )
+    elif last.is_elementwise:
+        lines.append(
+            f"    s{depth} = loss_gradient(a{depth}, y) / batch * {functions[str(last)]}_slope(n{depth})"
+            "  # the output sensitivity: s^L = dL/da^L f'(n^L)"
+        )
+    else:
+        lines.append(f"    g{depth} = loss_gradient(a{depth}, y) / batch  # dL/da^L")
+        lines.append(
+            f"    s{depth} = {vector(last, sizes[depth], layout, f'n{depth}', f'g{depth}')}"
+            "  # the output sensitivity: dL/da^L J_f"
+        )
+    lines.append(f"    q['s^{depth}'] = s{depth}")
+    for k in range(depth - 1, -1, -1):
+        lines.append(
+            f"    q['dL/da^{k}'] = g{k} = {layout.back(k + 1)}  # the sensitivity recursion: back through W^{k + 1}"
+        )
+        if k == 0:
+            break
+        activation = get_activation(ex.activations[k - 1])
+        slope = (
+            f"g{k} * {functions[str(activation)]}_slope(n{k})"
+            if activation.is_elementwise
+            else vector(activation, sizes[k], layout, f"n{k}", f"g{k}")
+        )
+        lines.append(f"    q['s^{k}'] = s{k} = {slope}  # the sensitivity recursion: s^{k} = dL/da^{k} f'(n^{k})")
+    for k in range(depth, 0, -1):
+        bias, kept = bias_name(ex, k), kept_names(ex, k)
+        l2 = f" + l2 * W{k}" if ex.l2 is not None else ""
+        lines.append(
+            f"    q['dL/dW^{k}'] = dW{k} = {layout.weight_gradient(k)}{l2}"
+            "  # the weight gradient, summed over the examples"
+        )
+        if bias is not None and bias.startswith("theta"):
+            lines.append(f"    q['dL/dtheta^{k}'] = d{bias} = -{layout.bias_gradient(k)}  # theta = -b")
+        elif bias is not None:
+            lines.append(
+                f"    q['dL/db^{k}'] = d{bias} = {layout.bias_gradient(k)}  # the bias gradient (the bias's input is 1)"
+            )
+        for index, name in enumerate((f"W{k}", bias)):
+            if name is None:
+                lines.append(f"    b{k}_new = change_b{k} = None  # no biases")
+                continue
+            if ("W" if index == 0 else "b") in kept:
+                lines.append(f"    {name}_new, change_{name} = {name}, 0 * {name}  # kept")
+                continue
+            label = f"{name[: -len(str(k))]}^{k}"
+            if ex.momentum is None:
+                lines.append(f"    change_{name} = -eta * d{name}  # the gradient-descent update: the step")
+            else:
+                lines += [
+                    f"    earlier = 0 if changes is None else changes[{k - 1}][{index}]  # the velocity before it",
+                    f"    q['v_{label}'] = change_{name} = momentum * earlier - eta * d{name}  # momentum's velocity",
+                ]
+            lines.append(
+                f"    q['{label} new'] = {name}_new = {name} + change_{name}"
+                + ("  # w + v" if ex.momentum is not None else "")
+            )
+    new = ", ".join(f"({f'W{k}_new'}, {(bias_name(ex, k) or f'b{k}')}_new)" for k in range(1, depth + 1))
+    changes = ", ".join(f"(change_W{k}, change_{bias_name(ex, k) or f'b{k}'})" for k in range(1, depth + 1))
+    lines += [f"    new = [{new}]", f"    changes = [{changes}]"]
+    return lines + ["    return q, new, changes", "", ""]
+
+
+_SHOW = ["def show(name, value):", "    print(f'{name}:', *(repr(float(v)) for v in numpy.ravel(value)))", "", ""]
+
+
+def _losses_shown(derivation, unit: str) -> list:
+    """The steps (``unit`` step) or passes (pass) after which the replay shows the loss."""
+    keys = [s.key for s in derivation.steps if s.key is not None]
+    return sorted(key.t for key in keys if key == Key("L", None, key.t, "after", unit))
+
+
+def _main_source(ex: WorkedExample, derivation, depth: int) -> list:
+    """Print the first step's quantities; with ``steps = N``, the loss after each shown step and the last parameters."""
+    shown = _losses_shown(derivation, "step")
+    params = ", ".join(f"(W{k}, {bias_name(ex, k) or 'None'})" for k in range(1, depth + 1))
+    written: dict = {}  # the steps after the first written out in full, and their quantities (the program's)
+    for step in derivation.steps:
+        key = step.key
+        if key and key.t > 1 and key.stage in ("", "new"):
+            if key.quantity != "delta":  # (a text's delta = -s: not computed here)
+                written.setdefault(key.t, []).append(key.at(1).text())
+    lines = [
+        *_SHOW,
+        *(_before_source(ex, depth) if written or ex.velocity else []),
+        f"params = [{params}]",
+        *(["show_before(1, params, velocity)"] if ex.velocity else []),
+        f"quantities, params, changes = backward_pass(params{', velocity' if ex.velocity else ''})",
+        "for name, value in quantities.items():",
+        "    show(name, value)",
+    ]
+    if ex.steps > 1:
+        lines += [
+            f"SHOWN = {set(shown)}  # the steps whose loss funcmlp derive shows",
+            f"WRITTEN = {written}  # the steps after the first it writes out in full",
+            f"for t in range(1, {ex.steps} + 1):  # the loss after step t is the next step's loss",
+            "    quantities, after, next_changes = backward_pass(params, changes)",
+            "    if t in SHOWN:",
+            "        show(f'L after step {t}', quantities['L'])",
+            "    if t + 1 in WRITTEN:  # step t + 1 in full: it starts from the parameters after step t",
+            "        show_before(t + 1, params, changes)",
+            "        for name in WRITTEN[t + 1]:",
+            "            show(f'{name} (step {t + 1})', quantities[name])",
+            f"    if t < {ex.steps}:",
+            "        params, changes = after, next_changes",
+        ]
+        lines += _show_parameters(ex, depth, f"'{{label}} after {ex.steps} steps'")
+    return lines
+
+
+def _show_parameters(ex: WorkedExample, depth: int, text: str, indent: str = "") -> list:
+    """One ``show`` line per parameter of every layer (W^k, then b^k or theta^k): ``text`` is the Python string
+    written for its name, ``{label}`` in it replaced by the parameter's label."""
+    lines = []
+    for k in range(1, depth + 1):
+        bias = bias_name(ex, k)
+        labels = [f"W^{k}"] + ([] if bias is None else [f"theta^{k}" if bias.startswith("theta") else f"b^{k}"])
+        for index, label in enumerate(labels):
+            lines.append(f"{indent}show({text.replace('{label}', label)}, params[{k - 1}][{index}])")
+    return lines
+
+
+def _before_source(ex: WorkedExample, depth: int) -> list:
+    """``show_before(t, params, changes)``: what step t starts from, its parameters (after the first step) and with
+    momentum the velocity before it, as funcmlp derive names them."""
+    lines = [
+        "def show_before(t, params, changes):",
+        '    """What step t starts from: its parameters (after step 1), with momentum the velocity before it."""',
+    ]
+    for k in range(1, depth + 1):
+        kept = kept_names(ex, k)
+        for index, name in enumerate((f"W{k}", bias_name(ex, k))):
+            if name is None:
+                continue
+            label = f"{name[: -len(str(k))]}^{k}"
+            lines.append(f"    if t > 1:\n        show(f'{label} before step {{t}}', params[{k - 1}][{index}])")
+            if ex.momentum is not None and ("W" if index == 0 else "b") not in kept:
+                lines.append(f"    show(f'v_{label} before step {{t}}', changes[{k - 1}][{index}])")
+    return lines + ["", ""]
+
+
+def online(ex: WorkedExample) -> bool:
+    """Whether ``ex`` takes one step per example over several (its program loops over them)."""
+    return ex.update == "online" and len(ex.x) > 1
+
+
+def _online_source(ex: WorkedExample, derivation, depth: int) -> list:
+    """Print step 1's quantities (the first example's), each further example's loss before its step and the
+    parameters after it; with ``steps = N``, the mean loss after each pass the replay shows and the last parameters."""
+    shown = _losses_shown(derivation, "pass")
+    params = ", ".join(f"(W{k}, {bias_name(ex, k) or 'None'})" for k in range(1, depth + 1))
+    at = "[:, e : e + 1]" if ex.convention == "column" else "[e : e + 1]"
+    lines = [*_SHOW, "def show_params(when, params):", *_show_parameters(ex, depth, "f'{label} {when}'", "    ")]
+    lines += [
+        "",
+        "",
+        "def example(e):",
+        '    """Example e (from 0) alone, its inputs and targets in the file\'s layout."""',
+        f"    return x{at}, None if y is None else y{at}",
+        "",
+        "",
+        *(_before_source(ex, depth) if ex.velocity else []),
+        f"params = [{params}]",
+        *(["show_before(1, params, velocity)"] if ex.velocity else []),
+        f"changes = {'velocity' if ex.velocity else 'None'}",
+        "quantities, params, changes = backward_pass(params, changes, *example(0))  # step 1: example 1, in full",
+        "for name, value in quantities.items():",
+        "    show(name, value)",
+        f"for e in range(1, {len(ex.x)}):  # the rest of pass 1: each example's loss before its step",
+        "    quantities, params, changes = backward_pass(params, changes, *example(e))",
+        "    show(f'L (example {e + 1})', quantities['L'])",
+        "    show_params(f'after example {e + 1}', params)",
+    ]
+    if ex.steps > 1:
+        lines += [
+            f"SHOWN = {set(shown)}  # the passes whose mean loss funcmlp derive shows",
+            f"for t in range(1, {ex.steps} + 1):  # the mean loss after pass t, over all the examples",
+            "    if t in SHOWN:",
+            "        show(f'L after pass {t}', backward_pass(params, changes)[0]['L'])",
+            f"    for e in range({len(ex.x)}) if t < {ex.steps} else ():  # pass t + 1, one step per example",
+            "        quantities, params, changes = backward_pass(params, changes, *example(e))",
+            f"show_params('after {ex.steps} passes', params)",
+        ]
+    return lines
+
+
+_CODING = re.compile(r"coding([:=])")
+"""PEP 263: a comment on line 1 or 2 holding ``coding:`` or ``coding=`` sets the source's encoding; the title,
+on line 1, gets a space before the colon ("coding :"), so it never does."""
+
+
+def program(ex: WorkedExample, derivation) -> str:
+    """The example as a standalone NumPy script (see the module docstring); ``derivation``:
+    the replay of ``ex`` (its ``L after step t`` entries say which losses to print)."""
+    layout, depth = Layout(ex.convention == "column"), len(ex.weights)
+    sizes = [len(ex.x[0])] + [len(W[0]) for W in ex.weights]
+    loss_lines, paired = loss_source(ex, layout, sizes[-1])
+    lines = [
+        "# " + _CODING.sub(r"coding \1", ex.title),  # the file's text, one line (no control characters): a comment
+        '"""The worked example\'s backward pass as a NumPy program, written by funcmlp derive --format python:',
+        "the forward pass, the loss, the output sensitivity and the sensitivity recursion, the gradients and the",
+        "update, layer by layer, in float64. It prints each quantity as funcmlp derive names it, one per line,",
+        "with its entries in the file's layout" + (" (one example per column)." if layout.column else "."),
+        '"""',
+        "",
+        "import math",
+        "",
+        "import numpy",
+        "",
+        "erfc = numpy.vectorize(math.erfc, otypes=[float])  # the complementary error function, elementwise",
+        "",
+        "",
+        *activation_source(ex.activations),
+        *loss_lines,
+        *data_source(ex, layout),
+        *_backward_source(ex, layout, sizes, paired),
+        *(_online_source if online(ex) else _main_source)(ex, derivation, depth),
+    ]
+    return "\n".join(lines) + "\n"

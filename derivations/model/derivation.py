@@ -1,0 +1,158 @@
+"""The derivation model: a worked example is a list of steps (a name, the formula, the values),
+the numbers a text printed for some of those steps, and the errata found by comparing them.
+
+Values are sympy numbers: exact rationals where the arithmetic is rational (ReLU, linear and
+hard-limit networks), exact closed forms such as ``1/(1 + exp(-13/25))`` for the sigmoid,
+shown with 8 significant decimals beside.
+
+A printed decimal is an erratum when it differs from the exact value by more than one unit
+in its last printed digit (so a truncated or rounded last digit is not flagged); a printed
+integer such as 0 or 8 must be exact. Each erratum carries the kind of slip: arithmetic, a
+term left out, a derivative ignored, a sign, a transposed product, a wrong scaling, a wrong
+quantity, or carried over from an earlier erratum.
+
+Contract: the model every worked example is built into (steps, printed numbers, errata,
+notes); numbers are compared here, written by :mod:`derivations.model.numbers`, shown by
+:mod:`derivations.formats.render` (which it imports for Jupyter's display; render imports nothing back).
+
+Example:
+    >>> d = Derivation("demo", "one step")
+    >>> d.add(Key("L"), "1/2 (y - a)^2", [sp.Rational(1, 8)])
+    [1/8]
+    >>> d.compare({"L": P("eq. 1", "0.15", slip="arithmetic")}); [str(e) for e in d.errata]
+    ['eq. 1: L[0] printed 0.15, exact 1/8 = 0.125 (arithmetic)']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+import sympy as sp
+
+from derivations.model.numbers import decimal
+from derivations.model.quantity import Key
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A number as the text printed it (a decimal string), the equation, and the kind of slip if it is wrong."""
+
+    value: str
+    where: str
+    slip: str = ""
+    index: int | None = None  # the entry of its step (a single entry printed, as "a^1_2"), or None: in order
+
+
+def agrees(printed: str, value) -> bool:
+    """Whether a printed decimal is ``value`` to within one unit in its last printed digit (rounded
+    or truncated); a printed integer must be exact. ``printed`` is a checked decimal, never an expression.
+
+    Example:
+        >>> agrees("0.333", sp.Rational(1, 3)), agrees("0.34", sp.Rational(1, 3)), agrees("0.35", sp.Rational(1, 3))
+        (True, True, False)
+    """
+    unit = sp.Integer(10) ** Decimal(printed).as_tuple().exponent if "." in printed or "e" in printed.lower() else 0
+    return abs(sp.Rational(printed) - sp.N(value, 40)) <= unit
+
+
+def P(where: str, *values: str, slips: dict | None = None, slip: str = "") -> tuple:
+    """Printed values of one step in their row-major order; ``slips`` maps an index to its slip."""
+    slips = slips or {}
+    return tuple(Printed(v, where, slips.get(i, slip)) for i, v in enumerate(values))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One quantity: its name, the formula in words, its values (row-major), the shape shown,
+    optionally one :class:`derivations.examples.textbook.Line` per entry (formula, numbers, result), and the
+    :class:`~derivations.model.quantity.Key` of a network quantity (its name is the key's text; None for the free-text
+    steps of a hand-built example), with the formula's LaTeX where its words are not the math's."""
+
+    name: str
+    formula: str
+    values: tuple
+    shape: tuple = ()
+    lines: tuple = ()
+    key: Key | None = None
+    formula_latex: str = ""
+
+
+@dataclass
+class Erratum:
+    step: str
+    index: int
+    printed: str
+    exact: sp.Expr
+    where: str
+    slip: str
+
+    def __str__(self) -> str:
+        if self.exact.free_symbols:
+            return f"{self.where}: {self.step} printed {self.printed}, right: {self.exact} ({self.slip})"
+        exact = f"{self.exact} = " if self.exact.is_Rational else ""
+        return (
+            f"{self.where}: {self.step}[{self.index}] printed {self.printed}, exact {exact}{decimal(self.exact)} "
+            f"({self.slip})"
+        )
+
+
+@dataclass
+class Derivation:
+    name: str
+    title: str
+    steps: list = field(default_factory=list)
+    errata: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    column: bool = False  # the column convention: vectors shown as columns in the math formats
+    gradient_steps: int = 1  # the steps replayed (batch steps; the keyed steps are those written out)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows a derivation rendered (Markdown with $$ math)."""
+        from derivations.formats.render import markdown  # its printer, imported when called (as sympy's __str__)
+
+        return markdown(self)
+
+    def _repr_latex_(self) -> str:
+        """Jupyter's LaTeX display: the steps as one aligned block of math."""
+        from derivations.formats.render import latex_block
+
+        return latex_block(self)
+
+    @property
+    def values(self) -> dict:
+        return {s.name: list(s.values) for s in self.steps}
+
+    @property
+    def quantities(self) -> dict:
+        """The values of the network quantities of the first gradient step, by their
+        :class:`~derivations.model.quantity.Key`."""
+        return {s.key: list(s.values) for s in self.steps if s.key is not None and s.key.t == 1}
+
+    def add(self, name: str | Key, formula: str, values, shape=(), formula_latex: str = "") -> list:
+        """Append a step named by a :class:`~derivations.model.quantity.Key` (or free text) and return its values."""
+        values = [sp.nsimplify(v) if isinstance(v, (int, Fraction)) else sp.sympify(v) for v in values]
+        key = name if isinstance(name, Key) else None
+        text = name.text() if key else name
+        self.steps.append(Step(text, formula, tuple(values), tuple(shape), key=key, formula_latex=formula_latex))
+        return values
+
+    def step(self, key: Key) -> Step | None:
+        """The step of ``key``, or None where the replay has none."""
+        return next((s for s in self.steps if s.key == key), None)
+
+    def compare(self, printed: dict) -> None:
+        """Flag every printed number more than one unit in its last digit from the exact value."""
+        values = self.values
+        for step, entries in printed.items():
+            if all(p.index is not None for p in entries):
+                pairs = [(p.index, p) for p in entries]
+            elif len(entries) != len(values[step]):
+                raise ValueError(f"{self.name}: step {step!r} has {len(values[step])} values, {len(entries)} printed")
+            else:
+                pairs = list(enumerate(entries))
+            for index, p in pairs:
+                exact = values[step][index]
+                if not agrees(p.value, exact):
+                    self.errata.append(Erratum(step, index, p.value, exact, p.where, p.slip or "unexplained"))
