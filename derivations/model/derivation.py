@@ -81,12 +81,16 @@ class Step:
 
 @dataclass
 class Erratum:
+    """A printed number that is not the exact value: its step (name, and the step's key where it is a network
+    quantity), the entry, what was printed, the exact value, where it was printed and the slip found."""
+
     step: str
     index: int
     printed: str
     exact: sp.Expr
     where: str
     slip: str
+    key: Key | None = None
 
     def __str__(self) -> str:
         if self.exact.free_symbols:
@@ -144,7 +148,7 @@ class Derivation:
 
     def compare(self, printed: dict) -> None:
         """Flag every printed number more than one unit in its last digit from the exact value."""
-        values = self.values
+        values, keys = self.values, {s.name: s.key for s in self.steps}
         for step, entries in printed.items():
             if all(p.index is not None for p in entries):
                 pairs = [(p.index, p) for p in entries]
@@ -155,4 +159,5 @@ class Derivation:
             for index, p in pairs:
                 exact = values[step][index]
                 if not agrees(p.value, exact):
-                    self.errata.append(Erratum(step, index, p.value, exact, p.where, p.slip or "unexplained"))
+                    slip = p.slip or "unexplained"
+                    self.errata.append(Erratum(step, index, p.value, exact, p.where, slip, keys.get(step)))
