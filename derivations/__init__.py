@@ -13,8 +13,10 @@ walks the imports):
 3. ``examples``: the worked examples (spec files read, replayed, compared, slips searched), shipped beside;
 4. ``formats``: the renderers (text, Markdown, LaTeX, Mermaid, the page, the program, the graph).
 
-Above them ``catalogue`` names what ``funcmlp derive`` shows. The one exception to the order: a derivation's
-Jupyter display imports its printer (``formats.render``) when it is called, as sympy's ``Basic.__str__`` does.
+Above them ``catalogue`` names what ``funcmlp derive`` shows. The package's own names (:data:`FRONT`) are its front
+door: the command line imports nothing else, and each is loaded on first use (``import derivations`` stays cheap).
+The one exception to the order: a derivation's Jupyter display imports its printer (``formats.render``) when it is
+called, as sympy's ``Basic.__str__`` does.
 """
 
 FOLDERS = ("model", "proofs", "examples", "formats")
@@ -22,3 +24,47 @@ FOLDERS = ("model", "proofs", "examples", "formats")
 
 TOP = ("catalogue",)
 """The modules above the folders: what ``funcmlp derive`` names."""
+
+
+FRONT = {
+    "ENTRIES": "catalogue",
+    "QUANTITIES": "catalogue",
+    "architecture_check": "catalogue",
+    "NETWORK_EXAMPLES": "examples.spec",
+    "read_spec": "examples.spec",
+    "seed_spec_path": "examples.spec",
+    "replay": "examples.replay.run",
+    "from_spec": "examples.replay",
+    "chain_rule": "examples.factors",
+    "render": "formats.render",
+    "document": "formats.render",
+    "mermaid": "formats.picture",
+    "plot_network": "formats.picture",
+    "page": "formats.page",
+    "program": "formats.program",
+    "expression_graph": "formats.expression_graph",
+    "graph_dot": "formats.expression_graph.dot",
+    "graph_svg": "formats.expression_graph.svg",
+}
+"""The front door: each public name and where it lives (``module`` for the same name, ``module.name`` for another).
+
+Example:
+    >>> import derivations
+    >>> text, passed = derivations.ENTRIES["seed003_relu_linear"][1]("text")
+    >>> passed, derivations.replay.__module__
+    (True, 'derivations.examples.replay')
+"""
+
+
+def __getattr__(name: str):
+    if name not in FRONT:
+        raise AttributeError(f"module 'derivations' has no attribute {name!r}")
+    import importlib
+
+    where = FRONT[name]
+    module, _, attribute = where.rpartition(".") if where.count(".") == 2 else (where, "", name)
+    return getattr(importlib.import_module(f"derivations.{module}"), attribute)
+
+
+def __dir__() -> list:
+    return sorted([*globals(), *FRONT])

@@ -107,6 +107,11 @@ def test_derivations_reads_only_the_registry_and_the_core_of_funcmlp():
                 assert layer(target)[1] <= LAYERS["funcmlp.core"] or target == "funcmlp.io.plots", (name, target)
 
 
+def test_the_command_line_enters_derivations_by_its_front_door_only():
+    entered = {target for name in FUNCMLP for target in GRAPH[name] if target.startswith("derivations")}
+    assert entered == {"derivations"}, entered
+
+
 def test_no_import_cycle():
     known = set(GRAPH)
 

@@ -122,10 +122,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from derivations import catalogue
-    from derivations.examples.spec import NETWORK_EXAMPLES
+    import derivations
 
-    entries = catalogue.ENTRIES
+    entries, NETWORK_EXAMPLES = derivations.ENTRIES, derivations.NETWORK_EXAMPLES
     if args.standalone and args.format != "latex":
         raise ValueError("--standalone makes a LaTeX document; add --format latex")
     if args.open and args.format != "html":
@@ -161,14 +160,14 @@ def run(args) -> int:
     if args.name == "check":
         activations = args.activations * (len(args.sizes) - 1) if len(args.activations) == 1 else args.activations
         quantities = ["gradient"] if args.quantities is None else args.quantities
-        text, passed = catalogue.architecture_check(
+        text, passed = derivations.architecture_check(
             tuple(args.sizes),
             tuple(activations),
             args.loss,
             args.convention,
             args.method,
             show=args.show,
-            quantities=tuple(catalogue.QUANTITIES if "all" in quantities else quantities),
+            quantities=tuple(derivations.QUANTITIES if "all" in quantities else quantities),
         )
         print(text)
         return 0 if passed else 1
@@ -178,9 +177,7 @@ def run(args) -> int:
         )
     text, passed = entries[args.name][1](args.format)
     if args.standalone:
-        from derivations.formats.render import document
-
-        text = document(text)
+        text = derivations.document(text)
     print(text)
     return 0 if passed else 1
 
@@ -188,19 +185,17 @@ def run(args) -> int:
 def _network(args) -> int:
     """A network worked example (--example FILE or a seed's network): printed, drawn as
     Mermaid, and/or plotted to a PNG."""
-    from derivations.examples.replay import run as replay
-    from derivations.examples.spec import NETWORK_EXAMPLES, read_spec, seed_spec_path
-    from derivations.formats.picture import mermaid, plot_network
-    from derivations.formats.render import render
+    import derivations
 
     if args.example:
         source = args.example
-    elif args.name in NETWORK_EXAMPLES:
-        source = seed_spec_path(args.name)
+    elif args.name in derivations.NETWORK_EXAMPLES:
+        source = derivations.seed_spec_path(args.name)
     else:
         what = f"--format {args.format}" if args.format in NETWORK_FORMATS else ("--plot" if args.plot else "--chain")
         raise ValueError(
-            f"{what} is for a network worked example: give --example FILE or one of {', '.join(NETWORK_EXAMPLES)}"
+            f"{what} is for a network worked example: give --example FILE or one of "
+            + ", ".join(derivations.NETWORK_EXAMPLES)
             + (f"; {args.name!r} is not one" if args.name else "")
         )
     if args.plot:
@@ -221,44 +216,39 @@ def _network(args) -> int:
             "--format mermaid draws the network at the first step; --show-steps chooses the steps that text, "
             "markdown, latex, html and python write out: leave it out or take one of those formats"
         )
-    example = read_spec(source, steps=args.steps, show_steps=args.show_steps)
+    example = derivations.read_spec(source, steps=args.steps, show_steps=args.show_steps)
     if graph:  # the graph needs no replay (but a --plot does)
-        from derivations.formats.expression_graph import dot, expression_graph, svg
-
-        source = dot(example, expression_graph(example))
-        print(source if args.format == "graph" else svg(source), end="")
+        source = derivations.graph_dot(example, derivations.expression_graph(example))
+        print(source if args.format == "graph" else derivations.graph_svg(source), end="")
         if args.plot:
-            print(f"wrote {plot_network(example, replay(example), args.plot)}", file=sys.stderr)
+            plotted = derivations.plot_network(example, derivations.replay(example), args.plot)
+            print(f"wrote {plotted}", file=sys.stderr)
         return 0
-    derivation = replay(example)
+    derivation = derivations.replay(example)
     if args.chain:
-        from derivations.examples.factors import chain_rule
-
-        line = chain_rule(derivation, example, args.chain)
+        line = derivations.chain_rule(derivation, example, args.chain)
         derivation.add(line.text_parts[0], f"chain rule: {line.text_parts[1]}", [line.value])
         derivation.steps[-1] = replace(derivation.steps[-1], lines=(line,))
     if args.format == "python":
-        from derivations.formats.program import program
-
-        print(program(example, derivation), end="")
+        print(derivations.program(example, derivation), end="")
     elif args.format == "html":
         _page(args, example, derivation)
     else:
         print(
-            mermaid(example, derivation)
+            derivations.mermaid(example, derivation)
             if args.format == "mermaid"
-            else render(derivation, args.format, standalone=args.standalone)
+            else derivations.render(derivation, args.format, standalone=args.standalone)
         )
     if args.plot:
-        print(f"wrote {plot_network(example, derivation, args.plot)}", file=sys.stderr)
+        print(f"wrote {derivations.plot_network(example, derivation, args.plot)}", file=sys.stderr)
     return 0 if not any(e.slip == "unexplained" for e in derivation.errata) or args.example else 1
 
 
 def _page(args, example, derivation) -> None:
     """The page on standard output, or with --open written to the temporary folder and opened in the browser."""
-    from derivations.formats.page import page
+    import derivations
 
-    text = page(example, derivation)
+    text = derivations.page(example, derivation)
     if not args.open:
         print(text)
         return
