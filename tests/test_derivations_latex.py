@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from replayed import built
 
+from derivations.examples.formulas import activation, loss, recursion, upstream, weight_gradient
 from derivations.examples.replay import from_spec
 from derivations.examples.worked import BUILDERS
-from derivations.formats.render import math_formula, render
+from derivations.formats.render import render
 from derivations.model.quantity import Key
 from derivations.model.text import escape
 
@@ -125,18 +126,23 @@ def test_math_notation_of_step_names_and_formulas():
     assert Key("dL/dW", 3).latex() == r"\frac{\partial L}{\partial W^{3}}"
     assert Key("W", 1, stage="new").latex() == r"W^{1}_{\mathrm{new}}"
     assert Key("L", None, 4, "after", "step").latex() == "L_{(4)}"
-    assert math_formula("(W^2)^T s^2") == (r"(W^{2})^{\top} s^{2}", "")
-    assert math_formula("sigmoid(n^1)") == (r"\sigma(n^{1})", "")
-    assert math_formula("dL/da^1 * f'(n^1)  (the sensitivity recursion)") == (
+    assert (str(upstream(1, True)), upstream(1, True).latex()) == ("(W^2)^T s^2", r"(W^{2})^{\top} s^{2}")
+    assert activation("sigmoid", 1).latex() == r"\sigma(n^{1})"
+    assert activation("leaky_relu", 2).latex() == r"\operatorname{leaky\_relu}(n^{2})"
+    f = recursion(1)
+    assert str(f) == "dL/da^1 * f'(n^1)  (the sensitivity recursion)"
+    assert (f.latex(), f.remark()) == (
         r"\frac{\partial L}{\partial a^{1}} \odot f'(n^{1})",
         r"\quad\text{(the sensitivity recursion)}",
     )
     # a batch's words stay words, upright and spaced, within the math
-    assert math_formula("(a^0)^T s^1 summed over the batch + l2 W^1") == (
-        r"(a^{0})^{\top} s^{1}\text{ summed over the batch} + l2 W^{1}",
-        "",
-    )
-    assert math_formula("1/2 sum_j (y_j - a^2_j)^2, mean over 3 examples")[0].endswith(r"\text{, mean over 3 examples}")
+    f = weight_gradient(1, False, 2, "1/100")
+    assert str(f) == "(a^0)^T s^1 summed over the batch + l2 W^1"
+    assert f.latex() == r"(a^{0})^{\top} s^{1}\text{ summed over the batch} + l2 W^{1}"
+    f = loss("half_sse", 2, 1, 3, None)
+    assert str(f) == "1/2 sum_j (y_j - a^2_j)^2, mean over 3 examples"
+    assert f.latex() == r"1/2 \sum_j (y_j - a^{2}_j)^2\text{, mean over 3 examples}"
+    assert loss("half_sse", 2, 1, 1, "1/100").latex() is None  # with the L2 penalty's words: no math
     assert escape("50% of y_1 & {a}^2") == r"50\% of y\_1 \& \{a\}\textasciicircum{}2"
 
 

@@ -1,15 +1,15 @@
 """The worked examples: a spec file read and checked, replayed exactly step by step, its printed numbers compared
 and each erratum's slip searched for; the seeds' and the published examples shipped as spec files beside.
 
-A spec file's text (``specfile``) and keys (``spec_keys``) read into a checked example (``spec``); one
-derivative's chain-rule factors (``factors``) and the entry-by-entry lines (``textbook``); many steps fast
-(``iterate``), a step's quantities in the file's layout (``layout``), every step written out (``every_step``); the
-slips' variants (``variants``) and search (``slips``); the replay (``replay``) and the registry of the examples
-built from the rules rather than a spec file (``worked``).
+A spec file's text (``specfile``) and keys (``spec_keys``) read into a checked example (``spec``); one derivative's
+chain-rule factors (``factors``), the typed formulas of a step's quantities in the file's convention (``formulas``),
+and the entry-by-entry lines (``textbook``); many steps fast (``iterate``), a step's quantities in the file's layout
+(``layout``), every step written out (``every_step``); the slips' variants (``variants``) and search (``slips``);
+the replay (``replay``) and the registry of the examples built from the rules rather than a spec file (``worked``).
 """
 
 LAYERS = (
-    ("specfile", "factors"),
+    ("specfile", "factors", "formulas"),
     ("spec_keys", "textbook"),
     ("spec",),
     ("iterate", "layout"),

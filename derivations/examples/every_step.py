@@ -36,6 +36,7 @@ from derivations.examples.layout import WORKED, matrix, record
 from derivations.examples.spec import OUTPUT, WorkedExample
 from derivations.model import cost, engine
 from derivations.model.derivation import Derivation
+from derivations.model.formula import prose
 from derivations.model.quantity import Key, asked
 
 FIRST = 3
@@ -142,11 +143,11 @@ def write_final(d: Derivation, ex: WorkedExample, layers, unit: str, described: 
     ...`` (and ``b^k`` or ``theta^k``), in the file's layout."""
     for k, (W, b) in enumerate(layers, start=1):
         values, shape = matrix(W, ex.convention == "column")
-        d.add(Key("W", k, t, "after", unit), f"W^{k} {described}", values, shape)
+        d.add(Key("W", k, t, "after", unit), prose(f"W^{k} {described}"), values, shape)
         if b is not None and ex.thresholds and ex.thresholds[k - 1]:
-            d.add(Key("theta", k, t, "after", unit), f"theta^{k} {described}", [-v for v in b])
+            d.add(Key("theta", k, t, "after", unit), prose(f"theta^{k} {described}"), [-v for v in b])
         elif b is not None:
-            d.add(Key("b", k, t, "after", unit), f"b^{k} {described}", b)
+            d.add(Key("b", k, t, "after", unit), prose(f"b^{k} {described}"), b)
 
 
 def values_at(ex: WorkedExample, t: int | None) -> dict:

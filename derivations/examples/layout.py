@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import sympy as sp
 
+from derivations.examples import formulas
 from derivations.examples.spec import OUTPUT, WorkedExample
 from derivations.model import engine
 from derivations.model.derivation import Derivation, Printed
+from derivations.model.formula import Name, formula, prose
 from derivations.model.quantity import Key, asked, parse
 
 
@@ -55,28 +57,9 @@ def matrix(rows, column: bool) -> tuple[list, tuple]:
     return [v for row in shown for v in row], (len(shown), len(shown[0]))
 
 
-LOSS_FORMULAS = {
-    "sse": "sum_j (y_j - a^{L}_j)^2",
-    "half_sse": "1/2 sum_j (y_j - a^{L}_j)^2",
-    "mse": "1/{d} sum_j (y_j - a^{L}_j)^2",
-    "binary_cross_entropy": "-sum_j (y_j log(a^{L}_j) + (1 - y_j) log(1 - a^{L}_j))",
-    "cross_entropy": "-sum_j y_j log(a^{L}_j)",
-    "sigmoid_binary_cross_entropy": "-sum_j (y_j log(sigmoid(a^{L}_j)) + (1 - y_j) log(1 - sigmoid(a^{L}_j)))",
-    "softmax_cross_entropy": "-sum_j y_j log(softmax(a^{L})_j)",
-}
-"""Each registry loss by its formula, as a textbook writes it (a^L the output, d its units)."""
-
-
-def loss_formula(name: str, depth: int, units: int) -> str:
-    """The loss ``name`` of a network of ``depth`` layers and ``units`` outputs by its formula
-    (``1/2 sum_j (y_j - a^2_j)^2``); a loss registered later by its name (``huber(y, a^2)``)."""
-    form = LOSS_FORMULAS.get(name)
-    return form.replace("{L}", str(depth)).replace("{d}", str(units)) if form else f"{name}(y, a^{depth})"
-
-
 def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1) -> None:
     """Every quantity of one step (an :class:`engine.Pass`) as a step of ``d``, in the file's layout, each
-    with its :class:`~derivations.model.derivation.StepKey` (gradient step ``t``). A step after the first opens with
+    with its :class:`~derivations.model.quantity.Key` (gradient step ``t``). A step after the first opens with
     the parameters it starts from (``ex``'s) and, with momentum, the velocity (``ex.velocity``); with momentum
     each parameter's velocity comes before its new value."""
     column, batch, depth = ex.convention == "column", len(ex.x), len(ex.weights)
@@ -89,100 +72,52 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1) ->
         put(quantity, layer, formula, values, shape)
 
     _before(put, ex, t)
-    add("a", 0, "x", result.a[0])
+    add("a", 0, formula(Name("x")), result.a[0])
     for k in range(1, depth + 1):
         biased = ex.biases[k - 1] is not None
         if biased and ex.thresholds and ex.thresholds[k - 1]:
-            add("n", k, f"W^{k} a^{k - 1} - theta^{k}" if column else f"a^{k - 1} W^{k} - theta^{k}", result.n[k])
-            add("a", k, f"{ex.activations[k - 1]}(n^{k})", result.a[k])
+            add("n", k, formulas.net_input(k, column, "theta"), result.n[k])
+            add("a", k, formulas.activation(ex.activations[k - 1], k), result.a[k])
             continue
-        add(
-            "n",
-            k,
-            (f"W^{k} a^{k - 1}" + (f" + b^{k}" if biased else ""))
-            if column
-            else ((f"b^{k} + " if biased else "") + f"a^{k - 1} W^{k}"),
-            result.n[k],
-        )
-        add("a", k, f"{ex.activations[k - 1]}(n^{k})", result.a[k])
-    over = f", mean over {batch} examples" if batch > 1 else ""
+        add("n", k, formulas.net_input(k, column, "b" if biased else None), result.n[k])
+        add("a", k, formulas.activation(ex.activations[k - 1], k), result.a[k])
     own = ex.loss == OUTPUT
-    penalty = f" + l2/2 sum_k |W^k|^2 (l2 = {ex.l2})" if ex.l2 is not None else ""
-    put(
-        "L",
-        None,
-        (f"sum_j a^{depth}_j (loss = output)" if own else loss_formula(ex.loss, depth, len(ex.weights[-1][0])))
-        + over
-        + penalty,
-        [result.loss],
-        (),
-    )
-    add(
-        "s",
-        depth,
-        (f"f'(n^{depth})" if own else f"dL/da^{depth} * f'(n^{depth})") + (f" / {batch}" if batch > 1 else ""),
-        result.s[depth],
-    )
+    units = len(ex.weights[-1][0])
+    put("L", None, formulas.loss(None if own else ex.loss, depth, units, batch, ex.l2), [result.loss], ())
+    add("s", depth, formulas.output_sensitivity(depth, own, batch), result.s[depth])
     deltas = any(key.quantity == "delta" for key in asked(ex.printed))  # the classic delta = -dL/dn, where printed
 
     def delta(k):
         if deltas:
             values, shape = _shown([[-v for v in row] for row in result.s[k]], column)
-            words = (
-                rf"\quad\text{{(the classic }}\delta = -\frac{{\partial L}}{{\partial {Key('n', k).latex()}}}\text{{)}}"
-            )
-            put(
-                "delta",
-                k,
-                f"-s^{k} (the classic delta = -dL/dn^{k})",
-                values,
-                shape,
-                formula_latex=f"-s^{{{k}}}{words}",
-            )
+            put("delta", k, formulas.delta(k), values, shape)
 
     delta(depth)
     for k in range(depth - 1, 0, -1):
-        add("dL/da", k, f"(W^{k + 1})^T s^{k + 1}" if column else f"s^{k + 1} (W^{k + 1})^T", result.g[k])
-        add("s", k, f"dL/da^{k} * f'(n^{k})  (the sensitivity recursion)", result.s[k])
+        add("dL/da", k, formulas.upstream(k, column), result.g[k])
+        add("s", k, formulas.recursion(k), result.s[k])
         delta(k)
     if 0 in result.g:  # the gradient with respect to the inputs
-        add("dL/da", 0, "(W^1)^T s^1" if column else "s^1 (W^1)^T", result.g[0])
-    over = " summed over the batch" if batch > 1 else ""
+        add("dL/da", 0, formulas.upstream(0, column), result.g[0])
     for k in range(depth, 0, -1):
         grad, shape = matrix(result.dW[k], column)
-        put(
-            "dL/dW",
-            k,
-            (f"s^{k} (a^{k - 1})^T" if column else f"(a^{k - 1})^T s^{k}")
-            + over
-            + (f" + l2 W^{k}" if ex.l2 is not None else ""),
-            grad,
-            shape,
-        )
+        put("dL/dW", k, formulas.weight_gradient(k, column, batch, ex.l2), grad, shape)
         if ex.thresholds and ex.thresholds[k - 1]:  # thresholds: b = -theta
-            put("dL/dtheta", k, f"-s^{k}" + over, [-v for v in result.db[k]])
+            put("dL/dtheta", k, formulas.bias_gradient(k, True, batch), [-v for v in result.db[k]])
         elif result.db[k] is not None:
-            put("dL/db", k, f"s^{k}" + over, result.db[k])
+            put("dL/db", k, formulas.bias_gradient(k, False, batch), result.db[k])
         kept = ("W", "b") if ex.learning_rate is None else (ex.fixed[k - 1] if ex.fixed else ())
         for kind, sign, new, change in _parts(ex, k, result.new_layers[k - 1], (result.changes or [None] * k)[k - 1]):
             if ("W" if kind == "W" else "b") in kept:
                 continue
             values, shape = matrix(new, column) if kind == "W" else ([sign * v for v in new], ())
             if ex.momentum is None:
-                put(kind, k, f"{kind}^{k} - eta dL/d{kind}^{k}", values, shape, stage="new")
+                put(kind, k, formulas.update(kind, k), values, shape, stage="new")
                 continue
             velocity, _ = matrix(change, column) if kind == "W" else ([sign * v for v in change], ())
             text, math = _velocity_formulas(kind, k, t, first=t == 1 and ex.velocity is None)
             put(f"v_{kind}", k, text, velocity, shape, formula_latex=math)
-            put(
-                kind,
-                k,
-                f"{kind}^{k} + v_{kind}^{k}",
-                values,
-                shape,
-                stage="new",
-                formula_latex=Key(kind, k).latex() + " + " + Key(f"v_{kind}", k).latex(),
-            )
+            put(kind, k, formulas.momentum_update(kind, k), values, shape, stage="new")
 
 
 def _parts(ex: WorkedExample, k: int, layer, changes) -> list:
@@ -217,7 +152,7 @@ def _before(put, ex: WorkedExample, t: int) -> None:
         for kind, sign, value, change in _parts(ex, k, layer, velocity):
             shaped = (lambda rows: matrix(rows, column)) if kind == "W" else (lambda v: ([sign * x for x in v], ()))
             if t > 1:
-                put(kind, k, f"{kind}^{k} after step {t - 1}", *shaped(value), stage="before")
+                put(kind, k, prose(f"{kind}^{k} after step {t - 1}"), *shaped(value), stage="before")
             if change is not None and ("W" if kind == "W" else "b") not in kept:
                 words = f"the velocity of step {t - 1}" if t > 1 else "the starting velocity (the spec's velocity)"
                 put(f"v_{kind}", k, words, *shaped(change), stage="before", formula_latex=rf"\text{{{words}}}")

@@ -30,6 +30,7 @@ from derivations.examples.layout import WORKED, record, resolve_printed
 from derivations.examples.spec import OUTPUT, WorkedExample, read_spec
 from derivations.model import cost, engine
 from derivations.model.derivation import Derivation
+from derivations.model.formula import prose
 from derivations.model.quantity import Key, asked
 
 
@@ -96,7 +97,7 @@ def run(ex: WorkedExample) -> Derivation:
         for t, loss in losses.items():  # the first ten, every power of ten, the last, and those printed
             d.add(
                 Key("L", None, t, "after", unit),
-                f"L with the weights after {unit} {t}" + (" (mean over the examples)" if online else ""),
+                prose(f"L with the weights after {unit} {t}" + (" (mean over the examples)" if online else "")),
                 [loss],
             )
         write_final(
@@ -126,7 +127,7 @@ def _online_rest(d: Derivation, ex: WorkedExample, layers, changes) -> tuple:
             previous=changes,
             l2=ex.l2,
         )
-        d.add(Key("L", None, e + 1, "example"), f"the loss of example {e + 1} before its step", [result.loss])
+        d.add(Key("L", None, e + 1, "example"), prose(f"the loss of example {e + 1} before its step"), [result.loss])
         layers, changes = result.new_layers, result.changes
         write_final(d, ex, layers, "example", f"after the step on example {e + 1}", e + 1)
     return layers, changes

@@ -25,6 +25,7 @@ from derivations.examples.replay import from_spec
 from derivations.examples.spec import LITERATURE, SEED_EXAMPLES, read_spec, seed_spec_path
 from derivations.model import symbolic
 from derivations.model.derivation import Derivation, Erratum, P, Step
+from derivations.model.formula import Name, formula, prose
 from derivations.model.quantity import Key
 from derivations.proofs import seed004, sensitivities
 from funcmlp.registry.activations import get_activation
@@ -147,7 +148,7 @@ def dropout_example() -> Derivation:
     d = Derivation(
         "seed000_dropout", "Seed 000, eqs. 37-43: dropout on a^[1] with rate 0.5 and draws [0.38298, 0.78923]"
     )
-    a1 = d.add(Key("a", 1), "eq. 37", [R("12.241"), R("47.549")])
+    a1 = d.add(Key("a", 1), formula("eq. 37"), [R("12.241"), R("47.549")])
     draws = [R("0.38298"), R("0.78923")]
     rate = R(1, 2)
     mask = d.add("mask", "1 if draw >= rate else 0 (eq. 40)", [R(0) if u < rate else R(1) for u in draws])
@@ -181,10 +182,18 @@ def vanishing_example() -> Derivation:
         "seed000_vanishing", "Seed 000, eqs. 48-51: vanishing gradient, assuming dL/da^[3] = -0.001 and alpha = 0.0001"
     )
     g, alpha, a2 = R(-1, 1000), R(1, 10000), [R(0), R("5.979")]
-    dW = d.add(Key("dL/dW", 3), "dL/da^3 (a^2)^T, a^2 = [0, 5.979] as printed", [g * v for v in a2])
-    db = d.add(Key("dL/db", 3), "dL/da^3", [g])
-    d.add(Key("W", 3, stage="new"), "W^3 - alpha dL/dW^3", [R(1, 10) - alpha * v for v in dW])
-    d.add(Key("b", 3, stage="new"), "b^3 - alpha dL/db^3", [R(1, 100) - alpha * db[0]])
+    dW = d.add(Key("dL/dW", 3), prose("dL/da^3 (a^2)^T, a^2 = [0, 5.979] as printed"), [g * v for v in a2])
+    db = d.add(Key("dL/db", 3), formula(Key("dL/da", 3)), [g])
+    d.add(
+        Key("W", 3, stage="new"),
+        formula(Key("W", 3), " - ", Name("alpha"), " ", Key("dL/dW", 3)),
+        [R(1, 10) - alpha * v for v in dW],
+    )
+    d.add(
+        Key("b", 3, stage="new"),
+        formula(Key("b", 3), " - ", Name("alpha"), " ", Key("dL/db", 3)),
+        [R(1, 100) - alpha * db[0]],
+    )
     d.compare(
         {
             "dL/dW^3": P(
@@ -222,8 +231,8 @@ def exploding_example() -> Derivation:
         "seed000_exploding", "Seed 000, eqs. 55-56: exploding gradient, assuming W^[3] = [10, 10] and a^[2] = [10, 10]"
     )
     g = R("-0.3921")
-    dW = d.add(Key("dL/dW", 3), "dL/da^3 (a^2)^T with the text's dL/da^3 = -0.3921", [g * 10, g * 10])
-    d.add(Key("W", 3, stage="new"), "W^3 - 0.1 dL/dW^3", [10 - R(1, 10) * v for v in dW])
+    dW = d.add(Key("dL/dW", 3), prose("dL/da^3 (a^2)^T with the text's dL/da^3 = -0.3921"), [g * 10, g * 10])
+    d.add(Key("W", 3, stage="new"), formula(Key("W", 3), " - 0.1 ", Key("dL/dW", 3)), [10 - R(1, 10) * v for v in dW])
     d.compare({"dL/dW^3": P("eq. 55", "-3.921", "-3.921"), "W^3 new": P("eq. 56", "10.3921", "10.3921")})
     a3 = 10 * 10 + 10 * 10 + R(1, 100)
     true_g = -(1 - a3)

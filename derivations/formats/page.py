@@ -32,7 +32,7 @@ from derivations.formats.page_svg import GRADIENT_KEYS, short, svg
 from derivations.formats.picture import first_example, network
 from derivations.model.numbers import latex_number, number_text
 from derivations.model.quantity import Key
-from derivations.model.typeset import math_formula, sections, step_math
+from derivations.model.typeset import formula_math, sections, step_math
 
 
 def _math(latex: str, display: bool = False) -> str:
@@ -170,7 +170,7 @@ def _batch_chain(edge, singles: list, replays: list, batch: int, l2, total) -> s
 def _stage(index: int, step, column: bool) -> str:
     display, values = step_math(step, column)
     if display is None:
-        formula = math_formula(step.formula)[0]
+        formula = formula_math(step)[0]
         head = f"{html.escape(step.name)}: " + (_math(formula) if formula else html.escape(step.formula))
         display = values
     else:

@@ -26,7 +26,7 @@ import sympy as sp  # noqa: F401 (the example above)
 
 from derivations.model.numbers import decimal, exact, latex_number, number_text
 from derivations.model.text import escape, markdown_text, one_line
-from derivations.model.typeset import math_formula, sections, step_math, visible_width  # noqa: F401 (re-exported)
+from derivations.model.typeset import sections, step_math, visible_width
 
 
 def _shaped(step, fmt, column: bool = False) -> str:

@@ -9,6 +9,7 @@ the derivation itself: steps, printed numbers, errata (``derivation``).
 
 LAYERS = (
     ("numbers", "text", "grammar", "symbolic", "cost", "quantity"),
+    ("formula",),
     ("typeset",),
     ("engine", "graph"),
     ("notation", "derivation"),

@@ -8,8 +8,8 @@ Contract: a step in (``name``, ``formula``, ``values``, ``shape``, its ``key`` o
 never by reading its name.
 
 Example:
-    >>> print(math_formula("b^1 + a^0 W^1")[0], heading(2, 3))
-    b^{1} + a^{0} W^{1} step 2 of 3 (from the parameters after step 1)
+    >>> print(heading(2, 3))
+    step 2 of 3 (from the parameters after step 1)
 """
 
 from __future__ import annotations
@@ -18,54 +18,20 @@ import re
 
 import sympy as sp
 
+from derivations.model.formula import Formula
 from derivations.model.numbers import latex_number, number_text
-from derivations.model.text import escape
-
-_FUNCTIONS = {
-    "sigmoid": r"\sigma",
-    "tanh": r"\tanh",
-    "eta": r"\eta",
-    "alpha": r"\alpha",
-    "log": r"\log",
-    "sum_j": r"\sum_j",
-}
 
 
-def _symbol(match: re.Match) -> str:
-    name, layer = match.group(1), match.group(2)
-    return f"{name}^{{{layer}}}"
-
-
-_PARTIAL = r"dL/d([a-zA-Z])\^(\d+)"
-
-
-def _partial(match: re.Match) -> str:
-    return rf"\frac{{\partial L}}{{\partial {_symbol(match)}}}"
-
-
-_PHRASE = re.compile(r",? (?:mean|summed) over (?:the batch|\d+ examples)")
-
-
-def math_formula(formula: str) -> tuple[str | None, str]:
-    """A network step's formula in math notation (None when it is free text), and its trailing
-    comment as LaTeX text (``"  (seed 003 eq. 33)"``), or ``""``."""
-    text, _, comment = formula.partition("  (")
-    comment = rf"\quad\text{{({escape(comment)}}}" if comment else ""
-    phrases = _PHRASE.findall(text)  # words within the math, kept as text: ", mean over 2 examples"
-    text = _PHRASE.sub(" WORDS", text)
-    if not re.fullmatch(r"[\w^/*'() ,.+\-]+", text) or " = " in text or re.search(r" (with the|after) ", text):  # words
-        return None, comment
-    out = re.sub(_PARTIAL, _partial, text)
-    out = re.sub(r"\b([a-zA-Z])\^(\d+)", _symbol, out)
-    out = re.sub(r"\)\^T", r")^{\\top}", out)
-    out = out.replace(" * ", r" \odot ")
-    out = re.sub(r"\b(sigmoid|tanh|eta|alpha|log|sum_j)\b", lambda m: _FUNCTIONS[m.group(1)], out)
-    out = re.sub(
-        r"(?<![\\\w])([a-z][a-z0-9_]+)\(", lambda m: r"\operatorname{" + m.group(1).replace("_", r"\_") + "}(", out
-    )
-    for phrase in phrases:
-        out = out.replace(" WORDS", rf"\text{{{escape(phrase)}}}", 1)
-    return out, comment
+def formula_math(step) -> tuple[str | None, str]:
+    """A step's formula in LaTeX (None where it is words, or free text of a hand-built step) and its remark, written
+    after the values (``\\quad\\text{(the sensitivity recursion)}``) or ``""``: the step's given LaTeX, else its
+    typed :class:`~derivations.model.formula.Formula`'s."""
+    given = getattr(step, "formula_latex", "")
+    if given:
+        return given, ""
+    if isinstance(step.formula, Formula):
+        return step.formula.latex(), step.formula.remark()
+    return None, ""
 
 
 def visible_width(latex: str) -> int:
@@ -109,8 +75,7 @@ def step_math(step, column: bool = False) -> tuple[str | None, str]:
     relation = "=" if exact else r"\approx"
     key = getattr(step, "key", None)  # a network quantity is named by its key; a free-text step has no math name
     name = None if key is None else key.latex()
-    given = getattr(step, "formula_latex", "")
-    formula, comment = (given, "") if given else math_formula(step.formula)
+    formula, comment = formula_math(step)
     if name is None:
         return None, values
     middle = f" = {formula}" if formula and formula != name else ""

@@ -1,0 +1,113 @@
+"""The formulas of a network step's quantities as typed parts (:mod:`derivations.model.formula`), in the spec file's
+convention: the row convention writes a layer's net input ``b^k + a^(k-1) W^k`` (vectors as rows, W^k as inputs x
+units), the column convention ``W^k a^(k-1) + b^k`` (vectors as columns, W^k as units x inputs). Each formula is
+written here once, for the replay's steps in every format.
+
+Contract: layer numbers, the convention (``column``) and the example's loss and sizes in, a
+:class:`~derivations.model.formula.Formula` out; imports only the model.
+
+Example:
+    >>> print(net_input(2, column=False, bias="b")); print(net_input(2, column=True, bias="b").latex())
+    b^2 + a^1 W^2
+    W^{2} a^{1} + b^{2}
+"""
+
+from __future__ import annotations
+
+from derivations.model.formula import Entry, Formula, Name, Note, Words, formula, prose
+from derivations.model.quantity import Key
+
+
+def net_input(k: int, column: bool, bias: str | None) -> Formula:
+    """n^k from a^(k-1), W^k and the bias (``"b"``), the threshold (``"theta"``: minus it) or none (None)."""
+    a, W = Key("a", k - 1), Key("W", k)
+    product = (W, " ", a) if column else (a, " ", W)
+    if bias == "theta":
+        return formula(*product, " - ", Key("theta", k))
+    if bias is None:
+        return formula(*product)
+    return formula(*product, " + ", Key("b", k)) if column else formula(Key("b", k), " + ", *product)
+
+
+def activation(name: str, k: int) -> Formula:
+    """a^k = f(n^k), the activation by the name funcmlp gives it (``elu(0.5)`` keeps its parameter)."""
+    base, paren, rest = name.partition("(")
+    return formula(Name(base), *([paren + rest] if paren else []), "(", Key("n", k), ")")
+
+
+def _loss_parts(name: str, a: Key, units: int) -> tuple:
+    """The registry loss ``name`` of the output ``a`` by its formula, as a textbook writes it."""
+    aj, s, log = Entry(a, "j"), Name("sum_j"), Name("log")
+    squares = (s, " (y_j - ", aj, ")^2")
+    return {
+        "sse": squares,
+        "half_sse": ("1/2 ", *squares),
+        "mse": (f"1/{units} ", *squares),
+        "binary_cross_entropy": ("-", s, " (y_j ", log, "(", aj, ") + (1 - y_j) ", log, "(1 - ", aj, "))"),
+        "cross_entropy": ("-", s, " y_j ", log, "(", aj, ")"),
+        "sigmoid_binary_cross_entropy": (
+            *("-", s, " (y_j ", log, "(", Name("sigmoid"), "(", aj, ")) + (1 - y_j) "),
+            *(log, "(1 - ", Name("sigmoid"), "(", aj, ")))"),
+        ),
+        "softmax_cross_entropy": ("-", s, " y_j ", log, "(", Name("softmax"), "(", a, ")_j)"),
+    }.get(name, (Name(name), "(y, ", a, ")"))
+
+
+def loss(name: str | None, depth: int, units: int, batch: int, l2) -> Formula:
+    """L of a network of ``depth`` layers and ``units`` outputs (``name`` None: the loss is the sum of the outputs),
+    the mean over a ``batch``, plus the L2 penalty ``l2``/2 sum |W|^2 where given (then written as words)."""
+    a = Key("a", depth)
+    over = (Words(f", mean over {batch} examples"),) if batch > 1 else ()
+    if name is None:
+        return prose(f"sum_j a^{depth}_j (loss = output)" + (over[0].text if over else ""))
+    parts = (*_loss_parts(name, a, units), *over)
+    return prose(str(formula(*parts)) + f" + l2/2 sum_k |W^k|^2 (l2 = {l2})") if l2 is not None else formula(*parts)
+
+
+def output_sensitivity(depth: int, own: bool, batch: int) -> Formula:
+    """s^L = dL/da^L * f'(n^L) (``own``: the loss is the outputs' sum, dL/da = 1), over the batch's size."""
+    slope = (Name("f'"), "(", Key("n", depth), ")")
+    mean = (f" / {batch}",) if batch > 1 else ()
+    return formula(*slope, *mean) if own else formula(Key("dL/da", depth), " * ", *slope, *mean)
+
+
+def upstream(k: int, column: bool) -> Formula:
+    """dL/da^k = s^(k+1) through W^(k+1)."""
+    W, s = Key("W", k + 1), Key("s", k + 1)
+    return formula("(", W, ")", "^T", " ", s) if column else formula(s, " (", W, ")", "^T")
+
+
+def recursion(k: int) -> Formula:
+    """s^k = dL/da^k * f'(n^k), the sensitivity recursion."""
+    return formula(Key("dL/da", k), " * ", Name("f'"), "(", Key("n", k), ")", Note("the sensitivity recursion"))
+
+
+def weight_gradient(k: int, column: bool, batch: int, l2) -> Formula:
+    """dL/dW^k = s^k (a^(k-1))^T (column) or (a^(k-1))^T s^k (row), summed over a batch, plus l2 W^k."""
+    a, s = Key("a", k - 1), Key("s", k)
+    product = (s, " (", a, ")", "^T") if column else ("(", a, ")", "^T", " ", s)
+    summed = (Words(" summed over the batch"),) if batch > 1 else ()
+    penalty = (" + l2 ", Key("W", k)) if l2 is not None else ()
+    return formula(*product, *summed, *penalty)
+
+
+def bias_gradient(k: int, theta: bool, batch: int) -> Formula:
+    """dL/db^k = s^k, or dL/dtheta^k = -s^k, summed over a batch."""
+    summed = (Words(" summed over the batch"),) if batch > 1 else ()
+    return formula(*(("-",) if theta else ()), Key("s", k), *summed)
+
+
+def update(kind: str, k: int) -> Formula:
+    """The new parameter: W^k - eta dL/dW^k (b, theta likewise)."""
+    return formula(Key(kind, k), " - ", Name("eta"), " ", Key(f"dL/d{kind}", k))
+
+
+def momentum_update(kind: str, k: int) -> Formula:
+    """The new parameter with momentum: W^k + v_W^k."""
+    return formula(Key(kind, k), " + ", Key(f"v_{kind}", k))
+
+
+def delta(k: int) -> Formula:
+    """A text's classic delta^k = -s^k = -dL/dn^k."""
+    words = rf"\text{{(the classic }}\delta = -\frac{{\partial L}}{{\partial {Key('n', k).latex()}}}\text{{)}}"
+    return formula("-", Key("s", k), Note(f"the classic delta = -dL/dn^{k}", gap=1, latex=words))
