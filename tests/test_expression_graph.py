@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 from replayed import EXAMPLES, NETWORKS, ONLINE, replayed, replayed_network
 
-from derivations.examples.spec import read_spec
+from derivations.examples.spec import read_spec, seed_spec_path
 from derivations.formats import expression_graph as eg
 from funcmlp.cli import main
 
@@ -36,6 +36,11 @@ def entry(derivation, ex, step: str, unit: int, example: int):
     return (
         values[unit * batch + example] if ex.convention == "column" else values[example * len(values) // batch + unit]
     )
+
+
+def example_of(name: str):
+    """The checked example of a shipped spec file's or a network's name (not replayed)."""
+    return read_spec(NETWORKS[name] if name in NETWORKS else next(path for path in EXAMPLES if path.stem == name))
 
 
 def replays(name: str) -> tuple:
@@ -81,11 +86,12 @@ def test_every_shipped_example_writes_a_graph_graphviz_draws(path):
     nodes = eg.expression_graph(ex)
     source = eg.dot(ex, nodes)
     assert source.startswith("digraph loss {") and source.count("[label=<<TABLE") == len(nodes)
-    assert source.count(" -> ") == sum(len(node.inputs) for node in nodes)
+    edges = [line for line in source.splitlines() if " -> " in line and "style=invis" not in line]
+    assert len(edges) == sum(len(node.inputs) for node in nodes)
     if shutil.which("dot") is None and not os.environ.get("CI"):
         pytest.skip("Graphviz's dot is not installed (CI installs it)")
     drawn = subprocess.run(["dot", "-Tsvg"], input=source, capture_output=True, text=True, check=True).stdout
-    assert drawn.count('class="node"') == len(nodes) and drawn.count('class="edge"') == source.count(" -> ")
+    assert drawn.count('class="node"') == len(nodes) and drawn.count('class="edge"') == len(edges)
 
 
 def test_graph_svg_is_drawn_by_graphviz_or_refused_with_the_fix(capsys, monkeypatch):
@@ -149,3 +155,129 @@ def test_options_the_graph_cannot_take_are_refused(capsys):
     for form in ("graph", "graph-svg", "python", "mermaid"):
         assert main(["derive", "hmkcode_221", "--format", form, "--chain", "w^1_{1,1}"]) == 2
         assert f"--format {form} has no place for it" in capsys.readouterr().err
+
+
+ARITHMETIC = {  # a drawn operation: (its value, the local derivative by operand i) over its operands' values
+    "+": (mpmath.fsum, lambda v, i: 1),
+    "-": (
+        lambda v: v[0] - mpmath.fsum(v[1:]) if len(v) > 1 else -v[0],
+        lambda v, i: 1 if i == 0 and len(v) > 1 else -1,
+    ),
+    "×": (mpmath.fprod, lambda v, i: mpmath.fprod(v[:i] + v[i + 1 :])),
+    "/": (lambda v: v[0] / v[1], lambda v, i: 1 / v[1] if i == 0 else -v[0] / v[1] ** 2),
+    "1/x": (lambda v: 1 / v[0], lambda v, i: -1 / v[0] ** 2),
+}
+
+
+def arithmetic(op: str):
+    if op.startswith("^"):
+        p = mpmath.mpf(sp.Rational(op[1:]).p) / sp.Rational(op[1:]).q
+        return lambda v: v[0] ** p, lambda v, i: p * v[0] ** (p - 1)
+    return ARITHMETIC.get(op)
+
+
+@pytest.mark.parametrize("name", [path.stem for path in EXAMPLES] + list(NETWORKS))
+def test_every_drawn_operation_is_the_one_a_student_reads_with_its_operands(name):
+    """Each drawn node's value is its operation of its drawn operands (a power of one operand, its exponent in the
+    operation), and each node's gradient is the sum over the nodes that use it of their gradient times the local
+    derivative: micrograd's backward pass over the picture itself, not over sympy's tree."""
+    nodes = eg.expression_graph(example_of(name))
+    by, users = {node.key: node for node in nodes}, {}
+    for node in nodes:
+        for i, key in enumerate(node.inputs):
+            users.setdefault(key, []).append((node, i))
+    with mpmath.workdps(50):
+        for node in nodes:
+            rule = arithmetic(node.op)
+            if node.op.startswith("^") or node.op == "1/x":
+                assert len(node.inputs) == 1, node
+            if rule and node.inputs:
+                assert close(node.value, rule[0]([by[key].value for key in node.inputs])), node
+            if node.gradient is None or node is nodes[-1] or not all(arithmetic(u.op) for u, _ in users[node.key]):
+                continue
+            chain = mpmath.fsum(
+                u.gradient * arithmetic(u.op)[1]([by[key].value for key in u.inputs], i) for u, i in users[node.key]
+            )
+            assert close(node.gradient, chain), node
+
+
+def test_a_quotient_a_difference_and_a_square_are_drawn_as_a_student_writes_them():
+    """softmax a_j = exp(n_j) / sum: a division of two operands (was exp(n_j) times a power of the sum with an
+    operand -1); half_sse 1/2 (y - a)^2: a square of one operand (was a power with an operand 2) of a subtraction
+    (was y plus -1 times a)."""
+    for name in ("kushwaha_softmax", "softmax output, cross-entropy, a batch in columns"):
+        nodes = eg.expression_graph(example_of(name))
+        by = {node.key: node for node in nodes}
+        outputs = [node for node in nodes if (node.name or "").startswith("a^2_")]
+        assert outputs and all(node.op == "/" for node in outputs)
+        for node in outputs:
+            top, bottom = (by[key] for key in node.inputs)
+            assert top.op == "exp" and by[top.inputs[0]].name == node.name.replace("a^", "n^")
+            assert bottom.op == "+" and len(bottom.inputs) == len(outputs) // len(example_of(name).x)
+            assert all(by[key].op == "exp" for key in bottom.inputs)
+    for name in [path.stem for path in EXAMPLES] + list(NETWORKS):
+        nodes = eg.expression_graph(example_of(name))
+        by = {node.key: node for node in nodes}
+        powers = [node.inputs for node in nodes if node.op.startswith("^") or node.op == "1/x"]
+        powers += [node.inputs[1:] for node in nodes if node.op == "/"]  # a denominator
+        assert all(by[key].gradient is not None for keys in powers for key in keys), name  # no "-1", no "2"
+    ex = read_spec("derivations/examples/hmkcode_221.toml")  # half_sse, one output
+    nodes = eg.expression_graph(ex)
+    by = {node.key: node for node in nodes}
+    half, square = by[nodes[-1].inputs[0]], by[nodes[-1].inputs[1]]
+    assert nodes[-1].op == "×" and half.op == "1/2" and square.op == "^2" and len(square.inputs) == 1
+    difference = by[square.inputs[0]]
+    assert difference.op == "-" and [by[key].name for key in difference.inputs] == ["y_{1}", "a^2_1"]
+    y, a = (by[key] for key in difference.inputs)  # hmkcode's y - a = 1 - 0.191: dL/dy = -dL/da = y - a
+    assert close(difference.value, sp.Rational("0.809")) and close(y.gradient, sp.Rational("0.809"))
+    assert close(a.gradient, sp.Rational("-0.809"))
+
+
+SOFTMAX_232 = dict(
+    activations=["sigmoid", "softmax"],
+    loss="cross_entropy",
+    x=["0.5", "-1"],
+    y=["1", "0"],
+    layers=[
+        {"W": [["0.1", "-0.2", "0.3"], ["0.4", "0.5", "-0.6"]], "b": ["0.1", "0", "-0.1"]},
+        {"W": [["0.2", "-0.5"], ["0.6", "0.1"], ["-0.3", "0.25"]], "b": ["0", "0.1"]},
+    ],
+)
+INDEXED = re.compile(
+    r"(?P<q>[a-z]+)(?:\^(?P<k>\d+))?_\{?(?P<i>\d+)(?:,(?P<j>\d+))?\}?(?: \(example (?P<e>\d+)\))?(?: = L)?"
+)
+
+
+DRAWN = {
+    "a 2-3-2 softmax": SOFTMAX_232,
+    "seed002_sigmoid_221, installed": seed_spec_path("seed002_sigmoid_221"),
+    **NETWORKS,
+    **{path.stem: path for path in EXAMPLES},
+}
+
+
+@pytest.mark.parametrize("name", DRAWN)
+def test_units_inputs_and_weights_are_drawn_top_to_bottom_in_index_order(name):
+    """Graphviz's -Tplain y (up the page) of each input, target, bias, net input and activation is above the next
+    one's of its layer (and example); a weight's above the next input's weight of its unit, and the next unit's."""
+    if shutil.which("dot") is None and not os.environ.get("CI"):
+        pytest.skip("Graphviz's dot is not installed (CI installs it)")
+    ex = read_spec(DRAWN[name])
+    nodes = eg.expression_graph(ex)
+    plain = subprocess.run(["dot", "-Tplain"], input=eg.dot(ex, nodes), capture_output=True, text=True, check=True)
+    y = {line.split()[1]: float(line.split()[3]) for line in plain.stdout.splitlines() if line.startswith("node ")}
+    at, pairs = {}, 0
+    for node in nodes:
+        if match := INDEXED.fullmatch(node.name or ""):
+            q, k, i, j, e = match.groups()
+            if q == "w":  # by (unit, input)
+                unit, source = (int(i), int(j)) if ex.convention == "column" else (int(j), int(i))
+                at[q, k, "unit", unit, source] = at[q, k, "input", source, unit] = y[node.key]
+            else:  # by (example, index): x_{e,i} is input i of example e
+                at[q, k, int(i) if j else int(e or 1), int(j or i)] = y[node.key]
+    for place, height in at.items():
+        below = at.get((*place[:-1], place[-1] + 1))
+        if below is not None:
+            assert height > below, (place, height, below)
+            pairs += 1
+    assert pairs >= 2

@@ -1,7 +1,10 @@
 """A worked example's loss as a scalar computation graph, micrograd-style: every input, weight,
-bias and target, every multiply, add and power, every activation and every node of the loss,
-each with its value and its gradient ``dL/dnode``, drawn as Graphviz ``dot`` (and SVG through
-Graphviz's own ``dot`` program).
+bias and target, every sum, difference, product, quotient and power, every activation and every node
+of the loss, each with its value and its gradient ``dL/dnode``, drawn as Graphviz ``dot`` (and SVG
+through Graphviz's own ``dot`` program). Operations are drawn as a student writes them, not as sympy
+holds them: y - a a subtraction of two operands (not y + (-1) a), exp(n)/s a division (not exp(n) s^-1),
+(y - a)^2 a square of one operand (its exponent in the operation, not a node of its own); the inputs,
+targets and each layer's weights, biases and units are drawn top to bottom in index order.
 
 The graph is the example's loss composed by the engine over symbols (the forward pass of
 :mod:`derivations.model.engine` with each activation a sympy Function, :data:`derivations.proofs.chain.COMPOSED`,
@@ -34,7 +37,6 @@ from dataclasses import dataclass, replace
 
 import mpmath
 import sympy as sp
-from sympy.functions.elementary.piecewise import ExprCondPair
 
 from derivations.examples.spec import WorkedExample
 from derivations.model import engine, graph
@@ -48,9 +50,10 @@ GRAPH_LIMIT = 150
 
 @dataclass(frozen=True)
 class Node:
-    """One scalar of the graph: ``op`` (``x``, ``w``, ``b``, ``y`` for the leaves; ``+``, ``×``, a
-    power, a function), the ``name`` of the quantity it is (``n^1_2``, ``L``) or None, its value,
-    ``dL/dnode`` (None for a number), and the keys of its inputs."""
+    """One scalar of the graph: ``op`` (``x``, ``w``, ``b``, ``y`` for the leaves, a number's own text; ``+``,
+    ``-`` (the first input less the others, or one input negated), ``×``, ``/`` (numerator, denominator), ``1/x``
+    and a power ``^2`` of one input, a function), the ``name`` of the quantity it is (``n^1_2``, ``L``) or None,
+    its value, ``dL/dnode`` (None for a number), and the keys of its inputs."""
 
     key: str
     op: str
@@ -111,21 +114,55 @@ def composed(ex: WorkedExample) -> tuple[sp.Expr, dict, dict]:
     return loss, values, names
 
 
-def _op(node) -> str:
-    if node.is_Symbol:
-        return str(node)[0]
-    if node.is_Number:
-        return str(node)
+def _negated(node):  # x of -x (sympy's Mul(-1, x)), or None
+    return node.args[1] if node.is_Mul and len(node.args) == 2 and node.args[0] == -1 else None
+
+
+def _reciprocal(node):  # x of 1/x (sympy's Pow(x, -1)), or None
+    return node.args[0] if node.is_Pow and node.args[1] == -1 else None
+
+
+def _operation(node, names: dict) -> tuple[str, list]:
+    """(the operation, its operands) of ``node`` as a student writes it, not as sympy holds it: a - b (sympy's
+    a + (-1) b) a subtraction of two operands, a/b (a b^-1) a division, -x a negation, x^2 a power of one operand
+    (its exponent in the operation), 1/x a reciprocal; a named -b or 1/b stays a node of its own."""
+    args = list(node.args)
     if node.is_Add:
-        return "+"
+        minus = [arg for arg in args if _negated(arg) is not None and arg not in names]
+        plus = [arg for arg in args if arg not in minus]
+        if minus and len(plus) == 1:  # a - b - c
+            return "-", plus + [_negated(arg) for arg in minus]
+        return "+", args
+    if node.is_Mul and len(args) == 2:
+        for top, bottom in (args, args[::-1]):
+            if _reciprocal(bottom) is not None and _reciprocal(top) is None and bottom not in names:
+                return "/", [top, _reciprocal(bottom)]
+        if _negated(node) is not None:
+            return "-", [_negated(node)]
     if node.is_Mul:
-        return "×"
-    if node.is_Pow:
+        return "×", args
+    if node.is_Pow and node.args[1].is_Number:
         exponent = node.args[1]
-        return "1/x" if exponent == -1 else f"^{exponent}"
+        return ("1/x" if exponent == -1 else f"^{exponent}"), [node.args[0]]
     if isinstance(node, sp.Piecewise):
-        return "piecewise"
-    return re.sub(r"_(derived|declared)_\d+$", "", type(node).__name__)
+        return "piecewise", [pair.expr for pair in args]
+    if node.is_Symbol:
+        return str(node)[0], []
+    if node.is_Number:
+        return str(node), []
+    return re.sub(r"_(derived|declared)_\d+$", "", type(node).__name__), args
+
+
+def _drawn(loss, names: dict) -> dict:
+    """{node: (operation, operands)} of every node the loss reaches through the operands a student writes (the
+    -1 of a subtraction, the exponent of a power, the conditions of a Piecewise are no nodes of their own)."""
+    drawn, stack = {}, [loss]
+    while stack:
+        node = stack.pop()
+        if node not in drawn:
+            drawn[node] = _operation(node, names)
+            stack.extend(arg for arg in drawn[node][1] if arg not in drawn)
+    return drawn
 
 
 def expression_graph(ex: WorkedExample, *, limit: int = GRAPH_LIMIT) -> list[Node]:
@@ -136,9 +173,9 @@ def expression_graph(ex: WorkedExample, *, limit: int = GRAPH_LIMIT) -> list[Nod
     if least > limit:
         raise ValueError(_too_big(ex, f"at least {least}", limit))
     loss, exact, names = composed(ex)
-    order = [node for node in graph.postorder([loss]) if not _is_condition(node)]
-    if len(order) > limit:
-        raise ValueError(_too_big(ex, str(len(order)), limit))
+    drawn = _drawn(loss, names)
+    if len(drawn) > limit:
+        raise ValueError(_too_big(ex, str(len(drawn)), limit))
     with mpmath.workdps(50):
         env = {
             symbol: mpmath.mpf(value.p) / value.q if value.is_Rational else mpmath.mpf(str(sp.N(value, 60)))
@@ -147,21 +184,19 @@ def expression_graph(ex: WorkedExample, *, limit: int = GRAPH_LIMIT) -> list[Nod
         full = graph.postorder([loss])
         value = graph.values_at(full, env)
         adjoint = graph.adjoints(loss, full, value)
+    order = [node for node in full if node in drawn]  # inputs before the nodes that use them
     keys = {node: f"v{index}" for index, node in enumerate(order)}
-    nodes = []
-    for node in order:
-        inputs = [pair.expr for pair in node.args] if isinstance(node, sp.Piecewise) else list(node.args)
-        nodes.append(
-            Node(
-                keys[node],
-                _op(node),
-                names.get(node, str(node) if node.is_Symbol else None),
-                value[node],
-                None if node.is_Number else adjoint.get(node, mpmath.mpf(0)),
-                tuple(keys[i] for i in inputs if i in keys),
-            )
+    return [
+        Node(
+            keys[node],
+            drawn[node][0],
+            names.get(node, str(node) if node.is_Symbol else None),
+            value[node],
+            None if node.is_Number else adjoint.get(node, mpmath.mpf(0)),
+            tuple(keys[operand] for operand in drawn[node][1]),
         )
-    return nodes
+        for node in order
+    ]
 
 
 def online(ex: WorkedExample) -> bool:
@@ -174,10 +209,6 @@ def _too_big(ex: WorkedExample, nodes: str, limit: int) -> str:
         f"the loss of {ex.name} is a graph of {nodes} scalar nodes; a graph is drawn up to {limit}, what a page "
         "shows legibly: draw a smaller example (fewer units, layers or examples), or read --format text"
     )
-
-
-def _is_condition(node) -> bool:
-    return isinstance(node, ExprCondPair) or node.is_Relational or node in (sp.true, sp.false)
 
 
 def _label(text: str) -> str:
@@ -199,10 +230,29 @@ def _number(value) -> str:
     return number_text(sp.Float(mpmath.nstr(value, 20), 20), 4)[0]
 
 
+_PLACE = re.compile(r"([a-z]+)(?:\^(\d+))?_\{?(\d+)(?:,(\d+))?\}?(?: \(example (\d+)\))?(?: = L)?")
+
+
+def _place(name: str, column: bool) -> tuple | None:
+    """(stack, place in it) of a named node: the inputs, the targets, and each layer's weights, biases, net
+    inputs and activations are each a stack, top to bottom in index order (an example's units together, a
+    unit's weights together; ``column``: the file's convention, W^k_{j,i} from input i to unit j)."""
+    match = _PLACE.fullmatch(name)
+    if not match:
+        return None
+    quantity, layer, first, second, example = match.groups()
+    if quantity == "w":
+        return (quantity, layer), (int(first), int(second)) if column else (int(second), int(first))
+    if second:  # x_{e,i}: input i of example e
+        example, first = first, second
+    return (quantity, layer), (int(example or 1), int(first))
+
+
 def dot(ex: WorkedExample, nodes: list[Node]) -> str:
     """The graph as Graphviz ``dot`` source: one box per node (its operation or leaf, its name,
-    its value, ``dL/dnode``), an arrow from each input to the node that uses it, left to right; an online
-    example's graph is titled as step 1's, the first example's."""
+    its value, ``dL/dnode``), an arrow from each input to the node that uses it, left to right; the inputs,
+    targets, and each layer's weights, biases and units top to bottom in index order; an online example's
+    graph is titled as step 1's, the first example's."""
     loss = f"online: the loss of example 1 (of {len(ex.x)}), step 1," if online(ex) else "the loss"
     lines = [
         "digraph loss {",
@@ -226,6 +276,13 @@ def dot(ex: WorkedExample, nodes: list[Node]) -> str:
         table = f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" BGCOLOR="{colour}">{cells}</TABLE>'
         lines.append(f"  {node.key} [label=<{table}>];")
     lines += [f"  {source} -> {node.key};" for node in nodes for source in node.inputs]
+    stacks: dict = {}
+    for node in nodes:
+        if place := _place(node.name or "", ex.convention == "column"):
+            stacks.setdefault(place[0], []).append((place[1], node.key))
+    for stack in stacks.values():  # an invisible edge holds each above the next (Graphviz's order in a rank)
+        if len(stack) > 1:
+            lines.append(f"  {{rank=same; {' -> '.join(key for _, key in sorted(stack))} [style=invis];}}")
     return "\n".join(lines + ["}"]) + "\n"
 
 
