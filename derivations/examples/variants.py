@@ -21,6 +21,7 @@ from derivations.examples.layout import WORKED, record
 from derivations.examples.spec import WorkedExample
 from derivations.model import cost, engine
 from derivations.model.derivation import Derivation, agrees
+from derivations.model.quantity import Key
 
 
 def updated_next_step(ex: WorkedExample, layers, changes=None, alg: engine.Algebra = engine.SYMPY) -> engine.Pass:
@@ -127,15 +128,22 @@ def first_step_values(ex: WorkedExample) -> dict:
                 previous=result.changes,
                 **options,
             )
-        return {key: value for key, value in variant_values(first, result).items() if key.endswith(" new")}
+        d = Derivation(first.name, first.title)
+        record(d, first, result)
+        return {step.name: list(step.values) for step in d.steps if step.key is not None and step.key.stage == "new"}
     return variant_values(first, result)
+
+
+def _parameters(ex: WorkedExample) -> int:
+    return sum(len(W) * len(W[0]) + len(b or ()) for W, b in zip(ex.weights, ex.biases, strict=True))
 
 
 class Replays:
     """Each variant of the computation replayed once and shared by every printed number compared with it
     (five wrong losses after N steps replay each variant once, not five times): the losses after the
     steps ``steps`` (all asked at once), and the first step's values; replays past ``budget``
-    (:class:`derivations.model.cost.Budget`) are left out and named in :attr:`skipped`."""
+    (:class:`derivations.model.cost.Budget`) are left out and named in :attr:`skipped` (the slip, the units,
+    the steps it would replay)."""
 
     def __init__(self, steps: set, budget: cost.Budget):
         self.steps, self.budget, self.skipped = set(steps), budget, []
@@ -146,34 +154,37 @@ class Replays:
     def losses(self, label: str, variant: WorkedExample, engine_step=None) -> dict:
         """{t: the loss after step t} under the variant, for every step asked; {} where over the budget."""
         if label not in self._losses:
-            parameters = sum(
-                len(W) * len(W[0]) + len(b or ()) for W, b in zip(variant.weights, variant.biases, strict=True)
-            )
+            parameters = _parameters(variant)
             units, _ = cost.replay_cost(parameters=parameters, examples=len(variant.x), steps=max(self.steps) + 1)
             rule = (lambda ex, layers, changes: engine_step(ex, layers, changes)) if engine_step else None
             self._losses[label] = losses_after(variant, rule, self.steps) if self.budget.spend(units) else {}
             if not self._losses[label]:
-                self.skipped.append((label, units))
+                self.skipped.append((label, units, max(self.steps)))
         return self._losses[label]
 
     def later(self, label: str, variant: WorkedExample, t: int | None) -> dict:
         """The variant's step ``t`` written out as the replay writes it (``t`` >= 2), or with ``t`` None its final
         parameters (:func:`derivations.examples.every_step.values_at`); {} where over the budget."""
         if (label, t) not in self._later:
-            parameters = sum(
-                len(W) * len(W[0]) + len(b or ()) for W, b in zip(variant.weights, variant.biases, strict=True)
-            )
+            parameters = _parameters(variant)
             steps = variant.steps if t is None else t
             units, _ = cost.replay_cost(parameters=parameters, examples=len(variant.x), steps=steps)
             self._later[(label, t)] = values_at(variant, t) if self.budget.spend(units) else {}
             if not self._later[(label, t)]:
-                self.skipped.append((label, units))
+                self.skipped.append((label, units, steps))
         return self._later[(label, t)]
 
-    def first(self, label: str, variant: WorkedExample, engine_step=None) -> dict:
-        """The variant's first step, by step name (:func:`first_step_values`, or ``engine_step``'s)."""
+    def first(self, label: str, variant: WorkedExample, engine_step=None, family: str = "") -> dict:
+        """The variant's first step, by step name (:func:`first_step_values`, or ``engine_step``'s); a slip of a
+        ``family`` (one of many variants of a step) is paid for from the budget, and {} once it is spent."""
         if label not in self._first:
             layers = tuple(zip(variant.weights, variant.biases, strict=True))
+            if family:
+                units, _ = cost.replay_cost(parameters=_parameters(variant), examples=len(variant.x), steps=1)
+                if not self.budget.spend(units):
+                    self.skipped += [(family, units, 1)] if family not in (s[0] for s in self.skipped) else []
+                    self._first[label] = {}
+                    return {}
             self._first[label] = (
                 variant_values(variant, engine_step(variant, layers, None, WORKED))
                 if engine_step
@@ -182,17 +193,23 @@ class Replays:
         return self._first[label]
 
 
+def loss_after_step(key: Key | None) -> bool:
+    """Whether ``key`` is the loss after some full-batch steps (``L after step t``)."""
+    return key is not None and (key.quantity, key.stage, key.unit) == ("L", "after", "step")
+
+
 def reproduce(
-    e, label: str, variant: WorkedExample, replays: Replays, engine_step, size: int = 0, later=False
+    e, label: str, variant: WorkedExample, replays: Replays, engine_step, size: int = 0, later=False, family: str = ""
 ) -> tuple | None:
     """The erratum's step under a variant of the computation, or None where it does not reproduce the
     number (or where the variant's step has another number of entries than the ``size`` shown). ``later``: the
     erratum is of a step written out after the first (its ``t``) or of the final parameters (None); ``variant``
-    then replays the example's steps."""
-    if e.step.startswith("L after step "):
-        value = replays.losses(label, variant, engine_step).get(int(e.step.rsplit(" ", 1)[1]))
+    then replays the example's steps. ``family``: the slip's first step is paid for (:meth:`Replays.first`)."""
+    if loss_after_step(e.key):
+        value = replays.losses(label, variant, engine_step).get(e.key.t)
     else:
-        values = replays.first(label, variant, engine_step) if later is False else replays.later(label, variant, later)
+        first = later is False
+        values = replays.first(label, variant, engine_step, family) if first else replays.later(label, variant, later)
         same = e.step in values and (not size or len(values[e.step]) == size)
         value = values[e.step][e.index] if same and e.index < len(values[e.step]) else None
     return (label, value) if value is not None and agrees(e.printed, value) else None
