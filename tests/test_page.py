@@ -280,3 +280,125 @@ def test_a_batch_chain_rule_is_each_examples_gradient_and_their_mean():
         for e, value in enumerate(values, start=1):
             assert f"example{e}:" in shown and number_text(sp.Float(value))[0].lstrip("-") in shown, (edge.name, value)
         assert shown.endswith(number_text(exact)[0].lstrip("-")), (edge.name, shown[-60:])
+
+
+def shaped(sizes: list, activations: list, loss: str = "half_sse", **extra) -> dict:
+    """A spec of a network of these layer sizes: weights of both signs, biases, inputs 1/2 to 2, target one-hot."""
+    layers = [
+        {
+            "W": [[str(((3 * i + 5 * j + 2 * k) % 9 - 4) / 8) for j in range(sizes[k])] for i in range(sizes[k - 1])],
+            "b": [str((j % 3 - 1) / 10) for j in range(sizes[k])],
+        }
+        for k in range(1, len(sizes))
+    ]
+    x, y = [str((i % 4 + 1) / 2) for i in range(sizes[0])], ["1"] + ["0"] * (sizes[-1] - 1)
+    return {"activations": activations, "loss": loss, "learning_rate": "0.1", "x": x, "y": y, "layers": layers, **extra}
+
+
+SHAPES = {  # the largest networks the page draws have 60 parameters (picture.network refuses more)
+    "2-3-2 ReLU and softmax, momentum": shaped([2, 3, 2], ["relu", "softmax"], "cross_entropy", momentum="0.9"),
+    "2-3-1": shaped([2, 3, 1], ["sigmoid", "identity"]),
+    "3-4-3-2": shaped([3, 4, 3, 2], ["tanh", "sigmoid", "identity"]),
+    "5-5-5, 60 parameters, the most crossings": shaped([5, 5, 5], ["sigmoid", "identity"]),
+    "59-1, 60 parameters, the tallest": shaped([59, 1], ["identity"]),
+    "30 layers of one unit, 60 parameters, the deepest": shaped([1] * 31, ["identity"] * 30),
+    **{  # the loss after three steps, velocities; thresholds, a layer without biases; a batch
+        name: {"learning_rate": "0.1", **NETWORKS[name]}
+        for name in [
+            "softmax logits, momentum and L2, three steps",
+            "thresholds in columns, a layer without biases, fixed parameters",
+            "softmax output, cross-entropy, a batch in columns",
+        ]
+    },
+}
+
+
+@functools.cache
+def shaped_page(name: str) -> str:
+    ex = read_spec(SHAPES[name])
+    return page(ex, run(ex))
+
+
+LABELS = """
+const svg = document.getElementById("network"), steps = [];
+const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+for (let step = 0; step < arguments[0]; step += 1) {
+  if (step) document.getElementById("next").click();
+  const labels = [], inside = [];
+  svg.querySelectorAll(".weight, .unit, .loss").forEach((g) => {
+    const shape = g.querySelector("rect, circle"), text = g.querySelector("text:not(.values)");
+    labels.push([g.id, box(shape)]);
+    inside.push([g.id + " " + text.textContent, box(text), box(shape)]);
+  });
+  svg.querySelectorAll(".values tspan").forEach((span) => {
+    if (span.textContent.trim()) labels.push([span.parentNode.dataset.values + " " + span.textContent, box(span)]);
+  });
+  steps.push([document.getElementById("position").textContent, labels, inside, box(svg)]);
+}
+return steps;
+"""
+
+
+def overlapping(labels: list) -> list:
+    """The pairs of labels whose boxes share a positive area (touching edges do not)."""
+    labels = sorted(labels, key=lambda label: label[1][0])
+    pairs = []
+    for n, (name, (_, top, right, bottom)) in enumerate(labels):
+        for other, (left2, top2, right2, bottom2) in labels[n + 1 :]:
+            if left2 >= right:
+                break
+            if min(bottom, bottom2) > max(top, top2) and min(right, right2) > left2:
+                pairs.append((name, other))
+    return pairs
+
+
+@pytest.mark.parametrize("name", [*SHAPES, *(p.stem for p in EXAMPLES)])
+def test_no_two_labels_of_the_drawing_overlap_at_any_step(name, tmp_path, browser):
+    """Every step, clicked through: the weights' and biases' boxes, the units, the loss and every number a step
+    puts beside them lie apart inside the drawing, and each box's text inside its box."""
+    paths = {p.stem: p for p in EXAMPLES}
+    page_file = tmp_path / "shape.html"
+    page_file.write_text(page_of(paths[name]) if name in paths else shaped_page(name), encoding="utf-8")
+    load(browser, page_file.as_uri())
+    count = len(browser.find_elements("css selector", ".stage"))
+    steps = browser.execute_script(LABELS, count)
+    assert [position for position, *_ in steps] == [f"{n} / {count}" for n in range(1, count + 1)]
+    within = lambda inner, outer: (
+        outer[0] <= inner[0] <= inner[2] <= outer[2] and outer[1] <= inner[1] <= inner[3] <= outer[3]
+    )
+    for position, labels, inside, frame in steps:
+        assert not overlapping(labels), (position, overlapping(labels)[:5])
+        assert [label for label, where in labels if not within(where, frame)] == [], position
+        assert [text for text, where, shape in inside if not within(where, shape)] == [], position
+
+
+@pytest.mark.parametrize("name", ["2-3-2 ReLU and softmax, momentum", "3-4-3-2", "mazur_2015", "nafiz_relu_softmax"])
+def test_the_drawing_and_the_steps_math_are_seen_together_in_a_1024_by_768_window(name, tmp_path, browser):
+    """At every step, as the page opens (not scrolled): the whole drawing and the step's formula are in the window
+    (the window's inner size is what is left of 1024 by 768 to the page)."""
+    paths = {p.stem: p for p in EXAMPLES}
+    page_file = tmp_path / "window.html"
+    page_file.write_text(page_of(paths[name]) if name in paths else shaped_page(name), encoding="utf-8")
+    browser.set_window_size(1024, 768)
+    try:
+        load(browser, page_file.as_uri())
+        seen = browser.execute_script(
+            """const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+            const seen = [], count = document.querySelectorAll(".stage").length;
+            for (let step = 0; step < count; step += 1) {
+              if (step) document.getElementById("next").click();
+              const math = document.querySelector(".stage:not([hidden]) > div");
+              const content = Array.from(math.querySelectorAll("math > *")).map(box);
+              const drawing = document.getElementById("network"), frame = drawing.parentNode;  // its frame scrolls
+              seen.push([step + 1, box(frame === document.body ? drawing : frame), box(drawing), box(math), ...content]);
+            }
+            return [innerWidth, innerHeight, scrollY, seen];"""
+        )
+    finally:
+        browser.set_window_size(1200, 1000)
+    width, height, scrolled, steps = seen
+    assert width <= 1024 and height <= 768 and scrolled == 0
+    for step, figure, drawing, *math in steps:  # the drawing not cut off by its frame (which scrolls a big one)
+        assert figure[0] <= drawing[0] <= drawing[2] <= figure[2] and figure[1] <= drawing[1] <= drawing[3] <= figure[3]
+        outside = [b for b in [drawing, *math] if not (0 <= b[0] <= b[2] <= width and 0 <= b[1] <= b[3] <= height)]
+        assert not outside, (step, outside, drawing)

@@ -72,7 +72,10 @@
     if (event.key === "ArrowLeft") show(current - 1);
   });
   document.querySelectorAll(".weight").forEach((weight) => {
-    weight.addEventListener("click", () => choose(weight.dataset.name));
+    weight.addEventListener("click", () => {  // the chain rule is under the board: bring it into the window
+      choose(weight.dataset.name);
+      element("chain-section").scrollIntoView({ block: "nearest" });
+    });
   });
   // a link may name a step and a weight: page.html#step=12&weight=w^2_{1,1}; a changed link goes there
   function follow() {

@@ -1,6 +1,7 @@
 """A worked example as a page in the browser: one self-contained HTML file (styles, script and
-data inlined, math as MathML, nothing fetched) showing the network as SVG, a step control that
-walks the replay's steps (forward pass, loss, sensitivities, gradients, update, the later steps)
+data inlined, math as MathML, nothing fetched) showing, in the window together, the network as SVG
+(:mod:`derivations.formats.page_svg`: no two labels overlap), a step control that walks the replay's
+steps (forward pass, loss, sensitivities, gradients, update, the later steps) and their math,
 highlighting what each step reads (blue) and writes (orange) and putting its numbers on the
 units and weights, the chain rule of a clicked weight with its numbers, and the errata.
 
@@ -233,21 +234,22 @@ def page(ex, d) -> str:
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{html.escape(d.title)}</title>",
             f"<style>{asset('page.css')}</style></head><body>",
-            f"<h1>{html.escape(d.title)}</h1>",
-            f'<p class="notes">Replayed exactly by funcmlp derive ({html.escape(d.name)}).{batch}</p>',
-            f'<ul class="notes">{notes}</ul>' if notes else "",
-            '<p class="legend">Step through the computation: what a step reads is outlined in blue, what it writes in '
-            "orange. Click a weight or a bias for its chain rule.</p>",
+            f'<div id="board"><h1>{html.escape(d.title)}</h1>',  # the drawing and the step's math in the window
             '<div id="controls"><button id="previous" type="button">&#9664; back</button>'
             '<button id="next" type="button">next &#9654;</button>'
             f'<select id="stage-list" aria-label="step">{options}</select><span id="position"></span></div>',
-            svg(ex, sizes, edges),
+            f'<div id="figure">{svg(ex, sizes, edges, [mark for stage in stages for mark in stage["marks"]])}</div>',
+            '<div id="steps">',
+            *(_stage(i, step, column) for i, step in enumerate(d.steps)),
+            "</div></div>",
+            '<p class="legend">Step through the computation: what a step reads is outlined in blue, what it writes in '
+            "orange. Click a weight or a bias for its chain rule.</p>",
+            f'<p class="notes">Replayed exactly by funcmlp derive ({html.escape(d.name)}).{batch}</p>',
+            f'<ul class="notes">{notes}</ul>' if notes else "",
             '<section id="chain-section"><h2>Chain rule of the chosen weight'
             + (" (step 1)" if d.gradient_steps > 1 else "")
             + "</h2>"
             '<div id="chain">Click a weight or a bias in the picture.</div></section>',
-            "<h2>Steps</h2>",
-            *(_stage(i, step, column) for i, step in enumerate(d.steps)),
             "<h2>Errata</h2>",
             _errata(d),
             f'<script id="data" type="application/json">{_json(data)}</script>',
