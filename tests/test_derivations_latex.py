@@ -129,7 +129,7 @@ def test_math_notation_of_step_names_and_formulas():
     assert (str(upstream(1, True)), upstream(1, True).latex()) == ("(W^2)^T s^2", r"(W^{2})^{\top} s^{2}")
     assert activation("sigmoid", 1).latex() == r"\sigma(n^{1})"
     assert activation("leaky_relu", 2).latex() == r"\operatorname{leaky\_relu}(n^{2})"
-    f = recursion(1)
+    f = recursion(1, "tanh", True)
     assert str(f) == "dL/da^1 * f'(n^1)  (the sensitivity recursion)"
     assert (f.latex(), f.remark()) == (
         r"\frac{\partial L}{\partial a^{1}} \odot f'(n^{1})",

@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from derivations.model.formula import Entry, Formula, Name, Note, Words, formula, prose
+from derivations.model.formula import Entry, Formula, Jacobian, Name, Note, Words, formula, prose
 from derivations.model.quantity import Key
 
 
@@ -64,11 +64,28 @@ def loss(name: str | None, depth: int, units: int, batch: int, l2) -> Formula:
     return prose(str(formula(*parts)) + f" + l2/2 sum_k |W^k|^2 (l2 = {l2})") if l2 is not None else formula(*parts)
 
 
-def output_sensitivity(depth: int, own: bool, batch: int) -> Formula:
-    """s^L = dL/da^L * f'(n^L) (``own``: the loss is the outputs' sum, dL/da = 1), over the batch's size."""
-    slope = (Name("f'"), "(", Key("n", depth), ")")
+def _through(k: int, activation: str, elementwise: bool, upstream: tuple) -> tuple:
+    """``upstream`` (dL/da^k) through layer k's activation: ``* f'(n^k)`` elementwise, else the transposed
+    Jacobian's product ``(J_f(n^k))^T dL/da^k`` (a vector activation such as softmax mixes the units)."""
+    n = Key("n", k)
+    if elementwise:
+        return (*upstream, " * ", Name("f'"), "(", n, ")")
+    return ("(", Jacobian(activation.partition("(")[0]), "(", n, "))", "^T", " ", *upstream)
+
+
+def output_sensitivity(depth: int, batch: int, output: str, elementwise: bool, paired: str) -> Formula:
+    """s^L = dL/dn^L over the batch's size: dL/da^L through the output activation ``output``; ``paired`` ``"own"``:
+    the loss is the outputs' sum (dL/da = 1); ``"probabilities"`` or ``"scaled"``: the loss is paired with its
+    activation and taken on the logits, a^L - y (or a^L sum_j y_j - y where a softmax's targets do not sum to 1)."""
     mean = (f" / {batch}",) if batch > 1 else ()
-    return formula(*slope, *mean) if own else formula(Key("dL/da", depth), " * ", *slope, *mean)
+    if paired in ("probabilities", "scaled"):
+        a = Key("a", depth)
+        difference = (a, " - y") if paired == "probabilities" else (a, " ", Name("sum_j"), " y_j - y")
+        return formula(*difference, *mean, Note("the loss paired with its activation, on the logits n"))
+    upstream = ("1",) if paired == "own" else (Key("dL/da", depth),)
+    if paired == "own" and elementwise:
+        return formula(Name("f'"), "(", Key("n", depth), ")", *mean)
+    return formula(*_through(depth, output, elementwise, upstream), *mean)
 
 
 def upstream(k: int, column: bool) -> Formula:
@@ -77,9 +94,9 @@ def upstream(k: int, column: bool) -> Formula:
     return formula("(", W, ")", "^T", " ", s) if column else formula(s, " (", W, ")", "^T")
 
 
-def recursion(k: int) -> Formula:
-    """s^k = dL/da^k * f'(n^k), the sensitivity recursion."""
-    return formula(Key("dL/da", k), " * ", Name("f'"), "(", Key("n", k), ")", Note("the sensitivity recursion"))
+def recursion(k: int, activation: str, elementwise: bool) -> Formula:
+    """s^k = dL/da^k * f'(n^k) (a vector activation: its transposed Jacobian), the sensitivity recursion."""
+    return formula(*_through(k, activation, elementwise, (Key("dL/da", k),)), Note("the sensitivity recursion"))
 
 
 def weight_gradient(k: int, column: bool, batch: int, l2) -> Formula:

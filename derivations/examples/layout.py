@@ -26,6 +26,7 @@ from derivations.model import engine
 from derivations.model.derivation import Derivation, Printed
 from derivations.model.formula import Name, formula, prose
 from derivations.model.quantity import Key, asked, parse
+from funcmlp.registry.activations import get_activation
 
 
 def _compact(values: list) -> list:
@@ -84,7 +85,7 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1) ->
     own = ex.loss == OUTPUT
     units = len(ex.weights[-1][0])
     put("L", None, formulas.loss(None if own else ex.loss, depth, units, batch, ex.l2), [result.loss], ())
-    add("s", depth, formulas.output_sensitivity(depth, own, batch), result.s[depth])
+    add("s", depth, formulas.output_sensitivity(depth, batch, *_output(ex)), result.s[depth])
     deltas = any(key.quantity == "delta" for key in asked(ex.printed))  # the classic delta = -dL/dn, where printed
 
     def delta(k):
@@ -95,7 +96,12 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1) ->
     delta(depth)
     for k in range(depth - 1, 0, -1):
         add("dL/da", k, formulas.upstream(k, column), result.g[k])
-        add("s", k, formulas.recursion(k), result.s[k])
+        add(
+            "s",
+            k,
+            formulas.recursion(k, ex.activations[k - 1], get_activation(ex.activations[k - 1]).is_elementwise),
+            result.s[k],
+        )
         delta(k)
     if 0 in result.g:  # the gradient with respect to the inputs
         add("dL/da", 0, formulas.upstream(0, column), result.g[0])
@@ -118,6 +124,20 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1) ->
             text, math = _velocity_formulas(kind, k, t, first=t == 1 and ex.velocity is None)
             put(f"v_{kind}", k, text, velocity, shape, formula_latex=math)
             put(kind, k, formulas.momentum_update(kind, k), values, shape, stage="new")
+
+
+def _output(ex: WorkedExample) -> tuple:
+    """(the output activation's name, whether it is elementwise, how the loss meets it: ``"own"`` (the loss is the
+    outputs' sum), ``"probabilities"`` or ``"scaled"`` (paired, taken on the logits; a softmax's targets summing
+    to 1 or not), ``""`` (through dL/da))."""
+    name = ex.activations[-1]
+    output = get_activation(name)
+    if ex.loss == OUTPUT:
+        return name, output.is_elementwise, "own"
+    if not (ex.loss_entry and ex.loss_entry.spec.paired.get(output.name)):
+        return name, output.is_elementwise, ""
+    normalized = output.is_elementwise or all(sum(row) == 1 for row in ex.y)
+    return name, output.is_elementwise, "probabilities" if normalized else "scaled"
 
 
 def _parts(ex: WorkedExample, k: int, layer, changes) -> list:

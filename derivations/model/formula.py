@@ -42,6 +42,13 @@ class Name:
 
 
 @dataclass(frozen=True)
+class Jacobian:
+    """The Jacobian of a vector activation by its name: ``J_softmax``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Words:
     """Words within the math (``", mean over 2 examples"``), upright in LaTeX."""
 
@@ -121,6 +128,8 @@ def _text(part) -> str:
         return f"{part.key.symbol()}_{part.index}"
     if isinstance(part, Name):
         return part.name
+    if isinstance(part, Jacobian):
+        return f"J_{part.name}"
     if isinstance(part, Note):
         return " " * part.gap + f"({part.text})"
     if isinstance(part, (Words, Prose)):
@@ -135,6 +144,8 @@ def _latex(part) -> str:
         return f"{part.key.latex()}_{part.index}"
     if isinstance(part, Name):
         return _NAMES.get(part.name) or r"\operatorname{" + part.name.replace("_", r"\_") + "}"
+    if isinstance(part, Jacobian):
+        return r"J_{\operatorname{" + part.name.replace("_", r"\_") + "}}"
     if isinstance(part, Note):
         return r"\quad" + (part.latex or rf"\text{{({escape(part.text)})}}")
     if isinstance(part, Words):
