@@ -143,4 +143,5 @@ def chain_line(note: Notation, k, j, parameter, activation, through_logits, valu
             "".join(rf"\left({latex_number(t)}\right)" for t in numbers),
         ),
         product,
+        chain=True,
     )

@@ -25,7 +25,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -33,6 +33,9 @@ import sympy as sp
 
 from derivations.model.numbers import decimal
 from derivations.model.quantity import Key
+
+GRADIENT_LINES = ("both", "formula", "chain", "none")
+"""Which entry-by-entry lines of a gradient a derivation shows (:meth:`Derivation.only`)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,33 @@ class Derivation:
         text = name.text() if key else name
         self.steps.append(Step(text, formula, tuple(values), tuple(shape), key=key, formula_latex=formula_latex))
         return values
+
+    def only(self, layers=None, gradient_lines: str = "both") -> Derivation:
+        """The derivation with only the steps of ``layers`` (their layer numbers; None: every step, the loss and
+        the free-text steps too) and of each gradient's entry-by-entry lines ``gradient_lines``: ``"both"`` its
+        formula and its chain-rule factorisation, ``"formula"`` or ``"chain"`` one of them (a gradient without a
+        factorisation keeps its formula), ``"none"`` the matrix alone.
+
+        Example:
+            >>> d = Derivation("demo", "one step"); _ = d.add(Key("a", 1), "x", [1]); _ = d.add(Key("L"), "a", [1])
+            >>> [s.name for s in d.only(layers=[1]).steps]
+            ['a^1']
+        """
+        if gradient_lines not in GRADIENT_LINES:
+            raise ValueError(f"gradient lines {gradient_lines!r}: expected one of {', '.join(GRADIENT_LINES)}")
+        steps = [s for s in self.steps if layers is None or (s.key is not None and s.key.layer in layers)]
+
+        def kept(step):
+            parameter = step.key is not None and step.key.quantity in ("dL/dW", "dL/db", "dL/dtheta")
+            if not parameter or gradient_lines == "both":
+                return step
+            if gradient_lines == "none":
+                return replace(step, lines=())
+            if not any(line.chain for line in step.lines):  # no factorisation: its formula stays
+                return step
+            return replace(step, lines=tuple(line for line in step.lines if line.chain == (gradient_lines == "chain")))
+
+        return replace(self, steps=[kept(s) for s in steps])
 
     def step(self, key: Key) -> Step | None:
         """The step of ``key``, or None where the replay has none."""

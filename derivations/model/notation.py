@@ -42,6 +42,7 @@ class Line:
     text_parts: tuple
     latex_parts: tuple
     value: sp.Expr
+    chain: bool = False  # a chain-rule factorisation of a derivative (dL/da * da/dn * dn/dw), not its own formula
 
     def text(self) -> str:
         """The entry on one line of text."""

@@ -51,6 +51,19 @@ def add_parser(sub) -> None:
         "the file's show_steps)",
     )
     derive.add_argument(
+        "--layers",
+        type=int_list,
+        metavar="K1,K2",
+        help="a network example in text, markdown or latex: only the quantities of these layers (0 the inputs), "
+        "e.g. 2 for the output layer of a 2-layer network",
+    )
+    derive.add_argument(
+        "--gradient-lines",
+        choices=("both", "formula", "chain", "none"),
+        help="a network example in text, markdown or latex: each dL/dw entry by its formula and its chain-rule "
+        "factorisation (both, the default), by one of them, or none (the matrix alone)",
+    )
+    derive.add_argument(
         "--standalone", action="store_true", help="with --format latex: a complete document for pdflatex"
     )
     derive.add_argument(
@@ -136,6 +149,8 @@ def run(args) -> int:
         or args.plot
         or args.example
         or args.chain
+        or args.layers is not None
+        or args.gradient_lines is not None
         or ((args.steps is not None or args.show_steps is not None) and args.name in NETWORK_EXAMPLES)
     ):
         return _network(args)
@@ -211,6 +226,12 @@ def _network(args) -> int:
             raise ValueError(
                 f"--format {args.format} draws the loss before the first step; {option} changes nothing there"
             )
+    for option, value in (("--layers", args.layers), ("--gradient-lines", args.gradient_lines)):
+        if value is not None and args.format not in ("text", "markdown", "latex"):
+            raise ValueError(
+                f"{option} chooses what text, markdown and latex write of an example; --format {args.format} "
+                "shows every quantity: leave it out or take one of those formats"
+            )
     if args.format == "mermaid" and args.show_steps is not None:
         raise ValueError(
             "--format mermaid draws the network at the first step; --show-steps chooses the steps that text, "
@@ -225,6 +246,11 @@ def _network(args) -> int:
             print(f"wrote {plotted}", file=sys.stderr)
         return 0
     derivation = derivations.replay(example)
+    if args.layers is not None or args.gradient_lines is not None:
+        depth = len(example.weights)
+        if args.layers is not None and not all(0 <= k <= depth for k in args.layers):
+            raise ValueError(f"--layers {args.layers}: the network has layers 0 (the inputs) to {depth}")
+        derivation = derivation.only(args.layers, args.gradient_lines or "both")
     if args.chain:
         line = derivations.chain_rule(derivation, example, args.chain)
         derivation.add(line.text_parts[0], f"chain rule: {line.text_parts[1]}", [line.value])
