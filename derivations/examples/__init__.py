@@ -4,7 +4,8 @@ and each erratum's slip searched for; the seeds' and the published examples ship
 A spec file's text (``specfile``) and keys (``spec_keys``) read into a checked example (``spec``); one derivative's
 chain-rule factors (``factors``), the typed formulas of a step's quantities in the file's convention (``formulas``),
 and the entry-by-entry lines (``textbook``); many steps fast (``iterate``), a step's quantities in the file's layout
-(``layout``), every step written out (``every_step``); the slips' variants (``variants``), those of a step's lines
+(``layout``) with the steps written only where a text prints them (``printed_steps``), every step written out
+(``every_step``); the slips' variants (``variants``), those of a step's lines
 (``step_slips``) and search (``slips``); the replay (``replay``) and the registry of the examples built from the
 rules rather than a spec file (``worked``).
 """
@@ -13,6 +14,7 @@ LAYERS = (
     ("specfile", "factors", "formulas"),
     ("spec_keys", "textbook"),
     ("spec",),
+    ("printed_steps",),
     ("iterate", "layout"),
     ("every_step",),
     ("variants", "step_slips"),

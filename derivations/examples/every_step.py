@@ -66,7 +66,8 @@ def _listed(steps) -> str:
 def written(ex: WorkedExample) -> tuple[tuple, list]:
     """``(the gradient steps written out in full, notes)``: step 1 always (the step a text's printed numbers
     name), then those of ``ex.show_steps``, or by default all of a short run, the first :data:`FIRST` and the
-    last of a long one; the notes say which were left out and how to choose. A default that would cost more
+    last of a long one, and each step a printed key names (``dL/dW^1 (step 5)``); the notes say which were left
+    out and how to choose. A default that would cost more
     than a replay may (:mod:`derivations.model.cost`) writes out step 1 only, with a note; a chosen set is refused."""
     if ex.steps == 1 or _online(ex):
         return (1,), []
@@ -78,10 +79,12 @@ def written(ex: WorkedExample) -> tuple[tuple, list]:
         if ex.steps <= FIRST + 1
         else (*range(1, FIRST + 1), ex.steps)
     )
+    printed = {key.t for key in asked(ex.printed) if key.stage in ("", "new", "before") and 1 < key.t <= ex.steps}
+    steps = tuple(sorted({*steps, *printed}))  # a step a text prints a number of is written out
     notes = []
     units, extra = cost.replay_units(ex)[0], cost.written_units(ex, len(steps) - 1)
     if units + extra > cost.MAX_COST:
-        if chosen is not None:
+        if chosen is not None or printed:
             raise ValueError(
                 f"show_steps: writing out {len(steps) - 1} more step(s) in full costs about {extra:,} units beside "
                 f"the replay's {units:,}; a replay costs at most {cost.MAX_COST:,}: name fewer steps"

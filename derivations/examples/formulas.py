@@ -128,3 +128,34 @@ def delta(k: int) -> Formula:
     """A text's classic delta^k = -s^k = -dL/dn^k."""
     words = rf"\text{{(the classic }}\delta = -\frac{{\partial L}}{{\partial {Key('n', k).latex()}}}\text{{)}}"
     return formula("-", Key("s", k), Note(f"the classic delta = -dL/dn^{k}", gap=1, latex=words))
+
+
+def slope(activation: str, k: int) -> Formula:
+    """f'(n^k): the derivative of layer k's activation (by its registry name) at its net input."""
+    return formula(Name(activation.partition("(")[0] + "'"), "(", Key("n", k), ")")
+
+
+def exponentials(k: int) -> Formula:
+    """exp(n^k), entry by entry (a softmax's numerators)."""
+    return formula(Name("exp"), "(", Key("n", k), ")")
+
+
+def loss_derivative(name: str | None, depth: int, batch: int) -> Formula:
+    """dL/da^L of the loss ``name`` (None: the loss is the outputs' sum, dL/da = 1), over a ``batch``'s size."""
+    a = Key("a", depth)
+    mean = (f" / {batch}",) if batch > 1 else ()
+    parts = {
+        None: ("1",),
+        "half_sse": (a, " - y"),
+        "sse": ("2 (", a, " - y)"),
+        "binary_cross_entropy": ("(", a, " - y) / (", a, " (1 - ", a, "))"),
+        "cross_entropy": ("-y / ", a),
+    }.get(name, (Words(f"the derivative of {name} at "), a))
+    return formula(*parts, *mean)
+
+
+def change(kind: str, k: int, momentum: bool) -> Formula:
+    """A parameter's change in the step: -eta dL/dW^k, or with momentum the velocity v_W^k (new - old)."""
+    if momentum:
+        return formula(Key(f"v_{kind}", k), Note("new - old"))
+    return formula("-", Name("eta"), " ", Key(f"dL/d{kind}", k), Note("new - old"))

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations.examples import formulas
+from derivations.examples import formulas, printed_steps
 from derivations.examples.spec import OUTPUT, WorkedExample
 from derivations.model import engine
 from derivations.model.derivation import Derivation, Printed
 from derivations.model.formula import Name, formula, prose
-from derivations.model.quantity import Key, asked, parse
+from derivations.model.quantity import Key, asked, parse, printing
 from funcmlp.registry.activations import get_activation
 
 
@@ -58,12 +58,15 @@ def matrix(rows, column: bool) -> tuple[list, tuple]:
     return [v for row in shown for v in row], (len(shown), len(shown[0]))
 
 
-def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1) -> None:
+def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1, want: set | None = None) -> None:
     """Every quantity of one step (an :class:`engine.Pass`) as a step of ``d``, in the file's layout, each
     with its :class:`~derivations.model.quantity.Key` (gradient step ``t``). A step after the first opens with
     the parameters it starts from (``ex``'s) and, with momentum, the velocity (``ex.velocity``); with momentum
-    each parameter's velocity comes before its new value."""
+    each parameter's velocity comes before its new value. The steps written only where printed (``f'(n^k)``,
+    ``exp(n^k)``, ``dL/da^L``, ``delta_W^k``: :mod:`derivations.examples.printed_steps`) are those of ``want``
+    (``{(quantity, layer)}``; by default the printed keys of step ``t``)."""
     column, batch, depth = ex.convention == "column", len(ex.x), len(ex.weights)
+    want = printed_steps.wanted(ex, t) if want is None else want
 
     def put(quantity, layer, formula, values, shape=(), stage="", formula_latex=""):
         d.add(Key(quantity, layer, t, stage), formula, values, shape, formula_latex)
@@ -72,19 +75,29 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1) ->
         values, shape = _shown(per_example, column)
         put(quantity, layer, formula, values, shape)
 
+    def of_n(k):  # f'(n^k) and exp(n^k), where printed
+        slopes = printed_steps.slopes(ex.activations[k - 1], result.n[k]) if ("f'", k) in want else None
+        if slopes is not None:
+            add("f'", k, formulas.slope(ex.activations[k - 1], k), [_compact(row) for row in slopes])
+        if ("exp", k) in want:
+            add("exp", k, formulas.exponentials(k), [_compact(row) for row in printed_steps.exponentials(result.n[k])])
+
     _before(put, ex, t)
     add("a", 0, formula(Name("x")), result.a[0])
     for k in range(1, depth + 1):
         biased = ex.biases[k - 1] is not None
         if biased and ex.thresholds and ex.thresholds[k - 1]:
             add("n", k, formulas.net_input(k, column, "theta"), result.n[k])
-            add("a", k, formulas.activation(ex.activations[k - 1], k), result.a[k])
-            continue
-        add("n", k, formulas.net_input(k, column, "b" if biased else None), result.n[k])
+        else:
+            add("n", k, formulas.net_input(k, column, "b" if biased else None), result.n[k])
+        of_n(k)
         add("a", k, formulas.activation(ex.activations[k - 1], k), result.a[k])
     own = ex.loss == OUTPUT
     units = len(ex.weights[-1][0])
     put("L", None, formulas.loss(None if own else ex.loss, depth, units, batch, ex.l2), [result.loss], ())
+    if ("dL/da", depth) in want:  # the output layer's dL/da^L, where printed
+        upstream = printed_steps.output_upstream(ex, result.a[depth])
+        add("dL/da", depth, formulas.loss_derivative(None if own else ex.loss, depth, batch), upstream)
     add("s", depth, formulas.output_sensitivity(depth, batch, *_output(ex)), result.s[depth])
     deltas = any(key.quantity == "delta" for key in asked(ex.printed))  # the classic delta = -dL/dn, where printed
 
@@ -117,6 +130,10 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1) ->
             if ("W" if kind == "W" else "b") in kept:
                 continue
             values, shape = matrix(new, column) if kind == "W" else ([sign * v for v in new], ())
+            if (f"delta_{kind}", k) in want:  # the change in the step, where printed
+                old = matrix(ex.weights[k - 1], column)[0] if kind == "W" else [sign * v for v in ex.biases[k - 1]]
+                moved = printed_steps.change(values, old)
+                put(f"delta_{kind}", k, formulas.change(kind, k, ex.momentum is not None), moved, shape)
             if ex.momentum is None:
                 put(kind, k, formulas.update(kind, k), values, shape, stage="new")
                 continue
@@ -182,29 +199,33 @@ def resolve_printed(ex: WorkedExample, d: Derivation) -> dict:
     """The printed numbers by step: a key naming a whole step (``"W^2 new"``, ``"L after step 1"``)
     or one entry as the derivation writes it (``"a^1_2"``, ``"s^2_1"``, ``"dL/dw^2_{1,2}"``,
     ``"w^2_{1,2} new"``, ``"b^1_2 new"``: row r, column c of W^k as the file writes it), each read by
-    :func:`derivations.model.quantity.parse`; a ``ValueError`` naming the key otherwise."""
+    :func:`derivations.model.quantity.parse`; a ``ValueError`` naming the key otherwise. A second printing of
+    the same step or entry (``"L #2"``, ``"a^1_2 #2"``) is resolved apart, under the step's name with `` #2``."""
     steps = {step.key: step for step in d.steps if step.key is not None}
     resolved: dict = {}
     for text, entries in ex.printed.items():
         key, entry = parse(text) or (None, None)
+        again = printing(text)[1]  # a second printing of the same number (``L #2``): compared on its own
         step = steps.get(key)
         if step is None:
             raise ValueError(
                 f"printed step {text!r} is not a step of this example; the steps are {', '.join(d.values)} "
                 "(or one entry of them, as a^1_2, s^2_1, dL/dw^2_{1,2}, w^2_{1,2} new, b^1_2 new, theta^1_2 new, "
-                "v_w^2_{1,2}; of a step written out after the first as w^2_{1,2} new (step 2))"
+                "v_w^2_{1,2}; of a step written out after the first as w^2_{1,2} new (step 2)); steps written where "
+                "printed: dL/da^L, f'(n^k), exp(n^k), delta_W^k, a^k (example e) online, W^k after step t"
             )
+        name = step.name if again == 1 else f"{step.name} #{again}"
         if entry is None:
-            if step.name in resolved:
+            if name in resolved:
                 raise ValueError(f"printed {text!r} is given whole and by its entries; give one or the other")
-            resolved[step.name] = entries
+            resolved[name] = entries
             continue
         if len(ex.x) != 1 and ex.update != "online":  # online: the steps shown in full are the first example's
             raise ValueError(
                 f"printed {text!r} names one entry; single entries are for one example, this is a batch of {len(ex.x)}"
             )
         matrix = len(entry) == 2
-        if matrix != (key.quantity in ("W", "dL/dW", "v_W")) or len(entries) != 1:
+        if matrix != (key.quantity in ("W", "dL/dW", "v_W", "delta_W")) or len(entries) != 1:
             raise ValueError(
                 f"printed {text!r} must be one number of the {'matrix' if matrix else 'vector'} {step.name}; "
                 "write w^k_{r,c} for a weight, a^k_j for an entry of a vector"
@@ -218,8 +239,8 @@ def resolve_printed(ex: WorkedExample, d: Derivation) -> dict:
                 else f"printed {text!r}: {step.name} has {cols} entries"
             )
         p = entries[0]
-        resolved.setdefault(step.name, ())
-        if resolved[step.name] and resolved[step.name][0].index is None:
-            raise ValueError(f"printed {step.name!r} is given whole and by its entries; give one or the other")
-        resolved[step.name] += (Printed(p.value, p.where, p.slip, (r - 1) * cols + (c - 1)),)
+        resolved.setdefault(name, ())
+        if resolved[name] and resolved[name][0].index is None:
+            raise ValueError(f"printed {name!r} is given whole and by its entries; give one or the other")
+        resolved[name] += (Printed(p.value, p.where, p.slip, (r - 1) * cols + (c - 1)),)
     return resolved

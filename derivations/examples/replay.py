@@ -24,9 +24,10 @@ from dataclasses import replace
 import sympy as sp
 
 from derivations.examples import slips, textbook
-from derivations.examples.every_step import step_written, write_final, written
+from derivations.examples.every_step import at_step, step_written, write_final, written
 from derivations.examples.iterate import iterate, shown
 from derivations.examples.layout import WORKED, record, resolve_printed
+from derivations.examples.printed_steps import wanted
 from derivations.examples.spec import OUTPUT, WorkedExample, read_spec
 from derivations.model import cost, engine
 from derivations.model.derivation import Derivation
@@ -86,14 +87,20 @@ def run(ex: WorkedExample) -> Derivation:
     if online:
         d.notes.append(f"online: one step per example, in order; the first in full, then examples 2 to {len(ex.x)}")
         layers, changes = _online_rest(d, ex, layers, changes)
-    unit = "pass" if online else "step"
+    unit, printed = ("pass" if online else "step"), asked(ex.printed)
+    middle = sorted({k.t for k in printed if k.stage == "after" and k.unit == unit and k.parameter and k.t < ex.steps})
+    if ex.steps == 1:
+        _after_one(d, ex, layers, unit, printed)
     if ex.steps > 1:
-        printed = asked(ex.printed)
         keep = lambda t: shown(t, ex.steps) or Key("L", None, t, "after", unit) in printed
         states = {t: None for t in steps_written if t > 1}  # each filled with the parameters before step t
+        states.update({t + 1: None for t in middle})  # the parameters after a step printed (W^1 after step 3)
         losses, layers = iterate(ex, layers, ex.steps, keep=keep, changes=changes, online=online, states=states)
         for t in sorted(states):
-            d.steps += step_written(ex, t, states[t])
+            if t in steps_written:
+                d.steps += step_written(ex, t, states[t])
+        for t in middle:
+            write_final(d, ex, states[t + 1][0], unit, f"after {unit} {t}", t)
         for t, loss in losses.items():  # the first ten, every power of ten, the last, and those printed
             d.add(
                 Key("L", None, t, "after", unit),
@@ -113,9 +120,49 @@ def run(ex: WorkedExample) -> Derivation:
     return d
 
 
+def _after_one(d: Derivation, ex: WorkedExample, layers, unit: str, printed: set) -> None:
+    """A replay of one step (or one online pass): the loss and the parameters after it, where printed (``L after
+    step 1``, ``W^1 after step 1``)."""
+    if ex.learning_rate is None:
+        return
+    if Key("L", None, 1, "after", unit) in printed:
+        loss = engine.gradients(WORKED, ex.network(layers), ex.x, ex.y, ex.l2).loss
+        d.add(Key("L", None, 1, "after", unit), prose(f"L with the weights after {unit} 1"), [loss])
+    if any(k.stage == "after" and k.unit == unit and k.parameter and k.t == 1 for k in printed):
+        write_final(d, ex, layers, unit, f"after {unit} 1", 1)
+
+
+def _running(d: Derivation, printed: set, losses: list) -> None:
+    """An online pass's running loss up to example ``len(losses)``: the sum and the mean of its examples' losses
+    so far (each before its example's step), where printed (``L running sum (example 3)``)."""
+    e = len(losses)
+    for unit, value in (("sum", sp.Add(*losses)), ("mean", sp.Add(*losses) / e)):
+        if Key("L", None, e, "running", unit) in printed:
+            words = "sum" if unit == "sum" else "mean"
+            d.add(Key("L", None, e, "running", unit), prose(f"the {words} of the losses of examples 1 to {e}"), [value])
+
+
+def _example_step(d: Derivation, ex: WorkedExample, e: int, state: tuple, result, want: set) -> None:
+    """Online example ``e``'s step (from ``state``: the parameters and the velocity before it), its quantities
+    named ``a^1 (example e)``, where one of them is printed (``want``); its new parameters are ``W^k after example
+    e``, its loss ``L (example e)``."""
+    at = at_step(replace(ex, x=ex.x[e - 1 : e], y=ex.y[e - 1 : e]), *state)
+    part = Derivation(ex.name, ex.title, column=ex.convention == "column")
+    record(part, at, result, want=want)
+    for step in part.steps:
+        key = step.key
+        if key.stage == "" and key.quantity != "L":
+            renamed = Key(key.quantity, key.layer, e, "example")
+            d.add(renamed, step.formula, step.values, step.shape, step.formula_latex)
+
+
 def _online_rest(d: Derivation, ex: WorkedExample, layers, changes) -> tuple:
-    """Examples 2.. of the first online pass: each example's loss before its step and the parameters after it."""
+    """Examples 2.. of the first online pass: each example's loss before its step and the parameters after it,
+    and where printed the running loss and an example's step (``a^1 (example 2)``)."""
+    printed, losses = asked(ex.printed), [d.step(Key("L")).values[0]]
+    _running(d, printed, losses)
     for e in range(1, len(ex.x)):
+        want = wanted(ex, example=e + 1) - {("L", None)}  # (the loss of each example is written anyway)
         result = engine.run_step(
             ex.network(layers),
             ex.x[e : e + 1],
@@ -126,8 +173,13 @@ def _online_rest(d: Derivation, ex: WorkedExample, layers, changes) -> tuple:
             momentum=ex.momentum,
             previous=changes,
             l2=ex.l2,
+            inputs=("dL/da", 0) in want,
         )
         d.add(Key("L", None, e + 1, "example"), prose(f"the loss of example {e + 1} before its step"), [result.loss])
+        losses.append(result.loss)
+        _running(d, printed, losses)
+        if want:
+            _example_step(d, ex, e + 1, (layers, changes), result, want)
         layers, changes = result.new_layers, result.changes
         write_final(d, ex, layers, "example", f"after the step on example {e + 1}", e + 1)
     return layers, changes

@@ -29,7 +29,9 @@ identifier), ``notes`` (a list of strings), and for each printed
 step a table ``{values = [...], where = "eq. 8", slip = "...", slips = {"1" = "..."}}`` naming
 the equation and the kind of slip of its wrong entries (the seeds' files use it). Numbers
 may be strings or TOML/JSON numbers and are read exactly as decimals (``"0.1"`` is 1/10;
-never evaluated as expressions). Step names: ``a^0``, ``n^k``, ``a^k``, ``L``, ``s^k``,
+never evaluated as expressions); ``learning_rate_convention = "delta_rule"``: the text's eta multiplies the
+error (w + eta (y - a) f'(n) x; :func:`~derivations.examples.spec_keys.read_convention`). Step names: ``a^0``,
+``n^k``, ``a^k``, ``L``, ``s^k``,
 ``dL/da^k``, ``dL/dW^k``, ``dL/db^k``, ``W^k new``, ``b^k new``.
 
 Contract: a path or a dict in, a checked :class:`WorkedExample` out (exact numbers, weights in
@@ -56,6 +58,7 @@ from derivations.examples import specfile
 from derivations.examples.spec_keys import (
     layer_table,
     read_coefficient,
+    read_convention,
     read_learning_rate,
     read_show_steps,
     read_update,
@@ -81,6 +84,7 @@ KEYS = (
     "l2",
     "update",
     "show_steps",
+    "learning_rate_convention",
 )
 MAX_STEPS = 100_000
 """The most gradient steps a spec replays (:mod:`derivations.examples.iterate` runs them)."""
@@ -205,6 +209,9 @@ def read_spec(
         raise ValueError(f"notes must be a list of strings, got {specfile.brief(notes)}")
     notes = [specfile.free_text(note, f"notes[{i}]") for i, note in enumerate(notes)]
     default_name = os.path.splitext(os.path.basename(origin))[0] if origin != "spec" else "example"
+    loss = OUTPUT if output else str(get_loss(spec["loss"]))
+    eta, delta_rule = read_convention(spec, loss, inputs, read_learning_rate(spec, steps))
+    notes += [delta_rule] if delta_rule else []
     momentum, update = read_coefficient(spec, "momentum", below_one=True), read_update(spec)
     if any(v is not None for v in velocity) and momentum is None:
         k = next(k for k, v in enumerate(velocity, start=1) if v is not None)
@@ -219,8 +226,8 @@ def read_spec(
         name=name or specfile.free_text(spec.get("name", default_name), "name"),
         title=specfile.free_text(spec.get("title", default_name), "title"),
         activations=tuple(names),
-        loss=OUTPUT if output else str(get_loss(spec["loss"])),
-        learning_rate=read_learning_rate(spec, steps),
+        loss=loss,
+        learning_rate=eta,
         x=tuple(tuple(r) for r in xs),
         y=tuple(tuple(r) for r in ys),
         weights=tuple(weights),

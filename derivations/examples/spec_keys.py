@@ -1,6 +1,7 @@
 """The keys of a spec that are not the network's numbers alone: one ``[[layers]]`` table (W, b or theta,
-``fixed``, a starting ``velocity``), the update rule, the learning rate, a coefficient (momentum, L2), and
-the gradient steps to write out in full (``show_steps``).
+``fixed``, a starting ``velocity``), the update rule, the learning rate and its convention (the delta rule's eta
+times the error: ``learning_rate_convention``), a coefficient (momentum, L2), and the gradient steps to write out in
+full (``show_steps``).
 
 Contract: a spec's raw values in (read by :mod:`derivations.examples.specfile`), checked Python data out (exact
 numbers, row-convention weights), or one ``ValueError`` line naming the key, what was expected and the fix;
@@ -166,3 +167,37 @@ def read_show_steps(value, steps: int, online: bool, where: str = "show_steps") 
             f"{where} names {len(value)} steps; a replay writes out at most {MAX_SHOWN} in full: choose fewer"
         )
     return tuple(sorted(value))
+
+
+CONVENTIONS = ("gradient", "delta_rule")
+
+
+def read_convention(spec: dict, loss: str, units: int, eta) -> tuple:
+    """``learning_rate_convention``: ``"gradient"`` (the default: w - eta dL/dw on the loss given) or
+    ``"delta_rule"`` (the text's eta multiplies the error, w + eta (y - a) f'(n) x: the gradient of half the
+    squared error, so with ``loss = "sse"`` eta absorbs a factor 2). ``(the learning rate of the gradient step on
+    the loss given, a note or "")``: eta / 2 for sse, eta m / 2 for mse over m outputs, eta for half_sse.
+
+    Example:
+        >>> read_convention({"learning_rate_convention": "delta_rule"}, "sse", 1, sp.Rational(1, 10))[0]
+        1/20
+    """
+    convention = spec.get("learning_rate_convention", "gradient")
+    if convention not in CONVENTIONS:
+        raise ValueError(
+            f'learning_rate_convention is {specfile.brief(convention)}; expected "gradient" (w - eta dL/dw, the '
+            'default) or "delta_rule" (w + eta (y - a) f\'(n) x: eta times the error, the 1/2 of the loss absorbed)'
+        )
+    if convention == "gradient":
+        return eta, ""
+    factors = {"sse": sp.Rational(1, 2), "half_sse": sp.Integer(1), "mse": sp.Rational(units, 2)}
+    if loss not in factors or eta is None:
+        raise ValueError(
+            'learning_rate_convention = "delta_rule" is for a squared error with a learning_rate: loss = "sse", '
+            f'"half_sse" or "mse" (got loss = {loss!r}{"" if eta is not None else ", no learning_rate"})'
+        )
+    step = eta * factors[loss]
+    return step, (
+        f"learning_rate_convention = delta_rule: the text's eta = {eta} multiplies the error, w + eta (y - a) f'(n) x "
+        f"(the gradient of half the squared error); the step on {loss} is w - {step} dL/dw, the same update"
+    )

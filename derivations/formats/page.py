@@ -67,7 +67,12 @@ def _touches(step, sizes: list) -> tuple[list, list]:
         "a": (units(k), units(k)),
         "s": (units(k) + (["loss"] if k == depth else []), units(k)),
         "delta": (units(k), units(k)),
-        "dL/da": (units(k + 1) + weights(k + 1), units(k)) if k < depth else ([], []),
+        "dL/da": (units(k + 1) + weights(k + 1), units(k)) if k < depth else (units(k) + ["loss"], units(k)),
+        "f'": (units(k), units(k)),
+        "exp": (units(k), units(k)),
+        "delta_W": (weights(k), weights(k)),
+        "delta_b": (biases(k), biases(k)),
+        "delta_theta": (biases(k), biases(k)),
         "dL/dW": (units(k - 1) + units(k), weights(k)),
         "dL/db": (units(k), biases(k)),
         "dL/dtheta": (units(k), biases(k)),
@@ -100,6 +105,8 @@ def _marks(step, sizes: list, ex) -> list:
             else [["loss", "then", f"{short(step.values[0])} ({key.text()[2:]})"]]
         )
     q, k = key.quantity, key.layer
+    if q in ("f'", "exp") or q.startswith("delta_"):  # outlined, not written beside the units and weights
+        return []
     if q in ("n", "a", "s", "dL/da", "delta"):
         values = first_example(step.values, sizes[k], batch, column)
         mark = "x" if q == "a" and k == 0 else "dL/dx" if q == "dL/da" and k == 0 else "s" if q == "delta" else q

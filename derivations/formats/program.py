@@ -168,6 +168,11 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
 _SHOW = ["def show(name, value):", "    print(f'{name}:', *(repr(float(v)) for v in numpy.ravel(value)))", "", ""]
 
 
+UNCOMPUTED = ("delta", "delta_W", "delta_b", "delta_theta", "f'", "exp")
+"""Quantities a replay writes where a text prints them that the program does not compute (a text's delta = -s,
+a parameter's change, f'(n), exp(n), the output's dL/da): its later steps show the others."""
+
+
 def _losses_shown(derivation, unit: str) -> list:
     """The steps (``unit`` step) or passes (pass) after which the replay shows the loss."""
     keys = [s.key for s in derivation.steps if s.key is not None]
@@ -182,7 +187,7 @@ def _main_source(ex: WorkedExample, derivation, depth: int) -> list:
     for step in derivation.steps:
         key = step.key
         if key and key.t > 1 and key.stage in ("", "new"):
-            if key.quantity != "delta":  # (a text's delta = -s: not computed here)
+            if key.quantity not in UNCOMPUTED and (key.quantity, key.layer) != ("dL/da", depth):
                 written.setdefault(key.t, []).append(key.at(1).text())
     lines = [
         *_SHOW,

@@ -32,7 +32,7 @@ from fractions import Fraction
 import sympy as sp
 
 from derivations.model.numbers import decimal
-from derivations.model.quantity import Key
+from derivations.model.quantity import Key, printing
 
 GRADIENT_LINES = ("both", "formula", "chain", "none")
 """Which entry-by-entry lines of a gradient a derivation shows (:meth:`Derivation.only`)."""
@@ -48,14 +48,46 @@ class Printed:
     index: int | None = None  # the entry of its step (a single entry printed, as "a^1_2"), or None: in order
 
 
+FLOAT_DIGITS = 15
+"""A printed number of at least this many significant digits may be a program's float64 output (16-17 digits)."""
+FLOAT_ROUNDING = sp.Rational(1, 2**50)
+"""float64 rounding: a few units in the last place of a value (2^-52 each), relative: about 8.9e-16."""
+
+
+def _significant(printed: str) -> int:
+    """Significant digits of a printed decimal ("0.500": 3, "0.0625": 3, "1.5e-3": 2)."""
+    return len(Decimal(printed).as_tuple().digits) if Decimal(printed) != 0 else 1
+
+
+def float_noise(printed: str, value) -> bool:
+    """Whether a printed number of at least :data:`FLOAT_DIGITS` significant digits (a program's float64 output)
+    is ``value`` to within float64 rounding (:data:`FLOAT_ROUNDING` of it, relative), though not to within one unit
+    in its last digit.
+
+    Example:
+        >>> float_noise("0.30000000000000004", sp.Rational(3, 10)), float_noise("0.3000000000001", sp.Rational(3, 10))
+        (True, False)
+    """
+    if _significant(printed) < FLOAT_DIGITS:
+        return False
+    exact = sp.N(value, 40)
+    return exact.is_real is True and abs(sp.Rational(printed) - exact) <= FLOAT_ROUNDING * abs(exact)
+
+
 def agrees(printed: str, value) -> bool:
     """Whether a printed decimal is ``value`` to within one unit in its last printed digit (rounded
-    or truncated); a printed integer must be exact. ``printed`` is a checked decimal, never an expression.
+    or truncated), or, printed with at least :data:`FLOAT_DIGITS` significant digits, to within float64 rounding
+    (:func:`float_noise`); a printed integer must be exact. ``printed`` is a checked decimal, never an expression.
 
     Example:
         >>> agrees("0.333", sp.Rational(1, 3)), agrees("0.34", sp.Rational(1, 3)), agrees("0.35", sp.Rational(1, 3))
         (True, True, False)
     """
+    unit = sp.Integer(10) ** Decimal(printed).as_tuple().exponent if "." in printed or "e" in printed.lower() else 0
+    return abs(sp.Rational(printed) - sp.N(value, 40)) <= unit or float_noise(printed, value)
+
+
+def _within_unit(printed: str, value) -> bool:
     unit = sp.Integer(10) ** Decimal(printed).as_tuple().exponent if "." in printed or "e" in printed.lower() else 0
     return abs(sp.Rational(printed) - sp.N(value, 40)) <= unit
 
@@ -177,9 +209,12 @@ class Derivation:
         return next((s for s in self.steps if s.key == key), None)
 
     def compare(self, printed: dict) -> None:
-        """Flag every printed number more than one unit in its last digit from the exact value."""
+        """Flag every printed number more than one unit in its last digit from the exact value (a number printed
+        with 15 or more significant digits that is the exact value to within float64 rounding is not: a note says
+        so); a step printed again (``"L #2"``) is compared with the step's values as the first printing is."""
         values, keys = self.values, {s.name: s.key for s in self.steps}
-        for step, entries in printed.items():
+        for printed_as, entries in printed.items():
+            step = printed_as if printed_as in values else printing(printed_as)[0]
             if all(p.index is not None for p in entries):
                 pairs = [(p.index, p) for p in entries]
             elif len(entries) != len(values[step]):
@@ -188,6 +223,11 @@ class Derivation:
                 pairs = list(enumerate(entries))
             for index, p in pairs:
                 exact = values[step][index]
-                if not agrees(p.value, exact):
+                if not _within_unit(p.value, exact) and float_noise(p.value, exact):
+                    self.notes.append(
+                        f"{p.where}: {step}[{index}] printed {p.value}: float64 rounding of the exact value "
+                        f"{decimal(exact, 20)} (a program's 16-17 digits), not an erratum"
+                    )
+                elif not agrees(p.value, exact):
                     slip = p.slip or "unexplained"
                     self.errata.append(Erratum(step, index, p.value, exact, p.where, slip, keys.get(step)))

@@ -211,3 +211,23 @@ def get_activation(spec: str | Activation) -> Activation:
             ) from None
     text = ALIASES.get(text, text)
     return Activation(text, alpha)
+
+
+def _bipolar_sigmoid_sympy(x, alpha=None):
+    return 2 / (1 + sp.exp(-x)) - 1
+
+
+# the bipolar sigmoid of the delta rule's texts, registered here beside the built-ins (every check of the registry's
+# entries takes it: the sympy proof of its derivative, the JAX walk); f' = (1 - f^2) / 2 evaluated as
+# sech(n/2)^2 / 2: 1 - f^2 cancels to 0 in float32 for |n| > 18, as tanh's
+register_activation(
+    "bipolar_sigmoid",
+    lambda n, alpha: jnp.tanh(n / 2),
+    lambda n, alpha: 0.5 * jnp.square(1 / jnp.cosh(n / 2)),
+    sympy_forward=lambda x, alpha: _bipolar_sigmoid_sympy(x),
+    sympy_derivative=lambda x, alpha: (1 - _bipolar_sigmoid_sympy(x) ** 2) / 2,
+    output_range=(-1.0, 1.0),
+    description="bipolar sigmoid 2 sigmoid(n) - 1 = tanh(n / 2), f' = (1 - f^2) / 2 (Fausett, Negnevitsky)",
+    second_derivative=lambda n, alpha: -0.5 * jnp.tanh(n / 2) * jnp.square(1 / jnp.cosh(n / 2)),
+    sympy_second_derivative=lambda x, alpha: -_bipolar_sigmoid_sympy(x) * (1 - _bipolar_sigmoid_sympy(x) ** 2) / 2,
+)
