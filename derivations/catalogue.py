@@ -1,4 +1,5 @@
-"""The registry behind ``funcmlp derive``: fixed names only (nothing a user types is parsed
+"""The names ``funcmlp derive`` shows: the proofs and the worked examples (:data:`derivations.examples.worked.EXAMPLES`,
+their one registry), fixed names only (nothing a user types is parsed
 as sympy), each giving ``(text, passed)`` in the requested format.
 
 Contract: the top of ``derivations`` (the command line's one door in besides the spec path):
@@ -77,7 +78,7 @@ ENTRIES = {
             fmt,
         ),
     ),
-    **{name: (title, _worked(name)) for name, title in worked.TITLES.items()},
+    **{name: (example.title, _worked(name)) for name, example in worked.EXAMPLES.items()},
 }
 
 

@@ -13,7 +13,7 @@ from replayed import built
 
 from derivations.examples.formulas import activation, loss, recursion, upstream, weight_gradient
 from derivations.examples.replay import from_spec
-from derivations.examples.worked import BUILDERS
+from derivations.examples.worked import EXAMPLES
 from derivations.formats.render import render
 from derivations.model.quantity import Key
 from derivations.model.text import escape
@@ -111,7 +111,7 @@ def compile_latex(folder, source: str, *options) -> str:
 @pytest.mark.skipif(
     PDFLATEX is None and os.environ.get("CI") != "true", reason="pdflatex not installed (CI installs it)"
 )
-@pytest.mark.parametrize("name", [*BUILDERS, "own", "mazur", *WIDE])
+@pytest.mark.parametrize("name", [*EXAMPLES, "own", "mazur", *WIDE])
 def test_latex_compiles_without_overfull_lines(name, tmp_path):
     derivation = {"own": lambda: from_spec(OWN), "mazur": lambda: from_spec(MAZUR)}.get(
         name, lambda: from_spec(WIDE[name]) if name in WIDE else built(name)

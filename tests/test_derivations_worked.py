@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 from replayed import built
 
-from derivations.examples.worked import BUILDERS
+from derivations.examples.worked import EXAMPLES
 from derivations.formats.render import render
 
 
@@ -19,7 +19,7 @@ def flagged(derivation):
     return {(e.step, e.index): e.slip for e in derivation.errata}
 
 
-@pytest.mark.parametrize("name", list(BUILDERS))
+@pytest.mark.parametrize("name", list(EXAMPLES))
 def test_every_erratum_is_explained_and_every_format_renders(name):
     d = built(name)
     assert all(e.slip != "unexplained" for e in d.errata), [str(e) for e in d.errata if e.slip == "unexplained"]

@@ -254,21 +254,18 @@ def _starting_velocity(given: list, weights: list, biases: list) -> tuple | None
     return tuple(zero(W, b) if v is None else v for v, W, b in zip(given, weights, biases, strict=True))
 
 
-SEED_EXAMPLES = ("seed000_house_price", "seed002_sigmoid_221", "seed003_relu_linear")
-"""The seeds' network examples, shipped as spec files in ``derivations/examples``."""
-LITERATURE = (
-    "mazur_2015",
-    "negnevitsky_xor",
-    "hagan_ch11",
-    "hmkcode_221",
-    "cs231n_sigmoid",
-    "micrograd_tanh",
-    "nnfs_relu_neuron",
-    "kushwaha_softmax",
-    "and_delta_rule",
-    "nafiz_relu_softmax",
-)
-"""Published worked examples, shipped the same way, each with its citation and printed numbers."""
+def _shipped(seeds: bool) -> tuple:
+    """The names of the spec files shipped in ``derivations/examples``: the seeds' (``seedNNN_...``) or the others."""
+    files = resources.files("derivations.examples").iterdir()
+    names = sorted(f.name.removesuffix(".toml") for f in files if f.name.endswith(".toml"))
+    return tuple(n for n in names if n.startswith("seed") == seeds)
+
+
+SEED_EXAMPLES = _shipped(seeds=True)
+"""The seeds' network examples, shipped as spec files in ``derivations/examples`` (found by listing them)."""
+LITERATURE = _shipped(seeds=False)
+"""Published worked examples, shipped the same way, each with its citation and printed numbers: a new one is a
+new spec file in ``derivations/examples``."""
 NETWORK_EXAMPLES = SEED_EXAMPLES + LITERATURE
 """The shipped network examples: ``funcmlp derive NAME`` draws them, and replays them ``--steps`` long."""
 

@@ -1,5 +1,5 @@
-"""The seeds' worked examples, recomputed exactly and step by step, with their errata: the
-registry behind ``funcmlp derive NAME``.
+"""The worked examples, one record each (:data:`EXAMPLES`: a title and how it is built), recomputed exactly and
+step by step with their errata; :mod:`derivations.catalogue` names them beside the proofs for ``funcmlp derive``.
 
 Contract: a name in, a :class:`~derivations.model.derivation.Derivation` out (:func:`build`); the
 network examples are spec files replayed by :mod:`derivations.examples.replay`, the others (perceptrons,
@@ -18,6 +18,9 @@ Example:
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import sympy as sp
 
@@ -251,49 +254,50 @@ def exploding_example() -> Derivation:
 # registry and rendering
 
 
-def _seed_network(name: str):
-    return lambda: from_spec(seed_spec_path(name), name=name)
+@dataclass(frozen=True)
+class Worked:
+    """One worked example of ``funcmlp derive NAME``: its title and how it is built (a spec file replayed, or the
+    registry's rules applied here)."""
+
+    title: str
+    build: Callable[[], Derivation]
 
 
-BUILDERS = {
-    "seed000_house_price": _seed_network("seed000_house_price"),
-    "seed000_dropout": dropout_example,
-    "seed000_vanishing": vanishing_example,
-    "seed000_exploding": exploding_example,
-    "seed002_sigmoid_221": _seed_network("seed002_sigmoid_221"),
-    "seed003_slp": slp_truth_tables,
-    "seed003_perceptron_and": lambda: perceptron_rule("and"),
-    "seed003_perceptron_or": lambda: perceptron_rule("or"),
-    "seed003_perceptron_xor": lambda: perceptron_rule("xor", max_epochs=20),
-    "seed003_xor": xor_network,
-    "seed003_jacobian": seed003_jacobian,
-    "seed003_relu_linear": _seed_network("seed003_relu_linear"),
-    "seed004_minibatch": seed004.minibatch_rule,
-    "seed004_formulas": seed004.optimizer_formulas,
-    **{name: _seed_network(name) for name in LITERATURE},
+def _shipped(name: str) -> Worked:
+    """A shipped spec file's example: its title read from the file, replayed when built."""
+    return Worked(read_spec(seed_spec_path(name), name=name).title, lambda: from_spec(seed_spec_path(name), name=name))
+
+
+_BUILT_HERE = {
+    "seed000_dropout": Worked("Seed 000, eqs. 37-43: dropout", dropout_example),
+    "seed000_vanishing": Worked("Seed 000, eqs. 48-51: vanishing gradient", vanishing_example),
+    "seed000_exploding": Worked("Seed 000, eqs. 55-56: exploding gradient", exploding_example),
+    "seed003_slp": Worked("Seed 003: hand-set perceptrons for AND and OR", slp_truth_tables),
+    "seed003_perceptron_and": Worked("Seed 003 eq. 6: perceptron learning rule on AND", lambda: perceptron_rule("and")),
+    "seed003_perceptron_or": Worked("Seed 003 eq. 6: perceptron learning rule on OR", lambda: perceptron_rule("or")),
+    "seed003_perceptron_xor": Worked(
+        "Seed 003 eq. 6: perceptron learning rule on XOR (does not converge)",
+        lambda: perceptron_rule("xor", max_epochs=20),
+    ),
+    "seed003_xor": Worked("Seed 003: the hand-set hard-limit MLP for XOR", xor_network),
+    "seed003_jacobian": Worked("Seed 003 eqs. 25-33: the Jacobian entry by entry", seed003_jacobian),
+    "seed004_minibatch": Worked("Seed 004: the mini-batch update rule", seed004.minibatch_rule),
+    "seed004_formulas": Worked("Seed 004: learning-rate and optimizer formulas", seed004.optimizer_formulas),
 }
 
-TITLES = {
-    **{name: read_spec(seed_spec_path(name), name=name).title for name in SEED_EXAMPLES + LITERATURE},
-    "seed000_dropout": "Seed 000, eqs. 37-43: dropout",
-    "seed000_vanishing": "Seed 000, eqs. 48-51: vanishing gradient",
-    "seed000_exploding": "Seed 000, eqs. 55-56: exploding gradient",
-    "seed003_slp": "Seed 003: hand-set perceptrons for AND and OR",
-    "seed003_perceptron_and": "Seed 003 eq. 6: perceptron learning rule on AND",
-    "seed003_perceptron_or": "Seed 003 eq. 6: perceptron learning rule on OR",
-    "seed003_perceptron_xor": "Seed 003 eq. 6: perceptron learning rule on XOR (does not converge)",
-    "seed003_xor": "Seed 003: the hand-set hard-limit MLP for XOR",
-    "seed003_jacobian": "Seed 003 eqs. 25-33: the Jacobian entry by entry",
-    "seed004_minibatch": "Seed 004: the mini-batch update rule",
-    "seed004_formulas": "Seed 004: learning-rate and optimizer formulas",
+EXAMPLES = {
+    **dict(sorted({**_BUILT_HERE, **{name: _shipped(name) for name in SEED_EXAMPLES}}.items())),
+    **{name: _shipped(name) for name in LITERATURE},
 }
+"""Every worked example by name, one record each: the seeds' (built here or shipped as spec files) in name order,
+then the published ones, found by listing their spec files (:data:`derivations.examples.spec.LITERATURE`)."""
 
 
 def build(name: str) -> Derivation:
-    """The derivation registered under ``name`` (see :data:`BUILDERS`)."""
-    if name not in BUILDERS:
-        raise ValueError(f"unknown worked example {name!r}; expected one of {', '.join(BUILDERS)}")
-    return BUILDERS[name]()
+    """The derivation of the worked example ``name`` (see :data:`EXAMPLES`)."""
+    if name not in EXAMPLES:
+        raise ValueError(f"unknown worked example {name!r}; expected one of {', '.join(EXAMPLES)}")
+    return EXAMPLES[name].build()
 
 
-__all__ = ["BUILDERS", "TITLES", "build"]
+__all__ = ["EXAMPLES", "Worked", "build"]
