@@ -4,6 +4,8 @@ import runpy
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -50,6 +52,95 @@ def run_example(name, *args):
     return run_script(EXAMPLES / name, *args)
 
 
+# The scripts that run in JAX's 64-bit mode share one new process (each Python process and its import of JAX, funcmlp
+# and matplotlib costs about 2.5 s of CPU): each script's main(argv) in turn, its standard output (file descriptor 1,
+# its subprocesses' output too) in a file of its own, its value or its traceback recorded after it.
+_SCRIPTS_IN_ONE_NEW_PROCESS = """
+import json, os, runpy, sys, traceback
+import numpy as np
+plain = lambda value: value.tolist() if isinstance(value, (np.ndarray, np.generic)) else str(value)
+folder, results = sys.argv[1], {}
+for name, path, run_name, args in json.loads(sys.argv[2]):
+    with open(os.path.join(folder, name + ".stdout"), "w") as captured:
+        sys.stdout.flush()
+        kept = os.dup(1)
+        os.dup2(captured.fileno(), 1)
+        try:
+            results[name] = {"returned": runpy.run_path(path, run_name=run_name)["main"](args)}
+        except BaseException:
+            results[name] = {"error": traceback.format_exc()}
+        finally:
+            sys.stdout.flush()
+            os.dup2(kept, 1)
+            os.close(kept)
+    with open(os.path.join(folder, "results.json"), "w") as handle:
+        json.dump(results, handle, default=plain)
+"""
+
+# the test that reads it: (the script, its arguments; {out} is that test's own folder)
+_SHARED = {
+    "test_logic_gates": (EXAMPLES / "logic_gates.py", "--fast", "--out", "{out}"),
+    "test_house_price": (EXAMPLES / "house_price.py", "--fast", "--out", "{out}"),
+    "test_digits": (EXAMPLES / "digits.py", "--fast", "--out", "{out}"),
+    "test_optimizers": (EXAMPLES / "optimizers.py", "--fast", "--out", "{out}"),
+    "test_gradients": (EXAMPLES / "gradients.py", "--fast", "--out", "{out}"),
+    "test_critical_points": (EXAMPLES / "critical_points.py", "--fast"),
+    "test_research_script": (EXAMPLES / "research_script.py", "--fast"),
+    "test_benchmark_suite_quick": (EXAMPLES.parent / "benchmarks" / "run.py", "--quick", "--out", "{out}/RESULTS.md"),
+    "test_estimator_benchmark_quick": (
+        EXAMPLES.parent / "benchmarks" / "estimators.py",
+        "--quick",
+        "--out",
+        "{out}/ESTIMATORS.md",
+    ),
+}
+
+
+@pytest.fixture(scope="session")
+def shared_run(request, tmp_path_factory, worker_id):
+    """``result(name)``: (what the script of ``_SHARED[name]`` returned, its standard output, its folder): the scripts
+    of this run's selected tests (all of them in a whole run) run once per test run in one new process in JAX's
+    64-bit mode (as ``run_script(..., x64=True)`` runs one): the first xdist worker to need them runs the process
+    under a lock in the folder the workers share, the others wait and read what it wrote."""
+    import fcntl
+    import json
+    import os
+    import subprocess
+
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    folder = shared / "examples_in_one_process"
+    with open(shared / "examples_in_one_process.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "finished.json").exists():
+            folder.mkdir(exist_ok=True)
+            jobs = []
+            selected = {item.originalname for item in request.session.items if item.path == Path(__file__)}
+            for name, (path, *args) in _SHARED.items():
+                if name not in selected:
+                    continue
+                (folder / name).mkdir()
+                jobs.append((name, str(path), "example", [arg.format(out=folder / name) for arg in args]))
+            environment = {key: value for key, value in os.environ.items() if key != "JAX_ENABLE_X64"}
+            environment["JAX_ENABLE_X64"] = "1"
+            finished = subprocess.run(
+                [sys.executable, "-c", _SCRIPTS_IN_ONE_NEW_PROCESS, str(folder), json.dumps(jobs)],
+                capture_output=True,
+                text=True,
+                timeout=1800,
+                env=environment,
+            )
+            (folder / "finished.json").write_text(json.dumps([finished.returncode, finished.stderr[-5000:]]))
+    returncode, stderr = json.loads((folder / "finished.json").read_text())
+    results = json.loads((folder / "results.json").read_text()) if (folder / "results.json").exists() else {}
+
+    def result(name):
+        assert name in results, f"the process ended (exit {returncode}) before {name} finished: {stderr}"
+        assert "error" not in results[name], results[name]["error"][-5000:]
+        return results[name]["returned"], (folder / f"{name}.stdout").read_text(), folder / name
+
+    return result
+
+
 def test_benchmark_symbolic_quick(monkeypatch, capsys):
     script = EXAMPLES.parent / "benchmarks" / "symbolic.py"
     monkeypatch.setattr(sys, "argv", [str(script), "--quick"])
@@ -58,61 +149,61 @@ def test_benchmark_symbolic_quick(monkeypatch, capsys):
     assert "| 3-4-2 | 26 |" in out and "jacobian / graph" in out
 
 
-def test_logic_gates(tmp_path):
-    _, out = run_example("logic_gates.py", "--fast", "--out", str(tmp_path))
+def test_logic_gates(shared_run):
+    _, out, tmp_path = shared_run("test_logic_gates")
     assert "perceptron rule on AND: converged" in out and "perceptron rule on XOR: no convergence" in out
     assert "hand-set hard-limit XOR network: [0, 1, 1, 0]" in out
     assert "predictions [0, 1, 1, 0]" in out
     assert (tmp_path / "decision_boundaries.png").stat().st_size > 10_000
 
 
-def test_house_price(tmp_path):
-    _, out = run_example("house_price.py", "--fast", "--out", str(tmp_path))
+def test_house_price(shared_run):
+    _, out, tmp_path = shared_run("test_house_price")
     assert "n^2 = [-3.5208, 5.989]" in out and out.count("matches the exact update") == 3
     assert (tmp_path / "house_price_loss.png").exists()
 
 
-def test_digits(tmp_path):
-    _, out = run_example("digits.py", "--fast", "--out", str(tmp_path))
+def test_digits(shared_run):
+    _, out, tmp_path = shared_run("test_digits")
     accuracy = float(out.split("test accuracy ")[1].split()[0])
     assert accuracy > 0.9  # 3 epochs
     assert {"model.npz", "curves.png", "confusion.png"} <= {p.name for p in tmp_path.iterdir()}
 
 
-def test_optimizers(tmp_path):
-    _, out = run_example("optimizers.py", "--fast", "--out", str(tmp_path))
+def test_optimizers(shared_run):
+    _, out, tmp_path = shared_run("test_optimizers")
     for name in ("sgd", "momentum", "adagrad", "rmsprop", "adam", "radam", "momentum + warmup", "momentum + cosine"):
         assert f" {name} " in out
     assert (tmp_path / "optimizers.png").exists()
 
 
-def test_gradients(tmp_path):
-    norms, _ = run_example("gradients.py", "--fast", "--out", str(tmp_path))
+def test_gradients(shared_run):
+    norms, _, tmp_path = shared_run("test_gradients")
     sigmoid = norms["sigmoid, glorot"]
     assert sigmoid[0] / sigmoid[-1] < 1e-3  # vanishing: each sigmoid layer scales the sensitivity by at most 1/4
     assert min(norms["relu, normal(0.5) (too large)"]) > 100 * max(norms["relu, he"])  # exploding
     assert (tmp_path / "gradient_norms.png").exists()
 
 
-def test_critical_points():
-    _, out = run_example("critical_points.py", "--fast")
+def test_critical_points(shared_run):
+    _, out, _ = shared_run("test_critical_points")
     assert "a^2 - b^2     at (0, 0): eigenvalues [-2.0, 2.0] -> saddle point" in out
     assert "-> local minimum" in out and "-> local maximum" in out
     assert out.count("saddle point") == 2  # the quadratic and the zero-weight network on OR
 
 
-def test_research_script():
-    _, out = run_example("research_script.py", "--fast")
+def test_research_script(shared_run):
+    _, out, _ = shared_run("test_research_script")
     worst = float(out.split("worst relative error ")[1].split()[0])
     assert worst < 1e-5  # float32
     start, final = (float(v) for v in out.split("Huber loss ")[-1].split(" -> "))
     assert final < start
 
 
-def test_benchmark_suite_quick(tmp_path):
+def test_benchmark_suite_quick(shared_run):
     """benchmarks/run.py in its quick mode: the table with its machine line, written atomically (no timing asserted)."""
+    returned, out, tmp_path = shared_run("test_benchmark_suite_quick")
     out_file = tmp_path / "RESULTS.md"
-    returned, out = run_script(EXAMPLES.parent / "benchmarks" / "run.py", "--quick", "--out", str(out_file))
     assert returned == 0
     assert (
         out.startswith("Machine: ")
@@ -163,10 +254,10 @@ def test_digits_writes_a_kaggle_submission_from_a_saved_model(tmp_path):
     assert "test accuracy" not in printed  # nothing was trained
 
 
-def test_estimator_benchmark_quick(tmp_path):
+def test_estimator_benchmark_quick(shared_run):
     """benchmarks/estimators.py in its quick mode: funcmlp.sklearn against scikit-learn, a table (no timing asserted)."""
+    returned, out, tmp_path = shared_run("test_estimator_benchmark_quick")
     out_file = tmp_path / "ESTIMATORS.md"
-    returned, out = run_script(EXAMPLES.parent / "benchmarks" / "estimators.py", "--quick", "--out", str(out_file))
     assert returned == 0
     assert out.startswith("Machine: ") and "| digits: Perceptron (one-vs-rest) | second fit |" in out
     assert "| digits: GridSearchCV of MLPClassifier (8,), 2 x 2 grid, cv=3, then the refit | the whole search" in out

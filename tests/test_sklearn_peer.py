@@ -110,7 +110,8 @@ def test_gradient_rewritten_loss_and_l2_against_finite_differences(activation):
                 ),
             )
 
-        report = funcmlp.check_function(objective, params, grad=by_hand, eps=1e-5)
+        # both compiled: one program each, not jax's operations one by one (the same functions)
+        report = funcmlp.check_function(jax.jit(objective), params, grad=jax.jit(by_hand), eps=1e-5)
         assert report.passed, str(report)
 
 
