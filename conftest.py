@@ -67,3 +67,14 @@ def _funcmlp_in_doctests(doctest_namespace):
 def pytest_unconfigure(config):
     if _OWN_CACHE and not hasattr(config, "workerinput"):
         shutil.rmtree(os.environ["FUNCMLP_TEST_JIT_CACHE"], ignore_errors=True)
+
+
+WORKERS_AT_LEAST = 4
+"""``-n auto`` starts at least this many workers, more than a 2-core machine's two: each worker process lives
+through fewer tests. A worker that had compiled and freed XLA programs for about a thousand tests segfaulted inside
+libgcc's unwinder during XLA's CPU compile (jax 0.10.2, Debian 12; seen at 85-100 % of a run, never in a short
+process); a worker of half the tests has not been seen to."""
+
+
+def pytest_xdist_auto_num_workers(config):
+    return max(WORKERS_AT_LEAST, os.cpu_count() or 1)
