@@ -5,7 +5,6 @@ sizes, both conventions and arbitrary width."""
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 import sympy as sp
 
 from derivations.proofs.activations import sigmoid
@@ -17,9 +16,10 @@ from derivations.proofs.sensitivities import (
 )
 
 
-@pytest.mark.parametrize("result", prove_output_sensitivities() + prove_jacobian_concrete(), ids=lambda r: r.statement)
-def test_identity_is_proven(result):
-    assert result.passed, result.statement
+def test_every_output_sensitivity_and_jacobian_identity_is_proven():
+    """Proven in the test, not at collection (where every worker process would prove them all again: 19 s each)."""
+    results = prove_output_sensitivities() + prove_jacobian_concrete()
+    assert len(results) > 20 and not [r.statement for r in results if not r.passed]
 
 
 def test_jacobian_for_every_width():
