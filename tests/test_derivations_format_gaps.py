@@ -24,6 +24,18 @@ TWO = {
 }
 
 
+ONLINE_PAIR = {
+    "activations": ["identity"],
+    "loss": "half_sse",
+    "learning_rate": "0.5",
+    "update": "online",
+    "x": [["1"], ["2"]],
+    "y": [["0"], ["1"]],
+    "layers": [{"W": [["1"]], "b": ["0"]}],
+}
+"""Two examples online on one identity unit (x 1, y 0 then x 2, y 1), from W 1, b 0: worked out in tests 4 and 7."""
+
+
 def _two_by_hand():
     x, y, eta = [F(1), F(2)], F(1), F(1, 2)
     W1, b1, W2, b2 = [[F(1, 2), F(-1)], [F(1), F(1, 2)]], [F(0), F(1, 2)], [F(1), F(2)], F(0)
@@ -99,13 +111,7 @@ def test_4_a_later_online_examples_step():
     n2 = W * 2 + b  # 1/2
     s2 = n2 - 1
     spec = {
-        "activations": ["identity"],
-        "loss": "half_sse",
-        "learning_rate": "0.5",
-        "update": "online",
-        "x": [["1"], ["2"]],
-        "y": [["0"], ["1"]],
-        "layers": [{"W": [["1"]], "b": ["0"]}],
+        **ONLINE_PAIR,
         "printed": {"a^1 (example 2)": "0.5", "s^1_1 (example 2)": "-0.5", "dL/dw^1_{1,1} (example 2)": "-1"},
     }
     d = from_spec(spec)
@@ -181,13 +187,7 @@ def test_7_the_running_loss_of_an_online_pass():
     # example 1: a = 1, L = 1/2; after it W = 1/2, b = -1/2; example 2: a = 1/2, L = (1 - 1/2)^2 / 2 = 1/8
     losses = [F(1, 2), F(1, 8)]
     spec = {
-        "activations": ["identity"],
-        "loss": "half_sse",
-        "learning_rate": "0.5",
-        "update": "online",
-        "x": [["1"], ["2"]],
-        "y": [["0"], ["1"]],
-        "layers": [{"W": [["1"]], "b": ["0"]}],
+        **ONLINE_PAIR,
         "printed": {"L running sum (example 2)": "0.625", "L running mean (example 2)": "0.3125"},
     }
     d = from_spec(spec)
