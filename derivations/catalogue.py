@@ -18,6 +18,8 @@ import sympy as sp
 from derivations.examples import worked
 from derivations.formats.render import render
 from derivations.model import engine, symbolic
+from derivations.model.convention import Convention
+from derivations.model.convention import convention as read_convention
 from derivations.model.text import escape
 from derivations.proofs import activations, chain, curvature, hessians, network, sensitivities
 from funcmlp.registry.losses import get_loss
@@ -126,7 +128,7 @@ def architecture_check(
     ]
     passed = True
     if "gradient" in quantities:
-        passed, gradient = _gradient(net, convention, method, show)
+        passed, gradient = _gradient(net, read_convention(convention), method, show)
         lines += gradient
     else:
         given = [
@@ -146,7 +148,7 @@ def architecture_check(
     return "\n".join(lines), passed
 
 
-def _gradient(net: network.Network, convention: str, method: str, show: bool) -> tuple[bool, list]:
+def _gradient(net: network.Network, layout: Convention, method: str, show: bool) -> tuple[bool, list]:
     """The gradient's lines: the output sensitivity, each Jacobian, the chain proof (and with ``show`` every
     derived expression); ``(passed, lines)``."""
     if show and net.count_parameters() > SHOW_LIMIT:
@@ -173,13 +175,13 @@ def _gradient(net: network.Network, convention: str, method: str, show: bool) ->
     passed = True
     for k in range(1, L):
         activation = net.resolved[k - 1]
-        derived, closed, _ = sensitivities.jacobian_concrete(sizes[k], sizes[k + 1], convention, activation)
+        derived, closed, _ = sensitivities.jacobian_concrete(sizes[k], sizes[k + 1], layout.name, activation)
         ok = (derived - closed).applyfunc(sp.simplify) == sp.zeros(*derived.shape)
         passed &= ok
         factor = f"F'(n^{k})" if activation.is_elementwise else f"J_{activation.name}(n^{k})"
-        form = f"(W^{k + 1})^T {factor}" if convention == "row" else f"W^{k + 1} {factor}"
+        form = f"{layout.on_columns(f'W^{k + 1}')} {factor}"
         entry = (
-            ("w_{j,i} f'(n_{j})" if convention == "row" else "w_{i,j} f'(n_{j})")
+            f"w_{{{','.join(layout.in_file_order('j', 'i'))}}} f'(n_{{j}})"
             if activation.is_elementwise
             else "the registry's Jacobian"
         )

@@ -70,7 +70,7 @@ def test_worked_numbers_equal_the_proven_closed_forms_at_the_same_point(name):
     closed = closed_form_gradients(net, layers, xs, ys)
     loss = composed_loss(net, layers, xs, ys)
     point = _point(net, ex, layers, xs, ys)
-    column = ex.convention == "column"
+    column = ex.convention.name == "column"
 
     def same(a, b):
         return (

@@ -15,6 +15,7 @@ from derivations.examples.formulas import activation, loss, recursion, upstream,
 from derivations.examples.replay import from_spec
 from derivations.examples.worked import EXAMPLES
 from derivations.formats.render import render
+from derivations.model.convention import COLUMN, ROW
 from derivations.model.quantity import Key
 from derivations.model.text import escape
 
@@ -126,7 +127,7 @@ def test_math_notation_of_step_names_and_formulas():
     assert Key("dL/dW", 3).latex() == r"\frac{\partial L}{\partial W^{3}}"
     assert Key("W", 1, stage="new").latex() == r"W^{1}_{\mathrm{new}}"
     assert Key("L", None, 4, "after", "step").latex() == "L_{(4)}"
-    assert (str(upstream(1, True)), upstream(1, True).latex()) == ("(W^2)^T s^2", r"(W^{2})^{\top} s^{2}")
+    assert (str(upstream(1, COLUMN)), upstream(1, COLUMN).latex()) == ("(W^2)^T s^2", r"(W^{2})^{\top} s^{2}")
     assert activation("sigmoid", 1).latex() == r"\sigma(n^{1})"
     assert activation("leaky_relu", 2).latex() == r"\operatorname{leaky\_relu}(n^{2})"
     f = recursion(1, "tanh", True)
@@ -136,7 +137,7 @@ def test_math_notation_of_step_names_and_formulas():
         r"\quad\text{(the sensitivity recursion)}",
     )
     # a batch's words stay words, upright and spaced, within the math
-    f = weight_gradient(1, False, 2, "1/100")
+    f = weight_gradient(1, ROW, 2, "1/100")
     assert str(f) == "(a^0)^T s^1 summed over the batch + l2 W^1"
     assert f.latex() == r"(a^{0})^{\top} s^{1}\text{ summed over the batch} + l2 W^{1}"
     f = loss("half_sse", 2, 1, 3, None)

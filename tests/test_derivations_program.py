@@ -54,7 +54,7 @@ def assert_equals_the_replay(printed: dict, derivation) -> None:
 def assert_equals_backprop(printed: dict, ex) -> None:
     """funcmlp's manual backprop (JAX, float64) at the example's numbers: n^k, a^k, L, s^k and dL/dW^k (online,
     those of step 1: the first example's)."""
-    column, depth = ex.convention == "column", len(ex.weights)
+    column, depth = ex.convention.name == "column", len(ex.weights)
     if ex.update == "online":
         ex = replace(ex, x=ex.x[:1], y=ex.y[:1])
     arrays = [

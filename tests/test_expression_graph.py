@@ -34,7 +34,9 @@ def entry(derivation, ex, step: str, unit: int, example: int):
     if batch == 1:
         return values[unit]
     return (
-        values[unit * batch + example] if ex.convention == "column" else values[example * len(values) // batch + unit]
+        values[unit * batch + example]
+        if ex.convention.name == "column"
+        else values[example * len(values) // batch + unit]
     )
 
 
@@ -271,7 +273,7 @@ def test_units_inputs_and_weights_are_drawn_top_to_bottom_in_index_order(name):
         if match := INDEXED.fullmatch(node.name or ""):
             q, k, i, j, e = match.groups()
             if q == "w":  # by (unit, input)
-                unit, source = (int(i), int(j)) if ex.convention == "column" else (int(j), int(i))
+                unit, source = (int(i), int(j)) if ex.convention.name == "column" else (int(j), int(i))
                 at[q, k, "unit", unit, source] = at[q, k, "input", source, unit] = y[node.key]
             else:  # by (example, index): x_{e,i} is input i of example e
                 at[q, k, int(i) if j else int(e or 1), int(j or i)] = y[node.key]

@@ -262,7 +262,7 @@ def test_a_batch_chain_rule_is_each_examples_gradient_and_their_mean():
         ).grads
         for x, y in zip(ex.x, ex.y, strict=True)
     ]
-    column = ex.convention == "column"
+    column = ex.convention.name == "column"
     for edge in edges:
         k = edge.k
         if edge.i is None:

@@ -32,7 +32,7 @@ import sympy as sp  # noqa: F401 (the example above)
 
 from derivations.examples import textbook
 from derivations.examples.iterate import iterate
-from derivations.examples.layout import WORKED, matrix, record
+from derivations.examples.layout import WORKED, record
 from derivations.examples.spec import OUTPUT, WorkedExample
 from derivations.model import cost, engine
 from derivations.model.derivation import Derivation
@@ -134,7 +134,7 @@ def step_written(ex: WorkedExample, t: int, state: tuple, lines: bool = True) ->
         previous=state[1],
         l2=ex.l2,
     )
-    part = Derivation(ex.name, ex.title, column=ex.convention == "column")
+    part = Derivation(ex.name, ex.title, convention=ex.convention)
     record(part, at, result, t)
     if lines:
         textbook.annotate(part, at, t=t, chain=False)
@@ -145,7 +145,7 @@ def write_final(d: Derivation, ex: WorkedExample, layers, unit: str, described: 
     """The parameters ``layers`` after ``t`` ``unit`` (steps, passes; or after example ``t``) as steps ``W^k after
     ...`` (and ``b^k`` or ``theta^k``), in the file's layout."""
     for k, (W, b) in enumerate(layers, start=1):
-        values, shape = matrix(W, ex.convention == "column")
+        values, shape = ex.convention.matrix(W)
         d.add(Key("W", k, t, "after", unit), prose(f"W^{k} {described}"), values, shape)
         if b is not None and ex.thresholds and ex.thresholds[k - 1]:
             d.add(Key("theta", k, t, "after", unit), prose(f"theta^{k} {described}"), [-v for v in b])

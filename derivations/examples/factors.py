@@ -67,14 +67,15 @@ def chain_rule(d, ex, weight: str) -> Line:
     if not 1 <= k <= len(ex.weights):
         raise ValueError(f"{weight}: the network has layers 1 to {len(ex.weights)}, not {k}")
     inputs, units = len(ex.weights[k - 1]), len(ex.weights[k - 1][0])
-    column = ex.convention == "column"
-    note, depth = Notation(column), len(ex.weights)
+    note, depth = Notation(ex.convention), len(ex.weights)
     if key.quantity == "W":
         r, c = entry
-        rows, cols = (units, inputs) if column else (inputs, units)
+        rows, cols = ex.convention.weight_shape(inputs, units)
         if not (1 <= r <= rows and 1 <= c <= cols):
-            raise ValueError(f"{weight}: W^{k} has {rows} rows and {cols} columns in the {ex.convention} convention")
-        i, j = (c - 1, r - 1) if column else (r - 1, c - 1)
+            raise ValueError(
+                f"{weight}: W^{k} has {rows} rows and {cols} columns in the {ex.convention.name} convention"
+            )
+        i, j = ex.convention.weight_at(r, c)
         parameter, dn_dp = note.weight(k, i, j), d.step(Key("a", k - 1)).values[i]
     else:
         j = entry[0] - 1

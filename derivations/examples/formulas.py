@@ -3,30 +3,38 @@ convention: the row convention writes a layer's net input ``b^k + a^(k-1) W^k`` 
 units), the column convention ``W^k a^(k-1) + b^k`` (vectors as columns, W^k as units x inputs). Each formula is
 written here once, for the replay's steps in every format.
 
-Contract: layer numbers, the convention (``column``) and the example's loss and sizes in, a
-:class:`~derivations.model.formula.Formula` out; imports only the model.
+Contract: layer numbers, the :class:`~derivations.model.convention.Convention` and the example's loss and sizes in,
+a :class:`~derivations.model.formula.Formula` out; imports only the model.
 
 Example:
-    >>> print(net_input(2, column=False, bias="b")); print(net_input(2, column=True, bias="b").latex())
+    >>> print(net_input(2, ROW, bias="b")); print(net_input(2, COLUMN, bias="b").latex())
     b^2 + a^1 W^2
     W^{2} a^{1} + b^{2}
 """
 
 from __future__ import annotations
 
+from derivations.model.convention import COLUMN, ROW, Convention  # noqa: F401 (COLUMN: the example above)
 from derivations.model.formula import Entry, Formula, Jacobian, Name, Note, Words, formula, prose
 from derivations.model.quantity import Key
 
 
-def net_input(k: int, column: bool, bias: str | None) -> Formula:
+def _joined(groups, between: str) -> tuple:
+    """The parts of ``groups`` (tuples of parts) in order, ``between`` between two groups."""
+    parts = []
+    for group in groups:
+        parts += [between, *group] if parts else list(group)
+    return tuple(parts)
+
+
+def net_input(k: int, convention: Convention, bias: str | None) -> Formula:
     """n^k from a^(k-1), W^k and the bias (``"b"``), the threshold (``"theta"``: minus it) or none (None)."""
-    a, W = Key("a", k - 1), Key("W", k)
-    product = (W, " ", a) if column else (a, " ", W)
+    product = _joined(convention.ordered((Key("W", k),), (Key("a", k - 1),)), " ")
     if bias == "theta":
         return formula(*product, " - ", Key("theta", k))
     if bias is None:
         return formula(*product)
-    return formula(*product, " + ", Key("b", k)) if column else formula(Key("b", k), " + ", *product)
+    return formula(*_joined(convention.ordered(product, (Key("b", k),)), " + "))
 
 
 def activation(name: str, k: int) -> Formula:
@@ -88,10 +96,9 @@ def output_sensitivity(depth: int, batch: int, output: str, elementwise: bool, p
     return formula(*_through(depth, output, elementwise, upstream), *mean)
 
 
-def upstream(k: int, column: bool) -> Formula:
+def upstream(k: int, convention: Convention) -> Formula:
     """dL/da^k = s^(k+1) through W^(k+1)."""
-    W, s = Key("W", k + 1), Key("s", k + 1)
-    return formula("(", W, ")", "^T", " ", s) if column else formula(s, " (", W, ")", "^T")
+    return formula(*_joined(convention.ordered(("(", Key("W", k + 1), ")", "^T"), (Key("s", k + 1),)), " "))
 
 
 def recursion(k: int, activation: str, elementwise: bool) -> Formula:
@@ -99,10 +106,9 @@ def recursion(k: int, activation: str, elementwise: bool) -> Formula:
     return formula(*_through(k, activation, elementwise, (Key("dL/da", k),)), Note("the sensitivity recursion"))
 
 
-def weight_gradient(k: int, column: bool, batch: int, l2) -> Formula:
+def weight_gradient(k: int, convention: Convention, batch: int, l2) -> Formula:
     """dL/dW^k = s^k (a^(k-1))^T (column) or (a^(k-1))^T s^k (row), summed over a batch, plus l2 W^k."""
-    a, s = Key("a", k - 1), Key("s", k)
-    product = (s, " (", a, ")", "^T") if column else ("(", a, ")", "^T", " ", s)
+    product = _joined(convention.ordered((Key("s", k),), ("(", Key("a", k - 1), ")", "^T")), " ")
     summed = (Words(" summed over the batch"),) if batch > 1 else ()
     penalty = (" + l2 ", Key("W", k)) if l2 is not None else ()
     return formula(*product, *summed, *penalty)

@@ -40,24 +40,6 @@ WORKED = engine.Algebra(settle=_compact)
 """The engine on exact sympy numbers, long closed forms settled to 50-digit decimals."""
 
 
-def _transpose(m):
-    return [list(col) for col in zip(*m, strict=True)]
-
-
-def _shown(per_example: list, column: bool) -> tuple[list, tuple]:
-    """Values of one step for the whole batch, flattened in the file's layout, and their shape:
-    a vector for one example, else (batch, units) in the row convention, (units, batch) in the column one."""
-    if len(per_example) == 1:
-        return list(per_example[0]), ()
-    rows = _transpose(per_example) if column else per_example
-    return [v for row in rows for v in row], (len(rows), len(rows[0]))
-
-
-def matrix(rows, column: bool) -> tuple[list, tuple]:
-    shown = _transpose(rows) if column else rows
-    return [v for row in shown for v in row], (len(shown), len(shown[0]))
-
-
 def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1, want: set | None = None) -> None:
     """Every quantity of one step (an :class:`engine.Pass`) as a step of ``d``, in the file's layout, each
     with its :class:`~derivations.model.quantity.Key` (gradient step ``t``). A step after the first opens with
@@ -65,14 +47,14 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1, wa
     each parameter's velocity comes before its new value. The steps written only where printed (``f'(n^k)``,
     ``exp(n^k)``, ``dL/da^L``, ``delta_W^k``: :mod:`derivations.examples.printed_steps`) are those of ``want``
     (``{(quantity, layer)}``; by default the printed keys of step ``t``)."""
-    column, batch, depth = ex.convention == "column", len(ex.x), len(ex.weights)
+    convention, batch, depth = ex.convention, len(ex.x), len(ex.weights)
     want = printed_steps.wanted(ex, t) if want is None else want
 
     def put(quantity, layer, formula, values, shape=(), stage="", formula_latex=""):
         d.add(Key(quantity, layer, t, stage), formula, values, shape, formula_latex)
 
     def add(quantity, layer, formula, per_example):
-        values, shape = _shown(per_example, column)
+        values, shape = convention.batch(per_example)
         put(quantity, layer, formula, values, shape)
 
     def of_n(k):  # f'(n^k) and exp(n^k), where printed
@@ -87,9 +69,9 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1, wa
     for k in range(1, depth + 1):
         biased = ex.biases[k - 1] is not None
         if biased and ex.thresholds and ex.thresholds[k - 1]:
-            add("n", k, formulas.net_input(k, column, "theta"), result.n[k])
+            add("n", k, formulas.net_input(k, convention, "theta"), result.n[k])
         else:
-            add("n", k, formulas.net_input(k, column, "b" if biased else None), result.n[k])
+            add("n", k, formulas.net_input(k, convention, "b" if biased else None), result.n[k])
         of_n(k)
         add("a", k, formulas.activation(ex.activations[k - 1], k), result.a[k])
     own = ex.loss == OUTPUT
@@ -103,12 +85,12 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1, wa
 
     def delta(k):
         if deltas:
-            values, shape = _shown([[-v for v in row] for row in result.s[k]], column)
+            values, shape = convention.batch([[-v for v in row] for row in result.s[k]])
             put("delta", k, formulas.delta(k), values, shape)
 
     delta(depth)
     for k in range(depth - 1, 0, -1):
-        add("dL/da", k, formulas.upstream(k, column), result.g[k])
+        add("dL/da", k, formulas.upstream(k, convention), result.g[k])
         add(
             "s",
             k,
@@ -117,10 +99,10 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1, wa
         )
         delta(k)
     if 0 in result.g:  # the gradient with respect to the inputs
-        add("dL/da", 0, formulas.upstream(0, column), result.g[0])
+        add("dL/da", 0, formulas.upstream(0, convention), result.g[0])
     for k in range(depth, 0, -1):
-        grad, shape = matrix(result.dW[k], column)
-        put("dL/dW", k, formulas.weight_gradient(k, column, batch, ex.l2), grad, shape)
+        grad, shape = convention.matrix(result.dW[k])
+        put("dL/dW", k, formulas.weight_gradient(k, convention, batch, ex.l2), grad, shape)
         if ex.thresholds and ex.thresholds[k - 1]:  # thresholds: b = -theta
             put("dL/dtheta", k, formulas.bias_gradient(k, True, batch), [-v for v in result.db[k]])
         elif result.db[k] is not None:
@@ -129,15 +111,15 @@ def record(d: Derivation, ex: WorkedExample, result: engine.Pass, t: int = 1, wa
         for kind, sign, new, change in _parts(ex, k, result.new_layers[k - 1], (result.changes or [None] * k)[k - 1]):
             if ("W" if kind == "W" else "b") in kept:
                 continue
-            values, shape = matrix(new, column) if kind == "W" else ([sign * v for v in new], ())
+            values, shape = convention.matrix(new) if kind == "W" else ([sign * v for v in new], ())
             if (f"delta_{kind}", k) in want:  # the change in the step, where printed
-                old = matrix(ex.weights[k - 1], column)[0] if kind == "W" else [sign * v for v in ex.biases[k - 1]]
+                old = convention.matrix(ex.weights[k - 1])[0] if kind == "W" else [sign * v for v in ex.biases[k - 1]]
                 moved = printed_steps.change(values, old)
                 put(f"delta_{kind}", k, formulas.change(kind, k, ex.momentum is not None), moved, shape)
             if ex.momentum is None:
                 put(kind, k, formulas.update(kind, k), values, shape, stage="new")
                 continue
-            velocity, _ = matrix(change, column) if kind == "W" else ([sign * v for v in change], ())
+            velocity, _ = convention.matrix(change) if kind == "W" else ([sign * v for v in change], ())
             text, math = _velocity_formulas(kind, k, t, first=t == 1 and ex.velocity is None)
             put(f"v_{kind}", k, text, velocity, shape, formula_latex=math)
             put(kind, k, formulas.momentum_update(kind, k), values, shape, stage="new")
@@ -182,12 +164,11 @@ def _velocity_formulas(kind: str, k: int, t: int, first: bool) -> tuple[str, str
 def _before(put, ex: WorkedExample, t: int) -> None:
     """A step after the first: the parameters it starts from (``ex``'s); with momentum, the velocity before
     it (``ex.velocity``: the starting velocity before step 1, where the spec gives one)."""
-    column = ex.convention == "column"
     for k, layer in enumerate(zip(ex.weights, ex.biases, strict=True), start=1):
         kept = ex.fixed[k - 1] if ex.fixed else ()
         velocity = ex.velocity[k - 1] if ex.momentum is not None and ex.velocity else None
         for kind, sign, value, change in _parts(ex, k, layer, velocity):
-            shaped = (lambda rows: matrix(rows, column)) if kind == "W" else (lambda v: ([sign * x for x in v], ()))
+            shaped = ex.convention.matrix if kind == "W" else (lambda v: ([sign * x for x in v], ()))
             if t > 1:
                 put(kind, k, prose(f"{kind}^{k} after step {t - 1}"), *shaped(value), stage="before")
             if change is not None and ("W" if kind == "W" else "b") not in kept:

@@ -62,7 +62,7 @@ def run(ex: WorkedExample) -> Derivation:
     final weights. Matrices are shown in the file's convention; printed numbers are compared."""
     cost.check_replay(ex)  # refused before any work when it would cost more than a minute
     steps_written, steps_notes = written(ex)
-    d = Derivation(ex.name, ex.title, notes=list(ex.notes), column=ex.convention == "column")
+    d = Derivation(ex.name, ex.title, notes=list(ex.notes), convention=ex.convention)
     online = ex.update == "online" and len(ex.x) > 1
     d.gradient_steps = 1 if online else ex.steps
     inputs = ex.loss == OUTPUT or Key("dL/da", 0) in asked(ex.printed)
@@ -147,7 +147,7 @@ def _example_step(d: Derivation, ex: WorkedExample, e: int, state: tuple, result
     named ``a^1 (example e)``, where one of them is printed (``want``); its new parameters are ``W^k after example
     e``, its loss ``L (example e)``."""
     at = at_step(replace(ex, x=ex.x[e - 1 : e], y=ex.y[e - 1 : e]), *state)
-    part = Derivation(ex.name, ex.title, column=ex.convention == "column")
+    part = Derivation(ex.name, ex.title, convention=ex.convention)
     record(part, at, result, want=want)
     for step in part.steps:
         key = step.key

@@ -136,9 +136,7 @@ def _old_value(ex: WorkedExample, kind: str, k: int, index: int):
     layout."""
     W, b = ex.weights[k - 1], ex.biases[k - 1]
     if kind == "W":
-        rows = [list(col) for col in zip(*W, strict=True)] if ex.convention == "column" else W
-        flat = [v for row in rows for v in row]
-        return flat[index]
+        return ex.convention.matrix(W)[0][index]
     if kind in ("b", "theta") and b is not None:
         return b[index] if kind == "b" else -b[index]
     return None
@@ -247,12 +245,12 @@ def _rounded_carried_on(ex: WorkedExample, d: Derivation, e) -> tuple | None:
         for i, p in enumerate(printed.get(new.name, ())):
             flat[p.index if p.index is not None else i] = sp.Rational(p.value)
         shown_any = shown_any or new.name in printed
-        rows, cols = (len(W[0]), len(W)) if ex.convention == "column" else (len(W), len(W[0]))
+        rows, cols = ex.convention.weight_shape(len(W), len(W[0]))
         shown = [flat[r * cols : (r + 1) * cols] for r in range(rows)]
         new_b = d.step(Key("b", k, stage="new"))
         layers.append(
             (
-                [list(c) for c in zip(*shown, strict=True)] if ex.convention == "column" else shown,
+                ex.convention.read(shown),
                 list(new_b.values) if new_b is not None else b,
             )
         )

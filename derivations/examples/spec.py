@@ -64,6 +64,7 @@ from derivations.examples.spec_keys import (
     read_update,
 )
 from derivations.model import cost, engine, symbolic
+from derivations.model.convention import ROW, Convention, convention
 from funcmlp.registry.activations import get_activation
 from funcmlp.registry.losses import get_loss
 
@@ -106,7 +107,7 @@ class WorkedExample:
     y: tuple  # targets, one tuple per example
     weights: tuple  # per layer, (d_in, d_out) lists of rows: row convention
     biases: tuple  # per layer, a list (d_out) or None: a layer without biases
-    convention: str = "row"
+    convention: Convention = ROW  # how the file writes W and the vectors
     printed: dict = field(default_factory=dict)
     notes: tuple = ()
     steps: int = 1
@@ -147,12 +148,7 @@ def read_spec(
     missing = [k for k in REQUIRED if k not in spec]
     if missing:
         raise ValueError(f"{origin}: missing key {missing[0]!r}; a spec needs {', '.join(REQUIRED)}")
-    convention = spec.get("convention", "row")
-    if convention not in ("row", "column"):
-        raise ValueError(
-            f'convention is {convention!r}; expected "row" (n = a W + b, W is (in, out)) or "column" (z = W a + '
-            "b, W is (out, in))"
-        )
+    layout = convention(spec.get("convention", "row"))
     steps = spec.get("steps", 1) if steps is None else steps
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be a whole number of gradient steps from 1 to {MAX_STEPS}, got {steps!r}")
@@ -191,7 +187,7 @@ def read_spec(
         )
     weights, biases, fixed, velocity, inputs = [], [], [], [], len(x)
     for k, layer in enumerate(layers, start=1):
-        W, b, kept, start = layer_table(k, layer, inputs, convention)
+        W, b, kept, start = layer_table(k, layer, inputs, layout)
         b = b if not (isinstance(layer, dict) and "theta" in layer) else [-v for v in b]
         weights.append(W)
         biases.append(b)
@@ -232,7 +228,7 @@ def read_spec(
         y=tuple(tuple(r) for r in ys),
         weights=tuple(weights),
         biases=tuple(biases),
-        convention=convention,
+        convention=layout,
         printed=specfile.printed_values(spec.get("printed", {}), origin),
         notes=tuple(notes),
         steps=steps,

@@ -9,7 +9,7 @@ numbers, row-convention weights), or one ``ValueError`` line naming the key, wha
 
 Example:
     >>> W, b, kept, velocity = layer_table(1, {"W": [["1", "2"]], "b": ["0", "0"],
-    ...                                    "velocity": {"W": [["0.5", "0"]]}}, 1, "row")
+    ...                                    "velocity": {"W": [["0.5", "0"]]}}, 1, ROW)
     >>> W, velocity
     ([[1, 2]], ([[1/2, 0]], [0, 0]))
     >>> read_show_steps([1, 3], 4, online=False)
@@ -21,13 +21,14 @@ from __future__ import annotations
 import sympy as sp
 
 from derivations.examples import specfile
+from derivations.model.convention import ROW, Convention  # noqa: F401 (ROW: the example above)
 
 LAYER_KEYS = ("W", "b", "theta", "fixed", "velocity")
 MAX_SHOWN = 20
 """The most gradient steps a replay writes out in full (``show_steps``)."""
 
 
-def layer_table(k: int, layer, inputs: int, convention: str) -> tuple:
+def layer_table(k: int, layer, inputs: int, convention: Convention) -> tuple:
     """One ``[[layers]]`` table: (W in the row convention, b or None, the fixed parameter names, the
     starting velocity ``(rows like W, a list like b or None)`` in the row convention, or None)."""
     if not isinstance(layer, dict) or "W" not in layer or set(layer) - set(LAYER_KEYS):
@@ -41,19 +42,18 @@ def layer_table(k: int, layer, inputs: int, convention: str) -> tuple:
             f"layers[{k}] has both b and theta; give the biases b or the thresholds theta (b = -theta), not both"
         )
     W = specfile.matrix(layer["W"], f"layers[{k}].W")
-    column = convention == "column"
     key = "theta" if "theta" in layer else "b"
     b = specfile.vector(layer[key], f"layers[{k}].{key}") if key in layer else None
-    units = len(b) if b is not None else (len(W) if column else len(W[0]))
-    rows, cols = (units, inputs) if column else (inputs, units)
-    what = ("units", "inputs") if column else ("inputs", "units")
+    units = len(b) if b is not None else convention.units_of(W)
+    (rows, cols), what = convention.weight_shape(inputs, units), convention.axes
     if len(W) != rows:
         raise ValueError(
-            f"layers[{k}].W has {len(W)} rows, expected {rows} ({what[0]} of layer {k}, {convention} convention)"
+            f"layers[{k}].W has {len(W)} rows, expected {rows} ({what[0]} of layer {k}, {convention.name} convention)"
         )
     if len(W[0]) != cols:
         raise ValueError(
-            f"layers[{k}].W has {len(W[0])} columns, expected {cols} ({what[1]} of layer {k}, {convention} convention)"
+            f"layers[{k}].W has {len(W[0])} columns, expected {cols} ({what[1]} of layer {k}, "
+            f"{convention.name} convention)"
         )
     kept = layer.get("fixed", [])
     if not isinstance(kept, (list, tuple)) or not set(kept) <= {"W", "b"} or len(set(kept)) != len(kept):
@@ -64,11 +64,11 @@ def layer_table(k: int, layer, inputs: int, convention: str) -> tuple:
         raise ValueError(
             f'layers[{k}].fixed names b, but the layer has no b; give b (or theta) or take "b" out of fixed'
         )
-    velocity = _velocity(k, layer, W, b, key, frozenset(kept), column) if "velocity" in layer else None
-    return (specfile.transpose(W) if column else W), b, frozenset(kept), velocity
+    velocity = _velocity(k, layer, W, b, key, frozenset(kept), convention) if "velocity" in layer else None
+    return convention.read(W), b, frozenset(kept), velocity
 
 
-def _velocity(k: int, layer: dict, W: list, b, key: str, kept: frozenset, column: bool) -> tuple:
+def _velocity(k: int, layer: dict, W: list, b, key: str, kept: frozenset, convention: Convention) -> tuple:
     """``layers[k].velocity = {W = [...], b = [...]}`` (``theta`` for thresholds): the starting velocity of
     momentum, each part shaped as the layer's parameter in the file's layout, a part left out zero; in the row
     convention, the biases' as b's (``v_b = -v_theta``)."""
@@ -94,7 +94,7 @@ def _velocity(k: int, layer: dict, W: list, b, key: str, kept: frozenset, column
         if len(vb) != len(b):
             raise ValueError(f"{where}.{key} has {len(vb)} values; expected {len(b)}, as layers[{k}].{key}")
         vb = [-v for v in vb] if key == "theta" else vb
-    return (specfile.transpose(vW) if column else vW), vb
+    return convention.read(vW), vb
 
 
 def read_update(spec: dict) -> str:

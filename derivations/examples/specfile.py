@@ -85,10 +85,6 @@ def matrix(rows, where: str) -> list:
     return [[number(v, f"{where}[{i}][{j}]") for j, v in enumerate(row)] for i, row in enumerate(rows)]
 
 
-def transpose(m):
-    return [list(col) for col in zip(*m, strict=True)]
-
-
 MAX_BYTES = 2_000_000
 """The largest spec file read, in bytes (a network of 1,000 parameters and 100 examples takes far less)."""
 

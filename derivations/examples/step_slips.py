@@ -160,9 +160,8 @@ def carried_printed(ex: WorkedExample, d: Derivation) -> tuple[dict, list]:
             entry, value = p.index if p.index is not None else i, sp.Rational(p.value)
             if value == step.values[entry] or not agrees(p.value, step.values[entry]):
                 continue
-            if quantity == "dL/dW" and ex.convention == "column":  # shown (d_out, d_in): row by row of (d_in, d_out)
-                rows, cols = step.shape
-                entry = (entry % cols) * rows + entry // cols
+            if quantity == "dL/dW":  # shown in the file's layout: its place in the engine's (d_in, d_out)
+                entry = ex.convention.engine_entry(entry, step.shape)
             carried.setdefault((quantity, key.layer), {})[entry] = sign * value
             names += [step.name] if step.name not in names else []
     return carried, names
@@ -230,7 +229,7 @@ def _term(ex: WorkedExample, k: int, i: int | None, j: int) -> str:
     if i is None:
         theta = bool(ex.thresholds and ex.thresholds[k - 1])
         return f"the {'threshold' if theta else 'bias'} " + entry_text(Key("theta" if theta else "b", k), (j + 1,))
-    entry = (j + 1, i + 1) if ex.convention == "column" else (i + 1, j + 1)
+    entry = ex.convention.weight_entry(i, j)
     return f"{entry_text(Key('W', k), entry)} {entry_text(Key('a', k - 1), (i + 1,))}"
 
 

@@ -82,7 +82,7 @@ def annotate(d, ex, t: int = 1, chain: bool = True):
     step = [s for s in d.steps if s.key is not None and s.key.t == t]  # the quantities of gradient step t
     values, lines = {s.key.at(1): list(s.values) for s in step}, {}  # each by its key as at step 1
     K = lambda quantity, layer=None, stage="": Key(quantity, layer, 1, stage)
-    note = Notation(ex.convention == "column")
+    note = Notation(ex.convention)
     outputs_of = {}  # n symbol -> its a symbol: f'(n) written through a = f(n)
     alg = engine.Algebra(
         add=note.add,
@@ -185,7 +185,7 @@ def annotate(d, ex, t: int = 1, chain: bool = True):
     chain = chain and weights_count <= CHAIN_LIMIT and l2 is None  # of the loss's data term only: not with L2
     for k in range(depth, 0, -1):
         W = ex.weights[k - 1]
-        rows, cols = (len(W[0]), len(W)) if note.column else (len(W), len(W[0]))
+        rows, cols = ex.convention.weight_shape(len(W), len(W[0]))
         products = engine.weight_gradient(alg, S[k], A[k - 1])
         if l2 is not None:
             products = [
@@ -195,7 +195,7 @@ def annotate(d, ex, t: int = 1, chain: bool = True):
         grad_lines = []
         for r in range(rows):
             for c in range(cols):
-                i, j = (c, r) if note.column else (r, c)
+                i, j = ex.convention.weight_at(r + 1, c + 1)
                 index = r * cols + c
                 w = Ws[k][i][j]
                 grad = note.partial("L", w.name, "L", note.latex[w], values[K("dL/dW", k)][index])

@@ -40,6 +40,7 @@ import sympy as sp
 
 from derivations.examples.spec import WorkedExample
 from derivations.model import engine, graph
+from derivations.model.convention import Convention
 from derivations.model.notation import weight_name
 from derivations.model.numbers import number_text
 from derivations.proofs.chain import COMPOSED
@@ -65,9 +66,9 @@ class Node:
 
 def _symbols(ex: WorkedExample) -> tuple[list, dict]:
     """The layers over parameter symbols named as the file names them, and each symbol's exact value."""
-    column, layers, values = ex.convention == "column", [], {}
+    layers, values = [], {}
     for k, (W, b) in enumerate(zip(ex.weights, ex.biases, strict=True), start=1):
-        rows = [[sp.Symbol(weight_name(k, i, j, column)[0]) for j in range(len(W[0]))] for i in range(len(W))]
+        rows = [[sp.Symbol(weight_name(k, i, j, ex.convention)[0]) for j in range(len(W[0]))] for i in range(len(W))]
         values.update({rows[i][j]: W[i][j] for i in range(len(W)) for j in range(len(W[0]))})
         if b is not None and ex.thresholds and ex.thresholds[k - 1]:  # n = a W - theta, as the file writes it
             theta = [sp.Symbol(f"theta^{k}_{{{j + 1}}}") for j in range(len(b))]
@@ -233,16 +234,17 @@ def _number(value) -> str:
 _PLACE = re.compile(r"([a-z]+)(?:\^(\d+))?_\{?(\d+)(?:,(\d+))?\}?(?: \(example (\d+)\))?(?: = L)?")
 
 
-def _place(name: str, column: bool) -> tuple | None:
+def _place(name: str, convention: Convention) -> tuple | None:
     """(stack, place in it) of a named node: the inputs, the targets, and each layer's weights, biases, net
     inputs and activations are each a stack, top to bottom in index order (an example's units together, a
-    unit's weights together; ``column``: the file's convention, W^k_{j,i} from input i to unit j)."""
+    unit's weights together; a weight named in the file's ``convention``)."""
     match = _PLACE.fullmatch(name)
     if not match:
         return None
     quantity, layer, first, second, example = match.groups()
     if quantity == "w":
-        return (quantity, layer), (int(first), int(second)) if column else (int(second), int(first))
+        i, j = convention.weight_at(int(first), int(second))
+        return (quantity, layer), (j, i)
     if second:  # x_{e,i}: input i of example e
         example, first = first, second
     return (quantity, layer), (int(example or 1), int(first))
@@ -278,7 +280,7 @@ def dot(ex: WorkedExample, nodes: list[Node]) -> str:
     lines += [f"  {source} -> {node.key};" for node in nodes for source in node.inputs]
     stacks: dict = {}
     for node in nodes:
-        if place := _place(node.name or "", ex.convention == "column"):
+        if place := _place(node.name or "", ex.convention):
             stacks.setdefault(place[0], []).append((place[1], node.key))
     for stack in stacks.values():  # an invisible edge holds each above the next (Graphviz's order in a rank)
         if len(stack) > 1:

@@ -8,7 +8,8 @@ Contract: sympy numbers and registry entries in, Python source text out; nothing
 Example:
     >>> number(sp.Rational(1, 20)), number(sp.Rational(1, 3)), array([[1, sp.Rational(1, 2)]])
     ('0.05', '1 / 3', 'numpy.array([[1.0, 0.5]])')
-    >>> Layout(column=False).stack(["out[:, 0] - y[:, 0]"])
+    >>> from derivations.model.convention import ROW
+    >>> Layout(ROW).stack(["out[:, 0] - y[:, 0]"])
     'numpy.stack([out[:, 0] - y[:, 0]], axis=-1)'
 """
 
@@ -20,6 +21,7 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from derivations.examples.spec import OUTPUT, WorkedExample
+from derivations.model.convention import Convention
 from funcmlp.registry.activations import get_activation
 from funcmlp.registry.losses import get_loss
 
@@ -57,41 +59,48 @@ def array(rows) -> str:
     return "numpy.array([" + ", ".join("[" + ", ".join(number(v) for v in row) + "]" for row in rows) + "])"
 
 
-def columns(rows) -> list:
-    return [list(column) for column in zip(*rows, strict=True)]
-
-
 class Layout:
-    """The file's convention: the units on the last axis (one example per row) or the first
-    (one per column), and each formula of the backward pass in that layout."""
+    """The file's :class:`~derivations.model.convention.Convention` as NumPy source: the units on the last axis
+    (one example per row) or the first (one per column), and each formula of the backward pass in that layout."""
 
-    def __init__(self, column: bool):
-        self.column = column
+    def __init__(self, convention: Convention):
+        self.convention = convention
+        self.batch_axis = 1 - convention.unit_axis  # the axis of the examples in an (examples, units) array or its T
 
     def unit(self, name: str, j: int) -> sp.Symbol:
-        return sp.Symbol(f"{name}[{j}]" if self.column else f"{name}[:, {j}]")
+        return sp.Symbol(f"{name}[{', '.join([':'] * self.convention.unit_axis + [str(j)])}]")
+
+    def examples(self, index: str) -> str:
+        """``[index]`` taking the examples ``index`` (a slice's text) of an array in this layout."""
+        return "[" + ", ".join([":"] * self.batch_axis + [index]) + "]"
 
     def stack(self, parts: list) -> str:
-        return "numpy.stack([" + ", ".join(parts) + "]" + ("" if self.column else ", axis=-1") + ")"
+        return "numpy.stack([" + ", ".join(parts) + "]" + (", axis=-1" if self.convention.unit_axis else "") + ")"
 
     def over_units(self) -> int:
-        return 0 if self.column else -1
+        return -self.convention.unit_axis
 
     def net_input(self, k: int, bias: str) -> str:
-        return (f"W{k} @ a{k - 1}" if self.column else f"a{k - 1} @ W{k}") + bias
+        return " @ ".join(self.convention.ordered(f"W{k}", f"a{k - 1}")) + bias
 
     def back(self, k: int) -> str:
-        return f"W{k}.T @ s{k}" if self.column else f"s{k} @ W{k}.T"
+        return " @ ".join(self.convention.ordered(f"W{k}.T", f"s{k}"))
 
     def weight_gradient(self, k: int) -> str:
-        return f"s{k} @ a{k - 1}.T" if self.column else f"a{k - 1}.T @ s{k}"
+        return " @ ".join(self.convention.ordered(f"s{k}", f"a{k - 1}.T"))
 
     def bias_gradient(self, k: int) -> str:
-        return f"s{k}.sum(axis=1, keepdims=True)" if self.column else f"s{k}.sum(axis=0)"
+        return f"s{k}.sum(axis={self.batch_axis}" + (", keepdims=True)" if self.batch_axis else ")")
+
+    def matrix(self, rows) -> str:
+        """An engine-layout matrix (``W`` (inputs, units), the data (examples, values)) as the file writes it."""
+        return array(self.convention.written(rows))
 
     def vector(self, values) -> str:
         """A bias (or threshold) vector: a column in the column convention."""
-        return array([[v] for v in values]) if self.column else "numpy.array([" + ", ".join(map(number, values)) + "])"
+        if self.convention.column:
+            return array([[v] for v in values])
+        return "numpy.array([" + ", ".join(map(number, values)) + "])"
 
 
 def function_names(names) -> dict:
@@ -182,14 +191,12 @@ def loss_source(ex: WorkedExample, layout: Layout, units: int) -> tuple[list, bo
 
 def data_source(ex: WorkedExample, layout: Layout) -> list:
     """The example's numbers as the file writes them."""
-    column = layout.column
-    where = "one example per column" if column else "one example per row"
     lines = [
-        f"# the example ({where})",
-        f"x = {array(columns(ex.x) if column else ex.x)}  # a^0, the inputs",
+        f"# the example (one example per {ex.convention.name})",
+        f"x = {layout.matrix(ex.x)}  # a^0, the inputs",
     ]
     if ex.loss != OUTPUT:
-        lines.append(f"y = {array(columns(ex.y) if column else ex.y)}  # the targets")
+        lines.append(f"y = {layout.matrix(ex.y)}  # the targets")
     else:
         lines.append("y = None  # no targets: L is the sum of the output units")
     eta = 0 if ex.learning_rate is None else ex.learning_rate
@@ -199,11 +206,11 @@ def data_source(ex: WorkedExample, layout: Layout) -> list:
     if ex.l2 is not None:
         lines.append(f"l2 = {number(ex.l2)}  # L + l2/2 sum of the squared weights (not the biases)")
     for k, (W, b) in enumerate(zip(ex.weights, ex.biases, strict=True), start=1):
-        shape = "(units, inputs): n = W a" if column else "(inputs, units): n = a W"
+        shape = f"({', '.join(ex.convention.axes)}): n = {' '.join(ex.convention.ordered('W', 'a'))}"
         fixed = kept_names(ex, k)
         note = f"; kept (not updated): {', '.join(sorted(fixed))}" if fixed and ex.learning_rate is not None else ""
         lines.append(f"# layer {k}: {get_activation(ex.activations[k - 1])}, W{k} is {shape}{note}")
-        lines.append(f"W{k} = {array(columns(W) if column else W)}")
+        lines.append(f"W{k} = {layout.matrix(W)}")
         if b is not None and thresholds(ex, k):
             lines.append(f"theta{k} = {layout.vector([-v for v in b])}  # thresholds: n = ... - theta")
         elif b is not None:
@@ -213,7 +220,7 @@ def data_source(ex: WorkedExample, layout: Layout) -> list:
         for k, (vW, vb) in enumerate(ex.velocity, start=1):
             bias = bias_name(ex, k)
             part = "None" if bias is None else layout.vector([-v for v in vb] if thresholds(ex, k) else vb)
-            starts.append(f"({array(columns(vW) if column else vW)}, {part})")
+            starts.append(f"({layout.matrix(vW)}, {part})")
         lines.append(f"velocity = [{', '.join(starts)}]  # momentum's velocity before step 1, as the file gives it")
     return lines + ["", ""]
 

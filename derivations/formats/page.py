@@ -30,7 +30,7 @@ from importlib import resources
 from derivations.examples.factors import chain_rule
 from derivations.examples.replay import run
 from derivations.formats.page_svg import GRADIENT_KEYS, short, svg
-from derivations.formats.picture import first_example, network
+from derivations.formats.picture import network
 from derivations.model.numbers import latex_number, number_text
 from derivations.model.quantity import Key
 from derivations.model.typeset import formula_math, sections, step_math
@@ -79,11 +79,6 @@ def _touches(step, sizes: list) -> tuple[list, list]:
     }[q]
 
 
-def _entry(k: int, i: int, j: int, sizes: list, column: bool) -> int:
-    """Where the weight from unit i to unit j of layer k is in W^k as the file writes it (row-major)."""
-    return j * sizes[k - 1] + i if column else i * sizes[k] + j
-
-
 def _mark(key) -> str | None:
     """What a parameter's step puts beside it: its value in its box (``w``: what was beside the old one goes; ``new``
     after the update), its velocity (``v``); the velocity a step starts from puts nothing (the step's own comes with
@@ -95,7 +90,7 @@ def _mark(key) -> str | None:
 
 def _marks(step, sizes: list, ex) -> list:
     """[element id, key, text] the step puts on the picture (the first example's values)."""
-    batch, column, key = len(ex.x), ex.convention == "column", step.key
+    batch, convention, key = len(ex.x), ex.convention, step.key
     if key is None or (key.quantity == "L" and key.stage == "example"):
         return []
     if key.quantity == "L":
@@ -108,7 +103,7 @@ def _marks(step, sizes: list, ex) -> list:
     if q in ("f'", "exp") or q.startswith("delta_"):  # outlined, not written beside the units and weights
         return []
     if q in ("n", "a", "s", "dL/da", "delta"):
-        values = first_example(step.values, sizes[k], batch, column)
+        values = convention.first_example(step.values, sizes[k], batch)
         mark = "x" if q == "a" and k == 0 else "dL/dx" if q == "dL/da" and k == 0 else "s" if q == "delta" else q
         return [[f"unit-{k}-{j}", mark, short(v)] for j, v in enumerate(values)]
     mark = GRADIENT_KEYS[q[4:]] if q.startswith("dL/d") else _mark(key)
@@ -116,7 +111,7 @@ def _marks(step, sizes: list, ex) -> list:
         return []
     if q in ("W", "dL/dW", "v_W"):
         return [
-            [f"weight-{k}-{i}-{j}", mark, short(step.values[_entry(k, i, j, sizes, column)])]
+            [f"weight-{k}-{i}-{j}", mark, short(step.values[convention.flat_entry(i, j, sizes[k - 1], sizes[k])])]
             for i in range(sizes[k - 1])
             for j in range(sizes[k])
         ]
@@ -138,11 +133,11 @@ def _chains(ex, d, edges: list, sizes: list) -> dict:
     shown = list(zip(ex.x, ex.y, strict=True))[:SHOWN_EXAMPLES]
     singles = [replace(ex, x=(x,), y=(y,), steps=1, printed={}) for x, y in shown]
     replays = [run(single) for single in singles]
-    column = ex.convention == "column"
     chains = {}
     for edge in edges:
         if edge.i is not None:
-            total = d.step(Key("dL/dW", edge.k)).values[_entry(edge.k, edge.i, edge.j, sizes, column)]
+            at = ex.convention.flat_entry(edge.i, edge.j, sizes[edge.k - 1], sizes[edge.k])
+            total = d.step(Key("dL/dW", edge.k)).values[at]
         else:
             total = d.step(Key("dL/dtheta" if edge.name.startswith("theta") else "dL/db", edge.k)).values[edge.j]
         chains[edge.name] = _batch_chain(edge, singles, replays, len(ex.x), ex.l2, total)
@@ -175,8 +170,8 @@ def _batch_chain(edge, singles: list, replays: list, batch: int, l2, total) -> s
     return "".join(parts) + f"<p>the batch's dL/dw, the mean:</p>{_math(result, display=True)}"
 
 
-def _stage(index: int, step, column: bool) -> str:
-    display, values = step_math(step, column)
+def _stage(index: int, step, convention) -> str:
+    display, values = step_math(step, convention)
     if display is None:
         formula = formula_math(step)[0]
         head = f"{html.escape(step.name)}: " + (_math(formula) if formula else html.escape(step.formula))
@@ -209,7 +204,6 @@ def page(ex, d) -> str:
     """The page's HTML (see the module docstring)."""
     layers, edges, _ = network(ex, d)
     sizes = [len(layer) for layer in layers]
-    column = ex.convention == "column"
     stages = [  # a stage's group: its gradient step (what a stage shows beside a parameter is of its own step)
         {
             "reads": reads,
@@ -247,7 +241,7 @@ def page(ex, d) -> str:
             f'<select id="stage-list" aria-label="step">{options}</select><span id="position"></span></div>',
             f'<div id="figure">{svg(ex, sizes, edges, [mark for stage in stages for mark in stage["marks"]])}</div>',
             '<div id="steps">',
-            *(_stage(i, step, column) for i, step in enumerate(d.steps)),
+            *(_stage(i, step, ex.convention) for i, step in enumerate(d.steps)),
             "</div></div>",
             '<p class="legend">Step through the computation: what a step reads is outlined in blue, what it writes in '
             "orange. Click a weight or a bias for its chain rule.</p>",

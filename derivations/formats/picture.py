@@ -43,13 +43,6 @@ class Edge:
     fixed: bool = False
 
 
-def first_example(values: list, units: int, batch: int, column: bool) -> list:
-    """The first example's entries of a step shown in the file's layout (an online step holds one example's)."""
-    if batch == 1 or len(values) == units:
-        return list(values)
-    return [values[u * batch] for u in range(units)] if column else list(values[:units])
-
-
 def network(ex, d) -> tuple[list, list, sp.Expr]:
     """(per layer 0..L: a list of ``{name: value}`` per unit, the edges, the loss), or a
     ``ValueError`` for a network too big to draw legibly (more than :data:`LIMIT` parameters).
@@ -63,7 +56,7 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
         >>> layers[1][0]["a"], [(e.name, e.weight, e.updated) for e in edges], loss
         (13/2, [('w^1_{1,1}', 3, 19/10), ('b^1_{1}', 1/2, -1/20)], 121/8)
     """
-    values, column, batch = d.values, ex.convention == "column", len(ex.x)
+    values, convention, batch = d.values, ex.convention, len(ex.x)
     sizes = [len(ex.x[0])] + [len(W[0]) for W in ex.weights]
     parameters = sum(sizes[k - 1] * sizes[k] + sizes[k] for k in range(1, len(sizes)))
     if parameters > LIMIT:
@@ -74,19 +67,16 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
     layers = [[{"x": v} for v in ex.x[0]]]
     for k in range(1, len(sizes)):
         units = sizes[k]
-        n, a, s = (first_example(values[f"{q}^{k}"], units, batch, column) for q in ("n", "a", "s"))
+        n, a, s = (convention.first_example(values[f"{q}^{k}"], units, batch) for q in ("n", "a", "s"))
         layers.append([{"n": n[j], "a": a[j], "s": s[j]} for j in range(units)])
     edges = []
     for k in range(1, len(sizes)):
         kept = ex.fixed[k - 1] if ex.fixed and ex.learning_rate is not None else ()
-        cols = sizes[k - 1] if column else sizes[k]  # of W^k as the file shows it: (out, in) or (in, out)
-        new = values.get(
-            f"W^{k} new", [v for row in (_columns(ex.weights[k - 1]) if column else ex.weights[k - 1]) for v in row]
-        )
+        new = values.get(f"W^{k} new", convention.matrix(ex.weights[k - 1])[0])  # as the file shows W^k
         for i in range(sizes[k - 1]):
             for j in range(sizes[k]):
-                index = j * cols + i if column else i * cols + j
-                name, weight = weight_name(k, i, j, column)[0], ex.weights[k - 1][i][j]
+                index = convention.flat_entry(i, j, sizes[k - 1], sizes[k])
+                name, weight = weight_name(k, i, j, convention)[0], ex.weights[k - 1][i][j]
                 edges.append(Edge(k, i, j, name, weight, new[index], "W" in kept))
         biases = ex.biases[k - 1]
         if biases is not None and ex.thresholds and ex.thresholds[k - 1]:  # thresholds: theta = -b, on a "-1" input
@@ -102,10 +92,6 @@ def network(ex, d) -> tuple[list, list, sp.Expr]:
             updated = values.get(f"b^{k} new", biases)[j]
             edges.append(Edge(k, None, j, f"b^{k}_{{{j + 1}}}", biases[j], updated, "b" in kept))
     return layers, edges, values["L"][0]
-
-
-def _columns(W) -> list:
-    return [list(column) for column in zip(*W, strict=True)]
 
 
 def _html(name: str) -> str:

@@ -70,7 +70,7 @@ def _backward_source(ex: WorkedExample, layout: Layout, sizes: list, paired: boo
         head = [
             "def backward_pass(params, changes=None, x=x, y=y):",
             '    """One gradient step on the mean loss of the examples x, y (online: one example), returning',
-            f"    batch = x.shape[{int(layout.column)}]  # the loss is the mean over these examples: s^L has 1 / batch",
+            f"    batch = x.shape[{layout.batch_axis}]  # the loss is the mean over these examples: s^L has 1 / batch",
         ]
     lines = [
         *head[:2],
@@ -258,7 +258,7 @@ def _online_source(ex: WorkedExample, derivation, depth: int) -> list:
     parameters after it; with ``steps = N``, the mean loss after each pass the replay shows and the last parameters."""
     shown = _losses_shown(derivation, "pass")
     params = ", ".join(f"(W{k}, {bias_name(ex, k) or 'None'})" for k in range(1, depth + 1))
-    at = "[:, e : e + 1]" if ex.convention == "column" else "[e : e + 1]"
+    at = Layout(ex.convention).examples("e : e + 1")
     lines = [*_SHOW, "def show_params(when, params):", *_show_parameters(ex, depth, "f'{label} {when}'", "    ")]
     lines += [
         "",
@@ -301,7 +301,7 @@ on line 1, gets a space before the colon ("coding :"), so it never does."""
 def program(ex: WorkedExample, derivation) -> str:
     """The example as a standalone NumPy script (see the module docstring); ``derivation``:
     the replay of ``ex`` (its ``L after step t`` entries say which losses to print)."""
-    layout, depth = Layout(ex.convention == "column"), len(ex.weights)
+    layout, depth = Layout(ex.convention), len(ex.weights)
     sizes = [len(ex.x[0])] + [len(W[0]) for W in ex.weights]
     loss_lines, paired = loss_source(ex, layout, sizes[-1])
     lines = [
@@ -309,7 +309,7 @@ def program(ex: WorkedExample, derivation) -> str:
         '"""The worked example\'s backward pass as a NumPy program, written by funcmlp derive --format python:',
         "the forward pass, the loss, the output sensitivity and the sensitivity recursion, the gradients and the",
         "update, layer by layer, in float64. It prints each quantity as funcmlp derive names it, one per line,",
-        "with its entries in the file's layout" + (" (one example per column)." if layout.column else "."),
+        "with its entries in the file's layout" + (" (one example per column)." if ex.convention.column else "."),
         '"""',
         "",
         "import math",

@@ -24,19 +24,20 @@ import re
 
 import sympy as sp  # noqa: F401 (the example above)
 
+from derivations.model.convention import ROW, Convention
 from derivations.model.numbers import decimal, exact, latex_number, number_text
 from derivations.model.text import escape, markdown_text, one_line
 from derivations.model.typeset import sections, step_math, visible_width
 
 
-def _shaped(step, fmt, column: bool = False) -> str:
-    """The values in brackets: a matrix's rows split by ``;``; in the ``column`` convention a
+def _shaped(step, fmt, convention: Convention) -> str:
+    """The values in brackets: a matrix's rows split by ``;``; in the column convention a
     vector of several units is a column, written as the transpose of a row (``[0.75, 0.54]^T``)."""
     values = [fmt(v) for v in step.values]
     if len(step.shape) == 2 and step.shape[0] > 1:
         rows, cols = step.shape
         return "[" + "; ".join(", ".join(values[r * cols : (r + 1) * cols]) for r in range(rows)) + "]"
-    transposed = "^T" if column and not step.shape and len(values) > 1 else ""
+    transposed = "^T" if convention.column and not step.shape and len(values) > 1 else ""
     return "[" + ", ".join(values) + "]" + transposed
 
 
@@ -48,13 +49,13 @@ def render(d, fmt: str = "text", *, standalone: bool = False) -> str:
     compiles with pdflatex)."""
     if fmt == "text":
         lines = [d.title, "=" * len(d.title)]
-        column = getattr(d, "column", False)  # the contract: anything with title, steps, errata and notes
+        convention = getattr(d, "convention", ROW)  # the contract: anything with title, steps, errata and notes
         for s, heading in zip(d.steps, sections(d), strict=True):
             if heading:
                 lines += [heading, "-" * len(heading)]
             lines.append(f"{s.name:<22} = {s.formula}")
-            lines.append(f"{'':<22}   exact   {_shaped(s, exact, column)}")
-            lines.append(f"{'':<22}   decimal {_shaped(s, decimal, column)}")
+            lines.append(f"{'':<22}   exact   {_shaped(s, exact, convention)}")
+            lines.append(f"{'':<22}   decimal {_shaped(s, decimal, convention)}")
             lines += [row for line in s.lines for row in _text_rows(line)]
         lines.append("errata: none found" if not d.errata else f"errata ({len(d.errata)}):")
         lines += [f"  {e}" for e in d.errata]
@@ -99,7 +100,7 @@ def latex_block(d) -> str:
     for step, heading in zip(d.steps, sections(d), strict=True):
         if heading:
             rows.append(rf"\textbf{{{escape(heading)}}} &")
-        display, values = step_math(step, getattr(d, "column", False))
+        display, values = step_math(step, getattr(d, "convention", ROW))
         if display is None:
             rows.append(rf"\text{{{escape(step.name)}}} &: {values}")
         else:
@@ -115,7 +116,7 @@ def markdown(d) -> str:
     for step, heading in zip(d.steps, sections(d), strict=True):
         if heading:
             lines += [f"### {markdown_text(heading[0].upper() + heading[1:])}", ""]
-        display, values = step_math(step, getattr(d, "column", False))
+        display, values = step_math(step, getattr(d, "convention", ROW))
         if display is None:
             lines += [f"**{step.name}**: {step.formula}", "", f"$$ {values} $$", ""]
         else:
@@ -152,7 +153,7 @@ def latex(d, *, standalone: bool = False) -> str:
     for step, heading in zip(d.steps, sections(d), strict=True):
         if heading:
             lines.append(rf"\subsubsection*{{{escape(heading[0].upper() + heading[1:])}}}")
-        display, values = step_math(step, getattr(d, "column", False))
+        display, values = step_math(step, getattr(d, "convention", ROW))
         if display is None:
             lines.append(rf"\noindent\textbf{{{escape(step.name)}}}: {escape(step.formula)}")
             lines.append(rf"\[ {values} \]")

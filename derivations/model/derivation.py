@@ -31,6 +31,7 @@ from fractions import Fraction
 
 import sympy as sp
 
+from derivations.model.convention import ROW, Convention
 from derivations.model.numbers import decimal
 from derivations.model.quantity import Key, printing
 
@@ -144,7 +145,7 @@ class Derivation:
     steps: list = field(default_factory=list)
     errata: list = field(default_factory=list)
     notes: list = field(default_factory=list)
-    column: bool = False  # the column convention: vectors shown as columns in the math formats
+    convention: Convention = ROW  # the text's layout: in the column one, vectors shown as columns
     gradient_steps: int = 1  # the steps replayed (batch steps; the keyed steps are those written out)
 
     def _repr_markdown_(self) -> str:

@@ -7,7 +7,7 @@ by :mod:`derivations.model.numbers`, widths measured by :mod:`derivations.format
 themselves come from :mod:`derivations.model.engine` (see :mod:`derivations.examples.textbook`).
 
 Example:
-    >>> note = Notation(column=True)
+    >>> note = Notation(COLUMN)
     >>> w, x = note.weight(1, 0, 0, sp.Rational(3)), note.entry("x", None, 1, sp.Rational(2))
     >>> print(note.line(note.entry("n", 1, 1), note.mul(w, x), sp.Rational(6)).text())
     n^1_1 = w^1_{1,1}*x_1 = 3*2 = 6
@@ -24,6 +24,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
+from derivations.model.convention import COLUMN, Convention  # noqa: F401 (COLUMN: the example above)
 from derivations.model.numbers import latex_number, number_text
 from derivations.model.typeset import visible_width
 
@@ -162,15 +163,16 @@ def symbol(text: str, latex: str, registry: dict) -> sp.Symbol:
     return symbol
 
 
-def weight_name(k: int, i: int, j: int, column: bool) -> tuple[str, str]:
+def weight_name(k: int, i: int, j: int, convention: Convention) -> tuple[str, str]:
     """(text, LaTeX) name of the weight from input i to unit j of layer k (0-based i, j) in a
     file's convention: ``w^k_{j,i}`` in the column one (W is (out, in)), ``w^k_{i,j}`` in the row one.
 
     Example:
-        >>> weight_name(2, 0, 2, column=True), weight_name(2, 0, 2, column=False)[0]
+        >>> from derivations.model.convention import ROW
+        >>> weight_name(2, 0, 2, COLUMN), weight_name(2, 0, 2, ROW)[0]
         (('w^2_{3,1}', 'w^{2}_{3,1}'), 'w^2_{1,3}')
     """
-    r, c = (j + 1, i + 1) if column else (i + 1, j + 1)
+    r, c = convention.weight_entry(i, j)
     return f"w^{k}_{{{r},{c}}}", f"w^{{{k}}}_{{{r},{c}}}"
 
 
@@ -178,8 +180,8 @@ class Notation:
     """The symbols of one example in the file's convention, their LaTeX names, their values and
     those values' decimals (formatted once: nested exponentials take a while to evaluate)."""
 
-    def __init__(self, column: bool):
-        self.column = column
+    def __init__(self, convention: Convention):
+        self.convention = convention
         self.latex: dict = {}
         self.numbers: dict = {}
         self.ordered: set = set()
@@ -223,7 +225,7 @@ class Notation:
 
     def weight(self, k: int, i: int, j: int, value=None) -> sp.Symbol:
         """The weight from input i to unit j of layer k (0-based), named in the file's convention."""
-        text, latex = weight_name(k, i, j, self.column)
+        text, latex = weight_name(k, i, j, self.convention)
         return self.value(symbol(text, latex, self.latex), value)
 
     def line(self, lhs: sp.Symbol, formula, value, *extra: tuple) -> Line:

@@ -18,6 +18,7 @@ import re
 
 import sympy as sp
 
+from derivations.model.convention import ROW, Convention
 from derivations.model.formula import Formula
 from derivations.model.numbers import latex_number, number_text
 
@@ -46,8 +47,8 @@ def visible_width(latex: str) -> int:
     return len(re.sub(r"\\[a-zA-Z]+|[{}^_\s]", "", text)) + text.count(" = ") * 2
 
 
-def _math_values(step, column: bool = False) -> tuple[str, bool]:
-    """The values as a bmatrix (or one number), and whether all are exact; in the ``column``
+def _math_values(step, convention: Convention) -> tuple[str, bool]:
+    """The values as a bmatrix (or one number), and whether all are exact; in the column
     convention a vector is a column, in the row one a row (a long one down the page, transposed)."""
     if any(v.free_symbols for v in step.values):
         if len(step.values) == 1:
@@ -62,16 +63,17 @@ def _math_values(step, column: bool = False) -> tuple[str, bool]:
         rows, cols = step.shape
         body = r" \\ ".join(" & ".join(cells[r * cols : (r + 1) * cols]) for r in range(rows))
         return r"\begin{bmatrix}" + body + r"\end{bmatrix}", exact
-    if column:
+    if convention.column:
         return r"\begin{bmatrix}" + r" \\ ".join(cells) + r"\end{bmatrix}", exact
     if len(cells) > 4:  # a long vector goes down the page, transposed
         return r"\begin{bmatrix}" + r" \\ ".join(cells) + r"\end{bmatrix}^{\top}", exact
     return r"\begin{bmatrix}" + " & ".join(cells) + r"\end{bmatrix}", exact
 
 
-def step_math(step, column: bool = False) -> tuple[str | None, str]:
-    """(the display ``name = formula = values``, or None if the name is free text; the values)."""
-    values, exact = _math_values(step, column)
+def step_math(step, convention: Convention = ROW) -> tuple[str | None, str]:
+    """(the display ``name = formula = values``, or None if the name is free text; the values), the values in the
+    text's ``convention``."""
+    values, exact = _math_values(step, convention)
     relation = "=" if exact else r"\approx"
     key = getattr(step, "key", None)  # a network quantity is named by its key; a free-text step has no math name
     name = None if key is None else key.latex()
