@@ -30,7 +30,7 @@ def close(value, exact) -> bool:
 def entry(derivation, ex, step: str, unit: int, example: int):
     """Entry ``unit`` (0-based) of example ``example`` of a vector step, in the file's layout (online: step 1 is
     the first example's alone)."""
-    values, batch = derivation.values[step], 1 if eg.online(ex) else len(ex.x)
+    values, batch = derivation.values[step], 1 if ex.online else len(ex.x)
     if batch == 1:
         return values[unit]
     return (

@@ -43,10 +43,6 @@ FIRST = 3
 """A run of more than ``FIRST + 1`` steps writes out its first ``FIRST`` steps and its last by default."""
 
 
-def _online(ex: WorkedExample) -> bool:
-    return ex.update == "online" and len(ex.x) > 1
-
-
 def _ranges(left_out: list) -> str:
     """``[4, 5, 6, 9]`` -> ``"steps 4 to 6 and 9"``, ``[2, 3]`` -> ``"steps 2 and 3"``."""
     items, start = [], None
@@ -69,7 +65,7 @@ def written(ex: WorkedExample) -> tuple[tuple, list]:
     last of a long one, and each step a printed key names (``dL/dW^1 (step 5)``); the notes say which were left
     out and how to choose. A default that would cost more
     than a replay may (:mod:`derivations.model.cost`) writes out step 1 only, with a note; a chosen set is refused."""
-    if ex.steps == 1 or _online(ex):
+    if ex.steps == 1 or ex.online:
         return (1,), []
     chosen = ex.show_steps
     steps = (

@@ -63,7 +63,7 @@ def run(ex: WorkedExample) -> Derivation:
     cost.check_replay(ex)  # refused before any work when it would cost more than a minute
     steps_written, steps_notes = written(ex)
     d = Derivation(ex.name, ex.title, notes=list(ex.notes), convention=ex.convention)
-    online = ex.update == "online" and len(ex.x) > 1
+    online = ex.online
     d.gradient_steps = 1 if online else ex.steps
     inputs = ex.loss == OUTPUT or Key("dL/da", 0) in asked(ex.printed)
     eta = sp.Integer(0) if ex.learning_rate is None else ex.learning_rate  # no learning rate: no update shown

@@ -120,6 +120,12 @@ class WorkedExample:
     show_steps: tuple | None = None  # the gradient steps to write out in full (None: the default choice)
 
     @property
+    def online(self) -> bool:
+        """Whether the example takes one step per example over several (``update = "online"``, a batch of more
+        than one): step 1 is then the first example's."""
+        return self.update == "online" and len(self.x) > 1
+
+    @property
     def loss_entry(self):
         """The registry loss, or None for ``loss = "output"`` (L = the sum of the output units)."""
         return None if self.loss == OUTPUT else get_loss(self.loss)

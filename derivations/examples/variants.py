@@ -113,7 +113,7 @@ def first_step_values(ex: WorkedExample) -> dict:
     """The values of the first step as the replay shows it (momentum, L2, fixed parameters; an
     online example's first step is its first example's), or for :data:`WHOLE_PASS` the first
     example's step with the parameters after one step per example, in order."""
-    online = ex.update == "online" and len(ex.x) > 1
+    online = ex.online
     first = replace(ex, x=ex.x[:1], y=ex.y[:1]) if online else ex
     options = {"alg": WORKED, "fixed": ex.fixed, "momentum": ex.momentum, "l2": ex.l2}
     eta = sp.Integer(0) if ex.learning_rate is None else ex.learning_rate  # as the replay: no update shown

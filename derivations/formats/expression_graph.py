@@ -168,7 +168,7 @@ def _drawn(loss, names: dict) -> dict:
 
 def expression_graph(ex: WorkedExample, *, limit: int = GRAPH_LIMIT) -> list[Node]:
     """Every node of the example's loss, inputs before the nodes that use them (the loss last)."""
-    if online(ex):  # the loss of step 1, the first example's: the step the replay writes out first
+    if ex.online:  # the loss of step 1, the first example's: the step the replay writes out first
         ex = replace(ex, x=ex.x[:1], y=ex.y[:1])
     least = len(ex.x) * sum(len(W) * len(W[0]) for W in ex.weights)  # a product per weight and example at least
     if least > limit:
@@ -198,11 +198,6 @@ def expression_graph(ex: WorkedExample, *, limit: int = GRAPH_LIMIT) -> list[Nod
         )
         for node in order
     ]
-
-
-def online(ex: WorkedExample) -> bool:
-    """Whether ``ex`` takes one step per example over several: its graph is then of step 1's loss, example 1's."""
-    return ex.update == "online" and len(ex.x) > 1
 
 
 def _too_big(ex: WorkedExample, nodes: str, limit: int) -> str:
@@ -255,7 +250,7 @@ def dot(ex: WorkedExample, nodes: list[Node]) -> str:
     its value, ``dL/dnode``), an arrow from each input to the node that uses it, left to right; the inputs,
     targets, and each layer's weights, biases and units top to bottom in index order; an online example's
     graph is titled as step 1's, the first example's."""
-    loss = f"online: the loss of example 1 (of {len(ex.x)}), step 1," if online(ex) else "the loss"
+    loss = f"online: the loss of example 1 (of {len(ex.x)}), step 1," if ex.online else "the loss"
     lines = [
         "digraph loss {",
         "  rankdir=LR;",

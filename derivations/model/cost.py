@@ -131,7 +131,7 @@ def replay_units(ex) -> tuple:
         examples=len(ex.x),
         steps=ex.steps,
         digits=digits(values + [v for row in ex.x + ex.y for v in row]),
-        online=ex.update == "online" and len(ex.x) > 1,
+        online=ex.online,
     )
 
 
@@ -142,7 +142,7 @@ def written_units(ex, count: int) -> int:
 
 def check_replay(ex) -> None:
     """Refuse, before any work, a replay of the checked example ``ex`` that would cost more than :data:`MAX_COST`."""
-    online = ex.update == "online" and len(ex.x) > 1
+    online = ex.online
     units, what = replay_units(ex)
     if units > MAX_COST:
         raise ValueError(
