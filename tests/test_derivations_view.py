@@ -75,3 +75,25 @@ def test_what_cannot_be_honoured_is_refused(argv, message, capsys):
 def test_a_derivation_that_is_not_a_network_example_refuses_them(capsys):
     assert main(["derive", "seed003_slp", "--layers", "1"]) == 2
     assert "is for a network worked example" in capsys.readouterr().err
+
+
+def test_derive_offers_the_formats_of_the_one_table(capsys):
+    """--format's choices and help are the table's; write() refuses a name outside it and --standalone where the
+    format makes no document; each network format of the table written by the command line as by write()."""
+    import derivations
+
+    with pytest.raises(SystemExit):
+        main(["derive", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "{" + ",".join(derivations.FORMATS) + "}" in text
+    assert all(" ".join(f"{f.name}: {f.help}".split()) in text for f in derivations.FORMATS.values())
+    ex = derivations.read_spec(derivations.seed_spec_path("seed002_sigmoid_221"))
+    d = derivations.replay(ex)
+    with pytest.raises(ValueError, match="unknown format 'pdf'; expected one of text, markdown, latex, html"):
+        derivations.write("pdf", ex, d)
+    with pytest.raises(ValueError, match="--standalone makes a whole document of latex; --format python is none"):
+        derivations.write("python", ex, d, standalone=True)
+    for name in ("mermaid", "python"):
+        assert main(["derive", "seed002_sigmoid_221", "--format", name]) == 0
+        printed = capsys.readouterr().out
+        assert printed.rstrip("\n") == derivations.write(name, ex, d).rstrip("\n") and printed.endswith("\n")

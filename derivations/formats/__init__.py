@@ -4,12 +4,14 @@ Text, Markdown and LaTeX (``render``), Mermaid and PNG drawings (``picture``), t
 (``page_svg``), numbers and closed forms as NumPy source (``numpy_source``), the program's
 backward pass (``backward_source``), the loss as a Graphviz graph of scalars
 (``expression_graph``), the page for the browser (``page``) and the backward pass as a standalone program
-(``program``).
+(``program``); the formats by name with what each takes (``choices``) and the one dispatch from a name to its
+renderer (``writing``).
 """
 
 LAYERS = (
-    ("render", "picture", "page_svg", "numpy_source", "expression_graph"),
+    ("choices", "render", "picture", "page_svg", "numpy_source", "expression_graph"),
     ("backward_source",),
     ("page", "program"),
+    ("writing",),
 )
 """The modules by layer, lowest first: a module imports only from earlier layers (and earlier folders)."""

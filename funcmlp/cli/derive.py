@@ -15,11 +15,9 @@ from dataclasses import replace
 
 from funcmlp.cli.common import check_writable_file, int_list, loss_help, loss_name, str_list
 
-NETWORK_FORMATS = ("html", "mermaid", "python", "graph", "graph-svg")
-"""The formats that show a network worked example only."""
-
 
 def add_parser(sub) -> None:
+    import derivations  # its front door loads the table of formats alone (names and flags)
     from funcmlp import ACTIVATION_NAMES
 
     derive = sub.add_parser(
@@ -54,13 +52,15 @@ def add_parser(sub) -> None:
         "--layers",
         type=int_list,
         metavar="K1,K2",
-        help="a network example in text, markdown or latex: only the quantities of these layers (0 the inputs), "
+        help=f"a network example in {derivations.formats_taking('selects')}: only the quantities of these layers "
+        "(0 the inputs), "
         "e.g. 2 for the output layer of a 2-layer network",
     )
     derive.add_argument(
         "--gradient-lines",
         choices=("both", "formula", "chain", "none"),
-        help="a network example in text, markdown or latex: each dL/dw entry by its formula and its chain-rule "
+        help=f"a network example in {derivations.formats_taking('selects')}: each dL/dw entry by its formula and its "
+        "chain-rule "
         "factorisation (both, the default), by one of them, or none (the matrix alone)",
     )
     derive.add_argument(
@@ -68,13 +68,12 @@ def add_parser(sub) -> None:
     )
     derive.add_argument(
         "--format",
-        choices=("text", "latex", "markdown", *NETWORK_FORMATS),
+        choices=tuple(derivations.FORMATS),
         default="text",
-        help="output format (default text); a network example: html is a page for the browser (the network, a step "
-        "control, each weight's chain rule, the errata; self-contained, offline), mermaid draws it as a flowchart, "
-        "python writes its "
-        "backward pass as a standalone NumPy script that prints the same numbers, graph writes its loss as a "
-        "Graphviz graph of scalars with each node's value and gradient (graph-svg: drawn by Graphviz's dot)",
+        help="output format (default text): "
+        + "; ".join(f"{f.name}: {f.help}" for f in derivations.FORMATS.values() if not f.network)
+        + "; a network example only: "
+        + "; ".join(f"{f.name}: {f.help}" for f in derivations.FORMATS.values() if f.network),
     )
     derive.add_argument(
         "--open",
@@ -138,14 +137,17 @@ def run(args) -> int:
     import derivations
 
     entries, NETWORK_EXAMPLES = derivations.ENTRIES, derivations.NETWORK_EXAMPLES
-    if args.standalone and args.format != "latex":
-        raise ValueError("--standalone makes a LaTeX document; add --format latex")
+    form = derivations.FORMATS[args.format]
+    if args.standalone and not form.standalone:
+        raise ValueError(
+            f"--standalone makes a LaTeX document; add --format {derivations.formats_taking('standalone')}"
+        )
     if args.open and args.format != "html":
         raise ValueError("--open opens the page of a network example in the browser; add --format html")
     if args.example and args.name:
         raise ValueError(f"give either a derivation name ({args.name!r}) or --example FILE, not both")
     if (
-        args.format in NETWORK_FORMATS
+        form.network
         or args.plot
         or args.example
         or args.chain
@@ -202,12 +204,13 @@ def _network(args) -> int:
     Mermaid, and/or plotted to a PNG."""
     import derivations
 
+    form = derivations.FORMATS[args.format]
     if args.example:
         source = args.example
     elif args.name in derivations.NETWORK_EXAMPLES:
         source = derivations.seed_spec_path(args.name)
     else:
-        what = f"--format {args.format}" if args.format in NETWORK_FORMATS else ("--plot" if args.plot else "--chain")
+        what = f"--format {args.format}" if form.network else ("--plot" if args.plot else "--chain")
         raise ValueError(
             f"{what} is for a network worked example: give --example FILE or one of "
             + ", ".join(derivations.NETWORK_EXAMPLES)
@@ -215,32 +218,31 @@ def _network(args) -> int:
         )
     if args.plot:
         check_writable_file(args.plot, "--plot", ".png")
-    graph = args.format in ("graph", "graph-svg")
-    if args.chain and args.format not in ("text", "markdown", "latex", "html"):
+    if args.chain and not form.chain:
         raise ValueError(
-            f"--chain adds a chain-rule step to the text, markdown, latex or html of an example; --format "
+            f"--chain adds a chain-rule step to the {derivations.formats_taking('chain')} of an example; --format "
             f"{args.format} has no place for it: leave out --chain or take one of those formats"
         )
     for option, value in (("--steps", args.steps), ("--show-steps", args.show_steps)):
-        if graph and value is not None:
+        if not form.steps and value is not None:
             raise ValueError(
                 f"--format {args.format} draws the loss before the first step; {option} changes nothing there"
             )
     for option, value in (("--layers", args.layers), ("--gradient-lines", args.gradient_lines)):
-        if value is not None and args.format not in ("text", "markdown", "latex"):
+        if value is not None and not form.selects:
             raise ValueError(
-                f"{option} chooses what text, markdown and latex write of an example; --format {args.format} "
-                "shows every quantity: leave it out or take one of those formats"
+                f"{option} chooses what {derivations.formats_taking('selects').replace(' or ', ' and ')} write of an "
+                f"example; --format {args.format} shows every quantity: leave it out or take one of those formats"
             )
-    if args.format == "mermaid" and args.show_steps is not None:
+    if not form.show_steps and args.show_steps is not None:
         raise ValueError(
-            "--format mermaid draws the network at the first step; --show-steps chooses the steps that text, "
-            "markdown, latex, html and python write out: leave it out or take one of those formats"
+            f"--format {args.format} draws the network at the first step; --show-steps chooses the steps that "
+            f"{derivations.formats_taking('show_steps').replace(' or ', ' and ')} write out: leave it out or take one "
+            "of those formats"
         )
     example = derivations.read_spec(source, steps=args.steps, show_steps=args.show_steps)
-    if graph:  # the graph needs no replay (but a --plot does)
-        source = derivations.graph_dot(example, derivations.expression_graph(example))
-        print(source if args.format == "graph" else derivations.graph_svg(source), end="")
+    if not form.replayed:  # the graph needs no replay (but a --plot does)
+        print(derivations.write(args.format, example, None), end="")
         if args.plot:
             plotted = derivations.plot_network(example, derivations.replay(example), args.plot)
             print(f"wrote {plotted}", file=sys.stderr)
@@ -255,30 +257,23 @@ def _network(args) -> int:
         line = derivations.chain_rule(derivation, example, args.chain)
         derivation.add(line.text_parts[0], f"chain rule: {line.text_parts[1]}", [line.value])
         derivation.steps[-1] = replace(derivation.steps[-1], lines=(line,))
-    if args.format == "python":
-        print(derivations.program(example, derivation), end="")
-    elif args.format == "html":
-        _page(args, example, derivation)
+    if args.open:
+        _open(example, derivation)
     else:
-        print(
-            derivations.mermaid(example, derivation)
-            if args.format == "mermaid"
-            else derivations.render(derivation, args.format, standalone=args.standalone)
-        )
+        text = derivations.write(args.format, example, derivation, standalone=args.standalone)
+        print(text, end="" if text.endswith("\n") else "\n")
     if args.plot:
         print(f"wrote {derivations.plot_network(example, derivation, args.plot)}", file=sys.stderr)
     return 0 if not any(e.slip == "unexplained" for e in derivation.errata) or args.example else 1
 
 
-def _page(args, example, derivation) -> None:
-    """The page on standard output, or with --open written to the temporary folder and opened in the browser."""
+def _open(example, derivation) -> None:
+    """The page written to the temporary folder and opened in the browser."""
+    import tempfile
+
     import derivations
 
-    text = derivations.page(example, derivation)
-    if not args.open:
-        print(text)
-        return
-    import tempfile
+    text = derivations.write("html", example, derivation)
     import webbrowser
     from pathlib import Path
 
