@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from funcmlp import MLP, evaluate, fit, predict, save_checkpoint
+from funcmlp import MLP, evaluate, fit, predict, save_model
 from funcmlp.cli import main as funcmlp_command
 from funcmlp.data.datasets import load_digits, load_mnist
 from funcmlp.io.plots import plot_confusion, plot_history
@@ -93,7 +93,7 @@ def main(argv=None):
         f"{np.median(history.epoch_seconds[1:] or history.epoch_seconds) * 1e3:.1f} ms per epoch"
     )
     os.makedirs(args.out, exist_ok=True)
-    save_checkpoint(
+    save_model(
         os.path.join(args.out, "model.npz"),
         mlp,
         params,

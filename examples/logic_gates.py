@@ -22,7 +22,7 @@ from funcmlp.training.perceptron import perceptron_epoch
 def perceptron_rule(x, y, *, eta=1.0, max_epochs=50):
     """Seed 003 eq. 6 (funcmlp.training.perceptron): theta <- theta + eta [1 x]^T (y - a), one sample at a
     time, until an epoch makes no update. Returns theta = [b, w_1, w_2] and that epoch (or None)."""
-    params = MLP((x.shape[1], 1), "hardlimit").init(jax.random.key(0), init="zeros")
+    params = MLP((x.shape[1], 1), output="hardlimit").init(jax.random.key(0), init="zeros")
     for epoch in range(1, max_epochs + 1):
         params, mistakes = perceptron_epoch(params, x, y.reshape(-1, 1), jnp.arange(len(x)), eta)
         if mistakes == 0:
@@ -36,7 +36,7 @@ def main(argv=None):
     parser.add_argument("--fast", action="store_true", help="fewer epochs (for the tests)")
     args = parser.parse_args(argv)
     x = jnp.asarray(logic_gate("and").x_train)
-    slp = MLP((2, 1), "hardlimit")
+    slp = MLP((2, 1), output="hardlimit")
     panels = []
     for gate, bias in (("and", -1.5), ("or", -0.5)):
         params = params_from_arrays([([1, 1], bias)])
@@ -65,7 +65,7 @@ def main(argv=None):
         )
         print(f"perceptron rule on {gate.upper()}: {verdict}")
 
-    xor = MLP((2, 2, 1), "hardlimit")
+    xor = MLP((2, 2, 1), "hardlimit", output="hardlimit")
     xor_params = params_from_arrays([([[1, -1], [-1, 1]], [-0.5, -0.5]), ([1, 1], -0.5)])
     print(
         f"hand-set hard-limit XOR network: {xor.apply(xor_params, x).ravel().astype(int).tolist()} "
@@ -75,7 +75,7 @@ def main(argv=None):
         ("XOR: hand-set 2-2-1", lambda p: xor.apply(xor_params, jnp.asarray(p))[:, 0], x, logic_gate("xor").y_train)
     )
 
-    mlp = MLP((2, 4, 1), "sigmoid")
+    mlp = MLP((2, 4, 1), "sigmoid", output="sigmoid")
     data = logic_gate("xor")
     params, history = fit(
         mlp,

@@ -1,9 +1,11 @@
 """The functional API the way a research script uses it: jit-compiled steps, per-example
 gradients with vmap of the manual backprop, per-example clipping (as in DP-SGD), a custom
 loss (Huber) pushed through the same sensitivity recursion with funcmlp.backward and checked
-against jax.grad, and an optax chain.
+against jax.grad, the same loss as a function given to backprop, the batch sharded over a device mesh under
+one's own jit, and an optax chain.
 
     python examples/research_script.py [--fast]
+    XLA_FLAGS=--xla_force_host_platform_device_count=8 python examples/research_script.py  # 8 CPU devices
 """
 
 import argparse
@@ -12,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from funcmlp import MLP, backprop, backward
 from funcmlp.data.datasets import synthetic_regression
@@ -54,6 +58,32 @@ def main(argv=None):
         for a, b in zip(jax.tree_util.tree_leaves(manual), jax.tree_util.tree_leaves(reference), strict=True)
     )
     print(f"Huber loss {float(value):.4f}; manual recursion vs jax.grad, worst relative error {worst:.1e} (float32)")
+
+    # the same loss as a function where a loss name goes (dL/da by jax.grad, the layers' recursion the manual one),
+    # the network passed to jit as an argument
+    def huber_loss(a, targets):
+        return jnp.sum(huber(a - targets), axis=-1)  # one value per example
+
+    by_function = jax.jit(lambda network, p: backprop(network, p, x, y, huber_loss).grads)(mlp, params)
+    agree = max(
+        float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b)))
+        for a, b in zip(jax.tree_util.tree_leaves(by_function), jax.tree_util.tree_leaves(reference), strict=True)
+    )
+    print(f"the loss as a function through backprop vs jax.grad: relative error {agree:.1e}")
+
+    # the batch over every device (jax.make_mesh's axis is Explicit): the same jit, the same gradients
+    devices = len(jax.devices())
+    rows = x.shape[0] // devices * devices  # rows split evenly over the devices
+    grads_of = jax.jit(lambda network, p, xb, yb: backprop(network, p, xb, yb, huber_loss).grads)
+    mesh = jax.make_mesh((devices,), ("data",))
+    x_sharded, y_sharded = (jax.device_put(a[:rows], NamedSharding(mesh, P("data"))) for a in (x, y))
+    on_mesh = grads_of(mlp, jax.device_put(params, NamedSharding(mesh, P())), x_sharded, y_sharded)
+    on_one = grads_of(mlp, params, x[:rows], y[:rows])
+    apart = max(
+        float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b)))
+        for a, b in zip(jax.tree_util.tree_leaves(on_mesh), jax.tree_util.tree_leaves(on_one), strict=True)
+    )
+    print(f"the batch over {devices} device(s) of a mesh vs one: relative difference {apart:.1e}")
 
     # 3. training: per-example clipping to norm 1, mean, then an optax chain
     optimizer = optax.chain(

@@ -32,7 +32,7 @@ from funcmlp.evaluation import Evaluation, accuracy, decision_threshold, evaluat
 from funcmlp.function_check import FunctionCheckReport, check_function
 from funcmlp.gradcheck import GradCheckReport, check_gradients, finite_difference_grad
 from funcmlp.gradients import Backprop, autodiff_grad, backprop, objective
-from funcmlp.io.model_file import load_checkpoint, save_checkpoint
+from funcmlp.io.model_file import load_model, save_model
 from funcmlp.per_example import GradMoments, clipped_grad, grad_moments, per_example_grad_norms
 from funcmlp.registry.activations import (
     ACTIVATION_NAMES,
@@ -43,6 +43,7 @@ from funcmlp.registry.activations import (
     register_activation,
     unregister_activation,
 )
+from funcmlp.registry.loss_pairing import OutputActivationWarning
 from funcmlp.registry.loss_registry import LOSS_NAMES, LOSSES, register_loss, unregister_loss
 from funcmlp.registry.losses import Loss, LossSpec, get_loss
 from funcmlp.training import EpochState, History, TrainConfig, Trainer, TrainingDiverged, train_epochs
@@ -69,6 +70,7 @@ __all__ = [
     "Loss",
     "LossSpec",
     "MLP",
+    "OutputActivationWarning",
     "Trace",
     "TrainConfig",
     "Trainer",
@@ -92,7 +94,7 @@ __all__ = [
     "get_loss",
     "grad_moments",
     "kfac_factors",
-    "load_checkpoint",
+    "load_model",
     "make_optimizer",
     "make_schedule",
     "objective",
@@ -101,7 +103,7 @@ __all__ = [
     "predict",
     "register_activation",
     "register_loss",
-    "save_checkpoint",
+    "save_model",
     "to_column_convention",
     "train_epochs",
     "unregister_activation",

@@ -51,7 +51,7 @@ def decision_threshold(mlp: MLP, loss=None) -> float:
     relu, ...) needs the loss: a regression loss on 0/1 targets thresholds at 0.5.
 
     Example:
-        >>> (decision_threshold(MLP((2, 1), "tanh")),
+        >>> (decision_threshold(MLP((2, 1), output="tanh")),
         ...  decision_threshold(MLP((2, 1), "identity"), "sigmoid_binary_cross_entropy"))
         (0.0, 0.0)
     """

@@ -3,15 +3,17 @@ honoured) and, optionally, a hand-written one, against central finite difference
 
 Contract::
 
-    check_function(f, *args, grad=None, eps=1e-6, max_entries=1000, directions=8, key=None,
+    check_function(f, *args, argnums=None, grad=None, eps=1e-6, max_entries=1000, directions=8, key=None,
                    rtol_fd=1e-6, rtol_grad=1e-10) -> FunctionCheckReport
 
-``f(*args)`` returns a scalar; every floating-point leaf of every argument (a pytree) is
-checked, integer leaves are held fixed. A leaf of at most ``max_entries`` entries gets its full
+``f(*args)`` returns a scalar; every floating-point leaf (bfloat16 and float16 too) of the
+arguments ``argnums`` names (an index or a tuple of them, as :func:`jax.grad`'s; default: every
+argument) is checked, the other arguments and integer leaves are held fixed (the data, say). A
+leaf of at most ``max_entries`` entries gets its full
 gradient by central differences, ``(f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``; a larger one
 ``directions`` random unit directions u in its own space, the quotient along u against ``u . g``
 (its error relative to ``|g|``). ``grad(*args)``, where given, returns what
-``jax.grad(f, argnums=(0, ..., len(args) - 1))`` returns (a tuple, one gradient per argument)
+``jax.grad(f, argnums=argnums)`` returns (without ``argnums``, a tuple of one gradient per argument)
 and is compared with JAX's gradient (``rtol_grad``) and with the differences (``rtol_fd``). The
 check never passes on nothing: a NaN or infinity, or a leaf no entry of which was compared, is
 a FAIL. Central differences assume ``f`` is smooth within ``eps`` of the point (not at a kink).
@@ -20,81 +22,15 @@ a FAIL. Central differences assume ``f`` is smooth within ``eps`` of the point (
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from funcmlp.arguments import check_key, check_number, check_positive_int
-from funcmlp.gradcheck_report import errors, verdict
+from funcmlp.checks.dtypes import is_floating
+from funcmlp.gradcheck_report import FunctionCheckReport, Row, errors
 from funcmlp.memory import check_fits
-
-
-class Row(NamedTuple):
-    """One leaf's comparison: ``checked`` (``"jax.grad"`` or ``"grad"``) against ``reference``
-    (``"finite differences"``, ``"random directions"`` or ``"jax.grad"``)."""
-
-    leaf: str
-    shape: tuple
-    checked: str
-    reference: str
-    compared: int
-    abs_error: float
-    rel_error: float
-    worst_index: tuple
-    nonfinite: str = ""
-
-
-class FunctionCheckReport(NamedTuple):
-    """The rows and the verdict: ``passed`` when every value is finite, every leaf had entries
-    compared and every row is within its tolerance (``rtol_grad`` for ``grad`` against
-    ``jax.grad``, ``rtol_fd`` against the differences)."""
-
-    rows: tuple
-    value: float
-    rtol_fd: float
-    rtol_grad: float
-
-    @property
-    def problems(self) -> list[str]:
-        """Why the check fails, one line each (empty when it passes)."""
-        found = [] if np.isfinite(self.value) else [f"f(*args) is {self.value}"]
-        for r in self.rows:
-            tolerance = self.rtol_grad if r.reference == "jax.grad" else self.rtol_fd
-            where = f"{r.leaf}: {r.checked} vs {r.reference}"
-            if r.nonfinite:
-                found.append(f"{where}: {r.nonfinite} at {list(r.worst_index)}")
-            elif r.compared == 0:
-                found.append(f"{where}: no entry compared")
-            elif not r.rel_error <= tolerance:
-                found.append(f"{where} {r.rel_error:.1e} > {tolerance:.0e} (worst entry {list(r.worst_index)})")
-        return found
-
-    @property
-    def passed(self) -> bool:
-        return not self.problems
-
-    def summary(self) -> str:
-        """One line: the worst error of each comparison, PASS/FAIL."""
-        worst = {}
-        for r in self.rows:
-            key = f"{r.checked} vs {r.reference}"
-            worst[key] = max(worst.get(key, 0.0), r.rel_error)
-        text = ", ".join(f"{key} {error:.1e}" for key, error in worst.items())
-        return f"function check {verdict(self.problems)}: max relative error {text}"
-
-    def __str__(self) -> str:
-        header = f"{'leaf':>16} {'shape':>10} {'checked':>9} {'reference':>18} {'compared':>8} {'max rel err':>12}"
-        lines = [header, "-" * len(header)]
-        for r in self.rows:
-            note = f"  {r.nonfinite}" if r.nonfinite else ""
-            lines.append(
-                f"{r.leaf:>16} {str(r.shape):>10} {r.checked:>9} {r.reference:>18} {r.compared:>8} "
-                f"{r.rel_error:>12.3e}{note}"
-            )
-        lines.append(self.summary())
-        return "\n".join(lines)
 
 
 def _leaf_names(args: tuple) -> list[str]:
@@ -151,6 +87,7 @@ def _direction_quotients(value, floats: list, flat, eps: float, keys, gradients:
 def check_function(
     f,
     *args,
+    argnums: int | tuple[int, ...] | None = None,
     grad=None,
     eps: float = 1e-6,
     max_entries: int = 1000,
@@ -177,6 +114,15 @@ def check_function(
         >>> cube.defvjp(lambda x: (cube(x), x), lambda x, g: (g * 3 * x,))  # a wrong rule
         >>> check_function(cube, jnp.array([0.5, -1.0, 3.0])).problems  # |3x^2 - 3x| = 18 at x = 3, of 3x^2 = 27
         ['args[0]: jax.grad vs finite differences 6.7e-01 > 1e-06 (worst entry [2])']
+
+        A loss's gradient in its params only, the data held fixed (``grad`` returns what ``jax.grad(f, argnums=0)``
+        does):
+
+        >>> loss = lambda w, x, y: jnp.mean((x @ w - y) ** 2)
+        >>> w, x, y = jnp.array([1.0, -2.0]), jnp.array([[0.5, 1.0], [2.0, -1.0]]), jnp.array([0.3, 1.0])
+        >>> report = check_function(loss, w, x, y, argnums=0, grad=lambda w, x, y: 2 * x.T @ (x @ w - y) / 2)
+        >>> report.passed, sorted({row.leaf for row in report.rows})
+        (True, ['args[0]'])
     """
     eps = check_number(eps, "eps", above=0, example="1e-6 (float64: error ~ eps^2 + 1e-16 / eps)")
     max_entries = check_positive_int(max_entries, "max_entries", "entries differenced one by one")
@@ -184,16 +130,20 @@ def check_function(
     key = check_key(key if key is not None else jax.random.key(0))
     if not args:
         raise ValueError("check_function(f, *args): give the arguments to check f at, e.g. check_function(f, x)")
+    selected = _argnums(argnums, len(args))
     for name, tolerance in (("rtol_fd", rtol_fd), ("rtol_grad", rtol_grad)):
         check_number(tolerance, name, above=0, example="1e-6 against the differences, 1e-10 against jax.grad")
     with jax.enable_x64(True):
         leaves, treedef = jax.tree_util.tree_flatten(args)
         # arrays (a NumPy or JAX array, not copied) read by their dtype and shape; other leaves made arrays
         arrays = [leaf if hasattr(leaf, "dtype") and hasattr(leaf, "shape") else np.asarray(leaf) for leaf in leaves]
-        floating = [np.issubdtype(a.dtype, np.floating) for a in arrays]
-        if not any(floating):
-            raise ValueError("check_function: no argument has floating-point entries to differentiate")
-        _check_memory(arrays, floating, grad is not None)
+        floating = [is_floating(a.dtype) for a in arrays]
+        owner = [i for i, arg in enumerate(args) for _ in jax.tree_util.tree_leaves(arg)]  # each leaf's argument
+        differentiated = [is_float and owner[i] in selected for i, is_float in enumerate(floating)]
+        if not any(differentiated):
+            which = "no argument has" if argnums is None else f"the arguments argnums={argnums!r} names have no"
+            raise ValueError(f"check_function: {which} floating-point entries to differentiate")
+        _check_memory(arrays, floating, differentiated, grad is not None)
         at_leaves = [
             jnp.asarray(a, jnp.float64) if is_float else jnp.asarray(a)
             for a, is_float in zip(arrays, floating, strict=True)
@@ -201,14 +151,20 @@ def check_function(
         del arrays
         at = jax.tree_util.tree_unflatten(treedef, at_leaves)
         value = _scalar_value(f(*at))
-        argnums = tuple(range(len(args)))
-        jax_leaves = jax.tree_util.tree_leaves(jax.grad(f, argnums=argnums, allow_int=True)(*at))
+        # the leaves of the selected arguments, in argnums' order, as jax.grad returns their gradients
+        order = [i for arg in selected for i in range(len(owner)) if owner[i] == arg]
+        found = jax.tree_util.tree_leaves(jax.grad(f, argnums=selected, allow_int=True)(*at))
+        jax_leaves = dict(zip(order, found, strict=True))
         names = _leaf_names(args)
-        own_leaves = None if grad is None else _own_gradient(grad, at, treedef, at_leaves, floating, names)
+        own_leaves = None
+        if grad is not None:
+            expected = tuple(at[i] for i in selected)
+            own = _own_gradient(grad, at, argnums, expected, [at_leaves[i] for i in order], [names[i] for i in order])
+            own_leaves = dict(zip(order, own, strict=True))
         floats = [leaf for leaf, is_float in zip(at_leaves, floating, strict=True) if is_float]
         rows = []
         for index, name in enumerate(names):
-            if not floating[index]:
+            if not differentiated[index]:
                 continue
             key, drawn = jax.random.split(key)
             gradients = [("jax.grad", jnp.asarray(jax_leaves[index], jnp.float64))]
@@ -221,14 +177,33 @@ def check_function(
         return FunctionCheckReport(tuple(rows), float(value), rtol_fd, rtol_grad)
 
 
-def _check_memory(arrays: list, floating: list, own: bool) -> None:
+def _argnums(argnums, count: int) -> tuple[int, ...]:
+    """The arguments to check, as a tuple of indices (every one for ``None``), or a ValueError saying why not."""
+    if argnums is None:
+        return tuple(range(count))
+    indices = (argnums,) if isinstance(argnums, int) else tuple(argnums) if isinstance(argnums, list) else argnums
+    if not (
+        isinstance(indices, tuple)
+        and indices
+        and all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < count for i in indices)
+        and len(set(indices)) == len(indices)
+    ):
+        raise ValueError(
+            f"check_function: argnums={argnums!r}, expected an argument's index or a tuple of distinct ones, each "
+            f"from 0 to {count - 1} (f was given {count} argument(s)), as jax.grad's; e.g. argnums=0 for the first"
+        )
+    return indices
+
+
+def _check_memory(arrays: list, floating: list, checked: list, own: bool) -> None:
     """What the check allocates in float64, from below, against what the process may use, before
     any of it is: the arguments on the device, ``jax.grad``'s gradient and ``grad``'s (each of every
-    floating-point entry), and two moved copies of the largest leaf."""
+    checked entry), and two moved copies of the largest checked leaf."""
     sizes = [math.prod(a.shape) for a, is_float in zip(arrays, floating, strict=True) if is_float]
-    entries, largest = sum(sizes), max(sizes)
+    differentiated = [math.prod(a.shape) for a, is_checked in zip(arrays, checked, strict=True) if is_checked]
+    entries, largest = sum(differentiated), max(differentiated)
     check_fits(
-        8 * ((2 + own) * entries + 2 * largest),
+        8 * (sum(sizes) + (1 + own) * entries + 2 * largest),
         f"check_function on {entries:,} floating-point entries (the largest leaf {largest:,}, in float64)",
         "check f at smaller arguments (a slice of the data, a smaller network)",
     )
@@ -248,25 +223,29 @@ def _scalar_value(found):
     return value
 
 
-def _own_gradient(grad, at, treedef, at_leaves: list, floating: list, names: list) -> list:
-    """The leaves of ``grad(*at)``, checked to have the arguments' structure, and each gradient of a
-    floating-point leaf to be real numbers of its leaf's shape."""
+def _own_gradient(grad, at, argnums, expected: tuple, leaves: list, names: list) -> list:
+    """The leaves of ``grad(*at)``, checked to have the structure of what ``jax.grad(f, argnums=argnums)``
+    returns (``expected``: the arguments it differentiates), and each gradient of a floating-point leaf
+    (``leaves``, named ``names``) to be real numbers of its leaf's shape."""
     found = grad(*at)
-    if not isinstance(found, tuple) or jax.tree_util.tree_structure(found) != treedef:
+    wanted = expected[0] if isinstance(argnums, int) else expected  # one argument's gradient, or a tuple of them
+    structure = jax.tree_util.tree_structure(wanted)
+    if (isinstance(wanted, tuple) and not isinstance(found, tuple)) or jax.tree_util.tree_structure(found) != structure:
+        what = "one gradient per argument, a tuple" if argnums is None else f"argnums={argnums!r}'s gradient"
         raise ValueError(
-            "check_function: grad(*args) must return one gradient per argument, as a tuple with the arguments' "
-            f"structure ({treedef}), as jax.grad(f, argnums=tuple(range(len(args)))) does; got "
+            f"check_function: grad(*args) must return {what} of structure {structure}, as jax.grad(f, "
+            f"argnums={tuple(range(len(at))) if argnums is None else argnums!r}) does; got "
             f"{jax.tree_util.tree_structure(found)}"
         )
     own = jax.tree_util.tree_leaves(found)
-    for leaf, given, is_float, name in zip(at_leaves, own, floating, names, strict=True):
-        if not is_float:
+    for leaf, given, name in zip(leaves, own, names, strict=True):
+        if not is_floating(leaf.dtype):
             continue
         try:
             array = np.asarray(given)
         except (TypeError, ValueError):  # ragged lists
             array = None
-        numbers = array is not None and array.dtype.kind in "iuf"
+        numbers = array is not None and (array.dtype.kind in "iu" or is_floating(array.dtype))
         what = f"{array.dtype} of shape {array.shape}" if numbers else f"{type(given).__name__} {given!r:.40}"
         if not numbers or array.shape != leaf.shape:
             raise ValueError(

@@ -183,14 +183,21 @@ def _central_differences(mlp: MLP, loss, reduction, treedef, eps, leaves, x, y, 
     return jax.lax.scan(step, [leaf.ravel() for leaf in leaves], entries)[1]
 
 
+def _float64(value, *, labels: bool = False):
+    """``value`` as float64 (integer labels as they are, with ``labels``), where it lies: a ``jax.Array`` (a batch
+    split over devices too) is cast on its devices, anything else goes through NumPy; call under ``jax.enable_x64``."""
+    if isinstance(value, jax.Array) and not isinstance(value, jax.core.Tracer):
+        return value if labels and jnp.issubdtype(value.dtype, jnp.integer) else value.astype(jnp.float64)
+    array = np.asarray(value)
+    return jnp.asarray(array if labels and np.issubdtype(array.dtype, np.integer) else array.astype(np.float64))
+
+
 def _in_float64(params, x, y, weights=None):
-    """Params, inputs, float targets and weights as float64 (integer labels stay integers); call under
-    ``jax.enable_x64``."""
-    params64 = jax.tree_util.tree_map(lambda leaf: jnp.asarray(np.asarray(leaf), jnp.float64), params)
-    y_np = np.asarray(y)
-    y64 = jnp.asarray(y_np if np.issubdtype(y_np.dtype, np.integer) else y_np.astype(np.float64))
-    weights64 = None if weights is None else jnp.asarray(np.asarray(weights), jnp.float64)
-    return params64, jnp.asarray(np.asarray(x), jnp.float64), y64, weights64
+    """Params, inputs, float targets and weights as float64 (integer labels stay integers), where they lie (no
+    copy of a sharded batch to the host); call under ``jax.enable_x64``."""
+    params64 = jax.tree_util.tree_map(_float64, params)
+    weights64 = None if weights is None else _float64(weights)
+    return params64, _float64(x), _float64(y, labels=True), weights64
 
 
 def check_gradients(
@@ -211,7 +218,8 @@ def check_gradients(
     """Compare manual backprop with ``jax.grad`` and central finite differences in float64.
 
     Everything is cast to float64 inside ``jax.enable_x64()``; the caller's settings are
-    left as they were.
+    left as they were. A batch placed on a mesh (split over devices) is cast, checked and
+    differenced where it lies, never copied to the host.
 
     Args:
         mlp, params, x, y, loss, reduction: as for :func:`funcmlp.backprop`.

@@ -1,4 +1,5 @@
-"""What a gradient check reports: one row per parameter array, and the verdict.
+"""What a gradient check reports: one row per parameter array, and the verdict; :class:`FunctionCheckReport`
+the same for :func:`funcmlp.check_function` (one row per leaf of its arguments).
 
 ``abs`` = max_i |g_i - ref_i| (the worst entry's index beside it); ``rel`` = abs / max(max_i
 |ref_i|, tiny): the error relative to the largest reference entry of that array. A check never
@@ -167,3 +168,69 @@ def compare(layer: int, name: str, value: np.ndarray, reference: np.ndarray, lab
         found.compared,
         found.nonfinite,
     )
+
+
+class Row(NamedTuple):
+    """One leaf's comparison: ``checked`` (``"jax.grad"`` or ``"grad"``) against ``reference``
+    (``"finite differences"``, ``"random directions"`` or ``"jax.grad"``)."""
+
+    leaf: str
+    shape: tuple
+    checked: str
+    reference: str
+    compared: int
+    abs_error: float
+    rel_error: float
+    worst_index: tuple
+    nonfinite: str = ""
+
+
+class FunctionCheckReport(NamedTuple):
+    """The rows and the verdict: ``passed`` when every value is finite, every leaf had entries
+    compared and every row is within its tolerance (``rtol_grad`` for ``grad`` against
+    ``jax.grad``, ``rtol_fd`` against the differences)."""
+
+    rows: tuple
+    value: float
+    rtol_fd: float
+    rtol_grad: float
+
+    @property
+    def problems(self) -> list[str]:
+        """Why the check fails, one line each (empty when it passes)."""
+        found = [] if np.isfinite(self.value) else [f"f(*args) is {self.value}"]
+        for r in self.rows:
+            tolerance = self.rtol_grad if r.reference == "jax.grad" else self.rtol_fd
+            where = f"{r.leaf}: {r.checked} vs {r.reference}"
+            if r.nonfinite:
+                found.append(f"{where}: {r.nonfinite} at {list(r.worst_index)}")
+            elif r.compared == 0:
+                found.append(f"{where}: no entry compared")
+            elif not r.rel_error <= tolerance:
+                found.append(f"{where} {r.rel_error:.1e} > {tolerance:.0e} (worst entry {list(r.worst_index)})")
+        return found
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        """One line: the worst error of each comparison, PASS/FAIL."""
+        worst = {}
+        for r in self.rows:
+            key = f"{r.checked} vs {r.reference}"
+            worst[key] = max(worst.get(key, 0.0), r.rel_error)
+        text = ", ".join(f"{key} {error:.1e}" for key, error in worst.items())
+        return f"function check {verdict(self.problems)}: max relative error {text}"
+
+    def __str__(self) -> str:
+        header = f"{'leaf':>16} {'shape':>10} {'checked':>9} {'reference':>18} {'compared':>8} {'max rel err':>12}"
+        lines = [header, "-" * len(header)]
+        for r in self.rows:
+            note = f"  {r.nonfinite}" if r.nonfinite else ""
+            lines.append(
+                f"{r.leaf:>16} {str(r.shape):>10} {r.checked:>9} {r.reference:>18} {r.compared:>8} "
+                f"{r.rel_error:>12.3e}{note}"
+            )
+        lines.append(self.summary())
+        return "\n".join(lines)

@@ -56,7 +56,7 @@ def objective(
         mlp, params: the network.
         x: ``(batch, d_0)`` or ``(d_0,)``.
         y: targets, see :func:`funcmlp.checks.check_targets`.
-        loss: a loss name (:mod:`funcmlp.registry.losses`).
+        loss: a loss name (:mod:`funcmlp.registry.losses`) or a function ``(a, y) -> (batch,)`` (:func:`get_loss`).
         reduction: ``"mean"`` or ``"sum"`` over the batch.
         weights: optional per-example weights ``(batch,)`` (the mean divides by their sum).
         key, train: dropout, as in :meth:`MLP.trace`.

@@ -90,9 +90,18 @@ def main(out):
         "eight_weighted": run(eight, batch=13, sample_weight=weights),
         "single_f32": run(None, dtype=jnp.float32),
         "eight_f32": run(eight, dtype=jnp.float32),
+        # dropout: the masks of each batch drawn once for the whole batch, so those of one device
+        "single_dropout": run(None, dropout=0.3),
         "dropout_a": run(eight, dropout=0.3),
         "dropout_b": run(eight, dropout=0.3),
         "dropout_other_key": run(eight, dropout=0.3, key=3),
+        "explicit_dropout": run(explicit, dropout=0.3),
+        "single_b13_dropout": run(None, batch=13, dropout=0.3),
+        "eight_b13_dropout": run(eight, batch=13, dropout=0.3),
+        "single_autodiff_dropout": run(None, gradient="autodiff", dropout=0.3),
+        "eight_autodiff_dropout": run(eight, gradient="autodiff", dropout=0.3),
+        "single_dp_dropout": run(None, batch=13, dropout=0.3, dp_sgd=DPSGD(0.5, 1.1)),
+        "eight_dp_dropout": run(eight, batch=13, dropout=0.3, dp_sgd=DPSGD(0.5, 1.1)),
         # DP-SGD: per-example clipping in each shard, the clipped counts summed, the noise added once
         "single_dp": run(None, batch=13, sample_weight=jnp.where(weights > 0, 1.0, 0.0), dp_sgd=DPSGD(0.5, 1.1)),
         "eight_dp": run(eight, batch=13, sample_weight=jnp.where(weights > 0, 1.0, 0.0), dp_sgd=DPSGD(0.5, 1.1)),

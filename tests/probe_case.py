@@ -81,7 +81,7 @@ def make_base(folder) -> str:
     for name in ("run", "other"):
         assert main([*XOR, "--out", str(folder / name)]) == 0
     (folder / "mnist").mkdir()
-    mlp = MLP((784, 10), "softmax")
+    mlp = MLP((784, 10), output="softmax")
     save_model(folder / "mnist" / "model.npz", mlp, mlp.init(jax.random.key(0)), extra={"data": "mnist"})
     return str(folder)
 

@@ -56,7 +56,7 @@ CASES = [
     Case(
         "MLP((4, 10**9, 3)).init",
         _python("MLP((4, 10**9, 3)).init(jax.random.key(0))\n"),
-        ("MLP.init of MLP 4 -> 1000000000(relu) -> 3(relu) (8,000,000,003 parameters, float32) needs about",),
+        ("MLP.init of MLP 4 -> 1000000000(relu) -> 3(identity) (8,000,000,003 parameters, float32) needs about",),
         kind="python",
     ),
     Case(

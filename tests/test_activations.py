@@ -187,13 +187,13 @@ def test_a_re_registered_name_is_a_new_activation_even_under_jit():
     mlp_old = None
     try:
         register_activation("double_doc", lambda n, alpha: 2 * n, lambda n, alpha: 2 * jnp.ones_like(n))
-        mlp_old = MLP((1, 2), "double_doc")
+        mlp_old = MLP((1, 2), output="double_doc")
         params = mlp_old.init(jax.random.key(0))
         x = jnp.array([[1.0]])
         first = mlp_old.apply(params, x)
         unregister_activation("double_doc")
         register_activation("double_doc", lambda n, alpha: -2 * n, lambda n, alpha: -2 * jnp.ones_like(n))
-        mlp_new = MLP((1, 2), "double_doc")
+        mlp_new = MLP((1, 2), output="double_doc")
         assert mlp_new != mlp_old
         np.testing.assert_allclose(mlp_new.apply(params, x), -first)
         assert predict(mlp_new, params, x).tolist() != predict(mlp_old, params, x).tolist()
@@ -228,5 +228,8 @@ def test_other_refusals():
         Activation("leaky_relu", float("nan"))
     with pytest.raises(ValueError, match="an activation must be a name or an Activation, got int 3"):
         get_activation(3)
-    with pytest.raises(ValueError, match="a loss must be one of sse, .* got int 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"a loss must be a name \(one of sse, .* a Loss or a function \(a, y\) -> \(batch,\), got int 3",
+    ):
         get_loss(3)

@@ -339,7 +339,7 @@ def test_saturated_float32_outputs_stay_finite_and_right(loss, output, target):
     """Net inputs of +-60 saturate sigmoid/softmax to exactly 0 or 1 in float32; the loss and
     the gradient are still finite and right (computed from n^L, not log(a))."""
     units = 1 if "binary" in loss else 3
-    mlp = MLP((2, units), output)
+    mlp = MLP((2, units), output=output)
     W = np.full((2, units), 30.0, np.float32)
     W[:, 0] = -30.0 if units > 1 else 30.0
     params = params_from_arrays([(W, np.zeros(units))], dtype=jnp.float32)

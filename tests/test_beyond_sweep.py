@@ -268,7 +268,7 @@ def test_the_hessian_diagonal_at_a_saturated_softmax_output_against_50_digit_ari
     import mpmath
 
     z, y = [26.37533141, -18.77059658, -48.60505988], [0.3, -1.2, 2.0]
-    mlp = funcmlp.MLP((1, 3), "softmax")
+    mlp = funcmlp.MLP((1, 3), output="softmax")
     params = funcmlp.params_from_arrays([([z], [0.0, 0.0, 0.0])], dtype=jnp.float64)
     diagonal = np.asarray(funcmlp.diag_hessian(mlp, params, jnp.ones((1, 1)), jnp.asarray([y]), "sse")[0].W[0])
     with mpmath.workdps(50):

@@ -31,7 +31,22 @@ def test_model_file_round_trip_is_atomic_and_pickle_free(tmp_path):
         np.testing.assert_array_equal(a, b)
     with np.load(path, allow_pickle=False) as data:  # readable without pickle
         assert set(data.files) == {"meta", "layer1.W", "layer1.b", "layer2.W", "layer2.b"}
-    assert (funcmlp.save_checkpoint, funcmlp.load_checkpoint) == (save_model, load_model)  # the names README shows
+    assert (funcmlp.save_model, funcmlp.load_model) == (save_model, load_model)  # the names README shows
+
+
+def test_every_function_and_class_funcmlp_exports_has_its_own_name_and_its_example_calls_it():
+    """Issue 36: help(funcmlp.save_checkpoint) showed save_model, a name funcmlp did not export. Every public
+    function and class is exported under the name help() shows, and no other; the model file's pair's examples
+    call them by it (the training state, fit's checkpoint, has names of its own)."""
+    import inspect
+
+    exported = {name: getattr(funcmlp, name) for name in funcmlp.__all__}
+    for name, value in exported.items():
+        if inspect.isfunction(value) or inspect.isclass(value):
+            assert value.__name__ == name, f"funcmlp.{name} is {value.__name__}"
+    assert not {"save_checkpoint", "load_checkpoint"} & set(dir(funcmlp))
+    for function in (funcmlp.save_model, funcmlp.load_model):
+        assert ">>> mlp2, params" in function.__doc__ and f"funcmlp.{function.__name__}(path" in function.__doc__
 
 
 def test_bad_model_files_give_clear_errors(tmp_path):

@@ -196,6 +196,7 @@ def test_research_script(shared_run):
     _, out, _ = shared_run("test_research_script")
     worst = float(out.split("worst relative error ")[1].split()[0])
     assert worst < 1e-5  # float32
+    assert float(out.split("of a mesh vs one: relative difference ")[1].split()[0]) < 1e-5
     start, final = (float(v) for v in out.split("Huber loss ")[-1].split(" -> "))
     assert final < start
 
@@ -225,10 +226,10 @@ def test_digits_writes_a_kaggle_submission_from_a_saved_model(tmp_path):
     import jax
     import numpy as np
 
-    from funcmlp import MLP, save_checkpoint
+    from funcmlp import MLP, save_model
 
     mlp = MLP((784, 8, 10), "relu", output="identity")
-    save_checkpoint(
+    save_model(
         tmp_path / "model.npz",
         mlp,
         mlp.init(jax.random.key(0)),

@@ -115,3 +115,82 @@ def test_float32_arguments_are_checked_in_float64():
     x32 = jnp.asarray(X, jnp.float32)
     report = check_function(lambda x: jnp.sum(jnp.sin(x) * x), x32)
     assert report.passed and report.rows[0].rel_error < 1e-8  # float32 differences would be ~1e-3 off at eps 1e-6
+
+
+def test_argnums_checks_the_params_only_and_holds_the_data_fixed():
+    """Issue 36: as jax.grad(loss, argnums=0), check_function(loss, params, x, y, argnums=0) checks the params'
+    leaves and holds the data fixed (no row names x or y, floating point as they are); grad= returns what
+    jax.grad(loss, argnums=0) returns: dL/dW = 2 x^T r / B and dL/db = 2 sum_batch r / B, r = x W + b - y."""
+    params = {"W": jnp.array([[1.0, -2.0], [0.5, 3.0], [-1.0, 0.25]]), "b": jnp.array([0.1, -0.2])}
+    x = jnp.array([[0.3, -0.7, 1.1], [1.0, 0.2, -0.4], [0.0, 0.5, 0.5], [2.0, -1.0, 0.3]])
+    y = jnp.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [1.0, -1.0]])
+
+    def loss(params, x, y):
+        return jnp.mean(jnp.sum((x @ params["W"] + params["b"] - y) ** 2, axis=1))
+
+    def by_hand(params, x, y):
+        r = x @ params["W"] + params["b"] - y
+        return {"W": 2 * x.T @ r / 4, "b": 2 * r.sum(axis=0) / 4}
+
+    report = check_function(loss, params, x, y, argnums=0, grad=by_hand)
+
+    assert report.passed, report.problems
+    assert sorted({row.leaf for row in report.rows}) == ["args[0]['W']", "args[0]['b']"]
+    assert [row.compared for row in report.rows if row.reference == "finite differences"] == [6, 6, 2, 2]
+
+
+def test_argnums_picks_which_arguments_a_planted_wrong_rule_is_looked_for_in():
+    """f(w, x) = sum((w x)^3) with a custom_vjp whose rule for x is wrong (3 (w x)^2 without the factor w) and
+    whose rule for w is right: argnums=0 passes, argnums=1 and every argument fail, naming args[1]; a tuple
+    argnums's grad= returns a tuple, in argnums's order, as jax.grad does."""
+
+    @jax.custom_vjp
+    def f(w, x):
+        return jnp.sum((w * x) ** 3)
+
+    f.defvjp(
+        lambda w, x: (f(w, x), (w, x)),
+        lambda res, g: (g * 3 * (res[0] * res[1]) ** 2 * res[1], g * 3 * (res[0] * res[1]) ** 2),
+    )
+    w, x = jnp.array([2.0, -1.5]), jnp.array([0.5, 1.0])
+
+    assert check_function(f, w, x, argnums=0).passed
+    assert [p.split(":")[0] for p in check_function(f, w, x, argnums=1).problems] == ["args[1]"]
+    assert [p.split(":")[0] for p in check_function(f, w, x).problems] == ["args[1]"]
+    # w x = (1, -1.5): df/dx = 3 (w x)^2 w = (6, -10.125), the planted rule's (3, 6.75): off by 16.875 at [1],
+    # 2.5 of the rule's largest entry 6.75 and 1.7 of the true 10.125; the hand-written (df/dx, df/dw) agrees
+    right = lambda w, x: (3 * (w * x) ** 2 * w, 3 * (w * x) ** 2 * x)
+    assert check_function(f, w, x, argnums=(1, 0), grad=right).problems == [
+        "args[1]: grad vs jax.grad 2.5e+00 > 1e-10 (worst entry [1])",
+        "args[1]: jax.grad vs finite differences 1.7e+00 > 1e-06 (worst entry [1])",
+    ]
+
+
+@pytest.mark.parametrize(
+    "argnums, match",
+    [
+        (2, r"argnums=2, expected an argument's index or a tuple of distinct ones, each from 0 to 1 \(f was given 2"),
+        ((0, 0), r"argnums=\(0, 0\), expected an argument's index or a tuple of distinct ones"),
+        (True, r"argnums=True, expected"),
+        ((), r"argnums=\(\), expected"),
+    ],
+)
+def test_argnums_that_name_no_argument_are_refused(argnums, match):
+    with pytest.raises(ValueError, match=match + r".*as jax.grad's; e\.g\. argnums=0 for the first"):
+        check_function(lambda w, x: jnp.sum(w * x), jnp.ones(2), jnp.ones(2), argnums=argnums)
+
+
+def test_argnums_of_integer_arguments_only_is_refused_and_a_grad_of_the_wrong_structure_named():
+    with pytest.raises(ValueError, match=r"the arguments argnums=1 names have no floating-point entries"):
+        check_function(lambda w, label: jnp.sum(w) * label, jnp.ones(2), 3, argnums=1)
+    with pytest.raises(
+        ValueError, match=r"grad\(\*args\) must return argnums=0's gradient of structure PyTreeDef\(\*\)"
+    ):
+        check_function(lambda w, x: jnp.sum(w * x), jnp.ones(2), jnp.ones(2), argnums=0, grad=lambda w, x: (x, w))
+
+
+def test_bfloat16_and_float16_arguments_are_differentiated_not_held_fixed():
+    """bfloat16's dtype.kind is "V": its leaves were taken for constants. Checked in float64 at their values."""
+    for dtype in (jnp.bfloat16, jnp.float16):
+        report = check_function(lambda x: jnp.sum(x.astype(jnp.float64) ** 3), jnp.array([0.5, -1.0, 3.0], dtype))
+        assert report.passed and report.rows[0].compared == 3, report

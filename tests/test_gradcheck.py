@@ -83,7 +83,7 @@ def test_non_finite_finite_differences_are_a_fail():
 
 def test_zero_entries_compared_is_a_fail_not_a_pass():
     """Net input exactly at the relu kink: every perturbation crosses it, nothing is left to compare."""
-    mlp = MLP((1, 1), "relu")
+    mlp = MLP((1, 1), output="relu")
     params = params_from_arrays([([[0.0]], [0.0])], dtype=jnp.float64)
     report = check_gradients(mlp, params, jnp.array([[1.0]]), jnp.array([[1.0]]), "half_sse")
     assert report.fd_entries == 0 and report.kink_entries == 2

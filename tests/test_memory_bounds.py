@@ -127,7 +127,7 @@ def test_under_an_address_space_limit_what_is_left_is_the_limit_less_what_the_st
 def test_mlp_init_refuses_before_drawing(one_megabyte, monkeypatch):
     monkeypatch.setattr(funcmlp.core.model, "draw_entries", lambda *a: pytest.fail("drawn before the size was checked"))
     with pytest.raises(ValueError) as refused:
-        MLP((4, 10000, 3), "tanh").init(jax.random.key(0), dtype="float64")
+        MLP((4, 10000, 3), "tanh", output="tanh").init(jax.random.key(0), dtype="float64")
     # 4 x 10000 + 10000 + 10000 x 3 + 3 = 80,003 parameters and the draws of the 70,000 weights, float64: 1,200,024 bytes
     assert str(refused.value) == (
         "MLP.init of MLP 4 -> 10000(tanh) -> 3(tanh) (80,003 parameters, float64) needs about 1.2 MB of memory, more "
@@ -137,7 +137,7 @@ def test_mlp_init_refuses_before_drawing(one_megabyte, monkeypatch):
 
 
 def test_fit_refuses_before_it_trains(monkeypatch):
-    mlp = MLP((3, 200, 1), "tanh")
+    mlp = MLP((3, 200, 1), "tanh", output="tanh")
     params = mlp.init(jax.random.key(0))
     monkeypatch.setattr(funcmlp.memory, "memory_limits", lambda: {"the machine has": 10**4})
     with pytest.raises(
@@ -156,7 +156,7 @@ def test_fit_refuses_before_it_trains(monkeypatch):
 
 
 def test_the_gradient_checks_refuse_before_casting(monkeypatch):
-    mlp = MLP((3, 20000, 2), "tanh")
+    mlp = MLP((3, 20000, 2), "tanh", output="tanh")
     params = mlp.init(jax.random.key(0), dtype="float32")
     monkeypatch.setattr(funcmlp.memory, "memory_limits", lambda: {"the machine has": 10**6})
     # 120,002 parameters: 6 float64 copies, and a batch of 8's trace (4 arrays of 20,005 entries a row): 10.9 MB

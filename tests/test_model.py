@@ -15,7 +15,7 @@ XOR_X = jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 
 def test_seed_003_hand_set_slps_for_and_and_or():
     """W = [1 1]^T with b = -1.5 (AND) and b = -0.5 (OR), hard limit (seed 003)."""
-    slp = MLP((2, 1), "hardlimit")
+    slp = MLP((2, 1), output="hardlimit")
     and_params = params_from_arrays([([1, 1], -1.5)])
     or_params = params_from_arrays([([1, 1], -0.5)])
     assert slp.apply(and_params, XOR_X).ravel().tolist() == [0, 0, 0, 1]
@@ -23,7 +23,7 @@ def test_seed_003_hand_set_slps_for_and_and_or():
 
 
 def test_seed_003_hand_set_xor_network_classifies_all_four_points():
-    mlp = MLP((2, 2, 1), "hardlimit")
+    mlp = MLP((2, 2, 1), "hardlimit", output="hardlimit")
     params = params_from_arrays([([[1, -1], [-1, 1]], [-0.5, -0.5]), ([1, 1], -0.5)])
     assert mlp.apply(params, XOR_X).ravel().tolist() == [0, 1, 1, 0]
 
@@ -83,7 +83,7 @@ def test_shape_errors_name_the_layer_and_shapes():
 
 
 def test_configuration_errors():
-    with pytest.raises(ValueError, match="expected 2 activations"):
+    with pytest.raises(ValueError, match=r"expected 1 or 2 activations \(1: one per hidden layer, .*got 3"):
         MLP((2, 3, 1), ["relu", "relu", "relu"])
     with pytest.raises(ValueError, match=r"sizes\[1\] must be a positive integer"):
         MLP((2, 0, 1))

@@ -1,6 +1,7 @@
 """Data-parallel fit on eight CPU devices (a subprocess: the device count is fixed when JAX
 starts) equals fit on one device; two processes joined by jax.distributed equal one."""
 
+import json
 import os
 import socket
 import subprocess
@@ -68,10 +69,30 @@ def test_float32_sharded_stays_within_float32_rounding(cases):
     assert _relative(params, reference) <= 1e-5  # 3 epochs of Adam; the sums over shards round in another order
 
 
-def test_dropout_masks_depend_on_the_key_and_the_devices_only(cases):
+def test_dropout_masks_depend_on_the_key(cases):
     (a, _), (b, _), (other, _) = cases("dropout_a"), cases("dropout_b"), cases("dropout_other_key")
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert _relative(a, other) > 1e-3
+    assert _relative(cases("single_dropout")[0], cases("single")[0]) > 1e-3  # dropout changes what one device ends with
+
+
+@pytest.mark.parametrize(
+    "sharded, single",
+    [
+        ("dropout_a", "single_dropout"),
+        ("explicit_dropout", "single_dropout"),  # jax.make_mesh's Explicit axis
+        ("eight_b13_dropout", "single_b13_dropout"),  # batches padded with weight-0 examples to a multiple of 8
+        ("eight_autodiff_dropout", "single_autodiff_dropout"),
+        ("eight_dp_dropout", "single_dp_dropout"),
+    ],
+)
+def test_with_dropout_eight_devices_end_with_the_params_of_one(cases, sharded, single):
+    """Issue 36 item 7: each batch's masks are drawn once for the whole batch and split with it, so every
+    example is dropped as on one device; only the sums over the shards round in another order."""
+    (params, losses), (reference, reference_losses) = cases(sharded), cases(single)
+    assert all(p.dtype == np.float64 for p in params)
+    assert _relative(params, reference) <= 1e-12
+    assert np.allclose(losses, reference_losses, rtol=1e-12, atol=0)
 
 
 def test_a_mesh_without_a_data_axis_is_refused():
@@ -190,15 +211,43 @@ def test_two_processes_train_and_resume_to_the_params_of_one(tmp_path):
         environ, *common, "--epochs", "1", "--out", str(tmp_path / "two")
     )
     _two_processes(environ, "train", "--resume", str(tmp_path / "two"), "--epochs", "2", "--no-check", "--quiet")
-    with np.load(tmp_path / "one" / "model.npz") as a, np.load(tmp_path / "two" / "model.npz") as b:
+    _assert_same_model(tmp_path / "one", tmp_path / "two", 1e-10)
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(p.name for p in (tmp_path / "one").iterdir())
+    with open(tmp_path / "two" / "history.csv") as handle:
+        assert len(handle.read().splitlines()) == 3  # header and both epochs
+
+
+def _assert_same_model(one, other, rtol):
+    """The float64 params of the run folders ``one`` and ``other`` agree within ``rtol`` of each array's largest
+    entry."""
+    with np.load(one / "model.npz") as a, np.load(other / "model.npz") as b:
         names = [name for name in a.files if name != "meta"]
         assert names == [name for name in b.files if name != "meta"] and names
         for name in names:
             assert a[name].dtype == np.float64
-            assert np.max(np.abs(a[name] - b[name])) <= 1e-10 * np.max(np.abs(a[name])), name
-    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(p.name for p in (tmp_path / "one").iterdir())
-    with open(tmp_path / "two" / "history.csv") as handle:
-        assert len(handle.read().splitlines()) == 3  # header and both epochs
+            assert np.max(np.abs(a[name] - b[name])) <= rtol * np.max(np.abs(a[name])), name
+
+
+def test_two_processes_with_dropout_end_with_the_params_of_one_device(tmp_path):
+    """Issue 36 item 7: funcmlp train --dropout 0.3 --float64 in two processes (two CPU devices each; batches of
+    50 padded to 52 for the four) ends with the params of the same run on one device: each batch's masks are
+    drawn once for the whole batch and split with it, not drawn by each device for its shard."""
+    common = ["train", "--data", "digits", "--hidden", "32", "--batch-size", "50", "--dropout", "0.3"]
+    common += ["--schedule", "constant", "--float64", "--no-check", "--quiet", "--epochs", "2"]
+    environ = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "2"}
+    one = subprocess.run(
+        [sys.executable, "-m", "funcmlp.cli", *common, "--out", str(tmp_path / "one")],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert one.returncode == 0, one.stderr
+    assert "4 devices in 2 processes" in _two_processes(environ, *common, "--out", str(tmp_path / "two"))
+    _assert_same_model(tmp_path / "one", tmp_path / "two", 1e-12)
+    for run in ("one", "two"):  # trained with dropout on
+        with np.load(tmp_path / run / "model.npz") as saved:
+            assert json.loads(str(saved["meta"]))["dropout"] == [0.3]
 
 
 def _stray_connection(port, within=10.0):

@@ -68,7 +68,7 @@ def test_labels_out_of_range(entry):
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_probability_targets_outside_0_1(entry):
-    mlp = MLP((4, 2), "sigmoid")
+    mlp = MLP((4, 2), output="sigmoid")
     y = jnp.full((6, 2), 0.5).at[2, 1].set(-0.25)
     with pytest.raises(
         ValueError,
@@ -82,7 +82,7 @@ def test_probability_targets_outside_0_1(entry):
     "output, loss", [("softmax", "softmax_cross_entropy"), ("sigmoid", "sigmoid_binary_cross_entropy")]
 )
 def test_probability_output_into_a_logits_loss(entry, output, loss):
-    mlp = MLP((4, 3), output)
+    mlp = MLP((4, 3), output=output)
     with pytest.raises(
         ValueError,
         match=rf"loss '{loss}' takes logits but the output activation '{output}' already gives probabilities",
@@ -94,7 +94,7 @@ def test_probability_output_into_a_logits_loss(entry, output, loss):
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_unpaired_probability_losses(entry):
-    mlp = MLP((4, 3), "softmax")
+    mlp = MLP((4, 3), output="softmax")
     with pytest.raises(
         ValueError,
         match="loss 'binary_cross_entropy' takes the probabilities of a 'sigmoid' output layer, but the output activation is 'softmax'",
@@ -147,10 +147,10 @@ def test_accuracy_and_predict_check_labels_and_thresholds():
 
 
 def test_one_unit_thresholds_follow_the_output_activation_and_loss():
-    assert decision_threshold(MLP((4, 1), "sigmoid")) == 0.5
-    assert decision_threshold(MLP((4, 1), "hardlimit")) == 0.5
-    assert decision_threshold(MLP((4, 1), "tanh")) == 0.0
-    assert decision_threshold(MLP((4, 1), "symmetric_hardlimit")) == 0.0
+    assert decision_threshold(MLP((4, 1), output="sigmoid")) == 0.5
+    assert decision_threshold(MLP((4, 1), output="hardlimit")) == 0.5
+    assert decision_threshold(MLP((4, 1), output="tanh")) == 0.0
+    assert decision_threshold(MLP((4, 1), output="symmetric_hardlimit")) == 0.0
     assert decision_threshold(MLP((4, 1), "identity"), "sigmoid_binary_cross_entropy") == 0.0
     assert decision_threshold(MLP((4, 1), "identity"), "sse") == 0.5
     # a logit of 0.3 is class 1 (sigmoid(0.3) > 1/2), not class 0
@@ -174,7 +174,10 @@ def test_one_unit_thresholds_follow_the_output_activation_and_loss():
             lambda: backprop(MLP3, PARAMS, X, jnp.array(1), "softmax_cross_entropy"),
             r"a single target was given for 6 examples",
         ),
-        (lambda: backprop(MLP3, PARAMS, X, np.array([["a", "b", "c"]] * 6), "sse"), r"targets must be numbers"),
+        (
+            lambda: backprop(MLP3, PARAMS, X, np.array([["a", "b", "c"]] * 6), "sse"),
+            r"targets must be real numbers, got an array of dtype <U1; expected booleans, integers or floating point",
+        ),
         (
             lambda: fit(
                 MLP3,

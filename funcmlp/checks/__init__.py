@@ -12,8 +12,10 @@ assumes what comes out of here. Values (labels in range, targets in [0, 1], fini
 be looked at only when they are concrete: under a caller's ``jax.jit`` they are tracers and
 only shapes are checked. Concrete values are checked and converted with numpy, on the host,
 and come back as numpy arrays (no JAX program is compiled for a data set's shape); traced ones
-come back traced. Imports: the registry and the core only. The params' check is
-:mod:`funcmlp.checks.params`.
+come back traced, and so does a batch split over several devices whose values hold (checked where
+it lies, :mod:`funcmlp.checks.on_devices`: no copy of it to the host). Imports: the registry and the
+core only. The params' check is :mod:`funcmlp.checks.params`; the dtypes data may come in (bfloat16
+and float16 too) and the range of the network's, :mod:`funcmlp.checks.dtypes`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from funcmlp.checks.dtypes import NUMBERS, check_fits_dtype, first_bad, is_floating, is_real_number
+from funcmlp.checks.on_devices import inputs_hold, targets_hold, weights_hold
 from funcmlp.checks.params import check_params
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Params
@@ -54,55 +58,25 @@ def is_concrete(value) -> bool:
     return not isinstance(value, jax.core.Tracer)
 
 
-def _first_bad(mask: np.ndarray) -> tuple[int, ...]:
-    return tuple(int(i) for i in np.argwhere(mask)[0])
-
-
-FLOAT64_FIX = (
-    "use float64 params (jax.config.update('jax_enable_x64', True); mlp.init(key, dtype=jnp.float64); "
-    "the command line: --float64)"
-)
-
-
-def check_fits_dtype(values: np.ndarray, dtype, what: str, fix: str = FLOAT64_FIX) -> None:
-    """Refuse finite ``values`` (concrete, float64 or wider) that the params' ``dtype`` cannot hold:
-    cast, they would be infinite (a float64 of 1e300 in a float32 network), and every output NaN.
-
-    Example:
-        >>> check_fits_dtype(np.array([1.0, 1e300]), np.float32, "inputs")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ValueError: inputs hold 1e+300 at index (1,), beyond float32's range (at most 3.4e+38): the network ...
-    """
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f" or values.dtype.kind != "f" or values.dtype.itemsize <= dtype.itemsize or values.size == 0:
-        return  # (integers of up to 64 bits, and floats no wider than dtype, always fit: no pass over the data)
-        return
-    limit = float(np.finfo(dtype).max)
-    beyond = np.abs(values.astype(np.float64)) > limit
-    if beyond.any():
-        where = _first_bad(beyond)
-        raise ValueError(
-            f"{what} hold {float(values[where]):g} at index {where}, beyond {dtype}'s range (at most {limit:.2g}): the "
-            f"network computes in {dtype} and would see inf; rescale them, or {fix}"
-        )
-
-
 def check_inputs(mlp: MLP, x, dtype=None) -> Array:
     """Inputs as an array ``(batch, d_0)`` or ``(d_0,)``: numbers, finite, at least one example;
     with ``dtype`` (the params'), within its range.
 
     Example:
-        >>> check_inputs(MLP((2, 1), "relu"), [[1.0, float("nan")]])
+        >>> check_inputs(MLP((2, 1)), [[1.0, float("nan")]])
         Traceback (most recent call last):
         ...
         ValueError: inputs must be finite numbers; found nan at index (0, 1)
     """
-    if is_concrete(x):
+    if is_concrete(x) and not inputs_hold(x, dtype):  # (a batch split over devices that holds: checked there)
         x = np.asarray(x)
-        if x.dtype.kind not in "biuf":
-            raise ValueError(f"inputs must be numbers, got an array of dtype {x.dtype}")
-        if x.dtype.kind == "f" and not np.isfinite(x).all():
-            where = _first_bad(~np.isfinite(x))
+        if not is_real_number(x.dtype):
+            raise ValueError(
+                f"inputs must be real numbers, got an array of dtype {x.dtype}; expected {NUMBERS}: convert them, "
+                "e.g. np.asarray(x, dtype='float32')"
+            )
+        if is_floating(x.dtype) and not np.isfinite(x).all():
+            where = first_bad(~np.isfinite(x))
             raise ValueError(f"inputs must be finite numbers; found {x[where]} at index {where}")
         if dtype is not None:
             check_fits_dtype(x, dtype, "inputs")
@@ -126,7 +100,7 @@ def check_labels(labels, units: int, loss_name: str | None = None) -> None:
     labels = np.asarray(labels).reshape(-1)
     bad = (labels < 0) | (labels >= units)
     if bad.any():
-        index = _first_bad(bad)[0]
+        index = first_bad(bad)[0]
         widen = f" or give the output layer {int(labels.max()) + 1} units" if labels.max() >= units else ""
         takes = f"loss {loss_name!r} with {units} output units takes" if loss_name else f"{units} output units take"
         raise ValueError(
@@ -156,11 +130,12 @@ def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
     loss = get_loss(loss)
     spec = loss.spec
     dtype = np.dtype(dtype)
-    concrete = is_concrete(y)
+    concrete = is_concrete(y) and not targets_hold(loss, y, batch, units, dtype)  # (split over devices: checked there)
     values = np.asarray(y) if concrete else None  # checked in numpy: jnp results are traced under a caller's jit
-    if concrete and values.dtype.kind not in "biuf":
+    if concrete and not is_real_number(values.dtype):
         raise ValueError(
-            f"targets must be numbers, got an array of dtype {values.dtype}; encode classes as integers 0..{units - 1}"
+            f"targets must be real numbers, got an array of dtype {values.dtype}; expected {NUMBERS}: convert them, "
+            f"and encode classes as integers 0..{units - 1}"
         )
     y = values if concrete else jnp.asarray(y)
     if y.shape == () and batch != 1:
@@ -181,6 +156,12 @@ def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
         y = y.reshape(1, units)
     if y.shape != (batch, units):
         hint = " or integer labels (batch,)" if spec.targets == "class" else ""
+        if spec.from_function and y.shape == (batch,) and units > 1:
+            hint = (
+                f": a loss function takes targets of the outputs' shape; one-hot encode labels "
+                f"(jax.nn.one_hot(y, {units})), or register it to take labels: funcmlp.register_loss(name, loss, "
+                "targets='class')"
+            )
         if spec.targets in ("binary", "probability") and y.shape == (batch,) and units > 1:
             hint = (
                 f": one 0/1 target per output unit; for {units} classes given as labels (batch,) use "
@@ -193,7 +174,7 @@ def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
     if concrete:
         values = values.astype(np.float64).reshape(batch, units)
         if not np.isfinite(values).all():
-            where = _first_bad(~np.isfinite(values))
+            where = first_bad(~np.isfinite(values))
             raise ValueError(f"targets must be finite numbers; found {values[where]} at index {where}")
         check_fits_dtype(values, dtype, "targets")
         kind = loss.target_kind
@@ -205,7 +186,7 @@ def check_targets(loss, y, batch: int, units: int, dtype) -> Array:
         if kind.labels:
             outside |= (values != 0) & (values != 1)
         if outside.any():
-            where = _first_bad(outside)
+            where = first_bad(outside)
             raise ValueError(
                 f"loss {loss.name!r} needs targets {kind.words}, found {values[where]:g} at index {where}; {kind.fix}"
             )
@@ -223,7 +204,7 @@ def check_weights(weights, batch: int, dtype, reduction: str) -> Array:
     """
     if weights is None:
         return np.ones((batch,), dtype)
-    concrete = is_concrete(weights)
+    concrete = is_concrete(weights) and not weights_hold(weights, batch, dtype, reduction)  # (split: checked there)
     values = np.asarray(weights, np.float64) if concrete else None
     with np.errstate(over="ignore"):  # a weight beyond dtype's range is refused below, naming it
         weights = np.asarray(weights, dtype) if concrete else jnp.asarray(weights, dtype)
@@ -232,7 +213,7 @@ def check_weights(weights, batch: int, dtype, reduction: str) -> Array:
     if concrete:
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
-            index = _first_bad(bad)[0]
+            index = first_bad(bad)[0]
             raise ValueError(f"example weights must be finite and >= 0; found {values[index]} at index {index}")
         check_fits_dtype(values, dtype, "example weights")
         if reduction == "mean" and not values.any():

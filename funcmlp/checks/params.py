@@ -19,13 +19,13 @@ def check_params(mlp: MLP, params: Params) -> Params:
 
     Example:
         >>> import jax
-        >>> params = MLP((3, 2), "relu").init(jax.random.key(0))
-        >>> check_params(MLP((2, 3), "relu"), params)  # doctest: +NORMALIZE_WHITESPACE
+        >>> params = MLP((3, 2), output="relu").init(jax.random.key(0))
+        >>> check_params(MLP((2, 3), output="relu"), params)  # doctest: +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
         ValueError: layer 1: W has shape (3, 2), expected (2, 3) (d_in, d_out)
         (looks transposed: use params_from_arrays(..., convention='column'))
-        >>> check_params(MLP((3, 2), "relu"), [(params[0].W, params[0].b)])  # doctest: +NORMALIZE_WHITESPACE
+        >>> check_params(MLP((3, 2), output="relu"), [(params[0].W, params[0].b)])  # doctest: +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
         TypeError: params: layer 1 is a tuple of 2 items, expected a funcmlp.Layer(W, b) of arrays; make params with

@@ -26,9 +26,12 @@ def add_parser(sub) -> None:
         "--activations",
         type=str_list,
         default=["sigmoid"],
-        help="one activation for all layers or one per layer (default sigmoid)",
+        help="the hidden layers' activation, or one per hidden layer, or one per layer (the output's last) "
+        "(default sigmoid)",
     )
-    check.add_argument("--output", default="identity", help="output activation (default identity)")
+    check.add_argument(
+        "--output", help="output activation (default identity, or the last of --activations given one per layer)"
+    )
     check.add_argument(
         "--loss", type=loss_name, default="softmax_cross_entropy", help=loss_help("default softmax_cross_entropy")
     )
@@ -53,7 +56,10 @@ def run(args) -> int:
     from funcmlp import MLP, check_gradients, get_loss
 
     activations = args.activations[0] if len(args.activations) == 1 else args.activations
-    mlp = MLP(tuple(args.sizes), activations, output=args.output)
+    output = args.output
+    if len(args.sizes) == 2 and len(args.activations) == 1 and output is None:
+        output = "identity"  # one layer, no hidden one: the output is --output's default (the name is still checked)
+    mlp = MLP(tuple(args.sizes), activations, output=output)
     if args.batch < 1:
         raise ValueError(f"--batch must be at least 1, got {args.batch}")
     count = parameter_count(mlp.sizes)

@@ -4,7 +4,8 @@ Contract (on a checked batch, see :func:`funcmlp.checks.check_batch`)::
 
     output_terms(mlp, trace, targets, weights, loss, reduction) -> (L, s^L)
     backward(mlp, params, trace, s^L)                      -> (grads, (s^1, ..., s^L))
-    gradient_fn(mlp, loss, reduction, gradient)            -> (params, x, targets, weights, key) -> (L, grads, a^L)
+    gradient_fn(mlp, loss, reduction, gradient)            -> (params, x, targets, weights, key, masks=None)
+                                                               -> (L, grads, a^L)
 
 For a batch with per-example factors ``r_i`` (``w_i / sum w`` for the mean, ``w_i`` for the
 sum) the batch loss is ``L = sum_i r_i L_i`` and the sensitivities ``s^k = dL/dn^k`` are
@@ -16,7 +17,9 @@ sum) the batch loss is ``L = sum_i r_i L_i`` and the sensitivities ``s^k = dL/dn
     dL/db^k = sum over the batch of s^k         (eq. 19, bias part)
 
 ``F'(n^k)`` is applied as a vector-Jacobian product: an elementwise product for elementwise
-activations, ``p * (g - <g, p>)`` for softmax. Pure and traceable; nothing is checked here.
+activations, ``p * (g - <g, p>)`` for softmax. Where an Explicit mesh axis splits the batch (the
+user's ``jit`` over ``jax.make_mesh``'s axes), the sums over it are told their output sharding
+(:mod:`funcmlp.core.batch_axis`). Pure and traceable; nothing is checked here.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import jax
-import jax.numpy as jnp
 
+from funcmlp.core.batch_axis import explicitly_split, over_batch
 from funcmlp.core.model import MLP, Trace
 from funcmlp.core.params import Layer, Params
+from funcmlp.core.precision import matmul, total
 from funcmlp.core.reduction import reduction_weights
 from funcmlp.registry.losses import Loss
 
@@ -44,7 +48,7 @@ def output_terms(
     forward trace and checked targets ``(batch, d_L)`` and example weights ``(batch,)``."""
     per_example, output_sensitivity = loss.output_terms(mlp.activations[-1], trace.n[-1], trace.a[-1], targets)
     r = reduction_weights(weights, reduction)
-    return jnp.sum(r * per_example), output_sensitivity * r[:, None]
+    return total(r * per_example), output_sensitivity * r[:, None]  # (bfloat16, float16: summed in float32)
 
 
 def backward(mlp: MLP, params: Params, trace: Trace, output_sensitivity: Array) -> tuple[Params, tuple[Array, ...]]:
@@ -70,7 +74,7 @@ def backward(mlp: MLP, params: Params, trace: Trace, output_sensitivity: Array) 
     for k in range(mlp.depth, 0, -1):
         a_prev = trace.x if k == 1 else trace.a[k - 2]
         sensitivities[k - 1] = s
-        grads[k - 1] = Layer(a_prev.T @ s, jnp.sum(s, axis=0))
+        grads[k - 1] = Layer(over_batch(a_prev, s), total(s, axis=0))
         if k > 1:
             s = sensitivity_below(mlp, params, trace, k, s)
     return tuple(grads), tuple(sensitivities)
@@ -92,7 +96,10 @@ def sensitivity_below(mlp: MLP, params: Params, trace: Trace, k: int, s: Array) 
         ((5, 4, 3), True)
     """
     W = params[k - 1].W
-    g = (s.reshape(-1, s.shape[-1]) @ W.T).reshape(*s.shape[:-1], W.shape[0])
+    if explicitly_split(s, -2):  # an Explicit mesh axis splits the batch: the rows stay where they are
+        g = matmul(s, W.T)
+    else:
+        g = matmul(s.reshape(-1, s.shape[-1]), W.T).reshape(*s.shape[:-1], W.shape[0])
     mask = trace.masks[k - 2]
     if mask is not None:
         g = g * mask
@@ -110,16 +117,19 @@ def batch_loss(
     *,
     key=None,
     train: bool = False,
+    masks=None,
 ) -> tuple[Array, Trace]:
-    """The batch loss (a scalar) and its forward trace: the function ``jax.grad`` differentiates."""
-    trace = mlp.trace(params, x, key=key, train=train)
+    """The batch loss (a scalar) and its forward trace: the function ``jax.grad`` differentiates (``key``,
+    ``train``, ``masks``: dropout, as :meth:`MLP.trace <funcmlp.core.model.MLP.trace>` takes them)."""
+    trace = mlp.trace(params, x, key=key, train=train, masks=masks)
     return output_terms(mlp, trace, targets, weights, loss, reduction)[0], trace
 
 
 def gradient_fn(mlp: MLP, loss: Loss, reduction: str, gradient: str = "manual") -> Callable:
-    """``(params, x, targets, weights, key) -> (loss, grads, outputs)`` on checked data, from the
+    """``(params, x, targets, weights, key, masks=None) -> (loss, grads, outputs)`` on checked data, from the
     manual backprop or ``jax.grad``; ``outputs`` ``(batch, d_L)`` are the network's with dropout
-    on (``key`` draws the masks), returned so that a training step can count its correct
+    on (``key`` draws the masks, or ``masks`` gives them: :meth:`MLP.dropout_masks
+    <funcmlp.core.model.MLP.dropout_masks>`), returned so that a training step can count its correct
     predictions without a second forward pass.
 
     Example:
@@ -134,15 +144,17 @@ def gradient_fn(mlp: MLP, loss: Loss, reduction: str, gradient: str = "manual") 
     """
     if gradient == "manual":
 
-        def value_and_grad(params, x, targets, weights, key):
-            trace = mlp.trace(params, x, key=key, train=True)
+        def value_and_grad(params, x, targets, weights, key, masks=None):
+            trace = mlp.trace(params, x, key=key, train=True, masks=masks)
             value, s = output_terms(mlp, trace, targets, weights, loss, reduction)
             return value, backward(mlp, params, trace, s)[0], trace.a[-1]
     else:
 
-        def value_and_grad(params, x, targets, weights, key):
+        def value_and_grad(params, x, targets, weights, key, masks=None):
             def value(p):
-                batch_value, trace = batch_loss(mlp, p, x, targets, weights, loss, reduction, key=key, train=True)
+                batch_value, trace = batch_loss(
+                    mlp, p, x, targets, weights, loss, reduction, key=key, train=True, masks=masks
+                )
                 return batch_value, trace.a[-1]
 
             (value, outputs), grads = jax.value_and_grad(value, has_aux=True)(params)

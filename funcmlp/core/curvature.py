@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from funcmlp.core.backward import sensitivity_below
+from funcmlp.core.batch_axis import explicitly_split, over_batch, rows
 from funcmlp.core.model import MLP, Trace
 from funcmlp.core.params import Layer, Params
 from funcmlp.registry.losses import Loss
@@ -79,6 +80,8 @@ def _sum_of_squares(m: Array) -> Array:
     """``sum_c m_c * m_c`` of columns ``m`` ``(C, B, d)``: ``(B, d)``, as a product with a vector of ones (XLA's
     CPU reduces over a leading axis an order of magnitude slower: 47 ms against 6 ms for 10 x 1024 x 256)."""
     columns = m.shape[0]
+    if explicitly_split(m, 1):  # an Explicit mesh axis splits the batch: no reshape across it
+        return jnp.tensordot(jnp.ones(columns, m.dtype), m * m, axes=1)
     return (jnp.ones((1, columns), m.dtype) @ (m * m).reshape(columns, -1)).reshape(m.shape[1:])
 
 
@@ -97,7 +100,7 @@ def ggn_diagonal(trace: Trace, pushed: tuple[Array, ...]) -> Params:
     for k, m in enumerate(pushed):
         q = _sum_of_squares(m)
         a_prev = _inputs(trace, k)
-        diagonal.append(Layer((a_prev * a_prev).T @ q, jnp.sum(q, axis=0)))
+        diagonal.append(Layer(over_batch(a_prev * a_prev, q), jnp.sum(q, axis=0)))
     return tuple(diagonal)
 
 
@@ -139,9 +142,9 @@ def kronecker_factors(trace: Trace, pushed: tuple[Array, ...], r: Array) -> tupl
     for k, m in enumerate(pushed):
         a_prev = _inputs(trace, k)
         extended = jnp.concatenate([a_prev, jnp.ones_like(a_prev[:, :1])], axis=1)
-        A = extended.T @ (extended * weight[:, None])
-        rows = m.reshape(-1, m.shape[-1])  # every column of every example: one matrix product
-        G = rows.T @ rows
+        A = over_batch(extended, extended * weight[:, None])
+        every = rows(m)  # every column of every example: one matrix product
+        G = over_batch(every, every)
         factors.append((A, G))
     return tuple(factors)
 
@@ -174,7 +177,7 @@ def hessian_diagonal(
     for k in range(mlp.depth, 0, -1):
         h = jnp.diagonal(H, axis1=1, axis2=2)
         a_prev = _inputs(trace, k - 1)
-        diagonal[k - 1] = Layer((a_prev * a_prev).T @ h, jnp.sum(h, axis=0))
+        diagonal[k - 1] = Layer(over_batch(a_prev * a_prev, h), jnp.sum(h, axis=0))
         if k > 1:
             W = params[k - 1].W
             activation, n, mask = mlp.activations[k - 2], trace.n[k - 2], trace.masks[k - 2]

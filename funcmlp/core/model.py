@@ -8,8 +8,9 @@ Contract (row convention of seed 003, batch first)::
     output a^L                                (batch, d_L) or (d_L,)
 
 ``MLP`` holds only static configuration (sizes, activations, dropout rates); it is a
-frozen, hashable dataclass, so it can be passed to ``jax.jit`` as a static argument or
-closed over. Parameters are a separate pytree (:mod:`funcmlp.core.params`).
+frozen, hashable dataclass and a pytree without leaves (its configuration is the tree's static
+part), so it can be passed to ``jax.jit`` as an argument (as Equinox passes its modules), marked
+static, or closed over. Parameters are a separate pytree (:mod:`funcmlp.core.params`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from funcmlp.arguments import check_key
 from funcmlp.core.initializers import ScaledDraw, draw_entries, get_initializer
 from funcmlp.core.params import Layer, Params
+from funcmlp.core.precision import matmul
 from funcmlp.memory import check_fits, parameter_count
 from funcmlp.registry.activations import Activation, get_activation
 
@@ -50,6 +52,41 @@ class Trace(NamedTuple):
     masks: tuple[Array | None, ...]
 
 
+def _layer_activations(activations, output, sizes: tuple[int, ...]) -> tuple[Activation, ...]:
+    """One activation per layer: ``activations`` the hidden layers' (one for all, or one each), or every layer's
+    (one each); ``output`` the output layer's (default: the identity, or the last of a list of every layer's)."""
+    depth = len(sizes) - 1
+    last = None if output is None else get_activation(output)
+    if activations is None or isinstance(activations, (str, Activation)):
+        hidden = get_activation("relu" if activations is None else activations)
+        if depth == 1 and activations is not None and last is None and hidden.name != "identity":
+            raise ValueError(
+                f"MLP({sizes}, {str(hidden)!r}): the activation names the hidden layers' and this network has none "
+                f"(one layer); name the output layer's with output=: MLP({sizes}, output={str(hidden)!r})"
+            )
+        return (hidden,) * (depth - 1) + (last or get_activation("identity"),)
+    try:
+        given = tuple(get_activation(a) for a in activations)
+    except TypeError:
+        raise ValueError(
+            f"activations must be a name, an Activation or a list of them, got {type(activations).__name__} "
+            f"{activations!r:.40}"
+        ) from None
+    if len(given) == depth - 1:
+        return given + (last or get_activation("identity"),)
+    if len(given) == depth:
+        if last is not None and last != given[-1]:
+            raise ValueError(
+                f"activations name every layer's, the output layer's {str(given[-1])!r}, and output= names "
+                f"{str(last)!r}; name it once: activations={[str(a) for a in given[:-1]]!r}, output={str(last)!r}"
+            )
+        return given
+    raise ValueError(
+        f"expected {depth - 1} or {depth} activations ({depth - 1}: one per hidden layer, the output layer's given by "
+        f"output=, default identity; {depth}: one per layer), got {len(given)}: {tuple(str(a) for a in given)!r}"
+    )
+
+
 def _as_tuple(value, count: int, what: str) -> tuple:
     if isinstance(value, (str, Activation, int, float)) or value is None or callable(value):
         return (value,) * count  # one for every layer (an initializer may be a function)
@@ -63,14 +100,22 @@ def _as_tuple(value, count: int, what: str) -> tuple:
 class MLP:
     """A fully connected network: layer sizes, one activation per layer, dropout rates.
 
+    The output layer is linear unless asked (as Equinox's ``final_activation``): ``MLP((64, 256, 10), "relu")``
+    is ReLU on the hidden layer and the identity on the output, whose outputs are then the logits that
+    ``softmax_cross_entropy`` takes.
+
     Args:
         sizes: ``(d_0, d_1, ..., d_L)``: inputs, then units of each layer. At least two.
-        activations: one activation per layer (``L`` names or :class:`Activation`), or a
-            single name used for every layer.
-        output: if given, the activation of the output layer (overrides the last entry);
-            e.g. ``MLP((64, 32, 10), "relu", output="identity")``.
+        activations: the hidden layers' activation: one name (or :class:`Activation`) for all of them
+            (default ``"relu"``), or ``L - 1`` of them, one each; or ``L``, one for every layer, the output's
+            last. A network of one layer has no hidden layer: a name other than ``"identity"`` is refused
+            there, pointing to ``output=``.
+        output: the output layer's activation; default ``"identity"`` (or the last of ``L`` activations);
+            e.g. ``MLP((2, 8, 1), "tanh", output="sigmoid")``, ``MLP((784, 10), output="softmax")``.
         dropout: inverted-dropout rate of each hidden layer's output (``L - 1`` numbers,
             or one for all); 0 means none. Applied only with ``train=True``.
+
+    Frozen and hashable, and a pytree without leaves: ``jax.jit(f)(mlp, params, x)`` takes it as an argument.
 
     Example:
         >>> import jax
@@ -78,13 +123,17 @@ class MLP:
         >>> params = mlp.init(jax.random.key(0))
         >>> mlp.apply(params, jax.numpy.ones((4, 2))).shape
         (4, 1)
+        >>> str(MLP((64, 256, 10), "relu")), str(MLP((64, 256, 10), ["relu", "relu"]))
+        ('MLP 64 -> 256(relu) -> 10(identity)', 'MLP 64 -> 256(relu) -> 10(relu)')
+        >>> jax.jit(lambda network, p, x: network.apply(p, x))(mlp, params, jax.numpy.ones((4, 2))).shape
+        (4, 1)
     """
 
     sizes: tuple[int, ...]
     activations: tuple[Activation, ...]
     dropout: tuple[float, ...]
 
-    def __init__(self, sizes: Sequence[int], activations="relu", *, output=None, dropout=0.0):
+    def __init__(self, sizes: Sequence[int], activations=None, *, output=None, dropout=0.0):
         sizes = tuple(sizes)
         if len(sizes) < 2:
             raise ValueError(f"sizes must list the inputs and at least one layer, e.g. (2, 1); got {sizes!r}")
@@ -94,9 +143,7 @@ class MLP:
                 raise ValueError(f"sizes[{index}] must be a positive integer, got {size!r}")
         sizes = tuple(int(size) for size in sizes)  # plain ints: the MLP hashes and prints the same either way
         depth = len(sizes) - 1
-        acts = [get_activation(a) for a in _as_tuple(activations, depth, "activations")]
-        if output is not None:
-            acts[-1] = get_activation(output)
+        acts = _layer_activations(activations, output, sizes)
         rates = tuple(float(r) for r in _as_tuple(dropout, depth - 1, "dropout rates (hidden layers)"))
         for index, rate in enumerate(rates, start=1):
             if not 0.0 <= rate < 1.0:
@@ -137,7 +184,7 @@ class MLP:
             ([(3, 2), (2, 1)], [(2,), (1,)])
             >>> MLP((4, 10**12, 3)).init(jax.random.key(0))  # doctest: +ELLIPSIS
             Traceback (most recent call last):
-            ValueError: MLP.init of MLP 4 -> 1000000000000(relu) -> 3(relu) (8,000,000,000,003 parameters, ...
+            ValueError: MLP.init of MLP 4 -> 1000000000000(relu) -> 3(identity) (8,000,000,000,003 parameters, ...
         """
         if not hasattr(key, "dtype"):  # an int or None: jax's own message would not name the argument
             seed = key if isinstance(key, int) and not isinstance(key, bool) and 0 <= key < 2**32 else 0
@@ -165,7 +212,32 @@ class MLP:
         arrays = draw_entries(key, entries, dtype)
         return tuple(Layer(arrays[k], arrays[self.depth + k]) for k in range(self.depth))
 
-    def trace(self, params: Params, x: Array, *, key: Array | None = None, train: bool = False) -> Trace:
+    def dropout_masks(self, key: Array, batch: int, dtype=None) -> tuple[Array | None, ...]:
+        """The dropout factors ``m^k / keep_k`` a training trace with ``key`` applies to a batch of ``batch`` rows:
+        per hidden layer ``(batch, d_k)`` in ``dtype`` (default: JAX's default float), ``None`` where its rate is 0.
+
+        Layer k's are drawn from ``jax.random.split(key, L)[k - 1]`` for the whole batch at once, so they are the
+        batch's whatever devices its rows lie on: JAX's random bits do not depend on the placement (under ``jit``
+        with the batch split over devices, JAX's partitionable threefry, the default, draws each device's rows
+        there). A data-parallel step draws them so (:mod:`funcmlp.training.parallel`): its masks, and so its
+        params, are those of one device.
+
+        Example:
+            >>> import jax
+            >>> masks = MLP((3, 4, 4, 2), dropout=(0.5, 0.0)).dropout_masks(jax.random.key(0), 5)
+            >>> masks[0].shape, sorted(set(masks[0].ravel().tolist())), masks[1]
+            ((5, 4), [0.0, 2.0], None)
+        """
+        dtype = dtype or jnp.result_type(float)
+        keys = jax.random.split(check_key(key), self.depth)
+        masks = []
+        for k, rate in enumerate(self.dropout, start=1):
+            keep = 1.0 - rate
+            drawn = jax.random.bernoulli(keys[k - 1], keep, (batch, self.sizes[k])) if rate > 0 else None
+            masks.append(None if drawn is None else drawn.astype(dtype) / keep)
+        return tuple(masks)
+
+    def trace(self, params: Params, x: Array, *, key: Array | None = None, train: bool = False, masks=None) -> Trace:
         """Forward pass keeping every n^k and a^k (seed 003 eqs. 2, 16, 20-21).
 
         Args:
@@ -173,6 +245,8 @@ class MLP:
             x: ``(batch, d_0)`` (a single example ``(d_0,)`` is treated as a batch of one).
             key: ``jax.random`` key for dropout masks; needed when ``train`` and dropout > 0.
             train: apply dropout.
+            masks: with ``train``, the dropout factors to apply instead of drawing them from ``key``
+                (:meth:`dropout_masks`, e.g. drawn for a batch whose rows are then split over devices).
 
         Returns:
             A :class:`Trace` with batch-first arrays, in the params' dtype (inputs are cast).
@@ -191,21 +265,19 @@ class MLP:
         """
         x = jnp.atleast_2d(jnp.asarray(x, params[0].W.dtype))  # data follow the params' dtype
         use_dropout = train and any(self.dropout)
-        if use_dropout and key is None:
+        if use_dropout and key is None and masks is None:
             raise ValueError(f"dropout {list(self.dropout)} in training needs a key: pass key=jax.random.key(...)")
-        keys = jax.random.split(check_key(key), self.depth) if use_dropout else [None] * self.depth
-        ns, As, masks = [], [], []
+        if not use_dropout:
+            masks = (None,) * (self.depth - 1)
+        elif masks is None:
+            masks = self.dropout_masks(key, x.shape[0], x.dtype)
+        ns, As = [], []
         a = x
         for k, (layer, act) in enumerate(zip(params, self.activations, strict=True), start=1):
-            n = a @ layer.W + layer.b
+            n = matmul(a, layer.W, layer.b)  # bfloat16 and float16 accumulate in float32
             a = act(n)
-            mask = None
-            if k < self.depth and use_dropout and self.dropout[k - 1] > 0:
-                keep = 1.0 - self.dropout[k - 1]
-                mask = jax.random.bernoulli(keys[k - 1], keep, a.shape).astype(a.dtype) / keep
-                a = a * mask
-            if k < self.depth:
-                masks.append(mask)
+            if k < self.depth and masks[k - 1] is not None:
+                a = a * masks[k - 1]
             ns.append(n)
             As.append(a)
         return Trace(x, tuple(ns), tuple(As), tuple(masks))
@@ -216,10 +288,14 @@ class MLP:
         Example:
             >>> import jax.numpy as jnp
             >>> from funcmlp.core.params import params_from_arrays
-            >>> xor = MLP((2, 2, 1), "hardlimit")
+            >>> xor = MLP((2, 2, 1), "hardlimit", output="hardlimit")
             >>> p = params_from_arrays([([[1, -1], [-1, 1]], [-0.5, -0.5]), ([1, 1], -0.5)])
             >>> xor.apply(p, jnp.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])).ravel().tolist()
             [0.0, 1.0, 1.0, 0.0]
         """
         out = self.trace(params, x, key=key, train=train).a[-1]
         return out[0] if jnp.ndim(x) == 1 else out
+
+
+# a pytree without leaves, the MLP itself its static part: jax.jit(f)(mlp, ...) traces nothing of it
+jax.tree_util.register_static(MLP)

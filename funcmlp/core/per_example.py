@@ -21,6 +21,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from funcmlp.core.batch_axis import over_batch
 from funcmlp.core.model import Trace
 from funcmlp.core.params import Layer, Params
 
@@ -96,7 +97,7 @@ def row_scaled_grads(trace: Trace, sensitivities: tuple[Array, ...], c: Array) -
     grads = []
     for k, s in enumerate(sensitivities):
         scaled = s * c[:, None]
-        grads.append(Layer(_inputs(trace, k).T @ scaled, jnp.sum(scaled, axis=0)))
+        grads.append(Layer(over_batch(_inputs(trace, k), scaled), jnp.sum(scaled, axis=0)))
     return tuple(grads)
 
 
@@ -116,5 +117,5 @@ def second_moments(trace: Trace, sensitivities: tuple[Array, ...], r: Array) -> 
     for k, s in enumerate(sensitivities):
         a_prev = _inputs(trace, k)
         squares = s * s * inverse
-        moments.append(Layer((a_prev * a_prev).T @ squares, jnp.sum(squares, axis=0)))
+        moments.append(Layer(over_batch(a_prev * a_prev, squares), jnp.sum(squares, axis=0)))
     return tuple(moments)

@@ -17,7 +17,7 @@ Example:
     >>> import jax, os, tempfile, funcmlp
     >>> from funcmlp.io.model_file import save_model
     >>> from funcmlp.io.run_folder import open_model
-    >>> mlp = funcmlp.MLP((2, 1), "sigmoid"); folder = tempfile.mkdtemp()
+    >>> mlp = funcmlp.MLP((2, 1), output="sigmoid"); folder = tempfile.mkdtemp()
     >>> save_model(os.path.join(folder, "model.npz"), mlp, mlp.init(jax.random.key(0)))
     >>> open_model(folder).mlp == mlp
     True

@@ -1,7 +1,9 @@
 """The one serialiser under funcmlp's files: named arrays and a JSON header in one ``.npz``.
 
 The header (a JSON object with at least ``format`` and ``version``) is stored as the text
-entry ``meta``; every other entry is a plain numeric array. Files are written by
+entry ``meta``; every other entry is a plain numeric array (a floating dtype ``.npy`` cannot name,
+``bfloat16``, is written as float32, which holds each of its numbers, and read back as itself:
+the header's ``widened`` records which). Files are written by
 :func:`funcmlp.io.files.atomic_write` (a crash leaves the old file whole) and read with
 ``allow_pickle=False``; each entry's ``.npy`` header is read and checked against the bytes
 the file holds before the entry is loaded, so a damaged or forged file is refused in one
@@ -23,12 +25,16 @@ import json
 import os
 import zipfile
 
+import jax.numpy as jnp
 import numpy as np
 
+from funcmlp.checks.dtypes import is_floating
 from funcmlp.io.files import atomic_write
 from funcmlp.sources import npy_header, open_source
 
 HEADER = "meta"
+WIDENED = "widened"
+"""The header's entry naming the arrays written as float32 for a floating dtype ``.npy`` cannot name: name -> dtype."""
 
 
 def write_npz(path, header: dict, arrays: dict) -> None:
@@ -36,10 +42,18 @@ def write_npz(path, header: dict, arrays: dict) -> None:
 
     Example:
         >>> import tempfile, os
-        >>> write_npz(os.path.join(tempfile.mkdtemp(), "a.npz"), {"format": "demo", "version": 1}, {})
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.npz")
+        >>> write_npz(path, {"format": "demo", "version": 1}, {"w": jnp.array([0.1, 2.0], jnp.bfloat16)})
+        >>> header, arrays = read_npz(path, "demo", 1)
+        >>> header["widened"], arrays["w"].dtype.name, arrays["w"].tolist()  # bfloat16's 0.1 is 0.10009765625
+        ({'w': 'bfloat16'}, 'bfloat16', [0.10009765625, 2.0])
     """
+    arrays = {name: np.asarray(a) for name, a in arrays.items()}
+    widened = {name: a.dtype.name for name, a in arrays.items() if a.dtype.kind == "V" and is_floating(a.dtype)}
+    arrays.update({name: arrays[name].astype(np.float32) for name in widened})
+    header = {**header, WIDENED: widened} if widened else header
     buffer = io.BytesIO()
-    np.savez(buffer, **{HEADER: np.array(json.dumps(header))}, **{name: np.asarray(a) for name, a in arrays.items()})
+    np.savez(buffer, **{HEADER: np.array(json.dumps(header))}, **arrays)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with atomic_write(path, "wb") as handle:
         handle.write(buffer.getvalue())
@@ -111,6 +125,13 @@ def read_npz(path, expected_format: str, version: int, what: str | None = None) 
     """
     what = what or expected_format.removeprefix("funcmlp-").replace("-", " ")
     header, arrays = _read(path, f"funcmlp {what} file", arrays=True)
+    widened = header.get(WIDENED, {})
+    if not (isinstance(widened, dict) and all(name in arrays and _floating(kind) for name, kind in widened.items())):
+        raise ValueError(
+            f"{os.fspath(path)!r}: the header's {WIDENED} is {str(widened)[:80]}, expected its arrays' floating "
+            "dtypes; the file is damaged or was edited"
+        )
+    arrays.update({name: arrays[name].astype(jnp.dtype(kind)) for name, kind in widened.items()})
     if header["format"] != expected_format:
         raise ValueError(
             f"not a funcmlp {what} file: {os.fspath(path)!r} (a {header['format']} file, no {expected_format} header)"
@@ -121,6 +142,13 @@ def read_npz(path, expected_format: str, version: int, what: str | None = None) 
             f"this funcmlp reads version {version}"
         )
     return header, arrays
+
+
+def _floating(name) -> bool:
+    try:
+        return isinstance(name, str) and is_floating(jnp.dtype(name))
+    except TypeError:
+        return False
 
 
 def _read(path, what: str, *, arrays: bool) -> tuple[dict, dict]:

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from funcmlp.checks import check_params
+from funcmlp.checks.dtypes import is_floating
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Layer
 from funcmlp.io.arrays import read_header, read_npz, write_npz
@@ -43,7 +44,7 @@ def network_header(mlp) -> dict:
     """The JSON description of ``mlp`` stored in model and training-state files.
 
     Example:
-        >>> network_header(funcmlp.MLP((2, 1), "leaky_relu(0.2)"))
+        >>> network_header(funcmlp.MLP((2, 1), output="leaky_relu(0.2)"))
         {'sizes': [2, 1], 'activations': [{'name': 'leaky_relu', 'alpha': 0.2}], 'dropout': []}
     """
     return {
@@ -123,7 +124,7 @@ def layers_from_arrays(arrays: dict, mlp, path, prefix: str = "layer", dtype=Non
         raise ValueError(
             f"{os.fspath(path)!r} lacks the arrays {', '.join(missing)} of {mlp}; the file is damaged: train again"
         )
-    if any(arrays[name].dtype.kind != "f" for name in names):
+    if not all(is_floating(arrays[name].dtype) for name in names):
         kinds = sorted({str(arrays[name].dtype) for name in names})
         raise ValueError(
             f"{os.fspath(path)!r}: params of dtype {', '.join(kinds)}, expected floating point; the file is damaged"
@@ -142,15 +143,21 @@ def layers_from_arrays(arrays: dict, mlp, path, prefix: str = "layer", dtype=Non
 
 
 def save_model(path, mlp, params, *, extra: dict | None = None) -> None:
-    """Write ``mlp`` and ``params`` to ``path`` (``.npz``) atomically.
+    """Write ``mlp`` and ``params`` to ``path`` (``.npz``) atomically: the model file, which
+    :func:`load_model` reads back (a run's training state, to resume it, is another file:
+    ``training_state.npz``, written by ``fit(checkpoint_dir=)``, :mod:`funcmlp.io.training_state`).
 
     Args:
         extra: JSON-serialisable metadata stored beside (e.g. the data set, loss and seed).
 
     Example:
         >>> import jax, tempfile, os
-        >>> mlp = funcmlp.MLP((2, 1), "sigmoid")
-        >>> save_model(os.path.join(tempfile.mkdtemp(), "model.npz"), mlp, mlp.init(jax.random.key(0)))
+        >>> mlp = funcmlp.MLP((2, 1), output="sigmoid"); params = mlp.init(jax.random.key(0))
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> funcmlp.save_model(path, mlp, params, extra={"data": "xor"})
+        >>> mlp2, params2 = funcmlp.load_model(path)
+        >>> mlp2 == mlp, bool((params2[0].W == params[0].W).all())
+        (True, True)
     """
     check_params(mlp, params)
     header = {"format": MODEL_FORMAT, "version": MODEL_VERSION, **network_header(mlp), "extra": extra or {}}
@@ -201,14 +208,16 @@ def check_not_old(header: dict, path) -> None:
 
 
 def load_model(path, *, dtype=None) -> tuple:
-    """``(mlp, params)`` from a model file (see :func:`read_model`).
+    """``(mlp, params)`` from a model file written by :func:`save_model` (its ``extra``: :func:`model_extra`;
+    all three: :func:`read_model`), the params in ``dtype`` where given (default: as saved).
 
     Example:
         >>> import jax, tempfile, os
-        >>> mlp = funcmlp.MLP((2, 1), "sigmoid"); path = os.path.join(tempfile.mkdtemp(), "model.npz")
-        >>> save_model(path, mlp, mlp.init(jax.random.key(0)))
-        >>> load_model(path)[0] == mlp
-        True
+        >>> mlp = funcmlp.MLP((2, 1), output="sigmoid"); path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> funcmlp.save_model(path, mlp, mlp.init(jax.random.key(0), dtype="float64"))
+        >>> mlp2, params = funcmlp.load_model(path, dtype="float32")
+        >>> mlp2 == mlp, params[0].W.dtype
+        (True, dtype('float32'))
     """
     return read_model(path, dtype=dtype)[:2]
 
@@ -218,13 +227,9 @@ def model_extra(path) -> dict:
 
     Example:
         >>> import jax, tempfile, os
-        >>> mlp = funcmlp.MLP((2, 1), "sigmoid"); path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> mlp = funcmlp.MLP((2, 1), output="sigmoid"); path = os.path.join(tempfile.mkdtemp(), "model.npz")
         >>> save_model(path, mlp, mlp.init(jax.random.key(0)), extra={"data": "xor"})
         >>> model_extra(path)
         {'data': 'xor'}
     """
     return read_model(path)[2]
-
-
-save_checkpoint, load_checkpoint, checkpoint_extra = save_model, load_model, model_extra
-"""The names funcmlp exported before (``funcmlp.save_checkpoint``, ``funcmlp.load_checkpoint``)."""

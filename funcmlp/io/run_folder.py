@@ -9,7 +9,7 @@ training state and says which it found.
 
 Example:
     >>> import jax, tempfile, os
-    >>> folder = tempfile.mkdtemp(); mlp = funcmlp.MLP((2, 1), "sigmoid")
+    >>> folder = tempfile.mkdtemp(); mlp = funcmlp.MLP((2, 1), output="sigmoid")
     >>> extra = {"data": "xor", "epoch": 3, "epochs": 3}
     >>> save_model(os.path.join(folder, MODEL_FILE), mlp, mlp.init(jax.random.key(0)), extra=extra)
     >>> write_manifest(folder, [MODEL_FILE])

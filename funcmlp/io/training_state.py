@@ -137,7 +137,7 @@ def read_state_model(path, *, dtype=None) -> tuple:
 
     Example:
         >>> import jax, optax, tempfile
-        >>> mlp = funcmlp.MLP((2, 1), "sigmoid"); params = mlp.init(jax.random.key(0))
+        >>> mlp = funcmlp.MLP((2, 1), output="sigmoid"); params = mlp.init(jax.random.key(0))
         >>> state = TrainingState(params, (), jax.random.key(1), 2, funcmlp.History())
         >>> path = save_state(tempfile.mkdtemp(), mlp, state)
         >>> read_state_model(path)[0] == mlp, read_state_model(path)[2]["epoch"]

@@ -114,10 +114,11 @@ def probe_activation(spec) -> None:
             _probe(owner, "vjp(n, g, alpha)", spec.vjp, (n, n), alpha, shape, "n's shape, g @ J_f(n)", fix)
 
 
-def probe_loss(spec) -> None:
+def probe_loss(spec, *, units: int | None = None, owner: str | None = None) -> None:
     """Refuse a :class:`~funcmlp.registry.loss_rules.LossSpec` whose value is not one number per example
     ``(batch,)``, or whose gradient (or mean) is not ``a``'s shape ``(batch, units)``, in ``a``'s dtype,
-    traced on outputs and targets of shape ``(3, 2)`` (float32, and float64 under x64).
+    traced on outputs and targets of shape ``(3, units)`` (``units`` 2 unless given; float32, and float64
+    under x64). ``owner`` names the loss in the message (``"loss 'name'"`` unless given).
 
     Example:
         >>> from funcmlp.registry.loss_registry import LOSSES
@@ -129,9 +130,10 @@ def probe_loss(spec) -> None:
         ...
         ValueError: loss 'total': value(a, y) returned shape () float32 for a and y of shape (3, 2) float32,
         expected (3,) = (batch,), each example's loss summed over the output units; sum over the last axis
-        alone, e.g. jnp.sum((a - y) ** 4, axis=-1)
+        alone, e.g. jnp.sum((a - y) ** 4, axis=-1): funcmlp takes the mean over the batch (or the sum, reduction='sum')
     """
-    owner, units = f"loss {spec.name!r}", max(PROBE_UNITS, spec.min_units)
+    owner = f"loss {spec.name!r}" if owner is None else owner
+    units = max(PROBE_UNITS, spec.min_units) if units is None else units
     static = () if spec.parameter is None else (spec.default_parameter,)
     arguments = "a, y" if spec.parameter is None else f"a, y, {spec.parameter}"
     each = "(batch, units), a's shape: dL_i/da_i of each example"
@@ -140,7 +142,10 @@ def probe_loss(spec) -> None:
         a = jax.ShapeDtypeStruct((PROBE_BATCH, units), dtype)
         one = (PROBE_BATCH,)
         summed = "(batch,), each example's loss summed over the output units"
-        fix = "sum over the last axis alone, e.g. jnp.sum((a - y) ** 4, axis=-1)"
+        fix = (
+            "sum over the last axis alone, e.g. jnp.sum((a - y) ** 4, axis=-1): funcmlp takes the mean over the "
+            "batch (or the sum, reduction='sum')"
+        )
         _probe(owner, f"value({arguments})", spec.value, (a, a), static, one, summed, fix)
         _probe(owner, f"gradient({arguments})", spec.gradient, (a, a), static, (PROBE_BATCH, units), each, unsummed)
         if spec.mean is not None:

@@ -48,7 +48,8 @@ class LossSpec:
     Attributes:
         name: registry name.
         value: ``(a, y) -> (batch,)`` per-example loss, JAX.
-        gradient: ``(a, y) -> (batch, d)`` closed-form ``dL_i/da_i``, JAX.
+        gradient: ``(a, y) -> (batch, d)`` closed-form ``dL_i/da_i``, JAX (for a loss given without one,
+            ``jax.grad`` of ``value``: :func:`~funcmlp.registry.loss_functions.autodiff_gradient`).
         targets: a key of :data:`TARGET_KINDS`: ``"real"`` (any finite number),
             ``"nonnegative"`` (>= 0), ``"probability"`` (in [0, 1]), ``"class"`` (integer labels,
             or rows in [0, 1]) or ``"binary"`` (0 or 1).
@@ -78,6 +79,8 @@ class LossSpec:
             distribution at outputs ``a``, the one whose negative log-likelihood the loss is (up to a
             constant), so the sampled gradients' outer products average to the Hessian's expectation (the
             Fisher, which is the GGN); ``None`` for a loss that is no likelihood (``huber``, ``hinge``).
+        from_function: made from a bare function given where a loss name is taken (not registered:
+            :func:`~funcmlp.registry.loss_functions.function_spec`); checked on first use with the network's units.
     """
 
     name: str
@@ -97,3 +100,4 @@ class LossSpec:
     hessian_factor: Callable | None = None
     sympy_hessian_factor: Callable | None = None
     sample: Callable | None = None
+    from_function: bool = False

@@ -98,6 +98,8 @@ import jax
 
 from funcmlp.registry.activations import Activation, sp
 from funcmlp.registry.loss_curvature import LossCurvature
+from funcmlp.registry.loss_functions import function_spec
+from funcmlp.registry.loss_pairing import check_pairing
 from funcmlp.registry.loss_registry import LOSS_NAMES, LOSSES
 from funcmlp.registry.loss_spec import TARGET_KINDS, LossSpec, TargetKind
 
@@ -107,9 +109,9 @@ __all__ = ["LOSSES", "LOSS_NAMES", "TARGET_KINDS", "Loss", "LossSpec", "TargetKi
 
 @dataclass(frozen=True)
 class Loss(LossCurvature):
-    """A named loss (with its parameter, for ``huber``): per-example value and its closed-form
-    gradient with respect to ``a``; its curvature (Hessian factors, sampled labels) from
-    :class:`~funcmlp.registry.loss_curvature.LossCurvature`.
+    """A named loss (with its parameter, for ``huber``), or a function given bare (:func:`get_loss`): per-example
+    value and its gradient with respect to ``a`` (closed form, or ``jax.grad``'s); its curvature (Hessian factors,
+    sampled labels) from :class:`~funcmlp.registry.loss_curvature.LossCurvature`.
 
     Frozen and hashable, so a :class:`~funcmlp.TrainConfig` holding it is static under ``jit``.
 
@@ -198,8 +200,9 @@ class Loss(LossCurvature):
         return tuple(sp.nsimplify(repr(p)) for p in self._arguments)
 
     def __reduce__(self):
-        """Pickled (copied, sent to a process) as its name: the entry is looked up again where it is read."""
-        return get_loss, (str(self),)
+        """Pickled (copied, sent to a process) as its name: the entry is looked up again where it is read (a
+        loss given as a function, as that function: by reference, as pickle writes functions)."""
+        return get_loss, ((self.spec.value,) if self.spec.from_function else (str(self),))
 
     def __str__(self) -> str:
         if self.parameter is None or self.parameter == self.spec.default_parameter:
@@ -207,7 +210,8 @@ class Loss(LossCurvature):
         return f"{self.name}({self.parameter!r})"  # repr: the shortest text that reads back as the same float
 
     def check_output(self, activation: Activation, units: int) -> None:
-        """Raise ``ValueError`` if the output layer cannot feed this loss (with the fix).
+        """Raise ``ValueError`` if the output layer cannot feed this loss (with the fix); warn where a
+        logits loss follows a non-identity output (:func:`~funcmlp.registry.loss_pairing.check_pairing`).
 
         Example:
             >>> Loss("softmax_cross_entropy").check_output(Activation("softmax"), 3)  # doctest: +NORMALIZE_WHITESPACE
@@ -217,35 +221,7 @@ class Loss(LossCurvature):
             gives probabilities (it would be applied twice); use output='identity', or keep the softmax output
             with loss 'cross_entropy'
         """
-        spec, output = self.spec, activation.name
-        if spec.takes == "probabilities" and output not in spec.paired:
-            wanted = next(iter(spec.paired))
-            logits = spec.paired[wanted]
-            raise ValueError(
-                f"loss {self.name!r} takes the probabilities of a {wanted!r} output layer, "
-                f"but the output activation is {output!r}; use output={wanted!r}, "
-                f"or the logits loss {logits!r} with output='identity'"
-            )
-        if spec.takes == "logits" and activation.spec.probabilities:
-            probability_loss = next(
-                (name for name, other in LOSSES.items() if other.paired.get(output) == self.name), None
-            )
-            keep = f", or keep the {output} output with loss {probability_loss!r}" if probability_loss else ""
-            raise ValueError(
-                f"loss {self.name!r} takes logits but the output activation {output!r} already gives probabilities "
-                f"(it would be applied twice); use output='identity'{keep}"
-            )
-        if spec.takes == "scores" and activation.spec.probabilities:
-            raise ValueError(
-                f"loss {self.name!r} takes scores (margins, unbounded, class 1 above 0) but the output activation "
-                f"{output!r} gives probabilities; use output='identity'"
-            )
-        if units < spec.min_units:
-            raise ValueError(
-                f"loss {self.name!r} needs at least {spec.min_units} output units (one per class), got {units}; "
-                "for two classes with one unit use sigmoid_binary_cross_entropy "
-                "(or a sigmoid output with binary_cross_entropy)"
-            )
+        check_pairing(self, activation, units)
 
     def output_terms(self, activation: Activation, n: Array, a: Array, y: Array) -> tuple[Array, Array]:
         """Per-example loss and output sensitivity ``dL_i/dn^L_i`` (seed 003 eq. 24).
@@ -261,17 +237,37 @@ class Loss(LossCurvature):
         return self.per_example(a, y), activation.backward(n, self.gradient(a, y))
 
 
-def get_loss(spec: str | Loss) -> Loss:
-    """Resolve a loss name, ``"huber(0.5)"`` (a name with its parameter), or pass a :class:`Loss` through.
+def get_loss(spec: str | Loss | Callable) -> Loss:
+    """Resolve a loss name, ``"huber(0.5)"`` (a name with its parameter), a function, or pass a :class:`Loss` through.
+
+    Every entry point that takes a loss resolves it here, so each takes all three. A function ``loss(a, y) ->
+    (batch,)`` gives one value per example for the output activations ``a`` and targets ``y`` (both ``(batch,
+    d_L)``, floats: labels one-hot encoded by the caller), each example's from its own row alone; its ``dL_i/da_i``
+    is ``jax.grad``'s, its targets any finite numbers, any output activation feeds it
+    (:mod:`funcmlp.registry.loss_functions`). Its shape is checked on first use with the network's units (one
+    value per example, not one for the batch). For labels, accuracy or a sympy form, register it
+    (:func:`funcmlp.register_loss`, ``targets="class"``).
 
     Example:
         >>> get_loss("sse"), get_loss("huber(0.5)")
         (Loss(name='sse', parameter=None), Loss(name='huber', parameter=0.5))
+        >>> import jax.numpy as jnp
+        >>> def quartic(a, y):
+        ...     return jnp.sum((a - y) ** 4, axis=-1)
+        >>> loss = get_loss(quartic)
+        >>> str(loss), loss == get_loss(quartic), loss.gradient(jnp.array([[3.0]]), jnp.array([[1.0]])).tolist()
+        ('quartic', True, [[32.0]])
     """
     if isinstance(spec, Loss):
         return spec
+    if callable(spec) and not isinstance(spec, (str, type)):
+        entry = function_spec(spec)
+        return Loss(entry.name, None, entry)
     if not isinstance(spec, str):
-        raise ValueError(f"a loss must be one of {', '.join(LOSSES)}, got {type(spec).__name__} {spec!r}")
+        raise ValueError(
+            f"a loss must be a name (one of {', '.join(LOSSES)}), a Loss or a function (a, y) -> (batch,), "
+            f"got {type(spec).__name__} {spec!r:.60}"
+        )
     text = spec.strip().lower()
     parameter = None
     if text.endswith(")") and "(" in text:

@@ -171,8 +171,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(scores, axis=1)]
 
     def to_funcmlp(self):
-        """``(MLP((n_features, units), "hardlimit"), params)`` for funcmlp's API and derivations."""
+        """``(MLP((n_features, units), output="hardlimit"), params)`` for funcmlp's API and derivations."""
         check_is_fitted(self)
-        return MLP((self.n_features_in_, self.coef_.shape[0]), "hardlimit"), (
+        return MLP((self.n_features_in_, self.coef_.shape[0]), output="hardlimit"), (
             Layer(jnp.asarray(self.coef_.T), jnp.asarray(self.intercept_)),
         )

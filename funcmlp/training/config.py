@@ -3,12 +3,15 @@
 Built once by whoever starts training (:func:`funcmlp.fit`, :func:`funcmlp.train_epochs`, the
 estimators, the command line), checked when built, hashable: the compiled epoch takes it as a
 static argument, so one network and one configuration compile once. Adding a training option
-is adding a field here (and reading it where it acts).
+is adding a field here (and reading it where it acts) and a keyword of :func:`funcmlp.fit` and
+:func:`funcmlp.train_epochs` defaulting to :data:`CONFIG_DEFAULT`: their signatures show this
+class's defaults (:func:`shows_config_defaults`), and a test holds each field to be one of them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +34,7 @@ class TrainConfig:
     """Everything about training but the network, its params, the data and the key.
 
     Attributes:
-        loss: a loss name or :class:`~funcmlp.Loss`.
+        loss: a loss name, a :class:`~funcmlp.Loss` or a function ``(a, y) -> (batch,)`` (:func:`~funcmlp.get_loss`).
         optimizer: any ``optax.GradientTransformation`` (see :mod:`funcmlp.training.optimizers`);
             the compiled epoch is reused for any optimizer that computes the same program
             (:func:`funcmlp.training.reuse.same_optimizer`). Its ``update`` gets the extra
@@ -127,6 +130,17 @@ class TrainConfig:
                 )
 
     @classmethod
+    def given(cls, arguments: dict) -> dict:
+        """The fields among a function's ``arguments`` (its ``locals()``) its caller gave (not :data:`CONFIG_DEFAULT`).
+
+        Example:
+            >>> TrainConfig.given({"mlp": None, "loss": "sse", "batch_size": 8, "reduction": CONFIG_DEFAULT})
+            {'loss': 'sse', 'batch_size': 8}
+        """
+        names = [field.name for field in dataclasses.fields(cls)]
+        return {name: arguments[name] for name in names if name in arguments and arguments[name] is not CONFIG_DEFAULT}
+
+    @classmethod
     def from_options(cls, options: dict, config: TrainConfig | None = None) -> TrainConfig:
         """``config`` as given, or one built from keyword ``options`` (a clear error for an unknown one).
 
@@ -152,7 +166,63 @@ class TrainConfig:
         for name in options:
             if name not in fields:
                 raise ValueError(f"unknown training option {name!r}; TrainConfig takes {', '.join(fields)}")
-        missing = [name for name in ("loss", "optimizer", "batch_size") if name not in options]
+        missing = [name for name in REQUIRED if name not in options]
         if missing:
-            raise ValueError(f"training needs {', '.join(missing)} (or config=TrainConfig(...))")
+            raise ValueError(
+                f"training needs {' and '.join(f'{name}=' for name in missing)}, not given: "
+                + "; ".join(f"{name}= {REQUIRED[name]}" for name in missing)
+                + "; or give every option as config=TrainConfig(loss=..., optimizer=..., batch_size=...)"
+            )
         return cls(**options)
+
+
+class _ConfigDefault:
+    """The default of a training option of :func:`funcmlp.fit` and :func:`funcmlp.train_epochs`: TrainConfig's."""
+
+    def __repr__(self) -> str:
+        return "CONFIG_DEFAULT"
+
+
+CONFIG_DEFAULT = _ConfigDefault()
+"""A training option not given: :class:`TrainConfig`'s default stands (or ``config=``'s value)."""
+
+REQUIRED = {
+    "loss": "a loss name such as 'softmax_cross_entropy' or 'mse' (funcmlp.LOSS_NAMES), a funcmlp.Loss or a "
+    "function (a, y) -> one value per example",
+    "optimizer": "an optax.GradientTransformation, e.g. optimizer=optax.adam(1e-3) or "
+    "funcmlp.make_optimizer('adam', 1e-3)",
+    "batch_size": "the examples per step, e.g. batch_size=32 (len(x): every example in each step)",
+}
+"""The fields without a default, and what each is."""
+
+
+def shows_config_defaults(function):
+    """Decorate a function taking every :class:`TrainConfig` field as a keyword defaulting to :data:`CONFIG_DEFAULT`:
+    its signature (``help``, ``inspect.signature``, notebooks' tooltips) shows each field's type and TrainConfig's
+    default, the fields without one as required; a field it does not take is a ``TypeError`` when it is defined.
+
+    Example:
+        >>> shown = inspect.signature(funcmlp.fit).parameters
+        >>> shown["reduction"], shown["batch_size"]
+        (<Parameter "reduction: 'str' = 'mean'">, <Parameter "batch_size: 'int'">)
+    """
+    signature = inspect.signature(function)
+    fields = {field.name: field for field in dataclasses.fields(TrainConfig)}
+    taken = signature.parameters
+    missing = [name for name in fields if name not in taken or taken[name].default is not CONFIG_DEFAULT]
+    if missing:
+        raise TypeError(
+            f"{function.__name__} takes no keyword {', '.join(missing)} defaulting to CONFIG_DEFAULT: give it every "
+            "TrainConfig field"
+        )
+    shown = []
+    for name, parameter in signature.parameters.items():
+        if name in fields:
+            default = fields[name].default
+            parameter = parameter.replace(
+                default=inspect.Parameter.empty if default is dataclasses.MISSING else default,
+                annotation=fields[name].type,
+            )
+        shown.append(parameter)
+    function.__signature__ = signature.replace(parameters=shown)
+    return function

@@ -144,7 +144,11 @@ def run_epoch(
         columns = batch_size
     else:
         value_and_grad = sharded_gradient_fn(
-            local_gradient("sum"), config.mesh, config.reduction, sums=int(private is not None)
+            local_gradient("sum"),
+            config.mesh,
+            config.reduction,
+            sums=int(private is not None),
+            dropout_masks=lambda key, dtype: mlp.dropout_masks(key, batch_size, dtype),  # the real rows': one device's
         )
         columns = padded_size(batch_size, shards(config.mesh))  # each batch padded with weight-0 examples to split
     update = optax.with_extra_args_support(config.optimizer).update

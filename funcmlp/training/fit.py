@@ -2,7 +2,8 @@
 
 Contract::
 
-    fit(mlp, params, (x, y), epochs=, key=, validation=, ..., **TrainConfig fields) -> (params, History)
+    fit(mlp, params, (x, y), loss=, optimizer=, batch_size=, epochs=, key=, validation=, ...,
+        every other TrainConfig field (its default shown in the signature), or config=) -> (params, History)
 """
 
 from __future__ import annotations
@@ -20,20 +21,33 @@ from funcmlp.io.run_claim import claim_checkpoint_dir
 from funcmlp.io.training_state import load_state, state_path
 from funcmlp.memory import check_fits, parameter_count, training_bytes
 from funcmlp.training.callbacks import Checkpoints, EarlyStopping
-from funcmlp.training.config import TrainConfig
+from funcmlp.training.config import CONFIG_DEFAULT, TrainConfig, shows_config_defaults
 from funcmlp.training.history import EpochState, History, TrainingDiverged
 from funcmlp.training.loop import Trainer, epoch_loop
 
 
+@shows_config_defaults
 def fit(
     mlp: MLP,
     params: Params,
     data: tuple,
     *,
+    loss=CONFIG_DEFAULT,
+    optimizer=CONFIG_DEFAULT,
+    batch_size=CONFIG_DEFAULT,
     epochs: int,
     key: jax.Array,
     validation: tuple | None = None,
     sample_weight=None,
+    reduction=CONFIG_DEFAULT,
+    gradient=CONFIG_DEFAULT,
+    drop_last=CONFIG_DEFAULT,
+    shuffle=CONFIG_DEFAULT,
+    classification=CONFIG_DEFAULT,
+    on_nonfinite=CONFIG_DEFAULT,
+    validate_every=CONFIG_DEFAULT,
+    mesh=CONFIG_DEFAULT,
+    dp_sgd=CONFIG_DEFAULT,
     callback: Callable[[int, History], None] | None = None,
     checkpoint_dir=None,
     checkpoint_every: int = 1,
@@ -43,7 +57,6 @@ def fit(
     early_stopping: int | None = None,
     min_delta: float = 0.0,
     config: TrainConfig | None = None,
-    **options,
 ) -> tuple[Params, History]:
     """Train with mini-batch gradient descent driven by an optax optimizer.
 
@@ -83,13 +96,14 @@ def fit(
         early_stopping: stop when the validation loss has not improved by more than
             ``min_delta`` for this many epochs, and return the params of the best epoch
             (``history.best_epoch``); needs ``validation`` and ``validate_every=1``.
-        config, options: a :class:`~funcmlp.TrainConfig`, or its fields as keywords: ``loss``,
-            ``optimizer``, ``batch_size`` and the optional ``reduction``, ``gradient``,
-            ``drop_last``, ``shuffle``, ``classification``, ``on_nonfinite``,
-            ``validate_every``, ``mesh`` (data parallelism: each batch split over the mesh's
-            ``"data"`` axis, the shards' gradients summed with ``psum``; the result is one
-            device's up to the order of the sums; only process 0 writes checkpoints), ``dp_sgd``
-            (a :class:`~funcmlp.DPSGD`: DP-SGD's clipping and noise, :mod:`funcmlp.training.private`).
+        loss, optimizer, batch_size: the loss (a name, or a :class:`~funcmlp.Loss`), an optax optimizer and the
+            examples per step: needed, unless ``config`` holds them.
+        reduction, gradient, drop_last, shuffle, classification, on_nonfinite, validate_every, mesh, dp_sgd: the
+            other fields of :class:`~funcmlp.TrainConfig`, which defines each and its default (the signature shows
+            it): ``mesh`` is data parallelism (each batch split over the mesh's ``"data"`` axis, the shards'
+            gradients summed with ``psum``; the result is one device's up to the order of the sums; only process 0
+            writes checkpoints), ``dp_sgd`` a :class:`~funcmlp.DPSGD` (DP-SGD's clipping and noise).
+        config: every one of those as one :class:`~funcmlp.TrainConfig` instead (not with them).
 
     Returns:
         ``(params, history)``; ``history.epoch_seconds`` counts all of each epoch's work
@@ -117,7 +131,7 @@ def fit(
         >>> bool(jnp.allclose(sharded[0].W, params[0].W, rtol=1e-10))
         True
     """
-    config = TrainConfig.from_options(options, config)
+    config = TrainConfig.from_options(TrainConfig.given(locals()), config)  # the options given, or config
     check_positive_int(epochs, "epochs", "passes over the data")
     early = None
     if early_stopping is not None:

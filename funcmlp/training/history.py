@@ -2,7 +2,8 @@
 
 Contract::
 
-    History: per-epoch lists (train/val loss and accuracy, seconds, skipped steps, clipped fraction), best_epoch
+    History: per-epoch lists (train/val loss and accuracy, seconds, skipped steps, clipped fraction), best_epoch;
+             iterated, one dict per epoch: pandas.DataFrame(history)
     EpochState(epoch, params, opt_state, key, history): where a run stands after an epoch
     TrainingDiverged(message, params=, opt_state=, history=, epoch=, step=, layer=, cause=)
 """
@@ -10,6 +11,7 @@ Contract::
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -29,11 +31,13 @@ class History:
     (``TrainConfig(dp_sgd=...)``): the fraction of the epoch's examples (of its applied steps) whose
     gradient was clipped to ``max_norm``.
 
+    Iterating over a history gives its epochs, one dict each (:meth:`rows`): ``pandas.DataFrame(history)`` is
+    a table of one row per epoch and a column per recorded list, ``epoch`` first.
+
     Example:
-        >>> h = History()
-        >>> h.train_loss.append(0.5); h.epoch_seconds.append(0.1)
-        >>> h.rows()[0]["train_loss"]
-        0.5
+        >>> h = History(train_loss=[0.5, 0.25], epoch_seconds=[0.1, 0.1])
+        >>> h.rows()[0]["train_loss"], list(h)[1]
+        (0.5, {'epoch': 2, 'train_loss': 0.25, 'epoch_seconds': 0.1})
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -51,9 +55,13 @@ class History:
         return len(self.train_loss)
 
     def rows(self) -> list[dict]:
-        """One dict per epoch (for CSV/JSON)."""
+        """One dict per epoch (for CSV/JSON): ``epoch`` (from 1) and each list recorded."""
         columns = {name: values for name, values in vars(self).items() if isinstance(values, list) and values}
         return [{"epoch": i + 1, **{name: values[i] for name, values in columns.items()}} for i in range(self.epochs)]
+
+    def __iter__(self) -> Iterator[dict]:
+        """The epochs' rows (:meth:`rows`), what ``pandas.DataFrame(history)`` reads."""
+        return iter(self.rows())
 
     def upto(self, epoch: int) -> History:
         """The history of the first ``epoch`` epochs (a copy).

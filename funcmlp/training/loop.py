@@ -29,7 +29,7 @@ from funcmlp.core.padding import padded_rows
 from funcmlp.core.params import Params
 from funcmlp.evaluation import class_threshold, loss_and_accuracy, padded_data
 from funcmlp.training.batching import epoch_order, iterations_per_epoch
-from funcmlp.training.config import TrainConfig
+from funcmlp.training.config import CONFIG_DEFAULT, TrainConfig, shows_config_defaults
 from funcmlp.training.epoch import TrainData, TrainState, run_epoch
 from funcmlp.training.history import EpochState, History, TrainingDiverged
 from funcmlp.training.parallel import padded_size, replicate, shard_rows, shards
@@ -193,19 +193,31 @@ class Trainer:
         return new, record
 
 
+@shows_config_defaults
 def train_epochs(
     mlp: MLP,
     params: Params,
     data: tuple,
     *,
+    loss=CONFIG_DEFAULT,
+    optimizer=CONFIG_DEFAULT,
+    batch_size=CONFIG_DEFAULT,
     key: jax.Array,
     epochs: int | None = None,
     opt_state=None,
     history: History | None = None,
     validation: tuple | None = None,
     sample_weight=None,
+    reduction=CONFIG_DEFAULT,
+    gradient=CONFIG_DEFAULT,
+    drop_last=CONFIG_DEFAULT,
+    shuffle=CONFIG_DEFAULT,
+    classification=CONFIG_DEFAULT,
+    on_nonfinite=CONFIG_DEFAULT,
+    validate_every=CONFIG_DEFAULT,
+    mesh=CONFIG_DEFAULT,
+    dp_sgd=CONFIG_DEFAULT,
     config: TrainConfig | None = None,
-    **options,
 ) -> Iterator[EpochState]:
     """Training epoch by epoch, for loops of one's own (stopping rules, schedules changed
     between epochs, logging): everything is checked now; each step of the returned iterator
@@ -225,8 +237,9 @@ def train_epochs(
             ``validate_every`` epochs and after the last one.
         sample_weight: per-example weights ``(N,)``, finite and >= 0: each batch's loss is
             ``sum_i w_i l_i / sum_i w_i`` (``"mean"``) or ``sum_i w_i l_i`` (``"sum"``).
-        config, options: a :class:`~funcmlp.TrainConfig`, or its fields as keywords (``loss``,
-            ``optimizer``, ``batch_size`` and the optional ones).
+        loss, optimizer, batch_size, reduction, ..., dp_sgd: the fields of :class:`~funcmlp.TrainConfig`, which
+            defines each and its default (the signature shows it); ``loss``, ``optimizer`` and ``batch_size`` needed.
+        config: every one of those as one :class:`~funcmlp.TrainConfig` instead (not with them).
 
     Example:
         >>> import jax, jax.numpy as jnp, optax
@@ -239,7 +252,7 @@ def train_epochs(
         >>> state.history.train_accuracy[-1], state.epoch < 300
         (1.0, True)
     """
-    config = TrainConfig.from_options(options, config)
+    config = TrainConfig.from_options(TrainConfig.given(locals()), config)  # the options given, or config
     if epochs is not None:
         check_positive_int(epochs, "epochs", "the number of the last epoch")
     trainer = Trainer(mlp, params, data, config, validation=validation, sample_weight=sample_weight)

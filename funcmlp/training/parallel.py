@@ -10,8 +10,10 @@ the shards is the mean over the global batch's real examples (padding weighs 0):
     dL/dW = sum_shards sum_{i in shard} (w_i / W) dl_i/dW
 
 A batch whose size does not divide over the devices is padded with weight-0 examples; the
-training set is padded with rows that are never drawn. Works the same across processes
-(``jax.distributed``): every process holds the rows of its own devices.
+training set is padded with rows that are never drawn. Dropout's masks are drawn once for the
+whole batch and split with it, so the steps are those of one device (its params, to rounding:
+the sums over the shards add in another order), whatever the number of devices. Works the same
+across processes (``jax.distributed``): every process holds the rows of its own devices.
 
 Example:
     >>> import jax
@@ -155,35 +157,59 @@ def replicate(tree, mesh: Mesh):
     return jax.tree_util.tree_map(put, tree)
 
 
-def sharded_gradient_fn(local_value_and_grad, mesh: Mesh, reduction: str, *, sums: int = 0):
+def sharded_gradient_fn(local_value_and_grad, mesh: Mesh, reduction: str, *, sums: int = 0, dropout_masks=None):
     """The batch's ``(loss, grads, outputs)`` from ``local_value_and_grad`` (a function of
     :func:`funcmlp.core.backward.gradient_fn`'s signature built with ``reduction="sum"``) run
     on each device's shard of the batch and summed over the data axis.
 
     ``reduction="mean"``: each example weighs ``w_i / W`` (``W`` over the global batch), so the
-    sums are the global batch's mean. The dropout key is folded with the shard's index when
-    there is more than one shard: the masks depend on the key and the number of devices only.
-    ``sums``: the number of further outputs ``local_value_and_grad`` returns after ``outputs`` (e.g. DP-SGD's
-    count of clipped examples), each summed over the shards too.
-    """
-    count = shards(mesh)
+    sums are the global batch's mean. Dropout: ``dropout_masks(key, dtype)`` (e.g.
+    ``lambda key, dtype: mlp.dropout_masks(key, B, dtype)`` for batches of ``B`` real rows) draws the masks once
+    for the whole batch, outside the shards (under the epoch's ``jit``, JAX's partitionable threefry lets each
+    device draw its own rows), padded with zero rows to the padded batch and split with it: every example gets
+    the mask it gets on one device, so the params are those of one device whatever the number of devices and
+    processes. ``sums``: the number of further outputs ``local_value_and_grad`` returns after ``outputs`` (e.g.
+    DP-SGD's count of clipped examples), each summed over the shards too.
 
-    def per_shard(params, x, y, weights, key):
+    Example (two rows, one device: the mean's gradient, as without a mesh):
+        >>> import jax, jax.numpy as jnp
+        >>> from funcmlp.core.backward import gradient_fn
+        >>> from funcmlp.core.model import MLP
+        >>> from funcmlp.registry.losses import get_loss
+        >>> mlp = MLP((2, 3, 1), "tanh", dropout=0.5)
+        >>> params, sse = mlp.init(jax.random.key(0)), get_loss("sse")
+        >>> draw = lambda key, dtype: mlp.dropout_masks(key, 2, dtype)
+        >>> step = sharded_gradient_fn(gradient_fn(mlp, sse, "sum"), data_mesh(1), "mean", dropout_masks=draw)
+        >>> x, y, w, key = jnp.ones((2, 2)), jnp.zeros((2, 1)), jnp.ones(2), jax.random.key(1)
+        >>> value, grads, _ = step(params, x, y, w, key)
+        >>> same = gradient_fn(mlp, sse, "mean")(params, x, y, w, key)
+        >>> bool(jnp.allclose(value, same[0])), bool(jnp.allclose(grads[0].W, same[1][0].W))
+        (True, True)
+    """
+
+    def per_shard(params, x, y, weights, masks):
         if reduction == "mean":
             weights = weights / weight_divisor(jax.lax.psum(jnp.sum(weights), DATA_AXIS))
-        if count > 1 and key is not None:
-            key = jax.random.fold_in(key, jax.lax.axis_index(DATA_AXIS))
-        value, grads, outputs, *more = local_value_and_grad(params, x, y, weights, key)
+        value, grads, outputs, *more = local_value_and_grad(params, x, y, weights, None, masks=masks)
         summed = (jax.lax.psum(m, DATA_AXIS) for m in more)
         return jax.lax.psum(value, DATA_AXIS), jax.lax.psum(grads, DATA_AXIS), outputs, *summed
 
     batch, whole = PartitionSpec(DATA_AXIS), PartitionSpec()
     # check_vma=False: the psum above is the only sum over the shards (with the check on,
     # jax.grad inside would already sum the gradient of the replicated params).
-    return jax.shard_map(
+    mapped = jax.shard_map(
         per_shard,
         mesh=mesh,
-        in_specs=(whole, batch, batch, batch, whole),
+        in_specs=(whole, batch, batch, batch, batch),
         out_specs=(whole, whole, batch, *[whole] * sums),
         check_vma=False,
     )
+
+    def sharded(params, x, y, weights, key):
+        masks = None
+        if key is not None:  # the batch's real rows' masks, then the padding columns' (weight 0: any will do)
+            drawn = dropout_masks(key, params[0].W.dtype)
+            masks = tuple(None if m is None else jnp.pad(m, ((0, x.shape[0] - m.shape[0]), (0, 0))) for m in drawn)
+        return mapped(params, x, y, weights, masks)
+
+    return sharded

@@ -2,7 +2,7 @@
 
     theta <- theta + eta [1 x]^T (y - a),   a = hardlimit(b + x W)
 
-for a single layer of ``p`` hard-limit units (params of ``MLP((n, p), "hardlimit")``), targets
+for a single layer of ``p`` hard-limit units (params of ``MLP((n, p), output="hardlimit")``), targets
 ``y`` in {0, 1}. An example the layer already gets right changes nothing (``y - a = 0``); each
 wrong unit moves its weights by ``+-eta x``. Hard limits have no useful derivative, so
 backprop cannot train them; this rule can, on linearly separable data (AND, OR; never XOR).
@@ -11,7 +11,7 @@ Example:
     >>> import jax, jax.numpy as jnp
     >>> from funcmlp.core.model import MLP
     >>> x = jnp.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]); y = jnp.array([[0.], [0.], [0.], [1.]])  # AND
-    >>> params = MLP((2, 1), "hardlimit").init(jax.random.key(0), init="zeros")
+    >>> params = MLP((2, 1), output="hardlimit").init(jax.random.key(0), init="zeros")
     >>> for epoch in range(1, 20):
     ...     params, mistakes = perceptron_epoch(params, x, y, jnp.arange(4), 1.0)
     ...     if mistakes == 0:

@@ -5,7 +5,7 @@ Contract::
 
     DPSGD(max_norm, noise_multiplier=0.0)     the option (``TrainConfig(dp_sgd=...)``), checked when built
     clipped_gradient_fn(mlp, loss, reduction, max_norm)
-        -> (params, x, targets, weights, key) -> (loss, sum_i r_i c_i g_i, outputs, clipped examples)
+        -> (params, x, targets, weights, key, masks=None) -> (loss, sum_i r_i c_i g_i, outputs, clipped examples)
     noise_keys(epoch_key, step, leaves)       the keys of a step's noise, one per leaf of the params
     add_noise(grads, dp_sgd, epoch_key, step, scale) -> grads + scale * noise_multiplier * max_norm * z
     check_dp_weights(weights)                 sample weights DP-SGD takes: 0 and 1 only
@@ -97,8 +97,8 @@ def clipped_gradient_fn(mlp: MLP, loss: Loss, reduction: str, max_norm: float):
         ((2, 3), (4, 1), 3)
     """
 
-    def value_and_grad(params, x, targets, weights, key):
-        trace = mlp.trace(params, x, key=key, train=True)
+    def value_and_grad(params, x, targets, weights, key, masks=None):
+        trace = mlp.trace(params, x, key=key, train=True, masks=masks)
         value, s = output_terms(mlp, trace, targets, weights, loss, reduction)
         sensitivities = backward(mlp, params, trace, s)[1]  # (its gradient, unused, is never computed)
         norms = example_norms(trace, sensitivities, reduction_weights(weights, reduction))  # 0 for padding rows
