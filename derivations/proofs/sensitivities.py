@@ -15,7 +15,7 @@ Contract: proofs of the engine's per-layer formulas (:func:`derivations.model.en
 :class:`~derivations.proofs.activations.Identity` results out.
 
 Example:
-    >>> all(r.passed for r in prove_output_sensitivities())
+    >>> all(r.passed for r in prove_output_sensitivities(d=2, batch=1))  # (the suite proves d = 3)
     True
     >>> prove_jacobian_any_width().passed
     True
