@@ -184,7 +184,6 @@ def test_train_command_on_mnist_files(tmp_path, capsys):
                 "--batch-size",
                 "32",
                 "--no-check",
-                "--quiet",
                 "--out",
                 str(out_dir),
                 "--plots",

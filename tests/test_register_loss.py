@@ -79,7 +79,7 @@ def test_fit_and_the_regressor_train_on_a_registered_loss(quartic):
 def test_the_command_line_and_derive_check_take_a_registered_loss(quartic, tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["train", "--data", "synthetic_regression", "--loss", quartic, "--hidden", "8", "--epochs", "2"]
-    assert main([*argv, "--no-check", "--quiet", "--out", str(out)]) == 0
+    assert main([*argv, "--no-check", "--out", str(out)]) == 0  # its train line names the loss
     assert main(["evaluate", str(out)]) == 0
     assert "quartic" in capsys.readouterr().out
     assert main(["derive", "check", "--sizes", "2,3,1", "--activations", "tanh,identity", "--loss", quartic]) == 0

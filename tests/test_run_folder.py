@@ -60,7 +60,7 @@ def test_a_diverged_run_leaves_its_last_finite_model_and_says_how_to_go_on(tmp_p
     assert main(["train", "--resume", out, "--quiet", "--no-check"]) == 2
     again = lines(capsys.readouterr().err)
     assert again[0].split(":")[:3] == err[0].split(":")[:3]  # "training diverged at epoch E, step S: the ..."
-    main(["train", "--resume", out, "--lr", "0.01", "--quiet", "--no-check"])
+    main(["train", "--resume", out, "--lr", "0.01", "--no-check"])
     printed = lines(capsys.readouterr().out)
     assert printed[1] == "resume  --lr 0.01 takes effect (the run had 1.5)"
     assert "sgd lr 0.01 (constant)" in printed[4]
@@ -168,7 +168,6 @@ def test_resume_applies_the_options_that_may_change_and_reports_each(run, tmp_pa
         "2",
         "--hidden",
         "8",
-        "--quiet",
         "--no-check",
     ]  # --hidden 8 is the run's own: no change
     assert main(argv) == 0

@@ -3,6 +3,7 @@
 import functools
 import warnings
 
+import jax
 import numpy as np
 import pytest
 from counting import compilations
@@ -12,8 +13,9 @@ from sklearn.utils.estimator_checks import estimator_checks_generator
 from funcmlp.sklearn import MLPClassifier, MLPRegressor, Perceptron
 from funcmlp.sklearn._optimizers import _rate
 
-# the MLPs train in the input's dtype, float64 here (conftest.py turns JAX's 64-bit mode on): every check
-# passes, sample-weight equivalence included (float32 would round a repeated sample and a weight of 2 apart)
+# the MLPs train in the input's dtype, float64 for scikit-learn's float64 data, with JAX's 64-bit mode off as a
+# scikit-learn user has it: every check passes, sample-weight equivalence included (float32 would round a repeated
+# sample and a weight of 2 apart) and the multi-output regressor's float64 predictions
 EXPECTED_FAILURES = {
     "MLPClassifier": {},
     "MLPRegressor": {},
@@ -51,7 +53,12 @@ def _estimator_checks():
 
 @pytest.mark.parametrize("estimator, check", list(_estimator_checks()))
 def test_scikit_learn_estimator_checks(estimator, check):
-    check(estimator)
+    """Each check in JAX's default configuration, its 64-bit mode off (as in a process that never set it: this
+    suite's conftest.py turns it on, ``jax.enable_x64(False)`` turns it off for the check's thread), and off
+    after it: the estimators turn it on for their own float64 work only."""
+    with jax.enable_x64(False):
+        check(estimator)
+        assert not jax.config.jax_enable_x64
 
 
 def test_float32_predictions_of_a_row_do_not_depend_on_the_rows_around_it():

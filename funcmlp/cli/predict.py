@@ -2,7 +2,10 @@
 
 A model trained on a table takes a table file with its columns (the target column may be there or
 not), applies the preprocessing saved with it and writes ``row,TARGET``: the class names, or the
-target's values in its own units (``--proba``: one column per class name). Other inputs: Kaggle's
+target's values in its own units (``--proba``: one column per class name); ``--id COLUMN`` puts that
+column's cells in place of the row numbers. A row the model's rules for gaps and unseen values
+refuse (``funcmlp train --missing``, ``--unknown``) is left empty and named; the others are scored
+(:mod:`funcmlp.cli.table_predict`). Other inputs: Kaggle's
 ``test.csv`` or an IDX image file (for models trained with ``--data mnist``), or a ``.npy`` array
 of inputs as the model saw them in training. The output is Kaggle's submission format
 ``ImageId,Label`` (or, with ``--proba``, the class probabilities).
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import csv
 
-from funcmlp.cli import table_data
+from funcmlp.cli import table_model, table_predict
 from funcmlp.cli.common import add_compile_cache_option, check_writable_file
 from funcmlp.io.files import atomic_write
 
@@ -37,7 +40,9 @@ def add_parser(sub) -> None:
         "predict",
         help="predictions of a saved model for new data (a table's rows, Kaggle's test.csv, IDX images, .npy)",
         description="Write a model of a table's class names or values (row,TARGET), or ImageId,Label (Kaggle's "
-        "submission format); with --proba, the class probabilities.",
+        "submission format); with --proba, the class probabilities. A table's row that the model's rules refuse (a "
+        "gap, a value never seen in training: funcmlp train --missing, --unknown) is left empty and named; every "
+        "other row is scored.",
     )
     predict.add_argument(
         "model", metavar="RUN", help="a folder written by funcmlp train --out, its model.npz or its training_state.npz"
@@ -50,6 +55,15 @@ def add_parser(sub) -> None:
     )
     predict.add_argument("--out", required=True, help="the CSV to write (atomically)")
     predict.add_argument("--proba", action="store_true", help="write the class probabilities instead of the labels")
+    predict.add_argument(
+        "--id",
+        metavar="COLUMN",
+        help="a model of a table: copy this column of --data-path (a key, such as an id) into the predictions, in "
+        "place of the row numbers",
+    )
+    predict.add_argument(
+        "--quiet", action="store_true", help="print only the result: what was written, and the rows not scored"
+    )
     add_compile_cache_option(predict)
 
 
@@ -99,16 +113,26 @@ def run(args) -> int:
 
     check_writable_file(args.out, "--out", reads={"--data-path": args.data_path, "model": args.model})
     found = open_model(args.model)
-    print(f"{found.describe()}, predicting with {'it' if found.kind == 'model' else 'its params'}")
-    preprocessing = table_data.preprocessing_of(found)
+    if not args.quiet:
+        print(f"{found.describe()}, predicting with {'it' if found.kind == 'model' else 'its params'}")
+    preprocessing = table_model.preprocessing_of(found)
     if preprocessing is not None:  # a table: its own columns in, the class names or values out
-        header, rows = table_data.predictions(found, preprocessing, args.data_path, args.proba)
+        made = table_predict.predictions(found, preprocessing, args.data_path, args.proba, args.id)
         with atomic_write(args.out, newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(rows)
-        print(f"wrote {args.out}: {len(rows)} {'probability rows' if args.proba else 'predictions'} (row from 1)")
+            writer.writerow(made.header)
+            writer.writerows(made.rows)
+        what = "probability rows" if args.proba else "predictions"
+        keys = f"{args.id} from {args.data_path}" if args.id else "row from 1"
+        print(f"wrote {args.out}: {made.scored} {what} ({keys})")
+        if made.note:
+            print(f"not scored: {len(made.rows) - made.scored} of {len(made.rows)} rows, left empty: {made.note}")
         return 0
+    if args.id is not None:
+        raise ValueError(
+            f"--id copies a column of a table; {found.path} was trained on {found.record['data'] or 'arrays'}, not a "
+            "table: leave out --id (its rows are numbered: ImageId)"
+        )
     mlp, params, loss = found.mlp, found.params, found.record["loss"]
     x, dtype = _inputs(args.data_path, found.record["data"], mlp.sizes[0]), np.asarray(params[0].W).dtype
     check_fits_dtype(x, dtype, f"{args.data_path}: the inputs", "train the model with --float64")

@@ -83,7 +83,8 @@ def plots(args, mlp, params, history, data, x_test):
                     title=f"{args.data} test split",
                 )
             )
-        print(f"plots   {', '.join(written)}")
+        if not args.quiet:
+            print(f"plots   {', '.join(written)}")
         return written
 
     return write

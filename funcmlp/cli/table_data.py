@@ -1,6 +1,7 @@
 """The command line's tables: ``--data FILE.csv`` / ``FILE.npz`` (or scikit-learn's ``iris``, ``wine``,
-``breast_cancer``, ``diabetes``) with ``--target``, ``--task``, ``--missing``, ``--split``, ``--test``
-and ``--ignore``; the preprocessing saved in the model's record, and applied again by ``predict`` and
+``breast_cancer``, ``diabetes``) with ``--target``, ``--task``, ``--missing``, ``--unknown``, ``--split``,
+``--test``, ``--ignore`` and ``--describe``; the preprocessing (with its rules for gaps and unseen values)
+saved in the model's record with the test file's name, and applied again by ``predict`` and
 ``evaluate``. A table file is read only if the memory it will take is available.
 
 Example:
@@ -17,8 +18,8 @@ from funcmlp.data.table import SKLEARN_TABLES
 TABLE = "table"
 """``--data``'s value for a table file (its path is ``--data-path``)."""
 TABLE_SUFFIXES = (".csv", ".npz")
-TABLE_OPTIONS = ("target", "task", "missing", "split", "test", "ignore")
-"""train's options for tables alone."""
+TABLE_OPTIONS = ("target", "task", "missing", "unknown", "split", "test", "ignore")
+"""train's options for tables alone (saved with the run; ``--describe`` is not)."""
 DEFAULT_TARGET = "target"
 """The target column of scikit-learn's tables."""
 
@@ -26,8 +27,8 @@ DEFAULT_TARGET = "target"
 def add_arguments(add) -> None:
     """train's data options: --data, --data-path and a table's."""
     from funcmlp.data.datasets import DATASETS
+    from funcmlp.data.gaps import MISSING_RULES, UNKNOWN_RULES
     from funcmlp.data.preprocessing import TABLE_TASKS
-    from funcmlp.data.table_split import MISSING_RULES
 
     add(
         "--data",
@@ -39,15 +40,37 @@ def add_arguments(add) -> None:
     add("--target", help="a table's column to predict (scikit-learn's sets: target; .npz: y)")
     add("--task", choices=TABLE_TASKS, help="a table's task (default: classification for text or few integer targets)")
     add(
-        "--missing", choices=MISSING_RULES, help="a table's empty or NA cells: refuse them (default) or drop their rows"
+        "--missing",
+        choices=MISSING_RULES,
+        help="a table's empty or NA cells: refuse them (default, naming each), drop their rows, or impute them (a "
+        "number: the training rows' median; text: their most frequent value; a row without a target is left out); "
+        "saved in the model: the validation and test rows, evaluate and predict follow it",
     )
-    add("--split", help="a table's train,validation,test fractions, seeded (default 0.8,0.1,0.1; with --test 0.9,0.1)")
+    add(
+        "--unknown",
+        choices=UNKNOWN_RULES,
+        help="a text value the training rows do not hold (in the validation or test rows, or later in evaluate or "
+        "predict): refuse it (default, naming it) or ignore it (encoded as none of the known values, as "
+        "scikit-learn's OneHotEncoder(handle_unknown='ignore')); saved in the model",
+    )
+    add(
+        "--split",
+        help="a table's train,validation,test fractions, seeded (default 0.8,0.1,0.1; with --test 0.9,0.1, or 1,0 "
+        "for no validation rows); a validation fraction of 0: none (then no --patience)",
+    )
     add("--test", help="a table file of test rows (the same columns); the --data table is split into train,validation")
     add(
         "--ignore",
         metavar="COLUMNS",
         help="a table's columns to leave out, comma-separated (an id or free-text column, say): no feature is made "
         "of them, and predict and evaluate do not read them",
+    )
+    add(
+        "--describe",
+        action="store_true",
+        default=None,
+        help="read the table and print each column as read (number, or text and its number of levels; missing "
+        "cells; columns that look like dates or ids), then stop: nothing is trained or written",
     )
 
 
@@ -108,18 +131,6 @@ def read(source: str, what: str = "the table"):
     return table
 
 
-def as_model_inputs(x, params, where: str):
-    """A table's standardised inputs ``(N, d)`` in the model's dtype, refused (naming ``where``, the row
-    and the feature, and ``--float64``) where a value is beyond what that dtype holds."""
-    import numpy as np
-
-    from funcmlp.checks import check_fits_dtype
-
-    dtype = np.asarray(params[0].W).dtype
-    check_fits_dtype(x, dtype, f"{where}: the standardised inputs (row, feature)", "train the model with --float64")
-    return x.astype(dtype)
-
-
 _LAST_READ: dict = {}
 """The last large table read, by its path and its file's identity, size and time of change: train reads
 its table to choose the task's preset and again to load it (a million rows take a second to read); the
@@ -168,10 +179,20 @@ def check_options(args) -> None:
         raise ValueError(f"--data {source}: give --target COLUMN, the column to predict{columns}")
     if args.data == TABLE and args.data_path is None:
         raise ValueError("--data table reads the table file --data-path names; give --data FILE.csv (or .npz)")
+    if getattr(args, "describe", None) and source is None:
+        raise ValueError(f"--describe reads a table: --data FILE.csv, FILE.npz or one of {', '.join(SKLEARN_TABLES)}")
+    if getattr(args, "describe", None) and (args.out or args.resume):
+        given = "--out" if args.out else "--resume"
+        raise ValueError(f"--describe only reads the table, it trains and writes nothing: leave out {given}")
     if args.split is not None:
         from funcmlp.data.table_split import parse_split
 
-        parse_split(args.split, with_test=args.test is not None)
+        fractions = parse_split(args.split, with_test=args.test is not None)
+        if fractions[1] == 0 and getattr(args, "patience", None) is not None:
+            raise ValueError(
+                f"--patience stops on the validation loss, and --split {args.split} leaves no validation rows: give "
+                "a validation fraction (e.g. --split 0.9,0.1), or leave out --patience"
+            )
 
 
 def task_of(args) -> str:
@@ -214,6 +235,7 @@ def load(args, scale_target: bool):
         target_column(args, table),
         task=args.task,
         missing=args.missing or "refuse",
+        unknown=args.unknown or "refuse",
         fractions=fractions,
         seed=args.seed,
         test=test,
@@ -227,74 +249,20 @@ def table_dropped(args) -> list[str]:
     return [name.strip() for name in args.ignore.split(",")] if args.ignore is not None else []
 
 
-def preprocessing_of(found):
-    """The table preprocessing a saved model records, or ``None`` for a model of another kind of data."""
-    from funcmlp.data.preprocessing import Preprocessing
+def describe(args) -> int:
+    """``funcmlp train --describe``: each column of the table as read, then stop."""
+    from funcmlp.data.table_columns import numeric_columns
+    from funcmlp.data.table_report import describe_columns, warnings
 
-    record = found.record
-    if record.get("table") is None:
-        if table_source(record.get("data"), "?") is not None:
-            raise ValueError(
-                f"{found.path} holds no table preprocessing (a training state does not): give the run's model.npz"
-            )
-        return None
-    return Preprocessing.from_record(record["table"].get("preprocessing"), found.path)
-
-
-def error_in_units(preprocessing, mlp, params, x, y, loss) -> str:
-    """A regression table's test error in the target's own units: the root-mean-square error and the
-    mean absolute error of the predictions (``loss``'s prediction of the targets, mapped back)."""
-    import numpy as np
-
-    from funcmlp.evaluation import compiled_apply
-    from funcmlp.registry.losses import get_loss
-
-    predicted = preprocessing.values(np.asarray(get_loss(loss).mean(compiled_apply(mlp, params, x)), np.float64))
-    error = np.abs(predicted - preprocessing.values(np.asarray(y, np.float64)))
-    top = float(error.max(initial=0.0)) or 1.0  # divided by the largest first: errors of 1e300 have no square
-    rmse = float(np.sqrt(np.mean((error / top) ** 2))) * top
-    name = preprocessing.target.name
-    return f"{name!r} in its own units: root-mean-square error {rmse:.4g}, mean absolute error {np.mean(error):.4g}"
-
-
-def predictions(found, preprocessing, path: str, proba: bool) -> tuple[list, list]:
-    """``(header, rows)`` of a table model's predictions for the table file ``path``: the class
-    names (with ``proba``: one probability column per class name) or the target's values, one row
-    per table row, numbered from 1; a text value never seen in training is refused."""
-    import jax
-    import numpy as np
-
-    from funcmlp.evaluation import classes_of_outputs, compiled_apply, decision_threshold
-    from funcmlp.registry.losses import get_loss
-
-    mlp, params, loss = found.mlp, found.params, found.record.get("loss")
-    table = read(path, "--data-path")
-    x = as_model_inputs(preprocessing.inputs(table), params, path)
-    outputs = np.asarray(compiled_apply(mlp, params, x))
-    target = preprocessing.target
-    numbers = list(range(1, len(table) + 1))
-    if target.task == "regression":
-        if proba:
-            raise ValueError(
-                f"--proba: {found.path} predicts numbers (regression of {target.name!r}), not classes; "
-                "leave out --proba"
-            )
-        values = preprocessing.values(np.asarray(get_loss(loss).mean(outputs), np.float64))[:, 0]
-        return ["row", target.name], [[i, f"{v:.10g}"] for i, v in zip(numbers, values, strict=True)]
-    if proba:
-        takes_logits = loss is not None and get_loss(loss).spec.takes == "logits"
-        if mlp.activations[-1].spec.probabilities:
-            p = outputs
-        elif takes_logits:
-            p = np.asarray(jax.nn.softmax(outputs, axis=-1) if mlp.sizes[-1] > 1 else jax.nn.sigmoid(outputs))
-        else:
-            raise ValueError(
-                f"--proba needs probabilities: {found.path} has a {mlp.activations[-1]} output with loss {loss} "
-                "(scores); leave out --proba, or train with --loss softmax_cross_entropy"
-            )
-        if p.shape[1] == 1:  # one unit: the probability of the second class
-            p = np.hstack([1 - p, p])
-        return ["row", *target.classes], [[i, *(f"{v:.6g}" for v in row)] for i, row in zip(numbers, p, strict=True)]
-    threshold = decision_threshold(mlp, loss) if mlp.sizes[-1] == 1 else None
-    labels = np.asarray(classes_of_outputs(mlp, outputs, threshold))
-    return ["row", target.name], [[i, target.classes[k]] for i, k in zip(numbers, labels, strict=True)]
+    table = ignored(args, read(table_source(args.data, args.data_path), _option(args)))
+    target = target_column(args, table)
+    table.index(target)
+    reports = describe_columns(table, target, numeric_columns(table))
+    print(f"table   {table.source}: {len(table):,} rows, {len(table.names):,} columns")
+    for report in reports:
+        print(f"column  {report.name!r}: {'the target, ' if report.target else ''}{report.summary()}")
+    for name in table_dropped(args):
+        print(f"column  {name!r}: left out (--ignore)")
+    for line in warnings(reports):
+        print(f"note    {line}")
+    return 0

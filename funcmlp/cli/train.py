@@ -3,7 +3,10 @@
 The run folder (``--out DIR``) always ends with a model ``funcmlp evaluate`` takes: after a
 finished run, an early stop, a divergence (the last finite params) or a Ctrl-C (the last whole
 epoch), ``DIR/model.npz``, beside ``training_state.npz`` for ``--resume``. In several
-processes only process 0 prints and writes.
+processes only process 0 prints and writes. ``--quiet`` prints the result lines alone
+(:data:`RESULTS`: the test results, the early stop, DP-SGD's clipping, where the model was saved, the
+check) and the notes (something done otherwise than asked, a column that looks wrong); ``--describe``
+prints how a table's columns were read and stops.
 
 Example:
     >>> from funcmlp.cli import main
@@ -11,6 +14,10 @@ Example:
     data    xor: 2 features, 2 classes; train 4, validation 4, test 4
     ...
     test    loss ..., accuracy 1.0000 on 4 examples
+    0
+    >>> main(["train", "--data", "xor", "--epochs", "3", "--no-check", "--no-compile-cache", "--quiet"])
+    ... # doctest: +ELLIPSIS
+    test    loss ..., accuracy ... on 4 examples
     0
 """
 
@@ -21,11 +28,25 @@ import io
 import os
 import time
 
-from funcmlp.cli import data_record, processes, run_output, table_data, train_options
+from funcmlp.cli import data_record, processes, run_output, table_data, table_model, train_options
 from funcmlp.cli.common import Interrupted
 from funcmlp.cli.progress import progress_callback
 from funcmlp.io.run_claim import check_folder, claim_folder, start_writing
 from funcmlp.memory import OPTIMIZER_SLOTS, check_fits, parameter_count, training_bytes
+
+RESULTS = ("test ", "stop ", "dp-sgd ", "saved ", "check ", "note ", "resume ", "devices ")
+"""The lines ``--quiet`` prints (by their first word): results, notes on what was done otherwise than asked, and
+(only in a run on several devices) where it ran."""
+
+
+def _printer(args):
+    """``print``, or with ``--quiet`` a print of the :data:`RESULTS` lines alone."""
+
+    def say(line: str) -> None:
+        if not args.quiet or line.startswith(RESULTS):
+            print(line)
+
+    return say
 
 
 def add_parser(sub) -> None:
@@ -43,6 +64,8 @@ def run(args) -> int:
 
     notes = []
     args = train_options.settle(args, notes)
+    if args.describe:
+        return table_data.describe(args)
     if args.out is not None:
         check_folder(args)  # on every process, before they join: none trains while another refuses
     early = args.out is not None and args.process_id in (None, 0) and not args.distributed  # process 0, known now
@@ -82,7 +105,7 @@ def _train(args) -> int:
         jax.config.update("jax_enable_x64", True)
     dtype = np.float64 if args.float64 else np.float32
     mesh = data_mesh(args.devices) if args.devices is not None or jax.process_count() > 1 else None
-    table = None
+    say, table = _printer(args), None
     if table_data.table_source(args.data, args.data_path) is not None:
         # a regression target is standardised for a loss on any real numbers (mapped back when predicting)
         table = table_data.load(args, scale_target=get_loss(args.loss).target_kind.low is None)
@@ -93,7 +116,7 @@ def _train(args) -> int:
                 "give a regression loss (mse, huber, absolute_error, poisson) or --task classification"
             )
         for note in table.notes:
-            print(f"table   {note}")
+            say(f"table   {note}")
     else:
         data = load_dataset(args.data, seed=args.seed, path=args.data_path)
     if args.resume:
@@ -101,7 +124,7 @@ def _train(args) -> int:
             print(note)
     args.data_files = data_record.fingerprints(args)  # recorded with the run's options
     if args.batch_size > len(data.x_train):
-        print(
+        say(
             f"note    --batch-size {args.batch_size} is more than the {len(data.x_train)} training examples: "
             f"using {len(data.x_train)} (one full batch per epoch)"
         )
@@ -126,15 +149,22 @@ def _train(args) -> int:
     optimizer = _optimizer(args, args.epochs * steps)
     x_train, x_val, x_test = (a.astype(dtype) for a in (data.x_train, data.x_val, data.x_test))
 
-    print(f"data    {data.describe()}")
-    print(f"model   {mlp}; {parameter_count(mlp.sizes)} parameters")
-    print(
+    say(f"data    {data.describe()}")
+    if table is not None:
+        from funcmlp.data.table_report import columns_line, warnings
+
+        left_out = f"; left out: {', '.join(table_data.table_dropped(args))}" if args.ignore else ""
+        say(f"columns {columns_line(table.columns)}{left_out}")
+        for line in warnings(table.columns):
+            say(f"note    {line}")
+    say(f"model   {mlp}; {parameter_count(mlp.sizes)} parameters")
+    say(
         f"train   loss {args.loss} ({args.reduction}), {args.optimizer} lr {args.lr:g} ({args.schedule}), "
         f"{args.epochs} epochs x {steps} iterations of batch {args.batch_size}, gradient: {args.gradient}"
     )
     if mesh is not None:
         count = jax.process_count()
-        print(
+        say(
             f"devices {mesh.size} devices in {count} process{'es' if count > 1 else ''} "
             f"({mesh.devices.flat[0].platform}), "
             f"each batch split over them, params replicated"
@@ -156,7 +186,7 @@ def _train(args) -> int:
     writes = args.out is not None and jax.process_index() == 0
     removed = start_writing(args) if writes else ""
     if removed:
-        print(removed)
+        say(removed)
     try:
         params, history = fit(
             mlp,
@@ -165,7 +195,7 @@ def _train(args) -> int:
             config=config,
             epochs=args.epochs,
             key=key_fit,
-            validation=(x_val, data.y_val),
+            validation=(x_val, data.y_val) if len(x_val) else None,  # --split 1,0: no validation rows
             callback=progress,
             checkpoint_dir=args.out,
             checkpoint_every=args.checkpoint_every,
@@ -202,21 +232,21 @@ def _train(args) -> int:
     )
     per_epoch = float(np.median(history.epoch_seconds[1:] or history.epoch_seconds))
     acc = f", accuracy {test.accuracy:.4f}" if test.accuracy is not None else ""
-    print(f"time    {seconds:.1f} s in all, {per_epoch * 1e3:.1f} ms per epoch (median, compiled)")
+    say(f"time    {seconds:.1f} s in all, {per_epoch * 1e3:.1f} ms per epoch (median, compiled)")
     if history.clipped_fraction:
-        print(
+        say(
             f"dp-sgd  examples clipped to norm {args.dp_max_norm:g}: {history.clipped_fraction[0]:.3f} of epoch 1, "
             f"{history.clipped_fraction[-1]:.3f} of the last; noise multiplier {args.dp_noise or 0:g} (the privacy "
             "budget is not accounted here)"
         )
     if args.patience is not None:
-        print(
+        say(
             f"stop    {len(history.train_loss)} of {args.epochs} epochs run; the params of epoch {history.best_epoch} "
             f"(validation loss {history.val_loss[history.best_epoch - 1]:.4f}) kept"
         )
-    print(f"test    loss {test.loss:.4f}{acc} on {len(data.x_test)} examples")
+    say(f"test    loss {test.loss:.4f}{acc} on {len(data.x_test)} examples")
     if table is not None and data.num_classes == 0:
-        print(f"test    {table_data.error_in_units(table.preprocessing, mlp, params, x_test, data.y_test, args.loss)}")
+        say(f"test    {table_model.error_in_units(table.preprocessing, mlp, params, x_test, data.y_test, args.loss)}")
 
     # the trained model is saved before the check: an interrupted or failing check loses nothing
     if writes:
@@ -233,13 +263,11 @@ def _train(args) -> int:
             {
                 "test_loss": test.loss,
                 "test_accuracy": test.accuracy,
-                "table": None
-                if table is None
-                else {"preprocessing": table.preprocessing.to_record(), "split": args.split, "missing": args.missing},
+                "table": None if table is None else table_model.model_record(args, table),
             },
             plots,
         )
-        print(f"saved   {os.path.join(args.out, 'model.npz')}, {', '.join(written[1:])}")
+        say(f"saved   {os.path.join(args.out, 'model.npz')}, {', '.join(written[1:])}")
     if not args.no_check and jax.process_index() == 0:
         batch = min(16, len(x_train))
         start = time.perf_counter()
@@ -253,5 +281,5 @@ def _train(args) -> int:
             max_fd_entries=400,
             key=key_check,
         )
-        print(f"check   {report.summary()} (float64, {batch} training examples, {time.perf_counter() - start:.1f} s)")
+        say(f"check   {report.summary()} (float64, {batch} training examples, {time.perf_counter() - start:.1f} s)")
     return 0

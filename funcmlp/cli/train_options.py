@@ -1,9 +1,9 @@
 """``funcmlp train``'s options: their parser, a fresh run's defaults, and ``--resume``'s rules.
 
 A fresh run fills every option left out from :data:`DEFAULTS` and the data set's :func:`funcmlp.tasks.task_preset`.
-``--resume DIR`` takes the options saved in ``DIR/training_state.npz`` (parsed again, as if typed, so an edited file
-is refused in one line); of the options given with it, those in :data:`MAY_CHANGE` take effect and are reported, any
-other that differs from the run's is refused, naming each.
+``--resume DIR`` takes the options saved in ``DIR/training_state.npz`` (parsed again, as if typed: an edited file is
+refused in one line); given with it, the options in :data:`MAY_CHANGE` take effect (reported), any other that differs
+from the run's is refused, naming each.
 
 Example:
     >>> args = train_parser().parse_args(["--data", "xor", "--lr", "0.1"])
@@ -53,7 +53,8 @@ MAX_HIDDEN_LAYERS = 64
 """The deepest network ``funcmlp train`` compiles (64 layers of 4 units: about 45 s on a CPU)."""
 MAY_CHANGE = ("epochs", "lr", "schedule", "patience", "min_delta", "on_nonfinite", "checkpoint_every")
 """Options ``--resume`` takes from the command line; every other saved option is the run's for good."""
-SESSION = ("out", "overwrite", "plots", "no_check", "quiet", "no_compile_cache", "resume", *processes.SCALE_OPTIONS)
+SESSION = ("out", "overwrite", "plots", "no_check", "quiet", "describe", "no_compile_cache", "resume")
+SESSION += processes.SCALE_OPTIONS
 """Options of one invocation, never saved: where it writes, what it prints, where it runs."""
 
 
@@ -124,7 +125,7 @@ def add_arguments(train) -> None:
         action="store_true",
         help="with --out: replace the run already in that folder (its files are removed first; nothing else is)",
     )
-    add("--quiet", action="store_true", help="print only the summary")
+    add("--quiet", action="store_true", help="print only the result lines (test, stop, saved, check) and notes")
     processes.add_arguments(train)
     add_compile_cache_option(train)
 
@@ -190,9 +191,7 @@ def _check(args) -> None:
     check_number(args.weight_decay, "--weight-decay", at_least=0)
     check_number(args.min_delta, "--min-delta", at_least=0)
     if args.data_path and args.data not in ("mnist", table_data.TABLE):
-        raise ValueError(
-            f"--data-path is for --data mnist (IDX files or Kaggle's train.csv); --data {args.data} is built in"
-        )
+        raise ValueError(f"--data-path is for --data mnist (IDX files or train.csv); --data {args.data} is built in")
     table_data.check_options(args)
     if args.plots and not args.out:
         raise ValueError("--plots writes into the --out folder; give --out DIR")

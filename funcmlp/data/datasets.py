@@ -47,7 +47,7 @@ class Dataset(NamedTuple):
         kind = f"{self.num_classes} classes" if self.num_classes else "regression"
         return (
             f"{self.name}: {self.num_features} features, {kind}; "
-            f"train {len(self.x_train)}, validation {len(self.x_val)}, test {len(self.x_test)}"
+            f"train {len(self.x_train)}, validation {len(self.x_val) or 'none'}, test {len(self.x_test)}"
         )
 
 

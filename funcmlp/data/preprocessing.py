@@ -1,8 +1,10 @@
 """From a :class:`~funcmlp.data.table.Table` to the arrays a network takes, and back: numeric
 columns standardised and text columns one-hot, with statistics and categories fitted on the
 training rows only; the target's class names kept (classification) or the target standardised
-and mapped back (regression). A :class:`Preprocessing` is a value saved in the model file (as
-JSON, read back with every field checked), so that ``predict`` and ``evaluate`` apply the same.
+and mapped back (regression); the rules for gaps and unknown values (:mod:`funcmlp.data.gaps`) and
+the values imputed. A :class:`Preprocessing` is a value saved in the model file (as JSON, read back
+with every field checked), so that train's validation and test steps, ``predict`` and ``evaluate``
+apply the same.
 
 Example:
     >>> from funcmlp.data.table import Table
@@ -17,20 +19,15 @@ Example:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from funcmlp.data import record_fields as fields
+from funcmlp.data.gaps import MISSING_RULES, UNKNOWN_RULES, check_rule, filled, find_gaps, gap_message
 from funcmlp.data.scaling import scale_of_column, standardised
 from funcmlp.data.table import Table, TableError, refuse_missing_in
-from funcmlp.data.table_columns import (
-    check_categories,
-    check_one_hot,
-    is_number,
-    numeric_columns,
-    shown,
-)
+from funcmlp.data.table_columns import check_categories, check_one_hot, is_number, listed, numeric_columns, shown
 
 TABLE_TASKS = ("classification", "regression")
 MAX_INFERRED_CLASSES = 20
@@ -40,13 +37,15 @@ MAX_INFERRED_CLASSES = 20
 @dataclass(frozen=True)
 class Feature:
     """One input column: ``numeric`` (standardised with ``mean`` and ``std``) or ``text`` (one-hot
-    over ``categories``, those of the training rows)."""
+    over ``categories``, those of the training rows); ``fill``, the cell its gaps are filled with
+    (``--missing impute``; ``None``: none filled)."""
 
     name: str
     kind: str
     mean: float = 0.0
     std: float = 1.0
     categories: tuple[str, ...] = ()
+    fill: str | None = None
 
     @property
     def width(self) -> int:
@@ -67,34 +66,34 @@ class Target:
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """The fitted preprocessing of a table: its feature columns and its target."""
+    """The fitted preprocessing of a table: its feature columns and its target, and the rules of
+    :mod:`funcmlp.data.gaps`: ``missing`` (refuse, drop, impute) and ``unknown`` (refuse, ignore)."""
 
     features: tuple[Feature, ...]
     target: Target
+    missing: str = "refuse"
+    unknown: str = "refuse"
 
     @property
     def num_features(self) -> int:
         return sum(f.width for f in self.features)
 
-    def inputs(self, table: Table, *, unseen: str = "refuse") -> np.ndarray:
-        """``(N, num_features)`` float64 inputs of ``table``'s rows. A text value not seen in
-        training is refused naming it (``unseen="refuse"``) or encoded as no category (``"zero"``)."""
+    def inputs(self, table: Table, *, during: str = "model") -> np.ndarray:
+        """``(N, num_features)`` float64 inputs of ``table``'s rows, by the rules: a gap imputed or
+        refused, a text value not seen in training encoded as no category or refused (naming file, line,
+        column and the option that takes it: train's while ``during`` is ``"train"``)."""
+        gaps = find_gaps(self, table)
+        if gaps:
+            raise TableError(gap_message(gaps[0], table, self, during))
         blocks = []
         for feature in self.features:
             cells = table.column(feature.name)
-            refuse_missing_in(table, feature.name, cells)
+            if feature.fill is not None and None in cells:
+                cells = [feature.fill if c is None else c for c in cells]
             if feature.kind == "numeric":
                 blocks.append(standardised(_numbers(table, feature.name, cells), feature.mean, feature.std)[:, None])
                 continue
             index = {c: k for k, c in enumerate(feature.categories)}
-            if unseen == "refuse":
-                bad = next((i for i, c in enumerate(cells) if c not in index), None)
-                if bad is not None:
-                    raise TableError(
-                        f"{table.source}:{table.lines[bad]}: column {feature.name!r} holds {shown(cells[bad])}, a "
-                        f"value never seen in training (it saw {_listed(feature.categories)}); the model cannot encode "
-                        "it: give one of those values, or train again on rows that hold it"
-                    )
             block = np.zeros((len(cells), feature.width))
             for i, c in enumerate(cells):
                 if c in index:
@@ -107,9 +106,9 @@ class Preprocessing:
         notes = []
         for feature in self.features:
             if feature.kind == "text":
-                new = sorted(set(table.column(feature.name)) - set(feature.categories))
+                new = sorted(set(table.column(feature.name)) - set(feature.categories) - {None})
                 if new:
-                    notes.append(f"column {feature.name!r}: {_listed(tuple(new))}")
+                    notes.append(f"column {feature.name!r}: {listed(new)}")
         return notes
 
     def targets(self, table: Table) -> np.ndarray:
@@ -127,7 +126,7 @@ class Preprocessing:
             fix = "--task regression for a numeric target" if many else "more rows, or another --seed or --split"
             raise TableError(
                 f"{table.source}:{table.lines[bad]}: target {name!r} is {shown(cells[bad])}, a class the training "
-                f"rows do not hold (they hold {_listed(self.target.classes)}); give {fix}"
+                f"rows do not hold (they hold {listed(self.target.classes)}); give {fix}"
             )
         return np.array([index[c] for c in names], np.int64)
 
@@ -139,9 +138,18 @@ class Preprocessing:
         """A JSON value of the preprocessing (what the model file keeps)."""
         return {
             "features": [
-                {"name": f.name, "kind": f.kind, "mean": f.mean, "std": f.std, "categories": list(f.categories)}
+                {
+                    "name": f.name,
+                    "kind": f.kind,
+                    "mean": f.mean,
+                    "std": f.std,
+                    "categories": list(f.categories),
+                    "fill": f.fill,
+                }
                 for f in self.features
             ],
+            "missing": self.missing,
+            "unknown": self.unknown,
             "target": {
                 "name": self.target.name,
                 "task": self.target.task,
@@ -153,29 +161,60 @@ class Preprocessing:
 
     @classmethod
     def from_record(cls, record, where: str) -> Preprocessing:
-        """The preprocessing of a model file's record, every field checked (a damaged file is refused)."""
+        """The preprocessing of a model file's record, every field checked (a damaged file is refused).
+        A record of an earlier funcmlp has no rules (they were ``refuse``) and no values imputed."""
         try:
             features = tuple(
                 Feature(
-                    _text(f["name"]), _kind(f["kind"]), _finite(f["mean"]), _scale(f["std"]), _texts(f["categories"])
+                    fields.text(f["name"]),
+                    fields.one_of(f["kind"], ("numeric", "text"), "column kind"),
+                    fields.finite(f["mean"]),
+                    fields.scale(f["std"]),
+                    fields.texts(f["categories"]),
+                    None if f.get("fill") is None else fields.text(f["fill"]),
                 )
                 for f in record["features"]
             )
             t = record["target"]
             target = Target(
-                _text(t["name"]), _task(t["task"]), _texts(t["classes"]), _finite(t["mean"]), _scale(t["std"])
+                fields.text(t["name"]),
+                fields.one_of(t["task"], TABLE_TASKS, "task"),
+                fields.texts(t["classes"]),
+                fields.finite(t["mean"]),
+                fields.scale(t["std"]),
             )
-        except (KeyError, TypeError, ValueError) as error:
+            missing = fields.one_of(record.get("missing", "refuse"), MISSING_RULES, "--missing rule")
+            unknown = fields.one_of(record.get("unknown", "refuse"), UNKNOWN_RULES, "--unknown rule")
+            if missing == "impute" and any(f.fill is None for f in features):
+                raise ValueError("--missing impute without the values it fills")
+            if any(f.kind == "numeric" and f.fill is not None and not is_number(f.fill) for f in features):
+                raise ValueError("a number column filled with no number")
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ValueError(f"{where}: its table preprocessing is damaged ({error}); train the model again") from None
-        return cls(features, target)
+        return cls(features, target, missing, unknown)
 
 
 def fit_preprocessing(
-    table: Table, target: str, *, task: str | None = None, scale_target: bool = True, numeric=None
+    table: Table,
+    target: str,
+    *,
+    task: str | None = None,
+    scale_target: bool = True,
+    numeric=None,
+    missing: str = "refuse",
+    unknown: str = "refuse",
+    fills: dict | None = None,
 ) -> tuple[Preprocessing, str]:
     """The preprocessing fitted on ``table`` (the training rows) with ``target`` the column to
     predict; the task inferred unless given, with the reason in words. ``numeric``: the names of
-    the numeric columns (:func:`numeric_columns` of the whole table), default those of ``table``."""
+    the numeric columns (:func:`numeric_columns` of the whole table), default those of ``table``.
+    ``missing``, ``unknown``: the rules (:mod:`funcmlp.data.gaps`); with ``missing="impute"``, ``fills``
+    (:func:`funcmlp.data.gaps.fit_fills` of these rows) fill the gaps of ``table`` and are kept."""
+    check_rule(missing, MISSING_RULES, "--missing")
+    check_rule(unknown, UNKNOWN_RULES, "--unknown")
+    if missing == "impute":
+        table = filled(table, fills)
+    fills = fills if missing == "impute" else {}
     numeric = numeric_columns(table) if numeric is None else numeric
     cells = table.column(target)
     refuse_missing_in(table, target, cells)
@@ -196,16 +235,17 @@ def fit_preprocessing(
         column = table.column(name)
         refuse_missing_in(table, name, column)
         if name in numeric:
-            features.append(Feature(name, "numeric", *scale_of_column(_numbers(table, name, column))))
+            mean, std = scale_of_column(_numbers(table, name, column))
+            features.append(Feature(name, "numeric", mean, std, fill=fills.get(name)))
         else:
             categories = set(column)
             check_categories(table, name, categories, len(column))
             widths[name] = len(categories)
-            features.append(Feature(name, "text", categories=tuple(sorted(categories))))
+            features.append(Feature(name, "text", categories=tuple(sorted(categories)), fill=fills.get(name)))
     check_one_hot(table, widths)
     if not features:
         raise TableError(f"{table.source}: no column besides the target {target!r} to learn from")
-    return Preprocessing(tuple(features), goal), reason
+    return Preprocessing(tuple(features), goal, missing, unknown), reason
 
 
 def infer_task(table: Table, target: str) -> tuple[str, str]:
@@ -240,45 +280,3 @@ def _class_names(cells) -> list[str]:
 
 def _class_order(name: str):
     return (0, float(name), "") if is_number(name) else (1, 0.0, name)
-
-
-def _listed(values: tuple) -> str:
-    return ", ".join(shown(v) for v in values[:10]) + (f" and {len(values) - 10} more" if len(values) > 10 else "")
-
-
-def _text(value) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a name")
-    return value
-
-
-def _texts(values) -> tuple[str, ...]:
-    if not isinstance(values, list):
-        raise ValueError(f"{values!r} is not a list of names")
-    return tuple(_text(v) for v in values)
-
-
-def _finite(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{value!r} is not a finite number")
-    return float(value)
-
-
-def _scale(value) -> float:
-    if _finite(value) <= 0:
-        raise ValueError(f"a scale of {value!r}")
-    return float(value)
-
-
-def _kind(value) -> str:
-    return _one_of(value, ("numeric", "text"), "column kind")
-
-
-def _task(value) -> str:
-    return _one_of(value, TABLE_TASKS, "task")
-
-
-def _one_of(value, allowed, what) -> str:
-    if value not in allowed:
-        raise ValueError(f"{what} {value!r}")
-    return value

@@ -292,19 +292,12 @@ def missing_rows(table: Table, columns=None) -> np.ndarray:
     return np.array([any(row[j] is None for j in indices) for row in table.cells], bool)
 
 
-def refuse_missing(table: Table) -> None:
-    """Refuse the first missing cell of ``table`` (by row, then column), naming file, line and column."""
-    rows = np.flatnonzero(missing_rows(table))
-    if len(rows):
-        first = table.rows(rows[:1])
-        refuse_missing_in(first, first.names[first.cells[0].index(None)], [None])
-
-
 def refuse_missing_in(table: Table, name: str, cells) -> None:
     """Refuse the first missing cell of column ``name`` (its ``cells``)."""
     if None in cells:
         bad = cells.index(None)
         raise TableError(
-            f"{table.source}:{table.lines[bad]}: column {name!r} has a missing value (empty or NA); fill it in or "
-            "leave the row out (funcmlp train --missing drop leaves such rows out)"
+            f"{table.source}:{table.lines[bad]}: column {name!r} has a missing value (empty or NA); fill it in, or "
+            "give funcmlp train --missing impute (fills it with the training rows' median, or their most frequent "
+            "text) or --missing drop (leaves its row out)"
         )

@@ -70,6 +70,17 @@ def shown(cell: str) -> str:
     return repr(cell) if len(cell) <= 60 else f"{cell[:40]!r}... ({len(cell)} characters)"
 
 
+def listed(values) -> str:
+    """Values as an error message lists them: the first 10 shown, then how many more.
+
+    Example:
+        >>> listed(("a", "b")), listed(tuple(map(str, range(12))))
+        ("'a', 'b'", "'0', '1', '2', '3', '4', '5', '6', '7', '8', '9' and 2 more")
+    """
+    values = tuple(values)
+    return ", ".join(shown(v) for v in values[:10]) + (f" and {len(values) - 10} more" if len(values) > 10 else "")
+
+
 def notation(cell: str) -> str | None:
     """How ``cell`` is a number funcmlp does not read, with the way to write it; ``None`` for a
     plain number and for text.
@@ -157,7 +168,7 @@ def _is_numeric(table: Table, name: str, column) -> bool:
     count = len(other) + len(odd)
     problem, fix = (why or "is not a finite one; write the number, or leave the cell empty").split("; ", 1)
     if fix.endswith("leave the cell empty"):
-        fix += " (funcmlp train --missing drop leaves such rows out)"
+        fix += " (funcmlp train --missing impute fills such cells, --missing drop leaves their rows out)"
     raise TableError(
         f"{table.source}:{table.lines[i]}: column {name!r} holds numbers, but {shown(cell)} {problem} "
         f"({count} such cell{'s' if count > 1 else ''} of {total}); {fix}"
@@ -178,6 +189,12 @@ def check_categories(table: Table, name: str, categories, rows: int, *, target: 
     if len(categories) <= max(ID_FLOOR, ID_SHARE * rows):
         return
     some = ", ".join(shown(c) for c in heapq.nsmallest(3, categories))
+    if not target and looks_like_dates(categories):
+        raise TableError(
+            f"{table.source}: column {name!r} holds dates ({len(categories):,} distinct values in {rows:,} rows: "
+            f"{some}, ...), each date a category of its own to learn nothing from; write it as numbers (a year, a "
+            f"month, days since a start) in columns of their own, or leave it out (funcmlp train --ignore {name})"
+        )
     what = f"the target {name!r}" if target else f"column {name!r}"
     fix = (
         "give --target the column to predict, or --task regression for a numeric target"
@@ -189,6 +206,32 @@ def check_categories(table: Table, name: str, categories, rows: int, *, target: 
         f"free-text column, not {'classes' if target else 'categories'} (most rows a value of their own, "
         f"{len(categories):,} one-hot {'outputs' if target else 'features'} to learn nothing from); {fix}"
     )
+
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DATE = re.compile(
+    r"\d{4}[-/.]\d{1,2}(?:[-/.]\d{1,2})?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2}(?:\d{2})?(?: \d{1,2}:\d{2}(?::\d{2})?)?"
+    rf"|(?:\d{{1,2}}[ -])?{_MONTH}(?:[ -]\d{{1,2}},?)?(?:[ -]\d{{2,4}})?|\d{{4}}[ -]{_MONTH}",
+    re.IGNORECASE,
+)
+DATE_SHARE = 0.9
+"""A text column of at least this share of values written as dates (or months) looks like a date column."""
+
+
+def looks_like_dates(values) -> bool:
+    """Whether the text ``values`` (distinct ones; the first 1,000 are looked at) are mostly dates or
+    months: ``2023-01-31``, ``2023-01``, ``31/01/2023``, ``2023-01-31T12:00``, ``Jan 2023``, ``March``.
+
+    Example:
+        >>> looks_like_dates(["2023-01", "2023-02", "2023-03"]), looks_like_dates(["Oslo", "Rome", "2023-01"])
+        (True, False)
+    """
+    sample = [v for _, v in zip(range(1000), values, strict=False) if v is not None]
+    return bool(sample) and sum(bool(_DATE.fullmatch(v.strip())) for v in sample) >= DATE_SHARE * len(sample)
 
 
 def check_one_hot(table: Table, widths: dict) -> None:

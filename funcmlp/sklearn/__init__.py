@@ -3,11 +3,13 @@ seed 003's ``Perceptron``, with scikit-learn's parameter names, attributes and m
 pipelines, grid searches and cross-validation work unchanged.
 
 The gradient is funcmlp's manual backprop (``gradient="autodiff"``: ``jax.grad``); funcmlp's own
-parameters are ``gradient``, ``dropout`` and ``dtype`` (default: the input's, float64 where JAX's
-64-bit mode is on, else float32); ``solver="lbfgs"`` is optax's L-BFGS (:mod:`._lbfgs`), the
-stochastic solvers funcmlp's compiled epochs; ``to_funcmlp()`` gives ``(mlp, params)``
-for the functional API and the derivations. Needs scikit-learn (``pip install funcmlp[sklearn]``);
-the rest of funcmlp does not import it.
+parameters are ``gradient``, ``dropout`` and ``dtype``. The dtype follows scikit-learn's rule
+whatever JAX's 64-bit flag says (:mod:`._dtype`): float64 input gives float64 weights, arithmetic
+and outputs, float32 stays float32, ``dtype=`` overrides; the estimators turn JAX's 64-bit mode on
+for their own float64 work only and restore the caller's setting. ``solver="lbfgs"`` is optax's
+L-BFGS (:mod:`._lbfgs`), the stochastic solvers funcmlp's compiled epochs; ``to_funcmlp()`` gives
+``(mlp, params)`` for the functional API and the derivations. Needs scikit-learn (``pip install
+funcmlp[sklearn]``); the rest of funcmlp does not import it.
 
 Example:
     >>> from sklearn.datasets import load_digits

@@ -14,7 +14,7 @@ import numpy as np
 
 from funcmlp.core.backward import GRADIENT_SOURCES
 from funcmlp.registry.activations import get_activation
-from funcmlp.sklearn._labels import check_dtype
+from funcmlp.sklearn._dtype import check_dtype
 from funcmlp.training.optimizers import OPTIMIZER_NAMES
 
 SKLEARN_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}

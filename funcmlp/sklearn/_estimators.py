@@ -12,6 +12,7 @@ from sklearn.utils.validation import column_or_1d
 from funcmlp.checks import check_fits_dtype
 from funcmlp.registry.losses import get_loss
 from funcmlp.sklearn._checks import stochastic
+from funcmlp.sklearn._dtype import computing_in
 from funcmlp.sklearn._labels import check_first_partial_fit, encode_labels, weights_of_classes
 from funcmlp.sklearn._mlp import SKLEARN_FLOAT64, _BaseMLP
 from funcmlp.sklearn._parameters import estimator_init
@@ -175,7 +176,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return outputs[:, 0] if self.n_outputs_ == 1 else outputs
 
     def _predictions(self, outputs: np.ndarray) -> np.ndarray:
-        return np.asarray(get_loss(self.funcmlp_loss_).mean(outputs), self.dtype_)
+        with computing_in(self.dtype_):  # the loss's mean (exp for poisson) in JAX, in the fitted dtype
+            return np.asarray(get_loss(self.funcmlp_loss_).mean(outputs), self.dtype_)
 
     def _score_checked(self, X, y, sample_weight, params) -> float:
         return r2_score(y, self._predictions(self._outputs(X, params)), sample_weight=sample_weight)

@@ -1,38 +1,13 @@
-"""What the classifiers and every estimator share: class labels checked and encoded, the dtype."""
+"""What the classifiers share: class labels checked and encoded, class weights."""
 
 from __future__ import annotations
 
 import numbers
 
-import jax
 import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-
-
-def fitted_dtype(dtype, X) -> str:
-    """The dtype an MLP estimator trains in: ``dtype``, or for ``None`` the input's as scikit-learn
-    does (float64 arrays in float64 where JAX's 64-bit mode is on; float32 otherwise).
-
-    Example:
-        >>> fitted_dtype(None, np.zeros(2, np.float32)), fitted_dtype("float32", np.zeros(2))
-        ('float32', 'float32')
-    """
-    if dtype is None:
-        return "float64" if np.asarray(X).dtype == np.float64 and jax.config.jax_enable_x64 else "float32"
-    check_dtype(dtype)
-    return dtype
-
-
-def check_dtype(dtype: str) -> None:
-    """funcmlp's ``dtype`` parameter: float32, or float64 with JAX's 64-bit mode on."""
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    if dtype == "float64" and not jax.config.jax_enable_x64:
-        raise ValueError(
-            "dtype='float64' needs JAX's 64-bit mode: jax.config.update('jax_enable_x64', True) before creating arrays"
-        )
 
 
 def check_first_partial_fit(estimator, classes) -> None:

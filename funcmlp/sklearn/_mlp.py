@@ -5,7 +5,9 @@ Each epoch is :class:`funcmlp.Trainer`'s compiled epoch (the manual backprop, or
 scikit-learn's stopping rules (``tol``, ``n_iter_no_change``, ``early_stopping`` on the
 validation score) and its adaptive learning rate. A refit of equal hyper-parameters on data of
 the same size bucket (a grid search's folds) compiles nothing. The estimators check and prepare
-the data here; the stochastic solvers' loop is ``_stochastic.py``, L-BFGS ``_lbfgs.py``.
+the data here; the stochastic solvers' loop is ``_stochastic.py``, L-BFGS ``_lbfgs.py``. Every
+piece of JAX work (fit, predict, ``to_funcmlp``) runs in the fitted dtype's 64-bit mode
+(``_dtype.computing_in``): float64 input is fitted and predicted in float64 with JAX's flag off.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ from funcmlp.core.params import Layer
 from funcmlp.evaluation import compiled_apply
 from funcmlp.sklearn._checks import SKLEARN_ACTIVATIONS, check_params, hidden_sizes, stochastic
 from funcmlp.sklearn._continuing import check_memory, check_same_network
-from funcmlp.sklearn._labels import fitted_dtype
+from funcmlp.sklearn._dtype import computing_in, fitted_dtype
 from funcmlp.sklearn._lbfgs import fit_lbfgs
 from funcmlp.sklearn._parameters import estimator_init
 from funcmlp.sklearn._stochastic import fit_stochastic
 
-SKLEARN_FLOAT64 = "fit with dtype='float64' (after jax.config.update('jax_enable_x64', True))"
+SKLEARN_FLOAT64 = "fit with dtype='float64' (or give float64 X)"
 
 
 class _BaseMLP(BaseEstimator):
@@ -75,7 +77,9 @@ class _BaseMLP(BaseEstimator):
 
     def to_funcmlp(self):
         """``(mlp, params)`` of the fitted network for funcmlp's functional API and derivations;
-        its outputs are logits for the classifier (loss ``self.funcmlp_loss_``).
+        its outputs are logits for the classifier (loss ``self.funcmlp_loss_``). The params are JAX
+        arrays of ``dtype_``: use float64 ones where JAX computes in float64 (its 64-bit mode on, or
+        inside ``with jax.enable_x64(True):``), or JAX casts them to float32.
 
         Example:
             >>> import numpy as np
@@ -87,10 +91,11 @@ class _BaseMLP(BaseEstimator):
             ((3, 4, 1), (3, 4))
         """
         check_is_fitted(self)
-        params = tuple(
-            Layer(jnp.asarray(W, self.dtype_), jnp.asarray(b, self.dtype_))
-            for W, b in zip(self.coefs_, self.intercepts_, strict=True)
-        )
+        with computing_in(self.dtype_):
+            params = tuple(
+                Layer(jnp.asarray(W, self.dtype_), jnp.asarray(b, self.dtype_))
+                for W, b in zip(self.coefs_, self.intercepts_, strict=True)
+            )
         return self._mlp(), params
 
     def _outputs(self, X, params=None) -> np.ndarray:
@@ -100,14 +105,15 @@ class _BaseMLP(BaseEstimator):
             check_is_fitted(self)
             X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=("csr", "csc"))
             X = X.toarray() if hasattr(X, "toarray") else X
-            params = self.to_funcmlp()[1]
         # rows padded to training's size buckets (multiples of 64): one compiled program per bucket, and XLA's CPU
         # matmul rounds a row by where it falls in the last, partial tile, so without this a row's float32 output
         # could change by one unit in the last place when the batch around it changes (scikit-learn checks subset
         # and order invariance)
         check_fits_dtype(np.asarray(X), self.dtype_, "X", SKLEARN_FLOAT64)
         padded = pad_rows(np.asarray(X, self.dtype_), padded_rows(X.shape[0]))
-        return np.asarray(compiled_apply(self._mlp(), params, padded), np.float64)[: X.shape[0]]
+        with computing_in(self.dtype_):
+            params = self.to_funcmlp()[1] if params is None else params
+            return np.asarray(compiled_apply(self._mlp(), params, padded), np.float64)[: X.shape[0]]
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
@@ -143,32 +149,35 @@ class _BaseMLP(BaseEstimator):
         sample_weight = self._weighted(y, sample_weight, keep=keep, classes=classes, incremental=incremental)
         if not keep:
             self.dtype_ = fitted_dtype(self.dtype, X)
-        check_fits_dtype(np.asarray(X), self.dtype_, "X", SKLEARN_FLOAT64)
-        if sample_weight is not None:  # (class weights included) in the estimator's words, as X and y
-            check_fits_dtype(np.asarray(sample_weight), self.dtype_, "sample_weight", SKLEARN_FLOAT64)
-        Y = self._targets(y, first=not keep, classes=classes)
-        if not keep:
-            self.n_outputs_ = Y.shape[1]
-            self.n_layers_ = len(hidden_sizes(self)) + 2
-        check_memory(self, X.shape[0])
-        rng = check_random_state(self.random_state)
-        if keep and incremental and hasattr(self, "_key_data"):
-            key = jax.random.wrap_key_data(jnp.asarray(self._key_data))
-        else:
-            key = jax.random.key(rng.randint(np.iinfo(np.int32).max))
-        key_init, key = jax.random.split(key)
-        mlp = self._mlp()
-        if keep:
-            params = self.to_funcmlp()[1]
-        else:
-            # drawn in float32 and cast: float32 and float64 fits of one random_state start from the same weights
-            params = jax.tree_util.tree_map(
-                lambda a: a.astype(self.dtype_), mlp.init(key_init, init="glorot_uniform", dtype="float32")
+        with computing_in(self.dtype_):  # JAX's 64-bit mode for a float64 fit, the caller's setting restored after
+            check_fits_dtype(np.asarray(X), self.dtype_, "X", SKLEARN_FLOAT64)
+            if sample_weight is not None:  # (class weights included) in the estimator's words, as X and y
+                check_fits_dtype(np.asarray(sample_weight), self.dtype_, "sample_weight", SKLEARN_FLOAT64)
+            Y = self._targets(y, first=not keep, classes=classes)
+            if not keep:
+                self.n_outputs_ = Y.shape[1]
+                self.n_layers_ = len(hidden_sizes(self)) + 2
+            check_memory(self, X.shape[0])
+            rng = check_random_state(self.random_state)
+            if keep and incremental and hasattr(self, "_key_data"):
+                key = jax.random.wrap_key_data(jnp.asarray(self._key_data))
+            else:
+                key = jax.random.key(rng.randint(np.iinfo(np.int32).max))
+            key_init, key = jax.random.split(key)
+            mlp = self._mlp()
+            if keep:
+                params = self.to_funcmlp()[1]
+            else:
+                # drawn in float32 and cast: float32 and float64 fits of one random_state start from the same weights
+                params = jax.tree_util.tree_map(
+                    lambda a: a.astype(self.dtype_), mlp.init(key_init, init="glorot_uniform", dtype="float32")
+                )
+            if self.solver == "lbfgs":  # the whole data at once: no batches, epochs or validation split
+                self._loss_offset = self._constant_of_loss(Y, sample_weight)
+                return fit_lbfgs(self, mlp, params, X, Y, sample_weight)
+            return fit_stochastic(
+                self, mlp, params, (X, Y, y, sample_weight), key, rng, keep=keep, incremental=incremental
             )
-        if self.solver == "lbfgs":  # the whole data at once: no batches, epochs or validation split
-            self._loss_offset = self._constant_of_loss(Y, sample_weight)
-            return fit_lbfgs(self, mlp, params, X, Y, sample_weight)
-        return fit_stochastic(self, mlp, params, (X, Y, y, sample_weight), key, rng, keep=keep, incremental=incremental)
 
     @staticmethod
     def _arrays(params):

@@ -14,7 +14,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 
 from funcmlp.core.model import MLP
 from funcmlp.core.params import Layer
-from funcmlp.sklearn._labels import check_dtype, check_first_partial_fit, encode_labels, weights_of_classes
+from funcmlp.sklearn._dtype import check_dtype, computing_in
+from funcmlp.sklearn._labels import check_first_partial_fit, encode_labels, weights_of_classes
 from funcmlp.training.perceptron import perceptron_epoch
 
 
@@ -102,6 +103,10 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, incremental: bool, classes=None):
         self._check_params()
+        with computing_in(self.dtype):  # JAX's 64-bit mode for a float64 perceptron, the caller's flag restored
+            return self._train(X, y, sample_weight, incremental=incremental, classes=classes)
+
+    def _train(self, X, y, sample_weight, *, incremental: bool, classes):
         keep = hasattr(self, "coef_") and (incremental or self.warm_start)
         X, y = validate_data(self, X, y, reset=not keep, dtype=(np.float64, np.float32))
         y = column_or_1d(y, warn=True)
@@ -152,7 +157,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 f"Maximum number of iteration reached ({self.max_iter}) before convergence. "
                 "Consider increasing max_iter.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=4,
             )
         return self
 
@@ -173,6 +178,6 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     def to_funcmlp(self):
         """``(MLP((n_features, units), output="hardlimit"), params)`` for funcmlp's API and derivations."""
         check_is_fitted(self)
-        return MLP((self.n_features_in_, self.coef_.shape[0]), output="hardlimit"), (
-            Layer(jnp.asarray(self.coef_.T), jnp.asarray(self.intercept_)),
-        )
+        with computing_in(self.coef_.dtype):
+            params = (Layer(jnp.asarray(self.coef_.T), jnp.asarray(self.intercept_)),)
+        return MLP((self.n_features_in_, self.coef_.shape[0]), output="hardlimit"), params
