@@ -5,10 +5,9 @@ prints; imputing and ignoring as scikit-learn's SimpleImputer and OneHotEncoder(
 (checked against them); ``predict`` scores every row it can and names the others; a model file of an
 earlier funcmlp (no rules in its record) still loads. Every table is written here."""
 
-import csv
-
 import numpy as np
 import pytest
+from csv_writer import write_csv
 
 from funcmlp.cli import main
 from funcmlp.data.preprocessing import Preprocessing
@@ -21,11 +20,7 @@ FAST = ["--hidden", "8", "--epochs", "15", "--batch-size", "16", "--no-check"]
 
 
 def _write(path, rows, header=HEADER):
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return str(path)
+    return write_csv(path, rows, header)
 
 
 def _rows(n, seed=0, gaps=False):

@@ -4,13 +4,13 @@ validation rows); ``predict --id COLUMN``; ``--quiet`` printing the result lines
 that does not apply refused in one line, never ignored. Every table is written here."""
 
 import contextlib
-import csv
 import io
 import json
 
 import jax
 import numpy as np
 import pytest
+from csv_writer import write_csv
 
 from funcmlp import MLP
 from funcmlp.cli import main
@@ -23,11 +23,7 @@ FAST = ["--hidden", "8", "--epochs", "5", "--batch-size", "16", "--no-check"]
 
 
 def _write(path, rows, header=HEADER):
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return str(path)
+    return write_csv(path, rows, header)
 
 
 def _rows(n, first=1):
